@@ -1,0 +1,59 @@
+#!/usr/bin/env bash
+# bootstrap.sh — install every build and test dependency on Debian 12.
+#
+# Idempotent: when everything is present it only checks and exits in seconds.
+#   1. Debian packages (compilers, -dev libraries, test servers) via apt-get.
+#   2. DuckDB 1.4 LTS: libduckdb.so from @duckdb/node-bindings-linux-x64 and
+#      duckdb.h from duckdb, both fetched with `npm pack` into deps/duckdb/
+#      (git-ignored). Nothing third-party is ever committed.
+#   3. npm test tools (csv-spectrum corpus, ...) into deps/node/.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+ROOT=$PWD
+DEPS=$ROOT/deps
+
+APT_PACKAGES=(build-essential pkg-config clang libclang-rt-14-dev
+  libmicrohttpd-dev libcurl4-openssl-dev libjansson-dev libssl-dev
+  libsqlite3-dev libpq-dev sqlite3 python3 curl ca-certificates nodejs npm
+  valgrind)
+
+missing=()
+for p in "${APT_PACKAGES[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
+done
+# nodejs/npm may come from outside apt (e.g. a preinstalled Node); accept that.
+if command -v node >/dev/null && command -v npm >/dev/null; then
+  filtered=()
+  for p in "${missing[@]}"; do [[ $p == nodejs || $p == npm ]] || filtered+=("$p"); done
+  missing=("${filtered[@]+"${filtered[@]}"}")
+fi
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "bootstrap: installing ${missing[*]}"
+  SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO="sudo"
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${missing[@]}" >/dev/null
+fi
+
+DUCKDB_VERSION=1.4.4
+DUCKDB_BINDINGS=@duckdb/node-bindings-linux-x64@1.4.4-r.4
+if [ ! -f "$DEPS/duckdb/libduckdb.so" ] || [ ! -f "$DEPS/duckdb/duckdb.h" ]; then
+  echo "bootstrap: fetching DuckDB $DUCKDB_VERSION from npm"
+  tmp=$(mktemp -d)
+  (cd "$tmp" && npm pack --silent "$DUCKDB_BINDINGS" "duckdb@$DUCKDB_VERSION" >/dev/null)
+  mkdir -p "$DEPS/duckdb"
+  tar -xzf "$tmp"/duckdb-node-bindings-linux-x64-*.tgz -C "$tmp" package/libduckdb.so
+  cp "$tmp/package/libduckdb.so" "$DEPS/duckdb/"
+  tar -xzf "$tmp"/duckdb-$DUCKDB_VERSION.tgz -C "$tmp" package/src/duckdb/src/include/duckdb.h
+  cp "$tmp/package/src/duckdb/src/include/duckdb.h" "$DEPS/duckdb/"
+  rm -rf "$tmp"
+fi
+
+# npm test dependencies, pinned in tests/package.json.
+if [ ! -f "$DEPS/node/.installed" ] || [ tests/package.json -nt "$DEPS/node/.installed" ]; then
+  echo "bootstrap: installing npm test tools"
+  mkdir -p "$DEPS/node"
+  cp tests/package.json "$DEPS/node/package.json"
+  (cd "$DEPS/node" && npm install --silent --no-audit --no-fund >/dev/null)
+  touch "$DEPS/node/.installed"
+fi
+echo "bootstrap: ok"

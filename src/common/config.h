@@ -1,0 +1,111 @@
+/* config.h — the lakehouse configuration: one struct, filled in three layers.
+ *
+ *   1. defaults (config_defaults): everything has one, so no file is needed;
+ *   2. lakehouse.toml (config_parse_toml): sections [gateway] [storaged]
+ *      [catalogd] [ingestd] [queryd] [auth] [http], `key = value` lines,
+ *      strings in double quotes, integers, booleans, arrays of strings;
+ *   3. environment (config_apply_env): LAKEHOUSE_<SECTION>_<KEY>, plus
+ *      LAKEHOUSE_DATA_DIR;
+ *   4. flags (--data-dir DIR, --bind HOST:PORT, --config FILE) applied by the
+ *      subcommand after the rest.
+ * Unknown sections/keys and bad values are errors that name the file and line
+ * (or the variable). The parsers do no I/O, so they are unit-tested and fuzzed.
+ *
+ * Sizes accept plain integers or a suffix K/M/G/KiB/MiB/GiB ("256MiB").
+ * Durations accept integers (ms for *_ms keys) or "30s", "5m", "2h".
+ */
+#ifndef LH_CONFIG_H
+#define LH_CONFIG_H
+#include <stddef.h>
+#include <stdint.h>
+
+#define LH_CFG_STR 512
+#define LH_CFG_MAX_TOKENS 16
+
+struct lh_error;
+
+struct lh_config {
+	char data_dir[LH_CFG_STR];          /* LAKEHOUSE_DATA_DIR, default ./lakehouse-data */
+	struct {
+		unsigned connection_timeout_s;   /* [http] connection_timeout_s */
+		unsigned max_connections;        /* [http] max_connections */
+	} http;
+	struct {
+		char bind[LH_CFG_STR];           /* default 127.0.0.1:8080 */
+		char storaged_url[LH_CFG_STR];   /* "" = the embedded one (serve) */
+		char catalogd_url[LH_CFG_STR];
+		char ingestd_url[LH_CFG_STR];
+		char queryd_url[LH_CFG_STR];
+		unsigned upstream_timeout_ms;    /* default 600000 */
+	} gateway;
+	struct {
+		char bind[LH_CFG_STR];           /* default 127.0.0.1:0 under serve, :8081 alone */
+		char backend[16];                /* "disk" | "s3" */
+		char root[LH_CFG_STR];           /* "" = <data_dir>/objects */
+		uint64_t max_object_bytes;       /* default LH_DEFAULT_MAX_OBJECT_BYTES */
+		char s3_endpoint[LH_CFG_STR];
+		char s3_bucket[LH_CFG_STR];
+		char s3_region[64];
+	} storaged;
+	struct {
+		char bind[LH_CFG_STR];
+		char backend[16];                /* "sqlite" | "postgres" */
+		char sqlite_path[LH_CFG_STR];    /* "" = <data_dir>/catalog.db */
+		char postgres_dsn[LH_CFG_STR];
+	} catalogd;
+	struct {
+		char bind[LH_CFG_STR];
+		uint64_t max_upload_bytes;       /* default LH_DEFAULT_MAX_UPLOAD_BYTES */
+		char spool_dir[LH_CFG_STR];      /* "" = <data_dir>/spool */
+		char storaged_url[LH_CFG_STR];
+		char catalogd_url[LH_CFG_STR];
+		uint64_t duckdb_memory_bytes;    /* default 256 MiB */
+		unsigned duckdb_threads;         /* default 2 */
+	} ingestd;
+	struct {
+		char bind[LH_CFG_STR];
+		unsigned timeout_ms;             /* default LH_DEFAULT_QUERY_TIMEOUT_MS */
+		uint64_t cache_bytes;            /* default LH_DEFAULT_CACHE_BYTES */
+		char cache_dir[LH_CFG_STR];      /* "" = <data_dir>/cache */
+		uint64_t duckdb_memory_bytes;    /* default 1 GiB */
+		unsigned duckdb_threads;         /* default 2 */
+		int64_t max_rows;                /* default result row cap, 0 = none */
+		char storaged_url[LH_CFG_STR];
+		char catalogd_url[LH_CFG_STR];
+	} queryd;
+	struct {
+		char read_tokens[LH_CFG_MAX_TOKENS][128];
+		unsigned n_read_tokens;
+		char write_tokens[LH_CFG_MAX_TOKENS][128];
+		unsigned n_write_tokens;
+	} auth;
+};
+
+/* Fill every field with its default. */
+void config_defaults(struct lh_config *cfg);
+
+/* Apply a TOML text over `cfg`. `filename` only labels errors
+ * ("lakehouse.toml:12: unknown key \"bnid\" in [storaged]"). Pure: no I/O.
+ * Returns 0, or -1 with a 400 "bad_config" error carrying `line`. */
+int config_parse_toml(struct lh_config *cfg, const char *text, size_t len,
+		      const char *filename, struct lh_error *err);
+
+/* Apply LAKEHOUSE_* variables from `envp` (NULL-terminated "K=V" strings).
+ * Unknown LAKEHOUSE_* names are errors. Pure. */
+int config_apply_env(struct lh_config *cfg, char *const *envp, struct lh_error *err);
+
+/* Set one key by section and name, as the file would (used by flags and env).
+ * Returns 0 or -1 with an error naming the key. */
+int config_set(struct lh_config *cfg, const char *section, const char *key,
+	       const char *value, struct lh_error *err);
+
+/* The full load a subcommand does: defaults, then the file (`path`, or
+ * ./lakehouse.toml if present when `path` is NULL), then the environment.
+ * Reads the file; returns 0 or -1 with an error. */
+int config_load(struct lh_config *cfg, const char *path, char *const *envp,
+		struct lh_error *err);
+
+/* Fill derived paths ("" -> under data_dir). Call after flags. */
+void config_finish(struct lh_config *cfg);
+
+#endif

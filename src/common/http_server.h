@@ -1,0 +1,124 @@
+/* http_server.h — the HTTP/1.1 server every service runs, on libmicrohttpd.
+ *
+ * A service describes itself as a table of routes and calls
+ * http_server_start(). The layer gives it, for free: /health and /metrics,
+ * X-Request-Id (propagated or generated), one JSON log line per request,
+ * request counts and latency histograms per route and status, JSON errors
+ * for 404/405/413, connection timeouts and caps, and a graceful stop that lets
+ * in-flight requests finish (http_server_stop).
+ *
+ * Threading: one thread per connection (ADR 0005), so handlers may block
+ * (fsync, upstream HTTP, DuckDB). Handlers must be thread-safe with respect to
+ * their service context.
+ *
+ * Request life cycle — the server calls, in order, on one thread at a time:
+ *   1. begin(req)           headers are in. The handler may answer at once
+ *                           (http_respond_*), e.g. 400 for a bad key; the body
+ *                           is then read and discarded.
+ *   2. body(req, data, n)   each chunk of the request body, only while no
+ *                           response is set. Routes without `body` get their
+ *                           body buffered (cap `max_body`, default
+ *                           LH_HTTP_MAX_JSON_BODY; over it -> 413) and read it
+ *                           with http_request_body().
+ *   3. end(req)             the body is complete; must set a response.
+ *   4. done(req, ok)        always, last, even if the client went away
+ *                           (ok = 0): free the handler's state here.
+ * A callback returning -1 without setting a response yields a 500.
+ */
+#ifndef LH_HTTP_SERVER_H
+#define LH_HTTP_SERVER_H
+#include "common/json.h"
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+struct lh_error;
+struct http_server;
+struct http_request;
+
+struct http_route {
+	const char *method;  /* "GET", "PUT", ...; HEAD is served by GET routes */
+	const char *path;    /* exact path, or a prefix when it ends in '*' */
+	const char *name;    /* metrics/log label, e.g. "storage_get" */
+	int (*begin)(struct http_request *req);                       /* optional */
+	int (*body)(struct http_request *req, const char *data, size_t n); /* optional: streaming */
+	int (*end)(struct http_request *req);                         /* required */
+	void (*done)(struct http_request *req, int completed);        /* optional */
+	size_t max_body;     /* buffered routes: 0 = LH_HTTP_MAX_JSON_BODY */
+};
+
+struct http_server_config {
+	const char *service;             /* "storaged", used in logs and /health */
+	const char *bind;                /* "HOST:PORT"; port 0 = any free port */
+	const struct http_route *routes;
+	size_t nroutes;
+	void *ctx;                       /* service context, http_request_ctx() */
+	unsigned connection_timeout_s;   /* 0 = LH_HTTP_CONNECTION_TIMEOUT_S */
+	unsigned max_connections;        /* 0 = LH_HTTP_MAX_CONNECTIONS */
+	/* Optional: add fields to the /health body (e.g. the gateway's view of
+	 * each service). Return the HTTP status (200, or 503 when degraded). */
+	int (*health)(void *ctx, json_t *body);
+	/* Optional: called before routing; returning -1 with a response set
+	 * (e.g. 401) stops the request. Used for bearer-token auth. */
+	int (*authorize)(struct http_request *req);
+};
+
+/* Start listening; returns NULL with an error (e.g. address in use). */
+struct http_server *http_server_start(const struct http_server_config *cfg,
+				      struct lh_error *err);
+/* The bound port (useful with port 0). */
+uint16_t http_server_port(const struct http_server *srv);
+/* "http://127.0.0.1:PORT" for this server; the string lives with srv. */
+const char *http_server_url(const struct http_server *srv);
+/* Stop accepting, wait up to LH_HTTP_SHUTDOWN_GRACE_MS for in-flight requests,
+ * close everything and free srv. NULL is fine. */
+void http_server_stop(struct http_server *srv);
+
+/* --- inside a handler --------------------------------------------------- */
+void *http_request_ctx(struct http_request *req);            /* service ctx */
+void *http_request_state(struct http_request *req);          /* handler state */
+void http_request_set_state(struct http_request *req, void *state);
+const char *http_request_method(struct http_request *req);   /* "HEAD" for HEAD */
+/* Percent-decoded path without the query string. A %00 decodes to 0x7f so it
+ * stays visible to validators (it is a control character, never a NUL). */
+const char *http_request_path(struct http_request *req);
+/* The path after a '*' route's prefix (e.g. the object key). */
+const char *http_request_path_rest(struct http_request *req);
+const char *http_request_header(struct http_request *req, const char *name);
+const char *http_request_query(struct http_request *req, const char *name);
+const char *http_request_id(struct http_request *req);
+/* Content-Length if the client sent one: returns 1 and sets *out, else 0. */
+int http_request_content_length(struct http_request *req, uint64_t *out);
+/* Buffered body of a route without `body` (valid in end()). */
+const char *http_request_body(struct http_request *req, size_t *n);
+
+/* --- responses (set exactly one; the first one wins) -------------------- */
+/* JSON body; steals `body`. */
+void http_respond_json(struct http_request *req, int status, json_t *body);
+/* {"error","code",...} from err; clears nothing (caller still owns err). */
+void http_respond_error(struct http_request *req, const struct lh_error *err);
+/* Shorthand: build an error and respond. */
+void http_respond_fail(struct http_request *req, int status, const char *code,
+		       const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+/* A copy of `data`. */
+void http_respond_bytes(struct http_request *req, int status, const char *content_type,
+			const void *data, size_t n);
+void http_respond_empty(struct http_request *req, int status);
+/* `len` bytes of `fd` from `offset`; takes ownership of fd. */
+void http_respond_fd(struct http_request *req, int status, const char *content_type,
+		     int fd, uint64_t offset, uint64_t len);
+/* A body produced on demand: `read` fills up to `max` bytes and returns the
+ * count, 0 at the end, -1 on error (the connection is then cut). `size` is the
+ * total length or HTTP_SIZE_UNKNOWN (chunked). `free_ctx` runs once, last. */
+#define HTTP_SIZE_UNKNOWN UINT64_MAX
+typedef ssize_t (*http_read_fn)(void *ctx, uint64_t pos, char *buf, size_t max);
+void http_respond_stream(struct http_request *req, int status, const char *content_type,
+			 uint64_t size, http_read_fn read, void *ctx,
+			 void (*free_ctx)(void *ctx));
+/* Add a header to the response about to be (or just) set. */
+void http_response_header(struct http_request *req, const char *name, const char *value);
+/* Whether a response has been set. */
+int http_request_responded(struct http_request *req);
+
+#endif

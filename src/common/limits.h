@@ -1,0 +1,50 @@
+/* limits.h — every size, count and time limit of the lakehouse in one place.
+ *
+ * Defaults that a user may change live in the configuration (config.h) and
+ * take their default from here; hard caps that protect parsers and memory are
+ * compile-time only. Each group names the module that enforces it.
+ */
+#ifndef LH_LIMITS_H
+#define LH_LIMITS_H
+
+/* HTTP server (common/http_server.c) */
+#define LH_HTTP_CONNECTION_TIMEOUT_S   30          /* idle connection cut-off */
+#define LH_HTTP_MAX_CONNECTIONS        2048        /* per service */
+#define LH_HTTP_MAX_JSON_BODY          (4u << 20)  /* buffered JSON request bodies */
+#define LH_HTTP_SHUTDOWN_GRACE_MS      30000       /* wait for in-flight requests */
+#define LH_HTTP_MAX_PATH               4096        /* URL path length */
+#define LH_REQUEST_ID_MAX              64          /* X-Request-Id length kept */
+
+/* HTTP client (common/http_client.c) */
+#define LH_HTTP_CLIENT_CONNECT_TIMEOUT_MS 5000
+#define LH_HTTP_CLIENT_TIMEOUT_MS         600000   /* whole transfer, large objects */
+#define LH_HTTP_CLIENT_MAX_BUFFERED       (16u << 20) /* responses read into memory */
+
+/* JSON (common/json.c) */
+#define LH_JSON_MAX_DEPTH              32
+
+/* storaged (storaged/key.c, storaged/storage_disk.c) */
+#define LH_KEY_MAX_BYTES               1024
+#define LH_DEFAULT_MAX_OBJECT_BYTES    (256ull << 20)
+#define LH_LIST_DEFAULT_LIMIT          1000
+#define LH_LIST_MAX_LIMIT              10000
+#define LH_STREAM_CHUNK                (256u << 10) /* I/O buffer for streamed bodies */
+
+/* catalogd */
+#define LH_DATASET_NAME_MAX            64
+#define LH_MANIFEST_MAX_OBJECTS        100000
+#define LH_SCHEMA_MAX_COLUMNS          4096
+
+/* ingestd: CSV scanner and inference (ingestd/csv.c) */
+#define LH_DEFAULT_MAX_UPLOAD_BYTES    (256ull << 20)
+#define LH_CSV_MAX_COLUMNS             LH_SCHEMA_MAX_COLUMNS
+#define LH_CSV_MAX_FIELD_BYTES         (16u << 20)  /* one field */
+#define LH_CSV_MAX_RECORD_BYTES        (64u << 20)  /* one record */
+#define LH_CSV_MAX_HEADER_NAME         255
+
+/* queryd */
+#define LH_SQL_MAX_BYTES               (256u << 10)
+#define LH_DEFAULT_QUERY_TIMEOUT_MS    30000
+#define LH_DEFAULT_CACHE_BYTES         (4ull << 30)
+
+#endif

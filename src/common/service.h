@@ -1,0 +1,32 @@
+/* service.h — what every `lakehouse <service>` subcommand does around its
+ * server: read flags and configuration, block signals, wait for SIGTERM or
+ * SIGINT, then stop.
+ *
+ * Signals: service_signals_block() must run first in main(), before any
+ * thread exists, so every thread inherits the blocked mask and only
+ * service_wait_for_signal() (sigwait) ever sees SIGTERM/SIGINT.
+ */
+#ifndef LH_SERVICE_H
+#define LH_SERVICE_H
+
+struct lh_config;
+struct lh_error;
+
+void service_signals_block(void);
+/* Block until SIGTERM or SIGINT; returns the signal number. */
+int service_wait_for_signal(void);
+
+/* Common flags of the server subcommands, applied over config_load():
+ *   --config FILE   --data-dir DIR   --bind HOST:PORT (sets [<section>] bind)
+ *   --set section.key=value (repeatable)
+ * Returns 0, 1 if --help was printed, or -1 with err. */
+int service_load_config(int argc, char **argv, const char *section,
+			struct lh_config *cfg, struct lh_error *err);
+
+/* Print err as "lakehouse: <msg>" on stderr; returns the exit code 1. */
+int service_die(const struct lh_error *err);
+
+/* Create a directory and its parents (mode 0755); 0 or -1 with err (500). */
+int service_mkdirs(const char *path, struct lh_error *err);
+
+#endif
