@@ -48,11 +48,13 @@ bootstrap:
 
 $(REL_DIR)/%.o: %.c | $(DUCKDB_DIR)/duckdb.h
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS_BASE) $(REL_CFLAGS) -c $< -o $@
+	@echo "  CC      $<"
+	@$(CC) $(CFLAGS_BASE) $(REL_CFLAGS) -c $< -o $@
 
 $(ASAN_DIR)/%.o: %.c | $(DUCKDB_DIR)/duckdb.h
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS_BASE) $(ASAN_CFLAGS) -c $< -o $@
+	@echo "  CC asan $<"
+	@$(CC) $(CFLAGS_BASE) $(ASAN_CFLAGS) -c $< -o $@
 
 $(BUILD)/lakehouse: $(REL_OBJ) $(REL_DIR)/src/main.o | check-banned
 	$(CC) $(REL_CFLAGS) -o $@ $^ $(LDLIBS_BASE)
