@@ -568,7 +568,8 @@ static int walk_dir(int dfd, size_t nkey, struct list_walk *w)
 	}
 	if (rc)
 		goto out;
-	qsort(ents, nents, sizeof *ents, entry_cmp);
+	if (nents > 1)
+		qsort(ents, nents, sizeof *ents, entry_cmp);
 
 	for (size_t i = 0; i < nents && !w->stop; i++) {
 		struct list_entry *e = &ents[i];
