@@ -190,7 +190,7 @@ static int disk_mkdirs(struct disk_backend *d, const char *path, struct lh_error
 	int rc = 0;
 	char *p = xstrdup(path);
 	size_t base = strlen(d->data);
-	for (char *s = p + base + 1; (s = strchr(s, '/')) != NULL; s++) {
+	for (char *s = strchr(p + base + 1, '/'); s; s = strchr(s + 1, '/')) {
 		*s = '\0';
 		if (mkdir(p, 0755) == 0) {
 			char *parent = dir_of(p);
@@ -685,8 +685,7 @@ static int clean_tmp(const char *tmp, struct lh_error *err)
 	unsigned long n = 0;
 	if (!dir)
 		return fail_io(err, errno, "open its temporary directory", tmp);
-	struct dirent *de;
-	while ((de = readdir(dir)) != NULL) {
+	for (struct dirent *de = readdir(dir); de; de = readdir(dir)) {
 		if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
 			continue;
 		if (unlinkat(dirfd(dir), de->d_name, 0) == 0)
