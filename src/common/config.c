@@ -795,7 +795,8 @@ static int toml_bare(const char **pp, const char *e, struct cfg_value *v, char *
 			v->buf[o++] = '-';
 		i++;
 	}
-	bool ok = i < n;
+	/* TOML: no leading zeros ("007") */
+	bool ok = i < n && !(s[i] == '0' && i + 1 < n);
 	for (; ok && i < n; i++) {
 		if (s[i] >= '0' && s[i] <= '9') {
 			if (o + 1 >= 32)

@@ -347,6 +347,9 @@ TEST(config_integers)
 	CHECK(bad_toml("[queryd]\nmax_rows = _1\n", 2, "bad value"));
 	CHECK(bad_toml("[queryd]\nmax_rows = 1_\n", 2, "bad value"));
 	CHECK(bad_toml("[queryd]\nmax_rows = 1.5\n", 2, "bad value"));
+	CHECK(bad_toml("[queryd]\nmax_rows = 007\n", 2, "bad value"));
+	CHECK(bad_toml("[queryd]\nmax_rows = 0_1\n", 2, "bad value"));
+	CHECK(bad_toml("[queryd]\nmax_rows = +\n", 2, "bad value"));
 	CHECK(bad_toml("[queryd]\nmax_rows = 123456789012345678901234567890123\n", 2,
 		       "out of range"));
 }
