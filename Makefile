@@ -25,7 +25,7 @@ CFLAGS_BASE  = -std=c17 -D_GNU_SOURCE -Isrc -I$(DUCKDB_DIR) $(PKG_CFLAGS) $(WARN
 LDLIBS_BASE  = $(PKG_LIBS) -L$(DUCKDB_DIR) -lduckdb -Wl,-rpath,$(DUCKDB_DIR) -lpthread -lm
 
 SRC_LIB     := $(sort $(wildcard src/common/*.c src/storaged/*.c src/catalogd/*.c \
-                 src/ingestd/*.c src/queryd/*.c src/gateway/*.c src/cli/*.c))
+                 src/ingestd/*.c src/queryd/*.c src/gateway/*.c src/serve/*.c src/cli/*.c))
 SRC_MAIN    := src/main.c
 SRC_UNIT    := $(sort $(wildcard tests/unit/*.c))
 
@@ -48,11 +48,13 @@ bootstrap:
 
 $(REL_DIR)/%.o: %.c | $(DUCKDB_DIR)/duckdb.h
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS_BASE) $(REL_CFLAGS) -c $< -o $@
+	@echo "  CC      $<"
+	@$(CC) $(CFLAGS_BASE) $(REL_CFLAGS) -c $< -o $@
 
 $(ASAN_DIR)/%.o: %.c | $(DUCKDB_DIR)/duckdb.h
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS_BASE) $(ASAN_CFLAGS) -c $< -o $@
+	@echo "  CC asan $<"
+	@$(CC) $(CFLAGS_BASE) $(ASAN_CFLAGS) -c $< -o $@
 
 $(BUILD)/lakehouse: $(REL_OBJ) $(REL_DIR)/src/main.o | check-banned
 	$(CC) $(REL_CFLAGS) -o $@ $^ $(LDLIBS_BASE)
