@@ -22,8 +22,8 @@
  */
 #include "catalogd/catalog.h"
 
-#include "catalogd/catalogd.h"
 #include "common/error.h"
+#include "common/names.h"
 #include "common/xmalloc.h"
 
 #include <stdarg.h>
@@ -122,35 +122,6 @@ int catalog_mode_parse(const char *s, enum catalog_mode *out)
 
 /* ------------------------------------------------------------------------ */
 /* Validation                                                               */
-
-int catalogd_name_valid(const char *name)
-{
-	if (!name)
-		return 0;
-	size_t n = strlen(name);
-	if (n == 0 || n > LH_DATASET_NAME_MAX)
-		return 0;
-	for (size_t i = 0; i < n; i++) {
-		unsigned char c = (unsigned char)name[i];
-		int alpha = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || c == '_';
-		int digit = c >= '0' && c <= '9';
-		if (!alpha && !(digit && i > 0))
-			return 0;
-	}
-	return 1;
-}
-
-int catalogd_name_check(const char *name, const char *field, struct lh_error *err)
-{
-	if (catalogd_name_valid(name))
-		return 0;
-	if (err && !err->status) {
-		lh_fail(err, 400, "bad_name",
-			"dataset name must match [A-Za-z_][A-Za-z0-9_]{0,%d}", LH_DATASET_NAME_MAX - 1);
-		lh_error_set(err, "field", json_string(field));
-	}
-	return -1;
-}
 
 static const char *const catalog_types[] = {
 	"bool", "int64", "float64", "date32", "timestamp[us]", "timestamp[us, tz=UTC]", "utf8",
@@ -439,8 +410,7 @@ struct catalog_version *catalog_request_parse(const json_t *body, struct lh_erro
 		lh_fail(err, 400, "bad_json", "expected a JSON object");
 		goto fail;
 	}
-	if (json_get_string(body, "name", 1, &name, err) ||
-	    catalogd_name_check(name, "name", err))
+	if (json_get_string(body, "name", 1, &name, err) || dataset_name_check(name, err))
 		goto fail;
 	snprintf(v->name, sizeof v->name, "%s", name);
 	if (json_get_string(body, "schema_fingerprint", 1, &fp, err))

@@ -27,6 +27,7 @@
 #include "catalogd/catalog_store.h"
 
 #include "common/error.h"
+#include "common/log.h"
 #include "common/xmalloc.h"
 
 #include <pthread.h>
@@ -95,8 +96,8 @@ struct catalog_sqlite {
 static int db_fail(sqlite3 *db, int code, const char *what, struct lh_error *err)
 {
 	int primary = code & 0xff;
-	fprintf(stderr, "{\"level\":\"error\",\"service\":\"catalogd\",\"msg\":\"sqlite: %s: %s (%d)\"}\n",
-		what, db ? sqlite3_errmsg(db) : sqlite3_errstr(code), code);
+	log_event("error", "catalogd", "sqlite: %s: %s (%d)", what,
+		  db ? sqlite3_errmsg(db) : sqlite3_errstr(code), code);
 	if (primary == SQLITE_BUSY || primary == SQLITE_LOCKED)
 		return lh_fail(err, 503, "busy", "the catalog is busy; try again");
 	if (primary == SQLITE_FULL)
@@ -145,8 +146,8 @@ static int conn_open(const char *path, sqlite3 **out, struct lh_error *err)
 	int rc = sqlite3_open_v2(path, &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE |
 					    SQLITE_OPEN_NOMUTEX, NULL);
 	if (rc != SQLITE_OK) {
-		fprintf(stderr, "{\"level\":\"error\",\"service\":\"catalogd\",\"msg\":\"sqlite: open %s: %s\"}\n",
-			path, db ? sqlite3_errmsg(db) : sqlite3_errstr(rc));
+		log_event("error", "catalogd", "sqlite: open %s: %s", path,
+			  db ? sqlite3_errmsg(db) : sqlite3_errstr(rc));
 		lh_fail(err, 500, "catalog_error", "the catalog database could not be opened");
 		goto fail;
 	}

@@ -1,7 +1,7 @@
 /* catalogd.h — the catalog service (SPEC 7): public interface.
  *
- * Other modules include only this header: the service's start/stop/main, and
- * the dataset-name rule that ingestd and queryd share with the catalog.
+ * Other modules include only this header. The dataset-name rule the catalog
+ * enforces is common/names.h, shared with ingestd and queryd.
  */
 #ifndef LH_CATALOGD_H
 #define LH_CATALOGD_H
@@ -22,12 +22,5 @@ const char *catalogd_url(const struct catalogd *c);
 void catalogd_stop(struct catalogd *c);
 /* `lakehouse catalogd [--bind ...]`. */
 int catalogd_main(int argc, char **argv);
-
-/* Dataset names (SPEC 6): [A-Za-z_][A-Za-z0-9_]{0,63}; they become SQL table
- * names. Pure. Returns 1 if `name` is valid, 0 otherwise (NULL is invalid). */
-int catalogd_name_valid(const char *name);
-/* The same rule as an error: returns 0, or -1 with 400 "bad_name" whose extra
- * "field" is `field` (e.g. "name"). */
-int catalogd_name_check(const char *name, const char *field, struct lh_error *err);
 
 #endif

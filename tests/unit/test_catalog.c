@@ -5,37 +5,8 @@
 #include "test.h"
 
 #include "catalog_fixtures.h"
-#include "catalogd/catalogd.h"
 
 #define SCHEMA "id:int64,name:utf8"
-
-TEST(catalog_name_valid)
-{
-	CHECK(catalogd_name_valid("candidates"));
-	CHECK(catalogd_name_valid("_x"));
-	CHECK(catalogd_name_valid("A1_b2"));
-	CHECK(catalogd_name_valid("a"));
-	char max[LH_DATASET_NAME_MAX + 2];
-	memset(max, 'a', LH_DATASET_NAME_MAX);
-	max[LH_DATASET_NAME_MAX] = '\0';
-	CHECK(catalogd_name_valid(max));
-	max[LH_DATASET_NAME_MAX] = 'a';
-	max[LH_DATASET_NAME_MAX + 1] = '\0';
-	CHECK(!catalogd_name_valid(max));
-	const char *bad[] = { "", "1abc", "a-b", "a b", "a.b", "a/b", "ünï", "a;", "\x7f", "a\n" };
-	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
-		CHECK(!catalogd_name_valid(bad[i]));
-	CHECK(!catalogd_name_valid(NULL));
-
-	struct lh_error err = { 0 };
-	CHECK_EQ_INT(catalogd_name_check("9x", "name", &err), -1);
-	CHECK_EQ_INT(err.status, 400);
-	CHECK_EQ_STR(err.code, "bad_name");
-	CHECK_EQ_STR(fixture_err_field(&err), "name");
-	lh_error_clear(&err);
-	CHECK_EQ_INT(catalogd_name_check("ok", "name", &err), 0);
-	CHECK_EQ_INT(err.status, 0);
-}
 
 TEST(catalog_key_valid)
 {
