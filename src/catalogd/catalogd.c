@@ -43,11 +43,14 @@ static int respond_result(struct http_request *req, struct lh_error *err)
 	return 0;
 }
 
-/* Request bodies are JSON; a body declared as something else is a 415. */
+/* Request bodies are JSON. No Content-Type, a JSON one, or curl -d's default
+ * form type (what a person typing `curl -d '{...}'` sends) are accepted; a
+ * body declared as anything else (CSV, multipart, ...) is a 415. */
 static int check_json_type(struct http_request *req, struct lh_error *err)
 {
 	const char *ct = http_request_header(req, "Content-Type");
-	if (!ct || !strncasecmp(ct, "application/json", 16))
+	if (!ct || !strncasecmp(ct, "application/json", 16) ||
+	    !strncasecmp(ct, "application/x-www-form-urlencoded", 33))
 		return 0;
 	return lh_fail(err, 415, "unsupported_media_type",
 		       "the request body must be JSON (Content-Type: application/json)");

@@ -174,6 +174,20 @@ class CatalogdTest(ServerTest):
         st, _, v = c.versions("people")
         self.assertEqual([x["version"] for x in v["versions"]], [1])
 
+    def test_content_types(self):
+        srv, c = self.catalogd()
+        # `curl -d '{...}'` sends a form type: accepted as JSON
+        st, _, r = request_json("POST", srv.url + "/catalog/register", json.dumps(body("p", ["a"])),
+                                {"Content-Type": "application/x-www-form-urlencoded"})
+        self.assertEqual((st, r["manifest"]["version"]), (200, 1))
+        st, _, r = request_json("POST", srv.url + "/catalog/register", json.dumps(body("p", ["b"])),
+                                {"Content-Type": "application/json; charset=utf-8"})
+        self.assertEqual((st, r["manifest"]["version"]), (200, 2))
+        self.assertError(request_json("POST", srv.url + "/catalog/register",
+                                      json.dumps(body("p", ["c"])),
+                                      {"Content-Type": "multipart/form-data; boundary=x"}),
+                         415, "unsupported_media_type")
+
     def test_object_conflict(self):
         srv, c = self.catalogd()
         c.register(body("people", ["a"]))
@@ -444,6 +458,7 @@ class CatalogdTest(ServerTest):
             self._check_acked(Catalog(srv.url), acked, plan)
         finally:
             srv.stop()
+        print("durability: %d cycles, %d acknowledged registers" % (cycles, total_acked))
         self.assertGreater(total_acked, cycles)  # the kills did land mid-stream
 
     def _check_acked(self, c, acked, plan):
