@@ -331,7 +331,7 @@ static int version_load(sqlite3 *db, int64_t id, const char *name, int64_t creat
 		goto out;
 	sqlite3_bind_int64(st, 1, id);
 	sqlite3_bind_int64(st, 2, version);
-	while ((step = sqlite3_step(st)) == SQLITE_ROW)
+	for (step = sqlite3_step(st); step == SQLITE_ROW; step = sqlite3_step(st))
 		catalog_version_add_object(v, column_text(st, 0), sqlite3_column_int64(st, 1),
 					   sqlite3_column_int64(st, 2), column_text(st, 3));
 	if (step != SQLITE_DONE) {
@@ -415,7 +415,7 @@ static int summaries_collect(sqlite3 *db, const char *sql, int64_t id,
 		return -1;
 	if (id >= 0)
 		sqlite3_bind_int64(st, 1, id);
-	while ((step = sqlite3_step(st)) == SQLITE_ROW) {
+	for (step = sqlite3_step(st); step == SQLITE_ROW; step = sqlite3_step(st)) {
 		if (len == cap) {
 			cap = cap ? cap * 2 : 16;
 			arr = xrealloc(arr, cap * sizeof *arr);
