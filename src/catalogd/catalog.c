@@ -25,6 +25,7 @@
 #include "common/error.h"
 #include "common/names.h"
 #include "common/xmalloc.h"
+#include "storaged/key.h"
 
 #include <stdarg.h>
 #include <stdio.h>
@@ -135,32 +136,6 @@ int catalog_type_valid(const char *type)
 	return 0;
 }
 
-int catalog_key_valid(const char *key)
-{
-	size_t n = strlen(key);
-	if (n == 0 || n > LH_KEY_MAX_BYTES)
-		return 0;
-	size_t seg = 0;  /* start of the current segment */
-	for (size_t i = 0; i <= n; i++) {
-		unsigned char c = (unsigned char)key[i];
-		if (i == n || c == '/') {
-			size_t len = i - seg;
-			if (len == 0)
-				return 0;
-			if (key[seg] == '.' && (len == 1 || (len == 2 && key[seg + 1] == '.')))
-				return 0;
-			seg = i + 1;
-			continue;
-		}
-		if (c < 0x20 || c == 0x7f)
-			return 0;
-		/* C1 controls U+0080..U+009F are 0xC2 0x80..0x9F in UTF-8. */
-		if (c == 0xc2 && i + 1 < n && (unsigned char)key[i + 1] <= 0x9f)
-			return 0;
-	}
-	return 1;
-}
-
 int catalog_hex64_valid(const char *s)
 {
 	for (size_t i = 0; i < LH_SHA256_HEX_LEN; i++) {
@@ -220,6 +195,16 @@ static int element_fail(struct lh_error *err, const char *array, size_t i,
 	snprintf(path, sizeof path, "%s[%zu]%s%s", array, i, f ? "." : "", f ? f : "");
 	field_fail(err, inner->code[0] ? inner->code : "bad_request", path, "%s: %s", path,
 		   inner->msg);
+	lh_error_clear(inner);
+	return -1;
+}
+
+/* Re-raise a storaged key error on objects[i].key, keeping its reason. */
+static int element_key_fail(struct lh_error *err, size_t i, struct lh_error *inner)
+{
+	char path[64];
+	snprintf(path, sizeof path, "objects[%zu].key", i);
+	field_fail(err, "bad_key", path, "%s: %s", path, inner->msg);
 	lh_error_clear(inner);
 	return -1;
 }
@@ -353,12 +338,9 @@ static int parse_objects(const json_t *arr, struct catalog_version *v, struct lh
 			element_fail(err, "objects", i, &inner);
 			goto out;
 		}
-		if (!catalog_key_valid(key)) {
-			snprintf(path, sizeof path, "objects[%zu].key", i);
-			field_fail(err, "bad_key", path,
-				   "%s: invalid object key (1..%d bytes, '/'-separated non-empty "
-				   "segments, no '.' or '..' segment, no control characters)",
-				   path, LH_KEY_MAX_BYTES);
+		if (storage_key_validate(key, strlen(key), &inner)) {
+			/* the same rule as storaged's, which will be asked for it */
+			element_key_fail(err, i, &inner);
 			goto out;
 		}
 		if (size < 0 || rows < 0) {

@@ -83,9 +83,6 @@ int catalog_mode_parse(const char *s, enum catalog_mode *out);
 
 /* 1 if `type` is one of the SPEC 4 type names. */
 int catalog_type_valid(const char *type);
-/* 1 if `key` is a valid storaged object key (SPEC 3). A minimal local check
- * until storaged's key validator is on main. */
-int catalog_key_valid(const char *key);
 /* 1 if `s` is exactly 64 lowercase hex digits. */
 int catalog_hex64_valid(const char *s);
 /* 1 if `s` is "sha256:" + 64 lowercase hex digits. */
