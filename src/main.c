@@ -9,6 +9,7 @@
 #include "storaged/storaged.h"
 #include "catalogd/catalogd.h"
 #include "ingestd/ingestd.h"
+#include "queryd/queryd.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -20,6 +21,7 @@
 #pragma weak storaged_main
 #pragma weak catalogd_main
 #pragma weak ingestd_main
+#pragma weak queryd_main
 
 struct subcommand {
 	const char *name;
@@ -31,6 +33,7 @@ static const struct subcommand subcommands[] = {
 	{ "storaged", storaged_main, "run the object store service" },
 	{ "catalogd", catalogd_main, "run the catalog service" },
 	{ "ingestd", ingestd_main, "run the CSV ingest service" },
+	{ "queryd", queryd_main, "run the read-only SQL service" },
 };
 
 static void usage(FILE *out)

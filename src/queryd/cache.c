@@ -200,7 +200,7 @@ void qcache_close(struct qcache *c)
 }
 
 int qcache_acquire(struct qcache *c, const char *key, cache_fetch_fn fetch, void *ctx,
-		   char *path, size_t size, struct lh_error *err)
+		   char *path, size_t size, int *fetched, struct lh_error *err)
 {
 	char name[QCACHE_NAME_LEN];
 	char *tmp = NULL, *final = NULL;
@@ -208,6 +208,8 @@ int qcache_acquire(struct qcache *c, const char *key, cache_fetch_fn fetch, void
 	struct stat st = { 0 };
 	qcache_file_name(key, name);
 	snprintf(path, size, "%s/%s", c->dir, name);
+	if (fetched)
+		*fetched = 0;
 
 	pthread_mutex_lock(&c->mu);
 	struct centry *e;
@@ -240,6 +242,8 @@ int qcache_acquire(struct qcache *c, const char *key, cache_fetch_fn fetch, void
 			strerror(errno));
 		goto out;
 	}
+	if (fetched)
+		*fetched = 1;
 	if (fetch(ctx, key, fd, err) != 0)
 		goto out;
 	if (fstat(fd, &st) != 0 || rename(tmp, final) != 0) {

@@ -72,9 +72,10 @@ void qcache_close(struct qcache *c);
  * `fetch` fills a temp file that is then renamed into place (a concurrent
  * acquire of the same key waits for that fetch instead of repeating it).
  * Writes the file's absolute path to path[size]. Every successful acquire
- * must be matched by qcache_release(). Returns 0 or -1 with err. */
+ * must be matched by qcache_release(). *fetched (if not NULL) is set to 1
+ * when this call fetched the object, 0 on a hit. Returns 0 or -1 with err. */
 int qcache_acquire(struct qcache *c, const char *key, cache_fetch_fn fetch, void *ctx,
-		   char *path, size_t size, struct lh_error *err);
+		   char *path, size_t size, int *fetched, struct lh_error *err);
 /* Unpin; then evict least-recently-used unpinned files while over the cap. */
 void qcache_release(struct qcache *c, const char *key);
 void qcache_stats(struct qcache *c, struct qcache_stats *out);
