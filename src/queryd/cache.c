@@ -78,7 +78,7 @@ static struct centry *add(struct qcache *c, const char *name)
 	}
 	struct centry *e = &c->v[c->n++];
 	memset(e, 0, sizeof *e);
-	snprintf(e->name, sizeof e->name, "%s", name);
+	memcpy(e->name, name, QCACHE_NAME_LEN);
 	return e;
 }
 
@@ -165,14 +165,15 @@ struct qcache *qcache_open(const char *dir, uint64_t cap_bytes, struct lh_error 
 				af = af ? af * 2 : 64;
 				f = xrealloc(f, af * sizeof *f);
 			}
-			snprintf(f[nf].name, sizeof f[nf].name, "%s", de->d_name);
+			memcpy(f[nf].name, de->d_name, QCACHE_NAME_LEN);   /* is_cache_name: exact length */
 			f[nf].size = (uint64_t)st.st_size;
 			f[nf].mtime = (double)st.st_mtim.tv_sec + st.st_mtim.tv_nsec / 1e9;
 			nf++;
 		}
 		free(path);
 	}
-	qsort(f, nf, sizeof *f, by_mtime);
+	if (nf)
+		qsort(f, nf, sizeof *f, by_mtime);
 	for (size_t i = 0; i < nf; i++) {
 		struct centry *e = add(c, f[i].name);
 		e->size = f[i].size;

@@ -590,7 +590,7 @@ static void put_u128(struct obuf *b, uint64_t hi, uint64_t lo, int neg)
 
 static void put_hugeint(struct obuf *b, duckdb_hugeint h)
 {
-	__int128 v = ((__int128)h.upper << 64) | (__int128)h.lower;
+	__int128 v = (__int128)(((unsigned __int128)(uint64_t)h.upper << 64) | h.lower);
 	unsigned __int128 u = v < 0 ? (unsigned __int128)0 - (unsigned __int128)v : (unsigned __int128)v;
 	put_u128(b, (uint64_t)(u >> 64), (uint64_t)u, v < 0);
 }
@@ -769,7 +769,7 @@ static void render_value(struct obuf *b, struct obuf *tmp, duckdb_vector vec,
 		case DUCKDB_TYPE_BIGINT: v = ((int64_t *)data)[row]; break;
 		default: {
 			duckdb_hugeint h = ((duckdb_hugeint *)data)[row];
-			v = ((__int128)h.upper << 64) | (__int128)h.lower;
+			v = (__int128)(((unsigned __int128)(uint64_t)h.upper << 64) | h.lower);
 		}
 		}
 		put_decimal(b, v, scale);
