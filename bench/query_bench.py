@@ -21,7 +21,7 @@ import time
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.join(ROOT, "tests", "integration"))
 import lhtest  # noqa: E402
-from test_queryd import CatalogStandIn  # noqa: E402
+from test_queryd import CatalogStandIn, fingerprint  # noqa: E402
 
 SQL = "SELECT state, count(*) AS n, avg(hourly_rate) AS rate FROM bench GROUP BY state ORDER BY state"
 DATA = ("SELECT range AS id, 'name-' || range AS full_name, "
@@ -66,12 +66,12 @@ def main():
         key = "datasets/bench/bench/1m.parquet"
         st, _, obj = lhtest.request_json("PUT", storaged.url + "/storage/put/" + key, parquet)
         assert st == 200, obj
-        reg = {"name": "bench", "schema_fingerprint": "sha256:" + "2" * 64,
-               "schema": [{"name": "id", "type": "int64", "nullable": False},
-                          {"name": "full_name", "type": "utf8", "nullable": False},
-                          {"name": "state", "type": "utf8", "nullable": False},
-                          {"name": "hourly_rate", "type": "float64", "nullable": False},
-                          {"name": "available", "type": "bool", "nullable": False}],
+        schema = [{"name": "id", "type": "int64", "nullable": False},
+                  {"name": "full_name", "type": "utf8", "nullable": False},
+                  {"name": "state", "type": "utf8", "nullable": False},
+                  {"name": "hourly_rate", "type": "float64", "nullable": False},
+                  {"name": "available", "type": "bool", "nullable": False}]
+        reg = {"name": "bench", "schema_fingerprint": fingerprint(schema), "schema": schema,
                "objects": [{"key": key, "size": len(parquet), "row_count": 1000000,
                             "content_sha256": obj["sha256"]}],
                "row_count": 1000000, "mode": "replace"}

@@ -7,6 +7,7 @@ byte on the way is the product's own. If catalogd is not built into this
 binary yet, a minimal stand-in catalog (CatalogStandIn below, GET/POST of
 the SPEC 7 routes only) serves the manifests; the test names say which ran.
 """
+import hashlib
 import http.server
 import json
 import os
@@ -16,6 +17,14 @@ import unittest
 
 import lhtest
 from lhtest import ServerTest, request, request_json
+
+
+def fingerprint(schema):
+    """SPEC 5: sha256 over name 0x1f type 0x1e per column."""
+    h = hashlib.sha256()
+    for c in schema:
+        h.update(c["name"].encode() + b"\x1f" + c["type"].encode() + b"\x1e")
+    return "sha256:" + h.hexdigest()
 
 
 class CatalogStandIn:
@@ -122,9 +131,9 @@ class QuerydTest(ServerTest):
         self.assertEqual(st, 200, obj)
         st, _, cnt = self.query_json("SELECT count(*) AS n FROM (%s)" % select_sql)
         n = cnt["rows"][0][0]
-        reg = {"name": name, "schema_fingerprint": "sha256:" + "0" * 64,
-               "schema": [{"name": "id", "type": "int64", "nullable": False},
-                          {"name": "label", "type": "utf8", "nullable": True}],
+        schema = [{"name": "id", "type": "int64", "nullable": False},
+                  {"name": "label", "type": "utf8", "nullable": True}]
+        reg = {"name": name, "schema_fingerprint": fingerprint(schema), "schema": schema,
                "objects": [{"key": key, "size": len(parquet), "row_count": n,
                             "content_sha256": obj["sha256"]}],
                "row_count": n, "mode": mode}
@@ -276,9 +285,9 @@ class QuerydTest(ServerTest):
         self.assertGreaterEqual(cache["evictions"], 2)
 
     def test_empty_dataset(self):
-        reg = {"name": "empty", "schema_fingerprint": "sha256:" + "1" * 64,
-               "schema": [{"name": "id", "type": "int64", "nullable": False},
-                          {"name": "ts", "type": "timestamp[us]", "nullable": True}],
+        schema = [{"name": "id", "type": "int64", "nullable": False},
+                  {"name": "ts", "type": "timestamp[us]", "nullable": True}]
+        reg = {"name": "empty", "schema_fingerprint": fingerprint(schema), "schema": schema,
                "objects": [], "row_count": 0, "mode": "replace"}
         st, _, out = request_json("POST", self.catalog_url + "/catalog/register", reg)
         if st != 200:
