@@ -9,6 +9,7 @@
 #include "storaged/storaged.h"
 #include "catalogd/catalogd.h"
 #include "ingestd/ingestd.h"
+#include "queryd/queryd.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -31,6 +32,7 @@ static const struct subcommand subcommands[] = {
 	{ "storaged", storaged_main, "run the object store service" },
 	{ "catalogd", catalogd_main, "run the catalog service" },
 	{ "ingestd", ingestd_main, "run the CSV ingest service" },
+	{ "queryd", queryd_main, "run the read-only SQL service" },
 };
 
 static void usage(FILE *out)
