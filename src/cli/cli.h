@@ -1,0 +1,14 @@
+/* cli.h — the client commands of `lakehouse`, talking to LAKEHOUSE_URL
+ * (default http://127.0.0.1:8080) through the gateway's /v1 API (SPEC 9).
+ * Each returns the process exit code: 0 on success, 1 when the server
+ * answered an error (its message is printed), 2 on bad usage. */
+#ifndef LH_CLI_H
+#define LH_CLI_H
+
+int cli_ingest_main(int argc, char **argv);    /* ingest NAME FILE [--mode append] */
+int cli_query_main(int argc, char **argv);     /* query SQL [--format csv|json] */
+int cli_ls_main(int argc, char **argv);        /* ls */
+int cli_show_main(int argc, char **argv);      /* show NAME */
+int cli_versions_main(int argc, char **argv);  /* versions NAME */
+
+#endif

@@ -1,0 +1,256 @@
+/* http_client.c — requests to other services over libcurl (see
+ * http_client.h). The only file that includes <curl/curl.h>.
+ *
+ * One easy handle per request: services call each other at most a few
+ * times per user request, and a fresh handle keeps every call independent
+ * across threads. Bodies stream through callbacks; only "memory" responses
+ * are buffered, and those have a cap.
+ */
+#include "common/http_client.h"
+
+#include "common/error.h"
+#include "common/limits.h"
+#include "common/xmalloc.h"
+
+#include <curl/curl.h>
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <unistd.h>
+
+void http_client_global_init(void)
+{
+	curl_global_init(CURL_GLOBAL_DEFAULT);
+}
+
+void http_client_request_init(struct http_client_request *r)
+{
+	memset(r, 0, sizeof *r);
+	r->body_fd = -1;
+	r->response_fd = -1;
+}
+
+void http_client_response_free(struct http_client_response *resp)
+{
+	free(resp->body);
+	free(resp->content_type);
+	free(resp->etag);
+	memset(resp, 0, sizeof *resp);
+}
+
+struct transfer {
+	const struct http_client_request *req;
+	struct http_client_response *resp;
+	size_t cap;
+	size_t body_cap;
+	int overflow;       /* memory cap exceeded */
+	int write_failed;   /* sink or fd failed */
+	uint64_t fd_sent;   /* bytes read from body_fd */
+};
+
+static size_t on_write(char *data, size_t size, size_t nmemb, void *userp)
+{
+	struct transfer *t = userp;
+	size_t n = size * nmemb;
+	const struct http_client_request *r = t->req;
+	if (r->sink) {
+		if (r->sink(r->sink_ctx, data, n) != 0) {
+			t->write_failed = 1;
+			return 0;
+		}
+		return n;
+	}
+	if (r->response_fd >= 0) {
+		size_t off = 0;
+		while (off < n) {
+			ssize_t w = write(r->response_fd, data + off, n - off);
+			if (w < 0 && errno == EINTR)
+				continue;
+			if (w <= 0) {
+				t->write_failed = 1;
+				return 0;
+			}
+			off += (size_t)w;
+		}
+		return n;
+	}
+	struct http_client_response *resp = t->resp;
+	if (resp->body_len + n > t->cap) {
+		t->overflow = 1;
+		return 0;
+	}
+	if (resp->body_len + n + 1 > t->body_cap) {
+		size_t cap = t->body_cap ? t->body_cap : 4096;
+		while (cap < resp->body_len + n + 1)
+			cap *= 2;
+		resp->body = xrealloc(resp->body, cap);
+		t->body_cap = cap;
+	}
+	memcpy(resp->body + resp->body_len, data, n);
+	resp->body_len += n;
+	resp->body[resp->body_len] = '\0';
+	return n;
+}
+
+static size_t on_read(char *buf, size_t size, size_t nmemb, void *userp)
+{
+	struct transfer *t = userp;
+	const struct http_client_request *r = t->req;
+	size_t max = size * nmemb;
+	if (r->body_source) {
+		ssize_t n = r->body_source(r->body_source_ctx, buf, max);
+		return n < 0 ? CURL_READFUNC_ABORT : (size_t)n;
+	}
+	/* body_fd */
+	uint64_t left = r->body_fd_len - t->fd_sent;
+	if (left < max)
+		max = (size_t)left;
+	if (max == 0)
+		return 0;
+	ssize_t n;
+	do
+		n = read(r->body_fd, buf, max);
+	while (n < 0 && errno == EINTR);
+	if (n <= 0)
+		return CURL_READFUNC_ABORT;
+	t->fd_sent += (uint64_t)n;
+	return (size_t)n;
+}
+
+static char *dup_header_value(const char *v, size_t n)
+{
+	while (n && (*v == ' ' || *v == '\t')) {
+		v++;
+		n--;
+	}
+	while (n && (v[n - 1] == '\r' || v[n - 1] == '\n' || v[n - 1] == ' '))
+		n--;
+	return xstrndup(v, n);
+}
+
+static size_t on_header(char *line, size_t size, size_t nmemb, void *userp)
+{
+	struct transfer *t = userp;
+	size_t n = size * nmemb;
+	struct http_client_response *resp = t->resp;
+	if (n > 13 && !strncasecmp(line, "Content-Type:", 13)) {
+		free(resp->content_type);
+		resp->content_type = dup_header_value(line + 13, n - 13);
+	} else if (n > 5 && !strncasecmp(line, "ETag:", 5)) {
+		free(resp->etag);
+		resp->etag = dup_header_value(line + 5, n - 5);
+	} else if (n > 15 && !strncasecmp(line, "Content-Length:", 15)) {
+		char *v = dup_header_value(line + 15, n - 15);
+		char *end;
+		unsigned long long cl = strtoull(v, &end, 10);
+		if (*v && !*end)
+			resp->content_length = cl;
+		free(v);
+	} else if (n >= 5 && !strncmp(line, "HTTP/", 5)) {
+		/* a new response (after 100 Continue or a redirect) resets headers */
+		resp->content_length = UINT64_MAX;
+	}
+	return n;
+}
+
+int http_client_do(const struct http_client_request *r,
+		   struct http_client_response *resp, struct lh_error *err)
+{
+	int rc = -1;
+	struct curl_slist *headers = NULL;
+	char idhdr[LH_REQUEST_ID_MAX + 16];
+	memset(resp, 0, sizeof *resp);
+	resp->content_length = UINT64_MAX;
+	struct transfer t = { .req = r, .resp = resp,
+			      .cap = r->max_buffered ? r->max_buffered : LH_HTTP_CLIENT_MAX_BUFFERED };
+
+	CURL *c = curl_easy_init();
+	if (!c)
+		return lh_fail(err, 500, "internal", "could not create an HTTP client");
+	curl_easy_setopt(c, CURLOPT_URL, r->url);
+	curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+	curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, (long)LH_HTTP_CLIENT_CONNECT_TIMEOUT_MS);
+	curl_easy_setopt(c, CURLOPT_TIMEOUT_MS,
+			 (long)(r->timeout_ms ? r->timeout_ms : LH_HTTP_CLIENT_TIMEOUT_MS));
+	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_write);
+	curl_easy_setopt(c, CURLOPT_WRITEDATA, &t);
+	curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, on_header);
+	curl_easy_setopt(c, CURLOPT_HEADERDATA, &t);
+	curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
+
+	for (const char *const *h = r->headers; h && *h; h++)
+		headers = curl_slist_append(headers, *h);
+	if (r->request_id) {
+		snprintf(idhdr, sizeof idhdr, "X-Request-Id: %s", r->request_id);
+		headers = curl_slist_append(headers, idhdr);
+	}
+	/* We never want curl's automatic "Expect: 100-continue" pause. */
+	headers = curl_slist_append(headers, "Expect:");
+
+	const char *m = r->method ? r->method : "GET";
+	int has_body = r->body || r->body_fd >= 0 || r->body_source;
+	if (!strcmp(m, "HEAD")) {
+		curl_easy_setopt(c, CURLOPT_NOBODY, 1L);
+	} else if (has_body) {
+		if (r->body) {
+			curl_easy_setopt(c, CURLOPT_POSTFIELDS, r->body);
+			curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)r->body_len);
+		} else {
+			curl_easy_setopt(c, CURLOPT_UPLOAD, 1L);
+			curl_easy_setopt(c, CURLOPT_READFUNCTION, on_read);
+			curl_easy_setopt(c, CURLOPT_READDATA, &t);
+			if (r->body_fd >= 0)
+				curl_easy_setopt(c, CURLOPT_INFILESIZE_LARGE, (curl_off_t)r->body_fd_len);
+			else
+				headers = curl_slist_append(headers, "Transfer-Encoding: chunked");
+		}
+		curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, m);
+	} else if (strcmp(m, "GET") != 0) {
+		curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, m);
+	}
+	curl_easy_setopt(c, CURLOPT_HTTPHEADER, headers);
+
+	CURLcode cc = curl_easy_perform(c);
+	if (cc != CURLE_OK) {
+		if (t.overflow)
+			lh_fail(err, 502, "upstream_too_large",
+				"the upstream answer from %s is larger than %zu bytes", r->url, t.cap);
+		else if (t.write_failed)
+			lh_fail(err, 502, "upstream_failed",
+				"the response from %s could not be stored", r->url);
+		else if (cc == CURLE_OPERATION_TIMEDOUT)
+			lh_fail(err, 504, "upstream_timeout", "%s did not answer in time", r->url);
+		else
+			lh_fail(err, 502, "upstream_unavailable", "%s failed: %s", r->url,
+				curl_easy_strerror(cc));
+		http_client_response_free(resp);
+		goto out;
+	}
+	curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &resp->status);
+	if (!resp->body && !r->sink && r->response_fd < 0)
+		resp->body = xstrdup("");
+	rc = 0;
+out:
+	curl_slist_free_all(headers);
+	curl_easy_cleanup(c);
+	return rc;
+}
+
+int http_client_json(const char *method, const char *url, const char *body,
+		     const char *request_id, struct http_client_response *resp,
+		     struct lh_error *err)
+{
+	struct http_client_request r;
+	http_client_request_init(&r);
+	r.method = method;
+	r.url = url;
+	r.request_id = request_id;
+	const char *hdrs[] = { "Content-Type: application/json", "Accept: application/json", NULL };
+	r.headers = hdrs;
+	if (body) {
+		r.body = body;
+		r.body_len = strlen(body);
+	}
+	return http_client_do(&r, resp, err);
+}

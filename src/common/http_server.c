@@ -1,0 +1,707 @@
+/* http_server.c — the HTTP/1.1 server layer on libmicrohttpd (see http_server.h).
+ *
+ * This is the only file that includes <microhttpd.h>.
+ *
+ * DESIGN NOTES
+ *  1. One MHD daemon per service, thread per connection (ADR 0005): a handler
+ *     may block on disk, an upstream or DuckDB without stalling others.
+ *  2. MHD calls access_handler() several times per request: once when the
+ *     headers are in (we create struct http_request, route, run begin()),
+ *     once per body chunk, and once when the body is complete (end()). It
+ *     only accepts a response on the first call or the last one, so a handler
+ *     that fails mid-body has its response held in req->resp and the rest of
+ *     the body is discarded (capped by LH_HTTP_DISCARD_MAX, then the
+ *     connection is cut).
+ *  3. request_completed() runs exactly once for every request the access
+ *     handler has seen, whether it finished or the client went away: it runs
+ *     the route's done(), records metrics, writes the log line and frees req.
+ *  4. In-flight requests are counted from the first access_handler() call to
+ *     request_completed(). http_server_stop() quiesces the listening socket,
+ *     answers 503 to new requests on kept-alive connections, waits for the
+ *     count to reach zero (bounded), then stops the daemon.
+ *  5. Paths are percent-decoded by our own unescaper so that %00 can never
+ *     truncate a string: it decodes to 0x7f, a control character that every
+ *     validator rejects.
+ */
+#include "common/http_server.h"
+
+#include "common/error.h"
+#include "common/limits.h"
+#include "common/log.h"
+#include "common/metrics.h"
+#include "common/xmalloc.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <microhttpd.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+/* Body bytes we are willing to read and drop after answering early. */
+#define LH_HTTP_DISCARD_MAX (64u << 20)
+
+struct http_server {
+	struct MHD_Daemon *daemon;
+	char *service;
+	const struct http_route *routes;
+	size_t nroutes;
+	void *ctx;
+	int (*health)(void *ctx, json_t *body);
+	int (*authorize)(struct http_request *req);
+	struct metrics *metrics;
+	uint16_t port;
+	char url[64];
+	atomic_int in_flight;
+	atomic_int stopping;
+};
+
+struct http_request {
+	struct http_server *srv;
+	struct MHD_Connection *conn;
+	const struct http_route *route;
+	const char *route_name;         /* for metrics/logs */
+	char method[16];
+	char *path;                     /* owned copy of the decoded path */
+	const char *path_rest;
+	char request_id[LH_REQUEST_ID_MAX + 1];
+	void *state;
+	struct timespec start;
+
+	int body_streaming;             /* route->body set */
+	char *body;                     /* buffered body, NUL-terminated */
+	size_t body_len, body_cap, max_body;
+	uint64_t bytes_in, discarded;
+
+	struct MHD_Response *resp;      /* pending response, owned until queued */
+	int status;
+	uint64_t bytes_out;
+	int queued;
+	int ended;
+	char *error_detail;             /* for the log line of a 5xx */
+};
+
+/* --- helpers ------------------------------------------------------------ */
+
+static double elapsed_ms(const struct timespec *start)
+{
+	struct timespec now;
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	return (double)(now.tv_sec - start->tv_sec) * 1e3 +
+	       (double)(now.tv_nsec - start->tv_nsec) / 1e6;
+}
+
+static int hexval(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
+/* MHD unescape callback: %XX decoding in place; %00 becomes 0x7f (note 5). */
+static size_t unescape(void *cls, struct MHD_Connection *c, char *s)
+{
+	char *out = s;
+	for (char *in = s; *in; in++) {
+		int hi, lo;
+		if (in[0] == '%' && (hi = hexval(in[1])) >= 0 && (lo = hexval(in[2])) >= 0) {
+			int v = hi * 16 + lo;
+			*out++ = (char)(v == 0 ? 0x7f : v);
+			in += 2;
+		} else {
+			*out++ = *in;
+		}
+	}
+	*out = '\0';
+	return (size_t)(out - s);
+}
+
+static int request_id_valid(const char *id)
+{
+	size_t n = strlen(id);
+	if (n == 0 || n > LH_REQUEST_ID_MAX)
+		return 0;
+	for (size_t i = 0; i < n; i++) {
+		unsigned char c = (unsigned char)id[i];
+		if (c <= 0x20 || c >= 0x7f || c == '"' || c == '\\')
+			return 0;
+	}
+	return 1;
+}
+
+static void request_id_generate(char out[LH_REQUEST_ID_MAX + 1])
+{
+	static const char digits[] = "0123456789abcdef";
+	unsigned char raw[16];
+	if (getrandom(raw, sizeof raw, 0) != (ssize_t)sizeof raw) {
+		struct timespec ts;
+		clock_gettime(CLOCK_REALTIME, &ts);
+		memcpy(raw, &ts, sizeof ts < sizeof raw ? sizeof ts : sizeof raw);
+	}
+	for (size_t i = 0; i < sizeof raw; i++) {
+		out[2 * i] = digits[raw[i] >> 4];
+		out[2 * i + 1] = digits[raw[i] & 15];
+	}
+	out[32] = '\0';
+}
+
+/* --- responses ------------------------------------------------------------ */
+
+static void set_response(struct http_request *req, int status, struct MHD_Response *resp,
+			 uint64_t nbytes)
+{
+	if (req->resp || req->queued) {
+		MHD_destroy_response(resp);
+		return;
+	}
+	req->resp = resp;
+	req->status = status;
+	req->bytes_out = nbytes;
+}
+
+int http_request_responded(struct http_request *req)
+{
+	return req->resp != NULL || req->queued;
+}
+
+void http_respond_bytes(struct http_request *req, int status, const char *content_type,
+			const void *data, size_t n)
+{
+	struct MHD_Response *r = MHD_create_response_from_buffer(n, (void *)data,
+								 MHD_RESPMEM_MUST_COPY);
+	if (content_type)
+		MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, content_type);
+	set_response(req, status, r, n);
+}
+
+void http_respond_json(struct http_request *req, int status, json_t *body)
+{
+	char *text = json_dump_compact(body);
+	json_decref(body);
+	size_t n = strlen(text);
+	/* MUST_FREE hands the buffer to MHD, which frees it with free(). */
+	struct MHD_Response *r = MHD_create_response_from_buffer(n, text, MHD_RESPMEM_MUST_FREE);
+	MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, "application/json");
+	set_response(req, status, r, n);
+}
+
+void http_respond_error(struct http_request *req, const struct lh_error *err)
+{
+	int status = err->status ? err->status : 500;
+	if (status >= 500 && !req->error_detail)
+		req->error_detail = xstrdup(err->msg);
+	http_respond_json(req, status, lh_error_json(err));
+}
+
+void http_respond_fail(struct http_request *req, int status, const char *code,
+		       const char *fmt, ...)
+{
+	struct lh_error err = { 0 };
+	char msg[sizeof err.msg];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof msg, fmt, ap);
+	va_end(ap);
+	lh_fail(&err, status, code, "%s", msg);
+	http_respond_error(req, &err);
+	lh_error_clear(&err);
+}
+
+void http_respond_empty(struct http_request *req, int status)
+{
+	struct MHD_Response *r = MHD_create_response_from_buffer(0, NULL, MHD_RESPMEM_PERSISTENT);
+	set_response(req, status, r, 0);
+}
+
+void http_respond_fd(struct http_request *req, int status, const char *content_type,
+		     int fd, uint64_t offset, uint64_t len)
+{
+	/* MHD takes the fd and closes it when the response is destroyed. */
+	struct MHD_Response *r = MHD_create_response_from_fd_at_offset64(len, fd, offset);
+	if (!r) {
+		close(fd);
+		http_respond_fail(req, 500, "internal", "could not create the response");
+		return;
+	}
+	if (content_type)
+		MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, content_type);
+	set_response(req, status, r, len);
+}
+
+struct stream_ctx {
+	http_read_fn read;
+	void *ctx;
+	void (*free_ctx)(void *ctx);
+	uint64_t *bytes_out;   /* req->bytes_out; only touched while req lives */
+};
+
+static ssize_t stream_read(void *cls, uint64_t pos, char *buf, size_t max)
+{
+	struct stream_ctx *s = cls;
+	ssize_t n = s->read(s->ctx, pos, buf, max);
+	if (n < 0)
+		return MHD_CONTENT_READER_END_WITH_ERROR;
+	if (n == 0)
+		return MHD_CONTENT_READER_END_OF_STREAM;
+	*s->bytes_out += (uint64_t)n;
+	return n;
+}
+
+static void stream_free(void *cls)
+{
+	struct stream_ctx *s = cls;
+	if (s->free_ctx)
+		s->free_ctx(s->ctx);
+	free(s);
+}
+
+void http_respond_stream(struct http_request *req, int status, const char *content_type,
+			 uint64_t size, http_read_fn read, void *ctx,
+			 void (*free_ctx)(void *ctx))
+{
+	struct stream_ctx *s = xmalloc(sizeof *s);
+	s->read = read;
+	s->ctx = ctx;
+	s->free_ctx = free_ctx;
+	s->bytes_out = &req->bytes_out;
+	struct MHD_Response *r = MHD_create_response_from_callback(
+		size == HTTP_SIZE_UNKNOWN ? MHD_SIZE_UNKNOWN : size, LH_STREAM_CHUNK,
+		stream_read, s, stream_free);
+	if (content_type)
+		MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, content_type);
+	set_response(req, status, r, 0);
+}
+
+void http_response_header(struct http_request *req, const char *name, const char *value)
+{
+	if (req->resp)
+		MHD_add_response_header(req->resp, name, value);
+}
+
+/* --- request accessors ---------------------------------------------------- */
+
+void *http_request_ctx(struct http_request *req) { return req->srv->ctx; }
+void *http_request_state(struct http_request *req) { return req->state; }
+void http_request_set_state(struct http_request *req, void *state) { req->state = state; }
+const char *http_request_method(struct http_request *req) { return req->method; }
+const char *http_request_path(struct http_request *req) { return req->path; }
+const char *http_request_path_rest(struct http_request *req) { return req->path_rest; }
+const char *http_request_id(struct http_request *req) { return req->request_id; }
+
+const char *http_request_header(struct http_request *req, const char *name)
+{
+	return MHD_lookup_connection_value(req->conn, MHD_HEADER_KIND, name);
+}
+
+const char *http_request_query(struct http_request *req, const char *name)
+{
+	return MHD_lookup_connection_value(req->conn, MHD_GET_ARGUMENT_KIND, name);
+}
+
+int http_request_content_length(struct http_request *req, uint64_t *out)
+{
+	const char *v = http_request_header(req, MHD_HTTP_HEADER_CONTENT_LENGTH);
+	if (!v || !*v)
+		return 0;
+	char *end;
+	errno = 0;
+	unsigned long long n = strtoull(v, &end, 10);
+	if (errno || *end || v[0] == '-')
+		return 0;
+	*out = n;
+	return 1;
+}
+
+const char *http_request_body(struct http_request *req, size_t *n)
+{
+	*n = req->body_len;
+	return req->body ? req->body : "";
+}
+
+/* --- routing -------------------------------------------------------------- */
+
+static int path_matches(const char *pattern, const char *path, const char **rest)
+{
+	size_t n = strlen(pattern);
+	if (n && pattern[n - 1] == '*') {
+		if (strncmp(pattern, path, n - 1) != 0)
+			return 0;
+		*rest = path + n - 1;
+		return 1;
+	}
+	*rest = path + strlen(path);
+	return strcmp(pattern, path) == 0;
+}
+
+/* Find the route for (method, path). On a path match with the wrong method,
+ * returns NULL and fills `allow` with the methods that would match. */
+static const struct http_route *route_find(struct http_server *srv, const char *method,
+					   const char *path, const char **rest,
+					   char *allow, size_t allow_cap)
+{
+	const char *m = strcmp(method, "HEAD") == 0 ? "GET" : method;
+	allow[0] = '\0';
+	for (size_t i = 0; i < srv->nroutes; i++) {
+		const struct http_route *r = &srv->routes[i];
+		const char *tail;
+		if (!path_matches(r->path, path, &tail))
+			continue;
+		if (strcmp(r->method, m) == 0) {
+			*rest = tail;
+			return r;
+		}
+		size_t used = strlen(allow);
+		snprintf(allow + used, allow_cap - used, "%s%s%s", used ? ", " : "", r->method,
+			 strcmp(r->method, "GET") == 0 ? ", HEAD" : "");
+	}
+	return NULL;
+}
+
+static void respond_health(struct http_request *req)
+{
+	struct http_server *srv = req->srv;
+	json_t *body = json_object();
+	json_object_set_new(body, "status", json_string("ok"));
+	json_object_set_new(body, "service", json_string(srv->service));
+	int status = 200;
+	if (srv->health)
+		status = srv->health(srv->ctx, body);
+	if (status != 200)
+		json_object_set_new(body, "status", json_string("degraded"));
+	http_respond_json(req, status, body);
+}
+
+static void respond_metrics(struct http_request *req)
+{
+	char *text = metrics_render(req->srv->metrics, atomic_load(&req->srv->in_flight));
+	http_respond_bytes(req, 200, "text/plain; version=0.0.4", text, strlen(text));
+	free(text);
+}
+
+/* First call for a request: build it, route it, run begin(). */
+static struct http_request *request_begin(struct http_server *srv, struct MHD_Connection *conn,
+					  const char *url, const char *method)
+{
+	struct http_request *req = xcalloc(1, sizeof *req);
+	req->srv = srv;
+	req->conn = conn;
+	req->route_name = "unmatched";
+	clock_gettime(CLOCK_MONOTONIC, &req->start);
+	snprintf(req->method, sizeof req->method, "%s", method);
+	req->path = xstrdup(url);
+	req->path_rest = req->path + strlen(req->path);
+	atomic_fetch_add(&srv->in_flight, 1);
+
+	const char *rid = http_request_header(req, "X-Request-Id");
+	if (rid && request_id_valid(rid))
+		snprintf(req->request_id, sizeof req->request_id, "%s", rid);
+	else
+		request_id_generate(req->request_id);
+
+	if (atomic_load(&srv->stopping)) {
+		http_respond_fail(req, 503, "shutting_down", "the service is shutting down");
+		return req;
+	}
+	if (strlen(req->path) > LH_HTTP_MAX_PATH) {
+		http_respond_fail(req, 414, "uri_too_long", "the URL path is longer than %d bytes",
+				  LH_HTTP_MAX_PATH);
+		return req;
+	}
+	int is_get = !strcmp(method, "GET") || !strcmp(method, "HEAD");
+	if (is_get && !strcmp(req->path, "/health")) {
+		req->route_name = "health";
+		respond_health(req);
+		return req;
+	}
+	if (srv->authorize && srv->authorize(req) != 0) {
+		if (!http_request_responded(req))
+			http_respond_fail(req, 401, "unauthorized", "a valid bearer token is required");
+		return req;
+	}
+	if (is_get && !strcmp(req->path, "/metrics")) {
+		req->route_name = "metrics";
+		respond_metrics(req);
+		return req;
+	}
+
+	char allow[128];
+	const struct http_route *route = route_find(srv, method, req->path, &req->path_rest,
+						    allow, sizeof allow);
+	if (!route) {
+		if (allow[0]) {
+			req->route_name = "method_not_allowed";
+			http_respond_fail(req, 405, "method_not_allowed",
+					  "%s is not allowed here; use %s", method, allow);
+			http_response_header(req, "Allow", allow);
+		} else {
+			http_respond_fail(req, 404, "not_found", "no such endpoint: %s", req->path);
+		}
+		return req;
+	}
+	req->route = route;
+	req->route_name = route->name;
+	req->body_streaming = route->body != NULL;
+	req->max_body = route->max_body ? route->max_body : LH_HTTP_MAX_JSON_BODY;
+
+	uint64_t declared;
+	if (!req->body_streaming && http_request_content_length(req, &declared) &&
+	    declared > req->max_body) {
+		http_respond_fail(req, 413, "too_large", "request body exceeds %zu bytes",
+				  req->max_body);
+		return req;
+	}
+	if (route->begin && route->begin(req) != 0 && !http_request_responded(req))
+		http_respond_fail(req, 500, "internal", "the request could not be started");
+	return req;
+}
+
+/* A body chunk: stream it, buffer it, or drop it after an early answer. */
+static int request_body(struct http_request *req, const char *data, size_t n)
+{
+	req->bytes_in += n;
+	if (http_request_responded(req)) {
+		req->discarded += n;
+		return req->discarded > LH_HTTP_DISCARD_MAX ? -1 : 0;
+	}
+	if (req->body_streaming) {
+		if (req->route->body(req, data, n) != 0 && !http_request_responded(req))
+			http_respond_fail(req, 500, "internal", "the request body could not be handled");
+		return 0;
+	}
+	if (req->body_len + n > req->max_body) {
+		http_respond_fail(req, 413, "too_large", "request body exceeds %zu bytes",
+				  req->max_body);
+		return 0;
+	}
+	if (req->body_len + n + 1 > req->body_cap) {
+		size_t cap = req->body_cap ? req->body_cap : 4096;
+		while (cap < req->body_len + n + 1)
+			cap *= 2;
+		req->body = xrealloc(req->body, cap);
+		req->body_cap = cap;
+	}
+	memcpy(req->body + req->body_len, data, n);
+	req->body_len += n;
+	req->body[req->body_len] = '\0';
+	return 0;
+}
+
+static enum MHD_Result queue(struct http_request *req)
+{
+	if (!req->resp)
+		http_respond_fail(req, 500, "internal", "the handler gave no response");
+	MHD_add_response_header(req->resp, "X-Request-Id", req->request_id);
+	if (atomic_load(&req->srv->stopping))
+		MHD_add_response_header(req->resp, MHD_HTTP_HEADER_CONNECTION, "close");
+	enum MHD_Result rc = MHD_queue_response(req->conn, (unsigned)req->status, req->resp);
+	MHD_destroy_response(req->resp);   /* MHD holds its own reference now */
+	req->resp = NULL;
+	req->queued = 1;
+	return rc;
+}
+
+static enum MHD_Result access_handler(void *cls, struct MHD_Connection *conn, const char *url,
+				      const char *method, const char *version,
+				      const char *upload_data, size_t *upload_data_size,
+				      void **con_cls)
+{
+	struct http_server *srv = cls;
+	struct http_request *req = *con_cls;
+
+	if (!req) {
+		req = request_begin(srv, conn, url, method);
+		*con_cls = req;
+		/* Only the first call or the last may queue (note 2). An early
+		 * answer goes out now; MHD drops the body and closes. */
+		if (req->resp)
+			return queue(req);
+		return MHD_YES;
+	}
+	if (req->queued)
+		return MHD_YES;
+	if (*upload_data_size) {
+		size_t n = *upload_data_size;
+		*upload_data_size = 0;
+		return request_body(req, upload_data, n) == 0 ? MHD_YES : MHD_NO;
+	}
+	if (!req->resp && !req->ended) {
+		req->ended = 1;
+		if (req->route->end(req) != 0 && !http_request_responded(req))
+			http_respond_fail(req, 500, "internal", "the request failed");
+	}
+	return queue(req);
+}
+
+static void request_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
+			      enum MHD_RequestTerminationCode toe)
+{
+	struct http_server *srv = cls;
+	struct http_request *req = *con_cls;
+	if (!req)
+		return;
+	*con_cls = NULL;
+	int ok = toe == MHD_REQUEST_TERMINATED_COMPLETED_OK;
+	if (req->route && req->route->done)
+		req->route->done(req, ok);
+	if (req->resp)              /* never queued: client went away first */
+		MHD_destroy_response(req->resp);
+
+	double ms = elapsed_ms(&req->start);
+	int status = req->queued ? req->status : 499;   /* 499: client closed */
+	metrics_observe(srv->metrics, req->route_name, status, ms / 1e3);
+	struct log_request line = {
+		.service = srv->service, .request_id = req->request_id,
+		.method = req->method, .path = req->path, .status = status,
+		.bytes_in = req->bytes_in, .bytes_out = req->bytes_out,
+		.duration_ms = ms, .error = req->error_detail,
+	};
+	if (!ok && req->queued)
+		line.error = "connection ended before the response was complete";
+	log_request(&line);
+
+	free(req->error_detail);
+	free(req->body);
+	free(req->path);
+	free(req);
+	atomic_fetch_sub(&srv->in_flight, 1);
+}
+
+static void mhd_log(void *cls, const char *fmt, va_list ap)
+{
+	struct http_server *srv = cls;
+	char msg[512];
+	vsnprintf(msg, sizeof msg, fmt, ap);
+	size_t n = strlen(msg);
+	while (n && (msg[n - 1] == '\n' || msg[n - 1] == '\r'))
+		msg[--n] = '\0';
+	log_event("warn", srv->service, "libmicrohttpd: %s", msg);
+}
+
+/* --- lifecycle ------------------------------------------------------------ */
+
+/* Parse "HOST:PORT" or "[V6]:PORT" into a socket address. */
+static int parse_bind(const char *bind, struct sockaddr_storage *ss, socklen_t *len,
+		      struct lh_error *err)
+{
+	char host[256];
+	const char *colon = strrchr(bind, ':');
+	if (!colon || colon == bind || (size_t)(colon - bind) >= sizeof host)
+		return lh_fail(err, 400, "bad_config", "bind address \"%s\" is not HOST:PORT", bind);
+	const char *h = bind;
+	size_t hl = (size_t)(colon - bind);
+	if (h[0] == '[' && hl >= 2 && h[hl - 1] == ']') {
+		h++;
+		hl -= 2;
+	}
+	memcpy(host, h, hl);
+	host[hl] = '\0';
+	struct addrinfo hints = { .ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM,
+				  .ai_flags = AI_PASSIVE | AI_NUMERICSERV };
+	struct addrinfo *res = NULL;
+	int g = getaddrinfo(host, colon + 1, &hints, &res);
+	if (g != 0 || !res)
+		return lh_fail(err, 400, "bad_config", "cannot resolve bind address \"%s\": %s",
+			       bind, gai_strerror(g));
+	memcpy(ss, res->ai_addr, res->ai_addrlen);
+	*len = res->ai_addrlen;
+	freeaddrinfo(res);
+	return 0;
+}
+
+struct http_server *http_server_start(const struct http_server_config *cfg,
+				      struct lh_error *err)
+{
+	struct sockaddr_storage addr;
+	socklen_t addrlen;
+	if (parse_bind(cfg->bind, &addr, &addrlen, err) != 0)
+		return NULL;
+
+	struct http_server *srv = xcalloc(1, sizeof *srv);
+	srv->service = xstrdup(cfg->service);
+	srv->routes = cfg->routes;
+	srv->nroutes = cfg->nroutes;
+	srv->ctx = cfg->ctx;
+	srv->health = cfg->health;
+	srv->authorize = cfg->authorize;
+	srv->metrics = metrics_create(cfg->service);
+
+	unsigned flags = MHD_USE_THREAD_PER_CONNECTION | MHD_USE_INTERNAL_POLLING_THREAD |
+			 MHD_USE_POLL | MHD_USE_ITC | MHD_USE_ERROR_LOG;
+	if (addr.ss_family == AF_INET6)
+		flags |= MHD_USE_IPv6;
+	unsigned timeout = cfg->connection_timeout_s ? cfg->connection_timeout_s
+						      : LH_HTTP_CONNECTION_TIMEOUT_S;
+	unsigned maxconn = cfg->max_connections ? cfg->max_connections : LH_HTTP_MAX_CONNECTIONS;
+	srv->daemon = MHD_start_daemon(
+		flags, 0, NULL, NULL, access_handler, srv,
+		MHD_OPTION_EXTERNAL_LOGGER, mhd_log, srv,
+		MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&addr,
+		MHD_OPTION_CONNECTION_TIMEOUT, timeout,
+		MHD_OPTION_CONNECTION_LIMIT, maxconn,
+		MHD_OPTION_NOTIFY_COMPLETED, request_completed, srv,
+		MHD_OPTION_UNESCAPE_CALLBACK, unescape, NULL,
+		MHD_OPTION_LISTENING_ADDRESS_REUSE, 1,
+		MHD_OPTION_LISTEN_BACKLOG_SIZE, 1024,
+		MHD_OPTION_END);
+	if (!srv->daemon) {
+		lh_fail(err, 500, "bind_failed", "%s could not listen on %s (address in use?)",
+			cfg->service, cfg->bind);
+		metrics_destroy(srv->metrics);
+		free(srv->service);
+		free(srv);
+		return NULL;
+	}
+	const union MHD_DaemonInfo *info = MHD_get_daemon_info(srv->daemon,
+								MHD_DAEMON_INFO_BIND_PORT);
+	srv->port = info ? info->port : 0;
+	char host[INET6_ADDRSTRLEN] = "127.0.0.1";
+	if (addr.ss_family == AF_INET) {
+		struct sockaddr_in *a = (struct sockaddr_in *)&addr;
+		if (a->sin_addr.s_addr != htonl(INADDR_ANY))
+			inet_ntop(AF_INET, &a->sin_addr, host, sizeof host);
+		snprintf(srv->url, sizeof srv->url, "http://%s:%u", host, (unsigned)srv->port);
+	} else {
+		struct sockaddr_in6 *a = (struct sockaddr_in6 *)&addr;
+		inet_ntop(AF_INET6, &a->sin6_addr, host, sizeof host);
+		snprintf(srv->url, sizeof srv->url, "http://[%s]:%u", host, (unsigned)srv->port);
+	}
+	return srv;
+}
+
+uint16_t http_server_port(const struct http_server *srv) { return srv->port; }
+const char *http_server_url(const struct http_server *srv) { return srv->url; }
+
+void http_server_stop(struct http_server *srv)
+{
+	if (!srv)
+		return;
+	atomic_store(&srv->stopping, 1);
+	/* Stop accepting: MHD hands the listening socket back to us to close. */
+	MHD_socket listener = MHD_quiesce_daemon(srv->daemon);
+	if (listener != MHD_INVALID_SOCKET)
+		close(listener);
+	for (int waited = 0; waited < LH_HTTP_SHUTDOWN_GRACE_MS; waited += 10) {
+		if (atomic_load(&srv->in_flight) == 0)
+			break;
+		struct timespec ts = { 0, 10 * 1000 * 1000 };
+		nanosleep(&ts, NULL);
+	}
+	MHD_stop_daemon(srv->daemon);
+	metrics_destroy(srv->metrics);
+	free(srv->service);
+	free(srv);
+}
