@@ -134,6 +134,17 @@ static size_t on_header(char *line, size_t size, size_t nmemb, void *userp)
 	struct transfer *t = userp;
 	size_t n = size * nmemb;
 	struct http_client_response *resp = t->resp;
+	const char *colon = memchr(line, ':', n);
+	if (t->req->on_header && colon && colon > line) {
+		const char *v = colon + 1, *end = line + n;
+		while (v < end && (*v == ' ' || *v == '\t'))
+			v++;
+		while (end > v && (end[-1] == '\r' || end[-1] == '\n' || end[-1] == ' ' ||
+				   end[-1] == '\t'))
+			end--;
+		t->req->on_header(t->req->header_ctx, line, (size_t)(colon - line), v,
+				  (size_t)(end - v));
+	}
 	if (n > 13 && !strncasecmp(line, "Content-Type:", 13)) {
 		free(resp->content_type);
 		resp->content_type = dup_header_value(line + 13, n - 13);
@@ -187,6 +198,17 @@ int http_client_do(const struct http_client_request *r,
 	}
 	/* We never want curl's automatic "Expect: 100-continue" pause. */
 	headers = curl_slist_append(headers, "Expect:");
+	if (r->aws_sigv4) {
+		int has_sha = 0;
+		for (const char *const *h = r->headers; h && *h; h++)
+			has_sha |= !strncasecmp(*h, "x-amz-content-sha256:", 21);
+		if (!has_sha)
+			headers = curl_slist_append(headers,
+						    "x-amz-content-sha256: UNSIGNED-PAYLOAD");
+		curl_easy_setopt(c, CURLOPT_AWS_SIGV4, r->aws_sigv4);
+		curl_easy_setopt(c, CURLOPT_USERNAME, r->username ? r->username : "");
+		curl_easy_setopt(c, CURLOPT_PASSWORD, r->password ? r->password : "");
+	}
 
 	const char *m = r->method ? r->method : "GET";
 	int has_body = r->body || r->body_fd >= 0 || r->body_source;

@@ -21,6 +21,11 @@ struct lh_error;
 typedef int (*http_client_sink_fn)(void *ctx, const char *data, size_t n);
 /* Fill up to `max` bytes of request body; return count, 0 at end, -1 to abort. */
 typedef ssize_t (*http_client_source_fn)(void *ctx, char *buf, size_t max);
+/* Called with each response header: name and value (trimmed, not
+ * NUL-terminated), both borrowed for the call. Headers of interim responses
+ * (100 Continue) are passed too; a status line is not. */
+typedef void (*http_client_header_fn)(void *ctx, const char *name, size_t nname,
+				      const char *value, size_t nvalue);
 
 struct http_client_request {
 	const char *method;              /* "GET", "PUT", "POST", "DELETE", "HEAD" */
@@ -36,6 +41,16 @@ struct http_client_request {
 	int response_fd;                 /* -1 = unused */
 	size_t max_buffered;             /* memory cap; 0 = LH_HTTP_CLIENT_MAX_BUFFERED */
 	unsigned timeout_ms;             /* 0 = LH_HTTP_CLIENT_TIMEOUT_MS */
+	/* Optional: every response header goes to on_header as well. */
+	http_client_header_fn on_header; void *header_ctx;
+	/* Optional AWS Signature V4 (S3 and compatible stores): the provider
+	 * string of CURLOPT_AWS_SIGV4, e.g. "aws:amz:us-east-1:s3", with the
+	 * access key id and secret as username/password. The payload is not
+	 * hashed: "x-amz-content-sha256: UNSIGNED-PAYLOAD" is sent (and signed)
+	 * unless `headers` already carries that header. All borrowed. */
+	const char *aws_sigv4;
+	const char *username;
+	const char *password;
 };
 
 struct http_client_response {

@@ -28,6 +28,10 @@
 #define LH_DEFAULT_MAX_OBJECT_BYTES    (256ull << 20)
 #define LH_LIST_DEFAULT_LIMIT          1000
 #define LH_LIST_MAX_LIMIT              10000
+#define LH_S3_PART_BYTES               (8u << 20)  /* S3 multipart part; S3's minimum is 5 MiB */
+#define LH_S3_READ_BYTES               (1u << 20)  /* one Range GET window of a streamed read */
+#define LH_S3_LIST_PAGE                1000        /* max-keys of one ListObjectsV2 page */
+#define LH_S3_MAX_OBJECT_BYTES         (5ull << 30) /* one CopyObject publishes a multipart upload */
 #define LH_STREAM_CHUNK                (256u << 10) /* I/O buffer for streamed bodies */
 
 /* catalogd */
