@@ -53,6 +53,15 @@ class StoragedTest(ServerTest):
 
     # --- backend hooks: what "left behind" means on this backend ----------
 
+    def leftover_files(self, srv):
+        """Every file under the object root (data and temp), as relative paths."""
+        root = os.path.join(srv.data_dir, "objects")
+        found = []
+        for dirpath, _, files in os.walk(root):
+            for f in files:
+                found.append(os.path.relpath(os.path.join(dirpath, f), root))
+        return found
+
     def leftover_temp(self, srv):
         """Unfinished uploads left behind."""
         return [f for f in self.leftover_files(srv) if f.startswith(".tmp")]
