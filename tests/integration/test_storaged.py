@@ -409,6 +409,24 @@ class StoragedTest(ServerTest):
         self.assertEqual(self.list_all_keys(srv), ["race/key"])
         self.assertEqual(self.leftover_temp(srv), [])
 
+    def test_multi_part_object_and_ranges_across_windows(self):
+        """20 MiB: three S3 parts (8+8+4 MiB) published by one copy, read back
+        in 1 MiB windows; ranges that straddle part and window edges."""
+        srv = self.storaged()
+        data = os.urandom(20 * MiB)
+        st, hdrs, obj = self.put(srv, "multi/part.bin", data, {"If-None-Match": "*"})
+        self.assertEqual(st, 200, obj)
+        self.assertEqual(obj["sha256"], hashlib.sha256(data).hexdigest())
+        st, _, body = self.get(srv, "multi/part.bin")
+        self.assertEqual((st, hashlib.sha256(body).digest()), (200, hashlib.sha256(data).digest()))
+        for a, b in ((MiB - 3, MiB + 2), (8 * MiB - 1, 8 * MiB), (0, 3 * MiB + 5),
+                     (20 * MiB - 7, 20 * MiB - 1)):
+            st, h, body = self.get(srv, "multi/part.bin", {"Range": "bytes=%d-%d" % (a, b)})
+            self.assertEqual((st, body == data[a:b + 1]), (206, True), (a, b))
+        self.assertError(self.put(srv, "multi/part.bin", b"x", {"If-None-Match": "*"}), 412, "exists")
+        self.assertEqual(self.list_all_keys(srv), ["multi/part.bin"])
+        self.assertEqual(self.leftover_temp(srv), [])
+
     # --- big object, bounded memory ---------------------------------------
 
     def test_300mib_object_streams_in_bounded_memory(self):
