@@ -4,14 +4,22 @@
  * queryd, gateway. Client commands talk to LAKEHOUSE_URL: ingest, query, ls,
  * show, versions, gc. Each entry's function lives in its module.
  */
+#include "common/http_client.h"
 #include "common/service.h"
 #include "storaged/storaged.h"
 #include "catalogd/catalogd.h"
+#include "ingestd/ingestd.h"
 
 #include <stdio.h>
 #include <string.h>
 
 #define LAKEHOUSE_VERSION "0.1.0"
+
+/* While the services land one by one, a subcommand whose module is not in
+ * the build yet is a weak NULL and is reported as unavailable. */
+#pragma weak storaged_main
+#pragma weak catalogd_main
+#pragma weak ingestd_main
 
 struct subcommand {
 	const char *name;
@@ -22,6 +30,7 @@ struct subcommand {
 static const struct subcommand subcommands[] = {
 	{ "storaged", storaged_main, "run the object store service" },
 	{ "catalogd", catalogd_main, "run the catalog service" },
+	{ "ingestd", ingestd_main, "run the CSV ingest service" },
 };
 
 static void usage(FILE *out)
@@ -36,6 +45,7 @@ static void usage(FILE *out)
 int main(int argc, char **argv)
 {
 	service_signals_block();
+	http_client_global_init();
 	if (argc < 2 || !strcmp(argv[1], "--help") || !strcmp(argv[1], "-h") ||
 	    !strcmp(argv[1], "help")) {
 		usage(argc < 2 ? stderr : stdout);
@@ -45,9 +55,15 @@ int main(int argc, char **argv)
 		printf("lakehouse %s\n", LAKEHOUSE_VERSION);
 		return 0;
 	}
-	for (size_t i = 0; i < sizeof subcommands / sizeof subcommands[0]; i++)
-		if (!strcmp(argv[1], subcommands[i].name))
-			return subcommands[i].main(argc - 1, argv + 1);
+	for (size_t i = 0; i < sizeof subcommands / sizeof subcommands[0]; i++) {
+		if (strcmp(argv[1], subcommands[i].name) != 0)
+			continue;
+		if (!subcommands[i].main) {
+			fprintf(stderr, "lakehouse: \"%s\" is not built into this binary\n", argv[1]);
+			return 2;
+		}
+		return subcommands[i].main(argc - 1, argv + 1);
+	}
 	fprintf(stderr, "lakehouse: unknown command \"%s\"\n\n", argv[1]);
 	usage(stderr);
 	return 2;

@@ -1,0 +1,129 @@
+/* service.c — flags, configuration and signals around each server
+ * subcommand (see service.h). */
+#include "common/service.h"
+
+#include "common/config.h"
+#include "common/error.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+
+extern char **environ;
+
+void service_signals_block(void)
+{
+	sigset_t set;
+	sigemptyset(&set);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGINT);
+	pthread_sigmask(SIG_BLOCK, &set, NULL);
+	signal(SIGPIPE, SIG_IGN);
+}
+
+int service_wait_for_signal(void)
+{
+	sigset_t set;
+	sigemptyset(&set);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGINT);
+	int sig = 0;
+	while (sigwait(&set, &sig) != 0)
+		;
+	return sig;
+}
+
+static void usage(const char *cmd, const char *section)
+{
+	printf("usage: lakehouse %s [--config FILE] [--data-dir DIR] [--bind HOST:PORT]\n"
+	       "                 [--set section.key=value ...]\n\n"
+	       "Runs the %s service until SIGTERM or SIGINT. Configuration comes from\n"
+	       "lakehouse.toml, LAKEHOUSE_* variables and these flags (see\n"
+	       "docs/configuration.md); --bind sets [%s] bind.\n",
+	       cmd, cmd, section);
+}
+
+/* "section.key=value" -> config_set */
+static int apply_set(struct lh_config *cfg, const char *arg, struct lh_error *err)
+{
+	const char *dot = strchr(arg, '.');
+	const char *eq = strchr(arg, '=');
+	if (!dot || !eq || dot > eq)
+		return lh_fail(err, 400, "bad_flag", "--set expects section.key=value, got \"%s\"", arg);
+	char section[64], key[128];
+	size_t sl = (size_t)(dot - arg), kl = (size_t)(eq - dot - 1);
+	if (sl >= sizeof section || kl >= sizeof key)
+		return lh_fail(err, 400, "bad_flag", "--set name too long: \"%s\"", arg);
+	memcpy(section, arg, sl);
+	section[sl] = '\0';
+	memcpy(key, dot + 1, kl);
+	key[kl] = '\0';
+	return config_set(cfg, section, key, eq + 1, err);
+}
+
+int service_load_config(int argc, char **argv, const char *section,
+			struct lh_config *cfg, struct lh_error *err)
+{
+	const char *config_path = NULL;
+	for (int i = 1; i < argc; i++) {
+		if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
+			usage(argv[0], section);
+			return 1;
+		}
+		if (!strcmp(argv[i], "--config") && i + 1 < argc)
+			config_path = argv[++i];
+	}
+	if (config_load(cfg, config_path, environ, err) != 0)
+		return -1;
+	for (int i = 1; i < argc; i++) {
+		const char *a = argv[i];
+		const char *v = i + 1 < argc ? argv[i + 1] : NULL;
+		if (!strcmp(a, "--config")) {
+			i++;
+		} else if (!strcmp(a, "--data-dir") && v) {
+			snprintf(cfg->data_dir, sizeof cfg->data_dir, "%s", v);
+			i++;
+		} else if (!strcmp(a, "--bind") && v) {
+			if (config_set(cfg, section, "bind", v, err) != 0)
+				return -1;
+			i++;
+		} else if (!strcmp(a, "--set") && v) {
+			if (apply_set(cfg, v, err) != 0)
+				return -1;
+			i++;
+		} else {
+			return lh_fail(err, 400, "bad_flag", "unknown or incomplete flag \"%s\" (see --help)", a);
+		}
+	}
+	config_finish(cfg);
+	return 0;
+}
+
+int service_die(const struct lh_error *err)
+{
+	fprintf(stderr, "lakehouse: %s\n", err->msg[0] ? err->msg : "failed");
+	return 1;
+}
+
+int service_mkdirs(const char *path, struct lh_error *err)
+{
+	char buf[4096];
+	size_t n = strlen(path);
+	if (n == 0 || n >= sizeof buf)
+		return lh_fail(err, 500, "internal", "bad directory path");
+	memcpy(buf, path, n + 1);
+	for (size_t i = 1; i <= n; i++) {
+		if (buf[i] != '/' && buf[i] != '\0')
+			continue;
+		char saved = buf[i];
+		buf[i] = '\0';
+		if (mkdir(buf, 0755) != 0 && errno != EEXIST)
+			return lh_fail(err, 500, "storage_error", "cannot create directory %s: %s",
+				       buf, strerror(errno));
+		buf[i] = saved;
+	}
+	return 0;
+}
