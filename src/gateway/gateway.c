@@ -89,7 +89,8 @@ static void *probe_run(void *arg)
 	return NULL;
 }
 
-/* The http_server health hook: probe every upstream in parallel. */
+/* The http_server health hook: probe every configured upstream in parallel;
+ * 503 ("degraded") when one of them is not healthy. */
 static int gateway_health(void *ctx, json_t *body)
 {
 	struct gateway *g = ctx;
@@ -114,7 +115,10 @@ static int gateway_health(void *ctx, json_t *body)
 		json_object_set_new(s, "url", g->up[i].url[0] ? json_string(g->up[i].url)
 							       : json_null());
 		json_object_set_new(services, g->up[i].name, s);
-		if (strcmp(probes[i].status, "ok") != 0)
+		/* An upstream left unconfigured is reported, not counted: its
+		 * routes answer 502 "not configured" on their own. */
+		if (strcmp(probes[i].status, "ok") != 0 &&
+		    strcmp(probes[i].status, "not_configured") != 0)
 			healthy = 0;
 	}
 	json_object_set_new(body, "services", services);
@@ -188,7 +192,6 @@ int gateway_main(int argc, char **argv)
 	if (rc)
 		return service_die(&err);
 	config_finish(&cfg);
-	http_client_global_init();
 	g = gateway_start(&cfg, &err);
 	if (!g)
 		return service_die(&err);
