@@ -37,7 +37,11 @@ ASAN_CFLAGS := -O1 -fno-omit-frame-pointer -fsanitize=address,undefined -fno-san
 REL_OBJ     := $(SRC_LIB:%.c=$(REL_DIR)/%.o)
 ASAN_OBJ    := $(SRC_LIB:%.c=$(ASAN_DIR)/%.o)
 
-.PHONY: all run test unit unit-asan integration asan bootstrap clean check-banned fuzz
+.PHONY: all run test unit unit-asan valgrind integration smoke asan bootstrap clean check-banned fuzz
+
+# Unit-test prefixes run under valgrind (plain build): everything that does
+# not drive DuckDB, whose JIT-free but huge engine makes valgrind crawl.
+VALGRIND_TESTS ?= config http multipart names storaged
 all: $(BUILD)/lakehouse
 
 $(DUCKDB_DIR)/libduckdb.so $(DUCKDB_DIR)/duckdb.h:
@@ -84,12 +88,18 @@ unit: $(REL_DIR)/unit-tests
 unit-asan: $(ASAN_DIR)/unit-tests
 	ASAN_OPTIONS=detect_leaks=1 ./$(ASAN_DIR)/unit-tests
 
+valgrind: $(REL_DIR)/unit-tests
+	@for t in $(VALGRIND_TESTS); do \
+	  valgrind -q --error-exitcode=99 --leak-check=full --errors-for-leak-kinds=definite \
+	    ./$(REL_DIR)/unit-tests $$t || exit 1; \
+	done
+
 integration: $(BUILD)/lakehouse
 	python3 tests/integration/run.py
 
 test: bootstrap
 	$(MAKE) $(BUILD)/lakehouse $(REL_DIR)/unit-tests $(ASAN_DIR)/unit-tests
-	$(MAKE) unit unit-asan integration
+	$(MAKE) unit unit-asan valgrind integration
 
 clean:
 	rm -rf $(BUILD)
