@@ -214,14 +214,21 @@ int http_client_do(const struct http_client_request *r,
 	 * keys verbatim and storaged rejects them itself). */
 	curl_easy_setopt(c, CURLOPT_PATH_AS_IS, 1L);
 
-	for (const char *const *h = r->headers; h && *h; h++)
+	int caller_expect = 0;
+	for (const char *const *h = r->headers; h && *h; h++) {
 		headers = curl_slist_append(headers, *h);
+		if (!strncasecmp(*h, "Expect:", 7))
+			caller_expect = 1;
+	}
 	if (r->request_id) {
 		snprintf(idhdr, sizeof idhdr, "X-Request-Id: %s", r->request_id);
 		headers = curl_slist_append(headers, idhdr);
 	}
-	/* We never want curl's automatic "Expect: 100-continue" pause. */
-	headers = curl_slist_append(headers, "Expect:");
+	/* No automatic "Expect: 100-continue" pause unless the caller asks for
+	 * it (the gateway does, so an upstream can refuse a body before it is
+	 * sent instead of resetting the connection under it). */
+	if (!caller_expect)
+		headers = curl_slist_append(headers, "Expect:");
 
 	const char *m = r->method ? r->method : "GET";
 	int has_body = r->body || r->body_fd >= 0 || r->body_source;

@@ -33,7 +33,9 @@ typedef int (*http_client_header_fn)(void *ctx, long status, const char *name,
 struct http_client_request {
 	const char *method;              /* "GET", "PUT", "POST", "DELETE", "HEAD" */
 	const char *url;
-	const char *const *headers;      /* NULL-terminated "Name: value" list, or NULL */
+	const char *const *headers;      /* NULL-terminated "Name: value" list, or NULL;
+					  * "Expect: 100-continue" here turns on the
+					  * 100-continue handshake (off by default) */
 	const char *request_id;          /* sent as X-Request-Id when set */
 	/* Body: at most one of these. */
 	const void *body;  size_t body_len;          /* memory */

@@ -96,7 +96,7 @@ struct proxy {
 	char method[16];
 	char service[16];
 	char request_id[LH_REQUEST_ID_MAX + 1];
-	char *hdrs[LH_GATEWAY_MAX_FWD_HEADERS + 2];  /* "Name: value", NULL-terminated */
+	char *hdrs[LH_GATEWAY_MAX_FWD_HEADERS + 3];  /* "Name: value", NULL-terminated */
 	int has_body;                   /* stream `up` to the upstream */
 	int empty_body;                 /* send Content-Length: 0 */
 	uint64_t body_len;              /* declared length, 0 = unknown (chunked) */
@@ -109,6 +109,7 @@ struct proxy {
 	int w_done;                     /* http_client_do returned */
 	int w_rc;                       /* its result */
 	int aborted;                    /* C is gone: W must stop */
+	int up_pulled;                  /* the upstream has taken body bytes */
 	struct lh_error err;            /* W's error when w_rc != 0 */
 
 	/* the response head, W-only until head_done */
@@ -254,6 +255,7 @@ static ssize_t up_source(void *ctx, char *buf, size_t max)
 		n = -1;
 	} else if (p->up.len) {
 		n = (ssize_t)ring_get(&p->up, buf, max);
+		p->up_pulled = 1;
 		pthread_cond_broadcast(&p->cv);
 	}
 	pthread_mutex_unlock(&p->mu);
@@ -437,6 +439,11 @@ int proxy_begin(struct http_request *req, const struct gateway_upstream *up,
 	} else if (method_sends_body(p->method)) {
 		p->empty_body = 1;
 	}
+	/* Let the upstream refuse a body (413, 401, 404) before it is sent: a
+	 * refusal after the body started can reset the connection under the
+	 * answer. One loopback round trip per upload. */
+	if (p->has_body)
+		p->hdrs[nh++] = xstrdup("Expect: 100-continue");
 	/* No client Content-Type: send none (curl would invent one for bodies). */
 	if ((p->has_body || p->empty_body) && !http_request_header(req, "Content-Type"))
 		p->hdrs[nh++] = xstrdup("Content-Type:");
@@ -525,6 +532,9 @@ static void respond_upstream_error(struct http_request *req, struct proxy *p)
 	if (p->err.status == 504)
 		http_respond_fail(req, 504, "upstream_timeout", "%s did not answer within %u ms",
 				  p->service, p->timeout_ms);
+	else if (!strcmp(p->err.code, "upstream_unavailable") && p->up_pulled)
+		http_respond_fail(req, 502, "upstream_failed",
+				  "%s closed the connection before answering", p->service);
 	else if (!strcmp(p->err.code, "upstream_unavailable"))
 		http_respond_fail(req, 502, "upstream_unavailable", "%s is not reachable",
 				  p->service);
