@@ -84,7 +84,8 @@ int service_load_config(int argc, char **argv, const char *section,
 		if (!strcmp(a, "--config")) {
 			i++;
 		} else if (!strcmp(a, "--data-dir") && v) {
-			snprintf(cfg->data_dir, sizeof cfg->data_dir, "%s", v);
+			if (config_set(cfg, "", "data_dir", v, err) != 0)
+				return -1;
 			i++;
 		} else if (!strcmp(a, "--bind") && v) {
 			if (config_set(cfg, section, "bind", v, err) != 0)
