@@ -225,9 +225,34 @@ class TestCliAgainstServe(ServerTest):
             self.assertEqual(p.returncode, 1)
             self.assertIn(b"lakehouse: ingestd is not configured", p.stderr)
 
+    @unittest.skipUnless(built("ingestd") and built("catalogd"),
+                         "ingestd/catalogd are not both built into this binary yet")
+    def test_ingest_ls_show_versions(self):
+        self.ingest_three_versions()
+
     @unittest.skipUnless(built("ingestd") and built("queryd") and built("catalogd"),
-                         "ingestd/queryd/catalogd are not all built into this binary yet")
-    def test_end_to_end(self):
+                         "queryd is not built into this binary yet")
+    def test_query(self):
+        self.ingest_three_versions()
+        p = self.cli("query", "SELECT id, name FROM people ORDER BY id")
+        self.assertEqual(p.returncode, 0, p.stderr)
+        self.assertEqual(p.stdout.decode().replace("\r\n", "\n").splitlines()[0], "id,name")
+        self.assertIn("Linus", p.stdout.decode())
+        p = self.cli("query", "SELECT count(*) AS n FROM \"people@1\"", "--format", "json")
+        self.assertEqual(json.loads(p.stdout)["rows"], [[2]])
+        p = self.cli("query", "SELECT id, name FROM people ORDER BY id", "--format", "table")
+        self.assertIn("┌", p.stdout.decode())
+        self.assertIn("│ Ada", p.stdout.decode())
+        self.assertIn("3 rows", p.stdout.decode())
+
+        p = self.cli("query", "SELEC nonsense")
+        self.assertEqual(p.returncode, 1)
+        self.assertTrue(p.stderr.startswith(b"lakehouse: "), p.stderr)
+        self.assertEqual(p.stdout, b"")
+        p = self.cli("query", "DROP TABLE people")
+        self.assertEqual(p.returncode, 1)
+
+    def ingest_three_versions(self):
         path = os.path.join(self.tmp, "people.csv")
         with open(path, "w") as f:
             f.write("id,name,rate\n1,Ada,85.5\n2,Grace,120\n")
@@ -264,24 +289,6 @@ class TestCliAgainstServe(ServerTest):
         rows = [l.split() for l in p.stdout.decode().splitlines()]
         self.assertEqual(rows[0][:4], ["VERSION", "ROWS", "SIZE", "MODE"])
         self.assertEqual(sorted((r[0], r[1]) for r in rows[1:]), [("1", "2"), ("2", "3")])
-
-        p = self.cli("query", "SELECT id, name FROM people ORDER BY id")
-        self.assertEqual(p.returncode, 0, p.stderr)
-        self.assertEqual(p.stdout.decode().replace("\r\n", "\n").splitlines()[0], "id,name")
-        self.assertIn("Linus", p.stdout.decode())
-        p = self.cli("query", "SELECT count(*) AS n FROM \"people@1\"", "--format", "json")
-        self.assertEqual(json.loads(p.stdout)["rows"], [[2]])
-        p = self.cli("query", "SELECT id, name FROM people ORDER BY id", "--format", "table")
-        self.assertIn("┌", p.stdout.decode())
-        self.assertIn("│ Ada", p.stdout.decode())
-        self.assertIn("3 rows", p.stdout.decode())
-
-        p = self.cli("query", "SELEC nonsense")
-        self.assertEqual(p.returncode, 1)
-        self.assertTrue(p.stderr.startswith(b"lakehouse: "), p.stderr)
-        self.assertEqual(p.stdout, b"")
-        p = self.cli("query", "DROP TABLE people")
-        self.assertEqual(p.returncode, 1)
 
 
 if __name__ == "__main__":

@@ -382,16 +382,37 @@ class TestGatewayCatalog(ServerTest):
         self.assertEqual(request_json("GET", base + "/manifest/gw_people")[0], 404)
 
 
-@unittest.skipUnless(built("ingestd") and built("queryd") and built("catalogd"),
-                     "ingestd/queryd/catalogd are not all built into this binary yet")
 class TestGatewayIngestQuery(ServerTest):
-    def test_ingest_then_query(self):
-        srv = self.start("serve")
+    def ingest(self, srv):
         csv = b"id,name\n1,Ada\n2,Grace\n"
         st, _, obj = request_json("POST", srv.url + "/v1/ingest?name=gw_people", body=csv,
                                   headers={"Content-Type": "text/csv", "X-Request-Id": "ingest-hops-1"})
         self.assertEqual(st, 200, obj)
         self.assertEqual((obj["row_count"], obj["existing"]), (2, False))
+
+    @unittest.skipUnless(built("ingestd") and built("catalogd"),
+                         "ingestd/catalogd are not both built into this binary yet")
+    def test_ingest_every_hop_logs_the_request_id(self):
+        srv = self.start("serve")
+        self.ingest(srv)
+        # the same bytes again: existing, nothing new
+        st, _, obj = request_json("POST", srv.url + "/v1/ingest?name=gw_people",
+                                  body=b"id,name\n1,Ada\n2,Grace\n", headers={"Content-Type": "text/csv"})
+        self.assertEqual((st, obj["existing"]), (200, True))
+        # a malformed CSV: ingestd's 400 with its line number passes through
+        st, _, obj = request_json("POST", srv.url + "/v1/ingest?name=gw_bad",
+                                  body=b"a,b\n1,2\n3\n", headers={"Content-Type": "text/csv"})
+        self.assertEqual(st, 400, obj)
+        self.assertEqual(obj.get("line"), 3, obj)
+        time.sleep(0.2)
+        services = {l["service"] for l in log_lines(srv) if l.get("request_id") == "ingest-hops-1"}
+        self.assertTrue({"gateway", "ingestd", "storaged", "catalogd"} <= services, services)
+
+    @unittest.skipUnless(built("ingestd") and built("queryd") and built("catalogd"),
+                         "queryd is not built into this binary yet")
+    def test_ingest_then_query(self):
+        srv = self.start("serve")
+        self.ingest(srv)
         st, _, obj = request_json("POST", srv.url + "/v1/query",
                                   body={"sql": "SELECT name FROM gw_people ORDER BY id", "format": "json"})
         self.assertEqual(st, 200, obj)
@@ -400,9 +421,6 @@ class TestGatewayIngestQuery(ServerTest):
                                  body={"sql": "SELECT id FROM gw_people ORDER BY id", "format": "csv"})
         self.assertEqual(st, 200, body)
         self.assertIn(b"1", body)
-        time.sleep(0.2)
-        services = {l["service"] for l in log_lines(srv) if l.get("request_id") == "ingest-hops-1"}
-        self.assertTrue({"gateway", "ingestd", "storaged", "catalogd"} <= services, services)
 
 
 if __name__ == "__main__":
