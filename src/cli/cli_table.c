@@ -107,7 +107,8 @@ void cli_table_print(FILE *out, enum cli_table_style style, const char *const *h
 		rule(out, widths, ncols, "└", "┴", "┘");
 	} else {
 		for (size_t c = 0; c < ncols; c++) {
-			print_cell(out, headers[c], c + 1 < ncols ? widths[c] : 0,
+			int last = c + 1 == ncols;
+			print_cell(out, headers[c], last && !(right && right[c]) ? 0 : widths[c],
 				   right && right[c]);
 			if (c + 1 < ncols)
 				fputs("  ", out);
