@@ -98,7 +98,7 @@ integration: $(BUILD)/lakehouse
 	python3 tests/integration/run.py
 
 test: bootstrap
-	$(MAKE) $(BUILD)/lakehouse $(REL_DIR)/unit-tests $(ASAN_DIR)/unit-tests
+	$(MAKE) $(BUILD)/lakehouse $(REL_DIR)/unit-tests $(ASAN_DIR)/unit-tests $(BUILD)/bench/gen_staffing
 	$(MAKE) unit unit-asan valgrind integration
 
 clean:

@@ -9,6 +9,7 @@
 #include "storaged/storaged.h"
 #include "catalogd/catalogd.h"
 #include "ingestd/ingestd.h"
+#include "queryd/queryd.h"
 #include "gateway/gateway.h"
 #include "serve/serve.h"
 #include "cli/cli.h"
@@ -35,6 +36,7 @@ static const struct subcommand subcommands[] = {
 	{ "storaged", storaged_main, "run the object store service" },
 	{ "catalogd", catalogd_main, "run the catalog service" },
 	{ "ingestd", ingestd_main, "run the CSV ingest service" },
+	{ "queryd", queryd_main, "run the read-only SQL service" },
 	{ "gateway", gateway_main, "run the gateway (the /v1 API and the web UI)" },
 	{ "ingest", cli_ingest_main, "upload a CSV file as a dataset version" },
 	{ "query", cli_query_main, "run read-only SQL over the datasets" },

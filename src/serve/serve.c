@@ -28,22 +28,6 @@
 #include <stdio.h>
 #include <string.h>
 
-/* While the services land on main one by one, a module that is not in the
- * build yet is a weak NULL: serve runs without it and says so, and the
- * gateway answers 502 "not configured" for its routes. */
-#pragma weak storaged_start
-#pragma weak storaged_url
-#pragma weak storaged_stop
-#pragma weak catalogd_start
-#pragma weak catalogd_url
-#pragma weak catalogd_stop
-#pragma weak ingestd_start
-#pragma weak ingestd_url
-#pragma weak ingestd_stop
-#pragma weak queryd_start
-#pragma weak queryd_url
-#pragma weak queryd_stop
-
 struct serve {
 	struct storaged *storaged;
 	struct catalogd *catalogd;
@@ -59,49 +43,30 @@ static void default_url(char dst[LH_CFG_STR], const char *url)
 		snprintf(dst, LH_CFG_STR, "%s", url);
 }
 
+/* Reverse start order; each stop lets its in-flight requests finish and
+ * accepts NULL, so this also undoes a partial start. */
 static void serve_stop(struct serve *s)
 {
 	gateway_stop(s->gateway);
-	if (s->queryd)
-		queryd_stop(s->queryd);
-	if (s->ingestd)
-		ingestd_stop(s->ingestd);
-	if (s->catalogd)
-		catalogd_stop(s->catalogd);
-	if (s->storaged)
-		storaged_stop(s->storaged);
+	queryd_stop(s->queryd);
+	ingestd_stop(s->ingestd);
+	catalogd_stop(s->catalogd);
+	storaged_stop(s->storaged);
 	memset(s, 0, sizeof *s);
-}
-
-static void missing(const char *service)
-{
-	log_event("warn", "serve", "%s is not built into this binary; its routes answer 502",
-		  service);
 }
 
 /* Start the five services over `cfg` (whose peer URLs get filled in). */
 static int serve_start(struct serve *s, struct lh_config *cfg, struct lh_error *err)
 {
-	const char *st_url = NULL, *ca_url = NULL;
-
 	if (service_mkdirs(cfg->data_dir, err) != 0)
 		return -1;
-	if (storaged_start) {
-		s->storaged = storaged_start(cfg, err);
-		if (!s->storaged)
-			return -1;
-		st_url = storaged_url(s->storaged);
-	} else {
-		missing("storaged");
-	}
-	if (catalogd_start) {
-		s->catalogd = catalogd_start(cfg, err);
-		if (!s->catalogd)
-			return -1;
-		ca_url = catalogd_url(s->catalogd);
-	} else {
-		missing("catalogd");
-	}
+	s->storaged = storaged_start(cfg, err);
+	if (!s->storaged)
+		return -1;
+	s->catalogd = catalogd_start(cfg, err);
+	if (!s->catalogd)
+		return -1;
+	const char *st_url = storaged_url(s->storaged), *ca_url = catalogd_url(s->catalogd);
 	default_url(cfg->ingestd.storaged_url, st_url);
 	default_url(cfg->ingestd.catalogd_url, ca_url);
 	default_url(cfg->queryd.storaged_url, st_url);
@@ -109,22 +74,14 @@ static int serve_start(struct serve *s, struct lh_config *cfg, struct lh_error *
 	default_url(cfg->gateway.storaged_url, st_url);
 	default_url(cfg->gateway.catalogd_url, ca_url);
 
-	if (ingestd_start) {
-		s->ingestd = ingestd_start(cfg, err);
-		if (!s->ingestd)
-			return -1;
-		default_url(cfg->gateway.ingestd_url, ingestd_url(s->ingestd));
-	} else {
-		missing("ingestd");
-	}
-	if (queryd_start) {
-		s->queryd = queryd_start(cfg, err);
-		if (!s->queryd)
-			return -1;
-		default_url(cfg->gateway.queryd_url, queryd_url(s->queryd));
-	} else {
-		missing("queryd");
-	}
+	s->ingestd = ingestd_start(cfg, err);
+	if (!s->ingestd)
+		return -1;
+	default_url(cfg->gateway.ingestd_url, ingestd_url(s->ingestd));
+	s->queryd = queryd_start(cfg, err);
+	if (!s->queryd)
+		return -1;
+	default_url(cfg->gateway.queryd_url, queryd_url(s->queryd));
 	s->gateway = gateway_start(cfg, err);
 	if (!s->gateway)
 		return -1;
