@@ -19,12 +19,6 @@
 
 #define LAKEHOUSE_VERSION "0.1.0"
 
-/* While the services land one by one, a subcommand whose module is not in
- * the build yet is a weak NULL and is reported as unavailable. */
-#pragma weak storaged_main
-#pragma weak catalogd_main
-
-
 struct subcommand {
 	const char *name;
 	int (*main)(int argc, char **argv);
@@ -67,15 +61,9 @@ int main(int argc, char **argv)
 		printf("lakehouse %s\n", LAKEHOUSE_VERSION);
 		return 0;
 	}
-	for (size_t i = 0; i < sizeof subcommands / sizeof subcommands[0]; i++) {
-		if (strcmp(argv[1], subcommands[i].name) != 0)
-			continue;
-		if (!subcommands[i].main) {
-			fprintf(stderr, "lakehouse: \"%s\" is not built into this binary\n", argv[1]);
-			return 2;
-		}
-		return subcommands[i].main(argc - 1, argv + 1);
-	}
+	for (size_t i = 0; i < sizeof subcommands / sizeof subcommands[0]; i++)
+		if (!strcmp(argv[1], subcommands[i].name))
+			return subcommands[i].main(argc - 1, argv + 1);
 	fprintf(stderr, "lakehouse: unknown command \"%s\"\n\n", argv[1]);
 	usage(stderr);
 	return 2;
