@@ -61,19 +61,19 @@ $(ASAN_DIR)/%.o: %.c | $(DUCKDB_DIR)/duckdb.h
 	@$(CC) $(CFLAGS_BASE) $(ASAN_CFLAGS) -c $< -o $@
 
 $(BUILD)/lakehouse: $(REL_OBJ) $(REL_DIR)/src/main.o | check-banned
-	@echo \"  LD      $@\"
+	@echo "  LD      $@"
 	@$(CC) $(REL_CFLAGS) -o $@ $^ $(LDLIBS_BASE)
 
 $(REL_DIR)/unit-tests: $(REL_OBJ) $(SRC_UNIT:%.c=$(REL_DIR)/%.o)
-	@echo \"  LD      $@\"
+	@echo "  LD      $@"
 	@$(CC) $(REL_CFLAGS) -o $@ $^ $(LDLIBS_BASE)
 
 $(ASAN_DIR)/unit-tests: $(ASAN_OBJ) $(SRC_UNIT:%.c=$(ASAN_DIR)/%.o)
-	@echo \"  LD      $@\"
+	@echo "  LD      $@"
 	@$(CC) $(ASAN_CFLAGS) -o $@ $^ $(LDLIBS_BASE)
 
 $(ASAN_DIR)/lakehouse: $(ASAN_OBJ) $(ASAN_DIR)/src/main.o
-	@echo \"  LD      $@\"
+	@echo "  LD      $@"
 	@$(CC) $(ASAN_CFLAGS) -o $@ $^ $(LDLIBS_BASE)
 
 asan: $(ASAN_DIR)/lakehouse $(ASAN_DIR)/unit-tests
