@@ -81,7 +81,6 @@ struct s3_head {
 	char sha256[LH_SHA256_HEX_LEN + 1];   /* "" if the metadata is missing */
 	char etag[128];                       /* the store's ETag, quoted */
 	int64_t modified_ms;
-	char code[64];                        /* x-amz-error-code, if any */
 };
 
 /* --- requests ------------------------------------------------------------ */
@@ -126,28 +125,28 @@ static int64_t parse_http_date(const char *v)
 	return (int64_t)timegm(&tm) * 1000;
 }
 
-static void on_head_header(void *ctx, const char *name, size_t nname, const char *value,
-			   size_t nvalue)
+static int on_head_header(void *ctx, long status, const char *name, const char *value)
 {
 	struct s3_head *h = ctx;
-	char v[128];
-	if (nvalue >= sizeof v)
-		return;
-	memcpy(v, value, nvalue);
-	v[nvalue] = '\0';
-	if (nname == 17 && !strncasecmp(name, "x-amz-meta-sha256", 17)) {
+	size_t nvalue;
+	if (!name || !value)
+		return 0;            /* end of the header block */
+	nvalue = strlen(value);
+	if (nvalue >= sizeof h->etag)
+		return 0;
+	const char *v = value;
+	if (!strcasecmp(name, "x-amz-meta-sha256")) {
 		int ok = nvalue == LH_SHA256_HEX_LEN;
 		for (size_t i = 0; ok && i < nvalue; i++)
 			ok = (v[i] >= '0' && v[i] <= '9') || (v[i] >= 'a' && v[i] <= 'f');
 		if (ok)
 			memcpy(h->sha256, v, nvalue + 1);
-	} else if (nname == 4 && !strncasecmp(name, "ETag", 4)) {
+	} else if (!strcasecmp(name, "ETag")) {
 		memcpy(h->etag, v, nvalue + 1);
-	} else if (nname == 13 && !strncasecmp(name, "Last-Modified", 13)) {
+	} else if (!strcasecmp(name, "Last-Modified")) {
 		h->modified_ms = parse_http_date(v);
-	} else if (nname == 16 && !strncasecmp(name, "x-amz-error-code", 16)) {
-		memcpy(h->code, v, nvalue + 1);
 	}
+	return 0;
 }
 
 /* An S3 answer we did not expect: log what the store said, fail with 502. */
@@ -182,7 +181,7 @@ static int s3_head(struct s3_backend *s, const char *key, struct s3_head *h, uin
 	memset(h, 0, sizeof *h);
 	s3_request_init(s, &r, "HEAD", url);
 	r.on_header = on_head_header;
-	r.header_ctx = h;
+	r.on_header_ctx = h;
 	if (http_client_do(&r, &resp, err)) {
 		rc = s3_transport_fail("read an object's metadata", url, err);
 		goto out;
@@ -409,7 +408,7 @@ static int send_part(struct s3_backend *s, struct s3_put *p, struct lh_error *er
 	r.body = p->buf;
 	r.body_len = p->nbuf;
 	r.on_header = on_head_header;
-	r.header_ctx = &h;
+	r.on_header_ctx = &h;
 	r.max_buffered = 1u << 20;
 	if (http_client_do(&r, &resp, err)) {
 		rc = s3_transport_fail("upload a part", url, err);
