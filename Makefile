@@ -148,7 +148,7 @@ fuzz: fuzz-build
 	  ./$(FUZZ_DIR)/fuzz_$$t -max_total_time=$(FUZZ_SECONDS) -print_final_stats=1 \
 	    -artifact_prefix=$(FUZZ_DIR)/crash-$$t- $(FUZZ_DIR)/corpus/$$t >$(FUZZ_DIR)/$$t.log 2>&1; \
 	  rc=$$?; \
-	  grep -E '^#[0-9]+ +(INITED|DONE)' $(FUZZ_DIR)/$$t.log | sed "s/^/  $$t: /"; \
+	  grep -E '^#[0-9]+[[:space:]]+(INITED|DONE)' $(FUZZ_DIR)/$$t.log | sed "s/^/  $$t: /"; \
 	  grep -E '^stat::(number_of_executed_units|average_exec_per_sec)' $(FUZZ_DIR)/$$t.log | sed "s/^/  $$t: /"; \
 	  if [ $$rc -ne 0 ]; then tail -40 $(FUZZ_DIR)/$$t.log; echo "fuzz_$$t failed: see $(FUZZ_DIR)/$$t.log"; exit 1; fi; \
 	done
