@@ -42,7 +42,7 @@ ASAN_OBJ    := $(SRC_LIB:%.c=$(ASAN_DIR)/%.o)
 
 # Unit-test prefixes run under valgrind (plain build): everything that does
 # not drive DuckDB, whose JIT-free but huge engine makes valgrind crawl.
-VALGRIND_TESTS ?= config http multipart names storaged
+VALGRIND_TESTS ?= config http multipart names storaged catalog
 all: $(BUILD)/lakehouse
 
 $(DUCKDB_DIR)/libduckdb.so $(DUCKDB_DIR)/duckdb.h:
@@ -99,7 +99,7 @@ integration: $(BUILD)/lakehouse
 	python3 tests/integration/run.py
 
 test: bootstrap
-	$(MAKE) $(BUILD)/lakehouse $(REL_DIR)/unit-tests $(ASAN_DIR)/unit-tests
+	$(MAKE) $(BUILD)/lakehouse $(REL_DIR)/unit-tests $(ASAN_DIR)/unit-tests $(BUILD)/bench/gen_staffing
 	$(MAKE) unit unit-asan valgrind fuzz-replay integration
 
 # ---- fuzz ------------------------------------------------------------------
@@ -164,3 +164,16 @@ clean:
 	rm -rf $(BUILD)
 
 -include $(shell find $(BUILD) -name '*.d' 2>/dev/null)
+
+# Benchmarks (bench/README.md): the staffing CSV generator and the CSV ->
+# Parquet comparison against DuckDB's own COPY.
+.PHONY: bench
+bench: $(BUILD)/bench/gen_staffing $(BUILD)/bench/convert_bench
+
+$(BUILD)/bench/gen_staffing: bench/gen_staffing.c
+	@mkdir -p $(dir $@)
+	$(CC) $(REL_CFLAGS) -std=c17 -D_GNU_SOURCE $(WARN) -o $@ $<
+
+$(BUILD)/bench/convert_bench: bench/convert_bench.c $(REL_OBJ)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_BASE) $(REL_CFLAGS) -o $@ $(filter %.c %.o,$^) $(LDLIBS_BASE)

@@ -19,7 +19,7 @@
  * the build yet is a weak NULL and is reported as unavailable. */
 #pragma weak storaged_main
 #pragma weak catalogd_main
-#pragma weak ingestd_main
+
 
 struct subcommand {
 	const char *name;

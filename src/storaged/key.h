@@ -1,6 +1,7 @@
 /* key.h — pure parsers of storaged's request data: object keys (SPEC 3) and
  * the HTTP Range header. No I/O, no allocation: unit-tested and fuzzed
- * directly (tests/unit/test_storaged_key.c). Private to src/storaged/.
+ * directly (tests/unit/test_storaged_key.c). storage_key_validate() is also
+ * used by catalogd to check the object keys a manifest names.
  */
 #ifndef LH_STORAGED_KEY_H
 #define LH_STORAGED_KEY_H

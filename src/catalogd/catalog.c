@@ -1,0 +1,783 @@
+/* catalog.c — what a catalog register means, independent of the backend.
+ *
+ * Used by catalogd.c (request parsing, JSON) and by every store backend
+ * (catalog_plan inside its transaction). Pure: no I/O, no clock, no globals.
+ *
+ * NOTES ON THE DESIGN OF A REGISTER
+ *   1. catalog_request_parse() validates every field before anything else
+ *      happens, so a bad request never reaches a transaction. The schema
+ *      fingerprint must be the SPEC 5 fingerprint of the schema sent with it:
+ *      drift detection compares fingerprints, so they must not lie.
+ *   2. The request's row_count must equal the sum of its objects' row counts
+ *      (in both modes it describes the objects sent, ADR 0040).
+ *   3. catalog_plan() runs inside the backend's transaction with the latest
+ *      version read in that same transaction, so its decision is never stale:
+ *        - other fingerprint            -> 409 schema_drift + column diff;
+ *        - replace, same object set     -> existing (nothing written);
+ *        - append, every object present -> existing (idempotent re-ingest);
+ *        - otherwise                    -> version latest+1 (or 1).
+ *   4. Object sets compare by key, and a key's size, row count and digest
+ *      must match too. An appended key already present with other content is
+ *      a 409 object_conflict: objects are write-once, so this is a client bug.
+ */
+#include "catalogd/catalog.h"
+
+#include "common/error.h"
+#include "common/names.h"
+#include "common/xmalloc.h"
+#include "storaged/key.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+
+/* ------------------------------------------------------------------------ */
+/* The model                                                                */
+
+struct catalog_version *catalog_version_create(void)
+{
+	return xcalloc(1, sizeof(struct catalog_version));
+}
+
+void catalog_version_destroy(struct catalog_version *v)
+{
+	if (!v)
+		return;
+	for (size_t i = 0; i < v->ncolumns; i++) {
+		free(v->columns[i].name);
+		free(v->columns[i].type);
+	}
+	for (size_t i = 0; i < v->nobjects; i++)
+		free(v->objects[i].key);
+	free(v->columns);
+	free(v->objects);
+	free(v);
+}
+
+/* Grow an array to hold n+1 elements when n is zero or a power of two. */
+static void *grow(void *arr, size_t n, size_t elem)
+{
+	if (n == 0)
+		return xmalloc(elem * 4);
+	if (n >= 4 && (n & (n - 1)) == 0)
+		return xrealloc(arr, elem * n * 2);
+	return arr;
+}
+
+void catalog_version_add_column(struct catalog_version *v, const char *name,
+				const char *type, int nullable)
+{
+	v->columns = grow(v->columns, v->ncolumns, sizeof *v->columns);
+	struct catalog_column *c = &v->columns[v->ncolumns++];
+	c->name = xstrdup(name);
+	c->type = xstrdup(type);
+	c->nullable = nullable ? 1 : 0;
+}
+
+void catalog_version_add_object(struct catalog_version *v, const char *key, int64_t size,
+				int64_t row_count, const char *sha256)
+{
+	v->objects = grow(v->objects, v->nobjects, sizeof *v->objects);
+	struct catalog_object *o = &v->objects[v->nobjects++];
+	o->key = xstrdup(key);
+	o->size = size;
+	o->row_count = row_count;
+	snprintf(o->sha256, sizeof o->sha256, "%s", sha256);
+}
+
+struct catalog_version *catalog_version_copy(const struct catalog_version *v)
+{
+	struct catalog_version *c = catalog_version_create();
+	*c = *v;
+	c->columns = NULL;
+	c->ncolumns = 0;
+	c->objects = NULL;
+	c->nobjects = 0;
+	for (size_t i = 0; i < v->ncolumns; i++)
+		catalog_version_add_column(c, v->columns[i].name, v->columns[i].type,
+					   v->columns[i].nullable);
+	for (size_t i = 0; i < v->nobjects; i++)
+		catalog_version_add_object(c, v->objects[i].key, v->objects[i].size,
+					   v->objects[i].row_count, v->objects[i].sha256);
+	return c;
+}
+
+const char *catalog_mode_name(enum catalog_mode m)
+{
+	return m == CATALOG_APPEND ? "append" : "replace";
+}
+
+int catalog_mode_parse(const char *s, enum catalog_mode *out)
+{
+	if (!strcmp(s, "replace"))
+		*out = CATALOG_REPLACE;
+	else if (!strcmp(s, "append"))
+		*out = CATALOG_APPEND;
+	else
+		return -1;
+	return 0;
+}
+
+/* ------------------------------------------------------------------------ */
+/* Validation                                                               */
+
+static const char *const catalog_types[] = {
+	"bool", "int64", "float64", "date32", "timestamp[us]", "timestamp[us, tz=UTC]", "utf8",
+};
+
+int catalog_type_valid(const char *type)
+{
+	for (size_t i = 0; i < sizeof catalog_types / sizeof catalog_types[0]; i++)
+		if (!strcmp(type, catalog_types[i]))
+			return 1;
+	return 0;
+}
+
+int catalog_hex64_valid(const char *s)
+{
+	for (size_t i = 0; i < LH_SHA256_HEX_LEN; i++) {
+		char c = s[i];
+		if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f')))
+			return 0;
+	}
+	return s[LH_SHA256_HEX_LEN] == '\0';
+}
+
+int catalog_fingerprint_valid(const char *s)
+{
+	return !strncmp(s, "sha256:", 7) && catalog_hex64_valid(s + 7);
+}
+
+void catalog_schema_fingerprint(const struct catalog_column *cols, size_t n,
+				char out[CATALOG_FP_LEN + 1])
+{
+	struct sha256 *h = sha256_create();
+	char hex[LH_SHA256_HEX_LEN + 1];
+	for (size_t i = 0; i < n; i++) {
+		sha256_update(h, cols[i].name, strlen(cols[i].name));
+		sha256_update(h, "\x1f", 1);
+		sha256_update(h, cols[i].type, strlen(cols[i].type));
+		sha256_update(h, "\x1e", 1);
+	}
+	sha256_finish_hex(h, hex);
+	snprintf(out, CATALOG_FP_LEN + 1, "sha256:%s", hex);
+}
+
+/* A 400 naming `field`; keeps an earlier error. */
+static int field_fail(struct lh_error *err, const char *code, const char *field,
+		      const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+static int field_fail(struct lh_error *err, const char *code, const char *field,
+		      const char *fmt, ...)
+{
+	if (err->status)
+		return -1;
+	char msg[sizeof err->msg];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof msg, fmt, ap);
+	va_end(ap);
+	lh_fail(err, 400, code, "%s", msg);
+	lh_error_set(err, "field", json_string(field));
+	return -1;
+}
+
+/* Re-raise a json_get_* failure on element `i` of `array` with its full path
+ * ("objects[3].size") as the field. Clears `inner`. */
+static int element_fail(struct lh_error *err, const char *array, size_t i,
+			struct lh_error *inner)
+{
+	const char *f = inner->extra ? json_string_value(json_object_get(inner->extra, "field"))
+				     : NULL;
+	char path[128];
+	snprintf(path, sizeof path, "%s[%zu]%s%s", array, i, f ? "." : "", f ? f : "");
+	field_fail(err, inner->code[0] ? inner->code : "bad_request", path, "%s: %s", path,
+		   inner->msg);
+	lh_error_clear(inner);
+	return -1;
+}
+
+/* Re-raise a storaged key error on objects[i].key, keeping its reason. */
+static int element_key_fail(struct lh_error *err, size_t i, struct lh_error *inner)
+{
+	char path[64];
+	snprintf(path, sizeof path, "objects[%zu].key", i);
+	field_fail(err, "bad_key", path, "%s: %s", path, inner->msg);
+	lh_error_clear(inner);
+	return -1;
+}
+
+struct named {
+	const char *s;
+	size_t index;
+};
+
+static int named_cmp(const void *a, const void *b)
+{
+	const struct named *x = a, *y = b;
+	int c = strcmp(x->s, y->s);
+	return c ? c : (x->index > y->index) - (x->index < y->index);
+}
+
+static int named_casecmp(const void *a, const void *b)
+{
+	const struct named *x = a, *y = b;
+	int c = strcasecmp(x->s, y->s);
+	return c ? c : (x->index > y->index) - (x->index < y->index);
+}
+
+/* Index of the first later duplicate in a list of names, or (size_t)-1. */
+static size_t find_duplicate(struct named *names, size_t n, int casefold)
+{
+	size_t dup = (size_t)-1;
+	qsort(names, n, sizeof *names, casefold ? named_casecmp : named_cmp);
+	for (size_t i = 1; i < n; i++) {
+		int same = casefold ? !strcasecmp(names[i].s, names[i - 1].s)
+				    : !strcmp(names[i].s, names[i - 1].s);
+		if (same && (dup == (size_t)-1 || names[i].index < dup))
+			dup = names[i].index;
+	}
+	return dup;
+}
+
+static int parse_schema(const json_t *arr, struct catalog_version *v, struct lh_error *err)
+{
+	size_t n = json_array_size(arr);
+	struct named *names = NULL;
+	int rc = -1;
+	if (n == 0)
+		return field_fail(err, "bad_request", "schema", "schema must have at least one column");
+	if (n > LH_SCHEMA_MAX_COLUMNS)
+		return field_fail(err, "bad_request", "schema", "schema has %zu columns; the limit is %d",
+				  n, LH_SCHEMA_MAX_COLUMNS);
+	for (size_t i = 0; i < n; i++) {
+		const json_t *col = json_array_get(arr, i);
+		struct lh_error inner = { 0 };
+		const char *name = NULL, *type = NULL;
+		int nullable = 0;
+		char path[64];
+		if (!json_is_object(col)) {
+			snprintf(path, sizeof path, "schema[%zu]", i);
+			field_fail(err, "bad_request", path, "%s must be an object", path);
+			goto out;
+		}
+		if (json_get_string(col, "name", 1, &name, &inner) ||
+		    json_get_string(col, "type", 1, &type, &inner) ||
+		    json_get_bool(col, "nullable", 1, &nullable, &inner)) {
+			element_fail(err, "schema", i, &inner);
+			goto out;
+		}
+		if (name[0] == '\0' || strlen(name) > LH_CSV_MAX_HEADER_NAME) {
+			snprintf(path, sizeof path, "schema[%zu].name", i);
+			field_fail(err, "bad_request", path, "%s must be 1 to %d bytes", path,
+				   LH_CSV_MAX_HEADER_NAME);
+			goto out;
+		}
+		if (!catalog_type_valid(type)) {
+			snprintf(path, sizeof path, "schema[%zu].type", i);
+			field_fail(err, "bad_request", path,
+				   "%s: unknown type; expected bool, int64, float64, date32, "
+				   "timestamp[us], timestamp[us, tz=UTC] or utf8", path);
+			goto out;
+		}
+		catalog_version_add_column(v, name, type, nullable);
+	}
+	names = xmalloc(n * sizeof *names);
+	for (size_t i = 0; i < n; i++) {
+		names[i].s = v->columns[i].name;
+		names[i].index = i;
+	}
+	size_t dup = find_duplicate(names, n, 1);
+	if (dup != (size_t)-1) {
+		char path[64];
+		snprintf(path, sizeof path, "schema[%zu].name", dup);
+		field_fail(err, "bad_request", path,
+			   "%s: column \"%s\" appears twice (names are compared case-insensitively)",
+			   path, v->columns[dup].name);
+		goto out;
+	}
+	rc = 0;
+out:
+	free(names);
+	return rc;
+}
+
+static int add_checked(int64_t *sum, int64_t x)
+{
+	if (x > INT64_MAX - *sum)
+		return -1;
+	*sum += x;
+	return 0;
+}
+
+static int parse_objects(const json_t *arr, struct catalog_version *v, struct lh_error *err)
+{
+	size_t n = json_array_size(arr);
+	struct named *names = NULL;
+	int rc = -1;
+	char path[64];
+	if (n > LH_MANIFEST_MAX_OBJECTS)
+		return field_fail(err, "bad_request", "objects",
+				  "objects has %zu entries; the limit is %d", n, LH_MANIFEST_MAX_OBJECTS);
+	for (size_t i = 0; i < n; i++) {
+		const json_t *obj = json_array_get(arr, i);
+		struct lh_error inner = { 0 };
+		const char *key = NULL, *sha = NULL;
+		int64_t size = 0, rows = 0;
+		if (!json_is_object(obj)) {
+			snprintf(path, sizeof path, "objects[%zu]", i);
+			field_fail(err, "bad_request", path, "%s must be an object", path);
+			goto out;
+		}
+		if (json_get_string(obj, "key", 1, &key, &inner) ||
+		    json_get_int(obj, "size", 1, &size, &inner) ||
+		    json_get_int(obj, "row_count", 1, &rows, &inner) ||
+		    json_get_string(obj, "content_sha256", 1, &sha, &inner)) {
+			element_fail(err, "objects", i, &inner);
+			goto out;
+		}
+		if (storage_key_validate(key, strlen(key), &inner)) {
+			/* the same rule as storaged's, which will be asked for it */
+			element_key_fail(err, i, &inner);
+			goto out;
+		}
+		if (size < 0 || rows < 0) {
+			snprintf(path, sizeof path, "objects[%zu].%s", i, size < 0 ? "size" : "row_count");
+			field_fail(err, "bad_request", path, "%s must not be negative", path);
+			goto out;
+		}
+		if (!catalog_hex64_valid(sha)) {
+			snprintf(path, sizeof path, "objects[%zu].content_sha256", i);
+			field_fail(err, "bad_request", path, "%s must be 64 lowercase hex digits", path);
+			goto out;
+		}
+		if (add_checked(&v->row_count, rows) || add_checked(&v->size_bytes, size)) {
+			snprintf(path, sizeof path, "objects[%zu]", i);
+			field_fail(err, "bad_request", path, "%s: total size or row count overflows", path);
+			goto out;
+		}
+		catalog_version_add_object(v, key, size, rows, sha);
+	}
+	if (n) {
+		names = xmalloc(n * sizeof *names);
+		for (size_t i = 0; i < n; i++) {
+			names[i].s = v->objects[i].key;
+			names[i].index = i;
+		}
+		size_t dup = find_duplicate(names, n, 0);
+		if (dup != (size_t)-1) {
+			snprintf(path, sizeof path, "objects[%zu].key", dup);
+			field_fail(err, "bad_request", path, "%s: key \"%s\" is listed twice", path,
+				   v->objects[dup].key);
+			goto out;
+		}
+	}
+	rc = 0;
+out:
+	free(names);
+	return rc;
+}
+
+struct catalog_version *catalog_request_parse(const json_t *body, struct lh_error *err)
+{
+	struct catalog_version *v = catalog_version_create();
+	const char *name = NULL, *fp = NULL, *mode = "replace";
+	json_t *schema = NULL, *objects = NULL;
+	int64_t row_count = 0;
+	char computed[CATALOG_FP_LEN + 1];
+
+	if (!json_is_object(body)) {
+		lh_fail(err, 400, "bad_json", "expected a JSON object");
+		goto fail;
+	}
+	if (json_get_string(body, "name", 1, &name, err) || dataset_name_check(name, err))
+		goto fail;
+	snprintf(v->name, sizeof v->name, "%s", name);
+	if (json_get_string(body, "schema_fingerprint", 1, &fp, err))
+		goto fail;
+	if (!catalog_fingerprint_valid(fp)) {
+		field_fail(err, "bad_request", "schema_fingerprint",
+			   "schema_fingerprint must be \"sha256:\" followed by 64 lowercase hex digits");
+		goto fail;
+	}
+	snprintf(v->fingerprint, sizeof v->fingerprint, "%s", fp);
+	if (json_get_array(body, "schema", 1, &schema, err) || parse_schema(schema, v, err))
+		goto fail;
+	catalog_schema_fingerprint(v->columns, v->ncolumns, computed);
+	if (strcmp(computed, v->fingerprint)) {
+		field_fail(err, "bad_request", "schema_fingerprint",
+			   "schema_fingerprint does not match the schema (expected %s)", computed);
+		goto fail;
+	}
+	if (json_get_array(body, "objects", 1, &objects, err) || parse_objects(objects, v, err))
+		goto fail;
+	if (json_get_int(body, "row_count", 1, &row_count, err))
+		goto fail;
+	if (row_count != v->row_count) {
+		field_fail(err, "bad_request", "row_count",
+			   "row_count is %lld but the objects hold %lld rows",
+			   (long long)row_count, (long long)v->row_count);
+		goto fail;
+	}
+	if (json_get_string(body, "mode", 0, &mode, err))
+		goto fail;
+	if (catalog_mode_parse(mode, &v->mode)) {
+		field_fail(err, "bad_request", "mode", "mode must be \"replace\" or \"append\"");
+		goto fail;
+	}
+	return v;
+fail:
+	catalog_version_destroy(v);
+	return NULL;
+}
+
+/* ------------------------------------------------------------------------ */
+/* Schema drift                                                             */
+
+static json_t *diff_entry(const char *column, const char *change, const char *old_type,
+			  const char *new_type)
+{
+	json_t *e = json_object();
+	json_object_set_new(e, "column", json_string(column));
+	json_object_set_new(e, "change", json_string(change));
+	json_object_set_new(e, "old_type", old_type ? json_string(old_type) : json_null());
+	json_object_set_new(e, "new_type", new_type ? json_string(new_type) : json_null());
+	return e;
+}
+
+/* Position of `name` in sorted `idx` (of `cols`), or (size_t)-1. */
+static size_t column_find(const struct named *idx, size_t n, const char *name)
+{
+	size_t lo = 0, hi = n;
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		int c = strcmp(idx[mid].s, name);
+		if (c == 0)
+			return idx[mid].index;
+		if (c < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return (size_t)-1;
+}
+
+static struct named *column_index(const struct catalog_column *cols, size_t n)
+{
+	struct named *idx = xmalloc((n ? n : 1) * sizeof *idx);
+	for (size_t i = 0; i < n; i++) {
+		idx[i].s = cols[i].name;
+		idx[i].index = i;
+	}
+	qsort(idx, n, sizeof *idx, named_cmp);
+	return idx;
+}
+
+json_t *catalog_schema_diff(const struct catalog_column *old_cols, size_t nold,
+			    const struct catalog_column *new_cols, size_t nnew)
+{
+	json_t *diff = json_array();
+	struct named *old_idx = column_index(old_cols, nold);
+	struct named *new_idx = column_index(new_cols, nnew);
+	/* For the common columns in new order: their old positions (seq), and
+	 * which of them lie on a longest increasing run of old positions — those
+	 * stayed; the rest moved. Patience sorting, O(n log n). */
+	size_t *seq = xmalloc((nnew ? nnew : 1) * sizeof *seq);
+	size_t *seq_new = xmalloc((nnew ? nnew : 1) * sizeof *seq_new);
+	size_t *tails = xmalloc((nnew ? nnew : 1) * sizeof *tails);  /* indices into seq */
+	size_t *prev = xmalloc((nnew ? nnew : 1) * sizeof *prev);
+	unsigned char *stays = xcalloc(nnew ? nnew : 1, 1);  /* by new index */
+	size_t nseq = 0, ntails = 0;
+
+	for (size_t i = 0; i < nold; i++)
+		if (column_find(new_idx, nnew, old_cols[i].name) == (size_t)-1)
+			json_array_append_new(diff, diff_entry(old_cols[i].name, "removed",
+							       old_cols[i].type, NULL));
+	for (size_t j = 0; j < nnew; j++) {
+		size_t o = column_find(old_idx, nold, new_cols[j].name);
+		if (o == (size_t)-1)
+			continue;
+		seq[nseq] = o;
+		seq_new[nseq] = j;
+		size_t lo = 0, hi = ntails;
+		while (lo < hi) {
+			size_t mid = lo + (hi - lo) / 2;
+			if (seq[tails[mid]] < o)
+				lo = mid + 1;
+			else
+				hi = mid;
+		}
+		prev[nseq] = lo ? tails[lo - 1] : (size_t)-1;
+		tails[lo] = nseq;
+		if (lo == ntails)
+			ntails++;
+		nseq++;
+	}
+	if (ntails) {
+		for (size_t k = tails[ntails - 1]; k != (size_t)-1; k = prev[k])
+			stays[seq_new[k]] = 1;
+	}
+	for (size_t j = 0; j < nnew; j++) {
+		size_t o = column_find(old_idx, nold, new_cols[j].name);
+		if (o == (size_t)-1) {
+			json_array_append_new(diff, diff_entry(new_cols[j].name, "added", NULL,
+							       new_cols[j].type));
+			continue;
+		}
+		if (strcmp(old_cols[o].type, new_cols[j].type))
+			json_array_append_new(diff, diff_entry(new_cols[j].name, "type_changed",
+							       old_cols[o].type, new_cols[j].type));
+		if (!stays[j])
+			json_array_append_new(diff, diff_entry(new_cols[j].name, "moved",
+							       old_cols[o].type, new_cols[j].type));
+	}
+	free(old_idx);
+	free(new_idx);
+	free(seq);
+	free(seq_new);
+	free(tails);
+	free(prev);
+	free(stays);
+	return diff;
+}
+
+/* ------------------------------------------------------------------------ */
+/* Planning a register                                                      */
+
+static int object_ptr_cmp(const void *a, const void *b)
+{
+	const struct catalog_object *const *x = a, *const *y = b;
+	return strcmp((*x)->key, (*y)->key);
+}
+
+/* Pointers to v's objects sorted by key (caller frees). */
+static const struct catalog_object **objects_sorted(const struct catalog_version *v)
+{
+	const struct catalog_object **p = xmalloc((v->nobjects ? v->nobjects : 1) * sizeof *p);
+	for (size_t i = 0; i < v->nobjects; i++)
+		p[i] = &v->objects[i];
+	qsort(p, v->nobjects, sizeof *p, object_ptr_cmp);
+	return p;
+}
+
+static const struct catalog_object *objects_find(const struct catalog_object **sorted,
+						 size_t n, const char *key)
+{
+	size_t lo = 0, hi = n;
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		int c = strcmp(sorted[mid]->key, key);
+		if (c == 0)
+			return sorted[mid];
+		if (c < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return NULL;
+}
+
+static int object_same(const struct catalog_object *a, const struct catalog_object *b)
+{
+	return a->size == b->size && a->row_count == b->row_count && !strcmp(a->sha256, b->sha256);
+}
+
+static int drift_fail(const struct catalog_version *latest, const struct catalog_version *req,
+		      struct lh_error *err)
+{
+	lh_fail(err, 409, "schema_drift",
+		"the schema of \"%s\" differs from its latest version (%lld); register it under "
+		"another name or drop the dataset first", req->name, (long long)latest->version);
+	lh_error_set(err, "existing_fingerprint", json_string(latest->fingerprint));
+	lh_error_set(err, "new_fingerprint", json_string(req->fingerprint));
+	lh_error_set(err, "diff", catalog_schema_diff(latest->columns, latest->ncolumns,
+						       req->columns, req->ncolumns));
+	return -1;
+}
+
+int catalog_plan(const struct catalog_version *latest, const struct catalog_version *req,
+		 int64_t now_ms, struct catalog_version **out, struct lh_error *err)
+{
+	const struct catalog_object **sorted = NULL;
+	struct catalog_version *next = NULL;
+	int rc = -1;
+
+	*out = NULL;
+	if (!latest) {
+		next = catalog_version_copy(req);
+		next->version = 1;
+		next->created_ms = now_ms;
+		next->updated_ms = now_ms;
+		*out = next;
+		return 0;
+	}
+	if (strcmp(latest->fingerprint, req->fingerprint))
+		return drift_fail(latest, req, err);
+
+	sorted = objects_sorted(latest);
+	if (req->mode == CATALOG_REPLACE) {
+		int same = req->nobjects == latest->nobjects;
+		for (size_t i = 0; same && i < req->nobjects; i++) {
+			const struct catalog_object *o =
+				objects_find(sorted, latest->nobjects, req->objects[i].key);
+			same = o && object_same(o, &req->objects[i]);
+		}
+		if (same) {
+			rc = 0;  /* existing */
+			goto out;
+		}
+		next = catalog_version_copy(req);
+	} else {
+		next = catalog_version_copy(latest);
+		/* The appended data's schema, with a column nullable if either is. */
+		for (size_t i = 0; i < next->ncolumns && i < req->ncolumns; i++)
+			next->columns[i].nullable |= req->columns[i].nullable;
+		size_t added = 0;
+		for (size_t i = 0; i < req->nobjects; i++) {
+			const struct catalog_object *r = &req->objects[i];
+			const struct catalog_object *o = objects_find(sorted, latest->nobjects, r->key);
+			if (o && !object_same(o, r)) {
+				char path[64];
+				snprintf(path, sizeof path, "objects[%zu].key", i);
+				lh_fail(err, 409, "object_conflict",
+					"object \"%s\" is already in \"%s\" with other content",
+					r->key, req->name);
+				lh_error_set(err, "field", json_string(path));
+				goto out;
+			}
+			if (o)
+				continue;
+			if (next->nobjects >= LH_MANIFEST_MAX_OBJECTS) {
+				lh_fail(err, 400, "too_many_objects",
+					"appending would give \"%s\" more than %d objects",
+					req->name, LH_MANIFEST_MAX_OBJECTS);
+				goto out;
+			}
+			if (add_checked(&next->row_count, r->row_count) ||
+			    add_checked(&next->size_bytes, r->size)) {
+				lh_fail(err, 400, "bad_request",
+					"appending would overflow the row count or size of \"%s\"",
+					req->name);
+				goto out;
+			}
+			catalog_version_add_object(next, r->key, r->size, r->row_count, r->sha256);
+			added++;
+		}
+		if (added == 0) {
+			rc = 0;  /* existing: every object is already there */
+			goto out;
+		}
+	}
+	next->mode = req->mode;
+	next->version = latest->version + 1;
+	next->created_ms = latest->created_ms;
+	next->updated_ms = now_ms;
+	*out = next;
+	next = NULL;
+	rc = 0;
+out:
+	catalog_version_destroy(next);
+	free(sorted);
+	return rc;
+}
+
+/* ------------------------------------------------------------------------ */
+/* JSON                                                                     */
+
+void catalog_time_format(int64_t ms, char out[32])
+{
+	int64_t secs = ms / 1000, frac = ms % 1000;
+	if (frac < 0) {
+		frac += 1000;
+		secs--;
+	}
+	time_t t = (time_t)secs;
+	struct tm tm;
+	char base[24];
+	if (!gmtime_r(&t, &tm) || !strftime(base, sizeof base, "%Y-%m-%dT%H:%M:%S", &tm))
+		snprintf(base, sizeof base, "1970-01-01T00:00:00");
+	snprintf(out, 32, "%s.%03dZ", base, (int)frac);
+}
+
+json_t *catalog_schema_json(const struct catalog_column *cols, size_t n)
+{
+	json_t *arr = json_array();
+	for (size_t i = 0; i < n; i++) {
+		json_t *c = json_object();
+		json_object_set_new(c, "name", json_string(cols[i].name));
+		json_object_set_new(c, "type", json_string(cols[i].type));
+		json_object_set_new(c, "nullable", json_boolean(cols[i].nullable));
+		json_array_append_new(arr, c);
+	}
+	return arr;
+}
+
+int catalog_schema_from_json(struct catalog_version *v, const json_t *arr,
+			     struct lh_error *err)
+{
+	if (!json_is_array(arr))
+		return lh_fail(err, 500, "internal", "a stored schema is unreadable");
+	for (size_t i = 0; i < json_array_size(arr); i++) {
+		const json_t *c = json_array_get(arr, i);
+		const char *name = json_string_value(json_object_get(c, "name"));
+		const char *type = json_string_value(json_object_get(c, "type"));
+		if (!name || !type)
+			return lh_fail(err, 500, "internal", "a stored schema is unreadable");
+		catalog_version_add_column(v, name, type, json_is_true(json_object_get(c, "nullable")));
+	}
+	return 0;
+}
+
+json_t *catalog_version_json(const struct catalog_version *v)
+{
+	char created[32], updated[32];
+	json_t *m = json_object();
+	json_t *objects = json_array();
+	catalog_time_format(v->created_ms, created);
+	catalog_time_format(v->updated_ms, updated);
+	for (size_t i = 0; i < v->nobjects; i++) {
+		const struct catalog_object *o = &v->objects[i];
+		json_t *j = json_object();
+		json_object_set_new(j, "key", json_string(o->key));
+		json_object_set_new(j, "size", json_integer(o->size));
+		json_object_set_new(j, "row_count", json_integer(o->row_count));
+		json_object_set_new(j, "content_sha256", json_string(o->sha256));
+		json_array_append_new(objects, j);
+	}
+	json_object_set_new(m, "name", json_string(v->name));
+	json_object_set_new(m, "version", json_integer(v->version));
+	json_object_set_new(m, "schema_fingerprint", json_string(v->fingerprint));
+	json_object_set_new(m, "schema", catalog_schema_json(v->columns, v->ncolumns));
+	json_object_set_new(m, "objects", objects);
+	json_object_set_new(m, "row_count", json_integer(v->row_count));
+	json_object_set_new(m, "size_bytes", json_integer(v->size_bytes));
+	json_object_set_new(m, "mode", json_string(catalog_mode_name(v->mode)));
+	json_object_set_new(m, "created_at", json_string(created));
+	json_object_set_new(m, "updated_at", json_string(updated));
+	return m;
+}
+
+json_t *catalog_summary_json(const struct catalog_summary *s, int for_versions)
+{
+	char created[32], updated[32];
+	json_t *j = json_object();
+	catalog_time_format(s->created_ms, created);
+	catalog_time_format(s->updated_ms, updated);
+	if (!for_versions)
+		json_object_set_new(j, "name", json_string(s->name));
+	json_object_set_new(j, "version", json_integer(s->version));
+	json_object_set_new(j, "row_count", json_integer(s->row_count));
+	json_object_set_new(j, "size_bytes", json_integer(s->size_bytes));
+	json_object_set_new(j, "schema_fingerprint", json_string(s->fingerprint));
+	if (for_versions) {
+		/* A version's own creation time. */
+		json_object_set_new(j, "created_at", json_string(updated));
+		json_object_set_new(j, "mode", json_string(catalog_mode_name(s->mode)));
+	} else {
+		json_object_set_new(j, "created_at", json_string(created));
+		json_object_set_new(j, "updated_at", json_string(updated));
+	}
+	return j;
+}

@@ -1,0 +1,709 @@
+/* catalog_sqlite.c — the SQLite catalog backend (the default; ADR 0040).
+ * The only file that includes <sqlite3.h>.
+ *
+ * NOTES ON THE DESIGN OF THE SQLITE STORE
+ *   1. One database file, journal_mode=WAL and synchronous=FULL: a commit is
+ *      on disk (the WAL is fsynced) before register_version returns, and
+ *      readers never block the writer nor the writer the readers.
+ *   2. Connections come from a small pool (pool_get/pool_put) because the
+ *      HTTP layer runs one thread per connection; a connection is used by one
+ *      thread at a time, so it is opened SQLITE_OPEN_NOMUTEX.
+ *   3. A register is one BEGIN IMMEDIATE transaction (sqlite_register):
+ *      find the dataset, load its latest version, catalog_plan(), insert the
+ *      version and its objects, move datasets.latest_version, COMMIT. IMMEDIATE
+ *      takes the write lock before the read, so two registers of one name
+ *      cannot both read version N and both write N+1; the primary key
+ *      (dataset_id, version) would refuse it anyway. Any failure rolls back.
+ *   4. SQLite has one writer per file, so registers of different names also
+ *      queue, each for one short transaction. In-process writers queue on
+ *      `write_lock` (no busy-wait polling); other processes (the sqlite3 CLI,
+ *      a second catalogd) are handled by busy_timeout.
+ *   5. Reads run in a deferred transaction so a manifest, its schema and its
+ *      objects come from one snapshot even while a drop commits.
+ *   6. The schema is created and upgraded by `migrations` below, applied in
+ *      order under BEGIN IMMEDIATE and tracked in PRAGMA user_version. A file
+ *      newer than this binary is refused rather than misread.
+ */
+#include "catalogd/catalog_store.h"
+
+#include "common/error.h"
+#include "common/log.h"
+#include "common/xmalloc.h"
+
+#include <pthread.h>
+#include <sqlite3.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define SQLITE_POOL_MAX 32
+#define SQLITE_BUSY_TIMEOUT_MS 10000
+
+/* Versioned schema steps: migrations[i] takes user_version i to i+1. Never
+ * edit a step that has shipped; add one. */
+static const char *const migrations[] = {
+	/* 1: datasets, their versions, and each version's objects. */
+	"CREATE TABLE datasets ("
+	"  id INTEGER PRIMARY KEY,"
+	"  name TEXT NOT NULL UNIQUE,"
+	"  created_ms INTEGER NOT NULL,"
+	"  latest_version INTEGER NOT NULL CHECK (latest_version >= 1));"
+	"CREATE TABLE versions ("
+	"  dataset_id INTEGER NOT NULL REFERENCES datasets(id) ON DELETE CASCADE,"
+	"  version INTEGER NOT NULL CHECK (version >= 1),"
+	"  schema_fingerprint TEXT NOT NULL,"
+	"  schema_json TEXT NOT NULL,"
+	"  mode TEXT NOT NULL CHECK (mode IN ('replace', 'append')),"
+	"  row_count INTEGER NOT NULL CHECK (row_count >= 0),"
+	"  size_bytes INTEGER NOT NULL CHECK (size_bytes >= 0),"
+	"  created_ms INTEGER NOT NULL,"
+	"  PRIMARY KEY (dataset_id, version)) WITHOUT ROWID;"
+	"CREATE TABLE version_objects ("
+	"  dataset_id INTEGER NOT NULL,"
+	"  version INTEGER NOT NULL,"
+	"  ord INTEGER NOT NULL,"
+	"  key TEXT NOT NULL,"
+	"  size INTEGER NOT NULL CHECK (size >= 0),"
+	"  row_count INTEGER NOT NULL CHECK (row_count >= 0),"
+	"  content_sha256 TEXT NOT NULL,"
+	"  PRIMARY KEY (dataset_id, version, ord),"
+	"  FOREIGN KEY (dataset_id, version) REFERENCES versions(dataset_id, version)"
+	"    ON DELETE CASCADE) WITHOUT ROWID;"
+	"CREATE INDEX version_objects_key ON version_objects(key);",
+};
+#define NMIGRATIONS ((int)(sizeof migrations / sizeof migrations[0]))
+
+struct sqlite_conn {
+	sqlite3 *db;
+	struct sqlite_conn *next;
+};
+
+struct catalog_sqlite {
+	struct catalog_store base;  /* first: a catalog_store * is a catalog_sqlite * */
+	char *path;
+	pthread_mutex_t pool_lock;
+	pthread_cond_t pool_cond;
+	struct sqlite_conn *idle;   /* connections not in use */
+	unsigned nopen;             /* connections open, idle or not */
+	pthread_mutex_t write_lock; /* in-process writers queue here (note 4) */
+};
+
+/* ------------------------------------------------------------------------ */
+/* Errors and statements                                                    */
+
+/* Fill err for a failed SQLite call: the details go to the log, the client
+ * gets plain words. Always returns -1. */
+static int db_fail(sqlite3 *db, int code, const char *what, struct lh_error *err)
+{
+	int primary = code & 0xff;
+	log_event("error", "catalogd", "sqlite: %s: %s (%d)", what,
+		  db ? sqlite3_errmsg(db) : sqlite3_errstr(code), code);
+	if (primary == SQLITE_BUSY || primary == SQLITE_LOCKED)
+		return lh_fail(err, 503, "busy", "the catalog is busy; try again");
+	if (primary == SQLITE_FULL)
+		return lh_fail(err, 500, "storage_full", "the catalog database could not be written: the disk is full");
+	return lh_fail(err, 500, "catalog_error", "the catalog database failed while trying to %s", what);
+}
+
+static int exec_sql(sqlite3 *db, const char *sql, const char *what, struct lh_error *err)
+{
+	int rc = sqlite3_exec(db, sql, NULL, NULL, NULL);
+	return rc == SQLITE_OK ? 0 : db_fail(db, rc, what, err);
+}
+
+static int prepare(sqlite3 *db, const char *sql, sqlite3_stmt **st, struct lh_error *err)
+{
+	int rc = sqlite3_prepare_v2(db, sql, -1, st, NULL);
+	return rc == SQLITE_OK ? 0 : db_fail(db, rc, "prepare a query", err);
+}
+
+/* Step a statement that returns no row. */
+static int step_done(sqlite3 *db, sqlite3_stmt *st, const char *what, struct lh_error *err)
+{
+	int rc = sqlite3_step(st);
+	return rc == SQLITE_DONE ? 0 : db_fail(db, rc, what, err);
+}
+
+static void rollback(sqlite3 *db)
+{
+	if (!sqlite3_get_autocommit(db))
+		sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
+}
+
+static const char *column_text(sqlite3_stmt *st, int i)
+{
+	const unsigned char *s = sqlite3_column_text(st, i);
+	return s ? (const char *)s : "";
+}
+
+/* ------------------------------------------------------------------------ */
+/* Connections                                                              */
+
+static int conn_open(const char *path, sqlite3 **out, struct lh_error *err)
+{
+	sqlite3 *db = NULL;
+	sqlite3_stmt *st = NULL;
+	int rc = sqlite3_open_v2(path, &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE |
+					    SQLITE_OPEN_NOMUTEX, NULL);
+	if (rc != SQLITE_OK) {
+		log_event("error", "catalogd", "sqlite: open %s: %s", path,
+			  db ? sqlite3_errmsg(db) : sqlite3_errstr(rc));
+		lh_fail(err, 500, "catalog_error", "the catalog database could not be opened");
+		goto fail;
+	}
+	sqlite3_extended_result_codes(db, 1);
+	sqlite3_busy_timeout(db, SQLITE_BUSY_TIMEOUT_MS);
+	if (prepare(db, "PRAGMA journal_mode=WAL", &st, err))
+		goto fail;
+	rc = sqlite3_step(st);
+	if (rc != SQLITE_ROW) {
+		db_fail(db, rc, "switch to WAL mode", err);
+		goto fail;
+	}
+	if (strcmp(column_text(st, 0), "wal")) {
+		lh_fail(err, 500, "catalog_error", "the catalog database cannot use WAL mode");
+		goto fail;
+	}
+	sqlite3_finalize(st);
+	st = NULL;
+	if (exec_sql(db, "PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON;",
+		     "configure the connection", err))
+		goto fail;
+	*out = db;
+	return 0;
+fail:
+	sqlite3_finalize(st);
+	sqlite3_close(db);
+	return -1;
+}
+
+/* A connection for this thread's exclusive use until pool_put. Blocks while
+ * SQLITE_POOL_MAX are in use. */
+static int pool_get(struct catalog_sqlite *s, struct sqlite_conn **out, struct lh_error *err)
+{
+	struct sqlite_conn *c = NULL;
+	pthread_mutex_lock(&s->pool_lock);
+	while (!s->idle && s->nopen >= SQLITE_POOL_MAX)
+		pthread_cond_wait(&s->pool_cond, &s->pool_lock);
+	if (s->idle) {
+		c = s->idle;
+		s->idle = c->next;
+		pthread_mutex_unlock(&s->pool_lock);
+		*out = c;
+		return 0;
+	}
+	s->nopen++;
+	pthread_mutex_unlock(&s->pool_lock);
+
+	c = xcalloc(1, sizeof *c);
+	if (conn_open(s->path, &c->db, err)) {
+		free(c);
+		pthread_mutex_lock(&s->pool_lock);
+		s->nopen--;
+		pthread_cond_signal(&s->pool_cond);
+		pthread_mutex_unlock(&s->pool_lock);
+		return -1;
+	}
+	*out = c;
+	return 0;
+}
+
+static void pool_put(struct catalog_sqlite *s, struct sqlite_conn *c)
+{
+	if (!c)
+		return;
+	rollback(c->db);  /* never hand on an open transaction */
+	pthread_mutex_lock(&s->pool_lock);
+	c->next = s->idle;
+	s->idle = c;
+	pthread_cond_signal(&s->pool_cond);
+	pthread_mutex_unlock(&s->pool_lock);
+}
+
+static int migrate(sqlite3 *db, struct lh_error *err)
+{
+	sqlite3_stmt *st = NULL;
+	int rc = -1, have;
+	if (exec_sql(db, "BEGIN IMMEDIATE", "start the schema migration", err))
+		return -1;
+	if (prepare(db, "PRAGMA user_version", &st, err))
+		goto out;
+	if (sqlite3_step(st) != SQLITE_ROW) {
+		db_fail(db, sqlite3_errcode(db), "read the schema version", err);
+		goto out;
+	}
+	have = sqlite3_column_int(st, 0);
+	if (have > NMIGRATIONS) {
+		lh_fail(err, 500, "catalog_error",
+			"the catalog database has schema version %d, newer than this lakehouse "
+			"understands (%d); upgrade lakehouse", have, NMIGRATIONS);
+		goto out;
+	}
+	for (int v = have; v < NMIGRATIONS; v++) {
+		char pragma[64];
+		if (exec_sql(db, migrations[v], "migrate the catalog schema", err))
+			goto out;
+		snprintf(pragma, sizeof pragma, "PRAGMA user_version=%d", v + 1);
+		if (exec_sql(db, pragma, "record the schema version", err))
+			goto out;
+	}
+	if (exec_sql(db, "COMMIT", "commit the schema migration", err))
+		goto out;
+	rc = 0;
+out:
+	sqlite3_finalize(st);
+	if (rc)
+		rollback(db);
+	return rc;
+}
+
+/* ------------------------------------------------------------------------ */
+/* Reads                                                                    */
+
+/* Look up a dataset: 0 found (id, created_ms, latest filled), 1 absent, -1 err. */
+static int dataset_find(sqlite3 *db, const char *name, int64_t *id, int64_t *created_ms,
+			int64_t *latest, struct lh_error *err)
+{
+	sqlite3_stmt *st = NULL;
+	int rc = -1;
+	if (prepare(db, "SELECT id, created_ms, latest_version FROM datasets WHERE name = ?1",
+		    &st, err))
+		return -1;
+	sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
+	int step = sqlite3_step(st);
+	if (step == SQLITE_ROW) {
+		*id = sqlite3_column_int64(st, 0);
+		*created_ms = sqlite3_column_int64(st, 1);
+		*latest = sqlite3_column_int64(st, 2);
+		rc = 0;
+	} else if (step == SQLITE_DONE) {
+		rc = 1;
+	} else {
+		db_fail(db, step, "look up a dataset", err);
+	}
+	sqlite3_finalize(st);
+	return rc;
+}
+
+/* Load one version: 0 with *out, 1 if there is no such version, -1 err. */
+static int version_load(sqlite3 *db, int64_t id, const char *name, int64_t created_ms,
+			int64_t version, struct catalog_version **out, struct lh_error *err)
+{
+	sqlite3_stmt *st = NULL;
+	struct catalog_version *v = NULL;
+	json_t *schema = NULL;
+	int rc = -1, step;
+
+	if (prepare(db, "SELECT schema_fingerprint, schema_json, mode, row_count, size_bytes,"
+			" created_ms FROM versions WHERE dataset_id = ?1 AND version = ?2", &st, err))
+		goto out;
+	sqlite3_bind_int64(st, 1, id);
+	sqlite3_bind_int64(st, 2, version);
+	step = sqlite3_step(st);
+	if (step == SQLITE_DONE) {
+		rc = 1;
+		goto out;
+	}
+	if (step != SQLITE_ROW) {
+		db_fail(db, step, "read a version", err);
+		goto out;
+	}
+	v = catalog_version_create();
+	snprintf(v->name, sizeof v->name, "%s", name);
+	v->version = version;
+	snprintf(v->fingerprint, sizeof v->fingerprint, "%s", column_text(st, 0));
+	schema = json_loads(column_text(st, 1), 0, NULL);
+	if (catalog_schema_from_json(v, schema, err))
+		goto out;
+	if (catalog_mode_parse(column_text(st, 2), &v->mode)) {
+		lh_fail(err, 500, "catalog_error", "a stored version is unreadable");
+		goto out;
+	}
+	v->row_count = sqlite3_column_int64(st, 3);
+	v->size_bytes = sqlite3_column_int64(st, 4);
+	v->updated_ms = sqlite3_column_int64(st, 5);
+	v->created_ms = created_ms;
+	sqlite3_finalize(st);
+	st = NULL;
+
+	if (prepare(db, "SELECT key, size, row_count, content_sha256 FROM version_objects"
+			" WHERE dataset_id = ?1 AND version = ?2 ORDER BY ord", &st, err))
+		goto out;
+	sqlite3_bind_int64(st, 1, id);
+	sqlite3_bind_int64(st, 2, version);
+	for (step = sqlite3_step(st); step == SQLITE_ROW; step = sqlite3_step(st))
+		catalog_version_add_object(v, column_text(st, 0), sqlite3_column_int64(st, 1),
+					   sqlite3_column_int64(st, 2), column_text(st, 3));
+	if (step != SQLITE_DONE) {
+		db_fail(db, step, "read a version's objects", err);
+		goto out;
+	}
+	*out = v;
+	v = NULL;
+	rc = 0;
+out:
+	json_decref(schema);
+	sqlite3_finalize(st);
+	catalog_version_destroy(v);
+	return rc;
+}
+
+static int not_found(struct lh_error *err, const char *name, int64_t version)
+{
+	if (version > 0)
+		return lh_fail(err, 404, "not_found", "dataset \"%s\" has no version %lld", name,
+			       (long long)version);
+	return lh_fail(err, 404, "not_found", "no dataset named \"%s\"", name);
+}
+
+static int sqlite_get_version(struct catalog_store *store, const char *name, int64_t version,
+			      struct catalog_version **out, struct lh_error *err)
+{
+	struct catalog_sqlite *s = (struct catalog_sqlite *)store;
+	struct sqlite_conn *c = NULL;
+	int64_t id, created_ms, latest;
+	int rc = -1, found;
+
+	if (pool_get(s, &c, err))
+		return -1;
+	if (exec_sql(c->db, "BEGIN", "start a read", err))
+		goto out;
+	found = dataset_find(c->db, name, &id, &created_ms, &latest, err);
+	if (found < 0)
+		goto out;
+	if (found == 1) {
+		not_found(err, name, 0);
+		goto out;
+	}
+	found = version_load(c->db, id, name, created_ms, version > 0 ? version : latest, out, err);
+	if (found < 0)
+		goto out;
+	if (found == 1) {
+		not_found(err, name, version);
+		goto out;
+	}
+	rc = 0;
+out:
+	pool_put(s, c);  /* ends the read transaction */
+	return rc;
+}
+
+static void summary_from_row(sqlite3_stmt *st, struct catalog_summary *m)
+{
+	/* Columns: name, version, fingerprint, mode, row_count, size_bytes,
+	 * dataset created_ms, version created_ms. */
+	snprintf(m->name, sizeof m->name, "%s", column_text(st, 0));
+	m->version = sqlite3_column_int64(st, 1);
+	snprintf(m->fingerprint, sizeof m->fingerprint, "%s", column_text(st, 2));
+	if (catalog_mode_parse(column_text(st, 3), &m->mode))
+		m->mode = CATALOG_REPLACE;
+	m->row_count = sqlite3_column_int64(st, 4);
+	m->size_bytes = sqlite3_column_int64(st, 5);
+	m->created_ms = sqlite3_column_int64(st, 6);
+	m->updated_ms = sqlite3_column_int64(st, 7);
+}
+
+/* Run a summary query with ?1 bound to `id` (if >= 0), collecting rows. */
+static int summaries_collect(sqlite3 *db, const char *sql, int64_t id,
+			     struct catalog_summary **out, size_t *n, struct lh_error *err)
+{
+	sqlite3_stmt *st = NULL;
+	struct catalog_summary *arr = NULL;
+	size_t len = 0, cap = 0;
+	int step;
+	if (prepare(db, sql, &st, err))
+		return -1;
+	if (id >= 0)
+		sqlite3_bind_int64(st, 1, id);
+	for (step = sqlite3_step(st); step == SQLITE_ROW; step = sqlite3_step(st)) {
+		if (len == cap) {
+			cap = cap ? cap * 2 : 16;
+			arr = xrealloc(arr, cap * sizeof *arr);
+		}
+		summary_from_row(st, &arr[len++]);
+	}
+	sqlite3_finalize(st);
+	if (step != SQLITE_DONE) {
+		free(arr);
+		return db_fail(db, step, "list the catalog", err);
+	}
+	*out = arr;
+	*n = len;
+	return 0;
+}
+
+static int sqlite_list_datasets(struct catalog_store *store, struct catalog_summary **out,
+				size_t *n, struct lh_error *err)
+{
+	struct catalog_sqlite *s = (struct catalog_sqlite *)store;
+	struct sqlite_conn *c = NULL;
+	int rc;
+	*out = NULL;
+	*n = 0;
+	if (pool_get(s, &c, err))
+		return -1;
+	rc = summaries_collect(c->db,
+		"SELECT d.name, d.latest_version, v.schema_fingerprint, v.mode, v.row_count,"
+		" v.size_bytes, d.created_ms, v.created_ms"
+		" FROM datasets d JOIN versions v"
+		"  ON v.dataset_id = d.id AND v.version = d.latest_version"
+		" ORDER BY d.name", -1, out, n, err);
+	pool_put(s, c);
+	return rc;
+}
+
+static int sqlite_list_versions(struct catalog_store *store, const char *name,
+				struct catalog_summary **out, size_t *n, struct lh_error *err)
+{
+	struct catalog_sqlite *s = (struct catalog_sqlite *)store;
+	struct sqlite_conn *c = NULL;
+	int64_t id, created_ms, latest;
+	int rc = -1, found;
+	*out = NULL;
+	*n = 0;
+	if (pool_get(s, &c, err))
+		return -1;
+	if (exec_sql(c->db, "BEGIN", "start a read", err))
+		goto out;
+	found = dataset_find(c->db, name, &id, &created_ms, &latest, err);
+	if (found < 0)
+		goto out;
+	if (found == 1) {
+		not_found(err, name, 0);
+		goto out;
+	}
+	rc = summaries_collect(c->db,
+		"SELECT d.name, v.version, v.schema_fingerprint, v.mode, v.row_count,"
+		" v.size_bytes, d.created_ms, v.created_ms"
+		" FROM versions v JOIN datasets d ON d.id = v.dataset_id"
+		" WHERE v.dataset_id = ?1 ORDER BY v.version", id, out, n, err);
+out:
+	pool_put(s, c);
+	return rc;
+}
+
+/* ------------------------------------------------------------------------ */
+/* Writes                                                                   */
+
+static int version_insert(sqlite3 *db, int64_t id, const struct catalog_version *v,
+			  struct lh_error *err)
+{
+	sqlite3_stmt *st = NULL;
+	json_t *schema = catalog_schema_json(v->columns, v->ncolumns);
+	char *schema_text = json_dump_compact(schema);
+	int rc = -1;
+
+	if (prepare(db, "INSERT INTO versions (dataset_id, version, schema_fingerprint,"
+			" schema_json, mode, row_count, size_bytes, created_ms)"
+			" VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)", &st, err))
+		goto out;
+	/* SQLITE_STATIC: every bound string outlives the step. */
+	sqlite3_bind_int64(st, 1, id);
+	sqlite3_bind_int64(st, 2, v->version);
+	sqlite3_bind_text(st, 3, v->fingerprint, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 4, schema_text, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 5, catalog_mode_name(v->mode), -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 6, v->row_count);
+	sqlite3_bind_int64(st, 7, v->size_bytes);
+	sqlite3_bind_int64(st, 8, v->updated_ms);
+	if (step_done(db, st, "write a version", err))
+		goto out;
+	sqlite3_finalize(st);
+	st = NULL;
+
+	if (prepare(db, "INSERT INTO version_objects (dataset_id, version, ord, key, size,"
+			" row_count, content_sha256) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)", &st, err))
+		goto out;
+	for (size_t i = 0; i < v->nobjects; i++) {
+		const struct catalog_object *o = &v->objects[i];
+		sqlite3_bind_int64(st, 1, id);
+		sqlite3_bind_int64(st, 2, v->version);
+		sqlite3_bind_int64(st, 3, (int64_t)i);
+		sqlite3_bind_text(st, 4, o->key, -1, SQLITE_STATIC);
+		sqlite3_bind_int64(st, 5, o->size);
+		sqlite3_bind_int64(st, 6, o->row_count);
+		sqlite3_bind_text(st, 7, o->sha256, -1, SQLITE_STATIC);
+		if (step_done(db, st, "write a version's objects", err))
+			goto out;
+		sqlite3_reset(st);
+	}
+	rc = 0;
+out:
+	sqlite3_finalize(st);
+	free(schema_text);
+	json_decref(schema);
+	return rc;
+}
+
+/* Point the dataset at `next` (creating the dataset row for version 1). */
+static int dataset_advance(sqlite3 *db, int absent, int64_t *id,
+			   const struct catalog_version *next, struct lh_error *err)
+{
+	sqlite3_stmt *st = NULL;
+	int rc;
+	if (absent) {
+		if (prepare(db, "INSERT INTO datasets (name, created_ms, latest_version)"
+				" VALUES (?1, ?2, ?3)", &st, err))
+			return -1;
+		sqlite3_bind_text(st, 1, next->name, -1, SQLITE_STATIC);
+		sqlite3_bind_int64(st, 2, next->created_ms);
+		sqlite3_bind_int64(st, 3, next->version);
+	} else {
+		if (prepare(db, "UPDATE datasets SET latest_version = ?1 WHERE id = ?2", &st, err))
+			return -1;
+		sqlite3_bind_int64(st, 1, next->version);
+		sqlite3_bind_int64(st, 2, *id);
+	}
+	rc = step_done(db, st, "record the dataset's latest version", err);
+	sqlite3_finalize(st);
+	if (!rc && absent)
+		*id = sqlite3_last_insert_rowid(db);
+	return rc;
+}
+
+static int sqlite_register(struct catalog_store *store, const struct catalog_version *req,
+			   struct catalog_version **out, int *existing, struct lh_error *err)
+{
+	struct catalog_sqlite *s = (struct catalog_sqlite *)store;
+	struct sqlite_conn *c = NULL;
+	struct catalog_version *latest = NULL, *next = NULL;
+	int64_t id = 0, created_ms = 0, latest_no = 0;
+	int rc = -1, found;
+
+	*out = NULL;
+	*existing = 0;
+	pthread_mutex_lock(&s->write_lock);
+	if (pool_get(s, &c, err))
+		goto out;
+	if (exec_sql(c->db, "BEGIN IMMEDIATE", "start a register", err))
+		goto out;
+	found = dataset_find(c->db, req->name, &id, &created_ms, &latest_no, err);
+	if (found < 0)
+		goto out;
+	if (found == 0 && version_load(c->db, id, req->name, created_ms, latest_no, &latest,
+				       err) != 0) {
+		lh_fail(err, 500, "catalog_error", "the latest version of \"%s\" is unreadable",
+			req->name);
+		goto out;
+	}
+	if (catalog_plan(latest, req, catalog_now_ms(), &next, err))
+		goto out;
+	if (!next) {
+		*existing = 1;
+		*out = latest;
+		latest = NULL;
+		rc = 0;
+		goto out;  /* pool_put rolls the empty transaction back */
+	}
+	if (dataset_advance(c->db, found, &id, next, err) ||
+	    version_insert(c->db, id, next, err) ||
+	    exec_sql(c->db, "COMMIT", "commit a register", err))
+		goto out;
+	*out = next;
+	next = NULL;
+	rc = 0;
+out:
+	if (c)
+		pool_put(s, c);
+	pthread_mutex_unlock(&s->write_lock);
+	catalog_version_destroy(latest);
+	catalog_version_destroy(next);
+	return rc;
+}
+
+static int sqlite_drop(struct catalog_store *store, const char *name, struct lh_error *err)
+{
+	static const char *const deletes[] = {
+		"DELETE FROM version_objects WHERE dataset_id = ?1",
+		"DELETE FROM versions WHERE dataset_id = ?1",
+		"DELETE FROM datasets WHERE id = ?1",
+	};
+	struct catalog_sqlite *s = (struct catalog_sqlite *)store;
+	struct sqlite_conn *c = NULL;
+	sqlite3_stmt *st = NULL;
+	int64_t id, created_ms, latest;
+	int rc = -1, found;
+
+	pthread_mutex_lock(&s->write_lock);
+	if (pool_get(s, &c, err))
+		goto out;
+	if (exec_sql(c->db, "BEGIN IMMEDIATE", "start a drop", err))
+		goto out;
+	found = dataset_find(c->db, name, &id, &created_ms, &latest, err);
+	if (found < 0)
+		goto out;
+	if (found == 1) {
+		not_found(err, name, 0);
+		goto out;
+	}
+	for (size_t i = 0; i < sizeof deletes / sizeof deletes[0]; i++) {
+		if (prepare(c->db, deletes[i], &st, err))
+			goto out;
+		sqlite3_bind_int64(st, 1, id);
+		if (step_done(c->db, st, "drop a dataset", err))
+			goto out;
+		sqlite3_finalize(st);
+		st = NULL;
+	}
+	if (exec_sql(c->db, "COMMIT", "commit a drop", err))
+		goto out;
+	rc = 0;
+out:
+	sqlite3_finalize(st);
+	if (c)
+		pool_put(s, c);
+	pthread_mutex_unlock(&s->write_lock);
+	return rc;
+}
+
+/* ------------------------------------------------------------------------ */
+/* Open and close                                                           */
+
+static void sqlite_close(struct catalog_store *store)
+{
+	struct catalog_sqlite *s = (struct catalog_sqlite *)store;
+	if (!s)
+		return;
+	while (s->idle) {
+		struct sqlite_conn *c = s->idle;
+		s->idle = c->next;
+		sqlite3_close(c->db);
+		free(c);
+	}
+	pthread_mutex_destroy(&s->pool_lock);
+	pthread_cond_destroy(&s->pool_cond);
+	pthread_mutex_destroy(&s->write_lock);
+	free(s->path);
+	free(s);
+}
+
+static const struct catalog_store_ops sqlite_ops = {
+	.name = "sqlite",
+	.close = sqlite_close,
+	.register_version = sqlite_register,
+	.get_version = sqlite_get_version,
+	.list_datasets = sqlite_list_datasets,
+	.list_versions = sqlite_list_versions,
+	.drop = sqlite_drop,
+};
+
+struct catalog_store *catalog_sqlite_open(const char *path, struct lh_error *err)
+{
+	struct catalog_sqlite *s = xcalloc(1, sizeof *s);
+	struct sqlite_conn *c = NULL;
+	s->base.ops = &sqlite_ops;
+	s->path = xstrdup(path);
+	pthread_mutex_init(&s->pool_lock, NULL);
+	pthread_cond_init(&s->pool_cond, NULL);
+	pthread_mutex_init(&s->write_lock, NULL);
+	if (pool_get(s, &c, err))
+		goto fail;
+	if (migrate(c->db, err))
+		goto fail;
+	pool_put(s, c);
+	return &s->base;
+fail:
+	pool_put(s, c);
+	sqlite_close(&s->base);
+	return NULL;
+}

@@ -1,0 +1,282 @@
+/* catalogd.c — the catalog service's HTTP routes, start/stop and main.
+ *
+ * Handlers are thin: parse (catalog.c), call the store (catalog_store.h),
+ * answer JSON. Every failure is an lh_error turned into one JSON response at
+ * the end of the handler. The store is thread-safe, so handlers share the
+ * service context without locks.
+ *
+ *   POST   /catalog/register          {"manifest", "existing"} | 400 | 409
+ *   GET    /catalog/datasets          {"datasets": [...]} sorted by name
+ *   GET    /catalog/manifest/<name>   [?version=N] the manifest | 404
+ *   GET    /catalog/versions/<name>   {"name", "versions": [...]} | 404
+ *   DELETE /catalog/manifest/<name>   204 | 404
+ */
+#include "catalogd/catalogd.h"
+
+#include "catalogd/catalog.h"
+#include "catalogd/catalog_store.h"
+#include "common/config.h"
+#include "common/error.h"
+#include "common/http_server.h"
+#include "common/limits.h"
+#include "common/names.h"
+#include "common/service.h"
+#include "common/xmalloc.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+struct catalogd {
+	struct catalog_store *store;
+	struct http_server *srv;
+};
+
+/* Answer err if set (always returns 0: a response is set either way). */
+static int respond_result(struct http_request *req, struct lh_error *err)
+{
+	if (err->status)
+		http_respond_error(req, err);
+	lh_error_clear(err);
+	return 0;
+}
+
+/* Request bodies are JSON. No Content-Type, a JSON one, or curl -d's default
+ * form type (what a person typing `curl -d '{...}'` sends) are accepted; a
+ * body declared as anything else (CSV, multipart, ...) is a 415. */
+static int check_json_type(struct http_request *req, struct lh_error *err)
+{
+	const char *ct = http_request_header(req, "Content-Type");
+	if (!ct || !strncasecmp(ct, "application/json", 16) ||
+	    !strncasecmp(ct, "application/x-www-form-urlencoded", 33))
+		return 0;
+	return lh_fail(err, 415, "unsupported_media_type",
+		       "the request body must be JSON (Content-Type: application/json)");
+}
+
+static int register_end(struct http_request *req)
+{
+	struct catalogd *c = http_request_ctx(req);
+	struct lh_error err = { 0 };
+	struct catalog_version *parsed = NULL, *manifest = NULL;
+	json_t *doc = NULL, *resp = NULL;
+	const char *body;
+	size_t n = 0;
+	int existing = 0;
+
+	if (check_json_type(req, &err))
+		goto out;
+	body = http_request_body(req, &n);
+	doc = json_parse_request(body, n, &err);
+	if (!doc)
+		goto out;
+	parsed = catalog_request_parse(doc, &err);
+	if (!parsed)
+		goto out;
+	if (catalog_store_register(c->store, parsed, &manifest, &existing, &err))
+		goto out;
+	resp = json_object();
+	json_object_set_new(resp, "manifest", catalog_version_json(manifest));
+	json_object_set_new(resp, "existing", json_boolean(existing));
+	http_respond_json(req, 200, resp);
+out:
+	json_decref(doc);
+	catalog_version_destroy(parsed);
+	catalog_version_destroy(manifest);
+	return respond_result(req, &err);
+}
+
+static int datasets_end(struct http_request *req)
+{
+	struct catalogd *c = http_request_ctx(req);
+	struct lh_error err = { 0 };
+	struct catalog_summary *list = NULL;
+	size_t n = 0;
+	if (catalog_store_list_datasets(c->store, &list, &n, &err) == 0) {
+		json_t *arr = json_array();
+		for (size_t i = 0; i < n; i++)
+			json_array_append_new(arr, catalog_summary_json(&list[i], 0));
+		json_t *resp = json_object();
+		json_object_set_new(resp, "datasets", arr);
+		http_respond_json(req, 200, resp);
+	}
+	free(list);
+	return respond_result(req, &err);
+}
+
+/* The dataset name after the route prefix, validated. */
+static const char *path_name(struct http_request *req, struct lh_error *err)
+{
+	const char *name = http_request_path_rest(req);
+	return dataset_name_check(name, err) ? NULL : name;
+}
+
+/* ?version=N: 0 when absent, else a positive integer. */
+static int parse_version(struct http_request *req, int64_t *out, struct lh_error *err)
+{
+	const char *s = http_request_query(req, "version");
+	char *end = NULL;
+	*out = 0;
+	if (!s)
+		return 0;
+	errno = 0;
+	long long v = strtoll(s, &end, 10);
+	if (s[0] < '0' || s[0] > '9' || *end || errno || v < 1) {
+		lh_fail(err, 400, "bad_request", "version must be a positive integer");
+		lh_error_set(err, "field", json_string("version"));
+		return -1;
+	}
+	*out = v;
+	return 0;
+}
+
+static int manifest_get_end(struct http_request *req)
+{
+	struct catalogd *c = http_request_ctx(req);
+	struct lh_error err = { 0 };
+	struct catalog_version *v = NULL;
+	int64_t version = 0;
+	const char *name = path_name(req, &err);
+	if (name && !parse_version(req, &version, &err) &&
+	    !catalog_store_get(c->store, name, version, &v, &err))
+		http_respond_json(req, 200, catalog_version_json(v));
+	catalog_version_destroy(v);
+	return respond_result(req, &err);
+}
+
+static int manifest_delete_end(struct http_request *req)
+{
+	struct catalogd *c = http_request_ctx(req);
+	struct lh_error err = { 0 };
+	const char *name = path_name(req, &err);
+	if (name && !catalog_store_drop(c->store, name, &err))
+		http_respond_empty(req, 204);
+	return respond_result(req, &err);
+}
+
+static int versions_end(struct http_request *req)
+{
+	struct catalogd *c = http_request_ctx(req);
+	struct lh_error err = { 0 };
+	struct catalog_summary *list = NULL;
+	size_t n = 0;
+	const char *name = path_name(req, &err);
+	if (name && !catalog_store_list_versions(c->store, name, &list, &n, &err)) {
+		json_t *arr = json_array();
+		for (size_t i = 0; i < n; i++)
+			json_array_append_new(arr, catalog_summary_json(&list[i], 1));
+		json_t *resp = json_object();
+		json_object_set_new(resp, "name", json_string(name));
+		json_object_set_new(resp, "versions", arr);
+		http_respond_json(req, 200, resp);
+	}
+	free(list);
+	return respond_result(req, &err);
+}
+
+static const struct http_route catalogd_routes[] = {
+	{ .method = "POST", .path = "/catalog/register", .name = "catalog_register",
+	  .end = register_end, .max_body = LH_HTTP_MAX_JSON_BODY },
+	{ .method = "GET", .path = "/catalog/datasets", .name = "catalog_datasets",
+	  .end = datasets_end },
+	{ .method = "GET", .path = "/catalog/manifest/*", .name = "catalog_manifest",
+	  .end = manifest_get_end },
+	{ .method = "DELETE", .path = "/catalog/manifest/*", .name = "catalog_drop",
+	  .end = manifest_delete_end },
+	{ .method = "GET", .path = "/catalog/versions/*", .name = "catalog_versions",
+	  .end = versions_end },
+};
+
+/* The parent directory of `path` exists afterwards (0) or err is set. */
+static int make_parent_dir(const char *path, struct lh_error *err)
+{
+	const char *slash = strrchr(path, '/');
+	if (!slash || slash == path)
+		return 0;
+	char *dir = xstrndup(path, (size_t)(slash - path));
+	int rc = service_mkdirs(dir, err);
+	free(dir);
+	return rc;
+}
+
+static int catalogd_health(void *ctx, json_t *body)
+{
+	struct catalogd *c = ctx;
+	json_object_set_new(body, "backend", json_string(c->store->ops->name));
+	return 200;
+}
+
+struct catalogd *catalogd_start(const struct lh_config *cfg, struct lh_error *err)
+{
+	struct catalogd *c = xcalloc(1, sizeof *c);
+	const char *backend = cfg->catalogd.backend[0] ? cfg->catalogd.backend : "sqlite";
+	const char *location = cfg->catalogd.postgres_dsn;
+
+	if (!strcmp(backend, "sqlite")) {
+		location = cfg->catalogd.sqlite_path;
+		if (!location[0]) {
+			lh_fail(err, 500, "bad_config", "[catalogd] sqlite_path is empty");
+			goto fail;
+		}
+		if (make_parent_dir(location, err))
+			goto fail;
+	}
+	c->store = catalog_store_open(backend, location, err);
+	if (!c->store)
+		goto fail;
+
+	struct http_server_config sc = {
+		.service = "catalogd",
+		.bind = cfg->catalogd.bind,
+		.routes = catalogd_routes,
+		.nroutes = sizeof catalogd_routes / sizeof catalogd_routes[0],
+		.ctx = c,
+		.connection_timeout_s = cfg->http.connection_timeout_s,
+		.max_connections = cfg->http.max_connections,
+		.health = catalogd_health,
+	};
+	c->srv = http_server_start(&sc, err);
+	if (!c->srv)
+		goto fail;
+	return c;
+fail:
+	catalogd_stop(c);
+	return NULL;
+}
+
+const char *catalogd_url(const struct catalogd *c)
+{
+	return http_server_url(c->srv);
+}
+
+void catalogd_stop(struct catalogd *c)
+{
+	if (!c)
+		return;
+	http_server_stop(c->srv);  /* in-flight requests finish first */
+	catalog_store_close(c->store);
+	free(c);
+}
+
+int catalogd_main(int argc, char **argv)
+{
+	struct lh_config cfg;
+	struct lh_error err = { 0 };
+	struct catalogd *c = NULL;
+	int rc = service_load_config(argc, argv, "catalogd", &cfg, &err);
+	if (rc < 0)
+		return service_die(&err);
+	if (rc == 1)
+		return 0;
+	config_finish(&cfg);
+	c = catalogd_start(&cfg, &err);
+	if (!c)
+		return service_die(&err);
+	printf("catalogd listening on %s\n", catalogd_url(c));
+	fflush(stdout);
+	service_wait_for_signal();
+	catalogd_stop(c);
+	return 0;
+}

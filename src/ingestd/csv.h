@@ -1,0 +1,76 @@
+/* csv.h — the lakehouse's one CSV dialect (SPEC section 4): a pure,
+ * restartable record scanner over caller-owned buffers. No I/O, no
+ * allocation per record; used by inference (infer.c), by the Parquet table
+ * function (parquet_writer.c) and by the fuzz target.
+ *
+ * Dialect (ADR 0020): RFC 4180, comma, UTF-8 (validated), optional BOM at
+ * the very start (stripped), records end at LF or CRLF (a bare CR is data),
+ * quoted fields with doubled quotes and embedded newlines. A quote inside an
+ * unquoted field is data (`5'10"`); anything but `,`/end of record after a
+ * closing quote (`"ab"c`) is an error. Every line is a record: a blank line is
+ * a record with one empty field. The first record is the header and fixes the
+ * field count of every later record.
+ */
+#ifndef LH_INGESTD_CSV_H
+#define LH_INGESTD_CSV_H
+#include <stddef.h>
+#include <stdint.h>
+
+struct lh_error;
+
+/* One field of the last scanned record. `ptr` points into the caller's
+ * buffer (doubled quotes already collapsed in place); valid until the caller
+ * reuses that part of the buffer. Not NUL-terminated. */
+struct csv_field {
+	const char *ptr;
+	uint32_t len;
+	uint32_t quoted;   /* 1 if the field was written in quotes */
+};
+
+struct csv_scanner {
+	uint64_t line;          /* physical line (1-based) where the next record starts */
+	uint64_t record_line;   /* physical line where the last returned record started */
+	uint64_t nrecords;      /* records returned so far (header included) */
+	size_t nfields;         /* fields of the last returned record */
+	size_t expected;        /* field count fixed by the header, 0 before it */
+	size_t cap;             /* capacity of fields[] */
+	struct csv_field *fields;
+	int started;            /* BOM check done */
+};
+
+/* Initialise / free the scanner (frees fields[], not the struct). */
+void csv_scanner_init(struct csv_scanner *s);
+void csv_scanner_free(struct csv_scanner *s);
+
+/* Result of csv_scan_record(). */
+enum {
+	CSV_ERROR = -1,   /* err filled: 400 bad_csv with "line" (and "field") */
+	CSV_END = 0,      /* eof and no bytes left: no more records */
+	CSV_RECORD = 1,   /* s->fields[0..s->nfields) hold a record */
+	CSV_NEED_MORE = 2 /* buf holds only part of a record: call again with the
+			   * same bytes (from buf[0]) followed by more input */
+};
+
+/* Scan one record from buf[0..n). `eof` says no bytes follow buf[n-1] in the
+ * input. On CSV_RECORD, *used is the number of bytes the record took
+ * (terminator and, for the first record, the BOM included); the next call
+ * passes buf + *used. On CSV_NEED_MORE nothing in buf was changed; the caller
+ * must keep the bytes and append more (grow its buffer geometrically so a
+ * long record is rescanned O(1) times). Records larger than
+ * LH_CSV_MAX_RECORD_BYTES, fields larger than LH_CSV_MAX_FIELD_BYTES and
+ * more than LH_CSV_MAX_COLUMNS fields are 400 errors. `buf` is modified in
+ * place (doubled quotes collapsed) only inside a returned record. */
+int csv_scan_record(struct csv_scanner *s, char *buf, size_t n, int eof, size_t *used,
+		    struct lh_error *err);
+
+/* Check the header record's names (s->fields after the first CSV_RECORD):
+ * non-empty, at most LH_CSV_MAX_HEADER_NAME bytes, unique under ASCII case
+ * folding. Returns 0, or -1 with 400 "bad_header" and "column" (the name) and
+ * "index" (1-based) in err->extra. */
+int csv_check_header(const struct csv_scanner *s, struct lh_error *err);
+
+/* Offset of the first invalid UTF-8 byte in p[0..n), or n if it is valid
+ * (no overlongs, surrogates, or code points above U+10FFFF). */
+size_t csv_utf8_check(const unsigned char *p, size_t n);
+
+#endif

@@ -1,0 +1,321 @@
+/* ingestd.c — the ingest service: POST /ingest (SPEC 6).
+ *
+ * DESIGN NOTES
+ *  1. begin(): the name and mode (query string) and the media type are
+ *     checked before any byte is read; a declared Content-Length over
+ *     max_upload_bytes is refused with 413 at once.
+ *  2. The spool file is created with O_TMPFILE in the spool directory: it has
+ *     no name, so it disappears when its descriptor is closed — on success,
+ *     on error, on client disconnect, and even if the process is killed.
+ *  3. body(): each chunk is hashed (the content digest) and written to the
+ *     spool; multipart bodies go through the streaming parser first, so only
+ *     the "file" field's bytes are spooled. Past the cap -> 413.
+ *  4. end(): pipeline_run() (pipeline.c) does the rest.
+ *  5. done(): closes the spool and frees the state, whatever happened.
+ */
+#include "ingestd/ingestd.h"
+
+#include "common/config.h"
+#include "common/error.h"
+#include "common/http_client.h"
+#include "common/http_server.h"
+#include "common/names.h"
+#include "common/service.h"
+#include "common/sha256.h"
+#include "common/xmalloc.h"
+#include "ingestd/multipart.h"
+#include "ingestd/pipeline.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <unistd.h>
+
+struct ingestd {
+	struct http_server *http;
+	char *storaged_url;
+	char *catalogd_url;
+	char *spool_dir;
+	uint64_t max_upload_bytes;
+	uint64_t duckdb_memory_bytes;
+	unsigned duckdb_threads;
+};
+
+struct upload;
+
+/* What the multipart parser's callbacks need (note 3). */
+struct file_sink {
+	struct upload *u;
+	struct ingestd *svc;
+};
+
+struct upload {
+	char name[80];
+	char mode[16];
+	int spool_fd;
+	struct sha256 *digest;
+	uint64_t bytes;
+	struct multipart *mp;
+	struct file_sink sink;
+};
+
+static int check_mode(const char *mode, struct lh_error *err)
+{
+	if (!strcmp(mode, "replace") || !strcmp(mode, "append"))
+		return 0;
+	lh_fail(err, 400, "bad_mode", "mode must be \"replace\" or \"append\", not \"%.40s\"", mode);
+	lh_error_set(err, "field", json_string("mode"));
+	return -1;
+}
+
+/* Spool write of one chunk, hashed on the way (note 3). */
+static int spool_write(struct upload *u, struct ingestd *svc, const char *data, size_t n,
+		       struct lh_error *err)
+{
+	if (u->bytes + n > svc->max_upload_bytes)
+		return lh_fail(err, 413, "too_large", "the upload exceeds %llu bytes",
+			       (unsigned long long)svc->max_upload_bytes);
+	sha256_update(u->digest, data, n);
+	size_t off = 0;
+	while (off < n) {
+		ssize_t w = write(u->spool_fd, data + off, n - off);
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w < 0) {
+			if (errno == ENOSPC || errno == EDQUOT)
+				return lh_fail(err, 507, "insufficient_storage",
+					       "the ingest spool is out of disk space");
+			return lh_fail(err, 500, "io_error", "the upload could not be spooled");
+		}
+		off += (size_t)w;
+	}
+	u->bytes += n;
+	return 0;
+}
+
+static int on_file(void *ctx, const char *data, size_t n, struct lh_error *err)
+{
+	struct file_sink *s = ctx;
+	return spool_write(s->u, s->svc, data, n, err);
+}
+
+/* Form fields "name" and "mode" fill in what the query string did not. */
+static int on_field(void *ctx, const char *field, const char *value, size_t n,
+		    struct lh_error *err)
+{
+	struct file_sink *s = ctx;
+	char *dst = NULL;
+	size_t cap = 0;
+	if (!strcmp(field, "name") && !s->u->name[0]) {
+		dst = s->u->name;
+		cap = sizeof s->u->name;
+	} else if (!strcmp(field, "mode") && !s->u->mode[0]) {
+		dst = s->u->mode;
+		cap = sizeof s->u->mode;
+	}
+	if (!dst)
+		return 0;
+	if (n >= cap || memchr(value, '\0', n))
+		return lh_fail(err, 400, "bad_request", "form field \"%s\" is invalid", field);
+	memcpy(dst, value, n);
+	dst[n] = '\0';
+	return 0;
+}
+
+static int ingest_begin(struct http_request *req)
+{
+	struct ingestd *svc = http_request_ctx(req);
+	struct lh_error err = { 0 };
+	struct upload *u = xcalloc(1, sizeof *u);
+	u->spool_fd = -1;
+	http_request_set_state(req, u);
+
+	const char *name = http_request_query(req, "name");
+	const char *mode = http_request_query(req, "mode");
+	const char *ctype = http_request_header(req, "Content-Type");
+	uint64_t declared;
+
+	if (name) {
+		if (dataset_name_check(name, &err) != 0)                        /* 1 */
+			goto fail;
+		snprintf(u->name, sizeof u->name, "%s", name);
+	}
+	if (mode) {
+		if (check_mode(mode, &err) != 0)
+			goto fail;
+		snprintf(u->mode, sizeof u->mode, "%s", mode);
+	}
+	int is_csv = ctype && (!strncasecmp(ctype, "text/csv", 8) ||
+			       !strncasecmp(ctype, "application/csv", 15));
+	int is_multipart = ctype && !strncasecmp(ctype, "multipart/form-data", 19);
+	if (!is_csv && !is_multipart) {
+		lh_fail(&err, 415, "unsupported_media_type",
+			"send the CSV as text/csv or as multipart/form-data field \"file\" (got %.60s)",
+			ctype ? ctype : "no Content-Type");
+		goto fail;
+	}
+	if (http_request_content_length(req, &declared) && declared > svc->max_upload_bytes) {
+		lh_fail(&err, 413, "too_large", "the upload (%llu bytes) exceeds %llu bytes",
+			(unsigned long long)declared, (unsigned long long)svc->max_upload_bytes);
+		goto fail;
+	}
+	if (is_multipart) {
+		char boundary[LH_MULTIPART_BOUNDARY_MAX + 1];
+		if (multipart_boundary(ctype, boundary, sizeof boundary, &err) != 0)
+			goto fail;
+		u->sink.u = u;
+		u->sink.svc = svc;
+		struct multipart_callbacks cb = { on_file, on_field, &u->sink };
+		u->mp = multipart_create(boundary, &cb);
+	}
+	u->spool_fd = open(svc->spool_dir, O_TMPFILE | O_RDWR | O_CLOEXEC, 0600); /* 2 */
+	if (u->spool_fd < 0) {
+		lh_fail(&err, 500, "io_error", "the upload could not be spooled (%s: %s)",
+			svc->spool_dir, strerror(errno));
+		goto fail;
+	}
+	u->digest = sha256_create();
+	return 0;
+fail:
+	http_respond_error(req, &err);
+	lh_error_clear(&err);
+	return 0;
+}
+
+static int ingest_body(struct http_request *req, const char *data, size_t n)
+{
+	struct ingestd *svc = http_request_ctx(req);
+	struct upload *u = http_request_state(req);
+	struct lh_error err = { 0 };
+	int rc = u->mp ? multipart_feed(u->mp, data, n, &err)                   /* 3 */
+		       : spool_write(u, svc, data, n, &err);
+	if (rc != 0) {
+		http_respond_error(req, &err);
+		lh_error_clear(&err);
+	}
+	return 0;
+}
+
+static int ingest_end(struct http_request *req)
+{
+	struct ingestd *svc = http_request_ctx(req);
+	struct upload *u = http_request_state(req);
+	struct lh_error err = { 0 };
+	char digest[LH_SHA256_HEX_LEN + 1];
+	int status = 0;
+	json_t *body = NULL;
+
+	if (u->mp && multipart_finish(u->mp, &err) != 0)
+		goto fail;
+	if (!u->name[0]) {
+		lh_fail(&err, 400, "bad_request", "missing dataset name: add ?name=<dataset>");
+		lh_error_set(&err, "field", json_string("name"));
+		goto fail;
+	}
+	if (u->mp && (dataset_name_check(u->name, &err) != 0 ||
+		      (u->mode[0] && check_mode(u->mode, &err) != 0)))
+		goto fail;
+	sha256_finish_hex(u->digest, digest);
+	u->digest = NULL;
+
+	struct pipeline_env env = {
+		.storaged_url = svc->storaged_url, .catalogd_url = svc->catalogd_url,
+		.spool_dir = svc->spool_dir, .duckdb_memory_bytes = svc->duckdb_memory_bytes,
+		.duckdb_threads = svc->duckdb_threads, .request_id = http_request_id(req),
+	};
+	struct pipeline_input in = {
+		.name = u->name, .mode = u->mode[0] ? u->mode : "replace",
+		.spool_fd = u->spool_fd, .content_sha256 = digest,
+	};
+	if (pipeline_run(&env, &in, &status, &body, &err) != 0)                 /* 4 */
+		goto fail;
+	http_respond_json(req, status, body);
+	return 0;
+fail:
+	http_respond_error(req, &err);
+	lh_error_clear(&err);
+	return 0;
+}
+
+static void ingest_done(struct http_request *req, int completed)
+{
+	struct upload *u = http_request_state(req);                             /* 5 */
+	if (!u)
+		return;
+	if (u->spool_fd >= 0)
+		close(u->spool_fd);
+	sha256_destroy(u->digest);
+	multipart_destroy(u->mp);
+	free(u);
+}
+
+static const struct http_route routes[] = {
+	{ "POST", "/ingest", "ingest", ingest_begin, ingest_body, ingest_end, ingest_done, 0 },
+};
+
+struct ingestd *ingestd_start(const struct lh_config *cfg, struct lh_error *err)
+{
+	if (!cfg->ingestd.storaged_url[0] || !cfg->ingestd.catalogd_url[0]) {
+		lh_fail(err, 400, "bad_config",
+			"ingestd needs [ingestd] storaged_url and catalogd_url "
+			"(LAKEHOUSE_INGESTD_STORAGED_URL, LAKEHOUSE_INGESTD_CATALOGD_URL)");
+		return NULL;
+	}
+	if (service_mkdirs(cfg->ingestd.spool_dir, err) != 0)
+		return NULL;
+	struct ingestd *svc = xcalloc(1, sizeof *svc);
+	svc->storaged_url = xstrdup(cfg->ingestd.storaged_url);
+	svc->catalogd_url = xstrdup(cfg->ingestd.catalogd_url);
+	svc->spool_dir = xstrdup(cfg->ingestd.spool_dir);
+	svc->max_upload_bytes = cfg->ingestd.max_upload_bytes;
+	svc->duckdb_memory_bytes = cfg->ingestd.duckdb_memory_bytes;
+	svc->duckdb_threads = cfg->ingestd.duckdb_threads;
+	struct http_server_config hc = {
+		.service = "ingestd", .bind = cfg->ingestd.bind,
+		.routes = routes, .nroutes = sizeof routes / sizeof routes[0], .ctx = svc,
+		.connection_timeout_s = cfg->http.connection_timeout_s,
+		.max_connections = cfg->http.max_connections,
+	};
+	svc->http = http_server_start(&hc, err);
+	if (!svc->http) {
+		ingestd_stop(svc);
+		return NULL;
+	}
+	return svc;
+}
+
+const char *ingestd_url(const struct ingestd *s)
+{
+	return http_server_url(s->http);
+}
+
+void ingestd_stop(struct ingestd *s)
+{
+	if (!s)
+		return;
+	http_server_stop(s->http);
+	free(s->storaged_url);
+	free(s->catalogd_url);
+	free(s->spool_dir);
+	free(s);
+}
+
+int ingestd_main(int argc, char **argv)
+{
+	struct lh_config cfg;
+	struct lh_error err = { 0 };
+	int rc = service_load_config(argc, argv, "ingestd", &cfg, &err);
+	if (rc != 0)
+		return rc > 0 ? 0 : service_die(&err);
+	struct ingestd *svc = ingestd_start(&cfg, &err);
+	if (!svc)
+		return service_die(&err);
+	printf("ingestd listening on %s\n", ingestd_url(svc));
+	fflush(stdout);
+	service_wait_for_signal();
+	ingestd_stop(svc);
+	return 0;
+}

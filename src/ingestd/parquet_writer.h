@@ -1,0 +1,36 @@
+/* parquet_writer.h — convert a spooled, already-inferred CSV file to one
+ * Snappy-compressed Parquet file through DuckDB (ADR 0020, ADR 0021).
+ *
+ * The records are read by the project's own scanner (csv.h), never by
+ * DuckDB's read_csv: DuckDB sees a table function that emits typed vectors,
+ * and runs COPY (SELECT * FROM it) TO '<out>' (FORMAT parquet, COMPRESSION
+ * snappy). Used by the ingest pipeline after infer_fd().
+ */
+#ifndef LH_INGESTD_PARQUET_WRITER_H
+#define LH_INGESTD_PARQUET_WRITER_H
+#include <stdint.h>
+
+struct lh_error;
+struct ingest_schema;
+
+struct parquet_writer_options {
+	uint64_t memory_limit_bytes;  /* DuckDB memory_limit; 0 = DuckDB's default */
+	unsigned threads;             /* DuckDB threads; 0 = DuckDB's default (cores) */
+	const char *temp_directory;   /* where DuckDB may spill; NULL = DuckDB's default */
+};
+
+/* Write the records of `csv_fd` (read with pread; the file position is not
+ * used) as Parquet to `out_path`, one row per record in file order, column
+ * types per `schema` (which infer_fd() produced from the same bytes):
+ * bool->BOOLEAN, int64->INT64, float64->DOUBLE, date32->DATE,
+ * timestamp[us]->TIMESTAMP(MICROS), timestamp[us, tz=UTC]->TIMESTAMP(MICROS,
+ * isAdjustedToUTC), utf8->STRING; empty fields are nulls. `opt` may be NULL.
+ * On success returns 0 and stores the number of rows written in *rows_out
+ * (may be NULL). On failure returns -1 with 500 "convert_failed" (DuckDB's
+ * message goes to the error text) and removes `out_path`. The caller owns
+ * everything passed in. */
+int parquet_write_csv(int csv_fd, const struct ingest_schema *schema, const char *out_path,
+		      const struct parquet_writer_options *opt, uint64_t *rows_out,
+		      struct lh_error *err);
+
+#endif

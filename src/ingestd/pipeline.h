@@ -1,0 +1,35 @@
+/* pipeline.h — what ingestd does with a spooled upload (SPEC 6 steps 2-6):
+ * infer, check the catalog for an identical version, convert to Parquet,
+ * PUT write-once to storaged, register with catalogd. */
+#ifndef LH_INGESTD_PIPELINE_H
+#define LH_INGESTD_PIPELINE_H
+#include "common/json.h"
+
+#include <stdint.h>
+
+struct lh_error;
+
+struct pipeline_env {
+	const char *storaged_url;
+	const char *catalogd_url;
+	const char *spool_dir;          /* where the Parquet file is written */
+	uint64_t duckdb_memory_bytes;
+	unsigned duckdb_threads;
+	const char *request_id;         /* propagated to storaged and catalogd */
+};
+
+struct pipeline_input {
+	const char *name;               /* validated dataset name */
+	const char *mode;               /* "replace" or "append" */
+	int spool_fd;                   /* the uploaded CSV; read with pread */
+	const char *content_sha256;     /* hex digest of the upload */
+};
+
+/* Run the pipeline. On success returns 0 and *status and *body are the response
+ * to send (200, or 409 with the drift explained); the caller owns *body.
+ * On failure returns -1 with err (400 bad CSV with its line, 502 when a
+ * peer is down or failing). Nothing is left behind in spool_dir either way. */
+int pipeline_run(const struct pipeline_env *env, const struct pipeline_input *in,
+		 int *status, json_t **body, struct lh_error *err);
+
+#endif

@@ -1,0 +1,397 @@
+/* test_catalog_store.c — the catalog store contract (catalog_store.h), run
+ * against every backend through the interface only: versions, existing,
+ * drift, drop, persistence across reopen, concurrent registers. The backend
+ * is LAKEHOUSE_TEST_CATALOG_BACKEND (default "sqlite", in a fresh temp dir);
+ * another backend runs the same tests with its location (a DSN) in
+ * LAKEHOUSE_TEST_CATALOG_LOCATION; each test expects an empty catalog there.
+ *
+ * SQLite-specific checks (WAL, user_version, integrity) open the file with
+ * libsqlite3 directly at the end.
+ */
+#include "test.h"
+
+#include "catalog_fixtures.h"
+#include "catalogd/catalog_store.h"
+
+#include <pthread.h>
+#include <sqlite3.h>
+#include <stdlib.h>
+#include <unistd.h>
+
+#define SCHEMA "id:int64,name:utf8"
+
+struct store_fixture {
+	char dir[64];
+	char path[128];
+};
+
+static const char *test_backend(void)
+{
+	const char *b = getenv("LAKEHOUSE_TEST_CATALOG_BACKEND");
+	return b && b[0] ? b : "sqlite";
+}
+
+static int is_sqlite(void)
+{
+	return !strcmp(test_backend(), "sqlite");
+}
+
+/* Each test gets a fresh store (SQLite: in a fresh temp dir). */
+static struct catalog_store *store_open_fresh(struct store_fixture *f)
+{
+	struct lh_error err = { 0 };
+	const char *location = getenv("LAKEHOUSE_TEST_CATALOG_LOCATION");
+	snprintf(f->dir, sizeof f->dir, "/tmp/lh-catalog-XXXXXX");
+	if (!mkdtemp(f->dir))
+		return NULL;
+	snprintf(f->path, sizeof f->path, "%s/catalog.db", f->dir);
+	if (is_sqlite() || !location)
+		location = f->path;
+	else
+		snprintf(f->path, sizeof f->path, "%s", location);
+	struct catalog_store *s = catalog_store_open(test_backend(), location, &err);
+	if (!s)
+		fprintf(stderr, "  open: %s\n", err.msg);
+	lh_error_clear(&err);
+	return s;
+}
+
+static void store_fixture_remove(struct store_fixture *f)
+{
+	const char *suffix[] = { "", "-wal", "-shm" };
+	for (size_t i = 0; i < 3; i++) {
+		char p[160];
+		snprintf(p, sizeof p, "%s%s", f->path, suffix[i]);
+		unlink(p);
+	}
+	rmdir(f->dir);
+}
+
+/* Register a fixture; returns the version (0 = existing, -status on error). */
+static int64_t reg(struct catalog_store *s, const char *name, const char *schema,
+		   const char *objects, const char *mode)
+{
+	struct lh_error err = { 0 };
+	struct catalog_version *req = fixture_version(name, schema, objects, mode);
+	struct catalog_version *out = NULL;
+	int existing = 0;
+	int64_t r;
+	if (catalog_store_register(s, req, &out, &existing, &err))
+		r = -err.status;
+	else
+		r = existing ? 0 : out->version;
+	catalog_version_destroy(req);
+	catalog_version_destroy(out);
+	lh_error_clear(&err);
+	return r;
+}
+
+static int64_t latest_version(struct catalog_store *s, const char *name)
+{
+	struct lh_error err = { 0 };
+	struct catalog_version *v = NULL;
+	int64_t r = catalog_store_get(s, name, 0, &v, &err) ? -err.status : v->version;
+	catalog_version_destroy(v);
+	lh_error_clear(&err);
+	return r;
+}
+
+TEST(catalog_store_versions)
+{
+	struct store_fixture f;
+	struct catalog_store *s = store_open_fresh(&f);
+	struct lh_error err = { 0 };
+	struct catalog_version *v = NULL;
+	CHECK(s != NULL);
+	CHECK_EQ_INT(reg(s, "people", SCHEMA, "a=1,b=2", NULL), 1);
+	CHECK_EQ_INT(reg(s, "people", SCHEMA, "b=2,a=1", "replace"), 0);  /* existing */
+	CHECK_EQ_INT(reg(s, "people", SCHEMA, "c=3", "replace"), 2);
+	CHECK_EQ_INT(reg(s, "people", SCHEMA, "d=4", "append"), 3);
+	CHECK_EQ_INT(reg(s, "people", SCHEMA, "d=4,c=3", "append"), 0);   /* existing */
+	CHECK_EQ_INT(latest_version(s, "people"), 3);
+
+	CHECK_EQ_INT(catalog_store_get(s, "people", 0, &v, &err), 0);
+	CHECK_EQ_INT(v->nobjects, 2);
+	CHECK_EQ_STR(v->objects[0].key, "c");
+	CHECK_EQ_STR(v->objects[1].key, "d");
+	CHECK_EQ_INT(v->row_count, 7);
+	CHECK_EQ_INT(v->size_bytes, 70);
+	CHECK_EQ_INT(v->mode, CATALOG_APPEND);
+	CHECK_EQ_INT(v->ncolumns, 2);
+	CHECK_EQ_STR(v->columns[0].name, "id");
+	CHECK(v->created_ms <= v->updated_ms);
+	int64_t created = v->created_ms;
+	catalog_version_destroy(v);
+	v = NULL;
+
+	/* an old version is unchanged */
+	CHECK_EQ_INT(catalog_store_get(s, "people", 1, &v, &err), 0);
+	CHECK_EQ_INT(v->version, 1);
+	CHECK_EQ_INT(v->nobjects, 2);
+	CHECK_EQ_STR(v->objects[0].key, "a");
+	CHECK_EQ_INT(v->created_ms, created);
+	CHECK_EQ_INT(v->created_ms, v->updated_ms);
+	catalog_version_destroy(v);
+	v = NULL;
+
+	/* unknown version and dataset */
+	CHECK_EQ_INT(catalog_store_get(s, "people", 4, &v, &err), -1);
+	CHECK_EQ_INT(err.status, 404);
+	CHECK_EQ_STR(err.code, "not_found");
+	lh_error_clear(&err);
+	CHECK_EQ_INT(catalog_store_get(s, "nobody", 0, &v, &err), -1);
+	CHECK_EQ_INT(err.status, 404);
+	lh_error_clear(&err);
+
+	struct catalog_summary *list = NULL;
+	size_t n = 0;
+	CHECK_EQ_INT(catalog_store_list_versions(s, "people", &list, &n, &err), 0);
+	CHECK_EQ_INT(n, 3);
+	for (size_t i = 0; i < n; i++)
+		CHECK_EQ_INT(list[i].version, (int64_t)i + 1);
+	CHECK_EQ_INT(list[1].mode, CATALOG_REPLACE);
+	CHECK_EQ_INT(list[2].mode, CATALOG_APPEND);
+	CHECK_EQ_INT(list[2].row_count, 7);
+	free(list);
+	CHECK_EQ_INT(catalog_store_list_versions(s, "nobody", &list, &n, &err), -1);
+	CHECK_EQ_INT(err.status, 404);
+	lh_error_clear(&err);
+
+	catalog_store_close(s);
+	store_fixture_remove(&f);
+}
+
+TEST(catalog_store_drift_writes_nothing)
+{
+	struct store_fixture f;
+	struct catalog_store *s = store_open_fresh(&f);
+	struct lh_error err = { 0 };
+	CHECK(s != NULL);
+	CHECK_EQ_INT(reg(s, "people", SCHEMA, "a=1", NULL), 1);
+	struct catalog_version *req = fixture_version("people", "id:utf8,name:utf8", "b=1", NULL);
+	struct catalog_version *out = NULL;
+	int existing = 0;
+	CHECK_EQ_INT(catalog_store_register(s, req, &out, &existing, &err), -1);
+	catalog_version_destroy(req);
+	CHECK_EQ_INT(err.status, 409);
+	CHECK_EQ_STR(err.code, "schema_drift");
+	CHECK(json_array_size(json_object_get(err.extra, "diff")) == 1);
+	lh_error_clear(&err);
+	CHECK_EQ_INT(reg(s, "people", SCHEMA, "a=1", "append"), 0);
+	CHECK_EQ_INT(latest_version(s, "people"), 1);
+	catalog_store_close(s);
+	store_fixture_remove(&f);
+}
+
+TEST(catalog_store_list_and_drop)
+{
+	struct store_fixture f;
+	struct catalog_store *s = store_open_fresh(&f);
+	struct lh_error err = { 0 };
+	struct catalog_summary *list = NULL;
+	size_t n = 99;
+	CHECK(s != NULL);
+	CHECK_EQ_INT(catalog_store_list_datasets(s, &list, &n, &err), 0);
+	CHECK_EQ_INT(n, 0);
+	free(list);
+	CHECK_EQ_INT(reg(s, "zeta", SCHEMA, "z=1", NULL), 1);
+	CHECK_EQ_INT(reg(s, "alpha", SCHEMA, "a=1", NULL), 1);
+	CHECK_EQ_INT(reg(s, "alpha", SCHEMA, "b=2", "append"), 2);
+	CHECK_EQ_INT(reg(s, "Mid", SCHEMA, "", NULL), 1);
+	CHECK_EQ_INT(catalog_store_list_datasets(s, &list, &n, &err), 0);
+	CHECK_EQ_INT(n, 3);
+	CHECK_EQ_STR(list[0].name, "Mid");
+	CHECK_EQ_STR(list[1].name, "alpha");
+	CHECK_EQ_STR(list[2].name, "zeta");
+	CHECK_EQ_INT(list[1].version, 2);
+	CHECK_EQ_INT(list[1].row_count, 3);
+	CHECK_EQ_INT(list[1].size_bytes, 30);
+	CHECK_EQ_INT(list[0].row_count, 0);
+	free(list);
+
+	CHECK_EQ_INT(catalog_store_drop(s, "alpha", &err), 0);
+	CHECK_EQ_INT(catalog_store_drop(s, "alpha", &err), -1);
+	CHECK_EQ_INT(err.status, 404);
+	lh_error_clear(&err);
+	CHECK_EQ_INT(latest_version(s, "alpha"), -404);
+	CHECK_EQ_INT(catalog_store_list_datasets(s, &list, &n, &err), 0);
+	CHECK_EQ_INT(n, 2);
+	free(list);
+	/* re-creating starts again at version 1, with any schema */
+	CHECK_EQ_INT(reg(s, "alpha", "x:bool", "q=1", NULL), 1);
+	catalog_store_close(s);
+	store_fixture_remove(&f);
+}
+
+TEST(catalog_store_survives_reopen)
+{
+	struct store_fixture f;
+	struct catalog_store *s = store_open_fresh(&f);
+	struct lh_error err = { 0 };
+	struct catalog_version *v = NULL;
+	CHECK(s != NULL);
+	CHECK_EQ_INT(reg(s, "people", SCHEMA, "a=1", NULL), 1);
+	CHECK_EQ_INT(reg(s, "people", SCHEMA, "b=2", "append"), 2);
+	catalog_store_close(s);
+	s = catalog_store_open(test_backend(), f.path, &err);
+	CHECK(s != NULL);
+	CHECK_EQ_INT(catalog_store_get(s, "people", 2, &v, &err), 0);
+	CHECK_EQ_INT(v->nobjects, 2);
+	CHECK_EQ_INT(v->row_count, 3);
+	catalog_version_destroy(v);
+	CHECK_EQ_INT(reg(s, "people", SCHEMA, "c=3", "append"), 3);
+	catalog_store_close(s);
+	if (!is_sqlite()) {
+		store_fixture_remove(&f);
+		return;
+	}
+
+	/* the file: WAL, schema version 1, intact */
+	sqlite3 *db = NULL;
+	sqlite3_stmt *st = NULL;
+	CHECK_EQ_INT(sqlite3_open(f.path, &db), SQLITE_OK);
+	const char *checks[][2] = { { "PRAGMA journal_mode", "wal" }, { "PRAGMA user_version", "1" },
+				    { "PRAGMA integrity_check", "ok" },
+				    { "SELECT count(*) FROM versions", "3" } };
+	for (size_t i = 0; i < sizeof checks / sizeof checks[0]; i++) {
+		CHECK_EQ_INT(sqlite3_prepare_v2(db, checks[i][0], -1, &st, NULL), SQLITE_OK);
+		CHECK_EQ_INT(sqlite3_step(st), SQLITE_ROW);
+		CHECK_EQ_STR((const char *)sqlite3_column_text(st, 0), checks[i][1]);
+		sqlite3_finalize(st);
+	}
+	/* a file from a newer lakehouse is refused, not misread */
+	CHECK_EQ_INT(sqlite3_exec(db, "PRAGMA user_version=99", NULL, NULL, NULL), SQLITE_OK);
+	sqlite3_close(db);
+	s = catalog_store_open("sqlite", f.path, &err);
+	CHECK(s == NULL);
+	CHECK_EQ_INT(err.status, 500);
+	CHECK(strstr(err.msg, "newer") != NULL);
+	lh_error_clear(&err);
+	store_fixture_remove(&f);
+}
+
+TEST(catalog_store_unknown_backend)
+{
+	struct lh_error err = { 0 };
+	CHECK(catalog_store_open("oracle", "x", &err) == NULL);
+	CHECK_EQ_INT(err.status, 500);
+	CHECK_EQ_STR(err.code, "bad_config");
+	lh_error_clear(&err);
+	CHECK(catalog_store_open("sqlite", "/nonexistent-dir/x/catalog.db", &err) == NULL);
+	CHECK_EQ_INT(err.status, 500);
+	lh_error_clear(&err);
+}
+
+/* --- concurrency ------------------------------------------------------- */
+
+#define NTHREADS 16
+
+struct worker {
+	struct catalog_store *s;
+	char name[32];
+	char objects[64];
+	const char *mode;
+	int repeat;
+	int64_t versions[16];
+	int failed;
+};
+
+static void *worker_run(void *arg)
+{
+	struct worker *w = arg;
+	for (int i = 0; i < w->repeat; i++) {
+		char objs[160];
+		if (w->repeat > 1)
+			snprintf(objs, sizeof objs, "%s_%d=%d", w->objects, i, i + 1);
+		else
+			snprintf(objs, sizeof objs, "%s", w->objects);
+		w->versions[i] = reg(w->s, w->name, SCHEMA, objs, w->mode);
+		if (w->versions[i] <= 0)
+			w->failed = 1;
+	}
+	return NULL;
+}
+
+static int run_workers(struct worker *w, int n)
+{
+	pthread_t t[NTHREADS];
+	for (int i = 0; i < n; i++)
+		if (pthread_create(&t[i], NULL, worker_run, &w[i]))
+			return -1;
+	for (int i = 0; i < n; i++)
+		pthread_join(t[i], NULL);
+	return 0;
+}
+
+TEST(catalog_store_concurrent_one_name)
+{
+	const char *modes[] = { "append", "replace" };
+	for (int m = 0; m < 2; m++) {
+		struct store_fixture f;
+		struct catalog_store *s = store_open_fresh(&f);
+		struct worker w[NTHREADS];
+		struct lh_error err = { 0 };
+		struct catalog_version *v = NULL;
+		int seen[NTHREADS + 1] = { 0 };
+		CHECK(s != NULL);
+		memset(w, 0, sizeof w);
+		for (int i = 0; i < NTHREADS; i++) {
+			w[i].s = s;
+			snprintf(w[i].name, sizeof w[i].name, "shared");
+			snprintf(w[i].objects, sizeof w[i].objects, "obj%02d=%d", i, i + 1);
+			w[i].mode = modes[m];
+			w[i].repeat = 1;
+		}
+		CHECK_EQ_INT(run_workers(w, NTHREADS), 0);
+		for (int i = 0; i < NTHREADS; i++) {
+			CHECK(!w[i].failed);
+			CHECK(w[i].versions[0] >= 1 && w[i].versions[0] <= NTHREADS);
+			CHECK(!seen[w[i].versions[0]]);  /* no version twice */
+			seen[w[i].versions[0]] = 1;
+		}
+		CHECK_EQ_INT(latest_version(s, "shared"), NTHREADS);
+		/* each version holds what its writer registered */
+		for (int i = 0; i < NTHREADS; i++) {
+			CHECK_EQ_INT(catalog_store_get(s, "shared", w[i].versions[0], &v, &err), 0);
+			char key[16];
+			snprintf(key, sizeof key, "obj%02d", i);
+			int found = 0;
+			for (size_t k = 0; k < v->nobjects; k++)
+				found += !strcmp(v->objects[k].key, key);
+			CHECK_EQ_INT(found, 1);
+			if (m == 0)
+				CHECK_EQ_INT(v->nobjects, (size_t)w[i].versions[0]);
+			else
+				CHECK_EQ_INT(v->nobjects, 1);
+			catalog_version_destroy(v);
+			v = NULL;
+		}
+		catalog_store_close(s);
+		store_fixture_remove(&f);
+	}
+}
+
+TEST(catalog_store_concurrent_many_names)
+{
+	struct store_fixture f;
+	struct catalog_store *s = store_open_fresh(&f);
+	struct worker w[8];
+	CHECK(s != NULL);
+	memset(w, 0, sizeof w);
+	for (int i = 0; i < 8; i++) {
+		w[i].s = s;
+		snprintf(w[i].name, sizeof w[i].name, "ds%d", i);
+		snprintf(w[i].objects, sizeof w[i].objects, "o");
+		w[i].mode = "append";
+		w[i].repeat = 10;
+	}
+	CHECK_EQ_INT(run_workers(w, 8), 0);
+	for (int i = 0; i < 8; i++) {
+		CHECK(!w[i].failed);
+		for (int k = 0; k < 10; k++)
+			CHECK_EQ_INT(w[i].versions[k], k + 1);
+		CHECK_EQ_INT(latest_version(s, w[i].name), 10);
+	}
+	catalog_store_close(s);
+	store_fixture_remove(&f);
+}
