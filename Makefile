@@ -116,9 +116,10 @@ FUZZ_DIR     := $(BUILD)/fuzz
 FUZZ_CFLAGS  := -std=c17 -D_GNU_SOURCE -Isrc -Itests/fuzz $(WARN) -g -O1 \
                 -fno-omit-frame-pointer -fsanitize=fuzzer,address,undefined \
                 -fno-sanitize-recover=all $(shell pkg-config --cflags jansson 2>/dev/null)
-FUZZ_LIBS    := $(shell pkg-config --libs jansson 2>/dev/null)
+FUZZ_LIBS    := $(shell pkg-config --libs jansson libcrypto 2>/dev/null)
 FUZZ_COMMON  := src/common/error.c src/common/json.c src/common/xmalloc.c
-FUZZ_TARGETS := key config json multipart
+FUZZ_TARGETS := csv key config json multipart
+FUZZ_SRC_csv       := src/ingestd/csv.c src/ingestd/infer.c src/common/sha256.c
 FUZZ_SRC_key       := src/storaged/key.c
 FUZZ_SRC_config    := src/common/config.c
 FUZZ_SRC_json      :=
