@@ -122,7 +122,8 @@ FUZZ_TARGETS := csv key config json multipart
 FUZZ_SRC_csv       := src/ingestd/csv.c src/ingestd/infer.c src/common/sha256.c
 FUZZ_SRC_key       := src/storaged/key.c
 FUZZ_SRC_config    := src/common/config.c
-FUZZ_SRC_json      :=
+FUZZ_SRC_json      := src/catalogd/catalog.c src/common/names.c src/common/sha256.c \
+                      src/storaged/key.c
 FUZZ_SRC_multipart := src/ingestd/multipart.c
 
 define FUZZ_RULE
