@@ -9,17 +9,15 @@
 #include "storaged/storaged.h"
 #include "catalogd/catalogd.h"
 #include "ingestd/ingestd.h"
+#include "queryd/queryd.h"
+#include "gateway/gateway.h"
+#include "serve/serve.h"
+#include "cli/cli.h"
 
 #include <stdio.h>
 #include <string.h>
 
 #define LAKEHOUSE_VERSION "0.1.0"
-
-/* While the services land one by one, a subcommand whose module is not in
- * the build yet is a weak NULL and is reported as unavailable. */
-#pragma weak storaged_main
-#pragma weak catalogd_main
-
 
 struct subcommand {
 	const char *name;
@@ -28,9 +26,17 @@ struct subcommand {
 };
 
 static const struct subcommand subcommands[] = {
+	{ "serve", serve_main, "run all five services in one process (the default setup)" },
 	{ "storaged", storaged_main, "run the object store service" },
 	{ "catalogd", catalogd_main, "run the catalog service" },
 	{ "ingestd", ingestd_main, "run the CSV ingest service" },
+	{ "queryd", queryd_main, "run the read-only SQL service" },
+	{ "gateway", gateway_main, "run the gateway (the /v1 API and the web UI)" },
+	{ "ingest", cli_ingest_main, "upload a CSV file as a dataset version" },
+	{ "query", cli_query_main, "run read-only SQL over the datasets" },
+	{ "ls", cli_ls_main, "list the datasets" },
+	{ "show", cli_show_main, "show a dataset's manifest and schema" },
+	{ "versions", cli_versions_main, "list a dataset's versions" },
 };
 
 static void usage(FILE *out)
@@ -55,15 +61,9 @@ int main(int argc, char **argv)
 		printf("lakehouse %s\n", LAKEHOUSE_VERSION);
 		return 0;
 	}
-	for (size_t i = 0; i < sizeof subcommands / sizeof subcommands[0]; i++) {
-		if (strcmp(argv[1], subcommands[i].name) != 0)
-			continue;
-		if (!subcommands[i].main) {
-			fprintf(stderr, "lakehouse: \"%s\" is not built into this binary\n", argv[1]);
-			return 2;
-		}
-		return subcommands[i].main(argc - 1, argv + 1);
-	}
+	for (size_t i = 0; i < sizeof subcommands / sizeof subcommands[0]; i++)
+		if (!strcmp(argv[1], subcommands[i].name))
+			return subcommands[i].main(argc - 1, argv + 1);
 	fprintf(stderr, "lakehouse: unknown command \"%s\"\n\n", argv[1]);
 	usage(stderr);
 	return 2;

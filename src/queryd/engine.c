@@ -1,0 +1,1142 @@
+/* engine.c — queryd's DuckDB adapter: the only file that includes <duckdb.h>.
+ *
+ * One sandboxed in-memory database per queryd; one connection per query
+ * (temp views are connection-local, connections are cheap). Results are read
+ * as a stream of chunks and rendered a chunk at a time, so no result sits in
+ * memory whole.
+ *
+ * DESIGN NOTES
+ *  1. Sandbox (engine_open): threads, memory_limit and temp_directory are set
+ *     at open time; then, on a setup connection, SET allowed_directories =
+ *     ['<sandbox>/'], SET enable_external_access = false, SET
+ *     lock_configuration = true — the order measured to work with DuckDB
+ *     1.4.4 (MEASUREMENTS.md). Afterwards read_parquet over the cache works
+ *     and every other path is a "Permission Error", which we report as 400
+ *     "forbidden_statement". No SET can undo it: the configuration is locked.
+ *  2. Statement check (engine_query_prepare): DuckDB's own parser must see
+ *     exactly one statement, and its prepared type must be SELECT or EXPLAIN
+ *     (DESCRIBE, SHOW, SUMMARIZE, VALUES and FROM-first are SELECTs to
+ *     DuckDB). sql_guard.c has already refused everything else by keyword.
+ *  3. Execution is streaming (duckdb_execute_prepared_streaming +
+ *     duckdb_fetch_chunk). engine_query_start fetches the first chunk so
+ *     errors and time-outs become proper 4xx/504 answers before any byte is
+ *     sent; a failure later (engine_query_read returns -1) cuts the stream.
+ *  4. Time limit: queryd's watchdog calls engine_query_interrupt (DuckDB's
+ *     duckdb_interrupt is safe from another thread); the flag `timed_out`
+ *     turns the resulting "Interrupted" error into 504 "query_timeout".
+ *  5. Rendering: values are written straight from the vectors. JSON: integers
+ *     of any width, HUGEINT and DECIMAL as JSON numbers with exact digits;
+ *     DOUBLE/FLOAT with the shortest round-trip digits, NaN/Infinity as the
+ *     strings "NaN", "Infinity", "-Infinity"; DATE "YYYY-MM-DD"; TIMESTAMP
+ *     "YYYY-MM-DDTHH:MM:SS[.ffffff]" (TIMESTAMPTZ with "Z"); TIME, INTERVAL
+ *     (ISO 8601 duration), UUID, ENUM and BLOB (\xNN escapes) as strings;
+ *     LIST/ARRAY as arrays, STRUCT as objects, MAP as [{"key","value"}].
+ *     CSV writes the same text, nested values as JSON text, RFC 4180 quoting,
+ *     NULL as an empty field and the empty string as "". Types we cannot
+ *     render (UNION, BIT, BIGNUM, TIME WITH TIME ZONE, TIME_NS) are refused
+ *     with 400 "unsupported_type" before streaming: CAST them to VARCHAR.
+ *  6. max_rows: rendering stops after n rows; `truncated` is true if one more
+ *     row existed (peeked in the current or next chunk).
+ */
+#include "queryd/queryd_int.h"
+
+#include "common/error.h"
+#include "common/xmalloc.h"
+
+/* duckdb.h declares a few `f()` prototypes; keep -Werror for our code. */
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wstrict-prototypes"
+#include <duckdb.h>
+#pragma GCC diagnostic pop
+#include <inttypes.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* ---- output buffer -------------------------------------------------------- */
+
+struct obuf {
+	char *p;
+	size_t len, cap, off;   /* off: bytes already handed out */
+};
+
+static void ob_reserve(struct obuf *b, size_t extra)
+{
+	if (b->len + extra + 1 <= b->cap)
+		return;
+	size_t cap = b->cap ? b->cap : 4096;
+	while (cap < b->len + extra + 1)
+		cap *= 2;
+	b->p = xrealloc(b->p, cap);
+	b->cap = cap;
+}
+
+static void ob_put(struct obuf *b, const char *s, size_t n)
+{
+	ob_reserve(b, n);
+	memcpy(b->p + b->len, s, n);
+	b->len += n;
+	b->p[b->len] = '\0';
+}
+
+static void ob_puts(struct obuf *b, const char *s)
+{
+	ob_put(b, s, strlen(s));
+}
+
+static void ob_putc(struct obuf *b, char c)
+{
+	ob_put(b, &c, 1);
+}
+
+static void ob_printf(struct obuf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void ob_printf(struct obuf *b, const char *fmt, ...)
+{
+	char tmp[128];
+	va_list ap;
+	va_start(ap, fmt);
+	int n = vsnprintf(tmp, sizeof tmp, fmt, ap);
+	va_end(ap);
+	if (n < 0)
+		return;
+	if ((size_t)n < sizeof tmp) {
+		ob_put(b, tmp, (size_t)n);
+		return;
+	}
+	ob_reserve(b, (size_t)n);
+	va_start(ap, fmt);
+	vsnprintf(b->p + b->len, (size_t)n + 1, fmt, ap);
+	va_end(ap);
+	b->len += (size_t)n;
+}
+
+static void ob_json_string(struct obuf *b, const char *s, size_t n)
+{
+	static const char hex[] = "0123456789abcdef";
+	ob_reserve(b, n + 2);
+	ob_putc(b, '"');
+	size_t run = 0;
+	for (size_t i = 0; i < n; i++) {
+		unsigned char c = (unsigned char)s[i];
+		if (c >= 0x20 && c != '"' && c != '\\')
+			continue;
+		ob_put(b, s + run, i - run);
+		run = i + 1;
+		switch (c) {
+		case '"': ob_puts(b, "\\\""); break;
+		case '\\': ob_puts(b, "\\\\"); break;
+		case '\n': ob_puts(b, "\\n"); break;
+		case '\r': ob_puts(b, "\\r"); break;
+		case '\t': ob_puts(b, "\\t"); break;
+		default: {
+			char e[6] = { '\\', 'u', '0', '0', hex[c >> 4], hex[c & 15] };
+			ob_put(b, e, 6);
+		}
+		}
+	}
+	ob_put(b, s + run, n - run);
+	ob_putc(b, '"');
+}
+
+static void ob_csv_field(struct obuf *b, const char *s, size_t n)
+{
+	int quote = n == 0;
+	for (size_t i = 0; i < n && !quote; i++)
+		if (s[i] == ',' || s[i] == '"' || s[i] == '\n' || s[i] == '\r')
+			quote = 1;
+	if (!quote) {
+		ob_put(b, s, n);
+		return;
+	}
+	ob_putc(b, '"');
+	size_t run = 0;
+	for (size_t i = 0; i < n; i++) {
+		if (s[i] == '"') {
+			ob_put(b, s + run, i + 1 - run);
+			ob_putc(b, '"');
+			run = i + 1;
+		}
+	}
+	ob_put(b, s + run, n - run);
+	ob_putc(b, '"');
+}
+
+/* ---- database ------------------------------------------------------------- */
+
+struct engine {
+	duckdb_database db;
+};
+
+struct engine_query {
+	duckdb_connection con;
+	duckdb_prepared_statement stmt;
+	duckdb_result res;
+	int have_res;
+	duckdb_data_chunk chunk;
+	idx_t chunk_row, chunk_size;
+	idx_t ncols;
+	duckdb_logical_type *types;
+	char **names;
+	enum engine_format fmt;
+	int64_t max_rows;       /* < 0: unlimited */
+	int64_t rows;
+	int truncated;
+	int phase;              /* 0 header, 1 rows, 2 trailer, 3 done, -1 failed */
+	struct obuf out, scratch;
+	atomic_int timed_out;
+};
+
+/* "'" + s with quotes doubled + "'" */
+static char *sql_quote(const char *s)
+{
+	struct obuf b = { 0 };
+	ob_putc(&b, '\'');
+	for (; *s; s++) {
+		if (*s == '\'')
+			ob_putc(&b, '\'');
+		ob_putc(&b, *s);
+	}
+	ob_putc(&b, '\'');
+	return b.p;
+}
+
+static char *ident_quote(const char *s)
+{
+	struct obuf b = { 0 };
+	ob_putc(&b, '"');
+	for (; *s; s++) {
+		if (*s == '"')
+			ob_putc(&b, '"');
+		ob_putc(&b, *s);
+	}
+	ob_putc(&b, '"');
+	return b.p;
+}
+
+static int run_sql(duckdb_connection con, const char *sql, struct lh_error *err)
+{
+	duckdb_result r;
+	int rc = 0;
+	if (duckdb_query(con, sql, &r) == DuckDBError)
+		rc = lh_fail(err, 500, "internal", "query engine setup failed: %s",
+			     duckdb_result_error(&r));
+	duckdb_destroy_result(&r);
+	return rc;
+}
+
+struct engine *engine_open(const struct engine_options *o, struct lh_error *err)
+{
+	struct engine *e = NULL;
+	duckdb_config cfg = NULL;
+	duckdb_connection con = NULL;
+	char *open_err = NULL, *dir = NULL, *tmp = NULL, *sql = NULL;
+	char val[64];
+	int rc = -1;
+
+	if (duckdb_create_config(&cfg) == DuckDBError) {
+		lh_fail(err, 500, "internal", "cannot create the DuckDB configuration");
+		goto out;
+	}
+	if (o->threads) {
+		snprintf(val, sizeof val, "%u", o->threads);
+		duckdb_set_config(cfg, "threads", val);
+	}
+	if (o->memory_bytes) {
+		snprintf(val, sizeof val, "%" PRIu64 "KiB", (o->memory_bytes + 1023) / 1024);
+		if (duckdb_set_config(cfg, "memory_limit", val) == DuckDBError) {
+			lh_fail(err, 500, "internal", "DuckDB refused memory_limit %s", val);
+			goto out;
+		}
+	}
+	if (o->temp_dir)
+		duckdb_set_config(cfg, "temp_directory", o->temp_dir);
+	duckdb_set_config(cfg, "autoinstall_known_extensions", "false");
+	duckdb_set_config(cfg, "autoload_known_extensions", "false");
+	e = xcalloc(1, sizeof *e);
+	if (duckdb_open_ext(NULL, &e->db, cfg, &open_err) == DuckDBError) {
+		lh_fail(err, 500, "internal", "cannot open DuckDB: %s", open_err ? open_err : "?");
+		goto out;
+	}
+	if (duckdb_connect(e->db, &con) == DuckDBError) {
+		lh_fail(err, 500, "internal", "cannot connect to DuckDB");
+		goto out;
+	}
+	tmp = xasprintf("%s/", o->sandbox_dir);
+	dir = sql_quote(tmp);
+	sql = xasprintf("SET allowed_directories = [%s]", dir);
+	if (run_sql(con, sql, err) || run_sql(con, "SET enable_external_access = false", err) ||
+	    run_sql(con, "SET lock_configuration = true", err))
+		goto out;
+	rc = 0;
+out:
+	if (con)
+		duckdb_disconnect(&con);
+	if (cfg)
+		duckdb_destroy_config(&cfg);
+	if (open_err)
+		duckdb_free(open_err);
+	free(tmp);
+	free(dir);
+	free(sql);
+	if (rc != 0 && e) {
+		engine_close(e);
+		e = NULL;
+	}
+	return e;
+}
+
+void engine_close(struct engine *e)
+{
+	if (!e)
+		return;
+	if (e->db)
+		duckdb_close(&e->db);
+	free(e);
+}
+
+struct engine_query *engine_query_create(struct engine *e, struct lh_error *err)
+{
+	struct engine_query *q = xcalloc(1, sizeof *q);
+	if (duckdb_connect(e->db, &q->con) == DuckDBError) {
+		free(q);
+		lh_fail(err, 500, "internal", "cannot open a query engine connection");
+		return NULL;
+	}
+	q->max_rows = -1;
+	return q;
+}
+
+static void clear_result(struct engine_query *q)
+{
+	if (q->chunk)
+		duckdb_destroy_data_chunk(&q->chunk);
+	q->chunk = NULL;
+	if (q->have_res)
+		duckdb_destroy_result(&q->res);
+	q->have_res = 0;
+}
+
+void engine_query_destroy(struct engine_query *q)
+{
+	if (!q)
+		return;
+	clear_result(q);
+	if (q->stmt)
+		duckdb_destroy_prepare(&q->stmt);
+	for (idx_t i = 0; i < q->ncols; i++) {
+		if (q->types)
+			duckdb_destroy_logical_type(&q->types[i]);
+		free(q->names ? q->names[i] : NULL);
+	}
+	free(q->types);
+	free(q->names);
+	free(q->out.p);
+	free(q->scratch.p);
+	if (q->con)
+		duckdb_disconnect(&q->con);
+	free(q);
+}
+
+void engine_query_interrupt(struct engine_query *q)
+{
+	atomic_store(&q->timed_out, 1);
+	duckdb_interrupt(q->con);
+}
+
+static const char *manifest_sql_type(const char *t)
+{
+	if (!strcmp(t, "int64")) return "BIGINT";
+	if (!strcmp(t, "float64")) return "DOUBLE";
+	if (!strcmp(t, "bool")) return "BOOLEAN";
+	if (!strcmp(t, "date32")) return "DATE";
+	if (!strcmp(t, "timestamp[us]")) return "TIMESTAMP";
+	if (!strcmp(t, "timestamp[us, tz=UTC]")) return "TIMESTAMPTZ";
+	return "VARCHAR";
+}
+
+int engine_query_add_view(struct engine_query *q, const char *view, const char *const *paths,
+			  size_t npaths, const json_t *schema, struct lh_error *err)
+{
+	struct obuf b = { 0 };
+	char *v = ident_quote(view);
+	int rc;
+	ob_printf(&b, "CREATE OR REPLACE TEMP VIEW %s AS ", v);
+	if (npaths > 0) {
+		ob_puts(&b, "SELECT * FROM read_parquet([");
+		for (size_t i = 0; i < npaths; i++) {
+			char *p = sql_quote(paths[i]);
+			ob_printf(&b, "%s%s", i ? ", " : "", p);
+			free(p);
+		}
+		ob_puts(&b, "])");
+	} else {
+		/* An empty dataset: a typed relation with no rows. */
+		ob_puts(&b, "SELECT ");
+		size_t i, ncol = json_array_size(schema);
+		for (i = 0; i < ncol; i++) {
+			const json_t *c = json_array_get(schema, i);
+			const char *name = json_string_value(json_object_get(c, "name"));
+			const char *type = json_string_value(json_object_get(c, "type"));
+			char *n = ident_quote(name ? name : "column");
+			ob_printf(&b, "%sCAST(NULL AS %s) AS %s", i ? ", " : "",
+				  manifest_sql_type(type ? type : "utf8"), n);
+			free(n);
+		}
+		if (ncol == 0)
+			ob_puts(&b, "NULL AS \"empty\"");
+		ob_puts(&b, " WHERE false");
+	}
+	rc = run_sql(q->con, b.p, err);
+	free(b.p);
+	free(v);
+	return rc;
+}
+
+static int is_permission(const char *msg)
+{
+	return msg && !strncmp(msg, "Permission Error", 16);
+}
+
+/* Turn a DuckDB failure message into the right answer. */
+static int engine_fail(struct engine_query *q, const char *msg, struct lh_error *err)
+{
+	if (atomic_load(&q->timed_out))
+		return lh_fail(err, 504, "query_timeout",
+			       "the query ran past its time limit and was interrupted");
+	if (is_permission(msg))
+		return lh_fail(err, 400, "forbidden_statement",
+			       "file access outside the lakehouse is not allowed (%s)", msg);
+	return lh_fail(err, 400, "sql_error", "%s", msg ? msg : "query failed");
+}
+
+int engine_query_prepare(struct engine_query *q, const char *sql, struct lh_error *err)
+{
+	duckdb_extracted_statements ex = NULL;
+	int rc = -1;
+	idx_t n = duckdb_extract_statements(q->con, sql, &ex);
+	if (n == 0) {
+		engine_fail(q, duckdb_extract_statements_error(ex), err);
+		goto out;
+	}
+	if (n != 1) {
+		lh_fail(err, 400, "forbidden_statement", "only one statement per request is allowed");
+		goto out;
+	}
+	if (duckdb_prepare_extracted_statement(q->con, ex, 0, &q->stmt) == DuckDBError) {
+		engine_fail(q, duckdb_prepare_error(q->stmt), err);
+		goto out;
+	}
+	duckdb_statement_type t = duckdb_prepared_statement_type(q->stmt);
+	if (t != DUCKDB_STATEMENT_TYPE_SELECT && t != DUCKDB_STATEMENT_TYPE_EXPLAIN) {
+		lh_fail(err, 400, "forbidden_statement",
+			"only read-only queries are allowed (DuckDB classified this statement as type %d)",
+			(int)t);
+		goto out;
+	}
+	if (duckdb_nparams(q->stmt) != 0) {
+		lh_fail(err, 400, "sql_error", "query parameters ($1, ?) are not supported");
+		goto out;
+	}
+	rc = 0;
+out:
+	duckdb_destroy_extracted(&ex);
+	return rc;
+}
+
+/* ---- types ---------------------------------------------------------------- */
+
+static int type_supported(duckdb_logical_type lt)
+{
+	duckdb_type t = duckdb_get_type_id(lt);
+	int ok = 1;
+	duckdb_logical_type c = NULL;
+	switch (t) {
+	case DUCKDB_TYPE_UNION: case DUCKDB_TYPE_BIT: case DUCKDB_TYPE_BIGNUM:
+	case DUCKDB_TYPE_TIME_TZ: case DUCKDB_TYPE_TIME_NS: case DUCKDB_TYPE_ANY:
+	case DUCKDB_TYPE_INVALID:
+		return 0;
+	case DUCKDB_TYPE_LIST:
+		c = duckdb_list_type_child_type(lt);
+		ok = type_supported(c);
+		break;
+	case DUCKDB_TYPE_ARRAY:
+		c = duckdb_array_type_child_type(lt);
+		ok = type_supported(c);
+		break;
+	case DUCKDB_TYPE_MAP: {
+		duckdb_logical_type k = duckdb_map_type_key_type(lt);
+		c = duckdb_map_type_value_type(lt);
+		ok = type_supported(k) && type_supported(c);
+		duckdb_destroy_logical_type(&k);
+		break;
+	}
+	case DUCKDB_TYPE_STRUCT:
+		for (idx_t i = 0; ok && i < duckdb_struct_type_child_count(lt); i++) {
+			duckdb_logical_type s = duckdb_struct_type_child_type(lt, i);
+			ok = type_supported(s);
+			duckdb_destroy_logical_type(&s);
+		}
+		break;
+	default:
+		break;
+	}
+	if (c)
+		duckdb_destroy_logical_type(&c);
+	return ok;
+}
+
+static void type_name(struct obuf *b, duckdb_logical_type lt)
+{
+	duckdb_type t = duckdb_get_type_id(lt);
+	duckdb_logical_type c = NULL;
+	switch (t) {
+	case DUCKDB_TYPE_BOOLEAN: ob_puts(b, "BOOLEAN"); break;
+	case DUCKDB_TYPE_TINYINT: ob_puts(b, "TINYINT"); break;
+	case DUCKDB_TYPE_SMALLINT: ob_puts(b, "SMALLINT"); break;
+	case DUCKDB_TYPE_INTEGER: ob_puts(b, "INTEGER"); break;
+	case DUCKDB_TYPE_BIGINT: ob_puts(b, "BIGINT"); break;
+	case DUCKDB_TYPE_UTINYINT: ob_puts(b, "UTINYINT"); break;
+	case DUCKDB_TYPE_USMALLINT: ob_puts(b, "USMALLINT"); break;
+	case DUCKDB_TYPE_UINTEGER: ob_puts(b, "UINTEGER"); break;
+	case DUCKDB_TYPE_UBIGINT: ob_puts(b, "UBIGINT"); break;
+	case DUCKDB_TYPE_HUGEINT: ob_puts(b, "HUGEINT"); break;
+	case DUCKDB_TYPE_UHUGEINT: ob_puts(b, "UHUGEINT"); break;
+	case DUCKDB_TYPE_FLOAT: ob_puts(b, "FLOAT"); break;
+	case DUCKDB_TYPE_DOUBLE: ob_puts(b, "DOUBLE"); break;
+	case DUCKDB_TYPE_DECIMAL:
+		ob_printf(b, "DECIMAL(%u,%u)", duckdb_decimal_width(lt), duckdb_decimal_scale(lt));
+		break;
+	case DUCKDB_TYPE_VARCHAR: ob_puts(b, "VARCHAR"); break;
+	case DUCKDB_TYPE_BLOB: ob_puts(b, "BLOB"); break;
+	case DUCKDB_TYPE_DATE: ob_puts(b, "DATE"); break;
+	case DUCKDB_TYPE_TIME: ob_puts(b, "TIME"); break;
+	case DUCKDB_TYPE_TIMESTAMP: ob_puts(b, "TIMESTAMP"); break;
+	case DUCKDB_TYPE_TIMESTAMP_TZ: ob_puts(b, "TIMESTAMP WITH TIME ZONE"); break;
+	case DUCKDB_TYPE_TIMESTAMP_S: ob_puts(b, "TIMESTAMP_S"); break;
+	case DUCKDB_TYPE_TIMESTAMP_MS: ob_puts(b, "TIMESTAMP_MS"); break;
+	case DUCKDB_TYPE_TIMESTAMP_NS: ob_puts(b, "TIMESTAMP_NS"); break;
+	case DUCKDB_TYPE_INTERVAL: ob_puts(b, "INTERVAL"); break;
+	case DUCKDB_TYPE_UUID: ob_puts(b, "UUID"); break;
+	case DUCKDB_TYPE_ENUM: ob_puts(b, "ENUM"); break;
+	case DUCKDB_TYPE_SQLNULL: ob_puts(b, "NULL"); break;
+	case DUCKDB_TYPE_LIST:
+		c = duckdb_list_type_child_type(lt);
+		type_name(b, c);
+		ob_puts(b, "[]");
+		break;
+	case DUCKDB_TYPE_ARRAY:
+		c = duckdb_array_type_child_type(lt);
+		type_name(b, c);
+		ob_printf(b, "[%llu]", (unsigned long long)duckdb_array_type_array_size(lt));
+		break;
+	case DUCKDB_TYPE_MAP: {
+		duckdb_logical_type k = duckdb_map_type_key_type(lt);
+		c = duckdb_map_type_value_type(lt);
+		ob_puts(b, "MAP(");
+		type_name(b, k);
+		ob_puts(b, ", ");
+		type_name(b, c);
+		ob_puts(b, ")");
+		duckdb_destroy_logical_type(&k);
+		break;
+	}
+	case DUCKDB_TYPE_STRUCT:
+		ob_puts(b, "STRUCT(");
+		for (idx_t i = 0; i < duckdb_struct_type_child_count(lt); i++) {
+			char *n = duckdb_struct_type_child_name(lt, i);
+			duckdb_logical_type s = duckdb_struct_type_child_type(lt, i);
+			if (i)
+				ob_puts(b, ", ");
+			ob_printf(b, "%s ", n);
+			type_name(b, s);
+			duckdb_free(n);
+			duckdb_destroy_logical_type(&s);
+		}
+		ob_puts(b, ")");
+		break;
+	default:
+		ob_printf(b, "TYPE%d", (int)t);
+	}
+	if (c)
+		duckdb_destroy_logical_type(&c);
+}
+
+/* ---- values --------------------------------------------------------------- */
+
+static void put_u128(struct obuf *b, uint64_t hi, uint64_t lo, int neg)
+{
+	char d[48];
+	size_t n = 0;
+	if (hi == 0) {
+		n = (size_t)snprintf(d, sizeof d, "%" PRIu64, lo);
+		if (neg)
+			ob_putc(b, '-');
+		ob_put(b, d, n);
+		return;
+	}
+	unsigned __int128 v = ((unsigned __int128)hi << 64) | lo;
+	while (v) {
+		d[n++] = (char)('0' + (int)(v % 10));
+		v /= 10;
+	}
+	if (neg)
+		ob_putc(b, '-');
+	while (n)
+		ob_putc(b, d[--n]);
+}
+
+static void put_hugeint(struct obuf *b, duckdb_hugeint h)
+{
+	__int128 v = (__int128)(((unsigned __int128)(uint64_t)h.upper << 64) | h.lower);
+	unsigned __int128 u = v < 0 ? (unsigned __int128)0 - (unsigned __int128)v : (unsigned __int128)v;
+	put_u128(b, (uint64_t)(u >> 64), (uint64_t)u, v < 0);
+}
+
+/* Decimal: the integer `v` scaled down by `scale` digits, exactly. */
+static void put_decimal(struct obuf *b, __int128 v, unsigned scale)
+{
+	struct obuf t = { 0 };
+	unsigned __int128 u = v < 0 ? (unsigned __int128)0 - (unsigned __int128)v : (unsigned __int128)v;
+	put_u128(&t, (uint64_t)(u >> 64), (uint64_t)u, 0);
+	if (v < 0)
+		ob_putc(b, '-');
+	if (scale == 0) {
+		ob_put(b, t.p, t.len);
+	} else if (t.len > scale) {
+		ob_put(b, t.p, t.len - scale);
+		ob_putc(b, '.');
+		ob_put(b, t.p + t.len - scale, scale);
+	} else {
+		ob_puts(b, "0.");
+		for (size_t i = t.len; i < scale; i++)
+			ob_putc(b, '0');
+		ob_put(b, t.p, t.len);
+	}
+	free(t.p);
+}
+
+static void put_double(struct obuf *b, double d, int json)
+{
+	if (isnan(d) || isinf(d)) {
+		const char *s = isnan(d) ? "NaN" : d > 0 ? "Infinity" : "-Infinity";
+		if (json)
+			ob_json_string(b, s, strlen(s));
+		else
+			ob_puts(b, s);
+		return;
+	}
+	char tmp[40];
+	snprintf(tmp, sizeof tmp, "%.15g", d);
+	if (strtod(tmp, NULL) != d)
+		snprintf(tmp, sizeof tmp, "%.17g", d);
+	ob_puts(b, tmp);
+	/* keep it a float in JSON readers that care: 1 -> 1.0 */
+	if (!strpbrk(tmp, ".eE"))
+		ob_puts(b, ".0");
+}
+
+static void put_date(struct obuf *b, int32_t days)
+{
+	duckdb_date d = { days };
+	if (!duckdb_is_finite_date(d)) {
+		ob_puts(b, days > 0 ? "infinity" : "-infinity");
+		return;
+	}
+	duckdb_date_struct s = duckdb_from_date(d);
+	if (s.year < 0)
+		ob_printf(b, "%05d-%02d-%02d", s.year, s.month, s.day);
+	else
+		ob_printf(b, "%04d-%02d-%02d", s.year, s.month, s.day);
+}
+
+static void put_time_us(struct obuf *b, int64_t us)
+{
+	int64_t sec = us / 1000000, frac = us % 1000000;
+	ob_printf(b, "%02d:%02d:%02d", (int)(sec / 3600), (int)(sec / 60 % 60), (int)(sec % 60));
+	if (frac)
+		ob_printf(b, ".%06d", (int)frac);
+}
+
+/* Timestamp from units since the epoch; `per_sec` units per second. */
+static void put_timestamp(struct obuf *b, int64_t v, int64_t per_sec, int tz)
+{
+	if (v == INT64_MAX || v == -INT64_MAX) {
+		ob_puts(b, v > 0 ? "infinity" : "-infinity");
+		return;
+	}
+	int64_t sec = v / per_sec, frac = v % per_sec;
+	if (frac < 0) {
+		frac += per_sec;
+		sec--;
+	}
+	int64_t days = sec / 86400, rem = sec % 86400;
+	if (rem < 0) {
+		rem += 86400;
+		days--;
+	}
+	put_date(b, (int32_t)days);
+	ob_printf(b, "T%02d:%02d:%02d", (int)(rem / 3600), (int)(rem / 60 % 60), (int)(rem % 60));
+	if (frac) {
+		if (per_sec == 1000)
+			ob_printf(b, ".%03d", (int)frac);
+		else if (per_sec == 1000000)
+			ob_printf(b, ".%06d", (int)frac);
+		else
+			ob_printf(b, ".%09d", (int)frac);
+	}
+	if (tz)
+		ob_putc(b, 'Z');
+}
+
+static void put_interval(struct obuf *b, duckdb_interval iv)
+{
+	ob_putc(b, 'P');
+	if (iv.months)
+		ob_printf(b, "%dM", iv.months);
+	if (iv.days || (!iv.months && !iv.micros))
+		ob_printf(b, "%dD", iv.days);
+	if (iv.micros) {
+		int64_t us = iv.micros, a = us < 0 ? -us : us;
+		ob_printf(b, "T%s%" PRId64, us < 0 ? "-" : "", a / 1000000);
+		if (a % 1000000)
+			ob_printf(b, ".%06d", (int)(a % 1000000));
+		ob_putc(b, 'S');
+	}
+}
+
+static void put_uuid(struct obuf *b, duckdb_hugeint h)
+{
+	uint64_t hi = (uint64_t)h.upper ^ (1ull << 63), lo = h.lower;
+	ob_printf(b, "%08x-%04x-%04x-%04x-%012" PRIx64, (unsigned)(hi >> 32),
+		  (unsigned)(hi >> 16 & 0xffff), (unsigned)(hi & 0xffff),
+		  (unsigned)(lo >> 48), (uint64_t)(lo & 0xffffffffffffull));
+}
+
+static void put_blob(struct obuf *b, const char *s, size_t n)
+{
+	static const char hex[] = "0123456789ABCDEF";
+	for (size_t i = 0; i < n; i++) {
+		unsigned char c = (unsigned char)s[i];
+		if (c >= 0x20 && c < 0x7f && c != '\\' && c != '"' && c != '\'') {
+			ob_putc(b, (char)c);
+		} else {
+			char e[4] = { '\\', 'x', hex[c >> 4], hex[c & 15] };
+			ob_put(b, e, 4);
+		}
+	}
+}
+
+/* Render row `row` of `vec` (of type `lt`). json = 1: as a JSON value;
+ * json = 0: as plain text (the caller handles NULL and CSV quoting). */
+static void render_value(struct obuf *b, struct obuf *tmp, duckdb_vector vec,
+			 duckdb_logical_type lt, idx_t row, int json)
+{
+	uint64_t *valid = duckdb_vector_get_validity(vec);
+	if (valid && !duckdb_validity_row_is_valid(valid, row)) {
+		if (json)
+			ob_puts(b, "null");
+		return;
+	}
+	void *data = duckdb_vector_get_data(vec);
+	duckdb_type t = duckdb_get_type_id(lt);
+	switch (t) {
+	case DUCKDB_TYPE_BOOLEAN: ob_puts(b, ((bool *)data)[row] ? "true" : "false"); return;
+	case DUCKDB_TYPE_TINYINT: ob_printf(b, "%d", ((int8_t *)data)[row]); return;
+	case DUCKDB_TYPE_SMALLINT: ob_printf(b, "%d", ((int16_t *)data)[row]); return;
+	case DUCKDB_TYPE_INTEGER: ob_printf(b, "%d", ((int32_t *)data)[row]); return;
+	case DUCKDB_TYPE_BIGINT: ob_printf(b, "%" PRId64, ((int64_t *)data)[row]); return;
+	case DUCKDB_TYPE_UTINYINT: ob_printf(b, "%u", ((uint8_t *)data)[row]); return;
+	case DUCKDB_TYPE_USMALLINT: ob_printf(b, "%u", ((uint16_t *)data)[row]); return;
+	case DUCKDB_TYPE_UINTEGER: ob_printf(b, "%u", ((uint32_t *)data)[row]); return;
+	case DUCKDB_TYPE_UBIGINT: ob_printf(b, "%" PRIu64, ((uint64_t *)data)[row]); return;
+	case DUCKDB_TYPE_HUGEINT: put_hugeint(b, ((duckdb_hugeint *)data)[row]); return;
+	case DUCKDB_TYPE_UHUGEINT: {
+		duckdb_uhugeint u = ((duckdb_uhugeint *)data)[row];
+		put_u128(b, u.upper, u.lower, 0);
+		return;
+	}
+	case DUCKDB_TYPE_FLOAT: put_double(b, ((float *)data)[row], json); return;
+	case DUCKDB_TYPE_DOUBLE: put_double(b, ((double *)data)[row], json); return;
+	case DUCKDB_TYPE_DECIMAL: {
+		unsigned scale = duckdb_decimal_scale(lt);
+		__int128 v;
+		switch (duckdb_decimal_internal_type(lt)) {
+		case DUCKDB_TYPE_SMALLINT: v = ((int16_t *)data)[row]; break;
+		case DUCKDB_TYPE_INTEGER: v = ((int32_t *)data)[row]; break;
+		case DUCKDB_TYPE_BIGINT: v = ((int64_t *)data)[row]; break;
+		default: {
+			duckdb_hugeint h = ((duckdb_hugeint *)data)[row];
+			v = (__int128)(((unsigned __int128)(uint64_t)h.upper << 64) | h.lower);
+		}
+		}
+		put_decimal(b, v, scale);
+		return;
+	}
+	case DUCKDB_TYPE_SQLNULL:
+		if (json)
+			ob_puts(b, "null");
+		return;
+	case DUCKDB_TYPE_LIST:
+	case DUCKDB_TYPE_ARRAY: {
+		duckdb_logical_type ct;
+		duckdb_vector child;
+		idx_t off, len;
+		if (t == DUCKDB_TYPE_LIST) {
+			duckdb_list_entry e = ((duckdb_list_entry *)data)[row];
+			ct = duckdb_list_type_child_type(lt);
+			child = duckdb_list_vector_get_child(vec);
+			off = e.offset;
+			len = e.length;
+		} else {
+			ct = duckdb_array_type_child_type(lt);
+			child = duckdb_array_vector_get_child(vec);
+			len = duckdb_array_type_array_size(lt);
+			off = row * len;
+		}
+		ob_putc(b, '[');
+		for (idx_t i = 0; i < len; i++) {
+			if (i)
+				ob_putc(b, ',');
+			render_value(b, tmp, child, ct, off + i, 1);
+		}
+		ob_putc(b, ']');
+		duckdb_destroy_logical_type(&ct);
+		return;
+	}
+	case DUCKDB_TYPE_MAP: {
+		duckdb_list_entry e = ((duckdb_list_entry *)data)[row];
+		duckdb_vector kv = duckdb_list_vector_get_child(vec);
+		duckdb_vector kvec = duckdb_struct_vector_get_child(kv, 0);
+		duckdb_vector vvec = duckdb_struct_vector_get_child(kv, 1);
+		duckdb_logical_type kt = duckdb_map_type_key_type(lt);
+		duckdb_logical_type vt = duckdb_map_type_value_type(lt);
+		ob_putc(b, '[');
+		for (idx_t i = 0; i < e.length; i++) {
+			ob_puts(b, i ? ",{\"key\":" : "{\"key\":");
+			render_value(b, tmp, kvec, kt, e.offset + i, 1);
+			ob_puts(b, ",\"value\":");
+			render_value(b, tmp, vvec, vt, e.offset + i, 1);
+			ob_putc(b, '}');
+		}
+		ob_putc(b, ']');
+		duckdb_destroy_logical_type(&kt);
+		duckdb_destroy_logical_type(&vt);
+		return;
+	}
+	case DUCKDB_TYPE_STRUCT: {
+		ob_putc(b, '{');
+		for (idx_t i = 0; i < duckdb_struct_type_child_count(lt); i++) {
+			char *n = duckdb_struct_type_child_name(lt, i);
+			duckdb_logical_type ct = duckdb_struct_type_child_type(lt, i);
+			if (i)
+				ob_putc(b, ',');
+			ob_json_string(b, n, strlen(n));
+			ob_putc(b, ':');
+			render_value(b, tmp, duckdb_struct_vector_get_child(vec, i), ct, row, 1);
+			duckdb_free(n);
+			duckdb_destroy_logical_type(&ct);
+		}
+		ob_putc(b, '}');
+		return;
+	}
+	default:
+		break;
+	}
+	/* String-shaped values: build the text, then quote it for JSON. */
+	struct obuf *s = json ? tmp : b;
+	size_t mark = s->len;
+	switch (t) {
+	case DUCKDB_TYPE_VARCHAR:
+	case DUCKDB_TYPE_BLOB: {
+		duckdb_string_t *str = &((duckdb_string_t *)data)[row];
+		const char *p = duckdb_string_t_data(str);
+		uint32_t n = duckdb_string_t_length(*str);
+		if (t == DUCKDB_TYPE_BLOB) {
+			put_blob(s, p, n);
+		} else if (json) {
+			ob_json_string(b, p, n);
+			return;
+		} else {
+			ob_put(s, p, n);
+		}
+		break;
+	}
+	case DUCKDB_TYPE_DATE: put_date(s, ((duckdb_date *)data)[row].days); break;
+	case DUCKDB_TYPE_TIME: put_time_us(s, ((duckdb_time *)data)[row].micros); break;
+	case DUCKDB_TYPE_TIMESTAMP:
+		put_timestamp(s, ((duckdb_timestamp *)data)[row].micros, 1000000, 0);
+		break;
+	case DUCKDB_TYPE_TIMESTAMP_TZ:
+		put_timestamp(s, ((duckdb_timestamp *)data)[row].micros, 1000000, 1);
+		break;
+	case DUCKDB_TYPE_TIMESTAMP_S: put_timestamp(s, ((int64_t *)data)[row], 1, 0); break;
+	case DUCKDB_TYPE_TIMESTAMP_MS: put_timestamp(s, ((int64_t *)data)[row], 1000, 0); break;
+	case DUCKDB_TYPE_TIMESTAMP_NS: put_timestamp(s, ((int64_t *)data)[row], 1000000000, 0); break;
+	case DUCKDB_TYPE_INTERVAL: put_interval(s, ((duckdb_interval *)data)[row]); break;
+	case DUCKDB_TYPE_UUID: put_uuid(s, ((duckdb_hugeint *)data)[row]); break;
+	case DUCKDB_TYPE_ENUM: {
+		uint64_t idx;
+		switch (duckdb_enum_internal_type(lt)) {
+		case DUCKDB_TYPE_UTINYINT: idx = ((uint8_t *)data)[row]; break;
+		case DUCKDB_TYPE_USMALLINT: idx = ((uint16_t *)data)[row]; break;
+		default: idx = ((uint32_t *)data)[row]; break;
+		}
+		char *v = duckdb_enum_dictionary_value(lt, idx);
+		ob_puts(s, v ? v : "");
+		duckdb_free(v);
+		break;
+	}
+	default:
+		ob_puts(s, "?");
+	}
+	if (json) {
+		ob_json_string(b, tmp->p + mark, tmp->len - mark);
+		tmp->len = mark;
+	}
+}
+
+/* ---- execution ------------------------------------------------------------ */
+
+/* Fetch the next chunk into q->chunk; 1 = got one, 0 = end, -1 = error. */
+static int fetch(struct engine_query *q, struct lh_error *err)
+{
+	if (q->chunk)
+		duckdb_destroy_data_chunk(&q->chunk);
+	q->chunk = NULL;
+	q->chunk_row = q->chunk_size = 0;
+	for (;;) {
+		q->chunk = duckdb_fetch_chunk(q->res);
+		if (!q->chunk)
+			break;
+		q->chunk_size = duckdb_data_chunk_get_size(q->chunk);
+		if (q->chunk_size > 0)
+			return 1;
+		duckdb_destroy_data_chunk(&q->chunk);
+	}
+	const char *msg = duckdb_result_error(&q->res);
+	if (msg || atomic_load(&q->timed_out))
+		return engine_fail(q, msg, err);
+	return 0;
+}
+
+int engine_query_start(struct engine_query *q, enum engine_format fmt, int64_t max_rows,
+		       struct lh_error *err)
+{
+	q->fmt = fmt;
+	q->max_rows = max_rows;
+	if (duckdb_execute_prepared_streaming(q->stmt, &q->res) == DuckDBError) {
+		q->have_res = 1;
+		return engine_fail(q, duckdb_result_error(&q->res), err);
+	}
+	q->have_res = 1;
+	q->ncols = duckdb_column_count(&q->res);
+	q->types = xcalloc(q->ncols ? q->ncols : 1, sizeof *q->types);
+	q->names = xcalloc(q->ncols ? q->ncols : 1, sizeof *q->names);
+	for (idx_t i = 0; i < q->ncols; i++) {
+		q->types[i] = duckdb_column_logical_type(&q->res, i);
+		q->names[i] = xstrdup(duckdb_column_name(&q->res, i));
+	}
+	for (idx_t i = 0; i < q->ncols; i++) {
+		if (!type_supported(q->types[i])) {
+			struct obuf tn = { 0 };
+			type_name(&tn, q->types[i]);
+			lh_fail(err, 400, "unsupported_type",
+				"column \"%s\" has type %s, which queryd cannot render; CAST it to VARCHAR",
+				q->names[i], tn.p);
+			free(tn.p);
+			return -1;
+		}
+	}
+	if (fetch(q, err) < 0)
+		return -1;
+	return 0;
+}
+
+static void render_header(struct engine_query *q)
+{
+	struct obuf *b = &q->out;
+	if (q->fmt == ENGINE_JSON) {
+		ob_puts(b, "{\"columns\":[");
+		for (idx_t i = 0; i < q->ncols; i++) {
+			ob_puts(b, i ? ",{\"name\":" : "{\"name\":");
+			ob_json_string(b, q->names[i], strlen(q->names[i]));
+			ob_puts(b, ",\"type\":");
+			q->scratch.len = 0;
+			type_name(&q->scratch, q->types[i]);
+			ob_json_string(b, q->scratch.p, q->scratch.len);
+			ob_putc(b, '}');
+		}
+		ob_puts(b, "],\"rows\":[");
+	} else if (q->fmt == ENGINE_CSV) {
+		for (idx_t i = 0; i < q->ncols; i++) {
+			if (i)
+				ob_putc(b, ',');
+			ob_csv_field(b, q->names[i], strlen(q->names[i]));
+		}
+		ob_putc(b, '\n');
+	}
+}
+
+static void render_row(struct engine_query *q, idx_t row)
+{
+	struct obuf *b = &q->out;
+	if (q->fmt == ENGINE_JSON)
+		ob_puts(b, q->rows ? ",[" : "[");
+	else if (q->fmt == ENGINE_NDJSON)
+		ob_putc(b, '{');
+	for (idx_t i = 0; i < q->ncols; i++) {
+		duckdb_vector v = duckdb_data_chunk_get_vector(q->chunk, i);
+		if (i)
+			ob_putc(b, ',');
+		if (q->fmt == ENGINE_NDJSON) {
+			ob_json_string(b, q->names[i], strlen(q->names[i]));
+			ob_putc(b, ':');
+		}
+		if (q->fmt != ENGINE_CSV) {
+			render_value(b, &q->scratch, v, q->types[i], row, 1);
+			continue;
+		}
+		uint64_t *valid = duckdb_vector_get_validity(v);
+		if (valid && !duckdb_validity_row_is_valid(valid, row))
+			continue;   /* NULL: empty field */
+		q->scratch.len = 0;
+		duckdb_type t = duckdb_get_type_id(q->types[i]);
+		int nested = t == DUCKDB_TYPE_LIST || t == DUCKDB_TYPE_ARRAY ||
+			     t == DUCKDB_TYPE_STRUCT || t == DUCKDB_TYPE_MAP;
+		struct obuf tmp2 = { 0 };
+		render_value(&q->scratch, &tmp2, v, q->types[i], row, nested);
+		free(tmp2.p);
+		ob_csv_field(b, q->scratch.p ? q->scratch.p : "", q->scratch.len);
+	}
+	if (q->fmt == ENGINE_JSON)
+		ob_putc(b, ']');
+	else if (q->fmt == ENGINE_NDJSON)
+		ob_puts(b, "}\n");
+	else
+		ob_putc(b, '\n');
+}
+
+/* Produce more output into q->out. Returns 0, or -1 on a failure. */
+static int produce(struct engine_query *q, double elapsed_ms)
+{
+	struct lh_error err = { 0 };
+	if (q->phase == 0) {
+		render_header(q);
+		q->phase = 1;
+		return 0;
+	}
+	if (q->phase == 1) {
+		/* Render up to one chunk's remaining rows per call. */
+		while (q->chunk && q->out.len - q->out.off < LH_STREAM_CHUNK) {
+			if (q->chunk_row >= q->chunk_size) {
+				int r = fetch(q, &err);
+				lh_error_clear(&err);
+				if (r < 0)
+					return -1;
+				if (r == 0)
+					break;
+			}
+			if (q->max_rows >= 0 && q->rows >= q->max_rows) {
+				q->truncated = 1;   /* a row exists past the cap */
+				break;
+			}
+			render_row(q, q->chunk_row++);
+			q->rows++;
+		}
+		if (q->chunk && !q->truncated)
+			return 0;   /* the buffer is full; more rows follow */
+		q->phase = 2;
+		return 0;
+	}
+	if (q->phase == 2) {
+		if (q->fmt == ENGINE_JSON)
+			ob_printf(&q->out, "],\"row_count\":%" PRId64 ",\"truncated\":%s,\"elapsed_ms\":%.3f}\n",
+				  q->rows, q->truncated ? "true" : "false", elapsed_ms);
+		q->phase = 3;
+	}
+	return 0;
+}
+
+ssize_t engine_query_read(struct engine_query *q, char *buf, size_t max, double elapsed_ms)
+{
+	if (q->phase < 0)
+		return -1;
+	while (q->out.off == q->out.len && q->phase != 3) {
+		q->out.off = q->out.len = 0;
+		if (produce(q, elapsed_ms) != 0) {
+			q->phase = -1;
+			return -1;
+		}
+	}
+	size_t avail = q->out.len - q->out.off;
+	if (avail == 0)
+		return 0;
+	size_t n = avail < max ? avail : max;
+	memcpy(buf, q->out.p + q->out.off, n);
+	q->out.off += n;
+	return (ssize_t)n;
+}
+
+int engine_query_to_parquet(struct engine_query *q, const char *sql, size_t len,
+			    int64_t max_rows, const char *out_path, struct lh_error *err)
+{
+	duckdb_extracted_statements ex = NULL;
+	duckdb_prepared_statement st = NULL;
+	duckdb_result r;
+	int have_r = 0, rc = -1;
+	char *path = sql_quote(out_path), *copy = NULL;
+	if (duckdb_prepared_statement_type(q->stmt) != DUCKDB_STATEMENT_TYPE_SELECT) {
+		lh_fail(err, 400, "bad_request", "format \"parquet\" needs a SELECT query");
+		goto out;
+	}
+	/* The text passed sql_guard_check: one statement, balanced parentheses,
+	 * nothing unterminated, so it nests as a subquery. The newlines keep a
+	 * trailing -- comment from swallowing our closing parenthesis. */
+	if (max_rows >= 0)
+		copy = xasprintf("COPY (SELECT * FROM (\n%.*s\n) LIMIT %" PRId64 ") TO %s "
+				 "(FORMAT parquet, COMPRESSION snappy)", (int)len, sql, max_rows, path);
+	else
+		copy = xasprintf("COPY (\n%.*s\n) TO %s (FORMAT parquet, COMPRESSION snappy)",
+				 (int)len, sql, path);
+	if (duckdb_extract_statements(q->con, copy, &ex) != 1) {
+		lh_fail(err, 400, "bad_request", "this query cannot be written as Parquet");
+		goto out;
+	}
+	if (duckdb_prepare_extracted_statement(q->con, ex, 0, &st) == DuckDBError) {
+		engine_fail(q, duckdb_prepare_error(st), err);
+		goto out;
+	}
+	if (duckdb_prepared_statement_type(st) != DUCKDB_STATEMENT_TYPE_COPY) {
+		lh_fail(err, 400, "bad_request", "this query cannot be written as Parquet");
+		goto out;
+	}
+	have_r = 1;
+	if (duckdb_execute_prepared(st, &r) == DuckDBError) {
+		engine_fail(q, duckdb_result_error(&r), err);
+		goto out;
+	}
+	q->rows = duckdb_value_int64(&r, 0, 0);
+	rc = 0;
+out:
+	if (have_r)
+		duckdb_destroy_result(&r);
+	if (st)
+		duckdb_destroy_prepare(&st);
+	duckdb_destroy_extracted(&ex);
+	free(path);
+	free(copy);
+	return rc;
+}
+
+int64_t engine_query_rows(const struct engine_query *q)
+{
+	return q->rows;
+}
+
+int engine_query_truncated(const struct engine_query *q)
+{
+	return q->truncated;
+}

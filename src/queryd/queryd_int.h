@@ -1,0 +1,149 @@
+/* queryd_int.h — queryd's private interfaces: the statement guard, the
+ * Parquet cache and the DuckDB engine adapter. Only src/queryd/ and its unit
+ * tests include this; other modules use queryd.h.
+ *
+ *   sql_guard.c  pure: tokenizer, read-only statement classifier, dataset
+ *                reference scanner ("name" and "name@N" identifiers).
+ *   cache.c      content-addressed LRU cache of Parquet objects on disk,
+ *                with pins so a running query never loses its files.
+ *   engine.c     the only file that includes <duckdb.h>: one sandboxed
+ *                database, one connection per query, result rendering.
+ */
+#ifndef LH_QUERYD_INT_H
+#define LH_QUERYD_INT_H
+#include "common/json.h"
+#include "common/limits.h"
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+struct lh_error;
+
+/* ---- sql_guard.c -------------------------------------------------------- */
+
+/* Check that `sql` is one read-only query: its first keyword is SELECT, WITH,
+ * VALUES, FROM, DESCRIBE, SUMMARIZE, SHOW or EXPLAIN (whose inner statement
+ * must be one of the others), or it opens with a parenthesised SELECT; at most
+ * trailing semicolons; no unterminated string, quoted identifier or comment;
+ * parentheses balanced. Returns 0 and sets *body_len to the length of the
+ * statement without its trailing semicolons, comments and spaces; or -1 with
+ * 400 "forbidden_statement" (a statement kind queryd refuses) or 400
+ * "bad_query" (empty, unterminated, several statements). Pure. */
+int sql_guard_check(const char *sql, size_t n, size_t *body_len, struct lh_error *err);
+
+/* A dataset a query may reference: `name` as written (case kept) and the
+ * version for "name@N" (0 = latest). */
+struct sql_ref {
+	char name[LH_DATASET_NAME_MAX + 1];
+	int64_t version;
+};
+
+/* Collect every identifier of `sql` that could name a dataset: unquoted words
+ * and double-quoted identifiers shaped like a dataset name, or "name@N" with
+ * N >= 1. Deduplicated case-insensitively, at most `max` (the rest dropped).
+ * Tokens inside strings and comments are skipped. Returns the count. Pure. */
+size_t sql_refs_scan(const char *sql, size_t n, struct sql_ref *out, size_t max);
+
+/* Parse "name@N" (N a positive decimal without leading zero, fits int64).
+ * Returns 1 and fills name/version, or 0 when `ident` is not of that shape. */
+int sql_parse_versioned(const char *ident, size_t n, char name[LH_DATASET_NAME_MAX + 1],
+			int64_t *version);
+
+/* ---- cache.c ------------------------------------------------------------ */
+
+/* Fetch callback: write the object `key` into `fd` (an empty temp file in the
+ * cache dir) and verify it. Returns 0 or -1 with err. */
+typedef int (*cache_fetch_fn)(void *ctx, const char *key, int fd, struct lh_error *err);
+
+struct qcache;
+
+struct qcache_stats {
+	uint64_t hits, misses, fetches, evictions, bytes, files;
+};
+
+/* Open the cache in `dir` (created if missing), bounded by `cap_bytes`.
+ * Files left by an earlier run are adopted (oldest mtime evicted first);
+ * stale temp files are removed. NULL + err on failure. */
+struct qcache *qcache_open(const char *dir, uint64_t cap_bytes, struct lh_error *err);
+void qcache_close(struct qcache *c);
+
+/* Make `key` present and pin it. On a hit nothing is fetched; on a miss
+ * `fetch` fills a temp file that is then renamed into place (a concurrent
+ * acquire of the same key waits for that fetch instead of repeating it).
+ * Writes the file's absolute path to path[size]. Every successful acquire
+ * must be matched by qcache_release(). *fetched (if not NULL) is set to 1
+ * when this call fetched the object, 0 on a hit. Returns 0 or -1 with err. */
+int qcache_acquire(struct qcache *c, const char *key, cache_fetch_fn fetch, void *ctx,
+		   char *path, size_t size, int *fetched, struct lh_error *err);
+/* Unpin; then evict least-recently-used unpinned files while over the cap. */
+void qcache_release(struct qcache *c, const char *key);
+void qcache_stats(struct qcache *c, struct qcache_stats *out);
+/* The file name a key is stored under: "<sha256(key)>.parquet". */
+#define QCACHE_NAME_LEN (64 + sizeof ".parquet")
+void qcache_file_name(const char *key, char out[QCACHE_NAME_LEN]);
+
+/* ---- engine.c ----------------------------------------------------------- */
+
+enum engine_format { ENGINE_JSON, ENGINE_CSV, ENGINE_NDJSON, ENGINE_PARQUET };
+
+struct engine_options {
+	const char *sandbox_dir;   /* the only directory DuckDB may touch */
+	const char *temp_dir;      /* spill directory (inside sandbox_dir) */
+	uint64_t memory_bytes;     /* memory_limit; 0 = DuckDB's default */
+	unsigned threads;          /* 0 = DuckDB's default */
+};
+
+struct engine;
+struct engine_query;
+
+/* Open one in-memory database, then lock it down: allowed_directories =
+ * [sandbox_dir], enable_external_access = false, lock_configuration = true,
+ * in that order. NULL + err on failure. */
+struct engine *engine_open(const struct engine_options *o, struct lh_error *err);
+void engine_close(struct engine *e);
+
+/* A fresh connection for one query. NULL + err. */
+struct engine_query *engine_query_create(struct engine *e, struct lh_error *err);
+/* Disconnect and free everything of the query. NULL is fine. */
+void engine_query_destroy(struct engine_query *q);
+/* Ask DuckDB to stop the running statement; thread-safe, may race with the
+ * end of the query harmlessly. Marks the query as timed out. */
+void engine_query_interrupt(struct engine_query *q);
+
+/* CREATE TEMP VIEW "<view>" over the Parquet files `paths` (absolute, in the
+ * sandbox), or, with npaths == 0, over an empty relation typed from `schema`
+ * (the manifest's [{"name","type"}] array). Returns 0 or -1 with err (500). */
+int engine_query_add_view(struct engine_query *q, const char *view, const char *const *paths,
+			  size_t npaths, const json_t *schema, struct lh_error *err);
+
+/* Prepare the user's statement with DuckDB's own parser and check it is one
+ * statement of a read-only type (belt and braces after sql_guard_check).
+ * 400 "forbidden_statement" / "sql_error" on failure. */
+int engine_query_prepare(struct engine_query *q, const char *sql, struct lh_error *err);
+
+/* Execute (streaming) and fetch the first chunk, so that SQL errors and time
+ * outs surface before any byte is sent. `max_rows` < 0 = unlimited.
+ * 400 "sql_error", 400 "forbidden_statement" (sandbox refusal), 504
+ * "query_timeout". */
+int engine_query_start(struct engine_query *q, enum engine_format fmt, int64_t max_rows,
+		       struct lh_error *err);
+
+/* Render the next piece of the result into buf (at most `max` bytes, keeping
+ * what does not fit for the next call). Returns bytes written, 0 at the end
+ * (after the JSON trailer), -1 on a failure mid-stream (time limit, DuckDB
+ * error): the caller cuts the connection. `elapsed_ms` is read at the end. */
+ssize_t engine_query_read(struct engine_query *q, char *buf, size_t max, double elapsed_ms);
+
+/* Write the result as Snappy Parquet to `out_path` (inside the sandbox),
+ * limited to max_rows rows when >= 0. The statement must be a SELECT-type
+ * query; `sql`/`len` is its text without trailing semicolons. Returns 0 or -1
+ * with err (as engine_query_start). */
+int engine_query_to_parquet(struct engine_query *q, const char *sql, size_t len,
+			    int64_t max_rows, const char *out_path, struct lh_error *err);
+
+/* After the stream ended: rows sent and whether more existed. */
+int64_t engine_query_rows(const struct engine_query *q);
+int engine_query_truncated(const struct engine_query *q);
+
+#endif
