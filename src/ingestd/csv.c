@@ -363,6 +363,9 @@ int csv_check_header(const struct csv_scanner *s, struct lh_error *err)
 			return fail_header(err, &s->fields[i], i, "is empty");
 		if (s->fields[i].len > LH_CSV_MAX_HEADER_NAME)
 			return fail_header(err, &s->fields[i], i, "is too long");
+		/* Names become C strings (schema, SQL): a NUL would cut them. */
+		if (memchr(s->fields[i].ptr, '\0', s->fields[i].len))
+			return fail_header(err, &s->fields[i], i, "contains a NUL byte");
 	}
 	idx = xmalloc((s->nfields ? s->nfields : 1) * sizeof *idx);
 	for (size_t i = 0; i < s->nfields; i++)

@@ -266,3 +266,26 @@ TEST(csv_header_duplicate_case_insensitive)
 	lh_error_clear(&err);
 	CHECK_EQ_INT(header_err("a,b,\"a,b\"\n", &err), 0);
 }
+
+/* Found by fuzz_csv (tests/fuzz/corpus/csv/crash-header-nul): a header name
+ * with a NUL byte passed the checks, then was cut at the NUL when stored as
+ * a column name, giving an empty name ("\0a") or two equal names
+ * ("a\0x,a\0y") in the schema. Now a 400 bad_header. */
+TEST(csv_header_nul_byte_rejected)
+{
+	static const char text[] = "id,a\0x,a\0y\n1,2,3\n";
+	char buf[sizeof text];
+	memcpy(buf, text, sizeof text);
+	struct csv_scanner s;
+	struct lh_error err = { 0 };
+	size_t used;
+	csv_scanner_init(&s);
+	CHECK_EQ_INT(csv_scan_record(&s, buf, sizeof text - 1, 1, &used, &err), CSV_RECORD);
+	CHECK_EQ_INT(s.nfields, 3);
+	int rc = csv_check_header(&s, &err);
+	csv_scanner_free(&s);
+	CHECK_EQ_INT(rc, -1);
+	CHECK_EQ_STR(err.code, "bad_header");
+	CHECK_EQ_INT(json_integer_value(json_object_get(err.extra, "index")), 2);
+	lh_error_clear(&err);
+}
