@@ -30,11 +30,12 @@ char *s3_url_encode(const char *s, int keep_slash)
 }
 
 /* Append code point `cp` as UTF-8; 0 or -1 if it is not a character XML
- * allows in text. */
+ * allows in text (so no NUL or other C0 control but tab, LF, CR). */
 static int put_utf8(char **w, unsigned long cp)
 {
 	char *p = *w;
-	if (cp == 0 || (cp >= 0xD800 && cp <= 0xDFFF) || cp > 0x10FFFF)
+	if ((cp < 0x20 && cp != 0x9 && cp != 0xA && cp != 0xD) ||
+	    (cp >= 0xD800 && cp <= 0xDFFF) || cp > 0x10FFFF)
 		return -1;
 	if (cp < 0x80) {
 		*p++ = (char)cp;
@@ -68,7 +69,8 @@ static char *xml_decode(const char *s, size_t n)
 	size_t i = 0;
 	while (i < n) {
 		char c = s[i];
-		if (c == '<')
+		/* '<' ends text; C0 controls other than tab, LF, CR are not XML. */
+		if (c == '<' || ((unsigned char)c < 0x20 && c != '\t' && c != '\n' && c != '\r'))
 			goto bad;
 		if (c != '&') {
 			*w++ = c;

@@ -8,7 +8,8 @@
  * names are fixed and text never holds a raw '<' (it is escaped), so finding
  * "<Name>" ... "</Name>" is exact for well-formed answers. The five named
  * entities and numeric references (&#NN; &#xHH;) are decoded; anything else
- * is an error, never a guess.
+ * (unknown entities, C0 control characters XML forbids, NUL) is an error,
+ * never a guess, so decoded text is a C string without embedded NULs.
  */
 #ifndef LH_STORAGED_S3_XML_H
 #define LH_STORAGED_S3_XML_H

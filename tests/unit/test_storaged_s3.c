@@ -50,13 +50,19 @@ TEST(storaged_s3_xml_text)
 	free(v);
 	const char *bad[] = { "<C>&nbsp;</C>", "<C>&#;</C>", "<C>&#x;</C>", "<C>&#0;</C>",
 			      "<C>&#xD800;</C>", "<C>&#x110000;</C>", "<C>&amp</C>", "<C>a<b</C>",
-			      "<C>&#12a;</C>", "<C>unterminated", "<C>&#99999999999999999999;</C>" };
+			      "<C>&#12a;</C>", "<C>unterminated", "<C>&#99999999999999999999;</C>",
+			      "<C>a\x01b</C>", "<C>&#1;</C>", "<C>&#x1f;</C>" };
 	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
 		v = s3_xml_text(bad[i], strlen(bad[i]), "C");
 		if (v)
 			fprintf(stderr, "  accepted %s as \"%s\"\n", bad[i], v);
 		CHECK(v == NULL);
 	}
+	/* Tab, LF and CR are text; NUL inside the text is refused. */
+	v = s3_xml_text("<C>a\tb&#10;</C>", 16, "C");
+	CHECK_EQ_STR(v, "a\tb\n");
+	free(v);
+	CHECK(s3_xml_text("<C>a\0b</C>", 10, "C") == NULL);
 	/* Length is honoured: no reading past len. */
 	v = s3_xml_text("<K>ab</K>", 6, "K");
 	CHECK(v == NULL);
