@@ -257,10 +257,12 @@ static void page_open(struct html *h, const char *title, enum nav nav)
 		    "</head>\n<body>\n<header class=\"top\"><div class=\"top-inner\">"
 		    "<a class=\"brand\" href=\"/\"><span class=\"logo\" aria-hidden=\"true\">"
 		    "&#9698;</span> Lakehouse</a><nav>");
-	for (size_t i = 0; i < sizeof links / sizeof links[0]; i++)
-		html_printf(h, "<a href=\"%s\"%s>%s</a>", links[i].href,
-			    (int)i == (int)nav ? " class=\"active\" aria-current=\"page\"" : "",
-			    links[i].label);
+	for (size_t i = 0; i < sizeof links / sizeof links[0]; i++) {
+		html_printf(h, "<a href=\"%s\"", links[i].href);
+		if ((int)i == (int)nav)
+			html_lit(h, " class=\"active\" aria-current=\"page\"");
+		html_printf(h, ">%s</a>", links[i].label);
+	}
 	html_lit(h, "</nav></div></header>\n<main>\n");
 }
 
@@ -466,11 +468,12 @@ static void render_versions(struct html *h, const char *name, const json_t *vers
 		char rows[32], when[48];
 		fmt_count(rows, sizeof rows, jint(v, "row_count"));
 		fmt_time(when, sizeof when, jstr(v, "created_at"));
-		html_printf(h, "<tr%s><td><a href=\"/datasets/%U?version=%lld\">v%lld</a>%s</td>"
-			       "<td>%s</td><td class=\"num\">%s</td><td>%s</td></tr>",
-			    n == current ? " class=\"current\"" : "", name, n, n,
-			    n == current ? " <span class=\"badge\">shown</span>" : "", when, rows,
-			    jstr(v, "mode") ? jstr(v, "mode") : "");
+		html_lit(h, n == current ? "<tr class=\"current\">" : "<tr>");
+		html_printf(h, "<td><a href=\"/datasets/%U?version=%lld\">v%lld</a>", name, n, n);
+		if (n == current)
+			html_lit(h, " <span class=\"badge\">shown</span>");
+		html_printf(h, "</td><td>%s</td><td class=\"num\">%s</td><td>%s</td></tr>", when,
+			    rows, jstr(v, "mode") ? jstr(v, "mode") : "");
 	}
 	html_lit(h, "</tbody></table>");
 }
@@ -721,10 +724,12 @@ static void render_drift(struct html *h, const json_t *a)
 			const char *word = !change ? "" : !strcmp(change, "type_changed")
 								  ? "type changed"
 								  : change;
-			html_printf(h, "<tr%s%s%s><td class=\"colname\">%s</td><td><code>%s</code>"
-				       "</td><td>",
-				    change ? " class=\"changed change-" : "", change ? change : "",
-				    change ? "\"" : "", cname, jstr(c, "type"));
+			if (change)
+				html_printf(h, "<tr class=\"changed change-%s\">", change);
+			else
+				html_lit(h, "<tr>");
+			html_printf(h, "<td class=\"colname\">%s</td><td><code>%s</code></td><td>",
+				    cname, jstr(c, "type"));
 			if (change)
 				html_printf(h, "<span class=\"marker\">\xe2\x9a\xa0 %s</span>", word);
 			html_lit(h, "</td></tr>");
