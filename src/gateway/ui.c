@@ -338,8 +338,10 @@ static void render_result_table(struct html *h, const json_t *result, const char
 	html_printf(h, "<div class=\"table-wrap\"><table class=\"data\" id=\"%s\"><thead><tr>", id);
 	for (size_t i = 0; i < json_array_size(cols); i++) {
 		const json_t *c = json_array_get(cols, i);
-		html_printf(h, "<th scope=\"col\">%s<span class=\"type\">%s</span></th>",
-			    jstr(c, "name"), jstr(c, "type"));
+		html_lit(h, ui_type_is_numeric(jstr(c, "type")) ? "<th scope=\"col\" class=\"num\">"
+								 : "<th scope=\"col\">");
+		html_printf(h, "%s<span class=\"type\">%s</span></th>", jstr(c, "name"),
+			    jstr(c, "type"));
 	}
 	html_lit(h, "</tr></thead><tbody>");
 	for (size_t r = 0; r < json_array_size(rows); r++) {

@@ -18,8 +18,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define CHART_W 720.0
-#define CHART_H 320.0
+#define CHART_W 960.0
+#define CHART_H 300.0
 #define PAD_L 64.0
 #define PAD_R 20.0
 #define PAD_T 16.0
@@ -71,6 +71,38 @@ static long days_from_civil(long y, unsigned m, unsigned d)
 	unsigned doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
 	unsigned doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
 	return era * 146097 + (long)doe - 719468;
+}
+
+/* The civil date of a day count (days_from_civil's inverse). */
+static void civil_from_days(long z, long *y, unsigned *m, unsigned *d)
+{
+	z += 719468;
+	long era = (z >= 0 ? z : z - 146096) / 146097;
+	unsigned doe = (unsigned)(z - era * 146097);
+	unsigned yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+	unsigned doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+	unsigned mp = (5 * doy + 2) / 153;
+	*d = doy - (153 * mp + 2) / 5 + 1;
+	*m = mp < 10 ? mp + 3 : mp - 9;
+	*y = (long)yoe + era * 400 + (*m <= 2);
+}
+
+/* "2026-01-05", or "01-05 14:30" when with_time (timestamps over less than
+ * three days). */
+static void time_label(char *buf, size_t n, double days, int with_time)
+{
+	long y;
+	unsigned m, d;
+	long day = (long)floor(days);
+	civil_from_days(day, &y, &m, &d);
+	if (!with_time) {
+		snprintf(buf, n, "%04ld-%02u-%02u", y, m, d);
+		return;
+	}
+	long mins = lround((days - (double)day) * 1440);
+	if (mins >= 1440)
+		mins = 1439;
+	snprintf(buf, n, "%02u-%02u %02ld:%02ld", m, d, mins / 60, mins % 60);
 }
 
 int ui_time_parse(const char *s, double *out)
@@ -203,13 +235,13 @@ static void svg_open(struct html *h, const char *kind, const char *xname, const 
 		    kind, CHART_W, CHART_H, kind, yname, xname);
 }
 
-static void x_axis_line(struct html *h, const char *xname)
+static void x_axis_line(struct html *h, const char *xname, double label_y)
 {
 	html_printf(h, "<line x1=\"%.1f\" x2=\"%.1f\" y1=\"%.1f\" y2=\"%.1f\" stroke=\"#8a939e\"/>",
 		    PAD_L, CHART_W - PAD_R, CHART_H - PAD_B, CHART_H - PAD_B);
 	html_printf(h, "<text class=\"axis-label\" x=\"%.1f\" y=\"%.1f\" text-anchor=\"middle\" "
 		       "font-size=\"12\" fill=\"#333\">%s</text>",
-		    PAD_L + (CHART_W - PAD_L - PAD_R) / 2, CHART_H - 6, xname);
+		    PAD_L + (CHART_W - PAD_L - PAD_R) / 2, label_y, xname);
 }
 
 static int bar_chart(struct html *h, const json_t *rows, size_t lc, size_t vc,
@@ -261,7 +293,7 @@ static int bar_chart(struct html *h, const json_t *rows, size_t lc, size_t vc,
 		html_text_cut(h, label, 16);
 		html_lit(h, "</text>");
 	}
-	x_axis_line(h, xname);
+	x_axis_line(h, xname, rotate ? CHART_H - 6 : CHART_H - PAD_B + 38);
 	html_lit(h, "</svg>");
 	return 1;
 }
@@ -278,7 +310,7 @@ static int point_cmp(const void *a, const void *b)
 }
 
 static int line_chart(struct html *h, const json_t *rows, size_t tc, size_t vc,
-		      const char *xname, const char *yname)
+		      const char *xname, const char *yname, int is_date)
 {
 	size_t nrows = json_array_size(rows), n = 0;
 	struct point *pts = xcalloc(nrows ? nrows : 1, sizeof *pts);
@@ -327,26 +359,21 @@ static int line_chart(struct html *h, const json_t *rows, size_t tc, size_t vc,
 			       "fill=\"#3b6ea8\"><title>%s: %s</title></circle>",
 			    px, py, label, vlab);
 	}
-	/* x ticks: up to five points spread over the range, labelled with their
-	 * own text (a date, or a timestamp cut to the minute) */
-	size_t nt = n < 5 ? n : 5;
-	for (size_t t = 0; t < nt; t++) {
-		size_t k = nt == 1 ? 0 : t * (n - 1) / (nt - 1);
-		char label[64];
-		double px = n == 1 ? PAD_L + pw / 2 : PAD_L + (pts[k].x - x0) / span * pw;
-		cell_label(json_array_get(json_array_get(rows, pts[k].row), tc), label,
-			   sizeof label);
-		if (strlen(label) > 16)
-			label[16] = '\0';
-		if (label[10] == 'T')
-			label[10] = ' ';
+	/* x ticks: five instants evenly spread over the time range, labelled
+	 * as dates (or date and time when the range is under three days) */
+	int nt = n == 1 || x1 == x0 ? 1 : 5;
+	for (int t = 0; t < nt; t++) {
+		double tx = nt == 1 ? x0 : x0 + span * t / (nt - 1);
+		double px = nt == 1 ? PAD_L + pw / 2 : PAD_L + (tx - x0) / span * pw;
+		char label[40];
+		time_label(label, sizeof label, tx, !is_date && span < 3);
 		html_printf(h, "<text class=\"tick\" x=\"%.1f\" y=\"%.1f\" text-anchor=\"%s\" "
 			       "font-size=\"11\" fill=\"#5b6470\">%s</text>",
 			    px, CHART_H - PAD_B + 16,
 			    nt > 1 && t == 0 ? "start" : nt > 1 && t == nt - 1 ? "end" : "middle",
 			    label);
 	}
-	x_axis_line(h, xname);
+	x_axis_line(h, xname, CHART_H - PAD_B + 38);
 	html_lit(h, "</svg>");
 	free(pts);
 	return 1;
@@ -372,7 +399,7 @@ int ui_chart_svg(struct html *h, const json_t *columns, const json_t *rows)
 	if (ui_type_is_temporal(first)) {
 		const char *xname = json_string_value(json_object_get(json_array_get(columns, 0),
 								      "name"));
-		return line_chart(h, rows, 0, num, xname, yname);
+		return line_chart(h, rows, 0, num, xname, yname, !strcmp(first, "DATE"));
 	}
 	if (text == nc)
 		return 0;
