@@ -121,6 +121,7 @@ describe('web UI', () => {
       server.kill('SIGTERM');
       await new Promise((r) => server.once('exit', r));
     }
+    if (process.env.LH_SERVER_LOG) fs.writeFileSync(process.env.LH_SERVER_LOG, serverLog);
     if (dataDir) fs.rmSync(dataDir, { recursive: true, force: true });
   });
 
