@@ -269,7 +269,8 @@ static void page_open(struct html *h, const char *title, enum nav nav)
 static void page_close(struct html *h)
 {
 	html_lit(h, "</main>\n<footer>Lakehouse \xc2\xb7 <a href=\"/health\">health</a> \xc2\xb7 "
-		    "<a href=\"/metrics\">metrics</a> \xc2\xb7 JSON API under <code>/v1/</code>"
+		    "<a href=\"/metrics\">metrics</a> \xc2\xb7 JSON API under <a "
+		    "href=\"/v1/catalog/datasets\"><code>/v1/</code></a>"
 		    "</footer>\n</body>\n</html>\n");
 }
 
