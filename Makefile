@@ -4,7 +4,8 @@
 #   make run        bootstrap if needed, build, start `lakehouse serve`
 #   make test       every test: unit (release + ASan/UBSan), integration, smoke, browser
 #   make asan       build/asan/ variant with -fsanitize=address,undefined
-#   make fuzz       libFuzzer targets (clang)
+#   make fuzz       libFuzzer targets (clang), FUZZ_SECONDS each; docs/fuzzing.md
+#   make fuzz-replay  replay the committed fuzz corpora under ASan (in make test)
 #
 # Sources are found by wildcard: one directory per service plus src/common/.
 # Variants live in build/{release,asan}/; build/lakehouse is the release binary.
@@ -48,7 +49,7 @@ ASAN_OBJ    := $(SRC_LIB:%.c=$(ASAN_DIR)/%.o) $(ASAN_DIR)/$(GEN_SRC:.c=.o)
 
 # Unit-test prefixes run under valgrind (plain build): everything that does
 # not drive DuckDB, whose JIT-free but huge engine makes valgrind crawl.
-VALGRIND_TESTS ?= config http multipart names storaged catalog queryd_guard queryd_cache gateway cli_ ui_
+VALGRIND_TESTS ?= config json http multipart names storaged catalog queryd_guard queryd_cache gateway cli_ ui_
 all: $(BUILD)/lakehouse
 
 $(DUCKDB_DIR)/libduckdb.so $(DUCKDB_DIR)/duckdb.h:
@@ -84,16 +85,20 @@ $(ASAN_DIR)/%.o: %.c | $(DUCKDB_DIR)/duckdb.h
 	@$(CC) $(CFLAGS_BASE) $(ASAN_CFLAGS) -c $< -o $@
 
 $(BUILD)/lakehouse: $(REL_OBJ) $(REL_DIR)/src/main.o | check-banned
-	$(CC) $(REL_CFLAGS) -o $@ $^ $(LDLIBS_BASE)
+	@echo "  LD      $@"
+	@$(CC) $(REL_CFLAGS) -o $@ $^ $(LDLIBS_BASE)
 
 $(REL_DIR)/unit-tests: $(REL_OBJ) $(SRC_UNIT:%.c=$(REL_DIR)/%.o)
-	$(CC) $(REL_CFLAGS) -o $@ $^ $(LDLIBS_BASE)
+	@echo "  LD      $@"
+	@$(CC) $(REL_CFLAGS) -o $@ $^ $(LDLIBS_BASE)
 
 $(ASAN_DIR)/unit-tests: $(ASAN_OBJ) $(SRC_UNIT:%.c=$(ASAN_DIR)/%.o)
-	$(CC) $(ASAN_CFLAGS) -o $@ $^ $(LDLIBS_BASE)
+	@echo "  LD      $@"
+	@$(CC) $(ASAN_CFLAGS) -o $@ $^ $(LDLIBS_BASE)
 
 $(ASAN_DIR)/lakehouse: $(ASAN_OBJ) $(ASAN_DIR)/src/main.o
-	$(CC) $(ASAN_CFLAGS) -o $@ $^ $(LDLIBS_BASE)
+	@echo "  LD      $@"
+	@$(CC) $(ASAN_CFLAGS) -o $@ $^ $(LDLIBS_BASE)
 
 asan: $(ASAN_DIR)/lakehouse $(ASAN_DIR)/unit-tests
 
@@ -130,7 +135,67 @@ browser: $(BUILD)/lakehouse
 
 test: bootstrap
 	$(MAKE) $(BUILD)/lakehouse $(REL_DIR)/unit-tests $(ASAN_DIR)/unit-tests $(BUILD)/bench/gen_staffing
-	$(MAKE) unit unit-asan valgrind integration smoke browser
+	$(MAKE) unit unit-asan valgrind fuzz-replay integration smoke browser
+
+# ---- fuzz ------------------------------------------------------------------
+# One libFuzzer target per pure parser (tests/fuzz/fuzz_<t>.c, docs/fuzzing.md),
+# built by clang with only the sources it needs. `make fuzz` runs each target
+# in turn for FUZZ_SECONDS on a copy of its committed corpus (new inputs stay
+# in build/fuzz/corpus/<t>) and prints libFuzzer's executions and coverage;
+# a crash stops it with the input in build/fuzz/crash-<t>-*. `make fuzz-replay`
+# (part of `make test`) feeds every committed corpus file to the same drivers
+# built by gcc with ASan/UBSan (tests/fuzz/replay.c), without libFuzzer.
+FUZZ_CC      ?= clang
+FUZZ_SECONDS ?= 60
+FUZZ_DIR     := $(BUILD)/fuzz
+FUZZ_CFLAGS  := -std=c17 -D_GNU_SOURCE -Isrc -Itests/fuzz $(WARN) -g -O1 \
+                -fno-omit-frame-pointer -fsanitize=fuzzer,address,undefined \
+                -fno-sanitize-recover=all $(shell pkg-config --cflags jansson 2>/dev/null)
+FUZZ_LIBS    := $(shell pkg-config --libs jansson libcrypto 2>/dev/null)
+FUZZ_COMMON  := src/common/error.c src/common/json.c src/common/xmalloc.c
+FUZZ_TARGETS := csv key config json multipart
+FUZZ_SRC_csv       := src/ingestd/csv.c src/ingestd/infer.c src/common/sha256.c
+FUZZ_SRC_key       := src/storaged/key.c
+FUZZ_SRC_config    := src/common/config.c
+FUZZ_SRC_json      := src/catalogd/catalog.c src/common/names.c src/common/sha256.c \
+                      src/storaged/key.c
+FUZZ_SRC_multipart := src/ingestd/multipart.c
+
+define FUZZ_RULE
+$(FUZZ_DIR)/fuzz_$(1): tests/fuzz/fuzz_$(1).c tests/fuzz/fuzz.h $(FUZZ_SRC_$(1)) $(FUZZ_COMMON)
+	@mkdir -p $(FUZZ_DIR)
+	@echo "  CLANG   $$@"
+	@$(FUZZ_CC) $(FUZZ_CFLAGS) -o $$@ tests/fuzz/fuzz_$(1).c $(FUZZ_SRC_$(1)) $(FUZZ_COMMON) $(FUZZ_LIBS)
+
+$(ASAN_DIR)/fuzz/replay_$(1): $(ASAN_DIR)/tests/fuzz/replay.o $(ASAN_DIR)/tests/fuzz/fuzz_$(1).o $(ASAN_OBJ)
+	@mkdir -p $$(dir $$@)
+	$(CC) $(ASAN_CFLAGS) -o $$@ $$^ $(LDLIBS_BASE)
+endef
+$(foreach t,$(FUZZ_TARGETS),$(eval $(call FUZZ_RULE,$(t))))
+
+.PHONY: fuzz-build fuzz-replay
+fuzz-build: $(FUZZ_TARGETS:%=$(FUZZ_DIR)/fuzz_%)
+
+# Targets run one after another (never in parallel): FUZZ_SECONDS each.
+fuzz: fuzz-build
+	@for t in $(FUZZ_TARGETS); do \
+	  rm -rf $(FUZZ_DIR)/corpus/$$t && mkdir -p $(FUZZ_DIR)/corpus && \
+	  cp -r tests/fuzz/corpus/$$t $(FUZZ_DIR)/corpus/$$t || exit 1; \
+	  echo "  FUZZ    $$t for $(FUZZ_SECONDS)s (log: $(FUZZ_DIR)/$$t.log)"; \
+	  ./$(FUZZ_DIR)/fuzz_$$t -max_total_time=$(FUZZ_SECONDS) -print_final_stats=1 \
+	    -artifact_prefix=$(FUZZ_DIR)/crash-$$t- $(FUZZ_DIR)/corpus/$$t >$(FUZZ_DIR)/$$t.log 2>&1; \
+	  rc=$$?; \
+	  grep -E '^#[0-9]+[[:space:]]+(INITED|DONE)' $(FUZZ_DIR)/$$t.log | sed "s/^/  $$t: /"; \
+	  grep -E '^stat::(number_of_executed_units|average_exec_per_sec)' $(FUZZ_DIR)/$$t.log | sed "s/^/  $$t: /"; \
+	  if [ $$rc -ne 0 ]; then tail -40 $(FUZZ_DIR)/$$t.log; echo "fuzz_$$t failed: see $(FUZZ_DIR)/$$t.log"; exit 1; fi; \
+	done
+
+fuzz-replay: $(FUZZ_TARGETS:%=$(ASAN_DIR)/fuzz/replay_%)
+	@for t in $(FUZZ_TARGETS); do \
+	  printf '  REPLAY  %-10s ' $$t; \
+	  ASAN_OPTIONS=detect_leaks=1 ./$(ASAN_DIR)/fuzz/replay_$$t tests/fuzz/corpus/$$t || exit 1; \
+	done
+# ---- end fuzz --------------------------------------------------------------
 
 clean:
 	rm -rf $(BUILD)
