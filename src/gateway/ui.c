@@ -362,7 +362,10 @@ static void render_result_table(struct html *h, const json_t *result, const char
 
 static void render_dataset_list(struct html *h, const json_t *datasets, const char *q)
 {
+	struct html body;
 	size_t shown = 0;
+	html_init(&body, 0);
+	size_t mark = h->len;
 	html_lit(h, "<div class=\"table-wrap\"><table class=\"list\" id=\"datasets\"><thead><tr>"
 		    "<th scope=\"col\">Dataset</th><th scope=\"col\" class=\"num\">Version</th>"
 		    "<th scope=\"col\" class=\"num\">Rows</th><th scope=\"col\" class=\"num\">Size"
@@ -376,13 +379,20 @@ static void render_dataset_list(struct html *h, const json_t *datasets, const ch
 		fmt_count(rows, sizeof rows, jint(d, "row_count"));
 		fmt_bytes(size, sizeof size, (double)jint(d, "size_bytes"));
 		fmt_time(when, sizeof when, jstr(d, "updated_at"));
-		html_printf(h, "<tr><td><a class=\"dataset-link\" href=\"/datasets/%U\">%s</a></td>"
+		html_printf(&body, "<tr><td><a class=\"dataset-link\" href=\"/datasets/%U\">%s</a></td>"
 			       "<td class=\"num\">v%lld</td><td class=\"num\">%s</td>"
 			       "<td class=\"num\">%s</td><td>%s</td></tr>",
 			    name, name, jint(d, "version"), rows, size, when);
 		shown++;
 	}
-	html_lit(h, "</tbody></table></div>");
+	if (shown) {
+		html_append(h, &body);
+		html_lit(h, "</tbody></table></div>");
+	} else {
+		h->len = mark;   /* no rows: no empty table, only the sentence below */
+		h->buf[h->len] = '\0';
+	}
+	html_free(&body);
 	if (shown == 0 && q && *q)
 		html_printf(h, "<p class=\"empty\">No dataset name contains \xe2\x80\x9c%s\xe2\x80\x9d."
 			       "</p>",
