@@ -41,7 +41,7 @@ ASAN_OBJ    := $(SRC_LIB:%.c=$(ASAN_DIR)/%.o)
 
 # Unit-test prefixes run under valgrind (plain build): everything that does
 # not drive DuckDB, whose JIT-free but huge engine makes valgrind crawl.
-VALGRIND_TESTS ?= config http multipart names storaged catalog queryd_guard queryd_cache gateway cli_
+VALGRIND_TESTS ?= auth config http multipart names storaged catalog queryd_guard queryd_cache gateway cli_
 all: $(BUILD)/lakehouse
 
 $(DUCKDB_DIR)/libduckdb.so $(DUCKDB_DIR)/duckdb.h:

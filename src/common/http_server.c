@@ -58,7 +58,9 @@ struct http_server {
 	size_t nroutes;
 	void *ctx;
 	int (*health)(void *ctx, json_t *body);
-	int (*authorize)(struct http_request *req);
+	int (*authorize)(void *actx, struct http_request *req);
+	void *authorize_ctx;
+	void (*authorize_free)(void *actx);
 	struct metrics *metrics;
 	uint16_t port;
 	char url[64];
@@ -453,7 +455,7 @@ static struct http_request *request_begin(struct http_server *srv, struct MHD_Co
 		respond_health(req);
 		return req;
 	}
-	if (srv->authorize && srv->authorize(req) != 0) {
+	if (srv->authorize && srv->authorize(srv->authorize_ctx, req) != 0) {
 		if (!http_request_responded(req))
 			http_respond_fail(req, 401, "unauthorized", "a valid bearer token is required");
 		return req;
@@ -653,8 +655,11 @@ struct http_server *http_server_start(const struct http_server_config *cfg,
 {
 	struct sockaddr_storage addr;
 	socklen_t addrlen;
-	if (parse_bind(cfg->bind, &addr, &addrlen, err) != 0)
+	if (parse_bind(cfg->bind, &addr, &addrlen, err) != 0) {
+		if (cfg->authorize_free)
+			cfg->authorize_free(cfg->authorize_ctx);
 		return NULL;
+	}
 
 	struct http_server *srv = xcalloc(1, sizeof *srv);
 	srv->service = xstrdup(cfg->service);
@@ -663,6 +668,8 @@ struct http_server *http_server_start(const struct http_server_config *cfg,
 	srv->ctx = cfg->ctx;
 	srv->health = cfg->health;
 	srv->authorize = cfg->authorize;
+	srv->authorize_ctx = cfg->authorize_ctx;
+	srv->authorize_free = cfg->authorize_free;
 	srv->metrics = metrics_create(cfg->service);
 
 	unsigned flags = MHD_USE_THREAD_PER_CONNECTION | MHD_USE_INTERNAL_POLLING_THREAD |
@@ -686,6 +693,8 @@ struct http_server *http_server_start(const struct http_server_config *cfg,
 	if (!srv->daemon) {
 		lh_fail(err, 500, "bind_failed", "%s could not listen on %s (address in use?)",
 			cfg->service, cfg->bind);
+		if (srv->authorize_free)
+			srv->authorize_free(srv->authorize_ctx);
 		metrics_destroy(srv->metrics);
 		free(srv->service);
 		free(srv);
@@ -727,6 +736,8 @@ void http_server_stop(struct http_server *srv)
 		nanosleep(&ts, NULL);
 	}
 	MHD_stop_daemon(srv->daemon);
+	if (srv->authorize_free)
+		srv->authorize_free(srv->authorize_ctx);
 	metrics_destroy(srv->metrics);
 	free(srv->service);
 	free(srv);

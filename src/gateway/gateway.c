@@ -14,6 +14,7 @@
  */
 #include "gateway/gateway.h"
 
+#include "common/auth.h"
 #include "common/config.h"
 #include "common/error.h"
 #include "common/http_client.h"
@@ -156,7 +157,7 @@ struct gateway *gateway_start(const struct lh_config *cfg, struct lh_error *err)
 		.max_connections = cfg->http.max_connections,
 		.health = gateway_health,
 	};
-	g->srv = http_server_start(&hc, err);
+	g->srv = auth_http_setup(&hc, cfg, err) == 0 ? http_server_start(&hc, err) : NULL;
 	if (!g->srv) {
 		free(g);
 		return NULL;
