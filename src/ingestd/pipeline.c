@@ -64,8 +64,11 @@ static int upstream_fail(const char *peer, const struct http_client_response *re
 {
 	json_t *o = resp->body ? json_loadb(resp->body, resp->body_len, 0, NULL) : NULL;
 	const char *msg = o ? json_string_value(json_object_get(o, "error")) : NULL;
-	lh_fail(err, 502, "upstream_failed", "%s answered %ld%s%s", peer, resp->status,
-		msg ? ": " : "", msg ? msg : "");
+	if (resp->status == 507)        /* a full disk behind us is still a full disk */
+		lh_fail(err, 507, "insufficient_storage", "%s", msg ? msg : "out of disk space");
+	else
+		lh_fail(err, 502, "upstream_failed", "%s answered %ld%s%s", peer, resp->status,
+			msg ? ": " : "", msg ? msg : "");
 	json_decref(o);
 	return -1;
 }
