@@ -176,6 +176,23 @@ class TestSlowClients(ServerTest):
         self.assertEqual(request("GET", srv.url + "/health")[0], 200)
 
 
+    def test_steady_upload_longer_than_the_timeout_is_not_cut(self):
+        # Only the headers have a deadline: a body that keeps coming is fine.
+        srv = self.start("storaged", env=dict(QUIET, LAKEHOUSE_HTTP_CONNECTION_TIMEOUT_S="1"))
+        s = socket.create_connection(("127.0.0.1", srv.port), timeout=10)
+        part = b"x" * 1000
+        s.sendall(b"PUT /storage/put/steady/a HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+                  b"Content-Length: %d\r\n\r\n" % (len(part) * 10))
+        for _ in range(10):          # 10 x 0.3 s = 3 s, three times the timeout
+            s.sendall(part)
+            time.sleep(0.3)
+        answer = s.recv(4096)
+        s.close()
+        self.assertTrue(answer.startswith(b"HTTP/1.1 200"), answer[:200])
+        st, _, body = request("GET", srv.url + "/storage/get/steady/a")
+        self.assertEqual((st, len(body)), (200, len(part) * 10))
+
+
 class TestCutUploads(ServerTest):
     def start_serve(self, **kw):
         self.ingestd_port = free_port()
