@@ -234,6 +234,17 @@ int http_client_do(const struct http_client_request *r,
 	 * sent instead of resetting the connection under it). */
 	if (!caller_expect)
 		headers = curl_slist_append(headers, "Expect:");
+	if (r->aws_sigv4) {
+		int has_sha = 0;
+		for (const char *const *h = r->headers; h && *h; h++)
+			has_sha |= !strncasecmp(*h, "x-amz-content-sha256:", 21);
+		if (!has_sha)
+			headers = curl_slist_append(headers,
+						    "x-amz-content-sha256: UNSIGNED-PAYLOAD");
+		curl_easy_setopt(c, CURLOPT_AWS_SIGV4, r->aws_sigv4);
+		curl_easy_setopt(c, CURLOPT_USERNAME, r->username ? r->username : "");
+		curl_easy_setopt(c, CURLOPT_PASSWORD, r->password ? r->password : "");
+	}
 
 	const char *m = r->method ? r->method : "GET";
 	int has_body = r->body || r->body_fd >= 0 || r->body_source;
