@@ -213,6 +213,11 @@ int http_client_do(const struct http_client_request *r,
 		snprintf(idhdr, sizeof idhdr, "X-Request-Id: %s", r->request_id);
 		headers = curl_slist_append(headers, idhdr);
 	}
+	if (r->bearer_token && r->bearer_token[0]) {
+		char *auth = xasprintf("Authorization: Bearer %s", r->bearer_token);
+		headers = curl_slist_append(headers, auth);   /* curl copies it */
+		free(auth);
+	}
 	/* No automatic "Expect: 100-continue" pause unless the caller asks for
 	 * it (the gateway does, so an upstream can refuse a body before it is
 	 * sent instead of resetting the connection under it). */
@@ -293,11 +298,19 @@ int http_client_json(const char *method, const char *url, const char *body,
 		     const char *request_id, struct http_client_response *resp,
 		     struct lh_error *err)
 {
+	return http_client_json_auth(method, url, body, request_id, NULL, resp, err);
+}
+
+int http_client_json_auth(const char *method, const char *url, const char *body,
+			  const char *request_id, const char *bearer_token,
+			  struct http_client_response *resp, struct lh_error *err)
+{
 	struct http_client_request r;
 	http_client_request_init(&r);
 	r.method = method;
 	r.url = url;
 	r.request_id = request_id;
+	r.bearer_token = bearer_token;
 	const char *hdrs[] = { "Content-Type: application/json", "Accept: application/json", NULL };
 	r.headers = hdrs;
 	if (body) {

@@ -10,6 +10,8 @@
 /* HTTP server (common/http_server.c) */
 #define LH_HTTP_CONNECTION_TIMEOUT_S   30          /* idle connection cut-off */
 #define LH_HTTP_MAX_CONNECTIONS        2048        /* per service */
+#define LH_HTTP_LISTEN_BACKLOG         4096        /* pending accepts (a burst) */
+#define LH_HTTP_REAPER_INTERVAL_MS     250         /* slow-header check period */
 #define LH_HTTP_MAX_JSON_BODY          (4u << 20)  /* buffered JSON request bodies */
 #define LH_HTTP_SHUTDOWN_GRACE_MS      30000       /* wait for in-flight requests */
 #define LH_HTTP_MAX_PATH               4096        /* URL path length */
@@ -23,6 +25,7 @@
 /* gateway (gateway/proxy.c, gateway/gateway.c) */
 #define LH_GATEWAY_PIPE_BYTES          (1u << 20)  /* each direction, per proxied request */
 #define LH_GATEWAY_HEALTH_TIMEOUT_MS   2000        /* probing one upstream's /health */
+#define LH_GATEWAY_HEALTH_CACHE_MS     1000        /* a probe round answers this long */
 #define LH_GATEWAY_MAX_URL             (3 * LH_HTTP_MAX_PATH + 1024) /* upstream URL, encoded */
 #define LH_GATEWAY_MAX_FWD_HEADERS     16          /* headers forwarded each way */
 

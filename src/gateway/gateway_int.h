@@ -6,6 +6,7 @@
 #define LH_GATEWAY_INT_H
 #include "common/config.h"
 
+#include <pthread.h>
 #include <stddef.h>
 
 struct http_request;
@@ -25,6 +26,13 @@ struct gateway {
 	struct http_server *srv;
 	struct gateway_upstream up[GW_NUPSTREAMS];
 	unsigned timeout_ms;         /* cfg->gateway.upstream_timeout_ms */
+	/* /health: one probe round at a time, reused for
+	 * LH_GATEWAY_HEALTH_CACHE_MS (gateway.c), under health_mu. */
+	pthread_mutex_t health_mu;
+	pthread_cond_t health_cv;
+	int health_running, health_valid;
+	double health_at_ms;
+	const char *health_status[GW_NUPSTREAMS];
 };
 
 /* --- proxy.c --------------------------------------------------------------

@@ -140,7 +140,12 @@ static int call_service(struct http_request *req, int which, const char *method,
 		goto out;
 	}
 	url = xasprintf("%s%s", up->url, path);
-	if (http_client_json(method, url, body, http_request_id(req), &resp, err) != 0) {
+	/* The page is the client's request: its bearer token goes upstream,
+	 * like the proxy's Authorization header (ADR 0090). */
+	const char *auth = http_request_header(req, "Authorization");
+	const char *token = auth && !strncasecmp(auth, "Bearer ", 7) ? auth + 7 : NULL;
+	if (http_client_json_auth(method, url, body, http_request_id(req), token, &resp,
+				  err) != 0) {
 		lh_error_clear(err);
 		lh_fail(err, 502, "upstream_unavailable", "%s is not reachable", up->name);
 		goto out;
