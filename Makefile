@@ -3,6 +3,7 @@
 #   make            build/lakehouse (release build, -O2)
 #   make run        bootstrap if needed, build, start `lakehouse serve`
 #   make test       every test: unit (release + ASan/UBSan), integration, smoke
+#   make unit-pg    the catalog store unit tests on a throwaway PostgreSQL
 #   make asan       build/asan/ variant with -fsanitize=address,undefined
 #   make fuzz       libFuzzer targets (clang)
 #
@@ -37,7 +38,7 @@ ASAN_CFLAGS := -O1 -fno-omit-frame-pointer -fsanitize=address,undefined -fno-san
 REL_OBJ     := $(SRC_LIB:%.c=$(REL_DIR)/%.o)
 ASAN_OBJ    := $(SRC_LIB:%.c=$(ASAN_DIR)/%.o)
 
-.PHONY: all run test unit unit-asan valgrind integration smoke asan bootstrap clean check-banned fuzz
+.PHONY: all run test unit unit-asan unit-pg valgrind integration smoke asan bootstrap clean check-banned fuzz
 
 # Unit-test prefixes run under valgrind (plain build): everything that does
 # not drive DuckDB, whose JIT-free but huge engine makes valgrind crawl.
@@ -88,6 +89,11 @@ unit: $(REL_DIR)/unit-tests
 unit-asan: $(ASAN_DIR)/unit-tests
 	ASAN_OPTIONS=detect_leaks=1 ./$(ASAN_DIR)/unit-tests
 
+# The catalog store contract again on PostgreSQL (release and ASan builds):
+# tests/pg_unit.py starts a cluster in a temp dir, runs them, stops it.
+unit-pg: $(REL_DIR)/unit-tests $(ASAN_DIR)/unit-tests
+	python3 tests/pg_unit.py ./$(REL_DIR)/unit-tests ./$(ASAN_DIR)/unit-tests
+
 valgrind: $(REL_DIR)/unit-tests
 	@for t in $(VALGRIND_TESTS); do \
 	  valgrind -q --error-exitcode=99 --leak-check=full --errors-for-leak-kinds=definite \
@@ -99,7 +105,7 @@ integration: $(BUILD)/lakehouse
 
 test: bootstrap
 	$(MAKE) $(BUILD)/lakehouse $(REL_DIR)/unit-tests $(ASAN_DIR)/unit-tests $(BUILD)/bench/gen_staffing
-	$(MAKE) unit unit-asan valgrind integration
+	$(MAKE) unit unit-asan unit-pg valgrind integration
 
 clean:
 	rm -rf $(BUILD)
