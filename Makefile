@@ -42,7 +42,7 @@ ASAN_OBJ    := $(SRC_LIB:%.c=$(ASAN_DIR)/%.o)
 
 # Unit-test prefixes run under valgrind (plain build): everything that does
 # not drive DuckDB, whose JIT-free but huge engine makes valgrind crawl.
-VALGRIND_TESTS ?= config http multipart names storaged catalog queryd_guard queryd_cache
+VALGRIND_TESTS ?= config http multipart names storaged catalog queryd_guard queryd_cache gateway cli_
 all: $(BUILD)/lakehouse
 
 $(DUCKDB_DIR)/libduckdb.so $(DUCKDB_DIR)/duckdb.h:
@@ -103,9 +103,12 @@ valgrind: $(REL_DIR)/unit-tests
 integration: $(BUILD)/lakehouse
 	python3 tests/integration/run.py
 
+smoke: $(BUILD)/lakehouse
+	bash scripts/smoke.sh
+
 test: bootstrap
 	$(MAKE) $(BUILD)/lakehouse $(REL_DIR)/unit-tests $(ASAN_DIR)/unit-tests $(BUILD)/bench/gen_staffing
-	$(MAKE) unit unit-asan unit-pg valgrind integration
+	$(MAKE) unit unit-asan unit-pg valgrind integration smoke
 
 clean:
 	rm -rf $(BUILD)

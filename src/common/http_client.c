@@ -47,6 +47,8 @@ struct transfer {
 	int overflow;       /* memory cap exceeded */
 	int write_failed;   /* sink or fd failed */
 	uint64_t fd_sent;   /* bytes read from body_fd */
+	long hook_status;   /* status line of the response being read (on_header) */
+	int hook_failed;    /* on_header returned -1 */
 };
 
 static size_t on_write(char *data, size_t size, size_t nmemb, void *userp)
@@ -129,6 +131,31 @@ static char *dup_header_value(const char *v, size_t n)
 	return xstrndup(v, n);
 }
 
+/* Report one header line (or the blank line ending the block) to the
+ * request's on_header hook. Returns n, or 0 to make curl abort. */
+static size_t hook_header(struct transfer *t, const char *line, size_t n)
+{
+	const struct http_client_request *r = t->req;
+	int rc;
+	if (n <= 2 && (line[0] == '\r' || line[0] == '\n')) {
+		rc = r->on_header(r->on_header_ctx, t->hook_status, NULL, NULL);
+	} else {
+		const char *colon = memchr(line, ':', n);
+		if (!colon || colon == line)
+			return n;   /* not a header line: ignore */
+		char *name = xstrndup(line, (size_t)(colon - line));
+		char *value = dup_header_value(colon + 1, n - (size_t)(colon - line) - 1);
+		rc = r->on_header(r->on_header_ctx, t->hook_status, name, value);
+		free(name);
+		free(value);
+	}
+	if (rc != 0) {
+		t->hook_failed = 1;
+		return 0;
+	}
+	return n;
+}
+
 static size_t on_header(char *line, size_t size, size_t nmemb, void *userp)
 {
 	struct transfer *t = userp;
@@ -150,7 +177,12 @@ static size_t on_header(char *line, size_t size, size_t nmemb, void *userp)
 	} else if (n >= 5 && !strncmp(line, "HTTP/", 5)) {
 		/* a new response (after 100 Continue or a redirect) resets headers */
 		resp->content_length = UINT64_MAX;
+		const char *sp = memchr(line, ' ', n);
+		t->hook_status = sp ? strtol(sp + 1, NULL, 10) : 0;
+		return n;
 	}
+	if (t->req->on_header && t->hook_status >= 200)
+		return hook_header(t, line, n);
 	return n;
 }
 
@@ -178,15 +210,25 @@ int http_client_do(const struct http_client_request *r,
 	curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, on_header);
 	curl_easy_setopt(c, CURLOPT_HEADERDATA, &t);
 	curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
+	/* Send the path as built: never squash "/../" (the gateway forwards
+	 * keys verbatim and storaged rejects them itself). */
+	curl_easy_setopt(c, CURLOPT_PATH_AS_IS, 1L);
 
-	for (const char *const *h = r->headers; h && *h; h++)
+	int caller_expect = 0;
+	for (const char *const *h = r->headers; h && *h; h++) {
 		headers = curl_slist_append(headers, *h);
+		if (!strncasecmp(*h, "Expect:", 7))
+			caller_expect = 1;
+	}
 	if (r->request_id) {
 		snprintf(idhdr, sizeof idhdr, "X-Request-Id: %s", r->request_id);
 		headers = curl_slist_append(headers, idhdr);
 	}
-	/* We never want curl's automatic "Expect: 100-continue" pause. */
-	headers = curl_slist_append(headers, "Expect:");
+	/* No automatic "Expect: 100-continue" pause unless the caller asks for
+	 * it (the gateway does, so an upstream can refuse a body before it is
+	 * sent instead of resetting the connection under it). */
+	if (!caller_expect)
+		headers = curl_slist_append(headers, "Expect:");
 
 	const char *m = r->method ? r->method : "GET";
 	int has_body = r->body || r->body_fd >= 0 || r->body_source;
@@ -202,6 +244,9 @@ int http_client_do(const struct http_client_request *r,
 			curl_easy_setopt(c, CURLOPT_READDATA, &t);
 			if (r->body_fd >= 0)
 				curl_easy_setopt(c, CURLOPT_INFILESIZE_LARGE, (curl_off_t)r->body_fd_len);
+			else if (r->body_source_len)
+				curl_easy_setopt(c, CURLOPT_INFILESIZE_LARGE,
+						 (curl_off_t)r->body_source_len);
 			else
 				headers = curl_slist_append(headers, "Transfer-Encoding: chunked");
 		}
@@ -216,6 +261,9 @@ int http_client_do(const struct http_client_request *r,
 		if (t.overflow)
 			lh_fail(err, 502, "upstream_too_large",
 				"the upstream answer from %s is larger than %zu bytes", r->url, t.cap);
+		else if (t.hook_failed)
+			lh_fail(err, 502, "upstream_failed",
+				"the response from %s was abandoned", r->url);
 		else if (t.write_failed)
 			lh_fail(err, 502, "upstream_failed",
 				"the response from %s could not be stored", r->url);

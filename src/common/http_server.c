@@ -312,6 +312,32 @@ const char *http_request_query(struct http_request *req, const char *name)
 	return MHD_lookup_connection_value(req->conn, MHD_GET_ARGUMENT_KIND, name);
 }
 
+struct query_visit {
+	int (*fn)(void *ctx, const char *key, const char *value);
+	void *ctx;
+	int stopped;
+};
+
+static enum MHD_Result query_visit_one(void *cls, enum MHD_ValueKind kind,
+				       const char *key, const char *value)
+{
+	struct query_visit *v = cls;
+	if (v->fn(v->ctx, key, value) != 0) {
+		v->stopped = 1;
+		return MHD_NO;
+	}
+	return MHD_YES;
+}
+
+int http_request_query_each(struct http_request *req,
+			    int (*fn)(void *ctx, const char *key, const char *value),
+			    void *ctx)
+{
+	struct query_visit v = { fn, ctx, 0 };
+	MHD_get_connection_values(req->conn, MHD_GET_ARGUMENT_KIND, query_visit_one, &v);
+	return v.stopped ? -1 : 0;
+}
+
 int http_request_content_length(struct http_request *req, uint64_t *out)
 {
 	const char *v = http_request_header(req, MHD_HTTP_HEADER_CONTENT_LENGTH);

@@ -88,6 +88,12 @@ const char *http_request_path_rest(struct http_request *req);
 const char *http_request_header(struct http_request *req, const char *name);
 const char *http_request_query(struct http_request *req, const char *name);
 const char *http_request_id(struct http_request *req);
+/* Visit every query argument in the order sent, percent-decoded like the
+ * path; `value` is NULL for a bare "?flag". `fn` returns 0 to go on, -1 to
+ * stop. Returns 0, or -1 if `fn` stopped. (The gateway re-encodes them.) */
+int http_request_query_each(struct http_request *req,
+			    int (*fn)(void *ctx, const char *key, const char *value),
+			    void *ctx);
 /* Content-Length if the client sent one: returns 1 and sets *out, else 0. */
 int http_request_content_length(struct http_request *req, uint64_t *out);
 /* Buffered body of a route without `body` (valid in end()). */

@@ -20,6 +20,15 @@
 #define LH_HTTP_CLIENT_TIMEOUT_MS         600000   /* whole transfer, large objects */
 #define LH_HTTP_CLIENT_MAX_BUFFERED       (16u << 20) /* responses read into memory */
 
+/* gateway (gateway/proxy.c, gateway/gateway.c) */
+#define LH_GATEWAY_PIPE_BYTES          (1u << 20)  /* each direction, per proxied request */
+#define LH_GATEWAY_HEALTH_TIMEOUT_MS   2000        /* probing one upstream's /health */
+#define LH_GATEWAY_MAX_URL             (3 * LH_HTTP_MAX_PATH + 1024) /* upstream URL, encoded */
+#define LH_GATEWAY_MAX_FWD_HEADERS     16          /* headers forwarded each way */
+
+/* CLI (cli/) */
+#define LH_CLI_MAX_RESPONSE            (64u << 20) /* JSON answers read into memory */
+
 /* JSON (common/json.c) */
 #define LH_JSON_MAX_DEPTH              32
 

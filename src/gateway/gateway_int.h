@@ -1,0 +1,55 @@
+/* gateway_int.h — the gateway's private pieces, shared by gateway.c (routes,
+ * health, start/stop), proxy.c (the streaming reverse proxy) and ui.c (the
+ * page at "/"). Other modules include only gateway/gateway.h.
+ */
+#ifndef LH_GATEWAY_INT_H
+#define LH_GATEWAY_INT_H
+#include "common/config.h"
+
+#include <stddef.h>
+
+struct http_request;
+struct http_server;
+
+/* One service behind the gateway. */
+struct gateway_upstream {
+	const char *name;            /* "storaged": logs, /health, error messages */
+	const char *prefix;          /* path on the upstream, e.g. "/storage/" */
+	char url[LH_CFG_STR];        /* base URL, "" = not configured */
+};
+
+enum { GW_STORAGED, GW_CATALOGD, GW_INGESTD, GW_QUERYD, GW_NUPSTREAMS };
+
+struct gateway {
+	struct http_server *srv;
+	struct gateway_upstream up[GW_NUPSTREAMS];
+	unsigned timeout_ms;         /* cfg->gateway.upstream_timeout_ms */
+};
+
+/* --- proxy.c --------------------------------------------------------------
+ * Route callbacks that forward the request to `up` (see proxy.c's design
+ * notes). proxy_begin() is called by the route's begin() with the upstream
+ * chosen; body/end/done are the route's callbacks as they are. */
+int proxy_begin(struct http_request *req, const struct gateway_upstream *up,
+		unsigned timeout_ms);
+int proxy_body(struct http_request *req, const char *data, size_t n);
+int proxy_end(struct http_request *req);
+void proxy_done(struct http_request *req, int completed);
+
+/* Pure: percent-encode `in` onto the capped buffer `out` (size `cap`, used
+ * `*len`), keeping RFC 3986 unreserved bytes, and '/' when keep_slash.
+ * Returns 0, or -1 when it does not fit (out is then unspecified). */
+int proxy_encode(char *out, size_t cap, size_t *len, const char *in, int keep_slash);
+
+/* Pure: the upstream URL base + prefix + encode(rest) [+ "?" k=v&...].
+ * `query` holds nquery (key, value) pairs, value NULL for a bare key.
+ * Returns a new string (caller frees) or NULL if longer than
+ * LH_GATEWAY_MAX_URL. */
+char *proxy_url_build(const char *base, const char *prefix, const char *rest,
+		      const char *const *query, size_t nquery);
+
+/* --- ui.c ----------------------------------------------------------------- */
+/* GET / : the placeholder page (the web UI replaces it). */
+int ui_index_end(struct http_request *req);
+
+#endif
