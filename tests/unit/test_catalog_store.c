@@ -296,6 +296,10 @@ TEST(catalog_store_unknown_backend)
 	lh_error_clear(&err);
 	CHECK(catalog_store_open("sqlite", "/nonexistent-dir/x/catalog.db", &err) == NULL);
 	CHECK_EQ_INT(err.status, 500);
+	lh_error_clear(&err);	/* no server there: a clear 503, no store */
+	CHECK(catalog_store_open("postgres", "host=127.0.0.1 port=1 connect_timeout=2", &err) == NULL);
+	CHECK_EQ_INT(err.status, 503);
+	CHECK_EQ_STR(err.code, "catalog_unavailable");
 	lh_error_clear(&err);
 }
 
