@@ -36,6 +36,9 @@ def main():
             out = r.stdout.decode("utf-8", "replace")
             sys.stdout.write(out)
             m = re.search(r"(\d+) passed, (\d+) failed\s*$", out)
+            if r.returncode != 0 or not m or int(m.group(2)):
+                print("-- last lines of the PostgreSQL log:\n%s" %
+                      "\n".join(pg.read_log().splitlines()[-30:]))
             if r.returncode != 0 or not m:
                 failed += int(m.group(2)) if m and int(m.group(2)) else 1
                 passed += int(m.group(1)) if m else 0
