@@ -49,6 +49,14 @@ struct http_client_request {
 	size_t max_buffered;             /* memory cap; 0 = LH_HTTP_CLIENT_MAX_BUFFERED */
 	unsigned timeout_ms;             /* 0 = LH_HTTP_CLIENT_TIMEOUT_MS */
 	http_client_header_fn on_header; void *on_header_ctx; /* optional */
+	/* Optional AWS Signature V4 (S3 and compatible stores): the provider
+	 * string of CURLOPT_AWS_SIGV4, e.g. "aws:amz:us-east-1:s3", with the
+	 * access key id and secret as username/password. The payload is not
+	 * hashed: "x-amz-content-sha256: UNSIGNED-PAYLOAD" is sent (and signed)
+	 * unless `headers` already carries that header. All borrowed. */
+	const char *aws_sigv4;
+	const char *username;
+	const char *password;
 };
 
 struct http_client_response {

@@ -25,6 +25,7 @@
  */
 #include "common/http_server.h"
 
+#include "common/buf.h"
 #include "common/error.h"
 #include "common/limits.h"
 #include "common/log.h"
@@ -79,8 +80,7 @@ struct http_request {
 	struct timespec start;
 
 	int body_streaming;             /* route->body set */
-	char *body;                     /* buffered body, NUL-terminated */
-	size_t body_len, body_cap, max_body;
+	struct lh_buf body;             /* buffered body (routes without body()) */
 	uint64_t bytes_in, discarded;
 
 	struct MHD_Response *resp;      /* pending response, owned until queued */
@@ -354,8 +354,8 @@ int http_request_content_length(struct http_request *req, uint64_t *out)
 
 const char *http_request_body(struct http_request *req, size_t *n)
 {
-	*n = req->body_len;
-	return req->body ? req->body : "";
+	*n = req->body.len;
+	return req->body.data ? req->body.data : "";
 }
 
 /* --- routing -------------------------------------------------------------- */
@@ -481,13 +481,13 @@ static struct http_request *request_begin(struct http_server *srv, struct MHD_Co
 	req->route = route;
 	req->route_name = route->name;
 	req->body_streaming = route->body != NULL;
-	req->max_body = route->max_body ? route->max_body : LH_HTTP_MAX_JSON_BODY;
+	lh_buf_init(&req->body, route->max_body ? route->max_body : LH_HTTP_MAX_JSON_BODY);
 
 	uint64_t declared;
 	if (!req->body_streaming && http_request_content_length(req, &declared) &&
-	    declared > req->max_body) {
+	    declared > req->body.max) {
 		http_respond_fail(req, 413, "too_large", "request body exceeds %zu bytes",
-				  req->max_body);
+				  req->body.max);
 		return req;
 	}
 	if (route->begin && route->begin(req) != 0 && !http_request_responded(req))
@@ -508,21 +508,9 @@ static int request_body(struct http_request *req, const char *data, size_t n)
 			http_respond_fail(req, 500, "internal", "the request body could not be handled");
 		return 0;
 	}
-	if (req->body_len + n > req->max_body) {
+	if (lh_buf_append(&req->body, data, n) != 0)
 		http_respond_fail(req, 413, "too_large", "request body exceeds %zu bytes",
-				  req->max_body);
-		return 0;
-	}
-	if (req->body_len + n + 1 > req->body_cap) {
-		size_t cap = req->body_cap ? req->body_cap : 4096;
-		while (cap < req->body_len + n + 1)
-			cap *= 2;
-		req->body = xrealloc(req->body, cap);
-		req->body_cap = cap;
-	}
-	memcpy(req->body + req->body_len, data, n);
-	req->body_len += n;
-	req->body[req->body_len] = '\0';
+				  req->body.max);
 	return 0;
 }
 
@@ -600,7 +588,7 @@ static void request_completed(void *cls, struct MHD_Connection *conn, void **con
 	log_request(&line);
 
 	free(req->error_detail);
-	free(req->body);
+	lh_buf_free(&req->body);
 	free(req->path);
 	free(req);
 	atomic_fetch_sub(&srv->in_flight, 1);

@@ -26,6 +26,15 @@
 #define LH_GATEWAY_MAX_URL             (3 * LH_HTTP_MAX_PATH + 1024) /* upstream URL, encoded */
 #define LH_GATEWAY_MAX_FWD_HEADERS     16          /* headers forwarded each way */
 
+/* web UI (gateway/ui*.c) */
+#define LH_UI_MAX_PAGE_BYTES           (8u << 20)  /* one rendered page */
+#define LH_UI_MAX_UPSTREAM_JSON        (16u << 20) /* a service's JSON answer read by the UI */
+#define LH_UI_PREVIEW_ROWS             100         /* rows shown on a dataset page */
+#define LH_UI_CONSOLE_ROWS             1000        /* rows shown in the SQL console */
+#define LH_UI_CELL_BYTES               300         /* a table cell is cut after this */
+#define LH_UI_CHART_MAX_BARS           30
+#define LH_UI_CHART_MAX_POINTS         2000
+
 /* CLI (cli/) */
 #define LH_CLI_MAX_RESPONSE            (64u << 20) /* JSON answers read into memory */
 
@@ -37,6 +46,10 @@
 #define LH_DEFAULT_MAX_OBJECT_BYTES    (256ull << 20)
 #define LH_LIST_DEFAULT_LIMIT          1000
 #define LH_LIST_MAX_LIMIT              10000
+#define LH_S3_PART_BYTES               (8u << 20)  /* S3 multipart part; S3's minimum is 5 MiB */
+#define LH_S3_READ_BYTES               (1u << 20)  /* one Range GET window of a streamed read */
+#define LH_S3_LIST_PAGE                1000        /* max-keys of one ListObjectsV2 page */
+#define LH_S3_MAX_OBJECT_BYTES         (5ull << 30) /* one CopyObject publishes a multipart upload */
 #define LH_STREAM_CHUNK                (256u << 10) /* I/O buffer for streamed bodies */
 
 /* catalogd */

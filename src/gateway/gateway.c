@@ -3,7 +3,7 @@
  *   /v1/catalog/<rest>  -> catalogd  /catalog/<rest>
  *   /v1/ingest          -> ingestd   /ingest
  *   /v1/query           -> queryd    /query
- *   /                   -> the web UI (ui.c)
+ *   / and /datasets/..., /upload, /console, /static/...  -> the web UI (ui.c)
  * plus /health with each upstream's state, and gateway_start/stop/main.
  *
  * Every proxied route streams through proxy.c. The methods an upstream does
@@ -50,7 +50,17 @@ static int query_begin(struct http_request *req) { return begin_upstream(req, GW
 	PROXY_ROUTE("POST", p, n, b), PROXY_ROUTE("DELETE", p, n, b)
 
 static const struct http_route gateway_routes[] = {
+	/* the web UI (ui.c) */
 	{ .method = "GET", .path = "/", .name = "ui", .end = ui_index_end },
+	{ .method = "GET", .path = "/datasets/*", .name = "ui_dataset",
+	  .begin = ui_dataset_begin, .end = ui_dataset_end, .done = proxy_done },
+	{ .method = "GET", .path = "/upload", .name = "ui_upload", .end = ui_upload_page_end },
+	{ .method = "POST", .path = "/upload", .name = "ui_upload", .begin = ui_upload_begin,
+	  .body = proxy_body, .end = ui_upload_end, .done = proxy_done },
+	{ .method = "GET", .path = "/console", .name = "ui_console", .end = ui_console_get_end },
+	{ .method = "POST", .path = "/console", .name = "ui_console",
+	  .end = ui_console_post_end, .max_body = 1u << 20 },
+	{ .method = "GET", .path = "/static/*", .name = "ui_static", .end = ui_static_end },
 	PROXY_ROUTES("/v1/storage/*", "storage", storage_begin),
 	PROXY_ROUTES("/v1/catalog/*", "catalog", catalog_begin),
 	PROXY_ROUTES("/v1/ingest", "ingest", ingest_begin),

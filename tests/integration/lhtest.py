@@ -54,7 +54,8 @@ class Server:
     def url(self):
         return "http://127.0.0.1:%d" % self.port
 
-    def wait_ready(self, timeout=20.0):
+    def wait_ready(self, timeout=60.0):
+        """Bounded: a loaded machine (fsync stalls) can slow start-up a lot."""
         deadline = time.time() + timeout
         while time.time() < deadline:
             if self.proc.poll() is not None:
