@@ -3,6 +3,7 @@
 #   make            build/lakehouse (release build, -O2)
 #   make run        bootstrap if needed, build, start `lakehouse serve`
 #   make test       every test: unit (release + ASan/UBSan), integration, smoke, browser
+#   make unit-pg    the catalog store unit tests on a throwaway PostgreSQL
 #   make asan       build/asan/ variant with -fsanitize=address,undefined
 #   make fuzz       libFuzzer targets (clang), FUZZ_SECONDS each; docs/fuzzing.md
 #   make fuzz-replay  replay the committed fuzz corpora under ASan (in make test)
@@ -45,11 +46,11 @@ GEN_SRC     := $(GEN_DIR)/ui_assets.c
 REL_OBJ     := $(SRC_LIB:%.c=$(REL_DIR)/%.o) $(REL_DIR)/$(GEN_SRC:.c=.o)
 ASAN_OBJ    := $(SRC_LIB:%.c=$(ASAN_DIR)/%.o) $(ASAN_DIR)/$(GEN_SRC:.c=.o)
 
-.PHONY: all run test unit unit-asan valgrind integration smoke browser asan bootstrap clean check-banned fuzz
+.PHONY: all run test unit unit-asan unit-pg valgrind integration smoke browser asan bootstrap clean check-banned fuzz
 
 # Unit-test prefixes run under valgrind (plain build): everything that does
 # not drive DuckDB, whose JIT-free but huge engine makes valgrind crawl.
-VALGRIND_TESTS ?= config json http multipart names storaged catalog queryd_guard queryd_cache gateway cli_ ui_
+VALGRIND_TESTS ?= auth config json buf http multipart names storaged catalog queryd_guard queryd_cache gateway cli_ ui_
 all: $(BUILD)/lakehouse
 
 $(DUCKDB_DIR)/libduckdb.so $(DUCKDB_DIR)/duckdb.h:
@@ -116,6 +117,11 @@ unit: $(REL_DIR)/unit-tests
 unit-asan: $(ASAN_DIR)/unit-tests
 	ASAN_OPTIONS=detect_leaks=1 ./$(ASAN_DIR)/unit-tests
 
+# The catalog store contract again on PostgreSQL (release and ASan builds):
+# tests/pg_unit.py starts a cluster in a temp dir, runs them, stops it.
+unit-pg: $(REL_DIR)/unit-tests $(ASAN_DIR)/unit-tests
+	python3 tests/pg_unit.py ./$(REL_DIR)/unit-tests ./$(ASAN_DIR)/unit-tests
+
 valgrind: $(REL_DIR)/unit-tests
 	@for t in $(VALGRIND_TESTS); do \
 	  valgrind -q --error-exitcode=99 --leak-check=full --errors-for-leak-kinds=definite \
@@ -135,7 +141,7 @@ browser: $(BUILD)/lakehouse
 
 test: bootstrap
 	$(MAKE) $(BUILD)/lakehouse $(REL_DIR)/unit-tests $(ASAN_DIR)/unit-tests $(BUILD)/bench/gen_staffing
-	$(MAKE) unit unit-asan valgrind fuzz-replay integration smoke browser
+	$(MAKE) unit unit-asan unit-pg valgrind fuzz-replay integration smoke browser
 
 # ---- fuzz ------------------------------------------------------------------
 # One libFuzzer target per pure parser (tests/fuzz/fuzz_<t>.c, docs/fuzzing.md),

@@ -37,6 +37,9 @@ struct http_client_request {
 					  * "Expect: 100-continue" here turns on the
 					  * 100-continue handshake (off by default) */
 	const char *request_id;          /* sent as X-Request-Id when set */
+	const char *bearer_token;        /* sent as "Authorization: Bearer <t>" when
+					  * set and non-empty (service-to-service
+					  * calls, auth.h auth_service_token) */
 	/* Body: at most one of these. */
 	const void *body;  size_t body_len;          /* memory */
 	int body_fd;       uint64_t body_fd_len;     /* file; -1 = unused (set it!) */
@@ -86,6 +89,10 @@ void http_client_response_free(struct http_client_response *resp);
 int http_client_json(const char *method, const char *url, const char *body,
 		     const char *request_id, struct http_client_response *resp,
 		     struct lh_error *err);
+/* The same with a bearer token (NULL or "" = none). */
+int http_client_json_auth(const char *method, const char *url, const char *body,
+			  const char *request_id, const char *bearer_token,
+			  struct http_client_response *resp, struct lh_error *err);
 
 /* Once per process, before threads start. */
 void http_client_global_init(void);

@@ -16,6 +16,7 @@
  */
 #include "gateway/gateway.h"
 
+#include "common/auth.h"
 #include "common/config.h"
 #include "common/error.h"
 #include "common/http_server.h"
@@ -140,7 +141,7 @@ struct gateway *gateway_start(const struct lh_config *cfg, struct lh_error *err)
 		.max_connections = cfg->http.max_connections,
 		.health = gateway_health,
 	};
-	g->srv = http_server_start(&hc, err);
+	g->srv = auth_http_setup(&hc, cfg, err) == 0 ? http_server_start(&hc, err) : NULL;
 	if (!g->srv)
 		goto fail;
 	for (int i = 0; i < GW_NUPSTREAMS; i++)

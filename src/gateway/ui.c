@@ -142,10 +142,14 @@ static int call_service(struct http_request *req, int which, const char *method,
 		lh_fail(err, 502, "upstream_unavailable", "%s is not configured", up->name);
 		goto out;
 	}
-	/* As http_client_json, on an instance of the pool (ADR 0075). */
+	/* As http_client_json, on an instance of the pool (ADR 0075). The page
+	 * is the client's request: its bearer token goes upstream, like the
+	 * proxy's Authorization header (ADR 0090). */
+	const char *auth = http_request_header(req, "Authorization");
 	http_client_request_init(&r);
 	r.method = method;
 	r.request_id = http_request_id(req);
+	r.bearer_token = auth && !strncasecmp(auth, "Bearer ", 7) ? auth + 7 : NULL;
 	r.headers = hdrs;
 	if (body) {
 		r.body = body;

@@ -17,6 +17,7 @@
  */
 #include "storaged/storaged.h"
 
+#include "common/auth.h"
 #include "common/config.h"
 #include "common/error.h"
 #include "common/http_server.h"
@@ -502,6 +503,8 @@ struct storaged *storaged_start(const struct lh_config *cfg, struct lh_error *er
 		.connection_timeout_s = cfg->http.connection_timeout_s,
 		.max_connections = cfg->http.max_connections,
 	};
+	if (auth_http_setup(&hc, cfg, err) != 0)
+		goto fail;
 	s->srv = http_server_start(&hc, err);
 	if (!s->srv)
 		goto fail;

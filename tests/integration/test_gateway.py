@@ -222,7 +222,7 @@ class TestGatewayStorage(ServerTest):
         st, hdrs, body = request("GET", self.srv.url + "/")
         self.assertEqual(st, 200)
         self.assertTrue(hdrs["content-type"].startswith("text/html"))
-        self.assertIn(b'id="datasets"', body)
+        self.assertIn(b'id="dataset-list"', body)
         self.assertIn(b'href="/v1/catalog/datasets"', body)
         st, hdrs, body = request("GET", self.srv.url + "/static/htmx.min.js")
         self.assertEqual(st, 200)
