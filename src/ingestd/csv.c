@@ -303,8 +303,8 @@ int csv_scan_record(struct csv_scanner *s, char *buf, size_t n, int eof, size_t 
 		s->expected = nf;
 	} else if (nf != s->expected) {
 		char what[96];
-		snprintf(what, sizeof what, "record has %zu fields, the header has %zu", nf,
-			 s->expected);
+		snprintf(what, sizeof what, "record has %zu field%s, the header has %zu", nf,
+			 nf == 1 ? "" : "s", s->expected);
 		return fail_line(err, s->line, what);
 	}
 	s->started = 1;
