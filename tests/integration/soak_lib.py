@@ -16,9 +16,11 @@ What one cycle checks (SPEC 2, 3, 7 and docs/architecture.md "Durability"):
   (c) after the kill and before the restart, catalog.db passes
       PRAGMA integrity_check;
   (d) every dataset's versions are dense 1..latest, and a version's row
-      count and size never change once seen.
-Anything else is noted but is not a failure: ingests in flight at the kill
-may or may not have landed, and files a kill leaves behind are counted.
+      count and size never change once seen;
+  (e) after the restart no Parquet temp file is left in the spool (a kill
+      mid-conversion leaves one; ingestd sweeps them at start).
+Ingests in flight at the kill may or may not have landed: not a failure.
+Files the kill left behind (spool, storaged's .tmp/) are counted.
 
 Every CSV is distinct (ids carry the cycle, thread and sequence number), so
 each acknowledged ingest makes a new version and names its own object.
@@ -323,11 +325,11 @@ class Soak:
             return None
         return r["rows"][0][0]
 
-    def _count_leftovers(self):
-        """Files a kill left behind (not failures): parquet temp files in the
-        spool and uploads in storaged's .tmp/ (emptied at start)."""
+    def _count_leftovers(self, subs=("spool", os.path.join("objects", ".tmp"))):
+        """Files a kill left behind: Parquet temp files in the spool and
+        uploads in storaged's .tmp/ (both removed at the next start)."""
         n = 0
-        for sub in ("spool", os.path.join("objects", ".tmp")):
+        for sub in subs:
             p = os.path.join(self.data_dir, sub)
             if os.path.isdir(p):
                 n += len(os.listdir(p))
@@ -353,10 +355,11 @@ class Soak:
                    "queries": self.queries, "leftover_files": self.leftovers,
                    "failures": len(self.failures), "elapsed_s": round(elapsed, 1)}
         self.log("soak summary: %d cycles, %d acknowledged ingests, %d verified, %d versions, "
-                 "%d objects, %d count(*) queries, %d failures, %.1f s"
+                 "%d objects, %d count(*) queries, %d files left by kills (swept at restart), "
+                 "%d failures, %.1f s"
                  % (summary["cycles"], summary["acknowledged"], summary["verified"],
                     summary["versions"], summary["objects"], summary["queries"],
-                    summary["failures"], elapsed))
+                    summary["leftover_files"], summary["failures"], elapsed))
         for f in self.failures[:50]:
             self.log("FAIL " + f)
         return summary
@@ -381,10 +384,13 @@ class Soak:
         self.acked.extend(new)
         self._integrity(cycle)                                   # (c), while stopped
         leftovers = self._count_leftovers()
-        self.leftovers = leftovers
+        self.leftovers += leftovers
 
         srv = self._start(cycle)
         try:
+            left = self._count_leftovers(("spool",))                  # (e)
+            if left:
+                self.fail(cycle, "%d files left in the spool after the restart" % left)
             full = last or (self.full_every and cycle % self.full_every == 0)
             nv, no = self._verify(srv.url, cycle, new, full, query_all=last)
             if last:
@@ -396,6 +402,6 @@ class Soak:
             srv.stop(timeout=30)
         status = "ok" if len(self.failures) == nfail else "FAIL (%d)" % (len(self.failures) - nfail)
         self.log("cycle %3d: killed after %3.0f ms, %2d acknowledged (total %d), %d versions, "
-                 "%d objects checked%s, %d leftover files, %.1f s: %s"
+                 "%d objects checked%s, %d files left by the kill, %.1f s: %s"
                  % (cycle + 1, delay * 1000, len(new), len(self.acked), nv, no,
                     " (full)" if full else "", leftovers, time.time() - tc, status))
