@@ -344,7 +344,15 @@ class Soak:
                     self.max_delay * 1000, self.data_dir))
         try:
             for cycle in range(self.cycles):
-                self._cycle(cycle, last=(cycle == self.cycles - 1))
+                try:
+                    self._cycle(cycle, last=(cycle == self.cycles - 1))
+                except (RuntimeError, OSError, http.client.HTTPException,
+                        KeyError, TypeError, ValueError) as e:
+                    # e.g. serve does not come back after a kill: that is a
+                    # finding, and the run cannot go on meaningfully
+                    self.fail(cycle, "aborted: %s: %s" % (type(e).__name__, e))
+                    self.cycles = cycle + 1
+                    break
         finally:
             if not self.keep_dir:
                 shutil.rmtree(self.work, ignore_errors=True)
