@@ -41,7 +41,7 @@ ASAN_OBJ    := $(SRC_LIB:%.c=$(ASAN_DIR)/%.o)
 
 # Unit-test prefixes run under valgrind (plain build): everything that does
 # not drive DuckDB, whose JIT-free but huge engine makes valgrind crawl.
-VALGRIND_TESTS ?= config http multipart names storaged catalog queryd_guard queryd_cache gateway cli_
+VALGRIND_TESTS ?= config json http multipart names storaged catalog queryd_guard queryd_cache gateway cli_
 all: $(BUILD)/lakehouse
 
 $(DUCKDB_DIR)/libduckdb.so $(DUCKDB_DIR)/duckdb.h:
@@ -61,16 +61,20 @@ $(ASAN_DIR)/%.o: %.c | $(DUCKDB_DIR)/duckdb.h
 	@$(CC) $(CFLAGS_BASE) $(ASAN_CFLAGS) -c $< -o $@
 
 $(BUILD)/lakehouse: $(REL_OBJ) $(REL_DIR)/src/main.o | check-banned
-	$(CC) $(REL_CFLAGS) -o $@ $^ $(LDLIBS_BASE)
+	@echo "  LD      $@"
+	@$(CC) $(REL_CFLAGS) -o $@ $^ $(LDLIBS_BASE)
 
 $(REL_DIR)/unit-tests: $(REL_OBJ) $(SRC_UNIT:%.c=$(REL_DIR)/%.o)
-	$(CC) $(REL_CFLAGS) -o $@ $^ $(LDLIBS_BASE)
+	@echo "  LD      $@"
+	@$(CC) $(REL_CFLAGS) -o $@ $^ $(LDLIBS_BASE)
 
 $(ASAN_DIR)/unit-tests: $(ASAN_OBJ) $(SRC_UNIT:%.c=$(ASAN_DIR)/%.o)
-	$(CC) $(ASAN_CFLAGS) -o $@ $^ $(LDLIBS_BASE)
+	@echo "  LD      $@"
+	@$(CC) $(ASAN_CFLAGS) -o $@ $^ $(LDLIBS_BASE)
 
 $(ASAN_DIR)/lakehouse: $(ASAN_OBJ) $(ASAN_DIR)/src/main.o
-	$(CC) $(ASAN_CFLAGS) -o $@ $^ $(LDLIBS_BASE)
+	@echo "  LD      $@"
+	@$(CC) $(ASAN_CFLAGS) -o $@ $^ $(LDLIBS_BASE)
 
 asan: $(ASAN_DIR)/lakehouse $(ASAN_DIR)/unit-tests
 
