@@ -157,7 +157,11 @@ def wrk(url, conns, duration, script=None):
 
 
 def fmt_ms(x):
-    return "-" if x is None else ("%.2f ms" % x if x < 100 else "%.0f ms" % x)
+    if x is None:
+        return "-"
+    if x < 1:
+        return "%.0f us" % (x * 1000)
+    return "%.2f ms" % x if x < 100 else "%.0f ms" % x
 
 
 def main():
