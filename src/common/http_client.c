@@ -8,6 +8,7 @@
  */
 #include "common/http_client.h"
 
+#include "common/buf.h"
 #include "common/error.h"
 #include "common/limits.h"
 #include "common/xmalloc.h"
@@ -42,8 +43,7 @@ void http_client_response_free(struct http_client_response *resp)
 struct transfer {
 	const struct http_client_request *req;
 	struct http_client_response *resp;
-	size_t cap;
-	size_t body_cap;
+	struct lh_buf body;  /* memory responses, capped */
 	int overflow;       /* memory cap exceeded */
 	int write_failed;   /* sink or fd failed */
 	uint64_t fd_sent;   /* bytes read from body_fd */
@@ -77,21 +77,10 @@ static size_t on_write(char *data, size_t size, size_t nmemb, void *userp)
 		}
 		return n;
 	}
-	struct http_client_response *resp = t->resp;
-	if (resp->body_len + n > t->cap) {
+	if (lh_buf_append(&t->body, data, n) != 0) {
 		t->overflow = 1;
 		return 0;
 	}
-	if (resp->body_len + n + 1 > t->body_cap) {
-		size_t cap = t->body_cap ? t->body_cap : 4096;
-		while (cap < resp->body_len + n + 1)
-			cap *= 2;
-		resp->body = xrealloc(resp->body, cap);
-		t->body_cap = cap;
-	}
-	memcpy(resp->body + resp->body_len, data, n);
-	resp->body_len += n;
-	resp->body[resp->body_len] = '\0';
 	return n;
 }
 
@@ -194,8 +183,8 @@ int http_client_do(const struct http_client_request *r,
 	char idhdr[LH_REQUEST_ID_MAX + 16];
 	memset(resp, 0, sizeof *resp);
 	resp->content_length = UINT64_MAX;
-	struct transfer t = { .req = r, .resp = resp,
-			      .cap = r->max_buffered ? r->max_buffered : LH_HTTP_CLIENT_MAX_BUFFERED };
+	struct transfer t = { .req = r, .resp = resp };
+	lh_buf_init(&t.body, r->max_buffered ? r->max_buffered : LH_HTTP_CLIENT_MAX_BUFFERED);
 
 	CURL *c = curl_easy_init();
 	if (!c)
@@ -224,11 +213,27 @@ int http_client_do(const struct http_client_request *r,
 		snprintf(idhdr, sizeof idhdr, "X-Request-Id: %s", r->request_id);
 		headers = curl_slist_append(headers, idhdr);
 	}
+	if (r->bearer_token && r->bearer_token[0]) {
+		char *auth = xasprintf("Authorization: Bearer %s", r->bearer_token);
+		headers = curl_slist_append(headers, auth);   /* curl copies it */
+		free(auth);
+	}
 	/* No automatic "Expect: 100-continue" pause unless the caller asks for
 	 * it (the gateway does, so an upstream can refuse a body before it is
 	 * sent instead of resetting the connection under it). */
 	if (!caller_expect)
 		headers = curl_slist_append(headers, "Expect:");
+	if (r->aws_sigv4) {
+		int has_sha = 0;
+		for (const char *const *h = r->headers; h && *h; h++)
+			has_sha |= !strncasecmp(*h, "x-amz-content-sha256:", 21);
+		if (!has_sha)
+			headers = curl_slist_append(headers,
+						    "x-amz-content-sha256: UNSIGNED-PAYLOAD");
+		curl_easy_setopt(c, CURLOPT_AWS_SIGV4, r->aws_sigv4);
+		curl_easy_setopt(c, CURLOPT_USERNAME, r->username ? r->username : "");
+		curl_easy_setopt(c, CURLOPT_PASSWORD, r->password ? r->password : "");
+	}
 
 	const char *m = r->method ? r->method : "GET";
 	int has_body = r->body || r->body_fd >= 0 || r->body_source;
@@ -260,7 +265,8 @@ int http_client_do(const struct http_client_request *r,
 	if (cc != CURLE_OK) {
 		if (t.overflow)
 			lh_fail(err, 502, "upstream_too_large",
-				"the upstream answer from %s is larger than %zu bytes", r->url, t.cap);
+				"the upstream answer from %s is larger than %zu bytes", r->url,
+				t.body.max);
 		else if (t.hook_failed)
 			lh_fail(err, 502, "upstream_failed",
 				"the response from %s was abandoned", r->url);
@@ -276,10 +282,13 @@ int http_client_do(const struct http_client_request *r,
 		goto out;
 	}
 	curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &resp->status);
-	if (!resp->body && !r->sink && r->response_fd < 0)
-		resp->body = xstrdup("");
+	if (!r->sink && r->response_fd < 0) {
+		resp->body_len = t.body.len;
+		resp->body = lh_buf_take(&t.body);
+	}
 	rc = 0;
 out:
+	lh_buf_free(&t.body);
 	curl_slist_free_all(headers);
 	curl_easy_cleanup(c);
 	return rc;
@@ -289,11 +298,19 @@ int http_client_json(const char *method, const char *url, const char *body,
 		     const char *request_id, struct http_client_response *resp,
 		     struct lh_error *err)
 {
+	return http_client_json_auth(method, url, body, request_id, NULL, resp, err);
+}
+
+int http_client_json_auth(const char *method, const char *url, const char *body,
+			  const char *request_id, const char *bearer_token,
+			  struct http_client_response *resp, struct lh_error *err)
+{
 	struct http_client_request r;
 	http_client_request_init(&r);
 	r.method = method;
 	r.url = url;
 	r.request_id = request_id;
+	r.bearer_token = bearer_token;
 	const char *hdrs[] = { "Content-Type: application/json", "Accept: application/json", NULL };
 	r.headers = hdrs;
 	if (body) {

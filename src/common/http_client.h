@@ -37,6 +37,9 @@ struct http_client_request {
 					  * "Expect: 100-continue" here turns on the
 					  * 100-continue handshake (off by default) */
 	const char *request_id;          /* sent as X-Request-Id when set */
+	const char *bearer_token;        /* sent as "Authorization: Bearer <t>" when
+					  * set and non-empty (service-to-service
+					  * calls, auth.h auth_service_token) */
 	/* Body: at most one of these. */
 	const void *body;  size_t body_len;          /* memory */
 	int body_fd;       uint64_t body_fd_len;     /* file; -1 = unused (set it!) */
@@ -49,6 +52,14 @@ struct http_client_request {
 	size_t max_buffered;             /* memory cap; 0 = LH_HTTP_CLIENT_MAX_BUFFERED */
 	unsigned timeout_ms;             /* 0 = LH_HTTP_CLIENT_TIMEOUT_MS */
 	http_client_header_fn on_header; void *on_header_ctx; /* optional */
+	/* Optional AWS Signature V4 (S3 and compatible stores): the provider
+	 * string of CURLOPT_AWS_SIGV4, e.g. "aws:amz:us-east-1:s3", with the
+	 * access key id and secret as username/password. The payload is not
+	 * hashed: "x-amz-content-sha256: UNSIGNED-PAYLOAD" is sent (and signed)
+	 * unless `headers` already carries that header. All borrowed. */
+	const char *aws_sigv4;
+	const char *username;
+	const char *password;
 };
 
 struct http_client_response {
@@ -73,6 +84,10 @@ void http_client_response_free(struct http_client_response *resp);
 int http_client_json(const char *method, const char *url, const char *body,
 		     const char *request_id, struct http_client_response *resp,
 		     struct lh_error *err);
+/* The same with a bearer token (NULL or "" = none). */
+int http_client_json_auth(const char *method, const char *url, const char *body,
+			  const char *request_id, const char *bearer_token,
+			  struct http_client_response *resp, struct lh_error *err);
 
 /* Once per process, before threads start. */
 void http_client_global_init(void);

@@ -3,7 +3,7 @@
  *   /v1/catalog/<rest>  -> catalogd  /catalog/<rest>
  *   /v1/ingest          -> ingestd   /ingest
  *   /v1/query           -> queryd    /query
- *   /                   -> the web UI (ui.c)
+ *   / and /datasets/..., /upload, /console, /static/...  -> the web UI (ui.c)
  * plus /health with each upstream's state, and gateway_start/stop/main.
  *
  * Every proxied route streams through proxy.c. The methods an upstream does
@@ -14,6 +14,7 @@
  */
 #include "gateway/gateway.h"
 
+#include "common/auth.h"
 #include "common/config.h"
 #include "common/error.h"
 #include "common/http_client.h"
@@ -28,6 +29,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 /* --- routes ----------------------------------------------------------------- */
 
@@ -50,7 +52,17 @@ static int query_begin(struct http_request *req) { return begin_upstream(req, GW
 	PROXY_ROUTE("POST", p, n, b), PROXY_ROUTE("DELETE", p, n, b)
 
 static const struct http_route gateway_routes[] = {
+	/* the web UI (ui.c) */
 	{ .method = "GET", .path = "/", .name = "ui", .end = ui_index_end },
+	{ .method = "GET", .path = "/datasets/*", .name = "ui_dataset",
+	  .begin = ui_dataset_begin, .end = ui_dataset_end, .done = proxy_done },
+	{ .method = "GET", .path = "/upload", .name = "ui_upload", .end = ui_upload_page_end },
+	{ .method = "POST", .path = "/upload", .name = "ui_upload", .begin = ui_upload_begin,
+	  .body = proxy_body, .end = ui_upload_end, .done = proxy_done },
+	{ .method = "GET", .path = "/console", .name = "ui_console", .end = ui_console_get_end },
+	{ .method = "POST", .path = "/console", .name = "ui_console",
+	  .end = ui_console_post_end, .max_body = 1u << 20 },
+	{ .method = "GET", .path = "/static/*", .name = "ui_static", .end = ui_static_end },
 	PROXY_ROUTES("/v1/storage/*", "storage", storage_begin),
 	PROXY_ROUTES("/v1/catalog/*", "catalog", catalog_begin),
 	PROXY_ROUTES("/v1/ingest", "ingest", ingest_begin),
@@ -89,14 +101,17 @@ static void *probe_run(void *arg)
 	return NULL;
 }
 
-/* The http_server health hook: probe every configured upstream in parallel;
- * 503 ("degraded") when one of them is not healthy. */
-static int gateway_health(void *ctx, json_t *body)
+static double now_ms(void)
 {
-	struct gateway *g = ctx;
-	struct probe probes[GW_NUPSTREAMS];
-	int healthy = 1;
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
+}
 
+/* Probe every configured upstream in parallel; status[i] is a static string. */
+static void probe_round(struct gateway *g, const char *status[GW_NUPSTREAMS])
+{
+	struct probe probes[GW_NUPSTREAMS];
 	for (int i = 0; i < GW_NUPSTREAMS; i++) {
 		probes[i] = (struct probe){ .up = &g->up[i], .status = "not_configured" };
 		if (!g->up[i].url[0])
@@ -106,21 +121,65 @@ static int gateway_health(void *ctx, json_t *body)
 		else
 			probe_run(&probes[i]);
 	}
-	json_t *services = json_object();
 	for (int i = 0; i < GW_NUPSTREAMS; i++) {
 		if (probes[i].started)
 			pthread_join(probes[i].tid, NULL);
+		status[i] = probes[i].status;
+	}
+}
+
+static int round_healthy(const char *status[GW_NUPSTREAMS])
+{
+	for (int i = 0; i < GW_NUPSTREAMS; i++)
+		if (strcmp(status[i], "ok") != 0 && strcmp(status[i], "not_configured") != 0)
+			return 0;
+	return 1;
+}
+
+/* The http_server health hook: each upstream's state; 503 ("degraded") when
+ * one of them is not healthy. A burst of /health requests must not become
+ * four upstream calls (and four threads) each: one probe round runs at a
+ * time, and callers arriving meanwhile wait for it and share its result. A
+ * healthy result also answers for LH_GATEWAY_HEALTH_CACHE_MS; a degraded
+ * one is not reused by later callers, so recovery shows at once. */
+static int gateway_health(void *ctx, json_t *body)
+{
+	struct gateway *g = ctx;
+	const char *status[GW_NUPSTREAMS];
+	int healthy = 1;
+
+	pthread_mutex_lock(&g->health_mu);
+	int waited = 0;
+	while (g->health_running) {
+		pthread_cond_wait(&g->health_cv, &g->health_mu);
+		waited = 1;
+	}
+	if (!waited && (!g->health_valid || !round_healthy(g->health_status) ||
+			now_ms() - g->health_at_ms > LH_GATEWAY_HEALTH_CACHE_MS)) {
+		g->health_running = 1;
+		pthread_mutex_unlock(&g->health_mu);
+		probe_round(g, status);
+		pthread_mutex_lock(&g->health_mu);
+		memcpy(g->health_status, status, sizeof status);
+		g->health_at_ms = now_ms();
+		g->health_valid = 1;
+		g->health_running = 0;
+		pthread_cond_broadcast(&g->health_cv);
+	}
+	memcpy(status, g->health_status, sizeof status);
+	pthread_mutex_unlock(&g->health_mu);
+
+	json_t *services = json_object();
+	for (int i = 0; i < GW_NUPSTREAMS; i++) {
 		json_t *s = json_object();
-		json_object_set_new(s, "status", json_string(probes[i].status));
+		json_object_set_new(s, "status", json_string(status[i]));
 		json_object_set_new(s, "url", g->up[i].url[0] ? json_string(g->up[i].url)
 							       : json_null());
 		json_object_set_new(services, g->up[i].name, s);
-		/* An upstream left unconfigured is reported, not counted: its
-		 * routes answer 502 "not configured" on their own. */
-		if (strcmp(probes[i].status, "ok") != 0 &&
-		    strcmp(probes[i].status, "not_configured") != 0)
-			healthy = 0;
 	}
+	/* An upstream left unconfigured is reported, not counted: its routes
+	 * answer 502 "not configured" on their own. */
+	healthy = round_healthy(status);
 	json_object_set_new(body, "services", services);
 	return healthy ? 200 : 503;
 }
@@ -146,6 +205,8 @@ struct gateway *gateway_start(const struct lh_config *cfg, struct lh_error *err)
 			g->up[i].url[--n] = '\0';
 	}
 	g->timeout_ms = cfg->gateway.upstream_timeout_ms;
+	pthread_mutex_init(&g->health_mu, NULL);
+	pthread_cond_init(&g->health_cv, NULL);
 	struct http_server_config hc = {
 		.service = "gateway",
 		.bind = cfg->gateway.bind,
@@ -156,8 +217,10 @@ struct gateway *gateway_start(const struct lh_config *cfg, struct lh_error *err)
 		.max_connections = cfg->http.max_connections,
 		.health = gateway_health,
 	};
-	g->srv = http_server_start(&hc, err);
+	g->srv = auth_http_setup(&hc, cfg, err) == 0 ? http_server_start(&hc, err) : NULL;
 	if (!g->srv) {
+		pthread_mutex_destroy(&g->health_mu);
+		pthread_cond_destroy(&g->health_cv);
 		free(g);
 		return NULL;
 	}
@@ -177,6 +240,8 @@ void gateway_stop(struct gateway *g)
 	if (!g)
 		return;
 	http_server_stop(g->srv);   /* in-flight requests finish first */
+	pthread_mutex_destroy(&g->health_mu);
+	pthread_cond_destroy(&g->health_cv);
 	free(g);
 }
 

@@ -6,10 +6,12 @@
 #define LH_GATEWAY_INT_H
 #include "common/config.h"
 
+#include <pthread.h>
 #include <stddef.h>
 
 struct http_request;
 struct http_server;
+struct lh_error;
 
 /* One service behind the gateway. */
 struct gateway_upstream {
@@ -24,6 +26,13 @@ struct gateway {
 	struct http_server *srv;
 	struct gateway_upstream up[GW_NUPSTREAMS];
 	unsigned timeout_ms;         /* cfg->gateway.upstream_timeout_ms */
+	/* /health: one probe round at a time, reused for
+	 * LH_GATEWAY_HEALTH_CACHE_MS (gateway.c), under health_mu. */
+	pthread_mutex_t health_mu;
+	pthread_cond_t health_cv;
+	int health_running, health_valid;
+	double health_at_ms;
+	const char *health_status[GW_NUPSTREAMS];
 };
 
 /* --- proxy.c --------------------------------------------------------------
@@ -35,6 +44,24 @@ int proxy_begin(struct http_request *req, const struct gateway_upstream *up,
 int proxy_body(struct http_request *req, const char *data, size_t n);
 int proxy_end(struct http_request *req);
 void proxy_done(struct http_request *req, int completed);
+
+/* Instead of proxy_begin(): a request of the gateway's own to `up` —
+ * `method` to up->url + `path` (already encoded, with its query string),
+ * with `body` (copied; NULL = none) of `content_type`. The client's body is
+ * not forwarded (the route needs no body callback). Finish with proxy_end()
+ * to stream the answer back, or proxy_collect(); proxy_done() as usual. */
+int proxy_begin_request(struct http_request *req, const struct gateway_upstream *up,
+			unsigned timeout_ms, const char *method, const char *path,
+			const char *body, size_t body_len, const char *content_type);
+/* Instead of proxy_end(): wait for the whole upstream answer (at most `cap`
+ * bytes) and hand it over rather than streaming it: returns 0 with *status
+ * and *body (NUL-terminated, caller frees, *len bytes), or -1 with err (the
+ * upstream could not be reached, timed out, or answered more than cap). Sets
+ * no response. */
+int proxy_collect(struct http_request *req, size_t cap, long *status, char **body,
+		  size_t *len, struct lh_error *err);
+/* After proxy_end(): the upstream's status, or 0 if it never answered. */
+long proxy_status(struct http_request *req);
 
 /* Pure: percent-encode `in` onto the capped buffer `out` (size `cap`, used
  * `*len`), keeping RFC 3986 unreserved bytes, and '/' when keep_slash.
@@ -48,8 +75,16 @@ int proxy_encode(char *out, size_t cap, size_t *len, const char *in, int keep_sl
 char *proxy_url_build(const char *base, const char *prefix, const char *rest,
 		      const char *const *query, size_t nquery);
 
-/* --- ui.c ----------------------------------------------------------------- */
-/* GET / : the placeholder page (the web UI replaces it). */
-int ui_index_end(struct http_request *req);
+/* --- ui.c -----------------------------------------------------------------
+ * The web UI's route callbacks (ui.c's header comment lists the pages). */
+int ui_index_end(struct http_request *req);            /* GET /            */
+int ui_dataset_begin(struct http_request *req);        /* GET /datasets/... */
+int ui_dataset_end(struct http_request *req);          /*   (done: proxy_done) */
+int ui_upload_page_end(struct http_request *req);      /* GET /upload      */
+int ui_upload_begin(struct http_request *req);         /* POST /upload     */
+int ui_upload_end(struct http_request *req);           /*   (body: proxy_body, done: proxy_done) */
+int ui_console_get_end(struct http_request *req);      /* GET /console     */
+int ui_console_post_end(struct http_request *req);     /* POST /console    */
+int ui_static_end(struct http_request *req);           /* GET /static/...   */
 
 #endif

@@ -44,6 +44,12 @@
  *     W ends on it and W's callbacks then return -1, so curl stops at once.
  *  7. Nobody holds the lock while calling into the server layer or curl, so
  *     there is no lock-order cycle.
+ *  8. Two variants for the web UI (ui.c), same parties and invariants:
+ *     proxy_begin_request() makes a request of its own (method, path, a
+ *     body in memory) instead of copying the client's; proxy_collect()
+ *     replaces proxy_end() when the answer is small and the UI renders it
+ *     (an upload's JSON result): C drains `down` itself into a capped buffer
+ *     until W is done.
  * Limitation: an upstream that answers 2xx with more than
  * LH_GATEWAY_PIPE_BYTES of body before it has read the whole request body
  * stalls until the upstream timeout (no service of ours does that).
@@ -64,6 +70,9 @@
 #include <strings.h>
 
 #define PROXY_MAX_QUERY_ARGS 256
+
+struct proxy;
+static void proxy_start(struct http_request *req, struct proxy *p);
 
 /* Request headers passed to the upstream. Authorization is forwarded so that
  * services deployed apart can check the same bearer token (ADR 0060). */
@@ -99,6 +108,8 @@ struct proxy {
 	char *hdrs[LH_GATEWAY_MAX_FWD_HEADERS + 3];  /* "Name: value", NULL-terminated */
 	int has_body;                   /* stream `up` to the upstream */
 	int empty_body;                 /* send Content-Length: 0 */
+	char *mem_body;                 /* proxy_begin_request: the body, owned */
+	size_t mem_body_len;
 	uint64_t body_len;              /* declared length, 0 = unknown (chunked) */
 	unsigned timeout_ms;
 
@@ -223,6 +234,7 @@ static void proxy_free(struct proxy *p)
 	pthread_mutex_destroy(&p->mu);
 	pthread_cond_destroy(&p->cv);
 	free(p->url);
+	free(p->mem_body);
 	for (size_t i = 0; p->hdrs[i]; i++)
 		free(p->hdrs[i]);
 	for (size_t i = 0; i < p->n_resp_hdrs; i++)
@@ -330,7 +342,10 @@ static void *proxy_worker(void *arg)
 	r.url = p->url;
 	r.headers = (const char *const *)p->hdrs;
 	r.request_id = p->request_id;
-	if (p->has_body) {
+	if (p->mem_body) {
+		r.body = p->mem_body;
+		r.body_len = p->mem_body_len;
+	} else if (p->has_body) {
 		r.body_source = up_source;
 		r.body_source_ctx = p;
 		r.body_source_len = p->body_len;
@@ -392,7 +407,6 @@ int proxy_begin(struct http_request *req, const struct gateway_upstream *up,
 	struct query_args *q = NULL;
 	struct proxy *p = NULL;
 	char *url = NULL;
-	pthread_attr_t attr;
 	int rc = 0;
 
 	if (!up->url[0]) {
@@ -456,8 +470,21 @@ int proxy_begin(struct http_request *req, const struct gateway_upstream *up,
 	p->down.cap = LH_GATEWAY_PIPE_BYTES;
 	p->down.buf = xmalloc(p->down.cap);
 
-	p->refs = 2;   /* C and W (note 1) */
+	proxy_start(req, p);
+out:
+	free(q);
+	free(url);
+	return rc;
+}
+
+/* Start W on p (refs: C and W) and attach p to the request; on failure free
+ * p and answer 503. */
+static void proxy_start(struct http_request *req, struct proxy *p)
+{
+	pthread_attr_t attr;
 	pthread_t tid;
+
+	p->refs = 2;   /* C and W (note 1) */
 	pthread_attr_init(&attr);
 	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
 	int e = pthread_create(&tid, &attr, proxy_worker, p);
@@ -466,15 +493,46 @@ int proxy_begin(struct http_request *req, const struct gateway_upstream *up,
 		log_event("error", "gateway", "request %s: cannot start a proxy thread: %s",
 			  p->request_id, strerror(e));
 		proxy_free(p);
-		p = NULL;
 		http_respond_fail(req, 503, "overloaded", "the gateway is overloaded; try again");
-		goto out;
+		return;
 	}
 	http_request_set_state(req, p);
-out:
-	free(q);
-	free(url);
-	return rc;
+}
+
+int proxy_begin_request(struct http_request *req, const struct gateway_upstream *up,
+			unsigned timeout_ms, const char *method, const char *path,
+			const char *body, size_t body_len, const char *content_type)
+{
+	if (!up->url[0]) {
+		http_respond_fail(req, 502, "upstream_unavailable",
+				  "%s is not configured (set [gateway] %s_url)", up->name, up->name);
+		return 0;
+	}
+	struct proxy *p = xcalloc(1, sizeof *p);
+	pthread_mutex_init(&p->mu, NULL);
+	pthread_cond_init(&p->cv, NULL);
+	p->url = xasprintf("%s%s", up->url, path);
+	snprintf(p->method, sizeof p->method, "%s", method);
+	snprintf(p->service, sizeof p->service, "%s", up->name);
+	snprintf(p->request_id, sizeof p->request_id, "%s", http_request_id(req));
+	p->timeout_ms = timeout_ms;
+	p->content_length = UINT64_MAX;
+	size_t nh = 0;
+	const char *auth = http_request_header(req, "Authorization");
+	if (auth)
+		p->hdrs[nh++] = xasprintf("Authorization: %s", auth);
+	if (body) {
+		p->mem_body = xmalloc(body_len + 1);
+		memcpy(p->mem_body, body, body_len);
+		p->mem_body[body_len] = '\0';
+		p->mem_body_len = body_len;
+		p->hdrs[nh++] = xasprintf("Content-Type: %s", content_type ? content_type : "");
+	}
+	p->hdrs[nh] = NULL;
+	p->down.cap = LH_GATEWAY_PIPE_BYTES;
+	p->down.buf = xmalloc(p->down.cap);
+	proxy_start(req, p);
+	return 0;
 }
 
 int proxy_body(struct http_request *req, const char *data, size_t n)
@@ -525,21 +583,29 @@ static void stream_release(void *ctx)
 	proxy_unref(p);
 }
 
-static void respond_upstream_error(struct http_request *req, struct proxy *p)
+/* W failed without an answer: the error the client sees (note 4). */
+static void upstream_error(struct proxy *p, struct lh_error *err)
 {
 	log_event("warn", "gateway", "request %s: %s %s: %s", p->request_id, p->method,
 		  p->url, p->err.msg);
 	if (p->err.status == 504)
-		http_respond_fail(req, 504, "upstream_timeout", "%s did not answer within %u ms",
-				  p->service, p->timeout_ms);
+		lh_fail(err, 504, "upstream_timeout", "%s did not answer within %u ms",
+			p->service, p->timeout_ms);
 	else if (!strcmp(p->err.code, "upstream_unavailable") && p->up_pulled)
-		http_respond_fail(req, 502, "upstream_failed",
-				  "%s closed the connection before answering", p->service);
+		lh_fail(err, 502, "upstream_failed",
+			"%s closed the connection before answering", p->service);
 	else if (!strcmp(p->err.code, "upstream_unavailable"))
-		http_respond_fail(req, 502, "upstream_unavailable", "%s is not reachable",
-				  p->service);
+		lh_fail(err, 502, "upstream_unavailable", "%s is not reachable", p->service);
 	else
-		http_respond_fail(req, 502, "upstream_failed", "%s failed to answer", p->service);
+		lh_fail(err, 502, "upstream_failed", "%s failed to answer", p->service);
+}
+
+static void respond_upstream_error(struct http_request *req, struct proxy *p)
+{
+	struct lh_error err = { 0 };
+	upstream_error(p, &err);
+	http_respond_error(req, &err);
+	lh_error_clear(&err);
 }
 
 int proxy_end(struct http_request *req)
@@ -585,4 +651,71 @@ void proxy_done(struct http_request *req, int completed)
 	p->aborted = 1;   /* note 6 */
 	pthread_cond_broadcast(&p->cv);
 	proxy_unref(p);
+}
+
+int proxy_collect(struct http_request *req, size_t cap, long *status, char **body,
+		  size_t *len, struct lh_error *err)
+{
+	struct proxy *p = http_request_state(req);
+	size_t n = 0, bcap = 4096;
+	char *buf = NULL;
+	int rc = -1;
+
+	*body = NULL;
+	*len = 0;
+	if (!p)
+		return lh_fail(err, 500, "internal", "no upstream request");
+	buf = xmalloc(bcap);
+	pthread_mutex_lock(&p->mu);
+	p->up_eof = 1;
+	pthread_cond_broadcast(&p->cv);
+	for (;;) {
+		if (p->down.len) {
+			if (n + p->down.len > cap) {
+				p->aborted = 1;
+				pthread_cond_broadcast(&p->cv);
+				pthread_mutex_unlock(&p->mu);
+				lh_fail(err, 502, "upstream_too_large",
+					"%s answered with more than %zu bytes", p->service, cap);
+				goto out;
+			}
+			while (n + p->down.len + 1 > bcap)
+				bcap *= 2;
+			buf = xrealloc(buf, bcap);
+			n += ring_get(&p->down, buf + n, p->down.len);
+			pthread_cond_broadcast(&p->cv);
+			continue;
+		}
+		if (p->w_done)
+			break;
+		pthread_cond_wait(&p->cv, &p->mu);
+	}
+	int w_rc = p->w_rc;
+	*status = p->status;
+	pthread_mutex_unlock(&p->mu);
+	if (w_rc != 0) {
+		upstream_error(p, err);
+		goto out;
+	}
+	buf[n] = '\0';
+	*body = buf;
+	*len = n;
+	buf = NULL;
+	rc = 0;
+out:
+	free(buf);
+	return rc;
+}
+
+long proxy_status(struct http_request *req)
+{
+	struct proxy *p = http_request_state(req);
+	long status = 0;
+	if (!p)
+		return 0;
+	pthread_mutex_lock(&p->mu);
+	if (p->head_done)
+		status = p->status;
+	pthread_mutex_unlock(&p->mu);
+	return status;
 }

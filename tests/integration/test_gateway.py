@@ -217,11 +217,16 @@ class TestGatewayStorage(ServerTest):
             self.assertIn(("gateway", gw_path), hops)
             self.assertIn(("storaged", st_path), hops)
 
-    def test_ui_placeholder(self):
+    def test_ui_index(self):
+        # The web UI's datasets page (tested in depth in tests/browser/).
         st, hdrs, body = request("GET", self.srv.url + "/")
         self.assertEqual(st, 200)
         self.assertTrue(hdrs["content-type"].startswith("text/html"))
+        self.assertIn(b'id="dataset-list"', body)
         self.assertIn(b'href="/v1/catalog/datasets"', body)
+        st, hdrs, body = request("GET", self.srv.url + "/static/htmx.min.js")
+        self.assertEqual(st, 200)
+        self.assertIn(b"htmx", body)
 
     def test_health_reports_each_service(self):
         st, _, obj = request_json("GET", self.srv.url + "/health")
