@@ -123,9 +123,10 @@ int service_load_config(int argc, char **argv, const char *section,
 	return 0;
 }
 
-int service_die(const struct lh_error *err)
+int service_die(struct lh_error *err)
 {
 	fprintf(stderr, "lakehouse: %s\n", err->msg[0] ? err->msg : "failed");
+	lh_error_clear(err);
 	return 1;
 }
 

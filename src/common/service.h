@@ -29,8 +29,9 @@ int service_load_config(int argc, char **argv, const char *section,
  * calls it, so every server subcommand does. */
 void service_raise_nofile(void);
 
-/* Print err as "lakehouse: <msg>" on stderr; returns the exit code 1. */
-int service_die(const struct lh_error *err);
+/* Print err as "lakehouse: <msg>" on stderr, then release it
+ * (lh_error_clear); returns the exit code 1. */
+int service_die(struct lh_error *err);
 
 /* Create a directory and its parents (mode 0755); 0 or -1 with err (500). */
 int service_mkdirs(const char *path, struct lh_error *err);
