@@ -113,10 +113,10 @@ int serve_main(int argc, char **argv)
 	return 0;
 fail:
 	serve_stop(&s);
+	int bind_failed = !strcmp(err.code, "bind_failed");
 	rc = service_die(&err);
-	if (!strcmp(err.code, "bind_failed"))
+	if (bind_failed)
 		fprintf(stderr, "lakehouse: is another lakehouse running? "
 				"choose another address with --bind HOST:PORT\n");
-	lh_error_clear(&err);
 	return rc;
 }
