@@ -393,3 +393,37 @@ TEST(parquet_csv_spectrum)
 	CHECK(checked > 0);
 	CHECK_EQ_INT(bad, 0);
 }
+
+/* ADR 0020: the conversion must use DuckDB's order-preserving PARALLEL copy.
+ * Deterministic evidence instead of timing: DuckDB plans (FIXED_)BATCH_COPY_TO_FILE
+ * only for sources that declare batch indexes and with more than one thread;
+ * the single-threaded plan is a plain COPY_TO_FILE. */
+TEST(parquet_copy_plan_is_parallel_batch_copy)
+{
+	struct lh_error err = { 0 };
+	char path[] = "/tmp/lh-test-pq-plan-XXXXXX";
+	int fd = mkstemp(path);
+	struct ingest_schema *s = NULL;
+	char *plan = NULL;
+	CHECK(fd >= 0);
+	CHECK(write(fd, all_types_csv, sizeof all_types_csv - 1) == (ssize_t)(sizeof all_types_csv - 1));
+	CHECK_EQ_INT(infer_fd(fd, &s, &err), 0);
+	struct parquet_writer_options opt = { 256u << 20, 2, "/tmp" };
+	CHECK_EQ_INT(parquet_explain_csv(fd, s, "/tmp/lh-test-pq-plan.parquet", &opt, &plan, &err), 0);
+	if (getenv("LH_TEST_SHOW_PLAN"))
+		fprintf(stderr, "%s\n", plan ? plan : "(none)");
+	CHECK(plan && strstr(plan, "BATCH_COPY_TO_FILE"));
+	if (plan && !strstr(plan, "BATCH_COPY_TO_FILE"))
+		fprintf(stderr, "  plan:\n%s\n", plan);
+	free(plan);
+	plan = NULL;
+	/* the control: one thread gives the non-parallel sink */
+	opt.threads = 1;
+	CHECK_EQ_INT(parquet_explain_csv(fd, s, "/tmp/lh-test-pq-plan.parquet", &opt, &plan, &err), 0);
+	CHECK(plan && strstr(plan, "COPY_TO_FILE") && !strstr(plan, "BATCH_COPY_TO_FILE"));
+	free(plan);
+	CHECK(access("/tmp/lh-test-pq-plan.parquet", F_OK) != 0);
+	ingest_schema_destroy(s);
+	close(fd);
+	unlink(path);
+}
