@@ -79,6 +79,7 @@ struct infer_pump {
 	char *spare[INFER_PIECES + 1];  /* emptied pieces for reuse */
 	size_t nspare;
 	int closed;                  /* no more pieces will come */
+	int drop;                    /* body thread only: inference failed, stop queueing */
 	int failed;                  /* the thread has an error in err */
 	struct lh_error err;         /* written by the thread, read after join */
 };
@@ -133,6 +134,7 @@ static void pump_push(struct infer_pump *p)
 	p->piece[slot] = p->fill;
 	p->piece_len[slot] = p->fill_len;
 	p->count++;
+	p->drop = p->failed;
 	p->fill = p->nspare ? p->spare[--p->nspare] : NULL;
 	pthread_cond_broadcast(&p->cond);
 	pthread_mutex_unlock(&p->lock);
@@ -145,7 +147,7 @@ static void pump_push(struct infer_pump *p)
  * are dropped: the error is answered at end(). */
 static void pump_feed(struct infer_pump *p, const char *data, size_t n)
 {
-	while (n > 0) {
+	while (n > 0 && !p->drop) {
 		size_t take = INFER_PIECE_BYTES - p->fill_len;
 		if (take > n)
 			take = n;
