@@ -80,6 +80,7 @@ struct infer_pump {
 	size_t nspare;
 	int closed;                  /* no more pieces will come */
 	int drop;                    /* body thread only: inference failed, stop queueing */
+	int threaded;                /* 0: the thread could not start, feed inline */
 	int failed;                  /* the thread has an error in err */
 	struct lh_error err;         /* written by the thread, read after join */
 };
@@ -117,10 +118,8 @@ static struct infer_pump *pump_start(void)
 	pthread_mutex_init(&p->lock, NULL);
 	pthread_cond_init(&p->cond, NULL);
 	p->fill = xmalloc(INFER_PIECE_BYTES);
-	if (pthread_create(&p->thread, NULL, pump_main, p) != 0) {
-		fprintf(stderr, "lakehouse: ingestd: cannot start the inference thread\n");
-		abort();
-	}
+	/* without a thread (resource limits), infer in the body callback */
+	p->threaded = pthread_create(&p->thread, NULL, pump_main, p) == 0;
 	return p;
 }
 
@@ -147,6 +146,11 @@ static void pump_push(struct infer_pump *p)
  * are dropped: the error is answered at end(). */
 static void pump_feed(struct infer_pump *p, const char *data, size_t n)
 {
+	if (!p->threaded) {
+		if (!p->failed && infer_feed(p->st, data, n, &p->err))
+			p->failed = 1;
+		return;
+	}
 	while (n > 0 && !p->drop) {
 		size_t take = INFER_PIECE_BYTES - p->fill_len;
 		if (take > n)
@@ -163,6 +167,8 @@ static void pump_feed(struct infer_pump *p, const char *data, size_t n)
 /* Stop the thread after it has taken every queued piece; join it. */
 static void pump_close(struct infer_pump *p)
 {
+	if (!p->threaded)
+		return;
 	if (p->fill_len)
 		pump_push(p);
 	pthread_mutex_lock(&p->lock);
