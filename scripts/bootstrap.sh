@@ -2,11 +2,16 @@
 # bootstrap.sh — install every build and test dependency on Debian 12.
 #
 # Idempotent: when everything is present it only checks and exits in seconds.
-#   1. Debian packages (compilers, -dev libraries, test servers) via apt-get.
+#   1. Debian packages (compilers, -dev libraries, test servers) via apt-get;
+#      `postgresql` pulls postgresql-15, whose initdb/pg_ctl the catalog tests
+#      run in a temp dir (the packaged cluster is not used).
 #   2. DuckDB 1.4 LTS: libduckdb.so from @duckdb/node-bindings-linux-x64 and
 #      duckdb.h from duckdb, both fetched with `npm pack` into deps/duckdb/
 #      (git-ignored). Nothing third-party is ever committed.
-#   3. npm test tools (csv-spectrum corpus, ...) into deps/node/.
+#   3. htmx (the web UI's one script, ADR 0080) with `npm pack` into
+#      deps/htmx/; the Makefile embeds it in the binary.
+#   4. npm test tools (csv-spectrum corpus, playwright-core, ...) into
+#      deps/node/; the browser tests drive Debian's chromium.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
@@ -15,7 +20,7 @@ DEPS=$ROOT/deps
 APT_PACKAGES=(build-essential pkg-config clang libclang-rt-14-dev
   libmicrohttpd-dev libcurl4-openssl-dev libjansson-dev libssl-dev
   libsqlite3-dev libpq-dev sqlite3 python3 curl ca-certificates nodejs npm
-  valgrind)
+  valgrind xxd chromium postgresql)
 
 missing=()
 for p in "${APT_PACKAGES[@]}"; do
@@ -45,6 +50,18 @@ if [ ! -f "$DEPS/duckdb/libduckdb.so" ] || [ ! -f "$DEPS/duckdb/duckdb.h" ]; the
   cp "$tmp/package/libduckdb.so" "$DEPS/duckdb/"
   tar -xzf "$tmp"/duckdb-$DUCKDB_VERSION.tgz -C "$tmp" package/src/duckdb/src/include/duckdb.h
   cp "$tmp/package/src/duckdb/src/include/duckdb.h" "$DEPS/duckdb/"
+  rm -rf "$tmp"
+fi
+
+HTMX_VERSION=2.0.11
+if [ "$(cat "$DEPS/htmx/VERSION" 2>/dev/null)" != "$HTMX_VERSION" ]; then
+  echo "bootstrap: fetching htmx $HTMX_VERSION from npm"
+  tmp=$(mktemp -d)
+  (cd "$tmp" && npm pack --silent "htmx.org@$HTMX_VERSION" >/dev/null)
+  tar -xzf "$tmp"/htmx.org-$HTMX_VERSION.tgz -C "$tmp" package/dist/htmx.min.js package/LICENSE
+  mkdir -p "$DEPS/htmx"
+  cp "$tmp/package/dist/htmx.min.js" "$tmp/package/LICENSE" "$DEPS/htmx/"
+  echo "$HTMX_VERSION" > "$DEPS/htmx/VERSION"
   rm -rf "$tmp"
 fi
 

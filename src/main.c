@@ -10,6 +10,9 @@
 #include "catalogd/catalogd.h"
 #include "ingestd/ingestd.h"
 #include "queryd/queryd.h"
+#include "gateway/gateway.h"
+#include "serve/serve.h"
+#include "cli/cli.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -23,10 +26,17 @@ struct subcommand {
 };
 
 static const struct subcommand subcommands[] = {
+	{ "serve", serve_main, "run all five services in one process (the default setup)" },
 	{ "storaged", storaged_main, "run the object store service" },
 	{ "catalogd", catalogd_main, "run the catalog service" },
 	{ "ingestd", ingestd_main, "run the CSV ingest service" },
 	{ "queryd", queryd_main, "run the read-only SQL service" },
+	{ "gateway", gateway_main, "run the gateway (the /v1 API and the web UI)" },
+	{ "ingest", cli_ingest_main, "upload a CSV file as a dataset version" },
+	{ "query", cli_query_main, "run read-only SQL over the datasets" },
+	{ "ls", cli_ls_main, "list the datasets" },
+	{ "show", cli_show_main, "show a dataset's manifest and schema" },
+	{ "versions", cli_versions_main, "list a dataset's versions" },
 };
 
 static void usage(FILE *out)

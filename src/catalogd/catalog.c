@@ -594,6 +594,11 @@ static int drift_fail(const struct catalog_version *latest, const struct catalog
 	lh_error_set(err, "new_fingerprint", json_string(req->fingerprint));
 	lh_error_set(err, "diff", catalog_schema_diff(latest->columns, latest->ncolumns,
 						       req->columns, req->ncolumns));
+	/* Both schemas in full, so a client (the web UI) can show them side by
+	 * side without another request. */
+	lh_error_set(err, "existing_schema", catalog_schema_json(latest->columns,
+								  latest->ncolumns));
+	lh_error_set(err, "new_schema", catalog_schema_json(req->columns, req->ncolumns));
 	return -1;
 }
 

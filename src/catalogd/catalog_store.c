@@ -9,6 +9,7 @@
 
 static const struct catalog_backend backends[] = {
 	{ "sqlite", catalog_sqlite_open },
+	{ "postgres", catalog_pg_open },
 };
 
 struct catalog_store *catalog_store_open(const char *backend, const char *location,
@@ -17,7 +18,7 @@ struct catalog_store *catalog_store_open(const char *backend, const char *locati
 	for (size_t i = 0; i < sizeof backends / sizeof backends[0]; i++)
 		if (!strcmp(backend, backends[i].name))
 			return backends[i].open(location, err);
-	lh_fail(err, 500, "bad_config", "catalog backend \"%s\" is not available (this build has: sqlite)",
+	lh_fail(err, 500, "bad_config", "catalog backend \"%s\" is not available (this build has: sqlite, postgres)",
 		backend);
 	return NULL;
 }

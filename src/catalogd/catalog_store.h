@@ -1,6 +1,6 @@
 /* catalog_store.h — the catalog's storage backends behind one small struct of
  * function pointers (like SQLite's VFS or curl's vtls): SQLite by default
- * (catalog_sqlite.c), PostgreSQL for scale-out later.
+ * (catalog_sqlite.c), PostgreSQL for scale-out (catalog_pg.c).
  *
  * What a backend must guarantee, whatever it is built on:
  *   1. register_version is one atomic transaction that serialises with every
@@ -30,7 +30,7 @@ struct lh_error;
 struct catalog_store;
 
 struct catalog_store_ops {
-	const char *name;  /* "sqlite" */
+	const char *name;  /* "sqlite", "postgres" */
 	/* Close every connection and free the store. */
 	void (*close)(struct catalog_store *s);
 	/* Register `req` (from catalog_request_parse). On 0, *out is the
@@ -73,6 +73,11 @@ struct catalog_store *catalog_store_open(const char *backend, const char *locati
 /* The SQLite backend (catalog_sqlite.c): the file is created if absent, its
  * parent directory must exist. */
 struct catalog_store *catalog_sqlite_open(const char *path, struct lh_error *err);
+
+/* The PostgreSQL backend (catalog_pg.c): `dsn` is a libpq connection string
+ * or URI ("" = libpq's defaults and PG* variables). The schema is created or
+ * migrated at open; an unreachable server is a 503 "catalog_unavailable". */
+struct catalog_store *catalog_pg_open(const char *dsn, struct lh_error *err);
 
 /* Thin wrappers that dispatch through s->ops. */
 void catalog_store_close(struct catalog_store *s);

@@ -15,6 +15,7 @@
 
 #include "catalogd/catalog.h"
 #include "catalogd/catalog_store.h"
+#include "common/auth.h"
 #include "common/config.h"
 #include "common/error.h"
 #include "common/http_server.h"
@@ -237,6 +238,8 @@ struct catalogd *catalogd_start(const struct lh_config *cfg, struct lh_error *er
 		.max_connections = cfg->http.max_connections,
 		.health = catalogd_health,
 	};
+	if (auth_http_setup(&sc, cfg, err) != 0)
+		goto fail;
 	c->srv = http_server_start(&sc, err);
 	if (!c->srv)
 		goto fail;

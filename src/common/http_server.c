@@ -22,9 +22,22 @@
  *  5. Paths are percent-decoded by our own unescaper so that %00 can never
  *     truncate a string: it decodes to 0x7f, a control character that every
  *     validator rejects.
+ *  6. Slow clients (slowloris): libmicrohttpd's connection timeout counts
+ *     inactivity, so a client sending a header byte a second would hold its
+ *     connection (and thread) for ever. Every connection is therefore watched
+ *     (struct conn_watch, from MHD's NOTIFY_CONNECTION STARTED to CLOSED):
+ *     while no request is in progress — before the headers are complete, or
+ *     between keep-alive requests — it has the connection timeout in total
+ *     to deliver the next request's headers. A reaper thread shuts down the
+ *     socket of one that does not; its own thread then sees EOF and MHD
+ *     closes it. The reaper calls shutdown() only under watch_mu, and the
+ *     CLOSED notification (which MHD sends before it closes the fd) removes
+ *     the watch under the same lock, so the fd is never a reused one.
+ *     Bodies and responses are bounded by the inactivity timeout only.
  */
 #include "common/http_server.h"
 
+#include "common/buf.h"
 #include "common/error.h"
 #include "common/limits.h"
 #include "common/log.h"
@@ -51,6 +64,15 @@
 /* Body bytes we are willing to read and drop after answering early. */
 #define LH_HTTP_DISCARD_MAX (64u << 20)
 
+/* Note 6: one per open connection. */
+struct conn_watch {
+	struct conn_watch *prev, *next;
+	int fd;
+	int in_request;                 /* headers in, response not yet done */
+	int cut;                        /* shutdown() already sent */
+	struct timespec since;          /* connection start or last request end */
+};
+
 struct http_server {
 	struct MHD_Daemon *daemon;
 	char *service;
@@ -58,12 +80,23 @@ struct http_server {
 	size_t nroutes;
 	void *ctx;
 	int (*health)(void *ctx, json_t *body);
-	int (*authorize)(struct http_request *req);
+	int (*authorize)(void *actx, struct http_request *req);
+	void *authorize_ctx;
+	void (*authorize_free)(void *actx);
 	struct metrics *metrics;
 	uint16_t port;
 	char url[64];
 	atomic_int in_flight;
 	atomic_int stopping;
+
+	/* note 6 */
+	unsigned header_timeout_s;
+	pthread_mutex_t watch_mu;
+	pthread_cond_t watch_cv;
+	struct conn_watch *watches;     /* doubly linked, under watch_mu */
+	int reaper_stop;                /* under watch_mu */
+	int reaper_started;
+	pthread_t reaper;
 };
 
 struct http_request {
@@ -79,8 +112,7 @@ struct http_request {
 	struct timespec start;
 
 	int body_streaming;             /* route->body set */
-	char *body;                     /* buffered body, NUL-terminated */
-	size_t body_len, body_cap, max_body;
+	struct lh_buf body;             /* buffered body (routes without body()) */
 	uint64_t bytes_in, discarded;
 
 	struct MHD_Response *resp;      /* pending response, owned until queued */
@@ -99,6 +131,84 @@ static double elapsed_ms(const struct timespec *start)
 	clock_gettime(CLOCK_MONOTONIC, &now);
 	return (double)(now.tv_sec - start->tv_sec) * 1e3 +
 	       (double)(now.tv_nsec - start->tv_nsec) / 1e6;
+}
+
+/* --- slow clients (note 6) ------------------------------------------------- */
+
+static void notify_connection(void *cls, struct MHD_Connection *conn, void **socket_ctx,
+			      enum MHD_ConnectionNotificationCode code)
+{
+	struct http_server *srv = cls;
+	struct conn_watch *w = *socket_ctx;
+	if (code == MHD_CONNECTION_NOTIFY_STARTED) {
+		const union MHD_ConnectionInfo *ci =
+			MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CONNECTION_FD);
+		w = xcalloc(1, sizeof *w);
+		w->fd = ci ? ci->connect_fd : -1;
+		clock_gettime(CLOCK_MONOTONIC, &w->since);
+		pthread_mutex_lock(&srv->watch_mu);
+		w->next = srv->watches;
+		if (srv->watches)
+			srv->watches->prev = w;
+		srv->watches = w;
+		pthread_mutex_unlock(&srv->watch_mu);
+		*socket_ctx = w;
+		return;
+	}
+	if (!w)
+		return;
+	pthread_mutex_lock(&srv->watch_mu);
+	if (w->prev)
+		w->prev->next = w->next;
+	else
+		srv->watches = w->next;
+	if (w->next)
+		w->next->prev = w->prev;
+	pthread_mutex_unlock(&srv->watch_mu);
+	*socket_ctx = NULL;
+	free(w);
+}
+
+/* A request starts (1) or ends (0) on this connection. */
+static void watch_mark(struct http_server *srv, struct MHD_Connection *conn, int in_request)
+{
+	const union MHD_ConnectionInfo *ci =
+		MHD_get_connection_info(conn, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+	struct conn_watch *w = ci ? ci->socket_context : NULL;
+	if (!w)
+		return;
+	pthread_mutex_lock(&srv->watch_mu);
+	w->in_request = in_request;
+	if (!in_request)
+		clock_gettime(CLOCK_MONOTONIC, &w->since);
+	pthread_mutex_unlock(&srv->watch_mu);
+}
+
+static void *reaper_main(void *arg)
+{
+	struct http_server *srv = arg;
+	pthread_mutex_lock(&srv->watch_mu);
+	while (!srv->reaper_stop) {
+		struct timespec now, wake;
+		clock_gettime(CLOCK_MONOTONIC, &now);
+		for (struct conn_watch *w = srv->watches; w; w = w->next) {
+			if (w->in_request || w->cut || w->fd < 0)
+				continue;
+			if (now.tv_sec - w->since.tv_sec >= (time_t)srv->header_timeout_s) {
+				shutdown(w->fd, SHUT_RDWR);
+				w->cut = 1;
+			}
+		}
+		wake = now;
+		wake.tv_nsec += LH_HTTP_REAPER_INTERVAL_MS * 1000000L;
+		while (wake.tv_nsec >= 1000000000L) {
+			wake.tv_sec++;
+			wake.tv_nsec -= 1000000000L;
+		}
+		pthread_cond_timedwait(&srv->watch_cv, &srv->watch_mu, &wake);
+	}
+	pthread_mutex_unlock(&srv->watch_mu);
+	return NULL;
 }
 
 static int hexval(char c)
@@ -312,6 +422,32 @@ const char *http_request_query(struct http_request *req, const char *name)
 	return MHD_lookup_connection_value(req->conn, MHD_GET_ARGUMENT_KIND, name);
 }
 
+struct query_visit {
+	int (*fn)(void *ctx, const char *key, const char *value);
+	void *ctx;
+	int stopped;
+};
+
+static enum MHD_Result query_visit_one(void *cls, enum MHD_ValueKind kind,
+				       const char *key, const char *value)
+{
+	struct query_visit *v = cls;
+	if (v->fn(v->ctx, key, value) != 0) {
+		v->stopped = 1;
+		return MHD_NO;
+	}
+	return MHD_YES;
+}
+
+int http_request_query_each(struct http_request *req,
+			    int (*fn)(void *ctx, const char *key, const char *value),
+			    void *ctx)
+{
+	struct query_visit v = { fn, ctx, 0 };
+	MHD_get_connection_values(req->conn, MHD_GET_ARGUMENT_KIND, query_visit_one, &v);
+	return v.stopped ? -1 : 0;
+}
+
 int http_request_content_length(struct http_request *req, uint64_t *out)
 {
 	const char *v = http_request_header(req, MHD_HTTP_HEADER_CONTENT_LENGTH);
@@ -328,8 +464,8 @@ int http_request_content_length(struct http_request *req, uint64_t *out)
 
 const char *http_request_body(struct http_request *req, size_t *n)
 {
-	*n = req->body_len;
-	return req->body ? req->body : "";
+	*n = req->body.len;
+	return req->body.data ? req->body.data : "";
 }
 
 /* --- routing -------------------------------------------------------------- */
@@ -427,7 +563,7 @@ static struct http_request *request_begin(struct http_server *srv, struct MHD_Co
 		respond_health(req);
 		return req;
 	}
-	if (srv->authorize && srv->authorize(req) != 0) {
+	if (srv->authorize && srv->authorize(srv->authorize_ctx, req) != 0) {
 		if (!http_request_responded(req))
 			http_respond_fail(req, 401, "unauthorized", "a valid bearer token is required");
 		return req;
@@ -455,13 +591,13 @@ static struct http_request *request_begin(struct http_server *srv, struct MHD_Co
 	req->route = route;
 	req->route_name = route->name;
 	req->body_streaming = route->body != NULL;
-	req->max_body = route->max_body ? route->max_body : LH_HTTP_MAX_JSON_BODY;
+	lh_buf_init(&req->body, route->max_body ? route->max_body : LH_HTTP_MAX_JSON_BODY);
 
 	uint64_t declared;
 	if (!req->body_streaming && http_request_content_length(req, &declared) &&
-	    declared > req->max_body) {
+	    declared > req->body.max) {
 		http_respond_fail(req, 413, "too_large", "request body exceeds %zu bytes",
-				  req->max_body);
+				  req->body.max);
 		return req;
 	}
 	if (route->begin && route->begin(req) != 0 && !http_request_responded(req))
@@ -482,21 +618,9 @@ static int request_body(struct http_request *req, const char *data, size_t n)
 			http_respond_fail(req, 500, "internal", "the request body could not be handled");
 		return 0;
 	}
-	if (req->body_len + n > req->max_body) {
+	if (lh_buf_append(&req->body, data, n) != 0)
 		http_respond_fail(req, 413, "too_large", "request body exceeds %zu bytes",
-				  req->max_body);
-		return 0;
-	}
-	if (req->body_len + n + 1 > req->body_cap) {
-		size_t cap = req->body_cap ? req->body_cap : 4096;
-		while (cap < req->body_len + n + 1)
-			cap *= 2;
-		req->body = xrealloc(req->body, cap);
-		req->body_cap = cap;
-	}
-	memcpy(req->body + req->body_len, data, n);
-	req->body_len += n;
-	req->body[req->body_len] = '\0';
+				  req->body.max);
 	return 0;
 }
 
@@ -523,6 +647,7 @@ static enum MHD_Result access_handler(void *cls, struct MHD_Connection *conn, co
 	struct http_request *req = *con_cls;
 
 	if (!req) {
+		watch_mark(srv, conn, 1);
 		req = request_begin(srv, conn, url, method);
 		*con_cls = req;
 		/* Only the first call or the last may queue (note 2). An early
@@ -554,6 +679,7 @@ static void request_completed(void *cls, struct MHD_Connection *conn, void **con
 	if (!req)
 		return;
 	*con_cls = NULL;
+	watch_mark(srv, conn, 0);
 	int ok = toe == MHD_REQUEST_TERMINATED_COMPLETED_OK;
 	if (req->route && req->route->done)
 		req->route->done(req, ok);
@@ -574,7 +700,7 @@ static void request_completed(void *cls, struct MHD_Connection *conn, void **con
 	log_request(&line);
 
 	free(req->error_detail);
-	free(req->body);
+	lh_buf_free(&req->body);
 	free(req->path);
 	free(req);
 	atomic_fetch_sub(&srv->in_flight, 1);
@@ -627,8 +753,11 @@ struct http_server *http_server_start(const struct http_server_config *cfg,
 {
 	struct sockaddr_storage addr;
 	socklen_t addrlen;
-	if (parse_bind(cfg->bind, &addr, &addrlen, err) != 0)
+	if (parse_bind(cfg->bind, &addr, &addrlen, err) != 0) {
+		if (cfg->authorize_free)
+			cfg->authorize_free(cfg->authorize_ctx);
 		return NULL;
+	}
 
 	struct http_server *srv = xcalloc(1, sizeof *srv);
 	srv->service = xstrdup(cfg->service);
@@ -637,7 +766,15 @@ struct http_server *http_server_start(const struct http_server_config *cfg,
 	srv->ctx = cfg->ctx;
 	srv->health = cfg->health;
 	srv->authorize = cfg->authorize;
+	srv->authorize_ctx = cfg->authorize_ctx;
+	srv->authorize_free = cfg->authorize_free;
 	srv->metrics = metrics_create(cfg->service);
+	pthread_condattr_t ca;
+	pthread_condattr_init(&ca);
+	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+	pthread_mutex_init(&srv->watch_mu, NULL);
+	pthread_cond_init(&srv->watch_cv, &ca);
+	pthread_condattr_destroy(&ca);
 
 	unsigned flags = MHD_USE_THREAD_PER_CONNECTION | MHD_USE_INTERNAL_POLLING_THREAD |
 			 MHD_USE_POLL | MHD_USE_ITC | MHD_USE_ERROR_LOG;
@@ -646,6 +783,7 @@ struct http_server *http_server_start(const struct http_server_config *cfg,
 	unsigned timeout = cfg->connection_timeout_s ? cfg->connection_timeout_s
 						      : LH_HTTP_CONNECTION_TIMEOUT_S;
 	unsigned maxconn = cfg->max_connections ? cfg->max_connections : LH_HTTP_MAX_CONNECTIONS;
+	srv->header_timeout_s = timeout;
 	srv->daemon = MHD_start_daemon(
 		flags, 0, NULL, NULL, access_handler, srv,
 		MHD_OPTION_EXTERNAL_LOGGER, mhd_log, srv,
@@ -653,18 +791,28 @@ struct http_server *http_server_start(const struct http_server_config *cfg,
 		MHD_OPTION_CONNECTION_TIMEOUT, timeout,
 		MHD_OPTION_CONNECTION_LIMIT, maxconn,
 		MHD_OPTION_NOTIFY_COMPLETED, request_completed, srv,
+		MHD_OPTION_NOTIFY_CONNECTION, notify_connection, srv,
 		MHD_OPTION_UNESCAPE_CALLBACK, unescape, NULL,
 		MHD_OPTION_LISTENING_ADDRESS_REUSE, 1,
-		MHD_OPTION_LISTEN_BACKLOG_SIZE, 1024,
+		MHD_OPTION_LISTEN_BACKLOG_SIZE, (unsigned)LH_HTTP_LISTEN_BACKLOG,
 		MHD_OPTION_END);
 	if (!srv->daemon) {
 		lh_fail(err, 500, "bind_failed", "%s could not listen on %s (address in use?)",
 			cfg->service, cfg->bind);
+		if (srv->authorize_free)
+			srv->authorize_free(srv->authorize_ctx);
+		pthread_mutex_destroy(&srv->watch_mu);
+		pthread_cond_destroy(&srv->watch_cv);
 		metrics_destroy(srv->metrics);
 		free(srv->service);
 		free(srv);
 		return NULL;
 	}
+	/* Without the reaper slow clients are only cut when idle: worse, but
+	 * the server still works, so a failure here is not fatal. */
+	srv->reaper_started = pthread_create(&srv->reaper, NULL, reaper_main, srv) == 0;
+	if (!srv->reaper_started)
+		log_event("warn", cfg->service, "cannot start the slow-client reaper thread");
 	const union MHD_DaemonInfo *info = MHD_get_daemon_info(srv->daemon,
 								MHD_DAEMON_INFO_BIND_PORT);
 	srv->port = info ? info->port : 0;
@@ -701,6 +849,17 @@ void http_server_stop(struct http_server *srv)
 		nanosleep(&ts, NULL);
 	}
 	MHD_stop_daemon(srv->daemon);
+	if (srv->reaper_started) {
+		pthread_mutex_lock(&srv->watch_mu);
+		srv->reaper_stop = 1;
+		pthread_cond_signal(&srv->watch_cv);
+		pthread_mutex_unlock(&srv->watch_mu);
+		pthread_join(srv->reaper, NULL);
+	}
+	pthread_mutex_destroy(&srv->watch_mu);
+	pthread_cond_destroy(&srv->watch_cv);
+	if (srv->authorize_free)
+		srv->authorize_free(srv->authorize_ctx);
 	metrics_destroy(srv->metrics);
 	free(srv->service);
 	free(srv);

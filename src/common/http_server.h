@@ -59,9 +59,14 @@ struct http_server_config {
 	/* Optional: add fields to the /health body (e.g. the gateway's view of
 	 * each service). Return the HTTP status (200, or 503 when degraded). */
 	int (*health)(void *ctx, json_t *body);
-	/* Optional: called before routing; returning -1 with a response set
-	 * (e.g. 401) stops the request. Used for bearer-token auth. */
-	int (*authorize)(struct http_request *req);
+	/* Optional: called before routing for every request but GET /health;
+	 * returning -1 with a response set (e.g. 401) stops the request. Used
+	 * for bearer tokens (auth.h: auth_http_setup fills these three).
+	 * `authorize_ctx` belongs to the server from http_server_start() on,
+	 * even when it fails: `authorize_free` (if set) frees it at the end. */
+	int (*authorize)(void *authorize_ctx, struct http_request *req);
+	void *authorize_ctx;
+	void (*authorize_free)(void *authorize_ctx);
 };
 
 /* Start listening; returns NULL with an error (e.g. address in use). */
@@ -88,6 +93,12 @@ const char *http_request_path_rest(struct http_request *req);
 const char *http_request_header(struct http_request *req, const char *name);
 const char *http_request_query(struct http_request *req, const char *name);
 const char *http_request_id(struct http_request *req);
+/* Visit every query argument in the order sent, percent-decoded like the
+ * path; `value` is NULL for a bare "?flag". `fn` returns 0 to go on, -1 to
+ * stop. Returns 0, or -1 if `fn` stopped. (The gateway re-encodes them.) */
+int http_request_query_each(struct http_request *req,
+			    int (*fn)(void *ctx, const char *key, const char *value),
+			    void *ctx);
 /* Content-Length if the client sent one: returns 1 and sets *out, else 0. */
 int http_request_content_length(struct http_request *req, uint64_t *out);
 /* Buffered body of a route without `body` (valid in end()). */

@@ -10,6 +10,8 @@
 /* HTTP server (common/http_server.c) */
 #define LH_HTTP_CONNECTION_TIMEOUT_S   30          /* idle connection cut-off */
 #define LH_HTTP_MAX_CONNECTIONS        2048        /* per service */
+#define LH_HTTP_LISTEN_BACKLOG         4096        /* pending accepts (a burst) */
+#define LH_HTTP_REAPER_INTERVAL_MS     250         /* slow-header check period */
 #define LH_HTTP_MAX_JSON_BODY          (4u << 20)  /* buffered JSON request bodies */
 #define LH_HTTP_SHUTDOWN_GRACE_MS      30000       /* wait for in-flight requests */
 #define LH_HTTP_MAX_PATH               4096        /* URL path length */
@@ -20,6 +22,28 @@
 #define LH_HTTP_CLIENT_TIMEOUT_MS         600000   /* whole transfer, large objects */
 #define LH_HTTP_CLIENT_MAX_BUFFERED       (16u << 20) /* responses read into memory */
 
+/* gateway (gateway/proxy.c, gateway/gateway.c) */
+#define LH_GATEWAY_PIPE_BYTES          (1u << 20)  /* each direction, per proxied request */
+#define LH_GATEWAY_MAX_URL             (3 * LH_HTTP_MAX_PATH + 1024) /* upstream URL, encoded */
+#define LH_GATEWAY_MAX_FWD_HEADERS     16          /* headers forwarded each way */
+
+/* upstream pools (common/upstream.c, ADR 0075) */
+#define LH_UPSTREAM_MAX_MEMBERS        16          /* URLs in one [gateway] *_url list */
+#define LH_UPSTREAM_CHECK_INTERVAL_MS  1000        /* between two probes of one member */
+#define LH_UPSTREAM_CHECK_TIMEOUT_MS   1000        /* one probe of <url>/health */
+
+/* web UI (gateway/ui*.c) */
+#define LH_UI_MAX_PAGE_BYTES           (8u << 20)  /* one rendered page */
+#define LH_UI_MAX_UPSTREAM_JSON        (16u << 20) /* a service's JSON answer read by the UI */
+#define LH_UI_PREVIEW_ROWS             100         /* rows shown on a dataset page */
+#define LH_UI_CONSOLE_ROWS             1000        /* rows shown in the SQL console */
+#define LH_UI_CELL_BYTES               300         /* a table cell is cut after this */
+#define LH_UI_CHART_MAX_BARS           30
+#define LH_UI_CHART_MAX_POINTS         2000
+
+/* CLI (cli/) */
+#define LH_CLI_MAX_RESPONSE            (64u << 20) /* JSON answers read into memory */
+
 /* JSON (common/json.c) */
 #define LH_JSON_MAX_DEPTH              32
 
@@ -28,6 +52,10 @@
 #define LH_DEFAULT_MAX_OBJECT_BYTES    (256ull << 20)
 #define LH_LIST_DEFAULT_LIMIT          1000
 #define LH_LIST_MAX_LIMIT              10000
+#define LH_S3_PART_BYTES               (8u << 20)  /* S3 multipart part; S3's minimum is 5 MiB */
+#define LH_S3_READ_BYTES               (1u << 20)  /* one Range GET window of a streamed read */
+#define LH_S3_LIST_PAGE                1000        /* max-keys of one ListObjectsV2 page */
+#define LH_S3_MAX_OBJECT_BYTES         (5ull << 30) /* one CopyObject publishes a multipart upload */
 #define LH_STREAM_CHUNK                (256u << 10) /* I/O buffer for streamed bodies */
 
 /* catalogd */

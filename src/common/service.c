@@ -10,7 +10,13 @@
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
+
+/* Open descriptors a server may want: one per connection (up to
+ * [http] max_connections, default 2048) plus upstream calls, spool and cache
+ * files. The soft limit is often 1024; raise it to the hard limit, capped. */
+#define SERVICE_NOFILE_WANTED 65536
 
 extern char **environ;
 
@@ -64,10 +70,24 @@ static int apply_set(struct lh_config *cfg, const char *arg, struct lh_error *er
 	return config_set(cfg, section, key, eq + 1, err);
 }
 
+void service_raise_nofile(void)
+{
+	struct rlimit rl;
+	if (getrlimit(RLIMIT_NOFILE, &rl) != 0)
+		return;
+	rlim_t want = rl.rlim_max == RLIM_INFINITY || rl.rlim_max > SERVICE_NOFILE_WANTED
+			      ? SERVICE_NOFILE_WANTED : rl.rlim_max;
+	if (rl.rlim_cur != RLIM_INFINITY && rl.rlim_cur < want) {
+		rl.rlim_cur = want;
+		setrlimit(RLIMIT_NOFILE, &rl);   /* best effort: the old limit still works */
+	}
+}
+
 int service_load_config(int argc, char **argv, const char *section,
 			struct lh_config *cfg, struct lh_error *err)
 {
 	const char *config_path = NULL;
+	service_raise_nofile();
 	for (int i = 1; i < argc; i++) {
 		if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
 			usage(argv[0], section);

@@ -23,6 +23,12 @@ int service_wait_for_signal(void);
 int service_load_config(int argc, char **argv, const char *section,
 			struct lh_config *cfg, struct lh_error *err);
 
+/* Raise the soft RLIMIT_NOFILE to the hard limit (at most 65536), so a
+ * server can hold [http] max_connections connections plus its files even
+ * where the default soft limit is 1024. Best effort; service_load_config()
+ * calls it, so every server subcommand does. */
+void service_raise_nofile(void);
+
 /* Print err as "lakehouse: <msg>" on stderr; returns the exit code 1. */
 int service_die(const struct lh_error *err);
 

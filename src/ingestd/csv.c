@@ -363,6 +363,18 @@ int csv_check_header(const struct csv_scanner *s, struct lh_error *err)
 			return fail_header(err, &s->fields[i], i, "is empty");
 		if (s->fields[i].len > LH_CSV_MAX_HEADER_NAME)
 			return fail_header(err, &s->fields[i], i, "is too long");
+		/* Names become C strings (schema, SQL): a NUL would cut them. Other
+		 * control characters are refused too: 0x1e and 0x1f separate names
+		 * from types in the schema fingerprint (SPEC 5), so a name holding
+		 * them could make two different schemas share a fingerprint. */
+		if (memchr(s->fields[i].ptr, '\0', s->fields[i].len))
+			return fail_header(err, &s->fields[i], i, "contains a NUL byte");
+		for (size_t k = 0; k < s->fields[i].len; k++) {
+			unsigned char c = (unsigned char)s->fields[i].ptr[k];
+			if (c < 0x20 || c == 0x7f)
+				return fail_header(err, &s->fields[i], i,
+						   "contains a control character (tab, newline, ...)");
+		}
 	}
 	idx = xmalloc((s->nfields ? s->nfields : 1) * sizeof *idx);
 	for (size_t i = 0; i < s->nfields; i++)

@@ -64,7 +64,7 @@ int csv_scan_record(struct csv_scanner *s, char *buf, size_t n, int eof, size_t 
 		    struct lh_error *err);
 
 /* Check the header record's names (s->fields after the first CSV_RECORD):
- * non-empty, at most LH_CSV_MAX_HEADER_NAME bytes, unique under ASCII case
+ * non-empty, at most LH_CSV_MAX_HEADER_NAME bytes, no NUL byte, unique under ASCII case
  * folding. Returns 0, or -1 with 400 "bad_header" and "column" (the name) and
  * "index" (1-based) in err->extra. */
 int csv_check_header(const struct csv_scanner *s, struct lh_error *err);

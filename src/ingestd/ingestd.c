@@ -28,6 +28,7 @@
  */
 #include "ingestd/ingestd.h"
 
+#include "common/auth.h"
 #include "common/config.h"
 #include "common/error.h"
 #include "common/http_client.h"
@@ -54,6 +55,7 @@ struct ingestd {
 	char *storaged_url;
 	char *catalogd_url;
 	char *spool_dir;
+	char *bearer_token;             /* for storaged/catalogd; NULL = no auth */
 	uint64_t max_upload_bytes;
 	uint64_t duckdb_memory_bytes;
 	unsigned duckdb_threads;
@@ -400,6 +402,7 @@ static int ingest_end(struct http_request *req)
 		.storaged_url = svc->storaged_url, .catalogd_url = svc->catalogd_url,
 		.spool_dir = svc->spool_dir, .duckdb_memory_bytes = svc->duckdb_memory_bytes,
 		.duckdb_threads = svc->duckdb_threads, .request_id = http_request_id(req),
+		.bearer_token = svc->bearer_token,
 	};
 	struct pipeline_input in = {
 		.name = u->name, .mode = u->mode[0] ? u->mode : "replace",
@@ -448,6 +451,7 @@ struct ingestd *ingestd_start(const struct lh_config *cfg, struct lh_error *err)
 	svc->storaged_url = xstrdup(cfg->ingestd.storaged_url);
 	svc->catalogd_url = xstrdup(cfg->ingestd.catalogd_url);
 	svc->spool_dir = xstrdup(cfg->ingestd.spool_dir);
+	svc->bearer_token = auth_service_token(cfg) ? xstrdup(auth_service_token(cfg)) : NULL;
 	svc->max_upload_bytes = cfg->ingestd.max_upload_bytes;
 	svc->duckdb_memory_bytes = cfg->ingestd.duckdb_memory_bytes;
 	svc->duckdb_threads = cfg->ingestd.duckdb_threads;
@@ -457,7 +461,7 @@ struct ingestd *ingestd_start(const struct lh_config *cfg, struct lh_error *err)
 		.connection_timeout_s = cfg->http.connection_timeout_s,
 		.max_connections = cfg->http.max_connections,
 	};
-	svc->http = http_server_start(&hc, err);
+	svc->http = auth_http_setup(&hc, cfg, err) == 0 ? http_server_start(&hc, err) : NULL;
 	if (!svc->http) {
 		ingestd_stop(svc);
 		return NULL;
@@ -478,6 +482,7 @@ void ingestd_stop(struct ingestd *s)
 	free(s->storaged_url);
 	free(s->catalogd_url);
 	free(s->spool_dir);
+	free(s->bearer_token);
 	free(s);
 }
 

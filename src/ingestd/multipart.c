@@ -187,11 +187,11 @@ static int process(struct multipart *mp, struct lh_error *err)
 			size_t i = 0;
 			while (i < left && (p[i] == ' ' || p[i] == '\t'))
 				i++;
-			if (i + 2 > left) {
-				if (i > 64)
-					return lh_fail(err, 400, "bad_multipart", "malformed multipart boundary line");
+			/* The padding cap holds however the bytes were chunked. */
+			if (i > 64)
+				return lh_fail(err, 400, "bad_multipart", "malformed multipart boundary line");
+			if (i + 2 > left)
 				break;
-			}
 			if (p[i] != '\r' || p[i + 1] != '\n')
 				return lh_fail(err, 400, "bad_multipart", "malformed multipart boundary line");
 			pos += i + 2;

@@ -53,6 +53,7 @@
 
 #include "common/error.h"
 #include "common/limits.h"
+#include "common/log.h"
 #include "common/xmalloc.h"
 #include "ingestd/arrow_abi.h"
 #include "ingestd/csv.h"
@@ -563,8 +564,17 @@ static int run_copy(int csv_fd, const struct ingest_schema *schema, const char *
 			plan_out ? "EXPLAIN " : "", quoted);
 	have_result = 1;
 	if (duckdb_query(con, sql, &res) == DuckDBError) {
-		lh_fail(err, 500, "convert_failed", "writing Parquet failed: %s",
-			duckdb_result_error(&res) ? duckdb_result_error(&res) : "unknown error");
+		const char *why = duckdb_result_error(&res) ? duckdb_result_error(&res)
+							    : "unknown error";
+		/* DuckDB reports a full disk only as text: its IO error carries
+		 * strerror(ENOSPC) (or EDQUOT). That is the disk, not the data. */
+		if (strstr(why, strerror(ENOSPC)) || strstr(why, strerror(EDQUOT))) {
+			lh_fail(err, 507, "insufficient_storage",
+				"the ingest spool is out of disk space (converting to Parquet)");
+			log_event("error", "ingestd", "parquet conversion: %s", why);
+		} else {
+			lh_fail(err, 500, "convert_failed", "writing Parquet failed: %s", why);
+		}
 		goto out;
 	}
 	if (plan_out) {

@@ -65,8 +65,11 @@ static int upstream_fail(const char *peer, const struct http_client_response *re
 {
 	json_t *o = resp->body ? json_loadb(resp->body, resp->body_len, 0, NULL) : NULL;
 	const char *msg = o ? json_string_value(json_object_get(o, "error")) : NULL;
-	lh_fail(err, 502, "upstream_failed", "%s answered %ld%s%s", peer, resp->status,
-		msg ? ": " : "", msg ? msg : "");
+	if (resp->status == 507)        /* a full disk behind us is still a full disk */
+		lh_fail(err, 507, "insufficient_storage", "%s", msg ? msg : "out of disk space");
+	else
+		lh_fail(err, 502, "upstream_failed", "%s answered %ld%s%s", peer, resp->status,
+			msg ? ": " : "", msg ? msg : "");
 	json_decref(o);
 	return -1;
 }
@@ -78,7 +81,8 @@ static int latest_manifest(const struct pipeline_env *env, const char *name,
 	*manifest = NULL;
 	char *url = xasprintf("%s/catalog/manifest/%s", env->catalogd_url, name);
 	struct http_client_response resp;
-	int rc = http_client_json("GET", url, NULL, env->request_id, &resp, err);
+	int rc = http_client_json_auth("GET", url, NULL, env->request_id, env->bearer_token,
+				       &resp, err);
 	free(url);
 	if (rc != 0) {
 		snprintf(err->msg, sizeof err->msg, "the catalog is not reachable");
@@ -148,6 +152,7 @@ static int put_object(const struct pipeline_env *env, const char *key, const cha
 	r.url = url;
 	r.headers = hdrs;
 	r.request_id = env->request_id;
+	r.bearer_token = env->bearer_token;
 	r.body_fd = fd;
 	r.body_fd_len = (uint64_t)st.st_size;
 	if (http_client_do(&r, &resp, err) != 0) {
@@ -165,6 +170,7 @@ static int put_object(const struct pipeline_env *env, const char *key, const cha
 		r.method = "HEAD";
 		r.url = url;
 		r.request_id = env->request_id;
+		r.bearer_token = env->bearer_token;
 		if (http_client_do(&r, &resp, err) != 0 || resp.status != 200 ||
 		    resp.content_length == UINT64_MAX) {
 			if (!err->status)
@@ -261,7 +267,8 @@ int pipeline_run(const struct pipeline_env *env, const struct pipeline_input *in
 	reg = register_body(in, schema, key, size);                              /* 5 */
 	reg_text = json_dump_compact(reg);
 	url = xasprintf("%s/catalog/register", env->catalogd_url);
-	if (http_client_json("POST", url, reg_text, env->request_id, &resp, err) != 0) {
+	if (http_client_json_auth("POST", url, reg_text, env->request_id,
+				  env->bearer_token, &resp, err) != 0) {
 		snprintf(err->msg, sizeof err->msg, "the catalog is not reachable");
 		goto out;
 	}

@@ -18,6 +18,7 @@ struct pipeline_env {
 	uint64_t duckdb_memory_bytes;
 	unsigned duckdb_threads;
 	const char *request_id;         /* propagated to storaged and catalogd */
+	const char *bearer_token;       /* sent to storaged and catalogd, or NULL */
 };
 
 struct pipeline_input {

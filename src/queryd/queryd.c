@@ -31,6 +31,7 @@
 #include "queryd/queryd.h"
 #include "queryd/queryd_int.h"
 
+#include "common/auth.h"
 #include "common/config.h"
 #include "common/error.h"
 #include "common/http_client.h"
@@ -192,8 +193,9 @@ static char *url_escape(const char *s)
 }
 
 /* GET a JSON document from a peer; 0 with *out (new ref) and *status. */
-static int get_json(const char *base, const char *what, const char *path, const char *rid,
-		    json_t **out, long *status, struct lh_error *err)
+static int get_json(const struct queryd *s, const char *base, const char *what,
+		    const char *path, const char *rid, json_t **out, long *status,
+		    struct lh_error *err)
 {
 	struct http_client_response resp = { 0 };
 	char *url = NULL;
@@ -203,7 +205,8 @@ static int get_json(const char *base, const char *what, const char *path, const 
 		return lh_fail(err, 502, "upstream_unavailable",
 			       "queryd has no %s URL configured", what);
 	url = xasprintf("%s%s", base, path);
-	if (http_client_json("GET", url, NULL, rid, &resp, err) != 0) {
+	if (http_client_json_auth("GET", url, NULL, rid, auth_service_token(&s->cfg), &resp,
+				  err) != 0) {
 		snprintf(err->msg, sizeof err->msg, "the %s is unreachable", what);
 		goto out;
 	}
@@ -272,6 +275,7 @@ static int fetch_object(void *ctx, const char *key, int fd, struct lh_error *err
 	r.method = "GET";
 	r.url = url;
 	r.request_id = f->rid;
+	r.bearer_token = auth_service_token(&f->s->cfg);
 	r.sink = fetch_sink;
 	r.sink_ctx = f;
 	if (http_client_do(&r, &resp, err) != 0) {
@@ -374,7 +378,7 @@ static int resolve_tables(struct qrun *r, const char *sql, size_t len, const cha
 		rc = 0;
 		goto out;
 	}
-	if (get_json(s->cfg.queryd.catalogd_url, "catalog", "/catalog/datasets", rid, &doc,
+	if (get_json(s, s->cfg.queryd.catalogd_url, "catalog", "/catalog/datasets", rid, &doc,
 		     &status, err))
 		goto out;
 	list = json_is_array(doc) ? doc : json_object_get(doc, "datasets");
@@ -401,7 +405,7 @@ static int resolve_tables(struct qrun *r, const char *sql, size_t len, const cha
 			path = xasprintf("/catalog/manifest/%s", ename);
 			view = xstrdup(name);
 		}
-		int grc = get_json(s->cfg.queryd.catalogd_url, "catalog", path, rid, &m, &status, err);
+		int grc = get_json(s, s->cfg.queryd.catalogd_url, "catalog", path, rid, &m, &status, err);
 		if (grc == 0 && status == 404) {
 			if (refs[i].version > 0)
 				lh_fail(err, 404, "unknown_version", "dataset \"%s\" has no version %" PRId64,
@@ -654,6 +658,8 @@ struct queryd *queryd_start(const struct lh_config *cfg, struct lh_error *err)
 		.max_connections = cfg->http.max_connections,
 		.health = queryd_health,
 	};
+	if (auth_http_setup(&hc, cfg, err) != 0)
+		goto fail;
 	s->srv = http_server_start(&hc, err);
 	if (!s->srv)
 		goto fail;

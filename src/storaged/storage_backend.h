@@ -104,6 +104,23 @@ struct storage_backend {
  * and docs/adr/0030-storaged-disk-layout.md. */
 struct storage_backend *storage_disk_create(const char *root, struct lh_error *err);
 
+/* Where the S3 backend stores objects; every string borrowed for the call. */
+struct storage_s3_config {
+	const char *endpoint;     /* "http://127.0.0.1:9000", "https://s3.eu-west-1.amazonaws.com" */
+	const char *bucket;       /* must exist */
+	const char *region;       /* SigV4 region; "" = us-east-1 */
+	const char *access_key;   /* AWS_ACCESS_KEY_ID */
+	const char *secret_key;   /* AWS_SECRET_ACCESS_KEY */
+};
+
+/* The S3 backend over `cfg` (path-style URLs, SigV4). Checks the bucket with
+ * one HEAD request. NULL with err on failure: 400 "bad_config" for a missing
+ * setting or bucket, 502/504 if the store cannot be reached or refuses.
+ * Freed with storage_backend_destroy(). Design: storage_s3.c and
+ * docs/adr/0070-s3-backend.md. */
+struct storage_backend *storage_s3_create(const struct storage_s3_config *cfg,
+					  struct lh_error *err);
+
 /* b->destroy(b) if b is not NULL. */
 void storage_backend_destroy(struct storage_backend *b);
 

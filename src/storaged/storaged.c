@@ -3,9 +3,10 @@
  *
  * The routes validate keys (key.c), enforce max_object_bytes and turn
  * backend results into HTTP; they never touch files, so the disk backend
- * (storage_disk.c) and a later S3 one serve the same API. Bodies stream both
- * ways: PUT hands each chunk to the backend as it arrives (begin/body/end/
- * done, see http_server.h), GET hands the backend's fd to the HTTP layer.
+ * (storage_disk.c) and the S3 one (storage_s3.c) serve the same API. Bodies
+ * stream both ways: PUT hands each chunk to the backend as it arrives
+ * (begin/body/end/done, see http_server.h), GET hands the backend's fd (or
+ * read callback) to the HTTP layer.
  *
  * Invariants kept here:
  *  1. An upload is in exactly one of: running (state->up set), committed or
@@ -16,6 +17,7 @@
  */
 #include "storaged/storaged.h"
 
+#include "common/auth.h"
 #include "common/config.h"
 #include "common/error.h"
 #include "common/http_server.h"
@@ -462,19 +464,36 @@ struct storaged *storaged_start(const struct lh_config *cfg, struct lh_error *er
 	struct storaged *s = xcalloc(1, sizeof *s);
 	char *root = NULL;
 
-	if (cfg->storaged.backend[0] && strcmp(cfg->storaged.backend, "disk") != 0) {
-		lh_fail(err, 400, "bad_config",
-			"[storaged] backend \"%s\" is not available in this build (use \"disk\")",
+	s->max_object_bytes = cfg->storaged.max_object_bytes ? cfg->storaged.max_object_bytes
+							     : LH_DEFAULT_MAX_OBJECT_BYTES;
+	if (!strcmp(cfg->storaged.backend, "s3")) {
+		/* Credentials only from the environment, under their standard names. */
+		struct storage_s3_config s3 = {
+			.endpoint = cfg->storaged.s3_endpoint,
+			.bucket = cfg->storaged.s3_bucket,
+			.region = cfg->storaged.s3_region,
+			.access_key = getenv("AWS_ACCESS_KEY_ID"),
+			.secret_key = getenv("AWS_SECRET_ACCESS_KEY"),
+		};
+		if (s->max_object_bytes > LH_S3_MAX_OBJECT_BYTES) {
+			lh_fail(err, 400, "bad_config",
+				"[storaged] max_object_bytes is at most %llu with the s3 backend",
+				(unsigned long long)LH_S3_MAX_OBJECT_BYTES);
+			goto fail;
+		}
+		s->backend = storage_s3_create(&s3, err);
+		root = xasprintf("%s/%s", cfg->storaged.s3_endpoint, cfg->storaged.s3_bucket);
+	} else if (!cfg->storaged.backend[0] || !strcmp(cfg->storaged.backend, "disk")) {
+		root = cfg->storaged.root[0] ? xstrdup(cfg->storaged.root)
+					     : xasprintf("%s/objects", cfg->data_dir);
+		s->backend = storage_disk_create(root, err);
+	} else {
+		lh_fail(err, 400, "bad_config", "[storaged] backend \"%s\" is not \"disk\" or \"s3\"",
 			cfg->storaged.backend);
 		goto fail;
 	}
-	root = cfg->storaged.root[0] ? xstrdup(cfg->storaged.root)
-				     : xasprintf("%s/objects", cfg->data_dir);
-	s->backend = storage_disk_create(root, err);
 	if (!s->backend)
 		goto fail;
-	s->max_object_bytes = cfg->storaged.max_object_bytes ? cfg->storaged.max_object_bytes
-							     : LH_DEFAULT_MAX_OBJECT_BYTES;
 	struct http_server_config hc = {
 		.service = "storaged",
 		.bind = cfg->storaged.bind,
@@ -484,11 +503,13 @@ struct storaged *storaged_start(const struct lh_config *cfg, struct lh_error *er
 		.connection_timeout_s = cfg->http.connection_timeout_s,
 		.max_connections = cfg->http.max_connections,
 	};
+	if (auth_http_setup(&hc, cfg, err) != 0)
+		goto fail;
 	s->srv = http_server_start(&hc, err);
 	if (!s->srv)
 		goto fail;
-	log_event("info", "storaged", "storaged: disk backend at %s, objects up to %" PRIu64 " bytes",
-		  root, s->max_object_bytes);
+	log_event("info", "storaged", "storaged: %s backend at %s, objects up to %" PRIu64 " bytes",
+		  s->backend->name, root, s->max_object_bytes);
 	free(root);
 	return s;
 fail:

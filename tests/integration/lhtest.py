@@ -54,7 +54,8 @@ class Server:
     def url(self):
         return "http://127.0.0.1:%d" % self.port
 
-    def wait_ready(self, timeout=20.0):
+    def wait_ready(self, timeout=60.0):
+        """Bounded: a loaded machine (fsync stalls) can slow start-up a lot."""
         deadline = time.time() + timeout
         while time.time() < deadline:
             if self.proc.poll() is not None:
@@ -151,3 +152,90 @@ class ServerTest(unittest.TestCase):
         self.assertEqual(obj.get("code"), code, obj)
         self.assertIsInstance(obj.get("error"), str)
         self.assertTrue(obj["error"])
+
+
+# --- PostgreSQL --------------------------------------------------------------
+
+PG_BIN = os.environ.get("LAKEHOUSE_PG_BIN", "/usr/lib/postgresql/15/bin")
+
+
+class PostgresServer:
+    """A throwaway PostgreSQL cluster from Debian's postgresql-15, for tests.
+
+    initdb in a fresh temp dir, started with pg_ctl on 127.0.0.1:<free port>
+    (its Unix socket in the same dir, never the system one). initdb and
+    pg_ctl refuse to run as root, so as root the dir is given to the
+    `postgres` user and they run through `runuser -u postgres --`; otherwise
+    they run as the current user. Authentication is `trust` for the superuser
+    `postgres`, on loopback only. fsync is off: the tests kill catalogd, never
+    the database server, so the server's own durability is not under test and
+    the shared 2-core machine is spared the syncs.
+
+    create_database() gives each test its own empty database (fast, and
+    independent of the others); stop() stops the server and removes the dir.
+    """
+
+    def __init__(self):
+        self.dir = tempfile.mkdtemp(prefix="lh-pg-")
+        self.data = os.path.join(self.dir, "data")
+        self.log_path = os.path.join(self.dir, "postgres.log")
+        self.port = free_port()
+        self.prefix = []
+        if os.geteuid() == 0:
+            import pwd
+            pw = pwd.getpwnam("postgres")
+            os.chown(self.dir, pw.pw_uid, pw.pw_gid)
+            self.prefix = ["runuser", "-u", "postgres", "--"]
+        self.ndatabases = 0
+        self._run([os.path.join(PG_BIN, "initdb"), "-D", self.data, "-A", "trust",
+                   "-U", "postgres", "-E", "UTF8", "--locale=C", "--no-sync"])
+        opts = ("-p %d -k %s -c listen_addresses=127.0.0.1 -c fsync=off "
+                "-c full_page_writes=off -c max_connections=200" % (self.port, self.dir))
+        self._run([os.path.join(PG_BIN, "pg_ctl"), "-D", self.data, "-l", self.log_path,
+                   "-o", opts, "-w", "-t", "60", "start"])
+
+    def _run(self, argv, timeout=120):
+        r = subprocess.run(self.prefix + argv, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                           stdin=subprocess.DEVNULL, timeout=timeout)
+        if r.returncode != 0:
+            raise RuntimeError("%s failed (%d):\n%s\n%s" % (
+                " ".join(argv), r.returncode, r.stdout.decode("utf-8", "replace"),
+                self.read_log()))
+        return r.stdout.decode("utf-8", "replace")
+
+    def read_log(self):
+        try:
+            with open(self.log_path, "rb") as f:
+                return f.read().decode("utf-8", "replace")
+        except OSError:
+            return ""
+
+    def dsn(self, dbname="postgres"):
+        return "host=127.0.0.1 port=%d dbname=%s user=postgres" % (self.port, dbname)
+
+    def psql(self, sql, dbname="postgres"):
+        """Run SQL with psql over TCP; returns the rows as unaligned text."""
+        r = subprocess.run(["psql", "-X", "-q", "-A", "-t", "-v", "ON_ERROR_STOP=1",
+                            "-d", self.dsn(dbname), "-c", sql],
+                           stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                           stdin=subprocess.DEVNULL, timeout=60)
+        if r.returncode != 0:
+            raise RuntimeError("psql failed: %s" % r.stderr.decode("utf-8", "replace"))
+        return r.stdout.decode("utf-8", "replace").strip()
+
+    def create_database(self, prefix="lh"):
+        """A new empty database; returns its name."""
+        self.ndatabases += 1
+        name = "%s_%d" % (prefix, self.ndatabases)
+        self.psql("CREATE DATABASE %s" % name)  # our own name, not user data
+        return name
+
+    def stop(self):
+        try:
+            self._run([os.path.join(PG_BIN, "pg_ctl"), "-D", self.data, "-m", "fast",
+                       "-w", "-t", "60", "stop"])
+        except (RuntimeError, subprocess.TimeoutExpired):
+            self._run([os.path.join(PG_BIN, "pg_ctl"), "-D", self.data, "-m", "immediate",
+                       "stop"])
+        finally:
+            shutil.rmtree(self.dir, ignore_errors=True)

@@ -365,6 +365,8 @@ TEST(catalog_plan_drift_and_conflict)
 	CHECK_EQ_STR(json_string_value(json_object_get(err.extra, "new_fingerprint")),
 		     req->fingerprint);
 	CHECK(diff_has(json_object_get(err.extra, "diff"), "zip", "added", NULL, "utf8"));
+	CHECK_EQ_INT(json_array_size(json_object_get(err.extra, "existing_schema")), 2);
+	CHECK_EQ_INT(json_array_size(json_object_get(err.extra, "new_schema")), 3);
 	lh_error_clear(&err);
 	catalog_version_destroy(req);
 

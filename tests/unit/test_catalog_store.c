@@ -3,7 +3,8 @@
  * drift, drop, persistence across reopen, concurrent registers. The backend
  * is LAKEHOUSE_TEST_CATALOG_BACKEND (default "sqlite", in a fresh temp dir);
  * another backend runs the same tests with its location (a DSN) in
- * LAKEHOUSE_TEST_CATALOG_LOCATION; each test expects an empty catalog there.
+ * LAKEHOUSE_TEST_CATALOG_LOCATION (tests/pg_unit.py runs them on PostgreSQL);
+ * store_open_fresh empties the catalog there before each test.
  *
  * SQLite-specific checks (WAL, user_version, integrity) open the file with
  * libsqlite3 directly at the end.
@@ -36,6 +37,20 @@ static int is_sqlite(void)
 	return !strcmp(test_backend(), "sqlite");
 }
 
+/* A shared backend (one database for the whole run): drop every dataset the
+ * previous test left, through the interface, so each test starts empty. */
+static void store_empty(struct catalog_store *s)
+{
+	struct lh_error err = { 0 };
+	struct catalog_summary *list = NULL;
+	size_t n = 0;
+	if (!catalog_store_list_datasets(s, &list, &n, &err))
+		for (size_t i = 0; i < n; i++)
+			catalog_store_drop(s, list[i].name, &err);
+	free(list);
+	lh_error_clear(&err);
+}
+
 /* Each test gets a fresh store (SQLite: in a fresh temp dir). */
 static struct catalog_store *store_open_fresh(struct store_fixture *f)
 {
@@ -53,6 +68,8 @@ static struct catalog_store *store_open_fresh(struct store_fixture *f)
 	if (!s)
 		fprintf(stderr, "  open: %s\n", err.msg);
 	lh_error_clear(&err);
+	if (s && !is_sqlite())
+		store_empty(s);
 	return s;
 }
 
@@ -279,6 +296,10 @@ TEST(catalog_store_unknown_backend)
 	lh_error_clear(&err);
 	CHECK(catalog_store_open("sqlite", "/nonexistent-dir/x/catalog.db", &err) == NULL);
 	CHECK_EQ_INT(err.status, 500);
+	lh_error_clear(&err);	/* no server there: a clear 503, no store */
+	CHECK(catalog_store_open("postgres", "host=127.0.0.1 port=1 connect_timeout=2", &err) == NULL);
+	CHECK_EQ_INT(err.status, 503);
+	CHECK_EQ_STR(err.code, "catalog_unavailable");
 	lh_error_clear(&err);
 }
 

@@ -266,3 +266,53 @@ TEST(csv_header_duplicate_case_insensitive)
 	lh_error_clear(&err);
 	CHECK_EQ_INT(header_err("a,b,\"a,b\"\n", &err), 0);
 }
+
+/* Found by fuzz_csv (tests/fuzz/corpus/csv/crash-header-nul): a header name
+ * with a NUL byte passed the checks, then was cut at the NUL when stored as
+ * a column name, giving an empty name ("\0a") or two equal names
+ * ("a\0x,a\0y") in the schema. Now a 400 bad_header. */
+TEST(csv_header_nul_byte_rejected)
+{
+	static const char text[] = "id,a\0x,a\0y\n1,2,3\n";
+	char buf[sizeof text];
+	memcpy(buf, text, sizeof text);
+	struct csv_scanner s;
+	struct lh_error err = { 0 };
+	size_t used;
+	csv_scanner_init(&s);
+	CHECK_EQ_INT(csv_scan_record(&s, buf, sizeof text - 1, 1, &used, &err), CSV_RECORD);
+	CHECK_EQ_INT(s.nfields, 3);
+	int rc = csv_check_header(&s, &err);
+	csv_scanner_free(&s);
+	CHECK_EQ_INT(rc, -1);
+	CHECK_EQ_STR(err.code, "bad_header");
+	CHECK_EQ_INT(json_integer_value(json_object_get(err.extra, "index")), 2);
+	lh_error_clear(&err);
+}
+
+/* A header name holding the fingerprint's separators (0x1f, 0x1e) or any
+ * other control character is refused: otherwise `a\x1fint64\x1eb` (utf8)
+ * and `a` (int64), `b` (utf8) would share one fingerprint. Found by review
+ * of the fuzzing results. */
+TEST(csv_header_control_characters_rejected)
+{
+	static const char *texts[] = { "id,a\x1f" "int64\x1e" "b\n1,2\n", "id,a\tb\n1,2\n",
+				       "id,\"a\nb\"\n1,2\n", "id,a\x7f\n1,2\n" };
+	for (size_t t = 0; t < sizeof texts / sizeof texts[0]; t++) {
+		char buf[64];
+		size_t n = strlen(texts[t]);
+		memcpy(buf, texts[t], n + 1);
+		struct csv_scanner s;
+		struct lh_error err = { 0 };
+		size_t used;
+		csv_scanner_init(&s);
+		CHECK_EQ_INT(csv_scan_record(&s, buf, n, 1, &used, &err), CSV_RECORD);
+		int rc = csv_check_header(&s, &err);
+		csv_scanner_free(&s);
+		CHECK_EQ_INT(rc, -1);
+		CHECK_EQ_STR(err.code, "bad_header");
+		CHECK_EQ_INT(json_integer_value(json_object_get(err.extra, "index")), 2);
+		CHECK(strstr(err.msg, "control character") != NULL);
+		lh_error_clear(&err);
+	}
+}

@@ -545,3 +545,18 @@ TEST(infer_feed_long_record_in_small_pieces)
 	CHECK_EQ_INT(s->data_end, n);
 	ingest_schema_destroy(s);
 }
+
+/* Found by fuzz_csv (tests/fuzz/corpus/csv/crash-header-nul): a BOM, then a
+ * header whose first name starts with a NUL byte, was inferred with an empty
+ * column name. */
+TEST(infer_header_nul_byte_is_bad_header)
+{
+	static const char text[] = "\xef\xbb\xbf\0a,b\r\n1,2\r\n";
+	struct lh_error err = { 0 };
+	struct ingest_schema *s = infer_bytes(text, sizeof text - 1, &err);
+	ingest_schema_destroy(s);
+	CHECK(s == NULL);
+	CHECK_EQ_STR(err.code, "bad_header");
+	CHECK_EQ_INT(json_integer_value(json_object_get(err.extra, "index")), 1);
+	lh_error_clear(&err);
+}

@@ -172,3 +172,33 @@ TEST(multipart_empty_file_and_sink_error)
 	CHECK_EQ_INT(parse("b", body, sizeof body - 1, 1, &c, &err), 0);
 	CHECK_EQ_INT(c.file_len, 0);
 }
+
+/* Found by fuzz_multipart (tests/fuzz/corpus/multipart/padding-long): more
+ * than 64 bytes of transport padding after a boundary were accepted when the
+ * line arrived in one chunk but rejected when split, so the verdict depended
+ * on how the client's bytes were chunked. Now rejected either way. */
+TEST(multipart_long_padding_rejected_whatever_the_chunking)
+{
+	char body[512];
+	int n = snprintf(body, sizeof body, "--XyZ%100s\r\n"
+			 "Content-Disposition: form-data; name=\"file\"\r\n\r\nx\r\n--XyZ--", "");
+	CHECK(n > 0 && (size_t)n < sizeof body);
+	size_t steps[] = { 0, 1, 70 };
+	for (size_t i = 0; i < sizeof steps / sizeof steps[0]; i++) {
+		struct collected c;
+		struct lh_error err = { 0 };
+		CHECK_EQ_INT(parse("XyZ", body, (size_t)n, steps[i], &c, &err), -1);
+		CHECK_EQ_INT(err.status, 400);
+		CHECK_EQ_STR(err.code, "bad_multipart");
+		lh_error_clear(&err);
+	}
+	/* 64 bytes of padding are still fine. */
+	n = snprintf(body, sizeof body, "--XyZ%64s\r\n"
+		     "Content-Disposition: form-data; name=\"file\"\r\n\r\nx\r\n--XyZ--", "");
+	for (size_t i = 0; i < sizeof steps / sizeof steps[0]; i++) {
+		struct collected c;
+		struct lh_error err = { 0 };
+		CHECK_EQ_INT(parse("XyZ", body, (size_t)n, steps[i], &c, &err), 0);
+		CHECK_EQ_INT(c.file_len, 1);
+	}
+}

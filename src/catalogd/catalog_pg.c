@@ -1,0 +1,769 @@
+/* catalog_pg.c — the PostgreSQL catalog backend, for scale-out (ADR 0071):
+ * several catalogd processes share one database. The only file that includes
+ * <libpq-fe.h>. The meaning of a register is catalog.c's (catalog_plan); this
+ * file only makes it atomic and serialised, exactly as catalog_sqlite.c does.
+ *
+ * NOTES ON THE DESIGN OF THE POSTGRESQL STORE
+ *   1. Connections come from a small pool (pool_get/pool_put), at most
+ *      PG_POOL_MAX per process, each used by one thread at a time (libpq is
+ *      thread-safe per connection). pool_put rolls back any open transaction
+ *      and closes a connection that is broken.
+ *   2. The first statement of every operation runs through query_first: if
+ *      the idle connection turns out to be dead (the server restarted, an
+ *      administrator terminated it), it is reopened and the statement sent
+ *      once more. Nothing of the operation has run yet, so this is safe. A
+ *      connection lost later fails the operation with 503 and is replaced.
+ *   3. A register is one READ COMMITTED transaction (pg_register): first
+ *      pg_advisory_xact_lock(PG_LOCK_NAME, hashtext(name)) serialises every
+ *      register and drop of that name across all catalogd processes (a hash
+ *      collision only makes two names queue together); each later statement
+ *      sees everything committed before the lock was granted. Then load the
+ *      latest version, catalog_plan(), insert the dataset row (version 1) or
+ *      move latest_version, insert the version and its objects, COMMIT; the
+ *      lock goes with the transaction. The primary key (dataset_id, version)
+ *      would refuse a duplicate version anyway (409 write_conflict). Registers
+ *      of different names run in parallel.
+ *   4. Times come from the database's clock (clock_timestamp() read right
+ *      after the lock), so the versions of a dataset made through different
+ *      catalogd hosts are ordered by one clock.
+ *   5. Reads are single statements (a version and its objects in one, the
+ *      objects aggregated with json_agg), so each sees one snapshot without a
+ *      transaction.
+ *   6. The schema is created and upgraded by `migrations` below, applied in
+ *      order in one transaction at open, under
+ *      pg_advisory_xact_lock(PG_LOCK_MIGRATE, 0) so catalogds starting at once
+ *      do not race; applied steps are rows of schema_migrations. A database
+ *      newer than this binary is refused rather than misread.
+ *   7. Every statement with a value in it goes through PQexecParams; SQL text
+ *      is never built from data.
+ * Durability is the server's: with PostgreSQL's defaults (fsync on,
+ * synchronous_commit on) a COMMIT that returned is on disk.
+ */
+#include "catalogd/catalog_store.h"
+
+#include "common/error.h"
+#include "common/log.h"
+#include "common/xmalloc.h"
+
+#include <libpq-fe.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define PG_POOL_MAX 16
+/* Advisory lock keys (two int4 form): "LH" in the high bytes, then a class. */
+#define PG_LOCK_MIGRATE "1279787009"  /* 0x4C480001: schema migrations */
+#define PG_LOCK_NAME "1279787010"     /* 0x4C480002: one dataset name */
+
+/* Versioned schema steps: migrations[i] is schema_migrations version i + 1.
+ * Never edit a step that has shipped; add one. */
+static const char *const migrations[] = {
+	/* 1: datasets, their versions, and each version's objects. */
+	"CREATE TABLE datasets ("
+	"  id BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,"
+	"  name TEXT NOT NULL UNIQUE,"
+	"  created_ms BIGINT NOT NULL,"
+	"  latest_version BIGINT NOT NULL CHECK (latest_version >= 1));"
+	"CREATE TABLE versions ("
+	"  dataset_id BIGINT NOT NULL REFERENCES datasets(id) ON DELETE CASCADE,"
+	"  version BIGINT NOT NULL CHECK (version >= 1),"
+	"  schema_fingerprint TEXT NOT NULL,"
+	"  schema_json TEXT NOT NULL,"
+	"  mode TEXT NOT NULL CHECK (mode IN ('replace', 'append')),"
+	"  row_count BIGINT NOT NULL CHECK (row_count >= 0),"
+	"  size_bytes BIGINT NOT NULL CHECK (size_bytes >= 0),"
+	"  created_ms BIGINT NOT NULL,"
+	"  PRIMARY KEY (dataset_id, version));"
+	"CREATE TABLE version_objects ("
+	"  dataset_id BIGINT NOT NULL,"
+	"  version BIGINT NOT NULL,"
+	"  ord INTEGER NOT NULL,"
+	"  key TEXT NOT NULL,"
+	"  size BIGINT NOT NULL CHECK (size >= 0),"
+	"  row_count BIGINT NOT NULL CHECK (row_count >= 0),"
+	"  content_sha256 TEXT NOT NULL,"
+	"  PRIMARY KEY (dataset_id, version, ord),"
+	"  FOREIGN KEY (dataset_id, version) REFERENCES versions(dataset_id, version)"
+	"    ON DELETE CASCADE);"
+	"CREATE INDEX version_objects_key ON version_objects(key);",
+};
+#define NMIGRATIONS ((int)(sizeof migrations / sizeof migrations[0]))
+
+struct pg_conn {
+	PGconn *pg;
+	struct pg_conn *next;
+};
+
+struct catalog_pg {
+	struct catalog_store base;  /* first: a catalog_store * is a catalog_pg * */
+	char *dsn;
+	pthread_mutex_t pool_lock;
+	pthread_cond_t pool_cond;
+	struct pg_conn *idle;       /* connections not in use */
+	unsigned nopen;             /* connections open, idle or not */
+};
+
+/* An int64 as a text parameter. */
+struct pg_int {
+	char s[24];
+};
+
+static const char *pg_int(struct pg_int *b, int64_t v)
+{
+	snprintf(b->s, sizeof b->s, "%lld", (long long)v);
+	return b->s;
+}
+
+/* ------------------------------------------------------------------------ */
+/* Errors and statements                                                    */
+
+static int sqlstate_is(const char *state, const char *want)
+{
+	return state && !strncmp(state, want, strlen(want));
+}
+
+/* Fill err for a failed statement or connection (res may be NULL): the
+ * details go to the log, the client gets plain words. Always returns -1. */
+static int pg_fail(PGconn *pg, const PGresult *res, const char *what, struct lh_error *err)
+{
+	const char *state = res ? PQresultErrorField(res, PG_DIAG_SQLSTATE) : NULL;
+	const char *msg = res ? PQresultErrorMessage(res) : NULL;
+	if (!msg || !msg[0])
+		msg = pg ? PQerrorMessage(pg) : "out of memory";
+	int len = (int)strcspn(msg, "\n");
+	log_event("error", "catalogd", "postgres: %s: %s%s%.*s", what, state ? state : "",
+		  state ? " " : "", len, msg);
+	if ((pg && PQstatus(pg) != CONNECTION_OK) || sqlstate_is(state, "08") ||
+	    sqlstate_is(state, "57P"))
+		return lh_fail(err, 503, "catalog_unavailable",
+			       "the catalog database is unavailable; try again");
+	if (sqlstate_is(state, "55P03") || sqlstate_is(state, "40") || sqlstate_is(state, "53"))
+		return lh_fail(err, 503, "busy", "the catalog is busy; try again");
+	if (sqlstate_is(state, "23505"))
+		return lh_fail(err, 409, "write_conflict",
+			       "another change to this dataset was committed first; try again");
+	return lh_fail(err, 500, "catalog_error", "the catalog database failed while trying to %s",
+		       what);
+}
+
+/* Run one statement with text parameters and text results. On 0, *out (if
+ * not NULL) is the result, which the caller PQclear()s. */
+static int query(PGconn *pg, const char *sql, int nparams, const char *const *params,
+		 const char *what, PGresult **out, struct lh_error *err)
+{
+	PGresult *res = PQexecParams(pg, sql, nparams, NULL, params, NULL, NULL, 0);
+	ExecStatusType st = PQresultStatus(res);
+	if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK) {
+		pg_fail(pg, res, what, err);
+		PQclear(res);
+		return -1;
+	}
+	if (out)
+		*out = res;
+	else
+		PQclear(res);
+	return 0;
+}
+
+/* A column as int64 (NULL reads as 0). The database is trusted to hold what
+ * its CHECK constraints allow. */
+static int64_t field_i64(const PGresult *res, int row, int col)
+{
+	if (PQgetisnull(res, row, col))
+		return 0;
+	return strtoll(PQgetvalue(res, row, col), NULL, 10);
+}
+
+static void notice_ignore(void *arg, const char *message)
+{
+	(void)arg;
+	(void)message;  /* "relation already exists, skipping" and the like */
+}
+
+/* ------------------------------------------------------------------------ */
+/* Connections                                                              */
+
+static int conn_open(const char *dsn, PGconn **out, struct lh_error *err)
+{
+	/* The DSN comes last, so what it says wins over these defaults. */
+	static const char *const keys[] = { "connect_timeout", "fallback_application_name",
+					    "dbname", NULL };
+	const char *vals[] = { "10", "lakehouse-catalogd", dsn, NULL };
+	PGconn *pg = PQconnectdbParams(keys, vals, 1);
+	PGresult *res = NULL;
+
+	if (!pg || PQstatus(pg) != CONNECTION_OK) {
+		int len = pg ? (int)strcspn(PQerrorMessage(pg), "\n") : 0;
+		log_event("error", "catalogd", "postgres: connect: %.*s", len,
+			  pg ? PQerrorMessage(pg) : "out of memory");
+		lh_fail(err, 503, "catalog_unavailable", "the catalog database could not be reached");
+		goto fail;
+	}
+	PQsetNoticeProcessor(pg, notice_ignore, NULL);
+	if (PQsetClientEncoding(pg, "UTF8")) {
+		pg_fail(pg, NULL, "set the client encoding", err);
+		goto fail;
+	}
+	/* A register waits at most 10 s for another one's lock (like SQLite's
+	 * busy_timeout); a transaction left open by a vanished client ends. */
+	res = PQexec(pg, "SET lock_timeout = '10s';"
+			 " SET idle_in_transaction_session_timeout = '60s'");
+	if (PQresultStatus(res) != PGRES_COMMAND_OK) {
+		pg_fail(pg, res, "configure the connection", err);
+		goto fail;
+	}
+	PQclear(res);
+	*out = pg;
+	return 0;
+fail:
+	PQclear(res);
+	PQfinish(pg);
+	return -1;
+}
+
+/* A connection for this thread's exclusive use until pool_put. Blocks while
+ * PG_POOL_MAX are in use. */
+static int pool_get(struct catalog_pg *s, struct pg_conn **out, struct lh_error *err)
+{
+	struct pg_conn *c = NULL;
+	pthread_mutex_lock(&s->pool_lock);
+	while (!s->idle && s->nopen >= PG_POOL_MAX)
+		pthread_cond_wait(&s->pool_cond, &s->pool_lock);
+	if (s->idle) {
+		c = s->idle;
+		s->idle = c->next;
+		pthread_mutex_unlock(&s->pool_lock);
+		*out = c;
+		return 0;
+	}
+	s->nopen++;
+	pthread_mutex_unlock(&s->pool_lock);
+
+	c = xcalloc(1, sizeof *c);
+	if (conn_open(s->dsn, &c->pg, err)) {
+		free(c);
+		pthread_mutex_lock(&s->pool_lock);
+		s->nopen--;
+		pthread_cond_signal(&s->pool_cond);
+		pthread_mutex_unlock(&s->pool_lock);
+		return -1;
+	}
+	*out = c;
+	return 0;
+}
+
+/* Give a connection back: an open transaction is rolled back (never handed
+ * on), a broken connection is closed and its slot freed. */
+static void pool_put(struct catalog_pg *s, struct pg_conn *c)
+{
+	if (!c)
+		return;
+	if (PQstatus(c->pg) == CONNECTION_OK && PQtransactionStatus(c->pg) != PQTRANS_IDLE)
+		PQclear(PQexec(c->pg, "ROLLBACK"));
+	pthread_mutex_lock(&s->pool_lock);
+	if (PQstatus(c->pg) != CONNECTION_OK || PQtransactionStatus(c->pg) != PQTRANS_IDLE) {
+		PQfinish(c->pg);
+		free(c);
+		s->nopen--;
+	} else {
+		c->next = s->idle;
+		s->idle = c;
+	}
+	pthread_cond_signal(&s->pool_cond);
+	pthread_mutex_unlock(&s->pool_lock);
+}
+
+/* The first statement of an operation (note 2): like query(), but a dead
+ * connection is reopened and the statement sent once more. */
+static int query_first(struct catalog_pg *s, struct pg_conn *c, const char *sql, int nparams,
+		       const char *const *params, const char *what, PGresult **out,
+		       struct lh_error *err)
+{
+	PGresult *res = PQexecParams(c->pg, sql, nparams, NULL, params, NULL, NULL, 0);
+	ExecStatusType st = PQresultStatus(res);
+	PGconn *fresh = NULL;
+	if (st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK) {
+		if (out)
+			*out = res;
+		else
+			PQclear(res);
+		return 0;
+	}
+	if (PQstatus(c->pg) == CONNECTION_OK) {
+		pg_fail(c->pg, res, what, err);
+		PQclear(res);
+		return -1;
+	}
+	PQclear(res);
+	log_event("warn", "catalogd", "postgres: connection lost; reconnecting");
+	if (conn_open(s->dsn, &fresh, err))
+		return -1;  /* pool_put closes the dead one */
+	PQfinish(c->pg);
+	c->pg = fresh;
+	return query(c->pg, sql, nparams, params, what, out, err);
+}
+
+static int migrate(struct catalog_pg *s, struct pg_conn *c, struct lh_error *err)
+{
+	PGresult *res = NULL;
+	int rc = -1, have;
+
+	if (query_first(s, c, "BEGIN", 0, NULL, "start the schema migration", NULL, err) ||
+	    query(c->pg, "SELECT pg_advisory_xact_lock(" PG_LOCK_MIGRATE ", 0)", 0, NULL,
+		  "lock the schema for migration", NULL, err) ||
+	    query(c->pg, "CREATE TABLE IF NOT EXISTS schema_migrations ("
+			 " version INTEGER PRIMARY KEY,"
+			 " applied_at TIMESTAMPTZ NOT NULL DEFAULT now())", 0, NULL,
+		  "create the migrations table", NULL, err) ||
+	    query(c->pg, "SELECT coalesce(max(version), 0) FROM schema_migrations", 0, NULL,
+		  "read the schema version", &res, err))
+		goto out;
+	have = (int)field_i64(res, 0, 0);
+	PQclear(res);
+	res = NULL;
+	if (have > NMIGRATIONS) {
+		lh_fail(err, 500, "catalog_error",
+			"the catalog database has schema version %d, newer than this lakehouse "
+			"understands (%d); upgrade lakehouse", have, NMIGRATIONS);
+		goto out;
+	}
+	for (int v = have; v < NMIGRATIONS; v++) {
+		struct pg_int b;
+		const char *params[] = { pg_int(&b, v + 1) };
+		/* A constant multi-statement script: PQexec, no parameters. */
+		res = PQexec(c->pg, migrations[v]);
+		if (PQresultStatus(res) != PGRES_COMMAND_OK) {
+			pg_fail(c->pg, res, "migrate the catalog schema", err);
+			goto out;
+		}
+		PQclear(res);
+		res = NULL;
+		if (query(c->pg, "INSERT INTO schema_migrations (version) VALUES ($1)", 1, params,
+			  "record the schema version", NULL, err))
+			goto out;
+	}
+	if (query(c->pg, "COMMIT", 0, NULL, "commit the schema migration", NULL, err))
+		goto out;
+	rc = 0;
+out:
+	PQclear(res);
+	return rc;  /* on failure pool_put rolls back */
+}
+
+/* ------------------------------------------------------------------------ */
+/* Reads                                                                    */
+
+static int not_found(struct lh_error *err, const char *name, int64_t version)
+{
+	if (version > 0)
+		return lh_fail(err, 404, "not_found", "dataset \"%s\" has no version %lld", name,
+			       (long long)version);
+	return lh_fail(err, 404, "not_found", "no dataset named \"%s\"", name);
+}
+
+static int unreadable(struct lh_error *err, const char *name)
+{
+	log_event("error", "catalogd", "postgres: a stored version of \"%s\" is malformed", name);
+	return lh_fail(err, 500, "catalog_error", "a stored version of \"%s\" is unreadable", name);
+}
+
+/* The objects column of version_load: a JSON array of [key, size, rows,
+ * sha256] in manifest order, or NULL for none. */
+static int objects_from_json(struct catalog_version *v, const char *text, struct lh_error *err)
+{
+	json_t *arr = json_loads(text, 0, NULL);
+	size_t i;
+	json_t *o;
+	int rc = -1;
+	if (!json_is_array(arr))
+		goto out;
+	json_array_foreach(arr, i, o) {
+		json_t *key = json_array_get(o, 0), *size = json_array_get(o, 1);
+		json_t *rows = json_array_get(o, 2), *sha = json_array_get(o, 3);
+		if (json_array_size(o) != 4 || !json_is_string(key) || !json_is_integer(size) ||
+		    !json_is_integer(rows) || !json_is_string(sha))
+			goto out;
+		catalog_version_add_object(v, json_string_value(key), json_integer_value(size),
+					   json_integer_value(rows), json_string_value(sha));
+	}
+	rc = 0;
+out:
+	json_decref(arr);
+	return rc ? unreadable(err, v->name) : 0;
+}
+
+/* Load version `version` (0 = latest) of `name` in one statement (note 5).
+ * Returns 0 with *out (caller destroys) and *id, 1 if there is no such
+ * dataset, 2 if it has no such version, -1 with err. `first`: this is the
+ * operation's first statement (query_first). */
+static int version_load(struct catalog_pg *s, struct pg_conn *c, int first, const char *name,
+			int64_t version, int64_t *id, struct catalog_version **out,
+			struct lh_error *err)
+{
+	static const char sql[] =
+		"SELECT d.id, d.created_ms, v.version, v.schema_fingerprint, v.schema_json, v.mode,"
+		" v.row_count, v.size_bytes, v.created_ms,"
+		" (SELECT json_agg(json_build_array(o.key, o.size, o.row_count, o.content_sha256)"
+		"   ORDER BY o.ord) FROM version_objects o"
+		"  WHERE o.dataset_id = v.dataset_id AND o.version = v.version)"
+		" FROM datasets d LEFT JOIN versions v ON v.dataset_id = d.id"
+		"  AND v.version = CASE WHEN $2::bigint > 0 THEN $2::bigint ELSE d.latest_version END"
+		" WHERE d.name = $1";
+	struct pg_int b;
+	const char *params[] = { name, pg_int(&b, version) };
+	PGresult *res = NULL;
+	struct catalog_version *v = NULL;
+	json_t *schema = NULL;
+	int rc = -1;
+
+	if (first ? query_first(s, c, sql, 2, params, "read a version", &res, err)
+		  : query(c->pg, sql, 2, params, "read a version", &res, err))
+		return -1;
+	if (PQntuples(res) == 0) {
+		rc = 1;
+		goto out;
+	}
+	if (PQgetisnull(res, 0, 2)) {
+		rc = 2;
+		goto out;
+	}
+	v = catalog_version_create();
+	snprintf(v->name, sizeof v->name, "%s", name);
+	*id = field_i64(res, 0, 0);
+	v->created_ms = field_i64(res, 0, 1);
+	v->version = field_i64(res, 0, 2);
+	snprintf(v->fingerprint, sizeof v->fingerprint, "%s", PQgetvalue(res, 0, 3));
+	schema = json_loads(PQgetvalue(res, 0, 4), 0, NULL);
+	if (catalog_schema_from_json(v, schema, err))
+		goto out;
+	if (catalog_mode_parse(PQgetvalue(res, 0, 5), &v->mode)) {
+		unreadable(err, name);
+		goto out;
+	}
+	v->row_count = field_i64(res, 0, 6);
+	v->size_bytes = field_i64(res, 0, 7);
+	v->updated_ms = field_i64(res, 0, 8);
+	if (!PQgetisnull(res, 0, 9) && objects_from_json(v, PQgetvalue(res, 0, 9), err))
+		goto out;
+	*out = v;
+	v = NULL;
+	rc = 0;
+out:
+	json_decref(schema);
+	PQclear(res);
+	catalog_version_destroy(v);
+	return rc;
+}
+
+static int pg_get_version(struct catalog_store *store, const char *name, int64_t version,
+			  struct catalog_version **out, struct lh_error *err)
+{
+	struct catalog_pg *s = (struct catalog_pg *)store;
+	struct pg_conn *c = NULL;
+	int64_t id;
+	int rc = -1, found;
+
+	if (pool_get(s, &c, err))
+		return -1;
+	found = version_load(s, c, 1, name, version, &id, out, err);
+	if (found == 1)
+		not_found(err, name, 0);
+	else if (found == 2)
+		not_found(err, name, version);
+	else
+		rc = found;
+	pool_put(s, c);
+	return rc;
+}
+
+/* Run a summary query (columns: name, version, fingerprint, mode, row_count,
+ * size_bytes, dataset created_ms, version created_ms), collecting rows. */
+static int summaries_collect(struct catalog_pg *s, struct pg_conn *c, const char *sql,
+			     int nparams, const char *const *params,
+			     struct catalog_summary **out, size_t *n, struct lh_error *err)
+{
+	PGresult *res = NULL;
+	struct catalog_summary *arr = NULL;
+	int rows;
+	if (query_first(s, c, sql, nparams, params, "list the catalog", &res, err))
+		return -1;
+	rows = PQntuples(res);
+	if (rows > 0)
+		arr = xcalloc((size_t)rows, sizeof *arr);
+	for (int i = 0; i < rows; i++) {
+		struct catalog_summary *m = &arr[i];
+		snprintf(m->name, sizeof m->name, "%s", PQgetvalue(res, i, 0));
+		m->version = field_i64(res, i, 1);
+		snprintf(m->fingerprint, sizeof m->fingerprint, "%s", PQgetvalue(res, i, 2));
+		if (catalog_mode_parse(PQgetvalue(res, i, 3), &m->mode))
+			m->mode = CATALOG_REPLACE;
+		m->row_count = field_i64(res, i, 4);
+		m->size_bytes = field_i64(res, i, 5);
+		m->created_ms = field_i64(res, i, 6);
+		m->updated_ms = field_i64(res, i, 7);
+	}
+	PQclear(res);
+	*out = arr;
+	*n = (size_t)rows;
+	return 0;
+}
+
+static int pg_list_datasets(struct catalog_store *store, struct catalog_summary **out,
+			    size_t *n, struct lh_error *err)
+{
+	struct catalog_pg *s = (struct catalog_pg *)store;
+	struct pg_conn *c = NULL;
+	int rc;
+	*out = NULL;
+	*n = 0;
+	if (pool_get(s, &c, err))
+		return -1;
+	/* COLLATE "C": byte order, as SQLite's default BINARY collation sorts. */
+	rc = summaries_collect(s, c,
+		"SELECT d.name, d.latest_version, v.schema_fingerprint, v.mode, v.row_count,"
+		" v.size_bytes, d.created_ms, v.created_ms"
+		" FROM datasets d JOIN versions v"
+		"  ON v.dataset_id = d.id AND v.version = d.latest_version"
+		" ORDER BY d.name COLLATE \"C\"", 0, NULL, out, n, err);
+	pool_put(s, c);
+	return rc;
+}
+
+static int pg_list_versions(struct catalog_store *store, const char *name,
+			    struct catalog_summary **out, size_t *n, struct lh_error *err)
+{
+	struct catalog_pg *s = (struct catalog_pg *)store;
+	struct pg_conn *c = NULL;
+	const char *params[] = { name };
+	int rc;
+	*out = NULL;
+	*n = 0;
+	if (pool_get(s, &c, err))
+		return -1;
+	/* A dataset always has a version, so no row means no dataset. */
+	rc = summaries_collect(s, c,
+		"SELECT d.name, v.version, v.schema_fingerprint, v.mode, v.row_count,"
+		" v.size_bytes, d.created_ms, v.created_ms"
+		" FROM versions v JOIN datasets d ON d.id = v.dataset_id"
+		" WHERE d.name = $1 ORDER BY v.version", 1, params, out, n, err);
+	pool_put(s, c);
+	if (!rc && *n == 0)
+		rc = not_found(err, name, 0);
+	return rc;
+}
+
+/* ------------------------------------------------------------------------ */
+/* Writes                                                                   */
+
+/* Begin a write of `name` (note 3): BEGIN, then the name's advisory lock,
+ * then the database clock into *now_ms. */
+static int write_begin(struct catalog_pg *s, struct pg_conn *c, const char *name,
+		       int64_t *now_ms, struct lh_error *err)
+{
+	const char *params[] = { name };
+	PGresult *res = NULL;
+	if (query_first(s, c, "BEGIN", 0, NULL, "start a transaction", NULL, err))
+		return -1;
+	/* The lock is taken in the subquery, before the clock is read: a
+	 * subquery with a volatile function is never flattened. */
+	if (query(c->pg, "SELECT floor(extract(epoch FROM clock_timestamp()) * 1000)::bigint"
+			 " FROM (SELECT pg_advisory_xact_lock(" PG_LOCK_NAME ", hashtext($1))) l",
+		  1, params, "lock a dataset", &res, err))
+		return -1;
+	*now_ms = field_i64(res, 0, 0);
+	PQclear(res);
+	return 0;
+}
+
+static int version_insert(PGconn *pg, int64_t id, const struct catalog_version *v,
+			  struct lh_error *err)
+{
+	json_t *schema = catalog_schema_json(v->columns, v->ncolumns);
+	json_t *objs = json_array();
+	char *schema_text = json_dump_compact(schema), *objs_text = NULL;
+	struct pg_int b_id, b_ver, b_rows, b_size, b_ms;
+	int rc = -1;
+
+	const char *vparams[] = { pg_int(&b_id, id), pg_int(&b_ver, v->version), v->fingerprint,
+				  schema_text, catalog_mode_name(v->mode),
+				  pg_int(&b_rows, v->row_count), pg_int(&b_size, v->size_bytes),
+				  pg_int(&b_ms, v->updated_ms) };
+	if (query(pg, "INSERT INTO versions (dataset_id, version, schema_fingerprint,"
+		      " schema_json, mode, row_count, size_bytes, created_ms)"
+		      " VALUES ($1, $2, $3, $4, $5, $6, $7, $8)", 8, vparams,
+		  "write a version", NULL, err))
+		goto out;
+	if (v->nobjects == 0) {
+		rc = 0;
+		goto out;
+	}
+	/* All objects in one statement: a JSON array parameter, unnested. */
+	for (size_t i = 0; i < v->nobjects; i++) {
+		const struct catalog_object *o = &v->objects[i];
+		json_array_append_new(objs, json_pack("[s, I, I, s]", o->key, (json_int_t)o->size,
+						      (json_int_t)o->row_count, o->sha256));
+	}
+	objs_text = json_dump_compact(objs);
+	const char *oparams[] = { b_id.s, b_ver.s, objs_text };
+	if (query(pg, "INSERT INTO version_objects (dataset_id, version, ord, key, size,"
+		      " row_count, content_sha256)"
+		      " SELECT $1, $2, e.n - 1, e.o->>0, (e.o->>1)::bigint, (e.o->>2)::bigint, e.o->>3"
+		      " FROM jsonb_array_elements($3::jsonb) WITH ORDINALITY AS e(o, n)", 3, oparams,
+		  "write a version's objects", NULL, err))
+		goto out;
+	rc = 0;
+out:
+	free(objs_text);
+	free(schema_text);
+	json_decref(objs);
+	json_decref(schema);
+	return rc;
+}
+
+/* Point the dataset at `next`, creating its row for version 1 (*id is set). */
+static int dataset_advance(PGconn *pg, int absent, int64_t *id,
+			   const struct catalog_version *next, struct lh_error *err)
+{
+	struct pg_int b1, b2;
+	PGresult *res = NULL;
+	if (absent) {
+		const char *params[] = { next->name, pg_int(&b1, next->created_ms),
+					 pg_int(&b2, next->version) };
+		if (query(pg, "INSERT INTO datasets (name, created_ms, latest_version)"
+			      " VALUES ($1, $2, $3) RETURNING id", 3, params,
+			  "record a new dataset", &res, err))
+			return -1;
+		*id = field_i64(res, 0, 0);
+		PQclear(res);
+		return 0;
+	}
+	const char *params[] = { pg_int(&b1, next->version), pg_int(&b2, *id) };
+	return query(pg, "UPDATE datasets SET latest_version = $1 WHERE id = $2", 2, params,
+		     "record the dataset's latest version", NULL, err);
+}
+
+static int pg_register(struct catalog_store *store, const struct catalog_version *req,
+		       struct catalog_version **out, int *existing, struct lh_error *err)
+{
+	struct catalog_pg *s = (struct catalog_pg *)store;
+	struct pg_conn *c = NULL;
+	struct catalog_version *latest = NULL, *next = NULL;
+	int64_t id = 0, now_ms = 0;
+	int rc = -1, found;
+
+	*out = NULL;
+	*existing = 0;
+	if (pool_get(s, &c, err))
+		return -1;
+	if (write_begin(s, c, req->name, &now_ms, err))
+		goto out;
+	found = version_load(s, c, 0, req->name, 0, &id, &latest, err);
+	if (found < 0)
+		goto out;
+	if (found == 2) {
+		unreadable(err, req->name);  /* latest_version names no version */
+		goto out;
+	}
+	if (catalog_plan(latest, req, now_ms, &next, err))
+		goto out;
+	if (!next) {
+		*existing = 1;
+		*out = latest;
+		latest = NULL;
+		rc = 0;
+		goto out;  /* pool_put rolls the empty transaction back */
+	}
+	if (dataset_advance(c->pg, found == 1, &id, next, err) ||
+	    version_insert(c->pg, id, next, err) ||
+	    query(c->pg, "COMMIT", 0, NULL, "commit a register", NULL, err))
+		goto out;
+	*out = next;
+	next = NULL;
+	rc = 0;
+out:
+	pool_put(s, c);
+	catalog_version_destroy(latest);
+	catalog_version_destroy(next);
+	return rc;
+}
+
+static int pg_drop(struct catalog_store *store, const char *name, struct lh_error *err)
+{
+	struct catalog_pg *s = (struct catalog_pg *)store;
+	struct pg_conn *c = NULL;
+	PGresult *res = NULL;
+	const char *params[] = { name };
+	int64_t now_ms;
+	int rc = -1;
+
+	if (pool_get(s, &c, err))
+		return -1;
+	/* The name's lock: a register in flight finishes first (note 3). The
+	 * versions and objects go by ON DELETE CASCADE, in this transaction. */
+	if (write_begin(s, c, name, &now_ms, err) ||
+	    query(c->pg, "DELETE FROM datasets WHERE name = $1", 1, params, "drop a dataset",
+		  &res, err))
+		goto out;
+	if (!strcmp(PQcmdTuples(res), "0")) {
+		not_found(err, name, 0);
+		goto out;
+	}
+	if (query(c->pg, "COMMIT", 0, NULL, "commit a drop", NULL, err))
+		goto out;
+	rc = 0;
+out:
+	PQclear(res);
+	pool_put(s, c);
+	return rc;
+}
+
+/* ------------------------------------------------------------------------ */
+/* Open and close                                                           */
+
+static void pg_close(struct catalog_store *store)
+{
+	struct catalog_pg *s = (struct catalog_pg *)store;
+	if (!s)
+		return;
+	while (s->idle) {
+		struct pg_conn *c = s->idle;
+		s->idle = c->next;
+		PQfinish(c->pg);
+		free(c);
+	}
+	pthread_mutex_destroy(&s->pool_lock);
+	pthread_cond_destroy(&s->pool_cond);
+	free(s->dsn);
+	free(s);
+}
+
+static const struct catalog_store_ops pg_ops = {
+	.name = "postgres",
+	.close = pg_close,
+	.register_version = pg_register,
+	.get_version = pg_get_version,
+	.list_datasets = pg_list_datasets,
+	.list_versions = pg_list_versions,
+	.drop = pg_drop,
+};
+
+struct catalog_store *catalog_pg_open(const char *dsn, struct lh_error *err)
+{
+	struct catalog_pg *s = xcalloc(1, sizeof *s);
+	struct pg_conn *c = NULL;
+	s->base.ops = &pg_ops;
+	s->dsn = xstrdup(dsn ? dsn : "");
+	pthread_mutex_init(&s->pool_lock, NULL);
+	pthread_cond_init(&s->pool_cond, NULL);
+	if (pool_get(s, &c, err))
+		goto fail;
+	if (migrate(s, c, err))
+		goto fail;
+	pool_put(s, c);
+	return &s->base;
+fail:
+	pool_put(s, c);
+	pg_close(&s->base);
+	return NULL;
+}

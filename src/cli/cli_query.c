@@ -1,0 +1,245 @@
+/* cli_query.c — `lakehouse query SQL [--format table|csv|json|ndjson]`.
+ *
+ * POSTs {"sql","format"[,"max_rows"]} to /v1/query. The default format is a
+ * box table when stdout is a terminal and CSV otherwise, so
+ * `lakehouse query ... > out.csv` gives a file other tools read (ADR 0060).
+ * "table" asks for JSON and renders it; csv/json/ndjson stream the server's
+ * bytes straight to stdout — only once the status says success, so an error
+ * never lands in the output file.
+ */
+#include "cli/cli.h"
+#include "cli/cli_int.h"
+
+#include "common/xmalloc.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#define ERROR_BODY_MAX (64u << 10)
+
+static void usage(FILE *out)
+{
+	fprintf(out,
+		"usage: lakehouse query SQL [--format table|csv|json|ndjson] [--max-rows N]\n"
+		"\n"
+		"Runs read-only SQL over the datasets at LAKEHOUSE_URL (default\n"
+		"http://127.0.0.1:8080). Every dataset is a table under its name; a past\n"
+		"version is \"NAME@VERSION\" (a quoted identifier).\n"
+		"\n"
+		"  --format F     table (default on a terminal), csv (default otherwise),\n"
+		"                 json or ndjson\n"
+		"  --max-rows N   stop after N rows (the result says it was truncated)\n"
+		"\n"
+		"example: lakehouse query 'SELECT zip, count(*) FROM candidates GROUP BY zip'\n");
+}
+
+/* A JSON value as table text; the caller frees. NULL for JSON null. */
+static char *value_text(const json_t *v)
+{
+	if (json_is_null(v) || !v)
+		return NULL;
+	if (json_is_string(v))
+		return xstrdup(json_string_value(v));
+	if (json_is_integer(v))
+		return xasprintf("%lld", (long long)json_integer_value(v));
+	if (json_is_real(v))
+		return xasprintf("%.15g", json_real_value(v));
+	if (json_is_true(v))
+		return xstrdup("true");
+	if (json_is_false(v))
+		return xstrdup("false");
+	char *s = json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY);
+	char *out = xstrdup(s ? s : "");
+	free(s);
+	return out;
+}
+
+static int print_table(const json_t *res)
+{
+	json_t *columns = json_object_get(res, "columns");
+	json_t *rows = json_object_get(res, "rows");
+	if (!json_is_array(columns) || !json_is_array(rows)) {
+		fprintf(stderr, "lakehouse: the query answer has no columns/rows\n");
+		return CLI_FAILED;
+	}
+	size_t ncols = json_array_size(columns), nrows = json_array_size(rows);
+	const char **headers = xcalloc(ncols + 1, sizeof *headers);
+	char **cells = xcalloc(ncols * nrows + 1, sizeof *cells);
+	int *right = xcalloc(ncols + 1, sizeof *right);
+
+	for (size_t c = 0; c < ncols; c++) {
+		const char *name = json_string_value(json_object_get(json_array_get(columns, c), "name"));
+		headers[c] = name ? name : "?";
+		right[c] = 1;
+	}
+	for (size_t r = 0; r < nrows; r++) {
+		json_t *row = json_array_get(rows, r);
+		for (size_t c = 0; c < ncols; c++) {
+			json_t *v = json_array_get(row, c);
+			cells[r * ncols + c] = value_text(v);
+			if (v && !json_is_null(v) && !json_is_number(v))
+				right[c] = 0;
+		}
+	}
+	cli_table_print(stdout, CLI_TABLE_BOX, headers, ncols, (const char *const *)cells, nrows,
+			right);
+	json_t *elapsed = json_object_get(res, "elapsed_ms");
+	printf("%zu row%s", nrows, nrows == 1 ? "" : "s");
+	if (json_is_true(json_object_get(res, "truncated")))
+		printf(" (truncated: more rows exist; see --max-rows)");
+	if (json_is_number(elapsed))
+		printf(" in %.0f ms", json_number_value(elapsed));
+	printf("\n");
+	for (size_t i = 0; i < ncols * nrows; i++)
+		free(cells[i]);
+	free(cells);
+	free(headers);
+	free(right);
+	return CLI_OK;
+}
+
+/* Streaming to stdout once the status is known to be a success. */
+struct stream_out {
+	long status;
+	char *err;            /* error body, capped */
+	size_t err_len;
+	int write_failed;
+};
+
+static int stream_header(void *ctx, long status, const char *name, const char *value)
+{
+	struct stream_out *s = ctx;
+	if (!name)
+		s->status = status;
+	return 0;
+}
+
+static int stream_sink(void *ctx, const char *data, size_t n)
+{
+	struct stream_out *s = ctx;
+	if (s->status >= 200 && s->status < 300) {
+		if (fwrite(data, 1, n, stdout) != n) {
+			s->write_failed = 1;
+			return -1;
+		}
+		return 0;
+	}
+	size_t room = ERROR_BODY_MAX - s->err_len;
+	size_t k = n < room ? n : room;
+	s->err = xrealloc(s->err, s->err_len + k + 1);
+	memcpy(s->err + s->err_len, data, k);
+	s->err_len += k;
+	s->err[s->err_len] = '\0';
+	return 0;
+}
+
+static int run_streamed(const char *body)
+{
+	struct http_client_request r;
+	struct http_client_response resp;
+	struct stream_out s = { 0 };
+	const char *hdrs[] = { "Content-Type: application/json", NULL };
+	char *url = cli_url("/v1/query");
+	int rc;
+
+	http_client_request_init(&r);
+	r.method = "POST";
+	r.url = url;
+	r.headers = hdrs;
+	r.body = body;
+	r.body_len = strlen(body);
+	r.sink = stream_sink;
+	r.sink_ctx = &s;
+	r.on_header = stream_header;
+	r.on_header_ctx = &s;
+	rc = cli_send(&r, &resp);
+	if (rc == CLI_OK) {
+		if (resp.status < 200 || resp.status >= 300) {
+			cli_report_error(resp.status, s.err, s.err_len);
+			rc = CLI_FAILED;
+		}
+		http_client_response_free(&resp);
+	} else if (s.write_failed) {
+		fprintf(stderr, "lakehouse: cannot write the result: %s\n", strerror(errno));
+	}
+	if (fflush(stdout) != 0 && rc == CLI_OK) {
+		fprintf(stderr, "lakehouse: cannot write the result: %s\n", strerror(errno));
+		rc = CLI_FAILED;
+	}
+	free(s.err);
+	free(url);
+	return rc;
+}
+
+int cli_query_main(int argc, char **argv)
+{
+	const char *sql = NULL, *format = NULL;
+	long long max_rows = -1;
+	int rc;
+
+	for (int i = 1; i < argc; i++) {
+		const char *a = argv[i];
+		if (cli_is_help(a)) {
+			usage(stdout);
+			return CLI_OK;
+		} else if (!strcmp(a, "--format") && i + 1 < argc) {
+			format = argv[++i];
+		} else if (!strncmp(a, "--format=", 9)) {
+			format = a + 9;
+		} else if (!strcmp(a, "--max-rows") && i + 1 < argc) {
+			char *end;
+			errno = 0;
+			max_rows = strtoll(argv[++i], &end, 10);
+			if (errno || *end || max_rows < 0) {
+				fprintf(stderr, "lakehouse: --max-rows expects a number, got \"%s\"\n",
+					argv[i]);
+				return CLI_USAGE;
+			}
+		} else if (a[0] == '-' && a[1] && !sql) {
+			fprintf(stderr, "lakehouse: unknown option \"%s\"\n\n", a);
+			usage(stderr);
+			return CLI_USAGE;
+		} else if (!sql) {
+			sql = a;
+		} else {
+			fprintf(stderr, "lakehouse: give the SQL as one argument (quote it)\n\n");
+			usage(stderr);
+			return CLI_USAGE;
+		}
+	}
+	if (!sql) {
+		usage(stderr);
+		return CLI_USAGE;
+	}
+	if (!format)
+		format = isatty(STDOUT_FILENO) ? "table" : "csv";
+	if (strcmp(format, "table") && strcmp(format, "csv") && strcmp(format, "json") &&
+	    strcmp(format, "ndjson")) {
+		fprintf(stderr, "lakehouse: --format must be table, csv, json or ndjson\n");
+		return CLI_USAGE;
+	}
+
+	json_t *req = json_object();
+	json_object_set_new(req, "sql", json_string(sql));
+	json_object_set_new(req, "format",
+			    json_string(!strcmp(format, "table") ? "json" : format));
+	if (max_rows >= 0)
+		json_object_set_new(req, "max_rows", json_integer(max_rows));
+	char *body = json_dumps(req, JSON_COMPACT);
+	json_decref(req);
+
+	if (!strcmp(format, "table")) {
+		json_t *res = NULL;
+		rc = cli_json("POST", "/v1/query", body, &res);
+		if (rc == CLI_OK)
+			rc = print_table(res);
+		json_decref(res);
+	} else {
+		rc = run_streamed(body);
+	}
+	free(body);
+	return rc;
+}

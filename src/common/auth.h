@@ -1,0 +1,72 @@
+/* auth.h — bearer-token authentication of every service (SPEC 10, ADR 0090).
+ *
+ * Tokens come from [auth] read_tokens and write_tokens, shared by every
+ * service of one deployment. With no token configured, nothing is checked —
+ * and auth_http_setup() refuses a bind address other than loopback, so an
+ * open server is never reachable from the network. With tokens, every
+ * request but GET /health needs `Authorization: Bearer <token>`:
+ *   - missing, malformed or unknown token      -> 401, WWW-Authenticate: Bearer
+ *   - a read token on a write                  -> 403 (insufficient_scope)
+ *   - a write token                            -> anything
+ * A write is any method other than GET and HEAD, except POST /query and
+ * POST /v1/query: queries are reads (SPEC 10: read tokens may query).
+ *
+ * auth_decide() and the helpers before it are pure (no I/O), unit-tested in
+ * tests/unit/test_auth.c. Tokens are compared in constant time: the presented
+ * token is compared with every configured one over the full fixed-size
+ * buffer, so neither the position of a difference nor which token matched
+ * shows in the time taken.
+ */
+#ifndef LH_AUTH_H
+#define LH_AUTH_H
+#include <stddef.h>
+
+struct http_server_config;
+struct lh_config;
+struct lh_error;
+
+enum auth_outcome {
+	AUTH_ALLOW = 0,
+	AUTH_MISSING,      /* 401: no Authorization header, or not "Bearer <token>" */
+	AUTH_INVALID,      /* 401: a bearer token that matches no configured one */
+	AUTH_READ_ONLY,    /* 403: a read token on a write */
+};
+
+/* Whether any token is configured (read or write). */
+int auth_enabled(const struct lh_config *cfg);
+
+/* Whether (method, path) changes something (see the header comment). */
+int auth_is_write(const char *method, const char *path);
+
+/* Whether the host of "HOST:PORT" / "[V6]:PORT" is loopback: 127.0.0.0/8,
+ * ::1, ::ffff:127.x.y.z or "localhost". Anything else (0.0.0.0, ::, a
+ * name, an address of this box) is not. */
+int auth_bind_is_loopback(const char *bind);
+
+/* Decide one request. `authorization` is the Authorization header or NULL.
+ * With no tokens configured, always AUTH_ALLOW. Pure. */
+enum auth_outcome auth_decide(const struct lh_config *cfg, const char *method,
+			      const char *path, const char *authorization);
+
+/* Constant-time equality of two byte strings of at most `cap` bytes each:
+ * both are compared as zero-padded `cap`-byte buffers, plus their lengths.
+ * Returns 1 if equal. Lengths over `cap` compare unequal. */
+int auth_token_equal(const char *a, size_t alen, const char *b, size_t blen, size_t cap);
+
+/* The token a service sends on its own calls to other services (ingestd ->
+ * storaged/catalogd, queryd -> storaged/catalogd): the first write token,
+ * else the first read token, else NULL (no auth configured). The string
+ * lives in cfg. */
+const char *auth_service_token(const struct lh_config *cfg);
+
+/* What every service's start function calls on its http_server_config
+ * (after .bind is set), in one line:
+ *   - refuses (-1, err 400 "insecure_bind" with how to fix it) a bind that is
+ *     not loopback when no token is configured;
+ *   - with tokens, installs the authorize hook with a private copy of the
+ *     tokens (owned by the server, freed by http_server_stop()).
+ * Returns 0 or -1 with err. */
+int auth_http_setup(struct http_server_config *hc, const struct lh_config *cfg,
+		    struct lh_error *err);
+
+#endif

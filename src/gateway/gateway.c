@@ -1,0 +1,194 @@
+/* gateway.c — the front door (SPEC 9): the route table that maps
+ *   /v1/storage/<rest>  -> storaged  /storage/<rest>
+ *   /v1/catalog/<rest>  -> catalogd  /catalog/<rest>
+ *   /v1/ingest          -> ingestd   /ingest
+ *   /v1/query           -> queryd    /query
+ *   / and /datasets/..., /upload, /console, /static/...  -> the web UI (ui.c)
+ * plus /health with each upstream's state, and gateway_start/stop/main.
+ *
+ * Every proxied route streams through proxy.c. The methods an upstream does
+ * not serve are its own business: the gateway forwards GET/HEAD/PUT/POST/
+ * DELETE and passes the upstream's 405 and Allow back. Each service is a pool
+ * of instances (common/upstream.h, ADR 0075) made at start from
+ * cfg->gateway.*_url, a comma-separated list; the pools copy the URLs, so
+ * the gateway owns no pointer into the caller's config. /health reads the
+ * pools' health checkers and never calls an upstream itself.
+ */
+#include "gateway/gateway.h"
+
+#include "common/auth.h"
+#include "common/config.h"
+#include "common/error.h"
+#include "common/http_server.h"
+#include "common/limits.h"
+#include "common/log.h"
+#include "common/service.h"
+#include "common/upstream.h"
+#include "common/xmalloc.h"
+#include "gateway/gateway_int.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* --- routes ----------------------------------------------------------------- */
+
+static int begin_upstream(struct http_request *req, int which)
+{
+	struct gateway *g = http_request_ctx(req);
+	return proxy_begin(req, &g->up[which], g->timeout_ms);
+}
+
+static int storage_begin(struct http_request *req) { return begin_upstream(req, GW_STORAGED); }
+static int catalog_begin(struct http_request *req) { return begin_upstream(req, GW_CATALOGD); }
+static int ingest_begin(struct http_request *req) { return begin_upstream(req, GW_INGESTD); }
+static int query_begin(struct http_request *req) { return begin_upstream(req, GW_QUERYD); }
+
+#define PROXY_ROUTE(m, p, n, b) \
+	{ .method = m, .path = p, .name = n, .begin = b, .body = proxy_body, \
+	  .end = proxy_end, .done = proxy_done }
+#define PROXY_ROUTES(p, n, b)                                                  \
+	PROXY_ROUTE("GET", p, n, b), PROXY_ROUTE("PUT", p, n, b),              \
+	PROXY_ROUTE("POST", p, n, b), PROXY_ROUTE("DELETE", p, n, b)
+
+static const struct http_route gateway_routes[] = {
+	/* the web UI (ui.c) */
+	{ .method = "GET", .path = "/", .name = "ui", .end = ui_index_end },
+	{ .method = "GET", .path = "/datasets/*", .name = "ui_dataset",
+	  .begin = ui_dataset_begin, .end = ui_dataset_end, .done = proxy_done },
+	{ .method = "GET", .path = "/upload", .name = "ui_upload", .end = ui_upload_page_end },
+	{ .method = "POST", .path = "/upload", .name = "ui_upload", .begin = ui_upload_begin,
+	  .body = proxy_body, .end = ui_upload_end, .done = proxy_done },
+	{ .method = "GET", .path = "/console", .name = "ui_console", .end = ui_console_get_end },
+	{ .method = "POST", .path = "/console", .name = "ui_console",
+	  .end = ui_console_post_end, .max_body = 1u << 20 },
+	{ .method = "GET", .path = "/static/*", .name = "ui_static", .end = ui_static_end },
+	PROXY_ROUTES("/v1/storage/*", "storage", storage_begin),
+	PROXY_ROUTES("/v1/catalog/*", "catalog", catalog_begin),
+	PROXY_ROUTES("/v1/ingest", "ingest", ingest_begin),
+	PROXY_ROUTES("/v1/query", "query", query_begin),
+};
+
+/* --- /health ------------------------------------------------------------------ */
+
+/* The http_server health hook: each service's summary ("ok", "degraded",
+ * "unreachable", "unhealthy", "not_configured"), its configured URL list and
+ * every instance's state as the pool's checkers last saw it (at most
+ * LH_UPSTREAM_CHECK_INTERVAL_MS old). 503 ("degraded") when a configured
+ * service has no healthy instance; one instance down of several is reported
+ * but keeps 200, since every route still works. */
+static int gateway_health(void *ctx, json_t *body)
+{
+	struct gateway *g = ctx;
+	int healthy = 1;
+	json_t *services = json_object();
+
+	for (int i = 0; i < GW_NUPSTREAMS; i++) {
+		const char *summary;
+		struct upstream_pool *pool = g->up[i].pool;
+		json_t *s = json_object();
+		json_t *instances = upstream_pool_json(pool, &summary);
+		json_object_set_new(s, "status", json_string(summary));
+		json_object_set_new(s, "url", upstream_pool_size(pool)
+						      ? json_string(upstream_pool_list(pool))
+						      : json_null());
+		json_object_set_new(s, "instances", instances);
+		json_object_set_new(services, g->up[i].name, s);
+		/* An upstream left unconfigured is reported, not counted: its
+		 * routes answer 502 "not configured" on their own. */
+		if (strcmp(summary, "ok") != 0 && strcmp(summary, "degraded") != 0 &&
+		    strcmp(summary, "not_configured") != 0)
+			healthy = 0;
+	}
+	json_object_set_new(body, "services", services);
+	return healthy ? 200 : 503;
+}
+
+/* --- life cycle ------------------------------------------------------------- */
+
+struct gateway *gateway_start(const struct lh_config *cfg, struct lh_error *err)
+{
+	static const char *const names[GW_NUPSTREAMS] = { "storaged", "catalogd", "ingestd",
+							  "queryd" };
+	static const char *const prefixes[GW_NUPSTREAMS] = { "/storage/", "/catalog/",
+							     "/ingest", "/query" };
+	const char *urls[GW_NUPSTREAMS] = { cfg->gateway.storaged_url, cfg->gateway.catalogd_url,
+					    cfg->gateway.ingestd_url, cfg->gateway.queryd_url };
+	struct gateway *g = xcalloc(1, sizeof *g);
+
+	for (int i = 0; i < GW_NUPSTREAMS; i++) {
+		g->up[i].name = names[i];
+		g->up[i].prefix = prefixes[i];
+		struct upstream_pool_config pc = {
+			.name = names[i],
+			.urls = urls[i],
+			.log_service = "gateway",
+			.interval_ms = LH_UPSTREAM_CHECK_INTERVAL_MS,
+			.timeout_ms = LH_UPSTREAM_CHECK_TIMEOUT_MS,
+		};
+		g->up[i].pool = upstream_pool_create(&pc, err);
+		if (!g->up[i].pool)
+			goto fail;
+	}
+	g->timeout_ms = cfg->gateway.upstream_timeout_ms;
+	struct http_server_config hc = {
+		.service = "gateway",
+		.bind = cfg->gateway.bind,
+		.routes = gateway_routes,
+		.nroutes = sizeof gateway_routes / sizeof gateway_routes[0],
+		.ctx = g,
+		.connection_timeout_s = cfg->http.connection_timeout_s,
+		.max_connections = cfg->http.max_connections,
+		.health = gateway_health,
+	};
+	g->srv = auth_http_setup(&hc, cfg, err) == 0 ? http_server_start(&hc, err) : NULL;
+	if (!g->srv)
+		goto fail;
+	for (int i = 0; i < GW_NUPSTREAMS; i++)
+		log_event("info", "gateway", "gateway: %s -> %s", names[i],
+			  upstream_pool_size(g->up[i].pool) ? upstream_pool_list(g->up[i].pool)
+							    : "(not configured)");
+	return g;
+fail:
+	for (int i = 0; i < GW_NUPSTREAMS; i++)
+		upstream_pool_destroy(g->up[i].pool);
+	free(g);
+	return NULL;
+}
+
+const char *gateway_url(const struct gateway *g)
+{
+	return http_server_url(g->srv);
+}
+
+void gateway_stop(struct gateway *g)
+{
+	if (!g)
+		return;
+	http_server_stop(g->srv);   /* in-flight requests finish first */
+	for (int i = 0; i < GW_NUPSTREAMS; i++)
+		upstream_pool_destroy(g->up[i].pool);   /* workers may hold refs */
+	free(g);
+}
+
+int gateway_main(int argc, char **argv)
+{
+	struct lh_config cfg;
+	struct lh_error err = { 0 };
+	struct gateway *g = NULL;
+	int rc = service_load_config(argc, argv, "gateway", &cfg, &err);
+
+	if (rc == 1)
+		return 0;
+	if (rc)
+		return service_die(&err);
+	config_finish(&cfg);
+	g = gateway_start(&cfg, &err);
+	if (!g)
+		return service_die(&err);
+	printf("gateway listening on %s\n", gateway_url(g));
+	fflush(stdout);
+	service_wait_for_signal();
+	gateway_stop(g);
+	return 0;
+}

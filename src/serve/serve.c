@@ -1,0 +1,122 @@
+/* serve.c — `lakehouse serve`: all five services in one process (SPEC 1).
+ *
+ * Start order follows the dependencies: storaged and catalogd (each on a free
+ * loopback port unless configured), then ingestd and queryd pointed at them,
+ * then the gateway (default 127.0.0.1:8080) pointed at all four. The
+ * embedded services still talk over HTTP, exactly as when they run apart.
+ * On SIGTERM/SIGINT they stop in the reverse order — gateway first, so no new
+ * request enters while the services behind it finish theirs.
+ *
+ * Invariants:
+ *  1. A URL the user configured ([ingestd] storaged_url, [gateway]
+ *     queryd_url, ...) is kept; only empty ones get the embedded service's.
+ *  2. Any start failure stops what was started, prints one line and exits 1
+ *     (e.g. port 8080 busy), so a half-started lakehouse never lingers.
+ */
+#include "serve/serve.h"
+
+#include "catalogd/catalogd.h"
+#include "common/config.h"
+#include "common/error.h"
+#include "common/log.h"
+#include "common/service.h"
+#include "gateway/gateway.h"
+#include "ingestd/ingestd.h"
+#include "queryd/queryd.h"
+#include "storaged/storaged.h"
+
+#include <stdio.h>
+#include <string.h>
+
+struct serve {
+	struct storaged *storaged;
+	struct catalogd *catalogd;
+	struct ingestd *ingestd;
+	struct queryd *queryd;
+	struct gateway *gateway;
+};
+
+/* Invariant 1: fill `dst` with `url` only when the user left it empty. */
+static void default_url(char dst[LH_CFG_STR], const char *url)
+{
+	if (!dst[0] && url)
+		snprintf(dst, LH_CFG_STR, "%s", url);
+}
+
+/* Reverse start order; each stop lets its in-flight requests finish and
+ * accepts NULL, so this also undoes a partial start. */
+static void serve_stop(struct serve *s)
+{
+	gateway_stop(s->gateway);
+	queryd_stop(s->queryd);
+	ingestd_stop(s->ingestd);
+	catalogd_stop(s->catalogd);
+	storaged_stop(s->storaged);
+	memset(s, 0, sizeof *s);
+}
+
+/* Start the five services over `cfg` (whose peer URLs get filled in). */
+static int serve_start(struct serve *s, struct lh_config *cfg, struct lh_error *err)
+{
+	if (service_mkdirs(cfg->data_dir, err) != 0)
+		return -1;
+	s->storaged = storaged_start(cfg, err);
+	if (!s->storaged)
+		return -1;
+	s->catalogd = catalogd_start(cfg, err);
+	if (!s->catalogd)
+		return -1;
+	const char *st_url = storaged_url(s->storaged), *ca_url = catalogd_url(s->catalogd);
+	default_url(cfg->ingestd.storaged_url, st_url);
+	default_url(cfg->ingestd.catalogd_url, ca_url);
+	default_url(cfg->queryd.storaged_url, st_url);
+	default_url(cfg->queryd.catalogd_url, ca_url);
+	default_url(cfg->gateway.storaged_url, st_url);
+	default_url(cfg->gateway.catalogd_url, ca_url);
+
+	s->ingestd = ingestd_start(cfg, err);
+	if (!s->ingestd)
+		return -1;
+	default_url(cfg->gateway.ingestd_url, ingestd_url(s->ingestd));
+	s->queryd = queryd_start(cfg, err);
+	if (!s->queryd)
+		return -1;
+	default_url(cfg->gateway.queryd_url, queryd_url(s->queryd));
+	s->gateway = gateway_start(cfg, err);
+	if (!s->gateway)
+		return -1;
+	return 0;
+}
+
+int serve_main(int argc, char **argv)
+{
+	struct lh_config cfg;
+	struct lh_error err = { 0 };
+	struct serve s = { 0 };
+	int rc = service_load_config(argc, argv, "gateway", &cfg, &err);
+
+	if (rc == 1)
+		return 0;
+	if (rc)
+		goto fail;
+	config_finish(&cfg);
+	if (serve_start(&s, &cfg, &err) != 0)
+		goto fail;
+	printf("lakehouse is running at %s/\n"
+	       "data in %s; stop with Ctrl-C\n", gateway_url(s.gateway), cfg.data_dir);
+	fflush(stdout);
+	int sig = service_wait_for_signal();
+	log_event("info", "serve", "signal %d: stopping (in-flight requests finish first)", sig);
+	serve_stop(&s);
+	log_event("info", "serve", "stopped");
+	lh_error_clear(&err);
+	return 0;
+fail:
+	serve_stop(&s);
+	rc = service_die(&err);
+	if (!strcmp(err.code, "bind_failed"))
+		fprintf(stderr, "lakehouse: is another lakehouse running? "
+				"choose another address with --bind HOST:PORT\n");
+	lh_error_clear(&err);
+	return rc;
+}
