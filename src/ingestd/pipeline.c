@@ -1,8 +1,9 @@
 /* pipeline.c — from a spooled CSV to a registered dataset version.
  *
  * DESIGN NOTES (SPEC 6)
- *  1. infer_fd() reads the whole spool: schema, row count, fingerprint, or a
- *     400 naming the line. Nothing has been written anywhere yet.
+ *  1. The schema (row count, fingerprint, chunk index) comes in with the
+ *     input: ingestd inferred it while the upload arrived, and a bad CSV was
+ *     answered 400 before this function. Nothing has been written yet.
  *  2. The catalog's latest manifest is read; if it already holds an object
  *     with this content digest under this fingerprint, the answer is 200
  *     existing:true before any conversion (idempotent re-ingest).
@@ -221,14 +222,12 @@ int pipeline_run(const struct pipeline_env *env, const struct pipeline_input *in
 		 int *status, json_t **body, struct lh_error *err)
 {
 	int rc = -1;
-	struct ingest_schema *schema = NULL;
+	const struct ingest_schema *schema = in->schema;                         /* 1 */
 	json_t *latest = NULL, *reg = NULL, *answer = NULL;
 	char *key = NULL, *parquet_path = NULL, *reg_text = NULL, *url = NULL;
 	struct http_client_response resp = { 0 };
 	uint64_t size = 0;
 
-	if (infer_fd(in->spool_fd, &schema, err) != 0)                          /* 1 */
-		goto out;
 	if (latest_manifest(env, in->name, &latest, err) != 0)                  /* 2 */
 		goto out;
 	json_t *same = find_object(latest, schema->fingerprint, in->content_sha256);
@@ -303,6 +302,5 @@ out:
 	free(url);
 	free(parquet_path);
 	free(key);
-	ingest_schema_destroy(schema);
 	return rc;
 }
