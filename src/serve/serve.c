@@ -63,6 +63,7 @@ static int serve_start(struct serve *s, struct lh_config *cfg, struct lh_error *
 	s->storaged = storaged_start(cfg, err);
 	if (!s->storaged)
 		return -1;
+	default_url(cfg->catalogd.storaged_url, storaged_url(s->storaged));  /* GC */
 	s->catalogd = catalogd_start(cfg, err);
 	if (!s->catalogd)
 		return -1;
