@@ -52,7 +52,7 @@ enum cfg_type {
 	T_TOKENS, /* char[LH_CFG_MAX_TOKENS][size] + unsigned count */
 };
 
-enum cfg_check { C_NONE, C_DATA_DIR, C_BIND, C_URL };
+enum cfg_check { C_NONE, C_DATA_DIR, C_BIND, C_URL, C_URL_LIST };
 
 struct cfg_key {
 	const char *section;        /* "" = top level, before any [section] */
@@ -93,10 +93,10 @@ static const struct cfg_key keys[] = {
 	K_STR("", "data_dir", data_dir, C_DATA_DIR, NULL),
 
 	K_STR("gateway", "bind", gateway.bind, C_BIND, NULL),
-	K_STR("gateway", "storaged_url", gateway.storaged_url, C_URL, NULL),
-	K_STR("gateway", "catalogd_url", gateway.catalogd_url, C_URL, NULL),
-	K_STR("gateway", "ingestd_url", gateway.ingestd_url, C_URL, NULL),
-	K_STR("gateway", "queryd_url", gateway.queryd_url, C_URL, NULL),
+	K_STR("gateway", "storaged_url", gateway.storaged_url, C_URL_LIST, NULL),
+	K_STR("gateway", "catalogd_url", gateway.catalogd_url, C_URL_LIST, NULL),
+	K_STR("gateway", "ingestd_url", gateway.ingestd_url, C_URL_LIST, NULL),
+	K_STR("gateway", "queryd_url", gateway.queryd_url, C_URL_LIST, NULL),
 	K_MS("gateway", "upstream_timeout_ms", gateway.upstream_timeout_ms),
 
 	K_STR("storaged", "bind", storaged.bind, C_BIND, NULL),
@@ -422,6 +422,77 @@ static int check_url(const char *s, size_t n, char *why, size_t wn)
 	return 0;
 }
 
+static int is_blank(char c)
+{
+	return c == ' ' || c == '\t';
+}
+
+int config_list_next(const char *s, size_t n, size_t *pos, const char **item,
+		       size_t *item_n)
+{
+	size_t i = *pos;
+	if (i > n)
+		return 0;
+	if (i == 0) {
+		size_t k = 0;
+		while (k < n && is_blank(s[k]))
+			k++;
+		if (k == n) {
+			*pos = n + 1;
+			return 0;
+		}
+	}
+	size_t j = i;
+	while (j < n && s[j] != ',')
+		j++;
+	size_t a = i, b = j;
+	while (a < b && is_blank(s[a]))
+		a++;
+	while (b > a && is_blank(s[b - 1]))
+		b--;
+	*item = s + a;
+	*item_n = b - a;
+	*pos = j + 1;   /* j == n: past the end, the next call returns 0 */
+	return 1;
+}
+
+/* One URL (ingestd's and queryd's peers): a comma means a list was meant. */
+static int check_one_url(const char *s, size_t n, char *why, size_t wn)
+{
+	if (memchr(s, ',', n))
+		return whyf(why, wn, "one URL expected (lists of URLs are accepted by "
+				     "[gateway] *_url only; put a load balancer in front)");
+	return check_url(s, n, why, wn);
+}
+
+/* A comma-separated list of distinct URLs, each as check_url; "" = none. */
+static int check_url_list(const char *s, size_t n, char *why, size_t wn)
+{
+	const char *items[LH_UPSTREAM_MAX_MEMBERS];
+	size_t lens[LH_UPSTREAM_MAX_MEMBERS];
+	size_t pos = 0, nitems = 0, k;
+	const char *item;
+
+	while (config_list_next(s, n, &pos, &item, &k)) {
+		if (k == 0)
+			return whyf(why, wn, "empty URL in the list");
+		if (nitems == LH_UPSTREAM_MAX_MEMBERS)
+			return whyf(why, wn, "more than %d URLs", LH_UPSTREAM_MAX_MEMBERS);
+		if (check_url(item, k, why, wn))
+			return -1;
+		for (size_t i = 0; i < nitems; i++)
+			if (lens[i] == k && memcmp(items[i], item, k) == 0) {
+				char q[EXCERPT_MAX + 4];
+				return whyf(why, wn, "\"%s\" is listed twice",
+					    excerpt(q, sizeof q, item, k, EXCERPT_MAX));
+			}
+		items[nitems] = item;
+		lens[nitems] = k;
+		nitems++;
+	}
+	return 0;
+}
+
 static int check_token(const char *s, size_t n, size_t max, char *why, size_t wn)
 {
 	if (n == 0)
@@ -477,7 +548,11 @@ static int assign_str(struct lh_config *cfg, const struct cfg_key *k, const stru
 			return -1;
 		break;
 	case C_URL:
-		if (check_url(v->s, v->n, why, wn))
+		if (check_one_url(v->s, v->n, why, wn))
+			return -1;
+		break;
+	case C_URL_LIST:
+		if (check_url_list(v->s, v->n, why, wn))
 			return -1;
 		break;
 	}

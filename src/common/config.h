@@ -20,6 +20,7 @@
 #include <stdint.h>
 
 #define LH_CFG_STR 512
+#define LH_CFG_URL_LIST 2048   /* [gateway] *_url: a comma-separated list */
 #define LH_CFG_MAX_TOKENS 16
 
 struct lh_error;
@@ -32,10 +33,13 @@ struct lh_config {
 	} http;
 	struct {
 		char bind[LH_CFG_STR];           /* default 127.0.0.1:8080 */
-		char storaged_url[LH_CFG_STR];   /* "" = the embedded one (serve) */
-		char catalogd_url[LH_CFG_STR];
-		char ingestd_url[LH_CFG_STR];
-		char queryd_url[LH_CFG_STR];
+		/* Each a comma-separated list of 1..LH_UPSTREAM_MAX_MEMBERS base
+		 * URLs of interchangeable instances (ADR 0075), "" = the embedded
+		 * one (serve) or not configured. */
+		char storaged_url[LH_CFG_URL_LIST];
+		char catalogd_url[LH_CFG_URL_LIST];
+		char ingestd_url[LH_CFG_URL_LIST];
+		char queryd_url[LH_CFG_URL_LIST];
 		unsigned upstream_timeout_ms;    /* default 600000 */
 	} gateway;
 	struct {
@@ -105,6 +109,14 @@ int config_set(struct lh_config *cfg, const char *section, const char *key,
  * Reads the file; returns 0 or -1 with an error. */
 int config_load(struct lh_config *cfg, const char *path, char *const *envp,
 		struct lh_error *err);
+
+/* Pure iterator over a comma-separated list s[0..n): each call that returns
+ * 1 sets *item and *item_n to the next item with spaces and tabs around it
+ * dropped, and advances *pos (start at 0). Returns 0 at the end. A blank
+ * list has no items; empty items ("a,,b", "a,") are returned with
+ * *item_n == 0 so that callers can refuse them. */
+int config_list_next(const char *s, size_t n, size_t *pos, const char **item,
+		     size_t *item_n);
 
 /* Fill derived paths ("" -> under data_dir). Call after flags. */
 void config_finish(struct lh_config *cfg);

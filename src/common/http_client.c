@@ -175,6 +175,24 @@ static size_t on_header(char *line, size_t size, size_t nmemb, void *userp)
 	return n;
 }
 
+/* After a failed transfer: did it fail before a connection existed, so that
+ * the peer cannot have seen a byte of the request? */
+static int never_connected(CURL *c, CURLcode cc)
+{
+	curl_off_t connect_us = 0;
+	long sent = 0;
+	if (cc == CURLE_COULDNT_CONNECT || cc == CURLE_COULDNT_RESOLVE_HOST ||
+	    cc == CURLE_COULDNT_RESOLVE_PROXY)
+		return 1;
+	if (cc != CURLE_OPERATION_TIMEDOUT)
+		return 0;
+	/* A time-out while connecting: no connect time and nothing sent. */
+	if (curl_easy_getinfo(c, CURLINFO_CONNECT_TIME_T, &connect_us) != CURLE_OK ||
+	    curl_easy_getinfo(c, CURLINFO_REQUEST_SIZE, &sent) != CURLE_OK)
+		return 0;
+	return connect_us == 0 && sent == 0;
+}
+
 int http_client_do(const struct http_client_request *r,
 		   struct http_client_response *resp, struct lh_error *err)
 {
@@ -262,6 +280,8 @@ int http_client_do(const struct http_client_request *r,
 	curl_easy_setopt(c, CURLOPT_HTTPHEADER, headers);
 
 	CURLcode cc = curl_easy_perform(c);
+	if (r->not_sent)
+		*r->not_sent = cc != CURLE_OK && never_connected(c, cc);
 	if (cc != CURLE_OK) {
 		if (t.overflow)
 			lh_fail(err, 502, "upstream_too_large",

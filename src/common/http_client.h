@@ -60,6 +60,11 @@ struct http_client_request {
 	const char *aws_sigv4;
 	const char *username;
 	const char *password;
+	/* Optional OUT: set to 1 when the request failed before any byte
+	 * reached the peer (no connection: refused, unresolvable host, connect
+	 * time-out), else 0. Such a request is safe to send elsewhere whatever
+	 * its method (upstream.c, ADR 0075). */
+	int *not_sent;
 };
 
 struct http_client_response {

@@ -24,10 +24,13 @@
 
 /* gateway (gateway/proxy.c, gateway/gateway.c) */
 #define LH_GATEWAY_PIPE_BYTES          (1u << 20)  /* each direction, per proxied request */
-#define LH_GATEWAY_HEALTH_TIMEOUT_MS   2000        /* probing one upstream's /health */
-#define LH_GATEWAY_HEALTH_CACHE_MS     1000        /* a probe round answers this long */
 #define LH_GATEWAY_MAX_URL             (3 * LH_HTTP_MAX_PATH + 1024) /* upstream URL, encoded */
 #define LH_GATEWAY_MAX_FWD_HEADERS     16          /* headers forwarded each way */
+
+/* upstream pools (common/upstream.c, ADR 0075) */
+#define LH_UPSTREAM_MAX_MEMBERS        16          /* URLs in one [gateway] *_url list */
+#define LH_UPSTREAM_CHECK_INTERVAL_MS  1000        /* between two probes of one member */
+#define LH_UPSTREAM_CHECK_TIMEOUT_MS   1000        /* one probe of <url>/health */
 
 /* web UI (gateway/ui*.c) */
 #define LH_UI_MAX_PAGE_BYTES           (8u << 20)  /* one rendered page */

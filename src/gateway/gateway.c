@@ -8,28 +8,28 @@
  *
  * Every proxied route streams through proxy.c. The methods an upstream does
  * not serve are its own business: the gateway forwards GET/HEAD/PUT/POST/
- * DELETE and passes the upstream's 405 and Allow back. The upstream URLs come
- * from cfg->gateway.*_url and are copied at start, so the gateway owns no
- * pointer into the caller's config.
+ * DELETE and passes the upstream's 405 and Allow back. Each service is a pool
+ * of instances (common/upstream.h, ADR 0075) made at start from
+ * cfg->gateway.*_url, a comma-separated list; the pools copy the URLs, so
+ * the gateway owns no pointer into the caller's config. /health reads the
+ * pools' health checkers and never calls an upstream itself.
  */
 #include "gateway/gateway.h"
 
 #include "common/auth.h"
 #include "common/config.h"
 #include "common/error.h"
-#include "common/http_client.h"
 #include "common/http_server.h"
 #include "common/limits.h"
 #include "common/log.h"
 #include "common/service.h"
+#include "common/upstream.h"
 #include "common/xmalloc.h"
 #include "gateway/gateway_int.h"
 
-#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 /* --- routes ----------------------------------------------------------------- */
 
@@ -71,115 +71,35 @@ static const struct http_route gateway_routes[] = {
 
 /* --- /health ------------------------------------------------------------------ */
 
-struct probe {
-	const struct gateway_upstream *up;
-	pthread_t tid;
-	int started;
-	const char *status;   /* "ok", "unhealthy", "unreachable", "not_configured" */
-};
-
-static void *probe_run(void *arg)
-{
-	struct probe *pr = arg;
-	struct http_client_request r;
-	struct http_client_response resp;
-	struct lh_error err = { 0 };
-	char *url = xasprintf("%s/health", pr->up->url);
-
-	http_client_request_init(&r);
-	r.url = url;
-	r.timeout_ms = LH_GATEWAY_HEALTH_TIMEOUT_MS;
-	r.max_buffered = 64 << 10;
-	if (http_client_do(&r, &resp, &err) != 0) {
-		pr->status = "unreachable";
-	} else {
-		pr->status = resp.status == 200 ? "ok" : "unhealthy";
-		http_client_response_free(&resp);
-	}
-	lh_error_clear(&err);
-	free(url);
-	return NULL;
-}
-
-static double now_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
-}
-
-/* Probe every configured upstream in parallel; status[i] is a static string. */
-static void probe_round(struct gateway *g, const char *status[GW_NUPSTREAMS])
-{
-	struct probe probes[GW_NUPSTREAMS];
-	for (int i = 0; i < GW_NUPSTREAMS; i++) {
-		probes[i] = (struct probe){ .up = &g->up[i], .status = "not_configured" };
-		if (!g->up[i].url[0])
-			continue;
-		if (pthread_create(&probes[i].tid, NULL, probe_run, &probes[i]) == 0)
-			probes[i].started = 1;
-		else
-			probe_run(&probes[i]);
-	}
-	for (int i = 0; i < GW_NUPSTREAMS; i++) {
-		if (probes[i].started)
-			pthread_join(probes[i].tid, NULL);
-		status[i] = probes[i].status;
-	}
-}
-
-static int round_healthy(const char *status[GW_NUPSTREAMS])
-{
-	for (int i = 0; i < GW_NUPSTREAMS; i++)
-		if (strcmp(status[i], "ok") != 0 && strcmp(status[i], "not_configured") != 0)
-			return 0;
-	return 1;
-}
-
-/* The http_server health hook: each upstream's state; 503 ("degraded") when
- * one of them is not healthy. A burst of /health requests must not become
- * four upstream calls (and four threads) each: one probe round runs at a
- * time, and callers arriving meanwhile wait for it and share its result. A
- * healthy result also answers for LH_GATEWAY_HEALTH_CACHE_MS; a degraded
- * one is not reused by later callers, so recovery shows at once. */
+/* The http_server health hook: each service's summary ("ok", "degraded",
+ * "unreachable", "unhealthy", "not_configured"), its configured URL list and
+ * every instance's state as the pool's checkers last saw it (at most
+ * LH_UPSTREAM_CHECK_INTERVAL_MS old). 503 ("degraded") when a configured
+ * service has no healthy instance; one instance down of several is reported
+ * but keeps 200, since every route still works. */
 static int gateway_health(void *ctx, json_t *body)
 {
 	struct gateway *g = ctx;
-	const char *status[GW_NUPSTREAMS];
 	int healthy = 1;
-
-	pthread_mutex_lock(&g->health_mu);
-	int waited = 0;
-	while (g->health_running) {
-		pthread_cond_wait(&g->health_cv, &g->health_mu);
-		waited = 1;
-	}
-	if (!waited && (!g->health_valid || !round_healthy(g->health_status) ||
-			now_ms() - g->health_at_ms > LH_GATEWAY_HEALTH_CACHE_MS)) {
-		g->health_running = 1;
-		pthread_mutex_unlock(&g->health_mu);
-		probe_round(g, status);
-		pthread_mutex_lock(&g->health_mu);
-		memcpy(g->health_status, status, sizeof status);
-		g->health_at_ms = now_ms();
-		g->health_valid = 1;
-		g->health_running = 0;
-		pthread_cond_broadcast(&g->health_cv);
-	}
-	memcpy(status, g->health_status, sizeof status);
-	pthread_mutex_unlock(&g->health_mu);
-
 	json_t *services = json_object();
+
 	for (int i = 0; i < GW_NUPSTREAMS; i++) {
+		const char *summary;
+		struct upstream_pool *pool = g->up[i].pool;
 		json_t *s = json_object();
-		json_object_set_new(s, "status", json_string(status[i]));
-		json_object_set_new(s, "url", g->up[i].url[0] ? json_string(g->up[i].url)
-							       : json_null());
+		json_t *instances = upstream_pool_json(pool, &summary);
+		json_object_set_new(s, "status", json_string(summary));
+		json_object_set_new(s, "url", upstream_pool_size(pool)
+						      ? json_string(upstream_pool_list(pool))
+						      : json_null());
+		json_object_set_new(s, "instances", instances);
 		json_object_set_new(services, g->up[i].name, s);
+		/* An upstream left unconfigured is reported, not counted: its
+		 * routes answer 502 "not configured" on their own. */
+		if (strcmp(summary, "ok") != 0 && strcmp(summary, "degraded") != 0 &&
+		    strcmp(summary, "not_configured") != 0)
+			healthy = 0;
 	}
-	/* An upstream left unconfigured is reported, not counted: its routes
-	 * answer 502 "not configured" on their own. */
-	healthy = round_healthy(status);
 	json_object_set_new(body, "services", services);
 	return healthy ? 200 : 503;
 }
@@ -199,14 +119,18 @@ struct gateway *gateway_start(const struct lh_config *cfg, struct lh_error *err)
 	for (int i = 0; i < GW_NUPSTREAMS; i++) {
 		g->up[i].name = names[i];
 		g->up[i].prefix = prefixes[i];
-		snprintf(g->up[i].url, sizeof g->up[i].url, "%s", urls[i]);
-		size_t n = strlen(g->up[i].url);
-		while (n && g->up[i].url[n - 1] == '/')
-			g->up[i].url[--n] = '\0';
+		struct upstream_pool_config pc = {
+			.name = names[i],
+			.urls = urls[i],
+			.log_service = "gateway",
+			.interval_ms = LH_UPSTREAM_CHECK_INTERVAL_MS,
+			.timeout_ms = LH_UPSTREAM_CHECK_TIMEOUT_MS,
+		};
+		g->up[i].pool = upstream_pool_create(&pc, err);
+		if (!g->up[i].pool)
+			goto fail;
 	}
 	g->timeout_ms = cfg->gateway.upstream_timeout_ms;
-	pthread_mutex_init(&g->health_mu, NULL);
-	pthread_cond_init(&g->health_cv, NULL);
 	struct http_server_config hc = {
 		.service = "gateway",
 		.bind = cfg->gateway.bind,
@@ -218,16 +142,18 @@ struct gateway *gateway_start(const struct lh_config *cfg, struct lh_error *err)
 		.health = gateway_health,
 	};
 	g->srv = auth_http_setup(&hc, cfg, err) == 0 ? http_server_start(&hc, err) : NULL;
-	if (!g->srv) {
-		pthread_mutex_destroy(&g->health_mu);
-		pthread_cond_destroy(&g->health_cv);
-		free(g);
-		return NULL;
-	}
+	if (!g->srv)
+		goto fail;
 	for (int i = 0; i < GW_NUPSTREAMS; i++)
 		log_event("info", "gateway", "gateway: %s -> %s", names[i],
-			  g->up[i].url[0] ? g->up[i].url : "(not configured)");
+			  upstream_pool_size(g->up[i].pool) ? upstream_pool_list(g->up[i].pool)
+							    : "(not configured)");
 	return g;
+fail:
+	for (int i = 0; i < GW_NUPSTREAMS; i++)
+		upstream_pool_destroy(g->up[i].pool);
+	free(g);
+	return NULL;
 }
 
 const char *gateway_url(const struct gateway *g)
@@ -240,8 +166,8 @@ void gateway_stop(struct gateway *g)
 	if (!g)
 		return;
 	http_server_stop(g->srv);   /* in-flight requests finish first */
-	pthread_mutex_destroy(&g->health_mu);
-	pthread_cond_destroy(&g->health_cv);
+	for (int i = 0; i < GW_NUPSTREAMS; i++)
+		upstream_pool_destroy(g->up[i].pool);   /* workers may hold refs */
 	free(g);
 }
 

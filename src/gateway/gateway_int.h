@@ -6,18 +6,20 @@
 #define LH_GATEWAY_INT_H
 #include "common/config.h"
 
-#include <pthread.h>
 #include <stddef.h>
 
 struct http_request;
 struct http_server;
 struct lh_error;
 
-/* One service behind the gateway. */
+struct upstream_pool;
+
+/* One service behind the gateway: a pool of interchangeable instances
+ * (common/upstream.h, ADR 0075). */
 struct gateway_upstream {
 	const char *name;            /* "storaged": logs, /health, error messages */
 	const char *prefix;          /* path on the upstream, e.g. "/storage/" */
-	char url[LH_CFG_STR];        /* base URL, "" = not configured */
+	struct upstream_pool *pool;  /* owned; empty = not configured */
 };
 
 enum { GW_STORAGED, GW_CATALOGD, GW_INGESTD, GW_QUERYD, GW_NUPSTREAMS };
@@ -26,13 +28,6 @@ struct gateway {
 	struct http_server *srv;
 	struct gateway_upstream up[GW_NUPSTREAMS];
 	unsigned timeout_ms;         /* cfg->gateway.upstream_timeout_ms */
-	/* /health: one probe round at a time, reused for
-	 * LH_GATEWAY_HEALTH_CACHE_MS (gateway.c), under health_mu. */
-	pthread_mutex_t health_mu;
-	pthread_cond_t health_cv;
-	int health_running, health_valid;
-	double health_at_ms;
-	const char *health_status[GW_NUPSTREAMS];
 };
 
 /* --- proxy.c --------------------------------------------------------------
@@ -68,7 +63,9 @@ long proxy_status(struct http_request *req);
  * Returns 0, or -1 when it does not fit (out is then unspecified). */
 int proxy_encode(char *out, size_t cap, size_t *len, const char *in, int keep_slash);
 
-/* Pure: the upstream URL base + prefix + encode(rest) [+ "?" k=v&...].
+/* Pure: the upstream URL base + prefix + encode(rest) [+ "?" k=v&...]
+ * (base "" gives the path alone, which the worker puts after the URL of the
+ * instance it picks).
  * `query` holds nquery (key, value) pairs, value NULL for a bare key.
  * Returns a new string (caller frees) or NULL if longer than
  * LH_GATEWAY_MAX_URL. */

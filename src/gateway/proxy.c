@@ -44,7 +44,14 @@
  *     W ends on it and W's callbacks then return -1, so curl stops at once.
  *  7. Nobody holds the lock while calling into the server layer or curl, so
  *     there is no lock-order cycle.
- *  8. Two variants for the web UI (ui.c), same parties and invariants:
+ *  8. Choosing the instance (ADR 0075): begin() builds only the path and
+ *     query; W hands it to upstream_pool_do(), which picks a healthy
+ *     instance round-robin and, when the connection itself fails (nothing
+ *     was sent, so the body ring is untouched and no callback has run),
+ *     tries the next one. Any failure after a connection existed is final
+ *     and answered as in note 4: a request is never replayed. W holds a
+ *     reference on the pool, so a worker outliving gateway_stop is safe.
+ *  9. Two variants for the web UI (ui.c), same parties and invariants:
  *     proxy_begin_request() makes a request of its own (method, path, a
  *     body in memory) instead of copying the client's; proxy_collect()
  *     replaces proxy_end() when the answer is small and the UI renders it
@@ -61,6 +68,7 @@
 #include "common/http_server.h"
 #include "common/limits.h"
 #include "common/log.h"
+#include "common/upstream.h"
 #include "common/xmalloc.h"
 
 #include <pthread.h>
@@ -101,7 +109,8 @@ struct proxy {
 	int refs;                       /* note 1 */
 
 	/* set in begin(), read-only afterwards */
-	char *url;
+	struct upstream_pool *pool;     /* a reference of W's (note 8) */
+	char *path;                     /* prefix + encoded rest + query */
 	char method[16];
 	char service[16];
 	char request_id[LH_REQUEST_ID_MAX + 1];
@@ -122,6 +131,7 @@ struct proxy {
 	int aborted;                    /* C is gone: W must stop */
 	int up_pulled;                  /* the upstream has taken body bytes */
 	struct lh_error err;            /* W's error when w_rc != 0 */
+	int member;                     /* the instance of W's last attempt, -1 none */
 
 	/* the response head, W-only until head_done */
 	long status;
@@ -233,7 +243,8 @@ static void proxy_free(struct proxy *p)
 {
 	pthread_mutex_destroy(&p->mu);
 	pthread_cond_destroy(&p->cv);
-	free(p->url);
+	free(p->path);
+	upstream_pool_unref(p->pool);
 	free(p->mem_body);
 	for (size_t i = 0; p->hdrs[i]; i++)
 		free(p->hdrs[i]);
@@ -339,7 +350,6 @@ static void *proxy_worker(void *arg)
 
 	http_client_request_init(&r);
 	r.method = p->method;
-	r.url = p->url;
 	r.headers = (const char *const *)p->hdrs;
 	r.request_id = p->request_id;
 	if (p->mem_body) {
@@ -359,12 +369,14 @@ static void *proxy_worker(void *arg)
 	r.on_header_ctx = p;
 	r.timeout_ms = p->timeout_ms;
 
-	int rc = http_client_do(&r, &resp, &err);
+	int member = -1;
+	int rc = upstream_pool_do(p->pool, p->path, &r, &resp, &member, &err);
 	long status = rc == 0 ? resp.status : 0;
 	if (rc == 0)
 		http_client_response_free(&resp);
 
 	pthread_mutex_lock(&p->mu);
+	p->member = member;
 	p->w_done = 1;
 	p->w_rc = rc;
 	if (rc != 0) {
@@ -409,7 +421,7 @@ int proxy_begin(struct http_request *req, const struct gateway_upstream *up,
 	char *url = NULL;
 	int rc = 0;
 
-	if (!up->url[0]) {
+	if (upstream_pool_size(up->pool) == 0) {
 		http_respond_fail(req, 502, "upstream_unavailable",
 				  "%s is not configured (set [gateway] %s_url)", up->name, up->name);
 		goto out;
@@ -420,7 +432,7 @@ int proxy_begin(struct http_request *req, const struct gateway_upstream *up,
 				  PROXY_MAX_QUERY_ARGS);
 		goto out;
 	}
-	url = proxy_url_build(up->url, up->prefix, http_request_path_rest(req), q->kv, q->n);
+	url = proxy_url_build("", up->prefix, http_request_path_rest(req), q->kv, q->n);
 	if (!url) {
 		http_respond_fail(req, 414, "uri_too_long", "the URL is too long to forward");
 		goto out;
@@ -429,8 +441,10 @@ int proxy_begin(struct http_request *req, const struct gateway_upstream *up,
 	p = xcalloc(1, sizeof *p);
 	pthread_mutex_init(&p->mu, NULL);
 	pthread_cond_init(&p->cv, NULL);
-	p->url = url;
+	p->path = url;
 	url = NULL;
+	p->pool = upstream_pool_ref(up->pool);
+	p->member = -1;
 	snprintf(p->method, sizeof p->method, "%s", http_request_method(req));
 	snprintf(p->service, sizeof p->service, "%s", up->name);
 	snprintf(p->request_id, sizeof p->request_id, "%s", http_request_id(req));
@@ -503,7 +517,7 @@ int proxy_begin_request(struct http_request *req, const struct gateway_upstream 
 			unsigned timeout_ms, const char *method, const char *path,
 			const char *body, size_t body_len, const char *content_type)
 {
-	if (!up->url[0]) {
+	if (upstream_pool_size(up->pool) == 0) {
 		http_respond_fail(req, 502, "upstream_unavailable",
 				  "%s is not configured (set [gateway] %s_url)", up->name, up->name);
 		return 0;
@@ -511,7 +525,9 @@ int proxy_begin_request(struct http_request *req, const struct gateway_upstream 
 	struct proxy *p = xcalloc(1, sizeof *p);
 	pthread_mutex_init(&p->mu, NULL);
 	pthread_cond_init(&p->cv, NULL);
-	p->url = xasprintf("%s%s", up->url, path);
+	p->path = xstrdup(path);
+	p->pool = upstream_pool_ref(up->pool);
+	p->member = -1;
 	snprintf(p->method, sizeof p->method, "%s", method);
 	snprintf(p->service, sizeof p->service, "%s", up->name);
 	snprintf(p->request_id, sizeof p->request_id, "%s", http_request_id(req));
@@ -586,8 +602,9 @@ static void stream_release(void *ctx)
 /* W failed without an answer: the error the client sees (note 4). */
 static void upstream_error(struct proxy *p, struct lh_error *err)
 {
-	log_event("warn", "gateway", "request %s: %s %s: %s", p->request_id, p->method,
-		  p->url, p->err.msg);
+	log_event("warn", "gateway", "request %s: %s %s%s: %s", p->request_id, p->method,
+		  p->member >= 0 ? upstream_pool_url(p->pool, (size_t)p->member) : p->service,
+		  p->path, p->err.msg);
 	if (p->err.status == 504)
 		lh_fail(err, 504, "upstream_timeout", "%s did not answer within %u ms",
 			p->service, p->timeout_ms);

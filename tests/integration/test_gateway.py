@@ -274,7 +274,9 @@ class TestGatewayUpstreams(ServerTest):
         st, _, obj = request_json("GET", gw.url + "/health")
         self.assertEqual(st, 503, obj)
         self.assertEqual(obj["status"], "degraded")
-        self.assertEqual(obj["services"]["storaged"], {"status": "unreachable", "url": dead})
+        self.assertEqual(obj["services"]["storaged"],
+                         {"status": "unreachable", "url": dead,
+                          "instances": [{"url": dead, "status": "unreachable"}]})
         self.assertEqual(obj["services"]["queryd"]["status"], "not_configured")
 
     def test_slow_upstream_is_504(self):

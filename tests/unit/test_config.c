@@ -810,3 +810,93 @@ TEST(config_load)
 	unlink(path);
 	rmdir(dir);
 }
+
+/* [gateway] *_url: comma-separated lists (ADR 0075); the peers' own URLs stay
+ * single. */
+TEST(config_url_lists)
+{
+	struct lh_config c;
+	struct lh_error err = { 0 };
+	config_defaults(&c);
+	CHECK_EQ_INT(set1(&c, "gateway", "ingestd_url", "http://a:1,http://b:2"), 0);
+	CHECK_EQ_STR(c.gateway.ingestd_url, "http://a:1,http://b:2");
+	CHECK_EQ_INT(set1(&c, "gateway", "queryd_url", " http://a:1 , https://b:2/ "), 0);
+	CHECK_EQ_INT(set1(&c, "gateway", "queryd_url", "http://a:1"), 0);
+	CHECK_EQ_INT(set1(&c, "gateway", "queryd_url", ""), 0);
+	CHECK_EQ_INT(set1(&c, "gateway", "queryd_url", "   "), 0);   /* no URL at all */
+	/* each item is checked; the field is unchanged on error */
+	CHECK_EQ_INT(set1(&c, "gateway", "storaged_url", "http://a:1"), 0);
+	CHECK_EQ_INT(config_set(&c, "gateway", "storaged_url", "http://a:1,,http://b:2", &err), -1);
+	CHECK(strstr(err.msg, "empty URL") != NULL);
+	lh_error_clear(&err);
+	CHECK_EQ_INT(config_set(&c, "gateway", "storaged_url", "http://a:1,", &err), -1);
+	CHECK(strstr(err.msg, "empty URL") != NULL);
+	lh_error_clear(&err);
+	CHECK_EQ_INT(config_set(&c, "gateway", "storaged_url", "http://a:1,ftp://b", &err), -1);
+	CHECK(strstr(err.msg, "\"ftp://b\" is not an http:// or https:// URL") != NULL);
+	lh_error_clear(&err);
+	CHECK_EQ_INT(config_set(&c, "gateway", "storaged_url", "http://a:1, http://a:1", &err), -1);
+	CHECK(strstr(err.msg, "listed twice") != NULL);
+	lh_error_clear(&err);
+	CHECK_EQ_STR(c.gateway.storaged_url, "http://a:1");
+	/* at most LH_UPSTREAM_MAX_MEMBERS */
+	char list[LH_CFG_URL_LIST];
+	size_t o = 0;
+	for (int i = 0; i <= LH_UPSTREAM_MAX_MEMBERS; i++)
+		o += (size_t)snprintf(list + o, sizeof list - o, "%shttp://h%d:1", i ? "," : "", i);
+	CHECK_EQ_INT(config_set(&c, "gateway", "catalogd_url", list, &err), -1);
+	CHECK(strstr(err.msg, "more than 16 URLs") != NULL);
+	lh_error_clear(&err);
+	*strrchr(list, ',') = '\0';
+	CHECK_EQ_INT(set1(&c, "gateway", "catalogd_url", list), 0);
+	/* a list longer than a plain string fits the list field */
+	CHECK(strlen(list) > 0);
+	char longlist[LH_CFG_URL_LIST];
+	o = 0;
+	for (int i = 0; i < 8; i++)
+		o += (size_t)snprintf(longlist + o, sizeof longlist - o, "%shttp://%0100d:1",
+				      i ? "," : "", i);
+	CHECK(o > LH_CFG_STR);
+	CHECK_EQ_INT(set1(&c, "gateway", "catalogd_url", longlist), 0);
+	CHECK_EQ_STR(c.gateway.catalogd_url, longlist);
+	/* ingestd's and queryd's peers: one URL, a list is refused */
+	CHECK_EQ_INT(config_set(&c, "ingestd", "storaged_url", "http://a:1,http://b:2", &err), -1);
+	CHECK(strstr(err.msg, "one URL expected") != NULL);
+	lh_error_clear(&err);
+	CHECK_EQ_INT(set1(&c, "queryd", "catalogd_url", "http://a:1,http://b:2"), -1);
+	/* in the file and the environment */
+	CHECK_EQ_INT(parse(&c, "[gateway]\ningestd_url = \"http://x:1, http://y:2\"\n", &err), 0);
+	CHECK_EQ_STR(c.gateway.ingestd_url, "http://x:1, http://y:2");
+	CHECK(bad_toml("[gateway]\n\ningestd_url = \"http://x:1,,\"\n", 3, "empty URL"));
+	char *envp[] = { "LAKEHOUSE_GATEWAY_QUERYD_URL=http://q1:1,http://q2:2", NULL };
+	CHECK_EQ_INT(config_apply_env(&c, envp, &err), 0);
+	CHECK_EQ_STR(c.gateway.queryd_url, "http://q1:1,http://q2:2");
+}
+
+TEST(config_list_next)
+{
+	const char *s = " a ,b,, c\t,";
+	size_t pos = 0, n;
+	const char *item;
+	const char *want[] = { "a", "b", "", "c", "" };
+	for (size_t i = 0; i < 5; i++) {
+		CHECK_EQ_INT(config_list_next(s, strlen(s), &pos, &item, &n), 1);
+		CHECK_EQ_INT(n, strlen(want[i]));
+		CHECK(strncmp(item, want[i], n) == 0);
+	}
+	CHECK_EQ_INT(config_list_next(s, strlen(s), &pos, &item, &n), 0);
+	CHECK_EQ_INT(config_list_next(s, strlen(s), &pos, &item, &n), 0);
+	pos = 0;
+	CHECK_EQ_INT(config_list_next("", 0, &pos, &item, &n), 0);
+	pos = 0;
+	CHECK_EQ_INT(config_list_next(" \t ", 3, &pos, &item, &n), 0);
+	pos = 0;
+	CHECK_EQ_INT(config_list_next("x", 1, &pos, &item, &n), 1);
+	CHECK_EQ_INT(n, 1);
+	CHECK_EQ_INT(config_list_next("x", 1, &pos, &item, &n), 0);
+	/* not NUL-terminated: only s[0..n) is read */
+	pos = 0;
+	CHECK_EQ_INT(config_list_next("ab,cd", 2, &pos, &item, &n), 1);
+	CHECK_EQ_INT(n, 2);
+	CHECK_EQ_INT(config_list_next("ab,cd", 2, &pos, &item, &n), 0);
+}
