@@ -106,9 +106,9 @@ static void print_report(const json_t *res, int dry_run, int64_t grace)
 		printf("deleted %lld object%s, %s freed (grace %s)\n", int_of(res, "deleted"),
 		       int_of(res, "deleted") == 1 ? "" : "s", freed, grace_text);
 	}
-	printf("scanned %lld objects under datasets/: %lld referenced, %lld younger than the "
-	       "grace period\n", int_of(res, "scanned"), int_of(res, "referenced"),
-	       int_of(res, "too_young"));
+	printf("scanned %lld object%s under datasets/: %lld referenced, %lld younger than the "
+	       "grace period\n", int_of(res, "scanned"), int_of(res, "scanned") == 1 ? "" : "s",
+	       int_of(res, "referenced"), int_of(res, "too_young"));
 	if (json_is_true(json_object_get(res, "truncated")))
 		printf("more garbage remains; run lakehouse gc again\n");
 }
