@@ -37,6 +37,7 @@ static const struct subcommand subcommands[] = {
 	{ "ls", cli_ls_main, "list the datasets" },
 	{ "show", cli_show_main, "show a dataset's manifest and schema" },
 	{ "versions", cli_versions_main, "list a dataset's versions" },
+	{ "gc", cli_gc_main, "delete objects no version references (--dry-run lists them)" },
 };
 
 static void usage(FILE *out)

@@ -36,6 +36,15 @@
  *      newer than this binary is refused rather than misread.
  *   7. Every statement with a value in it goes through PQexecParams; SQL text
  *      is never built from data.
+ *   8. The GC lock (catalog_store.h note 5) is the advisory lock
+ *      (PG_LOCK_GC, 0), across every catalogd on the database: pg_register
+ *      takes it in shared mode (pg_advisory_xact_lock_shared, so registers
+ *      still run in parallel) after catalog_plan() and before the object
+ *      check, and holds it to COMMIT; pg_gc_sweep takes it exclusively and,
+ *      in READ COMMITTED, each of its "is this key referenced" reads sees
+ *      every register that committed before the lock was granted. A waiting
+ *      exclusive request queues later shared ones behind it, so GC is not
+ *      starved. Lock order is always name lock, then GC lock: no deadlock.
  * Durability is the server's: with PostgreSQL's defaults (fsync on,
  * synchronous_commit on) a COMMIT that returned is on disk.
  */
@@ -55,6 +64,7 @@
 /* Advisory lock keys (two int4 form): "LH" in the high bytes, then a class. */
 #define PG_LOCK_MIGRATE "1279787009"  /* 0x4C480001: schema migrations */
 #define PG_LOCK_NAME "1279787010"     /* 0x4C480002: one dataset name */
+#define PG_LOCK_GC "1279787011"       /* 0x4C480003: GC vs registers (note 8) */
 
 /* Versioned schema steps: migrations[i] is schema_migrations version i + 1.
  * Never edit a step that has shipped; add one. */
@@ -674,7 +684,10 @@ static int pg_register(struct catalog_store *store, const struct catalog_version
 		rc = 0;
 		goto out;  /* pool_put rolls the empty transaction back */
 	}
-	if (dataset_advance(c->pg, found == 1, &id, next, err) ||
+	if (query(c->pg, "SELECT pg_advisory_xact_lock_shared(" PG_LOCK_GC ", 0)", 0, NULL,
+		  "wait for garbage collection", NULL, err) ||                  /* note 8 */
+	    catalog_store_check_objects(store, latest, next, err) ||
+	    dataset_advance(c->pg, found == 1, &id, next, err) ||
 	    version_insert(c->pg, id, next, err) ||
 	    query(c->pg, "COMMIT", 0, NULL, "commit a register", NULL, err))
 		goto out;
@@ -719,6 +732,78 @@ out:
 }
 
 /* ------------------------------------------------------------------------ */
+/* Garbage collection (note 8)                                              */
+
+static int pg_referenced_keys(struct catalog_store *store, char ***out, size_t *n,
+			      struct lh_error *err)
+{
+	struct catalog_pg *s = (struct catalog_pg *)store;
+	struct pg_conn *c = NULL;
+	PGresult *res = NULL;
+	int rows;
+
+	*out = NULL;
+	*n = 0;
+	if (pool_get(s, &c, err))
+		return -1;
+	/* ON DELETE CASCADE removes a dropped dataset's rows, so every row here
+	 * belongs to a retained version. COLLATE "C" = strcmp order. */
+	if (query_first(s, c, "SELECT DISTINCT key COLLATE \"C\" AS k FROM version_objects"
+			      " ORDER BY k", 0, NULL, "list the referenced objects", &res, err)) {
+		pool_put(s, c);
+		return -1;
+	}
+	rows = PQntuples(res);
+	if (rows > 0) {
+		*out = xcalloc((size_t)rows, sizeof **out);
+		for (int i = 0; i < rows; i++)
+			(*out)[i] = xstrdup(PQgetvalue(res, i, 0));
+	}
+	*n = (size_t)rows;
+	PQclear(res);
+	pool_put(s, c);
+	return 0;
+}
+
+static int pg_gc_sweep(struct catalog_store *store, const char *const *keys, size_t n,
+		       catalog_object_remove_fn remove, void *ctx, unsigned char *removed,
+		       struct lh_error *err)
+{
+	struct catalog_pg *s = (struct catalog_pg *)store;
+	struct pg_conn *c = NULL;
+	PGresult *res = NULL;
+	int rc = -1;
+
+	memset(removed, 0, n);
+	if (pool_get(s, &c, err))
+		return -1;
+	if (query_first(s, c, "BEGIN", 0, NULL, "start a garbage collection", NULL, err) ||
+	    query(c->pg, "SELECT pg_advisory_xact_lock(" PG_LOCK_GC ", 0)", 0, NULL,
+		  "lock out registers for garbage collection", NULL, err))
+		goto out;
+	for (size_t i = 0; i < n; i++) {
+		const char *params[] = { keys[i] };
+		if (query(c->pg, "SELECT 1 FROM version_objects WHERE key = $1 LIMIT 1", 1, params,
+			  "check an object's references", &res, err))
+			goto out;
+		int referenced = PQntuples(res) > 0;
+		PQclear(res);
+		res = NULL;
+		if (referenced)
+			continue;  /* referenced again since GC listed it */
+		int r = remove(ctx, keys[i], err);
+		if (r < 0)
+			goto out;
+		removed[i] = r == 0;
+	}
+	rc = 0;
+out:
+	PQclear(res);
+	pool_put(s, c);  /* rolls the read-only transaction back: the lock ends */
+	return rc;
+}
+
+/* ------------------------------------------------------------------------ */
 /* Open and close                                                           */
 
 static void pg_close(struct catalog_store *store)
@@ -746,6 +831,8 @@ static const struct catalog_store_ops pg_ops = {
 	.list_datasets = pg_list_datasets,
 	.list_versions = pg_list_versions,
 	.drop = pg_drop,
+	.referenced_keys = pg_referenced_keys,
+	.gc_sweep = pg_gc_sweep,
 };
 
 struct catalog_store *catalog_pg_open(const char *dsn, struct lh_error *err)

@@ -23,6 +23,13 @@
  *   6. The schema is created and upgraded by `migrations` below, applied in
  *      order under BEGIN IMMEDIATE and tracked in PRAGMA user_version. A file
  *      newer than this binary is refused rather than misread.
+ *   7. The GC lock (catalog_store.h note 5) is the write lock itself:
+ *      `write_lock` plus BEGIN IMMEDIATE, which also excludes other processes
+ *      on the file. sqlite_register runs the object check after
+ *      catalog_plan() and before COMMIT inside it; sqlite_gc_sweep re-reads
+ *      "is this key referenced" and deletes inside it. So a sweep and a
+ *      register are never interleaved, and the sweep's reads see every
+ *      register committed before it began.
  */
 #include "catalogd/catalog_store.h"
 
@@ -595,7 +602,8 @@ static int sqlite_register(struct catalog_store *store, const struct catalog_ver
 		rc = 0;
 		goto out;  /* pool_put rolls the empty transaction back */
 	}
-	if (dataset_advance(c->db, found, &id, next, err) ||
+	if (catalog_store_check_objects(store, latest, next, err) ||    /* note 7 */
+	    dataset_advance(c->db, found, &id, next, err) ||
 	    version_insert(c->db, id, next, err) ||
 	    exec_sql(c->db, "COMMIT", "commit a register", err))
 		goto out;
@@ -657,6 +665,91 @@ out:
 }
 
 /* ------------------------------------------------------------------------ */
+/* Garbage collection (note 7)                                              */
+
+static int sqlite_referenced_keys(struct catalog_store *store, char ***out, size_t *n,
+				  struct lh_error *err)
+{
+	struct catalog_sqlite *s = (struct catalog_sqlite *)store;
+	struct sqlite_conn *c = NULL;
+	sqlite3_stmt *st = NULL;
+	char **keys = NULL;
+	size_t len = 0, cap = 0;
+	int rc = -1, step;
+
+	*out = NULL;
+	*n = 0;
+	if (pool_get(s, &c, err))
+		return -1;
+	/* Versions of a dropped dataset are gone with it (sqlite_drop), so every
+	 * row here belongs to a retained version. BINARY collation = strcmp. */
+	if (prepare(c->db, "SELECT DISTINCT key FROM version_objects ORDER BY key", &st, err))
+		goto out;
+	for (step = sqlite3_step(st); step == SQLITE_ROW; step = sqlite3_step(st)) {
+		if (len == cap) {
+			cap = cap ? cap * 2 : 64;
+			keys = xrealloc(keys, cap * sizeof *keys);
+		}
+		keys[len++] = xstrdup(column_text(st, 0));
+	}
+	if (step != SQLITE_DONE) {
+		db_fail(c->db, step, "list the referenced objects", err);
+		goto out;
+	}
+	*out = keys;
+	*n = len;
+	keys = NULL;
+	rc = 0;
+out:
+	sqlite3_finalize(st);
+	pool_put(s, c);
+	if (keys)
+		catalog_keys_free(keys, len);
+	return rc;
+}
+
+static int sqlite_gc_sweep(struct catalog_store *store, const char *const *keys, size_t n,
+			   catalog_object_remove_fn remove, void *ctx, unsigned char *removed,
+			   struct lh_error *err)
+{
+	struct catalog_sqlite *s = (struct catalog_sqlite *)store;
+	struct sqlite_conn *c = NULL;
+	sqlite3_stmt *st = NULL;
+	int rc = -1, step;
+
+	memset(removed, 0, n);
+	pthread_mutex_lock(&s->write_lock);
+	if (pool_get(s, &c, err))
+		goto out;
+	if (exec_sql(c->db, "BEGIN IMMEDIATE", "start a garbage collection", err))
+		goto out;
+	if (prepare(c->db, "SELECT 1 FROM version_objects WHERE key = ?1 LIMIT 1", &st, err))
+		goto out;
+	for (size_t i = 0; i < n; i++) {
+		sqlite3_bind_text(st, 1, keys[i], -1, SQLITE_STATIC);
+		step = sqlite3_step(st);
+		sqlite3_reset(st);
+		if (step != SQLITE_ROW && step != SQLITE_DONE) {
+			db_fail(c->db, step, "check an object's references", err);
+			goto out;
+		}
+		if (step == SQLITE_ROW)
+			continue;  /* referenced again since GC listed it */
+		int r = remove(ctx, keys[i], err);
+		if (r < 0)
+			goto out;
+		removed[i] = r == 0;
+	}
+	rc = 0;
+out:
+	sqlite3_finalize(st);
+	if (c)
+		pool_put(s, c);  /* rolls the read-only transaction back: the lock ends */
+	pthread_mutex_unlock(&s->write_lock);
+	return rc;
+}
+
+/* ------------------------------------------------------------------------ */
 /* Open and close                                                           */
 
 static void sqlite_close(struct catalog_store *store)
@@ -685,6 +778,8 @@ static const struct catalog_store_ops sqlite_ops = {
 	.list_datasets = sqlite_list_datasets,
 	.list_versions = sqlite_list_versions,
 	.drop = sqlite_drop,
+	.referenced_keys = sqlite_referenced_keys,
+	.gc_sweep = sqlite_gc_sweep,
 };
 
 struct catalog_store *catalog_sqlite_open(const char *path, struct lh_error *err)

@@ -3,7 +3,9 @@
 #include "catalogd/catalog_store.h"
 
 #include "common/error.h"
+#include "common/xmalloc.h"
 
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
@@ -56,6 +58,63 @@ int catalog_store_list_versions(struct catalog_store *s, const char *name,
 int catalog_store_drop(struct catalog_store *s, const char *name, struct lh_error *err)
 {
 	return s->ops->drop(s, name, err);
+}
+
+int catalog_store_referenced_keys(struct catalog_store *s, char ***out, size_t *n,
+				  struct lh_error *err)
+{
+	return s->ops->referenced_keys(s, out, n, err);
+}
+
+int catalog_store_gc_sweep(struct catalog_store *s, const char *const *keys, size_t n,
+			   catalog_object_remove_fn remove, void *ctx, unsigned char *removed,
+			   struct lh_error *err)
+{
+	return s->ops->gc_sweep(s, keys, n, remove, ctx, removed, err);
+}
+
+void catalog_keys_free(char **keys, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		free(keys[i]);
+	free(keys);
+}
+
+void catalog_store_set_object_check(struct catalog_store *s, catalog_object_check_fn check,
+				    void *ctx)
+{
+	s->check = check;
+	s->check_ctx = ctx;
+}
+
+static int key_cmp(const void *a, const void *b)
+{
+	return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+int catalog_store_check_objects(struct catalog_store *s, const struct catalog_version *latest,
+				const struct catalog_version *next, struct lh_error *err)
+{
+	const char **held = NULL;
+	size_t nheld = latest ? latest->nobjects : 0;
+	int rc = 0;
+	if (!s->check || !next)
+		return 0;
+	/* latest's keys, sorted: an append's next holds them all again. */
+	if (nheld) {
+		held = xcalloc(nheld, sizeof *held);
+		for (size_t i = 0; i < nheld; i++)
+			held[i] = latest->objects[i].key;
+		qsort(held, nheld, sizeof *held, key_cmp);
+	}
+	for (size_t i = 0; i < next->nobjects && !rc; i++) {
+		const char *key = next->objects[i].key;
+		if (nheld && bsearch(&key, held, nheld, sizeof *held, key_cmp))
+			continue;  /* referenced since latest's commit: GC keeps it */
+		rc = s->check(s->check_ctx, key, err);
+	}
+	free(held);
+	return rc ? -1 : 0;
 }
 
 int64_t catalog_now_ms(void)

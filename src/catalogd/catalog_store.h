@@ -13,6 +13,12 @@
  *   3. A register that returned 0 survives a crash of the process (and of the
  *      machine, to the extent the backend's sync setting promises).
  *   4. Every function is safe to call from many threads at once.
+ *   5. Garbage collection (gc.c, ADR 0095) and registers exclude each other
+ *      through one GC lock: gc_sweep holds it exclusively; register_version
+ *      holds it (shared or exclusive) from the object check of the new
+ *      version's objects (catalog_store_check_objects) until its commit. So
+ *      no object is deleted between a register's check and its commit, and
+ *      gc_sweep sees every register committed before it.
  * Errors: 404 "not_found" for an unknown dataset or version; backend failures
  * are 500/503 in plain words, the details go to the log.
  *
@@ -28,6 +34,13 @@
 
 struct lh_error;
 struct catalog_store;
+
+/* Does object `key` exist in the object store? 0 yes; -1 with err (409
+ * "object_missing" when it is absent, 502/503 when the store cannot say). */
+typedef int (*catalog_object_check_fn)(void *ctx, const char *key, struct lh_error *err);
+/* Delete object `key` from the object store: 0 deleted, 1 already absent
+ * (another GC was first), -1 with err. */
+typedef int (*catalog_object_remove_fn)(void *ctx, const char *key, struct lh_error *err);
 
 struct catalog_store_ops {
 	const char *name;  /* "sqlite", "postgres" */
@@ -52,11 +65,29 @@ struct catalog_store_ops {
 			     struct catalog_summary **out, size_t *n, struct lh_error *err);
 	/* Drop `name` and all its versions; 404 if unknown. */
 	int (*drop)(struct catalog_store *s, const char *name, struct lh_error *err);
+	/* Every distinct object key that some version of some existing dataset
+	 * references, in strcmp order (a snapshot: GC's first, lock-free pass).
+	 * *out is an xmalloc'd array of xmalloc'd strings (catalog_keys_free);
+	 * NULL with *n = 0 when there is none. */
+	int (*referenced_keys)(struct catalog_store *s, char ***out, size_t *n,
+			       struct lh_error *err);
+	/* GC's delete step (note 5): holding the GC lock exclusively, for each
+	 * keys[i] that no version references *now*, call remove(ctx, keys[i])
+	 * and set removed[i] = 1 if it returned 0 (else 0). Stops at the first
+	 * remove failure (-1 with its err; removed[] tells what was done). The
+	 * keys should be few (LH_GC_BATCH): registers wait while this runs. */
+	int (*gc_sweep)(struct catalog_store *s, const char *const *keys, size_t n,
+			catalog_object_remove_fn remove, void *ctx, unsigned char *removed,
+			struct lh_error *err);
 };
 
 /* A backend instance; each backend embeds this as its first member. */
 struct catalog_store {
 	const struct catalog_store_ops *ops;
+	/* Set by catalog_store_set_object_check (NULL = no check: a catalog
+	 * without an object store to ask, e.g. catalogd alone in tests). */
+	catalog_object_check_fn check;
+	void *check_ctx;
 };
 
 /* A backend's constructor: `location` is a file path (sqlite) or a DSN. */
@@ -90,6 +121,25 @@ int catalog_store_list_datasets(struct catalog_store *s, struct catalog_summary 
 int catalog_store_list_versions(struct catalog_store *s, const char *name,
 				struct catalog_summary **out, size_t *n, struct lh_error *err);
 int catalog_store_drop(struct catalog_store *s, const char *name, struct lh_error *err);
+int catalog_store_referenced_keys(struct catalog_store *s, char ***out, size_t *n,
+				  struct lh_error *err);
+int catalog_store_gc_sweep(struct catalog_store *s, const char *const *keys, size_t n,
+			   catalog_object_remove_fn remove, void *ctx, unsigned char *removed,
+			   struct lh_error *err);
+/* Free what referenced_keys returned. */
+void catalog_keys_free(char **keys, size_t n);
+
+/* Make every later register check, under the GC lock, that each object of
+ * the new version which the dataset's latest version does not already hold
+ * exists (note 5). Call before the store is shared between threads. */
+void catalog_store_set_object_check(struct catalog_store *s, catalog_object_check_fn check,
+				    void *ctx);
+/* For backends, inside register_version while holding the GC lock: run the
+ * check on each object of `next` whose key `latest` (NULL for a new dataset)
+ * does not hold. 0 when all exist or no check is set; -1 with the check's
+ * err otherwise. */
+int catalog_store_check_objects(struct catalog_store *s, const struct catalog_version *latest,
+				const struct catalog_version *next, struct lh_error *err);
 
 /* Current wall-clock time in Unix milliseconds (for backends). */
 int64_t catalog_now_ms(void);

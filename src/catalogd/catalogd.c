@@ -10,11 +10,19 @@
  *   GET    /catalog/manifest/<name>   [?version=N] the manifest | 404
  *   GET    /catalog/versions/<name>   {"name", "versions": [...]} | 404
  *   DELETE /catalog/manifest/<name>   204 | 404
+ *   POST   /catalog/gc                {"dry_run", "grace_seconds"} -> the GC report
+ *                                     (gc.h) | 400 | 409 gc_running | 503 without
+ *                                     [catalogd] storaged_url
+ *
+ * With [catalogd] storaged_url set, every register also checks that its new
+ * objects exist in storaged (gc.c notes 3 and 5), which is what makes GC safe;
+ * without it GC is refused.
  */
 #include "catalogd/catalogd.h"
 
 #include "catalogd/catalog.h"
 #include "catalogd/catalog_store.h"
+#include "catalogd/gc.h"
 #include "common/auth.h"
 #include "common/config.h"
 #include "common/error.h"
@@ -25,6 +33,7 @@
 #include "common/xmalloc.h"
 
 #include <errno.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -33,6 +42,10 @@
 struct catalogd {
 	struct catalog_store *store;
 	struct http_server *srv;
+	char *storaged_url;          /* NULL: no GC, no object check */
+	char *bearer_token;          /* for storaged (auth_service_token) */
+	struct gc_peer peer;         /* the register's object check (no request id) */
+	pthread_mutex_t gc_lock;     /* one GC at a time in this catalogd */
 };
 
 /* Answer err if set (always returns 0: a response is set either way). */
@@ -177,6 +190,58 @@ static int versions_end(struct http_request *req)
 	return respond_result(req, &err);
 }
 
+/* POST /catalog/gc {"dry_run": bool, "grace_seconds": n}, both optional. */
+static int gc_end(struct http_request *req)
+{
+	struct catalogd *c = http_request_ctx(req);
+	struct lh_error err = { 0 };
+	json_t *doc = NULL, *resp = NULL;
+	const char *body;
+	size_t n = 0;
+	struct gc_options opt = { .dry_run = 0, .grace_s = LH_GC_DEFAULT_GRACE_S };
+	int locked = 0;
+
+	if (!c->storaged_url) {
+		lh_fail(&err, 503, "gc_unavailable",
+			"garbage collection needs the object store's address: set [catalogd] "
+			"storaged_url (LAKEHOUSE_CATALOGD_STORAGED_URL)");
+		goto out;
+	}
+	if (check_json_type(req, &err))
+		goto out;
+	body = http_request_body(req, &n);
+	if (n > 0) {
+		int dry = 0;
+		doc = json_parse_request(body, n, &err);
+		if (!doc || json_get_bool(doc, "dry_run", 0, &dry, &err) ||
+		    json_get_int(doc, "grace_seconds", 0, &opt.grace_s, &err))
+			goto out;
+		opt.dry_run = dry;
+		if (opt.grace_s < 0 || opt.grace_s > LH_GC_MAX_GRACE_S) {
+			lh_fail(&err, 400, "bad_request", "grace_seconds must be from 0 to %lld",
+				(long long)LH_GC_MAX_GRACE_S);
+			lh_error_set(&err, "field", json_string("grace_seconds"));
+			goto out;
+		}
+	}
+	if (pthread_mutex_trylock(&c->gc_lock) != 0) {
+		lh_fail(&err, 409, "gc_running", "a garbage collection is already running; try again later");
+		goto out;
+	}
+	locked = 1;
+	struct gc_peer peer = { .storaged_url = c->storaged_url, .bearer_token = c->bearer_token,
+				.request_id = http_request_id(req) };
+	opt.now_ms = catalog_now_ms();
+	if (gc_run(c->store, &peer, &opt, &resp, &err))
+		goto out;
+	http_respond_json(req, 200, resp);
+out:
+	if (locked)
+		pthread_mutex_unlock(&c->gc_lock);
+	json_decref(doc);
+	return respond_result(req, &err);
+}
+
 static const struct http_route catalogd_routes[] = {
 	{ .method = "POST", .path = "/catalog/register", .name = "catalog_register",
 	  .end = register_end, .max_body = LH_HTTP_MAX_JSON_BODY },
@@ -188,6 +253,8 @@ static const struct http_route catalogd_routes[] = {
 	  .end = manifest_delete_end },
 	{ .method = "GET", .path = "/catalog/versions/*", .name = "catalog_versions",
 	  .end = versions_end },
+	{ .method = "POST", .path = "/catalog/gc", .name = "catalog_gc", .end = gc_end,
+	  .max_body = LH_HTTP_MAX_JSON_BODY },
 };
 
 /* The parent directory of `path` exists afterwards (0) or err is set. */
@@ -214,6 +281,18 @@ struct catalogd *catalogd_start(const struct lh_config *cfg, struct lh_error *er
 	struct catalogd *c = xcalloc(1, sizeof *c);
 	const char *backend = cfg->catalogd.backend[0] ? cfg->catalogd.backend : "sqlite";
 	const char *location = cfg->catalogd.postgres_dsn;
+	const char *token = auth_service_token(cfg);
+
+	pthread_mutex_init(&c->gc_lock, NULL);
+	if (cfg->catalogd.storaged_url[0]) {
+		size_t len = strlen(cfg->catalogd.storaged_url);
+		while (len > 0 && cfg->catalogd.storaged_url[len - 1] == '/')
+			len--;
+		c->storaged_url = xstrndup(cfg->catalogd.storaged_url, len);
+	}
+	c->bearer_token = token ? xstrdup(token) : NULL;
+	c->peer.storaged_url = c->storaged_url;
+	c->peer.bearer_token = c->bearer_token;
 
 	if (!strcmp(backend, "sqlite")) {
 		location = cfg->catalogd.sqlite_path;
@@ -227,6 +306,8 @@ struct catalogd *catalogd_start(const struct lh_config *cfg, struct lh_error *er
 	c->store = catalog_store_open(backend, location, err);
 	if (!c->store)
 		goto fail;
+	if (c->storaged_url)  /* gc.c note 3; before any thread sees the store */
+		catalog_store_set_object_check(c->store, gc_object_check, &c->peer);
 
 	struct http_server_config sc = {
 		.service = "catalogd",
@@ -260,6 +341,9 @@ void catalogd_stop(struct catalogd *c)
 		return;
 	http_server_stop(c->srv);  /* in-flight requests finish first */
 	catalog_store_close(c->store);
+	pthread_mutex_destroy(&c->gc_lock);
+	free(c->storaged_url);
+	free(c->bearer_token);
 	free(c);
 }
 

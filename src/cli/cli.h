@@ -10,5 +10,6 @@ int cli_query_main(int argc, char **argv);     /* query SQL [--format csv|json] 
 int cli_ls_main(int argc, char **argv);        /* ls */
 int cli_show_main(int argc, char **argv);      /* show NAME */
 int cli_versions_main(int argc, char **argv);  /* versions NAME */
+int cli_gc_main(int argc, char **argv);        /* gc [--dry-run] [--grace DURATION] */
 
 #endif

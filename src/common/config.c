@@ -111,6 +111,7 @@ static const struct cfg_key keys[] = {
 	K_STR("catalogd", "backend", catalogd.backend, C_NONE, catalog_backends),
 	K_STR("catalogd", "sqlite_path", catalogd.sqlite_path, C_NONE, NULL),
 	K_STR("catalogd", "postgres_dsn", catalogd.postgres_dsn, C_NONE, NULL),
+	K_STR("catalogd", "storaged_url", catalogd.storaged_url, C_URL, NULL),
 
 	K_STR("ingestd", "bind", ingestd.bind, C_BIND, NULL),
 	K_SIZE("ingestd", "max_upload_bytes", ingestd.max_upload_bytes),

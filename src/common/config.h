@@ -56,6 +56,7 @@ struct lh_config {
 		char backend[16];                /* "sqlite" | "postgres" */
 		char sqlite_path[LH_CFG_STR];    /* "" = <data_dir>/catalog.db */
 		char postgres_dsn[LH_CFG_STR];
+		char storaged_url[LH_CFG_STR];   /* for GC; "" = none (serve: the embedded one) */
 	} catalogd;
 	struct {
 		char bind[LH_CFG_STR];

@@ -62,6 +62,10 @@
 #define LH_DATASET_NAME_MAX            64
 #define LH_MANIFEST_MAX_OBJECTS        100000
 #define LH_SCHEMA_MAX_COLUMNS          4096
+#define LH_GC_DEFAULT_GRACE_S          3600        /* POST /catalog/gc without grace_seconds */
+#define LH_GC_MAX_GRACE_S              (100ll * 365 * 86400)
+#define LH_GC_BATCH                    32          /* deletions per hold of the GC lock */
+#define LH_GC_MAX_CANDIDATES           100000      /* per run; the rest wait for the next */
 
 /* ingestd: CSV scanner and inference (ingestd/csv.c) */
 #define LH_DEFAULT_MAX_UPLOAD_BYTES    (256ull << 20)

@@ -1,11 +1,13 @@
-/* infer.c — type inference over every record of a spooled CSV, the schema
- * fingerprint, and the hand-written value parsers behind each type.
+/* infer.c — type inference over every record of a CSV, fed incrementally
+ * (ingestd feeds the upload as it arrives) or read from a spooled file, the
+ * schema fingerprint, and the hand-written value parsers behind each type.
  *
  * Design notes:
- *   1. One pass, streaming: the file is read with pread into one buffer that
- *      holds at least one whole record; csv_scan_record() (the one dialect)
- *      splits it. The buffer doubles only when a partial record fills half of
- *      it, so rescans of a long record cost O(record) in total.
+ *   1. One pass, streaming: fed bytes are copied into one buffer that holds
+ *      the unscanned tail (at most one partial record) plus the new bytes;
+ *      csv_scan_record() (the one dialect) splits it. The buffer doubles only
+ *      when a partial record fills all of it. The absolute file offset of
+ *      buf[0] is tracked, so the chunk index holds file offsets.
  *   2. Each column keeps a bit set of the types still possible; every
  *      non-null value ANDs in the types it matches (infer_value_types()).
  *      A column whose set is empty is utf8 and is no longer classified.
@@ -16,6 +18,11 @@
  *      line of the next record start are recorded (the chunk index), so the
  *      converter can read records without scanning from the start.
  *   5. No regex, no allocation per field: classification looks at the bytes.
+ *   6. A record cut by the end of the fed bytes (CSV_NEED_MORE) is rescanned
+ *      only once the unscanned tail has doubled, so a long record fed in
+ *      small pieces costs O(record) scanning in total, not O(record^2/piece).
+ *   7. infer_fd() is a thin wrapper: pread pieces fed to the same state, so
+ *      the file and the streamed upload follow the same code.
  */
 #include "ingestd/infer.h"
 
@@ -335,122 +342,201 @@ void ingest_schema_destroy(struct ingest_schema *s)
 	free(s);
 }
 
-/* Compact buf so the unscanned bytes start at 0, grow it when they fill half
- * of it, and read until it is full or EOF. */
-static int refill(int fd, char **buf, size_t *cap, size_t *len, size_t *pos, uint64_t *base,
-		  int *eof, struct lh_error *err)
+/* The incremental pass (design notes 1, 6). */
+struct infer_state {
+	struct csv_scanner sc;
+	struct ingest_schema *s;
+	unsigned *mask;
+	unsigned char *seen;
+	char *buf;               /* unscanned bytes buf[pos..len), own copy */
+	size_t cap, len, pos;
+	size_t rescan_at;        /* do not rescan before len - pos reaches this */
+	size_t chunks_cap;
+	uint64_t base;           /* absolute offset of buf[0] */
+	uint64_t next_chunk;
+	int failed;              /* a feed failed: only abort is allowed */
+};
+
+struct infer_state *infer_begin(void)
 {
-	size_t keep = *len - *pos;
-	memmove(*buf, *buf + *pos, keep);
-	*base += *pos;
-	*pos = 0;
-	*len = keep;
-	if (keep > *cap / 2) {
-		*cap *= 2;
-		*buf = xrealloc(*buf, *cap);
+	struct infer_state *st = xcalloc(1, sizeof *st);
+	csv_scanner_init(&st->sc);
+	st->s = xcalloc(1, sizeof *st->s);
+	st->cap = 4 * (size_t)LH_STREAM_CHUNK;
+	st->buf = xmalloc(st->cap);
+	return st;
+}
+
+void infer_abort(struct infer_state *st)
+{
+	if (!st)
+		return;
+	csv_scanner_free(&st->sc);
+	ingest_schema_destroy(st->s);
+	free(st->mask);
+	free(st->seen);
+	free(st->buf);
+	free(st);
+}
+
+/* Take one scanned record (at file offset `at`) into the schema state. */
+static int take_record(struct infer_state *st, uint64_t at, struct lh_error *err)
+{
+	struct ingest_schema *s = st->s;
+	if (st->sc.nrecords == 1) {
+		if (csv_check_header(&st->sc, err))
+			return -1;
+		s->ncols = st->sc.nfields;
+		s->columns = xcalloc(s->ncols, sizeof *s->columns);
+		for (size_t i = 0; i < s->ncols; i++)
+			s->columns[i].name = xstrndup(st->sc.fields[i].ptr, st->sc.fields[i].len);
+		st->mask = xmalloc(s->ncols * sizeof *st->mask);
+		st->seen = xcalloc(s->ncols, 1);
+		for (size_t i = 0; i < s->ncols; i++)
+			st->mask[i] = INGEST_MASK(INGEST_UTF8) - 1;
+		return 0;
 	}
-	while (*len < *cap) {
-		ssize_t r = pread(fd, *buf + *len, *cap - *len, (off_t)(*base + *len));
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r < 0)
-			return lh_fail(err, 500, "io_error", "reading the uploaded file failed");
-		if (r == 0) {
-			*eof = 1;
-			break;
+	/* invariant 4: chunk index */
+	if (at >= st->next_chunk) {
+		if (s->nchunks == st->chunks_cap) {
+			st->chunks_cap = st->chunks_cap ? 2 * st->chunks_cap : 16;
+			s->chunks = xrealloc(s->chunks, st->chunks_cap * sizeof *s->chunks);
 		}
-		*len += (size_t)r;
+		s->chunks[s->nchunks].offset = at;
+		s->chunks[s->nchunks].first_row = s->row_count;
+		s->chunks[s->nchunks].line = st->sc.record_line;
+		s->nchunks++;
+		st->next_chunk = at + INFER_CHUNK_BYTES;
+	}
+	/* invariant 2 */
+	const struct csv_field *f = st->sc.fields;
+	unsigned *mask = st->mask;
+	for (size_t i = 0; i < s->ncols; i++) {
+		if (f[i].len == 0) {
+			s->columns[i].nullable = 1;
+			continue;
+		}
+		st->seen[i] = 1;
+		if (mask[i])
+			mask[i] &= infer_value_types(f[i].ptr, f[i].len);
+	}
+	s->row_count++;
+	return 0;
+}
+
+/* Scan every complete record in buf[pos..len). With eof, the bytes left are
+ * the last record. Returns 0 or -1 (err filled). */
+static int scan_buffered(struct infer_state *st, int eof, struct lh_error *err)
+{
+	if (!eof && st->len - st->pos < st->rescan_at)
+		return 0;       /* invariant 6: a partial record is rescanned only
+				 * once it has doubled */
+	for (;;) {
+		size_t used = 0;
+		int r = csv_scan_record(&st->sc, st->buf + st->pos, st->len - st->pos, eof, &used, err);
+		if (r == CSV_ERROR)
+			return -1;
+		if (r == CSV_NEED_MORE || r == CSV_END) {
+			size_t left = st->len - st->pos;
+			st->rescan_at = r == CSV_NEED_MORE ? 2 * left : 0;
+			return 0;
+		}
+		uint64_t at = st->base + st->pos;       /* file offset of this record */
+		st->pos += used;
+		if (take_record(st, at, err))
+			return -1;
+	}
+}
+
+int infer_feed(struct infer_state *st, const char *data, size_t n, struct lh_error *err)
+{
+	if (st->failed)
+		return lh_fail(err, 500, "internal", "inference fed after a failure");
+	while (n > 0) {
+		/* compact, then grow only if the unscanned tail needs it */
+		if (st->pos > 0) {
+			memmove(st->buf, st->buf + st->pos, st->len - st->pos);
+			st->base += st->pos;
+			st->len -= st->pos;
+			st->pos = 0;
+		}
+		if (st->len == st->cap) {
+			st->cap *= 2;
+			st->buf = xrealloc(st->buf, st->cap);
+		}
+		size_t take = st->cap - st->len < n ? st->cap - st->len : n;
+		memcpy(st->buf + st->len, data, take);
+		st->len += take;
+		data += take;
+		n -= take;
+		if (scan_buffered(st, 0, err)) {
+			st->failed = 1;
+			return -1;
+		}
 	}
 	return 0;
 }
 
-int infer_fd(int fd, struct ingest_schema **out, struct lh_error *err)
+int infer_finish(struct infer_state *st, struct ingest_schema **out, struct lh_error *err)
 {
 	int rc = -1;
-	struct csv_scanner sc;
-	struct ingest_schema *s = xcalloc(1, sizeof *s);
-	unsigned *mask = NULL;
-	unsigned char *seen = NULL;
-	size_t cap = 4 * (size_t)LH_STREAM_CHUNK, len = 0, pos = 0, chunks_cap = 0;
-	char *buf = xmalloc(cap);
-	uint64_t base = 0, next_chunk = 0;
-	int eof = 0;
-
-	csv_scanner_init(&sc);
+	struct ingest_schema *s = st->s;
 	*out = NULL;
-	for (;;) {
-		size_t used = 0;
-		int r = csv_scan_record(&sc, buf + pos, len - pos, eof, &used, err);
-		if (r == CSV_ERROR)
-			goto out;
-		if (r == CSV_NEED_MORE || (r == CSV_END && !eof)) {
-			if (refill(fd, &buf, &cap, &len, &pos, &base, &eof, err))
-				goto out;
-			continue;
-		}
-		if (r == CSV_END)
-			break;
-		uint64_t at = base + pos;       /* file offset of this record */
-		pos += used;
-		if (sc.nrecords == 1) {
-			if (csv_check_header(&sc, err))
-				goto out;
-			s->ncols = sc.nfields;
-			s->columns = xcalloc(s->ncols, sizeof *s->columns);
-			for (size_t i = 0; i < s->ncols; i++)
-				s->columns[i].name = xstrndup(sc.fields[i].ptr, sc.fields[i].len);
-			mask = xmalloc(s->ncols * sizeof *mask);
-			seen = xcalloc(s->ncols, 1);
-			for (size_t i = 0; i < s->ncols; i++)
-				mask[i] = INGEST_MASK(INGEST_UTF8) - 1;
-			continue;
-		}
-		/* invariant 4: chunk index */
-		if (at >= next_chunk) {
-			if (s->nchunks == chunks_cap) {
-				chunks_cap = chunks_cap ? 2 * chunks_cap : 16;
-				s->chunks = xrealloc(s->chunks, chunks_cap * sizeof *s->chunks);
-			}
-			s->chunks[s->nchunks].offset = at;
-			s->chunks[s->nchunks].first_row = s->row_count;
-			s->chunks[s->nchunks].line = sc.record_line;
-			s->nchunks++;
-			next_chunk = at + INFER_CHUNK_BYTES;
-		}
-		/* invariant 2 */
-		const struct csv_field *f = sc.fields;
-		for (size_t i = 0; i < s->ncols; i++) {
-			if (f[i].len == 0) {
-				s->columns[i].nullable = 1;
-				continue;
-			}
-			seen[i] = 1;
-			if (mask[i])
-				mask[i] &= infer_value_types(f[i].ptr, f[i].len);
-		}
-		s->row_count++;
+	if (st->failed) {
+		lh_fail(err, 500, "internal", "inference finished after a failure");
+		goto out;
 	}
-	if (sc.nrecords == 0) {
+	st->rescan_at = 0;
+	if (scan_buffered(st, 1, err))
+		goto out;
+	if (st->sc.nrecords == 0) {
 		lh_fail(err, 400, "empty_file", "the file is empty: a CSV needs at least a header line");
 		goto out;
 	}
-	s->data_end = base + pos;
+	s->data_end = st->base + st->pos;
 	/* invariant 3 */
 	for (size_t i = 0; i < s->ncols; i++) {
 		enum ingest_type t = INGEST_UTF8;
-		if (seen[i] && mask[i])
-			t = (enum ingest_type)__builtin_ctz(mask[i]);
+		if (st->seen[i] && st->mask[i])
+			t = (enum ingest_type)__builtin_ctz(st->mask[i]);
 		s->columns[i].type = t;
 	}
 	ingest_fingerprint(s->columns, s->ncols, s->fingerprint);
 	*out = s;
-	s = NULL;
+	st->s = NULL;
 	rc = 0;
 out:
-	csv_scanner_free(&sc);
+	infer_abort(st);
+	return rc;
+}
+
+int infer_fd(int fd, struct ingest_schema **out, struct lh_error *err)
+{
+	struct infer_state *st = infer_begin();
+	size_t cap = 4 * (size_t)LH_STREAM_CHUNK;
+	char *buf = xmalloc(cap);
+	uint64_t off = 0;
+	int rc = -1;
+
+	*out = NULL;
+	for (;;) {
+		ssize_t r = pread(fd, buf, cap, (off_t)off);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r < 0) {
+			lh_fail(err, 500, "io_error", "reading the uploaded file failed");
+			goto out;
+		}
+		if (r == 0)
+			break;
+		off += (uint64_t)r;
+		if (infer_feed(st, buf, (size_t)r, err))
+			goto out;
+	}
+	rc = infer_finish(st, out, err);
+	st = NULL;
+out:
+	infer_abort(st);
 	free(buf);
-	free(mask);
-	free(seen);
-	ingest_schema_destroy(s);
 	return rc;
 }

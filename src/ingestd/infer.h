@@ -1,8 +1,10 @@
-/* infer.h — schema inference over a whole spooled CSV file (SPEC section 4),
- * the schema fingerprint (SPEC section 5), and the value parsers that define
- * each type. Used by the ingest pipeline (one infer_fd() per upload) and by
- * parquet_writer.c, which converts values with the same parsers so that a
- * value is written as exactly the type inference saw it match.
+/* infer.h — schema inference over every record of a CSV (SPEC section 4),
+ * fed incrementally (infer_begin/feed/finish: ingestd feeds the upload while
+ * it arrives) or over a spooled file (infer_fd), the schema fingerprint
+ * (SPEC section 5), and the value parsers that define each type. Used by
+ * ingestd and by parquet_writer.c, which converts values with the same
+ * parsers so that a value is written as exactly the type inference saw it
+ * match.
  */
 #ifndef LH_INGESTD_INFER_H
 #define LH_INGESTD_INFER_H
@@ -56,9 +58,26 @@ struct ingest_schema {
 	size_t nchunks;
 };
 
+/* Incremental inference. infer_begin() returns a new state (never NULL).
+ * infer_feed() takes the next n bytes of the CSV (any split, the caller keeps
+ * ownership of data) and returns 0, or -1 with err filled as infer_fd()
+ * documents (400 bad_csv / bad_header with the line); after a failure the
+ * only allowed call is infer_abort(). infer_finish() says the input ended,
+ * and ALWAYS consumes the state: on success *out is a new schema (free with
+ * ingest_schema_destroy()), on failure -1 with err (400 empty_file, or a
+ * bad last record). infer_abort() frees a state without a result; NULL is
+ * fine. Offsets in the chunk index count every fed byte from 0. Memory: one
+ * buffer that grows only to hold one record, plus per-column state. */
+struct infer_state;
+struct infer_state *infer_begin(void);
+int infer_feed(struct infer_state *st, const char *data, size_t n, struct lh_error *err);
+int infer_finish(struct infer_state *st, struct ingest_schema **out, struct lh_error *err);
+void infer_abort(struct infer_state *st);
+
 /* Infer the schema of the CSV in `fd` (read with pread from offset 0 to EOF;
- * the file position is not used). Memory: a read buffer that grows only to
- * hold one record (capped by LH_CSV_MAX_RECORD_BYTES), plus per-column state.
+ * the file position is not used): infer_begin/feed/finish over pread pieces.
+ * Memory: a read buffer that grows only to hold one record (capped by
+ * LH_CSV_MAX_RECORD_BYTES), plus per-column state.
  * On success *out is a new schema the caller frees with
  * ingest_schema_destroy(). On failure returns -1 with err filled:
  * 400 "empty_file"; 400 "bad_csv" with "line" (and "field"); 400 "bad_header"

@@ -10,9 +10,22 @@
  *  3. body(): each chunk is hashed (the content digest) and written to the
  *     spool; multipart bodies go through the streaming parser first, so only
  *     the "file" field's bytes are spooled. Past the cap -> 413.
- *  4. end(): pipeline_run() (pipeline.c) does the rest.
- *  5. done(): closes the spool and frees the state, whatever happened.
- *  6. The Parquet temp files pipeline.c writes beside the spool are named
+ *  4. Inference runs while the upload arrives (SPEC 6 step 2 over exactly
+ *     the spooled bytes): every spooled chunk is also handed to the
+ *     inference pump, a thread per upload that runs infer_feed() on
+ *     INFER_PIECE_BYTES pieces taken from a bounded queue (INFER_PIECES
+ *     pieces, so memory stays bounded and a slow inference slows the upload
+ *     instead of growing a buffer). Measured (bench/README.md, "HTTP
+ *     ingest"): on loopback, inference in the body callback itself made the
+ *     upload phase slower by about its own cost; a separate thread overlaps
+ *     it with receiving, hashing and spooling. When the CSV is bad, the pump
+ *     keeps the first error and discards the rest of the body; end()
+ *     answers it (400 with the line), as before.
+ *  5. end(): the pump is finished (its schema or its error), then
+ *     pipeline_run() (pipeline.c) does the rest with that schema.
+ *  6. done(): stops the pump, closes the spool and frees the state, whatever
+ *     happened.
+ *  7. The Parquet temp files pipeline.c writes beside the spool are named
  *     <digest>.<pid>.<thread>.parquet; a process killed mid-conversion leaves
  *     its file behind. spool_sweep() at start removes those of processes no
  *     longer alive (and of this process: none is in use yet), so crashes do
@@ -29,12 +42,14 @@
 #include "common/service.h"
 #include "common/sha256.h"
 #include "common/xmalloc.h"
+#include "ingestd/infer.h"
 #include "ingestd/multipart.h"
 #include "ingestd/pipeline.h"
 
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -55,6 +70,160 @@ struct ingestd {
 
 struct upload;
 
+/* ---- the inference pump (note 4) --------------------------------------- */
+
+#define INFER_PIECE_BYTES (1u << 20)
+#define INFER_PIECES 4
+
+struct infer_pump {
+	struct infer_state *st;
+	pthread_t thread;
+	pthread_mutex_t lock;
+	pthread_cond_t cond;
+	char *piece[INFER_PIECES];   /* ring of full pieces, piece_len bytes each */
+	size_t piece_len[INFER_PIECES];
+	size_t head, count;          /* ring: first full piece, how many */
+	char *fill;                  /* the piece being filled by the body thread */
+	size_t fill_len;
+	char *spare[INFER_PIECES + 1];  /* emptied pieces for reuse */
+	size_t nspare;
+	int closed;                  /* no more pieces will come */
+	int drop;                    /* body thread only: inference failed, stop queueing */
+	int threaded;                /* 0: the thread could not start, feed inline */
+	int failed;                  /* the thread has an error in err */
+	struct lh_error err;         /* written by the thread, read after join */
+};
+
+static void *pump_main(void *arg)
+{
+	struct infer_pump *p = arg;
+	pthread_mutex_lock(&p->lock);
+	for (;;) {
+		while (!p->count && !p->closed)
+			pthread_cond_wait(&p->cond, &p->lock);
+		if (!p->count)
+			break;
+		char *data = p->piece[p->head];
+		size_t n = p->piece_len[p->head];
+		int failed = p->failed;
+		pthread_mutex_unlock(&p->lock);
+		int rc = failed ? 0 : infer_feed(p->st, data, n, &p->err);
+		pthread_mutex_lock(&p->lock);
+		if (rc)
+			p->failed = 1;  /* keep draining: the body thread never blocks */
+		p->head = (p->head + 1) % INFER_PIECES;
+		p->count--;
+		p->spare[p->nspare++] = data;
+		pthread_cond_broadcast(&p->cond);
+	}
+	pthread_mutex_unlock(&p->lock);
+	return NULL;
+}
+
+static struct infer_pump *pump_start(void)
+{
+	struct infer_pump *p = xcalloc(1, sizeof *p);
+	p->st = infer_begin();
+	pthread_mutex_init(&p->lock, NULL);
+	pthread_cond_init(&p->cond, NULL);
+	p->fill = xmalloc(INFER_PIECE_BYTES);
+	/* without a thread (resource limits), infer in the body callback */
+	p->threaded = pthread_create(&p->thread, NULL, pump_main, p) == 0;
+	return p;
+}
+
+/* Hand the filled piece to the thread, waiting while the ring is full. */
+static void pump_push(struct infer_pump *p)
+{
+	pthread_mutex_lock(&p->lock);
+	while (p->count == INFER_PIECES)
+		pthread_cond_wait(&p->cond, &p->lock);
+	size_t slot = (p->head + p->count) % INFER_PIECES;
+	p->piece[slot] = p->fill;
+	p->piece_len[slot] = p->fill_len;
+	p->count++;
+	p->drop = p->failed;
+	p->fill = p->nspare ? p->spare[--p->nspare] : NULL;
+	pthread_cond_broadcast(&p->cond);
+	pthread_mutex_unlock(&p->lock);
+	if (!p->fill)
+		p->fill = xmalloc(INFER_PIECE_BYTES);
+	p->fill_len = 0;
+}
+
+/* Queue n bytes for inference (copied). Once inference has failed the bytes
+ * are dropped: the error is answered at end(). */
+static void pump_feed(struct infer_pump *p, const char *data, size_t n)
+{
+	if (!p->threaded) {
+		if (!p->failed && infer_feed(p->st, data, n, &p->err))
+			p->failed = 1;
+		return;
+	}
+	while (n > 0 && !p->drop) {
+		size_t take = INFER_PIECE_BYTES - p->fill_len;
+		if (take > n)
+			take = n;
+		memcpy(p->fill + p->fill_len, data, take);
+		p->fill_len += take;
+		data += take;
+		n -= take;
+		if (p->fill_len == INFER_PIECE_BYTES)
+			pump_push(p);
+	}
+}
+
+/* Stop the thread after it has taken every queued piece; join it. */
+static void pump_close(struct infer_pump *p)
+{
+	if (!p->threaded)
+		return;
+	if (p->fill_len)
+		pump_push(p);
+	pthread_mutex_lock(&p->lock);
+	p->closed = 1;
+	pthread_cond_broadcast(&p->cond);
+	pthread_mutex_unlock(&p->lock);
+	pthread_join(p->thread, NULL);
+}
+
+/* Close the pump and take its result: 0 and *out (caller destroys), or -1
+ * with the inference error copied into err. The state is consumed. */
+static int pump_finish(struct infer_pump *p, struct ingest_schema **out, struct lh_error *err)
+{
+	pump_close(p);
+	int rc;
+	if (p->failed) {
+		*err = p->err;          /* moves `extra` */
+		memset(&p->err, 0, sizeof p->err);
+		infer_abort(p->st);
+		rc = -1;
+	} else {
+		rc = infer_finish(p->st, out, err);
+	}
+	p->st = NULL;
+	return rc;
+}
+
+static void pump_destroy(struct infer_pump *p)
+{
+	if (!p)
+		return;
+	if (p->st) {              /* not finished: an early answer or disconnect */
+		pump_close(p);
+		infer_abort(p->st);
+	}
+	for (size_t i = 0; i < p->count; i++)
+		free(p->piece[(p->head + i) % INFER_PIECES]);
+	for (size_t i = 0; i < p->nspare; i++)
+		free(p->spare[i]);
+	free(p->fill);
+	lh_error_clear(&p->err);
+	pthread_cond_destroy(&p->cond);
+	pthread_mutex_destroy(&p->lock);
+	free(p);
+}
+
 /* What the multipart parser's callbacks need (note 3). */
 struct file_sink {
 	struct upload *u;
@@ -69,6 +238,7 @@ struct upload {
 	uint64_t bytes;
 	struct multipart *mp;
 	struct file_sink sink;
+	struct infer_pump *pump;
 };
 
 static int check_mode(const char *mode, struct lh_error *err)
@@ -102,6 +272,7 @@ static int spool_write(struct upload *u, struct ingestd *svc, const char *data, 
 		off += (size_t)w;
 	}
 	u->bytes += n;
+	pump_feed(u->pump, data, n);                                            /* 4 */
 	return 0;
 }
 
@@ -187,6 +358,7 @@ static int ingest_begin(struct http_request *req)
 		goto fail;
 	}
 	u->digest = sha256_create();
+	u->pump = pump_start();
 	return 0;
 fail:
 	http_respond_error(req, &err);
@@ -216,6 +388,7 @@ static int ingest_end(struct http_request *req)
 	char digest[LH_SHA256_HEX_LEN + 1];
 	int status = 0;
 	json_t *body = NULL;
+	struct ingest_schema *schema = NULL;
 
 	if (u->mp && multipart_finish(u->mp, &err) != 0)
 		goto fail;
@@ -226,6 +399,8 @@ static int ingest_end(struct http_request *req)
 	}
 	if (u->mp && (dataset_name_check(u->name, &err) != 0 ||
 		      (u->mode[0] && check_mode(u->mode, &err) != 0)))
+		goto fail;
+	if (pump_finish(u->pump, &schema, &err) != 0)                           /* 5 */
 		goto fail;
 	sha256_finish_hex(u->digest, digest);
 	u->digest = NULL;
@@ -238,23 +413,26 @@ static int ingest_end(struct http_request *req)
 	};
 	struct pipeline_input in = {
 		.name = u->name, .mode = u->mode[0] ? u->mode : "replace",
-		.spool_fd = u->spool_fd, .content_sha256 = digest,
+		.spool_fd = u->spool_fd, .content_sha256 = digest, .schema = schema,
 	};
-	if (pipeline_run(&env, &in, &status, &body, &err) != 0)                 /* 4 */
+	if (pipeline_run(&env, &in, &status, &body, &err) != 0)
 		goto fail;
 	http_respond_json(req, status, body);
+	ingest_schema_destroy(schema);
 	return 0;
 fail:
 	http_respond_error(req, &err);
 	lh_error_clear(&err);
+	ingest_schema_destroy(schema);
 	return 0;
 }
 
 static void ingest_done(struct http_request *req, int completed)
 {
-	struct upload *u = http_request_state(req);                             /* 5 */
+	struct upload *u = http_request_state(req);                             /* 6 */
 	if (!u)
 		return;
+	pump_destroy(u->pump);
 	if (u->spool_fd >= 0)
 		close(u->spool_fd);
 	sha256_destroy(u->digest);

@@ -1,8 +1,9 @@
 /* pipeline.c — from a spooled CSV to a registered dataset version.
  *
  * DESIGN NOTES (SPEC 6)
- *  1. infer_fd() reads the whole spool: schema, row count, fingerprint, or a
- *     400 naming the line. Nothing has been written anywhere yet.
+ *  1. The schema (row count, fingerprint, chunk index) comes in with the
+ *     input: ingestd inferred it while the upload arrived, and a bad CSV was
+ *     answered 400 before this function. Nothing has been written yet.
  *  2. The catalog's latest manifest is read; if it already holds an object
  *     with this content digest under this fingerprint, the answer is 200
  *     existing:true before any conversion (idempotent re-ingest).
@@ -17,11 +18,18 @@
  *     the process dies before it, the object is an orphan for GC, never a
  *     catalog row pointing at missing data. A 409 from catalogd is passed
  *     through unchanged: the live version is untouched.
+ *  6. Garbage collection may delete our object between the PUT (or the 412
+ *     that reused an old, unreferenced object) and the register; catalogd
+ *     then refuses the register with 409 object_missing and writes nothing
+ *     (catalogd/gc.c notes 3 and 5). The Parquet file is still in the spool,
+ *     so steps 4-5 run again, at most PIPELINE_REGISTER_ATTEMPTS times in all;
+ *     after that the 409 object_missing is answered (retryable).
  */
 #include "ingestd/pipeline.h"
 
 #include "common/error.h"
 #include "common/http_client.h"
+#include "common/log.h"
 #include "common/xmalloc.h"
 #include "ingestd/infer.h"
 #include "ingestd/parquet_writer.h"
@@ -34,6 +42,9 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
+
+/* PUT + register attempts when GC removed the object in between (note 6). */
+#define PIPELINE_REGISTER_ATTEMPTS 3
 
 /* Conversions are memory- and CPU-heavy: at most this many at once. */
 #define PIPELINE_MAX_CONVERSIONS 2
@@ -131,59 +142,77 @@ static json_t *result_body(json_t *manifest, int existing, uint64_t rows,
 }
 
 /* PUT the file write-once; on 412 reuse the stored object (note 4).
- * *size is the stored object's size. */
+ * *size is the stored object's size. GC may delete the object between a 412
+ * and our HEAD (note 6): the PUT is then simply made again (bounded). */
 static int put_object(const struct pipeline_env *env, const char *key, const char *path,
 		      uint64_t *size, struct lh_error *err)
 {
 	int rc = -1;
 	int fd = open(path, O_RDONLY | O_CLOEXEC);
-	char *url = xasprintf("%s/storage/put/%s", env->storaged_url, key);
+	char *put_url = xasprintf("%s/storage/put/%s", env->storaged_url, key);
+	char *get_url = xasprintf("%s/storage/get/%s", env->storaged_url, key);
 	struct http_client_response resp = { 0 };
+	struct http_client_request r;
 	struct stat st;
 	if (fd < 0 || fstat(fd, &st) != 0) {
 		lh_fail(err, 500, "io_error", "the Parquet file could not be read back");
 		goto out;
 	}
-	struct http_client_request r;
-	http_client_request_init(&r);
-	const char *hdrs[] = { "If-None-Match: *", "Content-Type: application/octet-stream", NULL };
-	r.method = "PUT";
-	r.url = url;
-	r.headers = hdrs;
-	r.request_id = env->request_id;
-	r.bearer_token = env->bearer_token;
-	r.body_fd = fd;
-	r.body_fd_len = (uint64_t)st.st_size;
-	if (http_client_do(&r, &resp, err) != 0) {
-		snprintf(err->msg, sizeof err->msg, "the object store is not reachable");
-		goto out;
-	}
-	if (resp.status == 200) {
-		*size = (uint64_t)st.st_size;
-		rc = 0;
-	} else if (resp.status == 412) {
+	for (int attempt = 1; attempt <= PIPELINE_REGISTER_ATTEMPTS; attempt++) {
+		const char *hdrs[] = { "If-None-Match: *", "Content-Type: application/octet-stream",
+				       NULL };
 		http_client_response_free(&resp);
-		free(url);
-		url = xasprintf("%s/storage/get/%s", env->storaged_url, key);
 		http_client_request_init(&r);
-		r.method = "HEAD";
-		r.url = url;
+		r.method = "PUT";
+		r.url = put_url;
+		r.headers = hdrs;
 		r.request_id = env->request_id;
 		r.bearer_token = env->bearer_token;
-		if (http_client_do(&r, &resp, err) != 0 || resp.status != 200 ||
-		    resp.content_length == UINT64_MAX) {
-			if (!err->status)
-				upstream_fail("the object store", &resp, err);
+		r.body_fd = fd;
+		r.body_fd_len = (uint64_t)st.st_size;
+		if (lseek(fd, 0, SEEK_SET) != 0) {
+			lh_fail(err, 500, "io_error", "the Parquet file could not be read back");
+			goto out;
+		}
+		if (http_client_do(&r, &resp, err) != 0) {
+			snprintf(err->msg, sizeof err->msg, "the object store is not reachable");
+			goto out;
+		}
+		if (resp.status == 200) {
+			*size = (uint64_t)st.st_size;
+			rc = 0;
+			goto out;
+		}
+		if (resp.status != 412) {
+			upstream_fail("the object store", &resp, err);
+			goto out;
+		}
+		http_client_response_free(&resp);
+		http_client_request_init(&r);
+		r.method = "HEAD";
+		r.url = get_url;
+		r.request_id = env->request_id;
+		r.bearer_token = env->bearer_token;
+		if (http_client_do(&r, &resp, err) != 0) {
+			snprintf(err->msg, sizeof err->msg, "the object store is not reachable");
+			goto out;
+		}
+		if (resp.status == 404)
+			continue;  /* garbage-collected since the 412: PUT again */
+		if (resp.status != 200 || resp.content_length == UINT64_MAX) {
+			upstream_fail("the object store", &resp, err);
 			goto out;
 		}
 		*size = resp.content_length;
 		rc = 0;
-	} else {
-		upstream_fail("the object store", &resp, err);
+		goto out;
 	}
+	lh_fail(err, 503, "busy", "the object store kept losing the object to garbage collection; "
+		"try again");
 out:
 	http_client_response_free(&resp);
-	free(url);
+	free(put_url);
+	free(get_url);
 	if (fd >= 0)
 		close(fd);
 	return rc;
@@ -221,14 +250,12 @@ int pipeline_run(const struct pipeline_env *env, const struct pipeline_input *in
 		 int *status, json_t **body, struct lh_error *err)
 {
 	int rc = -1;
-	struct ingest_schema *schema = NULL;
+	const struct ingest_schema *schema = in->schema;                         /* 1 */
 	json_t *latest = NULL, *reg = NULL, *answer = NULL;
 	char *key = NULL, *parquet_path = NULL, *reg_text = NULL, *url = NULL;
 	struct http_client_response resp = { 0 };
 	uint64_t size = 0;
 
-	if (infer_fd(in->spool_fd, &schema, err) != 0)                          /* 1 */
-		goto out;
 	if (latest_manifest(env, in->name, &latest, err) != 0)                  /* 2 */
 		goto out;
 	json_t *same = find_object(latest, schema->fingerprint, in->content_sha256);
@@ -262,18 +289,30 @@ int pipeline_run(const struct pipeline_env *env, const struct pipeline_input *in
 			(unsigned long long)rows_written, (unsigned long long)schema->row_count);
 		goto out;
 	}
-	if (put_object(env, key, parquet_path, &size, err) != 0)
-		goto out;
-
-	reg = register_body(in, schema, key, size);                              /* 5 */
-	reg_text = json_dump_compact(reg);
 	url = xasprintf("%s/catalog/register", env->catalogd_url);
-	if (http_client_json_auth("POST", url, reg_text, env->request_id,
-				  env->bearer_token, &resp, err) != 0) {
-		snprintf(err->msg, sizeof err->msg, "the catalog is not reachable");
-		goto out;
+	for (int attempt = 1;; attempt++) {
+		if (put_object(env, key, parquet_path, &size, err) != 0)        /* 4 */
+			goto out;
+		json_decref(reg);
+		free(reg_text);
+		http_client_response_free(&resp);
+		json_decref(answer);
+		answer = NULL;
+		reg = register_body(in, schema, key, size);                      /* 5 */
+		reg_text = json_dump_compact(reg);
+		if (http_client_json_auth("POST", url, reg_text, env->request_id,
+					  env->bearer_token, &resp, err) != 0) {
+			snprintf(err->msg, sizeof err->msg, "the catalog is not reachable");
+			goto out;
+		}
+		answer = json_loadb(resp.body, resp.body_len, 0, NULL);
+		const char *code = json_string_value(json_object_get(answer, "code"));
+		if (resp.status != 409 || !code || strcmp(code, "object_missing") != 0 ||
+		    attempt == PIPELINE_REGISTER_ATTEMPTS)
+			break;
+		log_event("info", "ingestd", "%s: garbage collection removed %s before the "   /* 6 */
+			  "register; storing it again (attempt %d)", in->name, key, attempt + 1);
 	}
-	answer = json_loadb(resp.body, resp.body_len, 0, NULL);
 	if (resp.status == 200 && answer) {
 		json_t *manifest = json_object_get(answer, "manifest");
 		int existing = json_is_true(json_object_get(answer, "existing"));
@@ -303,6 +342,5 @@ out:
 	free(url);
 	free(parquet_path);
 	free(key);
-	ingest_schema_destroy(schema);
 	return rc;
 }

@@ -1,6 +1,7 @@
-/* pipeline.h — what ingestd does with a spooled upload (SPEC 6 steps 2-6):
- * infer, check the catalog for an identical version, convert to Parquet,
- * PUT write-once to storaged, register with catalogd. */
+/* pipeline.h — what ingestd does with a spooled, already inferred upload
+ * (SPEC 6 steps 3-6): check the catalog for an identical version, convert to
+ * Parquet, PUT write-once to storaged, register with catalogd. Inference
+ * (step 2) ran while the upload arrived (ingestd.c). */
 #ifndef LH_INGESTD_PIPELINE_H
 #define LH_INGESTD_PIPELINE_H
 #include "common/json.h"
@@ -8,6 +9,7 @@
 #include <stdint.h>
 
 struct lh_error;
+struct ingest_schema;
 
 struct pipeline_env {
 	const char *storaged_url;
@@ -24,11 +26,14 @@ struct pipeline_input {
 	const char *mode;               /* "replace" or "append" */
 	int spool_fd;                   /* the uploaded CSV; read with pread */
 	const char *content_sha256;     /* hex digest of the upload */
+	const struct ingest_schema *schema; /* inferred from exactly the spooled
+					     * bytes (chunk index included);
+					     * owned by the caller */
 };
 
 /* Run the pipeline. On success returns 0 and *status and *body are the response
  * to send (200, or 409 with the drift explained); the caller owns *body.
- * On failure returns -1 with err (400 bad CSV with its line, 502 when a
+ * On failure returns -1 with err (500 when the conversion fails, 502 when a
  * peer is down or failing). Nothing is left behind in spool_dir either way. */
 int pipeline_run(const struct pipeline_env *env, const struct pipeline_input *in,
 		 int *status, json_t **body, struct lh_error *err);

@@ -10,6 +10,8 @@
  * Invariants:
  *  1. A URL the user configured ([ingestd] storaged_url, [gateway]
  *     queryd_url, ...) is kept; only empty ones get the embedded service's.
+ *     catalogd gets storaged's before it starts ([catalogd] storaged_url:
+ *     garbage collection and the register's object check, ADR 0095).
  *  2. Any start failure stops what was started, prints one line and exits 1
  *     (e.g. port 8080 busy), so a half-started lakehouse never lingers.
  */
@@ -63,6 +65,7 @@ static int serve_start(struct serve *s, struct lh_config *cfg, struct lh_error *
 	s->storaged = storaged_start(cfg, err);
 	if (!s->storaged)
 		return -1;
+	default_url(cfg->catalogd.storaged_url, storaged_url(s->storaged));  /* GC */
 	s->catalogd = catalogd_start(cfg, err);
 	if (!s->catalogd)
 		return -1;

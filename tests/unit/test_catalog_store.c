@@ -416,3 +416,229 @@ TEST(catalog_store_concurrent_many_names)
 	catalog_store_close(s);
 	store_fixture_remove(&f);
 }
+
+/* --- garbage collection (catalog_store.h note 5, catalogd/gc.c) ---------- */
+
+/* The fake object store of the GC tests: keys "gone*" are absent, and the
+ * calls are recorded. */
+struct fake_objects {
+	pthread_mutex_t lock;
+	int checks, removes;
+	char last_checked[32];
+	int in_check, in_remove;    /* set while a callback runs */
+	int deleted_k;              /* "k" was removed */
+	int slow_ms;                /* each callback sleeps this long */
+	int fail_remove;
+};
+
+static void fake_sleep(int ms)
+{
+	usleep((useconds_t)ms * 1000);
+}
+
+static int fake_check(void *ctx, const char *key, struct lh_error *err)
+{
+	struct fake_objects *f = ctx;
+	int gone;
+	pthread_mutex_lock(&f->lock);
+	f->checks++;
+	f->in_check = 1;
+	snprintf(f->last_checked, sizeof f->last_checked, "%s", key);
+	gone = !strncmp(key, "gone", 4) || (!strcmp(key, "k") && f->deleted_k);
+	pthread_mutex_unlock(&f->lock);
+	fake_sleep(f->slow_ms);
+	if (gone)
+		return lh_fail(err, 409, "object_missing", "object \"%s\" is missing", key);
+	return 0;
+}
+
+static int fake_remove(void *ctx, const char *key, struct lh_error *err)
+{
+	struct fake_objects *f = ctx;
+	if (f->fail_remove)
+		return lh_fail(err, 502, "upstream_failed", "storaged said no");
+	pthread_mutex_lock(&f->lock);
+	f->removes++;
+	f->in_remove = 1;
+	if (!strcmp(key, "k"))
+		f->deleted_k = 1;
+	pthread_mutex_unlock(&f->lock);
+	fake_sleep(f->slow_ms);
+	return strncmp(key, "absent", 6) ? 0 : 1;
+}
+
+static void fake_init(struct fake_objects *f)
+{
+	memset(f, 0, sizeof *f);
+	pthread_mutex_init(&f->lock, NULL);
+}
+
+TEST(catalog_store_gc_referenced_keys)
+{
+	struct store_fixture f;
+	struct catalog_store *s = store_open_fresh(&f);
+	struct lh_error err = { 0 };
+	char **keys = NULL;
+	size_t n = 0;
+	CHECK(s != NULL);
+	CHECK_EQ_INT(catalog_store_referenced_keys(s, &keys, &n, &err), 0);
+	CHECK_EQ_INT(n, 0);
+	CHECK_EQ_INT(reg(s, "people", SCHEMA, "b=1,a=2", NULL), 1);
+	CHECK_EQ_INT(reg(s, "people", SCHEMA, "c=3", "replace"), 2);  /* v1 retained */
+	CHECK_EQ_INT(reg(s, "other", SCHEMA, "b=1,Z=1", NULL), 1);
+	CHECK_EQ_INT(catalog_store_referenced_keys(s, &keys, &n, &err), 0);
+	CHECK_EQ_INT(n, 4);  /* distinct, strcmp order */
+	CHECK_EQ_STR(keys[0], "Z");
+	CHECK_EQ_STR(keys[1], "a");
+	CHECK_EQ_STR(keys[2], "b");
+	CHECK_EQ_STR(keys[3], "c");
+	catalog_keys_free(keys, n);
+	CHECK_EQ_INT(catalog_store_drop(s, "people", &err), 0);  /* its objects: garbage */
+	CHECK_EQ_INT(catalog_store_referenced_keys(s, &keys, &n, &err), 0);
+	CHECK_EQ_INT(n, 2);
+	CHECK_EQ_STR(keys[0], "Z");
+	CHECK_EQ_STR(keys[1], "b");
+	catalog_keys_free(keys, n);
+	catalog_store_close(s);
+	store_fixture_remove(&f);
+}
+
+TEST(catalog_store_gc_sweep)
+{
+	struct store_fixture f;
+	struct catalog_store *s = store_open_fresh(&f);
+	struct lh_error err = { 0 };
+	struct fake_objects fo;
+	const char *keys[] = { "a", "x", "absent1", "y" };
+	unsigned char removed[4];
+	CHECK(s != NULL);
+	fake_init(&fo);
+	CHECK_EQ_INT(reg(s, "people", SCHEMA, "a=1", NULL), 1);
+	CHECK_EQ_INT(catalog_store_gc_sweep(s, keys, 4, fake_remove, &fo, removed, &err), 0);
+	CHECK_EQ_INT(removed[0], 0);  /* referenced: never handed to remove */
+	CHECK_EQ_INT(removed[1], 1);
+	CHECK_EQ_INT(removed[2], 0);  /* already absent */
+	CHECK_EQ_INT(removed[3], 1);
+	CHECK_EQ_INT(fo.removes, 3);
+	fo.fail_remove = 1;
+	CHECK_EQ_INT(catalog_store_gc_sweep(s, keys, 4, fake_remove, &fo, removed, &err), -1);
+	CHECK_EQ_INT(err.status, 502);
+	CHECK_EQ_INT(removed[1], 0);
+	lh_error_clear(&err);
+	/* the store still works: the lock was given back */
+	CHECK_EQ_INT(reg(s, "people", SCHEMA, "b=1", "append"), 2);
+	catalog_store_close(s);
+	store_fixture_remove(&f);
+	pthread_mutex_destroy(&fo.lock);
+}
+
+TEST(catalog_store_gc_object_check)
+{
+	struct store_fixture f;
+	struct catalog_store *s = store_open_fresh(&f);
+	struct fake_objects fo;
+	CHECK(s != NULL);
+	fake_init(&fo);
+	catalog_store_set_object_check(s, fake_check, &fo);
+	CHECK_EQ_INT(reg(s, "people", SCHEMA, "gone1=1", NULL), -409);
+	CHECK_EQ_INT(latest_version(s, "people"), -404);  /* nothing written */
+	CHECK_EQ_INT(reg(s, "people", SCHEMA, "a=1", NULL), 1);
+	CHECK_EQ_INT(fo.checks, 2);
+	/* append: only the object the latest version does not hold is checked */
+	CHECK_EQ_INT(reg(s, "people", SCHEMA, "b=2", "append"), 2);
+	CHECK_EQ_INT(fo.checks, 3);
+	CHECK_EQ_STR(fo.last_checked, "b");
+	/* existing: no new version, no check */
+	CHECK_EQ_INT(reg(s, "people", SCHEMA, "b=2", "append"), 0);
+	CHECK_EQ_INT(fo.checks, 3);
+	CHECK_EQ_INT(reg(s, "people", SCHEMA, "gone2=1", "append"), -409);
+	CHECK_EQ_INT(latest_version(s, "people"), 2);
+	catalog_store_close(s);
+	store_fixture_remove(&f);
+	pthread_mutex_destroy(&fo.lock);
+}
+
+struct gc_race {
+	struct catalog_store *s;
+	struct fake_objects *fo;
+	int64_t version;            /* register thread's result */
+	int sweep_rc;
+	unsigned char removed[1];
+};
+
+static void *race_register(void *arg)
+{
+	struct gc_race *r = arg;
+	r->version = reg(r->s, "people", SCHEMA, "k=1", NULL);
+	return NULL;
+}
+
+static void *race_sweep(void *arg)
+{
+	struct gc_race *r = arg;
+	struct lh_error err = { 0 };
+	const char *keys[] = { "k" };
+	r->sweep_rc = catalog_store_gc_sweep(r->s, keys, 1, fake_remove, r->fo, r->removed, &err);
+	lh_error_clear(&err);
+	return NULL;
+}
+
+/* Wait (bounded) until *flag is set under f->lock. */
+static int wait_flag(struct fake_objects *f, int *flag)
+{
+	for (int i = 0; i < 500; i++) {
+		pthread_mutex_lock(&f->lock);
+		int v = *flag;
+		pthread_mutex_unlock(&f->lock);
+		if (v)
+			return 0;
+		fake_sleep(10);
+	}
+	return -1;
+}
+
+/* The race GC must never lose (gc.c note 5), both ways round. */
+TEST(catalog_store_gc_excludes_register)
+{
+	struct store_fixture f;
+	struct catalog_store *s = store_open_fresh(&f);
+	struct fake_objects fo;
+	struct gc_race r = { 0 };
+	pthread_t t1, t2;
+	CHECK(s != NULL);
+	fake_init(&fo);
+	fo.slow_ms = 300;
+	catalog_store_set_object_check(s, fake_check, &fo);
+	r.s = s;
+	r.fo = &fo;
+
+	/* 1. A register is in its object check; a sweep of its key starts: the
+	 *    sweep waits for the commit, then sees "k" referenced and keeps it. */
+	CHECK_EQ_INT(pthread_create(&t1, NULL, race_register, &r), 0);
+	CHECK_EQ_INT(wait_flag(&fo, &fo.in_check), 0);
+	CHECK_EQ_INT(pthread_create(&t2, NULL, race_sweep, &r), 0);
+	pthread_join(t1, NULL);
+	pthread_join(t2, NULL);
+	CHECK_EQ_INT(r.version, 1);
+	CHECK_EQ_INT(r.sweep_rc, 0);
+	CHECK_EQ_INT(r.removed[0], 0);
+	CHECK_EQ_INT(fo.removes, 0);
+
+	/* 2. A sweep is deleting "k" (unreferenced after the drop); a register
+	 *    of "k" starts: it waits, its check sees "k" gone, nothing written. */
+	struct lh_error err = { 0 };
+	CHECK_EQ_INT(catalog_store_drop(s, "people", &err), 0);
+	fo.in_check = 0;
+	CHECK_EQ_INT(pthread_create(&t2, NULL, race_sweep, &r), 0);
+	CHECK_EQ_INT(wait_flag(&fo, &fo.in_remove), 0);
+	CHECK_EQ_INT(pthread_create(&t1, NULL, race_register, &r), 0);
+	pthread_join(t2, NULL);
+	pthread_join(t1, NULL);
+	CHECK_EQ_INT(r.sweep_rc, 0);
+	CHECK_EQ_INT(r.removed[0], 1);
+	CHECK_EQ_INT(r.version, -409);
+	CHECK_EQ_INT(latest_version(s, "people"), -404);
+	catalog_store_close(s);
+	store_fixture_remove(&f);
+	pthread_mutex_destroy(&fo.lock);
+}

@@ -118,6 +118,7 @@ static const char every_key[] =
 	"backend = \"postgres\"\n"
 	"sqlite_path = \"/tmp/c.db\"\n"
 	"postgres_dsn = \"host=db user=lh\"\n"
+	"storaged_url = \"http://s:0\"\n"
 	"[ingestd]\n"
 	"bind = \"127.0.0.1:8083\"\n"
 	"max_upload_bytes = 1_048_576\n"
@@ -167,6 +168,7 @@ TEST(config_toml_every_key)
 	CHECK_EQ_STR(c.catalogd.backend, "postgres");
 	CHECK_EQ_STR(c.catalogd.sqlite_path, "/tmp/c.db");
 	CHECK_EQ_STR(c.catalogd.postgres_dsn, "host=db user=lh");
+	CHECK_EQ_STR(c.catalogd.storaged_url, "http://s:0");
 	CHECK_EQ_STR(c.ingestd.bind, "127.0.0.1:8083");
 	CHECK_EQ_INT(c.ingestd.max_upload_bytes, 1048576);
 	CHECK_EQ_STR(c.ingestd.spool_dir, "/tmp/spool");

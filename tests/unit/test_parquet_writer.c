@@ -393,3 +393,73 @@ TEST(parquet_csv_spectrum)
 	CHECK(checked > 0);
 	CHECK_EQ_INT(bad, 0);
 }
+
+/* ADR 0020: the conversion must use DuckDB's order-preserving PARALLEL copy.
+ * Deterministic evidence instead of timing: DuckDB plans (FIXED_)BATCH_COPY_TO_FILE
+ * only for sources that declare batch indexes and with more than one thread;
+ * the single-threaded plan is a plain COPY_TO_FILE. */
+TEST(parquet_copy_plan_is_parallel_batch_copy)
+{
+	struct lh_error err = { 0 };
+	char path[] = "/tmp/lh-test-pq-plan-XXXXXX";
+	int fd = mkstemp(path);
+	struct ingest_schema *s = NULL;
+	char *plan = NULL;
+	CHECK(fd >= 0);
+	CHECK(write(fd, all_types_csv, sizeof all_types_csv - 1) == (ssize_t)(sizeof all_types_csv - 1));
+	CHECK_EQ_INT(infer_fd(fd, &s, &err), 0);
+	struct parquet_writer_options opt = { 256u << 20, 2, "/tmp" };
+	CHECK_EQ_INT(parquet_explain_csv(fd, s, "/tmp/lh-test-pq-plan.parquet", &opt, &plan, &err), 0);
+	if (getenv("LH_TEST_SHOW_PLAN"))
+		fprintf(stderr, "%s\n", plan ? plan : "(none)");
+	CHECK(plan && strstr(plan, "BATCH_COPY_TO_FILE"));
+	if (plan && !strstr(plan, "BATCH_COPY_TO_FILE"))
+		fprintf(stderr, "  plan:\n%s\n", plan);
+	free(plan);
+	plan = NULL;
+	/* the control: one thread gives the non-parallel sink */
+	opt.threads = 1;
+	CHECK_EQ_INT(parquet_explain_csv(fd, s, "/tmp/lh-test-pq-plan.parquet", &opt, &plan, &err), 0);
+	CHECK(plan && strstr(plan, "COPY_TO_FILE") && !strstr(plan, "BATCH_COPY_TO_FILE"));
+	free(plan);
+	CHECK(access("/tmp/lh-test-pq-plan.parquet", F_OK) != 0);
+	ingest_schema_destroy(s);
+	close(fd);
+	unlink(path);
+}
+
+/* A value that no longer matches its inferred type (the file changed after
+ * inference) fails the COPY from a parsing thread: 500, no output left. */
+TEST(parquet_changed_file_fails_cleanly)
+{
+	struct lh_error err = { 0 };
+	char path[] = "/tmp/lh-test-pq-chg-XXXXXX", out[64];
+	int fd = mkstemp(path);
+	struct ingest_schema *s = NULL;
+	size_t cap = 20u << 20, n = 0;
+	char *buf = malloc(cap);
+	n += (size_t)snprintf(buf, cap, "id,name\n");
+	uint64_t rows = 0;
+	while (n < cap - 100) {
+		rows++;
+		n += (size_t)snprintf(buf + n, cap - n, "%llu,n%llu\n", (unsigned long long)rows,
+				      (unsigned long long)rows);
+	}
+	CHECK(fd >= 0);
+	CHECK(write(fd, buf, n) == (ssize_t)n);
+	CHECK_EQ_INT(infer_fd(fd, &s, &err), 0);
+	CHECK(s->nchunks >= 2);
+	CHECK(pwrite(fd, "x", 1, (off_t)s->chunks[1].offset) == 1);   /* id "x..." */
+	snprintf(out, sizeof out, "%s.parquet", path);
+	struct parquet_writer_options opt = { 256u << 20, 2, "/tmp" };
+	CHECK_EQ_INT(parquet_write_csv(fd, s, out, &opt, NULL, &err), -1);
+	CHECK_EQ_INT(err.status, 500);
+	CHECK_EQ_STR(err.code, "convert_failed");
+	CHECK(strstr(err.msg, "does not match its inferred type"));
+	CHECK(access(out, F_OK) != 0);
+	lh_error_clear(&err);
+	ingest_schema_destroy(s);
+	free(buf);
+	close(fd);
+	unlink(path);
+}

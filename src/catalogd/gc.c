@@ -1,0 +1,392 @@
+/* gc.c — garbage collection of the object store (SPEC 10, ADR 0095): the
+ * objects under "datasets/" that no retained version references and that are
+ * older than a grace period are deleted; a dry run lists them. Used by
+ * catalogd's POST /catalog/gc, and by every register (gc_object_check).
+ *
+ * NOTES ON THE DESIGN: WHY GC NEVER DELETES A REFERENCED OBJECT
+ *   1. Retained = every version of every dataset that exists: versions are
+ *      never rewritten, only dropped with their dataset. "Referenced" = a
+ *      row of version_objects, which a drop removes in its transaction.
+ *   2. One GC lock per catalog (catalog_store.h note 5; SQLite: the write
+ *      lock, PostgreSQL: an advisory lock taken shared by registers and
+ *      exclusively by GC). A deletion happens only inside gc_sweep, holding
+ *      the lock exclusively, right after a read under that lock found no
+ *      version referencing the key.
+ *   3. A register that makes a new version holds the GC lock from the check
+ *      of its objects to its COMMIT. The check (gc_object_check: HEAD in
+ *      storaged, 200 or the register fails with 409 object_missing and
+ *      writes nothing) covers every object of the new version except those
+ *      the dataset's latest version already holds; those are referenced by a
+ *      committed version that cannot be dropped meanwhile (the register holds
+ *      the name's lock), so by 2 no sweep deletes them.
+ *   4. Hence, for every committed version V and object K of V: K existed
+ *      when V committed (3), and from then until V's dataset is dropped every
+ *      sweep reads K as referenced (2: its reads come after V's commit, or it
+ *      finished before V's check, which then saw K present). So no retained
+ *      version ever references a deleted object.
+ *   5. The race of an ingest (PUT, or a 412 reusing an old unreferenced
+ *      object, then register) with GC: if the sweep deletes the object first,
+ *      the register's check sees 404 and fails with 409 object_missing;
+ *      ingestd then PUTs again from its spool and registers again (pipeline.c
+ *      note 6). If the register commits first, the sweep sees the reference
+ *      and keeps the object. There is no third order (2, 3).
+ *   6. The grace period is not what makes GC safe (grace 0 is safe by 2-5);
+ *      it spares in-flight ingests the retry and keeps recent orphans for
+ *      inspection. Candidates come from a lock-free snapshot (storaged's list
+ *      and catalog_store_referenced_keys); the sweep re-checks each under the
+ *      lock, so an object referenced after the snapshot is kept, and one that
+ *      became garbage after it waits for the next run. A dry run takes no
+ *      lock and deletes nothing.
+ *   7. Assumed: every catalogd writing the catalog has [catalogd]
+ *      storaged_url set (without it the check is off and this catalogd also
+ *      refuses GC), and nothing but GC deletes objects under "datasets/".
+ */
+#include "catalogd/gc.h"
+
+#include "catalogd/catalog_store.h"
+#include "common/error.h"
+#include "common/http_client.h"
+#include "common/limits.h"
+#include "common/log.h"
+#include "common/xmalloc.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#define GC_PREFIX "datasets/"
+
+struct gc_candidate {
+	char *key;
+	int64_t size;
+	char *modified;
+	int64_t age_s;
+	int deleted;
+};
+
+/* Percent-encode everything but unreserved characters and '/'. */
+static char *url_escape(const char *s)
+{
+	static const char hex[] = "0123456789ABCDEF";
+	char *out = xmalloc(strlen(s) * 3 + 1), *p = out;
+	for (; *s; s++) {
+		unsigned char c = (unsigned char)*s;
+		if ((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
+		    c == '-' || c == '_' || c == '.' || c == '~' || c == '/') {
+			*p++ = (char)c;
+		} else {
+			*p++ = '%';
+			*p++ = hex[c >> 4];
+			*p++ = hex[c & 15];
+		}
+	}
+	*p = '\0';
+	return out;
+}
+
+/* storaged's answer `status` to `what` as our 502, with its message. */
+static int storaged_fail(const char *what, const struct http_client_response *resp,
+			 struct lh_error *err)
+{
+	json_t *o = resp->body ? json_loadb(resp->body, resp->body_len, 0, NULL) : NULL;
+	const char *msg = o ? json_string_value(json_object_get(o, "error")) : NULL;
+	lh_fail(err, 502, "upstream_failed", "the object store answered %ld to %s%s%s",
+		resp->status, what, msg ? ": " : "", msg ? msg : "");
+	json_decref(o);
+	return -1;
+}
+
+/* One bodiless request to storaged at base + path + escaped key. */
+static int storaged_do(const struct gc_peer *p, const char *method, const char *path,
+		       const char *key, struct http_client_response *resp, struct lh_error *err)
+{
+	struct http_client_request r;
+	char *ek = url_escape(key);
+	char *url = xasprintf("%s%s%s", p->storaged_url, path, ek);
+	int rc;
+	http_client_request_init(&r);
+	r.method = method;
+	r.url = url;
+	r.request_id = p->request_id;
+	r.bearer_token = p->bearer_token;
+	rc = http_client_do(&r, resp, err);
+	if (rc)
+		snprintf(err->msg, sizeof err->msg, "the object store is not reachable");
+	free(url);
+	free(ek);
+	return rc;
+}
+
+int gc_object_check(void *ctx, const char *key, struct lh_error *err)
+{
+	struct http_client_response resp = { 0 };
+	int rc = -1;
+	if (storaged_do(ctx, "HEAD", "/storage/get/", key, &resp, err))
+		goto out;
+	if (resp.status == 200) {
+		rc = 0;
+	} else if (resp.status == 404) {
+		lh_fail(err, 409, "object_missing",
+			"object \"%s\" is not in the object store (garbage-collected before this "
+			"register); store it again and retry", key);
+		lh_error_set(err, "key", json_string(key));
+	} else {
+		storaged_fail("a HEAD of a registered object", &resp, err);
+	}
+out:
+	http_client_response_free(&resp);
+	return rc;
+}
+
+/* catalog_object_remove_fn: DELETE in storaged (note 2). */
+static int gc_object_remove(void *ctx, const char *key, struct lh_error *err)
+{
+	struct http_client_response resp = { 0 };
+	int rc = -1;
+	if (storaged_do(ctx, "DELETE", "/storage/delete/", key, &resp, err))
+		goto out;
+	if (resp.status == 204 || resp.status == 200)
+		rc = 0;
+	else if (resp.status == 404)
+		rc = 1;
+	else
+		storaged_fail("a DELETE", &resp, err);
+out:
+	http_client_response_free(&resp);
+	return rc;
+}
+
+/* n decimal digits at s into *out; 0 or -1. */
+static int digits(const char *s, int n, int *out)
+{
+	int v = 0;
+	for (int i = 0; i < n; i++) {
+		if (s[i] < '0' || s[i] > '9')
+			return -1;
+		v = v * 10 + (s[i] - '0');
+	}
+	*out = v;
+	return 0;
+}
+
+int gc_parse_time(const char *s, int64_t *out_ms)
+{
+	struct tm tm = { 0 };
+	int y, mo, d, h, mi, sec, ms = 0;
+	size_t n = strlen(s);
+	if (n < 20 || s[4] != '-' || s[7] != '-' || (s[10] != 'T' && s[10] != ' ') ||
+	    s[13] != ':' || s[16] != ':' || s[n - 1] != 'Z')
+		return -1;
+	if (digits(s, 4, &y) || digits(s + 5, 2, &mo) || digits(s + 8, 2, &d) ||
+	    digits(s + 11, 2, &h) || digits(s + 14, 2, &mi) || digits(s + 17, 2, &sec))
+		return -1;
+	if (n > 20) {  /* ".f..." then 'Z' */
+		int f = 0, nf = (int)n - 21;
+		if (s[19] != '.' || nf < 1 || nf > 9 || digits(s + 20, nf, &f))
+			return -1;
+		for (int i = nf; i > 3; i--)
+			f /= 10;
+		for (int i = nf; i < 3; i++)
+			f *= 10;
+		ms = f;
+	}
+	if (mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 || mi > 59 || sec > 60)
+		return -1;
+	tm.tm_year = y - 1900;
+	tm.tm_mon = mo - 1;
+	tm.tm_mday = d;
+	tm.tm_hour = h;
+	tm.tm_min = mi;
+	tm.tm_sec = sec;
+	*out_ms = (int64_t)timegm(&tm) * 1000 + ms;
+	return 0;
+}
+
+static int key_cmp(const void *a, const void *b)
+{
+	return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+struct gc_scan {
+	char **refs;                  /* referenced keys, sorted */
+	size_t nrefs;
+	struct gc_candidate *cands;
+	size_t ncands, cap;
+	int64_t scanned, referenced, young;
+	int truncated;
+};
+
+/* Classify one listed object (note 6). */
+static void scan_one(struct gc_scan *sc, const struct gc_options *opt, const json_t *o)
+{
+	const char *key = json_string_value(json_object_get(o, "key"));
+	const char *mod = json_string_value(json_object_get(o, "modified"));
+	int64_t mod_ms = 0;
+	if (!key)
+		return;
+	sc->scanned++;
+	if (sc->nrefs && bsearch(&key, sc->refs, sc->nrefs, sizeof *sc->refs, key_cmp)) {
+		sc->referenced++;
+		return;
+	}
+	if (!mod || gc_parse_time(mod, &mod_ms)) {
+		log_event("warn", "catalogd", "gc: object \"%s\" has no readable modified time; kept",
+			  key);
+		sc->young++;
+		return;
+	}
+	int64_t age_s = (opt->now_ms - mod_ms) / 1000;
+	if (age_s < opt->grace_s) {
+		sc->young++;
+		return;
+	}
+	if (sc->ncands == LH_GC_MAX_CANDIDATES) {
+		sc->truncated = 1;
+		return;
+	}
+	if (sc->ncands == sc->cap) {
+		sc->cap = sc->cap ? sc->cap * 2 : 64;
+		sc->cands = xrealloc(sc->cands, sc->cap * sizeof *sc->cands);
+	}
+	struct gc_candidate *c = &sc->cands[sc->ncands++];
+	c->key = xstrdup(key);
+	c->size = json_integer_value(json_object_get(o, "size"));
+	c->modified = xstrdup(mod);
+	c->age_s = age_s < 0 ? 0 : age_s;
+	c->deleted = 0;
+}
+
+/* Page through storaged's list of GC_PREFIX, classifying every object. */
+static int scan_storage(const struct gc_peer *p, const struct gc_options *opt, struct gc_scan *sc,
+			struct lh_error *err)
+{
+	struct http_client_response resp = { 0 };
+	json_t *doc = NULL;
+	char *after = NULL;
+	int rc = -1;
+	do {
+		char *ea = after ? url_escape(after) : NULL;
+		char *url = xasprintf("%s/storage/list?prefix=" GC_PREFIX "&limit=%d%s%s",
+				      p->storaged_url, LH_LIST_DEFAULT_LIMIT, ea ? "&after=" : "",
+				      ea ? ea : "");
+		int hrc = http_client_json_auth("GET", url, NULL, p->request_id, p->bearer_token,
+						&resp, err);
+		free(url);
+		free(ea);
+		if (hrc) {
+			snprintf(err->msg, sizeof err->msg, "the object store is not reachable");
+			goto out;
+		}
+		if (resp.status != 200) {
+			storaged_fail("a list", &resp, err);
+			goto out;
+		}
+		doc = json_loadb(resp.body, resp.body_len, 0, NULL);
+		json_t *objs = json_object_get(doc, "objects");
+		if (!json_is_array(objs)) {
+			lh_fail(err, 502, "upstream_failed", "the object store sent an unreadable list");
+			goto out;
+		}
+		size_t i;
+		json_t *o;
+		json_array_foreach(objs, i, o)
+			scan_one(sc, opt, o);
+		const char *next = json_string_value(json_object_get(doc, "next"));
+		free(after);
+		after = next && !sc->truncated ? xstrdup(next) : NULL;
+		json_decref(doc);
+		doc = NULL;
+		http_client_response_free(&resp);
+	} while (after);
+	rc = 0;
+out:
+	free(after);
+	json_decref(doc);
+	http_client_response_free(&resp);
+	return rc;
+}
+
+/* Delete the candidates, LH_GC_BATCH per hold of the GC lock (note 2). */
+static int sweep(struct catalog_store *store, const struct gc_peer *p, struct gc_scan *sc,
+		 struct lh_error *err)
+{
+	const char *keys[LH_GC_BATCH];
+	unsigned char removed[LH_GC_BATCH];
+	for (size_t at = 0; at < sc->ncands; at += LH_GC_BATCH) {
+		size_t n = sc->ncands - at < LH_GC_BATCH ? sc->ncands - at : LH_GC_BATCH;
+		for (size_t i = 0; i < n; i++)
+			keys[i] = sc->cands[at + i].key;
+		int rc = catalog_store_gc_sweep(store, keys, n, gc_object_remove, (void *)p, removed,
+						err);
+		for (size_t i = 0; i < n; i++)
+			sc->cands[at + i].deleted = removed[i];
+		if (rc)
+			return -1;
+	}
+	return 0;
+}
+
+static json_t *answer(const struct gc_options *opt, const struct gc_scan *sc)
+{
+	json_t *arr = json_array(), *o = json_object();
+	int64_t deleted = 0, freed = 0;
+	for (size_t i = 0; i < sc->ncands; i++) {
+		const struct gc_candidate *c = &sc->cands[i];
+		json_t *j = json_pack("{s:s, s:I, s:s, s:I}", "key", c->key, "size",
+				      (json_int_t)c->size, "modified", c->modified, "age_seconds",
+				      (json_int_t)c->age_s);
+		if (!opt->dry_run)
+			json_object_set_new(j, "deleted", json_boolean(c->deleted));
+		json_array_append_new(arr, j);
+		if (c->deleted) {
+			deleted++;
+			freed += c->size;
+		}
+	}
+	json_object_set_new(o, "dry_run", json_boolean(opt->dry_run));
+	json_object_set_new(o, "grace_seconds", json_integer((json_int_t)opt->grace_s));
+	json_object_set_new(o, "scanned", json_integer((json_int_t)sc->scanned));
+	json_object_set_new(o, "referenced", json_integer((json_int_t)sc->referenced));
+	json_object_set_new(o, "too_young", json_integer((json_int_t)sc->young));
+	json_object_set_new(o, "candidates", arr);
+	json_object_set_new(o, "deleted", json_integer((json_int_t)deleted));
+	json_object_set_new(o, "bytes_freed", json_integer((json_int_t)freed));
+	json_object_set_new(o, "truncated", json_boolean(sc->truncated));
+	return o;
+}
+
+int gc_run(struct catalog_store *store, const struct gc_peer *peer,
+	   const struct gc_options *opt, json_t **out, struct lh_error *err)
+{
+	struct gc_scan sc = { 0 };
+	int rc = -1;
+	*out = NULL;
+	/* References first, then the list: an object PUT and registered in
+	 * between is listed but not in refs; the sweep's re-check keeps it. */
+	if (catalog_store_referenced_keys(store, &sc.refs, &sc.nrefs, err))
+		goto out;
+	if (scan_storage(peer, opt, &sc, err))
+		goto out;
+	if (!opt->dry_run && sweep(store, peer, &sc, err)) {
+		json_t *partial = answer(opt, &sc);
+		log_event("warn", "catalogd", "gc: stopped after deleting %lld objects: %s",
+			  (long long)json_integer_value(json_object_get(partial, "deleted")), err->msg);
+		json_decref(partial);
+		goto out;
+	}
+	*out = answer(opt, &sc);
+	log_event("info", "catalogd",
+		  "gc%s: scanned %lld, referenced %lld, too young %lld, candidates %zu, deleted %lld",
+		  opt->dry_run ? " (dry run)" : "", (long long)sc.scanned, (long long)sc.referenced,
+		  (long long)sc.young, sc.ncands,
+		  (long long)json_integer_value(json_object_get(*out, "deleted")));
+	rc = 0;
+out:
+	for (size_t i = 0; i < sc.ncands; i++) {
+		free(sc.cands[i].key);
+		free(sc.cands[i].modified);
+	}
+	free(sc.cands);
+	catalog_keys_free(sc.refs, sc.nrefs);
+	return rc;
+}
