@@ -372,6 +372,13 @@ class TestGatewayCatalog(ServerTest):
                "objects": [{"key": "datasets/gw_people/a.parquet", "size": 10, "row_count": 2,
                             "content_sha256": "a" * 64}],
                "row_count": 2}
+        # Registering an object storaged does not hold is refused: the check
+        # that keeps GC from racing a register (ADR 0095).
+        st, _, obj = request_json("POST", base + "/register", body=reg)
+        self.assertEqual((st, obj["code"]), (409, "object_missing"), obj)
+        st, _, _ = request("PUT", srv.url + "/v1/storage/put/datasets/gw_people/a.parquet",
+                           body=b"0123456789")
+        self.assertEqual(st, 200)
         st, _, obj = request_json("POST", base + "/register", body=reg)
         self.assertEqual(st, 200, obj)
         self.assertEqual(obj["manifest"]["version"], 1)
