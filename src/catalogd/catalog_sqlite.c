@@ -220,6 +220,17 @@ static void pool_put(struct catalog_sqlite *s, struct sqlite_conn *c)
 	if (!c)
 		return;
 	rollback(c->db);  /* never hand on an open transaction */
+	if (!sqlite3_get_autocommit(c->db)) {
+		/* ROLLBACK failed: the connection is unusable; close it rather
+		 * than give the next caller a transaction it did not open. */
+		sqlite3_close_v2(c->db);
+		free(c);
+		pthread_mutex_lock(&s->pool_lock);
+		s->nopen--;
+		pthread_cond_signal(&s->pool_cond);
+		pthread_mutex_unlock(&s->pool_lock);
+		return;
+	}
 	pthread_mutex_lock(&s->pool_lock);
 	c->next = s->idle;
 	s->idle = c;
