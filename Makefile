@@ -50,7 +50,7 @@ ASAN_OBJ    := $(SRC_LIB:%.c=$(ASAN_DIR)/%.o) $(ASAN_DIR)/$(GEN_SRC:.c=.o)
 
 # Unit-test prefixes run under valgrind (plain build): everything that does
 # not drive DuckDB, whose JIT-free but huge engine makes valgrind crawl.
-VALGRIND_TESTS ?= auth config json buf http multipart names storaged catalog queryd_guard queryd_cache gateway cli_ ui_
+VALGRIND_TESTS ?= auth config json buf url http multipart names storaged catalog queryd_guard queryd_cache gateway cli_ ui_
 all: $(BUILD)/lakehouse
 
 $(DUCKDB_DIR)/libduckdb.so $(DUCKDB_DIR)/duckdb.h:
@@ -176,7 +176,8 @@ $(FUZZ_DIR)/fuzz_$(1): tests/fuzz/fuzz_$(1).c tests/fuzz/fuzz.h $(FUZZ_SRC_$(1))
 
 $(ASAN_DIR)/fuzz/replay_$(1): $(ASAN_DIR)/tests/fuzz/replay.o $(ASAN_DIR)/tests/fuzz/fuzz_$(1).o $(ASAN_OBJ)
 	@mkdir -p $$(dir $$@)
-	$(CC) $(ASAN_CFLAGS) -o $$@ $$^ $(LDLIBS_BASE)
+	@echo "  LD asan $$@"
+	@$(CC) $(ASAN_CFLAGS) -o $$@ $$^ $(LDLIBS_BASE)
 endef
 $(foreach t,$(FUZZ_TARGETS),$(eval $(call FUZZ_RULE,$(t))))
 
@@ -220,4 +221,5 @@ $(BUILD)/bench/gen_staffing: bench/gen_staffing.c
 
 $(BUILD)/bench/convert_bench: bench/convert_bench.c $(REL_OBJ)
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS_BASE) $(REL_CFLAGS) -o $@ $(filter %.c %.o,$^) $(LDLIBS_BASE)
+	@echo "  LD      $@"
+	@$(CC) $(CFLAGS_BASE) $(REL_CFLAGS) -o $@ $(filter %.c %.o,$^) $(LDLIBS_BASE)

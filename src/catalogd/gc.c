@@ -48,6 +48,7 @@
 #include "common/http_client.h"
 #include "common/limits.h"
 #include "common/log.h"
+#include "common/url.h"
 #include "common/xmalloc.h"
 
 #include <stdlib.h>
@@ -63,26 +64,6 @@ struct gc_candidate {
 	int64_t age_s;
 	int deleted;
 };
-
-/* Percent-encode everything but unreserved characters and '/'. */
-static char *url_escape(const char *s)
-{
-	static const char hex[] = "0123456789ABCDEF";
-	char *out = xmalloc(strlen(s) * 3 + 1), *p = out;
-	for (; *s; s++) {
-		unsigned char c = (unsigned char)*s;
-		if ((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
-		    c == '-' || c == '_' || c == '.' || c == '~' || c == '/') {
-			*p++ = (char)c;
-		} else {
-			*p++ = '%';
-			*p++ = hex[c >> 4];
-			*p++ = hex[c & 15];
-		}
-	}
-	*p = '\0';
-	return out;
-}
 
 /* storaged's answer `status` to `what` as our 502, with its message. */
 static int storaged_fail(const char *what, const struct http_client_response *resp,
@@ -101,7 +82,7 @@ static int storaged_do(const struct gc_peer *p, const char *method, const char *
 		       const char *key, struct http_client_response *resp, struct lh_error *err)
 {
 	struct http_client_request r;
-	char *ek = url_escape(key);
+	char *ek = url_encode(key, 1);
 	char *url = xasprintf("%s%s%s", p->storaged_url, path, ek);
 	int rc;
 	http_client_request_init(&r);
@@ -265,7 +246,7 @@ static int scan_storage(const struct gc_peer *p, const struct gc_options *opt, s
 	char *after = NULL;
 	int rc = -1;
 	do {
-		char *ea = after ? url_escape(after) : NULL;
+		char *ea = after ? url_encode(after, 1) : NULL;
 		char *url = xasprintf("%s/storage/list?prefix=" GC_PREFIX "&limit=%d%s%s",
 				      p->storaged_url, LH_LIST_DEFAULT_LIMIT, ea ? "&after=" : "",
 				      ea ? ea : "");

@@ -7,6 +7,7 @@
 
 #include "common/error.h"
 #include "common/limits.h"
+#include "common/url.h"
 #include "common/xmalloc.h"
 
 #include <stdio.h>
@@ -35,22 +36,7 @@ char *cli_url(const char *path)
 
 char *cli_url_encoded(const char *prefix, const char *in, const char *suffix)
 {
-	static const char hex[] = "0123456789ABCDEF";
-	size_t n = strlen(in);
-	char *enc = xmalloc(3 * n + 1);
-	size_t k = 0;
-	for (size_t i = 0; i < n; i++) {
-		unsigned char c = (unsigned char)in[i];
-		if ((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
-		    c == '-' || c == '.' || c == '_' || c == '~') {
-			enc[k++] = (char)c;
-		} else {
-			enc[k++] = '%';
-			enc[k++] = hex[c >> 4];
-			enc[k++] = hex[c & 15];
-		}
-	}
-	enc[k] = '\0';
+	char *enc = url_encode(in, 0);
 	char *out = xasprintf("%s%s%s", prefix, enc, suffix);
 	free(enc);
 	return out;

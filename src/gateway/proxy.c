@@ -69,6 +69,7 @@
 #include "common/limits.h"
 #include "common/log.h"
 #include "common/upstream.h"
+#include "common/url.h"
 #include "common/xmalloc.h"
 
 #include <pthread.h>
@@ -173,28 +174,16 @@ static size_t ring_get(struct ring *r, char *out, size_t n)
 
 int proxy_encode(char *out, size_t cap, size_t *len, const char *in, int keep_slash)
 {
-	static const char hex[] = "0123456789ABCDEF";
-	size_t n = *len;
-	for (const unsigned char *s = (const unsigned char *)in; *s; s++) {
-		unsigned char c = *s;
-		int plain = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') ||
-			    (c >= '0' && c <= '9') || c == '-' || c == '.' || c == '_' ||
-			    c == '~' || (keep_slash && c == '/');
-		if (plain) {
-			if (n + 1 >= cap)
-				return -1;
-			out[n++] = (char)c;
-		} else {
-			if (n + 3 >= cap)
-				return -1;
-			out[n++] = '%';
-			out[n++] = hex[c >> 4];
-			out[n++] = hex[c & 15];
-		}
+	char *enc = url_encode(in, keep_slash);
+	size_t n = strlen(enc);
+	int rc = -1;
+	if (*len + n < cap) {
+		memcpy(out + *len, enc, n + 1);
+		*len += n;
+		rc = 0;
 	}
-	out[n] = '\0';
-	*len = n;
-	return 0;
+	free(enc);
+	return rc;
 }
 
 static int append_raw(char *out, size_t cap, size_t *len, const char *s)

@@ -40,6 +40,7 @@
 #include "common/log.h"
 #include "common/service.h"
 #include "common/sha256.h"
+#include "common/url.h"
 #include "common/xmalloc.h"
 
 #include <errno.h>
@@ -171,27 +172,6 @@ static void qrun_free(struct qrun *r)
 
 /* ---- upstream ------------------------------------------------------------- */
 
-/* Percent-encode everything but unreserved characters and '/'. */
-static char *url_escape(const char *s)
-{
-	static const char hex[] = "0123456789ABCDEF";
-	size_t n = strlen(s);
-	char *out = xmalloc(n * 3 + 1), *p = out;
-	for (; *s; s++) {
-		unsigned char c = (unsigned char)*s;
-		if ((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
-		    c == '-' || c == '_' || c == '.' || c == '~' || c == '/') {
-			*p++ = (char)c;
-		} else {
-			*p++ = '%';
-			*p++ = hex[c >> 4];
-			*p++ = hex[c & 15];
-		}
-	}
-	*p = '\0';
-	return out;
-}
-
 /* GET a JSON document from a peer; 0 with *out (new ref) and *status. */
 static int get_json(const struct queryd *s, const char *base, const char *what,
 		    const char *path, const char *rid, json_t **out, long *status,
@@ -260,7 +240,7 @@ static int fetch_object(void *ctx, const char *key, int fd, struct lh_error *err
 	struct fetch_ctx *f = ctx;
 	struct http_client_request r;
 	struct http_client_response resp = { 0 };
-	char *ek = url_escape(key), *url = NULL;
+	char *ek = url_encode(key, 1), *url = NULL;
 	char hex[LH_SHA256_HEX_LEN + 1];
 	int rc = -1;
 	if (!f->s->cfg.queryd.storaged_url[0]) {
@@ -396,7 +376,7 @@ static int resolve_tables(struct qrun *r, const char *sql, size_t len, const cha
 			}
 			continue;
 		}
-		char *ename = url_escape(name), *path, *view;
+		char *ename = url_encode(name, 1), *path, *view;
 		json_t *m = NULL;
 		if (refs[i].version > 0) {
 			path = xasprintf("/catalog/manifest/%s?version=%" PRId64, ename, refs[i].version);

@@ -6,27 +6,15 @@
 #include "common/error.h"
 #include "common/xmalloc.h"
 
+#include "common/url.h"
+
 #include <stdlib.h>
 #include <string.h>
 
 char *s3_url_encode(const char *s, int keep_slash)
 {
-	static const char hex[] = "0123456789ABCDEF";
-	size_t n = strlen(s);
-	char *out = xmalloc(3 * n + 1), *w = out;
-	for (size_t i = 0; i < n; i++) {
-		unsigned char c = (unsigned char)s[i];
-		if ((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
-		    c == '-' || c == '_' || c == '.' || c == '~' || (c == '/' && keep_slash)) {
-			*w++ = (char)c;
-		} else {
-			*w++ = '%';
-			*w++ = hex[c >> 4];
-			*w++ = hex[c & 15];
-		}
-	}
-	*w = '\0';
-	return out;
+	/* SigV4's unreserved set is RFC 3986's */
+	return url_encode(s, keep_slash);
 }
 
 /* Append code point `cp` as UTF-8; 0 or -1 if it is not a character XML

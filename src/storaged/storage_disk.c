@@ -31,8 +31,9 @@
  *     root belongs to one storaged process.
  *  5. DELETE unlinks the object then fsyncs its directory before 204; empty
  *     parent directories are removed best-effort. A writer racing with that
- *     rmdir sees ENOENT from link/rename and recreates the path (bounded
- *     retries in disk_put_commit).
+ *     rmdir sees ENOENT from mkdir, link or rename and recreates the path
+ *     (bounded retries in disk_mkdirs and disk_put_commit); a DELETE whose
+ *     directory another DELETE removed syncs the nearest ancestor instead.
  *  6. A reader holds an open fd, so an object deleted or replaced while it is
  *     being sent is still sent whole from the old inode.
  */
@@ -184,27 +185,46 @@ static int disk_path(struct disk_backend *d, const char *key, char **out,
 }
 
 /* Create the directories above `path` below d->data, fsyncing the parent of
- * each directory created (invariant 3). */
+ * each directory created (invariant 3). A concurrent DELETE may rmdir a
+ * parent that just became empty (invariant 5) between two of our mkdir
+ * calls; the next mkdir then fails with ENOENT and the walk starts again
+ * from the top (bounded, like the publish retries). */
 static int disk_mkdirs(struct disk_backend *d, const char *path, struct lh_error *err)
 {
 	int rc = 0;
 	char *p = xstrdup(path);
 	size_t base = strlen(d->data);
-	for (char *s = strchr(p + base + 1, '/'); s; s = strchr(s + 1, '/')) {
-		*s = '\0';
-		if (mkdir(p, 0755) == 0) {
-			char *parent = dir_of(p);
-			int frc = fsync_dir(parent);
-			free(parent);
-			if (frc) {
-				rc = fail_io(err, errno, "sync a directory", p);
+	for (int attempt = 1;; attempt++) {
+		int vanished = 0;
+		for (char *s = strchr(p + base + 1, '/'); s; s = strchr(s + 1, '/')) {
+			*s = '\0';
+			if (mkdir(p, 0755) == 0) {
+				char *parent = dir_of(p);
+				int frc = fsync_dir(parent);
+				int e = errno;
+				free(parent);
+				if (frc && e == ENOENT && attempt < DISK_PUBLISH_TRIES) {
+					/* removed again before we synced it */
+					*s = '/';
+					vanished = 1;
+					break;
+				}
+				if (frc) {
+					rc = fail_io(err, e, "sync a directory", p);
+					goto out;
+				}
+			} else if (errno == ENOENT && attempt < DISK_PUBLISH_TRIES) {
+				*s = '/';
+				vanished = 1;
+				break;
+			} else if (errno != EEXIST) {
+				rc = fail_io(err, errno, "create a directory", p);
 				goto out;
 			}
-		} else if (errno != EEXIST) {
-			rc = fail_io(err, errno, "create a directory", p);
-			goto out;
+			*s = '/';
 		}
-		*s = '/';
+		if (!vanished)
+			break;
 	}
 out:
 	free(p);
@@ -461,9 +481,17 @@ static int disk_remove(struct storage_backend *b, const char *key, struct lh_err
 		goto out;
 	}
 	dir = dir_of(path);
-	if (fsync_dir(dir)) {
-		rc = fail_io(err, errno, "sync a directory", dir);
-		goto out;
+	/* A concurrent DELETE may already have removed our directory once it
+	 * became empty (below): then sync the nearest ancestor that still
+	 * exists, whose entry for the removed directory is what changed. */
+	while (fsync_dir(dir)) {
+		if (errno != ENOENT || strlen(dir) <= strlen(d->data)) {
+			rc = fail_io(err, errno, "sync a directory", dir);
+			goto out;
+		}
+		char *up = dir_of(dir);
+		free(dir);
+		dir = up;
 	}
 	/* Best effort: drop directories left empty, up to data/. */
 	while (strlen(dir) > strlen(d->data) && rmdir(dir) == 0) {

@@ -409,6 +409,42 @@ class StoragedTest(ServerTest):
         self.assertEqual(self.list_all_keys(srv), ["race/key"])
         self.assertEqual(self.leftover_temp(srv), [])
 
+    def test_puts_racing_deletes_in_one_tree(self):
+        # DELETE removes directories it leaves empty; a PUT creating its path
+        # at that moment must retry, never fail (found by the GC race test:
+        # 500 "could not create a directory"). Each thread writes and deletes
+        # its own key under one deep shared path, so the shared directories
+        # vanish and reappear all the time.
+        srv = self.storaged()
+        failures = []
+        counts = [0] * 4
+        stop = time.time() + 5
+
+        def churn(t):
+            conn = http.client.HTTPConnection("127.0.0.1", srv.port, timeout=30)
+            key = "tree/a/b/c/d/e/f/g/t%d" % t
+            while time.time() < stop and not failures:
+                conn.request("PUT", "/storage/put/" + key, body=b"x" * 64)
+                r = conn.getresponse()
+                body = r.read()
+                if r.status != 200:
+                    failures.append(("PUT", key, r.status, body[:200]))
+                conn.request("DELETE", "/storage/delete/" + key)
+                r = conn.getresponse()
+                r.read()
+                if r.status not in (204, 404):
+                    failures.append(("DELETE", key, r.status))
+                counts[t] += 1
+            conn.close()
+
+        threads = [threading.Thread(target=churn, args=(t,)) for t in range(4)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(60)
+        self.assertEqual(failures, [])
+        self.assertGreater(sum(counts), 100)
+
     def test_multi_part_object_and_ranges_across_windows(self):
         """20 MiB: three S3 parts (8+8+4 MiB) published by one copy, read back
         in 1 MiB windows; ranges that straddle part and window edges."""
