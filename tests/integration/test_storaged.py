@@ -632,6 +632,13 @@ class StoragedS3Test(StoragedTest):
             "AWS_SECRET_ACCESS_KEY": "S3RVER",
         }
 
+    def test_puts_racing_deletes_in_one_tree(self):
+        # Disk-only: the race is DELETE removing directories it empties while
+        # a PUT creates them (ADR 0030). S3 keys have no directories. s3rver,
+        # a file-system-backed stand-in, has the same race inside itself and
+        # answers 500 under this churn, which AWS S3 cannot do.
+        self.skipTest("the disk backend's directory race; S3 has no directories")
+
     def leftover_files(self, srv):
         return self.s3.objects()
 
