@@ -347,23 +347,23 @@ void catalogd_stop(struct catalogd *c)
 	free(c);
 }
 
+static void *run_start(const struct lh_config *cfg, struct lh_error *err)
+{
+	return catalogd_start(cfg, err);
+}
+
+static const char *run_url(const void *svc)
+{
+	return catalogd_url(svc);
+}
+
+static void run_stop(void *svc)
+{
+	catalogd_stop(svc);
+}
+
 int catalogd_main(int argc, char **argv)
 {
-	struct lh_config cfg;
-	struct lh_error err = { 0 };
-	struct catalogd *c = NULL;
-	int rc = service_load_config(argc, argv, "catalogd", &cfg, &err);
-	if (rc < 0)
-		return service_die(&err);
-	if (rc == 1)
-		return 0;
-	config_finish(&cfg);
-	c = catalogd_start(&cfg, &err);
-	if (!c)
-		return service_die(&err);
-	printf("catalogd listening on %s\n", catalogd_url(c));
-	fflush(stdout);
-	service_wait_for_signal();
-	catalogd_stop(c);
-	return 0;
+	static const struct service_ops ops = { "catalogd", run_start, run_url, run_stop };
+	return service_run(argc, argv, &ops);
 }

@@ -42,6 +42,7 @@
 #include "common/limits.h"
 #include "common/log.h"
 #include "common/metrics.h"
+#include "common/url.h"
 #include "common/xmalloc.h"
 
 #include <arpa/inet.h>
@@ -211,24 +212,13 @@ static void *reaper_main(void *arg)
 	return NULL;
 }
 
-static int hexval(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 /* MHD unescape callback: %XX decoding in place; %00 becomes 0x7f (note 5). */
 static size_t unescape(void *cls, struct MHD_Connection *c, char *s)
 {
 	char *out = s;
 	for (char *in = s; *in; in++) {
 		int hi, lo;
-		if (in[0] == '%' && (hi = hexval(in[1])) >= 0 && (lo = hexval(in[2])) >= 0) {
+		if (in[0] == '%' && (hi = url_hexval(in[1])) >= 0 && (lo = url_hexval(in[2])) >= 0) {
 			int v = hi * 16 + lo;
 			*out++ = (char)(v == 0 ? 0x7f : v);
 			in += 2;

@@ -149,3 +149,22 @@ int service_mkdirs(const char *path, struct lh_error *err)
 	}
 	return 0;
 }
+
+int service_run(int argc, char **argv, const struct service_ops *ops)
+{
+	struct lh_config cfg;
+	struct lh_error err = { 0 };
+	int rc = service_load_config(argc, argv, ops->name, &cfg, &err);
+	if (rc == 1)
+		return 0;   /* --help */
+	if (rc)
+		return service_die(&err);
+	void *svc = ops->start(&cfg, &err);
+	if (!svc)
+		return service_die(&err);
+	printf("%s listening on %s\n", ops->name, ops->url(svc));
+	fflush(stdout);
+	service_wait_for_signal();
+	ops->stop(svc);
+	return 0;
+}

@@ -29,6 +29,19 @@ int service_load_config(int argc, char **argv, const char *section,
  * calls it, so every server subcommand does. */
 void service_raise_nofile(void);
 
+/* What a server subcommand runs: `name` is also its config section and the
+ * label of its "<name> listening on URL" line. */
+struct service_ops {
+	const char *name;
+	void *(*start)(const struct lh_config *cfg, struct lh_error *err);
+	const char *(*url)(const void *svc);
+	void (*stop)(void *svc);
+};
+
+/* The whole `lakehouse <service>` life: flags and configuration, start,
+ * print the URL, wait for SIGTERM/SIGINT, stop. Returns the exit code. */
+int service_run(int argc, char **argv, const struct service_ops *ops);
+
 /* Print err as "lakehouse: <msg>" on stderr, then release it
  * (lh_error_clear); returns the exit code 1. */
 int service_die(struct lh_error *err);

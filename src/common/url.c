@@ -23,3 +23,14 @@ char *url_encode(const char *s, int keep_slash)
 	*w = '\0';
 	return out;
 }
+
+int url_hexval(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}

@@ -171,24 +171,23 @@ void gateway_stop(struct gateway *g)
 	free(g);
 }
 
+static void *run_start(const struct lh_config *cfg, struct lh_error *err)
+{
+	return gateway_start(cfg, err);
+}
+
+static const char *run_url(const void *svc)
+{
+	return gateway_url(svc);
+}
+
+static void run_stop(void *svc)
+{
+	gateway_stop(svc);
+}
+
 int gateway_main(int argc, char **argv)
 {
-	struct lh_config cfg;
-	struct lh_error err = { 0 };
-	struct gateway *g = NULL;
-	int rc = service_load_config(argc, argv, "gateway", &cfg, &err);
-
-	if (rc == 1)
-		return 0;
-	if (rc)
-		return service_die(&err);
-	config_finish(&cfg);
-	g = gateway_start(&cfg, &err);
-	if (!g)
-		return service_die(&err);
-	printf("gateway listening on %s\n", gateway_url(g));
-	fflush(stdout);
-	service_wait_for_signal();
-	gateway_stop(g);
-	return 0;
+	static const struct service_ops ops = { "gateway", run_start, run_url, run_stop };
+	return service_run(argc, argv, &ops);
 }

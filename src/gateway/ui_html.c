@@ -14,6 +14,7 @@
 #include "gateway/ui_int.h"
 
 #include "common/limits.h"
+#include "common/url.h"
 #include "common/xmalloc.h"
 
 #include <stdarg.h>
@@ -213,17 +214,6 @@ char *html_escape(const char *s)
 	return h.buf;
 }
 
-static int hexval(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 /* Decode n bytes of a form component into a new string. A %00 becomes
  * nothing (a NUL would cut the value short and hide the rest). */
 static char *form_decode(const char *s, size_t n)
@@ -233,9 +223,9 @@ static char *form_decode(const char *s, size_t n)
 	for (size_t i = 0; i < n; i++) {
 		if (s[i] == '+') {
 			out[k++] = ' ';
-		} else if (s[i] == '%' && i + 2 < n && hexval(s[i + 1]) >= 0 &&
-			   hexval(s[i + 2]) >= 0) {
-			int v = hexval(s[i + 1]) * 16 + hexval(s[i + 2]);
+		} else if (s[i] == '%' && i + 2 < n && url_hexval(s[i + 1]) >= 0 &&
+			   url_hexval(s[i + 2]) >= 0) {
+			int v = url_hexval(s[i + 1]) * 16 + url_hexval(s[i + 2]);
 			if (v)
 				out[k++] = (char)v;
 			i += 2;

@@ -518,19 +518,23 @@ void ingestd_stop(struct ingestd *s)
 	free(s);
 }
 
+static void *run_start(const struct lh_config *cfg, struct lh_error *err)
+{
+	return ingestd_start(cfg, err);
+}
+
+static const char *run_url(const void *svc)
+{
+	return ingestd_url(svc);
+}
+
+static void run_stop(void *svc)
+{
+	ingestd_stop(svc);
+}
+
 int ingestd_main(int argc, char **argv)
 {
-	struct lh_config cfg;
-	struct lh_error err = { 0 };
-	int rc = service_load_config(argc, argv, "ingestd", &cfg, &err);
-	if (rc != 0)
-		return rc > 0 ? 0 : service_die(&err);
-	struct ingestd *svc = ingestd_start(&cfg, &err);
-	if (!svc)
-		return service_die(&err);
-	printf("ingestd listening on %s\n", ingestd_url(svc));
-	fflush(stdout);
-	service_wait_for_signal();
-	ingestd_stop(svc);
-	return 0;
+	static const struct service_ops ops = { "ingestd", run_start, run_url, run_stop };
+	return service_run(argc, argv, &ops);
 }

@@ -679,24 +679,23 @@ void queryd_stop(struct queryd *s)
 	free(s);
 }
 
+static void *run_start(const struct lh_config *cfg, struct lh_error *err)
+{
+	return queryd_start(cfg, err);
+}
+
+static const char *run_url(const void *svc)
+{
+	return queryd_url(svc);
+}
+
+static void run_stop(void *svc)
+{
+	queryd_stop(svc);
+}
+
 int queryd_main(int argc, char **argv)
 {
-	struct lh_config cfg;
-	struct lh_error err = { 0 };
-	struct queryd *s = NULL;
-	int rc = service_load_config(argc, argv, "queryd", &cfg, &err);
-
-	if (rc == 1)
-		return 0;
-	if (rc)
-		return service_die(&err);
-	config_finish(&cfg);
-	s = queryd_start(&cfg, &err);
-	if (!s)
-		return service_die(&err);
-	printf("queryd listening on %s\n", queryd_url(s));
-	fflush(stdout);
-	service_wait_for_signal();
-	queryd_stop(s);
-	return 0;
+	static const struct service_ops ops = { "queryd", run_start, run_url, run_stop };
+	return service_run(argc, argv, &ops);
 }

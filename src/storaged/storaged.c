@@ -532,24 +532,23 @@ void storaged_stop(struct storaged *s)
 	free(s);
 }
 
+static void *run_start(const struct lh_config *cfg, struct lh_error *err)
+{
+	return storaged_start(cfg, err);
+}
+
+static const char *run_url(const void *svc)
+{
+	return storaged_url(svc);
+}
+
+static void run_stop(void *svc)
+{
+	storaged_stop(svc);
+}
+
 int storaged_main(int argc, char **argv)
 {
-	struct lh_config cfg;
-	struct lh_error err = { 0 };
-	struct storaged *s = NULL;
-	int rc = service_load_config(argc, argv, "storaged", &cfg, &err);
-
-	if (rc == 1)
-		return 0;
-	if (rc)
-		return service_die(&err);
-	config_finish(&cfg);
-	s = storaged_start(&cfg, &err);
-	if (!s)
-		return service_die(&err);
-	printf("storaged listening on %s\n", storaged_url(s));
-	fflush(stdout);
-	service_wait_for_signal();
-	storaged_stop(s);
-	return 0;
+	static const struct service_ops ops = { "storaged", run_start, run_url, run_stop };
+	return service_run(argc, argv, &ops);
 }

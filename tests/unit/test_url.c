@@ -23,3 +23,13 @@ TEST(url_encode_paths_and_values)
 	CHECK_EQ_STR(e, "");
 	free(e);
 }
+
+TEST(url_hexval_digits)
+{
+	CHECK_EQ_INT(url_hexval('0'), 0);
+	CHECK_EQ_INT(url_hexval('9'), 9);
+	CHECK_EQ_INT(url_hexval('a'), 10);
+	CHECK_EQ_INT(url_hexval('F'), 15);
+	CHECK_EQ_INT(url_hexval('g'), -1);
+	CHECK_EQ_INT(url_hexval('%'), -1);
+}
