@@ -49,6 +49,7 @@
  * synchronous_commit on) a COMMIT that returned is on disk.
  */
 #include "catalogd/catalog_store.h"
+#include "catalogd/conn_pool.h"
 
 #include "common/error.h"
 #include "common/log.h"
@@ -102,16 +103,12 @@ static const char *const migrations[] = {
 
 struct pg_conn {
 	PGconn *pg;
-	struct pg_conn *next;
 };
 
 struct catalog_pg {
 	struct catalog_store base;  /* first: a catalog_store * is a catalog_pg * */
 	char *dsn;
-	pthread_mutex_t pool_lock;
-	pthread_cond_t pool_cond;
-	struct pg_conn *idle;       /* connections not in use */
-	unsigned nopen;             /* connections open, idle or not */
+	struct conn_pool pool;      /* struct pg_conn connections */
 };
 
 /* An int64 as a text parameter. */
@@ -232,33 +229,32 @@ fail:
 	return -1;
 }
 
+static int pool_open(void *ctx, void **out, struct lh_error *err)
+{
+	struct catalog_pg *s = ctx;
+	struct pg_conn *c = xcalloc(1, sizeof *c);
+	if (conn_open(s->dsn, &c->pg, err)) {
+		free(c);
+		return -1;
+	}
+	*out = c;
+	return 0;
+}
+
+static void pool_close(void *conn)
+{
+	struct pg_conn *c = conn;
+	PQfinish(c->pg);
+	free(c);
+}
+
 /* A connection for this thread's exclusive use until pool_put. Blocks while
  * PG_POOL_MAX are in use. */
 static int pool_get(struct catalog_pg *s, struct pg_conn **out, struct lh_error *err)
 {
-	struct pg_conn *c = NULL;
-	pthread_mutex_lock(&s->pool_lock);
-	while (!s->idle && s->nopen >= PG_POOL_MAX)
-		pthread_cond_wait(&s->pool_cond, &s->pool_lock);
-	if (s->idle) {
-		c = s->idle;
-		s->idle = c->next;
-		pthread_mutex_unlock(&s->pool_lock);
-		*out = c;
-		return 0;
-	}
-	s->nopen++;
-	pthread_mutex_unlock(&s->pool_lock);
-
-	c = xcalloc(1, sizeof *c);
-	if (conn_open(s->dsn, &c->pg, err)) {
-		free(c);
-		pthread_mutex_lock(&s->pool_lock);
-		s->nopen--;
-		pthread_cond_signal(&s->pool_cond);
-		pthread_mutex_unlock(&s->pool_lock);
+	void *c;
+	if (conn_pool_get(&s->pool, &c, err))
 		return -1;
-	}
 	*out = c;
 	return 0;
 }
@@ -271,17 +267,8 @@ static void pool_put(struct catalog_pg *s, struct pg_conn *c)
 		return;
 	if (PQstatus(c->pg) == CONNECTION_OK && PQtransactionStatus(c->pg) != PQTRANS_IDLE)
 		PQclear(PQexec(c->pg, "ROLLBACK"));
-	pthread_mutex_lock(&s->pool_lock);
-	if (PQstatus(c->pg) != CONNECTION_OK || PQtransactionStatus(c->pg) != PQTRANS_IDLE) {
-		PQfinish(c->pg);
-		free(c);
-		s->nopen--;
-	} else {
-		c->next = s->idle;
-		s->idle = c;
-	}
-	pthread_cond_signal(&s->pool_cond);
-	pthread_mutex_unlock(&s->pool_lock);
+	conn_pool_put(&s->pool, c, PQstatus(c->pg) == CONNECTION_OK &&
+				   PQtransactionStatus(c->pg) == PQTRANS_IDLE);
 }
 
 /* The first statement of an operation (note 2): like query(), but a dead
@@ -811,14 +798,7 @@ static void pg_close(struct catalog_store *store)
 	struct catalog_pg *s = (struct catalog_pg *)store;
 	if (!s)
 		return;
-	while (s->idle) {
-		struct pg_conn *c = s->idle;
-		s->idle = c->next;
-		PQfinish(c->pg);
-		free(c);
-	}
-	pthread_mutex_destroy(&s->pool_lock);
-	pthread_cond_destroy(&s->pool_cond);
+	conn_pool_free(&s->pool);
 	free(s->dsn);
 	free(s);
 }
@@ -841,8 +821,7 @@ struct catalog_store *catalog_pg_open(const char *dsn, struct lh_error *err)
 	struct pg_conn *c = NULL;
 	s->base.ops = &pg_ops;
 	s->dsn = xstrdup(dsn ? dsn : "");
-	pthread_mutex_init(&s->pool_lock, NULL);
-	pthread_cond_init(&s->pool_cond, NULL);
+	conn_pool_init(&s->pool, PG_POOL_MAX, pool_open, pool_close, s);
 	if (pool_get(s, &c, err))
 		goto fail;
 	if (migrate(s, c, err))

@@ -32,6 +32,7 @@
  *      register committed before it began.
  */
 #include "catalogd/catalog_store.h"
+#include "catalogd/conn_pool.h"
 
 #include "common/error.h"
 #include "common/log.h"
@@ -82,16 +83,12 @@ static const char *const migrations[] = {
 
 struct sqlite_conn {
 	sqlite3 *db;
-	struct sqlite_conn *next;
 };
 
 struct catalog_sqlite {
 	struct catalog_store base;  /* first: a catalog_store * is a catalog_sqlite * */
 	char *path;
-	pthread_mutex_t pool_lock;
-	pthread_cond_t pool_cond;
-	struct sqlite_conn *idle;   /* connections not in use */
-	unsigned nopen;             /* connections open, idle or not */
+	struct conn_pool pool;     /* struct sqlite_conn connections */
 	pthread_mutex_t write_lock; /* in-process writers queue here (note 4) */
 };
 
@@ -184,58 +181,44 @@ fail:
 	return -1;
 }
 
-/* A connection for this thread's exclusive use until pool_put. Blocks while
- * SQLITE_POOL_MAX are in use. */
-static int pool_get(struct catalog_sqlite *s, struct sqlite_conn **out, struct lh_error *err)
+static int pool_open(void *ctx, void **out, struct lh_error *err)
 {
-	struct sqlite_conn *c = NULL;
-	pthread_mutex_lock(&s->pool_lock);
-	while (!s->idle && s->nopen >= SQLITE_POOL_MAX)
-		pthread_cond_wait(&s->pool_cond, &s->pool_lock);
-	if (s->idle) {
-		c = s->idle;
-		s->idle = c->next;
-		pthread_mutex_unlock(&s->pool_lock);
-		*out = c;
-		return 0;
-	}
-	s->nopen++;
-	pthread_mutex_unlock(&s->pool_lock);
-
-	c = xcalloc(1, sizeof *c);
+	struct catalog_sqlite *s = ctx;
+	struct sqlite_conn *c = xcalloc(1, sizeof *c);
 	if (conn_open(s->path, &c->db, err)) {
 		free(c);
-		pthread_mutex_lock(&s->pool_lock);
-		s->nopen--;
-		pthread_cond_signal(&s->pool_cond);
-		pthread_mutex_unlock(&s->pool_lock);
 		return -1;
 	}
 	*out = c;
 	return 0;
 }
 
+static void pool_close(void *conn)
+{
+	struct sqlite_conn *c = conn;
+	sqlite3_close_v2(c->db);
+	free(c);
+}
+
+/* A connection for this thread's exclusive use until pool_put. Blocks while
+ * SQLITE_POOL_MAX are in use. */
+static int pool_get(struct catalog_sqlite *s, struct sqlite_conn **out, struct lh_error *err)
+{
+	void *c;
+	if (conn_pool_get(&s->pool, &c, err))
+		return -1;
+	*out = c;
+	return 0;
+}
+
+/* Give a connection back, never with an open transaction: if ROLLBACK fails
+ * the connection is closed rather than handed to the next caller. */
 static void pool_put(struct catalog_sqlite *s, struct sqlite_conn *c)
 {
 	if (!c)
 		return;
-	rollback(c->db);  /* never hand on an open transaction */
-	if (!sqlite3_get_autocommit(c->db)) {
-		/* ROLLBACK failed: the connection is unusable; close it rather
-		 * than give the next caller a transaction it did not open. */
-		sqlite3_close_v2(c->db);
-		free(c);
-		pthread_mutex_lock(&s->pool_lock);
-		s->nopen--;
-		pthread_cond_signal(&s->pool_cond);
-		pthread_mutex_unlock(&s->pool_lock);
-		return;
-	}
-	pthread_mutex_lock(&s->pool_lock);
-	c->next = s->idle;
-	s->idle = c;
-	pthread_cond_signal(&s->pool_cond);
-	pthread_mutex_unlock(&s->pool_lock);
+	rollback(c->db);
+	conn_pool_put(&s->pool, c, sqlite3_get_autocommit(c->db));
 }
 
 static int migrate(sqlite3 *db, struct lh_error *err)
@@ -768,14 +751,7 @@ static void sqlite_close(struct catalog_store *store)
 	struct catalog_sqlite *s = (struct catalog_sqlite *)store;
 	if (!s)
 		return;
-	while (s->idle) {
-		struct sqlite_conn *c = s->idle;
-		s->idle = c->next;
-		sqlite3_close(c->db);
-		free(c);
-	}
-	pthread_mutex_destroy(&s->pool_lock);
-	pthread_cond_destroy(&s->pool_cond);
+	conn_pool_free(&s->pool);
 	pthread_mutex_destroy(&s->write_lock);
 	free(s->path);
 	free(s);
@@ -799,8 +775,7 @@ struct catalog_store *catalog_sqlite_open(const char *path, struct lh_error *err
 	struct sqlite_conn *c = NULL;
 	s->base.ops = &sqlite_ops;
 	s->path = xstrdup(path);
-	pthread_mutex_init(&s->pool_lock, NULL);
-	pthread_cond_init(&s->pool_cond, NULL);
+	conn_pool_init(&s->pool, SQLITE_POOL_MAX, pool_open, pool_close, s);
 	pthread_mutex_init(&s->write_lock, NULL);
 	if (pool_get(s, &c, err))
 		goto fail;
