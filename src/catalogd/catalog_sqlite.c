@@ -357,6 +357,17 @@ static int not_found(struct lh_error *err, const char *name, int64_t version)
 	return lh_fail(err, 404, "not_found", "no dataset named \"%s\"", name);
 }
 
+/* dataset_find() for a dataset that must exist: 0, or -1 with 404 (or the
+ * database error). */
+static int dataset_get(sqlite3 *db, const char *name, int64_t *id, int64_t *created_ms,
+		       int64_t *latest, struct lh_error *err)
+{
+	int found = dataset_find(db, name, id, created_ms, latest, err);
+	if (found == 1)
+		not_found(err, name, 0);
+	return found == 0 ? 0 : -1;
+}
+
 static int sqlite_get_version(struct catalog_store *store, const char *name, int64_t version,
 			      struct catalog_version **out, struct lh_error *err)
 {
@@ -369,13 +380,8 @@ static int sqlite_get_version(struct catalog_store *store, const char *name, int
 		return -1;
 	if (exec_sql(c->db, "BEGIN", "start a read", err))
 		goto out;
-	found = dataset_find(c->db, name, &id, &created_ms, &latest, err);
-	if (found < 0)
+	if (dataset_get(c->db, name, &id, &created_ms, &latest, err))
 		goto out;
-	if (found == 1) {
-		not_found(err, name, 0);
-		goto out;
-	}
 	found = version_load(c->db, id, name, created_ms, version > 0 ? version : latest, out, err);
 	if (found < 0)
 		goto out;
@@ -459,20 +465,15 @@ static int sqlite_list_versions(struct catalog_store *store, const char *name,
 	struct catalog_sqlite *s = (struct catalog_sqlite *)store;
 	struct sqlite_conn *c = NULL;
 	int64_t id, created_ms, latest;
-	int rc = -1, found;
+	int rc = -1;
 	*out = NULL;
 	*n = 0;
 	if (pool_get(s, &c, err))
 		return -1;
 	if (exec_sql(c->db, "BEGIN", "start a read", err))
 		goto out;
-	found = dataset_find(c->db, name, &id, &created_ms, &latest, err);
-	if (found < 0)
+	if (dataset_get(c->db, name, &id, &created_ms, &latest, err))
 		goto out;
-	if (found == 1) {
-		not_found(err, name, 0);
-		goto out;
-	}
 	rc = summaries_collect(c->db,
 		"SELECT d.name, v.version, v.schema_fingerprint, v.mode, v.row_count,"
 		" v.size_bytes, d.created_ms, v.created_ms"
@@ -624,20 +625,15 @@ static int sqlite_drop(struct catalog_store *store, const char *name, struct lh_
 	struct sqlite_conn *c = NULL;
 	sqlite3_stmt *st = NULL;
 	int64_t id, created_ms, latest;
-	int rc = -1, found;
+	int rc = -1;
 
 	pthread_mutex_lock(&s->write_lock);
 	if (pool_get(s, &c, err))
 		goto out;
 	if (exec_sql(c->db, "BEGIN IMMEDIATE", "start a drop", err))
 		goto out;
-	found = dataset_find(c->db, name, &id, &created_ms, &latest, err);
-	if (found < 0)
+	if (dataset_get(c->db, name, &id, &created_ms, &latest, err))
 		goto out;
-	if (found == 1) {
-		not_found(err, name, 0);
-		goto out;
-	}
 	for (size_t i = 0; i < sizeof deletes / sizeof deletes[0]; i++) {
 		if (prepare(c->db, deletes[i], &st, err))
 			goto out;
