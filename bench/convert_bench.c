@@ -2,7 +2,10 @@
  * DuckDB's own COPY (SELECT * FROM read_csv(f)) TO 'x.parquet' (FORMAT
  * parquet, COMPRESSION snappy) on the same file in the same run.
  *
- *   build/bench/convert_bench [--repeat N] [--threads N] FILE.csv
+ *   build/bench/convert_bench [--repeat N] [--threads N] [--memory MiB] FILE.csv
+ *
+ * --memory sets our conversion's DuckDB memory_limit (ingestd's
+ * duckdb_memory_bytes); DuckDB's own COPY keeps its default.
  *
  * Each measurement runs in a fresh child process (fork), so peak RSS
  * (wait4's ru_maxrss) and CPU time are per run, not shared. Runs alternate
@@ -34,11 +37,13 @@ static double now(void)
 	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
+static uint64_t memory_limit_bytes;     /* --memory; 0 = DuckDB's default */
+
 static int run_ours(const char *csv, const char *out, unsigned threads)
 {
 	struct lh_error err = { 0 };
 	struct ingest_schema *s = NULL;
-	struct parquet_writer_options opt = { 0, threads, NULL };
+	struct parquet_writer_options opt = { memory_limit_bytes, threads, NULL };
 	uint64_t rows = 0;
 	int fd = open(csv, O_RDONLY);
 	if (fd < 0)
@@ -126,12 +131,15 @@ int main(int argc, char **argv)
 			repeat = (int)strtol(argv[++i], NULL, 10);
 		else if (!strcmp(argv[i], "--threads") && i + 1 < argc)
 			threads = (unsigned)strtoul(argv[++i], NULL, 10);
+		else if (!strcmp(argv[i], "--memory") && i + 1 < argc)
+			memory_limit_bytes = strtoull(argv[++i], NULL, 10) << 20;
 		else
 			csv = argv[i];
 	}
 	struct stat st;
 	if (!csv || stat(csv, &st) || repeat < 1 || repeat > 99) {
-		fprintf(stderr, "usage: convert_bench [--repeat N] [--threads N] FILE.csv\n");
+		fprintf(stderr, "usage: convert_bench [--repeat N] [--threads N] [--memory MiB] "
+			"FILE.csv\n");
 		return 2;
 	}
 	char dir[] = "/tmp/lh-bench-XXXXXX", out[64];

@@ -25,7 +25,7 @@
  *     pipeline_run() (pipeline.c) does the rest with that schema.
  *  6. done(): stops the pump, closes the spool and frees the state, whatever
  *     happened.
- *  7. The Parquet temp files pipeline.c writes beside the spool are named
+ *  7. The Parquet FIFOs pipeline.c makes beside the spool are named
  *     <digest>.<pid>.<thread>.parquet; a process killed mid-conversion leaves
  *     its file behind. spool_sweep() at start removes those of processes no
  *     longer alive (and of this process: none is in use yet), so crashes do

@@ -567,8 +567,12 @@ static int run_copy(int csv_fd, const struct ingest_schema *schema, const char *
 		const char *why = duckdb_result_error(&res) ? duckdb_result_error(&res)
 							    : "unknown error";
 		/* DuckDB reports a full disk only as text: its IO error carries
-		 * strerror(ENOSPC) (or EDQUOT). That is the disk, not the data. */
-		if (strstr(why, strerror(ENOSPC)) || strstr(why, strerror(EDQUOT))) {
+		 * strerror(ENOSPC) (or EDQUOT), and spilling to a full temp
+		 * directory fails on 'max_temp_directory_size', whose default is
+		 * the free space of that disk (we never set it). That is the disk,
+		 * not the data. */
+		if (strstr(why, strerror(ENOSPC)) || strstr(why, strerror(EDQUOT)) ||
+		    strstr(why, "max_temp_directory_size")) {
 			lh_fail(err, 507, "insufficient_storage",
 				"the ingest spool is out of disk space (converting to Parquet)");
 			log_event("error", "ingestd", "parquet conversion: %s", why);

@@ -7,8 +7,19 @@
  *  2. The catalog's latest manifest is read; if it already holds an object
  *     with this content digest under this fingerprint, the answer is 200
  *     existing:true before any conversion (idempotent re-ingest).
- *  3. The Parquet file is written to a private temp path in the spool dir
- *     and unlinked on every path out of this function.
+ *  3. The Parquet file is never stored in the spool: DuckDB's COPY writes
+ *     it into a FIFO (a private name in the spool dir) from a converter
+ *     thread while this thread reads the FIFO as the chunked body of the
+ *     PUT, so encoding and storing overlap and the file costs no disk space
+ *     or second read here. Both ends of the FIFO are opened before the COPY
+ *     and our own write end is closed only when the COPY has returned, so
+ *     EOF means "the COPY is over"; the body is then ended only if it
+ *     succeeded, else the PUT is aborted before its last chunk and storaged
+ *     keeps nothing. A PUT that ends early (a 412, an error) leaves the
+ *     FIFO to be drained so DuckDB never blocks. A FIFO fails loudly on a
+ *     seek, so a writer that rewrote earlier bytes would be an error, never
+ *     a silently wrong object. The FIFO is unlinked on every path; one left
+ *     by a killed process is swept at start (ingestd.c note 7).
  *  4. The object key is content-addressed:
  *     datasets/<name>/<fp hex>/<content hex>.parquet, PUT with
  *     If-None-Match: *. A 412 means an earlier attempt already stored that
@@ -21,14 +32,17 @@
  *  6. Garbage collection may delete our object between the PUT (or the 412
  *     that reused an old, unreferenced object) and the register; catalogd
  *     then refuses the register with 409 object_missing and writes nothing
- *     (catalogd/gc.c notes 3 and 5). The Parquet file is still in the spool,
- *     so steps 4-5 run again, at most PIPELINE_REGISTER_ATTEMPTS times in all;
- *     after that the 409 object_missing is answered (retryable).
+ *     (catalogd/gc.c notes 3 and 5), or the HEAD after a 412 finds nothing.
+ *     Steps 3-5 then run again (the conversion too: the Parquet bytes were
+ *     streamed, not kept), at most PIPELINE_REGISTER_ATTEMPTS times in all;
+ *     after that the 409 object_missing (or 503 busy) is answered
+ *     (retryable).
  */
 #include "ingestd/pipeline.h"
 
 #include "common/error.h"
 #include "common/http_client.h"
+#include "common/limits.h"
 #include "common/log.h"
 #include "common/xmalloc.h"
 #include "ingestd/infer.h"
@@ -141,80 +155,208 @@ static json_t *result_body(json_t *manifest, int existing, uint64_t rows,
 	return o;
 }
 
-/* PUT the file write-once; on 412 reuse the stored object (note 4).
- * *size is the stored object's size. GC may delete the object between a 412
- * and our HEAD (note 6): the PUT is then simply made again (bounded). */
-static int put_object(const struct pipeline_env *env, const char *key, const char *path,
-		      uint64_t *size, struct lh_error *err)
+/* ---- converting straight into the PUT (note 3) ------------------------- */
+
+/* One conversion streamed into one PUT. DuckDB writes the Parquet file into
+ * a FIFO; the request thread reads the FIFO as the PUT's chunked body. */
+struct converter {
+	int spool_fd;
+	const struct ingest_schema *schema;
+	const char *fifo_path;
+	struct parquet_writer_options opts;
+	int read_end;                /* the PUT's body comes from here */
+	int write_end;               /* ours: held until the COPY is over, so EOF
+				      * on read_end means "the COPY is over" */
+	pthread_t thread;
+	pthread_mutex_t lock;        /* guards finished, rc, err */
+	int finished;
+	int rc;                      /* parquet_write_csv()'s result */
+	struct lh_error err;
+	uint64_t bytes;              /* Parquet bytes handed to the PUT */
+};
+
+static void *converter_main(void *arg)
 {
-	int rc = -1;
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-	char *put_url = xasprintf("%s/storage/put/%s", env->storaged_url, key);
-	char *get_url = xasprintf("%s/storage/get/%s", env->storaged_url, key);
+	struct converter *c = arg;
+	struct lh_error err = { 0 };
+	uint64_t rows = 0;
+	int rc = parquet_write_csv(c->spool_fd, c->schema, c->fifo_path, &c->opts, &rows, &err);
+	if (rc == 0 && rows != c->schema->row_count)
+		rc = lh_fail(&err, 500, "convert_failed", "the Parquet file has %llu rows, the CSV %llu",
+			     (unsigned long long)rows, (unsigned long long)c->schema->row_count);
+	pthread_mutex_lock(&c->lock);
+	c->finished = 1;
+	c->rc = rc;
+	c->err = err;                /* moves `extra` */
+	pthread_mutex_unlock(&c->lock);
+	close(c->write_end);         /* DuckDB closed its end: the reader sees EOF */
+	c->write_end = -1;
+	return NULL;
+}
+
+/* The PUT's body: the FIFO's bytes; at EOF the body ends only if the COPY
+ * succeeded, else the PUT is aborted and storaged keeps nothing. */
+static ssize_t fifo_source(void *ctx, char *buf, size_t max)
+{
+	struct converter *c = ctx;
+	for (;;) {
+		ssize_t n = read(c->read_end, buf, max);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n > 0)
+			c->bytes += (uint64_t)n;
+		if (n != 0)
+			return n < 0 ? -1 : n;
+		pthread_mutex_lock(&c->lock);
+		int ok = c->finished && c->rc == 0;
+		pthread_mutex_unlock(&c->lock);
+		return ok ? 0 : -1;
+	}
+}
+
+/* Read the FIFO to EOF (the PUT ended early): DuckDB never blocks on it. */
+static void fifo_drain(int fd)
+{
+	char scratch[64 << 10];
+	for (;;) {
+		ssize_t n = read(fd, scratch, sizeof scratch);
+		if (n == 0 || (n < 0 && errno != EINTR))
+			return;
+	}
+}
+
+/* Create the FIFO at `path` and open both ends; -1 with err on failure. */
+static int fifo_open(struct converter *c, const char *path, struct lh_error *err)
+{
+	c->read_end = c->write_end = -1;
+	if (mkfifo(path, 0600) != 0) {
+		if (errno == ENOSPC || errno == EDQUOT)
+			return lh_fail(err, 507, "insufficient_storage",
+				       "the ingest spool is out of disk space");
+		return lh_fail(err, 500, "io_error", "could not create %s: %s", path, strerror(errno));
+	}
+	/* The read end first (O_NONBLOCK: no writer yet), then our write end. */
+	c->read_end = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+	if (c->read_end >= 0)
+		c->write_end = open(path, O_WRONLY | O_NONBLOCK | O_CLOEXEC);
+	int flags = c->read_end >= 0 ? fcntl(c->read_end, F_GETFL) : -1;
+	if (c->write_end < 0 || flags < 0 ||
+	    fcntl(c->read_end, F_SETFL, flags & ~O_NONBLOCK) != 0) {
+		lh_fail(err, 500, "io_error", "could not open %s: %s", path, strerror(errno));
+		if (c->read_end >= 0)
+			close(c->read_end);
+		if (c->write_end >= 0)
+			close(c->write_end);
+		c->read_end = c->write_end = -1;
+		return -1;
+	}
+	(void)fcntl(c->read_end, F_SETPIPE_SZ, LH_PIPELINE_PIPE_BYTES);  /* best effort */
+	return 0;
+}
+
+enum store_result { STORE_FAILED = -1, STORE_DONE = 0, STORE_GONE = 1 };
+
+/* HEAD the object another attempt stored (a 412): its size, or STORE_GONE
+ * when GC removed it since (note 6). */
+static int stored_size(const struct pipeline_env *env, const char *key, uint64_t *size,
+		       struct lh_error *err)
+{
+	char *url = xasprintf("%s/storage/get/%s", env->storaged_url, key);
 	struct http_client_response resp = { 0 };
 	struct http_client_request r;
-	struct stat st;
-	if (fd < 0 || fstat(fd, &st) != 0) {
-		lh_fail(err, 500, "io_error", "the Parquet file could not be read back");
-		goto out;
-	}
-	for (int attempt = 1; attempt <= PIPELINE_REGISTER_ATTEMPTS; attempt++) {
-		const char *hdrs[] = { "If-None-Match: *", "Content-Type: application/octet-stream",
-				       NULL };
-		http_client_response_free(&resp);
-		http_client_request_init(&r);
-		r.method = "PUT";
-		r.url = put_url;
-		r.headers = hdrs;
-		r.request_id = env->request_id;
-		r.bearer_token = env->bearer_token;
-		r.body_fd = fd;
-		r.body_fd_len = (uint64_t)st.st_size;
-		if (lseek(fd, 0, SEEK_SET) != 0) {
-			lh_fail(err, 500, "io_error", "the Parquet file could not be read back");
-			goto out;
-		}
-		if (http_client_do(&r, &resp, err) != 0) {
-			snprintf(err->msg, sizeof err->msg, "the object store is not reachable");
-			goto out;
-		}
-		if (resp.status == 200) {
-			*size = (uint64_t)st.st_size;
-			rc = 0;
-			goto out;
-		}
-		if (resp.status != 412) {
-			upstream_fail("the object store", &resp, err);
-			goto out;
-		}
-		http_client_response_free(&resp);
-		http_client_request_init(&r);
-		r.method = "HEAD";
-		r.url = get_url;
-		r.request_id = env->request_id;
-		r.bearer_token = env->bearer_token;
-		if (http_client_do(&r, &resp, err) != 0) {
-			snprintf(err->msg, sizeof err->msg, "the object store is not reachable");
-			goto out;
-		}
-		if (resp.status == 404)
-			continue;  /* garbage-collected since the 412: PUT again */
-		if (resp.status != 200 || resp.content_length == UINT64_MAX) {
-			upstream_fail("the object store", &resp, err);
-			goto out;
-		}
+	int rc = STORE_FAILED;
+	http_client_request_init(&r);
+	r.method = "HEAD";
+	r.url = url;
+	r.request_id = env->request_id;
+	r.bearer_token = env->bearer_token;
+	if (http_client_do(&r, &resp, err) != 0) {
+		snprintf(err->msg, sizeof err->msg, "the object store is not reachable");
+	} else if (resp.status == 404) {
+		rc = STORE_GONE;
+	} else if (resp.status != 200 || resp.content_length == UINT64_MAX) {
+		upstream_fail("the object store", &resp, err);
+	} else {
 		*size = resp.content_length;
-		rc = 0;
-		goto out;
+		rc = STORE_DONE;
 	}
-	lh_fail(err, 503, "busy", "the object store kept losing the object to garbage collection; "
-		"try again");
+	http_client_response_free(&resp);
+	free(url);
+	return rc;
+}
+
+/* Convert the spooled CSV to Parquet and PUT it write-once under `key` while
+ * it is written (notes 3, 4). Returns STORE_DONE with *size the stored
+ * object's size (ours, or the one a 412 says is already there), STORE_GONE
+ * when a 412's object was garbage-collected before our HEAD, or STORE_FAILED
+ * with err. Whatever happens, the converter is joined and nothing of ours
+ * stays in storaged unless the conversion succeeded. */
+static int store_parquet(const struct pipeline_env *env, const struct pipeline_input *in,
+			 const char *key, const char *fifo_path, uint64_t *size,
+			 struct lh_error *err)
+{
+	struct converter c = {
+		.spool_fd = in->spool_fd, .schema = in->schema, .fifo_path = fifo_path,
+		.opts = { .memory_limit_bytes = env->duckdb_memory_bytes,
+			  .threads = env->duckdb_threads, .temp_directory = env->spool_dir },
+	};
+	const char *hdrs[] = { "If-None-Match: *", "Content-Type: application/octet-stream", NULL };
+	char *put_url = xasprintf("%s/storage/put/%s", env->storaged_url, key);
+	struct http_client_response resp = { 0 };
+	struct http_client_request r;
+	struct lh_error put_err = { 0 };
+	int rc = STORE_FAILED, put_rc;
+
+	pthread_mutex_init(&c.lock, NULL);
+	if (fifo_open(&c, fifo_path, err) != 0)
+		goto out;
+	conversion_acquire();
+	if (pthread_create(&c.thread, NULL, converter_main, &c) != 0) {
+		conversion_release();
+		close(c.write_end);
+		lh_fail(err, 500, "internal", "could not start the conversion");
+		goto out_fifo;
+	}
+	http_client_request_init(&r);
+	r.method = "PUT";
+	r.url = put_url;
+	r.headers = hdrs;
+	r.request_id = env->request_id;
+	r.bearer_token = env->bearer_token;
+	r.body_source = fifo_source;
+	r.body_source_ctx = &c;      /* body_source_len 0: chunked */
+	put_rc = http_client_do(&r, &resp, &put_err);
+	fifo_drain(c.read_end);      /* a PUT that ended early left bytes behind */
+	pthread_join(c.thread, NULL);
+	conversion_release();
+
+	if (c.rc != 0) {             /* the PUT was aborted: nothing was stored */
+		if (c.bytes)
+			log_event("info", "ingestd", "%s: the conversion failed after %llu Parquet "
+				  "bytes were streamed; the PUT was aborted", in->name,
+				  (unsigned long long)c.bytes);
+		*err = c.err;
+		memset(&c.err, 0, sizeof c.err);
+	} else if (put_rc != 0) {
+		*err = put_err;
+		memset(&put_err, 0, sizeof put_err);
+		snprintf(err->msg, sizeof err->msg, "the object store is not reachable");
+	} else if (resp.status == 200) {
+		*size = c.bytes;
+		rc = STORE_DONE;
+	} else if (resp.status == 412) {  /* that content under that schema is there */
+		rc = stored_size(env, key, size, err);
+	} else {
+		upstream_fail("the object store", &resp, err);
+	}
+out_fifo:
+	close(c.read_end);
 out:
+	lh_error_clear(&c.err);
+	lh_error_clear(&put_err);
+	pthread_mutex_destroy(&c.lock);
 	http_client_response_free(&resp);
 	free(put_url);
-	free(get_url);
-	if (fd >= 0)
-		close(fd);
 	return rc;
 }
 
@@ -252,7 +394,7 @@ int pipeline_run(const struct pipeline_env *env, const struct pipeline_input *in
 	int rc = -1;
 	const struct ingest_schema *schema = in->schema;                         /* 1 */
 	json_t *latest = NULL, *reg = NULL, *answer = NULL;
-	char *key = NULL, *parquet_path = NULL, *reg_text = NULL, *url = NULL;
+	char *key = NULL, *fifo_path = NULL, *reg_text = NULL, *url = NULL;
 	struct http_client_response resp = { 0 };
 	uint64_t size = 0;
 
@@ -270,29 +412,22 @@ int pipeline_run(const struct pipeline_env *env, const struct pipeline_input *in
 
 	key = xasprintf("datasets/%s/%s/%s.parquet", in->name,                  /* 4 */
 			schema->fingerprint + strlen("sha256:"), in->content_sha256);
-	parquet_path = xasprintf("%s/%s.%d.%lx.parquet", env->spool_dir,        /* 3 */
-				 in->content_sha256, (int)getpid(),
-				 (unsigned long)pthread_self());
-	struct parquet_writer_options opts = {
-		.memory_limit_bytes = env->duckdb_memory_bytes,
-		.threads = env->duckdb_threads,
-		.temp_directory = env->spool_dir,
-	};
-	conversion_acquire();
-	uint64_t rows_written = 0;
-	int crc = parquet_write_csv(in->spool_fd, schema, parquet_path, &opts, &rows_written, err);
-	conversion_release();
-	if (crc != 0)
-		goto out;
-	if (rows_written != schema->row_count) {
-		lh_fail(err, 500, "convert_failed", "the Parquet file has %llu rows, the CSV %llu",
-			(unsigned long long)rows_written, (unsigned long long)schema->row_count);
-		goto out;
-	}
+	fifo_path = xasprintf("%s/%s.%d.%lx.parquet", env->spool_dir,          /* 3 */
+			      in->content_sha256, (int)getpid(), (unsigned long)pthread_self());
 	url = xasprintf("%s/catalog/register", env->catalogd_url);
 	for (int attempt = 1;; attempt++) {
-		if (put_object(env, key, parquet_path, &size, err) != 0)        /* 4 */
+		unlink(fifo_path);
+		int stored = store_parquet(env, in, key, fifo_path, &size, err);  /* 3, 4 */
+		if (stored == STORE_FAILED)
 			goto out;
+		if (stored == STORE_GONE) {                                      /* 6 */
+			if (attempt == PIPELINE_REGISTER_ATTEMPTS) {
+				lh_fail(err, 503, "busy", "the object store kept losing the object "
+					"to garbage collection; try again");
+				goto out;
+			}
+			continue;
+		}
 		json_decref(reg);
 		free(reg_text);
 		http_client_response_free(&resp);
@@ -332,15 +467,15 @@ int pipeline_run(const struct pipeline_env *env, const struct pipeline_input *in
 		upstream_fail("the catalog", &resp, err);
 	}
 out:
-	if (parquet_path)
-		unlink(parquet_path);
+	if (fifo_path)
+		unlink(fifo_path);
 	http_client_response_free(&resp);
 	json_decref(answer);
 	json_decref(reg);
 	json_decref(latest);
 	free(reg_text);
 	free(url);
-	free(parquet_path);
+	free(fifo_path);
 	free(key);
 	return rc;
 }

@@ -14,7 +14,8 @@ struct ingest_schema;
 struct pipeline_env {
 	const char *storaged_url;
 	const char *catalogd_url;
-	const char *spool_dir;          /* where the Parquet file is written */
+	const char *spool_dir;          /* where the Parquet FIFO is made and
+					 * DuckDB may spill */
 	uint64_t duckdb_memory_bytes;
 	unsigned duckdb_threads;
 	const char *request_id;         /* propagated to storaged and catalogd */

@@ -315,19 +315,44 @@ class TestFullDisk(ServerTest):
         self.assertEqual(st, 200, obj)
 
     @needs_root
-    def test_parquet_conversion_out_of_space_is_507(self):
-        # The CSV fits in the spool, the CSV plus its Parquet file do not.
+    def test_parquet_conversion_needs_no_spool_space(self):
+        # The CSV fits in the spool, the CSV plus its Parquet file would not:
+        # DuckDB writes the Parquet into a FIFO that streams into the PUT
+        # (pipeline.c note 3), so it takes no spool space and the ingest
+        # succeeds; nothing is left in the spool afterwards.
         fs = self.mount(5 << 20)
         srv = self.start("serve", env=dict(QUIET, LAKEHOUSE_INGESTD_SPOOL_DIR=fs.path))
         data = csv_bytes(3 << 20, seed=1)
-        self.assertError(request_json("POST", srv.url + "/v1/ingest?name=no_room", body=data,
+        st, _, obj = request_json("POST", srv.url + "/v1/ingest?name=no_room", body=data,
+                                  headers={"Content-Type": "text/csv"})
+        self.assertEqual(st, 200, obj)
+        self.assertGreater(obj["parquet_size"], (5 << 20) - len(data))
+        self.assertEqual(tree_files(fs.path), [])
+        st, _, got = request_json("POST", srv.url + "/v1/query",
+                                  body={"sql": "SELECT count(*) AS n FROM no_room"})
+        self.assertEqual(st, 200, got)
+        self.assertEqual(got["rows"][0][0], obj["row_count"])
+
+    @needs_root
+    def test_conversion_spilling_to_a_full_spool_is_507(self):
+        # A tiny DuckDB memory limit makes the conversion spill to the spool,
+        # which the CSV has nearly filled: 507, no version, no object, and
+        # nothing left in the spool.
+        fs = self.mount(12 << 20)
+        srv = self.start("serve", env=dict(QUIET, LAKEHOUSE_INGESTD_SPOOL_DIR=fs.path,
+                                           LAKEHOUSE_INGESTD_DUCKDB_MEMORY_BYTES="2MiB"))
+        data = csv_bytes(10 << 20, seed=3)
+        self.assertError(request_json("POST", srv.url + "/v1/ingest?name=spilled", body=data,
                                       headers={"Content-Type": "text/csv"}),
                          507, "insufficient_storage")
-        st, _, obj = request_json("GET", srv.url + "/v1/catalog/versions/no_room")
+        st, _, obj = request_json("GET", srv.url + "/v1/catalog/versions/spilled")
         self.assertEqual(st, 404, obj)
-        self.assertEqual(tree_files(fs.path), [])
         st, _, obj = request_json("GET", srv.url + "/v1/storage/list?prefix=datasets/")
         self.assertEqual(obj["objects"], [])
+        deadline = time.monotonic() + 5
+        while tree_files(fs.path) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        self.assertEqual(tree_files(fs.path), [])
 
     @needs_root
     def test_object_store_full_during_ingest_is_507(self):

@@ -348,6 +348,21 @@ class StoragedTest(ServerTest):
         self.wait_for(lambda: not self.leftover_temp(srv), 10, "the cut upload should be dropped")
         self.assertNothingStored(srv)
 
+    def test_chunked_upload_cut_before_its_last_chunk_leaves_nothing(self):
+        # ingestd streams Parquet into a chunked PUT and, when the conversion
+        # fails, cuts it before the terminating chunk: nothing may be stored.
+        srv = self.storaged()
+        s = socket.create_connection(("127.0.0.1", srv.port))
+        s.sendall(b"PUT /storage/put/cut/chunked HTTP/1.1\r\nHost: x\r\n"
+                  b"Transfer-Encoding: chunked\r\n\r\n")
+        piece = b"y" * 65536
+        for _ in range(max(1, self.partial_upload_bytes // len(piece))):
+            s.sendall(b"%x\r\n%s\r\n" % (len(piece), piece))
+        self.wait_for(lambda: self.upload_in_progress(srv), 10, "the upload should be in progress")
+        s.close()
+        self.wait_for(lambda: not self.leftover_temp(srv), 10, "the cut upload should be dropped")
+        self.assertNothingStored(srv)
+
     def test_restart_keeps_objects_and_cleans_temp(self):
         srv = self.storaged()
         self.put(srv, "keep/me", b"kept")
@@ -653,6 +668,21 @@ class StoragedS3Test(StoragedTest):
     # are in the bucket); what a crash leaves (an incomplete multipart upload)
     # is invisible to storaged and reaped by the bucket's lifecycle rule, so
     # there is nothing to clean at start.
+    def test_chunked_upload_cut_before_its_last_chunk_leaves_nothing(self):
+        # ingestd streams Parquet into a chunked PUT and, when the conversion
+        # fails, cuts it before the terminating chunk: nothing may be stored.
+        srv = self.storaged()
+        s = socket.create_connection(("127.0.0.1", srv.port))
+        s.sendall(b"PUT /storage/put/cut/chunked HTTP/1.1\r\nHost: x\r\n"
+                  b"Transfer-Encoding: chunked\r\n\r\n")
+        piece = b"y" * 65536
+        for _ in range(max(1, self.partial_upload_bytes // len(piece))):
+            s.sendall(b"%x\r\n%s\r\n" % (len(piece), piece))
+        self.wait_for(lambda: self.upload_in_progress(srv), 10, "the upload should be in progress")
+        s.close()
+        self.wait_for(lambda: not self.leftover_temp(srv), 10, "the cut upload should be dropped")
+        self.assertNothingStored(srv)
+
     def test_restart_keeps_objects_and_cleans_temp(self):
         srv = self.storaged()
         self.put(srv, "keep/me", b"kept")

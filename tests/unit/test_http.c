@@ -42,9 +42,12 @@ static int count_body(struct http_request *req, const char *data, size_t n)
 	return 0;
 }
 
+static int count_ends;          /* count_end calls: a complete body was seen */
+
 static int count_end(struct http_request *req)
 {
 	struct counter *c = http_request_state(req);
+	__atomic_add_fetch(&count_ends, 1, __ATOMIC_SEQ_CST);
 	json_t *o = json_object();
 	json_object_set_new(o, "count", json_integer((json_int_t)c->n));
 	http_respond_json(req, 200, o);
@@ -200,6 +203,44 @@ TEST(http_streaming_body_and_response)
 	CHECK(resp.body[99999] == '9' && resp.body[12345] == '5');
 	http_client_response_free(&resp);
 	http_server_stop(srv);
+}
+
+/* Gives 300000 bytes, then fails: the body must never look complete. */
+static ssize_t failing_source(void *ctx, char *buf, size_t max)
+{
+	size_t *left = ctx;
+	if (*left == 0)
+		return -1;
+	size_t n = max < *left ? max : *left;
+	memset(buf, 'f', n);
+	*left -= n;
+	return (ssize_t)n;
+}
+
+/* ingestd streams a conversion into a chunked PUT and aborts it when the
+ * conversion fails (pipeline.c note 3): the client must report a failure and
+ * the server must never see the end of the body. */
+TEST(http_client_source_failure_aborts_the_chunked_body)
+{
+	struct http_server *srv = start();
+	CHECK(srv != NULL);
+	char url[256];
+	snprintf(url, sizeof url, "%s/count", http_server_url(srv));
+	struct http_client_request r;
+	struct http_client_response resp;
+	struct lh_error err = { 0 };
+	size_t left = 300000;
+	int ends_before = __atomic_load_n(&count_ends, __ATOMIC_SEQ_CST);
+	http_client_request_init(&r);
+	r.method = "PUT";
+	r.url = url;
+	r.body_source = failing_source;
+	r.body_source_ctx = &left;
+	CHECK_EQ_INT(http_client_do(&r, &resp, &err), -1);
+	CHECK_EQ_INT(left, 0);
+	lh_error_clear(&err);
+	http_server_stop(srv);   /* joins the connection threads */
+	CHECK_EQ_INT(__atomic_load_n(&count_ends, __ATOMIC_SEQ_CST), ends_before);
 }
 
 TEST(http_client_unreachable_is_502)
