@@ -166,7 +166,7 @@ void config_defaults(struct lh_config *cfg)
 
 	snprintf(cfg->ingestd.bind, sizeof cfg->ingestd.bind, "%s", "127.0.0.1:0");
 	cfg->ingestd.max_upload_bytes = LH_DEFAULT_MAX_UPLOAD_BYTES;
-	cfg->ingestd.duckdb_memory_bytes = 256ull << 20;
+	cfg->ingestd.duckdb_memory_bytes = 384ull << 20;
 	cfg->ingestd.duckdb_threads = 2;
 
 	snprintf(cfg->queryd.bind, sizeof cfg->queryd.bind, "%s", "127.0.0.1:0");

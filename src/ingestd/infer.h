@@ -35,7 +35,7 @@ const char *ingest_type_name(enum ingest_type t);
  * INFER_CHUNK_BYTES, each starting at a record start, so a converter can
  * read them independently. Chunk i spans [offset, next chunk's offset or
  * schema->data_end). */
-#define INFER_CHUNK_BYTES (8u << 20)
+#define INFER_CHUNK_BYTES (2u << 20)
 struct ingest_chunk {
 	uint64_t offset;     /* file offset of the chunk's first record */
 	uint64_t first_row;  /* 0-based data row number of that record */

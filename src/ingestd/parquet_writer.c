@@ -31,7 +31,7 @@
  *      int64 "l", float64 "g", date32 "tdD", timestamp "tsu:" and zoned
  *      "tsu:UTC" (micros, already UTC), utf8 "u" (bytes verbatim). "u" has
  *      int32 offsets: a batch's string bytes are at most its chunk's bytes,
- *      which are under INFER_CHUNK_BYTES + LH_CSV_MAX_RECORD_BYTES (72 MiB),
+ *      which are under INFER_CHUNK_BYTES + LH_CSV_MAX_RECORD_BYTES (66 MiB),
  *      far below 2 GiB. Empty fields are nulls in the validity bitmap.
  *   6. Ownership (Arrow C data interface): a batch handed out belongs to
  *      DuckDB, which calls the root release exactly once, from any thread;

@@ -26,7 +26,6 @@ class TestIngestLarge(ServerTest):
                 "LAKEHOUSE_INGESTD_STORAGED_URL": storaged.url,
                 "LAKEHOUSE_INGESTD_CATALOGD_URL": catalogd.url,
                 "LAKEHOUSE_INGESTD_MAX_UPLOAD_BYTES": "2GiB",
-                "LAKEHOUSE_INGESTD_DUCKDB_MEMORY_BYTES": "256MiB",
             })
             with open(csv_path, "rb") as f:
                 st, _, obj = request_json(

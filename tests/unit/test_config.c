@@ -81,7 +81,7 @@ TEST(config_defaults)
 	CHECK_EQ_STR(c.catalogd.backend, "sqlite");
 	CHECK_EQ_STR(c.catalogd.sqlite_path, "");
 	CHECK_EQ_INT(c.ingestd.max_upload_bytes, LH_DEFAULT_MAX_UPLOAD_BYTES);
-	CHECK_EQ_INT(c.ingestd.duckdb_memory_bytes, 256ll << 20);
+	CHECK_EQ_INT(c.ingestd.duckdb_memory_bytes, 384ll << 20);
 	CHECK_EQ_INT(c.ingestd.duckdb_threads, 2);
 	CHECK_EQ_INT(c.queryd.timeout_ms, LH_DEFAULT_QUERY_TIMEOUT_MS);
 	CHECK_EQ_INT(c.queryd.cache_bytes, LH_DEFAULT_CACHE_BYTES);
