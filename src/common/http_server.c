@@ -785,6 +785,7 @@ struct http_server *http_server_start(const struct http_server_config *cfg,
 		MHD_OPTION_UNESCAPE_CALLBACK, unescape, NULL,
 		MHD_OPTION_LISTENING_ADDRESS_REUSE, 1,
 		MHD_OPTION_LISTEN_BACKLOG_SIZE, (unsigned)LH_HTTP_LISTEN_BACKLOG,
+		MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)LH_HTTP_CONNECTION_MEMORY,
 		MHD_OPTION_END);
 	if (!srv->daemon) {
 		lh_fail(err, 500, "bind_failed", "%s could not listen on %s (address in use?)",

@@ -11,6 +11,9 @@
 #define LH_HTTP_CONNECTION_TIMEOUT_S   30          /* idle connection cut-off */
 #define LH_HTTP_MAX_CONNECTIONS        2048        /* per service */
 #define LH_HTTP_LISTEN_BACKLOG         4096        /* pending accepts (a burst) */
+#define LH_HTTP_CONNECTION_MEMORY      (256u << 10) /* MHD pool per connection; about
+                                                    * half of it reads bodies, so an
+                                                    * upload arrives in ~128 KiB pieces */
 #define LH_HTTP_REAPER_INTERVAL_MS     250         /* slow-header check period */
 #define LH_HTTP_MAX_JSON_BODY          (4u << 20)  /* buffered JSON request bodies */
 #define LH_HTTP_SHUTDOWN_GRACE_MS      30000       /* wait for in-flight requests */

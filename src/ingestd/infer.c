@@ -155,6 +155,62 @@ static int strtod_n(const char *p, size_t n, double *out)
 	return isfinite(*out) ? 0 : -1;
 }
 
+/* Clinger's fast path for a value float_shape() accepted: with at most 15
+ * significant digits the decimal mantissa m is an exact double, and so is
+ * 10^k for k <= 22, so m * 10^k or m / 10^k is one correctly rounded IEEE
+ * operation: the same double strtod() returns. Returns -1 (use strtod) for
+ * anything else. Money, rates and coordinates take this path. */
+static int float_fast(const char *p, size_t n, double *out)
+{
+	static const double pow10[] = {
+		1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11,
+		1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22,
+	};
+	size_t i = 0;
+	int neg = 0, digits = 0;
+	uint64_t m = 0;
+	long scale = 0, e = 0;
+	if (p[0] == '+' || p[0] == '-')
+		neg = p[i++] == '-';
+	for (; i < n && isdig(p[i]); i++) {
+		if (m || p[i] != '0')
+			digits++;
+		m = m * 10 + (uint64_t)(p[i] - '0');
+		if (digits > 15)
+			return -1;
+	}
+	if (i < n && p[i] == '.') {
+		for (i++; i < n && isdig(p[i]); i++) {
+			if (m || p[i] != '0')
+				digits++;
+			m = m * 10 + (uint64_t)(p[i] - '0');
+			scale++;
+			if (digits > 15)
+				return -1;
+		}
+	}
+	if (i < n) {                     /* 'e' or 'E': the shape is checked */
+		int eneg = 0;
+		i++;
+		if (p[i] == '+' || p[i] == '-')
+			eneg = p[i++] == '-';
+		for (; i < n; i++) {
+			e = e * 10 + (p[i] - '0');
+			if (e > 1000)
+				return -1;
+		}
+		if (eneg)
+			e = -e;
+	}
+	long k = e - scale;
+	if (k < -22 || k > 22)
+		return -1;
+	double v = (double)m;
+	v = k < 0 ? v / pow10[-k] : v * pow10[k];
+	*out = neg ? -v : v;
+	return 0;
+}
+
 int infer_parse_float64(const char *p, size_t n, double *out)
 {
 	long dexp = 0;
@@ -168,6 +224,8 @@ int infer_parse_float64(const char *p, size_t n, double *out)
 		*out = (double)v;
 		return 0;
 	}
+	if (float_fast(p, n, out) == 0)
+		return 0;
 	return strtod_n(p, n, out);
 }
 

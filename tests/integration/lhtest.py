@@ -110,7 +110,7 @@ def request(method, url, body=None, headers=None, timeout=60):
     assert url.startswith("http://")
     hostport, _, path = url[len("http://"):].partition("/")
     host, _, port = hostport.partition(":")
-    conn = http.client.HTTPConnection(host, int(port), timeout=timeout)
+    conn = http.client.HTTPConnection(host, int(port), timeout=timeout, blocksize=1 << 20)
     hdrs = dict(headers or {})
     if isinstance(body, dict) or isinstance(body, list):
         body = json.dumps(body).encode()

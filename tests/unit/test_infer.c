@@ -99,6 +99,64 @@ TEST(infer_float64_forms)
 	CHECK_EQ_STR(type_of("h\n1.5e+\n"), "utf8");
 }
 
+/* The parser's value must be strtod's, bit for bit, on both its fast path
+ * (<= 15 significant digits, |exponent| <= 22) and the strtod fallback. */
+static int same_as_strtod(const char *s)
+{
+	double ours, ref = strtod(s, NULL);
+	if (infer_parse_float64(s, strlen(s), &ours) != 0)
+		return 0;
+	return memcmp(&ours, &ref, sizeof ours) == 0;
+}
+
+TEST(infer_float64_values_match_strtod_exactly)
+{
+	static const char *cases[] = {
+		"0.1", "45.50", "-0.0", "0.0", "1e22", "1e23", "9.999999999999999e22",
+		"123456789012345.6", "12345678901234.56", "0.000000000000000000001",
+		"4.9e-324", "1.7976931348623157e308", "2.2250738585072014e-308",
+		"+3.0e10", "99.99", "1000000.01", "0.30000000000000004", "1.5E+07",
+		"-123.456e-7", "100e-22", "100e-23",
+	};
+	int mismatches = 0;
+	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+		if (!same_as_strtod(cases[i])) {
+			fprintf(stderr, "  not strtod's value: %s\n", cases[i]);
+			mismatches++;
+		}
+	}
+	/* Deterministic random decimals: 1-18 digits, a point anywhere, an
+	 * optional exponent in [-30, 30], an optional sign. */
+	uint64_t x = 42;
+	char buf[64];
+	for (int n = 0; n < 200000; n++) {
+		x = x * 6364136223846793005ull + 1442695040888963407ull;
+		uint64_t r = x >> 11;
+		int ndig = 1 + (int)(r % 18), point = (int)((r >> 5) % (uint64_t)(ndig + 1));
+		size_t k = 0;
+		if ((r >> 10) & 1)
+			buf[k++] = '-';
+		for (int d = 0; d < ndig; d++) {
+			if (d == point && d > 0)
+				buf[k++] = '.';
+			x = x * 6364136223846793005ull + 1442695040888963407ull;
+			int digit = (int)((x >> 33) % 10);
+			if (d == 0 && point != 1 && ndig > 1 && digit == 0)
+				digit = 1;           /* no leading zero before more digits */
+			buf[k++] = (char)('0' + digit);
+		}
+		if (point == ndig || point == 0)
+			k += (size_t)snprintf(buf + k, sizeof buf - k, ".5");
+		if ((r >> 12) & 1)
+			k += (size_t)snprintf(buf + k, sizeof buf - k, "e%d",
+					      (int)((r >> 13) % 61) - 30);
+		buf[k] = 0;
+		if (!same_as_strtod(buf) && mismatches++ < 5)
+			fprintf(stderr, "  not strtod's value: %s\n", buf);
+	}
+	CHECK_EQ_INT(mismatches, 0);
+}
+
 TEST(infer_float64_mixing_ints)
 {
 	CHECK_EQ_STR(type_of("h\n1\n2.5\n3\n"), "float64");
