@@ -7,6 +7,12 @@
  * --memory sets our conversion's DuckDB memory_limit (ingestd's
  * duckdb_memory_bytes); DuckDB's own COPY keeps its default.
  *
+ * --encode-only adds a third measurement: DuckDB loads the CSV into an
+ * in-memory table first (not timed), then only `COPY t TO ...` is timed,
+ * wall and CPU: the Parquet encoding every design that writes Parquet
+ * through DuckDB pays, without any CSV parsing (bench/README.md, "HTTP
+ * ingest", uses it for the CPU floor).
+ *
  * Each measurement runs in a fresh child process (fork), so peak RSS
  * (wait4's ru_maxrss) and CPU time are per run, not shared. Runs alternate
  * ours/DuckDB; the median wall time of each is reported with MB/s, the
@@ -91,17 +97,62 @@ static int run_duckdb(const char *csv, const char *out, unsigned threads)
 	return 0;
 }
 
+static double cpu_seconds(void)
+{
+	struct rusage ru;
+	getrusage(RUSAGE_SELF, &ru);
+	return (double)ru.ru_utime.tv_sec + (double)ru.ru_utime.tv_usec / 1e6 +
+	       (double)ru.ru_stime.tv_sec + (double)ru.ru_stime.tv_usec / 1e6;
+}
+
+/* --encode-only: load, then time only the COPY of the table (printed here,
+ * from the child, since the load must not count). */
+static int run_encode_only(const char *csv, const char *out, unsigned threads)
+{
+	duckdb_database db;
+	duckdb_connection con;
+	duckdb_result res;
+	char sql[2048];
+	if (duckdb_open(NULL, &db) == DuckDBError || duckdb_connect(db, &con) == DuckDBError)
+		return 1;
+	if (threads) {
+		snprintf(sql, sizeof sql, "SET threads=%u", threads);
+		duckdb_query(con, sql, NULL);
+	}
+	snprintf(sql, sizeof sql, "CREATE TABLE t AS SELECT * FROM read_csv('%s')", csv);
+	if (duckdb_query(con, sql, NULL) == DuckDBError)
+		return 1;
+	snprintf(sql, sizeof sql, "COPY t TO '%s' (FORMAT parquet, COMPRESSION snappy)", out);
+	double t0 = now(), c0 = cpu_seconds();
+	if (duckdb_query(con, sql, &res) == DuckDBError) {
+		fprintf(stderr, "duckdb: %s\n", duckdb_result_error(&res));
+		return 1;
+	}
+	printf("duckdb COPY from a table (encode only): %6.2f s wall  cpu %6.2f s\n", now() - t0,
+	       cpu_seconds() - c0);
+	fflush(stdout);
+	duckdb_destroy_result(&res);
+	duckdb_disconnect(&con);
+	duckdb_close(&db);
+	return 0;
+}
+
 struct sample {
 	double wall, cpu;
 	long rss_kib;
 };
 
-static int measure(int ours, const char *csv, const char *out, unsigned threads, struct sample *s)
+enum which { OURS, DUCKDB, ENCODE_ONLY };
+
+static int measure(enum which w, const char *csv, const char *out, unsigned threads,
+		   struct sample *s)
 {
 	double t0 = now();
 	pid_t pid = fork();
 	if (pid == 0)
-		_exit(ours ? run_ours(csv, out, threads) : run_duckdb(csv, out, threads));
+		_exit(w == OURS     ? run_ours(csv, out, threads)
+		      : w == DUCKDB ? run_duckdb(csv, out, threads)
+				    : run_encode_only(csv, out, threads));
 	int status;
 	struct rusage ru;
 	if (pid < 0 || wait4(pid, &status, 0, &ru) < 0 || !WIFEXITED(status) ||
@@ -123,7 +174,7 @@ static int by_wall(const void *a, const void *b)
 
 int main(int argc, char **argv)
 {
-	int repeat = 3;
+	int repeat = 3, encode_only = 0;
 	unsigned threads = 0;
 	const char *csv = NULL;
 	for (int i = 1; i < argc; i++) {
@@ -131,6 +182,8 @@ int main(int argc, char **argv)
 			repeat = (int)strtol(argv[++i], NULL, 10);
 		else if (!strcmp(argv[i], "--threads") && i + 1 < argc)
 			threads = (unsigned)strtoul(argv[++i], NULL, 10);
+		else if (!strcmp(argv[i], "--encode-only"))
+			encode_only = 1;
 		else if (!strcmp(argv[i], "--memory") && i + 1 < argc)
 			memory_limit_bytes = strtoull(argv[++i], NULL, 10) << 20;
 		else
@@ -139,7 +192,7 @@ int main(int argc, char **argv)
 	struct stat st;
 	if (!csv || stat(csv, &st) || repeat < 1 || repeat > 99) {
 		fprintf(stderr, "usage: convert_bench [--repeat N] [--threads N] [--memory MiB] "
-			"FILE.csv\n");
+			"[--encode-only] FILE.csv\n");
 		return 2;
 	}
 	char dir[] = "/tmp/lh-bench-XXXXXX", out[64];
@@ -148,7 +201,10 @@ int main(int argc, char **argv)
 	snprintf(out, sizeof out, "%s/x.parquet", dir);
 	struct sample ours[99], duck[99];
 	for (int r = 0; r < repeat; r++) {
-		if (measure(1, csv, out, threads, &ours[r]) || measure(0, csv, out, threads, &duck[r])) {
+		struct sample enc;
+		if (measure(OURS, csv, out, threads, &ours[r]) ||
+		    measure(DUCKDB, csv, out, threads, &duck[r]) ||
+		    (encode_only && measure(ENCODE_ONLY, csv, out, threads, &enc))) {
 			fprintf(stderr, "a run failed\n");
 			rmdir(dir);
 			return 1;
