@@ -49,7 +49,7 @@ static int run_ours(const char *csv, const char *out, unsigned threads)
 {
 	struct lh_error err = { 0 };
 	struct ingest_schema *s = NULL;
-	struct parquet_writer_options opt = { memory_limit_bytes, threads, NULL };
+	struct parquet_writer_options opt = { memory_limit_bytes, threads, NULL, NULL };
 	uint64_t rows = 0;
 	int fd = open(csv, O_RDONLY);
 	if (fd < 0)

@@ -43,7 +43,9 @@
  *      callbacks), so get_schema() hands out views of one persistent schema
  *      whose release only marks it released. The stream itself is embedded
  *      in the feed; DuckDB copies it and never releases it.
- *   7. A parse error (a CSV changed after inference, a read error) stops the
+ *   7. A parse error (a CSV changed after inference, a read error) or the
+ *      caller's cancel flag (checked by the producers and by get_next under
+ *      the lock, which also wakes them) stops the
  *      producers and makes get_next() fail with the message, which surfaces
  *      as the COPY's error; the partial output file is then removed. On
  *      every path the producers are stopped and joined before the feed is
@@ -244,6 +246,7 @@ struct feed {
 	size_t next_out;                 /* next batch get_next hands out */
 	struct batch *ring[PQ_RING];     /* batch i waits in ring[i % PQ_RING] */
 	int started, stop, failed;
+	atomic_int *cancel;              /* the caller's flag, or NULL */
 	pthread_t threads[PQ_PRODUCERS];
 	size_t nthreads;
 	uint64_t rows_out;
@@ -350,6 +353,18 @@ fail:
 	return NULL;
 }
 
+/* With f->lock held: if the caller cancelled, fail the feed (once) so that
+ * get_next() errors and DuckDB abandons the COPY; returns f->failed. */
+static int check_cancel(struct feed *f)
+{
+	if (!f->failed && f->cancel && atomic_load(f->cancel)) {
+		snprintf(f->errmsg, sizeof f->errmsg, "cancelled");
+		f->failed = 1;
+		pthread_cond_broadcast(&f->cond);
+	}
+	return f->failed;
+}
+
 static void *producer_main(void *arg)
 {
 	struct feed *f = arg;
@@ -358,10 +373,10 @@ static void *producer_main(void *arg)
 	csv_scanner_init(&p.sc);
 	pthread_mutex_lock(&f->lock);
 	for (;;) {
-		while (!f->stop && !f->failed && f->next_parse < f->schema->nchunks &&
+		while (!f->stop && !check_cancel(f) && f->next_parse < f->schema->nchunks &&
 		       f->next_parse >= f->next_out + PQ_RING)
 			pthread_cond_wait(&f->cond, &f->lock);
-		if (f->stop || f->failed || f->next_parse >= f->schema->nchunks)
+		if (f->stop || check_cancel(f) || f->next_parse >= f->schema->nchunks)
 			break;
 		size_t i = f->next_parse++;
 		pthread_mutex_unlock(&f->lock);
@@ -409,7 +424,7 @@ static int stream_get_next(struct ArrowArrayStream *st, struct ArrowArray *out)
 		}
 	}
 	size_t i = f->next_out;
-	while (!f->failed && i < f->schema->nchunks && !f->ring[i % PQ_RING])
+	while (!check_cancel(f) && i < f->schema->nchunks && !f->ring[i % PQ_RING])
 		pthread_cond_wait(&f->cond, &f->lock);
 	if (f->failed) {
 		rc = EIO;
@@ -437,11 +452,12 @@ static void stream_release(struct ArrowArrayStream *st)
 	st->release = NULL;      /* note 6: the feed owns the memory */
 }
 
-static struct feed *feed_create(int fd, const struct ingest_schema *s)
+static struct feed *feed_create(int fd, const struct ingest_schema *s, atomic_int *cancel)
 {
 	struct feed *f = xcalloc(1, sizeof *f);
 	f->fd = fd;
 	f->schema = s;
+	f->cancel = cancel;
 	pthread_mutex_init(&f->lock, NULL);
 	pthread_cond_init(&f->cond, NULL);
 	f->schema_cols = xcalloc(s->ncols ? s->ncols : 1, sizeof *f->schema_cols);
@@ -524,7 +540,7 @@ static int run_copy(int csv_fd, const struct ingest_schema *schema, const char *
 	duckdb_connection con = NULL;
 	duckdb_result res;
 	char *open_err = NULL, *quoted = NULL, *sql = NULL;
-	struct feed *f = feed_create(csv_fd, schema);
+	struct feed *f = feed_create(csv_fd, schema, opt ? opt->cancel : NULL);
 	char val[64];
 
 	if (duckdb_create_config(&cfg) == DuckDBError) {

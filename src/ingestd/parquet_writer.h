@@ -10,6 +10,7 @@
  */
 #ifndef LH_INGESTD_PARQUET_WRITER_H
 #define LH_INGESTD_PARQUET_WRITER_H
+#include <stdatomic.h>
 #include <stdint.h>
 
 struct lh_error;
@@ -19,6 +20,9 @@ struct parquet_writer_options {
 	uint64_t memory_limit_bytes;  /* DuckDB memory_limit; 0 = DuckDB's default */
 	unsigned threads;             /* DuckDB threads; 0 = DuckDB's default (cores) */
 	const char *temp_directory;   /* where DuckDB may spill; NULL = DuckDB's default */
+	atomic_int *cancel;           /* optional: once another thread sets it to 1,
+				       * the conversion stops at its next batch and
+				       * fails with 500 "convert_failed" "cancelled" */
 };
 
 /* Write the records of `csv_fd` (read with pread; the file position is not

@@ -173,6 +173,8 @@ struct converter {
 	int rc;                      /* parquet_write_csv()'s result */
 	struct lh_error err;
 	uint64_t bytes;              /* Parquet bytes handed to the PUT */
+	int at_eof;                  /* the PUT read the FIFO to its end */
+	atomic_int cancel;           /* the PUT ended early: stop converting */
 };
 
 static void *converter_main(void *arg)
@@ -196,6 +198,18 @@ static void *converter_main(void *arg)
 
 /* The PUT's body: the FIFO's bytes; at EOF the body ends only if the COPY
  * succeeded, else the PUT is aborted and storaged keeps nothing. */
+/* Read the FIFO to EOF, which comes once the COPY has returned, so DuckDB
+ * never blocks on a full pipe (nor on opening it: a reader is there). */
+static void fifo_drain(int fd)
+{
+	char scratch[64 << 10];
+	for (;;) {
+		ssize_t n = read(fd, scratch, sizeof scratch);
+		if (n == 0 || (n < 0 && errno != EINTR))
+			return;
+	}
+}
+
 static ssize_t fifo_source(void *ctx, char *buf, size_t max)
 {
 	struct converter *c = ctx;
@@ -207,21 +221,11 @@ static ssize_t fifo_source(void *ctx, char *buf, size_t max)
 			c->bytes += (uint64_t)n;
 		if (n != 0)
 			return n < 0 ? -1 : n;
+		c->at_eof = 1;
 		pthread_mutex_lock(&c->lock);
 		int ok = c->finished && c->rc == 0;
 		pthread_mutex_unlock(&c->lock);
 		return ok ? 0 : -1;
-	}
-}
-
-/* Read the FIFO to EOF (the PUT ended early): DuckDB never blocks on it. */
-static void fifo_drain(int fd)
-{
-	char scratch[64 << 10];
-	for (;;) {
-		ssize_t n = read(fd, scratch, sizeof scratch);
-		if (n == 0 || (n < 0 && errno != EINTR))
-			return;
 	}
 }
 
@@ -298,9 +302,14 @@ static int store_parquet(const struct pipeline_env *env, const struct pipeline_i
 	struct converter c = {
 		.spool_fd = in->spool_fd, .schema = in->schema, .fifo_path = fifo_path,
 		.opts = { .memory_limit_bytes = env->duckdb_memory_bytes,
-			  .threads = env->duckdb_threads, .temp_directory = env->spool_dir },
+			  .threads = env->duckdb_threads, .temp_directory = env->spool_dir,
+			  .cancel = &c.cancel },
 	};
-	const char *hdrs[] = { "If-None-Match: *", "Content-Type: application/octet-stream", NULL };
+	/* 100-continue: storaged answers a 412 (or 413, 507) before the body,
+	 * and curl must hear it instead of failing to send into a closed
+	 * connection. */
+	const char *hdrs[] = { "If-None-Match: *", "Content-Type: application/octet-stream",
+			       "Expect: 100-continue", NULL };
 	char *put_url = xasprintf("%s/storage/put/%s", env->storaged_url, key);
 	struct http_client_response resp = { 0 };
 	struct http_client_request r;
@@ -325,12 +334,25 @@ static int store_parquet(const struct pipeline_env *env, const struct pipeline_i
 	r.bearer_token = env->bearer_token;
 	r.body_source = fifo_source;
 	r.body_source_ctx = &c;      /* body_source_len 0: chunked */
+	/* The PUT lasts as long as the conversion: allow 1 s per MiB of CSV
+	 * on top of the usual limit. */
+	r.timeout_ms = LH_HTTP_CLIENT_TIMEOUT_MS + (unsigned)(in->schema->data_end >> 20) * 1000u;
 	put_rc = http_client_do(&r, &resp, &put_err);
-	fifo_drain(c.read_end);      /* a PUT that ended early left bytes behind */
+	int put_ended_early = !c.at_eof;
+	if (put_ended_early) {
+		/* A 412 or an error before the body's end: the rest of the
+		 * Parquet is not needed. The conversion is cancelled (it stops
+		 * at its next batch; its "cancelled" error is ours, not the
+		 * answer) and the FIFO drained until DuckDB has let go of it.
+		 * Closing our read end instead could leave DuckDB blocked for
+		 * ever in open() of a FIFO without a reader. */
+		atomic_store(&c.cancel, 1);
+		fifo_drain(c.read_end);
+	}
 	pthread_join(c.thread, NULL);
 	conversion_release();
 
-	if (c.rc != 0) {             /* the PUT was aborted: nothing was stored */
+	if (!put_ended_early && c.rc != 0) {  /* the PUT was aborted: nothing stored */
 		if (c.bytes)
 			log_event("info", "ingestd", "%s: the conversion failed after %llu Parquet "
 				  "bytes were streamed; the PUT was aborted", in->name,

@@ -41,7 +41,7 @@ static int convert(struct conv *c, const char *text, size_t n, struct lh_error *
 		return lh_fail(err, 500, "test", "temp file");
 	if (infer_fd(c->fd, &c->schema, err))
 		return -1;
-	struct parquet_writer_options opt = { 256u << 20, 2, "/tmp" };
+	struct parquet_writer_options opt = { 256u << 20, 2, "/tmp", NULL };
 	uint64_t rows = 0;
 	if (parquet_write_csv(c->fd, c->schema, c->pq, &opt, &rows, err))
 		return -1;
@@ -408,7 +408,7 @@ TEST(parquet_copy_plan_is_parallel_batch_copy)
 	CHECK(fd >= 0);
 	CHECK(write(fd, all_types_csv, sizeof all_types_csv - 1) == (ssize_t)(sizeof all_types_csv - 1));
 	CHECK_EQ_INT(infer_fd(fd, &s, &err), 0);
-	struct parquet_writer_options opt = { 256u << 20, 2, "/tmp" };
+	struct parquet_writer_options opt = { 256u << 20, 2, "/tmp", NULL };
 	CHECK_EQ_INT(parquet_explain_csv(fd, s, "/tmp/lh-test-pq-plan.parquet", &opt, &plan, &err), 0);
 	if (getenv("LH_TEST_SHOW_PLAN"))
 		fprintf(stderr, "%s\n", plan ? plan : "(none)");
@@ -451,13 +451,51 @@ TEST(parquet_changed_file_fails_cleanly)
 	CHECK(s->nchunks >= 2);
 	CHECK(pwrite(fd, "x", 1, (off_t)s->chunks[1].offset) == 1);   /* id "x..." */
 	snprintf(out, sizeof out, "%s.parquet", path);
-	struct parquet_writer_options opt = { 256u << 20, 2, "/tmp" };
+	struct parquet_writer_options opt = { 256u << 20, 2, "/tmp", NULL };
 	CHECK_EQ_INT(parquet_write_csv(fd, s, out, &opt, NULL, &err), -1);
 	CHECK_EQ_INT(err.status, 500);
 	CHECK_EQ_STR(err.code, "convert_failed");
 	CHECK(strstr(err.msg, "does not match its inferred type"));
 	CHECK(access(out, F_OK) != 0);
 	lh_error_clear(&err);
+	ingest_schema_destroy(s);
+	free(buf);
+	close(fd);
+	unlink(path);
+}
+
+/* ingestd cancels a conversion whose PUT ended early (pipeline.c): the COPY
+ * fails with "cancelled" at its next batch and leaves no output file. */
+TEST(parquet_cancelled_conversion_fails_cleanly)
+{
+	struct lh_error err = { 0 };
+	char path[] = "/tmp/lh-test-pq-cancel-XXXXXX", out[64];
+	int fd = mkstemp(path);
+	struct ingest_schema *s = NULL;
+	size_t cap = 8u << 20, n = 0;
+	char *buf = malloc(cap);
+	n += (size_t)snprintf(buf, cap, "id,name\n");
+	for (unsigned long long row = 1; n < cap - 100; row++)
+		n += (size_t)snprintf(buf + n, cap - n, "%llu,n%llu\n", row, row);
+	CHECK(fd >= 0);
+	CHECK(write(fd, buf, n) == (ssize_t)n);
+	CHECK_EQ_INT(infer_fd(fd, &s, &err), 0);
+	CHECK(s->nchunks >= 2);
+	snprintf(out, sizeof out, "%s.parquet", path);
+	atomic_int cancel = 1;
+	struct parquet_writer_options opt = { 256u << 20, 2, "/tmp", &cancel };
+	CHECK_EQ_INT(parquet_write_csv(fd, s, out, &opt, NULL, &err), -1);
+	CHECK_EQ_INT(err.status, 500);
+	CHECK_EQ_STR(err.code, "convert_failed");
+	CHECK(strstr(err.msg, "cancelled"));
+	CHECK(access(out, F_OK) != 0);
+	lh_error_clear(&err);
+	/* the same file and options without the flag convert fine */
+	atomic_store(&cancel, 0);
+	uint64_t rows = 0;
+	CHECK_EQ_INT(parquet_write_csv(fd, s, out, &opt, &rows, &err), 0);
+	CHECK_EQ_INT(rows, s->row_count);
+	unlink(out);
 	ingest_schema_destroy(s);
 	free(buf);
 	close(fd);
