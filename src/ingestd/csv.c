@@ -16,6 +16,8 @@
  *      `"`, and must be followed by `,`, LF, CRLF or end of input, else
  *      400 (line of the closing quote). No closing quote before end of input
  *      -> 400 "unterminated quote" with the line where the field started.
+ *      The closing quote is found 8 bytes at a time in one pass that also
+ *      counts the field's LFs and notes non-ASCII bytes (find_quote()).
  *   3. Any other field is unquoted: it ends at the first `,` or LF (found 8
  *      bytes at a time); a CR right before that LF belongs to the terminator.
  *      Quotes inside it are data.
@@ -135,6 +137,44 @@ static inline size_t find_delim(const char *p, size_t n, uint64_t *nonascii)
 	return n;
 }
 
+/* Exact per-byte equality: bit 7 of each byte of the result is set iff that
+ * byte of w is c (no borrow between bytes, unlike the zero-byte trick
+ * find_delim() uses, which is exact only for the first match). */
+static inline uint64_t eq_mask(uint64_t w, unsigned char c)
+{
+	uint64_t x = w ^ (ONES * c);
+	return ~(((x & ~HIGHS) + ~HIGHS) | x) & HIGHS;
+}
+
+/* Index of the first '"' in p[0..n), or n, in one pass: *lfs += the LFs
+ * before it, *nonascii |= the high bits of the bytes before it (invariants
+ * 1, 2 and 4 for a quoted field without three separate scans). */
+static inline size_t find_quote(const char *p, size_t n, uint64_t *lfs, uint64_t *nonascii)
+{
+	size_t i = 0;
+	uint64_t lf = 0, hi = 0;
+	for (; i + 8 <= n; i += 8) {
+		uint64_t w;
+		memcpy(&w, p + i, 8);
+		uint64_t q = eq_mask(w, '"'), l = eq_mask(w, '\n');
+		if (q) {
+			uint64_t below = (q & -q) - 1;  /* the bytes before the quote */
+			*lfs += lf + (uint64_t)__builtin_popcountll(l & below);
+			*nonascii |= (hi | (w & below)) & HIGHS;
+			return i + ((size_t)__builtin_ctzll(q) >> 3);
+		}
+		lf += (uint64_t)__builtin_popcountll(l);
+		hi |= w;
+	}
+	for (; i < n && p[i] != '"'; i++) {
+		lf += p[i] == '\n';
+		hi |= (unsigned char)p[i];
+	}
+	*lfs += lf;
+	*nonascii |= hi & HIGHS;
+	return i;
+}
+
 static uint64_t count_lf(const char *p, size_t n)
 {
 	uint64_t k = 0;
@@ -206,14 +246,14 @@ int csv_scan_record(struct csv_scanner *s, char *buf, size_t n, int eof, size_t 
 			/* invariant 2: quoted field */
 			size_t q = p + 1;
 			int doubled = 0;
+			uint64_t inner = 0;     /* LFs inside the field */
 			for (;;) {
-				const char *hit = memchr(buf + q, '"', n - q);
-				if (!hit) {
+				size_t j = q + find_quote(buf + q, n - q, &inner, &nonascii);
+				if (j == n) {
 					if (!eof)
 						goto need_more;
 					return fail_line(err, s->line + nl, "unterminated quoted field");
 				}
-				size_t j = (size_t)(hit - buf);
 				if (j + 1 == n && !eof)
 					goto need_more;
 				if (j + 1 < n && buf[j + 1] == '"') {
@@ -226,7 +266,6 @@ int csv_scan_record(struct csv_scanner *s, char *buf, size_t n, int eof, size_t 
 				next = j + 1;
 				break;
 			}
-			uint64_t inner = count_lf(buf + fstart, flen);
 			if (next == n) {
 				last = 1;
 			} else if (buf[next] == ',') {
@@ -244,7 +283,8 @@ int csv_scan_record(struct csv_scanner *s, char *buf, size_t n, int eof, size_t 
 				return fail_line(err, s->line + nl + inner,
 						 "unexpected character after a closing quote");
 			}
-			if (csv_utf8_check((const unsigned char *)buf + fstart, flen) != flen) {
+			if (nonascii &&
+			    csv_utf8_check((const unsigned char *)buf + fstart, flen) != flen) {
 				size_t bad = csv_utf8_check((const unsigned char *)buf + fstart, flen);
 				return fail_utf8(err, s->line + nl + count_lf(buf + fstart, bad), nf + 1);
 			}

@@ -163,6 +163,28 @@ TEST(csv_ragged_line_counts_quoted_newlines)
 	SCAN_ERR("a,b\r\n\"x\r\n\r\ny\",1\r\n3\r\n", "bad_csv", 5);
 }
 
+/* Quoted fields are scanned a word (8 bytes) at a time for the closing quote,
+ * counting LFs and non-ASCII bytes on the way: LFs, doubled quotes and
+ * multi-byte characters at every offset around word boundaries must give
+ * the same lines and values as a byte-by-byte reading. */
+TEST(csv_quoted_fields_across_word_boundaries)
+{
+	SCAN_OK("h\n\"0123456\n89\"\n", "h;0123456\n89;");
+	SCAN_OK("h\n\"01234567\"\"9abcdef\n\nX\"\n", "h;01234567\"9abcdef\n\nX;");
+	SCAN_OK("h\n\"\n\n\n\n\n\n\n\n\n\"\n", "h;\n\n\n\n\n\n\n\n\n;");
+	SCAN_OK("h\n\"abcdef\xc3\xa9ghijklmnop\xe2\x82\xac\"\n",
+		"h;abcdef\xc3\xa9ghijklmnop\xe2\x82\xac;");
+	/* the record after a field with LFs before and after a word boundary */
+	SCAN_ERR("h,i\n\"ab\ncdefgh\nijklmno\npq\",1\nx\n", "bad_csv", 6);
+	/* junk after the closing quote: the line of that quote */
+	SCAN_ERR("h\n\"abcdefg\nhijklmnopq\nr\"s\n", "bad_csv", 4);
+	/* invalid UTF-8 after LFs, past the first word: the line of the byte */
+	SCAN_ERR("h\n\"abcdefghij\nklm\nno\xffp\"\n", "bad_csv", 4);
+	/* a non-ASCII byte in the same word as the closing quote */
+	SCAN_ERR("h\n\"abcdefgh\xc3\"\n", "bad_csv", 2);
+	SCAN_ERR("h\n\"abcdefgh\n\n\n\n\"xyz\n", "bad_csv", 6);
+}
+
 TEST(csv_unterminated_quote)
 {
 	/* the field starts on line 3 */
