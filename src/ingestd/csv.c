@@ -157,13 +157,16 @@ static inline size_t find_quote(const char *p, size_t n, uint64_t *lfs, uint64_t
 		uint64_t w;
 		memcpy(&w, p + i, 8);
 		uint64_t q = eq_mask(w, '"'), l = eq_mask(w, '\n');
+		/* LFs are rare: count them only when there are some (without
+		 * -mpopcnt the count is a libgcc call) */
 		if (q) {
 			uint64_t below = (q & -q) - 1;  /* the bytes before the quote */
-			*lfs += lf + (uint64_t)__builtin_popcountll(l & below);
+			*lfs += lf + ((l & below) ? (uint64_t)__builtin_popcountll(l & below) : 0);
 			*nonascii |= (hi | (w & below)) & HIGHS;
 			return i + ((size_t)__builtin_ctzll(q) >> 3);
 		}
-		lf += (uint64_t)__builtin_popcountll(l);
+		if (l)
+			lf += (uint64_t)__builtin_popcountll(l);
 		hi |= w;
 	}
 	for (; i < n && p[i] != '"'; i++) {
