@@ -362,7 +362,12 @@ static int store_parquet(const struct pipeline_env *env, const struct pipeline_i
 	} else if (put_rc != 0) {
 		*err = put_err;
 		memset(&put_err, 0, sizeof put_err);
-		snprintf(err->msg, sizeof err->msg, "the object store is not reachable");
+		if (c.bytes)   /* e.g. storaged cut a body over its max_object_bytes */
+			snprintf(err->msg, sizeof err->msg, "the object store closed the connection "
+				 "after %llu bytes of the Parquet file (is it larger than storaged's "
+				 "max_object_bytes?)", (unsigned long long)c.bytes);
+		else
+			snprintf(err->msg, sizeof err->msg, "the object store is not reachable");
 	} else if (resp.status == 200) {
 		*size = c.bytes;
 		rc = STORE_DONE;

@@ -3,6 +3,7 @@ loopback (SPEC 6). Upload forms, idempotency, drift, bad CSV, limits, peers
 down, spool hygiene."""
 import json
 import os
+import random
 import socket
 import time
 import unittest
@@ -226,6 +227,47 @@ class TestIngestPeersDown(IngestStack):
         self.assertEqual(st, 502, obj)
         self.assertIn("catalog", obj["error"])
         self.assertEqual(self.spool_entries(), [])
+
+
+class TestParquetOverStoragedLimit(IngestStack):
+    """The Parquet streams into a chunked PUT, so storaged can only refuse an
+    object over its max_object_bytes mid-body: the ingest answers 502 with
+    a clear reason and nothing is stored, registered or left in the spool."""
+
+    def setUp(self):
+        self.storaged = self.start("storaged", env={"LAKEHOUSE_STORAGED_MAX_OBJECT_BYTES": "256KiB"})
+        self.data_dir = self.storaged.data_dir
+        self.catalogd = self.start("catalogd", data_dir=self.data_dir)
+        self.ingestd = self.start_ingestd()
+
+    def random_csv(self, rows):
+        rnd = random.Random(5)
+        return ("id,a,b\n" + "".join("%d,%x,%x\n" % (i, rnd.getrandbits(64), rnd.getrandbits(64))
+                                    for i in range(rows))).encode()
+
+    def assertNothingLeft(self):
+        self.assertEqual(self.versions(), [])
+        st, _, obj = request_json("GET", self.storaged.url + "/storage/list?prefix=datasets/")
+        self.assertEqual(obj["objects"], [])
+        deadline = time.monotonic() + 5
+        while self.spool_entries() and time.monotonic() < deadline:
+            time.sleep(0.05)
+        self.assertEqual(self.spool_entries(), [])
+
+    def test_a_little_over_is_storageds_413_relayed(self):
+        st, _, obj = self.ingest(self.random_csv(20000))     # ~0.6 MiB of Parquet
+        self.assertEqual(st, 502, obj)
+        self.assertIn("413", obj["error"])
+        self.assertNothingLeft()
+
+    def test_far_over_is_a_cut_connection_explained(self):
+        # storaged drops at most 64 MiB past its limit, then closes
+        st, _, obj = self.ingest(self.random_csv(3000000))   # ~65 MiB of Parquet
+        self.assertEqual(st, 502, obj)
+        self.assertIn("max_object_bytes", obj["error"])
+        self.assertNothingLeft()
+        st, _, obj = self.ingest(CSV)                         # a small one still fits
+        self.assertEqual(st, 200, obj)
 
 
 if __name__ == "__main__":
