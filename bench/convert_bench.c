@@ -72,31 +72,6 @@ static int run_ours(const char *csv, const char *out, unsigned threads)
 	return 0;
 }
 
-static int run_duckdb(const char *csv, const char *out, unsigned threads)
-{
-	duckdb_database db;
-	duckdb_connection con;
-	duckdb_result res;
-	char sql[2048];
-	if (duckdb_open(NULL, &db) == DuckDBError || duckdb_connect(db, &con) == DuckDBError)
-		return 1;
-	if (threads) {
-		snprintf(sql, sizeof sql, "SET threads=%u", threads);
-		duckdb_query(con, sql, NULL);
-	}
-	snprintf(sql, sizeof sql,
-		 "COPY (SELECT * FROM read_csv('%s')) TO '%s' (FORMAT parquet, COMPRESSION snappy)",
-		 csv, out);
-	if (duckdb_query(con, sql, &res) == DuckDBError) {
-		fprintf(stderr, "duckdb: %s\n", duckdb_result_error(&res));
-		return 1;
-	}
-	duckdb_destroy_result(&res);
-	duckdb_disconnect(&con);
-	duckdb_close(&db);
-	return 0;
-}
-
 static double cpu_seconds(void)
 {
 	struct rusage ru;
@@ -105,36 +80,56 @@ static double cpu_seconds(void)
 	       (double)ru.ru_stime.tv_sec + (double)ru.ru_stime.tv_usec / 1e6;
 }
 
-/* --encode-only: load, then time only the COPY of the table (printed here,
- * from the child, since the load must not count). */
-static int run_encode_only(const char *csv, const char *out, unsigned threads)
+/* A fresh in-memory DuckDB (`threads` set if non-zero) runs `setup` (may be
+ * NULL), then `copy`. With `label`, the copy's own wall and CPU time are
+ * printed under it, from the child, since the setup must not count.
+ * Returns 0, or 1 on any failure. */
+static int run_duckdb_copy(unsigned threads, const char *setup, const char *copy,
+			   const char *label)
 {
 	duckdb_database db;
 	duckdb_connection con;
 	duckdb_result res;
-	char sql[2048];
+	char sql[64];
 	if (duckdb_open(NULL, &db) == DuckDBError || duckdb_connect(db, &con) == DuckDBError)
 		return 1;
 	if (threads) {
 		snprintf(sql, sizeof sql, "SET threads=%u", threads);
 		duckdb_query(con, sql, NULL);
 	}
-	snprintf(sql, sizeof sql, "CREATE TABLE t AS SELECT * FROM read_csv('%s')", csv);
-	if (duckdb_query(con, sql, NULL) == DuckDBError)
+	if (setup && duckdb_query(con, setup, NULL) == DuckDBError)
 		return 1;
-	snprintf(sql, sizeof sql, "COPY t TO '%s' (FORMAT parquet, COMPRESSION snappy)", out);
 	double t0 = now(), c0 = cpu_seconds();
-	if (duckdb_query(con, sql, &res) == DuckDBError) {
+	if (duckdb_query(con, copy, &res) == DuckDBError) {
 		fprintf(stderr, "duckdb: %s\n", duckdb_result_error(&res));
 		return 1;
 	}
-	printf("duckdb COPY from a table (encode only): %6.2f s wall  cpu %6.2f s\n", now() - t0,
-	       cpu_seconds() - c0);
-	fflush(stdout);
+	if (label) {
+		printf("%s %6.2f s wall  cpu %6.2f s\n", label, now() - t0, cpu_seconds() - c0);
+		fflush(stdout);
+	}
 	duckdb_destroy_result(&res);
 	duckdb_disconnect(&con);
 	duckdb_close(&db);
 	return 0;
+}
+
+static int run_duckdb(const char *csv, const char *out, unsigned threads)
+{
+	char copy[2048];
+	snprintf(copy, sizeof copy,
+		 "COPY (SELECT * FROM read_csv('%s')) TO '%s' (FORMAT parquet, COMPRESSION snappy)",
+		 csv, out);
+	return run_duckdb_copy(threads, NULL, copy, NULL);
+}
+
+/* --encode-only: load the CSV into a table, then time only its COPY. */
+static int run_encode_only(const char *csv, const char *out, unsigned threads)
+{
+	char setup[1024], copy[1024];
+	snprintf(setup, sizeof setup, "CREATE TABLE t AS SELECT * FROM read_csv('%s')", csv);
+	snprintf(copy, sizeof copy, "COPY t TO '%s' (FORMAT parquet, COMPRESSION snappy)", out);
+	return run_duckdb_copy(threads, setup, copy, "duckdb COPY from a table (encode only):");
 }
 
 struct sample {

@@ -338,30 +338,31 @@ class StoragedTest(ServerTest):
         self.assertEqual((resp.status, obj["code"]), (413, "too_large"))
         self.assertNothingStored(srv)
 
-    def test_disconnect_mid_upload_leaves_nothing(self):
-        srv = self.storaged()
+    def assertCutUploadLeavesNothing(self, srv, head, body):
+        """Send `head` and `body` of a PUT, close mid-upload: nothing stays."""
         s = socket.create_connection(("127.0.0.1", srv.port))
-        s.sendall(b"PUT /storage/put/cut HTTP/1.1\r\nHost: x\r\nContent-Length: 20000000\r\n\r\n")
-        s.sendall(b"x" * self.partial_upload_bytes)
+        s.sendall(head)
+        s.sendall(body)
         self.wait_for(lambda: self.upload_in_progress(srv), 10, "the upload should be in progress")
         s.close()
         self.wait_for(lambda: not self.leftover_temp(srv), 10, "the cut upload should be dropped")
         self.assertNothingStored(srv)
 
+    def test_disconnect_mid_upload_leaves_nothing(self):
+        self.assertCutUploadLeavesNothing(
+            self.storaged(),
+            b"PUT /storage/put/cut HTTP/1.1\r\nHost: x\r\nContent-Length: 20000000\r\n\r\n",
+            b"x" * self.partial_upload_bytes)
+
     def test_chunked_upload_cut_before_its_last_chunk_leaves_nothing(self):
         # ingestd streams Parquet into a chunked PUT and, when the conversion
         # fails, cuts it before the terminating chunk: nothing may be stored.
-        srv = self.storaged()
-        s = socket.create_connection(("127.0.0.1", srv.port))
-        s.sendall(b"PUT /storage/put/cut/chunked HTTP/1.1\r\nHost: x\r\n"
-                  b"Transfer-Encoding: chunked\r\n\r\n")
         piece = b"y" * 65536
-        for _ in range(max(1, self.partial_upload_bytes // len(piece))):
-            s.sendall(b"%x\r\n%s\r\n" % (len(piece), piece))
-        self.wait_for(lambda: self.upload_in_progress(srv), 10, "the upload should be in progress")
-        s.close()
-        self.wait_for(lambda: not self.leftover_temp(srv), 10, "the cut upload should be dropped")
-        self.assertNothingStored(srv)
+        chunks = max(1, self.partial_upload_bytes // len(piece))
+        self.assertCutUploadLeavesNothing(
+            self.storaged(),
+            b"PUT /storage/put/cut/chunked HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n",
+            (b"%x\r\n%s\r\n" % (len(piece), piece)) * chunks)
 
     def test_restart_keeps_objects_and_cleans_temp(self):
         srv = self.storaged()
@@ -668,21 +669,6 @@ class StoragedS3Test(StoragedTest):
     # are in the bucket); what a crash leaves (an incomplete multipart upload)
     # is invisible to storaged and reaped by the bucket's lifecycle rule, so
     # there is nothing to clean at start.
-    def test_chunked_upload_cut_before_its_last_chunk_leaves_nothing(self):
-        # ingestd streams Parquet into a chunked PUT and, when the conversion
-        # fails, cuts it before the terminating chunk: nothing may be stored.
-        srv = self.storaged()
-        s = socket.create_connection(("127.0.0.1", srv.port))
-        s.sendall(b"PUT /storage/put/cut/chunked HTTP/1.1\r\nHost: x\r\n"
-                  b"Transfer-Encoding: chunked\r\n\r\n")
-        piece = b"y" * 65536
-        for _ in range(max(1, self.partial_upload_bytes // len(piece))):
-            s.sendall(b"%x\r\n%s\r\n" % (len(piece), piece))
-        self.wait_for(lambda: self.upload_in_progress(srv), 10, "the upload should be in progress")
-        s.close()
-        self.wait_for(lambda: not self.leftover_temp(srv), 10, "the cut upload should be dropped")
-        self.assertNothingStored(srv)
-
     def test_restart_keeps_objects_and_cleans_temp(self):
         srv = self.storaged()
         self.put(srv, "keep/me", b"kept")

@@ -208,13 +208,7 @@ TEST(http_streaming_body_and_response)
 /* Gives 300000 bytes, then fails: the body must never look complete. */
 static ssize_t failing_source(void *ctx, char *buf, size_t max)
 {
-	size_t *left = ctx;
-	if (*left == 0)
-		return -1;
-	size_t n = max < *left ? max : *left;
-	memset(buf, 'f', n);
-	*left -= n;
-	return (ssize_t)n;
+	return *(size_t *)ctx ? zeros_source(ctx, buf, max) : -1;
 }
 
 /* ingestd streams a conversion into a chunked PUT and aborts it when the
