@@ -402,6 +402,13 @@ const char *http_request_path(struct http_request *req) { return req->path; }
 const char *http_request_path_rest(struct http_request *req) { return req->path_rest; }
 const char *http_request_id(struct http_request *req) { return req->request_id; }
 
+int http_request_client_fd(struct http_request *req)
+{
+	const union MHD_ConnectionInfo *ci =
+		MHD_get_connection_info(req->conn, MHD_CONNECTION_INFO_CONNECTION_FD);
+	return ci ? (int)ci->connect_fd : -1;
+}
+
 const char *http_request_header(struct http_request *req, const char *name)
 {
 	return MHD_lookup_connection_value(req->conn, MHD_HEADER_KIND, name);

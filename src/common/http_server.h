@@ -93,6 +93,9 @@ const char *http_request_path_rest(struct http_request *req);
 const char *http_request_header(struct http_request *req, const char *name);
 const char *http_request_query(struct http_request *req, const char *name);
 const char *http_request_id(struct http_request *req);
+/* The client connection's socket, only to poll() for a hang-up while a
+ * handler waits (never read, write or close it); -1 if unknown. */
+int http_request_client_fd(struct http_request *req);
 /* Visit every query argument in the order sent, percent-decoded like the
  * path; `value` is NULL for a bare "?flag". `fn` returns 0 to go on, -1 to
  * stop. Returns 0, or -1 if `fn` stopped. (The gateway re-encodes them.) */
