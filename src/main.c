@@ -38,13 +38,15 @@ static const struct subcommand subcommands[] = {
 	{ "show", cli_show_main, "show a dataset's manifest and schema" },
 	{ "versions", cli_versions_main, "list a dataset's versions" },
 	{ "gc", cli_gc_main, "delete objects no version references (--dry-run lists them)" },
+	{ "queryd-worker", queryd_worker_main, NULL },   /* started by queryd only */
 };
 
 static void usage(FILE *out)
 {
 	fprintf(out, "usage: lakehouse <command> [options]\n\ncommands:\n");
 	for (size_t i = 0; i < sizeof subcommands / sizeof subcommands[0]; i++)
-		fprintf(out, "  %-10s %s\n", subcommands[i].name, subcommands[i].help);
+		if (subcommands[i].help)
+			fprintf(out, "  %-10s %s\n", subcommands[i].name, subcommands[i].help);
 	fprintf(out, "\n`lakehouse <command> --help` describes one command.\n"
 		     "lakehouse --version prints the version.\n");
 }

@@ -128,6 +128,8 @@ static const struct cfg_key keys[] = {
 	K_SIZE("queryd", "duckdb_memory_bytes", queryd.duckdb_memory_bytes),
 	K_UINT("queryd", "duckdb_threads", queryd.duckdb_threads, 1),
 	K_INT64("queryd", "max_rows", queryd.max_rows, 0),
+	K_UINT("queryd", "workers", queryd.workers, 1),
+	K_SIZE("queryd", "worker_memory_bytes", queryd.worker_memory_bytes),
 	K_STR("queryd", "storaged_url", queryd.storaged_url, C_URL, NULL),
 	K_STR("queryd", "catalogd_url", queryd.catalogd_url, C_URL, NULL),
 
@@ -175,6 +177,8 @@ void config_defaults(struct lh_config *cfg)
 	cfg->queryd.duckdb_memory_bytes = 1ull << 30;
 	cfg->queryd.duckdb_threads = 2;
 	cfg->queryd.max_rows = 0;
+	cfg->queryd.workers = LH_DEFAULT_QUERY_WORKERS;
+	cfg->queryd.worker_memory_bytes = 0;   /* derived from duckdb_memory_bytes */
 }
 
 /* dst = <dir>/<leaf> if dst is "". data_dir is capped at CFG_DATA_DIR_MAX by

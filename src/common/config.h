@@ -75,6 +75,8 @@ struct lh_config {
 		uint64_t duckdb_memory_bytes;    /* default 1 GiB */
 		unsigned duckdb_threads;         /* default 2 */
 		int64_t max_rows;                /* default result row cap, 0 = none */
+		unsigned workers;                /* worker processes = concurrent queries */
+		uint64_t worker_memory_bytes;    /* a worker's hard cap, 0 = derived */
 		char storaged_url[LH_CFG_STR];
 		char catalogd_url[LH_CFG_STR];
 	} queryd;

@@ -120,6 +120,13 @@ static char *dup_header_value(const char *v, size_t n)
 	return xstrndup(v, n);
 }
 
+static int on_progress(void *ctx, curl_off_t dltotal, curl_off_t dlnow, curl_off_t ultotal,
+		       curl_off_t ulnow)
+{
+	struct transfer *t = ctx;
+	return t->req->cancelled(t->req->cancelled_ctx) ? 1 : 0;
+}
+
 /* Report one header line (or the blank line ending the block) to the
  * request's on_header hook. Returns n, or 0 to make curl abort. */
 static size_t hook_header(struct transfer *t, const char *line, size_t n)
@@ -220,6 +227,11 @@ int http_client_do(const struct http_client_request *r,
 	/* Send the path as built: never squash "/../" (the gateway forwards
 	 * keys verbatim and storaged rejects them itself). */
 	curl_easy_setopt(c, CURLOPT_PATH_AS_IS, 1L);
+	if (r->cancelled) {
+		curl_easy_setopt(c, CURLOPT_XFERINFOFUNCTION, on_progress);
+		curl_easy_setopt(c, CURLOPT_XFERINFODATA, &t);
+		curl_easy_setopt(c, CURLOPT_NOPROGRESS, 0L);
+	}
 
 	int caller_expect = 0;
 	for (const char *const *h = r->headers; h && *h; h++) {

@@ -65,6 +65,11 @@ struct http_client_request {
 	 * time-out), else 0. Such a request is safe to send elsewhere whatever
 	 * its method (upstream.c, ADR 0075). */
 	int *not_sent;
+	/* Optional: polled by curl while the transfer runs (about once a
+	 * second when nothing moves, more often when data flows); returning
+	 * nonzero aborts the transfer. The gateway uses it to drop an upstream
+	 * request whose client has hung up. */
+	int (*cancelled)(void *ctx); void *cancelled_ctx;
 };
 
 struct http_client_response {

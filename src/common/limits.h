@@ -19,6 +19,8 @@
 #define LH_HTTP_SHUTDOWN_GRACE_MS      30000       /* wait for in-flight requests */
 #define LH_HTTP_MAX_PATH               4096        /* URL path length */
 #define LH_REQUEST_ID_MAX              64          /* X-Request-Id length kept */
+#define LH_HTTP_ALLOWED_HOSTS_MAX      32          /* names in [http] allowed_hosts
+                                                    * (common/http_policy.c) */
 
 /* HTTP client (common/http_client.c) */
 #define LH_HTTP_CLIENT_CONNECT_TIMEOUT_MS 5000
@@ -44,6 +46,7 @@
 #define LH_UI_CELL_BYTES               300         /* a table cell is cut after this */
 #define LH_UI_CHART_MAX_BARS           30
 #define LH_UI_CHART_MAX_POINTS         2000
+#define LH_UI_CSRF_HEAD_BYTES          2048        /* an upload's first form part (the CSRF token) must fit */
 
 /* CLI (cli/) */
 #define LH_CLI_MAX_RESPONSE            (64u << 20) /* JSON answers read into memory */
@@ -81,6 +84,12 @@
 /* queryd */
 #define LH_SQL_MAX_BYTES               (256u << 10)
 #define LH_DEFAULT_QUERY_TIMEOUT_MS    30000
+/* queryd's worker processes (ADR 0114): concurrent queries, and the time a
+ * worker gets after its deadline to stop by itself before it is killed. */
+#define LH_DEFAULT_QUERY_WORKERS       4
+#define LH_QUERY_KILL_GRACE_MS         500
+/* Address space a worker needs beyond DuckDB's memory_limit (ADR 0114). */
+#define LH_QUERY_WORKER_OVERHEAD       (1ull << 30)
 #define LH_DEFAULT_CACHE_BYTES         (4ull << 30)
 
 #endif

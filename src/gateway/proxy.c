@@ -57,6 +57,13 @@
  *     replaces proxy_end() when the answer is small and the UI renders it
  *     (an upload's JSON result): C drains `down` itself into a capped buffer
  *     until W is done.
+ * 10. A client that hangs up while C waits (for the head in end(), for body
+ *     bytes in the reader) is noticed within a fifth of a second by polling
+ *     its socket for POLLRDHUP (wait_or_client_gone): C sets `aborted`, and
+ *     curl, which polls the cancel hook up_cancelled about once a second
+ *     even while nothing moves, drops the upstream connection. So a query
+ *     whose client went away is stopped by queryd (its note 6) instead of
+ *     running to its time limit.
  * Limitation: an upstream that answers 2xx with more than
  * LH_GATEWAY_PIPE_BYTES of body before it has read the whole request body
  * stalls until the upstream timeout (no service of ours does that).
@@ -72,11 +79,14 @@
 #include "common/url.h"
 #include "common/xmalloc.h"
 
+#include <errno.h>
+#include <poll.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <time.h>
 
 #define PROXY_MAX_QUERY_ARGS 256
 
@@ -130,6 +140,7 @@ struct proxy {
 	int w_done;                     /* http_client_do returned */
 	int w_rc;                       /* its result */
 	int aborted;                    /* C is gone: W must stop */
+	int client_fd;                  /* C's socket, polled for a hang-up (note 10) */
 	int up_pulled;                  /* the upstream has taken body bytes */
 	struct lh_error err;            /* W's error when w_rc != 0 */
 	int member;                     /* the instance of W's last attempt, -1 none */
@@ -254,7 +265,37 @@ static void proxy_unref(struct proxy *p)
 		proxy_free(p);
 }
 
+/* Note 10: wait on p->cv for at most a slice, then check whether the client
+ * hung up; if it did, abort the exchange. Called with p->mu held. */
+static void wait_or_client_gone(struct proxy *p)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	ts.tv_nsec += 200L * 1000 * 1000;
+	if (ts.tv_nsec >= 1000000000L) {
+		ts.tv_sec++;
+		ts.tv_nsec -= 1000000000L;
+	}
+	if (pthread_cond_timedwait(&p->cv, &p->mu, &ts) != ETIMEDOUT || p->client_fd < 0)
+		return;
+	struct pollfd pf = { .fd = p->client_fd, .events = POLLRDHUP };
+	if (poll(&pf, 1, 0) > 0 && (pf.revents & (POLLRDHUP | POLLHUP | POLLERR))) {
+		p->aborted = 1;
+		pthread_cond_broadcast(&p->cv);
+	}
+}
+
 /* --- W: the worker and its callbacks --------------------------------------- */
+
+/* http_client's cancel hook: C is gone (note 10). */
+static int up_cancelled(void *ctx)
+{
+	struct proxy *p = ctx;
+	pthread_mutex_lock(&p->mu);
+	int aborted = p->aborted;
+	pthread_mutex_unlock(&p->mu);
+	return aborted;
+}
 
 static ssize_t up_source(void *ctx, char *buf, size_t max)
 {
@@ -357,6 +398,8 @@ static void *proxy_worker(void *arg)
 	r.on_header = on_head;
 	r.on_header_ctx = p;
 	r.timeout_ms = p->timeout_ms;
+	r.cancelled = up_cancelled;
+	r.cancelled_ctx = p;
 
 	int member = -1;
 	int rc = upstream_pool_do(p->pool, p->path, &r, &resp, &member, &err);
@@ -437,6 +480,7 @@ int proxy_begin(struct http_request *req, const struct gateway_upstream *up,
 	snprintf(p->method, sizeof p->method, "%s", http_request_method(req));
 	snprintf(p->service, sizeof p->service, "%s", up->name);
 	snprintf(p->request_id, sizeof p->request_id, "%s", http_request_id(req));
+	p->client_fd = http_request_client_fd(req);
 	p->timeout_ms = timeout_ms;
 	p->content_length = UINT64_MAX;
 
@@ -520,6 +564,7 @@ int proxy_begin_request(struct http_request *req, const struct gateway_upstream 
 	snprintf(p->method, sizeof p->method, "%s", method);
 	snprintf(p->service, sizeof p->service, "%s", up->name);
 	snprintf(p->request_id, sizeof p->request_id, "%s", http_request_id(req));
+	p->client_fd = http_request_client_fd(req);
 	p->timeout_ms = timeout_ms;
 	p->content_length = UINT64_MAX;
 	size_t nh = 0;
@@ -567,13 +612,13 @@ static ssize_t stream_read(void *ctx, uint64_t pos, char *buf, size_t max)
 	struct proxy *p = ctx;
 	ssize_t n;
 	pthread_mutex_lock(&p->mu);
-	while (p->down.len == 0 && !p->w_done)
-		pthread_cond_wait(&p->cv, &p->mu);
+	while (p->down.len == 0 && !p->w_done && !p->aborted)
+		wait_or_client_gone(p);
 	if (p->down.len) {
 		n = (ssize_t)ring_get(&p->down, buf, max);
 		pthread_cond_broadcast(&p->cv);
 	} else {
-		n = p->w_rc == 0 ? 0 : -1;   /* note 5 */
+		n = p->w_done && p->w_rc == 0 ? 0 : -1;   /* note 5; aborted: cut */
 	}
 	pthread_mutex_unlock(&p->mu);
 	return n;
@@ -622,8 +667,14 @@ int proxy_end(struct http_request *req)
 	pthread_mutex_lock(&p->mu);
 	p->up_eof = 1;
 	pthread_cond_broadcast(&p->cv);
-	while (!p->head_done && !p->w_done)
-		pthread_cond_wait(&p->cv, &p->mu);
+	while (!p->head_done && !p->w_done && !p->aborted)
+		wait_or_client_gone(p);
+	if (!p->head_done && !p->w_done) {
+		/* the client hung up before any answer: nobody will read one */
+		pthread_mutex_unlock(&p->mu);
+		http_respond_fail(req, 499, "client_closed", "the client went away");
+		return 0;
+	}
 	int have_head = p->head_done;
 	long status = p->status;
 	int bodyless = status == 204 || status == 304 || status < 200;

@@ -1,5 +1,6 @@
 /* queryd.c — the read-only SQL service (SPEC 8): POST /query, the catalog
- * and storage lookups behind it, the time-limit watchdog, and the service
+ * and storage lookups behind it, the conversation with the worker process
+ * that runs DuckDB (pool.c, worker.c), and the service
  * life cycle (queryd_start / queryd_stop / queryd_main).
  *
  * DESIGN NOTES — one POST /query (query_end), in order:
@@ -12,21 +13,25 @@
  *     [?version=N] (404 -> 404 "unknown_version"). Every object of those
  *     manifests is pinned in the cache (cache.c), fetched from storaged on a
  *     miss and verified against its ETag (fetch_object).
- *  4. A fresh DuckDB connection gets one TEMP VIEW per dataset reference,
- *     "name" for the latest version and "name@N" for a past one, over the
- *     cached files (engine.c), registered with the watchdog, then the
- *     statement is prepared and checked by DuckDB itself.
- *  5. The first chunk is fetched before answering, so SQL errors (400) and
- *     time-outs (504) are proper answers; then the rest streams chunk by
- *     chunk (query_read). parquet is written by DuckDB to a file in the
- *     sandbox's out/ directory, unlinked, and sent from the open fd.
- *  6. The watchdog thread interrupts any query past its deadline
- *     (cfg timeout_ms, or a smaller per-request timeout_ms). A query that
- *     times out mid-stream has its connection cut.
+ *  4. DuckDB never runs in this process (ADR 0114): a worker process from
+ *     the pool (pool.c, worker.c) gets the statement and one view per
+ *     dataset reference, "name" for the latest version and "name@N" for a
+ *     past one, over the cached files; it checks the statement with DuckDB's
+ *     own parser and runs it. A worker that crashes, runs out of memory or
+ *     overruns its deadline ends that query alone.
+ *  5. The worker fetches the first chunk before answering, so SQL errors
+ *     (400) and time-outs (504) are proper answers; then the rest streams
+ *     as frames (query_read). parquet is written by the worker to a file in
+ *     the sandbox's out/ directory, which queryd opens, unlinks and sends.
+ *  6. Deadlines (cfg timeout_ms, or a smaller per-request timeout_ms): the
+ *     worker interrupts DuckDB at the deadline itself; queryd waits for any
+ *     answer only until the deadline plus LH_QUERY_KILL_GRACE_MS, then kills
+ *     the worker and answers 504 (or cuts a stream already started). While
+ *     it waits it polls the client's socket: a client that hangs up gets
+ *     its worker killed at once, so nobody computes for a closed socket.
  *  7. Teardown (qrun_free) runs once per query, from done() or from the
- *     stream's free callback: unregister from the watchdog (under its lock,
- *     so no interrupt can touch a destroyed connection), destroy the DuckDB
- *     connection, unpin the cache files.
+ *     stream's free callback: a worker that finished its answer goes back
+ *     to the pool, one still busy is killed; the cache files are unpinned.
  */
 #include "queryd/queryd.h"
 #include "queryd/queryd_int.h"
@@ -63,29 +68,25 @@ struct qrun;
 struct queryd {
 	struct lh_config cfg;
 	struct http_server *srv;
-	struct engine *engine;
+	struct qpool *pool;
 	struct qcache *cache;
 	char *out_dir;
-	/* watchdog */
-	pthread_t watchdog;
-	int watchdog_started;
-	pthread_mutex_t mu;
-	pthread_cond_t cv;
-	int stopping;
-	struct qrun *active;           /* doubly linked */
-	atomic_uint_fast64_t queries, timeouts;
+	atomic_uint_fast64_t queries, timeouts, disconnects;
 };
 
 struct qrun {
 	struct queryd *s;
-	struct engine_query *q;
+	struct qworker *w;             /* lent by the pool, or NULL */
+	int busy;                      /* w owes us the rest of an answer */
+	int client_fd;                 /* to notice a hang-up (never read) */
+	json_t *views;                 /* [{"name","paths","schema"}] for the worker */
 	char **keys;                   /* pinned cache keys */
 	size_t nkeys;
 	double start_ms;
 	double deadline_ms;
-	int registered, fired;
-	struct qrun *prev, *next;
 	int hits, fetches;
+	char *data;                    /* a data frame not yet handed to the client */
+	size_t data_len, data_off;
 };
 
 static double now_ms(void)
@@ -95,78 +96,64 @@ static double now_ms(void)
 	return (double)ts.tv_sec * 1000.0 + (double)ts.tv_nsec / 1e6;
 }
 
-/* ---- watchdog ------------------------------------------------------------- */
+/* ---- the worker conversation (note 4) ---------------------------------- */
 
-static void *watchdog_main(void *arg)
+/* Give the worker back, or kill it if it still owes an answer. */
+static void worker_done(struct qrun *r)
 {
-	struct queryd *s = arg;
-	pthread_mutex_lock(&s->mu);
-	while (!s->stopping) {
-		double now = now_ms(), next = now + 1000;
-		for (struct qrun *r = s->active; r; r = r->next) {
-			if (!r->fired && now >= r->deadline_ms) {
-				r->fired = 1;
-				engine_query_interrupt(r->q);
-				atomic_fetch_add(&s->timeouts, 1);
-			} else if (!r->fired && r->deadline_ms < next) {
-				next = r->deadline_ms;
-			}
+	if (!r->w)
+		return;
+	if (r->busy)
+		qpool_discard(r->s->pool, r->w);
+	else
+		qpool_release(r->s->pool, r->w);
+	r->w = NULL;
+	r->busy = 0;
+}
+
+/* The next frame of the worker's answer, waiting until the deadline plus the
+ * grace period (note 6). Returns 0 with *type and *payload (the caller frees),
+ * or -1 with err; on -1 the worker is gone (killed or dead). */
+static int worker_frame(struct qrun *r, char *type, char **payload, size_t *n,
+			struct lh_error *err)
+{
+	struct queryd *s = r->s;
+	int fd = qworker_fd(r->w);
+	int wr = wire_wait(fd, r->client_fd, r->deadline_ms + LH_QUERY_KILL_GRACE_MS);
+	if (wr == WIRE_WAIT_READY && wire_recv(fd, type, payload, n) == 0)
+		return 0;
+	if (wr == WIRE_WAIT_READY) {
+		qpool_discard_dead(s->pool, r->w, err);
+	} else {
+		qpool_discard(s->pool, r->w);
+		if (wr == WIRE_WAIT_TIMEOUT) {
+			atomic_fetch_add(&s->timeouts, 1);
+			lh_fail(err, 504, "query_timeout",
+				"the query ran past its time limit and was stopped");
+		} else if (wr == WIRE_WAIT_CLIENT_GONE) {
+			atomic_fetch_add(&s->disconnects, 1);
+			lh_fail(err, 499, "client_closed", "the client went away; the query was stopped");
+		} else {
+			lh_fail(err, 500, "internal", "lost the query worker");
 		}
-		double wait = next - now_ms();
-		if (wait < 1)
-			wait = 1;
-		struct timespec ts;
-		clock_gettime(CLOCK_REALTIME, &ts);
-		long long ns = (long long)ts.tv_nsec + (long long)(wait * 1e6);
-		ts.tv_sec += (time_t)(ns / 1000000000LL);
-		ts.tv_nsec = (long)(ns % 1000000000LL);
-		pthread_cond_timedwait(&s->cv, &s->mu, &ts);
 	}
-	pthread_mutex_unlock(&s->mu);
-	return NULL;
-}
-
-static void watch(struct qrun *r)
-{
-	struct queryd *s = r->s;
-	pthread_mutex_lock(&s->mu);
-	r->next = s->active;
-	r->prev = NULL;
-	if (s->active)
-		s->active->prev = r;
-	s->active = r;
-	r->registered = 1;
-	pthread_cond_signal(&s->cv);
-	pthread_mutex_unlock(&s->mu);
-}
-
-static void unwatch(struct qrun *r)
-{
-	struct queryd *s = r->s;
-	pthread_mutex_lock(&s->mu);
-	if (r->registered) {
-		if (r->prev)
-			r->prev->next = r->next;
-		else
-			s->active = r->next;
-		if (r->next)
-			r->next->prev = r->prev;
-		r->registered = 0;
-	}
-	pthread_mutex_unlock(&s->mu);
+	r->w = NULL;
+	r->busy = 0;
+	return -1;
 }
 
 static void qrun_free(struct qrun *r)
 {
 	if (!r)
 		return;
-	unwatch(r);
-	engine_query_destroy(r->q);
+	worker_done(r);
+	json_decref(r->views);
 	for (size_t i = 0; i < r->nkeys; i++) {
 		qcache_release(r->s->cache, r->keys[i]);
 		free(r->keys[i]);
 	}
 	free(r->keys);
+	free(r->data);
 	free(r);
 }
 
@@ -297,17 +284,48 @@ out:
 
 /* ---- table resolution ----------------------------------------------------- */
 
-/* The catalog's name for `ref` among the datasets, or NULL. */
-static const char *match_dataset(const json_t *list, const char *ref)
+/* The catalog's dataset that `ref` names, into *out (NULL: none, so `ref`
+ * is not a dataset). SQL identifiers ignore case, and dataset names are
+ * unique regardless of it (ADR 0112), so: the dataset named exactly `ref`
+ * if there is one, else the only one whose name equals `ref` but for case.
+ * Two or more of those (a pair made before that rule) and none exact: -1
+ * with 409 name_conflict, never a guess. */
+static int match_dataset(const json_t *list, const char *ref, const char **out,
+			 struct lh_error *err)
 {
+	const char *found = NULL, *other = NULL;
 	size_t i;
 	json_t *d;
+	*out = NULL;
 	json_array_foreach(list, i, d) {
 		const char *name = json_string_value(json_object_get(d, "name"));
-		if (name && !strcasecmp(name, ref))
-			return name;
+		if (!name || strcasecmp(name, ref))
+			continue;
+		if (!strcmp(name, ref)) {
+			*out = name;
+			return 0;
+		}
+		if (!found)
+			found = name;
+		else if (!other)
+			other = name;
 	}
-	return NULL;
+	if (other) {
+		lh_fail(err, 409, "name_conflict",
+			"\"%s\" is ambiguous: datasets \"%s\" and \"%s\" have names that differ "
+			"only in letter case; write the exact name in double quotes, e.g. "
+			"SELECT * FROM \"%s\"", ref, found, other, found);
+		json_t *names = json_array();
+		json_array_foreach(list, i, d) {
+			const char *name = json_string_value(json_object_get(d, "name"));
+			if (name && !strcasecmp(name, ref))
+				json_array_append_new(names, json_string(name));
+		}
+		lh_error_set(err, "candidates", names);
+		return -1;
+	}
+	*out = found;
+	return 0;
 }
 
 static int pin_manifest(struct qrun *r, const json_t *manifest, const char *view,
@@ -335,8 +353,13 @@ static int pin_manifest(struct qrun *r, const json_t *manifest, const char *view
 		r->hits += !fetched;
 		paths[i] = xstrdup(path);
 	}
-	rc = engine_query_add_view(r->q, view, (const char *const *)paths, n,
-				   json_object_get(manifest, "schema"), err);
+	json_t *jpaths = json_array();
+	for (size_t i = 0; i < n; i++)
+		json_array_append_new(jpaths, json_string(paths[i]));
+	json_t *schema = json_object_get(manifest, "schema");
+	json_array_append_new(r->views, json_pack("{s:s, s:o, s:O}", "name", view, "paths", jpaths,
+						  "schema", schema ? schema : json_null()));
+	rc = 0;
 out:
 	for (size_t i = 0; i < n; i++)
 		free(paths[i]);
@@ -367,7 +390,9 @@ static int resolve_tables(struct qrun *r, const char *sql, size_t len, const cha
 		goto out;
 	}
 	for (size_t i = 0; i < nrefs; i++) {
-		const char *name = match_dataset(list, refs[i].name);
+		const char *name;
+		if (match_dataset(list, refs[i].name, &name, err))
+			goto out;
 		if (!name) {
 			if (refs[i].version > 0) {
 				lh_fail(err, 404, "unknown_dataset", "there is no dataset named \"%s\"",
@@ -421,10 +446,40 @@ static const struct {
 	{ "parquet", ENGINE_PARQUET, "application/vnd.apache.parquet" },
 };
 
+/* The stream's reader: hand out the worker's data frames (note 5). */
 static ssize_t query_read(void *ctx, uint64_t pos, char *buf, size_t max)
 {
 	struct qrun *r = ctx;
-	return engine_query_read(r->q, buf, max, now_ms() - r->start_ms);
+	struct lh_error err = { 0 };
+	while (r->data_off == r->data_len) {
+		char type, *payload = NULL;
+		size_t n;
+		free(r->data);
+		r->data = NULL;
+		r->data_len = r->data_off = 0;
+		if (!r->w)
+			return -1;
+		if (worker_frame(r, &type, &payload, &n, &err)) {
+			log_event("warn", "queryd", "a query stream was cut: %s", err.msg);
+			lh_error_clear(&err);
+			return -1;
+		}
+		if (type == WIRE_DATA) {
+			r->data = payload;
+			r->data_len = n;
+			continue;
+		}
+		free(payload);
+		r->busy = 0;
+		worker_done(r);
+		return type == WIRE_END ? 0 : -1;   /* WIRE_CUT: a failure mid-stream */
+	}
+	size_t n = r->data_len - r->data_off;
+	if (n > max)
+		n = max;
+	memcpy(buf, r->data + r->data_off, n);
+	r->data_off += n;
+	return (ssize_t)n;
 }
 
 static void query_stream_free(void *ctx)
@@ -441,36 +496,82 @@ static void set_cache_headers(struct http_request *req, const struct qrun *r)
 	http_response_header(req, "X-Cache-Fetches", v);
 }
 
-static int send_parquet(struct http_request *req, struct qrun *r, const char *sql, size_t len,
-			int64_t max_rows, struct lh_error *err)
+static char *out_path_new(const struct queryd *s)
 {
-	struct queryd *s = r->s;
 	unsigned rnd[2] = { 0, 0 };
-	int ufd = open("/dev/urandom", O_RDONLY | O_CLOEXEC), fd = -1, rc = -1;
+	int ufd = open("/dev/urandom", O_RDONLY | O_CLOEXEC);
 	if (ufd >= 0) {
 		if (read(ufd, rnd, sizeof rnd) < 0)
 			rnd[0] = (unsigned)getpid();
 		close(ufd);
 	}
-	char *path = xasprintf("%s/%08x%08x.parquet", s->out_dir, rnd[0], rnd[1]);
-	if (engine_query_to_parquet(r->q, sql, len, max_rows, path, err))
-		goto out;
-	fd = open(path, O_RDONLY | O_CLOEXEC);
+	return xasprintf("%s/%08x%08x.parquet", s->out_dir, rnd[0], rnd[1]);
+}
+
+/* Send the worker the query (worker.c note 3) and read the first frame of
+ * its answer: 0 with *type (WIRE_START or WIRE_END), or -1 with err. */
+static int worker_run(struct qrun *r, const char *sql, size_t body_len, const char *fmt,
+		      int64_t max_rows, const char *out_path, char *type, struct lh_error *err)
+{
+	char *payload = NULL;
+	size_t n;
+	json_t *q = json_pack("{s:s, s:I, s:s, s:I, s:f, s:f, s:O}", "sql", sql, "body_len",
+			      (json_int_t)body_len, "format", fmt, "max_rows", (json_int_t)max_rows,
+			      "start_ms", r->start_ms, "deadline_ms", r->deadline_ms, "views", r->views);
+	if (out_path)
+		json_object_set_new(q, "out_path", json_string(out_path));
+	int sent = wire_send_json(qworker_fd(r->w), WIRE_REQUEST, q);
+	json_decref(q);
+	r->busy = 1;
+	if (sent != 0) {
+		qpool_discard_dead(r->s->pool, r->w, err);
+		r->w = NULL;
+		r->busy = 0;
+		return -1;
+	}
+	if (worker_frame(r, type, &payload, &n, err))
+		return -1;
+	if (*type == WIRE_ERROR) {
+		json_t *e = json_loadb(payload, n, 0, NULL);
+		const char *code = json_string_value(json_object_get(e, "code"));
+		const char *msg = json_string_value(json_object_get(e, "error"));
+		int status = (int)json_integer_value(json_object_get(e, "status"));
+		lh_fail(err, status >= 400 && status < 600 ? status : 500, code ? code : "internal",
+			"%s", msg ? msg : "the query failed");
+		if (status == 504)
+			atomic_fetch_add(&r->s->timeouts, 1);
+		/* worker.c note 6: a worker that asks to retire is not reused */
+		r->busy = json_is_true(json_object_get(e, "retire"));
+		json_decref(e);
+		free(payload);
+		return -1;
+	}
+	free(payload);
+	if (*type != WIRE_START && *type != WIRE_END) {
+		lh_fail(err, 500, "internal", "the query worker answered out of turn");
+		qpool_discard(r->s->pool, r->w);
+		r->w = NULL;
+		r->busy = 0;
+		return -1;
+	}
+	if (*type == WIRE_END)
+		r->busy = 0;
+	return 0;
+}
+
+static int send_parquet(struct http_request *req, struct qrun *r, const char *path,
+			struct lh_error *err)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
 	struct stat st;
 	if (fd < 0 || fstat(fd, &st) != 0) {
-		lh_fail(err, 500, "internal", "cannot read the query result file");
-		goto out;
+		if (fd >= 0)
+			close(fd);
+		return lh_fail(err, 500, "internal", "cannot read the query result file");
 	}
 	http_respond_fd(req, 200, "application/vnd.apache.parquet", fd, 0, (uint64_t)st.st_size);
-	fd = -1;
 	set_cache_headers(req, r);
-	rc = 0;
-out:
-	if (fd >= 0)
-		close(fd);
-	unlink(path);
-	free(path);
-	return rc;
+	return 0;
 }
 
 static int query_end(struct http_request *req)
@@ -482,6 +583,7 @@ static int query_end(struct http_request *req)
 	const char *sql = NULL, *fmt_name = "json", *rid = http_request_id(req);
 	int64_t max_rows = -1, timeout = s->cfg.queryd.timeout_ms;
 	size_t n, body_len = 0, fi;
+	char *out_path = NULL, type = 0;
 	const char *raw = http_request_body(req, &n);
 
 	atomic_fetch_add(&s->queries, 1);
@@ -529,12 +631,10 @@ static int query_end(struct http_request *req)
 
 	r = xcalloc(1, sizeof *r);
 	r->s = s;
+	r->client_fd = http_request_client_fd(req);
+	r->views = json_array();
 	r->start_ms = now_ms();
 	r->deadline_ms = r->start_ms + (double)timeout;
-	r->q = engine_query_create(s->engine, &err);
-	if (!r->q)
-		goto fail;
-	watch(r);
 	if (resolve_tables(r, sql, sql_len, rid, &err))
 		goto fail;
 	if (now_ms() >= r->deadline_ms) {
@@ -542,23 +642,31 @@ static int query_end(struct http_request *req)
 			timeout);
 		goto fail;
 	}
-	if (engine_query_prepare(r->q, sql, &err))
+	r->w = qpool_acquire(s->pool, r->deadline_ms, &err);
+	if (!r->w)
+		goto fail;
+	if (formats[fi].fmt == ENGINE_PARQUET)
+		out_path = out_path_new(s);
+	if (worker_run(r, sql, body_len, formats[fi].name, max_rows, out_path, &type, &err))
 		goto fail;
 	if (formats[fi].fmt == ENGINE_PARQUET) {
-		if (send_parquet(req, r, sql, body_len, max_rows, &err))
+		if (send_parquet(req, r, out_path, &err))
 			goto fail;
+		unlink(out_path);
+		free(out_path);
 		qrun_free(r);
 		json_decref(body);
 		return 0;
 	}
-	if (engine_query_start(r->q, formats[fi].fmt, max_rows, &err))
-		goto fail;
 	http_respond_stream(req, 200, formats[fi].content_type, HTTP_SIZE_UNKNOWN, query_read, r,
 			    query_stream_free);
 	set_cache_headers(req, r);
 	json_decref(body);
 	return 0;
 fail:
+	if (out_path)
+		unlink(out_path);
+	free(out_path);
 	http_respond_error(req, &err);
 	if (r)
 		set_cache_headers(req, r);
@@ -569,7 +677,7 @@ fail:
 }
 
 static const struct http_route queryd_routes[] = {
-	{ "POST", "/query", "query", NULL, NULL, query_end, NULL, 0 },
+	{ "POST", "/query", "query", NULL, NULL, query_end, NULL, 0, .json_body = 1 },
 };
 
 static int queryd_health(void *ctx, json_t *body)
@@ -588,18 +696,40 @@ static int queryd_health(void *ctx, json_t *body)
 	json_object_set_new(body, "cache", c);
 	json_object_set_new(body, "queries", json_integer((json_int_t)atomic_load(&s->queries)));
 	json_object_set_new(body, "timeouts", json_integer((json_int_t)atomic_load(&s->timeouts)));
+	json_object_set_new(body, "disconnects",
+			    json_integer((json_int_t)atomic_load(&s->disconnects)));
+	struct qpool_stats ps;
+	qpool_stats(s->pool, &ps);
+	json_t *wk = json_object();
+	json_object_set_new(wk, "max", json_integer(ps.max));
+	json_object_set_new(wk, "idle", json_integer(ps.idle));
+	json_object_set_new(wk, "busy", json_integer(ps.busy));
+	json_object_set_new(wk, "started", json_integer((json_int_t)ps.spawned));
+	json_object_set_new(wk, "crashed", json_integer((json_int_t)ps.crashed));
+	json_object_set_new(wk, "killed", json_integer((json_int_t)ps.killed));
+	json_object_set_new(wk, "retired", json_integer((json_int_t)ps.retired));
+	json_object_set_new(body, "workers", wk);
 	return 200;
 }
 
 /* ---- life cycle ----------------------------------------------------------- */
+
+/* A worker's hard memory cap (RLIMIT_AS): [queryd] worker_memory_bytes, or
+ * DuckDB's memory_limit plus room for what DuckDB does not count (the
+ * library, thread stacks, allocator arenas, result rendering), as measured
+ * in ADR 0114. */
+static uint64_t queryd_worker_cap(const struct lh_config *cfg)
+{
+	if (cfg->queryd.worker_memory_bytes)
+		return cfg->queryd.worker_memory_bytes;
+	return cfg->queryd.duckdb_memory_bytes + LH_QUERY_WORKER_OVERHEAD;
+}
 
 struct queryd *queryd_start(const struct lh_config *cfg, struct lh_error *err)
 {
 	struct queryd *s = xcalloc(1, sizeof *s);
 	char *spill = NULL;
 	s->cfg = *cfg;
-	pthread_mutex_init(&s->mu, NULL);
-	pthread_cond_init(&s->cv, NULL);
 	const char *dir = cfg->queryd.cache_dir;
 	if (!dir[0]) {
 		lh_fail(err, 400, "bad_config", "[queryd] cache_dir is empty");
@@ -614,20 +744,17 @@ struct queryd *queryd_start(const struct lh_config *cfg, struct lh_error *err)
 	s->out_dir = xasprintf("%s/out", dir);
 	if (service_mkdirs(spill, err) || service_mkdirs(s->out_dir, err))
 		goto fail;
-	struct engine_options eo = {
+	struct qpool_options po = {
+		.exe = "/proc/self/exe",
 		.sandbox_dir = dir,
-		.temp_dir = spill,
 		.memory_bytes = cfg->queryd.duckdb_memory_bytes,
+		.address_bytes = queryd_worker_cap(cfg),
 		.threads = cfg->queryd.duckdb_threads,
+		.max_workers = cfg->queryd.workers,
 	};
-	s->engine = engine_open(&eo, err);
-	if (!s->engine)
+	s->pool = qpool_create(&po, err);
+	if (!s->pool)
 		goto fail;
-	if (pthread_create(&s->watchdog, NULL, watchdog_main, s) != 0) {
-		lh_fail(err, 500, "internal", "cannot start the query watchdog");
-		goto fail;
-	}
-	s->watchdog_started = 1;
 	struct http_server_config hc = {
 		.service = "queryd",
 		.bind = cfg->queryd.bind,
@@ -643,9 +770,10 @@ struct queryd *queryd_start(const struct lh_config *cfg, struct lh_error *err)
 	s->srv = http_server_start(&hc, err);
 	if (!s->srv)
 		goto fail;
-	log_event("info", "queryd", "queryd: cache %s (%" PRIu64 " bytes), DuckDB %u threads, "
-		  "%" PRIu64 " bytes, time limit %u ms", dir, cfg->queryd.cache_bytes,
-		  cfg->queryd.duckdb_threads, cfg->queryd.duckdb_memory_bytes, cfg->queryd.timeout_ms);
+	log_event("info", "queryd", "queryd: cache %s (%" PRIu64 " bytes), %u workers of DuckDB %u "
+		  "threads, %" PRIu64 " bytes (hard cap %" PRIu64 "), time limit %u ms", dir,
+		  cfg->queryd.cache_bytes, cfg->queryd.workers, cfg->queryd.duckdb_threads,
+		  cfg->queryd.duckdb_memory_bytes, queryd_worker_cap(cfg), cfg->queryd.timeout_ms);
 	free(spill);
 	return s;
 fail:
@@ -664,17 +792,8 @@ void queryd_stop(struct queryd *s)
 	if (!s)
 		return;
 	http_server_stop(s->srv);   /* in-flight queries finish first */
-	if (s->watchdog_started) {
-		pthread_mutex_lock(&s->mu);
-		s->stopping = 1;
-		pthread_cond_signal(&s->cv);
-		pthread_mutex_unlock(&s->mu);
-		pthread_join(s->watchdog, NULL);
-	}
-	engine_close(s->engine);
+	qpool_destroy(s->pool);
 	qcache_close(s->cache);
-	pthread_mutex_destroy(&s->mu);
-	pthread_cond_destroy(&s->cv);
 	free(s->out_dir);
 	free(s);
 }

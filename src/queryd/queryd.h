@@ -17,5 +17,8 @@ const char *queryd_url(const struct queryd *s);
 void queryd_stop(struct queryd *s);
 /* `lakehouse queryd [--bind ...]`. */
 int queryd_main(int argc, char **argv);
+/* `lakehouse queryd-worker ...`: the DuckDB process queryd starts for its
+ * queries (worker.c); not for people to run. */
+int queryd_worker_main(int argc, char **argv);
 
 #endif

@@ -146,4 +146,72 @@ int engine_query_to_parquet(struct engine_query *q, const char *sql, size_t len,
 int64_t engine_query_rows(const struct engine_query *q);
 int engine_query_truncated(const struct engine_query *q);
 
+
+/* ---- wire.c: frames between queryd and its workers ----------------------- */
+
+/* The worker's end of its socketpair is this descriptor. */
+#define WORKER_FD 3
+/* Largest frame payload; result data frames are at most this big. */
+#define WIRE_MAX_PAYLOAD (256u << 10)
+
+enum wire_type {
+	WIRE_READY = 'R',    /* worker -> queryd: DuckDB is open and sandboxed */
+	WIRE_REQUEST = 'Q',  /* queryd -> worker: one query (JSON, worker.c note 3) */
+	WIRE_ERROR = 'E',    /* the query failed before any result: {"status","code","error"} */
+	WIRE_START = 'S',    /* the result follows as WIRE_DATA frames */
+	WIRE_DATA = 'D',     /* rendered result bytes */
+	WIRE_END = 'Z',      /* the result is complete: {"rows","truncated"} */
+	WIRE_CUT = 'X',      /* the result failed mid-stream (time limit, error) */
+};
+
+/* Write one whole frame (blocking, no SIGPIPE). 0 or -1. */
+int wire_send(int fd, char type, const void *payload, size_t n);
+/* The same with a JSON payload. */
+int wire_send_json(int fd, char type, const json_t *doc);
+/* Read one whole frame (blocking): *payload is malloc'd and NUL-terminated,
+ * the caller frees it. 0, or -1 on EOF, error or an oversized frame. */
+int wire_recv(int fd, char *type, char **payload, size_t *n);
+
+enum { WIRE_WAIT_READY, WIRE_WAIT_TIMEOUT, WIRE_WAIT_CLIENT_GONE, WIRE_WAIT_ERROR };
+/* Wait until `fd` is readable (or at EOF), the CLOCK_MONOTONIC deadline (ms)
+ * passes, or `client_fd` (if >= 0) reports a hang-up. */
+int wire_wait(int fd, int client_fd, double deadline_ms);
+
+/* ---- pool.c: worker processes ------------------------------------------- */
+
+struct qpool_options {
+	const char *exe;           /* the lakehouse binary (normally /proc/self/exe) */
+	const char *sandbox_dir;   /* the cache directory: all DuckDB may touch */
+	uint64_t memory_bytes;     /* DuckDB memory_limit in each worker */
+	uint64_t address_bytes;    /* each worker's RLIMIT_AS; 0 = none */
+	unsigned threads;          /* DuckDB threads per worker */
+	unsigned max_workers;      /* concurrent queries */
+};
+
+struct qpool;
+struct qworker;
+
+struct qpool_stats {
+	unsigned idle, busy, max;
+	uint64_t spawned, crashed, killed, retired;
+};
+
+/* Start the pool and one warm worker. NULL + err if a worker cannot start. */
+struct qpool *qpool_create(const struct qpool_options *o, struct lh_error *err);
+/* Stop idle workers and free the pool; every worker must be back. */
+void qpool_destroy(struct qpool *p);
+/* A worker for one query: idle, or new while fewer than max_workers exist,
+ * else wait until the CLOCK_MONOTONIC deadline (ms) -> NULL + 503
+ * "overloaded". NULL + 500 if a new worker cannot start. */
+struct qworker *qpool_acquire(struct qpool *p, double deadline_ms, struct lh_error *err);
+int qworker_fd(const struct qworker *w);
+/* The query ended cleanly: the worker goes back to the idle list. */
+void qpool_release(struct qpool *p, struct qworker *w);
+/* Kill (SIGKILL), reap and free a worker that must not be reused. */
+void qpool_discard(struct qpool *p, struct qworker *w);
+/* Reap and free a worker whose socket hit EOF; fills err (500
+ * "engine_crashed") with how it ended, in plain words. */
+void qpool_discard_dead(struct qpool *p, struct qworker *w, struct lh_error *err);
+void qpool_stats(struct qpool *p, struct qpool_stats *out);
+
 #endif

@@ -1,0 +1,363 @@
+/* worker.c — `lakehouse queryd-worker`: the process that runs DuckDB for
+ * queryd. queryd (pool.c) starts it with one end of a socketpair as fd 3,
+ * sends it one query at a time, and reads the rendered result back as frames
+ * (wire.c). Nothing else runs in this process, so a query that crashes
+ * DuckDB, exhausts memory or ignores its time limit ends here and queryd,
+ * the other services and the other queries go on (ADR 0114).
+ *
+ * DESIGN NOTES
+ *  1. Limits, set before DuckDB is loaded: RLIMIT_AS (--address-limit) is the
+ *     hard memory cap, so an allocation past it fails inside this process
+ *     (DuckDB reports "Out of Memory" or the process dies; both end only
+ *     this query); oom_score_adj 1000 makes the kernel's OOM killer pick a
+ *     worker before any server. DuckDB's own memory_limit (--memory) is set
+ *     below the cap so its buffer manager spills before the cap bites.
+ *  2. The sandbox is engine.c's (engine_open): allowed_directories = the
+ *     cache directory, external access off, configuration locked. Spill
+ *     files go to <sandbox>/spill/<pid>/, which queryd removes on reap.
+ *  3. One request at a time: a JSON frame WIRE_REQUEST {"sql","body_len",
+ *     "format","max_rows","start_ms","deadline_ms","views":[{"name","paths",
+ *     "schema"}],"out_path"}. Answer: WIRE_ERROR {"status","code","error"}
+ *     before any result; or WIRE_START, WIRE_DATA frames of rendered output,
+ *     then WIRE_END {"rows","truncated"} (or WIRE_CUT on a failure
+ *     mid-stream); format parquet answers WIRE_END once the file is written.
+ *  4. The time limit is enforced twice: here a watchdog thread calls
+ *     engine_query_interrupt at the deadline (the cooperative stop: the
+ *     worker survives and is reused); queryd kills the process outright if
+ *     no answer came a grace period later (DuckDB checks for interrupts only
+ *     between chunks).
+ *  5. EOF on the socket (queryd stopped or died) ends the process.
+ *  6. After a failure that may leave DuckDB in a bad state (an INTERNAL or
+ *     FATAL error, an allocation that failed at the cap) the answer carries
+ *     "retire": true and queryd discards this worker instead of reusing it;
+ *     the client gets plain words (out_of_memory, engine_error), the detail
+ *     goes to stderr (the server's log).
+ */
+#include "queryd/queryd.h"
+#include "queryd/queryd_int.h"
+
+#include "common/error.h"
+#include "common/xmalloc.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+struct worker {
+	int fd;
+	struct engine *engine;
+	/* watchdog (note 4) */
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	struct engine_query *current;
+	double deadline_ms;
+	int stopping;
+};
+
+static double now_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec * 1000.0 + (double)ts.tv_nsec / 1e6;
+}
+
+static void *watchdog_main(void *arg)
+{
+	struct worker *w = arg;
+	pthread_mutex_lock(&w->mu);
+	while (!w->stopping) {
+		double wait = 1000;
+		if (w->current) {
+			double left = w->deadline_ms - now_ms();
+			if (left <= 0) {
+				engine_query_interrupt(w->current);
+				w->current = NULL;   /* once */
+				continue;
+			}
+			wait = left < wait ? left : wait;
+		}
+		struct timespec ts;
+		clock_gettime(CLOCK_REALTIME, &ts);
+		long long ns = (long long)ts.tv_nsec + (long long)(wait * 1e6);
+		ts.tv_sec += (time_t)(ns / 1000000000LL);
+		ts.tv_nsec = (long)(ns % 1000000000LL);
+		pthread_cond_timedwait(&w->cv, &w->mu, &ts);
+	}
+	pthread_mutex_unlock(&w->mu);
+	return NULL;
+}
+
+static void watch(struct worker *w, struct engine_query *q, double deadline_ms)
+{
+	pthread_mutex_lock(&w->mu);
+	w->current = q;
+	w->deadline_ms = deadline_ms;
+	pthread_cond_signal(&w->cv);
+	pthread_mutex_unlock(&w->mu);
+}
+
+/* Note 6: DuckDB's own words for a failure that may have left this
+ * database in a bad state. */
+static int is_engine_failure(const char *msg)
+{
+	return strstr(msg, "INTERNAL Error") || strstr(msg, "FATAL Error") ||
+	       strstr(msg, "bad_alloc") || strstr(msg, "Out of Memory Error") ||
+	       strstr(msg, "database has been invalidated");
+}
+
+static int send_error(struct worker *w, const struct lh_error *err)
+{
+	json_t *e;
+	if (is_engine_failure(err->msg)) {
+		int oom = strstr(err->msg, "bad_alloc") || strstr(err->msg, "Out of Memory");
+		fprintf(stderr, "queryd-worker %ld: retiring after: %.300s\n", (long)getpid(),
+			err->msg);
+		e = oom ? json_pack("{s:i, s:s, s:s, s:b}", "status", 400, "code", "out_of_memory",
+				    "error", "the query needed more memory than a query may use "
+				    "([queryd] duckdb_memory_bytes and worker_memory_bytes); "
+				    "it was stopped and nothing else was affected", "retire", 1)
+			: json_pack("{s:i, s:s, s:s, s:b}", "status", 500, "code", "engine_error",
+				    "error", "the query engine failed on this query (an internal "
+				    "DuckDB error); it was stopped and nothing else was affected",
+				    "retire", 1);
+	} else {
+		e = json_pack("{s:i, s:s, s:s}", "status", err->status ? err->status : 500, "code",
+			      err->code[0] ? err->code : "internal", "error", err->msg);
+	}
+	int rc = wire_send_json(w->fd, WIRE_ERROR, e);
+	json_decref(e);
+	return rc;
+}
+
+static int add_views(struct engine_query *q, const json_t *views, struct lh_error *err)
+{
+	size_t i;
+	json_t *v;
+	json_array_foreach(views, i, v) {
+		const json_t *paths = json_object_get(v, "paths");
+		const char *name = json_string_value(json_object_get(v, "name"));
+		size_t np = json_array_size(paths);
+		const char **p = xcalloc(np ? np : 1, sizeof *p);
+		for (size_t k = 0; k < np; k++)
+			p[k] = json_string_value(json_array_get(paths, k));
+		int rc = name ? engine_query_add_view(q, name, p, np, json_object_get(v, "schema"), err)
+			      : lh_fail(err, 500, "internal", "a view without a name");
+		free(p);
+		if (rc)
+			return -1;
+	}
+	return 0;
+}
+
+static enum engine_format format_of(const char *name)
+{
+	if (!strcmp(name, "csv"))
+		return ENGINE_CSV;
+	if (!strcmp(name, "ndjson"))
+		return ENGINE_NDJSON;
+	if (!strcmp(name, "parquet"))
+		return ENGINE_PARQUET;
+	return ENGINE_JSON;
+}
+
+/* Run one request (note 3). Returns -1 only when the socket failed. */
+static int run_one(struct worker *w, const json_t *req)
+{
+	struct lh_error err = { 0 };
+	struct engine_query *q = NULL;
+	const char *sql = json_string_value(json_object_get(req, "sql"));
+	const char *fmt = json_string_value(json_object_get(req, "format"));
+	const char *out_path = json_string_value(json_object_get(req, "out_path"));
+	size_t body_len = (size_t)json_integer_value(json_object_get(req, "body_len"));
+	int64_t max_rows = json_integer_value(json_object_get(req, "max_rows"));
+	double start_ms = json_number_value(json_object_get(req, "start_ms"));
+	double deadline_ms = json_number_value(json_object_get(req, "deadline_ms"));
+	char *buf = NULL;
+	json_t *end = NULL;
+	int rc = 0;
+
+	if (!sql || !fmt) {
+		lh_fail(&err, 500, "internal", "queryd sent a malformed request to its worker");
+		goto fail;
+	}
+	q = engine_query_create(w->engine, &err);
+	if (!q)
+		goto fail;
+	watch(w, q, deadline_ms);
+	if (add_views(q, json_object_get(req, "views"), &err) || engine_query_prepare(q, sql, &err))
+		goto fail;
+	enum engine_format f = format_of(fmt);
+	if (f == ENGINE_PARQUET) {
+		if (!out_path) {
+			lh_fail(&err, 500, "internal", "queryd sent no output path");
+			goto fail;
+		}
+		if (engine_query_to_parquet(q, sql, body_len, max_rows, out_path, &err))
+			goto fail;
+	} else {
+		if (engine_query_start(q, f, max_rows, &err))
+			goto fail;
+		if (wire_send(w->fd, WIRE_START, NULL, 0))
+			goto io_fail;
+		buf = xmalloc(WIRE_MAX_PAYLOAD);
+		for (;;) {
+			ssize_t n = engine_query_read(q, buf, WIRE_MAX_PAYLOAD, now_ms() - start_ms);
+			if (n < 0) {
+				if (wire_send(w->fd, WIRE_CUT, NULL, 0))
+					goto io_fail;
+				goto done;
+			}
+			if (n == 0)
+				break;
+			if (wire_send(w->fd, WIRE_DATA, buf, (size_t)n))
+				goto io_fail;
+		}
+	}
+	end = json_pack("{s:I, s:b}", "rows", (json_int_t)engine_query_rows(q),
+			"truncated", engine_query_truncated(q));
+	if (wire_send_json(w->fd, WIRE_END, end))
+		goto io_fail;
+	goto done;
+fail:
+	if (send_error(w, &err))
+		goto io_fail;
+	goto done;
+io_fail:
+	rc = -1;
+done:
+	watch(w, NULL, 0);
+	engine_query_destroy(q);
+	lh_error_clear(&err);
+	json_decref(end);
+	free(buf);
+	return rc;
+}
+
+/* Note 1: the limits, before DuckDB allocates anything. */
+static void set_limits(uint64_t address_bytes)
+{
+	int fd = open("/proc/self/oom_score_adj", O_WRONLY | O_CLOEXEC);
+	if (fd >= 0) {
+		if (write(fd, "1000", 4) < 0) {
+			/* best effort: the cap below is what bounds memory */
+		}
+		close(fd);
+	}
+	if (address_bytes) {
+		struct rlimit rl = { .rlim_cur = address_bytes, .rlim_max = address_bytes };
+		if (setrlimit(RLIMIT_AS, &rl) != 0)
+			fprintf(stderr, "queryd-worker: cannot set the memory cap: %s\n", strerror(errno));
+	}
+}
+
+static int parse_u64(const char *s, uint64_t *out)
+{
+	char *end = NULL;
+	errno = 0;
+	unsigned long long v = strtoull(s, &end, 10);
+	if (errno || !end || end == s || *end)
+		return -1;
+	*out = v;
+	return 0;
+}
+
+int queryd_worker_main(int argc, char **argv)
+{
+	struct worker w = { .fd = WORKER_FD };
+	struct lh_error err = { 0 };
+	const char *sandbox = NULL;
+	uint64_t memory = 0, threads = 0, address = 0;
+	char *spill = NULL;
+	pthread_t wd;
+	int wd_started = 0, rc = 1;
+	sigset_t none;
+
+	sigemptyset(&none);
+	pthread_sigmask(SIG_SETMASK, &none, NULL);
+	signal(SIGPIPE, SIG_IGN);
+	for (int i = 1; i + 1 < argc; i += 2) {
+		int bad = 0;
+		if (!strcmp(argv[i], "--sandbox"))
+			sandbox = argv[i + 1];
+		else if (!strcmp(argv[i], "--memory"))
+			bad = parse_u64(argv[i + 1], &memory);
+		else if (!strcmp(argv[i], "--threads"))
+			bad = parse_u64(argv[i + 1], &threads);
+		else if (!strcmp(argv[i], "--address-limit"))
+			bad = parse_u64(argv[i + 1], &address);
+		else
+			bad = 1;
+		if (bad) {
+			fprintf(stderr, "queryd-worker: bad argument %s\n", argv[i]);
+			return 2;
+		}
+	}
+	if (!sandbox || fcntl(w.fd, F_GETFD) < 0) {
+		fprintf(stderr, "queryd-worker: started by queryd only (needs --sandbox and fd %d)\n",
+			WORKER_FD);
+		return 2;
+	}
+	set_limits(address);
+	spill = xasprintf("%s/spill/%ld", sandbox, (long)getpid());
+	if (mkdir(spill, 0700) != 0 && errno != EEXIST) {
+		fprintf(stderr, "queryd-worker: cannot create %s: %s\n", spill, strerror(errno));
+		goto out;
+	}
+	struct engine_options eo = {
+		.sandbox_dir = sandbox,
+		.temp_dir = spill,
+		.memory_bytes = memory,
+		.threads = (unsigned)threads,
+	};
+	w.engine = engine_open(&eo, &err);
+	if (!w.engine) {
+		fprintf(stderr, "queryd-worker: %s\n", err.msg);
+		send_error(&w, &err);
+		goto out;
+	}
+	pthread_mutex_init(&w.mu, NULL);
+	pthread_cond_init(&w.cv, NULL);
+	if (pthread_create(&wd, NULL, watchdog_main, &w) != 0)
+		goto out;
+	wd_started = 1;
+	if (wire_send(w.fd, WIRE_READY, NULL, 0))
+		goto out;
+	for (;;) {
+		char type, *payload = NULL;
+		size_t n;
+		if (wire_recv(w.fd, &type, &payload, &n))
+			break;   /* note 5 */
+		json_t *req = type == WIRE_REQUEST ? json_loadb(payload, n, 0, NULL) : NULL;
+		free(payload);
+		if (!req)
+			break;
+		int r = run_one(&w, req);
+		json_decref(req);
+		if (r)
+			break;
+	}
+	rc = 0;
+out:
+	if (wd_started) {
+		pthread_mutex_lock(&w.mu);
+		w.stopping = 1;
+		pthread_cond_signal(&w.cv);
+		pthread_mutex_unlock(&w.mu);
+		pthread_join(wd, NULL);
+	}
+	engine_close(w.engine);
+	lh_error_clear(&err);
+	if (spill)
+		rmdir(spill);
+	free(spill);
+	return rc;
+}
