@@ -9,7 +9,13 @@ aggregate over HTTP, one at a time, and reports p50/p99 — beside the same
 query run N times in-process by bench/query_bench.c in DuckDB over the same
 Parquet file (queryd's cached copy), and the ratio.
 
-    python3 bench/query_bench.py [N]        (default N = 200)
+    python3 bench/query_bench.py [N] [--baseline OLD_BINARY]   (default N = 200)
+
+With --baseline, a second queryd from OLD_BINARY (e.g. a build of an earlier
+commit) serves the same dataset from the same storaged and catalogd, and the
+two are measured in alternating rounds of N/4 requests in the same run, so the
+difference between them is what the change added (ADR 0114 measured the
+worker processes this way).
 """
 import http.client
 import json
@@ -42,8 +48,27 @@ def pct(xs, p):
     return xs[min(len(xs) - 1, (len(xs) * p) // 100)]
 
 
+def measure(port, n, times):
+    """n sequential keep-alive requests; appends each latency (ms) to times."""
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+    data = None
+    for _ in range(n):
+        t0 = time.perf_counter()
+        st, hdrs, data = post(conn, {"sql": SQL})
+        times.append((time.perf_counter() - t0) * 1000)
+        assert st == 200, data[:300]
+    conn.close()
+    return data
+
+
 def main():
-    n = int(sys.argv[1]) if len(sys.argv) > 1 else 200
+    args = sys.argv[1:]
+    baseline = None
+    if "--baseline" in args:
+        i = args.index("--baseline")
+        baseline = os.path.abspath(args[i + 1])
+        del args[i:i + 2]
+    n = int(args[0]) if args else 200
     servers, standin = [], None
     try:
         storaged = lhtest.Server("storaged")
@@ -78,16 +103,24 @@ def main():
         st, _, out = lhtest.request_json("POST", catalog_url + "/catalog/register", reg)
         assert st == 200, out
 
-        conn = http.client.HTTPConnection("127.0.0.1", queryd.port, timeout=60)
-        times = []
-        for i in range(-5, n):   # 5 warm-up requests (the first fetches into the cache)
-            t0 = time.perf_counter()
-            st, hdrs, data = post(conn, {"sql": SQL})
-            dt = (time.perf_counter() - t0) * 1000
-            assert st == 200, data[:300]
-            if i >= 0:
-                times.append(dt)
-        conn.close()
+        old = None
+        if baseline:
+            saved, lhtest.BINARY = lhtest.BINARY, baseline
+            try:
+                old = lhtest.Server("queryd", env={
+                    "LAKEHOUSE_QUERYD_STORAGED_URL": storaged.url,
+                    "LAKEHOUSE_QUERYD_CATALOGD_URL": catalog_url})
+            finally:
+                lhtest.BINARY = saved
+            servers.append(old)
+            measure(old.port, 5, [])
+        measure(queryd.port, 5, [])   # warm-up (the first fetches into the cache)
+        times, old_times = [], []
+        rounds = 4 if baseline else 1
+        for _ in range(rounds):
+            data = measure(queryd.port, n // rounds, times)
+            if old:
+                measure(old.port, n // rounds, old_times)
         rows = json.loads(data)["rows"]
         assert len(rows) == 10 and sum(r[1] for r in rows) == 1000000, rows
 
@@ -109,6 +142,12 @@ def main():
         print("in-process DuckDB  p50 %.2f ms  p99 %.2f ms" % (inproc["p50_ms"], inproc["p99_ms"]))
         print("ratio HTTP/in-process  p50 %.2fx  p99 %.2fx" % (
             http_p50 / inproc["p50_ms"], http_p99 / inproc["p99_ms"]))
+        if old:
+            o50, o99 = pct(old_times, 50), pct(old_times, 99)
+            print("baseline %s" % baseline)
+            print("HTTP (baseline)    p50 %.2f ms  p99 %.2f ms" % (o50, o99))
+            print("this build - baseline  p50 %+.2f ms  p99 %+.2f ms  (ratio p50 %.2fx)" % (
+                http_p50 - o50, http_p99 - o99, http_p50 / o50))
     finally:
         for s in reversed(servers):
             s.cleanup()
