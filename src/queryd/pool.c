@@ -17,7 +17,9 @@
  *     reaps it (waitpid on its pid only) and removes its spill directory.
  *     qpool_discard_dead() does the same for one whose socket hit EOF and
  *     says how it ended (signal or exit status) for the client's error.
- *  4. The pool lock guards only the idle list and the counters; spawning,
+ *  4. At start, spill directories whose worker no longer exists (left by a
+ *     queryd that was killed) are removed (spill_sweep).
+ *  5. The pool lock guards only the idle list and the counters; spawning,
  *     killing and reaping happen outside it.
  */
 #include "queryd/queryd_int.h"
@@ -182,6 +184,26 @@ static struct qworker *spawn(struct qpool *p, struct lh_error *err)
 	return w;
 }
 
+/* Spill directories of workers that no longer exist (a queryd killed with
+ * its workers): remove them. Another queryd sharing the cache directory
+ * keeps its own, whose workers are alive. */
+static void spill_sweep(const struct qpool *p)
+{
+	char *dir = xasprintf("%s/spill", p->sandbox_dir);
+	DIR *d = opendir(dir);
+	free(dir);
+	if (!d)
+		return;
+	struct dirent *e;
+	while ((e = readdir(d)) != NULL) {
+		char *end = NULL;
+		long pid = strtol(e->d_name, &end, 10);
+		if (pid > 0 && end && !*end && kill((pid_t)pid, 0) == -1 && errno == ESRCH)
+			spill_remove(p, (pid_t)pid);
+	}
+	closedir(d);
+}
+
 struct qpool *qpool_create(const struct qpool_options *o, struct lh_error *err)
 {
 	struct qpool *p = xcalloc(1, sizeof *p);
@@ -193,6 +215,7 @@ struct qpool *qpool_create(const struct qpool_options *o, struct lh_error *err)
 	p->max_workers = o->max_workers ? o->max_workers : 1;
 	pthread_mutex_init(&p->mu, NULL);
 	pthread_cond_init(&p->cv, NULL);
+	spill_sweep(p);
 	/* One warm worker now: a broken engine shows at start, not at the
 	 * first query, and the first query does not pay for a start. */
 	struct qworker *w = spawn(p, err);
