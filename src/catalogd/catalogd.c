@@ -244,7 +244,7 @@ out:
 
 static const struct http_route catalogd_routes[] = {
 	{ .method = "POST", .path = "/catalog/register", .name = "catalog_register",
-	  .end = register_end, .max_body = LH_HTTP_MAX_JSON_BODY },
+	  .end = register_end, .max_body = LH_HTTP_MAX_JSON_BODY, .json_body = 1 },
 	{ .method = "GET", .path = "/catalog/datasets", .name = "catalog_datasets",
 	  .end = datasets_end },
 	{ .method = "GET", .path = "/catalog/manifest/*", .name = "catalog_manifest",
@@ -254,7 +254,7 @@ static const struct http_route catalogd_routes[] = {
 	{ .method = "GET", .path = "/catalog/versions/*", .name = "catalog_versions",
 	  .end = versions_end },
 	{ .method = "POST", .path = "/catalog/gc", .name = "catalog_gc", .end = gc_end,
-	  .max_body = LH_HTTP_MAX_JSON_BODY },
+	  .max_body = LH_HTTP_MAX_JSON_BODY, .json_body = 1 },
 };
 
 /* The parent directory of `path` exists afterwards (0) or err is set. */

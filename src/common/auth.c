@@ -204,6 +204,9 @@ static void auth_ctx_free(void *actx)
 int auth_http_setup(struct http_server_config *hc, const struct lh_config *cfg,
 		    struct lh_error *err)
 {
+	/* Not a token matter, but every service passes through here with its
+	 * configuration: the Host allow-list (http_policy.h, ADR 0110). */
+	hc->allowed_hosts = cfg->http.allowed_hosts;
 	if (!auth_enabled(cfg)) {
 		if (!auth_bind_is_loopback(hc->bind))
 			return lh_fail(err, 400, "insecure_bind",

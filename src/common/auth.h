@@ -64,7 +64,9 @@ const char *auth_service_token(const struct lh_config *cfg);
  *   - refuses (-1, err 400 "insecure_bind" with how to fix it) a bind that is
  *     not loopback when no token is configured;
  *   - with tokens, installs the authorize hook with a private copy of the
- *     tokens (owned by the server, freed by http_server_stop()).
+ *     tokens (owned by the server, freed by http_server_stop());
+ *   - sets hc->allowed_hosts to [http] allowed_hosts (the Host allow-list,
+ *     http_policy.h), so every service gets it from this one line.
  * Returns 0 or -1 with err. */
 int auth_http_setup(struct http_server_config *hc, const struct lh_config *cfg,
 		    struct lh_error *err);

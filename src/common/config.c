@@ -21,6 +21,7 @@
 #include "common/config.h"
 
 #include "common/error.h"
+#include "common/http_policy.h"
 #include "common/limits.h"
 #include "common/xmalloc.h"
 
@@ -52,7 +53,7 @@ enum cfg_type {
 	T_TOKENS, /* char[LH_CFG_MAX_TOKENS][size] + unsigned count */
 };
 
-enum cfg_check { C_NONE, C_DATA_DIR, C_BIND, C_URL, C_URL_LIST };
+enum cfg_check { C_NONE, C_DATA_DIR, C_BIND, C_URL, C_URL_LIST, C_HOST_LIST };
 
 struct cfg_key {
 	const char *section;        /* "" = top level, before any [section] */
@@ -138,6 +139,7 @@ static const struct cfg_key keys[] = {
 
 	K_UINT("http", "connection_timeout_s", http.connection_timeout_s, 1),
 	K_UINT("http", "max_connections", http.max_connections, 1),
+	K_STR("http", "allowed_hosts", http.allowed_hosts, C_HOST_LIST, NULL),
 };
 #define N_KEYS (sizeof keys / sizeof keys[0])
 
@@ -557,6 +559,10 @@ static int assign_str(struct lh_config *cfg, const struct cfg_key *k, const stru
 		break;
 	case C_URL_LIST:
 		if (check_url_list(v->s, v->n, why, wn))
+			return -1;
+		break;
+	case C_HOST_LIST:
+		if (http_policy_host_list_check(v->s, v->n, why, wn))
 			return -1;
 		break;
 	}

@@ -30,6 +30,10 @@ struct lh_config {
 	struct {
 		unsigned connection_timeout_s;   /* [http] connection_timeout_s */
 		unsigned max_connections;        /* [http] max_connections */
+		/* [http] allowed_hosts: host names every service answers to
+		 * besides IP literals and localhost (http_policy.h), a
+		 * comma-separated list; "" = none. */
+		char allowed_hosts[LH_CFG_URL_LIST];
 	} http;
 	struct {
 		char bind[LH_CFG_STR];           /* default 127.0.0.1:8080 */

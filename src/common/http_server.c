@@ -34,11 +34,23 @@
  *     CLOSED notification (which MHD sends before it closes the fd) removes
  *     the watch under the same lock, so the fd is never a reused one.
  *     Bodies and responses are bounded by the inactivity timeout only.
+ *  7. Request policy (http_policy.h, ADR 0110) runs in request_begin() on
+ *     every header libmicrohttpd parsed, duplicates included (it iterates
+ *     them one by one; MHD_lookup_connection_value would see only the
+ *     first). libmicrohttpd 0.9.75/0.9.76 frames a body by the first
+ *     Transfer-Encoding if any, else the first Content-Length, and accepts
+ *     a request without Host; so a conflict is refused here, in the first
+ *     access_handler() call, before any body byte is read or a handler runs.
+ *     Framing and Host refusals carry "Connection: close": with the body's
+ *     extent unknown, nothing after it on the connection can be trusted.
+ *     Order: framing, Host, (/health), cross-site, (authorize, /metrics,
+ *     routing), then the JSON media type of `json_body` routes.
  */
 #include "common/http_server.h"
 
 #include "common/buf.h"
 #include "common/error.h"
+#include "common/http_policy.h"
 #include "common/limits.h"
 #include "common/log.h"
 #include "common/metrics.h"
@@ -84,6 +96,7 @@ struct http_server {
 	int (*authorize)(void *actx, struct http_request *req);
 	void *authorize_ctx;
 	void (*authorize_free)(void *actx);
+	char *allowed_hosts;            /* [http] allowed_hosts, note 7 */
 	struct metrics *metrics;
 	uint16_t port;
 	char url[64];
@@ -111,6 +124,7 @@ struct http_request {
 	char request_id[LH_REQUEST_ID_MAX + 1];
 	void *state;
 	struct timespec start;
+	struct http_policy_headers hdrs;  /* note 7; values live in MHD's pool */
 
 	int body_streaming;             /* route->body set */
 	struct lh_buf body;             /* buffered body (routes without body()) */
@@ -518,6 +532,23 @@ static void respond_health(struct http_request *req)
 	http_respond_json(req, status, body);
 }
 
+static enum MHD_Result policy_visit_one(void *cls, enum MHD_ValueKind kind,
+					const char *key, const char *value)
+{
+	http_policy_headers_add(cls, key, value);
+	return MHD_YES;
+}
+
+/* Answer a policy refusal (note 7); `close` ends the connection after it. */
+static void respond_refusal(struct http_request *req, struct lh_error *err, int close)
+{
+	req->route_name = "refused";
+	http_respond_error(req, err);
+	if (close)
+		http_response_header(req, MHD_HTTP_HEADER_CONNECTION, "close");
+	lh_error_clear(err);
+}
+
 static void respond_metrics(struct http_request *req)
 {
 	char *text = metrics_render(req->srv->metrics, atomic_load(&req->srv->in_flight));
@@ -527,8 +558,9 @@ static void respond_metrics(struct http_request *req)
 
 /* First call for a request: build it, route it, run begin(). */
 static struct http_request *request_begin(struct http_server *srv, struct MHD_Connection *conn,
-					  const char *url, const char *method)
+					  const char *url, const char *method, const char *version)
 {
+	struct lh_error perr = { 0 };
 	struct http_request *req = xcalloc(1, sizeof *req);
 	req->srv = srv;
 	req->conn = conn;
@@ -549,6 +581,12 @@ static struct http_request *request_begin(struct http_server *srv, struct MHD_Co
 		http_respond_fail(req, 503, "shutting_down", "the service is shutting down");
 		return req;
 	}
+	MHD_get_connection_values(conn, MHD_HEADER_KIND, policy_visit_one, &req->hdrs);
+	if (http_policy_framing(&req->hdrs, version, &perr) != 0 ||
+	    http_policy_host(&req->hdrs, version, srv->allowed_hosts, &perr) != 0) {
+		respond_refusal(req, &perr, 1);
+		return req;
+	}
 	if (strlen(req->path) > LH_HTTP_MAX_PATH) {
 		http_respond_fail(req, 414, "uri_too_long", "the URL path is longer than %d bytes",
 				  LH_HTTP_MAX_PATH);
@@ -558,6 +596,10 @@ static struct http_request *request_begin(struct http_server *srv, struct MHD_Co
 	if (is_get && !strcmp(req->path, "/health")) {
 		req->route_name = "health";
 		respond_health(req);
+		return req;
+	}
+	if (http_policy_cross_site(&req->hdrs, method, &perr) != 0) {
+		respond_refusal(req, &perr, 0);
 		return req;
 	}
 	if (srv->authorize && srv->authorize(srv->authorize_ctx, req) != 0) {
@@ -589,6 +631,11 @@ static struct http_request *request_begin(struct http_server *srv, struct MHD_Co
 	req->route_name = route->name;
 	req->body_streaming = route->body != NULL;
 	lh_buf_init(&req->body, route->max_body ? route->max_body : LH_HTTP_MAX_JSON_BODY);
+	if (route->json_body && http_policy_json_type(&req->hdrs, &perr) != 0) {
+		http_respond_error(req, &perr);
+		lh_error_clear(&perr);
+		return req;
+	}
 
 	uint64_t declared;
 	if (!req->body_streaming && http_request_content_length(req, &declared) &&
@@ -645,7 +692,7 @@ static enum MHD_Result access_handler(void *cls, struct MHD_Connection *conn, co
 
 	if (!req) {
 		watch_mark(srv, conn, 1);
-		req = request_begin(srv, conn, url, method);
+		req = request_begin(srv, conn, url, method, version);
 		*con_cls = req;
 		/* Only the first call or the last may queue (note 2). An early
 		 * answer goes out now; MHD drops the body and closes. */
@@ -750,6 +797,14 @@ struct http_server *http_server_start(const struct http_server_config *cfg,
 {
 	struct sockaddr_storage addr;
 	socklen_t addrlen;
+	char why[200];
+	const char *hosts = cfg->allowed_hosts ? cfg->allowed_hosts : "";
+	if (http_policy_host_list_check(hosts, strlen(hosts), why, sizeof why) != 0) {
+		lh_fail(err, 400, "bad_config", "[http] allowed_hosts: %s", why);
+		if (cfg->authorize_free)
+			cfg->authorize_free(cfg->authorize_ctx);
+		return NULL;
+	}
 	if (parse_bind(cfg->bind, &addr, &addrlen, err) != 0) {
 		if (cfg->authorize_free)
 			cfg->authorize_free(cfg->authorize_ctx);
@@ -765,6 +820,7 @@ struct http_server *http_server_start(const struct http_server_config *cfg,
 	srv->authorize = cfg->authorize;
 	srv->authorize_ctx = cfg->authorize_ctx;
 	srv->authorize_free = cfg->authorize_free;
+	srv->allowed_hosts = xstrdup(hosts);
 	srv->metrics = metrics_create(cfg->service);
 	pthread_condattr_t ca;
 	pthread_condattr_init(&ca);
@@ -802,6 +858,7 @@ struct http_server *http_server_start(const struct http_server_config *cfg,
 		pthread_mutex_destroy(&srv->watch_mu);
 		pthread_cond_destroy(&srv->watch_cv);
 		metrics_destroy(srv->metrics);
+		free(srv->allowed_hosts);
 		free(srv->service);
 		free(srv);
 		return NULL;
@@ -859,6 +916,7 @@ void http_server_stop(struct http_server *srv)
 	if (srv->authorize_free)
 		srv->authorize_free(srv->authorize_ctx);
 	metrics_destroy(srv->metrics);
+	free(srv->allowed_hosts);
 	free(srv->service);
 	free(srv);
 }

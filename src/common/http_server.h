@@ -7,6 +7,13 @@
  * for 404/405/413, connection timeouts and caps, and a graceful stop that lets
  * in-flight requests finish (http_server_stop).
  *
+ * Before routing, every request (GET /health included) passes the checks of
+ * http_policy.h (ADR 0110): RFC 9112 framing (400/501, and the connection is
+ * closed), the Host allow-list (400 missing_host/bad_host, 421
+ * host_not_allowed), cross-site refusal of every method but GET/HEAD/OPTIONS
+ * (403 cross_site_request); then, on routes marked `json_body`, the JSON
+ * media type (415 unsupported_media_type).
+ *
  * Threading: one thread per connection (ADR 0005), so handlers may block
  * (fsync, upstream HTTP, DuckDB). Handlers must be thread-safe with respect to
  * their service context.
@@ -46,6 +53,7 @@ struct http_route {
 	int (*end)(struct http_request *req);                         /* required */
 	void (*done)(struct http_request *req, int completed);        /* optional */
 	size_t max_body;     /* buffered routes: 0 = LH_HTTP_MAX_JSON_BODY */
+	int json_body;       /* 1: the body is JSON; any other Content-Type -> 415 */
 };
 
 struct http_server_config {
@@ -67,6 +75,11 @@ struct http_server_config {
 	int (*authorize)(void *authorize_ctx, struct http_request *req);
 	void *authorize_ctx;
 	void (*authorize_free)(void *authorize_ctx);
+	/* Host names answered besides IP literals and localhost: [http]
+	 * allowed_hosts (http_policy_host_list_check syntax; NULL = none).
+	 * Copied by http_server_start(), which refuses a bad list (400
+	 * bad_config). auth_http_setup() sets it from the configuration. */
+	const char *allowed_hosts;
 };
 
 /* Start listening; returns NULL with an error (e.g. address in use). */

@@ -465,7 +465,7 @@ static void spool_sweep(const char *dir)
 }
 
 static const struct http_route routes[] = {
-	{ "POST", "/ingest", "ingest", ingest_begin, ingest_body, ingest_end, ingest_done, 0 },
+	{ "POST", "/ingest", "ingest", ingest_begin, ingest_body, ingest_end, ingest_done, 0, 0 },
 };
 
 struct ingestd *ingestd_start(const struct lh_config *cfg, struct lh_error *err)

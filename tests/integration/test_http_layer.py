@@ -62,7 +62,7 @@ class TestHttpLayer(ServerTest):
     def test_idle_connection_is_cut_by_timeout(self):
         srv = self.start("storaged", env={"LAKEHOUSE_HTTP_CONNECTION_TIMEOUT_S": "1"})
         s = socket.create_connection(("127.0.0.1", srv.port))
-        s.sendall(b"GET /health HTTP/1.1\r\nHost: x\r\n")   # headers never finish
+        s.sendall(b"GET /health HTTP/1.1\r\nHost: 127.0.0.1\r\n")   # headers never finish
         s.settimeout(5)
         start = time.time()
         data = s.recv(100)
@@ -76,7 +76,7 @@ class TestHttpLayer(ServerTest):
         srv = self.start("storaged")
         payload = b"z" * 200000
         s = socket.create_connection(("127.0.0.1", srv.port))
-        s.sendall(b"PUT /storage/put/slow/obj HTTP/1.1\r\nHost: x\r\n"
+        s.sendall(b"PUT /storage/put/slow/obj HTTP/1.1\r\nHost: 127.0.0.1\r\n"
                   b"Content-Length: %d\r\n\r\n" % len(payload) + payload[:1000])
         time.sleep(0.3)
         srv.proc.send_signal(sig)

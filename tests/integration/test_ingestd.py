@@ -202,7 +202,7 @@ class TestIngestLimits(IngestStack):
 
     def test_client_disconnect_leaves_nothing(self):
         s = socket.create_connection(("127.0.0.1", self.ingestd.port))
-        s.sendall(b"POST /ingest?name=candidates HTTP/1.1\r\nHost: x\r\n"
+        s.sendall(b"POST /ingest?name=candidates HTTP/1.1\r\nHost: 127.0.0.1\r\n"
                   b"Content-Type: text/csv\r\nContent-Length: 4000\r\n\r\n" + CSV)
         time.sleep(0.2)
         s.close()

@@ -351,7 +351,7 @@ class StoragedTest(ServerTest):
     def test_disconnect_mid_upload_leaves_nothing(self):
         self.assertCutUploadLeavesNothing(
             self.storaged(),
-            b"PUT /storage/put/cut HTTP/1.1\r\nHost: x\r\nContent-Length: 20000000\r\n\r\n",
+            b"PUT /storage/put/cut HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 20000000\r\n\r\n",
             b"x" * self.partial_upload_bytes)
 
     def test_chunked_upload_cut_before_its_last_chunk_leaves_nothing(self):
@@ -361,7 +361,7 @@ class StoragedTest(ServerTest):
         chunks = max(1, self.partial_upload_bytes // len(piece))
         self.assertCutUploadLeavesNothing(
             self.storaged(),
-            b"PUT /storage/put/cut/chunked HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n",
+            b"PUT /storage/put/cut/chunked HTTP/1.1\r\nHost: 127.0.0.1\r\nTransfer-Encoding: chunked\r\n\r\n",
             (b"%x\r\n%s\r\n" % (len(piece), piece)) * chunks)
 
     def test_restart_keeps_objects_and_cleans_temp(self):
@@ -380,7 +380,7 @@ class StoragedTest(ServerTest):
         srv = self.storaged()
         self.put(srv, "k", b"old")
         s = socket.create_connection(("127.0.0.1", srv.port))
-        s.sendall(b"PUT /storage/put/k HTTP/1.1\r\nHost: x\r\nContent-Length: 10000000\r\n\r\n")
+        s.sendall(b"PUT /storage/put/k HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 10000000\r\n\r\n")
         s.sendall(b"n" * 300000)
         tmp = os.path.join(srv.data_dir, "objects", ".tmp")
         deadline = time.time() + 5
@@ -683,7 +683,7 @@ class StoragedS3Test(StoragedTest):
         srv = self.storaged()
         self.put(srv, "k", b"old")
         s = socket.create_connection(("127.0.0.1", srv.port))
-        s.sendall(b"PUT /storage/put/k HTTP/1.1\r\nHost: x\r\nContent-Length: 20000000\r\n\r\n")
+        s.sendall(b"PUT /storage/put/k HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 20000000\r\n\r\n")
         s.sendall(b"n" * self.partial_upload_bytes)
         self.wait_for(lambda: self.upload_in_progress(srv), 10, "the upload should be in progress")
         srv.kill()

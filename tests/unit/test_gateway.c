@@ -101,7 +101,7 @@ static int hook_sink(void *ctx, const char *data, size_t n)
 }
 
 static const struct http_route hook_routes[] = {
-	{ "GET", "/h", "h", NULL, NULL, hook_end, NULL, 0 },
+	{ "GET", "/h", "h", NULL, NULL, hook_end, NULL, 0, 0 },
 };
 
 TEST(gateway_client_header_hook)

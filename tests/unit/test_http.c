@@ -79,9 +79,9 @@ static int stream_end(struct http_request *req)
 }
 
 static const struct http_route routes[] = {
-	{ "POST", "/echo/*", "echo", NULL, NULL, echo_end, NULL, 1000 },
-	{ "PUT", "/count", "count", count_begin, count_body, count_end, count_done, 0 },
-	{ "GET", "/stream", "stream", NULL, NULL, stream_end, NULL, 0 },
+	{ "POST", "/echo/*", "echo", NULL, NULL, echo_end, NULL, 1000, 0 },
+	{ "PUT", "/count", "count", count_begin, count_body, count_end, count_done, 0, 0 },
+	{ "GET", "/stream", "stream", NULL, NULL, stream_end, NULL, 0, 0 },
 };
 
 static struct http_server *start(void)
