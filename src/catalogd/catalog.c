@@ -764,6 +764,34 @@ json_t *catalog_version_json(const struct catalog_version *v)
 	return m;
 }
 
+static int name_casefold_cmp(const void *a, const void *b)
+{
+	const char *x = *(const char *const *)a, *y = *(const char *const *)b;
+	int c = strcasecmp(x, y);
+	return c ? c : strcmp(x, y);
+}
+
+json_t *catalog_case_clashes(const struct catalog_summary *list, size_t n)
+{
+	json_t *groups = json_array();
+	const char **names = xcalloc(n ? n : 1, sizeof *names);
+	for (size_t i = 0; i < n; i++)
+		names[i] = list[i].name;
+	qsort(names, n, sizeof *names, name_casefold_cmp);
+	for (size_t i = 0, j; i < n; i = j) {
+		for (j = i + 1; j < n && !strcasecmp(names[i], names[j]); j++)
+			;
+		if (j - i < 2)
+			continue;
+		json_t *g = json_array();
+		for (size_t k = i; k < j; k++)
+			json_array_append_new(g, json_string(names[k]));
+		json_array_append_new(groups, g);
+	}
+	free(names);
+	return groups;
+}
+
 json_t *catalog_summary_json(const struct catalog_summary *s, int for_versions)
 {
 	char created[32], updated[32];

@@ -122,6 +122,12 @@ json_t *catalog_schema_diff(const struct catalog_column *old_cols, size_t nold,
 int catalog_plan(const struct catalog_version *latest, const struct catalog_version *req,
 		 int64_t now_ms, struct catalog_version **out, struct lh_error *err);
 
+/* Dataset names equal but for letter case (ADR 0112): a catalog made before
+ * names were unique regardless of case may hold such groups. Returns a new
+ * JSON array of groups, each an array of >= 2 names in byte order, the
+ * groups ordered by their lowercase name; [] when there is none. */
+json_t *catalog_case_clashes(const struct catalog_summary *list, size_t n);
+
 /* --- JSON -------------------------------------------------------------- */
 
 /* RFC 3339 UTC with milliseconds, "2025-01-31T09:30:00.123Z". */

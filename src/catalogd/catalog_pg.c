@@ -14,9 +14,10 @@
  *      once more. Nothing of the operation has run yet, so this is safe. A
  *      connection lost later fails the operation with 503 and is replaced.
  *   3. A register is one READ COMMITTED transaction (pg_register): first
- *      pg_advisory_xact_lock(PG_LOCK_NAME, hashtext(name)) serialises every
- *      register and drop of that name across all catalogd processes (a hash
- *      collision only makes two names queue together); each later statement
+ *      pg_advisory_xact_lock(PG_LOCK_NAME, hashtext(lower(name)))
+ *      serialises every register and drop of that name, in any letter case
+ *      (note 9), across all catalogd processes (a hash collision only makes
+ *      two names queue together); each later statement
  *      sees everything committed before the lock was granted. Then load the
  *      latest version, catalog_plan(), insert the dataset row (version 1) or
  *      move latest_version, insert the version and its objects, COMMIT; the
@@ -45,6 +46,16 @@
  *      every register that committed before the lock was granted. A waiting
  *      exclusive request queues later shared ones behind it, so GC is not
  *      starved. Lock order is always name lock, then GC lock: no deadlock.
+ *   9. Dataset names are unique regardless of letter case (SPEC 6, ADR
+ *      0112), so the name lock of note 3 is keyed by lower(name): the
+ *      registers and drops of `salaries` and `SALARIES` queue on one lock.
+ *      Holding it, pg_register looks a new name up by lower(name)
+ *      (name_case_taken) and answers 409 name_conflict. A trigger
+ *      (migration 2) makes the database refuse such a name on INSERT or
+ *      rename whoever writes (23505 on constraint datasets_name_nocase, read
+ *      back by pg_fail as name_conflict). A database that already holds such
+ *      a pair keeps it: every lookup is `name = $1`, exact, and catalogd
+ *      warns about the pair at start.
  * Durability is the server's: with PostgreSQL's defaults (fsync on,
  * synchronous_commit on) a COMMIT that returned is on disk.
  */
@@ -53,6 +64,7 @@
 
 #include "common/error.h"
 #include "common/log.h"
+#include "common/names.h"
 #include "common/xmalloc.h"
 
 #include <libpq-fe.h>
@@ -98,6 +110,26 @@ static const char *const migrations[] = {
 	"  FOREIGN KEY (dataset_id, version) REFERENCES versions(dataset_id, version)"
 	"    ON DELETE CASCADE);"
 	"CREATE INDEX version_objects_key ON version_objects(key);",
+	/* 2: names unique regardless of letter case for every NEW name (note 9).
+	 * Not a unique index: a database may already hold such a pair, which
+	 * stays. The trigger takes the same lock as write_begin, so it also
+	 * serialises writers that do not (a hand-written INSERT). */
+	"CREATE INDEX datasets_name_lower ON datasets (lower(name));"
+	"CREATE FUNCTION lakehouse_datasets_name_nocase() RETURNS trigger"
+	" LANGUAGE plpgsql AS $$"
+	" DECLARE other TEXT;"
+	" BEGIN"
+	"  PERFORM pg_advisory_xact_lock(" PG_LOCK_NAME ", hashtext(lower(NEW.name)));"
+	"  SELECT name INTO other FROM datasets"
+	"   WHERE lower(name) = lower(NEW.name) AND id <> NEW.id LIMIT 1;"
+	"  IF FOUND THEN"
+	"   RAISE EXCEPTION USING ERRCODE = 'unique_violation',"
+	"    CONSTRAINT = 'datasets_name_nocase', MESSAGE = 'name_conflict', DETAIL = other;"
+	"  END IF;"
+	"  RETURN NEW;"
+	" END $$;"
+	"CREATE TRIGGER datasets_name_nocase BEFORE INSERT OR UPDATE OF name ON datasets"
+	" FOR EACH ROW EXECUTE FUNCTION lakehouse_datasets_name_nocase();",
 };
 #define NMIGRATIONS ((int)(sizeof migrations / sizeof migrations[0]))
 
@@ -147,6 +179,17 @@ static int pg_fail(PGconn *pg, const PGresult *res, const char *what, struct lh_
 			       "the catalog database is unavailable; try again");
 	if (sqlstate_is(state, "55P03") || sqlstate_is(state, "40") || sqlstate_is(state, "53"))
 		return lh_fail(err, 503, "busy", "the catalog is busy; try again");
+	if (sqlstate_is(state, "23505") && res &&
+	    !strcmp(PQresultErrorField(res, PG_DIAG_CONSTRAINT_NAME) ?: "", "datasets_name_nocase")) {
+		/* note 9: a writer that skipped name_case_taken; DETAIL names the other */
+		const char *other = PQresultErrorField(res, PG_DIAG_MESSAGE_DETAIL);
+		int named = other && dataset_name_valid(other);
+		lh_fail(err, 409, "name_conflict", "a dataset named \"%s\" already exists, and "
+			"dataset names are unique regardless of letter case", named ? other : "?");
+		if (named)
+			lh_error_set(err, "existing_name", json_string(other));
+		return -1;
+	}
 	if (sqlstate_is(state, "23505"))
 		return lh_fail(err, 409, "write_conflict",
 			       "another change to this dataset was committed first; try again");
@@ -553,8 +596,8 @@ static int pg_list_versions(struct catalog_store *store, const char *name,
 /* ------------------------------------------------------------------------ */
 /* Writes                                                                   */
 
-/* Begin a write of `name` (note 3): BEGIN, then the name's advisory lock,
- * then the database clock into *now_ms. */
+/* Begin a write of `name` (note 3): BEGIN, then the advisory lock of
+ * lower(name) (note 9), then the database clock into *now_ms. */
 static int write_begin(struct catalog_pg *s, struct pg_conn *c, const char *name,
 		       int64_t *now_ms, struct lh_error *err)
 {
@@ -565,12 +608,28 @@ static int write_begin(struct catalog_pg *s, struct pg_conn *c, const char *name
 	/* The lock is taken in the subquery, before the clock is read: a
 	 * subquery with a volatile function is never flattened. */
 	if (query(c->pg, "SELECT floor(extract(epoch FROM clock_timestamp()) * 1000)::bigint"
-			 " FROM (SELECT pg_advisory_xact_lock(" PG_LOCK_NAME ", hashtext($1))) l",
+			 " FROM (SELECT pg_advisory_xact_lock(" PG_LOCK_NAME ", hashtext(lower($1)))) l",
 		  1, params, "lock a dataset", &res, err))
 		return -1;
 	*now_ms = field_i64(res, 0, 0);
 	PQclear(res);
 	return 0;
+}
+
+/* Note 9, holding the name lock: is a dataset whose name equals `name` but
+ * for letter case there? 0 no; -1 with 409 name_conflict naming it (the
+ * first in byte order), or the database error. */
+static int name_case_taken(PGconn *pg, const char *name, struct lh_error *err)
+{
+	const char *params[] = { name };
+	PGresult *res = NULL;
+	if (query(pg, "SELECT name FROM datasets WHERE lower(name) = lower($1)"
+		      " ORDER BY name COLLATE \"C\" LIMIT 1", 1, params,
+		  "look up a dataset name", &res, err))
+		return -1;
+	int rc = PQntuples(res) > 0 ? dataset_name_conflict(err, name, PQgetvalue(res, 0, 0)) : 0;
+	PQclear(res);
+	return rc;
 }
 
 static int version_insert(PGconn *pg, int64_t id, const struct catalog_version *v,
@@ -662,6 +721,8 @@ static int pg_register(struct catalog_store *store, const struct catalog_version
 		unreadable(err, req->name);  /* latest_version names no version */
 		goto out;
 	}
+	if (found == 1 && name_case_taken(c->pg, req->name, err))         /* note 9 */
+		goto out;
 	if (catalog_plan(latest, req, now_ms, &next, err))
 		goto out;
 	if (!next) {

@@ -30,12 +30,22 @@
  *      "is this key referenced" and deletes inside it. So a sweep and a
  *      register are never interleaved, and the sweep's reads see every
  *      register committed before it began.
+ *   8. Dataset names are unique regardless of letter case (SPEC 6, ADR
+ *      0112). sqlite_register, inside its BEGIN IMMEDIATE, looks up a new
+ *      name by lower(name) (name_case_taken) and answers 409 name_conflict;
+ *      since every writer holds the file's one write lock, two registers of
+ *      `salaries` and `SALARIES` cannot both pass. Triggers (migration 2)
+ *      make the database itself refuse such a name on INSERT or rename,
+ *      whoever writes. A file that already holds such a pair keeps it: each
+ *      stays readable and writable by its exact name (every lookup is
+ *      `name = ?`, BINARY collation), and catalogd warns about it at start.
  */
 #include "catalogd/catalog_store.h"
 #include "catalogd/conn_pool.h"
 
 #include "common/error.h"
 #include "common/log.h"
+#include "common/names.h"
 #include "common/xmalloc.h"
 
 #include <pthread.h>
@@ -78,6 +88,16 @@ static const char *const migrations[] = {
 	"  FOREIGN KEY (dataset_id, version) REFERENCES versions(dataset_id, version)"
 	"    ON DELETE CASCADE) WITHOUT ROWID;"
 	"CREATE INDEX version_objects_key ON version_objects(key);",
+	/* 2: names unique regardless of letter case for every NEW name (note 8).
+	 * Not a unique index: a file may already hold such a pair, which stays. */
+	"CREATE INDEX datasets_name_lower ON datasets(lower(name));"
+	"CREATE TRIGGER datasets_name_nocase_insert BEFORE INSERT ON datasets"
+	" WHEN EXISTS (SELECT 1 FROM datasets WHERE lower(name) = lower(NEW.name))"
+	" BEGIN SELECT RAISE(ABORT, 'name_conflict'); END;"
+	"CREATE TRIGGER datasets_name_nocase_update BEFORE UPDATE OF name ON datasets"
+	" WHEN EXISTS (SELECT 1 FROM datasets"
+	"  WHERE lower(name) = lower(NEW.name) AND id <> NEW.id)"
+	" BEGIN SELECT RAISE(ABORT, 'name_conflict'); END;",
 };
 #define NMIGRATIONS ((int)(sizeof migrations / sizeof migrations[0]))
 
@@ -104,6 +124,9 @@ static int db_fail(sqlite3 *db, int code, const char *what, struct lh_error *err
 		  db ? sqlite3_errmsg(db) : sqlite3_errstr(code), code);
 	if (primary == SQLITE_BUSY || primary == SQLITE_LOCKED)
 		return lh_fail(err, 503, "busy", "the catalog is busy; try again");
+	if (code == SQLITE_CONSTRAINT_TRIGGER && db && !strcmp(sqlite3_errmsg(db), "name_conflict"))
+		return lh_fail(err, 409, "name_conflict", "a dataset whose name differs only in "
+			       "letter case already exists; dataset names are unique regardless of case");
 	if (primary == SQLITE_FULL)
 		return lh_fail(err, 500, "storage_full", "the catalog database could not be written: the disk is full");
 	return lh_fail(err, 500, "catalog_error", "the catalog database failed while trying to %s", what);
@@ -282,6 +305,28 @@ static int dataset_find(sqlite3 *db, const char *name, int64_t *id, int64_t *cre
 	} else {
 		db_fail(db, step, "look up a dataset", err);
 	}
+	sqlite3_finalize(st);
+	return rc;
+}
+
+/* Note 8: is a dataset whose name equals `name` but for letter case there?
+ * 0 no; -1 with 409 name_conflict naming it (the first in byte order), or
+ * the database error. */
+static int name_case_taken(sqlite3 *db, const char *name, struct lh_error *err)
+{
+	sqlite3_stmt *st = NULL;
+	int rc = -1;
+	if (prepare(db, "SELECT name FROM datasets WHERE lower(name) = lower(?1)"
+			" ORDER BY name LIMIT 1", &st, err))
+		return -1;
+	sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
+	int step = sqlite3_step(st);
+	if (step == SQLITE_ROW)
+		dataset_name_conflict(err, name, column_text(st, 0));
+	else if (step == SQLITE_DONE)
+		rc = 0;
+	else
+		db_fail(db, step, "look up a dataset name", err);
 	sqlite3_finalize(st);
 	return rc;
 }
@@ -581,6 +626,8 @@ static int sqlite_register(struct catalog_store *store, const struct catalog_ver
 		goto out;
 	found = dataset_find(c->db, req->name, &id, &created_ms, &latest_no, err);
 	if (found < 0)
+		goto out;
+	if (found == 1 && name_case_taken(c->db, req->name, err))          /* note 8 */
 		goto out;
 	if (found == 0 && version_load(c->db, id, req->name, created_ms, latest_no, &latest,
 				       err) != 0) {

@@ -19,6 +19,14 @@
  *      version's objects (catalog_store_check_objects) until its commit. So
  *      no object is deleted between a register's check and its commit, and
  *      gc_sweep sees every register committed before it.
+ *   6. Dataset names are unique regardless of letter case (SPEC 6, ADR
+ *      0112): a register that would create a dataset whose name equals an
+ *      existing one's but for case fails with 409 "name_conflict" (extra
+ *      "existing_name") and writes nothing, checked inside the transaction
+ *      and under the lock of note 1, which is shared by every letter case
+ *      of a name, so two such registers cannot both succeed. A store that
+ *      already holds such names (made before this rule) keeps them: every
+ *      other function takes names exactly, case and all.
  * Errors: 404 "not_found" for an unknown dataset or version; backend failures
  * are 500/503 in plain words, the details go to the log.
  *

@@ -14,6 +14,11 @@
  *                                     (gc.h) | 400 | 409 gc_running | 503 without
  *                                     [catalogd] storaged_url
  *
+ * Names are exact everywhere; a register of a new name that equals an
+ * existing one but for letter case is 409 name_conflict (catalog_store.h
+ * note 6). Such pairs made before that rule are logged at start
+ * (warn_case_clashes).
+ *
  * With [catalogd] storaged_url set, every register also checks that its new
  * objects exist in storaged (gc.c notes 3 and 5), which is what makes GC safe;
  * without it GC is refused.
@@ -28,6 +33,7 @@
 #include "common/error.h"
 #include "common/http_server.h"
 #include "common/limits.h"
+#include "common/log.h"
 #include "common/names.h"
 #include "common/service.h"
 #include "common/xmalloc.h"
@@ -269,6 +275,38 @@ static int make_parent_dir(const char *path, struct lh_error *err)
 	return rc;
 }
 
+/* ADR 0112: names are unique regardless of letter case, but a catalog made
+ * before that may hold names equal but for case. Each stays readable and
+ * writable by its exact name; say so once per group at start, so an
+ * operator can end it. A catalog that cannot be listed now is not fatal. */
+static void warn_case_clashes(struct catalog_store *store)
+{
+	struct lh_error err = { 0 };
+	struct catalog_summary *list = NULL;
+	size_t n = 0, i;
+	json_t *groups = NULL, *g;
+	if (catalog_store_list_datasets(store, &list, &n, &err)) {
+		log_event("warn", "catalogd", "could not check dataset names for letter-case "
+			  "clashes: %s", err.msg);
+		goto out;
+	}
+	groups = catalog_case_clashes(list, n);
+	json_array_foreach(groups, i, g) {
+		char *names = json_dump_compact(g);
+		const char *first = json_string_value(json_array_get(g, 0));
+		log_event("warn", "catalogd", "datasets %s have names that differ only in letter "
+			  "case (made before names were unique regardless of case); each stays "
+			  "readable by its exact name, e.g. SELECT * FROM \"%s\", and a query that "
+			  "names them in any other case is refused with 409 name_conflict. To end "
+			  "this, ingest one under a new name and drop it", names, first);
+		free(names);
+	}
+out:
+	json_decref(groups);
+	free(list);
+	lh_error_clear(&err);
+}
+
 static int catalogd_health(void *ctx, json_t *body)
 {
 	struct catalogd *c = ctx;
@@ -308,6 +346,7 @@ struct catalogd *catalogd_start(const struct lh_config *cfg, struct lh_error *er
 		goto fail;
 	if (c->storaged_url)  /* gc.c note 3; before any thread sees the store */
 		catalog_store_set_object_check(c->store, gc_object_check, &c->peer);
+	warn_case_clashes(c->store);
 
 	struct http_server_config sc = {
 		.service = "catalogd",

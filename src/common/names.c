@@ -32,3 +32,15 @@ int dataset_name_check(const char *name, struct lh_error *err)
 	lh_error_set(err, "field", json_string("name"));
 	return -1;
 }
+
+int dataset_name_conflict(struct lh_error *err, const char *name, const char *existing)
+{
+	lh_fail(err, 409, "name_conflict",
+		"a dataset named \"%.80s\" already exists, and dataset names are unique "
+		"regardless of letter case (they are SQL table names): use \"%.80s\" to add a "
+		"version to it, or choose another name instead of \"%.80s\"",
+		existing, existing, name);
+	lh_error_set(err, "existing_name", json_string(existing));
+	lh_error_set(err, "field", json_string("name"));
+	return -1;
+}

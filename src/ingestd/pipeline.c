@@ -6,7 +6,10 @@
  *     answered 400 before this function. Nothing has been written yet.
  *  2. The catalog's latest manifest is read; if it already holds an object
  *     with this content digest under this fingerprint, the answer is 200
- *     existing:true before any conversion (idempotent re-ingest).
+ *     existing:true before any conversion (idempotent re-ingest). For a new
+ *     name, the dataset list is read too: a name equal to an existing one
+ *     but for letter case is 409 name_conflict before any conversion
+ *     (name_case_check; catalogd's register refuses it anyway).
  *  3. The Parquet file is never stored in the spool: DuckDB's COPY writes
  *     it into a FIFO (a private name in the spool dir) from a converter
  *     thread while this thread reads the FIFO as the chunked body of the
@@ -44,6 +47,7 @@
 #include "common/http_client.h"
 #include "common/limits.h"
 #include "common/log.h"
+#include "common/names.h"
 #include "common/xmalloc.h"
 #include "ingestd/infer.h"
 #include "ingestd/parquet_writer.h"
@@ -54,6 +58,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -121,6 +126,42 @@ static int latest_manifest(const struct pipeline_env *env, const char *name,
 	} else {
 		rc = upstream_fail("the catalog", &resp, err);
 	}
+	http_client_response_free(&resp);
+	return rc;
+}
+
+/* Note 2: a new name that equals an existing dataset's but for letter case
+ * is refused before any conversion (ADR 0112). catalogd decides in the end
+ * (its register answers the same 409 name_conflict); this spares the work
+ * and the orphan object. 0 when the name is free of such a clash. */
+static int name_case_check(const struct pipeline_env *env, const char *name,
+			   struct lh_error *err)
+{
+	char *url = xasprintf("%s/catalog/datasets", env->catalogd_url);
+	struct http_client_response resp = { 0 };
+	json_t *doc = NULL, *d;
+	size_t i;
+	int rc = http_client_json_auth("GET", url, NULL, env->request_id, env->bearer_token,
+				       &resp, err);
+	free(url);
+	if (rc != 0) {
+		snprintf(err->msg, sizeof err->msg, "the catalog is not reachable");
+		return -1;
+	}
+	if (resp.status != 200) {
+		rc = upstream_fail("the catalog", &resp, err);
+		goto out;
+	}
+	doc = json_loadb(resp.body, resp.body_len, 0, NULL);
+	json_array_foreach(json_object_get(doc, "datasets"), i, d) {
+		const char *other = json_string_value(json_object_get(d, "name"));
+		if (other && !strcasecmp(other, name) && strcmp(other, name)) {
+			rc = dataset_name_conflict(err, name, other);
+			break;
+		}
+	}
+out:
+	json_decref(doc);
 	http_client_response_free(&resp);
 	return rc;
 }
@@ -423,6 +464,8 @@ int pipeline_run(const struct pipeline_env *env, const struct pipeline_input *in
 	uint64_t size = 0;
 
 	if (latest_manifest(env, in->name, &latest, err) != 0)                  /* 2 */
+		goto out;
+	if (!latest && name_case_check(env, in->name, err) != 0)
 		goto out;
 	json_t *same = find_object(latest, schema->fingerprint, in->content_sha256);
 	if (same) {

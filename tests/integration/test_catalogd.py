@@ -615,8 +615,8 @@ class PostgresCatalogdTest(CatalogdTest):
             if srv:
                 self.addCleanup(srv.cleanup)
         self.assertEqual(errors, [])
-        self.assertEqual(self.pg.psql("SELECT string_agg(version::text, ',')"
-                                      " FROM schema_migrations", self.dbname), "1")
+        self.assertEqual(self.pg.psql("SELECT string_agg(version::text, ',' ORDER BY version)"
+                                      " FROM schema_migrations", self.dbname), "1,2")
         st, _, r = Catalog(servers[0].url).register(body("m", ["m/1"]))
         self.assertEqual(st, 200, r)
 

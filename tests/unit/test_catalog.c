@@ -425,3 +425,24 @@ TEST(catalog_json_shapes)
 	catalog_version_destroy(w);
 	catalog_version_destroy(v);
 }
+
+TEST(catalog_case_clashes_groups)
+{
+	static const char *const names[] = { "salaries", "people", "SALARIES", "Zeta",
+					     "zeta_2", "Salaries", "PEOPLE_X", "zeta" };
+	struct catalog_summary list[8];
+	memset(list, 0, sizeof list);
+	for (size_t i = 0; i < 8; i++)
+		snprintf(list[i].name, sizeof list[i].name, "%s", names[i]);
+	json_t *g = catalog_case_clashes(list, 8);
+	char *text = json_dump_compact(g);
+	CHECK_EQ_STR(text, "[[\"SALARIES\",\"Salaries\",\"salaries\"],[\"Zeta\",\"zeta\"]]");
+	free(text);
+	json_decref(g);
+	g = catalog_case_clashes(list, 2);   /* no clash */
+	CHECK_EQ_INT(json_array_size(g), 0);
+	json_decref(g);
+	g = catalog_case_clashes(NULL, 0);
+	CHECK(json_is_array(g));
+	json_decref(g);
+}

@@ -7,13 +7,16 @@
  * store_open_fresh empties the catalog there before each test.
  *
  * SQLite-specific checks (WAL, user_version, integrity) open the file with
- * libsqlite3 directly at the end.
+ * libsqlite3 directly at the end. The legacy-name test (ADR 0112) writes to
+ * the database directly too (libsqlite3 or libpq), to make what this
+ * product no longer makes: two names equal but for letter case.
  */
 #include "test.h"
 
 #include "catalog_fixtures.h"
 #include "catalogd/catalog_store.h"
 
+#include <libpq-fe.h>
 #include <pthread.h>
 #include <sqlite3.h>
 #include <stdlib.h>
@@ -267,7 +270,7 @@ TEST(catalog_store_survives_reopen)
 	sqlite3 *db = NULL;
 	sqlite3_stmt *st = NULL;
 	CHECK_EQ_INT(sqlite3_open(f.path, &db), SQLITE_OK);
-	const char *checks[][2] = { { "PRAGMA journal_mode", "wal" }, { "PRAGMA user_version", "1" },
+	const char *checks[][2] = { { "PRAGMA journal_mode", "wal" }, { "PRAGMA user_version", "2" },
 				    { "PRAGMA integrity_check", "ok" },
 				    { "SELECT count(*) FROM versions", "3" } };
 	for (size_t i = 0; i < sizeof checks / sizeof checks[0]; i++) {
@@ -301,6 +304,250 @@ TEST(catalog_store_unknown_backend)
 	CHECK_EQ_INT(err.status, 503);
 	CHECK_EQ_STR(err.code, "catalog_unavailable");
 	lh_error_clear(&err);
+}
+
+/* --- names unique regardless of letter case (note 6, ADR 0112) ---------- */
+
+/* Register; on failure copy the error code (and existing_name) out. */
+static int64_t reg_code(struct catalog_store *s, const char *name, const char *objects,
+			const char *mode, char code[32], char existing[80])
+{
+	struct lh_error err = { 0 };
+	struct catalog_version *req = fixture_version(name, SCHEMA, objects, mode);
+	struct catalog_version *out = NULL;
+	int got = 0;
+	int64_t r;
+	code[0] = existing[0] = '\0';
+	if (catalog_store_register(s, req, &out, &got, &err)) {
+		r = -err.status;
+		snprintf(code, 32, "%s", err.code);
+		const char *e = json_string_value(json_object_get(err.extra, "existing_name"));
+		snprintf(existing, 80, "%s", e ? e : "");
+	} else {
+		r = got ? 0 : out->version;
+	}
+	catalog_version_destroy(req);
+	catalog_version_destroy(out);
+	lh_error_clear(&err);
+	return r;
+}
+
+/* The first object key of the latest version of `name`, or "" on error. */
+static const char *first_key(struct catalog_store *s, const char *name, char out[32])
+{
+	struct lh_error err = { 0 };
+	struct catalog_version *v = NULL;
+	out[0] = '\0';
+	if (!catalog_store_get(s, name, 0, &v, &err) && v->nobjects)
+		snprintf(out, 32, "%s", v->objects[0].key);
+	catalog_version_destroy(v);
+	lh_error_clear(&err);
+	return out;
+}
+
+TEST(catalog_store_names_unique_nocase)
+{
+	struct store_fixture f;
+	struct catalog_store *s = store_open_fresh(&f);
+	struct lh_error err = { 0 };
+	struct catalog_summary *list = NULL;
+	size_t n = 0;
+	char code[32], existing[80];
+	CHECK(s != NULL);
+	CHECK_EQ_INT(reg(s, "salaries", SCHEMA, "a=1", NULL), 1);
+	/* a new name equal but for case: 409, nothing written, both modes */
+	CHECK_EQ_INT(reg_code(s, "SALARIES", "evil=1", NULL, code, existing), -409);
+	CHECK_EQ_STR(code, "name_conflict");
+	CHECK_EQ_STR(existing, "salaries");
+	CHECK_EQ_INT(reg_code(s, "Salaries", "evil=1", "append", code, existing), -409);
+	CHECK_EQ_STR(code, "name_conflict");
+	CHECK_EQ_INT(latest_version(s, "SALARIES"), -404);
+	CHECK_EQ_INT(latest_version(s, "Salaries"), -404);
+	CHECK_EQ_INT(catalog_store_list_datasets(s, &list, &n, &err), 0);
+	CHECK_EQ_INT(n, 1);
+	CHECK_EQ_STR(list[0].name, "salaries");
+	free(list);
+	CHECK_EQ_INT(catalog_store_list_versions(s, "salaries", &list, &n, &err), 0);
+	CHECK_EQ_INT(n, 1);
+	free(list);
+	/* the exact name still gets versions; other names are untouched */
+	CHECK_EQ_INT(reg(s, "salaries", SCHEMA, "b=2", "append"), 2);
+	CHECK_EQ_INT(reg(s, "salaries_2024", SCHEMA, "c=1", NULL), 1);
+	/* reads are exact: no case-insensitive lookup anywhere */
+	CHECK_EQ_INT(catalog_store_list_versions(s, "SALARIES", &list, &n, &err), -1);
+	CHECK_EQ_INT(err.status, 404);
+	lh_error_clear(&err);
+	CHECK_EQ_INT(catalog_store_drop(s, "SALARIES", &err), -1);
+	CHECK_EQ_INT(err.status, 404);
+	lh_error_clear(&err);
+	/* once dropped, the name is free in any case */
+	CHECK_EQ_INT(catalog_store_drop(s, "salaries", &err), 0);
+	CHECK_EQ_INT(reg(s, "SALARIES", SCHEMA, "d=1", NULL), 1);
+	CHECK_EQ_INT(reg_code(s, "salaries", "e=1", NULL, code, existing), -409);
+	CHECK_EQ_STR(existing, "SALARIES");
+	catalog_store_close(s);
+	store_fixture_remove(&f);
+}
+
+struct case_racer {
+	struct catalog_store *s;
+	pthread_barrier_t *start;
+	char name[32];
+	int64_t result;
+	char code[32];
+};
+
+static void *case_racer_run(void *arg)
+{
+	struct case_racer *r = arg;
+	char existing[80];
+	pthread_barrier_wait(r->start);
+	r->result = reg_code(r->s, r->name, "o=1", NULL, r->code, existing);
+	return NULL;
+}
+
+/* Registers of one name in different letter cases, all at once: exactly one
+ * creates the dataset, every other is 409 name_conflict. */
+TEST(catalog_store_names_nocase_concurrent)
+{
+	static const char *const variants[] = { "payroll", "PAYROLL", "Payroll", "pAyroll",
+						"paYroll", "payRoll", "payrOll", "payroLL" };
+	enum { NV = sizeof variants / sizeof variants[0], ROUNDS = 6 };
+	struct store_fixture f;
+	struct catalog_store *s = store_open_fresh(&f);
+	CHECK(s != NULL);
+	for (int round = 0; round < ROUNDS; round++) {
+		struct case_racer r[NV];
+		pthread_t t[NV];
+		pthread_barrier_t start;
+		struct catalog_summary *list = NULL;
+		struct lh_error err = { 0 };
+		size_t n = 0;
+		int won = 0;
+		pthread_barrier_init(&start, NULL, NV);
+		for (int i = 0; i < NV; i++) {
+			memset(&r[i], 0, sizeof r[i]);
+			r[i].s = s;
+			r[i].start = &start;
+			snprintf(r[i].name, sizeof r[i].name, "%s%d", variants[i], round);
+			CHECK_EQ_INT(pthread_create(&t[i], NULL, case_racer_run, &r[i]), 0);
+		}
+		for (int i = 0; i < NV; i++)
+			pthread_join(t[i], NULL);
+		pthread_barrier_destroy(&start);
+		for (int i = 0; i < NV; i++) {
+			if (r[i].result == 1) {
+				won++;
+				continue;
+			}
+			CHECK_EQ_INT(r[i].result, -409);
+			CHECK_EQ_STR(r[i].code, "name_conflict");
+		}
+		CHECK_EQ_INT(won, 1);
+		CHECK_EQ_INT(catalog_store_list_datasets(s, &list, &n, &err), 0);
+		free(list);
+		CHECK_EQ_INT(n, (size_t)round + 1);
+	}
+	catalog_store_close(s);
+	store_fixture_remove(&f);
+}
+
+/* Run `sql` on the test's database directly, outside the store. */
+static int raw_sql(const struct store_fixture *f, const char *sql)
+{
+	int rc = -1;
+	if (is_sqlite()) {
+		sqlite3 *db = NULL;
+		char *msg = NULL;
+		if (sqlite3_open(f->path, &db) == SQLITE_OK &&
+		    sqlite3_exec(db, sql, NULL, NULL, &msg) == SQLITE_OK)
+			rc = 0;
+		else
+			fprintf(stderr, "  raw sql: %s\n", msg ? msg : sqlite3_errmsg(db));
+		sqlite3_free(msg);
+		sqlite3_close(db);
+		return rc;
+	}
+	PGconn *pg = PQconnectdb(f->path);
+	PGresult *res = PQexec(pg, sql);
+	if (PQresultStatus(res) == PGRES_COMMAND_OK || PQresultStatus(res) == PGRES_TUPLES_OK)
+		rc = 0;
+	else
+		fprintf(stderr, "  raw sql: %s\n", PQerrorMessage(pg));
+	PQclear(res);
+	PQfinish(pg);
+	return rc;
+}
+
+/* A catalog made before names were unique regardless of case may hold two
+ * such names: after the upgrade, both stay readable and writable by their
+ * exact names, and no third one can join them. */
+TEST(catalog_store_names_legacy_pair)
+{
+	/* Undo migration 2 and rename "legacy_tmp" to "SALARIES": the database
+	 * as an older lakehouse could have left it. */
+	static const char sqlite_old[] =
+		"DROP TRIGGER datasets_name_nocase_insert;"
+		"DROP TRIGGER datasets_name_nocase_update;"
+		"DROP INDEX datasets_name_lower;"
+		"UPDATE datasets SET name = 'SALARIES' WHERE name = 'legacy_tmp';"
+		"PRAGMA user_version = 1;";
+	static const char pg_old[] =
+		"BEGIN;"
+		"DROP TRIGGER datasets_name_nocase ON datasets;"
+		"DROP FUNCTION lakehouse_datasets_name_nocase();"
+		"DROP INDEX datasets_name_lower;"
+		"UPDATE datasets SET name = 'SALARIES' WHERE name = 'legacy_tmp';"
+		"DELETE FROM schema_migrations WHERE version = 2;"
+		"COMMIT;";
+	struct store_fixture f;
+	struct catalog_store *s = store_open_fresh(&f);
+	struct lh_error err = { 0 };
+	struct catalog_summary *list = NULL;
+	size_t n = 0;
+	char code[32], existing[80], key[32];
+	CHECK(s != NULL);
+	CHECK_EQ_INT(reg(s, "salaries", SCHEMA, "mine=1", NULL), 1);
+	CHECK_EQ_INT(reg(s, "legacy_tmp", SCHEMA, "theirs=1", NULL), 1);
+	CHECK_EQ_INT(reg(s, "legacy_tmp", SCHEMA, "theirs2=1", "append"), 2);
+	catalog_store_close(s);
+	CHECK_EQ_INT(raw_sql(&f, is_sqlite() ? sqlite_old : pg_old), 0);
+
+	/* the upgrade (migration 2 again) accepts the pair */
+	s = catalog_store_open(test_backend(), f.path, &err);
+	CHECK(s != NULL);
+	CHECK_EQ_INT(catalog_store_list_datasets(s, &list, &n, &err), 0);
+	CHECK_EQ_INT(n, 2);
+	CHECK_EQ_STR(list[0].name, "SALARIES");
+	CHECK_EQ_STR(list[1].name, "salaries");
+	free(list);
+	/* each read by its exact name */
+	CHECK_EQ_STR(first_key(s, "salaries", key), "mine");
+	CHECK_EQ_STR(first_key(s, "SALARIES", key), "theirs");
+	CHECK_EQ_INT(latest_version(s, "salaries"), 1);
+	CHECK_EQ_INT(latest_version(s, "SALARIES"), 2);
+	CHECK_EQ_INT(catalog_store_list_versions(s, "salaries", &list, &n, &err), 0);
+	CHECK_EQ_INT(n, 1);
+	free(list);
+	CHECK_EQ_INT(latest_version(s, "Salaries"), -404);
+	/* each still takes versions by its exact name */
+	CHECK_EQ_INT(reg(s, "salaries", SCHEMA, "mine2=1", "append"), 2);
+	CHECK_EQ_INT(reg(s, "SALARIES", SCHEMA, "theirs3=1", "append"), 3);
+	CHECK_EQ_STR(first_key(s, "salaries", key), "mine");
+	/* no third name joins them */
+	CHECK_EQ_INT(reg_code(s, "Salaries", "x=1", NULL, code, existing), -409);
+	CHECK_EQ_STR(code, "name_conflict");
+	CHECK_EQ_STR(existing, "SALARIES");
+	/* the database itself refuses one too (a writer that skips the check) */
+	CHECK(raw_sql(&f, "INSERT INTO datasets (name, created_ms, latest_version)"
+			  " VALUES ('sAlaries', 1, 1)") != 0);
+	/* dropping one leaves the other; its name is then taken */
+	CHECK_EQ_INT(catalog_store_drop(s, "SALARIES", &err), 0);
+	CHECK_EQ_STR(first_key(s, "salaries", key), "mine");
+	CHECK_EQ_INT(reg_code(s, "SALARIES", "y=1", NULL, code, existing), -409);
+	CHECK_EQ_STR(existing, "salaries");
+	catalog_store_close(s);
+	store_fixture_remove(&f);
 }
 
 /* --- concurrency ------------------------------------------------------- */

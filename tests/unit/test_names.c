@@ -30,3 +30,15 @@ TEST(names_valid_and_invalid)
 	CHECK_EQ_STR(err.code, "bad_name");
 	lh_error_clear(&err);
 }
+
+TEST(names_conflict_error)
+{
+	struct lh_error err = { 0 };
+	CHECK_EQ_INT(dataset_name_conflict(&err, "SALARIES", "salaries"), -1);
+	CHECK_EQ_INT(err.status, 409);
+	CHECK_EQ_STR(err.code, "name_conflict");
+	CHECK(strstr(err.msg, "\"salaries\"") != NULL);
+	CHECK(strstr(err.msg, "\"SALARIES\"") != NULL);
+	CHECK_EQ_STR(json_string_value(json_object_get(err.extra, "existing_name")), "salaries");
+	lh_error_clear(&err);
+}
