@@ -58,7 +58,7 @@ static const struct http_route gateway_routes[] = {
 	  .begin = ui_dataset_begin, .end = ui_dataset_end, .done = proxy_done },
 	{ .method = "GET", .path = "/upload", .name = "ui_upload", .end = ui_upload_page_end },
 	{ .method = "POST", .path = "/upload", .name = "ui_upload", .begin = ui_upload_begin,
-	  .body = proxy_body, .end = ui_upload_end, .done = proxy_done },
+	  .body = ui_upload_body, .end = ui_upload_end, .done = ui_upload_done },
 	{ .method = "GET", .path = "/console", .name = "ui_console", .end = ui_console_get_end },
 	{ .method = "POST", .path = "/console", .name = "ui_console",
 	  .end = ui_console_post_end, .max_body = 1u << 20 },

@@ -79,7 +79,9 @@ int ui_dataset_begin(struct http_request *req);        /* GET /datasets/... */
 int ui_dataset_end(struct http_request *req);          /*   (done: proxy_done) */
 int ui_upload_page_end(struct http_request *req);      /* GET /upload      */
 int ui_upload_begin(struct http_request *req);         /* POST /upload     */
-int ui_upload_end(struct http_request *req);           /*   (body: proxy_body, done: proxy_done) */
+int ui_upload_body(struct http_request *req, const char *data, size_t n);
+int ui_upload_end(struct http_request *req);
+void ui_upload_done(struct http_request *req, int completed);
 int ui_console_get_end(struct http_request *req);      /* GET /console     */
 int ui_console_post_end(struct http_request *req);     /* POST /console    */
 int ui_static_end(struct http_request *req);           /* GET /static/...   */

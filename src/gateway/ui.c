@@ -5,8 +5,9 @@
  *   GET  /datasets/<name>        schema, versions, first rows (?version=N)
  *   GET  /datasets/<name>/download?version=N&format=parquet|csv
  *   GET  /upload                 the upload form
- *   POST /upload                 multipart (name, mode, file) -> ingestd
- *   GET  /console, POST /console the SQL console (?sql= / form field sql)
+ *   POST /upload                 multipart (csrf, name, mode, file) -> ingestd
+ *   GET  /console                the SQL console; ?sql= fills the editor only
+ *   POST /console                runs the form field sql (csrf)
  *   GET  /static/<asset>         htmx, CSS and JS, embedded in the binary
  *
  * DESIGN NOTES
@@ -23,6 +24,26 @@
  *     htmx is configured to swap every status (the meta tag in page_open).
  *  4. Errors from the services are shown as a sentence a person understands
  *     (friendly_error) followed by the service's own message.
+ *  5. No GET changes anything or runs SQL a request chose (ADR 0111): GET
+ *     /console?sql= only fills the editor (a shareable link), running takes
+ *     the Run button, a POST. The GETs that query at all (a dataset's
+ *     preview and downloads) run the server's own SELECT over a validated
+ *     name.
+ *  6. Every state-changing UI request (POST /console, POST /upload) carries
+ *     a CSRF token (ADR 0111, ui_csrf.c): each full page is rendered with
+ *     the browser's token (page_token: the lh_csrf cookie, or a new one set
+ *     with the page) in <meta name="csrf-token"> and in a hidden field of
+ *     each form; csrf_ok() accepts a request whose field (or X-CSRF-Token
+ *     header, which app.js adds to htmx requests) equals its cookie, and,
+ *     when the browser says where it comes from, Sec-Fetch-Site is
+ *     same-origin. Anything else is a 403 page in words, nothing done.
+ *  7. POST /upload streams, so its token is checked before the proxy
+ *     starts: from the header in begin(), or else from the body's first
+ *     form part, which ui_upload_body() holds back (at most
+ *     LH_UI_CSRF_HEAD_BYTES) until it has read it. The route owns the
+ *     request's state slot (struct upload_gate) and lends it to proxy.c for
+ *     each proxy call (gate_lend / gate_take), since proxy.c keeps its own
+ *     state there.
  */
 #include "gateway/gateway_int.h"
 #include "gateway/ui_int.h"
@@ -31,6 +52,7 @@
 #include "common/http_client.h"
 #include "common/http_server.h"
 #include "common/limits.h"
+#include "common/log.h"
 #include "common/names.h"
 #include "common/upstream.h"
 #include "common/xmalloc.h"
@@ -214,6 +236,8 @@ static const char *friendly_error(const char *code, int status)
 		{ "upstream_timeout", "A part of the lakehouse did not answer in time." },
 		{ "busy", "The server is busy. Try again in a moment." },
 		{ "shutting_down", "The server is shutting down." },
+		{ "csrf_failed", "This form has expired or came from another site; reload the "
+				 "page and try again." },
 	};
 	for (size_t i = 0; code && i < sizeof map / sizeof map[0]; i++)
 		if (!strcmp(code, map[i].code))
@@ -253,7 +277,52 @@ static void render_lh_error(struct html *h, const struct lh_error *err)
 
 /* --- layout --------------------------------------------------------------- */
 
-static void page_open(struct html *h, const char *title, enum nav nav)
+/* The CSRF token a page is rendered with (note 6). */
+struct page_token {
+	char tok[UI_CSRF_TOKEN_HEX + 1];   /* "" when none could be made */
+	int fresh;                         /* new: send_html sets the cookie */
+};
+
+/* The browser's token (its lh_csrf cookie), or a new one. */
+static void page_token(struct http_request *req, struct page_token *t)
+{
+	if (ui_cookie_get(http_request_header(req, "Cookie"), UI_CSRF_COOKIE, t->tok,
+			  sizeof t->tok) == 1 && ui_csrf_token_valid(t->tok)) {
+		t->fresh = 0;
+		return;
+	}
+	t->fresh = ui_csrf_token_new(t->tok) == 0;
+	if (!t->fresh)
+		log_event("error", "gateway", "no randomness for a CSRF token: the page's "
+					      "forms will be refused");
+}
+
+/* The first half of csrf_ok(): the request may come from one of our pages
+ * (Sec-Fetch-Site, when sent, says same-origin, or none: the user's own
+ * action) and carries one token cookie, copied to `cookie`. */
+static int csrf_cookie(struct http_request *req, char cookie[UI_CSRF_TOKEN_HEX + 1])
+{
+	const char *site = http_request_header(req, "Sec-Fetch-Site");
+	if (site && strcmp(site, "same-origin") && strcmp(site, "none"))
+		return 0;
+	return ui_cookie_get(http_request_header(req, "Cookie"), UI_CSRF_COOKIE, cookie,
+			     UI_CSRF_TOKEN_HEX + 1) == 1 &&
+	       ui_csrf_token_valid(cookie);
+}
+
+/* Whether a state-changing UI request may go on (note 6). `field` is the
+ * token the form sent (NULL = none); an X-CSRF-Token header counts instead. */
+static int csrf_ok(struct http_request *req, const char *field)
+{
+	char cookie[UI_CSRF_TOKEN_HEX + 1];
+	if (!csrf_cookie(req, cookie))
+		return 0;
+	const char *header = http_request_header(req, UI_CSRF_HEADER);
+	return ui_csrf_token_equal(cookie, header ? header : field);
+}
+
+static void page_open(struct html *h, const char *title, enum nav nav,
+		      const struct page_token *t)
 {
 	static const struct {
 		const char *href, *label;
@@ -264,8 +333,10 @@ static void page_open(struct html *h, const char *title, enum nav nav)
 	html_lit(h, "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n"
 		    "<meta name=\"htmx-config\" content='{\"responseHandling\":[{\"code\":\"204\","
 		    "\"swap\":false},{\"code\":\"...\",\"swap\":true}],\"allowEval\":false,"
-		    "\"selfRequestsOnly\":true}'>\n"
-		    "<link rel=\"stylesheet\" href=\"/static/app.css\">\n"
+		    "\"selfRequestsOnly\":true}'>\n");
+	if (t)
+		html_printf(h, "<meta name=\"csrf-token\" content=\"%s\">\n", t->tok);
+	html_lit(h, "<link rel=\"stylesheet\" href=\"/static/app.css\">\n"
 		    "<script src=\"/static/htmx.min.js\" defer></script>\n"
 		    "<script src=\"/static/app.js\" defer></script>\n"
 		    "</head>\n<body>\n<header class=\"top\"><div class=\"top-inner\">"
@@ -288,8 +359,12 @@ static void page_close(struct html *h)
 		    "</footer>\n</body>\n</html>\n");
 }
 
-/* Send h as text/html with `status`; a page over the cap is a 500. */
-static int send_html(struct http_request *req, int status, struct html *h)
+/* Send h as text/html with `status`; a page over the cap is a 500. A page
+ * rendered with a new token `t` (NULL = none) sets the cookie that goes with
+ * it: HttpOnly (no script reads it), SameSite=Strict (no other site's
+ * request carries it); Secure is impossible on plain http. */
+static int send_html(struct http_request *req, int status, struct html *h,
+		     const struct page_token *t)
 {
 	if (h->overflow) {
 		http_respond_fail(req, 500, "page_too_large",
@@ -302,6 +377,13 @@ static int send_html(struct http_request *req, int status, struct html *h)
 				     "default-src 'self'; img-src 'self' data:; "
 				     "style-src 'self' 'unsafe-inline'; object-src 'none'; "
 				     "base-uri 'none'; frame-ancestors 'none'");
+		if (t && t->fresh) {
+			char cookie[UI_CSRF_TOKEN_HEX + 64];
+			snprintf(cookie, sizeof cookie,
+				 "%s=%s; Path=/; HttpOnly; SameSite=Strict", UI_CSRF_COOKIE,
+				 t->tok);
+			http_response_header(req, "Set-Cookie", cookie);
+		}
 	}
 	html_free(h);
 	return 0;
@@ -311,14 +393,16 @@ static int send_html(struct http_request *req, int status, struct html *h)
 static int send_error_page(struct http_request *req, int status, const char *title,
 			   const char *code, const char *detail, const json_t *answer)
 {
+	struct page_token t;
 	struct html h;
+	page_token(req, &t);
 	html_init(&h, 0);
-	page_open(&h, title, NAV_NONE);
+	page_open(&h, title, NAV_NONE, &t);
 	html_printf(&h, "<h1>%s</h1>", title);
 	render_error(&h, code, status, detail, answer);
 	html_lit(&h, "<p><a href=\"/\">Back to the datasets</a></p>");
 	page_close(&h);
-	return send_html(req, status, &h);
+	return send_html(req, status, &h, &t);
 }
 
 /* --- a query result as a table ------------------------------------------ */
@@ -421,6 +505,7 @@ static void render_dataset_list(struct html *h, const json_t *datasets, const ch
 
 static int datasets_page(struct http_request *req)
 {
+	struct page_token t = { "", 0 };
 	struct lh_error err = { 0 };
 	struct html h;
 	json_t *answer = NULL;
@@ -440,7 +525,8 @@ static int datasets_page(struct http_request *req)
 			render_error_answer(&h, status, answer);
 		goto send;
 	}
-	page_open(&h, "Datasets", NAV_DATASETS);
+	page_token(req, &t);
+	page_open(&h, "Datasets", NAV_DATASETS, &t);
 	html_lit(&h, "<div class=\"page-head\"><h1>Datasets</h1>"
 		     "<a class=\"button\" href=\"/upload\">Upload a CSV</a></div>");
 	html_printf(&h, "<form class=\"search\" method=\"get\" action=\"/\" role=\"search\">"
@@ -463,7 +549,7 @@ static int datasets_page(struct http_request *req)
 send:
 	json_decref(answer);
 	lh_error_clear(&err);
-	return send_html(req, ok ? 200 : 502, &h);
+	return send_html(req, ok ? 200 : 502, &h, is_htmx(req) ? NULL : &t);
 }
 
 /* --- dataset page --------------------------------------------------------- */
@@ -511,6 +597,7 @@ static int dataset_page(struct http_request *req, const char *name)
 	json_t *manifest = NULL, *versions = NULL, *preview = NULL;
 	long st_m = 0, st_v = 0, st_p = 0;
 	char *path = NULL, *sql = NULL, *console_sql = NULL;
+	struct page_token t;
 	struct html h;
 	int status = 200;
 	const char *vq = http_request_query(req, "version");
@@ -559,7 +646,8 @@ static int dataset_page(struct http_request *req, const char *name)
 	fmt_time(when, sizeof when, jstr(manifest, "updated_at"));
 
 	console_sql = xasprintf("SELECT * FROM %s LIMIT 100", name);
-	page_open(&h, name, NAV_DATASETS);
+	page_token(req, &t);
+	page_open(&h, name, NAV_DATASETS, &t);
 	html_printf(&h, "<p class=\"crumbs\"><a href=\"/\">Datasets</a> / %s</p>"
 			"<div class=\"page-head\"><h1 id=\"dataset-name\">%s</h1><div class=\"actions\">"
 			"<a class=\"button\" href=\"/datasets/%U/download?version=%lld&amp;"
@@ -597,7 +685,7 @@ static int dataset_page(struct http_request *req, const char *name)
 	}
 	html_lit(&h, "</section>");
 	page_close(&h);
-	status = send_html(req, 200, &h);
+	status = send_html(req, 200, &h, &t);
 out:
 	json_decref(manifest);
 	json_decref(versions);
@@ -692,19 +780,22 @@ int ui_dataset_end(struct http_request *req)
 
 /* --- upload --------------------------------------------------------------- */
 
-static void render_upload_form(struct html *h, const char *name)
+/* The token field comes first: the gateway reads it from the body's first
+ * part (note 7). */
+static void render_upload_form(struct html *h, const char *name, const struct page_token *t)
 {
 	html_printf(h, "<form id=\"upload-form\" class=\"card form\" method=\"post\" "
 		       "action=\"/upload\" enctype=\"multipart/form-data\" hx-post=\"/upload\" "
 		       "hx-encoding=\"multipart/form-data\" hx-target=\"#upload-result\" "
 		       "hx-disabled-elt=\"#upload-button\">"
+		       "<input type=\"hidden\" name=\"" UI_CSRF_FIELD "\" value=\"%s\">"
 		       "<label for=\"name\">Dataset name</label>"
 		       "<input id=\"name\" name=\"name\" required value=\"%s\" "
 		       "pattern=\"[A-Za-z_][A-Za-z0-9_]{0,63}\" placeholder=\"candidates\" "
 		       "autocomplete=\"off\">"
 		       "<p class=\"hint\">Letters, digits and underscores; it becomes the table "
 		       "name in SQL.</p>",
-		    name ? name : "");
+		    t->tok, name ? name : "");
 	html_lit(h, "<label for=\"file\">CSV file</label>"
 		    "<input id=\"file\" name=\"file\" type=\"file\" accept=\".csv,text/csv\" required>"
 		    "<fieldset class=\"mode\"><legend>Mode</legend>"
@@ -826,31 +917,148 @@ static int render_upload_result(struct html *h, long status, const json_t *a)
 	return status >= 400 && status < 600 ? (int)status : 502;
 }
 
+/* The upload page: the form, and `result` (NULL = empty) below it. */
+static int upload_page(struct http_request *req, int status, const char *name,
+		       struct html *result)
+{
+	struct page_token t;
+	struct html h;
+	page_token(req, &t);
+	html_init(&h, 0);
+	page_open(&h, "Upload", NAV_UPLOAD, &t);
+	html_lit(&h, "<h1>Upload a CSV</h1><p class=\"lead\">The schema is inferred from every "
+		    "row. Uploading the same file twice changes nothing; a file whose columns "
+		    "differ from the dataset's is refused and the difference is shown.</p>");
+	render_upload_form(&h, name, &t);
+	html_lit(&h, "<div id=\"upload-result\" aria-live=\"polite\">");
+	if (result)
+		html_append(&h, result);
+	html_lit(&h, "</div>");
+	page_close(&h);
+	return send_html(req, status, &h, &t);
+}
+
+/* 403 for an upload without its page's token (note 6): nothing is sent to
+ * ingestd. */
+static int upload_refuse(struct http_request *req)
+{
+	struct html frag;
+	html_init(&frag, 0);
+	render_error(&frag, "csrf_failed", 403, NULL, NULL);
+	if (is_htmx(req))
+		return send_html(req, 403, &frag, NULL);
+	int rc = upload_page(req, 403, NULL, &frag);
+	html_free(&frag);
+	return rc;
+}
+
+/* POST /upload's state until the proxy has started, and the proxy's state
+ * after (note 7). */
+struct upload_gate {
+	void *proxy;       /* proxy.c's request state, NULL until started */
+	int started;       /* the token was checked and proxy_begin() called */
+	size_t len;        /* bytes held in head */
+	char head[LH_UI_CSRF_HEAD_BYTES];
+};
+
+/* Give proxy.c its state for one call; gate_take() takes the slot back. */
+static struct upload_gate *gate_lend(struct http_request *req)
+{
+	struct upload_gate *g = http_request_state(req);
+	http_request_set_state(req, g->proxy);
+	return g;
+}
+
+static void gate_take(struct http_request *req, struct upload_gate *g)
+{
+	g->proxy = http_request_state(req);
+	http_request_set_state(req, g);
+}
+
+/* Start the proxy to ingestd (the token was right). */
+static int gate_start(struct http_request *req, struct upload_gate *ug)
+{
+	struct gateway *gw = http_request_ctx(req);
+	http_request_set_state(req, NULL);
+	int rc = proxy_begin(req, &gw->up[GW_INGESTD], gw->timeout_ms);
+	gate_take(req, ug);
+	ug->started = 1;
+	return rc;
+}
+
+/* Forward n bytes of body through the started proxy. */
+static int gate_forward(struct http_request *req, const char *data, size_t n)
+{
+	struct upload_gate *g = gate_lend(req);
+	int rc = proxy_body(req, data, n);
+	gate_take(req, g);
+	return rc;
+}
+
 int ui_upload_begin(struct http_request *req)
 {
-	struct gateway *g = http_request_ctx(req);
 	const char *ct = http_request_header(req, "Content-Type");
 	if (!ct || strncasecmp(ct, "multipart/form-data", 19)) {
 		http_respond_fail(req, 415, "unsupported_media_type",
 				  "the upload form sends multipart/form-data");
 		return 0;
 	}
-	return proxy_begin(req, &g->up[GW_INGESTD], g->timeout_ms);
+	char cookie[UI_CSRF_TOKEN_HEX + 1];
+	struct upload_gate *g = xcalloc(1, sizeof *g);
+	http_request_set_state(req, g);
+	/* No cookie, or a header (htmx) with the wrong token: refused before the
+	 * body. Without the header the token is in the body (note 7). */
+	if (!csrf_cookie(req, cookie))
+		return upload_refuse(req);
+	if (!http_request_header(req, UI_CSRF_HEADER))
+		return 0;
+	return csrf_ok(req, NULL) ? gate_start(req, g) : upload_refuse(req);
+}
+
+int ui_upload_body(struct http_request *req, const char *data, size_t n)
+{
+	struct upload_gate *g = http_request_state(req);
+	char token[UI_CSRF_TOKEN_HEX + 2];
+
+	if (g->started)
+		return gate_forward(req, data, n);
+	size_t k = n < sizeof g->head - g->len ? n : sizeof g->head - g->len;
+	memcpy(g->head + g->len, data, k);
+	g->len += k;
+	int found = ui_multipart_first_field(http_request_header(req, "Content-Type"), g->head,
+					     g->len, UI_CSRF_FIELD, token, sizeof token);
+	if (found == 0 && g->len < sizeof g->head)
+		return 0;   /* not yet: hold the bytes */
+	if (found != 1 || !csrf_ok(req, token))
+		return upload_refuse(req);
+	if (gate_start(req, g) != 0)
+		return -1;
+	if (http_request_responded(req))
+		return 0;   /* the proxy could not start; it answered */
+	if (gate_forward(req, g->head, g->len) != 0)
+		return -1;
+	return k < n ? gate_forward(req, data + k, n - k) : 0;
 }
 
 int ui_upload_end(struct http_request *req)
 {
 	struct lh_error err = { 0 };
-	struct html frag, h;
+	struct upload_gate *g = http_request_state(req);
+	struct html frag;
 	char *body = NULL;
 	size_t len = 0;
 	long status = 0;
-	int page_status;
+	int page_status, rc;
 
 	if (http_request_responded(req))
 		return 0;
+	if (!g->started)
+		return upload_refuse(req);   /* the body ended before its token */
 	html_init(&frag, 0);
-	if (proxy_collect(req, LH_UI_MAX_UPSTREAM_JSON, &status, &body, &len, &err) != 0) {
+	gate_lend(req);
+	rc = proxy_collect(req, LH_UI_MAX_UPSTREAM_JSON, &status, &body, &len, &err);
+	gate_take(req, g);
+	if (rc != 0) {
 		render_lh_error(&frag, &err);
 		page_status = err.status;
 	} else {
@@ -861,32 +1069,27 @@ int ui_upload_end(struct http_request *req)
 	free(body);
 	lh_error_clear(&err);
 	if (is_htmx(req))
-		return send_html(req, 200, &frag);
-	html_init(&h, 0);
-	page_open(&h, "Upload", NAV_UPLOAD);
-	html_lit(&h, "<h1>Upload a CSV</h1>");
-	render_upload_form(&h, NULL);
-	html_lit(&h, "<div id=\"upload-result\" aria-live=\"polite\">");
-	html_append(&h, &frag);
-	html_lit(&h, "</div>");
-	page_close(&h);
+		return send_html(req, 200, &frag, NULL);
+	rc = upload_page(req, page_status, NULL, &frag);
 	html_free(&frag);
-	return send_html(req, page_status, &h);
+	return rc;
+}
+
+void ui_upload_done(struct http_request *req, int completed)
+{
+	struct upload_gate *g = http_request_state(req);
+	if (!g)
+		return;
+	gate_lend(req);
+	proxy_done(req, completed);   /* NULL state: nothing */
+	http_request_set_state(req, NULL);
+	free(g);
 }
 
 int ui_upload_page_end(struct http_request *req)
 {
-	struct html h;
 	const char *name = http_request_query(req, "name");
-	html_init(&h, 0);
-	page_open(&h, "Upload", NAV_UPLOAD);
-	html_lit(&h, "<h1>Upload a CSV</h1><p class=\"lead\">The schema is inferred from every "
-		    "row. Uploading the same file twice changes nothing; a file whose columns "
-		    "differ from the dataset's is refused and the difference is shown.</p>");
-	render_upload_form(&h, name && dataset_name_valid(name) ? name : NULL);
-	html_lit(&h, "<div id=\"upload-result\" aria-live=\"polite\"></div>");
-	page_close(&h);
-	return send_html(req, 200, &h);
+	return upload_page(req, 200, name && dataset_name_valid(name) ? name : NULL, NULL);
 }
 
 /* --- SQL console ---------------------------------------------------------- */
@@ -932,24 +1135,38 @@ static void console_result(struct http_request *req, struct html *h, const char 
 	lh_error_clear(&err);
 }
 
-static int console_page(struct http_request *req, const char *sql)
+/* What a console request does with its SQL (note 5). */
+enum console_mode {
+	CONSOLE_FILL,      /* GET: the SQL goes into the editor, nothing runs */
+	CONSOLE_RUN,       /* POST with the page's token: run it */
+	CONSOLE_REFUSED,   /* POST without it: 403, nothing runs */
+};
+
+static int console_page(struct http_request *req, const char *sql, enum console_mode mode)
 {
 	struct lh_error err = { 0 };
+	struct page_token t;
 	json_t *answer = NULL;
 	long status = 0;
-	int page_status = 200;
+	int page_status = mode == CONSOLE_REFUSED ? 403 : 200;
 	struct html h;
 
 	html_init(&h, 0);
-	if (sql && *sql && is_htmx(req)) {
-		console_result(req, &h, sql, &page_status);
-		return send_html(req, 200, &h);
+	if (mode != CONSOLE_FILL && is_htmx(req)) {
+		if (mode == CONSOLE_RUN && sql && *sql)
+			console_result(req, &h, sql, &page_status);
+		else if (mode == CONSOLE_REFUSED)
+			render_error(&h, "csrf_failed", 403, NULL, NULL);
+		return send_html(req, mode == CONSOLE_REFUSED ? 403 : 200, &h, NULL);
 	}
-	page_open(&h, "SQL console", NAV_CONSOLE);
+	page_token(req, &t);
+	page_open(&h, "SQL console", NAV_CONSOLE, &t);
 	html_lit(&h, "<h1>SQL console</h1>");
-	html_lit(&h, "<form id=\"console-form\" class=\"card console\" method=\"post\" "
-		     "action=\"/console\" hx-post=\"/console\" hx-target=\"#console-result\" "
-		     "hx-indicator=\"#running\">");
+	html_printf(&h, "<form id=\"console-form\" class=\"card console\" method=\"post\" "
+			"action=\"/console\" hx-post=\"/console\" hx-target=\"#console-result\" "
+			"hx-indicator=\"#running\"><input type=\"hidden\" name=\"" UI_CSRF_FIELD
+			"\" value=\"%s\">",
+		    t.tok);
 	html_lit(&h, "<div class=\"chips\" id=\"dataset-chips\"><span class=\"meta\">Datasets:"
 		     "</span>");
 	if (call_service(req, GW_CATALOGD, "GET", "/catalog/datasets", NULL, &status, &answer,
@@ -970,32 +1187,45 @@ static int console_page(struct http_request *req, const char *sql)
 	}
 	json_decref(answer);
 	lh_error_clear(&err);
+	/* The newline after <textarea> is eaten by the parser, so SQL that
+	 * starts with one keeps it. */
 	html_lit(&h, "</div><label for=\"sql\" class=\"visually-hidden\">SQL</label>"
 		     "<textarea id=\"sql\" name=\"sql\" rows=\"7\" spellcheck=\"false\" "
-		     "placeholder=\"SELECT * FROM candidates LIMIT 10\">");
+		     "placeholder=\"SELECT * FROM candidates LIMIT 10\">\n");
 	html_text(&h, sql);
 	html_lit(&h, "</textarea><div class=\"form-actions\"><button id=\"run\" type=\"submit\">"
 		     "Run</button><span class=\"hint\"><kbd>Ctrl</kbd> + <kbd>Enter</kbd></span>"
 		     "<span id=\"running\" class=\"htmx-indicator meta\">Running\xe2\x80\xa6</span>"
 		     "</div></form><div id=\"console-result\" aria-live=\"polite\">");
-	if (sql && *sql)
+	if (mode == CONSOLE_RUN && sql && *sql)
 		console_result(req, &h, sql, &page_status);
+	else if (mode == CONSOLE_REFUSED)
+		render_error(&h, "csrf_failed", 403, NULL, NULL);
+	else if (sql && *sql)
+		html_lit(&h, "<p class=\"meta\" id=\"console-hint\">The query above came with "
+			     "the link and has not run. Read it, then press Run.</p>");
 	html_lit(&h, "</div>");
 	page_close(&h);
-	return send_html(req, page_status, &h);
+	return send_html(req, page_status, &h, &t);
 }
 
+/* GET /console[?sql=]: the console with the SQL in the editor (a shareable
+ * link); nothing runs (note 5). */
 int ui_console_get_end(struct http_request *req)
 {
-	return console_page(req, http_request_query(req, "sql"));
+	return console_page(req, http_request_query(req, "sql"), CONSOLE_FILL);
 }
 
+/* POST /console: runs the form's SQL if the form came from our page. */
 int ui_console_post_end(struct http_request *req)
 {
 	size_t n = 0;
 	const char *body = http_request_body(req, &n);
 	char *sql = form_value(body ? body : "", n, "sql");
-	int rc = console_page(req, sql ? sql : "");
+	char *token = form_value(body ? body : "", n, UI_CSRF_FIELD);
+	int rc = console_page(req, sql ? sql : "",
+			      csrf_ok(req, token) ? CONSOLE_RUN : CONSOLE_REFUSED);
+	free(token);
 	free(sql);
 	return rc;
 }

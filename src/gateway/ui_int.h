@@ -1,6 +1,7 @@
 /* ui_int.h — the web UI's private pieces, shared by ui.c (routes and pages),
- * ui_html.c (the HTML builder, form and URL codecs) and ui_chart.c (SVG
- * charts). Included by the unit tests; other modules use gateway_int.h.
+ * ui_html.c (the HTML builder, form and URL codecs), ui_csrf.c (CSRF
+ * tokens) and ui_chart.c (SVG charts). Included by the unit tests; other
+ * modules use gateway_int.h.
  *
  * The one rule of the builder: every dynamic value is HTML-escaped on its way
  * into a page. html_printf() escapes every %s it is given; there is no "raw
@@ -49,6 +50,37 @@ void html_printf(struct html *h, const char *fmt, ...);
 char *form_value(const char *body, size_t n, const char *key);
 /* Pure: HTML-escape s into a new string (for tests and small uses). */
 char *html_escape(const char *s);
+
+/* --- ui_csrf.c -------------------------------------------------------------
+ * CSRF tokens for the UI's state-changing requests (ADR 0111). The token is
+ * set in the cookie UI_CSRF_COOKIE and embedded in each page: the hidden
+ * field UI_CSRF_FIELD of every form and <meta name="csrf-token">, which
+ * app.js sends as the header UI_CSRF_HEADER on htmx requests. */
+#define UI_CSRF_TOKEN_HEX 64
+#define UI_CSRF_COOKIE "lh_csrf"
+#define UI_CSRF_FIELD "csrf"
+#define UI_CSRF_HEADER "X-CSRF-Token"
+
+/* A new token: UI_CSRF_TOKEN_HEX lowercase hex digits of getrandom() into
+ * out. Returns 0, or -1 (out = "") if the kernel gives no randomness. */
+int ui_csrf_token_new(char out[UI_CSRF_TOKEN_HEX + 1]);
+/* Pure: 1 if s (NULL = no) has a token's shape, else 0. */
+int ui_csrf_token_valid(const char *s);
+/* Pure: 1 if a and b are both well-formed tokens and equal, compared in
+ * constant time; else 0. */
+int ui_csrf_token_equal(const char *a, const char *b);
+/* Pure: the value of cookie `name` in a Cookie header (NULL = none) into out
+ * (cap bytes, NUL-terminated, quotes removed). Returns 1 when it is there
+ * once, 0 when absent, -1 when it is there twice or does not fit. */
+int ui_cookie_get(const char *header, const char *name, char *out, size_t cap);
+/* Pure: the value of the FIRST part of a multipart/form-data body, whose
+ * start (n bytes so far) is in data, if that part is the field `name`.
+ * Returns 1 with the value in out (cap bytes, NUL-terminated); 0 when more
+ * bytes are needed to tell; -1 when the body does not start with that field
+ * (another field first, a file part, a malformed start, a Content-Type
+ * without a boundary, or a value that does not fit). */
+int ui_multipart_first_field(const char *content_type, const char *data, size_t n,
+			     const char *name, char *out, size_t cap);
 
 /* --- ui_chart.c ------------------------------------------------------------
  * Pure: a chart of a query result as inline SVG, appended to h.

@@ -230,8 +230,13 @@ describe('web UI', () => {
     assert.ok((await page.locator('#preview').innerText()).includes(XSS_IMG));
     assert.equal(await page.locator('#preview img, #schema img, #preview script').count(), 0);
     await page.hover('#preview tbody tr:nth-child(2) td:nth-child(2)');
-    await page.goto(base + '/console?sql=' + encodeURIComponent(
-      'SELECT "' + XSS_SCRIPT + '" AS label, id FROM xss'));
+    // A shared console link fills the editor; the query runs on a click
+    // (ADR 0111: no GET runs SQL).
+    const linked = 'SELECT "' + XSS_SCRIPT + '" AS label, id FROM xss';
+    await page.goto(base + '/console?sql=' + encodeURIComponent(linked));
+    assert.equal(await page.inputValue('#sql'), linked);
+    assert.equal(await page.locator('#result, #chart').count(), 0);
+    await page.click('#run');
     await page.waitForSelector('#chart svg.chart-bar');
     assert.equal(await page.locator('#chart img, #result img').count(), 0);
     await page.fill('#sql', `SELECT '${XSS_SCRIPT}' + 1`);

@@ -32,6 +32,16 @@
     ta.selectionStart = ta.selectionEnd = a + text.length;
   });
 
+  /* CSRF (ADR 0111): every htmx request that changes something carries the
+   * page's token, which the server also set in the lh_csrf cookie. The
+   * forms hold it as a hidden field too, for when this script does not run;
+   * the upload's progress bar rides on the same htmx request. */
+  document.addEventListener("htmx:configRequest", function (e) {
+    var m = document.querySelector('meta[name="csrf-token"]');
+    var verb = (e.detail && e.detail.verb || "get").toLowerCase();
+    if (m && verb !== "get") e.detail.headers["X-CSRF-Token"] = m.content;
+  });
+
   /* Upload progress: htmx reports the XHR's upload progress. */
   function progress(value, label) {
     var p = document.getElementById("upload-progress");
