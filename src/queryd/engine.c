@@ -14,9 +14,16 @@
  *     and every other path is a "Permission Error", which we report as 400
  *     "forbidden_statement". No SET can undo it: the configuration is locked.
  *  2. Statement check (engine_query_prepare): DuckDB's own parser must see
- *     exactly one statement, and its prepared type must be SELECT or EXPLAIN
- *     (DESCRIBE, SHOW, SUMMARIZE, VALUES and FROM-first are SELECTs to
- *     DuckDB). sql_guard.c has already refused everything else by keyword.
+ *     exactly one statement; then, BEFORE the statement is prepared (binding
+ *     runs table functions' bind code: arrow_scan's calls a pointer, query()
+ *     binds SQL text), json_serialize_sql gives DuckDB's parse of it (of the
+ *     query inside EXPLAIN [ANALYZE]) and sql_allow.c checks every function,
+ *     table function and system view it names against the allow-list (ADR
+ *     0113); the views engine_query_add_view made are ours and allowed. Only
+ *     then is it prepared, and its type must be SELECT (EXPLAIN when the
+ *     text began with EXPLAIN). DESCRIBE, SHOW, SUMMARIZE, VALUES and
+ *     FROM-first are SELECTs to DuckDB. sql_guard.c has already refused every
+ *     other statement kind by keyword.
  *  3. Execution is streaming (duckdb_execute_prepared_streaming +
  *     duckdb_fetch_chunk). engine_query_start fetches the first chunk so
  *     errors and time-outs become proper 4xx/504 answers before any byte is
@@ -49,6 +56,7 @@
 #include <duckdb.h>
 #pragma GCC diagnostic pop
 #include <inttypes.h>
+#include <pthread.h>
 #include <math.h>
 #include <stdarg.h>
 #include <stdatomic.h>
@@ -168,6 +176,11 @@ static void ob_csv_field(struct obuf *b, const char *s, size_t n)
 
 struct engine {
 	duckdb_database db;
+	/* Note 2: one connection with `SELECT json_serialize_sql($1)` prepared
+	 * once, shared by the queries under check_mu (made on first use). */
+	pthread_mutex_t check_mu;
+	duckdb_connection check_con;
+	duckdb_prepared_statement check_st;
 };
 
 struct engine_query {
@@ -187,6 +200,9 @@ struct engine_query {
 	int phase;              /* 0 header, 1 rows, 2 trailer, 3 done, -1 failed */
 	struct obuf out, scratch;
 	atomic_int timed_out;
+	struct engine *e;
+	char **views;           /* names engine_query_add_view created (note 2) */
+	size_t nviews;
 };
 
 /* "'" + s with quotes doubled + "'" */
@@ -256,6 +272,7 @@ struct engine *engine_open(const struct engine_options *o, struct lh_error *err)
 	duckdb_set_config(cfg, "autoinstall_known_extensions", "false");
 	duckdb_set_config(cfg, "autoload_known_extensions", "false");
 	e = xcalloc(1, sizeof *e);
+	pthread_mutex_init(&e->check_mu, NULL);
 	if (duckdb_open_ext(NULL, &e->db, cfg, &open_err) == DuckDBError) {
 		lh_fail(err, 500, "internal", "cannot open DuckDB: %s", open_err ? open_err : "?");
 		goto out;
@@ -288,12 +305,57 @@ out:
 	return e;
 }
 
+int engine_functions_each(struct engine *e, engine_function_fn fn, void *ctx, struct lh_error *err)
+{
+	duckdb_connection con = NULL;
+	duckdb_result r;
+	int have_r = 0, rc = -1;
+	if (duckdb_connect(e->db, &con) == DuckDBError) {
+		lh_fail(err, 500, "internal", "cannot connect to DuckDB");
+		goto out;
+	}
+	have_r = 1;
+	if (duckdb_query(con, "SELECT DISTINCT function_type, schema_name, function_name "
+			 "FROM duckdb_functions() UNION ALL SELECT DISTINCT 'view', schema_name, "
+			 "view_name FROM duckdb_views() WHERE internal ORDER BY ALL", &r) == DuckDBError) {
+		lh_fail(err, 500, "internal", "cannot list DuckDB's functions: %s",
+			duckdb_result_error(&r));
+		goto out;
+	}
+	for (duckdb_data_chunk c; (c = duckdb_fetch_chunk(r)) != NULL; duckdb_destroy_data_chunk(&c)) {
+		duckdb_string_t *col[3];
+		for (idx_t j = 0; j < 3; j++)
+			col[j] = (duckdb_string_t *)duckdb_vector_get_data(duckdb_data_chunk_get_vector(c, j));
+		for (idx_t i = 0; i < duckdb_data_chunk_get_size(c); i++) {
+			char *v[3];
+			for (idx_t j = 0; j < 3; j++)
+				v[j] = xasprintf("%.*s", (int)duckdb_string_t_length(col[j][i]),
+						 duckdb_string_t_data(&col[j][i]));
+			fn(ctx, v[0], v[1], v[2]);
+			for (idx_t j = 0; j < 3; j++)
+				free(v[j]);
+		}
+	}
+	rc = 0;
+out:
+	if (have_r)
+		duckdb_destroy_result(&r);
+	if (con)
+		duckdb_disconnect(&con);
+	return rc;
+}
+
 void engine_close(struct engine *e)
 {
 	if (!e)
 		return;
+	if (e->check_st)
+		duckdb_destroy_prepare(&e->check_st);
+	if (e->check_con)
+		duckdb_disconnect(&e->check_con);
 	if (e->db)
 		duckdb_close(&e->db);
+	pthread_mutex_destroy(&e->check_mu);
 	free(e);
 }
 
@@ -306,6 +368,7 @@ struct engine_query *engine_query_create(struct engine *e, struct lh_error *err)
 		return NULL;
 	}
 	q->max_rows = -1;
+	q->e = e;
 	return q;
 }
 
@@ -333,6 +396,9 @@ void engine_query_destroy(struct engine_query *q)
 	}
 	free(q->types);
 	free(q->names);
+	for (size_t i = 0; i < q->nviews; i++)
+		free(q->views[i]);
+	free(q->views);
 	free(q->out.p);
 	free(q->scratch.p);
 	if (q->con)
@@ -390,6 +456,10 @@ int engine_query_add_view(struct engine_query *q, const char *view, const char *
 		ob_puts(&b, " WHERE false");
 	}
 	rc = run_sql(q->con, b.p, err);
+	if (rc == 0) {
+		q->views = xrealloc(q->views, (q->nviews + 1) * sizeof *q->views);
+		q->views[q->nviews++] = xstrdup(view);
+	}
 	free(b.p);
 	free(v);
 	return rc;
@@ -412,10 +482,70 @@ static int engine_fail(struct engine_query *q, const char *msg, struct lh_error 
 	return lh_fail(err, 400, "sql_error", "%s", msg ? msg : "query failed");
 }
 
+/* Note 2: DuckDB's parse of `sql` (or of the query after EXPLAIN [ANALYZE],
+ * *explain = 1) as JSON, checked by sql_allow_check. 0 or -1 with err. */
+static int allow_check(struct engine_query *q, const char *sql, int *explain,
+		       struct lh_error *err)
+{
+	struct engine *e = q->e;
+	size_t n = strlen(sql), off = sql_allow_explain_body(sql, n);
+	duckdb_result r;
+	duckdb_data_chunk chunk = NULL;
+	int have_r = 0, rc = -1;
+	*explain = off > 0;
+	pthread_mutex_lock(&e->check_mu);
+	if (!e->check_st && (duckdb_connect(e->db, &e->check_con) == DuckDBError ||
+			     duckdb_prepare(e->check_con, "SELECT json_serialize_sql($1::VARCHAR)",
+					    &e->check_st) == DuckDBError)) {
+		lh_fail(err, 500, "internal", "the query engine cannot check statements: %s",
+			e->check_st ? duckdb_prepare_error(e->check_st) : "no connection");
+		if (e->check_st)
+			duckdb_destroy_prepare(&e->check_st);
+		goto out;
+	}
+	if (duckdb_bind_varchar_length(e->check_st, 1, sql + off, n - off) == DuckDBError) {
+		lh_fail(err, 400, "forbidden_statement",
+			"queryd cannot check this statement, so it is not allowed");
+		goto out;
+	}
+	have_r = 1;
+	if (duckdb_execute_prepared(e->check_st, &r) == DuckDBError) {
+		lh_fail(err, 400, "forbidden_statement",
+			"queryd cannot check this statement, so it is not allowed (DuckDB: %.200s)",
+			duckdb_result_error(&r));
+		goto out;
+	}
+	chunk = duckdb_fetch_chunk(r);
+	if (!chunk || duckdb_data_chunk_get_size(chunk) != 1) {
+		lh_fail(err, 400, "forbidden_statement",
+			"queryd cannot check this statement, so it is not allowed");
+		goto out;
+	}
+	duckdb_vector vec = duckdb_data_chunk_get_vector(chunk, 0);
+	uint64_t *valid = duckdb_vector_get_validity(vec);
+	duckdb_string_t *str = (duckdb_string_t *)duckdb_vector_get_data(vec);
+	if (valid && !duckdb_validity_row_is_valid(valid, 0)) {
+		lh_fail(err, 400, "forbidden_statement",
+			"queryd cannot check this statement, so it is not allowed");
+		goto out;
+	}
+	rc = sql_allow_check(duckdb_string_t_data(str), duckdb_string_t_length(*str),
+			     (const char *const *)q->views, q->nviews, err);
+out:
+	if (chunk)
+		duckdb_destroy_data_chunk(&chunk);
+	if (have_r)
+		duckdb_destroy_result(&r);
+	if (e->check_st)
+		duckdb_clear_bindings(e->check_st);
+	pthread_mutex_unlock(&e->check_mu);
+	return rc;
+}
+
 int engine_query_prepare(struct engine_query *q, const char *sql, struct lh_error *err)
 {
 	duckdb_extracted_statements ex = NULL;
-	int rc = -1;
+	int rc = -1, explain = 0;
 	idx_t n = duckdb_extract_statements(q->con, sql, &ex);
 	if (n == 0) {
 		engine_fail(q, duckdb_extract_statements_error(ex), err);
@@ -425,12 +555,14 @@ int engine_query_prepare(struct engine_query *q, const char *sql, struct lh_erro
 		lh_fail(err, 400, "forbidden_statement", "only one statement per request is allowed");
 		goto out;
 	}
+	if (allow_check(q, sql, &explain, err))
+		goto out;
 	if (duckdb_prepare_extracted_statement(q->con, ex, 0, &q->stmt) == DuckDBError) {
 		engine_fail(q, duckdb_prepare_error(q->stmt), err);
 		goto out;
 	}
 	duckdb_statement_type t = duckdb_prepared_statement_type(q->stmt);
-	if (t != DUCKDB_STATEMENT_TYPE_SELECT && t != DUCKDB_STATEMENT_TYPE_EXPLAIN) {
+	if (t != (explain ? DUCKDB_STATEMENT_TYPE_EXPLAIN : DUCKDB_STATEMENT_TYPE_SELECT)) {
 		lh_fail(err, 400, "forbidden_statement",
 			"only read-only queries are allowed (DuckDB classified this statement as type %d)",
 			(int)t);

@@ -50,6 +50,69 @@ size_t sql_refs_scan(const char *sql, size_t n, struct sql_ref *out, size_t max)
 int sql_parse_versioned(const char *ident, size_t n, char name[LH_DATASET_NAME_MAX + 1],
 			int64_t *version);
 
+/* ---- sql_allow.c, sql_functions.c: the function allow-list (ADR 0113) --- */
+
+/* The kinds of function DuckDB offers under one name (duckdb_functions()
+ * function_type), plus SQL_FN_BINDER: a name DuckDB's binder handles in
+ * expressions without a catalog entry (unnest, unlist). */
+enum {
+	SQL_FN_SCALAR = 1, SQL_FN_AGGREGATE = 2, SQL_FN_MACRO = 4, SQL_FN_TABLE = 8,
+	SQL_FN_TABLE_MACRO = 16, SQL_FN_PRAGMA = 32, SQL_FN_BINDER = 64,
+};
+#define SQL_FN_IN_EXPR (SQL_FN_SCALAR | SQL_FN_AGGREGATE | SQL_FN_MACRO | SQL_FN_BINDER)
+#define SQL_FN_IN_FROM (SQL_FN_TABLE | SQL_FN_TABLE_MACRO)
+
+/* Why a function or view is denied; sql_why_text() says it in words. */
+enum sql_why {
+	WHY_ALLOWED, WHY_SQL, WHY_PLAN, WHY_FILES, WHY_SETTINGS, WHY_LOGS, WHY_SHARED,
+	WHY_SECRETS, WHY_POINTER, WHY_SEQUENCE, WHY_INTERNAL, WHY_PRAGMA,
+};
+
+struct sql_fn {
+	const char *name;
+	unsigned char kinds;    /* SQL_FN_* DuckDB offers under this name */
+	unsigned char denied;   /* the subset of `kinds` a query may not call */
+	unsigned char why;      /* enum sql_why, when `denied` */
+};
+
+struct sql_view {
+	const char *schema, *name;   /* a DuckDB internal view */
+	unsigned char denied, why;
+};
+
+/* The entry for `name` (case-insensitive), or NULL: not classified. */
+const struct sql_fn *sql_fn_find(const char *name);
+/* The internal view `name` (case-insensitive) in `schema` (NULL: any; of
+ * several, a denied one), or NULL. */
+const struct sql_view *sql_view_find(const char *schema, const char *name);
+/* A short reason in plain words ("it reads files ..."); static. */
+const char *sql_why_text(int why);
+/* NULL, or the first name out of order or inconsistent in the table. */
+const char *sql_functions_selftest(void);
+
+/* 1 if the list classifies what DuckDB reports: `kind` is a
+ * duckdb_functions() function_type ("scalar", "aggregate", "macro", "table",
+ * "table_macro", "pragma") or "view" for an internal view in `schema`. */
+int sql_allow_classified(const char *kind, const char *schema, const char *name);
+
+/* The offset of the query inside "EXPLAIN [ANALYZE] <query>" (spaces and
+ * comments allowed around the keywords), or 0 when `sql` does not begin
+ * with EXPLAIN. Pure. */
+size_t sql_allow_explain_body(const char *sql, size_t n);
+
+/* Check DuckDB's parse of one statement — the JSON text `json_serialize_sql`
+ * returned for it — against the allow-list: every function, aggregate,
+ * macro, window function and operator it calls, every table function in its
+ * FROM clauses and every table it names, in subqueries, CTEs, set
+ * operations, lambdas, PIVOTs and SHOW/DESCRIBE/SUMMARIZE included.
+ * `views` are the names queryd itself created on this connection (they may
+ * shadow a DuckDB view). Returns 0, or -1 with 400 "forbidden_function"
+ * (a denied or unknown function or view, a file read by name) or 400
+ * "forbidden_statement" (DuckDB could not serialize the statement, or it
+ * holds a construct this check does not know: fail closed). Pure. */
+int sql_allow_check(const char *json, size_t len, const char *const *views, size_t nviews,
+		    struct lh_error *err);
+
 /* ---- cache.c ------------------------------------------------------------ */
 
 /* Fetch callback: write the object `key` into `fd` (an empty temp file in the
@@ -102,6 +165,15 @@ struct engine_query;
  * in that order. NULL + err on failure. */
 struct engine *engine_open(const struct engine_options *o, struct lh_error *err);
 void engine_close(struct engine *e);
+
+/* Call fn(ctx, kind, schema, name) for every function DuckDB offers (kind:
+ * duckdb_functions()' function_type) and every internal view (kind "view"),
+ * once per distinct triple; the strings live for the call. For the
+ * allow-list's completeness test (ADR 0113). 0, or -1 with err. */
+typedef void (*engine_function_fn)(void *ctx, const char *kind, const char *schema,
+				   const char *name);
+int engine_functions_each(struct engine *e, engine_function_fn fn, void *ctx,
+			  struct lh_error *err);
 
 /* A fresh connection for one query. NULL + err. */
 struct engine_query *engine_query_create(struct engine *e, struct lh_error *err);
