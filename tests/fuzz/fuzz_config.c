@@ -33,6 +33,7 @@ static const struct {
 	STR_FIELD(ingestd.storaged_url), STR_FIELD(ingestd.catalogd_url),
 	STR_FIELD(queryd.bind), STR_FIELD(queryd.cache_dir),
 	STR_FIELD(queryd.storaged_url), STR_FIELD(queryd.catalogd_url),
+	STR_FIELD(http.allowed_hosts),
 };
 
 static void check_config(const struct lh_config *cfg)
