@@ -1014,7 +1014,8 @@ static const char *const reasons[] = {
 const char *sql_why_text(int why)
 {
 	if (why < 0 || (size_t)why >= sizeof reasons / sizeof reasons[0] || !reasons[why])
-		return "it is not on queryd's list of functions known to be safe";
+		return "it is not on queryd's list of functions known to be safe "
+		       "(check the name: DuckDB may have no function of that name)";
 	return reasons[why];
 }
 
