@@ -30,7 +30,10 @@
  *  3. A table named like one of DuckDB's internal views is checked against
  *     the view list, unless it is one of the `views` queryd created on this
  *     connection (a dataset may be called pg_settings; unqualified, its temp
- *     view is what DuckDB finds first).
+ *     view is what DuckDB finds first). A name that could make DuckDB read a
+ *     file (a replacement scan joins catalog.schema.table: `FROM x.csv`) is
+ *     refused: no part may hold / . : \, and a qualified name must name a
+ *     system view or one of queryd's views.
  *  4. DuckDB's binder turns eleven bare words (current_date, user, ...) into
  *     calls when no column has that name (GetSQLValueFunctionName); those
  *     COLUMN_REFs are checked as calls of the function they become.
@@ -249,18 +252,30 @@ static int check_expression(struct walk *w, const json_t *o, const char *cls)
 	return refuse_construct(w, "expression", cls);
 }
 
-/* Note 3: a table the statement names. */
+/* Note 3: a table the statement names. DuckDB's replacement scans read a
+ * file for a table it cannot find, named by catalog.schema.table joined with
+ * dots ("FROM x.csv", "FROM \"/dir/f\".parquet"), so a qualified name may
+ * only name a system view or one of queryd's views, and no part may look
+ * like a path. */
 static int check_relation(struct walk *w, const json_t *o)
 {
 	const char *cat = str_field(o, "catalog_name"), *schema = str_field(o, "schema_name");
 	const char *name = str_field(o, "table_name");
-	if (!*cat && !*schema && in_list(name, w->views, w->nviews))
-		return 0;
-	if (strpbrk(name, "/.:\\"))
+	int qualified = *cat || *schema, ours = in_list(name, w->views, w->nviews);
+	if (strpbrk(cat, "/.:\\") || strpbrk(schema, "/.:\\") || strpbrk(name, "/.:\\"))
 		return lh_fail(w->err, 400, "forbidden_function",
-			       "reading a file by name ('%.120s') is not allowed in queries: %s", name,
+			       "reading a file by name ('%.40s%s%.40s%s%.120s') is not allowed in "
+			       "queries: %s", cat, *cat ? "." : "", schema, *schema ? "." : "", name,
 			       sql_why_text(WHY_FILES));
+	if (ours && (!*cat || !strcasecmp(cat, "temp")) && (!*schema || IN(schema, "main", "temp")))
+		return 0;
 	const struct sql_view *v = sql_view_find(NULL, name);
+	if (qualified && (!v || (*cat && !IN(cat, "system", "temp")) ||
+			  (*schema && !IN(schema, "main", "pg_catalog", "information_schema"))))
+		return lh_fail(w->err, 400, "forbidden_function",
+			       "table %.40s%s%.40s.%.80s is not allowed in queries: a qualified name may "
+			       "only name one of DuckDB's system views (x.csv would read a file); "
+			       "query datasets by their names", cat, *cat ? "." : "", schema, name);
 	if (v && v->denied)
 		return lh_fail(w->err, 400, "forbidden_function",
 			       "system view %.80s is not allowed in queries: %s", name,

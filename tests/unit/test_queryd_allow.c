@@ -409,6 +409,13 @@ TEST(queryd_allow_refuses_issue22_point2_logging_and_settings)
 		{ "SELECT * FROM sniff_csv('x.csv')", "sniff_csv" },
 		{ "SELECT * FROM 'x.parquet'", "x.parquet" },
 		{ "SELECT * FROM '/etc/passwd'", "/etc/passwd" },
+		/* a replacement scan joins catalog.schema.table into a file name */
+		{ "SELECT * FROM x.csv", "x.csv" },
+		{ "SELECT * FROM main.csv", "main.csv" },
+		{ "SELECT * FROM information_schema.parquet", "information_schema.parquet" },
+		{ "SELECT * FROM a.b.json", "a.b.json" },
+		{ "SELECT * FROM \"/etc/passwd\".csv", "/etc/passwd" },
+		{ "SELECT * FROM memory.main.duckdb_tables", "memory.main.duckdb_tables" },
 		{ "SELECT * FROM histogram(t, a)", "histogram" },
 		{ "SELECT no_such_function(1)", "no_such_function" },
 	};
@@ -490,6 +497,8 @@ TEST(queryd_allow_ordinary_queries_run)
 		"SELECT * FROM information_schema.tables",
 		"SELECT * FROM duckdb_columns() WHERE table_name = 'people'",
 		"SELECT * FROM duckdb_tables",
+		"SELECT count(*) FROM main.duckdb_tables, pg_catalog.pg_class, system.information_schema.schemata",
+		"SELECT count(*) FROM temp.main.people JOIN temp.people USING (id)",
 		"SELECT function_name FROM duckdb_functions() LIMIT 1",
 		"SELECT typeof(id), version(), current_user, user, current_schema(), hash(name), md5(name), "
 		"gen_random_uuid() IS NOT NULL, random() < 2 FROM people LIMIT 1",
