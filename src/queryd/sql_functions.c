@@ -997,8 +997,8 @@ static const struct sql_view views[] = {
 
 static const char *const reasons[] = {
 	[WHY_ALLOWED] = "it is allowed",
-	[WHY_SQL] = "it runs SQL given as text, a table named by a string or a serialized "
-		    "plan, which would bypass this check",
+	[WHY_SQL] = ("it runs SQL given as text, a table named by a string or a serialized "
+		     "plan, which would bypass this check"),
 	[WHY_PLAN] = "it converts SQL to DuckDB's internal plan format or back",
 	[WHY_FILES] = "it reads files or lists directories; query datasets by their names",
 	[WHY_SETTINGS] = "it reads or changes the query engine's settings",
