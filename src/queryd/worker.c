@@ -252,6 +252,12 @@ static void set_limits(uint64_t address_bytes)
 		}
 		close(fd);
 	}
+#if defined(__SANITIZE_ADDRESS__)
+	/* AddressSanitizer reserves terabytes of shadow address space: an
+	 * RLIMIT_AS would stop the worker before main(). Sanitizer builds are
+	 * for finding bugs, not for enforcing limits. */
+	address_bytes = 0;
+#endif
 	if (address_bytes) {
 		struct rlimit rl = { .rlim_cur = address_bytes, .rlim_max = address_bytes };
 		if (setrlimit(RLIMIT_AS, &rl) != 0)
