@@ -187,3 +187,19 @@ class ContainmentTest(ServerTest):
         # Sequential queries share one warm worker.
         self.assertEqual(h["started"], 1, h)
         self.assertLessEqual(len(children_workers(self.srv.proc.pid)), h["max"])
+
+    def test_a_deep_cte_chain_is_contained(self):
+        # The probe's 3,000-CTE chain grew the process without bound while
+        # DuckDB planned it. Now it is one worker's problem.
+        parts = ["c0 AS (SELECT 1 AS x)"] + [
+            "c%d AS (SELECT x + 1 AS x FROM c%d)" % (i, i - 1) for i in range(1, 3000)]
+        sql = "WITH " + ", ".join(parts) + " SELECT x FROM c2999"
+        before = self.srv.peak_rss_kib()
+        t0 = time.time()
+        st, _, obj = self.query(sql, timeout_ms=2000)
+        elapsed = time.time() - t0
+        self.assertIn(st, (400, 500, 504), obj)
+        self.assertLess(elapsed, 3.0, "a 2 s limit must answer within 3 s, took %.2f s" % elapsed)
+        grown_mib = (self.srv.peak_rss_kib() - before) / 1024
+        self.assertLess(grown_mib, 200, "the server itself grew by %.0f MiB" % grown_mib)
+        self.assert_everything_alive()
