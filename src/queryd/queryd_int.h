@@ -65,7 +65,7 @@ enum {
 /* Why a function or view is denied; sql_why_text() says it in words. */
 enum sql_why {
 	WHY_ALLOWED, WHY_SQL, WHY_PLAN, WHY_FILES, WHY_SETTINGS, WHY_LOGS, WHY_SHARED,
-	WHY_SECRETS, WHY_POINTER, WHY_SEQUENCE, WHY_INTERNAL, WHY_PRAGMA,
+	WHY_SECRETS, WHY_POINTER, WHY_SEQUENCE, WHY_INTERNAL, WHY_PRAGMA, WHY_VIEWS,
 };
 
 struct sql_fn {

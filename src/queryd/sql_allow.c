@@ -269,7 +269,11 @@ static int check_relation(struct walk *w, const json_t *o)
 			       sql_why_text(WHY_FILES));
 	if (ours && (!*cat || !strcasecmp(cat, "temp")) && (!*schema || IN(schema, "main", "temp")))
 		return 0;
-	const struct sql_view *v = sql_view_find(NULL, name);
+	/* Unqualified, DuckDB looks in main and pg_catalog (not in
+	 * information_schema): the search path. */
+	const struct sql_view *v = *schema ? sql_view_find(schema, name) : sql_view_find("main", name);
+	if (!v && !*schema)
+		v = sql_view_find("pg_catalog", name);
 	if (qualified && (!v || (*cat && !IN(cat, "system", "temp")) ||
 			  (*schema && !IN(schema, "main", "pg_catalog", "information_schema"))))
 		return lh_fail(w->err, 400, "forbidden_function",

@@ -278,7 +278,7 @@ static const struct sql_fn functions[] = {
 	{ "duckdb_temporary_files",      T,     T, WHY_SHARED },
 	{ "duckdb_types",                T,     OK },
 	{ "duckdb_variables",            T,     T, WHY_SEQUENCE },
-	{ "duckdb_views",                T,     OK },
+	{ "duckdb_views",                T,     T, WHY_VIEWS },
 	{ "editdist3",                   S,     OK },
 	{ "element_at",                  S,     OK },
 	{ "enable_checkpoint_on_shutdown", P,     P, WHY_PRAGMA },
@@ -709,7 +709,7 @@ static const struct sql_fn functions[] = {
 	{ "pg_function_is_visible",      M,     OK },
 	{ "pg_get_constraintdef",        M,     OK },
 	{ "pg_get_expr",                 M,     OK },
-	{ "pg_get_viewdef",              M,     OK },
+	{ "pg_get_viewdef",              M,     M, WHY_VIEWS },
 	{ "pg_has_role",                 M,     OK },
 	{ "pg_is_other_temp_schema",     M,     OK },
 	{ "pg_my_temp_schema",           M,     OK },
@@ -957,7 +957,7 @@ static const struct sql_view views[] = {
 	{ "information_schema", "schemata",               OK },
 	{ "information_schema", "table_constraints",      OK },
 	{ "information_schema", "tables",                 OK },
-	{ "information_schema", "views",                  OK },
+	{ "information_schema", "views",                  1, WHY_VIEWS },
 	{ "main",               "duckdb_columns",         OK },
 	{ "main",               "duckdb_constraints",     OK },
 	{ "main",               "duckdb_databases",       1, WHY_SHARED },
@@ -966,12 +966,12 @@ static const struct sql_view views[] = {
 	{ "main",               "duckdb_schemas",         OK },
 	{ "main",               "duckdb_tables",          OK },
 	{ "main",               "duckdb_types",           OK },
-	{ "main",               "duckdb_views",           OK },
+	{ "main",               "duckdb_views",           1, WHY_VIEWS },
 	{ "main",               "pragma_database_list",   1, WHY_PRAGMA },
-	{ "main",               "sqlite_master",          OK },
-	{ "main",               "sqlite_schema",          OK },
-	{ "main",               "sqlite_temp_master",     OK },
-	{ "main",               "sqlite_temp_schema",     OK },
+	{ "main",               "sqlite_master",          1, WHY_VIEWS },
+	{ "main",               "sqlite_schema",          1, WHY_VIEWS },
+	{ "main",               "sqlite_temp_master",     1, WHY_VIEWS },
+	{ "main",               "sqlite_temp_schema",     1, WHY_VIEWS },
 	{ "pg_catalog",         "pg_am",                  OK },
 	{ "pg_catalog",         "pg_attrdef",             OK },
 	{ "pg_catalog",         "pg_attribute",           OK },
@@ -992,7 +992,7 @@ static const struct sql_view views[] = {
 	{ "pg_catalog",         "pg_tables",              OK },
 	{ "pg_catalog",         "pg_tablespace",          OK },
 	{ "pg_catalog",         "pg_type",                OK },
-	{ "pg_catalog",         "pg_views",               OK },
+	{ "pg_catalog",         "pg_views",               1, WHY_VIEWS },
 };
 
 static const char *const reasons[] = {
@@ -1009,6 +1009,8 @@ static const char *const reasons[] = {
 	[WHY_SEQUENCE] = "it reads sequences or variables, which queries cannot create",
 	[WHY_INTERNAL] = "it is an internal, testing or debugging function of DuckDB",
 	[WHY_PRAGMA] = "it is a PRAGMA, which reports or changes the query engine's internals",
+	[WHY_VIEWS] = "it shows the SQL behind queryd's views, which names files on the server; "
+		      "information_schema.tables and DESCRIBE list datasets and columns",
 };
 
 const char *sql_why_text(int why)

@@ -132,6 +132,11 @@ class SqlAllowTest(ServerTest):
                           ("SELECT * FROM duckdb_extensions()", "duckdb_extensions"),
                           ("SELECT * FROM pragma_version()", "pragma_version"),
                           ("SELECT * FROM glob('*')", "glob"),
+                          # a view's SQL names its cached files
+                          ("SELECT sql FROM duckdb_views() WHERE view_name = 'people'",
+                           "duckdb_views"),
+                          ("SELECT view_definition FROM information_schema.views", "views"),
+                          ("SELECT sql FROM sqlite_master", "sqlite_master"),
                           ("SELECT * FROM read_parquet('x.parquet')", "read_parquet"),
                           ("SELECT * FROM 'x.parquet'", "x.parquet"),
                           ("SELECT no_such_function(1)", "no_such_function")]:

@@ -417,6 +417,13 @@ TEST(queryd_allow_refuses_issue22_point2_logging_and_settings)
 		{ "SELECT * FROM \"/etc/passwd\".csv", "/etc/passwd" },
 		{ "SELECT * FROM memory.main.duckdb_tables", "memory.main.duckdb_tables" },
 		{ "SELECT * FROM histogram(t, a)", "histogram" },
+		/* view definitions name the cache's files */
+		{ "SELECT sql FROM duckdb_views()", "duckdb_views" },
+		{ "SELECT sql FROM duckdb_views", "duckdb_views" },
+		{ "SELECT sql FROM sqlite_master", "sqlite_master" },
+		{ "SELECT view_definition FROM information_schema.views", "views" },
+		{ "SELECT definition FROM pg_views", "pg_views" },
+		{ "SELECT pg_get_viewdef(1)", "pg_get_viewdef" },
 		{ "SELECT no_such_function(1)", "no_such_function" },
 	};
 	for (size_t i = 0; i < sizeof bad / sizeof bad[0] && !*failed; i++)
@@ -508,6 +515,8 @@ TEST(queryd_allow_ordinary_queries_run)
 		"FROM people",
 		"SELECT * FROM people t1 ASOF JOIN people t2 ON t1.dept = t2.dept AND t1.id >= t2.id",
 		"SELECT * FROM json_each('{\"a\": 1}')",
+		"WITH views AS (SELECT 1 AS v) SELECT * FROM views",
+		"SELECT table_name, table_type FROM information_schema.tables",
 		"SELECT 1 -- a trailing comment",
 	};
 	for (size_t i = 0; i < sizeof good / sizeof good[0]; i++) {
