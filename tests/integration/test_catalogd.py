@@ -218,13 +218,18 @@ class CatalogdTest(ServerTest):
 
     def test_content_types(self):
         srv, c = self.catalogd()
-        # `curl -d '{...}'` sends a form type: accepted as JSON
-        st, _, r = request_json("POST", srv.url + "/catalog/register", json.dumps(body("p", ["a"])),
-                                {"Content-Type": "application/x-www-form-urlencoded"})
-        self.assertEqual((st, r["manifest"]["version"]), (200, 1))
+        # `curl -d '{...}'` sends a form type, which an HTML form on any
+        # site can send too: refused since ADR 0110, like no type at all
+        self.assertError(request_json("POST", srv.url + "/catalog/register",
+                                      json.dumps(body("p", ["a"])),
+                                      {"Content-Type": "application/x-www-form-urlencoded"}),
+                         415, "unsupported_media_type")
+        self.assertError(request_json("POST", srv.url + "/catalog/register",
+                                      json.dumps(body("p", ["a"])).encode()),
+                         415, "unsupported_media_type")
         st, _, r = request_json("POST", srv.url + "/catalog/register", json.dumps(body("p", ["b"])),
                                 {"Content-Type": "application/json; charset=utf-8"})
-        self.assertEqual((st, r["manifest"]["version"]), (200, 2))
+        self.assertEqual((st, r["manifest"]["version"]), (200, 1))
         self.assertError(request_json("POST", srv.url + "/catalog/register",
                                       json.dumps(body("p", ["c"])),
                                       {"Content-Type": "multipart/form-data; boundary=x"}),

@@ -119,7 +119,8 @@ class GcTest(ServerTest):
         young = self.gc(grace=3600)
         self.assertEqual((young["candidates"], young["deleted"], young["too_young"]), ([], 0, 3))
         self.assertEqual(sorted(self.keys()), orphans)
-        default = request_json("POST", self.url + "/v1/catalog/gc", b"")  # defaults: 1 h
+        default = request_json("POST", self.url + "/v1/catalog/gc", b"",  # defaults: 1 h
+                               {"Content-Type": "application/json"})
         self.assertEqual(default[0], 200, default[2])
         self.assertEqual((default[2]["grace_seconds"], default[2]["deleted"]), (3600, 0))
 
@@ -170,7 +171,11 @@ class GcTest(ServerTest):
             res = request_json("POST", self.url + "/v1/catalog/gc", body)
             self.assertError(res, 400, "bad_request")
             self.assertEqual(res[2].get("field"), field)
-        self.assertError(request_json("POST", self.url + "/v1/catalog/gc", b"[1]"), 400, "bad_json")
+        self.assertError(request_json("POST", self.url + "/v1/catalog/gc", b"[1]",
+                                      {"Content-Type": "application/json"}), 400, "bad_json")
+        # JSON needs its type (ADR 0110): an empty body too
+        self.assertError(request_json("POST", self.url + "/v1/catalog/gc", b""),
+                         415, "unsupported_media_type")
         self.assertEqual(request("GET", self.url + "/v1/catalog/gc")[0], 405)
 
     def test_cli(self):

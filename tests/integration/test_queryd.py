@@ -186,7 +186,10 @@ class QuerydTest(ServerTest):
 
     def test_bad_requests(self):
         url = self.queryd.url + "/query"
-        self.assertError(request_json("POST", url, b"not json"), 400, "bad_json")
+        self.assertError(request_json("POST", url, b"not json",
+                                      {"Content-Type": "application/json"}), 400, "bad_json")
+        self.assertError(request_json("POST", url, b'{"sql": "SELECT 1"}',
+                                      {"Content-Type": "text/plain"}), 415, "unsupported_media_type")
         self.assertError(request_json("POST", url, {"format": "csv"}), 400, "bad_request")
         st, _, obj = request_json("POST", url, {"sql": "SELECT 1", "format": "xml"})
         self.assertEqual(st, 400)
