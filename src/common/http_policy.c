@@ -26,7 +26,6 @@
 #include <arpa/inet.h>
 #include <stdarg.h>
 #include <stdbool.h>
-#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
@@ -378,25 +377,28 @@ int http_policy_cross_site(const struct http_policy_headers *h, const char *meth
 
 int http_policy_json_type(const struct http_policy_headers *h, struct lh_error *err)
 {
-	char q[QUOTE_MAX + 4];
-	const char *v = "";
-	size_t n = 0;
-	if (h->n_content_type == 1) {
-		trim(h->content_type, &v, &n);
-		const char *semi = memchr(v, ';', n);
-		size_t mn = semi ? (size_t)(semi - v) : n;
-		while (mn && is_ows(v[mn - 1]))
-			mn--;
-		if (eq_ci(v, mn, "application/json"))
-			return 0;
-	}
+	char q[QUOTE_MAX + 4], got[QUOTE_MAX + 8];
+	const char *v;
+	size_t n;
+	if (h->n_content_type == 0)
+		return lh_fail(err, 415, "unsupported_media_type",
+			       "this endpoint takes a JSON body: send Content-Type: "
+			       "application/json (got none)");
+	if (h->n_content_type > 1)
+		return lh_fail(err, 415, "unsupported_media_type",
+			       "this endpoint takes a JSON body: send one Content-Type: "
+			       "application/json (got several)");
+	trim(h->content_type, &v, &n);
+	const char *semi = memchr(v, ';', n);
+	size_t mn = semi ? (size_t)(semi - v) : n;
+	while (mn && is_ows(v[mn - 1]))
+		mn--;
+	if (eq_ci(v, mn, "application/json"))
+		return 0;
+	snprintf(got, sizeof got, "\"%s\"", quote(q, v, n));
 	return lh_fail(err, 415, "unsupported_media_type",
 		       "this endpoint takes a JSON body: send Content-Type: application/json "
-		       "(got %s%s%s)", h->n_content_type == 1 ? "\"" : "",
-		       h->n_content_type == 0 ? "none"
-		       : h->n_content_type > 1 ? "several Content-Type headers"
-					       : quote(q, v, n),
-		       h->n_content_type == 1 ? "\"" : "");
+		       "(got %s)", got);
 }
 
 /* ---- [http] allowed_hosts ------------------------------------------------ */
