@@ -27,6 +27,7 @@
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
+#include <ctype.h>
 #include <string.h>
 #include <strings.h>
 
@@ -100,11 +101,26 @@ static void note(const char **first, unsigned *count, const char *value)
 		(*count)++;
 }
 
+/* RFC 9110 §5.6.2 tchar: ! # $ % & ' * + - . ^ _ ` | ~ DIGIT ALPHA */
+static int is_token(const char *s)
+{
+	if (!*s)
+		return 0;
+	for (; *s; s++) {
+		unsigned char c = (unsigned char)*s;
+		if (!(isalnum(c) || strchr("!#$%&'*+-.^_`|~", c)))
+			return 0;
+	}
+	return 1;
+}
+
 void http_policy_headers_add(struct http_policy_headers *h, const char *name,
 			     const char *value)
 {
 	if (!name || !value)
 		return;
+	if (!h->bad_name && !is_token(name))
+		h->bad_name = name;
 	if (!strcasecmp(name, "Host"))
 		note(&h->host, &h->n_host, value);
 	else if (!strcasecmp(name, "Content-Length"))
@@ -128,6 +144,11 @@ int http_policy_framing(const struct http_policy_headers *h, const char *version
 	const char *v;
 	size_t n;
 
+	if (h->bad_name) {
+		return lh_fail(err, 400, "bad_header_name",
+			       "header name \"%s\" is not a valid token (no spaces before the colon, "
+			       "RFC 9112 section 5.1)", quote(q, h->bad_name, strlen(h->bad_name)));
+	}
 	if (h->n_transfer_encoding) {
 		if (h->n_content_length)
 			return lh_fail(err, 400, "bad_framing",

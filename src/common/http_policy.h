@@ -26,14 +26,19 @@ struct http_policy_headers {
 	const char *origin, *sec_fetch_site, *content_type;
 	unsigned n_host, n_content_length, n_transfer_encoding;
 	unsigned n_origin, n_sec_fetch_site, n_content_type;
+	const char *bad_name;   /* the first header name that is not an RFC 9110 token */
 };
 
 /* Record one header line (name compared case-insensitively; others are
- * ignored). NULL name or value: ignored. */
+ * ignored). NULL name or value: ignored. A name that is not a token (a space
+ * before the colon, "Content-Length : 5") is remembered in bad_name: a
+ * parser that drops the space would frame the request differently. */
 void http_policy_headers_add(struct http_policy_headers *h, const char *name,
 			     const char *value);
 
 /* RFC 9112 §6.1-6.3 framing. `version` is the request line's ("HTTP/1.1").
+ *   - a header name that is not a token (§5.1: no whitespace between the
+ *     name and the colon)                          -> 400 bad_header_name
  *   - Transfer-Encoding with Content-Length, Transfer-Encoding in HTTP/1.0,
  *     more than one Content-Length, or a Content-Length that is not one
  *     decimal number (a list "5, 6" included)  -> 400 bad_framing

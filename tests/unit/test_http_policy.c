@@ -124,6 +124,18 @@ TEST(http_policy_framing_rfc9112)
 	CHECK_EQ_INT(framing(H("Content-Length: 3"), "HTTP/1.0", ""), 0);
 }
 
+TEST(http_policy_header_name_not_a_token)
+{
+	/* "Content-Length : 19": a parser that keeps the space sees no length */
+	CHECK_EQ_INT(framing(H("Content-Length : 19"), "HTTP/1.1", "bad_header_name"), 400);
+	CHECK_EQ_INT(framing(H("Transfer-Encoding\t: chunked"), "HTTP/1.1", "bad_header_name"),
+		     400);
+	CHECK_EQ_INT(framing(H("X Custom: 1"), "HTTP/1.1", "bad_header_name"), 400);
+	CHECK_EQ_INT(framing(H(": empty"), "HTTP/1.1", "bad_header_name"), 400);
+	/* every tchar is fine */
+	CHECK_EQ_INT(framing(H("X-a!#$%&'*+-.^_`|~9: 1"), "HTTP/1.1", ""), 0);
+}
+
 TEST(http_policy_host_literals_and_localhost)
 {
 	CHECK_EQ_INT(host(H("Host: 127.0.0.1:8080"), "HTTP/1.1", NULL, ""), 0);
