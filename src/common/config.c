@@ -131,6 +131,7 @@ static const struct cfg_key keys[] = {
 	K_INT64("queryd", "max_rows", queryd.max_rows, 0),
 	K_UINT("queryd", "workers", queryd.workers, 1),
 	K_SIZE("queryd", "worker_memory_bytes", queryd.worker_memory_bytes),
+	K_SIZE("queryd", "spill_bytes", queryd.spill_bytes),
 	K_STR("queryd", "storaged_url", queryd.storaged_url, C_URL, NULL),
 	K_STR("queryd", "catalogd_url", queryd.catalogd_url, C_URL, NULL),
 
@@ -181,6 +182,7 @@ void config_defaults(struct lh_config *cfg)
 	cfg->queryd.max_rows = 0;
 	cfg->queryd.workers = LH_DEFAULT_QUERY_WORKERS;
 	cfg->queryd.worker_memory_bytes = 0;   /* derived from duckdb_memory_bytes */
+	cfg->queryd.spill_bytes = LH_DEFAULT_QUERY_SPILL_BYTES;
 }
 
 /* dst = <dir>/<leaf> if dst is "". data_dir is capped at CFG_DATA_DIR_MAX by

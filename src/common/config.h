@@ -81,6 +81,7 @@ struct lh_config {
 		int64_t max_rows;                /* default result row cap, 0 = none */
 		unsigned workers;                /* worker processes = concurrent queries */
 		uint64_t worker_memory_bytes;    /* a worker's hard cap, 0 = derived */
+		uint64_t spill_bytes;            /* a worker's DuckDB spill cap */
 		char storaged_url[LH_CFG_STR];
 		char catalogd_url[LH_CFG_STR];
 	} queryd;

@@ -22,6 +22,13 @@
 #define LH_HTTP_ALLOWED_HOSTS_MAX      32          /* names in [http] allowed_hosts
                                                     * (common/http_policy.c) */
 
+/* Human log lines (common/log.c, ADR 0121): how much of each piece of
+ * client data a line shows; longer is cut with "..." */
+#define LH_LOG_HUMAN_PATH_MAX          200
+#define LH_LOG_HUMAN_QUERY_MAX         120         /* also what http_server.c keeps */
+#define LH_LOG_HUMAN_MESSAGE_MAX       400
+#define LH_LOG_HUMAN_LINE_MAX          1024        /* a whole line, bytes */
+
 /* HTTP client (common/http_client.c) */
 #define LH_HTTP_CLIENT_CONNECT_TIMEOUT_MS 5000
 #define LH_HTTP_CLIENT_TIMEOUT_MS         600000   /* whole transfer, large objects */
@@ -42,7 +49,10 @@
 #define LH_UI_MAX_PAGE_BYTES           (8u << 20)  /* one rendered page */
 #define LH_UI_MAX_UPSTREAM_JSON        (16u << 20) /* a service's JSON answer read by the UI */
 #define LH_UI_PREVIEW_ROWS             100         /* rows shown on a dataset page */
-#define LH_UI_CONSOLE_ROWS             1000        /* rows shown in the SQL console */
+#define LH_UI_CONSOLE_ROWS             1000        /* rows on one page of the SQL console */
+#define LH_UI_CONSOLE_MAX_PAGE         1000000000  /* a page number the console accepts */
+#define LH_UI_COUNT_TIMEOUT_MS         5000        /* the console counting a result's rows */
+#define LH_UI_SHARE_URL_BYTES          (16u << 10) /* a console link /console?sql=..., encoded */
 #define LH_UI_CELL_BYTES               300         /* a table cell is cut after this */
 #define LH_UI_CHART_MAX_BARS           30
 #define LH_UI_CHART_MAX_POINTS         2000
@@ -90,6 +100,9 @@
 #define LH_QUERY_KILL_GRACE_MS         500
 /* Address space a worker needs beyond DuckDB's memory_limit (ADR 0114). */
 #define LH_QUERY_WORKER_OVERHEAD       (1ull << 30)
+/* Spill files one query worker may write ([queryd] spill_bytes); DuckDB's
+ * own default is 90% of the free disk, which storaged shares. */
+#define LH_DEFAULT_QUERY_SPILL_BYTES   (2ull << 30)
 #define LH_DEFAULT_CACHE_BYTES         (4ull << 30)
 
 #endif

@@ -6,7 +6,8 @@
  * memory whole.
  *
  * DESIGN NOTES
- *  1. Sandbox (engine_open): threads, memory_limit and temp_directory are set
+ *  1. Sandbox (engine_open): threads, memory_limit, temp_directory and
+ *     max_temp_directory_size (spill on a shared disk is bounded) are set
  *     at open time; then, on a setup connection, SET allowed_directories =
  *     ['<sandbox>/'], SET enable_external_access = false, SET
  *     lock_configuration = true — the order measured to work with DuckDB
@@ -269,6 +270,13 @@ struct engine *engine_open(const struct engine_options *o, struct lh_error *err)
 	}
 	if (o->temp_dir)
 		duckdb_set_config(cfg, "temp_directory", o->temp_dir);
+	if (o->spill_bytes) {
+		snprintf(val, sizeof val, "%" PRIu64 "KiB", (o->spill_bytes + 1023) / 1024);
+		if (duckdb_set_config(cfg, "max_temp_directory_size", val) == DuckDBError) {
+			lh_fail(err, 500, "internal", "DuckDB refused max_temp_directory_size %s", val);
+			goto out;
+		}
+	}
 	duckdb_set_config(cfg, "autoinstall_known_extensions", "false");
 	duckdb_set_config(cfg, "autoload_known_extensions", "false");
 	e = xcalloc(1, sizeof *e);

@@ -16,7 +16,21 @@
  *  3. A worker that misbehaves is never reused: qpool_discard() SIGKILLs it,
  *     reaps it (waitpid on its pid only) and removes its spill directory.
  *     qpool_discard_dead() does the same for one whose socket hit EOF and
- *     says how it ended (signal or exit status) for the client's error.
+ *     says how it ended (signal or exit status) for the client's error. An
+ *     idle worker is checked before it is lent (its socket must have
+ *     nothing to read: an idle worker that died, e.g. picked by the OOM
+ *     killer, shows EOF), so a dead idle worker never fails a new query.
+ *  6. Deadlines hold whatever the client does: lent workers are on the busy
+ *     list with the time they must be gone by (deadline + kill_grace_ms);
+ *     the reaper thread SIGKILLs any still lent then (a client that stops
+ *     reading a stream leaves its worker blocked in a write, where neither
+ *     DuckDB's interrupt nor queryd's reads can reach it) and marks it
+ *     `overdue`, so the query's thread, which sees EOF, answers 504. The
+ *     reaper also gives the worker's slot back at once (that thread may
+ *     only notice when the client reads again). The reaper only kills
+ *     under the pool lock, and a worker leaves the busy list under that
+ *     lock before it is reaped, so a pid is never signalled after it could
+ *     have been reused.
  *  4. At start, spill directories whose worker no longer exists (left by a
  *     queryd that was killed) are removed (spill_sweep).
  *  5. The pool lock guards only the idle list and the counters; spawning,
@@ -32,6 +46,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <poll.h>
 #include <pthread.h>
 #include <signal.h>
 #include <spawn.h>
@@ -54,18 +69,25 @@ struct qworker {
 	pid_t pid;
 	int fd;
 	unsigned queries;
-	struct qworker *next;   /* idle list */
+	struct qworker *next;        /* idle list, or busy list with prev */
+	struct qworker *prev;        /* busy list */
+	double kill_at_ms;           /* note 6; under the pool lock */
+	int overdue;                 /* the reaper killed it; under the pool lock */
 };
 
 struct qpool {
 	char *exe, *sandbox_dir;
-	uint64_t memory_bytes, address_bytes;
-	unsigned threads, max_workers;
+	uint64_t memory_bytes, address_bytes, spill_bytes;
+	unsigned threads, max_workers, kill_grace_ms;
 	pthread_mutex_t mu;
 	pthread_cond_t cv;
 	struct qworker *idle;
-	unsigned nidle, nbusy;
-	uint64_t spawned, crashed, killed, retired;
+	struct qworker *busy;        /* lent workers (note 6) */
+	unsigned nidle, nbusy;       /* nbusy also counts workers being started */
+	uint64_t spawned, crashed, killed, retired, overdue;
+	pthread_t reaper;
+	int reaper_started, stopping;
+	pthread_cond_t reaper_cv;
 };
 
 static double now_ms(void)
@@ -121,14 +143,16 @@ static void worker_free(struct qpool *p, struct qworker *w)
 	free(w);
 }
 
-/* Note 1. NULL + err (500) when the worker cannot start. */
-static struct qworker *spawn(struct qpool *p, struct lh_error *err)
+/* Note 1. Waits for the worker's READY until `until_ms` (and while
+ * `client_fd`, if >= 0, stays connected). NULL + err when it cannot start. */
+static struct qworker *spawn(struct qpool *p, double until_ms, int client_fd,
+			     struct lh_error *err)
 {
 	int sv[2] = { -1, -1 };
 	posix_spawn_file_actions_t fa;
 	posix_spawnattr_t at;
 	sigset_t none;
-	char mem[32], thr[32], addr[32];
+	char mem[32], thr[32], addr[32], spill[32];
 	struct qworker *w = NULL;
 	pid_t pid = -1;
 
@@ -139,8 +163,9 @@ static struct qworker *spawn(struct qpool *p, struct lh_error *err)
 	snprintf(mem, sizeof mem, "%" PRIu64, p->memory_bytes);
 	snprintf(thr, sizeof thr, "%u", p->threads);
 	snprintf(addr, sizeof addr, "%" PRIu64, p->address_bytes);
+	snprintf(spill, sizeof spill, "%" PRIu64, p->spill_bytes);
 	char *argv[] = { p->exe, "queryd-worker", "--sandbox", p->sandbox_dir, "--memory", mem,
-			 "--threads", thr, "--address-limit", addr, NULL };
+			 "--threads", thr, "--address-limit", addr, "--spill", spill, NULL };
 	posix_spawn_file_actions_init(&fa);
 	posix_spawn_file_actions_adddup2(&fa, sv[1], WORKER_FD);
 	posix_spawnattr_init(&at);
@@ -163,13 +188,22 @@ static struct qworker *spawn(struct qpool *p, struct lh_error *err)
 	w->fd = sv[0];
 	char type = 0, *payload = NULL;
 	size_t n = 0;
-	if (wire_wait(w->fd, -1, now_ms() + WORKER_START_TIMEOUT_MS) != WIRE_WAIT_READY ||
-	    wire_recv(w->fd, &type, &payload, &n) != 0 || type != WIRE_READY) {
+	double limit = now_ms() + WORKER_START_TIMEOUT_MS;
+	int wr = wire_wait(w->fd, client_fd, until_ms < limit ? until_ms : limit);
+	if (wr != WIRE_WAIT_READY || wire_recv(w->fd, &type, &payload, &n) != 0 ||
+	    type != WIRE_READY) {
 		json_t *e = type == WIRE_ERROR ? json_loadb(payload, n, 0, NULL) : NULL;
 		const char *why = json_string_value(json_object_get(e, "error"));
-		log_event("error", "queryd", "a query worker did not start: %s",
-			  why ? why : "no answer");
-		lh_fail(err, 500, "engine_unavailable", "the query engine could not start");
+		if (wr == WIRE_WAIT_CLIENT_GONE) {
+			lh_fail(err, 499, "client_closed", "the client went away");
+		} else if (wr == WIRE_WAIT_TIMEOUT && until_ms < limit) {
+			lh_fail(err, 504, "query_timeout",
+				"the query ran past its time limit while a query engine started");
+		} else {
+			log_event("error", "queryd", "a query worker did not start: %s",
+				  why ? why : "no answer");
+			lh_fail(err, 500, "engine_unavailable", "the query engine could not start");
+		}
 		json_decref(e);
 		free(payload);
 		kill(pid, SIGKILL);
@@ -204,6 +238,8 @@ static void spill_sweep(const struct qpool *p)
 	closedir(d);
 }
 
+static void *reaper_main(void *arg);
+
 struct qpool *qpool_create(const struct qpool_options *o, struct lh_error *err)
 {
 	struct qpool *p = xcalloc(1, sizeof *p);
@@ -211,14 +247,23 @@ struct qpool *qpool_create(const struct qpool_options *o, struct lh_error *err)
 	p->sandbox_dir = xstrdup(o->sandbox_dir);
 	p->memory_bytes = o->memory_bytes;
 	p->address_bytes = o->address_bytes;
+	p->spill_bytes = o->spill_bytes;
 	p->threads = o->threads;
 	p->max_workers = o->max_workers ? o->max_workers : 1;
+	p->kill_grace_ms = o->kill_grace_ms;
 	pthread_mutex_init(&p->mu, NULL);
 	pthread_cond_init(&p->cv, NULL);
+	pthread_cond_init(&p->reaper_cv, NULL);
 	spill_sweep(p);
+	if (pthread_create(&p->reaper, NULL, reaper_main, p) != 0) {
+		lh_fail(err, 500, "internal", "cannot start the query worker reaper");
+		qpool_destroy(p);
+		return NULL;
+	}
+	p->reaper_started = 1;
 	/* One warm worker now: a broken engine shows at start, not at the
 	 * first query, and the first query does not pay for a start. */
-	struct qworker *w = spawn(p, err);
+	struct qworker *w = spawn(p, now_ms() + WORKER_START_TIMEOUT_MS, -1, err);
 	if (!w) {
 		qpool_destroy(p);
 		return NULL;
@@ -233,6 +278,13 @@ void qpool_destroy(struct qpool *p)
 {
 	if (!p)
 		return;
+	if (p->reaper_started) {
+		pthread_mutex_lock(&p->mu);
+		p->stopping = 1;
+		pthread_cond_signal(&p->reaper_cv);
+		pthread_mutex_unlock(&p->mu);
+		pthread_join(p->reaper, NULL);
+	}
 	/* Every query has finished (http_server_stop waited): only idle ones. */
 	struct qworker *w = p->idle;
 	while (w) {
@@ -245,16 +297,70 @@ void qpool_destroy(struct qpool *p)
 	}
 	pthread_mutex_destroy(&p->mu);
 	pthread_cond_destroy(&p->cv);
+	pthread_cond_destroy(&p->reaper_cv);
 	free(p->exe);
 	free(p->sandbox_dir);
 	free(p);
 }
 
-struct qworker *qpool_acquire(struct qpool *p, double deadline_ms, struct lh_error *err)
+/* Busy list (note 6); under the pool lock. */
+static void busy_add(struct qpool *p, struct qworker *w, double kill_at_ms)
+{
+	w->kill_at_ms = kill_at_ms;
+	w->overdue = 0;
+	w->prev = NULL;
+	w->next = p->busy;
+	if (p->busy)
+		p->busy->prev = w;
+	p->busy = w;
+	pthread_cond_signal(&p->reaper_cv);
+}
+
+static void busy_remove(struct qpool *p, struct qworker *w)
+{
+	if (w->prev)
+		w->prev->next = w->next;
+	else if (p->busy == w)
+		p->busy = w->next;
+	if (w->next)
+		w->next->prev = w->prev;
+	w->next = w->prev = NULL;
+}
+
+/* Note 3: an idle worker has nothing to say; anything readable (EOF
+ * included) means it died or broke its protocol. */
+static int idle_worker_sound(const struct qworker *w)
+{
+	struct pollfd pf = { .fd = w->fd, .events = POLLIN | POLLRDHUP };
+	return poll(&pf, 1, 0) == 0;
+}
+
+struct qworker *qpool_acquire(struct qpool *p, double deadline_ms, int client_fd,
+			      struct lh_error *err)
 {
 	struct qworker *w = NULL;
+	double kill_at = deadline_ms + p->kill_grace_ms;
 	pthread_mutex_lock(&p->mu);
-	while (!p->idle && p->nidle + p->nbusy >= p->max_workers) {
+	for (;;) {
+		while (p->idle) {
+			w = p->idle;
+			p->idle = w->next;
+			p->nidle--;
+			if (idle_worker_sound(w))
+				break;
+			/* note 3: reap it outside the lock, then look again */
+			p->crashed++;
+			pthread_mutex_unlock(&p->mu);
+			log_event("warn", "queryd", "idle query worker %ld had died; replaced",
+				  (long)w->pid);
+			kill(w->pid, SIGKILL);
+			reap(w->pid, 1000);
+			worker_free(p, w);
+			w = NULL;
+			pthread_mutex_lock(&p->mu);
+		}
+		if (w || p->nidle + p->nbusy < p->max_workers)
+			break;
 		double left = deadline_ms - now_ms();
 		if (left <= 0) {
 			unsigned max = p->max_workers;
@@ -263,32 +369,79 @@ struct qworker *qpool_acquire(struct qpool *p, double deadline_ms, struct lh_err
 				"all %u query workers are busy; try again shortly", max);
 			return NULL;
 		}
+		if (left > 200)
+			left = 200;   /* also re-check the client */
 		struct timespec ts;
 		clock_gettime(CLOCK_REALTIME, &ts);
 		long long ns = (long long)ts.tv_nsec + (long long)(left * 1e6);
 		ts.tv_sec += (time_t)(ns / 1000000000LL);
 		ts.tv_nsec = (long)(ns % 1000000000LL);
 		pthread_cond_timedwait(&p->cv, &p->mu, &ts);
-	}
-	if (p->idle) {
-		w = p->idle;
-		p->idle = w->next;
-		p->nidle--;
+		if (client_fd >= 0) {
+			struct pollfd pf = { .fd = client_fd, .events = POLLRDHUP };
+			if (poll(&pf, 1, 0) > 0 && (pf.revents & (POLLRDHUP | POLLHUP | POLLERR))) {
+				pthread_mutex_unlock(&p->mu);
+				lh_fail(err, 499, "client_closed", "the client went away");
+				return NULL;
+			}
+		}
 	}
 	p->nbusy++;
+	if (w)
+		busy_add(p, w, kill_at);
 	pthread_mutex_unlock(&p->mu);
 	if (!w) {
-		w = spawn(p, err);
-		if (!w) {
-			pthread_mutex_lock(&p->mu);
+		w = spawn(p, deadline_ms, client_fd, err);
+		pthread_mutex_lock(&p->mu);
+		if (w) {
+			busy_add(p, w, kill_at);
+		} else {
 			p->nbusy--;
 			pthread_cond_signal(&p->cv);
-			pthread_mutex_unlock(&p->mu);
-			return NULL;
 		}
+		pthread_mutex_unlock(&p->mu);
+		if (!w)
+			return NULL;
 	}
 	w->queries++;
 	return w;
+}
+
+/* Note 6. */
+static void *reaper_main(void *arg)
+{
+	struct qpool *p = arg;
+	pthread_mutex_lock(&p->mu);
+	while (!p->stopping) {
+		double now = now_ms(), next = now + 1000;
+		struct qworker *w = p->busy, *wnext;
+		for (; w; w = wnext) {
+			wnext = w->next;
+			if (now >= w->kill_at_ms) {
+				/* Its slot is free from now on: the query's thread
+				 * may not notice before the client reads again. */
+				kill(w->pid, SIGKILL);
+				w->overdue = 1;
+				p->overdue++;
+				busy_remove(p, w);
+				p->nbusy--;
+				pthread_cond_signal(&p->cv);
+			} else if (w->kill_at_ms < next) {
+				next = w->kill_at_ms;
+			}
+		}
+		double wait = next - now_ms();
+		if (wait < 1)
+			wait = 1;
+		struct timespec ts;
+		clock_gettime(CLOCK_REALTIME, &ts);
+		long long ns = (long long)ts.tv_nsec + (long long)(wait * 1e6);
+		ts.tv_sec += (time_t)(ns / 1000000000LL);
+		ts.tv_nsec = (long)(ns % 1000000000LL);
+		pthread_cond_timedwait(&p->reaper_cv, &p->mu, &ts);
+	}
+	pthread_mutex_unlock(&p->mu);
+	return NULL;
 }
 
 int qworker_fd(const struct qworker *w)
@@ -298,6 +451,16 @@ int qworker_fd(const struct qworker *w)
 
 void qpool_release(struct qpool *p, struct qworker *w)
 {
+	pthread_mutex_lock(&p->mu);
+	busy_remove(p, w);
+	int overdue = w->overdue;
+	pthread_mutex_unlock(&p->mu);
+	if (overdue) {
+		/* the reaper got there first (and gave its slot back) */
+		reap(w->pid, 2000);
+		worker_free(p, w);
+		return;
+	}
 	if (w->queries >= WORKER_MAX_QUERIES) {
 		close(w->fd);
 		w->fd = -1;
@@ -321,9 +484,15 @@ void qpool_release(struct qpool *p, struct qworker *w)
 
 void qpool_discard(struct qpool *p, struct qworker *w)
 {
+	pthread_mutex_lock(&p->mu);
+	busy_remove(p, w);
+	int overdue = w->overdue;
+	pthread_mutex_unlock(&p->mu);
 	kill(w->pid, SIGKILL);
 	reap(w->pid, 2000);
 	worker_free(p, w);
+	if (overdue)
+		return;   /* the reaper counted it and gave its slot back */
 	pthread_mutex_lock(&p->mu);
 	p->killed++;
 	p->nbusy--;
@@ -334,14 +503,23 @@ void qpool_discard(struct qpool *p, struct qworker *w)
 void qpool_discard_dead(struct qpool *p, struct qworker *w, struct lh_error *err)
 {
 	pid_t pid = w->pid;
+	pthread_mutex_lock(&p->mu);
+	busy_remove(p, w);
+	int overdue = w->overdue;
+	pthread_mutex_unlock(&p->mu);
 	int status = reap(pid, 1000);
 	worker_free(p, w);
-	pthread_mutex_lock(&p->mu);
-	p->crashed++;
-	p->nbusy--;
-	pthread_cond_signal(&p->cv);
-	pthread_mutex_unlock(&p->mu);
-	if (status >= 0 && WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL) {
+	if (!overdue) {
+		pthread_mutex_lock(&p->mu);
+		p->crashed++;
+		p->nbusy--;
+		pthread_cond_signal(&p->cv);
+		pthread_mutex_unlock(&p->mu);
+	}
+	if (overdue) {
+		lh_fail(err, 504, "query_timeout",
+			"the query ran past its time limit and was stopped");
+	} else if (status >= 0 && WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL) {
 		log_event("warn", "queryd", "query worker %ld was killed by the system "
 			  "(out of memory?)", (long)pid);
 		lh_fail(err, 500, "engine_crashed",
@@ -373,5 +551,6 @@ void qpool_stats(struct qpool *p, struct qpool_stats *out)
 	out->crashed = p->crashed;
 	out->killed = p->killed;
 	out->retired = p->retired;
+	out->overdue = p->overdue;
 	pthread_mutex_unlock(&p->mu);
 }

@@ -470,9 +470,11 @@ static ssize_t query_read(void *ctx, uint64_t pos, char *buf, size_t max)
 			continue;
 		}
 		free(payload);
-		r->busy = 0;
+		/* WIRE_CUT: a failure mid-stream; the worker retires (worker.c
+		 * note 3), so it stays "busy" and worker_done discards it */
+		r->busy = type != WIRE_END;
 		worker_done(r);
-		return type == WIRE_END ? 0 : -1;   /* WIRE_CUT: a failure mid-stream */
+		return type == WIRE_END ? 0 : -1;
 	}
 	size_t n = r->data_len - r->data_off;
 	if (n > max)
@@ -521,7 +523,22 @@ static int worker_run(struct qrun *r, const char *sql, size_t body_len, const ch
 	if (out_path)
 		json_object_set_new(q, "out_path", json_string(out_path));
 	int sent = wire_send_json(qworker_fd(r->w), WIRE_REQUEST, q);
+	if (sent == -1) {
+		/* The worker died between its check and our request (pool.c
+		 * note 3): not this query's fault; once more on a fresh one. */
+		struct lh_error dead = { 0 };
+		qpool_discard_dead(r->s->pool, r->w, &dead);
+		lh_error_clear(&dead);
+		r->w = qpool_acquire(r->s->pool, r->deadline_ms, r->client_fd, err);
+		sent = r->w ? wire_send_json(qworker_fd(r->w), WIRE_REQUEST, q) : -3;
+	}
 	json_decref(q);
+	if (sent == -3)
+		return -1;
+	if (sent == -2)
+		return lh_fail(err, 413, "too_large",
+			       "this query reads too many objects or columns to hand to the query "
+			       "engine (over %u MiB of request)", WIRE_MAX_PAYLOAD >> 20);
 	r->busy = 1;
 	if (sent != 0) {
 		qpool_discard_dead(r->s->pool, r->w, err);
@@ -642,7 +659,7 @@ static int query_end(struct http_request *req)
 			timeout);
 		goto fail;
 	}
-	r->w = qpool_acquire(s->pool, r->deadline_ms, &err);
+	r->w = qpool_acquire(s->pool, r->deadline_ms, r->client_fd, &err);
 	if (!r->w)
 		goto fail;
 	if (formats[fi].fmt == ENGINE_PARQUET)
@@ -708,6 +725,7 @@ static int queryd_health(void *ctx, json_t *body)
 	json_object_set_new(wk, "crashed", json_integer((json_int_t)ps.crashed));
 	json_object_set_new(wk, "killed", json_integer((json_int_t)ps.killed));
 	json_object_set_new(wk, "retired", json_integer((json_int_t)ps.retired));
+	json_object_set_new(wk, "overdue", json_integer((json_int_t)ps.overdue));
 	json_object_set_new(body, "workers", wk);
 	return 200;
 }
@@ -749,6 +767,8 @@ struct queryd *queryd_start(const struct lh_config *cfg, struct lh_error *err)
 		.sandbox_dir = dir,
 		.memory_bytes = cfg->queryd.duckdb_memory_bytes,
 		.address_bytes = queryd_worker_cap(cfg),
+		.spill_bytes = cfg->queryd.spill_bytes,
+		.kill_grace_ms = LH_QUERY_KILL_GRACE_MS,
 		.threads = cfg->queryd.duckdb_threads,
 		.max_workers = cfg->queryd.workers,
 	};

@@ -154,6 +154,8 @@ struct engine_options {
 	const char *sandbox_dir;   /* the only directory DuckDB may touch */
 	const char *temp_dir;      /* spill directory (inside sandbox_dir) */
 	uint64_t memory_bytes;     /* memory_limit; 0 = DuckDB's default */
+	uint64_t spill_bytes;      /* max_temp_directory_size; 0 = DuckDB's default
+				    * (90% of the free disk: never for queryd) */
 	unsigned threads;          /* 0 = DuckDB's default */
 };
 
@@ -223,8 +225,11 @@ int engine_query_truncated(const struct engine_query *q);
 
 /* The worker's end of its socketpair is this descriptor. */
 #define WORKER_FD 3
-/* Largest frame payload; result data frames are at most this big. */
-#define WIRE_MAX_PAYLOAD (256u << 10)
+/* Largest frame payload: a request carries the SQL (JSON-escaped), the
+ * cached path of every object and every schema it reads. */
+#define WIRE_MAX_PAYLOAD (64u << 20)
+/* Result data frames are at most this big. */
+#define WIRE_DATA_CHUNK (256u << 10)
 
 enum wire_type {
 	WIRE_READY = 'R',    /* worker -> queryd: DuckDB is open and sandboxed */
@@ -236,7 +241,8 @@ enum wire_type {
 	WIRE_CUT = 'X',      /* the result failed mid-stream (time limit, error) */
 };
 
-/* Write one whole frame (blocking, no SIGPIPE). 0 or -1. */
+/* Write one whole frame (blocking, no SIGPIPE). 0, -1 when the socket
+ * failed, or -2 (nothing written) when the payload is over WIRE_MAX_PAYLOAD. */
 int wire_send(int fd, char type, const void *payload, size_t n);
 /* The same with a JSON payload. */
 int wire_send_json(int fd, char type, const json_t *doc);
@@ -256,8 +262,10 @@ struct qpool_options {
 	const char *sandbox_dir;   /* the cache directory: all DuckDB may touch */
 	uint64_t memory_bytes;     /* DuckDB memory_limit in each worker */
 	uint64_t address_bytes;    /* each worker's RLIMIT_AS; 0 = none */
+	uint64_t spill_bytes;      /* DuckDB max_temp_directory_size per worker */
 	unsigned threads;          /* DuckDB threads per worker */
 	unsigned max_workers;      /* concurrent queries */
+	unsigned kill_grace_ms;    /* a busy worker dies this long after its deadline */
 };
 
 struct qpool;
@@ -265,24 +273,29 @@ struct qworker;
 
 struct qpool_stats {
 	unsigned idle, busy, max;
-	uint64_t spawned, crashed, killed, retired;
+	uint64_t spawned, crashed, killed, retired, overdue;
 };
 
 /* Start the pool and one warm worker. NULL + err if a worker cannot start. */
 struct qpool *qpool_create(const struct qpool_options *o, struct lh_error *err);
 /* Stop idle workers and free the pool; every worker must be back. */
 void qpool_destroy(struct qpool *p);
-/* A worker for one query: idle, or new while fewer than max_workers exist,
- * else wait until the CLOCK_MONOTONIC deadline (ms) -> NULL + 503
- * "overloaded". NULL + 500 if a new worker cannot start. */
-struct qworker *qpool_acquire(struct qpool *p, double deadline_ms, struct lh_error *err);
+/* A worker for one query whose CLOCK_MONOTONIC deadline (ms) is given: an
+ * idle one that is still alive, or a new one while fewer than max_workers
+ * exist, else wait until the deadline -> NULL + 503 "overloaded". NULL +
+ * 500 if a new worker cannot start, 504 if that outlasts the deadline, 499
+ * if `client_fd` (>= 0) hangs up meanwhile. Whatever happens later, the pool
+ * kills the worker kill_grace_ms after the deadline if it is still lent. */
+struct qworker *qpool_acquire(struct qpool *p, double deadline_ms, int client_fd,
+			      struct lh_error *err);
 int qworker_fd(const struct qworker *w);
 /* The query ended cleanly: the worker goes back to the idle list. */
 void qpool_release(struct qpool *p, struct qworker *w);
 /* Kill (SIGKILL), reap and free a worker that must not be reused. */
 void qpool_discard(struct qpool *p, struct qworker *w);
-/* Reap and free a worker whose socket hit EOF; fills err (500
- * "engine_crashed") with how it ended, in plain words. */
+/* Reap and free a worker whose socket hit EOF; fills err with how it ended,
+ * in plain words: 504 "query_timeout" if the pool killed it past its
+ * deadline, else 500 "engine_crashed". */
 void qpool_discard_dead(struct qpool *p, struct qworker *w, struct lh_error *err);
 void qpool_stats(struct qpool *p, struct qpool_stats *out);
 

@@ -2,7 +2,8 @@
  * socketpair (worker.c is one end, pool.c the other).
  *
  * A frame is one type byte, a 4-byte little-endian payload length, then the
- * payload (at most WIRE_MAX_PAYLOAD bytes). Both sides write whole frames
+ * payload (at most WIRE_MAX_PAYLOAD bytes; result data comes in frames of
+ * at most WIRE_DATA_CHUNK). Both sides write whole frames
  * with blocking writes (MSG_NOSIGNAL: a dead peer is an error, not SIGPIPE);
  * the parent reads with a deadline (wire_wait) so a stuck worker can never
  * hold a request thread past its time limit.
@@ -54,7 +55,7 @@ int wire_send(int fd, char type, const void *payload, size_t n)
 {
 	unsigned char hdr[5];
 	if (n > WIRE_MAX_PAYLOAD)
-		return -1;
+		return -2;
 	hdr[0] = (unsigned char)type;
 	hdr[1] = (unsigned char)(n & 0xff);
 	hdr[2] = (unsigned char)((n >> 8) & 0xff);
@@ -68,7 +69,7 @@ int wire_send(int fd, char type, const void *payload, size_t n)
 int wire_send_json(int fd, char type, const json_t *doc)
 {
 	char *s = json_dumps(doc, JSON_COMPACT);
-	int rc = s ? wire_send(fd, type, s, strlen(s)) : -1;
+	int rc = s ? wire_send(fd, type, s, strlen(s)) : -2;
 	free(s);
 	return rc;
 }

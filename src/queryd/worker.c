@@ -20,7 +20,8 @@
  *     "schema"}],"out_path"}. Answer: WIRE_ERROR {"status","code","error"}
  *     before any result; or WIRE_START, WIRE_DATA frames of rendered output,
  *     then WIRE_END {"rows","truncated"} (or WIRE_CUT on a failure
- *     mid-stream); format parquet answers WIRE_END once the file is written.
+ *     mid-stream, after which queryd retires this worker: DuckDB may be in
+ *     a bad state); format parquet answers WIRE_END once the file is written.
  *  4. The time limit is enforced twice: here a watchdog thread calls
  *     engine_query_interrupt at the deadline (the cooperative stop: the
  *     worker survives and is reused); queryd kills the process outright if
@@ -109,16 +110,17 @@ static void watch(struct worker *w, struct engine_query *q, double deadline_ms)
  * database in a bad state. */
 static int is_engine_failure(const char *msg)
 {
-	return strstr(msg, "INTERNAL Error") || strstr(msg, "FATAL Error") ||
-	       strstr(msg, "bad_alloc") || strstr(msg, "Out of Memory Error") ||
-	       strstr(msg, "database has been invalidated");
+	/* DuckDB's messages start with the exception type; what follows may
+	 * quote the user's SQL, so only the start is trusted. */
+	return !strncmp(msg, "INTERNAL Error", 14) || !strncmp(msg, "FATAL Error", 11) ||
+	       !strncmp(msg, "Out of Memory Error", 19);
 }
 
 static int send_error(struct worker *w, const struct lh_error *err)
 {
 	json_t *e;
 	if (is_engine_failure(err->msg)) {
-		int oom = strstr(err->msg, "bad_alloc") || strstr(err->msg, "Out of Memory");
+		int oom = !strncmp(err->msg, "Out of Memory", 13) || strstr(err->msg, "std::bad_alloc");
 		fprintf(stderr, "queryd-worker %ld: retiring after: %.300s\n", (long)getpid(),
 			err->msg);
 		e = oom ? json_pack("{s:i, s:s, s:s, s:b}", "status", 400, "code", "out_of_memory",
@@ -208,10 +210,13 @@ static int run_one(struct worker *w, const json_t *req)
 			goto fail;
 		if (wire_send(w->fd, WIRE_START, NULL, 0))
 			goto io_fail;
-		buf = xmalloc(WIRE_MAX_PAYLOAD);
+		buf = xmalloc(WIRE_DATA_CHUNK);
 		for (;;) {
-			ssize_t n = engine_query_read(q, buf, WIRE_MAX_PAYLOAD, now_ms() - start_ms);
+			ssize_t n = engine_query_read(q, buf, WIRE_DATA_CHUNK, now_ms() - start_ms);
 			if (n < 0) {
+				/* note 6: whatever failed mid-stream, do not reuse */
+				fprintf(stderr, "queryd-worker %ld: a result failed mid-stream; retiring\n",
+					(long)getpid());
 				if (wire_send(w->fd, WIRE_CUT, NULL, 0))
 					goto io_fail;
 				goto done;
@@ -281,7 +286,7 @@ int queryd_worker_main(int argc, char **argv)
 	struct worker w = { .fd = WORKER_FD };
 	struct lh_error err = { 0 };
 	const char *sandbox = NULL;
-	uint64_t memory = 0, threads = 0, address = 0;
+	uint64_t memory = 0, threads = 0, address = 0, spill_bytes = 0;
 	char *spill = NULL;
 	pthread_t wd;
 	int wd_started = 0, rc = 1;
@@ -300,6 +305,8 @@ int queryd_worker_main(int argc, char **argv)
 			bad = parse_u64(argv[i + 1], &threads);
 		else if (!strcmp(argv[i], "--address-limit"))
 			bad = parse_u64(argv[i + 1], &address);
+		else if (!strcmp(argv[i], "--spill"))
+			bad = parse_u64(argv[i + 1], &spill_bytes);
 		else
 			bad = 1;
 		if (bad) {
@@ -322,6 +329,7 @@ int queryd_worker_main(int argc, char **argv)
 		.sandbox_dir = sandbox,
 		.temp_dir = spill,
 		.memory_bytes = memory,
+		.spill_bytes = spill_bytes,
 		.threads = (unsigned)threads,
 	};
 	w.engine = engine_open(&eo, &err);

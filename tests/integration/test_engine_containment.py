@@ -203,3 +203,57 @@ class ContainmentTest(ServerTest):
         grown_mib = (self.srv.peak_rss_kib() - before) / 1024
         self.assertLess(grown_mib, 200, "the server itself grew by %.0f MiB" % grown_mib)
         self.assert_everything_alive()
+
+    def test_a_client_that_stops_reading_does_not_hold_a_worker(self):
+        # Found in review: a stream whose client never reads leaves the
+        # worker blocked in a write; the pool kills it at the deadline plus
+        # the grace period whatever the client does.
+        body = json.dumps({"sql": "SELECT i, repeat('x', 100) AS pad FROM range(20000000) t(i)",
+                           "timeout_ms": 1500}).encode()
+        socks = []
+        for _ in range(4):   # every worker of the default pool
+            s = socket.create_connection(("127.0.0.1", self.srv.port), timeout=10)
+            s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+            s.sendall(b"POST /v1/query HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+                      b"Content-Type: application/json\r\nContent-Length: %d\r\n\r\n"
+                      % len(body) + body)
+            socks.append(s)
+        try:
+            deadline = time.time() + 8
+            h = None
+            while time.time() < deadline:
+                h = self.queryd_health()["workers"]
+                if h["overdue"] >= 4 and h["busy"] == 0:
+                    break
+                time.sleep(0.1)
+            self.assertGreaterEqual(h["overdue"], 4, h)
+            self.assertEqual(h["busy"], 0, h)
+            st, _, obj = self.query("SELECT 42 AS x")
+            self.assertEqual(st, 200, obj)
+        finally:
+            for s in socks:
+                s.close()
+        self.assert_everything_alive()
+
+    def test_a_wide_dataset_is_queryable(self):
+        # Found in review: the request to the worker carries every schema,
+        # and a 3,000-column dataset made it too big for one frame.
+        cols = ["c%d" % i for i in range(3000)]
+        csv = (",".join(cols) + "\n" + ",".join(str(i) for i in range(3000)) + "\n").encode()
+        st, _, body = request("POST", self.srv.url + "/v1/ingest?name=wide", csv,
+                              {"Content-Type": "text/csv"})
+        self.assertEqual(st, 200, body[:300])
+        st, _, obj = self.query("SELECT c0, c2999 FROM wide")
+        self.assertEqual(st, 200, obj)
+        self.assertEqual(obj["rows"], [[0, 2999]])
+
+    def test_a_dead_idle_worker_does_not_fail_the_next_query(self):
+        st, _, obj = self.query("SELECT 1")
+        self.assertEqual(st, 200, obj)
+        workers = children_workers(self.srv.proc.pid)
+        self.assertEqual(len(workers), 1, workers)
+        os.kill(workers[0], signal.SIGKILL)   # e.g. the kernel's OOM killer
+        time.sleep(0.2)
+        st, _, obj = self.query("SELECT 2 AS x")
+        self.assertEqual(st, 200, obj)
+        self.assertEqual(obj["rows"], [[2]])
