@@ -45,6 +45,17 @@
  *     with 400 "unsupported_type" before streaming: CAST them to VARCHAR.
  *  6. max_rows: rendering stops after n rows; `truncated` is true if one more
  *     row existed (peeked in the current or next chunk).
+ *  7. Datasets' views (engine_dataset_view, issue 12): the latest version
+ *     of every dataset is a view in `main` that lives as long as the
+ *     database (a worker's), so SHOW TABLES, information_schema and
+ *     DESCRIBE see every dataset, and a dataset queried again costs no
+ *     CREATE VIEW. A dataset the query reads is a view over its cached
+ *     Parquet; one it does not read is a stub typed from the manifest's
+ *     schema that fails if it is ever run (queryd over-approximates what a
+ *     query reads, so that is a bug caught, never silently empty rows).
+ *     parquet_metadata_cache is on: objects are immutable, so a footer read
+ *     once serves every later bind. Past versions stay TEMP views of one
+ *     query's connection.
  */
 #include "queryd/queryd_int.h"
 
@@ -182,6 +193,11 @@ struct engine {
 	pthread_mutex_t check_mu;
 	duckdb_connection check_con;
 	duckdb_prepared_statement check_st;
+	/* Note 7: the datasets' persistent views (under check_mu), and the
+	 * connection that makes them. */
+	char **dviews;
+	size_t ndviews;
+	duckdb_connection admin_con;
 };
 
 struct engine_query {
@@ -292,7 +308,10 @@ struct engine *engine_open(const struct engine_options *o, struct lh_error *err)
 	tmp = xasprintf("%s/", o->sandbox_dir);
 	dir = sql_quote(tmp);
 	sql = xasprintf("SET allowed_directories = [%s]", dir);
-	if (run_sql(con, sql, err) || run_sql(con, "SET enable_external_access = false", err) ||
+	/* Note 7: objects are immutable, so their footers can be cached (the
+	 * parquet extension's option, known only once the database is open). */
+	if (run_sql(con, "SET GLOBAL parquet_metadata_cache = true", err) ||
+	    run_sql(con, sql, err) || run_sql(con, "SET enable_external_access = false", err) ||
 	    run_sql(con, "SET lock_configuration = true", err))
 		goto out;
 	rc = 0;
@@ -361,6 +380,11 @@ void engine_close(struct engine *e)
 		duckdb_destroy_prepare(&e->check_st);
 	if (e->check_con)
 		duckdb_disconnect(&e->check_con);
+	if (e->admin_con)
+		duckdb_disconnect(&e->admin_con);
+	for (size_t i = 0; i < e->ndviews; i++)
+		free(e->dviews[i]);
+	free(e->dviews);
 	if (e->db)
 		duckdb_close(&e->db);
 	pthread_mutex_destroy(&e->check_mu);
@@ -431,6 +455,47 @@ static const char *manifest_sql_type(const char *t)
 	return "VARCHAR";
 }
 
+/* The body of a view over a dataset: read_parquet over `paths`; with no
+ * paths a typed relation with no rows (an empty dataset), or with `stub`
+ * one that fails if it is ever run (note 7: a view known by its schema only,
+ * for discovery; a query that reads the dataset gets the real view). */
+static void view_body(struct obuf *b, const char *view, const char *const *paths,
+		      size_t npaths, const json_t *schema, int stub)
+{
+	if (npaths > 0) {
+		ob_puts(b, "SELECT * FROM read_parquet([");
+		for (size_t i = 0; i < npaths; i++) {
+			char *p = sql_quote(paths[i]);
+			ob_printf(b, "%s%s", i ? ", " : "", p);
+			free(p);
+		}
+		ob_puts(b, "])");
+		return;
+	}
+	ob_puts(b, "SELECT ");
+	size_t i, ncol = json_array_size(schema);
+	for (i = 0; i < ncol; i++) {
+		const json_t *c = json_array_get(schema, i);
+		const char *name = json_string_value(json_object_get(c, "name"));
+		const char *type = json_string_value(json_object_get(c, "type"));
+		char *n = ident_quote(name ? name : "column");
+		ob_printf(b, "%sCAST(NULL AS %s) AS %s", i ? ", " : "",
+			  manifest_sql_type(type ? type : "utf8"), n);
+		free(n);
+	}
+	if (ncol == 0)
+		ob_puts(b, "NULL AS \"empty\"");
+	if (stub) {
+		char *msg = xasprintf("internal: dataset %s was not loaded for this query", view);
+		char *q = sql_quote(msg);
+		ob_printf(b, " FROM range(1) WHERE error(%s) IS NULL", q);
+		free(q);
+		free(msg);
+	} else {
+		ob_puts(b, " WHERE false");
+	}
+}
+
 int engine_query_add_view(struct engine_query *q, const char *view, const char *const *paths,
 			  size_t npaths, const json_t *schema, struct lh_error *err)
 {
@@ -438,37 +503,86 @@ int engine_query_add_view(struct engine_query *q, const char *view, const char *
 	char *v = ident_quote(view);
 	int rc;
 	ob_printf(&b, "CREATE OR REPLACE TEMP VIEW %s AS ", v);
-	if (npaths > 0) {
-		ob_puts(&b, "SELECT * FROM read_parquet([");
-		for (size_t i = 0; i < npaths; i++) {
-			char *p = sql_quote(paths[i]);
-			ob_printf(&b, "%s%s", i ? ", " : "", p);
-			free(p);
-		}
-		ob_puts(&b, "])");
-	} else {
-		/* An empty dataset: a typed relation with no rows. */
-		ob_puts(&b, "SELECT ");
-		size_t i, ncol = json_array_size(schema);
-		for (i = 0; i < ncol; i++) {
-			const json_t *c = json_array_get(schema, i);
-			const char *name = json_string_value(json_object_get(c, "name"));
-			const char *type = json_string_value(json_object_get(c, "type"));
-			char *n = ident_quote(name ? name : "column");
-			ob_printf(&b, "%sCAST(NULL AS %s) AS %s", i ? ", " : "",
-				  manifest_sql_type(type ? type : "utf8"), n);
-			free(n);
-		}
-		if (ncol == 0)
-			ob_puts(&b, "NULL AS \"empty\"");
-		ob_puts(&b, " WHERE false");
-	}
+	view_body(&b, view, paths, npaths, schema, 0);
 	rc = run_sql(q->con, b.p, err);
 	if (rc == 0) {
 		q->views = xrealloc(q->views, (q->nviews + 1) * sizeof *q->views);
 		q->views[q->nviews++] = xstrdup(view);
 	}
 	free(b.p);
+	free(v);
+	return rc;
+}
+
+static int admin_connect(struct engine *e, struct lh_error *err)
+{
+	if (!e->admin_con && duckdb_connect(e->db, &e->admin_con) == DuckDBError) {
+		e->admin_con = NULL;
+		return lh_fail(err, 500, "internal", "cannot connect to DuckDB");
+	}
+	return 0;
+}
+
+int engine_dataset_view(struct engine *e, const char *view, const char *const *paths,
+			size_t npaths, const json_t *schema, int stub, struct lh_error *err)
+{
+	struct obuf b = { 0 };
+	char *v = ident_quote(view);
+	int rc = admin_connect(e, err);
+	if (rc == 0) {
+		ob_printf(&b, "CREATE OR REPLACE VIEW main.%s AS ", v);
+		view_body(&b, view, paths, npaths, schema, stub);
+		rc = run_sql(e->admin_con, b.p, err);
+	}
+	if (rc == 0) {
+		pthread_mutex_lock(&e->check_mu);
+		size_t i;
+		for (i = 0; i < e->ndviews && strcmp(e->dviews[i], view); i++)
+			;
+		if (i == e->ndviews) {
+			e->dviews = xrealloc(e->dviews, (e->ndviews + 1) * sizeof *e->dviews);
+			e->dviews[e->ndviews++] = xstrdup(view);
+		}
+		pthread_mutex_unlock(&e->check_mu);
+	}
+	free(b.p);
+	free(v);
+	return rc;
+}
+
+int engine_parse(struct engine *e, const char *sql, struct lh_error *err)
+{
+	duckdb_extracted_statements ex = NULL;
+	int rc = admin_connect(e, err);
+	if (rc)
+		return rc;
+	if (duckdb_extract_statements(e->admin_con, sql, &ex) == 0) {
+		const char *msg = duckdb_extract_statements_error(ex);
+		rc = lh_fail(err, 400, "sql_error", "%s", msg ? msg : "DuckDB cannot parse this query");
+	}
+	duckdb_destroy_extracted(&ex);
+	return rc;
+}
+
+int engine_dataset_view_drop(struct engine *e, const char *view, struct lh_error *err)
+{
+	char *v = ident_quote(view);
+	char *sql = xasprintf("DROP VIEW IF EXISTS main.%s", v);
+	int rc = admin_connect(e, err);
+	if (rc == 0)
+		rc = run_sql(e->admin_con, sql, err);
+	if (rc == 0) {
+		pthread_mutex_lock(&e->check_mu);
+		for (size_t i = 0; i < e->ndviews; i++) {
+			if (!strcmp(e->dviews[i], view)) {
+				free(e->dviews[i]);
+				e->dviews[i] = e->dviews[--e->ndviews];
+				break;
+			}
+		}
+		pthread_mutex_unlock(&e->check_mu);
+	}
+	free(sql);
 	free(v);
 	return rc;
 }
@@ -537,8 +651,15 @@ static int allow_check(struct engine_query *q, const char *sql, int *explain,
 			"queryd cannot check this statement, so it is not allowed");
 		goto out;
 	}
-	rc = sql_allow_check(duckdb_string_t_data(str), duckdb_string_t_length(*str),
-			     (const char *const *)q->views, q->nviews, err);
+	/* ours: this query's temporary views and the datasets' views */
+	const char **own = xcalloc(q->nviews + e->ndviews + 1, sizeof *own);
+	for (size_t i = 0; i < q->nviews; i++)
+		own[i] = q->views[i];
+	for (size_t i = 0; i < e->ndviews; i++)
+		own[q->nviews + i] = e->dviews[i];
+	rc = sql_allow_check(duckdb_string_t_data(str), duckdb_string_t_length(*str), own,
+			     q->nviews + e->ndviews, err);
+	free(own);
 out:
 	if (chunk)
 		duckdb_destroy_data_chunk(&chunk);

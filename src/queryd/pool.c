@@ -73,6 +73,7 @@ struct qworker {
 	struct qworker *prev;        /* busy list */
 	double kill_at_ms;           /* note 6; under the pool lock */
 	int overdue;                 /* the reaper killed it; under the pool lock */
+	uint64_t gen;                /* the catalog generation it has (queryd.c note 8) */
 };
 
 struct qpool {
@@ -447,6 +448,16 @@ static void *reaper_main(void *arg)
 int qworker_fd(const struct qworker *w)
 {
 	return w->fd;
+}
+
+uint64_t qworker_gen(const struct qworker *w)
+{
+	return w->gen;
+}
+
+void qworker_set_gen(struct qworker *w, uint64_t gen)
+{
+	w->gen = gen;
 }
 
 void qpool_release(struct qpool *p, struct qworker *w)

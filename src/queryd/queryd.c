@@ -7,12 +7,25 @@
  *  1. Parse {"sql","format","max_rows","timeout_ms"}; SQL over
  *     LH_SQL_MAX_BYTES -> 413; an unknown format -> 400 naming "format".
  *  2. sql_guard_check: one read-only statement, or 400.
- *  3. Resolve datasets (resolve_tables): sql_refs_scan lists identifiers;
- *     GET /catalog/datasets (every query, so a new ingest is visible at
- *     once) says which are datasets; for each, GET /catalog/manifest/<name>
- *     [?version=N] (404 -> 404 "unknown_version"). Every object of those
- *     manifests is pinned in the cache (cache.c), fetched from storaged on a
- *     miss and verified against its ETag (fetch_object).
+ *  3. Resolve datasets (resolve_tables): GET /catalog/datasets on every
+ *     query (so a new ingest is visible to the very next one) gives each
+ *     dataset's latest version; manifests are immutable per version, so
+ *     they come from queryd's manifest cache (struct qcatalog), and only a
+ *     version never seen costs a GET /catalog/manifest/<name>?version=N
+ *     (404 -> 404 "unknown_version"). sql_refs_scan lists the identifiers
+ *     that may name a dataset; every object of those manifests is pinned in
+ *     the cache (cache.c), fetched from storaged on a miss and verified
+ *     against its ETag (fetch_object).
+ *  8. The catalog snapshot (note 3) — every dataset's name, version and
+ *     schema — has a generation number that changes when the list does; a
+ *     worker is sent the snapshot only when its generation differs, and
+ *     keeps a view of every dataset (worker.c note 7), so SHOW TABLES and
+ *     information_schema see them all without fetching their objects.
+ *  9. Errors in the user's words (explain_error): an unknown table suggests
+ *     the closest dataset names instead of DuckDB's system views; an
+ *     unquoted name@N is told to quote it; a statement the guard refused as
+ *     malformed gets DuckDB's own parser message (a parse-only request to a
+ *     worker; nothing runs).
  *  4. DuckDB never runs in this process (ADR 0114): a worker process from
  *     the pool (pool.c, worker.c) gets the statement and one view per
  *     dataset reference, "name" for the latest version and "name@N" for a
@@ -37,6 +50,7 @@
 #include "queryd/queryd_int.h"
 
 #include "common/auth.h"
+#include "common/buf.h"
 #include "common/config.h"
 #include "common/error.h"
 #include "common/http_client.h"
@@ -48,6 +62,7 @@
 #include "common/url.h"
 #include "common/xmalloc.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
@@ -65,13 +80,26 @@
 
 struct qrun;
 
+/* Notes 3 and 8. */
+struct qcatalog {
+	pthread_mutex_t mu;
+	json_t *manifests;             /* "<name>@<version>" -> manifest */
+	char *sig;                     /* "<name>@<version>\n..." of `datasets` */
+	uint64_t gen;
+	json_t *datasets;              /* [{"name","version","schema"}] */
+};
+
+/* Manifests kept (past versions included) before the cache starts over. */
+#define QUERYD_MANIFESTS_MAX 4096
+
 struct queryd {
 	struct lh_config cfg;
 	struct http_server *srv;
 	struct qpool *pool;
 	struct qcache *cache;
 	char *out_dir;
-	atomic_uint_fast64_t queries, timeouts, disconnects;
+	struct qcatalog cat;
+	atomic_uint_fast64_t queries, timeouts, disconnects, manifest_fetches;
 };
 
 struct qrun {
@@ -79,7 +107,10 @@ struct qrun {
 	struct qworker *w;             /* lent by the pool, or NULL */
 	int busy;                      /* w owes us the rest of an answer */
 	int client_fd;                 /* to notice a hang-up (never read) */
-	json_t *views;                 /* [{"name","paths","schema"}] for the worker */
+	json_t *views;                 /* past versions: [{"name","paths","schema"}] */
+	json_t *latest;                /* datasets read: [{"name","version","paths","schema"}] */
+	json_t *catalog;               /* the snapshot this query saw (note 8), or NULL */
+	uint64_t gen;
 	char **keys;                   /* pinned cache keys */
 	size_t nkeys;
 	double start_ms;
@@ -148,6 +179,8 @@ static void qrun_free(struct qrun *r)
 		return;
 	worker_done(r);
 	json_decref(r->views);
+	json_decref(r->latest);
+	json_decref(r->catalog);
 	for (size_t i = 0; i < r->nkeys; i++) {
 		qcache_release(r->s->cache, r->keys[i]);
 		free(r->keys[i]);
@@ -328,8 +361,10 @@ static int match_dataset(const json_t *list, const char *ref, const char **out,
 	return 0;
 }
 
+/* Pin every object of `manifest` and add the view to `into` (with
+ * "version" when version > 0). */
 static int pin_manifest(struct qrun *r, const json_t *manifest, const char *view,
-			const char *rid, struct lh_error *err)
+			int64_t version, json_t *into, const char *rid, struct lh_error *err)
 {
 	struct queryd *s = r->s;
 	const json_t *objects = json_object_get(manifest, "objects");
@@ -357,13 +392,128 @@ static int pin_manifest(struct qrun *r, const json_t *manifest, const char *view
 	for (size_t i = 0; i < n; i++)
 		json_array_append_new(jpaths, json_string(paths[i]));
 	json_t *schema = json_object_get(manifest, "schema");
-	json_array_append_new(r->views, json_pack("{s:s, s:o, s:O}", "name", view, "paths", jpaths,
-						  "schema", schema ? schema : json_null()));
+	json_t *v = json_pack("{s:s, s:o, s:O}", "name", view, "paths", jpaths, "schema",
+			      schema ? schema : json_null());
+	if (version > 0)
+		json_object_set_new(v, "version", json_integer((json_int_t)version));
+	json_array_append_new(into, v);
 	rc = 0;
 out:
 	for (size_t i = 0; i < n; i++)
 		free(paths[i]);
 	free(paths);
+	return rc;
+}
+
+/* The manifest of name@version (note 3): cached, or fetched and cached.
+ * 0 with *out (a new reference, NULL when the catalog says 404). */
+static int manifest_get(struct qrun *r, const char *name, int64_t version, const char *rid,
+			json_t **out, struct lh_error *err)
+{
+	struct queryd *s = r->s;
+	char *key = xasprintf("%s@%" PRId64, name, version);
+	long status = 0;
+	int rc = 0;
+	pthread_mutex_lock(&s->cat.mu);
+	*out = json_incref(json_object_get(s->cat.manifests, key));
+	pthread_mutex_unlock(&s->cat.mu);
+	if (!*out) {
+		char *ename = url_encode(name, 1);
+		char *path = xasprintf("/catalog/manifest/%s?version=%" PRId64, ename, version);
+		rc = get_json(s, s->cfg.queryd.catalogd_url, "catalog", path, rid, out, &status, err);
+		atomic_fetch_add(&s->manifest_fetches, 1);
+		if (rc == 0 && status == 200) {
+			pthread_mutex_lock(&s->cat.mu);
+			if (json_object_size(s->cat.manifests) >= QUERYD_MANIFESTS_MAX)
+				json_object_clear(s->cat.manifests);
+			json_object_set(s->cat.manifests, key, *out);
+			pthread_mutex_unlock(&s->cat.mu);
+		}
+		free(ename);
+		free(path);
+	}
+	free(key);
+	return rc;
+}
+
+/* Another dataset whose name equals `name` but for letter case (a pair
+ * made before ADR 0112)? DuckDB's view names ignore case, so such a pair
+ * cannot both have persistent views: they get a query's TEMP views. */
+static int has_case_twin(const json_t *list, const char *name)
+{
+	size_t i;
+	json_t *d;
+	json_array_foreach(list, i, d) {
+		const char *other = json_string_value(json_object_get(d, "name"));
+		if (other && strcmp(other, name) && !strcasecmp(other, name))
+			return 1;
+	}
+	return 0;
+}
+
+/* Note 8: the snapshot for the dataset list `list` into r->catalog/r->gen. */
+static int catalog_snapshot(struct qrun *r, const json_t *list, const char *rid,
+			    struct lh_error *err)
+{
+	struct queryd *s = r->s;
+	struct lh_buf sig;
+	json_t *datasets = NULL;
+	size_t i;
+	json_t *d;
+	int rc = -1;
+	lh_buf_init(&sig, 64u << 20);
+	json_array_foreach(list, i, d) {
+		const char *name = json_string_value(json_object_get(d, "name"));
+		char v[32];
+		snprintf(v, sizeof v, "@%" JSON_INTEGER_FORMAT "\n",
+			 json_integer_value(json_object_get(d, "version")));
+		if (name) {
+			lh_buf_append(&sig, name, strlen(name));
+			lh_buf_append(&sig, v, strlen(v));
+		}
+	}
+	lh_buf_append(&sig, "", 1);
+	pthread_mutex_lock(&s->cat.mu);
+	if (s->cat.sig && !strcmp(s->cat.sig, sig.data)) {
+		r->gen = s->cat.gen;
+		r->catalog = json_incref(s->cat.datasets);
+		pthread_mutex_unlock(&s->cat.mu);
+		rc = 0;
+		goto out;
+	}
+	pthread_mutex_unlock(&s->cat.mu);
+	datasets = json_array();
+	json_array_foreach(list, i, d) {
+		const char *name = json_string_value(json_object_get(d, "name"));
+		json_int_t version = json_integer_value(json_object_get(d, "version"));
+		json_t *m = NULL;
+		if (!name || version < 1 || has_case_twin(list, name))
+			continue;
+		if (manifest_get(r, name, version, rid, &m, err))
+			goto out;
+		if (!m)
+			continue;   /* dropped meanwhile */
+		json_t *schema = json_object_get(m, "schema");
+		json_array_append_new(datasets, json_pack("{s:s, s:I, s:O}", "name", name, "version",
+							  version, "schema",
+							  schema ? schema : json_array()));
+		json_decref(m);
+	}
+	pthread_mutex_lock(&s->cat.mu);
+	if (!s->cat.sig || strcmp(s->cat.sig, sig.data)) {
+		free(s->cat.sig);
+		s->cat.sig = xstrdup(sig.data);
+		json_decref(s->cat.datasets);
+		s->cat.datasets = json_incref(datasets);
+		s->cat.gen++;
+	}
+	r->gen = s->cat.gen;
+	r->catalog = json_incref(s->cat.datasets);
+	pthread_mutex_unlock(&s->cat.mu);
+	rc = 0;
+out:
+	json_decref(datasets);
+	lh_buf_free(&sig);
 	return rc;
 }
 
@@ -377,7 +527,7 @@ static int resolve_tables(struct qrun *r, const char *sql, size_t len, const cha
 	long status = 0;
 	size_t nrefs = sql_refs_scan(sql, len, refs, QUERYD_MAX_REFS);
 	/* Without a catalog (a bare `lakehouse queryd`) there are no datasets. */
-	if (nrefs == 0 || !s->cfg.queryd.catalogd_url[0]) {
+	if (!s->cfg.queryd.catalogd_url[0]) {
 		rc = 0;
 		goto out;
 	}
@@ -389,39 +539,53 @@ static int resolve_tables(struct qrun *r, const char *sql, size_t len, const cha
 		lh_fail(err, 502, "upstream_failed", "the catalog's dataset list is not readable");
 		goto out;
 	}
+	if (catalog_snapshot(r, list, rid, err))
+		goto out;
 	for (size_t i = 0; i < nrefs; i++) {
 		const char *name;
 		if (match_dataset(list, refs[i].name, &name, err))
 			goto out;
 		if (!name) {
-			if (refs[i].version > 0) {
+			if (refs[i].version != 0) {
 				lh_fail(err, 404, "unknown_dataset", "there is no dataset named \"%s\"",
 					refs[i].name);
 				goto out;
 			}
 			continue;
 		}
-		char *ename = url_encode(name, 1), *path, *view;
+		if (refs[i].version < 0) {
+			lh_fail(err, 404, "unknown_version",
+				"dataset \"%s\" has no such version: versions are numbered from 1, "
+				"e.g. \"%s@1\"", name, name);
+			goto out;
+		}
+		int64_t version = refs[i].version;
+		int latest = version == 0;
+		if (latest) {
+			size_t k;
+			json_t *d;
+			json_array_foreach(list, k, d) {
+				const char *dn = json_string_value(json_object_get(d, "name"));
+				if (dn && !strcmp(dn, name))
+					version = json_integer_value(json_object_get(d, "version"));
+			}
+		}
 		json_t *m = NULL;
-		if (refs[i].version > 0) {
-			path = xasprintf("/catalog/manifest/%s?version=%" PRId64, ename, refs[i].version);
-			view = xasprintf("%s@%" PRId64, name, refs[i].version);
-		} else {
-			path = xasprintf("/catalog/manifest/%s", ename);
-			view = xstrdup(name);
-		}
-		int grc = get_json(s, s->cfg.queryd.catalogd_url, "catalog", path, rid, &m, &status, err);
-		if (grc == 0 && status == 404) {
-			if (refs[i].version > 0)
-				lh_fail(err, 404, "unknown_version", "dataset \"%s\" has no version %" PRId64,
-					name, refs[i].version);
-			else
+		if (manifest_get(r, name, version, rid, &m, err))
+			goto out;
+		if (!m) {
+			if (latest)
 				lh_fail(err, 404, "unknown_dataset", "dataset \"%s\" was just deleted", name);
+			else
+				lh_fail(err, 404, "unknown_version", "dataset \"%s\" has no version %" PRId64,
+					name, version);
+			goto out;
 		}
-		int prc = grc == 0 && status == 200 ? pin_manifest(r, m, view, rid, err) : -1;
+		char *view = latest ? xstrdup(name) : xasprintf("%s@%" PRId64, name, version);
+		int persistent = latest && !has_case_twin(list, name);
+		int prc = pin_manifest(r, m, view, persistent ? version : 0,
+				       persistent ? r->latest : r->views, rid, err);
 		json_decref(m);
-		free(ename);
-		free(path);
 		free(view);
 		if (prc)
 			goto out;
@@ -431,6 +595,109 @@ out:
 	json_decref(doc);
 	free(refs);
 	return rc;
+}
+
+/* ---- errors in the user's words (note 9) ---------------------------------- */
+
+/* Levenshtein distance of two short strings, case-insensitive; a large
+ * number when either is longer than a dataset name can be. */
+static size_t name_distance(const char *a, const char *b)
+{
+	size_t na = strlen(a), nb = strlen(b), row[LH_DATASET_NAME_MAX + 2];
+	if (na > LH_DATASET_NAME_MAX || nb > LH_DATASET_NAME_MAX)
+		return SIZE_MAX;
+	for (size_t j = 0; j <= nb; j++)
+		row[j] = j;
+	for (size_t i = 1; i <= na; i++) {
+		size_t diag = row[0];
+		row[0] = i;
+		for (size_t j = 1; j <= nb; j++) {
+			size_t up = row[j];
+			size_t cost = tolower((unsigned char)a[i - 1]) != tolower((unsigned char)b[j - 1]);
+			size_t best = diag + cost;
+			if (row[j] + 1 < best)
+				best = row[j] + 1;
+			if (row[j - 1] + 1 < best)
+				best = row[j - 1] + 1;
+			row[j] = best;
+			diag = up;
+		}
+	}
+	return row[nb];
+}
+
+/* "Table with name X does not exist!" -> the closest datasets by name. */
+static void explain_unknown_table(const struct qrun *r, struct lh_error *err)
+{
+	const char *p = strstr(err->msg, "Table with name "), *q;
+	if (!p || !(q = strstr(p, " does not exist")))
+		return;
+	char missing[LH_DATASET_NAME_MAX + 1];
+	size_t n = (size_t)(q - p) - 16;
+	if (n == 0 || n > LH_DATASET_NAME_MAX)
+		return;
+	memcpy(missing, p + 16, n);
+	missing[n] = '\0';
+	/* the best distance, then every name at it (at most 3) */
+	size_t best = SIZE_MAX, i;
+	json_t *d;
+	json_array_foreach(r->catalog, i, d) {
+		size_t dist = name_distance(missing, json_string_value(json_object_get(d, "name")));
+		if (dist < best)
+			best = dist;
+	}
+	struct lh_buf hint;
+	lh_buf_init(&hint, 1024);
+	if (best <= (n < 6 ? 2 : n / 3)) {
+		int k = 0;
+		json_array_foreach(r->catalog, i, d) {
+			const char *name = json_string_value(json_object_get(d, "name"));
+			if (name_distance(missing, name) != best || k == 3)
+				continue;
+			const char *sep = k++ ? ", " : "Did you mean the dataset ";
+			lh_buf_append(&hint, sep, strlen(sep));
+			lh_buf_append(&hint, "\"", 1);
+			lh_buf_append(&hint, name, strlen(name));
+			lh_buf_append(&hint, "\"", 1);
+		}
+		lh_buf_append(&hint, "?", 1);
+	} else if (json_array_size(r->catalog) == 0) {
+		const char *t = "There are no datasets yet: ingest one first.";
+		lh_buf_append(&hint, t, strlen(t));
+	} else {
+		const char *t = "SHOW TABLES lists the datasets.";
+		lh_buf_append(&hint, t, strlen(t));
+	}
+	lh_buf_append(&hint, "", 1);
+	/* DuckDB's "Did you mean <system view>?" line is replaced; the rest
+	 * (the LINE and caret) kept. */
+	const char *nl = strchr(p, '\n');
+	const char *rest = strstr(p, "\n\nLINE");
+	char msg[sizeof err->msg];
+	snprintf(msg, sizeof msg, "%.*s\n%s%s", (int)((nl ? nl : p + strlen(p)) - err->msg),
+		 err->msg, hint.data, rest ? rest : "");
+	snprintf(err->msg, sizeof err->msg, "%s", msg);
+	lh_buf_free(&hint);
+}
+
+static void explain_error(const struct qrun *r, const char *sql, size_t len, struct lh_error *err)
+{
+	if (strcmp(err->code, "sql_error"))
+		return;
+	if (strstr(err->msg, "Table with name ")) {
+		explain_unknown_table(r, err);
+		return;
+	}
+	char name[LH_DATASET_NAME_MAX + 1];
+	int64_t version;
+	if (!strncmp(err->msg, "Parser Error", 12) &&
+	    sql_find_unquoted_version(sql, len, name, &version)) {
+		char msg[sizeof err->msg];
+		snprintf(msg, sizeof msg, "to read version %" PRId64 " of \"%s\", quote it as one name: "
+			 "\"%s@%" PRId64 "\" (unquoted, @ is an operator). %.300s", version, name, name,
+			 version, err->msg);
+		snprintf(err->msg, sizeof err->msg, "%s", msg);
+	}
 }
 
 /* ---- POST /query ---------------------------------------------------------- */
@@ -512,17 +779,32 @@ static char *out_path_new(const struct queryd *s)
 
 /* Send the worker the query (worker.c note 3) and read the first frame of
  * its answer: 0 with *type (WIRE_START or WIRE_END), or -1 with err. */
+/* Send r->w the request (worker.c note 3); the catalog snapshot only when
+ * the worker has not seen this generation (note 8). */
+static int request_send(struct qrun *r, json_t *q)
+{
+	if (r->catalog && qworker_gen(r->w) != r->gen)
+		json_object_set_new(q, "catalog", json_pack("{s:I, s:O}", "gen", (json_int_t)r->gen,
+							    "datasets", r->catalog));
+	else
+		json_object_del(q, "catalog");
+	return wire_send_json(qworker_fd(r->w), WIRE_REQUEST, q);
+}
+
 static int worker_run(struct qrun *r, const char *sql, size_t body_len, const char *fmt,
-		      int64_t max_rows, const char *out_path, char *type, struct lh_error *err)
+		      int64_t max_rows, const char *out_path, int parse_only, char *type,
+		      struct lh_error *err)
 {
 	char *payload = NULL;
 	size_t n;
-	json_t *q = json_pack("{s:s, s:I, s:s, s:I, s:f, s:f, s:O}", "sql", sql, "body_len",
-			      (json_int_t)body_len, "format", fmt, "max_rows", (json_int_t)max_rows,
-			      "start_ms", r->start_ms, "deadline_ms", r->deadline_ms, "views", r->views);
+	json_t *q = json_pack("{s:s, s:I, s:s, s:I, s:f, s:f, s:O, s:O, s:b}", "sql", sql,
+			      "body_len", (json_int_t)body_len, "format", fmt, "max_rows",
+			      (json_int_t)max_rows, "start_ms", r->start_ms, "deadline_ms",
+			      r->deadline_ms, "views", r->views, "latest", r->latest,
+			      "parse_only", parse_only);
 	if (out_path)
 		json_object_set_new(q, "out_path", json_string(out_path));
-	int sent = wire_send_json(qworker_fd(r->w), WIRE_REQUEST, q);
+	int sent = request_send(r, q);
 	if (sent == -1) {
 		/* The worker died between its check and our request (pool.c
 		 * note 3): not this query's fault; once more on a fresh one. */
@@ -530,7 +812,7 @@ static int worker_run(struct qrun *r, const char *sql, size_t body_len, const ch
 		qpool_discard_dead(r->s->pool, r->w, &dead);
 		lh_error_clear(&dead);
 		r->w = qpool_acquire(r->s->pool, r->deadline_ms, r->client_fd, err);
-		sent = r->w ? wire_send_json(qworker_fd(r->w), WIRE_REQUEST, q) : -3;
+		sent = r->w ? request_send(r, q) : -3;
 	}
 	json_decref(q);
 	if (sent == -3)
@@ -559,6 +841,8 @@ static int worker_run(struct qrun *r, const char *sql, size_t body_len, const ch
 			atomic_fetch_add(&r->s->timeouts, 1);
 		/* worker.c note 6: a worker that asks to retire is not reused */
 		r->busy = json_is_true(json_object_get(e, "retire"));
+		if (!r->busy && r->catalog)
+			qworker_set_gen(r->w, r->gen);
 		json_decref(e);
 		free(payload);
 		return -1;
@@ -573,7 +857,27 @@ static int worker_run(struct qrun *r, const char *sql, size_t body_len, const ch
 	}
 	if (*type == WIRE_END)
 		r->busy = 0;
+	if (r->catalog)
+		qworker_set_gen(r->w, r->gen);
 	return 0;
+}
+
+/* Note 9: the guard refused `sql` as malformed; if DuckDB's parser refuses
+ * it too, answer with DuckDB's message instead (400 sql_error). If DuckDB
+ * would accept it, the guard's refusal stands. */
+static void parser_words(struct qrun *r, const char *sql, struct lh_error *err)
+{
+	struct lh_error perr = { 0 };
+	char type;
+	r->w = qpool_acquire(r->s->pool, r->deadline_ms, r->client_fd, &perr);
+	if (r->w && worker_run(r, sql, strlen(sql), "json", 0, NULL, 1, &type, &perr) != 0 &&
+	    !strcmp(perr.code, "sql_error")) {
+		lh_error_clear(err);
+		explain_error(r, sql, strlen(sql), &perr);
+		lh_fail(err, 400, "sql_error", "%s", perr.msg);
+	}
+	worker_done(r);
+	lh_error_clear(&perr);
 }
 
 static int send_parquet(struct http_request *req, struct qrun *r, const char *path,
@@ -643,15 +947,19 @@ static int query_end(struct http_request *req)
 	if (s->cfg.queryd.timeout_ms && timeout > s->cfg.queryd.timeout_ms)
 		timeout = s->cfg.queryd.timeout_ms;
 
-	if (sql_guard_check(sql, sql_len, &body_len, &err))
-		goto fail;
-
 	r = xcalloc(1, sizeof *r);
 	r->s = s;
 	r->client_fd = http_request_client_fd(req);
 	r->views = json_array();
+	r->latest = json_array();
 	r->start_ms = now_ms();
 	r->deadline_ms = r->start_ms + (double)timeout;
+	if (sql_guard_check(sql, sql_len, &body_len, &err)) {
+		if ((!strcmp(err.code, "bad_query") && strcmp(err.msg, "the query is empty")) ||
+		    !strcmp(err.code, "syntax_error"))
+			parser_words(r, sql, &err);   /* note 9 */
+		goto fail;
+	}
 	if (resolve_tables(r, sql, sql_len, rid, &err))
 		goto fail;
 	if (now_ms() >= r->deadline_ms) {
@@ -664,8 +972,10 @@ static int query_end(struct http_request *req)
 		goto fail;
 	if (formats[fi].fmt == ENGINE_PARQUET)
 		out_path = out_path_new(s);
-	if (worker_run(r, sql, body_len, formats[fi].name, max_rows, out_path, &type, &err))
+	if (worker_run(r, sql, body_len, formats[fi].name, max_rows, out_path, 0, &type, &err)) {
+		explain_error(r, sql, sql_len, &err);
 		goto fail;
+	}
 	if (formats[fi].fmt == ENGINE_PARQUET) {
 		if (send_parquet(req, r, out_path, &err))
 			goto fail;
@@ -713,6 +1023,8 @@ static int queryd_health(void *ctx, json_t *body)
 	json_object_set_new(body, "cache", c);
 	json_object_set_new(body, "queries", json_integer((json_int_t)atomic_load(&s->queries)));
 	json_object_set_new(body, "timeouts", json_integer((json_int_t)atomic_load(&s->timeouts)));
+	json_object_set_new(body, "manifest_fetches",
+			    json_integer((json_int_t)atomic_load(&s->manifest_fetches)));
 	json_object_set_new(body, "disconnects",
 			    json_integer((json_int_t)atomic_load(&s->disconnects)));
 	struct qpool_stats ps;
@@ -748,6 +1060,8 @@ struct queryd *queryd_start(const struct lh_config *cfg, struct lh_error *err)
 	struct queryd *s = xcalloc(1, sizeof *s);
 	char *spill = NULL;
 	s->cfg = *cfg;
+	pthread_mutex_init(&s->cat.mu, NULL);
+	s->cat.manifests = json_object();
 	const char *dir = cfg->queryd.cache_dir;
 	if (!dir[0]) {
 		lh_fail(err, 400, "bad_config", "[queryd] cache_dir is empty");
@@ -814,6 +1128,10 @@ void queryd_stop(struct queryd *s)
 	http_server_stop(s->srv);   /* in-flight queries finish first */
 	qpool_destroy(s->pool);
 	qcache_close(s->cache);
+	json_decref(s->cat.manifests);
+	json_decref(s->cat.datasets);
+	free(s->cat.sig);
+	pthread_mutex_destroy(&s->cat.mu);
 	free(s->out_dir);
 	free(s);
 }

@@ -33,11 +33,19 @@ struct lh_error;
 int sql_guard_check(const char *sql, size_t n, size_t *body_len, struct lh_error *err);
 
 /* A dataset a query may reference: `name` as written (case kept) and the
- * version for "name@N" (0 = latest). */
+ * version for "name@N" (0 = latest; -1 for a quoted "name@0", "name@007"
+ * or one with too many digits, so that queryd answers "no such version"
+ * instead of "no such table"). */
 struct sql_ref {
 	char name[LH_DATASET_NAME_MAX + 1];
 	int64_t version;
 };
+
+/* The first unquoted `name@N` of `sql` (a word, '@', a number, with nothing
+ * between): 1 and name/version, else 0. Pure. For the error that tells the
+ * user to quote it. */
+int sql_find_unquoted_version(const char *sql, size_t n, char name[LH_DATASET_NAME_MAX + 1],
+			      int64_t *version);
 
 /* Collect every identifier of `sql` that could name a dataset: unquoted words
  * and double-quoted identifiers shaped like a dataset name, or "name@N" with
@@ -191,6 +199,19 @@ void engine_query_interrupt(struct engine_query *q);
 int engine_query_add_view(struct engine_query *q, const char *view, const char *const *paths,
 			  size_t npaths, const json_t *schema, struct lh_error *err);
 
+/* CREATE OR REPLACE VIEW main."<view>" for a dataset's latest version (note
+ * 7): over `paths` (absolute, in the sandbox); with npaths == 0 typed from
+ * `schema` — with no rows, or with `stub` a view that fails when run. The
+ * view stays until dropped; its name is allowed by the function check.
+ * Not to be called while a query runs on `e`. 0 or -1 with err (500). */
+int engine_dataset_view(struct engine *e, const char *view, const char *const *paths,
+			size_t npaths, const json_t *schema, int stub, struct lh_error *err);
+/* Only DuckDB's parser on `sql` (nothing bound or run): 0 if it parses,
+ * else -1 with 400 "sql_error" and DuckDB's message. */
+int engine_parse(struct engine *e, const char *sql, struct lh_error *err);
+/* DROP VIEW IF EXISTS main."<view>". 0 or -1 with err. */
+int engine_dataset_view_drop(struct engine *e, const char *view, struct lh_error *err);
+
 /* Prepare the user's statement with DuckDB's own parser and check it is one
  * statement of a read-only type (belt and braces after sql_guard_check).
  * 400 "forbidden_statement" / "sql_error" on failure. */
@@ -289,6 +310,10 @@ void qpool_destroy(struct qpool *p);
 struct qworker *qpool_acquire(struct qpool *p, double deadline_ms, int client_fd,
 			      struct lh_error *err);
 int qworker_fd(const struct qworker *w);
+/* The catalog generation the worker was last sent (0 for a new one); only
+ * the query that holds the worker reads or sets it. */
+uint64_t qworker_gen(const struct qworker *w);
+void qworker_set_gen(struct qworker *w, uint64_t gen);
 /* The query ended cleanly: the worker goes back to the idle list. */
 void qpool_release(struct qpool *p, struct qworker *w);
 /* Kill (SIGKILL), reap and free a worker that must not be reused. */

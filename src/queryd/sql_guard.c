@@ -199,6 +199,17 @@ static int is_allowed_kw(const char *s, const struct token *t)
 	return 0;
 }
 
+/* Words that start a statement DuckDB knows but queryd refuses. Any other
+ * first word is not a statement at all: 400 "syntax_error", for which
+ * queryd asks DuckDB's parser for its own message (queryd.c note 9). */
+static const char *const statements[] = {
+	"ABORT", "ALTER", "ANALYZE", "ATTACH", "BEGIN", "CALL", "CHECKPOINT", "COMMENT",
+	"COMMIT", "COPY", "CREATE", "DEALLOCATE", "DELETE", "DETACH", "DROP", "END", "EXECUTE",
+	"EXPORT", "FORCE", "GRANT", "IMPORT", "INSERT", "INSTALL", "LOAD", "MERGE", "PIVOT",
+	"PRAGMA", "PREPARE", "RESET", "REVOKE", "ROLLBACK", "SET", "START", "TRANSACTION",
+	"TRUNCATE", "UNPIVOT", "UPDATE", "USE", "VACUUM",
+};
+
 static int refuse_kw(const char *s, const struct token *t, struct lh_error *err)
 {
 	char kw[24];
@@ -206,6 +217,14 @@ static int refuse_kw(const char *s, const struct token *t, struct lh_error *err)
 	for (size_t i = 0; i < k; i++)
 		kw[i] = (char)toupper((unsigned char)s[t->start + i]);
 	kw[k] = '\0';
+	size_t i;
+	for (i = 0; i < sizeof statements / sizeof statements[0]; i++)
+		if (word_is(s, t, statements[i]))
+			break;
+	if (i == sizeof statements / sizeof statements[0])
+		return lh_fail(err, 400, "syntax_error",
+			       "\"%s\" does not start a query; queries start with SELECT, WITH, "
+			       "VALUES, FROM, DESCRIBE, SUMMARIZE, SHOW or EXPLAIN", kw);
 	return lh_fail(err, 400, "forbidden_statement",
 		       "%s statements are not allowed: queryd is read-only and accepts only "
 		       "SELECT, WITH, VALUES, FROM, DESCRIBE, SUMMARIZE, SHOW and EXPLAIN queries", kw);
@@ -303,6 +322,53 @@ int sql_parse_versioned(const char *ident, size_t n, char name[LH_DATASET_NAME_M
 	return 1;
 }
 
+/* "name@<digits>" whose digits are no version (sql_parse_versioned said 0). */
+static int parse_bad_version(const char *ident, size_t n, char name[LH_DATASET_NAME_MAX + 1])
+{
+	const char *at = memchr(ident, '@', n);
+	if (!at)
+		return 0;
+	size_t nl = (size_t)(at - ident), dl = n - nl - 1;
+	if (!name_shaped(ident, nl) || dl == 0)
+		return 0;
+	for (size_t i = 0; i < dl; i++)
+		if (!isdigit((unsigned char)at[1 + i]))
+			return 0;
+	memcpy(name, ident, nl);
+	name[nl] = '\0';
+	return 1;
+}
+
+int sql_find_unquoted_version(const char *sql, size_t n, char name[LH_DATASET_NAME_MAX + 1],
+			      int64_t *version)
+{
+	size_t pos = 0;
+	struct token a, b, c;
+	next_token(sql, n, &pos, &a);
+	next_token(sql, n, &pos, &b);
+	for (;;) {
+		next_token(sql, n, &pos, &c);
+		if (a.kind == TOK_END || a.kind == TOK_ERROR || b.kind == TOK_END ||
+		    b.kind == TOK_ERROR)
+			return 0;
+		if (a.kind == TOK_WORD && name_shaped(sql + a.start, a.len) && b.kind == TOK_PUNCT &&
+		    sql[b.start] == '@' && b.start == a.start + a.len && c.kind == TOK_PUNCT &&
+		    c.start == b.start + 1 && isdigit((unsigned char)sql[c.start])) {
+			char ident[LH_DATASET_NAME_MAX + 24];
+			size_t len = a.len + 1 + c.len;
+			if (len < sizeof ident) {
+				memcpy(ident, sql + a.start, a.len + 1 + c.len);
+				if (sql_parse_versioned(ident, len, name, version) == 1)
+					return 1;
+			}
+		}
+		if (c.kind == TOK_END || c.kind == TOK_ERROR)
+			return 0;
+		a = b;
+		b = c;
+	}
+}
+
 static size_t add_ref(struct sql_ref *out, size_t count, size_t max, const char *name,
 		      size_t nl, int64_t version)
 {
@@ -341,6 +407,8 @@ size_t sql_refs_scan(const char *sql, size_t n, struct sql_ref *out, size_t max)
 			int64_t v;
 			if (sql_parse_versioned(unq, k, name, &v))
 				count = add_ref(out, count, max, name, strlen(name), v);
+			else if (parse_bad_version(unq, k, name))
+				count = add_ref(out, count, max, name, strlen(name), -1);
 			else if (name_shaped(unq, k))
 				count = add_ref(out, count, max, unq, k, 0);
 		}

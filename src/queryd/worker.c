@@ -33,6 +33,16 @@
  *     "retire": true and queryd discards this worker instead of reusing it;
  *     the client gets plain words (out_of_memory, engine_error), the detail
  *     goes to stderr (the server's log).
+ *  7. Datasets' views (engine.c note 7): a request may carry the catalog
+ *     ({"gen","datasets":[{"name","version","schema"}]}, sent only when it
+ *     changed since this worker last saw it): every dataset gets a stub
+ *     view typed from its schema, views of dropped datasets go. "latest"
+ *     lists the datasets the query reads, with their cached paths: those
+ *     get real views, kept for later queries while the version stays.
+ *     Past versions ("views") are TEMP views of the query's connection.
+ *  8. "parse_only": just DuckDB's parser on the text, so that queryd can
+ *     answer a statement its own guard refused as malformed with DuckDB's
+ *     message (nothing is bound or run).
  */
 #include "queryd/queryd.h"
 #include "queryd/queryd_int.h"
@@ -56,6 +66,8 @@
 struct worker {
 	int fd;
 	struct engine *engine;
+	/* note 7: {"<dataset>": {"version": n, "key": "stub" | "<paths>"}} */
+	json_t *views;
 	/* watchdog (note 4) */
 	pthread_mutex_t mu;
 	pthread_cond_t cv;
@@ -160,6 +172,94 @@ static int add_views(struct engine_query *q, const json_t *views, struct lh_erro
 	return 0;
 }
 
+/* Note 7: the datasets' views follow the catalog queryd sent. */
+static int apply_catalog(struct worker *w, const json_t *catalog, struct lh_error *err)
+{
+	const json_t *list = json_object_get(catalog, "datasets");
+	json_t *seen = json_object();
+	size_t i;
+	json_t *d;
+	int rc = -1;
+	json_array_foreach(list, i, d) {
+		const char *name = json_string_value(json_object_get(d, "name"));
+		json_int_t version = json_integer_value(json_object_get(d, "version"));
+		if (!name)
+			continue;
+		json_object_set_new(seen, name, json_true());
+		json_t *st = json_object_get(w->views, name);
+		if (st && json_integer_value(json_object_get(st, "version")) == version)
+			continue;
+		if (engine_dataset_view(w->engine, name, NULL, 0, json_object_get(d, "schema"), 1, err))
+			goto out;
+		json_object_set_new(w->views, name, json_pack("{s:I, s:s}", "version", version,
+							      "key", "stub"));
+	}
+	const char *name;
+	json_t *st, *tmp;
+	json_object_foreach_safe(w->views, tmp, name, st) {
+		if (json_object_get(seen, name))
+			continue;
+		if (engine_dataset_view_drop(w->engine, name, err))
+			goto out;
+		json_object_del(w->views, name);
+	}
+	rc = 0;
+out:
+	json_decref(seen);
+	return rc;
+}
+
+/* Note 7: a dataset the query reads gets its real view (kept while its
+ * version and objects stay the same). */
+static int apply_latest(struct worker *w, const json_t *latest, struct lh_error *err)
+{
+	size_t i;
+	json_t *d;
+	json_array_foreach(latest, i, d) {
+		const char *name = json_string_value(json_object_get(d, "name"));
+		const json_t *paths = json_object_get(d, "paths");
+		json_int_t version = json_integer_value(json_object_get(d, "version"));
+		if (!name)
+			return lh_fail(err, 500, "internal", "a dataset without a name");
+		char *key = json_dumps(paths, JSON_COMPACT);
+		json_t *st = json_object_get(w->views, name);
+		const char *old = json_string_value(json_object_get(st, "key"));
+		int same = old && key && !strcmp(old, key) &&
+			   json_integer_value(json_object_get(st, "version")) == version;
+		int rc = 0;
+		if (!same) {
+			size_t np = json_array_size(paths);
+			const char **p = xcalloc(np ? np : 1, sizeof *p);
+			for (size_t k = 0; k < np; k++)
+				p[k] = json_string_value(json_array_get(paths, k));
+			rc = engine_dataset_view(w->engine, name, p, np, json_object_get(d, "schema"), 0,
+						 err);
+			free(p);
+			if (rc == 0)
+				json_object_set_new(w->views, name,
+						    json_pack("{s:I, s:s}", "version", version,
+							      "key", key ? key : ""));
+		}
+		free(key);
+		if (rc)
+			return -1;
+	}
+	return 0;
+}
+
+/* Views could not be brought up to date: this worker's catalog is unknown,
+ * so queryd must not reuse it. */
+static int send_retire(struct worker *w, const struct lh_error *err)
+{
+	fprintf(stderr, "queryd-worker %ld: retiring: cannot update the views: %.300s\n",
+		(long)getpid(), err->msg);
+	json_t *e = json_pack("{s:i, s:s, s:s, s:b}", "status", 500, "code", "engine_error",
+			      "error", "the query engine could not load the catalog", "retire", 1);
+	int rc = wire_send_json(w->fd, WIRE_ERROR, e);
+	json_decref(e);
+	return rc;
+}
+
 static enum engine_format format_of(const char *name)
 {
 	if (!strcmp(name, "csv"))
@@ -190,6 +290,22 @@ static int run_one(struct worker *w, const json_t *req)
 	if (!sql || !fmt) {
 		lh_fail(&err, 500, "internal", "queryd sent a malformed request to its worker");
 		goto fail;
+	}
+	if (json_is_true(json_object_get(req, "parse_only"))) {
+		/* note 8: only DuckDB's parser's opinion, nothing runs */
+		if (engine_parse(w->engine, sql, &err))
+			goto fail;
+		end = json_pack("{s:I, s:b}", "rows", (json_int_t)0, "truncated", 0);
+		if (wire_send_json(w->fd, WIRE_END, end))
+			goto io_fail;
+		goto done;
+	}
+	const json_t *catalog = json_object_get(req, "catalog");
+	if ((catalog && apply_catalog(w, catalog, &err)) ||
+	    apply_latest(w, json_object_get(req, "latest"), &err)) {
+		if (send_retire(w, &err))
+			goto io_fail;
+		goto done;
 	}
 	q = engine_query_create(w->engine, &err);
 	if (!q)
@@ -283,7 +399,7 @@ static int parse_u64(const char *s, uint64_t *out)
 
 int queryd_worker_main(int argc, char **argv)
 {
-	struct worker w = { .fd = WORKER_FD };
+	struct worker w = { .fd = WORKER_FD, .views = json_object() };
 	struct lh_error err = { 0 };
 	const char *sandbox = NULL;
 	uint64_t memory = 0, threads = 0, address = 0, spill_bytes = 0;
@@ -369,6 +485,7 @@ out:
 		pthread_join(wd, NULL);
 	}
 	engine_close(w.engine);
+	json_decref(w.views);
 	lh_error_clear(&err);
 	if (spill)
 		rmdir(spill);

@@ -152,3 +152,55 @@ TEST(queryd_parse_versioned)
 	CHECK_EQ_INT(sql_parse_versioned("a@123456789012345678", 20, name, &v), 1);
 	CHECK_EQ_INT(v, 123456789012345678LL);
 }
+
+TEST(queryd_guard_unknown_first_word_is_a_syntax_error)
+{
+	/* not a statement DuckDB knows: queryd asks DuckDB's parser for its
+	 * message (issue 12: "SELEC statements are not allowed" misled) */
+	const char *code;
+	CHECK_EQ_INT(guard("SELEC 1", &code), -1);
+	CHECK_EQ_STR(code, "syntax_error");
+	CHECK_EQ_INT(guard("hello world", &code), -1);
+	CHECK_EQ_STR(code, "syntax_error");
+	/* statements DuckDB knows stay refused as such */
+	CHECK_EQ_INT(guard("drop table t", &code), -1);
+	CHECK_EQ_STR(code, "forbidden_statement");
+	CHECK_EQ_INT(guard("UNPIVOT t ON a", &code), -1);
+	CHECK_EQ_STR(code, "forbidden_statement");
+}
+
+TEST(queryd_refs_scan_bad_versions)
+{
+	struct sql_ref r[8];
+	const char *sql = "SELECT * FROM \"ts@0\", \"ts2@007\", \"ts3@12\"";
+	size_t n = sql_refs_scan(sql, strlen(sql), r, 8);
+	int bad = 0, good = 0;
+	for (size_t i = 0; i < n; i++) {
+		if ((!strcmp(r[i].name, "ts") || !strcmp(r[i].name, "ts2")) && r[i].version == -1)
+			bad++;
+		if (!strcmp(r[i].name, "ts3") && r[i].version == 12)
+			good++;
+	}
+	CHECK_EQ_INT(bad, 2);
+	CHECK_EQ_INT(good, 1);
+}
+
+TEST(queryd_find_unquoted_version)
+{
+	char name[LH_DATASET_NAME_MAX + 1];
+	int64_t v = 0;
+	const char *yes = "SELECT * FROM timesheets@12 WHERE x = 1";
+	CHECK_EQ_INT(sql_find_unquoted_version(yes, strlen(yes), name, &v), 1);
+	CHECK_EQ_STR(name, "timesheets");
+	CHECK_EQ_INT(v, 12);
+	static const char *const no[] = {
+		"SELECT * FROM \"timesheets@12\"",   /* quoted: fine */
+		"SELECT 'timesheets@12'",            /* a string */
+		"SELECT a @ 1 FROM t",               /* the operator, spaced */
+		"SELECT * FROM t@0",                 /* no version */
+		"SELECT * FROM t -- t@1",            /* a comment */
+		"",
+	};
+	for (size_t i = 0; i < sizeof no / sizeof no[0]; i++)
+		CHECK_EQ_INT(sql_find_unquoted_version(no[i], strlen(no[i]), name, &v), 0);
+}

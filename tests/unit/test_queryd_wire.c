@@ -56,8 +56,8 @@ TEST(queryd_wire_size_limits)
 {
 	int sv[2];
 	CHECK(socketpair(AF_UNIX, SOCK_STREAM, 0, sv) == 0);
-	/* Refused before anything is written. */
-	CHECK(wire_send(sv[0], WIRE_DATA, "", (size_t)WIRE_MAX_PAYLOAD + 1) == -1);
+	/* Refused before anything is written (-2: the socket is still usable). */
+	CHECK(wire_send(sv[0], WIRE_DATA, "", (size_t)WIRE_MAX_PAYLOAD + 1) == -2);
 	/* A header announcing too much is refused by the reader. */
 	unsigned char hdr[5] = { WIRE_DATA, 0xff, 0xff, 0xff, 0x7f };
 	CHECK(write(sv[0], hdr, sizeof hdr) == (ssize_t)sizeof hdr);
