@@ -2,7 +2,11 @@
  *
  * Servers: serve (all five in one process), storaged, catalogd, ingestd,
  * queryd, gateway. Client commands talk to LAKEHOUSE_URL: ingest, query, ls,
- * show, versions, gc. Each entry's function lives in its module.
+ * show, versions, drop, gc. Each entry's function lives in its module.
+ *
+ * Only servers block SIGTERM/SIGINT (their sigwait thread stops them
+ * cleanly, service.h); a client command keeps the default actions, so
+ * Ctrl-C stops it at once.
  */
 #include "common/http_client.h"
 #include "common/service.h"
@@ -14,6 +18,7 @@
 #include "serve/serve.h"
 #include "cli/cli.h"
 
+#include <signal.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -23,22 +28,24 @@ struct subcommand {
 	const char *name;
 	int (*main)(int argc, char **argv);
 	const char *help;
+	int server;    /* runs until SIGTERM/SIGINT: blocks them for sigwait */
 };
 
 static const struct subcommand subcommands[] = {
-	{ "serve", serve_main, "run all five services in one process (the default setup)" },
-	{ "storaged", storaged_main, "run the object store service" },
-	{ "catalogd", catalogd_main, "run the catalog service" },
-	{ "ingestd", ingestd_main, "run the CSV ingest service" },
-	{ "queryd", queryd_main, "run the read-only SQL service" },
-	{ "gateway", gateway_main, "run the gateway (the /v1 API and the web UI)" },
-	{ "ingest", cli_ingest_main, "upload a CSV file as a dataset version" },
-	{ "query", cli_query_main, "run read-only SQL over the datasets" },
-	{ "ls", cli_ls_main, "list the datasets" },
-	{ "show", cli_show_main, "show a dataset's manifest and schema" },
-	{ "versions", cli_versions_main, "list a dataset's versions" },
-	{ "gc", cli_gc_main, "delete objects no version references (--dry-run lists them)" },
-	{ "queryd-worker", queryd_worker_main, NULL },   /* started by queryd only */
+	{ "serve", serve_main, "run all five services in one process (the default setup)", 1 },
+	{ "storaged", storaged_main, "run the object store service", 1 },
+	{ "catalogd", catalogd_main, "run the catalog service", 1 },
+	{ "ingestd", ingestd_main, "run the CSV ingest service", 1 },
+	{ "queryd", queryd_main, "run the read-only SQL service", 1 },
+	{ "gateway", gateway_main, "run the gateway (the /v1 API and the web UI)", 1 },
+	{ "ingest", cli_ingest_main, "upload a CSV file as a dataset version", 0 },
+	{ "query", cli_query_main, "run read-only SQL over the datasets", 0 },
+	{ "ls", cli_ls_main, "list the datasets", 0 },
+	{ "show", cli_show_main, "show a dataset's manifest and schema", 0 },
+	{ "versions", cli_versions_main, "list a dataset's versions", 0 },
+	{ "drop", cli_drop_main, "delete a dataset and all its versions (asks first)", 0 },
+	{ "gc", cli_gc_main, "delete objects no version references (--dry-run lists them)", 0 },
+	{ "queryd-worker", queryd_worker_main, NULL, 1 },   /* started by queryd only */
 };
 
 static void usage(FILE *out)
@@ -53,7 +60,14 @@ static void usage(FILE *out)
 
 int main(int argc, char **argv)
 {
-	service_signals_block();
+	const struct subcommand *cmd = NULL;
+	for (size_t i = 0; argc >= 2 && i < sizeof subcommands / sizeof subcommands[0]; i++)
+		if (!strcmp(argv[1], subcommands[i].name))
+			cmd = &subcommands[i];
+	if (cmd && cmd->server)
+		service_signals_block();   /* before any thread exists */
+	else
+		signal(SIGPIPE, SIG_IGN);  /* a closed pipe is an EPIPE error to report */
 	http_client_global_init();
 	if (argc < 2 || !strcmp(argv[1], "--help") || !strcmp(argv[1], "-h") ||
 	    !strcmp(argv[1], "help")) {
@@ -64,9 +78,8 @@ int main(int argc, char **argv)
 		printf("lakehouse %s\n", LAKEHOUSE_VERSION);
 		return 0;
 	}
-	for (size_t i = 0; i < sizeof subcommands / sizeof subcommands[0]; i++)
-		if (!strcmp(argv[1], subcommands[i].name))
-			return subcommands[i].main(argc - 1, argv + 1);
+	if (cmd)
+		return cmd->main(argc - 1, argv + 1);
 	fprintf(stderr, "lakehouse: unknown command \"%s\"\n\n", argv[1]);
 	usage(stderr);
 	return 2;

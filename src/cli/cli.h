@@ -5,11 +5,12 @@
 #ifndef LH_CLI_H
 #define LH_CLI_H
 
-int cli_ingest_main(int argc, char **argv);    /* ingest NAME FILE [--mode append] */
-int cli_query_main(int argc, char **argv);     /* query SQL [--format csv|json] */
+int cli_ingest_main(int argc, char **argv);    /* ingest [NAME] FILE [--mode append] */
+int cli_query_main(int argc, char **argv);     /* query SQL [--format F] [--output FILE] */
 int cli_ls_main(int argc, char **argv);        /* ls */
 int cli_show_main(int argc, char **argv);      /* show NAME */
 int cli_versions_main(int argc, char **argv);  /* versions NAME */
+int cli_drop_main(int argc, char **argv);      /* drop NAME [--yes] */
 int cli_gc_main(int argc, char **argv);        /* gc [--dry-run] [--grace DURATION] */
 
 #endif

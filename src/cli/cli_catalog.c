@@ -1,7 +1,8 @@
 /* cli_catalog.c — the catalog commands: `lakehouse ls`, `lakehouse show
  * NAME [--version N]`, `lakehouse versions NAME`. Each reads one catalog
- * endpoint through the gateway and prints it for people (aligned columns), or
- * the server's JSON as is with --json.
+ * endpoint through the gateway and prints it for people (aligned columns cut
+ * to the terminal's width; --wide or a pipe keeps values whole), or the
+ * server's JSON as is with --json.
  *
  * The list endpoints are read leniently: a top-level array, or an object
  * holding it under "datasets"/"versions", so the commands do not break if
@@ -15,14 +16,16 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 struct opts {
 	const char *name;
 	const char *version;
 	int json;
+	int wide;
 };
 
-/* Parse [NAME] [--json] [--version N]; returns -1 when done (help printed or
+/* Parse [NAME] [--json] [--wide] [--version N]; returns -1 when done (help printed or
  * bad usage: *rc set), 0 to go on. */
 static int parse_args(int argc, char **argv, int want_name, int allow_version,
 		      void (*usage)(FILE *), struct opts *o, int *rc)
@@ -36,6 +39,8 @@ static int parse_args(int argc, char **argv, int want_name, int allow_version,
 			return -1;
 		} else if (!strcmp(a, "--json")) {
 			o->json = 1;
+		} else if (!strcmp(a, "--wide")) {
+			o->wide = 1;
 		} else if (allow_version && !strcmp(a, "--version") && i + 1 < argc) {
 			o->version = argv[++i];
 		} else if (a[0] == '-' && a[1]) {
@@ -96,10 +101,10 @@ static char *str_text(const json_t *v)
 
 /* Print a table whose cells the caller filled (ncols per row), then free them. */
 static void table_out(const char *const *headers, size_t ncols, char **cells, size_t nrows,
-		      const int *right)
+		      const int *right, int wide)
 {
 	cli_table_print(stdout, CLI_TABLE_PLAIN, headers, ncols, (const char *const *)cells,
-			nrows, right);
+			nrows, right, cli_terminal_width(STDOUT_FILENO, wide));
 	for (size_t i = 0; i < ncols * nrows; i++)
 		free(cells[i]);
 	free(cells);
@@ -109,7 +114,7 @@ static void table_out(const char *const *headers, size_t ncols, char **cells, si
 
 static void ls_usage(FILE *out)
 {
-	fprintf(out, "usage: lakehouse ls [--json]\n\n"
+	fprintf(out, "usage: lakehouse ls [--json] [--wide]\n\n"
 		     "Lists the datasets at LAKEHOUSE_URL with their latest version: name,\n"
 		     "version, rows, size and when it last changed.\n");
 }
@@ -132,7 +137,7 @@ int cli_ls_main(int argc, char **argv)
 	const json_t *list = list_of(res, "datasets");
 	size_t n = json_array_size(list);
 	if (n == 0) {
-		fprintf(stderr, "no datasets yet; add one with: lakehouse ingest NAME FILE.csv\n");
+		fprintf(stderr, "no datasets yet; add one with: lakehouse ingest FILE.csv\n");
 		goto out;
 	}
 	static const char *const headers[] = { "NAME", "VERSION", "ROWS", "SIZE", "UPDATED" };
@@ -146,7 +151,7 @@ int cli_ls_main(int argc, char **argv)
 		cells[5 * i + 3] = bytes_text(json_object_get(d, "size_bytes"));
 		cells[5 * i + 4] = str_text(json_object_get(d, "updated_at"));
 	}
-	table_out(headers, 5, cells, n, right);
+	table_out(headers, 5, cells, n, right, o.wide);
 out:
 	json_decref(res);
 	return CLI_OK;
@@ -163,7 +168,7 @@ static void print_field(const char *label, const json_t *v)
 
 static void show_usage(FILE *out)
 {
-	fprintf(out, "usage: lakehouse show NAME [--version N] [--json]\n\n"
+	fprintf(out, "usage: lakehouse show NAME [--version N] [--json] [--wide]\n\n"
 		     "Prints dataset NAME's manifest (the latest version, or version N):\n"
 		     "version, rows, size, objects, schema fingerprint, times and the schema.\n");
 }
@@ -214,7 +219,7 @@ int cli_show_main(int argc, char **argv)
 		cells[3 * i + 1] = str_text(json_object_get(c, "type"));
 		cells[3 * i + 2] = xstrdup(json_is_true(json_object_get(c, "nullable")) ? "yes" : "no");
 	}
-	table_out(headers, 3, cells, n, NULL);
+	table_out(headers, 3, cells, n, NULL, o.wide);
 out:
 	json_decref(m);
 	return CLI_OK;
@@ -224,7 +229,7 @@ out:
 
 static void versions_usage(FILE *out)
 {
-	fprintf(out, "usage: lakehouse versions NAME [--json]\n\n"
+	fprintf(out, "usage: lakehouse versions NAME [--json] [--wide]\n\n"
 		     "Lists every version of dataset NAME: version, rows, size, how it was\n"
 		     "made (replace or append) and when. Query an old one as \"NAME@VERSION\".\n");
 }
@@ -259,7 +264,7 @@ int cli_versions_main(int argc, char **argv)
 		cells[5 * i + 3] = str_text(json_object_get(v, "mode"));
 		cells[5 * i + 4] = str_text(json_object_get(v, "created_at"));
 	}
-	table_out(headers, 5, cells, n, right);
+	table_out(headers, 5, cells, n, right, o.wide);
 out:
 	json_decref(res);
 	return CLI_OK;

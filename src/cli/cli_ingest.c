@@ -1,5 +1,7 @@
-/* cli_ingest.c — `lakehouse ingest NAME FILE [--mode append|replace]`.
+/* cli_ingest.c — `lakehouse ingest [NAME] FILE [--mode append|replace]`.
  *
+ * Without NAME the dataset is named after FILE (cli_name_from_file:
+ * candidates.csv -> candidates), and the name used is said on stderr.
  * Streams FILE (or stdin for "-") as text/csv to /v1/ingest?name=&mode=,
  * never holding it in memory, with a progress bar on stderr when stderr is a
  * terminal. Prints one summary line on stdout:
@@ -9,6 +11,7 @@
 #include "cli/cli.h"
 #include "cli/cli_int.h"
 
+#include "common/limits.h"
 #include "common/xmalloc.h"
 
 #include <errno.h>
@@ -22,12 +25,13 @@
 static void usage(FILE *out)
 {
 	fprintf(out,
-		"usage: lakehouse ingest NAME FILE [--mode replace|append]\n"
+		"usage: lakehouse ingest [NAME] FILE [--mode replace|append]\n"
 		"\n"
 		"Uploads the CSV file FILE (\"-\" reads stdin) as dataset NAME to\n"
 		"LAKEHOUSE_URL (default http://127.0.0.1:8080). The schema is inferred over\n"
 		"every row; each change makes a new version, and the same bytes again\n"
-		"change nothing.\n"
+		"change nothing. Without NAME the file's name without its extension\n"
+		"is used (candidates.csv -> candidates; other characters become _).\n"
 		"\n"
 		"  --mode replace  the file becomes the dataset's content (default)\n"
 		"  --mode append   add the rows to the latest version (same schema)\n"
@@ -61,6 +65,35 @@ static ssize_t upload_read(void *ctx, char *buf, size_t max)
 	return n;
 }
 
+int cli_name_from_file(const char *path, char out[LH_DATASET_NAME_MAX + 1])
+{
+	const char *base = strrchr(path, '/');
+	base = base ? base + 1 : path;
+	const char *dot = strrchr(base, '.');
+	size_t len = dot && dot != base ? (size_t)(dot - base) : strlen(base);
+	size_t k = 0;
+	int gap = 0;   /* bytes a name may not hold were skipped since the last kept one */
+
+	for (size_t i = 0; i < len; i++) {
+		char c = base[i];
+		int digit = c >= '0' && c <= '9';
+		if (!digit && !(c >= 'a' && c <= 'z') && !(c >= 'A' && c <= 'Z') && c != '_') {
+			gap = 1;
+			continue;
+		}
+		/* a "_" first before a digit, one "_" for a skipped run inside */
+		int sep = (k == 0 && digit) || (gap && k > 0 && out[k - 1] != '_');
+		if (k + (size_t)sep + 1 > LH_DATASET_NAME_MAX)
+			break;
+		if (sep)
+			out[k++] = '_';
+		out[k++] = c;
+		gap = 0;
+	}
+	out[k] = '\0';
+	return k == 0 ? -1 : 0;
+}
+
 static void print_summary(const json_t *res, const char *mode)
 {
 	const json_t *m = json_object_get(res, "manifest");
@@ -82,6 +115,7 @@ static void print_summary(const json_t *res, const char *mode)
 int cli_ingest_main(int argc, char **argv)
 {
 	const char *name = NULL, *file = NULL, *mode = "replace";
+	char derived[LH_DATASET_NAME_MAX + 1];
 	struct upload u = { .fd = -1 };
 	char *url = NULL;
 	int rc = CLI_USAGE;
@@ -109,9 +143,32 @@ int cli_ingest_main(int argc, char **argv)
 			return CLI_USAGE;
 		}
 	}
-	if (!name || !file) {
+	if (!name) {
 		usage(stderr);
 		return CLI_USAGE;
+	}
+	if (!file) {   /* one argument: the file, named after itself */
+		struct stat fst;
+		file = name;
+		name = NULL;
+		if (!strcmp(file, "-")) {
+			fprintf(stderr, "lakehouse: reading stdin needs a dataset name: "
+					"lakehouse ingest NAME -\n");
+			return CLI_USAGE;
+		}
+		if (stat(file, &fst) != 0 && errno == ENOENT) {
+			fprintf(stderr, "lakehouse: there is no file \"%s\" (to choose the dataset's "
+					"name: lakehouse ingest NAME FILE)\n", file);
+			return CLI_USAGE;
+		}
+		if (cli_name_from_file(file, derived) != 0) {
+			fprintf(stderr, "lakehouse: cannot make a dataset name from \"%s\"; give one: "
+					"lakehouse ingest NAME FILE\n", file);
+			return CLI_USAGE;
+		}
+		name = derived;
+		fprintf(stderr, "dataset name \"%s\", from the file name (lakehouse ingest NAME FILE "
+				"chooses another)\n", name);
 	}
 	if (strcmp(mode, "replace") != 0 && strcmp(mode, "append") != 0) {
 		fprintf(stderr, "lakehouse: --mode must be replace or append\n");

@@ -76,6 +76,25 @@ void cli_progress_note(struct cli_progress *p, const char *msg);
 /* Clear the line and free. NULL is fine. */
 void cli_progress_destroy(struct cli_progress *p);
 
+/* The transfer rate over a sliding window of samples (pure: the caller
+ * passes the times). A rate exists once the samples span at least
+ * CLI_RATE_MIN_SPAN_S seconds; it is measured over about the last
+ * CLI_RATE_WINDOW_S seconds. */
+#define CLI_RATE_SAMPLES 64
+#define CLI_RATE_WINDOW_S 3.0
+#define CLI_RATE_MIN_SPAN_S 0.5
+struct cli_rate {
+	double t[CLI_RATE_SAMPLES];     /* seconds, any monotonic origin */
+	uint64_t bytes[CLI_RATE_SAMPLES];
+	size_t n, next;                 /* samples held; where the next goes */
+};
+/* Record `done` bytes at time `t` (t never decreases). */
+void cli_rate_add(struct cli_rate *r, double t, uint64_t done);
+/* Bytes per second, or -1 while there is no rate yet. */
+double cli_rate_get(const struct cli_rate *r);
+/* "12.3 MiB/s" into out[24], or "" for a negative rate (none yet). */
+void cli_format_rate(double bytes_per_s, char out[24]);
+
 /* --- cli_table.c ------------------------------------------------------------- */
 
 enum cli_table_style {
@@ -85,13 +104,73 @@ enum cli_table_style {
 
 /* Print `nrows` x `ncols` cells (row-major, borrowed strings; NULL prints
  * as "NULL" in BOX style and "" in PLAIN) under `headers`. Columns flagged in
- * `right` (may be NULL) are right-aligned. Cells wider than
- * CLI_TABLE_MAX_CELL display columns are cut with "…". Pure output to `out`. */
-#define CLI_TABLE_MAX_CELL 48
+ * `right` (may be NULL) are right-aligned. With `max_width` > 0 the table is
+ * at most that many columns wide: the widest columns are cut first and cut
+ * values end in "…" (never below CLI_TABLE_MIN_CELL columns, so a table with
+ * very many columns may still be wider). 0 prints every value whole. Pure
+ * output to `out`. */
+#define CLI_TABLE_MIN_CELL 3
 void cli_table_print(FILE *out, enum cli_table_style style, const char *const *headers,
-		     size_t ncols, const char *const *cells, size_t nrows, const int *right);
+		     size_t ncols, const char *const *cells, size_t nrows, const int *right,
+		     size_t max_width);
+
+/* Cap the column widths `widths` (natural widths in, shown widths out) so
+ * that their sum is at most `avail`: the widest columns are cut to one common
+ * width, none below CLI_TABLE_MIN_CELL (or its natural width if smaller). */
+void cli_table_fit(size_t *widths, size_t ncols, size_t avail);
+
+/* The width tables on `fd` should fit: 0 (no limit) when `wide` or when fd
+ * is not a terminal; else $COLUMNS if it is a number, else the terminal's
+ * own width (TIOCGWINSZ), else 80. */
+size_t cli_terminal_width(int fd, int wide);
 
 /* Display width of a UTF-8 string (code points; control bytes count 1). */
 size_t cli_display_width(const char *s);
+
+/* --- cli_ingest.c ------------------------------------------------------------ */
+
+/* The dataset name `lakehouse ingest FILE` uses: FILE's base name without
+ * its extension, each run of bytes a name may not hold ([^A-Za-z0-9_]) made
+ * one "_" (none at either end), "_" put first if it starts with a digit, at
+ * most LH_DATASET_NAME_MAX (64) bytes. Writes out[65]; 0, or -1 when
+ * nothing usable is left (e.g. "---.csv"). */
+int cli_name_from_file(const char *path, char out[65]);
+
+/* --- cli_export.c ------------------------------------------------------------ */
+
+/* `lakehouse query --output FILE`: the result goes to a temporary file in
+ * FILE's directory, renamed over FILE only once all of it arrived, so FILE
+ * is either the old file or the whole new result, never half of one. */
+struct cli_export;
+/* Create the temporary file for `path`; NULL after printing why. */
+struct cli_export *cli_export_open(const char *path, const char *format);
+/* Append result bytes; 0, or -1 (errno set). */
+int cli_export_write(struct cli_export *e, const char *data, size_t n);
+/* fsync, rename over the target and print "wrote N rows (SIZE) to FILE" on
+ * stderr; CLI_OK or CLI_FAILED (the temporary file removed). Frees e. */
+int cli_export_commit(struct cli_export *e);
+/* Remove the temporary file and free e. NULL is fine. */
+void cli_export_abort(struct cli_export *e);
+
+/* Rows in a result as it streams by, per format: csv (records after the
+ * header, quotes respected), ndjson (lines), json (the body's "row_count").
+ * Parquet rows come from the file's footer (cli_parquet_rows). */
+struct cli_row_count {
+	int format;            /* CLI_ROWS_CSV, CLI_ROWS_NDJSON, CLI_ROWS_JSON */
+	uint64_t lines;        /* line ends seen outside quotes */
+	int in_quotes;
+	char last;             /* the last byte seen, '\0' before any */
+	char tail[128];        /* json: the last bytes seen */
+	size_t tail_len;
+};
+enum { CLI_ROWS_CSV = 1, CLI_ROWS_NDJSON, CLI_ROWS_JSON };
+void cli_row_count_feed(struct cli_row_count *rc, const char *data, size_t n);
+/* The row count, or -1 when it cannot be told. */
+int64_t cli_row_count_result(const struct cli_row_count *rc);
+
+/* The row count of a Parquet file from its FileMetaData (the Thrift
+ * compact-protocol footer, without the trailing length and "PAR1"): 0 with
+ * *rows, or -1 if the bytes are not a FileMetaData we can read. Pure. */
+int cli_parquet_rows(const unsigned char *meta, size_t n, int64_t *rows);
 
 #endif

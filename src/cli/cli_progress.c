@@ -4,6 +4,11 @@
  * when the caller says stderr is a terminal: piped or redirected output
  * never contains a bar (tests/integration/test_cli.py checks it). stdout is
  * never touched, so `lakehouse ingest ... > result.txt` stays clean.
+ *
+ * The rate is measured over a sliding window (struct cli_rate: the bytes
+ * of about the last three seconds over their span), not since the start,
+ * and is not shown until the samples span half a second: a first draw has
+ * no rate to show, and "0 B/s" would be a wrong one.
  */
 #include "cli/cli_int.h"
 
@@ -21,8 +26,9 @@ struct cli_progress {
 	char label[64];
 	uint64_t total;      /* 0 = unknown */
 	uint64_t done;
-	double start, last;  /* seconds, CLOCK_MONOTONIC */
+	double last;         /* seconds, CLOCK_MONOTONIC, of the last draw */
 	int drawn;           /* something is on the line */
+	struct cli_rate rate;
 };
 
 static double now_s(void)
@@ -38,17 +44,54 @@ struct cli_progress *cli_progress_create(const char *label, uint64_t total, int 
 	p->enabled = enabled;
 	snprintf(p->label, sizeof p->label, "%s", label);
 	p->total = total;
-	p->start = now_s();
 	p->last = 0;
+	cli_rate_add(&p->rate, now_s(), 0);
 	return p;
+}
+
+void cli_rate_add(struct cli_rate *r, double t, uint64_t done)
+{
+	r->t[r->next] = t;
+	r->bytes[r->next] = done;
+	r->next = (r->next + 1) % CLI_RATE_SAMPLES;
+	if (r->n < CLI_RATE_SAMPLES)
+		r->n++;
+}
+
+double cli_rate_get(const struct cli_rate *r)
+{
+	if (r->n < 2)
+		return -1;
+	size_t newest = (r->next + CLI_RATE_SAMPLES - 1) % CLI_RATE_SAMPLES;
+	/* walk back to the first sample at least a window old, or the oldest held */
+	size_t anchor = newest;
+	for (size_t k = 1; k < r->n; k++) {
+		anchor = (newest + CLI_RATE_SAMPLES - k) % CLI_RATE_SAMPLES;
+		if (r->t[newest] - r->t[anchor] >= CLI_RATE_WINDOW_S)
+			break;
+	}
+	double span = r->t[newest] - r->t[anchor];
+	if (span < CLI_RATE_MIN_SPAN_S || r->bytes[newest] < r->bytes[anchor])
+		return -1;
+	return (double)(r->bytes[newest] - r->bytes[anchor]) / span;
+}
+
+void cli_format_rate(double bytes_per_s, char out[24])
+{
+	char b[16];
+	if (bytes_per_s < 0) {
+		out[0] = '\0';
+		return;
+	}
+	cli_format_bytes((uint64_t)bytes_per_s, b);
+	snprintf(out, 24, "%s/s", b);
 }
 
 static void draw(struct cli_progress *p)
 {
-	char done[16], total[16], rate[16];
-	double secs = now_s() - p->start;
+	char done[16], total[16], rate[24];
 	cli_format_bytes(p->done, done);
-	cli_format_bytes(secs > 0.05 ? (uint64_t)((double)p->done / secs) : 0, rate);
+	cli_format_rate(cli_rate_get(&p->rate), rate);
 	if (p->total) {
 		char bar[BAR_WIDTH + 1];
 		uint64_t pct = p->done >= p->total ? 100 : p->done * 100 / p->total;
@@ -57,10 +100,10 @@ static void draw(struct cli_progress *p)
 			bar[i] = i < fill ? '#' : '.';
 		bar[BAR_WIDTH] = '\0';
 		cli_format_bytes(p->total, total);
-		fprintf(stderr, "\r\033[K%s [%s] %3llu%%  %s / %s  %s/s", p->label, bar,
-			(unsigned long long)pct, done, total, rate);
+		fprintf(stderr, "\r\033[K%s [%s] %3llu%%  %s / %s%s%s", p->label, bar,
+			(unsigned long long)pct, done, total, rate[0] ? "  " : "", rate);
 	} else {
-		fprintf(stderr, "\r\033[K%s %s  %s/s", p->label, done, rate);
+		fprintf(stderr, "\r\033[K%s %s%s%s", p->label, done, rate[0] ? "  " : "", rate);
 	}
 	fflush(stderr);
 	p->drawn = 1;
@@ -75,6 +118,7 @@ void cli_progress_update(struct cli_progress *p, uint64_t done)
 	if (t - p->last < 0.1 && !(p->total && done >= p->total))
 		return;
 	p->last = t;
+	cli_rate_add(&p->rate, t, done);
 	draw(p);
 }
 

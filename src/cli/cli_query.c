@@ -1,11 +1,15 @@
-/* cli_query.c — `lakehouse query SQL [--format table|csv|json|ndjson]`.
+/* cli_query.c — `lakehouse query SQL [--format table|csv|json|ndjson|parquet]
+ * [--output FILE] [--max-rows N] [--wide]`.
  *
  * POSTs {"sql","format"[,"max_rows"]} to /v1/query. The default format is a
  * box table when stdout is a terminal and CSV otherwise, so
  * `lakehouse query ... > out.csv` gives a file other tools read (ADR 0060).
- * "table" asks for JSON and renders it; csv/json/ndjson stream the server's
- * bytes straight to stdout — only once the status says success, so an error
- * never lands in the output file.
+ * "table" asks for JSON and renders it to the terminal's width (cut values
+ * end in "…"; --wide or a pipe prints them whole); csv/json/ndjson/parquet
+ * stream the server's bytes to stdout — only once the status says success,
+ * so an error never lands in the output file — or with --output FILE into
+ * a file written atomically (cli_export.c). Parquet is binary: it is never
+ * written to a terminal.
  */
 #include "cli/cli.h"
 #include "cli/cli_int.h"
@@ -16,6 +20,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <unistd.h>
 
 #define ERROR_BODY_MAX (64u << 10)
@@ -23,17 +28,24 @@
 static void usage(FILE *out)
 {
 	fprintf(out,
-		"usage: lakehouse query SQL [--format table|csv|json|ndjson] [--max-rows N]\n"
+		"usage: lakehouse query SQL [--format F] [--output FILE] [--max-rows N] [--wide]\n"
 		"\n"
 		"Runs read-only SQL over the datasets at LAKEHOUSE_URL (default\n"
 		"http://127.0.0.1:8080). Every dataset is a table under its name; a past\n"
 		"version is \"NAME@VERSION\" (a quoted identifier).\n"
 		"\n"
-		"  --format F     table (default on a terminal), csv (default otherwise),\n"
-		"                 json or ndjson\n"
-		"  --max-rows N   stop after N rows (the result says it was truncated)\n"
+		"  --format F       table (default on a terminal), csv (default otherwise),\n"
+		"                   json, ndjson or parquet\n"
+		"  --output FILE    write the result to FILE (replaced only once the whole\n"
+		"                   result arrived) and say how many rows; the format\n"
+		"                   follows the extension (.parquet, .json, .ndjson, else\n"
+		"                   csv) unless --format says. Parquet needs it on a terminal.\n"
+		"  --max-rows N     stop after N rows (the result says it was truncated)\n"
+		"  --wide           a table's values whole, even wider than the terminal\n"
 		"\n"
-		"example: lakehouse query 'SELECT zip, count(*) FROM candidates GROUP BY zip'\n");
+		"examples:\n"
+		"  lakehouse query 'SELECT zip, count(*) FROM candidates GROUP BY zip'\n"
+		"  lakehouse query 'SELECT * FROM candidates' --output candidates.parquet\n");
 }
 
 /* A JSON value as table text; the caller frees. NULL for JSON null. */
@@ -57,7 +69,7 @@ static char *value_text(const json_t *v)
 	return out;
 }
 
-static int print_table(const json_t *res)
+static int print_table(const json_t *res, size_t width)
 {
 	json_t *columns = json_object_get(res, "columns");
 	json_t *rows = json_object_get(res, "rows");
@@ -85,7 +97,7 @@ static int print_table(const json_t *res)
 		}
 	}
 	cli_table_print(stdout, CLI_TABLE_BOX, headers, ncols, (const char *const *)cells, nrows,
-			right);
+			right, width);
 	json_t *elapsed = json_object_get(res, "elapsed_ms");
 	printf("%zu row%s", nrows, nrows == 1 ? "" : "s");
 	if (json_is_true(json_object_get(res, "truncated")))
@@ -101,12 +113,14 @@ static int print_table(const json_t *res)
 	return CLI_OK;
 }
 
-/* Streaming to stdout once the status is known to be a success. */
+/* Streaming to stdout (or the --output file) once the status is known to
+ * be a success. */
 struct stream_out {
 	long status;
 	char *err;            /* error body, capped */
 	size_t err_len;
 	int write_failed;
+	struct cli_export *file;   /* --output, or NULL for stdout */
 };
 
 static int stream_header(void *ctx, long status, const char *name, const char *value)
@@ -121,7 +135,8 @@ static int stream_sink(void *ctx, const char *data, size_t n)
 {
 	struct stream_out *s = ctx;
 	if (s->status >= 200 && s->status < 300) {
-		if (fwrite(data, 1, n, stdout) != n) {
+		if (s->file ? cli_export_write(s->file, data, n) != 0
+			    : fwrite(data, 1, n, stdout) != n) {
 			s->write_failed = 1;
 			return -1;
 		}
@@ -136,11 +151,12 @@ static int stream_sink(void *ctx, const char *data, size_t n)
 	return 0;
 }
 
-static int run_streamed(const char *body)
+/* Takes `file` (NULL: stdout): committed on success, removed otherwise. */
+static int run_streamed(const char *body, struct cli_export *file)
 {
 	struct http_client_request r;
 	struct http_client_response resp;
-	struct stream_out s = { 0 };
+	struct stream_out s = { .file = file };
 	const char *hdrs[] = { "Content-Type: application/json", NULL };
 	char *url = cli_url("/v1/query");
 	int rc;
@@ -165,7 +181,12 @@ static int run_streamed(const char *body)
 	} else if (s.write_failed) {
 		fprintf(stderr, "lakehouse: cannot write the result: %s\n", strerror(errno));
 	}
-	if (fflush(stdout) != 0 && rc == CLI_OK) {
+	if (file) {
+		if (rc == CLI_OK)
+			rc = cli_export_commit(file);
+		else
+			cli_export_abort(file);
+	} else if (fflush(stdout) != 0 && rc == CLI_OK) {
 		fprintf(stderr, "lakehouse: cannot write the result: %s\n", strerror(errno));
 		rc = CLI_FAILED;
 	}
@@ -174,11 +195,27 @@ static int run_streamed(const char *body)
 	return rc;
 }
 
+/* --output's format when --format is not given: by the file's extension. */
+static const char *format_of_file(const char *path)
+{
+	static const struct {
+		const char *ext, *format;
+	} exts[] = { { ".parquet", "parquet" }, { ".json", "json" }, { ".ndjson", "ndjson" },
+		     { ".jsonl", "ndjson" }, { ".csv", "csv" } };
+	size_t n = strlen(path);
+	for (size_t i = 0; i < sizeof exts / sizeof exts[0]; i++) {
+		size_t k = strlen(exts[i].ext);
+		if (n > k && !strcasecmp(path + n - k, exts[i].ext))
+			return exts[i].format;
+	}
+	return "csv";
+}
+
 int cli_query_main(int argc, char **argv)
 {
-	const char *sql = NULL, *format = NULL;
+	const char *sql = NULL, *format = NULL, *output = NULL;
 	long long max_rows = -1;
-	int rc;
+	int wide = 0, rc;
 
 	for (int i = 1; i < argc; i++) {
 		const char *a = argv[i];
@@ -189,6 +226,12 @@ int cli_query_main(int argc, char **argv)
 			format = argv[++i];
 		} else if (!strncmp(a, "--format=", 9)) {
 			format = a + 9;
+		} else if ((!strcmp(a, "--output") || !strcmp(a, "-o")) && i + 1 < argc) {
+			output = argv[++i];
+		} else if (!strncmp(a, "--output=", 9)) {
+			output = a + 9;
+		} else if (!strcmp(a, "--wide")) {
+			wide = 1;
 		} else if (!strcmp(a, "--max-rows") && i + 1 < argc) {
 			char *end;
 			errno = 0;
@@ -214,11 +257,25 @@ int cli_query_main(int argc, char **argv)
 		usage(stderr);
 		return CLI_USAGE;
 	}
+	if (output && !*output) {
+		fprintf(stderr, "lakehouse: --output needs a file name\n");
+		return CLI_USAGE;
+	}
 	if (!format)
-		format = isatty(STDOUT_FILENO) ? "table" : "csv";
+		format = output ? format_of_file(output) : isatty(STDOUT_FILENO) ? "table" : "csv";
 	if (strcmp(format, "table") && strcmp(format, "csv") && strcmp(format, "json") &&
-	    strcmp(format, "ndjson")) {
-		fprintf(stderr, "lakehouse: --format must be table, csv, json or ndjson\n");
+	    strcmp(format, "ndjson") && strcmp(format, "parquet")) {
+		fprintf(stderr, "lakehouse: --format must be table, csv, json, ndjson or parquet\n");
+		return CLI_USAGE;
+	}
+	if (output && !strcmp(format, "table")) {
+		fprintf(stderr, "lakehouse: --output writes csv, json, ndjson or parquet; a table "
+				"is for the terminal\n");
+		return CLI_USAGE;
+	}
+	if (!output && !strcmp(format, "parquet") && isatty(STDOUT_FILENO)) {
+		fprintf(stderr, "lakehouse: Parquet is binary and stdout is a terminal: write it to a "
+				"file with --output FILE.parquet (or redirect stdout)\n");
 		return CLI_USAGE;
 	}
 
@@ -235,10 +292,13 @@ int cli_query_main(int argc, char **argv)
 		json_t *res = NULL;
 		rc = cli_json("POST", "/v1/query", body, &res);
 		if (rc == CLI_OK)
-			rc = print_table(res);
+			rc = print_table(res, cli_terminal_width(STDOUT_FILENO, wide));
 		json_decref(res);
+	} else if (output) {
+		struct cli_export *file = cli_export_open(output, format);
+		rc = file ? run_streamed(body, file) : CLI_FAILED;
 	} else {
-		rc = run_streamed(body);
+		rc = run_streamed(body, NULL);
 	}
 	free(body);
 	return rc;

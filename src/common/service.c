@@ -4,6 +4,7 @@
 
 #include "common/config.h"
 #include "common/error.h"
+#include "common/service_help.h"
 
 #include <errno.h>
 #include <pthread.h>
@@ -42,14 +43,22 @@ int service_wait_for_signal(void)
 	return sig;
 }
 
+/* The about text lives in service_help.c, one entry per subcommand. */
 static void usage(const char *cmd, const char *section)
 {
+	const char *about = service_help_about(cmd);
 	printf("usage: lakehouse %s [--config FILE] [--data-dir DIR] [--bind HOST:PORT]\n"
-	       "                 [--set section.key=value ...]\n\n"
-	       "Runs the %s service until SIGTERM or SIGINT. Configuration comes from\n"
-	       "lakehouse.toml, LAKEHOUSE_* variables and these flags (see\n"
-	       "docs/configuration.md); --bind sets [%s] bind.\n",
-	       cmd, cmd, section);
+	       "                 [--set section.key=value ...]\n\n%s\n",
+	       cmd, about ? about : "Runs a lakehouse service.\n");
+	printf("  --config FILE       settings file (default ./lakehouse.toml if it exists)\n"
+	       "  --data-dir DIR      where the data lives (default ./lakehouse-data)\n"
+	       "  --bind HOST:PORT    the address to listen on; sets [%s] bind\n"
+	       "  --set S.KEY=VALUE   any setting, e.g. --set queryd.max_rows=10000\n"
+	       "                      (repeatable)\n",
+	       section);
+	printf("\nLater layers win: defaults, the file, LAKEHOUSE_* variables, these flags\n"
+	       "(docs/configuration.md). Stops on SIGTERM or Ctrl-C once the requests in\n"
+	       "flight have finished.\n");
 }
 
 /* "section.key=value" -> config_set */

@@ -205,6 +205,15 @@ static int fail_utf8(struct lh_error *err, uint64_t line, size_t field)
 	return CSV_ERROR;
 }
 
+/* A record over LH_CSV_MAX_RECORD_BYTES; the message states the limit. */
+static int fail_record_size(struct lh_error *err, uint64_t line)
+{
+	char what[80];
+	snprintf(what, sizeof what, "record larger than %u MiB, the limit for one record",
+		 LH_CSV_MAX_RECORD_BYTES >> 20);
+	return fail_line(err, line, what);
+}
+
 /* Collapse "" to " in place; returns the new length. */
 static uint32_t unescape(char *p, uint32_t len)
 {
@@ -243,8 +252,12 @@ int csv_scan_record(struct csv_scanner *s, char *buf, size_t n, int eof, size_t 
 		size_t fstart, flen;
 		int quoted, last;
 		uint64_t nonascii = 0;
-		if (nf >= LH_CSV_MAX_COLUMNS)
-			return fail_line(err, s->line, "too many fields");
+		if (nf >= LH_CSV_MAX_COLUMNS) {
+			char what[80];
+			snprintf(what, sizeof what, "too many fields: a record may have at most %d",
+				 (int)LH_CSV_MAX_COLUMNS);
+			return fail_line(err, s->line, what);
+		}
 		if (p < n && buf[p] == '"') {
 			/* invariant 2: quoted field */
 			size_t q = p + 1;
@@ -310,8 +323,12 @@ int csv_scan_record(struct csv_scanner *s, char *buf, size_t n, int eof, size_t 
 			    csv_utf8_check((const unsigned char *)buf + fstart, flen) != flen)
 				return fail_utf8(err, s->line + nl, nf + 1);
 		}
-		if (flen > LH_CSV_MAX_FIELD_BYTES)
-			return fail_line(err, s->line, "field too large");
+		if (flen > LH_CSV_MAX_FIELD_BYTES) {
+			char what[80];
+			snprintf(what, sizeof what, "field %zu is larger than %u MiB, the limit for one field",
+				 nf + 1, LH_CSV_MAX_FIELD_BYTES >> 20);
+			return fail_line(err, s->line, what);
+		}
 		if (nf == s->cap) {
 			s->cap *= 2;
 			s->fields = xrealloc(s->fields, s->cap * sizeof *s->fields);
@@ -332,7 +349,7 @@ int csv_scan_record(struct csv_scanner *s, char *buf, size_t n, int eof, size_t 
 		break;
 	}
 	if (*used - start > LH_CSV_MAX_RECORD_BYTES)
-		return fail_line(err, s->line, "record too large");
+		return fail_record_size(err, s->line);
 	/* invariant 5: the record is complete; now it may be modified */
 	if (need_unescape)
 		for (size_t i = 0; i < nf; i++)
@@ -358,7 +375,7 @@ int csv_scan_record(struct csv_scanner *s, char *buf, size_t n, int eof, size_t 
 
 need_more:
 	if (n - start > LH_CSV_MAX_RECORD_BYTES)
-		return fail_line(err, s->line, "record too large");
+		return fail_record_size(err, s->line);
 	return CSV_NEED_MORE;
 }
 
@@ -404,8 +421,12 @@ int csv_check_header(const struct csv_scanner *s, struct lh_error *err)
 	for (size_t i = 0; i < s->nfields; i++) {
 		if (s->fields[i].len == 0)
 			return fail_header(err, &s->fields[i], i, "is empty");
-		if (s->fields[i].len > LH_CSV_MAX_HEADER_NAME)
-			return fail_header(err, &s->fields[i], i, "is too long");
+		if (s->fields[i].len > LH_CSV_MAX_HEADER_NAME) {
+			char what[80];
+			snprintf(what, sizeof what, "is too long: %u bytes, at most %d",
+				 (unsigned)s->fields[i].len, (int)LH_CSV_MAX_HEADER_NAME);
+			return fail_header(err, &s->fields[i], i, what);
+		}
 		/* Names become C strings (schema, SQL): a NUL would cut them. Other
 		 * control characters are refused too: 0x1e and 0x1f separate names
 		 * from types in the schema fingerprint (SPEC 5), so a name holding

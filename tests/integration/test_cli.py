@@ -1,8 +1,12 @@
-"""The client commands (`lakehouse ingest|query|ls|show|versions`) end to end
-against `lakehouse serve`: --help for each, usage errors (exit 2), the
+"""The client commands (`lakehouse ingest|query|ls|show|versions|drop`) end to
+end against `lakehouse serve`: --help for each, usage errors (exit 2), the
 server's error message and exit 1, an unreachable server, LAKEHOUSE_TOKEN,
-the progress bar only on a terminal, and the full ingest -> ls/show/versions
--> query round trip once ingestd, catalogd and queryd are in the binary.
+the progress bar only on a terminal (with a measured rate, never "0 B/s"),
+Ctrl-C, and the full ingest -> ls/show/versions -> query round trip once
+ingestd, catalogd and queryd are in the binary. Issue 12 point 6: drop,
+query --output (Parquet, CSV, JSON, NDJSON files written atomically), tables
+cut to the terminal's width, ingest FILE named after the file, the server
+subcommands' --help, and CSV limit errors that state the limit.
 
 Two client-side behaviours need a server the test can watch — the bearer
 token on the wire, and the progress bar during a real multi-megabyte upload
@@ -12,8 +16,12 @@ import http.server
 import json
 import os
 import pty
+import re
 import select
 import shutil
+import signal
+import socket
+import struct
 import subprocess
 import tempfile
 import threading
@@ -23,7 +31,8 @@ import unittest
 from lhtest import BINARY, ServerTest, free_port
 from test_gateway import built
 
-COMMANDS = ["ingest", "query", "ls", "show", "versions"]
+COMMANDS = ["ingest", "query", "ls", "show", "versions", "drop"]
+SERVERS = ["serve", "storaged", "catalogd", "ingestd", "queryd", "gateway"]
 
 
 def run(args, url, env=None, stdin=None, timeout=60):
@@ -36,10 +45,55 @@ def run(args, url, env=None, stdin=None, timeout=60):
                           timeout=timeout)
 
 
+def human(n):
+    """Bytes the way the CLI prints them (binary units, like cli_format_bytes)."""
+    if n < 1024:
+        return "%d B" % n
+    for unit in ("KiB", "MiB", "GiB", "TiB"):
+        n /= 1024.0
+        if n < 1024 or unit == "TiB":
+            return "%.1f %s" % (n, unit)
+
+
+def run_tty(args, url, env=None, answer=None, timeout=60):
+    """Run the CLI with stdin, stdout and stderr on a pseudo-terminal (what a
+    person at a terminal sees). `answer` is typed once the program asks.
+    Returns (exit code, everything written to the terminal, as text)."""
+    master, slave = pty.openpty()
+    full = dict(os.environ)
+    full.pop("LAKEHOUSE_TOKEN", None)
+    full.pop("COLUMNS", None)
+    full["LAKEHOUSE_URL"] = url
+    full.update(env or {})
+    proc = subprocess.Popen([BINARY] + args, env=full, stdin=slave, stdout=slave, stderr=slave)
+    os.close(slave)
+    out = b""
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        r, _, _ = select.select([master], [], [], 1)
+        if r:
+            try:
+                chunk = os.read(master, 65536)
+            except OSError:
+                break
+            if not chunk:
+                break
+            out += chunk
+            if answer is not None and b"[y/N]" in out:
+                os.write(master, answer)
+                answer = None
+        elif proc.poll() is not None:
+            break
+    proc.wait(timeout=30)
+    os.close(master)
+    return proc.returncode, out.decode("utf-8", "replace").replace("\r\n", "\n")
+
+
 class Recorder(http.server.BaseHTTPRequestHandler):
     """Answers like the gateway would, and remembers what it was sent."""
     protocol_version = "HTTP/1.1"
     seen = []
+    delay = 0.002   # per 64 KiB read: a slow link, so the bar has time to draw
 
     def answer(self, obj):
         body = json.dumps(obj).encode()
@@ -69,7 +123,7 @@ class Recorder(http.server.BaseHTTPRequestHandler):
             left = int(self.headers.get("Content-Length", "0"))
             while left:
                 chunk = self.rfile.read(min(left, 1 << 16))
-                time.sleep(0.002)   # a slow link, so the bar has time to draw
+                time.sleep(Recorder.delay)
                 left -= len(chunk)
                 n += len(chunk)
         Recorder.seen.append((self.command, self.path, dict(self.headers), n))
@@ -88,6 +142,7 @@ class TestCliAlone(ServerTest):
 
     def peer(self):
         Recorder.seen = []
+        Recorder.delay = 0.002
         srv = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Recorder)
         srv.daemon_threads = True
         threading.Thread(target=srv.serve_forever, daemon=True).start()
@@ -192,6 +247,107 @@ class TestCliAlone(ServerTest):
         self.assertIn(b"people [", tty)
         self.assertEqual(out, b"people: version 4, 1234 rows, 3 columns (new version)\n")
 
+    def test_progress_rate_is_measured_never_zero(self):
+        # issue 12 point 6: the bar said "0 B/s"; now the rate is measured over a
+        # sliding window and hidden until there is one
+        url = self.peer()
+        Recorder.delay = 0.03            # 6 MiB at ~2 MiB/s: about three seconds
+        path = os.path.join(self.tmp, "slow.csv")
+        with open(path, "wb") as f:
+            f.write(b"a,b,c\n" + b"1,2,3\n" * (1 << 20))
+        master, slave = pty.openpty()
+        env = dict(os.environ, LAKEHOUSE_URL=url)
+        proc = subprocess.Popen([BINARY, "ingest", "people", path], env=env,
+                                stdout=subprocess.PIPE, stderr=slave, stdin=subprocess.DEVNULL)
+        os.close(slave)
+        tty = b""
+        while True:
+            r, _, _ = select.select([master], [], [], 30)
+            if not r:
+                break
+            try:
+                chunk = os.read(master, 65536)
+            except OSError:
+                break
+            if not chunk:
+                break
+            tty += chunk
+        proc.stdout.read()
+        proc.wait(timeout=30)
+        os.close(master)
+        self.assertEqual(proc.returncode, 0)
+        text = tty.decode("utf-8", "replace")
+        self.assertNotIn(" 0 B/s", text)
+        rates = re.findall(r"  (\d+(?:\.\d)?) (B|KiB|MiB|GiB)/s", text)
+        self.assertTrue(rates, text[-500:])
+        self.assertTrue(all(float(v) > 0 for v, _ in rates), rates)
+        # the first draw has no rate yet: no "/s" on it
+        first = text.split("\r")[1] if "\r" in text else text
+        self.assertIn("people [", first)
+        self.assertNotIn("/s", first)
+
+    def test_server_help_says_what_each_runs(self):
+        # issue 12 point 6: `serve --help` said "Runs the serve service"
+        words = {
+            "serve": ["gateway", "storaged", "catalogd", "ingestd", "queryd", "127.0.0.1:8080",
+                      "./lakehouse-data", "[gateway] bind"],
+            "storaged": ["object store", "objects", "s3"],
+            "catalogd": ["catalog", "SQLite", "PostgreSQL", "storaged_url"],
+            "ingestd": ["CSV", "storaged_url", "catalogd_url", "spool"],
+            "queryd": ["SQL", "storaged_url", "catalogd_url", "cache"],
+            "gateway": ["web UI", "queryd_url", "127.0.0.1:8080"],
+        }
+        for cmd in SERVERS:
+            p = run([cmd, "--help"], "http://127.0.0.1:1")
+            self.assertEqual(p.returncode, 0, (cmd, p.stderr))
+            out = p.stdout.decode()
+            self.assertTrue(out.startswith("usage: lakehouse %s " % cmd), out)
+            self.assertNotIn("Runs the %s service" % cmd, out)
+            for flag in ("--config FILE", "--data-dir DIR", "--bind HOST:PORT", "--set"):
+                self.assertIn(flag, out, cmd)
+            self.assertIn("[%s] bind" % ("gateway" if cmd == "serve" else cmd), out)
+            for w in words[cmd]:
+                self.assertIn(w, out, (cmd, w))
+            self.assertLessEqual(max(len(l) for l in out.splitlines()), 80, cmd)
+
+    def test_drop_without_a_terminal_needs_yes(self):
+        url = self.peer()
+        p = run(["drop", "people"], url)     # stdin is /dev/null
+        self.assertEqual(p.returncode, 2, p.stderr)
+        self.assertIn(b"--yes", p.stderr)
+        self.assertIn(b"terminal", p.stderr)
+        self.assertEqual(p.stdout, b"")
+        self.assertEqual(Recorder.seen, [])  # nothing was even asked of the server
+        for args in (["drop"], ["drop", "a", "b"], ["drop", "a", "--force"]):
+            p = run(args, url)
+            self.assertEqual(p.returncode, 2, args)
+            self.assertEqual(p.stdout, b"")
+
+    def test_ctrl_c_stops_a_client_command(self):
+        # a server that accepts and never answers: Ctrl-C must still end the
+        # command (client commands used to block SIGINT like the servers do)
+        with socket.socket() as silent:
+            silent.bind(("127.0.0.1", 0))
+            silent.listen(8)
+            url = "http://127.0.0.1:%d" % silent.getsockname()[1]
+            out = os.path.join(self.tmp, "never.csv")
+            full = dict(os.environ, LAKEHOUSE_URL=url)
+            for args in (["query", "select 1"], ["query", "select 1", "--output", out]):
+                proc = subprocess.Popen([BINARY] + args, env=full, stdout=subprocess.PIPE,
+                                        stderr=subprocess.PIPE, stdin=subprocess.DEVNULL)
+                time.sleep(1.0)
+                proc.send_signal(signal.SIGINT)
+                try:
+                    rc = proc.wait(timeout=5)
+                except subprocess.TimeoutExpired:
+                    proc.kill()
+                    proc.wait()
+                    self.fail("%s ignored SIGINT" % args)
+                proc.stdout.close()
+                proc.stderr.close()
+                self.assertEqual(rc, -signal.SIGINT, args)
+            self.assertEqual(os.listdir(self.tmp), [])   # no file, no temporary file
+
 
 class TestCliAgainstServe(ServerTest):
     def setUp(self):
@@ -251,6 +407,238 @@ class TestCliAgainstServe(ServerTest):
         self.assertEqual(p.stdout, b"")
         p = self.cli("query", "DROP TABLE people")
         self.assertEqual(p.returncode, 1)
+
+    def test_drop(self):
+        if not (built("ingestd") and built("catalogd")):
+            self.skipTest("ingestd/catalogd are not both built into this binary yet")
+        path = os.path.join(self.tmp, "people.csv")
+        with open(path, "w") as f:
+            f.write("id,name\n1,Ada\n2,Grace\n")
+        more = os.path.join(self.tmp, "more.csv")
+        with open(more, "w") as f:
+            f.write("id,name\n3,Linus\n4,Barbara\n")
+        self.assertEqual(self.cli("ingest", "people", path).returncode, 0)
+        self.assertEqual(self.cli("ingest", "people", more, "--mode", "append").returncode, 0)
+
+        # no terminal and no --yes: refused, nothing dropped
+        p = self.cli("drop", "people")
+        self.assertEqual(p.returncode, 2, p.stderr)
+        self.assertIn(b"--yes", p.stderr)
+        self.assertEqual(self.cli("show", "people").returncode, 0)
+
+        # a terminal: it asks; "n" keeps the dataset
+        rc, out = run_tty(["drop", "people"], self.srv.url, answer=b"n\n")
+        self.assertEqual(rc, 1, out)
+        self.assertIn('Drop dataset "people" (2 versions; the latest has 4 rows', out)
+        self.assertIn("[y/N]", out)
+        self.assertIn("not dropped", out)
+        self.assertEqual(self.cli("show", "people").returncode, 0)
+        # "y" drops it
+        rc, out = run_tty(["drop", "people"], self.srv.url, answer=b"y\n")
+        self.assertEqual(rc, 0, out)
+        self.assertIn("dropped people (2 versions", out)
+        self.assertIn("lakehouse gc", out)
+        p = self.cli("show", "people")
+        self.assertEqual(p.returncode, 1)
+
+        # --yes: no question
+        self.assertEqual(self.cli("ingest", "people", path).returncode, 0)
+        p = self.cli("drop", "people", "--yes")
+        self.assertEqual(p.returncode, 0, p.stderr)
+        out = p.stdout.decode()
+        self.assertTrue(out.startswith("dropped people (1 version; the latest has 2 rows"), out)
+        self.assertIn("garbage", out)
+        self.assertIn("`lakehouse gc`", out)
+        self.assertEqual(p.stderr, b"")
+        p = self.cli("versions", "people")
+        self.assertEqual(p.returncode, 1)
+        # the dropped objects are what gc now finds
+        p = self.cli("gc", "--dry-run", "--grace", "0")
+        self.assertEqual(p.returncode, 0, p.stderr)
+        self.assertIn("datasets/people/", p.stdout.decode())
+        # dropping again: the server's 404, exit 1
+        p = self.cli("drop", "people", "--yes")
+        self.assertEqual(p.returncode, 1)
+        self.assertTrue(p.stderr.startswith(b"lakehouse: "), p.stderr)
+        self.assertEqual(p.stdout, b"")
+
+    def wide_dataset(self):
+        if not (built("ingestd") and built("queryd") and built("catalogd")):
+            self.skipTest("queryd is not built into this binary yet")
+        path = os.path.join(self.tmp, "candidates.csv")
+        with open(path, "w") as f:
+            f.write("candidate_id,full_name,phone,notes\n")
+            f.write('1,Ada Byron,+1 (617) 555-0100,"Prefers remote work; available from '
+                    'January; OSHA-30 certified; forklift and reach truck; speaks Hungarian, '
+                    'German and French; references on file"\n')
+            f.write("2,Grace Hopper,+1 (212) 555-0199,COBOL\n")
+        p = self.cli("ingest", "candidates", path)
+        self.assertEqual(p.returncode, 0, p.stderr)
+
+    def test_query_output_files(self):
+        self.wide_dataset()
+        sql = "SELECT * FROM candidates ORDER BY candidate_id"
+        d = os.path.join(self.tmp, "out")
+        os.mkdir(d)
+
+        pq = os.path.join(d, "result.parquet")
+        p = self.cli("query", sql, "--output", pq)       # the format from the extension
+        self.assertEqual(p.returncode, 0, p.stderr)
+        self.assertEqual(p.stdout, b"")
+        self.assertEqual(p.stderr.decode(), "wrote 2 rows (%s) to %s\n" % (
+            human(os.path.getsize(pq)), pq))
+        with open(pq, "rb") as f:
+            data = f.read()
+        self.assertEqual(data[:4], b"PAR1")
+        self.assertEqual(data[-4:], b"PAR1")
+        footer = struct.unpack("<I", data[-8:-4])[0]
+        self.assertLess(footer, len(data) - 12)
+        self.assertIn(b"full_name", data[-8 - footer:-8])   # the schema is in the footer
+        # the same through a pipe (not a terminal: allowed), byte for byte the same rows
+        p = self.cli("query", sql, "--format", "parquet")
+        self.assertEqual(p.returncode, 0, p.stderr)
+        self.assertEqual(p.stdout[:4], b"PAR1")
+        # a bigger result: the row count comes from the Parquet footer
+        p = self.cli("query", "SELECT range AS i, 'x' || range AS s FROM range(12345)",
+                     "--output", os.path.join(d, "big.bin"), "--format", "parquet")
+        self.assertEqual(p.returncode, 0, p.stderr)
+        self.assertTrue(p.stderr.startswith(b"wrote 12345 rows ("), p.stderr)
+
+        csv_path = os.path.join(d, "result.csv")
+        p = self.cli("query", sql, "-o", csv_path)
+        self.assertEqual(p.returncode, 0, p.stderr)
+        self.assertTrue(p.stderr.startswith(b"wrote 2 rows ("), p.stderr)
+        with open(csv_path, "rb") as f:
+            self.assertEqual(f.read(), self.cli("query", sql, "--format", "csv").stdout)
+
+        js = os.path.join(d, "result.json")
+        p = self.cli("query", sql, "--output", js)
+        self.assertTrue(p.stderr.startswith(b"wrote 2 rows ("), p.stderr)
+        with open(js) as f:
+            got = json.load(f)
+        want = json.loads(self.cli("query", sql, "--format", "json").stdout)
+        self.assertEqual(got["rows"], want["rows"])
+        self.assertEqual(got["columns"], want["columns"])
+
+        nd = os.path.join(d, "result.ndjson")
+        p = self.cli("query", sql, "--output", nd)
+        self.assertTrue(p.stderr.startswith(b"wrote 2 rows ("), p.stderr)
+        with open(nd, "rb") as f:
+            self.assertEqual(f.read(), self.cli("query", sql, "--format", "ndjson").stdout)
+        # an explicit --format wins over the extension
+        p = self.cli("query", sql, "--output", os.path.join(d, "x.csv"), "--format", "ndjson")
+        with open(os.path.join(d, "x.csv"), "rb") as f:
+            self.assertTrue(f.read().startswith(b'{"candidate_id":1'))
+
+        # a failed query leaves the old file as it was, and no temporary file
+        with open(csv_path, "w") as f:
+            f.write("old\n")
+        p = self.cli("query", "SELECT * FROM no_such_table", "--output", csv_path)
+        self.assertEqual(p.returncode, 1)
+        self.assertTrue(p.stderr.startswith(b"lakehouse: "), p.stderr)
+        with open(csv_path) as f:
+            self.assertEqual(f.read(), "old\n")
+        self.assertEqual(sorted(os.listdir(d)), ["big.bin", "result.csv", "result.json",
+                                                 "result.ndjson", "result.parquet", "x.csv"])
+        # usage: a table is not a file format; a directory is not a file
+        self.assertEqual(self.cli("query", sql, "--output", js, "--format", "table").returncode, 2)
+        p = self.cli("query", sql, "--output", d)
+        self.assertEqual(p.returncode, 1)
+        self.assertIn(b"is a directory", p.stderr)
+
+    def test_parquet_is_never_written_to_a_terminal(self):
+        self.wide_dataset()
+        rc, out = run_tty(["query", "SELECT * FROM candidates", "--format", "parquet"],
+                          self.srv.url)
+        self.assertEqual(rc, 2, out)
+        self.assertIn("--output", out)
+        self.assertNotIn("PAR1", out)
+        path = os.path.join(self.tmp, "c.parquet")
+        rc, out = run_tty(["query", "SELECT * FROM candidates", "--format", "parquet",
+                           "--output", path], self.srv.url)
+        self.assertEqual(rc, 0, out)
+        self.assertIn("wrote 2 rows", out)
+        self.assertNotIn("PAR1", out)
+
+    def test_table_fits_the_terminal_width(self):
+        # issue 12 point 6: a table of long values made 865-character lines
+        self.wide_dataset()
+        sql = "SELECT * FROM candidates ORDER BY candidate_id"
+        rc, out = run_tty(["query", sql], self.srv.url, env={"COLUMNS": "60"})
+        self.assertEqual(rc, 0, out)
+        lines = out.splitlines()
+        self.assertTrue(lines[0].startswith("┌"), out)
+        self.assertEqual(max(len(l) for l in lines), 60, out)
+        self.assertIn("…", out)
+        self.assertIn("│            1 │", out)            # short values stay whole
+        self.assertIn("2 rows", out)
+        # --wide: whole values, however wide
+        rc, out = run_tty(["query", sql, "--wide"], self.srv.url, env={"COLUMNS": "60"})
+        self.assertEqual(rc, 0, out)
+        self.assertIn("references on file │", out)
+        self.assertIn("+1 (617) 555-0100", out)
+        self.assertNotIn("…", out)
+        # not a terminal: whole values too
+        p = self.cli("query", sql, "--format", "table")
+        self.assertIn("references on file │", p.stdout.decode())
+        # ls and show fit as well
+        rc, out = run_tty(["ls"], self.srv.url, env={"COLUMNS": "40"})
+        self.assertEqual(rc, 0, out)
+        self.assertLessEqual(max(len(l) for l in out.splitlines()), 40, out)
+        self.assertIn("candid…", out)
+        rc, out = run_tty(["ls", "--wide"], self.srv.url, env={"COLUMNS": "40"})
+        self.assertIn("candidates ", out)
+
+    def test_ingest_names_the_dataset_after_the_file(self):
+        if not (built("ingestd") and built("catalogd")):
+            self.skipTest("ingestd/catalogd are not both built into this binary yet")
+        path = os.path.join(self.tmp, "candidates.csv")
+        with open(path, "w") as f:
+            f.write("id,name\n1,Ada\n")
+        p = self.cli("ingest", path)
+        self.assertEqual(p.returncode, 0, p.stderr)
+        self.assertEqual(p.stdout, b"candidates: version 1, 1 row, 2 columns (new version)\n")
+        self.assertIn(b'dataset name "candidates"', p.stderr)
+        odd = os.path.join(self.tmp, "Staff List (2024).csv")
+        shutil.copy(path, odd)
+        p = self.cli("ingest", odd, "--mode", "append")
+        self.assertEqual(p.returncode, 0, p.stderr)
+        self.assertTrue(p.stdout.startswith(b"Staff_List_2024: version 1"), p.stdout)
+        self.assertIn(b'"Staff_List_2024"', p.stderr)
+        p = self.cli("ls")
+        self.assertIn("Staff_List_2024", p.stdout.decode())
+        # stdin has no file name; a word that is no file is a usage error
+        for args in (["ingest", "-"], ["ingest", "no_such_file"]):
+            p = self.cli(*args)
+            self.assertEqual(p.returncode, 2, args)
+            self.assertIn(b"lakehouse ingest NAME", p.stderr)
+
+    def test_csv_limit_errors_state_the_limit(self):
+        if not built("ingestd"):
+            self.skipTest("ingestd is not built into this binary yet")
+        many = os.path.join(self.tmp, "many.csv")
+        with open(many, "w") as f:
+            f.write(",".join("c%d" % i for i in range(4097)) + "\n")
+            f.write(",".join("1" for _ in range(4097)) + "\n")
+        p = self.cli("ingest", "many", many)
+        self.assertEqual(p.returncode, 1)
+        self.assertIn(b"at most 4096", p.stderr)
+
+        long_name = os.path.join(self.tmp, "long.csv")
+        with open(long_name, "w") as f:
+            f.write("id,%s\n1,2\n" % ("n" * 300))
+        p = self.cli("ingest", "long", long_name)
+        self.assertEqual(p.returncode, 1)
+        self.assertIn(b"300 bytes, at most 255", p.stderr)
+
+        big = os.path.join(self.tmp, "big.csv")
+        with open(big, "w") as f:
+            f.write("id,blob\n1,")
+            f.write("x" * ((16 << 20) + 1))
+            f.write("\n")
+        p = self.cli("ingest", "big", big)
+        self.assertEqual(p.returncode, 1)
+        self.assertIn(b"larger than 16 MiB", p.stderr)
 
     def ingest_three_versions(self):
         path = os.path.join(self.tmp, "people.csv")

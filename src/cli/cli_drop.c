@@ -1,0 +1,137 @@
+/* cli_drop.c — `lakehouse drop NAME [--yes]`: delete a dataset and every
+ * version of it (DELETE /v1/catalog/manifest/NAME, a write).
+ *
+ * Dropping is final, so the command asks first: it reads the manifest,
+ * says what will go (versions, rows, size) and waits for "y" on the terminal.
+ * Without a terminal on stdin there is nobody to ask, and it refuses unless
+ * --yes says the caller means it (a script must never drop a dataset because
+ * stdin happened to hold a "y"). Afterwards it says what was dropped and that
+ * the Parquet objects are now garbage for `lakehouse gc`: the catalog forgets
+ * them at once, the object store keeps them until gc deletes them.
+ */
+#include "cli/cli.h"
+#include "cli/cli_int.h"
+
+#include "common/xmalloc.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+static void usage(FILE *out)
+{
+	fprintf(out,
+		"usage: lakehouse drop NAME [--yes]\n"
+		"\n"
+		"Deletes dataset NAME and all its versions from the catalog at LAKEHOUSE_URL.\n"
+		"This cannot be undone: queries of NAME or \"NAME@N\" fail from then on, and\n"
+		"ingesting NAME again starts a new dataset at version 1. The Parquet\n"
+		"objects stay in the object store as garbage until `lakehouse gc`\n"
+		"deletes them (once older than its grace period, 1 h by default).\n"
+		"\n"
+		"On a terminal it asks before dropping; otherwise --yes is required.\n"
+		"\n"
+		"  --yes   drop without asking\n");
+}
+
+/* "3 versions, 6000 rows, 1.6 MiB in 4 objects" from a manifest; the caller
+ * frees. The version number counts the versions: they are 1..N. */
+static char *describe(const json_t *m)
+{
+	char size[16];
+	long long versions = (long long)json_integer_value(json_object_get(m, "version"));
+	long long rows = (long long)json_integer_value(json_object_get(m, "row_count"));
+	size_t objects = json_array_size(json_object_get(m, "objects"));
+	cli_format_bytes((uint64_t)json_integer_value(json_object_get(m, "size_bytes")), size);
+	return xasprintf("%lld version%s; the latest has %lld row%s, %s in %zu object%s",
+			 versions, versions == 1 ? "" : "s", rows, rows == 1 ? "" : "s", size,
+			 objects, objects == 1 ? "" : "s");
+}
+
+/* Ask on stderr, read the answer from the terminal on stdin: 1 for yes. */
+static int confirm(const char *name, const char *what)
+{
+	char line[64];
+	fprintf(stderr, "Drop dataset \"%s\" (%s)? This cannot be undone. [y/N] ", name, what);
+	fflush(stderr);
+	if (!fgets(line, sizeof line, stdin)) {
+		fputc('\n', stderr);
+		return 0;
+	}
+	size_t n = strcspn(line, "\r\n");
+	line[n] = '\0';
+	return !strcmp(line, "y") || !strcmp(line, "Y") || !strcmp(line, "yes") ||
+	       !strcmp(line, "YES") || !strcmp(line, "Yes");
+}
+
+int cli_drop_main(int argc, char **argv)
+{
+	const char *name = NULL;
+	int yes = 0, rc;
+	json_t *m = NULL;
+	char *path = NULL, *what = NULL, *url = NULL;
+
+	for (int i = 1; i < argc; i++) {
+		const char *a = argv[i];
+		if (cli_is_help(a)) {
+			usage(stdout);
+			return CLI_OK;
+		} else if (!strcmp(a, "--yes") || !strcmp(a, "-y")) {
+			yes = 1;
+		} else if (a[0] == '-' && a[1]) {
+			fprintf(stderr, "lakehouse: unknown option \"%s\"\n\n", a);
+			usage(stderr);
+			return CLI_USAGE;
+		} else if (!name) {
+			name = a;
+		} else {
+			fprintf(stderr, "lakehouse: drop takes one dataset name\n\n");
+			usage(stderr);
+			return CLI_USAGE;
+		}
+	}
+	if (!name) {
+		usage(stderr);
+		return CLI_USAGE;
+	}
+	if (!yes && !isatty(STDIN_FILENO)) {
+		fprintf(stderr, "lakehouse: not dropping \"%s\": there is no terminal to confirm on; "
+				"add --yes to drop it\n", name);
+		return CLI_USAGE;
+	}
+
+	/* what is about to go (and a clear 404 before asking about nothing) */
+	path = cli_url_encoded("/v1/catalog/manifest/", name, "");
+	rc = cli_json("GET", path, NULL, &m);
+	if (rc != CLI_OK)
+		goto out;
+	what = describe(m);
+	if (!yes && !confirm(name, what)) {
+		fprintf(stderr, "lakehouse: not dropped\n");
+		rc = CLI_FAILED;
+		goto out;
+	}
+
+	struct http_client_request r;
+	struct http_client_response resp;
+	free(path);
+	path = cli_url_encoded("/v1/catalog/manifest/", name, "");
+	url = cli_url(path);
+	http_client_request_init(&r);
+	r.method = "DELETE";
+	r.url = url;
+	rc = cli_do(&r, &resp);
+	if (rc != CLI_OK)
+		goto out;
+	http_client_response_free(&resp);
+	printf("dropped %s (%s)\n"
+	       "its objects are now garbage: `lakehouse gc` deletes them once they are older than "
+	       "the grace period (1 h by default)\n", name, what);
+out:
+	json_decref(m);
+	free(path);
+	free(what);
+	free(url);
+	return rc;
+}
