@@ -2,7 +2,11 @@
  * SQL query N times in DuckDB (same version, same threads) over a view on
  * the given Parquet file, print p50 and p99 latency in ms as JSON.
  *
- *   query_bench PARQUET N THREADS SQL     (the view is named "bench") */
+ *   query_bench PARQUET N THREADS SQL [prepared]   (the view is named "bench")
+ *
+ * With "prepared", the query is prepared once and executed N times (the
+ * floor: execution only, as queryd's workers do for a repeated text);
+ * without, each run is a duckdb_query (parse, bind, plan, execute). */
 #pragma GCC diagnostic push
 #pragma GCC diagnostic ignored "-Wstrict-prototypes"
 #include <duckdb.h>
@@ -27,10 +31,12 @@ static int cmp(const void *a, const void *b)
 
 int main(int argc, char **argv)
 {
-	if (argc != 5) {
-		fprintf(stderr, "usage: query_bench PARQUET N THREADS SQL\n");
+	if (argc != 5 && !(argc == 6 && !strcmp(argv[5], "prepared"))) {
+		fprintf(stderr, "usage: query_bench PARQUET N THREADS SQL [prepared]\n");
 		return 2;
 	}
+	int prepared = argc == 6;
+	duckdb_prepared_statement st = NULL;
 	int n = (int)strtol(argv[2], NULL, 10);
 	duckdb_database db;
 	duckdb_connection con;
@@ -49,10 +55,15 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	duckdb_destroy_result(&r);
+	if (prepared && duckdb_prepare(con, argv[4], &st) == DuckDBError) {
+		fprintf(stderr, "%s\n", duckdb_prepare_error(st));
+		return 1;
+	}
 	double *t = calloc((size_t)n, sizeof *t);
 	for (int i = -5; i < n; i++) {   /* 5 warm-up runs */
 		double t0 = now_ms();
-		if (duckdb_query(con, argv[4], &r) == DuckDBError) {
+		if ((prepared ? duckdb_execute_prepared(st, &r) : duckdb_query(con, argv[4], &r)) ==
+		    DuckDBError) {
 			fprintf(stderr, "%s\n", duckdb_result_error(&r));
 			return 1;
 		}
@@ -63,6 +74,8 @@ int main(int argc, char **argv)
 	qsort(t, (size_t)n, sizeof *t, cmp);
 	printf("{\"p50_ms\": %.3f, \"p99_ms\": %.3f}\n", t[n / 2], t[(n * 99) / 100]);
 	free(t);
+	if (st)
+		duckdb_destroy_prepare(&st);
 	duckdb_disconnect(&con);
 	duckdb_close(&db);
 	duckdb_destroy_config(&cfg);

@@ -134,6 +134,8 @@ def main():
                                "-Wl,-rpath," + os.path.join(ROOT, "deps", "duckdb")])
         inproc = json.loads(subprocess.check_output(
             [exe, os.path.join(cache_dir, files[0]), str(n), "2", SQL]))
+        inprep = json.loads(subprocess.check_output(
+            [exe, os.path.join(cache_dir, files[0]), str(n), "2", SQL, "prepared"]))
         http_p50, http_p99 = pct(times, 50), pct(times, 99)
         print("dataset: 1,000,000 rows, %d bytes of Parquet; catalog: %s" % (len(parquet), catalog_kind))
         print("query:   %s" % SQL)
@@ -142,6 +144,9 @@ def main():
         print("in-process DuckDB  p50 %.2f ms  p99 %.2f ms" % (inproc["p50_ms"], inproc["p99_ms"]))
         print("ratio HTTP/in-process  p50 %.2fx  p99 %.2fx" % (
             http_p50 / inproc["p50_ms"], http_p99 / inproc["p99_ms"]))
+        print("in-process prepared once  p50 %.2f ms  p99 %.2f ms  (ratio HTTP/prepared p50 %.2fx,"
+              " overhead %+.2f ms)" % (inprep["p50_ms"], inprep["p99_ms"],
+                                       http_p50 / inprep["p50_ms"], http_p50 - inprep["p50_ms"]))
         if old:
             o50, o99 = pct(old_times, 50), pct(old_times, 99)
             print("baseline %s" % baseline)

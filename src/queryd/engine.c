@@ -56,6 +56,17 @@
  *     parquet_metadata_cache is on: objects are immutable, so a footer read
  *     once serves every later bind. Past versions stay TEMP views of one
  *     query's connection.
+ *  8. The session (engine_options.session, queryd's workers, which run one
+ *     query at a time): every query uses one long-lived connection, and a
+ *     statement that passed the check and prepared is kept by its exact
+ *     text (ENGINE_STMT_CACHE, least recently used out) for as long as the
+ *     set of datasets' view names is the same (views_gen): a statement the
+ *     check allowed because a name was one of our views is checked again
+ *     when that changes. Replacing a view (a new version) needs no new
+ *     check — DuckDB rebinds a prepared statement whose catalog changed.
+ *     Queries that read past versions (TEMP views) are never kept, and
+ *     their views are dropped at the end. Any failure, time-out included,
+ *     forgets the session: the next query starts on a fresh connection.
  */
 #include "queryd/queryd_int.h"
 
@@ -75,6 +86,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+/* Note 8: statements a worker keeps prepared (dashboards and agents send the
+ * same few texts again and again). */
+#define ENGINE_STMT_CACHE 32
 
 /* ---- output buffer -------------------------------------------------------- */
 
@@ -198,7 +213,32 @@ struct engine {
 	char **dviews;
 	size_t ndviews;
 	duckdb_connection admin_con;
+	uint64_t views_gen;          /* bumped when the set of dviews names changes */
+	/* Note 8: the session (engine_options.session). */
+	int session_mode, session_busy;
+	duckdb_connection session;
+	struct cached_stmt {
+		char *sql;
+		uint64_t views_gen;
+		duckdb_prepared_statement st;
+		uint64_t used;
+	} stmts[ENGINE_STMT_CACHE];
+	uint64_t tick;
 };
+
+/* Note 8: forget every prepared statement and the session's connection. */
+static void session_reset(struct engine *e)
+{
+	for (size_t i = 0; i < ENGINE_STMT_CACHE; i++) {
+		if (e->stmts[i].st)
+			duckdb_destroy_prepare(&e->stmts[i].st);
+		free(e->stmts[i].sql);
+		memset(&e->stmts[i], 0, sizeof e->stmts[i]);
+	}
+	if (e->session)
+		duckdb_disconnect(&e->session);
+	e->session = NULL;
+}
 
 struct engine_query {
 	duckdb_connection con;
@@ -207,6 +247,9 @@ struct engine_query {
 	int have_res;
 	duckdb_data_chunk chunk;
 	idx_t chunk_row, chunk_size;
+	int shared;             /* con is the engine's session (note 8) */
+	int stmt_cached;        /* stmt belongs to the session's cache */
+	int failed;             /* something failed: the session starts over */
 	idx_t ncols;
 	duckdb_logical_type *types;
 	char **names;
@@ -296,6 +339,7 @@ struct engine *engine_open(const struct engine_options *o, struct lh_error *err)
 	duckdb_set_config(cfg, "autoinstall_known_extensions", "false");
 	duckdb_set_config(cfg, "autoload_known_extensions", "false");
 	e = xcalloc(1, sizeof *e);
+	e->session_mode = o->session;
 	pthread_mutex_init(&e->check_mu, NULL);
 	if (duckdb_open_ext(NULL, &e->db, cfg, &open_err) == DuckDBError) {
 		lh_fail(err, 500, "internal", "cannot open DuckDB: %s", open_err ? open_err : "?");
@@ -382,6 +426,7 @@ void engine_close(struct engine *e)
 		duckdb_disconnect(&e->check_con);
 	if (e->admin_con)
 		duckdb_disconnect(&e->admin_con);
+	session_reset(e);
 	for (size_t i = 0; i < e->ndviews; i++)
 		free(e->dviews[i]);
 	free(e->dviews);
@@ -394,7 +439,12 @@ void engine_close(struct engine *e)
 struct engine_query *engine_query_create(struct engine *e, struct lh_error *err)
 {
 	struct engine_query *q = xcalloc(1, sizeof *q);
-	if (duckdb_connect(e->db, &q->con) == DuckDBError) {
+	if (e->session_mode && !e->session_busy &&
+	    (e->session || duckdb_connect(e->db, &e->session) != DuckDBError)) {
+		e->session_busy = 1;
+		q->shared = 1;
+		q->con = e->session;
+	} else if (duckdb_connect(e->db, &q->con) == DuckDBError) {
 		free(q);
 		lh_fail(err, 500, "internal", "cannot open a query engine connection");
 		return NULL;
@@ -419,7 +469,7 @@ void engine_query_destroy(struct engine_query *q)
 	if (!q)
 		return;
 	clear_result(q);
-	if (q->stmt)
+	if (q->stmt && !q->stmt_cached)
 		duckdb_destroy_prepare(&q->stmt);
 	for (idx_t i = 0; i < q->ncols; i++) {
 		if (q->types)
@@ -428,13 +478,31 @@ void engine_query_destroy(struct engine_query *q)
 	}
 	free(q->types);
 	free(q->names);
+	free(q->out.p);
+	free(q->scratch.p);
+	if (q->shared) {
+		struct engine *e = q->e;
+		/* A past version's TEMP view goes with its query, so the next
+		 * query's check sees exactly its own views. */
+		for (size_t i = 0; i < q->nviews && !q->failed; i++) {
+			struct lh_error derr = { 0 };
+			char *v = ident_quote(q->views[i]);
+			char *sql = xasprintf("DROP VIEW IF EXISTS temp.%s", v);
+			if (run_sql(e->session, sql, &derr))
+				q->failed = 1;
+			lh_error_clear(&derr);
+			free(sql);
+			free(v);
+		}
+		if (q->failed || atomic_load(&q->timed_out))
+			session_reset(e);
+		e->session_busy = 0;
+	} else if (q->con) {
+		duckdb_disconnect(&q->con);
+	}
 	for (size_t i = 0; i < q->nviews; i++)
 		free(q->views[i]);
 	free(q->views);
-	free(q->out.p);
-	free(q->scratch.p);
-	if (q->con)
-		duckdb_disconnect(&q->con);
 	free(q);
 }
 
@@ -542,6 +610,7 @@ int engine_dataset_view(struct engine *e, const char *view, const char *const *p
 		if (i == e->ndviews) {
 			e->dviews = xrealloc(e->dviews, (e->ndviews + 1) * sizeof *e->dviews);
 			e->dviews[e->ndviews++] = xstrdup(view);
+			e->views_gen++;
 		}
 		pthread_mutex_unlock(&e->check_mu);
 	}
@@ -577,6 +646,7 @@ int engine_dataset_view_drop(struct engine *e, const char *view, struct lh_error
 			if (!strcmp(e->dviews[i], view)) {
 				free(e->dviews[i]);
 				e->dviews[i] = e->dviews[--e->ndviews];
+				e->views_gen++;
 				break;
 			}
 		}
@@ -595,6 +665,7 @@ static int is_permission(const char *msg)
 /* Turn a DuckDB failure message into the right answer. */
 static int engine_fail(struct engine_query *q, const char *msg, struct lh_error *err)
 {
+	q->failed = 1;
 	if (atomic_load(&q->timed_out))
 		return lh_fail(err, 504, "query_timeout",
 			       "the query ran past its time limit and was interrupted");
@@ -671,10 +742,52 @@ out:
 	return rc;
 }
 
+/* Note 8: the session's statement prepared for exactly this text, with the
+ * same datasets' views, or NULL. */
+static struct cached_stmt *stmt_lookup(struct engine *e, const char *sql)
+{
+	for (size_t i = 0; i < ENGINE_STMT_CACHE; i++) {
+		struct cached_stmt *c = &e->stmts[i];
+		if (c->st && c->views_gen == e->views_gen && !strcmp(c->sql, sql)) {
+			c->used = ++e->tick;
+			return c;
+		}
+	}
+	return NULL;
+}
+
+static void stmt_keep(struct engine *e, const char *sql, duckdb_prepared_statement st)
+{
+	struct cached_stmt *victim = &e->stmts[0];
+	for (size_t i = 0; i < ENGINE_STMT_CACHE; i++) {
+		if (!e->stmts[i].st) {
+			victim = &e->stmts[i];
+			break;
+		}
+		if (e->stmts[i].used < victim->used)
+			victim = &e->stmts[i];
+	}
+	if (victim->st)
+		duckdb_destroy_prepare(&victim->st);
+	free(victim->sql);
+	victim->sql = xstrdup(sql);
+	victim->st = st;
+	victim->views_gen = e->views_gen;
+	victim->used = ++e->tick;
+}
+
 int engine_query_prepare(struct engine_query *q, const char *sql, struct lh_error *err)
 {
 	duckdb_extracted_statements ex = NULL;
 	int rc = -1, explain = 0;
+	if (q->shared && q->nviews == 0) {
+		struct cached_stmt *c = stmt_lookup(q->e, sql);
+		if (c) {
+			q->stmt = c->st;
+			q->stmt_cached = 1;
+			return 0;
+		}
+	}
 	idx_t n = duckdb_extract_statements(q->con, sql, &ex);
 	if (n == 0) {
 		engine_fail(q, duckdb_extract_statements_error(ex), err);
@@ -701,8 +814,14 @@ int engine_query_prepare(struct engine_query *q, const char *sql, struct lh_erro
 		lh_fail(err, 400, "sql_error", "query parameters ($1, ?) are not supported");
 		goto out;
 	}
+	if (q->shared && q->nviews == 0) {
+		stmt_keep(q->e, sql, q->stmt);
+		q->stmt_cached = 1;
+	}
 	rc = 0;
 out:
+	if (rc)
+		q->failed = 1;
 	duckdb_destroy_extracted(&ex);
 	return rc;
 }

@@ -165,6 +165,8 @@ struct engine_options {
 	uint64_t spill_bytes;      /* max_temp_directory_size; 0 = DuckDB's default
 				    * (90% of the free disk: never for queryd) */
 	unsigned threads;          /* 0 = DuckDB's default */
+	int session;               /* one query at a time: one connection, and
+				    * statements kept prepared (engine.c note 8) */
 };
 
 struct engine;

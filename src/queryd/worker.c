@@ -447,6 +447,7 @@ int queryd_worker_main(int argc, char **argv)
 		.memory_bytes = memory,
 		.spill_bytes = spill_bytes,
 		.threads = (unsigned)threads,
+		.session = 1,
 	};
 	w.engine = engine_open(&eo, &err);
 	if (!w.engine) {

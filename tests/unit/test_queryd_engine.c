@@ -19,6 +19,8 @@ struct fixture {
 	struct engine *e;
 };
 
+static int fixture_session;   /* engine_options.session for fixture_open */
+
 static int fixture_open(struct fixture *f)
 {
 	snprintf(f->dir, sizeof f->dir, "/tmp/lh-qe-XXXXXX");
@@ -27,7 +29,8 @@ static int fixture_open(struct fixture *f)
 	snprintf(f->spill, sizeof f->spill, "%s/spill", f->dir);
 	struct lh_error err = { 0 };
 	struct engine_options o = { .sandbox_dir = f->dir, .temp_dir = f->spill,
-				    .memory_bytes = 256u << 20, .threads = 2 };
+				    .memory_bytes = 256u << 20, .threads = 2,
+				    .session = fixture_session };
 	f->e = engine_open(&o, &err);
 	if (!f->e)
 		fprintf(stderr, "  engine_open: %s\n", err.msg);
@@ -412,5 +415,66 @@ TEST(queryd_engine_parquet_output)
 	CHECK(access("/tmp/lh-qe-outside.parquet", F_OK) != 0);
 	lh_error_clear(&err);
 	engine_query_destroy(q);
+	fixture_close(&f);
+}
+
+/* engine.c note 8: a worker's session keeps statements prepared; a new
+ * version of a view is seen, a name that stops being ours is checked again,
+ * and a past version's TEMP view does not outlive its query. */
+TEST(queryd_engine_session_statement_cache)
+{
+	struct fixture f;
+	struct lh_error err = { 0 };
+	char *out = NULL;
+	fixture_session = 1;
+	int opened = fixture_open(&f);
+	fixture_session = 0;
+	CHECK(opened == 0);
+	char *p1 = xasprintf("%s/one.parquet", f.dir), *p2 = xasprintf("%s/two.parquet", f.dir);
+	CHECK(write_parquet(&f, "SELECT 1 AS x", p1) == 0);
+	CHECK(write_parquet(&f, "SELECT 2 AS x UNION ALL SELECT 3", p2) == 0);
+	const char *one = p1, *two = p2;
+
+	CHECK(engine_dataset_view(f.e, "ds", &one, 1, NULL, 0, &err) == 0);
+	CHECK(run(&f, NULL, "SELECT sum(x) AS s FROM ds", ENGINE_CSV, -1, &out, &err) == 0);
+	CHECK_EQ_STR(out, "s\n1\n");
+	free(out);
+	/* the same text after a new version: DuckDB rebinds the kept statement */
+	CHECK(engine_dataset_view(f.e, "ds", &two, 1, NULL, 0, &err) == 0);
+	CHECK(run(&f, NULL, "SELECT sum(x) AS s FROM ds", ENGINE_CSV, -1, &out, &err) == 0);
+	CHECK_EQ_STR(out, "s\n5\n");
+	free(out);
+
+	/* allowed because a dataset is named like a system view ... */
+	CHECK(engine_dataset_view(f.e, "pg_settings", &one, 1, NULL, 0, &err) == 0);
+	CHECK(run(&f, NULL, "SELECT count(*) AS n FROM pg_settings", ENGINE_CSV, -1, &out,
+		  &err) == 0);
+	CHECK_EQ_STR(out, "n\n1\n");
+	free(out);
+	/* ... and checked again once it is not ours: the kept statement must not
+	 * now read DuckDB's own view */
+	CHECK(engine_dataset_view_drop(f.e, "pg_settings", &err) == 0);
+	CHECK(run(&f, NULL, "SELECT count(*) AS n FROM pg_settings", ENGINE_CSV, -1, &out,
+		  &err) == -1);
+	if (strcmp(err.code, "forbidden_function"))
+		fprintf(stderr, "  got %s: %s\n", err.code, err.msg);
+	CHECK_EQ_STR(err.code, "forbidden_function");
+	free(out);
+	lh_error_clear(&err);
+
+	/* a TEMP view (a past version) goes with its query */
+	CHECK(run(&f, p1, "SELECT x FROM t", ENGINE_CSV, -1, &out, &err) == 0);
+	CHECK_EQ_STR(out, "x\n1\n");
+	free(out);
+	CHECK(run(&f, NULL, "SELECT x FROM t", ENGINE_CSV, -1, &out, &err) == -1);
+	CHECK_EQ_STR(err.code, "sql_error");
+	free(out);
+	lh_error_clear(&err);
+	/* and the session survives the failure with a fresh connection */
+	CHECK(run(&f, NULL, "SELECT sum(x) AS s FROM ds", ENGINE_CSV, -1, &out, &err) == 0);
+	CHECK_EQ_STR(out, "s\n5\n");
+	free(out);
+	free(p1);
+	free(p2);
 	fixture_close(&f);
 }
