@@ -84,6 +84,7 @@ struct cfg_key {
 
 static const char *const storage_backends[] = { "disk", "s3", NULL };
 static const char *const catalog_backends[] = { "sqlite", "postgres", NULL };
+static const char *const log_modes[] = { "auto", "json", "human", "quiet", NULL };
 
 static const char *const sections[] = {
 	"gateway", "storaged", "catalogd", "ingestd", "queryd", "auth", "http",
@@ -92,6 +93,7 @@ static const char *const sections[] = {
 
 static const struct cfg_key keys[] = {
 	K_STR("", "data_dir", data_dir, C_DATA_DIR, NULL),
+	K_STR("", "log", log, C_NONE, log_modes),
 
 	K_STR("gateway", "bind", gateway.bind, C_BIND, NULL),
 	K_STR("gateway", "storaged_url", gateway.storaged_url, C_URL_LIST, NULL),
@@ -144,7 +146,8 @@ static const struct cfg_key keys[] = {
 };
 #define N_KEYS (sizeof keys / sizeof keys[0])
 
-/* LAKEHOUSE_* variables that belong to the CLI or the scripts, not here. */
+/* LAKEHOUSE_* variables that belong to the CLI or the scripts, not here
+ * (LAKEHOUSE_LOG is checked by service.c, over the file's `log`). */
 static const char *const env_ignored[] = {
 	"LAKEHOUSE_URL", "LAKEHOUSE_TOKEN", "LAKEHOUSE_LOG", "LAKEHOUSE_BIN",
 };

@@ -27,6 +27,9 @@ struct lh_error;
 
 struct lh_config {
 	char data_dir[LH_CFG_STR];          /* LAKEHOUSE_DATA_DIR, default ./lakehouse-data */
+	/* top-level `log`: "auto", "json", "human" or "quiet" (log.h); "" =
+	 * auto. LAKEHOUSE_LOG and --log override it; service.c applies them. */
+	char log[8];
 	struct {
 		unsigned connection_timeout_s;   /* [http] connection_timeout_s */
 		unsigned max_connections;        /* [http] max_connections */

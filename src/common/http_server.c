@@ -45,6 +45,19 @@
  *     extent unknown, nothing after it on the connection can be trusted.
  *     Order: framing, Host, (/health), cross-site, (authorize, /metrics,
  *     routing), then the JSON media type of `json_body` routes.
+ *  8. We create, bind and listen on the socket ourselves (listen_socket) and
+ *     hand it to libmicrohttpd (MHD_OPTION_LISTEN_SOCKET), so a failed bind
+ *     says why with its errno and names the port (MHD's own message says
+ *     "port 0" when given an address). SO_REUSEADDR only, never
+ *     SO_REUSEPORT: a restart may bind over connections in TIME_WAIT, but a
+ *     second server can never share a live port and take half its requests
+ *     (ADR 0120). From MHD_start_daemon() on, the socket is MHD's: it closes
+ *     it on its failure paths and at MHD_stop_daemon/quiesce.
+ *  9. Request lines (note 3) leave out the peers' health checks, GET /health
+ *     carrying HTTP_HEALTH_CHECK_HEADER: the gateway probes every upstream
+ *     each second, which is no request anyone needs to read (ADR 0121). For
+ *     human log lines the request also keeps its query string and the error
+ *     message its client got.
  */
 #include "common/http_server.h"
 
@@ -136,6 +149,11 @@ struct http_request {
 	int queued;
 	int ended;
 	char *error_detail;             /* for the log line of a 5xx */
+	char *message;                  /* the error the client got (>= 400), note 9 */
+	int log_skip;                   /* a peer's health check, note 9 */
+	char query[LH_LOG_HUMAN_QUERY_MAX + 2]; /* decoded, cut; human lines only */
+	char *err_head;                 /* first bytes of a streamed error body, note 9 */
+	size_t err_head_n;
 };
 
 /* --- helpers ------------------------------------------------------------ */
@@ -318,6 +336,8 @@ void http_respond_error(struct http_request *req, const struct lh_error *err)
 	int status = err->status ? err->status : 500;
 	if (status >= 500 && !req->error_detail)
 		req->error_detail = xstrdup(err->msg);
+	if (status >= 400 && !req->message)
+		req->message = xstrdup(err->msg);
 	http_respond_json(req, status, lh_error_json(err));
 }
 
@@ -361,6 +381,8 @@ struct stream_ctx {
 	void *ctx;
 	void (*free_ctx)(void *ctx);
 	uint64_t *bytes_out;   /* req->bytes_out; only touched while req lives */
+	char *head;            /* req->err_head or NULL (note 9); same lifetime */
+	size_t *head_n;
 };
 
 static ssize_t stream_read(void *cls, uint64_t pos, char *buf, size_t max)
@@ -372,6 +394,13 @@ static ssize_t stream_read(void *cls, uint64_t pos, char *buf, size_t max)
 	if (n == 0)
 		return MHD_CONTENT_READER_END_OF_STREAM;
 	*s->bytes_out += (uint64_t)n;
+	if (s->head && *s->head_n < LH_LOG_ERROR_HEAD_MAX) {
+		size_t take = LH_LOG_ERROR_HEAD_MAX - *s->head_n;
+		if (take > (size_t)n)
+			take = (size_t)n;
+		memcpy(s->head + *s->head_n, buf, take);
+		*s->head_n += take;
+	}
 	return n;
 }
 
@@ -392,6 +421,14 @@ void http_respond_stream(struct http_request *req, int status, const char *conte
 	s->ctx = ctx;
 	s->free_ctx = free_ctx;
 	s->bytes_out = &req->bytes_out;
+	s->head = NULL;
+	s->head_n = NULL;
+	if (status >= 400 && !req->err_head && !http_request_responded(req) && log_is_human()) {
+		/* a proxied error: its JSON "error" is the message of the log line */
+		req->err_head = xmalloc(LH_LOG_ERROR_HEAD_MAX);
+		s->head = req->err_head;
+		s->head_n = &req->err_head_n;
+	}
 	struct MHD_Response *r = MHD_create_response_from_callback(
 		size == HTTP_SIZE_UNKNOWN ? MHD_SIZE_UNKNOWN : size, LH_STREAM_CHUNK,
 		stream_read, s, stream_free);
@@ -556,6 +593,19 @@ static void respond_metrics(struct http_request *req)
 	free(text);
 }
 
+/* Note 9: the query string as "k=v&flag", decoded, cut at the buffer. */
+static enum MHD_Result query_keep_one(void *cls, enum MHD_ValueKind kind,
+				      const char *key, const char *value)
+{
+	struct http_request *req = cls;
+	size_t n = strlen(req->query), cap = sizeof req->query;
+	if (n + 1 >= cap)
+		return MHD_NO;
+	snprintf(req->query + n, cap - n, "%s%s%s%s", n ? "&" : "", key ? key : "",
+		 value ? "=" : "", value ? value : "");
+	return MHD_YES;
+}
+
 /* First call for a request: build it, route it, run begin(). */
 static struct http_request *request_begin(struct http_server *srv, struct MHD_Connection *conn,
 					  const char *url, const char *method, const char *version)
@@ -577,6 +627,9 @@ static struct http_request *request_begin(struct http_server *srv, struct MHD_Co
 	else
 		request_id_generate(req->request_id);
 
+	if (log_is_human())
+		MHD_get_connection_values(conn, MHD_GET_ARGUMENT_KIND, query_keep_one, req);
+
 	if (atomic_load(&srv->stopping)) {
 		http_respond_fail(req, 503, "shutting_down", "the service is shutting down");
 		return req;
@@ -595,6 +648,7 @@ static struct http_request *request_begin(struct http_server *srv, struct MHD_Co
 	int is_get = !strcmp(method, "GET") || !strcmp(method, "HEAD");
 	if (is_get && !strcmp(req->path, "/health")) {
 		req->route_name = "health";
+		req->log_skip = http_request_header(req, HTTP_HEALTH_CHECK_HEADER) != NULL;
 		respond_health(req);
 		return req;
 	}
@@ -735,14 +789,26 @@ static void request_completed(void *cls, struct MHD_Connection *conn, void **con
 	metrics_observe(srv->metrics, req->route_name, status, ms / 1e3);
 	struct log_request line = {
 		.service = srv->service, .request_id = req->request_id,
-		.method = req->method, .path = req->path, .status = status,
+		.method = req->method, .path = req->path,
+		.query = req->query[0] ? req->query : NULL, .status = status,
 		.bytes_in = req->bytes_in, .bytes_out = req->bytes_out,
-		.duration_ms = ms, .error = req->error_detail,
+		.duration_ms = ms, .error = req->error_detail, .message = req->message,
 	};
 	if (!ok && req->queued)
 		line.error = "connection ended before the response was complete";
-	log_request(&line);
+	if (status == 499)
+		line.message = "the client went away before the answer";
+	json_t *head = NULL;
+	if (!line.message && req->err_head_n) {
+		head = json_loadb(req->err_head, req->err_head_n, 0, NULL);
+		line.message = json_string_value(json_object_get(head, "error"));
+	}
+	if (!req->log_skip)
+		log_request(&line);
+	json_decref(head);
 
+	free(req->err_head);
+	free(req->message);
 	free(req->error_detail);
 	lh_buf_free(&req->body);
 	free(req->path);
@@ -792,11 +858,62 @@ static int parse_bind(const char *bind, struct sockaddr_storage *ss, socklen_t *
 	return 0;
 }
 
+/* Note 8: why a bind failed, in words, naming the address and its port. */
+static int bind_fail(struct lh_error *err, const char *service, const char *where,
+		     unsigned port, int e)
+{
+	const char *why;
+	switch (e) {
+	case EADDRINUSE:
+		return lh_fail(err, 500, "bind_failed", "%s could not listen on %s: port %u is "
+			       "already in use (by another lakehouse or another program)",
+			       service, where, port);
+	case EACCES:
+		why = port < 1024 ? "ports below 1024 need privileges" : "permission denied";
+		break;
+	case EADDRNOTAVAIL:
+		why = "that address is not one of this machine's";
+		break;
+	default:
+		why = strerror(e);
+		break;
+	}
+	return lh_fail(err, 500, "bind_failed", "%s could not listen on %s (port %u): %s",
+		       service, where, port, why);
+}
+
+/* Note 8: a listening socket on addr, or -1 with err. */
+static int listen_socket(const struct sockaddr_storage *addr, socklen_t len,
+			 const char *service, const char *where, struct lh_error *err)
+{
+	const struct sockaddr_in *a4 = (const struct sockaddr_in *)addr;
+	const struct sockaddr_in6 *a6 = (const struct sockaddr_in6 *)addr;
+	unsigned port = ntohs(addr->ss_family == AF_INET6 ? a6->sin6_port : a4->sin_port);
+	int on = 1;
+	int fd = socket(addr->ss_family, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+	if (fd < 0) {
+		bind_fail(err, service, where, port, errno);
+		return -1;
+	}
+	/* TIME_WAIT only; never SO_REUSEPORT (note 8). Best effort. */
+	(void)setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on, sizeof on);
+	if (addr->ss_family == AF_INET6)
+		(void)setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &on, sizeof on);
+	if (bind(fd, (const struct sockaddr *)addr, len) != 0 ||
+	    listen(fd, LH_HTTP_LISTEN_BACKLOG) != 0) {
+		int e = errno;
+		close(fd);
+		bind_fail(err, service, where, port, e);
+		return -1;
+	}
+	return fd;
+}
+
 struct http_server *http_server_start(const struct http_server_config *cfg,
 				      struct lh_error *err)
 {
 	struct sockaddr_storage addr;
-	socklen_t addrlen;
+	socklen_t addrlen = 0;
 	char why[200];
 	const char *hosts = cfg->allowed_hosts ? cfg->allowed_hosts : "";
 	if (http_policy_host_list_check(hosts, strlen(hosts), why, sizeof why) != 0) {
@@ -805,11 +922,21 @@ struct http_server *http_server_start(const struct http_server_config *cfg,
 			cfg->authorize_free(cfg->authorize_ctx);
 		return NULL;
 	}
-	if (parse_bind(cfg->bind, &addr, &addrlen, err) != 0) {
+	int lfd = -1;
+	if (parse_bind(cfg->bind, &addr, &addrlen, err) != 0 ||
+	    (lfd = listen_socket(&addr, addrlen, cfg->service, cfg->bind, err)) < 0) {
 		if (cfg->authorize_free)
 			cfg->authorize_free(cfg->authorize_ctx);
 		return NULL;
 	}
+
+	struct sockaddr_storage bound;
+	socklen_t boundlen = sizeof bound;
+	uint16_t bound_port = 0;   /* the one the kernel chose for port 0 */
+	if (getsockname(lfd, (struct sockaddr *)&bound, &boundlen) == 0)
+		bound_port = ntohs(bound.ss_family == AF_INET6
+					   ? ((struct sockaddr_in6 *)&bound)->sin6_port
+					   : ((struct sockaddr_in *)&bound)->sin_port);
 
 	struct http_server *srv = xcalloc(1, sizeof *srv);
 	srv->service = xstrdup(cfg->service);
@@ -840,18 +967,16 @@ struct http_server *http_server_start(const struct http_server_config *cfg,
 	srv->daemon = MHD_start_daemon(
 		flags, 0, NULL, NULL, access_handler, srv,
 		MHD_OPTION_EXTERNAL_LOGGER, mhd_log, srv,
-		MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&addr,
+		MHD_OPTION_LISTEN_SOCKET, (MHD_socket)lfd,
 		MHD_OPTION_CONNECTION_TIMEOUT, timeout,
 		MHD_OPTION_CONNECTION_LIMIT, maxconn,
 		MHD_OPTION_NOTIFY_COMPLETED, request_completed, srv,
 		MHD_OPTION_NOTIFY_CONNECTION, notify_connection, srv,
 		MHD_OPTION_UNESCAPE_CALLBACK, unescape, NULL,
-		MHD_OPTION_LISTENING_ADDRESS_REUSE, 1,
-		MHD_OPTION_LISTEN_BACKLOG_SIZE, (unsigned)LH_HTTP_LISTEN_BACKLOG,
 		MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)LH_HTTP_CONNECTION_MEMORY,
 		MHD_OPTION_END);
-	if (!srv->daemon) {
-		lh_fail(err, 500, "bind_failed", "%s could not listen on %s (address in use?)",
+	if (!srv->daemon) {   /* MHD has closed lfd (note 8) */
+		lh_fail(err, 500, "internal", "%s could not start its HTTP server on %s",
 			cfg->service, cfg->bind);
 		if (srv->authorize_free)
 			srv->authorize_free(srv->authorize_ctx);
@@ -868,9 +993,7 @@ struct http_server *http_server_start(const struct http_server_config *cfg,
 	srv->reaper_started = pthread_create(&srv->reaper, NULL, reaper_main, srv) == 0;
 	if (!srv->reaper_started)
 		log_event("warn", cfg->service, "cannot start the slow-client reaper thread");
-	const union MHD_DaemonInfo *info = MHD_get_daemon_info(srv->daemon,
-								MHD_DAEMON_INFO_BIND_PORT);
-	srv->port = info ? info->port : 0;
+	srv->port = bound_port;
 	char host[INET6_ADDRSTRLEN] = "127.0.0.1";
 	if (addr.ss_family == AF_INET) {
 		struct sockaddr_in *a = (struct sockaddr_in *)&addr;

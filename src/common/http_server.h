@@ -2,7 +2,8 @@
  *
  * A service describes itself as a table of routes and calls
  * http_server_start(). The layer gives it, for free: /health and /metrics,
- * X-Request-Id (propagated or generated), one JSON log line per request,
+ * X-Request-Id (propagated or generated), one log line per request (log.h;
+ * none for peers' health checks, HTTP_HEALTH_CHECK_HEADER),
  * request counts and latency histograms per route and status, JSON errors
  * for 404/405/413, connection timeouts and caps, and a graceful stop that lets
  * in-flight requests finish (http_server_stop).
@@ -39,6 +40,11 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
+
+/* Sent by the gateway's health checks (upstream.c) with GET /health: such
+ * requests are answered and counted in /metrics but not logged (ADR 0121).
+ * An external prober may send it too, to stay out of the log. */
+#define HTTP_HEALTH_CHECK_HEADER "X-Lakehouse-Health-Check"
 
 struct lh_error;
 struct http_server;

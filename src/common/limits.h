@@ -28,6 +28,8 @@
 #define LH_LOG_HUMAN_QUERY_MAX         120         /* also what http_server.c keeps */
 #define LH_LOG_HUMAN_MESSAGE_MAX       400
 #define LH_LOG_HUMAN_LINE_MAX          1024        /* a whole line, bytes */
+#define LH_LOG_ERROR_HEAD_MAX          2048        /* bytes of a streamed error body
+                                                    * read for its "error" message */
 
 /* HTTP client (common/http_client.c) */
 #define LH_HTTP_CLIENT_CONNECT_TIMEOUT_MS 5000

@@ -4,12 +4,14 @@
 
 #include "common/config.h"
 #include "common/error.h"
+#include "common/log.h"
 #include "common/service_help.h"
 
 #include <errno.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
@@ -92,10 +94,32 @@ void service_raise_nofile(void)
 	}
 }
 
+/* The log mode (ADR 0121): --log, else LAKEHOUSE_LOG, else the file's
+ * `log`, else auto. `front` is the service whose requests human lines show. */
+static int log_configure(const struct lh_config *cfg, const char *flag, const char *front,
+			 struct lh_error *err)
+{
+	enum log_mode mode = LOG_MODE_AUTO;
+	const char *env = getenv("LAKEHOUSE_LOG");
+	const char *from = "log", *value = cfg->log[0] ? cfg->log : NULL;
+	if (flag) {
+		from = "--log";
+		value = flag;
+	} else if (env && env[0]) {
+		from = "LAKEHOUSE_LOG";
+		value = env;
+	}
+	if (value && log_mode_parse(value, &mode) != 0)
+		return lh_fail(err, 400, "bad_flag",
+			       "%s expects auto, json, human or quiet, got \"%.40s\"", from, value);
+	log_setup(mode, front);
+	return 0;
+}
+
 int service_load_config(int argc, char **argv, const char *section,
 			struct lh_config *cfg, struct lh_error *err)
 {
-	const char *config_path = NULL;
+	const char *config_path = NULL, *log_flag = NULL;
 	service_raise_nofile();
 	for (int i = 1; i < argc; i++) {
 		if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
@@ -124,12 +148,15 @@ int service_load_config(int argc, char **argv, const char *section,
 			if (apply_set(cfg, v, err) != 0)
 				return -1;
 			i++;
+		} else if (!strcmp(a, "--log") && v) {
+			log_flag = v;
+			i++;
 		} else {
 			return lh_fail(err, 400, "bad_flag", "unknown or incomplete flag \"%s\" (see --help)", a);
 		}
 	}
 	config_finish(cfg);
-	return 0;
+	return log_configure(cfg, log_flag, section, err);
 }
 
 int service_die(struct lh_error *err)

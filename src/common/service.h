@@ -19,7 +19,10 @@ int service_wait_for_signal(void);
 /* Common flags of the server subcommands, applied over config_load():
  *   --config FILE   --data-dir DIR   --bind HOST:PORT (sets [<section>] bind)
  *   --set section.key=value (repeatable)
- * Returns 0, 1 if --help was printed, or -1 with err. */
+ *   --log auto|json|human|quiet (over LAKEHOUSE_LOG and the file's `log`)
+ * Then sets up the log (log_setup; `section` is the service whose requests
+ * human log lines show in full). Returns 0, 1 if --help was printed, or -1
+ * with err. */
 int service_load_config(int argc, char **argv, const char *section,
 			struct lh_config *cfg, struct lh_error *err);
 

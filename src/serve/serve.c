@@ -14,6 +14,9 @@
  *     garbage collection and the register's object check, ADR 0095).
  *  2. Any start failure stops what was started, prints one line and exits 1
  *     (e.g. port 8080 busy), so a half-started lakehouse never lingers.
+ *  3. The "lakehouse is running at URL" line is the one a person looks for:
+ *     on a terminal it stands apart (blank lines, bold) from the log lines on
+ *     stderr (ADR 0121); otherwise it is two plain lines for scripts.
  */
 #include "serve/serve.h"
 
@@ -27,8 +30,11 @@
 #include "queryd/queryd.h"
 #include "storaged/storaged.h"
 
+#include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 struct serve {
 	struct storaged *storaged;
@@ -36,6 +42,7 @@ struct serve {
 	struct ingestd *ingestd;
 	struct queryd *queryd;
 	struct gateway *gateway;
+	int gateway_failed;   /* the gateway, on --bind, is what failed to start */
 };
 
 /* Invariant 1: fill `dst` with `url` only when the user left it empty. */
@@ -86,9 +93,28 @@ static int serve_start(struct serve *s, struct lh_config *cfg, struct lh_error *
 		return -1;
 	default_url(cfg->gateway.queryd_url, queryd_url(s->queryd));
 	s->gateway = gateway_start(cfg, err);
-	if (!s->gateway)
+	if (!s->gateway) {
+		s->gateway_failed = 1;
 		return -1;
+	}
 	return 0;
+}
+
+/* Invariant 3. */
+static void print_running(const char *url, const char *data_dir)
+{
+	if (isatty(STDOUT_FILENO) != 1) {
+		printf("lakehouse is running at %s/\n"
+		       "data in %s; stop with Ctrl-C\n", url, data_dir);
+		fflush(stdout);
+		return;
+	}
+	const char *no_color = getenv("NO_COLOR"), *term = getenv("TERM");
+	int bold = !(no_color && no_color[0]) && !(term && !strcmp(term, "dumb"));
+	printf("\n  %slakehouse is running at %s/%s\n"
+	       "  data in %s; stop with Ctrl-C\n\n",
+	       bold ? "\033[1m" : "", url, bold ? "\033[0m" : "", data_dir);
+	fflush(stdout);
 }
 
 int serve_main(int argc, char **argv)
@@ -105,21 +131,19 @@ int serve_main(int argc, char **argv)
 	config_finish(&cfg);
 	if (serve_start(&s, &cfg, &err) != 0)
 		goto fail;
-	printf("lakehouse is running at %s/\n"
-	       "data in %s; stop with Ctrl-C\n", gateway_url(s.gateway), cfg.data_dir);
-	fflush(stdout);
+	print_running(gateway_url(s.gateway), cfg.data_dir);
 	int sig = service_wait_for_signal();
-	log_event("info", "serve", "signal %d: stopping (in-flight requests finish first)", sig);
+	log_event("info", "serve", "signal %d (%s): stopping; requests in flight finish first",
+		  sig, sig == SIGINT ? "Ctrl-C" : "SIGTERM");
 	serve_stop(&s);
 	log_event("info", "serve", "stopped");
 	lh_error_clear(&err);
 	return 0;
 fail:
+	int bind_failed = s.gateway_failed && !strcmp(err.code, "bind_failed");
 	serve_stop(&s);
-	int bind_failed = !strcmp(err.code, "bind_failed");
 	rc = service_die(&err);
 	if (bind_failed)
-		fprintf(stderr, "lakehouse: is another lakehouse running? "
-				"choose another address with --bind HOST:PORT\n");
+		fprintf(stderr, "lakehouse: choose another address with --bind HOST:PORT\n");
 	return rc;
 }

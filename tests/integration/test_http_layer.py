@@ -140,6 +140,31 @@ class TestConfigErrors(unittest.TestCase):
             self.assertNotEqual(r.returncode, 0)
             self.assertIn("could not listen", r.stderr.decode())
 
+    def test_address_in_use_names_the_port(self):
+        """A foreign program's listener (a plain socket): the one error line
+        names the port (libmicrohttpd's own line said "port 0"), exit 1."""
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            s.listen(1)
+            port = s.getsockname()[1]
+            with tempfile.TemporaryDirectory() as d:
+                r = self.run_bin(["storaged", "--bind", "127.0.0.1:%d" % port, "--data-dir", d])
+        self.assertEqual(r.returncode, 1)
+        err = r.stderr.decode()
+        self.assertIn("127.0.0.1:%d: port %d is already in use" % (port, port), err)
+        self.assertNotIn("port 0", err)
+        self.assertEqual(err.count("\n"), 1, err)
+
+    def test_a_second_server_on_a_busy_port_is_refused(self):
+        """Two of ours on one port: never both listening (no SO_REUSEPORT)."""
+        first = Server("storaged")
+        self.addCleanup(first.cleanup)
+        with tempfile.TemporaryDirectory() as d:
+            r = self.run_bin(["storaged", "--bind", "127.0.0.1:%d" % first.port, "--data-dir", d])
+        self.assertEqual(r.returncode, 1, r.stdout)
+        self.assertIn("port %d is already in use" % first.port, r.stderr.decode())
+        self.assertNotIn(b"listening on", r.stdout)
+
     def test_help_and_version(self):
         r = self.run_bin(["--version"])
         self.assertEqual(r.returncode, 0)

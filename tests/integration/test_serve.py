@@ -109,6 +109,33 @@ class TestServe(ServerTest):
         self.assertRegex(err, r"lakehouse: .*could not listen")
         self.assertIn("--bind", err)
         self.assertNotIn(b"is running", p.stdout)
+        self.assertIn("port %d is already in use" % port, err)
+        self.assertNotIn("port 0", err)   # libmicrohttpd's own message said "port 0"
+
+    def test_a_second_serve_on_the_same_port_exits_and_the_first_keeps_serving(self):
+        first = self.start("serve")
+        st, _, _ = request("PUT", first.url + "/v1/storage/put/mine/obj", body=b"first's data")
+        self.assertEqual(st, 200)
+        other = tempfile.mkdtemp(prefix="lh-second-")
+        self.addCleanup(shutil.rmtree, other, True)
+        p = subprocess.Popen([BINARY, "serve", "--bind", "127.0.0.1:%d" % first.port,
+                              "--data-dir", other], stdout=subprocess.PIPE,
+                             stderr=subprocess.PIPE, stdin=subprocess.DEVNULL)
+        try:
+            out, err = p.communicate(timeout=45)
+        except subprocess.TimeoutExpired:
+            # with SO_REUSEPORT it listened too, and took half the requests
+            p.kill()
+            out, err = p.communicate()
+            self.fail("a second serve runs on a busy port: %r" % out)
+        self.assertEqual(p.returncode, 1, (out, err))
+        err = err.decode()
+        self.assertIn("port %d is already in use" % first.port, err)
+        self.assertIn("--bind", err)
+        self.assertNotIn(b"is running", out)
+        for _ in range(20):    # every request reaches the first, with its data
+            st, _, body = request("GET", first.url + "/v1/storage/get/mine/obj")
+            self.assertEqual((st, body), (200, b"first's data"))
 
     def test_help(self):
         p = subprocess.run([BINARY, "serve", "--help"], stdout=subprocess.PIPE, timeout=10)

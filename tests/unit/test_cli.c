@@ -296,4 +296,23 @@ TEST(cli_parquet_rows_from_the_footer)
 	/* a list claiming more elements than there are bytes */
 	static const unsigned char lie[] = { 0x15, 0x02, 0x19, 0xfc, 0xff, 0xff, 0xff, 0x0f };
 	CHECK_EQ_INT(cli_parquet_rows(lie, sizeof lie, &rows), -1);
+	/* every byte replaced by awkward values, in a heap buffer of exactly the
+	 * input's size (ASan sees any read past it): an answer or -1, no crash */
+	static const unsigned char odd[] = { 0x00, 0x01, 0x0c, 0x0f, 0x19, 0x1b, 0x1c, 0x80,
+					     0xf9, 0xfc, 0xff };
+	for (size_t i = 0; i < sizeof meta; i++)
+		for (size_t k = 0; k < sizeof odd; k++) {
+			unsigned char *m = malloc(sizeof meta);
+			memcpy(m, meta, sizeof meta);
+			m[i] = odd[k];
+			int rc = cli_parquet_rows(m, sizeof meta, &rows);
+			free(m);
+			CHECK(rc == 0 || rc == -1);
+		}
+	/* deep nesting is refused, not recursed into without end */
+	unsigned char deep[4096];
+	deep[0] = 0x1c;                 /* field 1: a struct ... */
+	for (size_t i = 1; i < sizeof deep; i++)
+		deep[i] = 0x1c;         /* ... holding a struct, and so on */
+	CHECK_EQ_INT(cli_parquet_rows(deep, sizeof deep, &rows), -1);
 }
