@@ -50,13 +50,16 @@ static void usage(const char *cmd, const char *section)
 {
 	const char *about = service_help_about(cmd);
 	printf("usage: lakehouse %s [--config FILE] [--data-dir DIR] [--bind HOST:PORT]\n"
-	       "                 [--set section.key=value ...]\n\n%s\n",
+	       "                 [--set section.key=value ...] [--log MODE]\n\n%s\n",
 	       cmd, about ? about : "Runs a lakehouse service.\n");
 	printf("  --config FILE       settings file (default ./lakehouse.toml if it exists)\n"
 	       "  --data-dir DIR      where the data lives (default ./lakehouse-data)\n"
 	       "  --bind HOST:PORT    the address to listen on; sets [%s] bind\n"
 	       "  --set S.KEY=VALUE   any setting, e.g. --set queryd.max_rows=10000\n"
-	       "                      (repeatable)\n",
+	       "                      (repeatable)\n"
+	       "  --log MODE          human (short lines; the default on a terminal), json\n"
+	       "                      (the default otherwise), quiet (problems only) or\n"
+	       "                      auto; also LAKEHOUSE_LOG\n",
 	       section);
 	printf("\nLater layers win: defaults, the file, LAKEHOUSE_* variables, these flags\n"
 	       "(docs/configuration.md). Stops on SIGTERM or Ctrl-C once the requests in\n"

@@ -169,6 +169,12 @@ class TestHumanLog(ServerTest):
             self.assertIn(where, err)
             self.assertIn("json, human or quiet", err)
 
+    def test_help_lists_the_log_flag(self):
+        p = subprocess.run([BINARY, "serve", "--help"], stdout=subprocess.PIPE, timeout=10)
+        self.assertEqual(p.returncode, 0)
+        self.assertIn(b"--log MODE", p.stdout)
+        self.assertIn(b"quiet", p.stdout)
+
     def test_quiet_keeps_only_problems(self):
         srv = self.start("serve", args=["--log", "quiet"])
         self.assertEqual(ingest(srv.url, "q")[0], 200)
