@@ -40,7 +40,8 @@ ASAN_CFLAGS := -O1 -fno-omit-frame-pointer -fsanitize=address,undefined -fno-san
 # build/gen/ui_assets.c holds htmx (fetched by bootstrap) and our CSS/JS.
 GEN_DIR     := $(BUILD)/gen
 HTMX_JS     := $(DEPS_DIR)/htmx/htmx.min.js
-UI_ASSETS   := $(HTMX_JS) src/gateway/ui_static/app.css src/gateway/ui_static/app.js
+UI_ASSETS   := $(HTMX_JS) src/gateway/ui_static/app.css src/gateway/ui_static/app.js \
+               src/gateway/ui_static/favicon.svg src/gateway/ui_static/favicon.ico
 GEN_SRC     := $(GEN_DIR)/ui_assets.c
 
 REL_OBJ     := $(SRC_LIB:%.c=$(REL_DIR)/%.o) $(REL_DIR)/$(GEN_SRC:.c=.o)

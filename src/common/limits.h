@@ -56,6 +56,7 @@
 #define LH_UI_COUNT_TIMEOUT_MS         5000        /* the console counting a result's rows */
 #define LH_UI_SHARE_URL_BYTES          (16u << 10) /* a console link /console?sql=..., encoded */
 #define LH_UI_CELL_BYTES               300         /* a table cell is cut after this */
+#define LH_UI_CELL_TITLE_BYTES         24          /* a longer cell shows whole on hover */
 #define LH_UI_CHART_MAX_BARS           30
 #define LH_UI_CHART_MAX_POINTS         2000
 #define LH_UI_CSRF_HEAD_BYTES          2048        /* an upload's first form part (the CSRF token) must fit */

@@ -3,7 +3,8 @@
  *   /v1/catalog/<rest>  -> catalogd  /catalog/<rest>
  *   /v1/ingest          -> ingestd   /ingest
  *   /v1/query           -> queryd    /query
- *   / and /datasets/..., /upload, /console, /static/...  -> the web UI (ui.c)
+ *   / and /datasets/..., /upload, /console[/download], /static/..., /favicon.ico
+ *                       -> the web UI (ui.c)
  * plus /health with each upstream's state, and gateway_start/stop/main.
  *
  * Every proxied route streams through proxy.c. The methods an upstream does
@@ -62,6 +63,9 @@ static const struct http_route gateway_routes[] = {
 	{ .method = "GET", .path = "/console", .name = "ui_console", .end = ui_console_get_end },
 	{ .method = "POST", .path = "/console", .name = "ui_console",
 	  .end = ui_console_post_end, .max_body = 1u << 20 },
+	{ .method = "POST", .path = "/console/download", .name = "ui_console_download",
+	  .end = ui_console_download_end, .done = proxy_done, .max_body = 1u << 20 },
+	{ .method = "GET", .path = "/favicon.ico", .name = "ui_static", .end = ui_favicon_end },
 	{ .method = "GET", .path = "/static/*", .name = "ui_static", .end = ui_static_end },
 	PROXY_ROUTES("/v1/storage/*", "storage", storage_begin),
 	PROXY_ROUTES("/v1/catalog/*", "catalog", catalog_begin),

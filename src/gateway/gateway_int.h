@@ -57,6 +57,11 @@ int proxy_collect(struct http_request *req, size_t cap, long *status, char **bod
 		  size_t *len, struct lh_error *err);
 /* After proxy_end(): the upstream's status, or 0 if it never answered. */
 long proxy_status(struct http_request *req);
+/* Before proxy_end() or proxy_collect(): wait for the upstream's answer to
+ * begin and return its status, or 0 if it failed without one (then either
+ * call answers the error). Lets a route stream a 200 and render anything
+ * else (the console's downloads, ui.c). */
+long proxy_wait_head(struct http_request *req);
 
 /* Pure: percent-encode `in` onto the capped buffer `out` (size `cap`, used
  * `*len`), keeping RFC 3986 unreserved bytes, and '/' when keep_slash.
@@ -84,6 +89,9 @@ int ui_upload_end(struct http_request *req);
 void ui_upload_done(struct http_request *req, int completed);
 int ui_console_get_end(struct http_request *req);      /* GET /console     */
 int ui_console_post_end(struct http_request *req);     /* POST /console    */
+int ui_console_download_end(struct http_request *req); /* POST /console/download
+                                                        *   (done: proxy_done) */
+int ui_favicon_end(struct http_request *req);          /* GET /favicon.ico */
 int ui_static_end(struct http_request *req);           /* GET /static/...   */
 
 #endif

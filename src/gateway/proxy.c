@@ -56,7 +56,8 @@
  *     body in memory) instead of copying the client's; proxy_collect()
  *     replaces proxy_end() when the answer is small and the UI renders it
  *     (an upload's JSON result): C drains `down` itself into a capped buffer
- *     until W is done.
+ *     until W is done. proxy_wait_head() lets C see the status first and
+ *     choose between the two (a download streams a 200, an error is read).
  * 10. A client that hangs up while C waits (for the head in end(), for body
  *     bytes in the reader) is noticed within a fifth of a second by polling
  *     its socket for POLLRDHUP (wait_or_client_gone): C sets `aborted`, and
@@ -771,6 +772,23 @@ long proxy_status(struct http_request *req)
 	if (!p)
 		return 0;
 	pthread_mutex_lock(&p->mu);
+	if (p->head_done)
+		status = p->status;
+	pthread_mutex_unlock(&p->mu);
+	return status;
+}
+
+long proxy_wait_head(struct http_request *req)
+{
+	struct proxy *p = http_request_state(req);
+	long status = 0;
+	if (!p)
+		return 0;
+	pthread_mutex_lock(&p->mu);
+	p->up_eof = 1;
+	pthread_cond_broadcast(&p->cv);
+	while (!p->head_done && !p->w_done && !p->aborted)
+		wait_or_client_gone(p);
 	if (p->head_done)
 		status = p->status;
 	pthread_mutex_unlock(&p->mu);

@@ -6,9 +6,12 @@
  *   GET  /datasets/<name>/download?version=N&format=parquet|csv
  *   GET  /upload                 the upload form
  *   POST /upload                 multipart (csrf, name, mode, file) -> ingestd
- *   GET  /console                the SQL console; ?sql= fills the editor only
- *   POST /console                runs the form field sql (csrf)
- *   GET  /static/<asset>         htmx, CSS and JS, embedded in the binary
+ *   GET  /console                the SQL console; ?sql= (&chart= &x= &y=) fills
+ *                                the editor only
+ *   POST /console                runs the form field sql (csrf; page, chart, x, y)
+ *   POST /console/download       the whole result as csv|parquet|json (csrf)
+ *   GET  /static/<asset>         htmx, CSS, JS and the icon, embedded in the binary
+ *   GET  /favicon.ico            the icon
  *
  * DESIGN NOTES
  *  1. The UI is a client like any other: it reads catalogd and queryd over
@@ -44,6 +47,15 @@
  *     request's state slot (struct upload_gate) and lends it to proxy.c for
  *     each proxy call (gate_lend / gate_take), since proxy.c keeps its own
  *     state there.
+ *  8. The console pages a result (ADR 0122): page 1 runs the statement as
+ *     written with max_rows LH_UI_CONSOLE_ROWS (queryd's `truncated` says
+ *     whether there is more); page n runs it as a subquery with LIMIT and
+ *     OFFSET. The total is known without a second query when the page is
+ *     the last; otherwise it is a count(*) over the statement, given
+ *     LH_UI_COUNT_TIMEOUT_MS, and "more than N" when that fails. Pages, the
+ *     chart's choice and downloads are POSTs of forms that carry the SQL
+ *     that ran and the CSRF token; the address bar follows the query
+ *     (HX-Push-Url), and that address only fills the editor.
  */
 #include "gateway/gateway_int.h"
 #include "gateway/ui_int.h"
@@ -70,41 +82,14 @@ extern const unsigned char ui_asset_app_css[];
 extern const size_t ui_asset_app_css_len;
 extern const unsigned char ui_asset_app_js[];
 extern const size_t ui_asset_app_js_len;
+extern const unsigned char ui_asset_favicon_svg[];
+extern const size_t ui_asset_favicon_svg_len;
+extern const unsigned char ui_asset_favicon_ico[];
+extern const size_t ui_asset_favicon_ico_len;
 
 enum nav { NAV_DATASETS, NAV_UPLOAD, NAV_CONSOLE, NAV_NONE };
 
 /* --- small formatting helpers ------------------------------------------- */
-
-/* "1,234,567" */
-static void fmt_count(char *buf, size_t n, long long v)
-{
-	char tmp[32];
-	int k = snprintf(tmp, sizeof tmp, "%lld", v < 0 ? -v : v);
-	size_t o = 0;
-	if (v < 0 && o + 1 < n)
-		buf[o++] = '-';
-	for (int i = 0; i < k && o + 2 < n; i++) {
-		if (i && (k - i) % 3 == 0)
-			buf[o++] = ',';
-		buf[o++] = tmp[i];
-	}
-	buf[o] = '\0';
-}
-
-/* "746 B", "1.2 KB", "3.4 MB" */
-static void fmt_bytes(char *buf, size_t n, double v)
-{
-	static const char *const units[] = { "B", "KB", "MB", "GB", "TB" };
-	int u = 0;
-	while (v >= 1024 && u < 4) {
-		v /= 1024;
-		u++;
-	}
-	if (u == 0)
-		snprintf(buf, n, "%.0f B", v);
-	else
-		snprintf(buf, n, "%.1f %s", v, units[u]);
-}
 
 /* RFC 3339 "2026-11-21T22:45:16.578Z" -> "2026-11-21 22:45 UTC". */
 static void fmt_time(char *buf, size_t n, const char *t)
@@ -190,14 +175,17 @@ out:
 	return rc;
 }
 
-/* A queryd query as JSON (format json, at most max_rows rows). */
-static int run_query(struct http_request *req, const char *sql, long max_rows, long *status,
-		     json_t **out, struct lh_error *err)
+/* A queryd query as JSON (format json, at most max_rows rows, within
+ * timeout_ms or queryd's own limit when 0). */
+static int run_query(struct http_request *req, const char *sql, long max_rows, long timeout_ms,
+		     long *status, json_t **out, struct lh_error *err)
 {
 	json_t *q = json_object();
 	json_object_set_new(q, "sql", json_string(sql));
 	json_object_set_new(q, "format", json_string("json"));
 	json_object_set_new(q, "max_rows", json_integer(max_rows));
+	if (timeout_ms > 0)
+		json_object_set_new(q, "timeout_ms", json_integer(timeout_ms));
 	char *text = json_dump_compact(q);
 	int rc = call_service(req, GW_QUERYD, "POST", "/query", text, status, out, err);
 	free(text);
@@ -336,7 +324,9 @@ static void page_open(struct html *h, const char *title, enum nav nav,
 		    "\"selfRequestsOnly\":true}'>\n");
 	if (t)
 		html_printf(h, "<meta name=\"csrf-token\" content=\"%s\">\n", t->tok);
-	html_lit(h, "<link rel=\"stylesheet\" href=\"/static/app.css\">\n"
+	html_lit(h, "<meta name=\"color-scheme\" content=\"light dark\">\n"
+		    "<link rel=\"icon\" href=\"/static/favicon.svg\" type=\"image/svg+xml\">\n"
+		    "<link rel=\"stylesheet\" href=\"/static/app.css\">\n"
 		    "<script src=\"/static/htmx.min.js\" defer></script>\n"
 		    "<script src=\"/static/app.js\" defer></script>\n"
 		    "</head>\n<body>\n<header class=\"top\"><div class=\"top-inner\">"
@@ -412,8 +402,17 @@ static void render_cell(struct html *h, const json_t *v)
 	if (json_is_null(v) || !v) {
 		html_lit(h, "<td class=\"null\">NULL</td>");
 	} else if (json_is_string(v)) {
-		html_lit(h, "<td>");
-		html_text_cut(h, json_string_value(v), LH_UI_CELL_BYTES);
+		/* one line per row (app.css): a long value ends in an ellipsis and
+		 * shows whole on hover */
+		const char *text = json_string_value(v);
+		if (strlen(text) > LH_UI_CELL_TITLE_BYTES) {
+			html_lit(h, "<td title=\"");
+			html_text_cut(h, text, LH_UI_CELL_BYTES);
+			html_lit(h, "\">");
+		} else {
+			html_lit(h, "<td>");
+		}
+		html_text_cut(h, text, LH_UI_CELL_BYTES);
 		html_lit(h, "</td>");
 	} else if (json_is_integer(v)) {
 		html_printf(h, "<td class=\"num\">%lld</td>", (long long)json_integer_value(v));
@@ -474,8 +473,8 @@ static void render_dataset_list(struct html *h, const json_t *datasets, const ch
 		if (!name || (q && *q && !strcasestr(name, q)))
 			continue;
 		char rows[32], size[32], when[48];
-		fmt_count(rows, sizeof rows, jint(d, "row_count"));
-		fmt_bytes(size, sizeof size, (double)jint(d, "size_bytes"));
+		ui_fmt_count(rows, sizeof rows, jint(d, "row_count"));
+		ui_fmt_bytes(size, sizeof size, (unsigned long long)jint(d, "size_bytes"));
 		fmt_time(when, sizeof when, jstr(d, "updated_at"));
 		html_printf(&body, "<tr><td><a class=\"dataset-link\" href=\"/datasets/%U\">%s</a></td>"
 			       "<td class=\"num\">v%lld</td><td class=\"num\">%s</td>"
@@ -491,16 +490,19 @@ static void render_dataset_list(struct html *h, const json_t *datasets, const ch
 		h->buf[h->len] = '\0';
 	}
 	html_free(&body);
-	if (shown == 0 && q && *q)
+	if (shown == 0 && q && *q) {
 		html_printf(h, "<p class=\"empty\">No dataset name contains \xe2\x80\x9c%s\xe2\x80\x9d."
 			       "</p>",
 			    q);
-	else if (shown == 0)
+	} else if (shown == 0) {
 		html_lit(h, "<p class=\"empty\">No datasets yet. <a href=\"/upload\">Upload a "
 			    "CSV</a> to create the first one.</p>");
-	else
-		html_printf(h, "<p class=\"meta\">%zu of %zu datasets</p>", shown,
-			    json_array_size(datasets));
+	} else {
+		char a[32], b[32];
+		ui_fmt_count(a, sizeof a, (long long)shown);
+		ui_fmt_count(b, sizeof b, (long long)json_array_size(datasets));
+		html_printf(h, "<p class=\"meta\">%s of %s datasets</p>", a, b);
+	}
 }
 
 static int datasets_page(struct http_request *req)
@@ -556,7 +558,8 @@ send:
 
 static void render_schema(struct html *h, const json_t *schema)
 {
-	html_lit(h, "<table class=\"list schema\" id=\"schema\"><thead><tr><th scope=\"col\">"
+	html_lit(h, "<div class=\"table-wrap\"><table class=\"list schema\" id=\"schema\"><thead>"
+		    "<tr><th scope=\"col\">"
 		    "Column</th><th scope=\"col\">Type</th><th scope=\"col\">Nullable</th></tr>"
 		    "</thead><tbody>");
 	for (size_t i = 0; i < json_array_size(schema); i++) {
@@ -566,20 +569,21 @@ static void render_schema(struct html *h, const json_t *schema)
 			    jstr(c, "name"), jstr(c, "type"),
 			    json_is_true(json_object_get(c, "nullable")) ? "yes" : "no");
 	}
-	html_lit(h, "</tbody></table>");
+	html_lit(h, "</tbody></table></div>");
 }
 
 static void render_versions(struct html *h, const char *name, const json_t *versions,
 			    long long current)
 {
-	html_lit(h, "<table class=\"list\" id=\"versions\"><thead><tr><th scope=\"col\">Version"
+	html_lit(h, "<div class=\"table-wrap\"><table class=\"list\" id=\"versions\"><thead><tr>"
+		    "<th scope=\"col\">Version"
 		    "</th><th scope=\"col\">Time</th><th scope=\"col\" class=\"num\">Rows</th>"
 		    "<th scope=\"col\">Mode</th></tr></thead><tbody>");
 	for (size_t i = json_array_size(versions); i-- > 0;) {
 		const json_t *v = json_array_get(versions, i);
 		long long n = jint(v, "version");
 		char rows[32], when[48];
-		fmt_count(rows, sizeof rows, jint(v, "row_count"));
+		ui_fmt_count(rows, sizeof rows, jint(v, "row_count"));
 		fmt_time(when, sizeof when, jstr(v, "created_at"));
 		html_lit(h, n == current ? "<tr class=\"current\">" : "<tr>");
 		html_printf(h, "<td><a href=\"/datasets/%U?version=%lld\">v%lld</a>", name, n, n);
@@ -588,7 +592,7 @@ static void render_versions(struct html *h, const char *name, const json_t *vers
 		html_printf(h, "</td><td>%s</td><td class=\"num\">%s</td><td>%s</td></tr>", when,
 			    rows, jstr(v, "mode") ? jstr(v, "mode") : "");
 	}
-	html_lit(h, "</tbody></table>");
+	html_lit(h, "</tbody></table></div>");
 }
 
 static int dataset_page(struct http_request *req, const char *name)
@@ -632,7 +636,7 @@ static int dataset_page(struct http_request *req, const char *name)
 		lh_error_clear(&err);
 	long long version = jint(manifest, "version");
 	sql = xasprintf("SELECT * FROM \"%s@%lld\"", name, version);
-	int prc = run_query(req, sql, LH_UI_PREVIEW_ROWS, &st_p, &preview, &err);
+	int prc = run_query(req, sql, LH_UI_PREVIEW_ROWS, 0, &st_p, &preview, &err);
 
 	const json_t *vlist = json_object_get(versions, "versions");
 	long long latest = 0;
@@ -641,11 +645,14 @@ static int dataset_page(struct http_request *req, const char *name)
 			latest = jint(json_array_get(vlist, i), "version");
 	const json_t *schema = json_object_get(manifest, "schema");
 	char rows[32], size[32], when[48];
-	fmt_count(rows, sizeof rows, jint(manifest, "row_count"));
-	fmt_bytes(size, sizeof size, (double)jint(manifest, "size_bytes"));
+	ui_fmt_count(rows, sizeof rows, jint(manifest, "row_count"));
+	ui_fmt_bytes(size, sizeof size, (unsigned long long)jint(manifest, "size_bytes"));
 	fmt_time(when, sizeof when, jstr(manifest, "updated_at"));
 
-	console_sql = xasprintf("SELECT * FROM %s LIMIT 100", name);
+	/* the Query button asks for the version shown when the address names
+	 * one (?version=N), the latest otherwise */
+	console_sql = want ? xasprintf("SELECT * FROM \"%s@%lld\" LIMIT 100", name, version)
+			   : xasprintf("SELECT * FROM %s LIMIT 100", name);
 	page_token(req, &t);
 	page_open(&h, name, NAV_DATASETS, &t);
 	html_printf(&h, "<p class=\"crumbs\"><a href=\"/\">Datasets</a> / %s</p>"
@@ -678,7 +685,7 @@ static int dataset_page(struct http_request *req, const char *name)
 		render_error_answer(&h, st_p, preview);
 	} else {
 		char shown[32];
-		fmt_count(shown, sizeof shown, (long long)json_array_size(json_object_get(preview,
+		ui_fmt_count(shown, sizeof shown, (long long)json_array_size(json_object_get(preview,
 											  "rows")));
 		html_printf(&h, "<p class=\"meta\">%s of %s rows</p>", shown, rows);
 		render_result_table(&h, preview, "preview");
@@ -885,8 +892,9 @@ static int render_upload_result(struct html *h, long status, const json_t *a)
 	const json_t *m = json_object_get(a, "manifest");
 	if (status == 200 && m) {
 		const char *name = jstr(m, "name");
-		char rows[32];
-		fmt_count(rows, sizeof rows, jint(a, "row_count"));
+		char rows[32], total[32];
+		ui_fmt_count(rows, sizeof rows, jint(a, "row_count"));
+		ui_fmt_count(total, sizeof total, jint(m, "row_count"));
 		size_t ncols = json_array_size(json_object_get(m, "schema"));
 		if (json_is_true(json_object_get(a, "existing")))
 			html_printf(h, "<div class=\"alert alert-info\" role=\"status\" "
@@ -900,9 +908,9 @@ static int render_upload_result(struct html *h, long status, const json_t *a)
 				       "id=\"upload-outcome\" data-outcome=\"new_version\"><p class=\""
 				       "alert-title\">Uploaded: <a href=\"/datasets/%U\">%s</a> is now "
 				       "at version %lld.</p><p>This file has %s rows and %zu columns; "
-				       "the dataset holds %lld rows (%s).</p></div>",
-				    name, name, jint(m, "version"), rows, ncols,
-				    jint(m, "row_count"), jstr(m, "mode") ? jstr(m, "mode") : "");
+				       "the dataset holds %s rows (%s).</p></div>",
+				    name, name, jint(m, "version"), rows, ncols, total,
+				    jstr(m, "mode") ? jstr(m, "mode") : "");
 		return 200;
 	}
 	if (status == 409 && !strcmp(jstr(a, "code") ? jstr(a, "code") : "", "schema_drift")) {
@@ -1068,8 +1076,10 @@ int ui_upload_end(struct http_request *req)
 	}
 	free(body);
 	lh_error_clear(&err);
+	/* htmx swaps every status (page_open); app.js reads it to tell the
+	 * progress bar's "Done" from a refusal */
 	if (is_htmx(req))
-		return send_html(req, 200, &frag, NULL);
+		return send_html(req, page_status, &frag, NULL);
 	rc = upload_page(req, page_status, NULL, &frag);
 	html_free(&frag);
 	return rc;
@@ -1092,47 +1102,291 @@ int ui_upload_page_end(struct http_request *req)
 	return upload_page(req, 200, name && dataset_name_valid(name) ? name : NULL, NULL);
 }
 
-/* --- SQL console ---------------------------------------------------------- */
+/* --- SQL console (note 8) --------------------------------------------------- */
 
-static void console_result(struct http_request *req, struct html *h, const char *sql,
-			   int *status_out)
+/* What one console request asks: the POST's fields, or a GET's query. */
+struct console_req {
+	const char *sql;
+	long long page;      /* 1-based */
+	const char *chart;   /* "none": no chart; anything else: the chart is shown */
+	const char *x, *y;   /* the chosen columns, NULL = the rule's */
+	int from_result;     /* sent by the result's own form (a page, the chart) */
+};
+
+static int chart_off(const struct console_req *cr)
+{
+	return cr->chart && !strcmp(cr->chart, "none");
+}
+
+/* The console's address for cr: /console?sql=...[&chart=none][&x=...&y=...],
+ * percent-encoded (no byte needs HTML escaping but '&'). Returns 0, or -1
+ * when it is longer than LH_UI_SHARE_URL_BYTES (u is then empty). */
+static int console_url(struct html *u, const struct console_req *cr)
+{
+	html_init(u, LH_UI_SHARE_URL_BYTES);
+	html_printf(u, "/console?sql=%U", cr->sql);
+	if (chart_off(cr))
+		html_lit(u, "&chart=none");
+	if (cr->x && *cr->x)
+		html_printf(u, "&x=%U", cr->x);
+	if (cr->y && *cr->y)
+		html_printf(u, "&y=%U", cr->y);
+	if (!u->overflow)
+		return 0;
+	u->len = 0;
+	u->buf[0] = '\0';
+	return -1;
+}
+
+/* The hidden fields that carry the chart's choice with the next Run
+ * (id="chart-prefs": rendered in the editor's form, replaced out of band by
+ * each htmx answer). */
+static void render_chart_prefs(struct html *h, const struct console_req *cr, int oob)
+{
+	html_lit(h, oob ? "<div id=\"chart-prefs\" hx-swap-oob=\"true\">" : "<div id=\"chart-prefs\">");
+	if (chart_off(cr))
+		html_lit(h, "<input type=\"hidden\" name=\"chart\" value=\"none\">");
+	if (cr->x && *cr->x)
+		html_printf(h, "<input type=\"hidden\" name=\"x\" value=\"%s\">", cr->x);
+	if (cr->y && *cr->y)
+		html_printf(h, "<input type=\"hidden\" name=\"y\" value=\"%s\">", cr->y);
+	html_lit(h, "</div>");
+}
+
+/* The SQL that fetches page `page` of sql's result: the statement itself for
+ * the first page (its errors are the user's own), else the statement as a
+ * subquery with LIMIT rows+1 (one more: is there a next page?) and OFFSET. */
+static char *console_page_sql(const char *sql, long long page)
+{
+	if (page <= 1)
+		return xstrdup(sql);
+	size_t body = ui_sql_body_len(sql);
+	return xasprintf("SELECT * FROM (\n%.*s\n) AS lh_page LIMIT %lld OFFSET %lld", (int)body,
+			 sql, (long long)LH_UI_CONSOLE_ROWS + 1,
+			 (page - 1) * (long long)LH_UI_CONSOLE_ROWS);
+}
+
+/* The number of rows of sql's whole result: count(*) over it as a subquery,
+ * within LH_UI_COUNT_TIMEOUT_MS. -1 when it could not be counted (too slow,
+ * or a statement that cannot be a subquery, such as EXPLAIN). */
+static long long console_count(struct http_request *req, const char *sql)
 {
 	struct lh_error err = { 0 };
 	json_t *r = NULL;
 	long status = 0;
+	long long n = -1;
+	size_t body = ui_sql_body_len(sql);
+	char *q = xasprintf("SELECT count(*) AS n FROM (\n%.*s\n) AS lh_count", (int)body, sql);
+	if (run_query(req, q, 1, LH_UI_COUNT_TIMEOUT_MS, &status, &r, &err) == 0 && status == 200) {
+		const json_t *v = json_array_get(json_array_get(json_object_get(r, "rows"), 0), 0);
+		if (json_is_integer(v) && json_integer_value(v) >= 0)
+			n = (long long)json_integer_value(v);
+	}
+	json_decref(r);
+	lh_error_clear(&err);
+	free(q);
+	return n;
+}
+
+/* The pager: First, Previous, "Page p of n", Next, Last, each a submit
+ * button of the result's form (a POST: no GET runs SQL). total < 0: unknown,
+ * so no Last. */
+static void render_pager(struct html *h, long long page, int more, long long total)
+{
+	long long pages = total < 0 ? -1
+				    : total == 0 ? 1 : (total + LH_UI_CONSOLE_ROWS - 1) / LH_UI_CONSOLE_ROWS;
+	char p[32], n[32];
+	ui_fmt_count(p, sizeof p, page);
+	ui_fmt_count(n, sizeof n, pages);
+	html_lit(h, "<div class=\"pager\" id=\"pager\" role=\"group\" aria-label=\"Pages of the "
+		    "result\">");
+	html_printf(h, "<button type=\"submit\" class=\"secondary\" id=\"page-first\" name=\"page\" "
+		       "value=\"1\"%s>\xc2\xab First</button>",
+		    page > 1 ? "" : " disabled");
+	html_printf(h, "<button type=\"submit\" class=\"secondary\" id=\"page-prev\" name=\"page\" "
+		       "value=\"%lld\"%s>\xe2\x80\xb9 Previous</button>",
+		    page > 1 ? page - 1 : 1, page > 1 ? "" : " disabled");
+	if (pages > 0)
+		html_printf(h, "<span class=\"meta\" id=\"page-info\">Page %s of %s</span>", p, n);
+	else
+		html_printf(h, "<span class=\"meta\" id=\"page-info\">Page %s</span>", p);
+	html_printf(h, "<button type=\"submit\" class=\"secondary\" id=\"page-next\" name=\"page\" "
+		       "value=\"%lld\"%s>Next \xe2\x80\xba</button>",
+		    page + 1, more ? "" : " disabled");
+	if (pages > 0)
+		html_printf(h, "<button type=\"submit\" class=\"secondary\" id=\"page-last\" "
+			       "name=\"page\" value=\"%lld\"%s>Last \xc2\xbb</button>",
+			    pages, page < pages ? "" : " disabled");
+	html_lit(h, "</div>");
+}
+
+/* The chart's controls: shown or none, x (any column), y (a numeric
+ * column), preset to what is drawn, or to what would be. Nothing when the
+ * result has no numeric column. */
+static void render_chart_controls(struct html *h, const json_t *cols,
+				  const struct ui_chart_pick *sel, int off, long long page)
+{
+	size_t nc = json_array_size(cols), ny = 0;
+	for (size_t i = 0; i < nc; i++)
+		ny += ui_type_is_numeric(jstr(json_array_get(cols, i), "type")) != 0;
+	if (ny == 0)
+		return;
+	html_printf(h, "<div class=\"chart-controls\" id=\"chart-controls\"><label>Chart "
+		       "<select name=\"chart\" id=\"chart-kind\"><option value=\"show\"%s>shown"
+		       "</option><option value=\"none\"%s>none</option></select></label>",
+		    off ? "" : " selected", off ? " selected" : "");
+	html_lit(h, "<label>x <select name=\"x\" id=\"chart-x\">");
+	for (size_t i = 0; i < nc; i++) {
+		const char *name = jstr(json_array_get(cols, i), "name");
+		html_printf(h, "<option value=\"%s\"%s>%s</option>", name,
+			    i == sel->x ? " selected" : "", name);
+	}
+	html_lit(h, "</select></label><label>y <select name=\"y\" id=\"chart-y\">");
+	for (size_t i = 0; i < nc; i++) {
+		const json_t *c = json_array_get(cols, i);
+		if (!ui_type_is_numeric(jstr(c, "type")))
+			continue;
+		html_printf(h, "<option value=\"%s\"%s>%s</option>", jstr(c, "name"),
+			    i == sel->y ? " selected" : "", jstr(c, "name"));
+	}
+	/* without JavaScript a change needs a button; with it, htmx posts the
+	 * form on "change" */
+	html_printf(h, "</select></label><noscript><button type=\"submit\" class=\"secondary\" "
+		       "name=\"page\" value=\"%lld\">Apply</button></noscript></div>",
+		    page);
+}
+
+/* What the chart controls show: the columns drawn, or, when the rule finds
+ * none (or the chart is off), the chosen ones, else the first column against
+ * the first numeric other column. */
+static void chart_selection(const json_t *cols, const struct console_req *cr,
+			    struct ui_chart_pick *sel)
+{
+	ui_chart_choose(cols, cr->x, cr->y, 0, sel);
+	if (sel->kind != UI_CHART_NONE)
+		return;
+	size_t nc = json_array_size(cols);
+	sel->x = 0;
+	sel->y = nc;
+	for (size_t i = 0; i < nc; i++) {
+		const char *name = jstr(json_array_get(cols, i), "name");
+		if (cr->x && name && !strcmp(name, cr->x))
+			sel->x = i;
+	}
+	for (size_t i = 0; i < nc && sel->y == nc; i++)
+		if (i != sel->x && ui_type_is_numeric(jstr(json_array_get(cols, i), "type")))
+			sel->y = i;
+	if (sel->y == nc)
+		sel->y = sel->x;
+}
+
+/* A successful page of a result: the count, the pager, the downloads, the
+ * chart and its controls, the table. */
+static void render_console_answer(struct http_request *req, struct html *h,
+				  const struct console_req *cr, const char *token, const json_t *r)
+{
+	const json_t *cols = json_object_get(r, "columns"), *rows = json_object_get(r, "rows");
+	long long page = cr->page;
+	long long offset = (page - 1) * (long long)LH_UI_CONSOLE_ROWS;
+	long long shown = (long long)json_array_size(rows);
+	int more = json_is_true(json_object_get(r, "truncated"));
+	/* the total is known without counting when this page is the last */
+	long long total = !more && (shown > 0 || page == 1) ? offset + shown
+							     : console_count(req, cr->sql);
+	double ms = json_number_value(json_object_get(r, "elapsed_ms"));
+	char tot[32], from[32], to[32];
+	ui_fmt_count(tot, sizeof tot, total >= 0 ? total : offset + shown);
+	ui_fmt_count(from, sizeof from, offset + 1);
+	ui_fmt_count(to, sizeof to, offset + shown);
+	int paged = page > 1 || more;
+
+	html_printf(h, "<p class=\"result-meta\" id=\"result-meta\" data-total=\"%lld\">"
+		       "<strong id=\"result-total\">%s%s</strong> row%s",
+		    total, total < 0 ? "more than " : "", tot,
+		    total == 1 ? "" : "s");
+	if (paged && shown > 0)
+		html_printf(h, " \xc2\xb7 showing %s\xe2\x80\x93%s", from, to);
+	else if (paged)
+		html_lit(h, " \xc2\xb7 none on this page");
+	html_printf(h, " \xc2\xb7 %.1f ms", ms);
+	if (total < 0)
+		html_lit(h, " \xc2\xb7 the total took too long to count");
+	struct html url;
+	if (console_url(&url, cr) == 0) {
+		html_lit(h, " \xc2\xb7 <a id=\"share-link\" href=\"");
+		html_text(h, url.buf);
+		html_lit(h, "\">link to this query</a>");
+	}
+	html_free(&url);
+	html_lit(h, "</p>");
+
+	/* the result's own form: pages and the chart's choice, posted with the
+	 * SQL that ran (an edit in the editor does not change this result) */
+	struct ui_chart_pick sel, drawn;
+	chart_selection(cols, cr, &sel);
+	ui_chart_choose(cols, cr->x, cr->y, chart_off(cr), &drawn);
+	html_printf(h, "<div class=\"result-bar\"><form id=\"result-form\" class=\"result-form\" "
+		       "method=\"post\" action=\"/console\" hx-post=\"/console\" "
+		       "hx-target=\"#console-result\" hx-trigger=\"submit, change\" "
+		       "hx-sync=\"this:replace\" "
+		       "hx-indicator=\"#running\"><input type=\"hidden\" name=\"" UI_CSRF_FIELD
+		       "\" value=\"%s\"><input type=\"hidden\" name=\"sql\" value=\"%s\">"
+		       "<input type=\"hidden\" name=\"current\" value=\"%lld\">",
+		    token, cr->sql, page);
+	if (paged)
+		render_pager(h, page, more, total);
+	if (shown > 0)
+		render_chart_controls(h, cols, &sel, chart_off(cr), page);
+	html_printf(h, "</form><form id=\"download-form\" class=\"downloads\" method=\"post\" "
+		       "action=\"/console/download\"><input type=\"hidden\" name=\"" UI_CSRF_FIELD
+		       "\" value=\"%s\"><input type=\"hidden\" name=\"sql\" value=\"%s\">"
+		       "<span class=\"meta\">Download %s:</span>"
+		       "<button type=\"submit\" class=\"secondary\" id=\"download-csv\" "
+		       "name=\"format\" value=\"csv\">CSV</button>"
+		       "<button type=\"submit\" class=\"secondary\" id=\"download-parquet\" "
+		       "name=\"format\" value=\"parquet\">Parquet</button>"
+		       "<button type=\"submit\" class=\"secondary\" id=\"download-json\" "
+		       "name=\"format\" value=\"json\">JSON</button></form></div>",
+		    token, cr->sql, paged ? "all rows" : "the result");
+
+	struct html chart;
+	html_init(&chart, 0);
+	if (ui_chart_draw(&chart, cols, rows, &drawn)) {
+		html_lit(h, "<figure class=\"card chart-card\" id=\"chart\">");
+		html_append(h, &chart);
+		if (paged)
+			html_lit(h, "<figcaption class=\"meta\">The chart shows the rows of this page."
+				    "</figcaption>");
+		html_lit(h, "</figure>");
+	}
+	html_free(&chart);
+	render_result_table(h, r, "result");
+}
+
+/* Run one page of cr's query into h: the answer, or the error in words. */
+static void console_result(struct http_request *req, struct html *h,
+			   const struct console_req *cr, const char *token, int *status_out)
+{
+	struct lh_error err = { 0 };
+	json_t *r = NULL;
+	long status = 0;
+	char *q = console_page_sql(cr->sql, cr->page);
 
 	*status_out = 200;
 	html_lit(h, "<div id=\"console-output\">");
-	if (run_query(req, sql, LH_UI_CONSOLE_ROWS, &status, &r, &err) != 0) {
+	if (run_query(req, q, LH_UI_CONSOLE_ROWS, 0, &status, &r, &err) != 0) {
 		render_lh_error(h, &err);
 		*status_out = err.status;
 	} else if (status != 200) {
 		render_error_answer(h, status, r);
 		*status_out = (int)status;
 	} else {
-		char n[32];
-		long long count = jint(r, "row_count");
-		fmt_count(n, sizeof n, count);
-		double ms = json_number_value(json_object_get(r, "elapsed_ms"));
-		html_printf(h, "<p class=\"result-meta\" id=\"result-meta\"><strong>%s</strong> "
-			       "row%s \xc2\xb7 %.1f ms%s</p>",
-			    n, count == 1 ? "" : "s", ms,
-			    json_is_true(json_object_get(r, "truncated"))
-				    ? " \xc2\xb7 only the first rows are shown"
-				    : "");
-		struct html chart;
-		html_init(&chart, 0);
-		if (ui_chart_svg(&chart, json_object_get(r, "columns"), json_object_get(r, "rows"))) {
-			html_lit(h, "<figure class=\"card chart-card\" id=\"chart\">");
-			html_append(h, &chart);
-			html_lit(h, "</figure>");
-		}
-		html_free(&chart);
-		render_result_table(h, r, "result");
+		render_console_answer(req, h, cr, token, r);
 	}
 	html_lit(h, "</div>");
 	json_decref(r);
 	lh_error_clear(&err);
+	free(q);
 }
 
 /* What a console request does with its SQL (note 5). */
@@ -1142,24 +1396,44 @@ enum console_mode {
 	CONSOLE_REFUSED,   /* POST without it: 403, nothing runs */
 };
 
-static int console_page(struct http_request *req, const char *sql, enum console_mode mode)
+/* After an htmx run, the address bar shows the query (a reload or a shared
+ * link fills the editor, note 5): a new history entry for Run, the same one
+ * for a page or a chart of the same result. */
+static void console_push_url(struct http_request *req, const struct console_req *cr)
+{
+	struct html url;
+	if (console_url(&url, cr) == 0)
+		http_response_header(req, cr->from_result ? "HX-Replace-Url" : "HX-Push-Url",
+				     url.buf);
+	html_free(&url);
+}
+
+static int console_page(struct http_request *req, const struct console_req *cr,
+			enum console_mode mode)
 {
 	struct lh_error err = { 0 };
 	struct page_token t;
 	json_t *answer = NULL;
 	long status = 0;
 	int page_status = mode == CONSOLE_REFUSED ? 403 : 200;
+	const char *sql = cr->sql;
 	struct html h;
 
 	html_init(&h, 0);
-	if (mode != CONSOLE_FILL && is_htmx(req)) {
-		if (mode == CONSOLE_RUN && sql && *sql)
-			console_result(req, &h, sql, &page_status);
-		else if (mode == CONSOLE_REFUSED)
-			render_error(&h, "csrf_failed", 403, NULL, NULL);
-		return send_html(req, mode == CONSOLE_REFUSED ? 403 : 200, &h, NULL);
-	}
 	page_token(req, &t);
+	if (mode != CONSOLE_FILL && is_htmx(req)) {
+		int ran = mode == CONSOLE_RUN && sql && *sql;
+		if (ran) {
+			console_result(req, &h, cr, t.tok, &page_status);
+			render_chart_prefs(&h, cr, 1);
+		} else if (mode == CONSOLE_REFUSED) {
+			render_error(&h, "csrf_failed", 403, NULL, NULL);
+		}
+		send_html(req, mode == CONSOLE_REFUSED ? 403 : 200, &h, NULL);
+		if (ran)
+			console_push_url(req, cr);
+		return 0;
+	}
 	page_open(&h, "SQL console", NAV_CONSOLE, &t);
 	html_lit(&h, "<h1>SQL console</h1>");
 	html_printf(&h, "<form id=\"console-form\" class=\"card console\" method=\"post\" "
@@ -1167,6 +1441,7 @@ static int console_page(struct http_request *req, const char *sql, enum console_
 			"hx-indicator=\"#running\"><input type=\"hidden\" name=\"" UI_CSRF_FIELD
 			"\" value=\"%s\">",
 		    t.tok);
+	render_chart_prefs(&h, cr, 0);
 	html_lit(&h, "<div class=\"chips\" id=\"dataset-chips\"><span class=\"meta\">Datasets:"
 		     "</span>");
 	if (call_service(req, GW_CATALOGD, "GET", "/catalog/datasets", NULL, &status, &answer,
@@ -1198,7 +1473,7 @@ static int console_page(struct http_request *req, const char *sql, enum console_
 		     "<span id=\"running\" class=\"htmx-indicator meta\">Running\xe2\x80\xa6</span>"
 		     "</div></form><div id=\"console-result\" aria-live=\"polite\">");
 	if (mode == CONSOLE_RUN && sql && *sql)
-		console_result(req, &h, sql, &page_status);
+		console_result(req, &h, cr, t.tok, &page_status);
 	else if (mode == CONSOLE_REFUSED)
 		render_error(&h, "csrf_failed", 403, NULL, NULL);
 	else if (sql && *sql)
@@ -1209,25 +1484,127 @@ static int console_page(struct http_request *req, const char *sql, enum console_
 	return send_html(req, page_status, &h, &t);
 }
 
-/* GET /console[?sql=]: the console with the SQL in the editor (a shareable
- * link); nothing runs (note 5). */
-int ui_console_get_end(struct http_request *req)
+/* A page number from a form or query value: 1..LH_UI_CONSOLE_MAX_PAGE, else 1. */
+static long long page_number(const char *s)
 {
-	return console_page(req, http_request_query(req, "sql"), CONSOLE_FILL);
+	char *end = NULL;
+	long long v = s ? strtoll(s, &end, 10) : 1;
+	if (!s || !*s || *end || v < 1 || v > LH_UI_CONSOLE_MAX_PAGE)
+		return 1;
+	return v;
 }
 
-/* POST /console: runs the form's SQL if the form came from our page. */
+/* GET /console[?sql=&chart=&x=&y=]: the console with the SQL in the editor
+ * and the chart's choice in the form (a shareable link); nothing runs
+ * (note 5). */
+int ui_console_get_end(struct http_request *req)
+{
+	struct console_req cr = { http_request_query(req, "sql"), 1,
+				  http_request_query(req, "chart"), http_request_query(req, "x"),
+				  http_request_query(req, "y"), 0 };
+	return console_page(req, &cr, CONSOLE_FILL);
+}
+
+/* POST /console: runs the form's SQL (page `page`, else `current`, else 1)
+ * if the form came from our page. */
 int ui_console_post_end(struct http_request *req)
 {
 	size_t n = 0;
 	const char *body = http_request_body(req, &n);
-	char *sql = form_value(body ? body : "", n, "sql");
-	char *token = form_value(body ? body : "", n, UI_CSRF_FIELD);
-	int rc = console_page(req, sql ? sql : "",
-			      csrf_ok(req, token) ? CONSOLE_RUN : CONSOLE_REFUSED);
+	if (!body)
+		body = "";
+	char *sql = form_value(body, n, "sql");
+	char *token = form_value(body, n, UI_CSRF_FIELD);
+	char *page = form_value(body, n, "page");
+	char *current = form_value(body, n, "current");
+	char *chart = form_value(body, n, "chart");
+	char *x = form_value(body, n, "x");
+	char *y = form_value(body, n, "y");
+	struct console_req cr = { sql ? sql : "", page_number(page ? page : current), chart, x, y,
+				  current != NULL };
+	int rc = console_page(req, &cr, csrf_ok(req, token) ? CONSOLE_RUN : CONSOLE_REFUSED);
+	free(y);
+	free(x);
+	free(chart);
+	free(current);
+	free(page);
 	free(token);
 	free(sql);
 	return rc;
+}
+
+/* POST /console/download (csrf, sql, format csv|parquet|json): the whole
+ * result as a file, streamed from queryd (no row cap but queryd's own); an
+ * error is a page in words. A POST with the page's token like Run: no GET
+ * runs SQL (note 5). */
+int ui_console_download_end(struct http_request *req)
+{
+	static const struct {
+		const char *format, *ext;
+	} formats[] = { { "csv", "csv" }, { "parquet", "parquet" }, { "json", "json" } };
+	struct gateway *g = http_request_ctx(req);
+	struct lh_error err = { 0 };
+	size_t n = 0, i, len = 0;
+	const char *body = http_request_body(req, &n);
+	char *answer = NULL, *text = NULL;
+	if (!body)
+		body = "";
+	char *sql = form_value(body, n, "sql");
+	char *token = form_value(body, n, UI_CSRF_FIELD);
+	char *fmt = form_value(body, n, "format");
+	json_t *q = NULL, *a = NULL;
+	long status = 0;
+
+	if (!csrf_ok(req, token)) {
+		send_error_page(req, 403, "Download refused", "csrf_failed", NULL, NULL);
+		goto out;
+	}
+	for (i = 0; fmt && i < sizeof formats / sizeof formats[0]; i++)
+		if (!strcmp(fmt, formats[i].format))
+			break;
+	if (!fmt || i == sizeof formats / sizeof formats[0]) {
+		send_error_page(req, 400, "Download refused", "bad_request",
+				"the format must be csv, parquet or json", NULL);
+		goto out;
+	}
+	if (!sql || !*sql) {
+		send_error_page(req, 400, "Download refused", "bad_request",
+				"there is no query to download", NULL);
+		goto out;
+	}
+	q = json_object();
+	json_object_set_new(q, "sql", json_string(sql));
+	json_object_set_new(q, "format", json_string(formats[i].format));
+	text = json_dump_compact(q);
+	proxy_begin_request(req, &g->up[GW_QUERYD], g->timeout_ms, "POST", "/query", text,
+			    strlen(text), "application/json");
+	if (http_request_responded(req))
+		goto out;   /* the proxy could not start; it answered */
+	if (proxy_wait_head(req) == 200) {
+		char cd[64];
+		proxy_end(req);
+		snprintf(cd, sizeof cd, "attachment; filename=\"query.%s\"", formats[i].ext);
+		http_response_header(req, "Content-Disposition", cd);
+		goto out;
+	}
+	if (proxy_collect(req, LH_UI_MAX_UPSTREAM_JSON, &status, &answer, &len, &err) != 0) {
+		send_error_page(req, err.status, "The download failed", err.code, err.msg, NULL);
+		goto out;
+	}
+	a = parse_answer(answer, len);
+	send_error_page(req, status >= 400 && status < 600 ? (int)status : 502,
+			"The download failed", jstr(a, "code"),
+			jstr(a, "error") ? jstr(a, "error") : "the service gave no explanation", a);
+out:
+	json_decref(a);
+	json_decref(q);
+	free(answer);
+	free(text);
+	free(fmt);
+	free(token);
+	free(sql);
+	lh_error_clear(&err);
+	return 0;
 }
 
 /* --- static assets and the index --------------------------------------- */
@@ -1244,6 +1621,7 @@ int ui_static_end(struct http_request *req)
 		{ "app.css", "text/css; charset=utf-8", ui_asset_app_css, &ui_asset_app_css_len },
 		{ "app.js", "text/javascript; charset=utf-8", ui_asset_app_js,
 		  &ui_asset_app_js_len },
+		{ "favicon.svg", "image/svg+xml", ui_asset_favicon_svg, &ui_asset_favicon_svg_len },
 	};
 	const char *rest = http_request_path_rest(req);
 	for (size_t i = 0; i < sizeof assets / sizeof assets[0]; i++) {
@@ -1255,6 +1633,17 @@ int ui_static_end(struct http_request *req)
 		return 0;
 	}
 	http_respond_fail(req, 404, "not_found", "no static asset by that name");
+	return 0;
+}
+
+/* GET /favicon.ico: our icon (the same drawing as favicon.svg), for the
+ * browsers and tools that ask for it without reading the page's <link>. */
+int ui_favicon_end(struct http_request *req)
+{
+	http_respond_bytes(req, 200, "image/x-icon", ui_asset_favicon_ico,
+			   ui_asset_favicon_ico_len);
+	http_response_header(req, "Cache-Control", "public, max-age=86400");
+	http_response_header(req, "X-Content-Type-Options", "nosniff");
 	return 0;
 }
 

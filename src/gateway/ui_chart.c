@@ -2,9 +2,11 @@
  * for the SQL console (SPEC 9). Pure: JSON in, markup out through the
  * escaping builder of ui_html.c; unit-tested in tests/unit/test_ui_chart.c.
  *
- * The rule (ui_int.h): a first column that is a DATE or TIMESTAMP makes a
- * line chart of the first numeric column over time; otherwise a bar chart
- * of the first text column against the first numeric column, at most
+ * The rule (ui_int.h, ui_chart_choose): x is the column the user chose, else
+ * a first column that is a DATE or TIMESTAMP, else the first text column; y
+ * the numeric column the user chose, else the first numeric column whose
+ * name does not say it is an id (else the first numeric one). An x in time
+ * makes a line chart, any other x a bar chart of at most
  * LH_UI_CHART_MAX_BARS bars in result order. Rows whose value is null or not
  * a number are skipped. The y axis always includes 0 and has "nice" ticks.
  */
@@ -379,30 +381,100 @@ static int line_chart(struct html *h, const json_t *rows, size_t tc, size_t vc,
 	return 1;
 }
 
-int ui_chart_svg(struct html *h, const json_t *columns, const json_t *rows)
+static const char *col_name(const json_t *columns, size_t i)
+{
+	return json_string_value(json_object_get(json_array_get(columns, i), "name"));
+}
+
+static const char *col_type(const json_t *columns, size_t i)
+{
+	return json_string_value(json_object_get(json_array_get(columns, i), "type"));
+}
+
+int ui_name_is_id(const char *name)
+{
+	size_t n = name ? strlen(name) : 0;
+	if (n < 2)
+		return 0;
+	if (n == 2)
+		return (name[0] == 'i' || name[0] == 'I') && (name[1] == 'd' || name[1] == 'D');
+	/* "timesheet_id", "TIMESHEET_ID", "candidateId" */
+	if (name[n - 3] == '_' && (name[n - 2] == 'i' || name[n - 2] == 'I') &&
+	    (name[n - 1] == 'd' || name[n - 1] == 'D'))
+		return 1;
+	return name[n - 2] == 'I' && name[n - 1] == 'd' && name[n - 3] >= 'a' && name[n - 3] <= 'z';
+}
+
+/* The index of the column named `name`, or nc. */
+static size_t col_find(const json_t *columns, const char *name)
 {
 	size_t nc = json_array_size(columns);
-	if (nc == 0 || json_array_size(rows) == 0)
-		return 0;
-	const char *first = json_string_value(json_object_get(json_array_get(columns, 0), "type"));
-	size_t text = nc, num = nc;
-	for (size_t i = 0; i < nc; i++) {
-		const char *t = json_string_value(json_object_get(json_array_get(columns, i), "type"));
-		if (text == nc && type_is_text(t))
-			text = i;
-		if (num == nc && ui_type_is_numeric(t) && !(i == 0 && ui_type_is_temporal(first)))
-			num = i;
+	for (size_t i = 0; name && *name && i < nc; i++)
+		if (col_name(columns, i) && !strcmp(col_name(columns, i), name))
+			return i;
+	return nc;
+}
+
+void ui_chart_choose(const json_t *columns, const char *want_x, const char *want_y, int off,
+		     struct ui_chart_pick *out)
+{
+	size_t nc = json_array_size(columns);
+	out->kind = UI_CHART_NONE;
+	out->x = out->y = 0;
+	if (off || nc == 0)
+		return;
+	const char *first = col_type(columns, 0);
+	size_t x = col_find(columns, want_x), y = col_find(columns, want_y);
+	if (y < nc && !ui_type_is_numeric(col_type(columns, y)))
+		y = nc;   /* a y that is not a number: the rule's choice instead */
+	if (x == nc) {
+		/* the rule: a first column in time, else the first text column */
+		if (ui_type_is_temporal(first)) {
+			x = 0;
+		} else {
+			for (size_t i = 0; i < nc && x == nc; i++)
+				if (type_is_text(col_type(columns, i)))
+					x = i;
+		}
 	}
-	if (num == nc)
-		return 0;
-	const char *yname = json_string_value(json_object_get(json_array_get(columns, num), "name"));
-	if (ui_type_is_temporal(first)) {
-		const char *xname = json_string_value(json_object_get(json_array_get(columns, 0),
-								      "name"));
-		return line_chart(h, rows, 0, num, xname, yname, !strcmp(first, "DATE"));
+	if (y == nc) {
+		/* the first number that is not an id, else the first number */
+		size_t any = nc;
+		for (size_t i = 0; i < nc && y == nc; i++) {
+			if (i == x || !ui_type_is_numeric(col_type(columns, i)))
+				continue;
+			if (any == nc)
+				any = i;
+			if (!ui_name_is_id(col_name(columns, i)))
+				y = i;
+		}
+		if (y == nc)
+			y = any;
 	}
-	if (text == nc)
+	if (x == nc || y == nc)
+		return;
+	out->kind = ui_type_is_temporal(col_type(columns, x)) ? UI_CHART_LINE : UI_CHART_BAR;
+	out->x = x;
+	out->y = y;
+}
+
+int ui_chart_draw(struct html *h, const json_t *columns, const json_t *rows,
+		  const struct ui_chart_pick *p)
+{
+	size_t nc = json_array_size(columns);
+	if (p->kind == UI_CHART_NONE || p->x >= nc || p->y >= nc || json_array_size(rows) == 0)
 		return 0;
-	const char *xname = json_string_value(json_object_get(json_array_get(columns, text), "name"));
-	return bar_chart(h, rows, text, num, xname, yname);
+	const char *xname = col_name(columns, p->x), *yname = col_name(columns, p->y);
+	if (p->kind == UI_CHART_LINE)
+		return line_chart(h, rows, p->x, p->y, xname, yname,
+				  !strcmp(col_type(columns, p->x) ? col_type(columns, p->x) : "",
+					  "DATE"));
+	return bar_chart(h, rows, p->x, p->y, xname, yname);
+}
+
+int ui_chart_svg(struct html *h, const json_t *columns, const json_t *rows)
+{
+	struct ui_chart_pick p;
+	ui_chart_choose(columns, NULL, NULL, 0, &p);
+	return ui_chart_draw(h, columns, rows, &p);
 }

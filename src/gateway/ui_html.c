@@ -1,7 +1,7 @@
 /* ui_html.c — the web UI's HTML builder: a capped growable buffer where
- * every dynamic value is escaped on the way in, plus the form and URL codecs
- * the pages need. Pure: no I/O, no state beyond the buffer; unit-tested in
- * tests/unit/test_ui_html.c.
+ * every dynamic value is escaped on the way in, plus the form and URL codecs,
+ * the number formatters and the SQL helper the pages need. Pure: no I/O, no
+ * state beyond the buffer; unit-tested in tests/unit/test_ui_html.c.
  *
  * Invariants:
  *  1. html_printf's only string directives are %s (HTML-escaped) and %U
@@ -256,4 +256,125 @@ char *form_value(const char *body, size_t n, const char *key)
 		i = end + 1;
 	}
 	return NULL;
+}
+
+/* --- numbers -------------------------------------------------------------- */
+
+void ui_fmt_count(char *buf, size_t n, long long v)
+{
+	char digits[24], out[40];
+	/* the magnitude as unsigned: -LLONG_MIN does not fit a long long */
+	unsigned long long m = v < 0 ? 0ULL - (unsigned long long)v : (unsigned long long)v;
+	int k = snprintf(digits, sizeof digits, "%llu", m);
+	size_t o = 0;
+	if (v < 0)
+		out[o++] = '-';
+	for (int i = 0; i < k; i++) {
+		if (i && (k - i) % 3 == 0)
+			out[o++] = ',';
+		out[o++] = digits[i];
+	}
+	out[o] = '\0';
+	snprintf(buf, n, "%s", out);
+}
+
+void ui_fmt_bytes(char *buf, size_t n, unsigned long long v)
+{
+	static const char *const units[] = { "B", "KiB", "MiB", "GiB", "TiB", "PiB" };
+	double d = (double)v;
+	int u = 0;
+	/* 1023.96 KiB would print as "1024.0 KiB": that is 1.0 MiB */
+	while (u < 5 && (u == 0 ? d >= 1024 : d >= 1023.95)) {
+		d /= 1024;
+		u++;
+	}
+	if (u == 0)
+		snprintf(buf, n, "%llu B", v);
+	else
+		snprintf(buf, n, "%.1f %s", d, units[u]);
+}
+
+/* --- SQL ------------------------------------------------------------------ */
+
+/* Index just past a quoted run that starts after its opening quote q at i;
+ * doubled q escapes it, a backslash the next byte when `backslash`; n when
+ * unterminated. */
+static size_t past_quoted(const char *s, size_t n, size_t i, char q, int backslash)
+{
+	while (i < n) {
+		if (backslash && s[i] == '\\') {
+			i += 2;
+			continue;
+		}
+		if (s[i] == q) {
+			if (i + 1 < n && s[i + 1] == q) {
+				i += 2;
+				continue;
+			}
+			return i + 1;
+		}
+		i++;
+	}
+	return n;
+}
+
+static int sql_ident_char(unsigned char c)
+{
+	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+	       c == '_' || c >= 0x80;
+}
+
+size_t ui_sql_body_len(const char *sql)
+{
+	size_t n = strlen(sql), i = 0, end = n;
+	while (i < n) {
+		unsigned char c = (unsigned char)sql[i];
+		if (c == ';') {
+			end = i;
+			break;
+		}
+		if (c == '-' && i + 1 < n && sql[i + 1] == '-') {
+			while (i < n && sql[i] != '\n')
+				i++;
+		} else if (c == '/' && i + 1 < n && sql[i + 1] == '*') {
+			int depth = 1;   /* block comments nest */
+			for (i += 2; i < n && depth; i++) {
+				if (sql[i] == '/' && i + 1 < n && sql[i + 1] == '*') {
+					depth++;
+					i++;
+				} else if (sql[i] == '*' && i + 1 < n && sql[i + 1] == '/') {
+					depth--;
+					i++;
+				}
+			}
+		} else if (c == '\'' || c == '"') {
+			int esc = c == '\'' && i > 0 && (sql[i - 1] == 'E' || sql[i - 1] == 'e') &&
+				  (i < 2 || !sql_ident_char((unsigned char)sql[i - 2]));
+			i = past_quoted(sql, n, i + 1, (char)c, esc);
+		} else if (c == '$' && (i == 0 || !sql_ident_char((unsigned char)sql[i - 1])) &&
+			   i + 1 < n && !(sql[i + 1] >= '0' && sql[i + 1] <= '9')) {
+			/* $tag$ ... $tag$ (the tag may be empty) */
+			size_t t = i + 1;
+			while (t < n && sql_ident_char((unsigned char)sql[t]) && sql[t] != '$')
+				t++;
+			if (t < n && sql[t] == '$') {
+				size_t tag = t - i + 1;   /* "$tag$" */
+				const char *close = NULL;
+				for (size_t k = t + 1; k + tag <= n; k++)
+					if (!memcmp(sql + k, sql + i, tag)) {
+						close = sql + k;
+						break;
+					}
+				i = close ? (size_t)(close - sql) + tag : n;
+			} else {
+				i++;
+			}
+		} else {
+			i++;
+		}
+	}
+	while (end > 0 && (sql[end - 1] == ' ' || sql[end - 1] == '\t' || sql[end - 1] == '\n' ||
+			   sql[end - 1] == '\r'))
+		end--;
+	return end;
 }

@@ -51,6 +51,18 @@ char *form_value(const char *body, size_t n, const char *key);
 /* Pure: HTML-escape s into a new string (for tests and small uses). */
 char *html_escape(const char *s);
 
+/* Pure: a count for people, the one formatter of every count the UI shows
+ * in words: "1,234,567", "-12", "0" (cut to n bytes, NUL-terminated). */
+void ui_fmt_count(char *buf, size_t n, long long v);
+/* Pure: a size in binary units, as the CLI prints them (cli_format_bytes):
+ * "746 B", "1.2 KiB", "3.4 MiB", "1.0 GiB" (one decimal from KiB up). */
+void ui_fmt_bytes(char *buf, size_t n, unsigned long long v);
+/* Pure: the length of sql's one statement without the ';' that ends it,
+ * whatever follows it (spaces, comments, more semicolons) and trailing
+ * blanks, so the console can embed it as a subquery (ADR 0122). A ';' inside
+ * a string, quoted identifier, dollar quote or comment does not count. */
+size_t ui_sql_body_len(const char *sql);
+
 /* --- ui_csrf.c -------------------------------------------------------------
  * CSRF tokens for the UI's state-changing requests (ADR 0111). The token is
  * set in the cookie UI_CSRF_COOKIE and embedded in each page: the hidden
@@ -83,19 +95,38 @@ int ui_multipart_first_field(const char *content_type, const char *data, size_t 
 			     const char *name, char *out, size_t cap);
 
 /* --- ui_chart.c ------------------------------------------------------------
- * Pure: a chart of a query result as inline SVG, appended to h.
- * `columns` is queryd's [{"name","type"}], `rows` its [[...]]. The rule:
- *   - first column DATE or TIMESTAMP*: a line chart, x = that column (time),
- *     y = the first numeric column after it;
- *   - otherwise a bar chart of the first text column (labels) against the
- *     first numeric column, at most LH_UI_CHART_MAX_BARS bars.
- * Returns 1 when a chart was drawn, 0 when the result has no chartable
- * columns (nothing appended). Every label is escaped. */
+ * Pure: a chart of a query result as inline SVG. `columns` is queryd's
+ * [{"name","type"}], `rows` its [[...]].
+ *
+ * ui_chart_choose() picks the columns (ADR 0122):
+ *   - x: the column named want_x if there is one; else a first column of
+ *     type DATE or TIMESTAMP*; else the first text column;
+ *   - y: the numeric column named want_y if there is one; else the first
+ *     numeric column other than x whose name does not say it is an id
+ *     (ui_name_is_id), else the first numeric column other than x;
+ *   - an x in time makes a line chart (sorted by time), any other x a bar
+ *     chart of at most LH_UI_CHART_MAX_BARS bars in result order;
+ *   - `off`, or no x or no y: no chart (kind UI_CHART_NONE).
+ * ui_chart_draw() appends the SVG to h and returns 1, or 0 when there is
+ * nothing to draw (no chart, no rows, no numeric value in y): nothing is
+ * appended. Every label is escaped. ui_chart_svg() is both with no choice. */
+enum ui_chart_kind { UI_CHART_NONE, UI_CHART_BAR, UI_CHART_LINE };
+struct ui_chart_pick {
+	enum ui_chart_kind kind;
+	size_t x, y;   /* column indexes, when kind is not UI_CHART_NONE */
+};
+void ui_chart_choose(const json_t *columns, const char *want_x, const char *want_y, int off,
+		     struct ui_chart_pick *out);
+int ui_chart_draw(struct html *h, const json_t *columns, const json_t *rows,
+		  const struct ui_chart_pick *p);
 int ui_chart_svg(struct html *h, const json_t *columns, const json_t *rows);
 
 /* Pure helpers of the chart, exposed for the unit tests. */
 int ui_type_is_numeric(const char *duckdb_type);
 int ui_type_is_temporal(const char *duckdb_type);
+/* 1 if a column name says it holds ids: "id", "..._id", "...Id" (any case
+ * for the first two). */
+int ui_name_is_id(const char *name);
 /* Days (with fraction) since 1970-01-01 of "YYYY-MM-DD[ T]HH:MM:SS[.f]...";
  * returns 0 and sets *out, or -1 if s is not such a value. */
 int ui_time_parse(const char *s, double *out);

@@ -65,15 +65,24 @@ TEST(ui_chart_time_parse)
 TEST(ui_chart_bar_text_against_number)
 {
 	char *s;
-	/* the first text column and the first numeric column, whatever their
-	 * place: here client against id */
+	/* the first text column and the first numeric column that is not an
+	 * id, whatever their place: here client against total, not id (until
+	 * ADR 0122 the rule took the id) */
 	int drawn = chart("[{\"name\":\"id\",\"type\":\"BIGINT\"},{\"name\":\"client\",\"type\":"
 			  "\"VARCHAR\"},{\"name\":\"total\",\"type\":\"DOUBLE\"}]",
 			  "[[1,\"Acme\",10.5],[2,\"Globex\",null],[3,\"Initech\",-4]]", &s);
 	CHECK_EQ_INT(drawn, 1);
 	CHECK(strstr(s, "chart-bar") != NULL);
-	CHECK_EQ_INT(count(s, "<rect class=\"bar\""), 3);
+	CHECK_EQ_INT(count(s, "<rect class=\"bar\""), 2);   /* Globex's null skipped */
 	CHECK(strstr(s, ">Acme</text>") != NULL);
+	CHECK(strstr(s, "<title>Initech: -4</title>") != NULL);
+	CHECK(strstr(s, "<title>bar chart of total by client</title>") != NULL);
+	free(s);
+	/* only ids: the id is still charted */
+	drawn = chart("[{\"name\":\"client\",\"type\":\"VARCHAR\"},{\"name\":\"id\",\"type\":"
+		      "\"BIGINT\"}]",
+		      "[[\"Acme\",1],[\"Initech\",3]]", &s);
+	CHECK_EQ_INT(drawn, 1);
 	CHECK(strstr(s, "<title>Initech: 3</title>") != NULL);
 	free(s);
 	drawn = chart("[{\"name\":\"client\",\"type\":\"VARCHAR\"},{\"name\":\"total\","
@@ -162,4 +171,99 @@ TEST(ui_chart_escapes_labels_and_names)
 	CHECK(strstr(s, "&quot;&gt;&lt;img onerror=x&gt;") != NULL);
 	CHECK(strstr(s, "&lt;b onmouseover=&#39;x&#39;&gt;") != NULL);
 	free(s);
+}
+
+/* ui_chart_choose on queryd's columns given as JSON text. */
+static void choose(const char *cols, const char *x, const char *y, int off,
+		   struct ui_chart_pick *p)
+{
+	json_t *c = json_loads(cols, 0, NULL);
+	ui_chart_choose(c, x, y, off, p);
+	json_decref(c);
+}
+
+#define TIMESHEETS                                                                   \
+	"[{\"name\":\"timesheet_id\",\"type\":\"BIGINT\"},{\"name\":\"recruiter\",\"type\":" \
+	"\"VARCHAR\"},{\"name\":\"week\",\"type\":\"DATE\"},{\"name\":\"hours\",\"type\":"    \
+	"\"DOUBLE\"},{\"name\":\"candidateId\",\"type\":\"INTEGER\"}]"
+
+TEST(ui_chart_choose_skips_ids_by_default)
+{
+	struct ui_chart_pick p;
+	choose(TIMESHEETS, NULL, NULL, 0, &p);
+	CHECK_EQ_INT(p.kind, UI_CHART_BAR);
+	CHECK_EQ_INT(p.x, 1);   /* recruiter */
+	CHECK_EQ_INT(p.y, 3);   /* hours, not timesheet_id */
+	CHECK(ui_name_is_id("id"));
+	CHECK(ui_name_is_id("ID"));
+	CHECK(ui_name_is_id("timesheet_id"));
+	CHECK(ui_name_is_id("TIMESHEET_ID"));
+	CHECK(ui_name_is_id("candidateId"));
+	CHECK(!ui_name_is_id("paid"));
+	CHECK(!ui_name_is_id("valid"));
+	CHECK(!ui_name_is_id("ID_card"));
+	CHECK(!ui_name_is_id("i"));
+	CHECK(!ui_name_is_id(NULL));
+}
+
+TEST(ui_chart_choose_takes_the_users_columns)
+{
+	struct ui_chart_pick p;
+	choose(TIMESHEETS, "recruiter", "timesheet_id", 0, &p);   /* an id, on purpose */
+	CHECK_EQ_INT(p.kind, UI_CHART_BAR);
+	CHECK_EQ_INT(p.x, 1);
+	CHECK_EQ_INT(p.y, 0);
+	choose(TIMESHEETS, "week", NULL, 0, &p);   /* a time x: a line chart */
+	CHECK_EQ_INT(p.kind, UI_CHART_LINE);
+	CHECK_EQ_INT(p.x, 2);
+	CHECK_EQ_INT(p.y, 3);
+	choose(TIMESHEETS, "timesheet_id", "hours", 0, &p);   /* a numeric x: bars */
+	CHECK_EQ_INT(p.kind, UI_CHART_BAR);
+	CHECK_EQ_INT(p.x, 0);
+	CHECK_EQ_INT(p.y, 3);
+	/* a y that is not a number, or a name that is not there: the rule's */
+	choose(TIMESHEETS, "nope", "recruiter", 0, &p);
+	CHECK_EQ_INT(p.kind, UI_CHART_BAR);
+	CHECK_EQ_INT(p.x, 1);
+	CHECK_EQ_INT(p.y, 3);
+	/* no chart when asked, whatever the columns */
+	choose(TIMESHEETS, "recruiter", "hours", 1, &p);
+	CHECK_EQ_INT(p.kind, UI_CHART_NONE);
+	/* a number alone: nothing for x unless chosen */
+	choose("[{\"name\":\"year\",\"type\":\"INTEGER\"},{\"name\":\"n\",\"type\":"
+	       "\"BIGINT\"}]", NULL, NULL, 0, &p);
+	CHECK_EQ_INT(p.kind, UI_CHART_NONE);
+	choose("[{\"name\":\"year\",\"type\":\"INTEGER\"},{\"name\":\"n\",\"type\":"
+	       "\"BIGINT\"}]", "year", NULL, 0, &p);
+	CHECK_EQ_INT(p.kind, UI_CHART_BAR);
+	CHECK_EQ_INT(p.x, 0);
+	CHECK_EQ_INT(p.y, 1);
+}
+
+TEST(ui_chart_draw_what_was_chosen)
+{
+	json_t *c = json_loads(TIMESHEETS, 0, NULL);
+	json_t *r = json_loads("[[1,\"Ada\",\"2026-01-05\",7.5,10],[2,\"Alan\",\"2026-01-12\",8,11]]",
+			       0, NULL);
+	struct ui_chart_pick p;
+	struct html h;
+	ui_chart_choose(c, "recruiter", "candidateId", 0, &p);
+	html_init(&h, 0);
+	CHECK_EQ_INT(ui_chart_draw(&h, c, r, &p), 1);
+	CHECK(strstr(h.buf, "<title>bar chart of candidateId by recruiter</title>") != NULL);
+	CHECK(strstr(h.buf, "<title>Alan: 11</title>") != NULL);
+	html_free(&h);
+	ui_chart_choose(c, "week", "hours", 0, &p);
+	html_init(&h, 0);
+	CHECK_EQ_INT(ui_chart_draw(&h, c, r, &p), 1);
+	CHECK(strstr(h.buf, "chart-line") != NULL);
+	CHECK(strstr(h.buf, "<title>2026-01-12: 8</title>") != NULL);
+	html_free(&h);
+	ui_chart_choose(c, NULL, NULL, 1, &p);
+	html_init(&h, 0);
+	CHECK_EQ_INT(ui_chart_draw(&h, c, r, &p), 0);
+	CHECK_EQ_STR(h.buf, "");
+	html_free(&h);
+	json_decref(c);
+	json_decref(r);
 }

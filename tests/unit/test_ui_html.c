@@ -115,3 +115,81 @@ TEST(ui_html_form_value)
 	free(v);
 	CHECK(form_value("", 0, "sql") == NULL);
 }
+
+/* --- the formatters and the SQL helper (ADR 0122, 0123) ------------------- */
+
+TEST(ui_fmt_count_groups_thousands)
+{
+	char b[32];
+	ui_fmt_count(b, sizeof b, 0);
+	CHECK_EQ_STR(b, "0");
+	ui_fmt_count(b, sizeof b, 999);
+	CHECK_EQ_STR(b, "999");
+	ui_fmt_count(b, sizeof b, 1000);
+	CHECK_EQ_STR(b, "1,000");
+	ui_fmt_count(b, sizeof b, 10000);
+	CHECK_EQ_STR(b, "10,000");
+	ui_fmt_count(b, sizeof b, 1234567);
+	CHECK_EQ_STR(b, "1,234,567");
+	ui_fmt_count(b, sizeof b, -1000);
+	CHECK_EQ_STR(b, "-1,000");
+	ui_fmt_count(b, sizeof b, -12);
+	CHECK_EQ_STR(b, "-12");
+	ui_fmt_count(b, sizeof b, 9223372036854775807LL);
+	CHECK_EQ_STR(b, "9,223,372,036,854,775,807");
+	ui_fmt_count(b, sizeof b, -9223372036854775807LL - 1);   /* no overflow */
+	CHECK_EQ_STR(b, "-9,223,372,036,854,775,808");
+	char small[6];
+	ui_fmt_count(small, sizeof small, 1234567);   /* cut, still a string */
+	CHECK_EQ_STR(small, "1,234");
+}
+
+TEST(ui_fmt_bytes_in_binary_units_like_the_cli)
+{
+	char b[32];
+	ui_fmt_bytes(b, sizeof b, 0);
+	CHECK_EQ_STR(b, "0 B");
+	ui_fmt_bytes(b, sizeof b, 746);
+	CHECK_EQ_STR(b, "746 B");
+	ui_fmt_bytes(b, sizeof b, 1023);
+	CHECK_EQ_STR(b, "1023 B");
+	ui_fmt_bytes(b, sizeof b, 1024);
+	CHECK_EQ_STR(b, "1.0 KiB");
+	ui_fmt_bytes(b, sizeof b, 1229);
+	CHECK_EQ_STR(b, "1.2 KiB");
+	ui_fmt_bytes(b, sizeof b, 3565158);
+	CHECK_EQ_STR(b, "3.4 MiB");
+	ui_fmt_bytes(b, sizeof b, 1ULL << 30);
+	CHECK_EQ_STR(b, "1.0 GiB");
+	ui_fmt_bytes(b, sizeof b, (1ULL << 40) * 3 / 2);
+	CHECK_EQ_STR(b, "1.5 TiB");
+	/* what would print as "1024.0 KiB" is 1.0 MiB */
+	ui_fmt_bytes(b, sizeof b, 1048575);
+	CHECK_EQ_STR(b, "1.0 MiB");
+	ui_fmt_bytes(b, sizeof b, 1048524);   /* 1023.94 KiB */
+	CHECK_EQ_STR(b, "1023.9 KiB");
+	ui_fmt_bytes(b, sizeof b, 18446744073709551615ULL);
+	CHECK_EQ_STR(b, "16384.0 PiB");
+}
+
+TEST(ui_sql_body_len_stops_at_the_statement_end)
+{
+	CHECK_EQ_INT(ui_sql_body_len("SELECT 1"), 8);
+	CHECK_EQ_INT(ui_sql_body_len("SELECT 1;"), 8);
+	CHECK_EQ_INT(ui_sql_body_len("SELECT 1 ;;  \n"), 8);
+	CHECK_EQ_INT(ui_sql_body_len("SELECT 1; -- done\n"), 8);
+	CHECK_EQ_INT(ui_sql_body_len("SELECT 1 -- a comment; with a semicolon\n"),
+		     (long long)strlen("SELECT 1 -- a comment; with a semicolon"));
+	CHECK_EQ_INT(ui_sql_body_len("SELECT ';' AS s; /* ; */"), 15);
+	CHECK_EQ_INT(ui_sql_body_len("SELECT 'it''s;' AS s;"), 20);
+	CHECK_EQ_INT(ui_sql_body_len("SELECT E'a\\';b' AS s;"), 20);
+	CHECK_EQ_INT(ui_sql_body_len("SELECT \"a;b\" FROM t;"), 19);
+	CHECK_EQ_INT(ui_sql_body_len("SELECT $$a;b$$, $q$;$q$;"), 23);
+	CHECK_EQ_INT(ui_sql_body_len("SELECT /* a /* nested ; */ ; */ 1;"), 33);
+	CHECK_EQ_INT(ui_sql_body_len("SELECT x$1 FROM t;"), 17);   /* $ in a name */
+	CHECK_EQ_INT(ui_sql_body_len("  \n"), 0);
+	CHECK_EQ_INT(ui_sql_body_len(""), 0);
+	/* unterminated: the whole text (queryd reports it) */
+	CHECK_EQ_INT(ui_sql_body_len("SELECT 'open;"), 13);
+	CHECK_EQ_INT(ui_sql_body_len("SELECT 1 /* open;"), 17);
+}

@@ -4,6 +4,43 @@
 (function () {
   "use strict";
 
+  /* Pure helpers, also loaded by node's tests (tests/browser/app_helpers.test.js). */
+
+  /* A dataset name from a file's name (ADR 0123): the base name without its
+   * extension (and a compression suffix), accents dropped, lower-case, each run of other
+   * characters than letters, digits and "_" made one "_", no "_" at the
+   * ends, "_" before a leading digit, at most 64 characters: a name that
+   * matches [A-Za-z_][A-Za-z0-9_]{0,63}, or "" when nothing is left.
+   * "Timesheets 2026-03 (final).csv" -> "timesheets_2026_03_final". */
+  function datasetNameFromFile(fileName) {
+    var base = String(fileName || "").split(/[\\/]/).pop();
+    base = base.replace(/\.(gz|bz2|xz|zst|zip)$/i, "");
+    var dot = base.lastIndexOf(".");
+    if (dot >= 0) base = base.slice(0, dot);
+    if (base.normalize) base = base.normalize("NFKD").replace(/[\u0300-\u036f]/g, "");
+    var name = base.toLowerCase().replace(/[^a-z0-9_]+/g, "_").replace(/^_+|_+$/g, "");
+    if (!name) return "";
+    if (/^[0-9]/.test(name)) name = "_" + name;
+    return name.slice(0, 64);
+  }
+
+  var helpers = { datasetNameFromFile: datasetNameFromFile };
+  if (typeof module === "object" && module.exports) module.exports = helpers;
+  if (typeof document === "undefined") return;
+
+  /* Picking a file fills in the dataset name, unless the user typed one
+   * (or the page came with one: "Upload new version"). */
+  document.addEventListener("change", function (e) {
+    var input = e.target;
+    if (!input || input.id !== "file" || !input.files || !input.files.length) return;
+    var name = document.getElementById("name");
+    if (!name) return;
+    if (name.value && name.value !== name.getAttribute("data-derived")) return;
+    var derived = datasetNameFromFile(input.files[0].name);
+    name.value = derived;
+    name.setAttribute("data-derived", derived);
+  });
+
   /* Ctrl+Enter (Cmd+Enter on a Mac) in the SQL box runs the query. */
   document.addEventListener("keydown", function (e) {
     if (e.key !== "Enter" || !(e.ctrlKey || e.metaKey)) return;
@@ -66,8 +103,13 @@
       progress(pct, pct < 100 ? "Uploading\u2026 " + pct + "%" : "Processing\u2026");
     }
   });
+  /* "Done" only for an upload the lakehouse took: a refusal (bad name, bad
+   * CSV, a schema drift, an expired form) comes with its 4xx/5xx status and
+   * its message below; the bar goes away. */
   document.addEventListener("htmx:afterRequest", function (e) {
-    if (e.target && e.target.id === "upload-form")
-      progress(100, e.detail && e.detail.successful ? "Done" : "");
+    if (!e.target || e.target.id !== "upload-form") return;
+    var xhr = e.detail && e.detail.xhr;
+    if (xhr && xhr.status >= 200 && xhr.status < 300) progress(100, "Done");
+    else progress(null, "Not uploaded: see the message below.");
   });
 })();
