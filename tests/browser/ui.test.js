@@ -179,14 +179,20 @@ describe('web UI', () => {
     await page.goto(base + '/console');
     await page.click('#dataset-chips [data-insert="placements"]');
     assert.equal(await page.inputValue('#sql'), 'SELECT * FROM placements LIMIT 100');
-    await page.fill('#sql', 'SELECT client, sum(amount) AS total FROM placements GROUP BY client ORDER BY total DESC');
+    const sql = 'SELECT client, sum(amount) AS total FROM placements GROUP BY client ORDER BY total DESC';
+    await page.fill('#sql', sql);
+    await page.evaluate(() => { window.__samePage = true; });
     await page.press('#sql', 'Control+Enter');
     await page.waitForSelector('#result-meta');
     assert.match(await page.locator('#result-meta').innerText(), /^4 rows · [\d.]+ ms/);
     assert.equal(await page.locator('#result tbody tr').count(), 4);
     assert.equal(await page.locator('#chart svg.chart-bar rect.bar').count(), 4);
     assert.match(await page.locator('#chart svg').innerHTML(), /Globex/);
-    assert.equal(page.url(), base + '/console');   // htmx: no navigation
+    assert.equal(await page.evaluate(() => window.__samePage), true);   // htmx: no navigation
+    // but the address keeps the query (ADR 0122)
+    const url = new URL(page.url());
+    assert.equal(url.origin + url.pathname, base + '/console');
+    assert.equal(url.searchParams.get('sql'), sql);
     await shot('ui-console.png');
   });
 
