@@ -48,7 +48,8 @@
 #define LH_UPSTREAM_CHECK_TIMEOUT_MS   1000        /* one probe of <url>/health */
 
 /* web UI (gateway/ui*.c) */
-#define LH_UI_MAX_PAGE_BYTES           (8u << 20)  /* one rendered page */
+#define LH_UI_MAX_PAGE_BYTES           (16u << 20) /* one rendered page (a console page of
+                                                    * 1,000 rows of long values, with titles) */
 #define LH_UI_MAX_UPSTREAM_JSON        (16u << 20) /* a service's JSON answer read by the UI */
 #define LH_UI_PREVIEW_ROWS             100         /* rows shown on a dataset page */
 #define LH_UI_CONSOLE_ROWS             1000        /* rows on one page of the SQL console */
@@ -56,7 +57,7 @@
 #define LH_UI_COUNT_TIMEOUT_MS         5000        /* the console counting a result's rows */
 #define LH_UI_SHARE_URL_BYTES          (16u << 10) /* a console link /console?sql=..., encoded */
 #define LH_UI_CELL_BYTES               300         /* a table cell is cut after this */
-#define LH_UI_CELL_TITLE_BYTES         24          /* a longer cell shows whole on hover */
+#define LH_UI_CELL_TITLE_BYTES         40          /* a longer cell also goes in its title */
 #define LH_UI_CHART_MAX_BARS           30
 #define LH_UI_CHART_MAX_POINTS         2000
 #define LH_UI_CSRF_HEAD_BYTES          2048        /* an upload's first form part (the CSRF token) must fit */

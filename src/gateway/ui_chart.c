@@ -26,6 +26,7 @@
 #define PAD_R 20.0
 #define PAD_T 16.0
 #define PAD_B 72.0
+#define CHART_ROTATED_EXTRA 28.0
 
 int ui_type_is_numeric(const char *t)
 {
@@ -229,12 +230,14 @@ static void y_range(double vmin, double vmax, double *lo, double *hi, double *st
 	*hi = ceil(vmax / *step) * *step;
 }
 
-static void svg_open(struct html *h, const char *kind, const char *xname, const char *yname)
+/* `height`: CHART_H, or more below the plot for slanted labels. */
+static void svg_open(struct html *h, const char *kind, const char *xname, const char *yname,
+		     double height)
 {
 	html_printf(h, "<svg class=\"chart chart-%s\" viewBox=\"0 0 %.0f %.0f\" role=\"img\" "
 		       "xmlns=\"http://www.w3.org/2000/svg\" font-family=\"system-ui, sans-serif\">"
 		       "<title>%s chart of %s by %s</title>",
-		    kind, CHART_W, CHART_H, kind, yname, xname);
+		    kind, CHART_W, height, kind, yname, xname);
 }
 
 static void x_axis_line(struct html *h, const char *xname, double label_y)
@@ -270,10 +273,13 @@ static int bar_chart(struct html *h, const json_t *rows, size_t lc, size_t vc,
 	y_range(vmin, vmax, &lo, &hi, &step);
 	double pw = CHART_W - PAD_L - PAD_R, ph = CHART_H - PAD_T - PAD_B;
 	double slot = pw / (double)n, bw = slot * 0.7;
-	svg_open(h, "bar", xname, yname);
+	int rotate = n > 8;
+	/* slanted labels (16 characters at most) reach about 60 units below
+	 * the plot: the axis name goes under them */
+	double height = rotate ? CHART_H + CHART_ROTATED_EXTRA : CHART_H;
+	svg_open(h, "bar", xname, yname, height);
 	y_axis(h, lo, hi, step, yname);
 	double y0 = PAD_T + ph - (0 - lo) / (hi - lo) * ph;
-	int rotate = n > 8;
 	for (size_t k = 0; k < n; k++) {
 		char label[96], vlab[32];
 		cell_label(json_array_get(json_array_get(rows, idx[k]), lc), label, sizeof label);
@@ -295,7 +301,7 @@ static int bar_chart(struct html *h, const json_t *rows, size_t lc, size_t vc,
 		html_text_cut(h, label, 16);
 		html_lit(h, "</text>");
 	}
-	x_axis_line(h, xname, rotate ? CHART_H - 6 : CHART_H - PAD_B + 38);
+	x_axis_line(h, xname, rotate ? height - 6 : CHART_H - PAD_B + 38);
 	html_lit(h, "</svg>");
 	return 1;
 }
@@ -340,7 +346,7 @@ static int line_chart(struct html *h, const json_t *rows, size_t tc, size_t vc,
 	double pw = CHART_W - PAD_L - PAD_R, ph = CHART_H - PAD_T - PAD_B;
 	double x0 = pts[0].x, x1 = pts[n - 1].x;
 	double span = x1 > x0 ? x1 - x0 : 1;
-	svg_open(h, "line", xname, yname);
+	svg_open(h, "line", xname, yname, CHART_H);
 	y_axis(h, lo, hi, step, yname);
 	html_lit(h, "<polyline class=\"line\" fill=\"none\" stroke=\"#3b6ea8\" "
 		    "stroke-width=\"2\" points=\"");

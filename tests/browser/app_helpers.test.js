@@ -1,7 +1,9 @@
 // app_helpers.test.js — the pure helpers of the UI's script
 // (src/gateway/ui_static/app.js), loaded in node without a browser: the
-// dataset name the upload form derives from a file's name (ADR 0123). Its
-// results must be names the lakehouse accepts: [A-Za-z_][A-Za-z0-9_]{0,63}.
+// dataset name the upload form derives from a file's name (ADR 0123). It is
+// the CLI's rule (cli_name_from_file, tests/unit/test_cli.c has the same
+// cases), and its results are names the lakehouse accepts:
+// [A-Za-z_][A-Za-z0-9_]{0,63}.
 'use strict';
 const { describe, it } = require('node:test');
 const assert = require('node:assert/strict');
@@ -13,41 +15,44 @@ const VALID = /^[A-Za-z_][A-Za-z0-9_]{0,63}$/;
 describe('datasetNameFromFile', () => {
   const name = (f) => app.datasetNameFromFile(f);
 
-  it('keeps a plain name, without its extension, in lower case', () => {
-    assert.equal(name('candidates.csv'), 'candidates');
-    assert.equal(name('Candidates.CSV'), 'candidates');
-    assert.equal(name('timesheets'), 'timesheets');
-    assert.equal(name('placements_2026.csv'), 'placements_2026');
+  it('names a file as `lakehouse ingest FILE` does', () => {
+    const cases = [
+      ['candidates.csv', 'candidates'],
+      ['/tmp/exports/Staff List (2024).csv', 'Staff_List_2024'],
+      ['2024-sales.csv', '_2024_sales'],
+      ['data.tar.csv', 'data_tar'],
+      ['noext', 'noext'],
+      ['.hidden', 'hidden'],
+      ['résumé.csv', 'r_sum'],
+      ['first__last.csv', 'first__last'],
+      ['dir.v2/time-sheets.CSV', 'time_sheets'],
+      ['./a.b/c', 'c'],
+    ];
+    for (const [file, want] of cases) assert.equal(name(file), want, file);
   });
 
-  it('turns each run of other characters into one underscore, none at the ends', () => {
-    assert.equal(name('Timesheets 2026-03 (final).csv'), 'timesheets_2026_03_final');
+  it('keeps the case, drops a Windows folder, makes runs of other characters one "_"', () => {
+    assert.equal(name('Weekly Timesheets 2026-03 (final).csv'), 'Weekly_Timesheets_2026_03_final');
+    assert.equal(name('C:\\Users\\sam\\Downloads\\Recruiters.csv'), 'Recruiters');
     assert.equal(name('  q1 -- export!!.csv'), 'q1_export');
-    assert.equal(name('a.b.c.csv'), 'a_b_c');
-    assert.equal(name('my__table.csv'), 'my__table');   // underscores of its own stay
+    assert.equal(name('_private.csv'), '_private');
   });
 
-  it('drops the folder, a compression suffix and accents', () => {
-    assert.equal(name('C:\\Users\\sam\\Downloads\\Recruiters.csv'), 'recruiters');
-    assert.equal(name('/home/sam/exports/clients.csv'), 'clients');
-    assert.equal(name('clients.csv.gz'), 'clients');
-    assert.equal(name('Café Société.csv'), 'cafe_societe');
-  });
-
-  it('starts with an underscore before a digit and keeps 64 characters', () => {
-    assert.equal(name('2026 timesheets.csv'), '_2026_timesheets');
-    const long = name('x'.repeat(100) + '.csv');
-    assert.equal(long, 'x'.repeat(64));
+  it('keeps 64 characters, the "_" before a digit included', () => {
+    assert.equal(name('a'.repeat(150) + '.csv'), 'a'.repeat(64));
+    const n = name('9' + 'a'.repeat(149) + '.csv');
+    assert.equal(n.length, 64);
+    assert.equal(n.slice(0, 2), '_9');
   });
 
   it('gives "" when nothing usable is left', () => {
-    for (const f of ['', '.csv', '---.csv', '日本語.csv', null, undefined])
+    for (const f of ['', '---.csv', 'dir/', '日本語.csv', null, undefined])
       assert.equal(name(f), '', String(f));
   });
 
   it('only ever gives valid names or ""', () => {
     const samples = ['a', 'Z.csv', '9', '_', '__x__.tsv', 'ünïcode ✓ data.csv', '(1).csv',
-                     'x'.repeat(63) + '.csv', '1' + 'y'.repeat(80), 'tab\there.csv'];
+                     'x'.repeat(63) + '.csv', '1' + 'y'.repeat(80), 'tab\there.csv', '.csv'];
     for (const f of samples) {
       const n = name(f);
       assert.ok(n === '' || VALID.test(n), `${JSON.stringify(f)} -> ${JSON.stringify(n)}`);

@@ -360,7 +360,7 @@ describe('SQL console and UI details (issue 12, points 4 and 5)', () => {
   it('fills in the dataset name from the file, counts in one format, sizes in KiB', async () => {
     await page.goto(base + '/upload');
     await page.setInputFiles('#file', path.join(dataDir, 'Weekly Timesheets 2026-03 (final).csv'));
-    assert.equal(await page.inputValue('#name'), 'weekly_timesheets_2026_03_final');
+    assert.equal(await page.inputValue('#name'), 'Weekly_Timesheets_2026_03_final');
     // a name the user typed stays
     await page.fill('#name', 'mine');
     await page.setInputFiles('#file', path.join(dataDir, 'drift.csv'));

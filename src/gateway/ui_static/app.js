@@ -6,22 +6,33 @@
 
   /* Pure helpers, also loaded by node's tests (tests/browser/app_helpers.test.js). */
 
-  /* A dataset name from a file's name (ADR 0123): the base name without its
-   * extension (and a compression suffix), accents dropped, lower-case, each run of other
-   * characters than letters, digits and "_" made one "_", no "_" at the
-   * ends, "_" before a leading digit, at most 64 characters: a name that
-   * matches [A-Za-z_][A-Za-z0-9_]{0,63}, or "" when nothing is left.
-   * "Timesheets 2026-03 (final).csv" -> "timesheets_2026_03_final". */
+  /* A dataset name from a file's name (ADR 0123), the CLI's rule
+   * (cli_name_from_file in src/cli/cli_ingest.c), so `lakehouse ingest FILE`
+   * and the upload form name a file alike: the base name without its last
+   * extension, letters (case kept), digits and "_" kept, each run of other
+   * characters one "_" between kept ones, "_" before a leading digit, at most
+   * 64 characters; "" when nothing is left. A name that matches
+   * [A-Za-z_][A-Za-z0-9_]{0,63}: "Staff List (2024).csv" -> "Staff_List_2024",
+   * "2024-sales.csv" -> "_2024_sales". */
   function datasetNameFromFile(fileName) {
     var base = String(fileName || "").split(/[\\/]/).pop();
-    base = base.replace(/\.(gz|bz2|xz|zst|zip)$/i, "");
     var dot = base.lastIndexOf(".");
-    if (dot >= 0) base = base.slice(0, dot);
-    if (base.normalize) base = base.normalize("NFKD").replace(/[\u0300-\u036f]/g, "");
-    var name = base.toLowerCase().replace(/[^a-z0-9_]+/g, "_").replace(/^_+|_+$/g, "");
-    if (!name) return "";
-    if (/^[0-9]/.test(name)) name = "_" + name;
-    return name.slice(0, 64);
+    if (dot > 0) base = base.slice(0, dot);
+    var out = "", gap = false;
+    for (var i = 0; i < base.length; i++) {
+      var c = base.charAt(i);
+      var digit = c >= "0" && c <= "9";
+      if (!digit && !/^[A-Za-z_]$/.test(c)) {
+        gap = true;
+        continue;
+      }
+      var sep = (out === "" && digit) || (gap && out !== "" && out.charAt(out.length - 1) !== "_");
+      if (out.length + (sep ? 1 : 0) + 1 > 64) break;
+      if (sep) out += "_";
+      out += c;
+      gap = false;
+    }
+    return out;
   }
 
   var helpers = { datasetNameFromFile: datasetNameFromFile };
