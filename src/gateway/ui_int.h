@@ -1,7 +1,11 @@
-/* ui_int.h — the web UI's private pieces, shared by ui.c (routes and pages),
- * ui_html.c (the HTML builder, form and URL codecs), ui_csrf.c (CSRF
- * tokens) and ui_chart.c (SVG charts). Included by the unit tests; other
- * modules use gateway_int.h.
+/* ui_int.h — the web UI's private pieces. ui.c holds what every page shares
+ * (layout, CSRF checks, calling the services, errors in words, result
+ * tables); each page has its own file, as h2o's lib/handler/ has one per
+ * handler: ui_datasets.c (GET /), ui_dataset.c (/datasets/<name>),
+ * ui_upload.c (/upload), ui_console.c (/console), ui_static.c (/static/,
+ * /favicon.ico). Below them: ui_html.c (the HTML builder, form and URL
+ * codecs), ui_csrf.c (CSRF tokens) and ui_chart.c (SVG charts). Included by
+ * the unit tests; other modules use gateway_int.h.
  *
  * The one rule of the builder: every dynamic value is HTML-escaped on its way
  * into a page. html_printf() escapes every %s it is given; there is no "raw
@@ -93,6 +97,82 @@ int ui_cookie_get(const char *header, const char *name, char *out, size_t cap);
  * without a boundary, or a value that does not fit). */
 int ui_multipart_first_field(const char *content_type, const char *data, size_t n,
 			     const char *name, char *out, size_t cap);
+
+/* --- ui.c: what every page shares (its DESIGN NOTES) ------------------------ */
+struct http_request;
+struct lh_error;
+
+/* The page a layout marks as current in the top navigation. */
+enum ui_nav { UI_NAV_DATASETS, UI_NAV_UPLOAD, UI_NAV_CONSOLE, UI_NAV_NONE };
+
+/* The CSRF token a page is rendered with (note 6). */
+struct ui_page_token {
+	char tok[UI_CSRF_TOKEN_HEX + 1];   /* "" when none could be made */
+	int fresh;                         /* new: ui_send_html sets the cookie */
+};
+
+/* RFC 3339 "2026-11-21T22:45:16.578Z" -> "2026-11-21 22:45 UTC" into buf. */
+void ui_fmt_time(char *buf, size_t n, const char *t);
+/* obj[key] as an integer (a real is cut; absent or another type: 0). */
+long long ui_jint(const json_t *obj, const char *key);
+/* obj[key] as a string, or NULL; borrowed from obj. */
+const char *ui_jstr(const json_t *obj, const char *key);
+/* Parse a service's JSON answer; very large integers (HUGEINT) fall back to
+ * doubles instead of failing. New reference or NULL. */
+json_t *ui_parse_answer(const char *body, size_t n);
+/* 1 if the request comes from htmx (it has "HX-Request"), else 0. */
+int ui_is_htmx(struct http_request *req);
+
+/* method + path (already encoded) on upstream `which` (GW_*), JSON body or
+ * NULL, with the page's bearer token and request id. Returns 0 with *status
+ * and *out (parsed answer the caller decrefs, NULL if it was not JSON), or
+ * -1 with err (502 upstream_unavailable) when the service could not be
+ * reached. */
+int ui_call_service(struct http_request *req, int which, const char *method,
+		    const char *path, const char *body, long *status, json_t **out,
+		    struct lh_error *err);
+/* A queryd query as JSON (format json, at most max_rows rows, within
+ * timeout_ms or queryd's own limit when 0); as ui_call_service. */
+int ui_run_query(struct http_request *req, const char *sql, long max_rows, long timeout_ms,
+		 long *status, json_t **out, struct lh_error *err);
+
+/* A sentence a person understands for an error code (note 4), static. */
+const char *ui_friendly_error(const char *code, int status);
+/* An alert box for a service's error answer (or a transport error): the
+ * sentence, then `detail` (NULL = none), then the answer's "line" if any. */
+void ui_render_error(struct html *h, const char *code, int status, const char *detail,
+		     const json_t *answer);
+/* The same from a service's JSON error answer. */
+void ui_render_error_answer(struct html *h, long status, const json_t *answer);
+/* The same from a transport error. */
+void ui_render_lh_error(struct html *h, const struct lh_error *err);
+
+/* The browser's token (its lh_csrf cookie), or a new one (t->fresh). */
+void ui_page_token(struct http_request *req, struct ui_page_token *t);
+/* The first half of ui_csrf_ok(): the request may come from one of our
+ * pages (Sec-Fetch-Site, when sent, says same-origin, or none) and carries
+ * one valid token cookie, copied to `cookie`. 1 yes, 0 no. */
+int ui_csrf_cookie(struct http_request *req, char cookie[UI_CSRF_TOKEN_HEX + 1]);
+/* Whether a state-changing UI request may go on (note 6). `field` is the
+ * token the form sent (NULL = none); an X-CSRF-Token header counts instead. */
+int ui_csrf_ok(struct http_request *req, const char *field);
+
+/* A page's head, top navigation (nav marked current) and <main>; t (NULL =
+ * none) goes in <meta name="csrf-token">. */
+void ui_page_open(struct html *h, const char *title, enum ui_nav nav,
+		  const struct ui_page_token *t);
+/* </main>, the footer and the end of the page. */
+void ui_page_close(struct html *h);
+/* Send h as text/html with `status` and free it; a page over its cap is a
+ * 500. A page rendered with a new token `t` (NULL = none) sets its cookie.
+ * Returns 0. */
+int ui_send_html(struct http_request *req, int status, struct html *h,
+		 const struct ui_page_token *t);
+/* A whole page holding only an error (unknown dataset, service down). */
+int ui_send_error_page(struct http_request *req, int status, const char *title,
+		       const char *code, const char *detail, const json_t *answer);
+/* A query result {"columns","rows"} as a <table id="id">. */
+void ui_render_result_table(struct html *h, const json_t *result, const char *id);
 
 /* --- ui_chart.c ------------------------------------------------------------
  * Pure: a chart of a query result as inline SVG. `columns` is queryd's

@@ -1,0 +1,251 @@
+/* ui_dataset.c — one dataset's page, GET /datasets/<name>[?version=N]:
+ * summary, schema, versions and the first rows (the server's own SELECT over
+ * a validated name, note 5), and its downloads, GET
+ * /datasets/<name>/download?version=N&format=parquet|csv, streamed from
+ * queryd through the gateway's proxy. "note n" means ui.c's DESIGN NOTES.
+ */
+#include "gateway/gateway_int.h"
+#include "gateway/ui_int.h"
+
+#include "common/error.h"
+#include "common/http_server.h"
+#include "common/limits.h"
+#include "common/log.h"
+#include "common/names.h"
+#include "common/xmalloc.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+/* --- dataset page --------------------------------------------------------- */
+
+static void render_schema(struct html *h, const json_t *schema)
+{
+	html_lit(h, "<div class=\"table-wrap\"><table class=\"list schema\" id=\"schema\"><thead>"
+		    "<tr><th scope=\"col\">"
+		    "Column</th><th scope=\"col\">Type</th><th scope=\"col\">Nullable</th></tr>"
+		    "</thead><tbody>");
+	for (size_t i = 0; i < json_array_size(schema); i++) {
+		const json_t *c = json_array_get(schema, i);
+		html_printf(h, "<tr><td class=\"colname\">%s</td><td><code>%s</code></td>"
+			       "<td>%s</td></tr>",
+			    ui_jstr(c, "name"), ui_jstr(c, "type"),
+			    json_is_true(json_object_get(c, "nullable")) ? "yes" : "no");
+	}
+	html_lit(h, "</tbody></table></div>");
+}
+
+static void render_versions(struct html *h, const char *name, const json_t *versions,
+			    long long current)
+{
+	html_lit(h, "<div class=\"table-wrap\"><table class=\"list\" id=\"versions\"><thead><tr>"
+		    "<th scope=\"col\">Version"
+		    "</th><th scope=\"col\">Time</th><th scope=\"col\" class=\"num\">Rows</th>"
+		    "<th scope=\"col\">Mode</th></tr></thead><tbody>");
+	for (size_t i = json_array_size(versions); i-- > 0;) {
+		const json_t *v = json_array_get(versions, i);
+		long long n = ui_jint(v, "version");
+		char rows[32], when[48];
+		ui_fmt_count(rows, sizeof rows, ui_jint(v, "row_count"));
+		ui_fmt_time(when, sizeof when, ui_jstr(v, "created_at"));
+		html_lit(h, n == current ? "<tr class=\"current\">" : "<tr>");
+		html_printf(h, "<td><a href=\"/datasets/%U?version=%lld\">v%lld</a>", name, n, n);
+		if (n == current)
+			html_lit(h, " <span class=\"badge\">shown</span>");
+		html_printf(h, "</td><td>%s</td><td class=\"num\">%s</td><td>%s</td></tr>", when,
+			    rows, ui_jstr(v, "mode") ? ui_jstr(v, "mode") : "");
+	}
+	html_lit(h, "</tbody></table></div>");
+}
+
+static int dataset_page(struct http_request *req, const char *name)
+{
+	struct lh_error err = { 0 };
+	json_t *manifest = NULL, *versions = NULL, *preview = NULL;
+	long st_m = 0, st_v = 0, st_p = 0;
+	char *path = NULL, *sql = NULL, *console_sql = NULL;
+	struct ui_page_token t;
+	struct html h;
+	int status = 200;
+	const char *vq = http_request_query(req, "version");
+	long long want = 0;
+
+	html_init(&h, 0);
+	if (vq) {
+		char *end;
+		want = strtoll(vq, &end, 10);
+		if (*vq < '0' || *vq > '9' || *end || want < 1) {
+			html_free(&h);
+			return ui_send_error_page(req, 400, "Bad version", "bad_request",
+					       "the version must be a positive number", NULL);
+		}
+	}
+	path = want ? xasprintf("/catalog/manifest/%s?version=%lld", name, want)
+		    : xasprintf("/catalog/manifest/%s", name);
+	if (ui_call_service(req, GW_CATALOGD, "GET", path, NULL, &st_m, &manifest, &err) != 0) {
+		html_free(&h);
+		status = ui_send_error_page(req, 502, name, err.code, err.msg, NULL);
+		goto out;
+	}
+	if (st_m != 200) {
+		html_free(&h);
+		status = ui_send_error_page(req, st_m == 404 ? 404 : 502, name,
+					 ui_jstr(manifest, "code"), ui_jstr(manifest, "error"), manifest);
+		goto out;
+	}
+	free(path);
+	path = xasprintf("/catalog/versions/%s", name);
+	if (ui_call_service(req, GW_CATALOGD, "GET", path, NULL, &st_v, &versions, &err) != 0)
+		lh_error_clear(&err);
+	long long version = ui_jint(manifest, "version");
+	sql = xasprintf("SELECT * FROM \"%s@%lld\"", name, version);
+	int prc = ui_run_query(req, sql, LH_UI_PREVIEW_ROWS, 0, &st_p, &preview, &err);
+
+	const json_t *vlist = json_object_get(versions, "versions");
+	long long latest = 0;
+	for (size_t i = 0; i < json_array_size(vlist); i++)
+		if (ui_jint(json_array_get(vlist, i), "version") > latest)
+			latest = ui_jint(json_array_get(vlist, i), "version");
+	const json_t *schema = json_object_get(manifest, "schema");
+	char rows[32], size[32], when[48];
+	ui_fmt_count(rows, sizeof rows, ui_jint(manifest, "row_count"));
+	ui_fmt_bytes(size, sizeof size, (unsigned long long)ui_jint(manifest, "size_bytes"));
+	ui_fmt_time(when, sizeof when, ui_jstr(manifest, "updated_at"));
+
+	/* the Query button asks for the version shown when the address names
+	 * one (?version=N), the latest otherwise */
+	console_sql = want ? xasprintf("SELECT * FROM \"%s@%lld\" LIMIT 100", name, version)
+			   : xasprintf("SELECT * FROM %s LIMIT 100", name);
+	ui_page_token(req, &t);
+	ui_page_open(&h, name, UI_NAV_DATASETS, &t);
+	html_printf(&h, "<p class=\"crumbs\"><a href=\"/\">Datasets</a> / %s</p>"
+			"<div class=\"page-head\"><h1 id=\"dataset-name\">%s</h1><div class=\"actions\">"
+			"<a class=\"button\" href=\"/datasets/%U/download?version=%lld&amp;"
+			"format=parquet\" download>Download Parquet</a>"
+			"<a class=\"button secondary\" href=\"/datasets/%U/download?version=%lld&amp;"
+			"format=csv\" download>Download CSV</a>"
+			"<a class=\"button secondary\" href=\"/console?sql=%U\">Query</a>"
+			"<a class=\"button secondary\" href=\"/upload?name=%U\">Upload new version</a>"
+			"</div></div>",
+		    name, name, name, version, name, version, console_sql, name);
+	html_printf(&h, "<p class=\"summary\">Version <strong>%lld</strong>%s \xc2\xb7 "
+			"<strong>%s</strong> rows \xc2\xb7 %zu columns \xc2\xb7 %s Parquet "
+			"\xc2\xb7 updated %s</p>",
+		    version, latest && version != latest ? " (not the latest)" : " (latest)", rows,
+		    json_array_size(schema), size, when);
+	html_lit(&h, "<div class=\"cols\"><section class=\"card\"><h2>Schema</h2>");
+	render_schema(&h, schema);
+	html_lit(&h, "</section><section class=\"card\"><h2>Versions</h2>");
+	if (json_is_array(vlist))
+		render_versions(&h, name, vlist, version);
+	else
+		html_lit(&h, "<p class=\"empty\">The version history is not available.</p>");
+	html_lit(&h, "</section></div>");
+	html_printf(&h, "<section class=\"card\"><h2>First rows of version %lld</h2>", version);
+	if (prc != 0) {
+		ui_render_lh_error(&h, &err);
+	} else if (st_p != 200) {
+		ui_render_error_answer(&h, st_p, preview);
+	} else {
+		char shown[32];
+		ui_fmt_count(shown, sizeof shown, (long long)json_array_size(json_object_get(preview,
+											  "rows")));
+		html_printf(&h, "<p class=\"meta\">%s of %s rows</p>", shown, rows);
+		ui_render_result_table(&h, preview, "preview");
+	}
+	html_lit(&h, "</section>");
+	ui_page_close(&h);
+	status = ui_send_html(req, 200, &h, &t);
+out:
+	json_decref(manifest);
+	json_decref(versions);
+	json_decref(preview);
+	lh_error_clear(&err);
+	free(path);
+	free(sql);
+	free(console_sql);
+	return status < 0 ? -1 : 0;
+}
+
+/* /datasets/<name>[/download]: split and validate the rest of the path.
+ * Returns 1 for a download, 0 for the page, -1 with a response set. */
+static int dataset_route(struct http_request *req, char *name, size_t n)
+{
+	const char *rest = http_request_path_rest(req);
+	const char *slash = strchr(rest, '/');
+	size_t len = slash ? (size_t)(slash - rest) : strlen(rest);
+	int download = slash && !strcmp(slash, "/download");
+	if (len >= n || (slash && !download)) {
+		ui_send_error_page(req, 404, "Not found", "not_found", "no such page", NULL);
+		return -1;
+	}
+	memcpy(name, rest, len);
+	name[len] = '\0';
+	if (!dataset_name_valid(name)) {
+		ui_send_error_page(req, 404, "Not found", "bad_name", "no dataset has that name",
+				NULL);
+		return -1;
+	}
+	return download;
+}
+
+int ui_dataset_begin(struct http_request *req)
+{
+	struct gateway *g = http_request_ctx(req);
+	char name[80];
+	int kind = dataset_route(req, name, sizeof name);
+	if (kind != 1)
+		return 0;
+	const char *fmt = http_request_query(req, "format");
+	const char *vq = http_request_query(req, "version");
+	if (!fmt)
+		fmt = "parquet";
+	if (strcmp(fmt, "parquet") && strcmp(fmt, "csv")) {
+		http_respond_fail(req, 400, "bad_request", "format must be parquet or csv");
+		return 0;
+	}
+	char *end = NULL;
+	long long v = vq ? strtoll(vq, &end, 10) : 0;
+	if (vq && (*vq < '0' || *vq > '9' || *end || v < 1)) {
+		http_respond_fail(req, 400, "bad_request", "version must be a positive number");
+		return 0;
+	}
+	char *sql = v ? xasprintf("SELECT * FROM \"%s@%lld\"", name, v)
+		      : xasprintf("SELECT * FROM \"%s\"", name);
+	json_t *q = json_object();
+	json_object_set_new(q, "sql", json_string(sql));
+	json_object_set_new(q, "format", json_string(fmt));
+	char *body = json_dump_compact(q);
+	proxy_begin_request(req, &g->up[GW_QUERYD], g->timeout_ms, "POST", "/query", body,
+			    strlen(body), "application/json");
+	free(body);
+	free(sql);
+	json_decref(q);
+	return 0;
+}
+
+int ui_dataset_end(struct http_request *req)
+{
+	char name[80];
+	if (http_request_responded(req))
+		return 0;
+	if (http_request_state(req)) {   /* a download */
+		if (dataset_route(req, name, sizeof name) < 0)
+			return 0;
+		proxy_end(req);
+		if (proxy_status(req) == 200) {
+			const char *fmt = http_request_query(req, "format");
+			const char *vq = http_request_query(req, "version");
+			char cd[200];
+			snprintf(cd, sizeof cd, "attachment; filename=\"%s%s%s.%s\"", name,
+				 vq ? "-v" : "", vq ? vq : "", fmt ? fmt : "parquet");
+			http_response_header(req, "Content-Disposition", cd);
+		}
+		return 0;
+	}
+	if (dataset_route(req, name, sizeof name) != 0)
+		return 0;
+	return dataset_page(req, name);
+}
