@@ -386,23 +386,9 @@ void catalogd_stop(struct catalogd *c)
 	free(c);
 }
 
-static void *run_start(const struct lh_config *cfg, struct lh_error *err)
-{
-	return catalogd_start(cfg, err);
-}
-
-static const char *run_url(const void *svc)
-{
-	return catalogd_url(svc);
-}
-
-static void run_stop(void *svc)
-{
-	catalogd_stop(svc);
-}
+SERVICE_OPS(catalogd);
 
 int catalogd_main(int argc, char **argv)
 {
-	static const struct service_ops ops = { "catalogd", run_start, run_url, run_stop };
-	return service_run(argc, argv, &ops);
+	return service_run(argc, argv, &catalogd_service_ops);
 }

@@ -41,6 +41,33 @@ struct service_ops {
 	void (*stop)(void *svc);
 };
 
+/* Define `static const struct service_ops <svc>_service_ops` for the service
+ * whose typed API is
+ *     struct <svc> *<svc>_start(const struct lh_config *, struct lh_error *);
+ *     const char *<svc>_url(const struct <svc> *);
+ *     void <svc>_stop(struct <svc> *);
+ * named "<svc>". The three adapters convert between void * and the typed
+ * pointer, so no function is called through a pointer of another type and
+ * each service keeps its typed API. Use at file scope:
+ *     SERVICE_OPS(queryd);
+ *     int queryd_main(int argc, char **argv)
+ *     { return service_run(argc, argv, &queryd_service_ops); } */
+#define SERVICE_OPS(svc)                                                                  \
+	static void *svc##_ops_start(const struct lh_config *cfg, struct lh_error *err)   \
+	{                                                                                 \
+		return svc##_start(cfg, err);                                             \
+	}                                                                                 \
+	static const char *svc##_ops_url(const void *s)                                   \
+	{                                                                                 \
+		return svc##_url(s);                                                      \
+	}                                                                                 \
+	static void svc##_ops_stop(void *s)                                               \
+	{                                                                                 \
+		svc##_stop(s);                                                            \
+	}                                                                                 \
+	static const struct service_ops svc##_service_ops = { #svc, svc##_ops_start,      \
+							      svc##_ops_url, svc##_ops_stop }
+
 /* The whole `lakehouse <service>` life: flags and configuration, start,
  * print the URL, wait for SIGTERM/SIGINT, stop. Returns the exit code. */
 int service_run(int argc, char **argv, const struct service_ops *ops);

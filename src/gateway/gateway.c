@@ -175,23 +175,9 @@ void gateway_stop(struct gateway *g)
 	free(g);
 }
 
-static void *run_start(const struct lh_config *cfg, struct lh_error *err)
-{
-	return gateway_start(cfg, err);
-}
-
-static const char *run_url(const void *svc)
-{
-	return gateway_url(svc);
-}
-
-static void run_stop(void *svc)
-{
-	gateway_stop(svc);
-}
+SERVICE_OPS(gateway);
 
 int gateway_main(int argc, char **argv)
 {
-	static const struct service_ops ops = { "gateway", run_start, run_url, run_stop };
-	return service_run(argc, argv, &ops);
+	return service_run(argc, argv, &gateway_service_ops);
 }

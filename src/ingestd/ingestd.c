@@ -518,23 +518,9 @@ void ingestd_stop(struct ingestd *s)
 	free(s);
 }
 
-static void *run_start(const struct lh_config *cfg, struct lh_error *err)
-{
-	return ingestd_start(cfg, err);
-}
-
-static const char *run_url(const void *svc)
-{
-	return ingestd_url(svc);
-}
-
-static void run_stop(void *svc)
-{
-	ingestd_stop(svc);
-}
+SERVICE_OPS(ingestd);
 
 int ingestd_main(int argc, char **argv)
 {
-	static const struct service_ops ops = { "ingestd", run_start, run_url, run_stop };
-	return service_run(argc, argv, &ops);
+	return service_run(argc, argv, &ingestd_service_ops);
 }

@@ -1136,23 +1136,9 @@ void queryd_stop(struct queryd *s)
 	free(s);
 }
 
-static void *run_start(const struct lh_config *cfg, struct lh_error *err)
-{
-	return queryd_start(cfg, err);
-}
-
-static const char *run_url(const void *svc)
-{
-	return queryd_url(svc);
-}
-
-static void run_stop(void *svc)
-{
-	queryd_stop(svc);
-}
+SERVICE_OPS(queryd);
 
 int queryd_main(int argc, char **argv)
 {
-	static const struct service_ops ops = { "queryd", run_start, run_url, run_stop };
-	return service_run(argc, argv, &ops);
+	return service_run(argc, argv, &queryd_service_ops);
 }

@@ -532,23 +532,9 @@ void storaged_stop(struct storaged *s)
 	free(s);
 }
 
-static void *run_start(const struct lh_config *cfg, struct lh_error *err)
-{
-	return storaged_start(cfg, err);
-}
-
-static const char *run_url(const void *svc)
-{
-	return storaged_url(svc);
-}
-
-static void run_stop(void *svc)
-{
-	storaged_stop(svc);
-}
+SERVICE_OPS(storaged);
 
 int storaged_main(int argc, char **argv)
 {
-	static const struct service_ops ops = { "storaged", run_start, run_url, run_stop };
-	return service_run(argc, argv, &ops);
+	return service_run(argc, argv, &storaged_service_ops);
 }
