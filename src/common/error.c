@@ -18,6 +18,35 @@ int lh_fail(struct lh_error *err, int status, const char *code, const char *fmt,
 	return -1;
 }
 
+void lh_error_detail(struct lh_error *err, const char *fmt, ...)
+{
+	if (!err || !err->status)
+		return;
+	size_t n = strlen(err->detail);
+	if (n && n + 2 < sizeof err->detail) {
+		memcpy(err->detail + n, "; ", 3);
+		n += 2;
+	} else if (n) {
+		return;                 /* full: the first part is the root cause */
+	}
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(err->detail + n, sizeof err->detail - n, fmt, ap);
+	va_end(ap);
+}
+
+void lh_error_rephrase(struct lh_error *err, const char *fmt, ...)
+{
+	if (!err || !err->status)
+		return;
+	if (!err->detail[0])
+		snprintf(err->detail, sizeof err->detail, "%s", err->msg);
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(err->msg, sizeof err->msg, fmt, ap);
+	va_end(ap);
+}
+
 void lh_error_set(struct lh_error *err, const char *field, json_t *value)
 {
 	if (!err->extra)

@@ -149,6 +149,7 @@ struct http_request {
 	int queued;
 	int ended;
 	char *error_detail;             /* for the log line of a 5xx */
+	char *detail;                   /* lh_error's log-only detail, any status */
 	char *message;                  /* the error the client got (>= 400), note 9 */
 	int log_skip;                   /* a peer's health check, note 9 */
 	char query[LH_LOG_HUMAN_QUERY_MAX + 2]; /* decoded, cut; human lines only */
@@ -338,6 +339,8 @@ void http_respond_error(struct http_request *req, const struct lh_error *err)
 		req->error_detail = xstrdup(err->msg);
 	if (status >= 400 && !req->message)
 		req->message = xstrdup(err->msg);
+	if (err->detail[0] && !req->detail)
+		req->detail = xstrdup(err->detail);   /* ADR 0130: the log's, not the client's */
 	http_respond_json(req, status, lh_error_json(err));
 }
 
@@ -793,6 +796,7 @@ static void request_completed(void *cls, struct MHD_Connection *conn, void **con
 		.query = req->query[0] ? req->query : NULL, .status = status,
 		.bytes_in = req->bytes_in, .bytes_out = req->bytes_out,
 		.duration_ms = ms, .error = req->error_detail, .message = req->message,
+		.detail = req->detail,
 	};
 	if (!ok && req->queued)
 		line.error = "connection ended before the response was complete";
@@ -810,6 +814,7 @@ static void request_completed(void *cls, struct MHD_Connection *conn, void **con
 	free(req->err_head);
 	free(req->message);
 	free(req->error_detail);
+	free(req->detail);
 	lh_buf_free(&req->body);
 	free(req->path);
 	free(req);

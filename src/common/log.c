@@ -238,6 +238,11 @@ size_t log_human_request(char *out, size_t cap, const char *clock,
 		hb_str(&b, " - ");
 		hb_clean(&b, why, LH_LOG_HUMAN_MESSAGE_MAX);
 	}
+	if (r->status >= 400 && r->detail && r->detail[0]) {
+		hb_str(&b, " (");
+		hb_clean(&b, r->detail, LH_LOG_HUMAN_MESSAGE_MAX);
+		hb_str(&b, ")");
+	}
 	return b.n;
 }
 
@@ -352,6 +357,8 @@ void log_request(const struct log_request *r)
 	json_object_set_new(o, "duration_ms", json_real(r->duration_ms));
 	if (r->error)
 		json_object_set_new(o, "error", string_lossy(r->error));
+	if (r->detail && r->detail[0])
+		json_object_set_new(o, "detail", string_lossy(r->detail));
 	emit_json(o);
 }
 

@@ -2,7 +2,8 @@
  * lines for machines or short lines for a person at a terminal (ADR 0121).
  *
  * JSON request lines carry time, level, service, request_id, method, path,
- * status, bytes_in, bytes, duration_ms (SPEC 10); JSON events carry time,
+ * status, bytes_in, bytes, duration_ms (SPEC 10), and for a failure "error"
+ * (5xx) and "detail" (an error's log-only detail, ADR 0130); JSON events carry time,
  * level, service, msg. Human lines read "12:03:04 POST /v1/ingest?name=x 200
  * 12.3 ms 1.2 KiB in, 858 B out" and "12:03:04 warning: gateway: ...".
  * Each line is written with one write(2) so lines from concurrent threads
@@ -32,6 +33,9 @@ struct log_request {
 	const char *error;   /* internal detail for 5xx, or NULL */
 	const char *message; /* the error the client was told (4xx/5xx), or NULL:
 			      * human lines only */
+	const char *detail;  /* log-only detail of that error (lh_error.detail:
+			      * a peer's URL and reason), or NULL: JSON
+			      * "detail", human lines in parentheses (ADR 0130) */
 };
 
 enum log_mode { LOG_MODE_AUTO, LOG_MODE_JSON, LOG_MODE_HUMAN, LOG_MODE_QUIET };

@@ -80,6 +80,30 @@ TEST(log_human_request_errors_in_words)
 	CHECK(strstr(out, "stale") == NULL);
 }
 
+/* ADR 0130: an error's log-only detail (a peer's URL and reason) follows
+ * the message in parentheses; the client never saw it. */
+TEST(log_human_request_error_detail)
+{
+	char out[512];
+	struct log_request r = { .service = "ingestd", .method = "POST", .path = "/ingest",
+				 .status = 502, .bytes_out = 80, .duration_ms = 2,
+				 .error = "the object store is not reachable",
+				 .message = "the object store is not reachable",
+				 .detail = "http://127.0.0.1:9/storage/put/k failed: Couldn't connect "
+					   "to server" };
+	log_human_request(out, sizeof out, "12:00:00", &r, 1, 0);
+	CHECK_EQ_STR(out, "12:00:00 ingestd: POST /ingest 502 2.0 ms 80 B - the object store is "
+			  "not reachable (http://127.0.0.1:9/storage/put/k failed: Couldn't "
+			  "connect to server)");
+	/* cleaned like any message; none on a success */
+	r.detail = "x\ny\033[2J";
+	log_human_request(out, sizeof out, "t", &r, 0, 0);
+	CHECK(strstr(out, " (x?y?[2J)") != NULL);
+	r.status = 200;
+	log_human_request(out, sizeof out, "t", &r, 0, 0);
+	CHECK(strchr(out, '(') == NULL);
+}
+
 TEST(log_human_request_colours_only_failures)
 {
 	char out[512];
