@@ -23,6 +23,7 @@
 #include "catalogd/catalog.h"
 
 #include "common/error.h"
+#include "common/manifest.h"
 #include "common/names.h"
 #include "common/xmalloc.h"
 #include "storaged/key.h"
@@ -735,33 +736,28 @@ int catalog_schema_from_json(struct catalog_version *v, const json_t *arr,
 	return 0;
 }
 
+/* The manifest's JSON comes from the one codec every reader decodes with
+ * (common/manifest.h, ADR 0130). */
 json_t *catalog_version_json(const struct catalog_version *v)
 {
-	char created[32], updated[32];
-	json_t *m = json_object();
-	json_t *objects = json_array();
-	catalog_time_format(v->created_ms, created);
-	catalog_time_format(v->updated_ms, updated);
-	for (size_t i = 0; i < v->nobjects; i++) {
-		const struct catalog_object *o = &v->objects[i];
-		json_t *j = json_object();
-		json_object_set_new(j, "key", json_string(o->key));
-		json_object_set_new(j, "size", json_integer(o->size));
-		json_object_set_new(j, "row_count", json_integer(o->row_count));
-		json_object_set_new(j, "content_sha256", json_string(o->sha256));
-		json_array_append_new(objects, j);
-	}
-	json_object_set_new(m, "name", json_string(v->name));
-	json_object_set_new(m, "version", json_integer(v->version));
-	json_object_set_new(m, "schema_fingerprint", json_string(v->fingerprint));
-	json_object_set_new(m, "schema", catalog_schema_json(v->columns, v->ncolumns));
-	json_object_set_new(m, "objects", objects);
-	json_object_set_new(m, "row_count", json_integer(v->row_count));
-	json_object_set_new(m, "size_bytes", json_integer(v->size_bytes));
-	json_object_set_new(m, "mode", json_string(catalog_mode_name(v->mode)));
-	json_object_set_new(m, "created_at", json_string(created));
-	json_object_set_new(m, "updated_at", json_string(updated));
-	return m;
+	struct manifest *m = manifest_create();
+	snprintf(m->name, sizeof m->name, "%s", v->name);
+	m->version = v->version;
+	snprintf(m->fingerprint, sizeof m->fingerprint, "%s", v->fingerprint);
+	snprintf(m->mode, sizeof m->mode, "%s", catalog_mode_name(v->mode));
+	for (size_t i = 0; i < v->ncolumns; i++)
+		manifest_add_column(m, v->columns[i].name, v->columns[i].type,
+				    v->columns[i].nullable);
+	for (size_t i = 0; i < v->nobjects; i++)
+		manifest_add_object(m, v->objects[i].key, v->objects[i].size,
+				    v->objects[i].row_count, v->objects[i].sha256);
+	m->row_count = v->row_count;
+	m->size_bytes = v->size_bytes;
+	catalog_time_format(v->created_ms, m->created_at);
+	catalog_time_format(v->updated_ms, m->updated_at);
+	json_t *j = manifest_to_json(m);
+	manifest_unref(m);
+	return j;
 }
 
 static int name_casefold_cmp(const void *a, const void *b)
@@ -794,23 +790,19 @@ json_t *catalog_case_clashes(const struct catalog_summary *list, size_t n)
 
 json_t *catalog_summary_json(const struct catalog_summary *s, int for_versions)
 {
-	char created[32], updated[32];
-	json_t *j = json_object();
-	catalog_time_format(s->created_ms, created);
+	struct manifest_summary m = { .version = s->version, .row_count = s->row_count,
+				      .size_bytes = s->size_bytes };
+	char updated[32];
+	snprintf(m.fingerprint, sizeof m.fingerprint, "%s", s->fingerprint);
 	catalog_time_format(s->updated_ms, updated);
-	if (!for_versions)
-		json_object_set_new(j, "name", json_string(s->name));
-	json_object_set_new(j, "version", json_integer(s->version));
-	json_object_set_new(j, "row_count", json_integer(s->row_count));
-	json_object_set_new(j, "size_bytes", json_integer(s->size_bytes));
-	json_object_set_new(j, "schema_fingerprint", json_string(s->fingerprint));
 	if (for_versions) {
-		/* A version's own creation time. */
-		json_object_set_new(j, "created_at", json_string(updated));
-		json_object_set_new(j, "mode", json_string(catalog_mode_name(s->mode)));
+		/* A version's own creation time, and how it was made. */
+		snprintf(m.created_at, sizeof m.created_at, "%s", updated);
+		snprintf(m.mode, sizeof m.mode, "%s", catalog_mode_name(s->mode));
 	} else {
-		json_object_set_new(j, "created_at", json_string(created));
-		json_object_set_new(j, "updated_at", json_string(updated));
+		snprintf(m.name, sizeof m.name, "%s", s->name);
+		catalog_time_format(s->created_ms, m.created_at);
+		snprintf(m.updated_at, sizeof m.updated_at, "%s", updated);
 	}
-	return j;
+	return manifest_summary_to_json(&m, for_versions);
 }
