@@ -43,6 +43,7 @@
 #include "catalogd/catalog_store.h"
 #include "catalogd/conn_pool.h"
 
+#include "common/clock.h"
 #include "common/error.h"
 #include "common/log.h"
 #include "common/names.h"
@@ -635,7 +636,7 @@ static int sqlite_register(struct catalog_store *store, const struct catalog_ver
 			req->name);
 		goto out;
 	}
-	if (catalog_plan(latest, req, catalog_now_ms(), &next, err))
+	if (catalog_plan(latest, req, clock_wall_ms(), &next, err))
 		goto out;
 	if (!next) {
 		*existing = 1;

@@ -116,10 +116,3 @@ int catalog_store_check_objects(struct catalog_store *s, const struct catalog_ve
 	free(held);
 	return rc ? -1 : 0;
 }
-
-int64_t catalog_now_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}

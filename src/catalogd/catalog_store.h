@@ -149,7 +149,4 @@ void catalog_store_set_object_check(struct catalog_store *s, catalog_object_chec
 int catalog_store_check_objects(struct catalog_store *s, const struct catalog_version *latest,
 				const struct catalog_version *next, struct lh_error *err);
 
-/* Current wall-clock time in Unix milliseconds (for backends). */
-int64_t catalog_now_ms(void);
-
 #endif

@@ -29,6 +29,7 @@
 #include "catalogd/catalog_store.h"
 #include "catalogd/gc.h"
 #include "common/auth.h"
+#include "common/clock.h"
 #include "common/config.h"
 #include "common/error.h"
 #include "common/http_server.h"
@@ -237,7 +238,7 @@ static int gc_end(struct http_request *req)
 	locked = 1;
 	struct gc_peer peer = { .storaged_url = c->storaged_url, .bearer_token = c->bearer_token,
 				.request_id = http_request_id(req) };
-	opt.now_ms = catalog_now_ms();
+	opt.now_ms = clock_wall_ms();
 	if (gc_run(c->store, &peer, &opt, &resp, &err))
 		goto out;
 	http_respond_json(req, 200, resp);

@@ -21,7 +21,7 @@ struct gc_peer {
 struct gc_options {
 	int dry_run;                /* list only */
 	int64_t grace_s;            /* only objects at least this old */
-	int64_t now_ms;             /* the current time (catalog_now_ms) */
+	int64_t now_ms;             /* the current time (clock_wall_ms) */
 };
 
 /* catalog_object_check_fn for catalog_store_set_object_check: HEAD the key

@@ -12,6 +12,7 @@
  */
 #include "cli/cli_int.h"
 
+#include "common/clock.h"
 #include "common/xmalloc.h"
 
 #include <stdio.h>
@@ -33,9 +34,7 @@ struct cli_progress {
 
 static double now_s(void)
 {
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+	return clock_mono_ms() / 1000.0;
 }
 
 struct cli_progress *cli_progress_create(const char *label, uint64_t total, int enabled)

@@ -62,6 +62,7 @@
 #include "common/http_server.h"
 
 #include "common/buf.h"
+#include "common/clock.h"
 #include "common/error.h"
 #include "common/http_policy.h"
 #include "common/limits.h"
@@ -234,11 +235,7 @@ static void *reaper_main(void *arg)
 			}
 		}
 		wake = now;
-		wake.tv_nsec += LH_HTTP_REAPER_INTERVAL_MS * 1000000L;
-		while (wake.tv_nsec >= 1000000000L) {
-			wake.tv_sec++;
-			wake.tv_nsec -= 1000000000L;
-		}
+		clock_timespec_add_ms(&wake, LH_HTTP_REAPER_INTERVAL_MS);
 		pthread_cond_timedwait(&srv->watch_cv, &srv->watch_mu, &wake);
 	}
 	pthread_mutex_unlock(&srv->watch_mu);

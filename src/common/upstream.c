@@ -26,6 +26,7 @@
  */
 #include "common/upstream.h"
 
+#include "common/clock.h"
 #include "common/config.h"
 #include "common/error.h"
 #include "common/http_client.h"
@@ -112,17 +113,6 @@ static enum upstream_state probe_member(struct upstream_pool *p, size_t i)
 	return r == 0 ? UPSTREAM_OK : r > 0 ? UPSTREAM_UNHEALTHY : UPSTREAM_UNREACHABLE;
 }
 
-static void deadline_after(struct timespec *ts, unsigned ms)
-{
-	clock_gettime(CLOCK_MONOTONIC, ts);
-	ts->tv_sec += ms / 1000;
-	ts->tv_nsec += (long)(ms % 1000) * 1000000L;
-	if (ts->tv_nsec >= 1000000000L) {
-		ts->tv_sec++;
-		ts->tv_nsec -= 1000000000L;
-	}
-}
-
 /* A member's checker thread (note 2). */
 static void *upstream_check_run(void *arg)
 {
@@ -136,7 +126,7 @@ static void *upstream_check_run(void *arg)
 		m->first_done = 1;
 		pthread_cond_broadcast(&p->cv);
 		struct timespec until;
-		deadline_after(&until, p->interval_ms);
+		clock_deadline(CLOCK_MONOTONIC, p->interval_ms, &until);
 		int timed_out = 0;
 		while (!p->stop && !timed_out)
 			timed_out = pthread_cond_timedwait(&p->cv, &p->mu, &until) != 0;

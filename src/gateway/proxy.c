@@ -71,6 +71,7 @@
  */
 #include "gateway/gateway_int.h"
 
+#include "common/clock.h"
 #include "common/error.h"
 #include "common/http_client.h"
 #include "common/http_server.h"
@@ -271,12 +272,7 @@ static void proxy_unref(struct proxy *p)
 static void wait_or_client_gone(struct proxy *p)
 {
 	struct timespec ts;
-	clock_gettime(CLOCK_REALTIME, &ts);
-	ts.tv_nsec += 200L * 1000 * 1000;
-	if (ts.tv_nsec >= 1000000000L) {
-		ts.tv_sec++;
-		ts.tv_nsec -= 1000000000L;
-	}
+	clock_deadline(CLOCK_REALTIME, 200, &ts);
 	if (pthread_cond_timedwait(&p->cv, &p->mu, &ts) != ETIMEDOUT || p->client_fd < 0)
 		return;
 	struct pollfd pf = { .fd = p->client_fd, .events = POLLRDHUP };

@@ -38,6 +38,7 @@
  */
 #include "queryd/queryd_int.h"
 
+#include "common/clock.h"
 #include "common/error.h"
 #include "common/log.h"
 #include "common/xmalloc.h"
@@ -91,13 +92,6 @@ struct qpool {
 	pthread_cond_t reaper_cv;
 };
 
-static double now_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec * 1000.0 + (double)ts.tv_nsec / 1e6;
-}
-
 /* Remove <sandbox>/spill/<pid>/ and the spill files DuckDB left in it. */
 static void spill_remove(const struct qpool *p, pid_t pid)
 {
@@ -118,14 +112,14 @@ static void spill_remove(const struct qpool *p, pid_t pid)
 static int reap(pid_t pid, int timeout_ms)
 {
 	int status = 0;
-	double until = now_ms() + timeout_ms;
+	double until = clock_mono_ms() + timeout_ms;
 	for (;;) {
 		pid_t r = waitpid(pid, &status, WNOHANG);
 		if (r == pid)
 			return status;
 		if (r < 0 && errno != EINTR)
 			return -1;
-		if (now_ms() >= until) {
+		if (clock_mono_ms() >= until) {
 			kill(pid, SIGKILL);
 			while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
 				;
@@ -189,7 +183,7 @@ static struct qworker *spawn(struct qpool *p, double until_ms, int client_fd,
 	w->fd = sv[0];
 	char type = 0, *payload = NULL;
 	size_t n = 0;
-	double limit = now_ms() + WORKER_START_TIMEOUT_MS;
+	double limit = clock_mono_ms() + WORKER_START_TIMEOUT_MS;
 	int wr = wire_wait(w->fd, client_fd, until_ms < limit ? until_ms : limit);
 	if (wr != WIRE_WAIT_READY || wire_recv(w->fd, &type, &payload, &n) != 0 ||
 	    type != WIRE_READY) {
@@ -264,7 +258,7 @@ struct qpool *qpool_create(const struct qpool_options *o, struct lh_error *err)
 	p->reaper_started = 1;
 	/* One warm worker now: a broken engine shows at start, not at the
 	 * first query, and the first query does not pay for a start. */
-	struct qworker *w = spawn(p, now_ms() + WORKER_START_TIMEOUT_MS, -1, err);
+	struct qworker *w = spawn(p, clock_mono_ms() + WORKER_START_TIMEOUT_MS, -1, err);
 	if (!w) {
 		qpool_destroy(p);
 		return NULL;
@@ -362,7 +356,7 @@ struct qworker *qpool_acquire(struct qpool *p, double deadline_ms, int client_fd
 		}
 		if (w || p->nidle + p->nbusy < p->max_workers)
 			break;
-		double left = deadline_ms - now_ms();
+		double left = deadline_ms - clock_mono_ms();
 		if (left <= 0) {
 			unsigned max = p->max_workers;
 			pthread_mutex_unlock(&p->mu);
@@ -373,10 +367,7 @@ struct qworker *qpool_acquire(struct qpool *p, double deadline_ms, int client_fd
 		if (left > 200)
 			left = 200;   /* also re-check the client */
 		struct timespec ts;
-		clock_gettime(CLOCK_REALTIME, &ts);
-		long long ns = (long long)ts.tv_nsec + (long long)(left * 1e6);
-		ts.tv_sec += (time_t)(ns / 1000000000LL);
-		ts.tv_nsec = (long)(ns % 1000000000LL);
+		clock_deadline(CLOCK_REALTIME, left, &ts);
 		pthread_cond_timedwait(&p->cv, &p->mu, &ts);
 		if (client_fd >= 0) {
 			struct pollfd pf = { .fd = client_fd, .events = POLLRDHUP };
@@ -414,7 +405,7 @@ static void *reaper_main(void *arg)
 	struct qpool *p = arg;
 	pthread_mutex_lock(&p->mu);
 	while (!p->stopping) {
-		double now = now_ms(), next = now + 1000;
+		double now = clock_mono_ms(), next = now + 1000;
 		struct qworker *w = p->busy, *wnext;
 		for (; w; w = wnext) {
 			wnext = w->next;
@@ -431,14 +422,11 @@ static void *reaper_main(void *arg)
 				next = w->kill_at_ms;
 			}
 		}
-		double wait = next - now_ms();
+		double wait = next - clock_mono_ms();
 		if (wait < 1)
 			wait = 1;
 		struct timespec ts;
-		clock_gettime(CLOCK_REALTIME, &ts);
-		long long ns = (long long)ts.tv_nsec + (long long)(wait * 1e6);
-		ts.tv_sec += (time_t)(ns / 1000000000LL);
-		ts.tv_nsec = (long)(ns % 1000000000LL);
+		clock_deadline(CLOCK_REALTIME, wait, &ts);
 		pthread_cond_timedwait(&p->reaper_cv, &p->mu, &ts);
 	}
 	pthread_mutex_unlock(&p->mu);

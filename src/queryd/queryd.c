@@ -51,6 +51,7 @@
 
 #include "common/auth.h"
 #include "common/buf.h"
+#include "common/clock.h"
 #include "common/config.h"
 #include "common/error.h"
 #include "common/http_client.h"
@@ -119,13 +120,6 @@ struct qrun {
 	char *data;                    /* a data frame not yet handed to the client */
 	size_t data_len, data_off;
 };
-
-static double now_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec * 1000.0 + (double)ts.tv_nsec / 1e6;
-}
 
 /* ---- the worker conversation (note 4) ---------------------------------- */
 
@@ -952,7 +946,7 @@ static int query_end(struct http_request *req)
 	r->client_fd = http_request_client_fd(req);
 	r->views = json_array();
 	r->latest = json_array();
-	r->start_ms = now_ms();
+	r->start_ms = clock_mono_ms();
 	r->deadline_ms = r->start_ms + (double)timeout;
 	if (sql_guard_check(sql, sql_len, &body_len, &err)) {
 		if ((!strcmp(err.code, "bad_query") && strcmp(err.msg, "the query is empty")) ||
@@ -962,7 +956,7 @@ static int query_end(struct http_request *req)
 	}
 	if (resolve_tables(r, sql, sql_len, rid, &err))
 		goto fail;
-	if (now_ms() >= r->deadline_ms) {
+	if (clock_mono_ms() >= r->deadline_ms) {
 		lh_fail(&err, 504, "query_timeout", "the query ran past its time limit of %" PRId64 " ms",
 			timeout);
 		goto fail;

@@ -10,6 +10,7 @@
  */
 #include "queryd/queryd_int.h"
 
+#include "common/clock.h"
 #include "common/xmalloc.h"
 
 #include <errno.h>
@@ -97,17 +98,10 @@ int wire_recv(int fd, char *type, char **payload, size_t *n)
 	return 0;
 }
 
-static double mono_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec * 1000.0 + (double)ts.tv_nsec / 1e6;
-}
-
 int wire_wait(int fd, int client_fd, double deadline_ms)
 {
 	for (;;) {
-		double left = deadline_ms - mono_ms();
+		double left = deadline_ms - clock_mono_ms();
 		if (left <= 0)
 			return WIRE_WAIT_TIMEOUT;
 		/* Wake at least every 200 ms: poll's POLLRDHUP is reliable, but a

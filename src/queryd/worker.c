@@ -47,6 +47,7 @@
 #include "queryd/queryd.h"
 #include "queryd/queryd_int.h"
 
+#include "common/clock.h"
 #include "common/error.h"
 #include "common/xmalloc.h"
 
@@ -76,13 +77,6 @@ struct worker {
 	int stopping;
 };
 
-static double now_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec * 1000.0 + (double)ts.tv_nsec / 1e6;
-}
-
 static void *watchdog_main(void *arg)
 {
 	struct worker *w = arg;
@@ -90,7 +84,7 @@ static void *watchdog_main(void *arg)
 	while (!w->stopping) {
 		double wait = 1000;
 		if (w->current) {
-			double left = w->deadline_ms - now_ms();
+			double left = w->deadline_ms - clock_mono_ms();
 			if (left <= 0) {
 				engine_query_interrupt(w->current);
 				w->current = NULL;   /* once */
@@ -99,10 +93,7 @@ static void *watchdog_main(void *arg)
 			wait = left < wait ? left : wait;
 		}
 		struct timespec ts;
-		clock_gettime(CLOCK_REALTIME, &ts);
-		long long ns = (long long)ts.tv_nsec + (long long)(wait * 1e6);
-		ts.tv_sec += (time_t)(ns / 1000000000LL);
-		ts.tv_nsec = (long)(ns % 1000000000LL);
+		clock_deadline(CLOCK_REALTIME, wait, &ts);
 		pthread_cond_timedwait(&w->cv, &w->mu, &ts);
 	}
 	pthread_mutex_unlock(&w->mu);
@@ -328,7 +319,8 @@ static int run_one(struct worker *w, const json_t *req)
 			goto io_fail;
 		buf = xmalloc(WIRE_DATA_CHUNK);
 		for (;;) {
-			ssize_t n = engine_query_read(q, buf, WIRE_DATA_CHUNK, now_ms() - start_ms);
+			ssize_t n = engine_query_read(q, buf, WIRE_DATA_CHUNK,
+						      clock_mono_ms() - start_ms);
 			if (n < 0) {
 				/* note 6: whatever failed mid-stream, do not reuse */
 				fprintf(stderr, "queryd-worker %ld: a result failed mid-stream; retiring\n",

@@ -39,6 +39,7 @@
  */
 #include "storaged/storage_backend.h"
 
+#include "common/clock.h"
 #include "common/error.h"
 #include "common/limits.h"
 #include "common/log.h"
@@ -102,13 +103,6 @@ static uint64_t get_le64(const unsigned char *p)
 	for (int i = 7; i >= 0; i--)
 		v = (v << 8) | p[i];
 	return v;
-}
-
-static int64_t now_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
 /* fsync a directory by path. */
@@ -372,7 +366,7 @@ static int disk_put_commit(struct storage_put *base, struct storage_object_info 
 	int rc = 0;
 
 	info->size = p->size;
-	info->modified_ms = now_ms();
+	info->modified_ms = clock_wall_ms();
 	sha256_finish_hex(p->hash, info->sha256);
 	p->hash = NULL;
 

@@ -45,6 +45,7 @@
  */
 #include "storaged/storage_backend.h"
 
+#include "common/clock.h"
 #include "common/error.h"
 #include "common/http_client.h"
 #include "common/limits.h"
@@ -84,13 +85,6 @@ struct s3_head {
 };
 
 /* --- requests ------------------------------------------------------------ */
-
-static int64_t now_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 /* "<base>/<encoded key>[?query]"; query is already encoded and sorted by
  * name (SigV4's canonical query). The caller frees it. */
@@ -193,7 +187,7 @@ static int s3_head(struct s3_backend *s, const char *key, struct s3_head *h, uin
 	} else {
 		*size = resp.content_length;
 		if (!h->modified_ms)
-			h->modified_ms = now_ms();
+			h->modified_ms = clock_wall_ms();
 	}
 out:
 	http_client_response_free(&resp);
@@ -370,7 +364,7 @@ static int start_multipart(struct s3_backend *s, struct s3_put *p, struct lh_err
 	int rc = 0;
 	if (getrandom(rnd, sizeof rnd, 0) != (ssize_t)sizeof rnd) {
 		for (size_t i = 0; i < sizeof rnd; i++)   /* unique enough per process */
-			rnd[i] = (unsigned char)((uint64_t)now_ms() >> (i % 8 * 8)) ^ (unsigned char)i;
+			rnd[i] = (unsigned char)((uint64_t)clock_wall_ms() >> (i % 8 * 8)) ^ (unsigned char)i;
 	}
 	for (size_t i = 0; i < sizeof rnd; i++)
 		snprintf(hex + 2 * i, 3, "%02x", rnd[i]);
@@ -584,7 +578,7 @@ static int s3_put_commit(struct storage_put *base, struct storage_object_info *i
 	if (!rc)
 		rc = publish(s, p, info->sha256, err);
 	pthread_mutex_unlock(lock);
-	info->modified_ms = now_ms();
+	info->modified_ms = clock_wall_ms();
 out:
 	s3_put_free(p);      /* aborts or deletes TMP (invariant 5) */
 	return rc;
