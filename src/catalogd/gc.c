@@ -44,6 +44,7 @@
 #include "catalogd/gc.h"
 
 #include "catalogd/catalog_store.h"
+#include "common/calendar.h"
 #include "common/error.h"
 #include "common/http_client.h"
 #include "common/limits.h"
@@ -53,7 +54,6 @@
 
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #define GC_PREFIX "datasets/"
 
@@ -137,52 +137,6 @@ out:
 	return rc;
 }
 
-/* n decimal digits at s into *out; 0 or -1. */
-static int digits(const char *s, int n, int *out)
-{
-	int v = 0;
-	for (int i = 0; i < n; i++) {
-		if (s[i] < '0' || s[i] > '9')
-			return -1;
-		v = v * 10 + (s[i] - '0');
-	}
-	*out = v;
-	return 0;
-}
-
-int gc_parse_time(const char *s, int64_t *out_ms)
-{
-	struct tm tm = { 0 };
-	int y, mo, d, h, mi, sec, ms = 0;
-	size_t n = strlen(s);
-	if (n < 20 || s[4] != '-' || s[7] != '-' || (s[10] != 'T' && s[10] != ' ') ||
-	    s[13] != ':' || s[16] != ':' || s[n - 1] != 'Z')
-		return -1;
-	if (digits(s, 4, &y) || digits(s + 5, 2, &mo) || digits(s + 8, 2, &d) ||
-	    digits(s + 11, 2, &h) || digits(s + 14, 2, &mi) || digits(s + 17, 2, &sec))
-		return -1;
-	if (n > 20) {  /* ".f..." then 'Z' */
-		int f = 0, nf = (int)n - 21;
-		if (s[19] != '.' || nf < 1 || nf > 9 || digits(s + 20, nf, &f))
-			return -1;
-		for (int i = nf; i > 3; i--)
-			f /= 10;
-		for (int i = nf; i < 3; i++)
-			f *= 10;
-		ms = f;
-	}
-	if (mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 || mi > 59 || sec > 60)
-		return -1;
-	tm.tm_year = y - 1900;
-	tm.tm_mon = mo - 1;
-	tm.tm_mday = d;
-	tm.tm_hour = h;
-	tm.tm_min = mi;
-	tm.tm_sec = sec;
-	*out_ms = (int64_t)timegm(&tm) * 1000 + ms;
-	return 0;
-}
-
 static int key_cmp(const void *a, const void *b)
 {
 	return strcmp(*(const char *const *)a, *(const char *const *)b);
@@ -210,7 +164,7 @@ static void scan_one(struct gc_scan *sc, const struct gc_options *opt, const jso
 		sc->referenced++;
 		return;
 	}
-	if (!mod || gc_parse_time(mod, &mod_ms)) {
+	if (!mod || calendar_parse_rfc3339_ms(mod, &mod_ms)) {
 		log_event("warn", "catalogd", "gc: object \"%s\" has no readable modified time; kept",
 			  key);
 		sc->young++;

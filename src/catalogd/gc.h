@@ -41,8 +41,4 @@ int gc_object_check(void *ctx, const char *key, struct lh_error *err);
 int gc_run(struct catalog_store *store, const struct gc_peer *peer,
 	   const struct gc_options *opt, json_t **out, struct lh_error *err);
 
-/* Parse storaged's "modified" (RFC 3339 UTC: YYYY-MM-DDTHH:MM:SS[.f...]Z)
- * into Unix milliseconds. 0, or -1 if malformed. Pure. */
-int gc_parse_time(const char *s, int64_t *out_ms);
-
 #endif

@@ -12,6 +12,7 @@
  */
 #include "gateway/ui_int.h"
 
+#include "common/calendar.h"
 #include "common/limits.h"
 #include "common/xmalloc.h"
 
@@ -64,42 +65,16 @@ static int digits(const char *s, int n, int *out)
 	return 0;
 }
 
-/* Days from 1970-01-01 of a proleptic Gregorian date (H. Hinnant's
- * days_from_civil). */
-static long days_from_civil(long y, unsigned m, unsigned d)
-{
-	y -= m <= 2;
-	long era = (y >= 0 ? y : y - 399) / 400;
-	unsigned yoe = (unsigned)(y - era * 400);
-	unsigned doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
-	unsigned doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-	return era * 146097 + (long)doe - 719468;
-}
-
-/* The civil date of a day count (days_from_civil's inverse). */
-static void civil_from_days(long z, long *y, unsigned *m, unsigned *d)
-{
-	z += 719468;
-	long era = (z >= 0 ? z : z - 146096) / 146097;
-	unsigned doe = (unsigned)(z - era * 146097);
-	unsigned yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
-	unsigned doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-	unsigned mp = (5 * doy + 2) / 153;
-	*d = doy - (153 * mp + 2) / 5 + 1;
-	*m = mp < 10 ? mp + 3 : mp - 9;
-	*y = (long)yoe + era * 400 + (*m <= 2);
-}
-
 /* "2026-01-05", or "01-05 14:30" when with_time (timestamps over less than
  * three days). */
 static void time_label(char *buf, size_t n, double days, int with_time)
 {
-	long y;
+	int64_t y;
 	unsigned m, d;
 	long day = (long)floor(days);
-	civil_from_days(day, &y, &m, &d);
+	calendar_civil_from_days(day, &y, &m, &d);
 	if (!with_time) {
-		snprintf(buf, n, "%04ld-%02u-%02u", y, m, d);
+		snprintf(buf, n, "%04lld-%02u-%02u", (long long)y, m, d);
 		return;
 	}
 	long mins = lround((days - (double)day) * 1440);
@@ -129,7 +104,7 @@ int ui_time_parse(const char *s, double *out)
 			}
 		}
 	}
-	*out = (double)days_from_civil(y, (unsigned)mo, (unsigned)d) +
+	*out = (double)calendar_days_from_civil(y, (unsigned)mo, (unsigned)d) +
 	       (hh * 3600.0 + mi * 60.0 + ss + frac) / 86400.0;
 	return 0;
 }

@@ -26,7 +26,7 @@
  *      (PQ_RING + PQ_PRODUCERS + DuckDB threads) batches of about one chunk's
  *      bytes plus 4-8 bytes per value, and one chunk read buffer per
  *      producer.
- *   5. Values are converted with infer.h's parsers, the same code that
+ *   5. Values are converted with schema.h's parsers, the same code that
  *      decided the column types, into Arrow buffers: bool "b" (bit-packed),
  *      int64 "l", float64 "g", date32 "tdD", timestamp "tsu:" and zoned
  *      "tsu:UTC" (micros, already UTC), utf8 "u" (bytes verbatim). "u" has
@@ -53,9 +53,11 @@
  */
 #include "ingestd/parquet_writer.h"
 
+#include "common/calendar.h"
 #include "common/error.h"
 #include "common/limits.h"
 #include "common/log.h"
+#include "common/schema.h"
 #include "common/xmalloc.h"
 #include "ingestd/arrow_abi.h"
 #include "ingestd/csv.h"
@@ -123,14 +125,14 @@ static void batch_release(struct ArrowArray *a)
 	a->release = NULL;
 }
 
-static size_t value_width(enum ingest_type t)
+static size_t value_width(enum schema_type_id t)
 {
 	switch (t) {
-	case INGEST_BOOL:
+	case SCHEMA_BOOL:
 		return 0;       /* bit-packed */
-	case INGEST_DATE32:
+	case SCHEMA_DATE32:
 		return 4;
-	case INGEST_UTF8:
+	case SCHEMA_UTF8:
 		return 4;       /* int32 offsets, nrows + 1 */
 	default:
 		return 8;
@@ -145,14 +147,14 @@ static struct batch *batch_create(const struct ingest_schema *s, size_t nrows)
 	b->children = xcalloc(s->ncols, sizeof *b->children);
 	b->child_ptrs = xmalloc(s->ncols * sizeof *b->child_ptrs);
 	for (size_t i = 0; i < s->ncols; i++) {
-		enum ingest_type t = s->columns[i].type;
+		enum schema_type_id t = s->columns[i].type.id;
 		struct col_buf *c = xcalloc(1, sizeof *c);
 		struct ArrowArray *a = &b->children[i];
 		c->validity = xmalloc(nbits ? nbits : 1);
 		memset(c->validity, 0xff, nbits);
-		if (t == INGEST_BOOL) {
+		if (t == SCHEMA_BOOL) {
 			c->values = xcalloc(nbits ? nbits : 1, 1);
-		} else if (t == INGEST_UTF8) {
+		} else if (t == SCHEMA_UTF8) {
 			c->values = xmalloc((nrows + 1) * 4);
 			((int32_t *)c->values)[0] = 0;
 			c->data_cap = 64u << 10;
@@ -164,7 +166,7 @@ static struct batch *batch_create(const struct ingest_schema *s, size_t nrows)
 		c->bufs[1] = c->values;
 		c->bufs[2] = c->data;
 		a->length = (int64_t)nrows;
-		a->n_buffers = t == INGEST_UTF8 ? 3 : 2;
+		a->n_buffers = t == SCHEMA_UTF8 ? 3 : 2;
 		a->buffers = c->bufs;
 		a->release = child_release;
 		a->private_data = c;
@@ -182,40 +184,40 @@ static struct batch *batch_create(const struct ingest_schema *s, size_t nrows)
 
 /* Store field f of row `row` in column c of type t. Returns 0, or -1 if the
  * value does not match the column's type (the CSV changed). */
-static int put_value(struct ArrowArray *a, enum ingest_type t, size_t row,
+static int put_value(struct ArrowArray *a, enum schema_type_id t, size_t row,
 		     const struct csv_field *f)
 {
 	struct col_buf *c = a->private_data;
 	if (f->len == 0) {
 		c->validity[row >> 3] &= (uint8_t)~(1u << (row & 7));
 		a->null_count++;
-		if (t == INGEST_UTF8)
+		if (t == SCHEMA_UTF8)
 			((int32_t *)c->values)[row + 1] = (int32_t)c->data_len;
 		return 0;
 	}
 	switch (t) {
-	case INGEST_BOOL: {
+	case SCHEMA_BOOL: {
 		int v;
-		if (infer_parse_bool(f->ptr, f->len, &v))
+		if (schema_parse_bool(f->ptr, f->len, &v))
 			return -1;
 		if (v)
 			((uint8_t *)c->values)[row >> 3] |= (uint8_t)(1u << (row & 7));
 		return 0;
 	}
-	case INGEST_INT64:
-		return infer_parse_int64(f->ptr, f->len, &((int64_t *)c->values)[row]);
-	case INGEST_FLOAT64:
-		return infer_parse_float64(f->ptr, f->len, &((double *)c->values)[row]);
-	case INGEST_DATE32:
-		return infer_parse_date(f->ptr, f->len, &((int32_t *)c->values)[row]);
-	case INGEST_TIMESTAMP:
-	case INGEST_TIMESTAMPTZ: {
+	case SCHEMA_INT64:
+		return schema_parse_int64(f->ptr, f->len, &((int64_t *)c->values)[row]);
+	case SCHEMA_FLOAT64:
+		return schema_parse_float64(f->ptr, f->len, &((double *)c->values)[row]);
+	case SCHEMA_DATE32:
+		return calendar_parse_date(f->ptr, f->len, &((int32_t *)c->values)[row]);
+	case SCHEMA_TIMESTAMP:
+	case SCHEMA_TIMESTAMPTZ: {
 		int zoned;
-		if (infer_parse_timestamp(f->ptr, f->len, &((int64_t *)c->values)[row], &zoned))
+		if (calendar_parse_timestamp(f->ptr, f->len, &((int64_t *)c->values)[row], &zoned))
 			return -1;
-		return zoned == (t == INGEST_TIMESTAMPTZ) ? 0 : -1;
+		return zoned == (t == SCHEMA_TIMESTAMPTZ) ? 0 : -1;
 	}
-	case INGEST_UTF8:
+	case SCHEMA_UTF8:
 	default:
 		if (c->data_len + f->len > c->data_cap) {
 			while (c->data_len + f->len > c->data_cap)
@@ -239,6 +241,7 @@ struct feed {
 	struct ArrowSchema schema_root;  /* note 6: persistent */
 	struct ArrowSchema *schema_cols;
 	struct ArrowSchema **schema_ptrs;
+	char (*formats)[SCHEMA_TYPE_NAME_MAX];  /* parameterised types' format strings */
 
 	pthread_mutex_t lock;
 	pthread_cond_t cond;
@@ -263,27 +266,6 @@ struct producer {
 static void schema_release(struct ArrowSchema *s)
 {
 	s->release = NULL;       /* note 6: the memory is the feed's */
-}
-
-static const char *arrow_format(enum ingest_type t)
-{
-	switch (t) {
-	case INGEST_BOOL:
-		return "b";
-	case INGEST_INT64:
-		return "l";
-	case INGEST_FLOAT64:
-		return "g";
-	case INGEST_DATE32:
-		return "tdD";
-	case INGEST_TIMESTAMP:
-		return "tsu:";
-	case INGEST_TIMESTAMPTZ:
-		return "tsu:UTC";
-	case INGEST_UTF8:
-	default:
-		return "u";
-	}
 }
 
 /* Parse chunk i into a new batch. Returns it, or NULL with msg filled. */
@@ -332,7 +314,7 @@ static struct batch *parse_chunk(struct feed *f, struct producer *p, size_t i, c
 		}
 		pos += used;
 		for (size_t k = 0; k < s->ncols; k++) {
-			if (put_value(&b->children[k], s->columns[k].type, row, &p->sc.fields[k])) {
+			if (put_value(&b->children[k], s->columns[k].type.id, row, &p->sc.fields[k])) {
 				snprintf(msg, msg_cap,
 					 "line %llu: value of column %zu does not match its inferred type",
 					 (unsigned long long)p->sc.record_line, k + 1);
@@ -461,10 +443,11 @@ static struct feed *feed_create(int fd, const struct ingest_schema *s, atomic_in
 	pthread_mutex_init(&f->lock, NULL);
 	pthread_cond_init(&f->cond, NULL);
 	f->schema_cols = xcalloc(s->ncols ? s->ncols : 1, sizeof *f->schema_cols);
+	f->formats = xcalloc(s->ncols ? s->ncols : 1, sizeof *f->formats);
 	f->schema_ptrs = xcalloc(s->ncols ? s->ncols : 1, sizeof *f->schema_ptrs);
 	for (size_t i = 0; i < s->ncols; i++) {
 		struct ArrowSchema *c = &f->schema_cols[i];
-		c->format = arrow_format(s->columns[i].type);
+		c->format = schema_type_arrow(&s->columns[i].type, f->formats[i]);
 		c->name = s->columns[i].name;
 		c->flags = ARROW_FLAG_NULLABLE;
 		c->release = schema_release;
@@ -501,6 +484,7 @@ static void feed_destroy(struct feed *f)
 	pthread_mutex_destroy(&f->lock);
 	free(f->schema_cols);
 	free(f->schema_ptrs);
+	free(f->formats);
 	free(f);
 }
 

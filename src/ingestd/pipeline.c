@@ -432,7 +432,8 @@ static json_t *register_body(const struct pipeline_input *in, const struct inges
 	for (size_t i = 0; i < s->ncols; i++) {
 		json_t *c = json_object();
 		json_object_set_new(c, "name", json_string(s->columns[i].name));
-		json_object_set_new(c, "type", json_string(ingest_type_name(s->columns[i].type)));
+		char tbuf[SCHEMA_TYPE_NAME_MAX];
+		json_object_set_new(c, "type", json_string(schema_type_name(&s->columns[i].type, tbuf)));
 		json_object_set_new(c, "nullable", json_boolean(s->columns[i].nullable));
 		json_array_append_new(schema, c);
 	}

@@ -71,6 +71,7 @@
 #include "queryd/queryd_int.h"
 
 #include "common/error.h"
+#include "common/schema.h"
 #include "common/xmalloc.h"
 
 /* duckdb.h declares a few `f()` prototypes; keep -Werror for our code. */
@@ -512,15 +513,13 @@ void engine_query_interrupt(struct engine_query *q)
 	duckdb_interrupt(q->con);
 }
 
-static const char *manifest_sql_type(const char *t)
+/* DuckDB's type for a manifest's type name (schema.h); VARCHAR if unknown. */
+static const char *manifest_sql_type(const char *t, char buf[SCHEMA_TYPE_NAME_MAX])
 {
-	if (!strcmp(t, "int64")) return "BIGINT";
-	if (!strcmp(t, "float64")) return "DOUBLE";
-	if (!strcmp(t, "bool")) return "BOOLEAN";
-	if (!strcmp(t, "date32")) return "DATE";
-	if (!strcmp(t, "timestamp[us]")) return "TIMESTAMP";
-	if (!strcmp(t, "timestamp[us, tz=UTC]")) return "TIMESTAMPTZ";
-	return "VARCHAR";
+	struct schema_type ty;
+	if (schema_type_parse(t, strlen(t), &ty) != 0)
+		return "VARCHAR";
+	return schema_type_sql(&ty, buf);
 }
 
 /* The body of a view over a dataset: read_parquet over `paths`; with no
@@ -547,8 +546,9 @@ static void view_body(struct obuf *b, const char *view, const char *const *paths
 		const char *name = json_string_value(json_object_get(c, "name"));
 		const char *type = json_string_value(json_object_get(c, "type"));
 		char *n = ident_quote(name ? name : "column");
+		char tbuf[SCHEMA_TYPE_NAME_MAX];
 		ob_printf(b, "%sCAST(NULL AS %s) AS %s", i ? ", " : "",
-			  manifest_sql_type(type ? type : "utf8"), n);
+			  manifest_sql_type(type ? type : "utf8", tbuf), n);
 		free(n);
 	}
 	if (ncol == 0)

@@ -15,6 +15,7 @@
  */
 #include "fuzz.h"
 
+#include "common/calendar.h"
 #include "common/error.h"
 #include "ingestd/csv.h"
 #include "ingestd/infer.h"
@@ -190,24 +191,24 @@ static void check_types(const struct ingest_schema *sch, const uint8_t *data, si
 				nullable[i] = 1;
 				continue;
 			}
-			enum ingest_type t = sch->columns[i].type;
-			unsigned m = infer_value_types(f->ptr, f->len);
+			enum schema_type_id t = sch->columns[i].type.id;
+			unsigned m = schema_value_types(f->ptr, f->len);
 			int b, z;
 			int64_t v;
 			double d;
 			int32_t day;
-			FUZZ_CHECK(t == INGEST_UTF8 || (m & INGEST_MASK(t)));
-			if (m & INGEST_MASK(INGEST_INT64))
-				FUZZ_CHECK(m & INGEST_MASK(INGEST_FLOAT64));
-			FUZZ_CHECK(!(m & INGEST_MASK(INGEST_BOOL)) == !!infer_parse_bool(f->ptr, f->len, &b));
-			FUZZ_CHECK(!(m & INGEST_MASK(INGEST_INT64)) == !!infer_parse_int64(f->ptr, f->len, &v));
-			FUZZ_CHECK(!(m & INGEST_MASK(INGEST_FLOAT64)) == !!infer_parse_float64(f->ptr, f->len, &d));
-			FUZZ_CHECK(!(m & INGEST_MASK(INGEST_DATE32)) == !!infer_parse_date(f->ptr, f->len, &day));
-			unsigned ts = INGEST_MASK(INGEST_TIMESTAMP) | INGEST_MASK(INGEST_TIMESTAMPTZ);
-			int tr = infer_parse_timestamp(f->ptr, f->len, &v, &z);
+			FUZZ_CHECK(t == SCHEMA_UTF8 || (m & SCHEMA_MASK(t)));
+			if (m & SCHEMA_MASK(SCHEMA_INT64))
+				FUZZ_CHECK(m & SCHEMA_MASK(SCHEMA_FLOAT64));
+			FUZZ_CHECK(!(m & SCHEMA_MASK(SCHEMA_BOOL)) == !!schema_parse_bool(f->ptr, f->len, &b));
+			FUZZ_CHECK(!(m & SCHEMA_MASK(SCHEMA_INT64)) == !!schema_parse_int64(f->ptr, f->len, &v));
+			FUZZ_CHECK(!(m & SCHEMA_MASK(SCHEMA_FLOAT64)) == !!schema_parse_float64(f->ptr, f->len, &d));
+			FUZZ_CHECK(!(m & SCHEMA_MASK(SCHEMA_DATE32)) == !!calendar_parse_date(f->ptr, f->len, &day));
+			unsigned ts = SCHEMA_MASK(SCHEMA_TIMESTAMP) | SCHEMA_MASK(SCHEMA_TIMESTAMPTZ);
+			int tr = calendar_parse_timestamp(f->ptr, f->len, &v, &z);
 			FUZZ_CHECK(!(m & ts) == !!tr);
 			if (tr == 0)
-				FUZZ_CHECK(!!(m & INGEST_MASK(INGEST_TIMESTAMPTZ)) == z);
+				FUZZ_CHECK(!!(m & SCHEMA_MASK(SCHEMA_TIMESTAMPTZ)) == z);
 		}
 	}
 	lh_error_clear(&err);
@@ -261,11 +262,11 @@ static void check_inference(const struct scan *sc, const uint8_t *data, size_t n
 	FUZZ_CHECK(strcmp(a->fingerprint, b->fingerprint) == 0);
 	for (size_t i = 0; i < a->ncols; i++) {
 		FUZZ_CHECK(strcmp(a->columns[i].name, b->columns[i].name) == 0);
-		FUZZ_CHECK(a->columns[i].type == b->columns[i].type);
+		FUZZ_CHECK(a->columns[i].type.id == b->columns[i].type.id);
 		FUZZ_CHECK(a->columns[i].nullable == b->columns[i].nullable);
 		FUZZ_CHECK(a->columns[i].name[0] != '\0');
 		if (a->row_count == 0)
-			FUZZ_CHECK(a->columns[i].type == INGEST_UTF8);
+			FUZZ_CHECK(a->columns[i].type.id == SCHEMA_UTF8);
 	}
 	FUZZ_CHECK(a->nchunks == (a->row_count ? 1u : 0u));   /* inputs are < 8 MiB */
 	if (a->nchunks) {

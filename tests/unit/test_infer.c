@@ -3,7 +3,9 @@
  * fingerprint test vectors. */
 #include "test.h"
 
+#include "common/calendar.h"
 #include "common/error.h"
+#include "common/schema.h"
 #include "ingestd/infer.h"
 
 #include <fcntl.h>
@@ -25,6 +27,13 @@ static struct ingest_schema *infer_bytes(const char *text, size_t n, struct lh_e
 	return s;
 }
 
+/* A type's name (schema.h), in a static buffer. */
+static const char *tname(struct schema_type t)
+{
+	static char buf[SCHEMA_TYPE_NAME_MAX];
+	return schema_type_name(&t, buf);
+}
+
 static struct ingest_schema *infer_text(const char *text, struct lh_error *err)
 {
 	return infer_bytes(text, strlen(text), err);
@@ -36,7 +45,7 @@ static const char *type_of(const char *csv)
 	static char name[64];
 	struct lh_error err = { 0 };
 	struct ingest_schema *s = infer_text(csv, &err);
-	snprintf(name, sizeof name, "%s", s ? ingest_type_name(s->columns[0].type) : err.code);
+	snprintf(name, sizeof name, "%s", s ? tname(s->columns[0].type) : err.code);
 	ingest_schema_destroy(s);
 	lh_error_clear(&err);
 	return name;
@@ -60,13 +69,13 @@ TEST(infer_int64)
 	CHECK_EQ_STR(type_of("h\n0\n-1\n+42\n123456789\n"), "int64");
 	CHECK_EQ_STR(type_of("h\n9223372036854775807\n-9223372036854775808\n"), "int64");
 	int64_t v;
-	CHECK_EQ_INT(infer_parse_int64("-9223372036854775808", 20, &v), 0);
+	CHECK_EQ_INT(schema_parse_int64("-9223372036854775808", 20, &v), 0);
 	CHECK(v == INT64_MIN);
-	CHECK_EQ_INT(infer_parse_int64("+7", 2, &v), 0);
+	CHECK_EQ_INT(schema_parse_int64("+7", 2, &v), 0);
 	CHECK_EQ_INT(v, 7);
-	CHECK_EQ_INT(infer_parse_int64("-0", 2, &v), 0);
-	CHECK_EQ_INT(infer_parse_int64("+", 1, &v), -1);
-	CHECK_EQ_INT(infer_parse_int64("1_000", 5, &v), -1);
+	CHECK_EQ_INT(schema_parse_int64("-0", 2, &v), 0);
+	CHECK_EQ_INT(schema_parse_int64("+", 1, &v), -1);
+	CHECK_EQ_INT(schema_parse_int64("1_000", 5, &v), -1);
 }
 
 TEST(infer_int64_leading_zero_is_text)
@@ -88,9 +97,9 @@ TEST(infer_float64_forms)
 {
 	CHECK_EQ_STR(type_of("h\n1.5\n-0.25\n+3.0e10\n2E-3\n1e5\n0.0\n"), "float64");
 	double d;
-	CHECK_EQ_INT(infer_parse_float64("2E-3", 4, &d), 0);
+	CHECK_EQ_INT(schema_parse_float64("2E-3", 4, &d), 0);
 	CHECK(d == 2e-3);
-	CHECK_EQ_INT(infer_parse_float64("-12", 3, &d), 0);
+	CHECK_EQ_INT(schema_parse_float64("-12", 3, &d), 0);
 	CHECK(d == -12.0);
 	CHECK_EQ_STR(type_of("h\n1.\n"), "utf8");
 	CHECK_EQ_STR(type_of("h\n.5\n"), "utf8");
@@ -104,7 +113,7 @@ TEST(infer_float64_forms)
 static int same_as_strtod(const char *s)
 {
 	double ours, ref = strtod(s, NULL);
-	if (infer_parse_float64(s, strlen(s), &ours) != 0)
+	if (schema_parse_float64(s, strlen(s), &ours) != 0)
 		return 0;
 	return memcmp(&ours, &ref, sizeof ours) == 0;
 }
@@ -183,11 +192,11 @@ TEST(infer_date32_real_calendar)
 	CHECK_EQ_STR(type_of("d\n2024-1-01\n"), "utf8");
 	CHECK_EQ_STR(type_of("d\n2024/01/01\n"), "utf8");
 	int32_t days;
-	CHECK_EQ_INT(infer_parse_date("1970-01-01", 10, &days), 0);
+	CHECK_EQ_INT(calendar_parse_date("1970-01-01", 10, &days), 0);
 	CHECK_EQ_INT(days, 0);
-	CHECK_EQ_INT(infer_parse_date("2000-03-01", 10, &days), 0);
+	CHECK_EQ_INT(calendar_parse_date("2000-03-01", 10, &days), 0);
 	CHECK_EQ_INT(days, 11017);
-	CHECK_EQ_INT(infer_parse_date("1969-12-31", 10, &days), 0);
+	CHECK_EQ_INT(calendar_parse_date("1969-12-31", 10, &days), 0);
 	CHECK_EQ_INT(days, -1);
 }
 
@@ -202,7 +211,7 @@ TEST(infer_timestamp_forms)
 	CHECK_EQ_STR(type_of("t\n2024-02-30 03:04:05\n"), "utf8");
 	int64_t us;
 	int z;
-	CHECK_EQ_INT(infer_parse_timestamp("1970-01-01 00:00:01.5", 21, &us, &z), 0);
+	CHECK_EQ_INT(calendar_parse_timestamp("1970-01-01 00:00:01.5", 21, &us, &z), 0);
 	CHECK_EQ_INT(us, 1500000);
 	CHECK_EQ_INT(z, 0);
 }
@@ -222,11 +231,11 @@ TEST(infer_timestamptz_normalised_to_utc)
 {
 	int64_t a, b;
 	int z;
-	CHECK_EQ_INT(infer_parse_timestamp("2024-01-02 03:04:05+02:00", 25, &a, &z), 0);
+	CHECK_EQ_INT(calendar_parse_timestamp("2024-01-02 03:04:05+02:00", 25, &a, &z), 0);
 	CHECK_EQ_INT(z, 1);
-	CHECK_EQ_INT(infer_parse_timestamp("2024-01-02T01:04:05Z", 20, &b, &z), 0);
+	CHECK_EQ_INT(calendar_parse_timestamp("2024-01-02T01:04:05Z", 20, &b, &z), 0);
 	CHECK_EQ_INT(a, b);
-	CHECK_EQ_INT(infer_parse_timestamp("2024-01-01 20:34:05-05:30", 25, &a, &z), 0);
+	CHECK_EQ_INT(calendar_parse_timestamp("2024-01-01 20:34:05-05:30", 25, &a, &z), 0);
 	CHECK_EQ_INT(a, b + 3600000000LL);
 }
 
@@ -242,9 +251,9 @@ TEST(infer_empty_field_is_null)
 	struct lh_error err = { 0 };
 	struct ingest_schema *s = infer_text("a,b\n1,\n,\"\"\n3,\n", &err);
 	CHECK(s);
-	CHECK_EQ_STR(ingest_type_name(s->columns[0].type), "int64");
+	CHECK_EQ_STR(tname(s->columns[0].type), "int64");
 	CHECK_EQ_INT(s->columns[0].nullable, 1);
-	CHECK_EQ_STR(ingest_type_name(s->columns[1].type), "utf8");   /* no non-null value */
+	CHECK_EQ_STR(tname(s->columns[1].type), "utf8");   /* no non-null value */
 	CHECK_EQ_INT(s->columns[1].nullable, 1);
 	CHECK_EQ_INT(s->row_count, 3);
 	ingest_schema_destroy(s);
@@ -285,8 +294,8 @@ TEST(infer_last_record_breaks_type)
 	struct ingest_schema *s = infer_bytes(buf, n, &err);
 	free(buf);
 	CHECK(s);
-	CHECK_EQ_STR(ingest_type_name(s->columns[0].type), "int64");
-	CHECK_EQ_STR(ingest_type_name(s->columns[1].type), "utf8");
+	CHECK_EQ_STR(tname(s->columns[0].type), "int64");
+	CHECK_EQ_STR(tname(s->columns[1].type), "utf8");
 	CHECK_EQ_INT(s->row_count, 200001);
 	CHECK(s->nchunks >= 1);
 	ingest_schema_destroy(s);
@@ -299,7 +308,7 @@ TEST(infer_header_only)
 	CHECK(s);
 	CHECK_EQ_INT(s->row_count, 0);
 	CHECK_EQ_INT(s->ncols, 2);
-	CHECK_EQ_STR(ingest_type_name(s->columns[0].type), "utf8");
+	CHECK_EQ_STR(tname(s->columns[0].type), "utf8");
 	ingest_schema_destroy(s);
 }
 
@@ -354,7 +363,7 @@ TEST(infer_bom_crlf_quoted)
 	struct ingest_schema *s = infer_text("\xEF\xBB\xBFid,note\r\n1,\"a\r\nb\"\r\n2,\"say \"\"hi\"\"\"\r\n", &err);
 	CHECK(s);
 	CHECK_EQ_STR(s->columns[0].name, "id");
-	CHECK_EQ_STR(ingest_type_name(s->columns[0].type), "int64");
+	CHECK_EQ_STR(tname(s->columns[0].type), "int64");
 	CHECK_EQ_INT(s->row_count, 2);
 	ingest_schema_destroy(s);
 }
@@ -406,28 +415,28 @@ TEST(infer_chunk_index)
 
 static const char *fp(const struct ingest_column *c, size_t n)
 {
-	static char out[7 + 64 + 1];
+	static char out[SCHEMA_FP_LEN + 1];
 	ingest_fingerprint(c, n, out);
 	return out;
 }
 
 TEST(infer_fingerprint_vector_1)
 {
-	struct ingest_column c[] = { { "id", INGEST_INT64, 0 }, { "name", INGEST_UTF8, 1 } };
+	struct ingest_column c[] = { { "id", { SCHEMA_INT64, 0, 0 }, 0 }, { "name", { SCHEMA_UTF8, 0, 0 }, 1 } };
 	CHECK_EQ_STR(fp(c, 2),
 		     "sha256:293f0ddbb873f5da65f02282c2398ce7597f2bd837fac219f1b1b350bb83dde5");
 }
 
 TEST(infer_fingerprint_vector_2)
 {
-	struct ingest_column c[] = { { "a,b", INGEST_UTF8, 0 } };
+	struct ingest_column c[] = { { "a,b", { SCHEMA_UTF8, 0, 0 }, 0 } };
 	CHECK_EQ_STR(fp(c, 1),
 		     "sha256:03e8328ff17b1fa9216bdc0e0b75cb5229dbb8134252a6a3bdbf729bb76555cb");
 }
 
 TEST(infer_fingerprint_vector_3)
 {
-	struct ingest_column c[] = { { "a", INGEST_UTF8, 0 }, { "b", INGEST_UTF8, 0 } };
+	struct ingest_column c[] = { { "a", { SCHEMA_UTF8, 0, 0 }, 0 }, { "b", { SCHEMA_UTF8, 0, 0 }, 0 } };
 	CHECK_EQ_STR(fp(c, 2),
 		     "sha256:dcbdfb4b49c49e38fc76e4fb2014d87bda3b12bd1c4831ca2999ede39abc4224");
 }
@@ -435,10 +444,10 @@ TEST(infer_fingerprint_vector_3)
 TEST(infer_fingerprint_vector_4)
 {
 	struct ingest_column c[] = {
-		{ "candidate_id", INGEST_INT64, 0 }, { "full_name", INGEST_UTF8, 0 },
-		{ "zip", INGEST_UTF8, 0 }, { "hourly_rate", INGEST_FLOAT64, 0 },
-		{ "available", INGEST_BOOL, 0 }, { "start_date", INGEST_DATE32, 0 },
-		{ "last_contacted", INGEST_TIMESTAMP, 0 },
+		{ "candidate_id", { SCHEMA_INT64, 0, 0 }, 0 }, { "full_name", { SCHEMA_UTF8, 0, 0 }, 0 },
+		{ "zip", { SCHEMA_UTF8, 0, 0 }, 0 }, { "hourly_rate", { SCHEMA_FLOAT64, 0, 0 }, 0 },
+		{ "available", { SCHEMA_BOOL, 0, 0 }, 0 }, { "start_date", { SCHEMA_DATE32, 0, 0 }, 0 },
+		{ "last_contacted", { SCHEMA_TIMESTAMP, 0, 0 }, 0 },
 	};
 	CHECK_EQ_STR(fp(c, 7),
 		     "sha256:d9489da37034d4aaa62209bdc7d8606f39d20ef5b293aa7baf5d979cad4b2931");
@@ -459,9 +468,9 @@ TEST(infer_fingerprint_from_file_ignores_nullability)
 
 TEST(infer_type_names)
 {
-	CHECK_EQ_STR(ingest_type_name(INGEST_TIMESTAMPTZ), "timestamp[us, tz=UTC]");
-	CHECK_EQ_STR(ingest_type_name(INGEST_TIMESTAMP), "timestamp[us]");
-	CHECK_EQ_STR(ingest_type_name(INGEST_DATE32), "date32");
+	CHECK_EQ_STR(tname(schema_type_of(SCHEMA_TIMESTAMPTZ)), "timestamp[us, tz=UTC]");
+	CHECK_EQ_STR(tname(schema_type_of(SCHEMA_TIMESTAMP)), "timestamp[us]");
+	CHECK_EQ_STR(tname(schema_type_of(SCHEMA_DATE32)), "date32");
 }
 
 /* ---- incremental inference (infer_begin/feed/finish) ------------------- */
@@ -497,7 +506,7 @@ static int same_schema(const struct ingest_schema *a, const struct ingest_schema
 		return 0;
 	for (size_t i = 0; i < a->ncols; i++)
 		if (strcmp(a->columns[i].name, b->columns[i].name) != 0 ||
-		    a->columns[i].type != b->columns[i].type ||
+		    a->columns[i].type.id != b->columns[i].type.id ||
 		    a->columns[i].nullable != b->columns[i].nullable)
 			return 0;
 	for (size_t i = 0; i < a->nchunks; i++)
@@ -524,7 +533,7 @@ TEST(infer_feed_any_split_gives_the_same_schema)
 	struct ingest_schema *whole = infer_bytes(buf, n, &err);
 	CHECK(whole);
 	CHECK(whole->nchunks >= 2);
-	CHECK_EQ_STR(ingest_type_name(whole->columns[1].type), "timestamp[us]");
+	CHECK_EQ_STR(tname(whole->columns[1].type), "timestamp[us]");
 	size_t pieces[] = { 0, 4093, 1u << 20, (1u << 20) + 1 };
 	for (size_t i = 0; i < sizeof pieces / sizeof pieces[0]; i++) {
 		struct ingest_schema *s = infer_pieces(buf, n, pieces[i], &err);

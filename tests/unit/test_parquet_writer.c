@@ -4,7 +4,9 @@
  * The written files are read back with DuckDB directly. */
 #include "test.h"
 
+#include "common/calendar.h"
 #include "common/error.h"
+#include "common/schema.h"
 #include "ingestd/infer.h"
 #include "ingestd/parquet_writer.h"
 
@@ -270,21 +272,21 @@ static const struct { const char *file, *reason; } rejected[] = {
 	{ NULL, NULL },
 };
 
-static int same_value(enum ingest_type t, const char *want, const char *got)
+static int same_value(enum schema_type_id t, const char *want, const char *got)
 {
 	switch (t) {
-	case INGEST_BOOL:
+	case SCHEMA_BOOL:
 		return strcasecmp(want, got) == 0;
-	case INGEST_INT64:
-	case INGEST_FLOAT64: {
+	case SCHEMA_INT64:
+	case SCHEMA_FLOAT64: {
 		double a, b;
-		return infer_parse_float64(want, strlen(want), &a) == 0 &&
+		return schema_parse_float64(want, strlen(want), &a) == 0 &&
 		       strtod(got, NULL) == (b = a) ? 1 : 0;
 	}
-	case INGEST_DATE32: {
+	case SCHEMA_DATE32: {
 		int32_t a, b;
-		return !infer_parse_date(want, strlen(want), &a) &&
-		       !infer_parse_date(got, strlen(got), &b) && a == b;
+		return !calendar_parse_date(want, strlen(want), &a) &&
+		       !calendar_parse_date(got, strlen(got), &b) && a == b;
 	}
 	default:
 		return strcmp(want, got) == 0;
@@ -350,7 +352,7 @@ static int spectrum_one(const char *name, int *checked)
 			else if (!*w)
 				ok = strcmp(g, "NULL") == 0;
 			else
-				ok = same_value(c.schema->columns[k].type, w, g);
+				ok = same_value(c.schema->columns[k].type.id, w, g);
 			if (!ok)
 				fprintf(stderr, "  %s row %llu column %s: want \"%s\" got \"%s\"\n", name,
 					(unsigned long long)r, col, w ? w : "(missing)", g);

@@ -1,0 +1,119 @@
+/* fuzz_schema.c — libFuzzer target for the schema vocabulary's parsers
+ * (src/common/schema.h) and the calendar's (src/common/calendar.h).
+ *
+ * The input is a candidate type name and value text. Invariants:
+ *   - a type name that parses formats back to exactly the same bytes
+ *     (canonical names only), its SQL and Arrow spellings are non-empty and
+ *     fit SCHEMA_TYPE_NAME_MAX, and decimal's parameters are in range;
+ *   - schema_value_types() agrees with every value parser (a bit is set
+ *     exactly when that parser accepts), an int64 is also a float64, and a
+ *     zoned timestamp sets only the zoned bit;
+ *   - a date round-trips through the day count and prints back as the input;
+ *   - an RFC 3339 time that parses, formatted and parsed again, gives the
+ *     same milliseconds when it was a real date with seconds < 60;
+ *   - every 8-byte double read from the input is a serial that converts
+ *     back into the 0001-9999 range or is refused.
+ */
+#include "fuzz.h"
+
+#include "common/calendar.h"
+#include "common/schema.h"
+
+#include <math.h>
+#include <string.h>
+
+static void check_type_name(const char *p, size_t n)
+{
+	struct schema_type t;
+	char buf[SCHEMA_TYPE_NAME_MAX];
+	if (schema_type_parse(p, n, &t) != 0)
+		return;
+	const char *name = schema_type_name(&t, buf);
+	FUZZ_CHECK(strlen(name) == n && memcmp(name, p, n) == 0);
+	FUZZ_CHECK(strlen(schema_type_sql(&t, buf)) > 0);
+	FUZZ_CHECK(strlen(schema_type_arrow(&t, buf)) > 0);
+	if (t.id == SCHEMA_DECIMAL)
+		FUZZ_CHECK(t.precision >= 1 && t.precision <= SCHEMA_DECIMAL_MAX_PRECISION &&
+			   t.scale <= t.precision && !schema_type_stored(&t));
+	else
+		FUZZ_CHECK(t.id < SCHEMA_NINFERRED && schema_type_stored(&t));
+}
+
+static void check_value(const char *p, size_t n)
+{
+	if (n == 0)
+		return;
+	unsigned m = schema_value_types(p, n);
+	int b, z;
+	int64_t v, us;
+	double d;
+	int32_t day;
+	FUZZ_CHECK(!(m & SCHEMA_MASK(SCHEMA_UTF8)));
+	FUZZ_CHECK(!(m & SCHEMA_MASK(SCHEMA_BOOL)) == !!schema_parse_bool(p, n, &b));
+	FUZZ_CHECK(!(m & SCHEMA_MASK(SCHEMA_INT64)) == !!schema_parse_int64(p, n, &v));
+	FUZZ_CHECK(!(m & SCHEMA_MASK(SCHEMA_FLOAT64)) == !!schema_parse_float64(p, n, &d));
+	FUZZ_CHECK(!(m & SCHEMA_MASK(SCHEMA_DATE32)) == !!calendar_parse_date(p, n, &day));
+	if (m & SCHEMA_MASK(SCHEMA_INT64))
+		FUZZ_CHECK((m & SCHEMA_MASK(SCHEMA_FLOAT64)) && d == (double)v);
+	if (m & SCHEMA_MASK(SCHEMA_FLOAT64))
+		FUZZ_CHECK(isfinite(d));
+	int tr = calendar_parse_timestamp(p, n, &us, &z);
+	unsigned ts = SCHEMA_MASK(SCHEMA_TIMESTAMP) | SCHEMA_MASK(SCHEMA_TIMESTAMPTZ);
+	FUZZ_CHECK(!(m & ts) == !!tr);
+	if (tr == 0)
+		FUZZ_CHECK((m & ts) == SCHEMA_MASK(z ? SCHEMA_TIMESTAMPTZ : SCHEMA_TIMESTAMP));
+	if (m & SCHEMA_MASK(SCHEMA_DATE32)) {
+		int64_t y;
+		unsigned mo, dd;
+		char back[16];
+		calendar_civil_from_days(day, &y, &mo, &dd);
+		FUZZ_CHECK(y >= 1 && y <= 9999);
+		FUZZ_CHECK(calendar_days_from_civil(y, mo, dd) == day);
+		snprintf(back, sizeof back, "%04d-%02u-%02u", (int)y, mo, dd);
+		FUZZ_CHECK(n == 10 && memcmp(back, p, 10) == 0);
+	}
+}
+
+static void check_rfc3339(const char *s)
+{
+	int64_t ms, again;
+	char out[CALENDAR_RFC3339_MAX];
+	int32_t day;
+	if (calendar_parse_rfc3339_ms(s, &ms) != 0)
+		return;
+	calendar_format_rfc3339_ms(ms, out);
+	FUZZ_CHECK(calendar_parse_rfc3339_ms(out, &again) == 0 && again == ms);
+	if (calendar_parse_date(s, 10, &day) == 0 && s[17] < '6')
+		FUZZ_CHECK(memcmp(out, s, 10) == 0 && memcmp(out + 11, s + 11, 8) == 0);
+}
+
+static void check_excel(const uint8_t *data, size_t size)
+{
+	double serial;
+	int64_t us;
+	if (size < sizeof serial)
+		return;
+	memcpy(&serial, data, sizeof serial);
+	for (int d1904 = 0; d1904 < 2; d1904++) {
+		if (calendar_from_excel_serial(serial, d1904, &us) != 0)
+			continue;
+		int64_t days = us / CALENDAR_US_PER_DAY - (us % CALENDAR_US_PER_DAY < 0), y;
+		unsigned m, d;
+		calendar_civil_from_days(days, &y, &m, &d);
+		FUZZ_CHECK(y >= 1899 && y <= 10000);
+	}
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	char *s = malloc(size + 1);
+	memcpy(s, data, size);
+	s[size] = '\0';
+	check_type_name(s, size);
+	check_value(s, size);
+	if (!memchr(s, '\0', size))
+		check_rfc3339(s);
+	check_excel(data, size);
+	free(s);
+	return 0;
+}
