@@ -1,0 +1,172 @@
+/* catalog_client.c — catalogd's routes as typed calls (see catalog_client.h,
+ * ADR 0130): the paths, the bodies, and which of catalogd's answers mean
+ * what; the transport and the error mapping are peer_client.c's. */
+#include "common/catalog_client.h"
+
+#include "common/error.h"
+#include "common/manifest.h"
+#include "common/url.h"
+#include "common/xmalloc.h"
+
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+
+struct catalog_client {
+	struct peer_client peer;
+};
+
+struct catalog_client *catalog_client_create(const struct peer_config *c)
+{
+	struct catalog_client *cc = xcalloc(1, sizeof *cc);
+	peer_client_init(&cc->peer, c);
+	return cc;
+}
+
+void catalog_client_destroy(struct catalog_client *c)
+{
+	if (!c)
+		return;
+	peer_client_free(&c->peer);
+	free(c);
+}
+
+int catalog_client_configured(const struct catalog_client *c)
+{
+	return c && peer_client_configured(&c->peer);
+}
+
+/* "<prefix><name escaped as one segment><suffix>". */
+static char *name_path(const char *prefix, const char *name, const char *suffix)
+{
+	char *e = url_encode(name, 0);
+	char *p = xasprintf("%s%s%s", prefix, e, suffix);
+	free(e);
+	return p;
+}
+
+/* The list under `field` of a list answer (catalogd wraps its lists in an
+ * object; a bare array is read too). */
+static int summaries(struct catalog_client *c, const char *path, const char *field,
+		     int for_versions, struct peer_call *call, struct manifest_summary **out,
+		     size_t *n, struct lh_error *err)
+{
+	json_t *doc = NULL;
+	const char *what = for_versions ? "version list" : "dataset list";
+	int rc = peer_json(&c->peer, call, "GET", path, NULL, PEER_PASS_404, what, &doc, err);
+	if (rc == 0) {
+		const json_t *list = json_is_array(doc) ? doc : json_object_get(doc, field);
+		rc = manifest_summaries_from_json(list, for_versions, out, n, err);
+		if (rc)
+			peer_unreadable(&c->peer, path, what, err);
+	}
+	json_decref(doc);
+	return rc;
+}
+
+int catalog_client_datasets(struct catalog_client *c, struct peer_call *call,
+			    struct manifest_summary **out, size_t *n, struct lh_error *err)
+{
+	*out = NULL;
+	*n = 0;
+	return summaries(c, "/catalog/datasets", "datasets", 0, call, out, n, err);
+}
+
+int catalog_client_versions(struct catalog_client *c, struct peer_call *call, const char *name,
+			    struct manifest_summary **out, size_t *n, struct lh_error *err)
+{
+	char *path = name_path("/catalog/versions/", name, "");
+	*out = NULL;
+	*n = 0;
+	int rc = summaries(c, path, "versions", 1, call, out, n, err);
+	free(path);
+	return rc;
+}
+
+int catalog_client_manifest(struct catalog_client *c, struct peer_call *call, const char *name,
+			    int64_t version, struct manifest **out, struct lh_error *err)
+{
+	char v[40] = "";
+	json_t *doc = NULL;
+	*out = NULL;
+	if (version > 0)
+		snprintf(v, sizeof v, "?version=%" PRId64, version);
+	char *path = name_path("/catalog/manifest/", name, v);
+	int rc = peer_json(&c->peer, call, "GET", path, NULL, PEER_PASS_404, "manifest", &doc, err);
+	if (rc == 0) {
+		*out = manifest_from_json(doc, err);
+		if (!*out)
+			rc = peer_unreadable(&c->peer, path, "manifest", err);
+	}
+	json_decref(doc);
+	free(path);
+	return rc;
+}
+
+/* The register request: what catalogd's catalog_request_parse reads. */
+static json_t *register_json(const struct manifest *m)
+{
+	json_t *full = manifest_to_json(m), *b = json_object();
+	static const char *const fields[] = { "name", "schema_fingerprint", "schema", "objects",
+					      "row_count" };
+	for (size_t i = 0; i < sizeof fields / sizeof fields[0]; i++)
+		json_object_set(b, fields[i], json_object_get(full, fields[i]));
+	json_object_set_new(b, "mode", json_string(m->mode[0] ? m->mode : "replace"));
+	json_decref(full);
+	return b;
+}
+
+int catalog_client_register(struct catalog_client *c, struct peer_call *call,
+			    const struct manifest *req, struct manifest **out, int *existing,
+			    struct lh_error *err)
+{
+	json_t *body = register_json(req), *doc = NULL;
+	char *text = json_dump_compact(body);
+	*out = NULL;
+	*existing = 0;
+	int rc = peer_json(&c->peer, call, "POST", "/catalog/register", text, PEER_PASS_4XX,
+			   "register answer", &doc, err);
+	if (rc == 0) {
+		*out = manifest_from_json(json_object_get(doc, "manifest"), err);
+		if (!*out)
+			rc = peer_unreadable(&c->peer, "/catalog/register", "register answer", err);
+		*existing = json_is_true(json_object_get(doc, "existing"));
+	}
+	json_decref(doc);
+	json_decref(body);
+	free(text);
+	return rc;
+}
+
+int catalog_client_drop(struct catalog_client *c, struct peer_call *call, const char *name,
+			struct lh_error *err)
+{
+	json_t *doc = NULL;
+	char *path = name_path("/catalog/manifest/", name, "");
+	int rc = peer_json(&c->peer, call, "DELETE", path, NULL, PEER_PASS_404, "answer", &doc,
+			   err);
+	json_decref(doc);
+	free(path);
+	return rc;
+}
+
+int catalog_client_gc(struct catalog_client *c, struct peer_call *call, int dry_run,
+		      int64_t grace_seconds, json_t **report, struct lh_error *err)
+{
+	json_t *b = json_object();
+	json_object_set_new(b, "dry_run", json_boolean(dry_run));
+	if (grace_seconds >= 0)
+		json_object_set_new(b, "grace_seconds", json_integer((json_int_t)grace_seconds));
+	char *text = json_dump_compact(b);
+	int rc = peer_json(&c->peer, call, "POST", "/catalog/gc", text, PEER_PASS_409,
+			   "garbage collection report", report, err);
+	if (rc == 0 && !json_is_object(*report)) {
+		json_decref(*report);
+		*report = NULL;
+		rc = lh_fail(err, 502, "upstream_failed", "%s sent an unreadable garbage collection "
+			     "report", c->peer.name);
+	}
+	json_decref(b);
+	free(text);
+	return rc;
+}
