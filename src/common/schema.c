@@ -320,7 +320,8 @@ unsigned schema_value_types(const char *p, size_t n)
 	}
 	if (!isdig(c) && c != '+' && c != '-')
 		return 0;
-	if (n >= 10 && p[4] == '-' && isdig(c)) {
+	/* a date has '-' at both; a float's one exponent sign is at most one */
+	if (n >= 10 && p[4] == '-' && p[7] == '-' && isdig(c)) {
 		if (n == 10) {
 			int32_t d;
 			return calendar_parse_date(p, n, &d) ? 0 : SCHEMA_MASK(SCHEMA_DATE32);

@@ -64,6 +64,13 @@ TEST(infer_bool_not_01_yes_no)
 	CHECK_EQ_STR(type_of("h\nt\nf\n"), "utf8");
 }
 
+/* A float whose exponent sign is the fifth byte is a float, not a broken
+ * date (found by fuzz_schema). */
+TEST(infer_float_exponent_sign_at_fifth_byte)
+{
+	CHECK_EQ_STR(type_of("h\n454e-5730552\n1.5\n"), "float64");
+}
+
 TEST(infer_int64)
 {
 	CHECK_EQ_STR(type_of("h\n0\n-1\n+42\n123456789\n"), "int64");

@@ -143,3 +143,17 @@ TEST(schema_value_types_edges)
 	CHECK_EQ_INT(schema_parse_float64("1.7976931348623157e308", 22, &d), 0);
 	CHECK(d == 1.7976931348623157e308);
 }
+
+/* Found by fuzz_schema (corpus/schema/crash-float-exponent-minus-at-4): a
+ * float whose exponent sign falls on the fifth byte ("454e-5730552") went
+ * down the date path and was text, though the float grammar and
+ * schema_parse_float64() take it (it underflows to 0.0). */
+TEST(schema_value_types_exponent_sign_at_the_date_dash)
+{
+	CHECK_EQ_INT(schema_value_types("454e-5730552", 12), SCHEMA_MASK(SCHEMA_FLOAT64));
+	CHECK_EQ_INT(schema_value_types("1234e-10", 8), SCHEMA_MASK(SCHEMA_FLOAT64));
+	CHECK_EQ_INT(schema_value_types("1234-10-100", 11), 0);
+	double d = 1;
+	CHECK_EQ_INT(schema_parse_float64("454e-5730552", 12, &d), 0);
+	CHECK(d == 0.0);
+}
