@@ -37,6 +37,7 @@
 #include "common/log.h"
 #include "common/names.h"
 #include "common/service.h"
+#include "common/storage_client.h"
 #include "common/xmalloc.h"
 
 #include <errno.h>
@@ -49,8 +50,7 @@
 struct catalogd {
 	struct catalog_store *store;
 	struct http_server *srv;
-	char *storaged_url;          /* NULL: no GC, no object check */
-	char *bearer_token;          /* for storaged (auth_service_token) */
+	struct storage_client *storaged;  /* NULL: no GC, no object check */
 	struct gc_peer peer;         /* the register's object check (no request id) */
 	pthread_mutex_t gc_lock;     /* one GC at a time in this catalogd */
 };
@@ -208,7 +208,7 @@ static int gc_end(struct http_request *req)
 	struct gc_options opt = { .dry_run = 0, .grace_s = LH_GC_DEFAULT_GRACE_S };
 	int locked = 0;
 
-	if (!c->storaged_url) {
+	if (!c->storaged) {
 		lh_fail(&err, 503, "gc_unavailable",
 			"garbage collection needs the object store's address: set [catalogd] "
 			"storaged_url (LAKEHOUSE_CATALOGD_STORAGED_URL)");
@@ -236,8 +236,7 @@ static int gc_end(struct http_request *req)
 		goto out;
 	}
 	locked = 1;
-	struct gc_peer peer = { .storaged_url = c->storaged_url, .bearer_token = c->bearer_token,
-				.request_id = http_request_id(req) };
+	struct gc_peer peer = { .store = c->storaged, .request_id = http_request_id(req) };
 	opt.now_ms = clock_wall_ms();
 	if (gc_run(c->store, &peer, &opt, &resp, &err))
 		goto out;
@@ -320,18 +319,15 @@ struct catalogd *catalogd_start(const struct lh_config *cfg, struct lh_error *er
 	struct catalogd *c = xcalloc(1, sizeof *c);
 	const char *backend = cfg->catalogd.backend[0] ? cfg->catalogd.backend : "sqlite";
 	const char *location = cfg->catalogd.postgres_dsn;
-	const char *token = auth_service_token(cfg);
 
 	pthread_mutex_init(&c->gc_lock, NULL);
 	if (cfg->catalogd.storaged_url[0]) {
-		size_t len = strlen(cfg->catalogd.storaged_url);
-		while (len > 0 && cfg->catalogd.storaged_url[len - 1] == '/')
-			len--;
-		c->storaged_url = xstrndup(cfg->catalogd.storaged_url, len);
+		struct peer_config pc = { .name = "the object store",
+					  .url = cfg->catalogd.storaged_url,
+					  .token = auth_service_token(cfg) };
+		c->storaged = storage_client_create(&pc);
 	}
-	c->bearer_token = token ? xstrdup(token) : NULL;
-	c->peer.storaged_url = c->storaged_url;
-	c->peer.bearer_token = c->bearer_token;
+	c->peer.store = c->storaged;
 
 	if (!strcmp(backend, "sqlite")) {
 		location = cfg->catalogd.sqlite_path;
@@ -345,7 +341,7 @@ struct catalogd *catalogd_start(const struct lh_config *cfg, struct lh_error *er
 	c->store = catalog_store_open(backend, location, err);
 	if (!c->store)
 		goto fail;
-	if (c->storaged_url)  /* gc.c note 3; before any thread sees the store */
+	if (c->storaged)  /* gc.c note 3; before any thread sees the store */
 		catalog_store_set_object_check(c->store, gc_object_check, &c->peer);
 	warn_case_clashes(c->store);
 
@@ -382,8 +378,7 @@ void catalogd_stop(struct catalogd *c)
 	http_server_stop(c->srv);  /* in-flight requests finish first */
 	catalog_store_close(c->store);
 	pthread_mutex_destroy(&c->gc_lock);
-	free(c->storaged_url);
-	free(c->bearer_token);
+	storage_client_destroy(c->storaged);
 	free(c);
 }
 

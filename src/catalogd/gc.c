@@ -46,10 +46,9 @@
 #include "catalogd/catalog_store.h"
 #include "common/calendar.h"
 #include "common/error.h"
-#include "common/http_client.h"
 #include "common/limits.h"
 #include "common/log.h"
-#include "common/url.h"
+#include "common/storage_client.h"
 #include "common/xmalloc.h"
 
 #include <stdlib.h>
@@ -65,76 +64,35 @@ struct gc_candidate {
 	int deleted;
 };
 
-/* storaged's answer `status` to `what` as our 502, with its message. */
-static int storaged_fail(const char *what, const struct http_client_response *resp,
-			 struct lh_error *err)
+/* The call's request id and token come with the peer (gc.h). */
+static struct peer_call call_of(const struct gc_peer *p)
 {
-	json_t *o = resp->body ? json_loadb(resp->body, resp->body_len, 0, NULL) : NULL;
-	const char *msg = o ? json_string_value(json_object_get(o, "error")) : NULL;
-	lh_fail(err, 502, "upstream_failed", "the object store answered %ld to %s%s%s",
-		resp->status, what, msg ? ": " : "", msg ? msg : "");
-	json_decref(o);
-	return -1;
-}
-
-/* One bodiless request to storaged at base + path + escaped key. */
-static int storaged_do(const struct gc_peer *p, const char *method, const char *path,
-		       const char *key, struct http_client_response *resp, struct lh_error *err)
-{
-	struct http_client_request r;
-	char *ek = url_encode(key, 1);
-	char *url = xasprintf("%s%s%s", p->storaged_url, path, ek);
-	int rc;
-	http_client_request_init(&r);
-	r.method = method;
-	r.url = url;
-	r.request_id = p->request_id;
-	r.bearer_token = p->bearer_token;
-	rc = http_client_do(&r, resp, err);
-	if (rc)
-		snprintf(err->msg, sizeof err->msg, "the object store is not reachable");
-	free(url);
-	free(ek);
-	return rc;
+	struct peer_call call = { .request_id = p->request_id };
+	return call;
 }
 
 int gc_object_check(void *ctx, const char *key, struct lh_error *err)
 {
-	struct http_client_response resp = { 0 };
-	int rc = -1;
-	if (storaged_do(ctx, "HEAD", "/storage/get/", key, &resp, err))
-		goto out;
-	if (resp.status == 200) {
-		rc = 0;
-	} else if (resp.status == 404) {
+	const struct gc_peer *p = ctx;
+	struct peer_call call = call_of(p);
+	uint64_t size;
+	int rc = storage_client_head(p->store, &call, key, &size, err);
+	if (rc == 1) {
 		lh_fail(err, 409, "object_missing",
 			"object \"%s\" is not in the object store (garbage-collected before this "
 			"register); store it again and retry", key);
 		lh_error_set(err, "key", json_string(key));
-	} else {
-		storaged_fail("a HEAD of a registered object", &resp, err);
+		return -1;
 	}
-out:
-	http_client_response_free(&resp);
 	return rc;
 }
 
-/* catalog_object_remove_fn: DELETE in storaged (note 2). */
+/* catalog_object_remove_fn: DELETE in storaged (note 2); 1 if it was gone. */
 static int gc_object_remove(void *ctx, const char *key, struct lh_error *err)
 {
-	struct http_client_response resp = { 0 };
-	int rc = -1;
-	if (storaged_do(ctx, "DELETE", "/storage/delete/", key, &resp, err))
-		goto out;
-	if (resp.status == 204 || resp.status == 200)
-		rc = 0;
-	else if (resp.status == 404)
-		rc = 1;
-	else
-		storaged_fail("a DELETE", &resp, err);
-out:
-	http_client_response_free(&resp);
-	return rc;
+	const struct gc_peer *p = ctx;
+	struct peer_call call = call_of(p);
+	return storage_client_delete(p->store, &call, key, err);
 }
 
 static int key_cmp(const void *a, const void *b)
@@ -152,13 +110,11 @@ struct gc_scan {
 };
 
 /* Classify one listed object (note 6). */
-static void scan_one(struct gc_scan *sc, const struct gc_options *opt, const json_t *o)
+static void scan_one(struct gc_scan *sc, const struct gc_options *opt,
+		     const struct storage_entry *o)
 {
-	const char *key = json_string_value(json_object_get(o, "key"));
-	const char *mod = json_string_value(json_object_get(o, "modified"));
+	const char *key = o->key, *mod = o->modified;
 	int64_t mod_ms = 0;
-	if (!key)
-		return;
 	sc->scanned++;
 	if (sc->nrefs && bsearch(&key, sc->refs, sc->nrefs, sizeof *sc->refs, key_cmp)) {
 		sc->referenced++;
@@ -185,7 +141,7 @@ static void scan_one(struct gc_scan *sc, const struct gc_options *opt, const jso
 	}
 	struct gc_candidate *c = &sc->cands[sc->ncands++];
 	c->key = xstrdup(key);
-	c->size = json_integer_value(json_object_get(o, "size"));
+	c->size = o->size > 0 ? o->size : 0;
 	c->modified = xstrdup(mod);
 	c->age_s = age_s < 0 ? 0 : age_s;
 	c->deleted = 0;
@@ -195,49 +151,24 @@ static void scan_one(struct gc_scan *sc, const struct gc_options *opt, const jso
 static int scan_storage(const struct gc_peer *p, const struct gc_options *opt, struct gc_scan *sc,
 			struct lh_error *err)
 {
-	struct http_client_response resp = { 0 };
-	json_t *doc = NULL;
+	struct peer_call call = call_of(p);
+	struct storage_page page = { 0 };
 	char *after = NULL;
 	int rc = -1;
 	do {
-		char *ea = after ? url_encode(after, 1) : NULL;
-		char *url = xasprintf("%s/storage/list?prefix=" GC_PREFIX "&limit=%d%s%s",
-				      p->storaged_url, LH_LIST_DEFAULT_LIMIT, ea ? "&after=" : "",
-				      ea ? ea : "");
-		int hrc = http_client_json_auth("GET", url, NULL, p->request_id, p->bearer_token,
-						&resp, err);
-		free(url);
-		free(ea);
-		if (hrc) {
-			snprintf(err->msg, sizeof err->msg, "the object store is not reachable");
+		if (storage_client_list(p->store, &call, GC_PREFIX, after, LH_LIST_DEFAULT_LIMIT,
+					&page, err))
 			goto out;
-		}
-		if (resp.status != 200) {
-			storaged_fail("a list", &resp, err);
-			goto out;
-		}
-		doc = json_loadb(resp.body, resp.body_len, 0, NULL);
-		json_t *objs = json_object_get(doc, "objects");
-		if (!json_is_array(objs)) {
-			lh_fail(err, 502, "upstream_failed", "the object store sent an unreadable list");
-			goto out;
-		}
-		size_t i;
-		json_t *o;
-		json_array_foreach(objs, i, o)
-			scan_one(sc, opt, o);
-		const char *next = json_string_value(json_object_get(doc, "next"));
+		for (size_t i = 0; i < page.n; i++)
+			scan_one(sc, opt, &page.entries[i]);
 		free(after);
-		after = next && !sc->truncated ? xstrdup(next) : NULL;
-		json_decref(doc);
-		doc = NULL;
-		http_client_response_free(&resp);
+		after = page.next && !sc->truncated ? xstrdup(page.next) : NULL;
+		storage_page_free(&page);
 	} while (after);
 	rc = 0;
 out:
 	free(after);
-	json_decref(doc);
-	http_client_response_free(&resp);
+	storage_page_free(&page);
 	return rc;
 }
 
@@ -304,8 +235,9 @@ int gc_run(struct catalog_store *store, const struct gc_peer *peer,
 		goto out;
 	if (!opt->dry_run && sweep(store, peer, &sc, err)) {
 		json_t *partial = answer(opt, &sc);
-		log_event("warn", "catalogd", "gc: stopped after deleting %lld objects: %s",
-			  (long long)json_integer_value(json_object_get(partial, "deleted")), err->msg);
+		log_event("warn", "catalogd", "gc: stopped after deleting %lld objects: %s%s%s%s",
+			  (long long)json_integer_value(json_object_get(partial, "deleted")), err->msg,
+			  err->detail[0] ? " (" : "", err->detail, err->detail[0] ? ")" : "");
 		json_decref(partial);
 		goto out;
 	}

@@ -11,10 +11,12 @@
 struct catalog_store;
 struct lh_error;
 
-/* How catalogd reaches storaged; both strings borrowed for the run. */
+struct storage_client;
+
+/* How catalogd reaches storaged: its client (storage_client.h: the URL and
+ * the service token) and the request this is for; both borrowed. */
 struct gc_peer {
-	const char *storaged_url;   /* "http://127.0.0.1:8081", no trailing '/' */
-	const char *bearer_token;   /* auth_service_token(), or NULL */
+	struct storage_client *store;
 	const char *request_id;     /* propagated as X-Request-Id, or NULL */
 };
 
