@@ -162,10 +162,10 @@ FUZZ_LIBS    := $(shell pkg-config --libs jansson libcrypto 2>/dev/null)
 FUZZ_COMMON  := src/common/error.c src/common/json.c src/common/xmalloc.c
 FUZZ_TARGETS := csv key config json multipart s3xml http_policy sql_allow
 FUZZ_SRC_csv       := src/ingestd/csv.c src/ingestd/infer.c src/common/sha256.c
-FUZZ_SRC_key       := src/storaged/key.c
+FUZZ_SRC_key       := src/storaged/range.c src/common/keys.c
 FUZZ_SRC_config    := src/common/config.c src/common/http_policy.c
 FUZZ_SRC_json      := src/catalogd/catalog.c src/common/names.c src/common/sha256.c \
-                      src/storaged/key.c
+                      src/common/keys.c
 FUZZ_SRC_multipart := src/ingestd/multipart.c
 FUZZ_SRC_s3xml     := src/storaged/s3_xml.c
 FUZZ_SRC_http_policy := src/common/http_policy.c src/common/config.c

@@ -23,10 +23,10 @@
 #include "catalogd/catalog.h"
 
 #include "common/error.h"
+#include "common/keys.h"
 #include "common/manifest.h"
 #include "common/names.h"
 #include "common/xmalloc.h"
-#include "storaged/key.h"
 
 #include <stdarg.h>
 #include <stdio.h>

@@ -68,6 +68,7 @@
 #include "common/limits.h"
 #include "common/log.h"
 #include "common/metrics.h"
+#include "common/random.h"
 #include "common/url.h"
 #include "common/xmalloc.h"
 
@@ -83,7 +84,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/random.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
@@ -275,18 +275,7 @@ static int request_id_valid(const char *id)
 
 static void request_id_generate(char out[LH_REQUEST_ID_MAX + 1])
 {
-	static const char digits[] = "0123456789abcdef";
-	unsigned char raw[16];
-	if (getrandom(raw, sizeof raw, 0) != (ssize_t)sizeof raw) {
-		struct timespec ts;
-		clock_gettime(CLOCK_REALTIME, &ts);
-		memcpy(raw, &ts, sizeof ts < sizeof raw ? sizeof ts : sizeof raw);
-	}
-	for (size_t i = 0; i < sizeof raw; i++) {
-		out[2 * i] = digits[raw[i] >> 4];
-		out[2 * i + 1] = digits[raw[i] & 15];
-	}
-	out[32] = '\0';
+	random_name(out, 16);   /* 32 hex digits */
 }
 
 /* --- responses ------------------------------------------------------------ */

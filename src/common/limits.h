@@ -68,7 +68,7 @@
 /* JSON (common/json.c) */
 #define LH_JSON_MAX_DEPTH              32
 
-/* storaged (storaged/key.c, storaged/storage_disk.c) */
+/* storaged (common/keys.c, storaged/storage_disk.c) */
 #define LH_KEY_MAX_BYTES               1024
 #define LH_DEFAULT_MAX_OBJECT_BYTES    (256ull << 20)
 #define LH_LIST_DEFAULT_LIMIT          1000

@@ -21,33 +21,17 @@
  */
 #include "gateway/ui_int.h"
 
+#include "common/random.h"
+
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <sys/random.h>
 
 int ui_csrf_token_new(char out[UI_CSRF_TOKEN_HEX + 1])
 {
-	static const char digits[] = "0123456789abcdef";
-	unsigned char raw[UI_CSRF_TOKEN_HEX / 2];
-	size_t got = 0;
-
-	out[0] = '\0';
-	while (got < sizeof raw) {
-		ssize_t k = getrandom(raw + got, sizeof raw - got, 0);
-		if (k < 0 && errno == EINTR)
-			continue;
-		if (k <= 0)
-			return -1;   /* no randomness: no token (every form is refused) */
-		got += (size_t)k;
-	}
-	for (size_t i = 0; i < sizeof raw; i++) {
-		out[2 * i] = digits[raw[i] >> 4];
-		out[2 * i + 1] = digits[raw[i] & 15];
-	}
-	out[UI_CSRF_TOKEN_HEX] = '\0';
-	return 0;
+	/* no randomness: no token (every form is refused) */
+	return random_hex(out, UI_CSRF_TOKEN_HEX / 2);
 }
 
 int ui_csrf_token_valid(const char *s)

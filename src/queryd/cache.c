@@ -23,6 +23,7 @@
 #include "queryd/queryd_int.h"
 
 #include "common/error.h"
+#include "common/random.h"
 #include "common/sha256.h"
 #include "common/xmalloc.h"
 
@@ -228,14 +229,9 @@ int qcache_acquire(struct qcache *c, const char *key, cache_fetch_fn fetch, void
 	c->st.misses++;
 	pthread_mutex_unlock(&c->mu);
 
-	unsigned rnd = 0;
-	int ufd = open("/dev/urandom", O_RDONLY | O_CLOEXEC);
-	if (ufd >= 0) {
-		if (read(ufd, &rnd, sizeof rnd) < 0)
-			rnd = 0;
-		close(ufd);
-	}
-	tmp = xasprintf("%s/%s.%08x%d.tmp", c->dir, name, rnd, (int)getpid());
+	char rnd[2 * 8 + 1];
+	random_name(rnd, 8);
+	tmp = xasprintf("%s/%s.%s.tmp", c->dir, name, rnd);
 	final = xasprintf("%s/%s", c->dir, name);
 	fd = open(tmp, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
 	if (fd < 0) {

@@ -58,6 +58,7 @@
 #include "common/http_server.h"
 #include "common/limits.h"
 #include "common/log.h"
+#include "common/random.h"
 #include "common/service.h"
 #include "common/sha256.h"
 #include "common/url.h"
@@ -761,14 +762,9 @@ static void set_cache_headers(struct http_request *req, const struct qrun *r)
 
 static char *out_path_new(const struct queryd *s)
 {
-	unsigned rnd[2] = { 0, 0 };
-	int ufd = open("/dev/urandom", O_RDONLY | O_CLOEXEC);
-	if (ufd >= 0) {
-		if (read(ufd, rnd, sizeof rnd) < 0)
-			rnd[0] = (unsigned)getpid();
-		close(ufd);
-	}
-	return xasprintf("%s/%08x%08x.parquet", s->out_dir, rnd[0], rnd[1]);
+	char name[2 * 8 + 1];
+	random_name(name, 8);
+	return xasprintf("%s/%s.parquet", s->out_dir, name);
 }
 
 /* Send the worker the query (worker.c note 3) and read the first frame of

@@ -4,7 +4,7 @@
  * changing them. Private to src/storaged/.
  *
  * Contract for every backend:
- *   - keys reach it already validated (key.h); it may refuse more (e.g. the
+ *   - keys reach it already validated (common/keys.h); it may refuse more (e.g. the
  *     disk backend's segment length) with a 400 "bad_key";
  *   - an object is visible complete or not at all, with its size and SHA-256
  *     known without re-reading it;

@@ -48,10 +48,11 @@
 #include "common/clock.h"
 #include "common/error.h"
 #include "common/http_client.h"
+#include "common/keys.h"
 #include "common/limits.h"
 #include "common/log.h"
+#include "common/random.h"
 #include "common/xmalloc.h"
-#include "storaged/key.h"
 #include "storaged/s3_xml.h"
 
 #include <inttypes.h>
@@ -60,7 +61,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <sys/random.h>
 #include <time.h>
 
 #define S3_LOCK_STRIPES   256
@@ -356,18 +356,12 @@ static int s3_put_begin(struct storage_backend *b, const char *key, int create_o
 /* CreateMultipartUpload of a fresh TMP key. */
 static int start_multipart(struct s3_backend *s, struct s3_put *p, struct lh_error *err)
 {
-	unsigned char rnd[12];
-	char hex[2 * sizeof rnd + 1];
+	char hex[2 * 12 + 1];
 	struct http_client_response resp = { 0 };
 	const char *hdrs[] = { "Content-Type: application/octet-stream", NULL };
 	char *url = NULL;
 	int rc = 0;
-	if (getrandom(rnd, sizeof rnd, 0) != (ssize_t)sizeof rnd) {
-		for (size_t i = 0; i < sizeof rnd; i++)   /* unique enough per process */
-			rnd[i] = (unsigned char)((uint64_t)clock_wall_ms() >> (i % 8 * 8)) ^ (unsigned char)i;
-	}
-	for (size_t i = 0; i < sizeof rnd; i++)
-		snprintf(hex + 2 * i, 3, "%02x", rnd[i]);
+	random_name(hex, 12);
 	p->tmp_key = xasprintf(S3_TMP_PREFIX "%s/", hex);
 	url = s3_url(s, p->tmp_key, "uploads=");
 	rc = s3_simple(s, "POST", url, hdrs, "", 0, 200, 0, &resp,

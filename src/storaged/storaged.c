@@ -1,7 +1,7 @@
 /* storaged.c — the object store service (SPEC 3): HTTP routes over a
  * struct storage_backend, plus storaged_start/stop/main.
  *
- * The routes validate keys (key.c), enforce max_object_bytes and turn
+ * The routes validate keys (common/keys.c), enforce max_object_bytes and turn
  * backend results into HTTP; they never touch files, so the disk backend
  * (storage_disk.c) and the S3 one (storage_s3.c) serve the same API. Bodies
  * stream both ways: PUT hands each chunk to the backend as it arrives
@@ -21,11 +21,12 @@
 #include "common/config.h"
 #include "common/error.h"
 #include "common/http_server.h"
+#include "common/keys.h"
 #include "common/limits.h"
 #include "common/log.h"
 #include "common/service.h"
 #include "common/xmalloc.h"
-#include "storaged/key.h"
+#include "storaged/range.h"
 #include "storaged/storage_backend.h"
 
 #include <inttypes.h>

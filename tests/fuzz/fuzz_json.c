@@ -16,8 +16,8 @@
 #include "catalogd/catalog.h"
 #include "common/error.h"
 #include "common/json.h"
+#include "common/keys.h"
 #include "common/limits.h"
-#include "storaged/key.h"
 
 #include <string.h>
 

@@ -1,8 +1,8 @@
-/* fuzz_key.c — libFuzzer target for storaged's key validation and Range
- * parsing (src/storaged/key.h).
+/* fuzz_key.c — libFuzzer target for object key validation
+ * (src/common/keys.h) and storaged's Range parsing (src/storaged/range.h).
  *
  * The input is a candidate object key. Invariants when the key is accepted
- * (checked here independently of key.c): 1..LH_KEY_MAX_BYTES bytes, no NUL,
+ * (checked here independently of keys.c): 1..LH_KEY_MAX_BYTES bytes, no NUL,
  * well-formed UTF-8 (no overlongs, surrogates, or code points above
  * U+10FFFF), no control character, no "." or ".." segment, no empty segment
  * (so no leading/trailing '/' or "//"). A rejected key is a 400 "bad_key".
@@ -13,7 +13,8 @@
 
 #include "common/error.h"
 #include "common/limits.h"
-#include "storaged/key.h"
+#include "common/keys.h"
+#include "storaged/range.h"
 
 #include <string.h>
 

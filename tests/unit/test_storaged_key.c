@@ -1,10 +1,12 @@
-/* test_storaged_key.c — unit tests of src/storaged/key.c: object key
- * validation (SPEC 3) and Range header parsing. */
+/* test_storaged_key.c — unit tests of object key validation
+ * (src/common/keys.c) and storaged's Range header parsing
+ * (src/storaged/range.c). */
 #include "test.h"
 
 #include "common/error.h"
 #include "common/limits.h"
-#include "storaged/key.h"
+#include "common/keys.h"
+#include "storaged/range.h"
 
 #include <stdlib.h>
 
