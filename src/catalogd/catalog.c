@@ -22,10 +22,12 @@
  */
 #include "catalogd/catalog.h"
 
+#include "common/calendar.h"
 #include "common/error.h"
 #include "common/keys.h"
 #include "common/manifest.h"
 #include "common/names.h"
+#include "common/schema.h"
 #include "common/xmalloc.h"
 
 #include <stdarg.h>
@@ -33,7 +35,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <time.h>
 
 /* ------------------------------------------------------------------------ */
 /* The model                                                                */
@@ -125,16 +126,11 @@ int catalog_mode_parse(const char *s, enum catalog_mode *out)
 /* ------------------------------------------------------------------------ */
 /* Validation                                                               */
 
-static const char *const catalog_types[] = {
-	"bool", "int64", "float64", "date32", "timestamp[us]", "timestamp[us, tz=UTC]", "utf8",
-};
-
 int catalog_type_valid(const char *type)
 {
-	for (size_t i = 0; i < sizeof catalog_types / sizeof catalog_types[0]; i++)
-		if (!strcmp(type, catalog_types[i]))
-			return 1;
-	return 0;
+	/* decimal(p,s) is in the vocabulary but not stored yet (schema.h) */
+	struct schema_type t;
+	return schema_type_parse(type, strlen(type), &t) == 0 && schema_type_stored(&t);
 }
 
 int catalog_hex64_valid(const char *s)
@@ -155,16 +151,11 @@ int catalog_fingerprint_valid(const char *s)
 void catalog_schema_fingerprint(const struct catalog_column *cols, size_t n,
 				char out[CATALOG_FP_LEN + 1])
 {
-	struct sha256 *h = sha256_create();
-	char hex[LH_SHA256_HEX_LEN + 1];
-	for (size_t i = 0; i < n; i++) {
-		sha256_update(h, cols[i].name, strlen(cols[i].name));
-		sha256_update(h, "\x1f", 1);
-		sha256_update(h, cols[i].type, strlen(cols[i].type));
-		sha256_update(h, "\x1e", 1);
-	}
-	sha256_finish_hex(h, hex);
-	snprintf(out, CATALOG_FP_LEN + 1, "sha256:%s", hex);
+	struct schema_fp fp;
+	schema_fp_init(&fp);
+	for (size_t i = 0; i < n; i++)
+		schema_fp_add(&fp, cols[i].name, cols[i].type);
+	schema_fp_finish(&fp, out);
 }
 
 /* A 400 naming `field`; keeps an earlier error. */
@@ -694,17 +685,7 @@ out:
 
 void catalog_time_format(int64_t ms, char out[32])
 {
-	int64_t secs = ms / 1000, frac = ms % 1000;
-	if (frac < 0) {
-		frac += 1000;
-		secs--;
-	}
-	time_t t = (time_t)secs;
-	struct tm tm;
-	char base[24];
-	if (!gmtime_r(&t, &tm) || !strftime(base, sizeof base, "%Y-%m-%dT%H:%M:%S", &tm))
-		snprintf(base, sizeof base, "1970-01-01T00:00:00");
-	snprintf(out, 32, "%s.%03dZ", base, (int)frac);
+	calendar_format_rfc3339_ms(ms, out);
 }
 
 json_t *catalog_schema_json(const struct catalog_column *cols, size_t n)
