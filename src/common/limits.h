@@ -97,6 +97,13 @@
 
 /* queryd */
 #define LH_SQL_MAX_BYTES               (256u << 10)
+/* One result row as queryd renders it (JSON, CSV, NDJSON; queryd/engine.c
+ * note 9): a longer one is 400 row_too_large if it is the first, else the
+ * stream is cut. A CSV record may be 64 MiB, and escaping can grow it. */
+#define LH_QUERY_MAX_ROW_BYTES         (256u << 20)
+/* The SQL of a view over a version's objects (queryd/engine.c): up to
+ * LH_MANIFEST_MAX_OBJECTS paths in the cache. */
+#define LH_QUERY_VIEW_SQL_BYTES        (64u << 20)
 #define LH_DEFAULT_QUERY_TIMEOUT_MS    30000
 /* queryd's worker processes (ADR 0114): concurrent queries, and the time a
  * worker gets after its deadline to stop by itself before it is killed. */

@@ -67,9 +67,17 @@
  *     Queries that read past versions (TEMP views) are never kept, and
  *     their views are dropped at the end. Any failure, time-out included,
  *     forgets the session: the next query starts on a fresh connection.
+ *  9. Output (struct obuf, over common/buf.h's lh_buf): every buffer has a
+ *     cap. A result row is rendered whole into q->out before any of it is
+ *     handed out; a row (or one value of it) longer than
+ *     LH_QUERY_MAX_ROW_BYTES fails the query: the first row is rendered by
+ *     engine_query_start, so there it is an answer, 400 "row_too_large";
+ *     a later one cuts the stream like any failure mid-stream (note 3).
+ *     The SQL we build for views has its own cap, LH_QUERY_VIEW_SQL_BYTES.
  */
 #include "queryd/queryd_int.h"
 
+#include "common/buf.h"
 #include "common/error.h"
 #include "common/schema.h"
 #include "common/xmalloc.h"
@@ -92,30 +100,63 @@
  * same few texts again and again). */
 #define ENGINE_STMT_CACHE 32
 
-/* ---- output buffer -------------------------------------------------------- */
+/* ---- output buffer (note 9) ---------------------------------------------- */
 
+/* Bytes a rendered result may hold beyond its row: what is waiting to be
+ * handed out (less than LH_STREAM_CHUNK when a row starts), the header's
+ * or trailer's punctuation. */
+#define ENGINE_OUT_SLACK (LH_STREAM_CHUNK + 4096)
+
+/* Text with a cap: an append past it is dropped and sets `overflow`, which
+ * the caller turns into an error; what was built is then never used. */
 struct obuf {
-	char *p;
-	size_t len, cap, off;   /* off: bytes already handed out */
+	struct lh_buf b;
+	size_t off;             /* bytes already handed out */
+	int overflow;
 };
 
-static void ob_reserve(struct obuf *b, size_t extra)
+static void ob_init(struct obuf *b, size_t max)
 {
-	if (b->len + extra + 1 <= b->cap)
-		return;
-	size_t cap = b->cap ? b->cap : 4096;
-	while (cap < b->len + extra + 1)
-		cap *= 2;
-	b->p = xrealloc(b->p, cap);
-	b->cap = cap;
+	lh_buf_init(&b->b, max);
+	b->off = 0;
+	b->overflow = 0;
+}
+
+/* Free the data, not the struct. */
+static void ob_free(struct obuf *b)
+{
+	lh_buf_free(&b->b);
+}
+
+/* The text (never NULL), owned by b. */
+static const char *ob_str(const struct obuf *b)
+{
+	return b->b.data ? b->b.data : "";
+}
+
+static size_t ob_len(const struct obuf *b)
+{
+	return b->b.len;
+}
+
+/* Keep the first n (<= ob_len) bytes. */
+static void ob_truncate(struct obuf *b, size_t n)
+{
+	b->b.len = n;
+	if (b->b.data)
+		b->b.data[n] = '\0';
+}
+
+/* The text, handed to the caller (free()). */
+static char *ob_take(struct obuf *b)
+{
+	return lh_buf_take(&b->b);
 }
 
 static void ob_put(struct obuf *b, const char *s, size_t n)
 {
-	ob_reserve(b, n);
-	memcpy(b->p + b->len, s, n);
-	b->len += n;
-	b->p[b->len] = '\0';
+	if (!b->overflow && lh_buf_append(&b->b, s, n) != 0)
+		b->overflow = 1;
 }
 
 static void ob_puts(struct obuf *b, const char *s)
@@ -142,17 +183,21 @@ static void ob_printf(struct obuf *b, const char *fmt, ...)
 		ob_put(b, tmp, (size_t)n);
 		return;
 	}
-	ob_reserve(b, (size_t)n);
+	if ((size_t)n > b->b.max - b->b.len) {
+		b->overflow = 1;
+		return;
+	}
+	char *big = xmalloc((size_t)n + 1);
 	va_start(ap, fmt);
-	vsnprintf(b->p + b->len, (size_t)n + 1, fmt, ap);
+	vsnprintf(big, (size_t)n + 1, fmt, ap);
 	va_end(ap);
-	b->len += (size_t)n;
+	ob_put(b, big, (size_t)n);
+	free(big);
 }
 
 static void ob_json_string(struct obuf *b, const char *s, size_t n)
 {
 	static const char hex[] = "0123456789abcdef";
-	ob_reserve(b, n + 2);
 	ob_putc(b, '"');
 	size_t run = 0;
 	for (size_t i = 0; i < n; i++) {
@@ -259,6 +304,7 @@ struct engine_query {
 	int64_t rows;
 	int truncated;
 	int phase;              /* 0 header, 1 rows, 2 trailer, 3 done, -1 failed */
+	size_t max_row;         /* note 9: LH_QUERY_MAX_ROW_BYTES unless a test says */
 	struct obuf out, scratch;
 	atomic_int timed_out;
 	struct engine *e;
@@ -269,7 +315,8 @@ struct engine_query {
 /* "'" + s with quotes doubled + "'" */
 static char *sql_quote(const char *s)
 {
-	struct obuf b = { 0 };
+	struct obuf b;
+	ob_init(&b, 2 * strlen(s) + 2);   /* every byte doubled: always fits */
 	ob_putc(&b, '\'');
 	for (; *s; s++) {
 		if (*s == '\'')
@@ -277,12 +324,13 @@ static char *sql_quote(const char *s)
 		ob_putc(&b, *s);
 	}
 	ob_putc(&b, '\'');
-	return b.p;
+	return ob_take(&b);
 }
 
 static char *ident_quote(const char *s)
 {
-	struct obuf b = { 0 };
+	struct obuf b;
+	ob_init(&b, 2 * strlen(s) + 2);   /* every byte doubled: always fits */
 	ob_putc(&b, '"');
 	for (; *s; s++) {
 		if (*s == '"')
@@ -290,7 +338,7 @@ static char *ident_quote(const char *s)
 		ob_putc(&b, *s);
 	}
 	ob_putc(&b, '"');
-	return b.p;
+	return ob_take(&b);
 }
 
 static int run_sql(duckdb_connection con, const char *sql, struct lh_error *err)
@@ -452,7 +500,17 @@ struct engine_query *engine_query_create(struct engine *e, struct lh_error *err)
 	}
 	q->max_rows = -1;
 	q->e = e;
+	q->max_row = LH_QUERY_MAX_ROW_BYTES;
+	ob_init(&q->out, q->max_row + ENGINE_OUT_SLACK);
+	ob_init(&q->scratch, q->max_row);
 	return q;
+}
+
+void engine_query_set_max_row(struct engine_query *q, size_t bytes)
+{
+	q->max_row = bytes;
+	q->out.b.max = bytes + ENGINE_OUT_SLACK;
+	q->scratch.b.max = bytes;
 }
 
 static void clear_result(struct engine_query *q)
@@ -479,8 +537,8 @@ void engine_query_destroy(struct engine_query *q)
 	}
 	free(q->types);
 	free(q->names);
-	free(q->out.p);
-	free(q->scratch.p);
+	ob_free(&q->out);
+	ob_free(&q->scratch);
 	if (q->shared) {
 		struct engine *e = q->e;
 		/* A past version's TEMP view goes with its query, so the next
@@ -520,6 +578,13 @@ static const char *manifest_sql_type(const char *t, char buf[SCHEMA_TYPE_NAME_MA
 	if (schema_type_parse(t, strlen(t), &ty) != 0)
 		return "VARCHAR";
 	return schema_type_sql(&ty, buf);
+}
+
+/* Note 9: a view's SQL past its cap (more objects than a manifest holds). */
+static int view_too_long(const char *view, struct lh_error *err)
+{
+	return lh_fail(err, 500, "internal", "the view of %s is longer than %u bytes of SQL", view,
+		       (unsigned)LH_QUERY_VIEW_SQL_BYTES);
 }
 
 /* The body of a view over a dataset: read_parquet over `paths`; with no
@@ -567,17 +632,18 @@ static void view_body(struct obuf *b, const char *view, const char *const *paths
 int engine_query_add_view(struct engine_query *q, const char *view, const char *const *paths,
 			  size_t npaths, const json_t *schema, struct lh_error *err)
 {
-	struct obuf b = { 0 };
+	struct obuf b;
 	char *v = ident_quote(view);
 	int rc;
+	ob_init(&b, LH_QUERY_VIEW_SQL_BYTES);
 	ob_printf(&b, "CREATE OR REPLACE TEMP VIEW %s AS ", v);
 	view_body(&b, view, paths, npaths, schema, 0);
-	rc = run_sql(q->con, b.p, err);
+	rc = b.overflow ? view_too_long(view, err) : run_sql(q->con, ob_str(&b), err);
 	if (rc == 0) {
 		q->views = xrealloc(q->views, (q->nviews + 1) * sizeof *q->views);
 		q->views[q->nviews++] = xstrdup(view);
 	}
-	free(b.p);
+	ob_free(&b);
 	free(v);
 	return rc;
 }
@@ -594,13 +660,14 @@ static int admin_connect(struct engine *e, struct lh_error *err)
 int engine_dataset_view(struct engine *e, const char *view, const char *const *paths,
 			size_t npaths, const json_t *schema, int stub, struct lh_error *err)
 {
-	struct obuf b = { 0 };
+	struct obuf b;
 	char *v = ident_quote(view);
 	int rc = admin_connect(e, err);
+	ob_init(&b, LH_QUERY_VIEW_SQL_BYTES);
 	if (rc == 0) {
 		ob_printf(&b, "CREATE OR REPLACE VIEW main.%s AS ", v);
 		view_body(&b, view, paths, npaths, schema, stub);
-		rc = run_sql(e->admin_con, b.p, err);
+		rc = b.overflow ? view_too_long(view, err) : run_sql(e->admin_con, ob_str(&b), err);
 	}
 	if (rc == 0) {
 		pthread_mutex_lock(&e->check_mu);
@@ -614,7 +681,7 @@ int engine_dataset_view(struct engine *e, const char *view, const char *const *p
 		}
 		pthread_mutex_unlock(&e->check_mu);
 	}
-	free(b.p);
+	ob_free(&b);
 	free(v);
 	return rc;
 }
@@ -978,24 +1045,27 @@ static void put_hugeint(struct obuf *b, duckdb_hugeint h)
 /* Decimal: the integer `v` scaled down by `scale` digits, exactly. */
 static void put_decimal(struct obuf *b, __int128 v, unsigned scale)
 {
-	struct obuf t = { 0 };
+	struct obuf t;
+	ob_init(&t, 64);   /* at most 39 digits */
 	unsigned __int128 u = v < 0 ? (unsigned __int128)0 - (unsigned __int128)v : (unsigned __int128)v;
 	put_u128(&t, (uint64_t)(u >> 64), (uint64_t)u, 0);
 	if (v < 0)
 		ob_putc(b, '-');
+	const char *d = ob_str(&t);
+	size_t n = ob_len(&t);
 	if (scale == 0) {
-		ob_put(b, t.p, t.len);
-	} else if (t.len > scale) {
-		ob_put(b, t.p, t.len - scale);
+		ob_put(b, d, n);
+	} else if (n > scale) {
+		ob_put(b, d, n - scale);
 		ob_putc(b, '.');
-		ob_put(b, t.p + t.len - scale, scale);
+		ob_put(b, d + n - scale, scale);
 	} else {
 		ob_puts(b, "0.");
-		for (size_t i = t.len; i < scale; i++)
+		for (size_t i = n; i < scale; i++)
 			ob_putc(b, '0');
-		ob_put(b, t.p, t.len);
+		ob_put(b, d, n);
 	}
-	free(t.p);
+	ob_free(&t);
 }
 
 static void put_double(struct obuf *b, double d, int json)
@@ -1227,7 +1297,7 @@ static void render_value(struct obuf *b, struct obuf *tmp, duckdb_vector vec,
 	}
 	/* String-shaped values: build the text, then quote it for JSON. */
 	struct obuf *s = json ? tmp : b;
-	size_t mark = s->len;
+	size_t mark = ob_len(s);
 	switch (t) {
 	case DUCKDB_TYPE_VARCHAR:
 	case DUCKDB_TYPE_BLOB: {
@@ -1273,8 +1343,8 @@ static void render_value(struct obuf *b, struct obuf *tmp, duckdb_vector vec,
 		ob_puts(s, "?");
 	}
 	if (json) {
-		ob_json_string(b, tmp->p + mark, tmp->len - mark);
-		tmp->len = mark;
+		ob_json_string(b, ob_str(tmp) + mark, ob_len(tmp) - mark);
+		ob_truncate(tmp, mark);
 	}
 }
 
@@ -1302,6 +1372,8 @@ static int fetch(struct engine_query *q, struct lh_error *err)
 	return 0;
 }
 
+static int render_first(struct engine_query *q, struct lh_error *err);
+
 int engine_query_start(struct engine_query *q, enum engine_format fmt, int64_t max_rows,
 		       struct lh_error *err)
 {
@@ -1321,18 +1393,19 @@ int engine_query_start(struct engine_query *q, enum engine_format fmt, int64_t m
 	}
 	for (idx_t i = 0; i < q->ncols; i++) {
 		if (!type_supported(q->types[i])) {
-			struct obuf tn = { 0 };
+			struct obuf tn;
+			ob_init(&tn, LH_QUERY_MAX_ROW_BYTES);
 			type_name(&tn, q->types[i]);
 			lh_fail(err, 400, "unsupported_type",
 				"column \"%s\" has type %s, which queryd cannot render; CAST it to VARCHAR",
-				q->names[i], tn.p);
-			free(tn.p);
+				q->names[i], ob_str(&tn));
+			ob_free(&tn);
 			return -1;
 		}
 	}
 	if (fetch(q, err) < 0)
 		return -1;
-	return 0;
+	return render_first(q, err);
 }
 
 static void render_header(struct engine_query *q)
@@ -1344,9 +1417,9 @@ static void render_header(struct engine_query *q)
 			ob_puts(b, i ? ",{\"name\":" : "{\"name\":");
 			ob_json_string(b, q->names[i], strlen(q->names[i]));
 			ob_puts(b, ",\"type\":");
-			q->scratch.len = 0;
+			ob_truncate(&q->scratch, 0);
 			type_name(&q->scratch, q->types[i]);
-			ob_json_string(b, q->scratch.p, q->scratch.len);
+			ob_json_string(b, ob_str(&q->scratch), ob_len(&q->scratch));
 			ob_putc(b, '}');
 		}
 		ob_puts(b, "],\"rows\":[");
@@ -1360,9 +1433,13 @@ static void render_header(struct engine_query *q)
 	}
 }
 
-static void render_row(struct engine_query *q, idx_t row)
+/* Render row `row` of the current chunk into q->out. Returns 0, or -1 when
+ * the row (or a value of it) is longer than q->max_row (note 9). */
+static int render_row(struct engine_query *q, idx_t row)
 {
 	struct obuf *b = &q->out;
+	size_t start = ob_len(b);
+	int overflow = 0;
 	if (q->fmt == ENGINE_JSON)
 		ob_puts(b, q->rows ? ",[" : "[");
 	else if (q->fmt == ENGINE_NDJSON)
@@ -1382,14 +1459,16 @@ static void render_row(struct engine_query *q, idx_t row)
 		uint64_t *valid = duckdb_vector_get_validity(v);
 		if (valid && !duckdb_validity_row_is_valid(valid, row))
 			continue;   /* NULL: empty field */
-		q->scratch.len = 0;
+		ob_truncate(&q->scratch, 0);
 		duckdb_type t = duckdb_get_type_id(q->types[i]);
 		int nested = t == DUCKDB_TYPE_LIST || t == DUCKDB_TYPE_ARRAY ||
 			     t == DUCKDB_TYPE_STRUCT || t == DUCKDB_TYPE_MAP;
-		struct obuf tmp2 = { 0 };
+		struct obuf tmp2;
+		ob_init(&tmp2, q->max_row);
 		render_value(&q->scratch, &tmp2, v, q->types[i], row, nested);
-		free(tmp2.p);
-		ob_csv_field(b, q->scratch.p ? q->scratch.p : "", q->scratch.len);
+		overflow |= tmp2.overflow;
+		ob_free(&tmp2);
+		ob_csv_field(b, ob_str(&q->scratch), ob_len(&q->scratch));
 	}
 	if (q->fmt == ENGINE_JSON)
 		ob_putc(b, ']');
@@ -1397,6 +1476,36 @@ static void render_row(struct engine_query *q, idx_t row)
 		ob_puts(b, "}\n");
 	else
 		ob_putc(b, '\n');
+	return overflow || b->overflow || q->scratch.overflow || ob_len(b) - start > q->max_row
+		       ? -1
+		       : 0;
+}
+
+/* Note 9: the header and the first row, rendered by engine_query_start so
+ * that a first row past the cap is an answer, not a cut stream. */
+static int render_first(struct engine_query *q, struct lh_error *err)
+{
+	static const char *const formats[] = { [ENGINE_JSON] = "json", [ENGINE_CSV] = "csv",
+					       [ENGINE_NDJSON] = "ndjson" };
+	const char *fmt = (size_t)q->fmt < sizeof formats / sizeof formats[0] && formats[q->fmt]
+				  ? formats[q->fmt]
+				  : "text";
+	render_header(q);
+	q->phase = 1;
+	if (q->out.overflow)
+		return lh_fail(err, 400, "row_too_large",
+			       "the result's column names and types are longer than %zu bytes as %s",
+			       q->max_row, fmt);
+	if (!q->chunk || q->max_rows == 0)
+		return 0;
+	if (render_row(q, q->chunk_row) != 0)
+		return lh_fail(err, 400, "row_too_large",
+			       "a row of the result is longer than %zu bytes as %s; select fewer "
+			       "or shorter columns",
+			       q->max_row, fmt);
+	q->chunk_row++;
+	q->rows++;
+	return 0;
 }
 
 /* Produce more output into q->out. Returns 0, or -1 on a failure. */
@@ -1410,7 +1519,7 @@ static int produce(struct engine_query *q, double elapsed_ms)
 	}
 	if (q->phase == 1) {
 		/* Render up to one chunk's remaining rows per call. */
-		while (q->chunk && q->out.len - q->out.off < LH_STREAM_CHUNK) {
+		while (q->chunk && ob_len(&q->out) - q->out.off < LH_STREAM_CHUNK) {
 			if (q->chunk_row >= q->chunk_size) {
 				int r = fetch(q, &err);
 				lh_error_clear(&err);
@@ -1423,7 +1532,8 @@ static int produce(struct engine_query *q, double elapsed_ms)
 				q->truncated = 1;   /* a row exists past the cap */
 				break;
 			}
-			render_row(q, q->chunk_row++);
+			if (render_row(q, q->chunk_row++) != 0)
+				return -1;   /* note 9: the stream is cut */
 			q->rows++;
 		}
 		if (q->chunk && !q->truncated)
@@ -1444,18 +1554,19 @@ ssize_t engine_query_read(struct engine_query *q, char *buf, size_t max, double 
 {
 	if (q->phase < 0)
 		return -1;
-	while (q->out.off == q->out.len && q->phase != 3) {
-		q->out.off = q->out.len = 0;
+	while (q->out.off == ob_len(&q->out) && q->phase != 3) {
+		ob_truncate(&q->out, 0);
+		q->out.off = 0;
 		if (produce(q, elapsed_ms) != 0) {
 			q->phase = -1;
 			return -1;
 		}
 	}
-	size_t avail = q->out.len - q->out.off;
+	size_t avail = ob_len(&q->out) - q->out.off;
 	if (avail == 0)
 		return 0;
 	size_t n = avail < max ? avail : max;
-	memcpy(buf, q->out.p + q->out.off, n);
+	memcpy(buf, ob_str(&q->out) + q->out.off, n);
 	q->out.off += n;
 	return (ssize_t)n;
 }

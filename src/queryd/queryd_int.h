@@ -232,6 +232,10 @@ int engine_query_start(struct engine_query *q, enum engine_format fmt, int64_t m
  * error): the caller cuts the connection. `elapsed_ms` is read at the end. */
 ssize_t engine_query_read(struct engine_query *q, char *buf, size_t max, double elapsed_ms);
 
+/* The cap on one rendered row (engine.c note 9), LH_QUERY_MAX_ROW_BYTES
+ * unless set before engine_query_start (the unit tests set a small one). */
+void engine_query_set_max_row(struct engine_query *q, size_t bytes);
+
 /* Write the result as Snappy Parquet to `out_path` (inside the sandbox),
  * limited to max_rows rows when >= 0. The statement must be a SELECT-type
  * query; `sql`/`len` is its text without trailing semicolons. Returns 0 or -1

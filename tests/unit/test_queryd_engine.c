@@ -478,3 +478,84 @@ TEST(queryd_engine_session_statement_cache)
 	free(p2);
 	fixture_close(&f);
 }
+
+/* engine.c note 9: every output buffer has a cap. Read a started query to
+ * its end: 0, or -1 when the stream was cut. */
+static int drain(struct engine_query *q, size_t *total)
+{
+	char buf[4096];
+	ssize_t n;
+	*total = 0;
+	while ((n = engine_query_read(q, buf, sizeof buf, 1.0)) > 0)
+		*total += (size_t)n;
+	return n < 0 ? -1 : 0;
+}
+
+/* Start `sql` with a row cap of `cap` bytes; the result of engine_query_start. */
+static int start_capped(struct fixture *f, struct engine_query **q, const char *sql,
+			enum engine_format fmt, size_t cap, struct lh_error *err)
+{
+	*q = engine_query_create(f->e, err);
+	if (!*q)
+		return -1;
+	engine_query_set_max_row(*q, cap);
+	if (engine_query_prepare(*q, sql, err))
+		return -1;
+	return engine_query_start(*q, fmt, -1, err);
+}
+
+TEST(queryd_engine_row_over_the_cap_is_an_answer)
+{
+	static const enum engine_format fmts[] = { ENGINE_JSON, ENGINE_CSV, ENGINE_NDJSON };
+	struct fixture f;
+	CHECK(fixture_open(&f) == 0);
+	for (size_t i = 0; i < sizeof fmts / sizeof fmts[0]; i++) {
+		struct lh_error err = { 0 };
+		struct engine_query *q = NULL;
+		size_t total = 0;
+		/* under the cap: the whole value */
+		CHECK_EQ_INT(start_capped(&f, &q, "SELECT repeat('x', 900) AS v", fmts[i], 1000,
+					  &err), 0);
+		CHECK_EQ_INT(drain(q, &total), 0);
+		CHECK(total > 900);
+		engine_query_destroy(q);
+		/* a first row over it: 400 row_too_large before any byte */
+		CHECK_EQ_INT(start_capped(&f, &q, "SELECT 1 AS a, repeat('x', 2000) AS v", fmts[i],
+					  1000, &err), -1);
+		CHECK_EQ_INT(err.status, 400);
+		CHECK_EQ_STR(err.code, "row_too_large");
+		CHECK(strstr(err.msg, "1000 bytes") != NULL);
+		lh_error_clear(&err);
+		engine_query_destroy(q);
+		/* a nested value over it (CSV renders it aside first) */
+		CHECK_EQ_INT(start_capped(&f, &q, "SELECT [repeat('x', 600), repeat('y', 600)] AS l",
+					  fmts[i], 1000, &err), -1);
+		CHECK_EQ_STR(err.code, "row_too_large");
+		lh_error_clear(&err);
+		engine_query_destroy(q);
+	}
+	fixture_close(&f);
+}
+
+TEST(queryd_engine_later_row_over_the_cap_cuts_the_stream)
+{
+	struct fixture f;
+	CHECK(fixture_open(&f) == 0);
+	struct lh_error err = { 0 };
+	struct engine_query *q = NULL;
+	size_t total = 0;
+	/* more short rows than one LH_STREAM_CHUNK, then long ones */
+	const char *sql = "SELECT i, CASE WHEN i < 30000 THEN 'short' ELSE repeat('x', 5000) END "
+			  "AS v FROM range(30100) t(i) ORDER BY i";
+	CHECK_EQ_INT(start_capped(&f, &q, sql, ENGINE_JSON, 1000, &err), 0);
+	CHECK_EQ_INT(drain(q, &total), -1);
+	CHECK(total >= LH_STREAM_CHUNK);   /* the short rows went out first */
+	CHECK_EQ_INT(engine_query_read(q, (char[8]){ 0 }, 8, 1.0), -1);   /* and it stays cut */
+	engine_query_destroy(q);
+	/* the default cap takes the same rows whole */
+	CHECK_EQ_INT(start_capped(&f, &q, sql, ENGINE_JSON, LH_QUERY_MAX_ROW_BYTES, &err), 0);
+	CHECK_EQ_INT(drain(q, &total), 0);
+	CHECK(total > 100 * 5000);
+	engine_query_destroy(q);
+	fixture_close(&f);
+}
