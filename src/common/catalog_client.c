@@ -53,7 +53,9 @@ static int summaries(struct catalog_client *c, const char *path, const char *fie
 {
 	json_t *doc = NULL;
 	const char *what = for_versions ? "version list" : "dataset list";
-	int rc = peer_json(&c->peer, call, "GET", path, NULL, PEER_PASS_404, what, &doc, err);
+	/* a version list's 404 is "no such dataset"; the dataset list has none */
+	int rc = peer_json(&c->peer, call, "GET", path, NULL, for_versions ? PEER_PASS_404 : 0,
+			   what, &doc, err);
 	if (rc == 0) {
 		const json_t *list = json_is_array(doc) ? doc : json_object_get(doc, field);
 		rc = manifest_summaries_from_json(list, for_versions, out, n, err);

@@ -10,12 +10,14 @@
  *  3. Resolve datasets (resolve_tables): GET /catalog/datasets on every
  *     query (so a new ingest is visible to the very next one) gives each
  *     dataset's latest version; manifests are immutable per version, so
- *     they come from queryd's manifest cache (struct qcatalog), and only a
- *     version never seen costs a GET /catalog/manifest/<name>?version=N
- *     (404 -> 404 "unknown_version"). sql_refs_scan lists the identifiers
- *     that may name a dataset; every object of those manifests is pinned in
- *     the cache (cache.c), fetched from storaged on a miss and verified
- *     against its ETag (fetch_object).
+ *     they come from queryd's manifest cache (struct qcatalog: decoded
+ *     manifests, manifest.h), and only a version never seen costs a GET
+ *     /catalog/manifest/<name>?version=N (404 -> 404 "unknown_version").
+ *     Both calls are catalog_client.h's. sql_refs_scan lists the
+ *     identifiers that may name a dataset; every object of those manifests
+ *     is pinned in the cache (cache.c), fetched from storaged on a miss
+ *     through storage_client_get, which checks it against its ETag
+ *     (fetch_object).
  *  8. The catalog snapshot (note 3) — every dataset's name, version and
  *     schema — has a generation number that changes when the list does; a
  *     worker is sent the snapshot only when its generation differs, and
@@ -51,17 +53,17 @@
 
 #include "common/auth.h"
 #include "common/buf.h"
+#include "common/catalog_client.h"
 #include "common/clock.h"
 #include "common/config.h"
 #include "common/error.h"
-#include "common/http_client.h"
 #include "common/http_server.h"
 #include "common/limits.h"
 #include "common/log.h"
+#include "common/manifest.h"
 #include "common/random.h"
 #include "common/service.h"
-#include "common/sha256.h"
-#include "common/url.h"
+#include "common/storage_client.h"
 #include "common/xmalloc.h"
 
 #include <ctype.h>
@@ -82,10 +84,20 @@
 
 struct qrun;
 
+/* The manifest cache of note 3: "<name>@<version>" -> a decoded manifest
+ * (manifest.h, one reference held), chained in a fixed number of buckets. */
+#define QUERYD_MANIFEST_BUCKETS 1024
+struct mentry {
+	char *key;
+	struct manifest *m;
+	struct mentry *next;
+};
+
 /* Notes 3 and 8. */
 struct qcatalog {
 	pthread_mutex_t mu;
-	json_t *manifests;             /* "<name>@<version>" -> manifest */
+	struct mentry *buckets[QUERYD_MANIFEST_BUCKETS];  /* the manifest cache */
+	size_t nmanifests;
 	char *sig;                     /* "<name>@<version>\n..." of `datasets` */
 	uint64_t gen;
 	json_t *datasets;              /* [{"name","version","schema"}] */
@@ -101,6 +113,8 @@ struct queryd {
 	struct qcache *cache;
 	char *out_dir;
 	struct qcatalog cat;
+	struct catalog_client *catalog;  /* not configured without [queryd] catalogd_url */
+	struct storage_client *storage;
 	atomic_uint_fast64_t queries, timeouts, disconnects, manifest_fetches;
 };
 
@@ -187,60 +201,74 @@ static void qrun_free(struct qrun *r)
 
 /* ---- upstream ------------------------------------------------------------- */
 
-/* GET a JSON document from a peer; 0 with *out (new ref) and *status. */
-static int get_json(const struct queryd *s, const char *base, const char *what,
-		    const char *path, const char *rid, json_t **out, long *status,
-		    struct lh_error *err)
+/* The manifest cache (note 3); callers hold s->cat.mu. */
+static size_t mkey_hash(const char *key)
 {
-	struct http_client_response resp = { 0 };
-	char *url = NULL;
-	int rc = -1;
-	*out = NULL;
-	if (!base[0])
-		return lh_fail(err, 502, "upstream_unavailable",
-			       "queryd has no %s URL configured", what);
-	url = xasprintf("%s%s", base, path);
-	if (http_client_json_auth("GET", url, NULL, rid, auth_service_token(&s->cfg), &resp,
-				  err) != 0) {
-		snprintf(err->msg, sizeof err->msg, "the %s is unreachable", what);
-		goto out;
-	}
-	*status = resp.status;
-	if (resp.status == 200) {
-		*out = json_loadb(resp.body ? resp.body : "", resp.body_len, 0, NULL);
-		if (!*out) {
-			lh_fail(err, 502, "upstream_failed", "the %s answered with invalid JSON", what);
-			goto out;
+	size_t h = 5381;
+	for (const unsigned char *p = (const unsigned char *)key; *p; p++)
+		h = h * 33 + *p;
+	return h % QUERYD_MANIFEST_BUCKETS;
+}
+
+static struct manifest *mcache_get(struct qcatalog *cat, const char *key)
+{
+	for (struct mentry *e = cat->buckets[mkey_hash(key)]; e; e = e->next)
+		if (!strcmp(e->key, key))
+			return manifest_ref(e->m);
+	return NULL;
+}
+
+static void mcache_clear(struct qcatalog *cat)
+{
+	for (size_t i = 0; i < QUERYD_MANIFEST_BUCKETS; i++) {
+		struct mentry *e = cat->buckets[i];
+		while (e) {
+			struct mentry *next = e->next;
+			manifest_unref(e->m);
+			free(e->key);
+			free(e);
+			e = next;
 		}
-	} else if (resp.status != 404) {
-		lh_fail(err, 502, "upstream_failed", "the %s answered HTTP %ld", what, resp.status);
-		goto out;
+		cat->buckets[i] = NULL;
 	}
-	rc = 0;
-out:
-	http_client_response_free(&resp);
-	free(url);
-	return rc;
+	cat->nmanifests = 0;
+}
+
+/* Keep m under key (a reference of its own); a key already there stays. */
+static void mcache_put(struct qcatalog *cat, const char *key, struct manifest *m)
+{
+	size_t b = mkey_hash(key);
+	for (struct mentry *e = cat->buckets[b]; e; e = e->next)
+		if (!strcmp(e->key, key))
+			return;
+	if (cat->nmanifests >= QUERYD_MANIFESTS_MAX) {
+		mcache_clear(cat);
+		b = mkey_hash(key);
+	}
+	struct mentry *e = xcalloc(1, sizeof *e);
+	e->key = xstrdup(key);
+	e->m = manifest_ref(m);
+	e->next = cat->buckets[b];
+	cat->buckets[b] = e;
+	cat->nmanifests++;
 }
 
 struct fetch_ctx {
 	struct queryd *s;
 	const char *rid;
 	int fd;
-	struct sha256 *h;
-	int write_failed;
+	int write_errno;              /* the cache file could not be written */
 };
 
 static int fetch_sink(void *ctx, const char *data, size_t n)
 {
 	struct fetch_ctx *f = ctx;
-	sha256_update(f->h, data, n);
 	while (n > 0) {
 		ssize_t w = write(f->fd, data, n);
 		if (w < 0 && errno == EINTR)
 			continue;
 		if (w <= 0) {
-			f->write_failed = 1;
+			f->write_errno = w < 0 ? errno : EIO;
 			return -1;
 		}
 		data += w;
@@ -249,68 +277,31 @@ static int fetch_sink(void *ctx, const char *data, size_t n)
 	return 0;
 }
 
-/* cache_fetch_fn: GET /storage/get/<key> into fd, verified against the ETag. */
+/* cache_fetch_fn: the object from storaged into fd, streamed and checked
+ * against its ETag by the storage client. */
 static int fetch_object(void *ctx, const char *key, int fd, struct lh_error *err)
 {
 	struct fetch_ctx *f = ctx;
-	struct http_client_request r;
-	struct http_client_response resp = { 0 };
-	char *ek = url_encode(key, 1), *url = NULL;
-	char hex[LH_SHA256_HEX_LEN + 1];
-	int rc = -1;
-	if (!f->s->cfg.queryd.storaged_url[0]) {
-		lh_fail(err, 502, "upstream_unavailable", "queryd has no storaged URL configured");
-		goto out;
-	}
-	url = xasprintf("%s/storage/get/%s", f->s->cfg.queryd.storaged_url, ek);
+	struct peer_call call = { .request_id = f->rid };
 	f->fd = fd;
-	f->h = sha256_create();
-	f->write_failed = 0;
-	http_client_request_init(&r);
-	r.method = "GET";
-	r.url = url;
-	r.request_id = f->rid;
-	r.bearer_token = auth_service_token(&f->s->cfg);
-	r.sink = fetch_sink;
-	r.sink_ctx = f;
-	if (http_client_do(&r, &resp, err) != 0) {
-		if (f->write_failed) {
-			lh_error_clear(err);
-			lh_fail(err, 500, "internal", "cannot write to the query cache");
-		} else {
-			snprintf(err->msg, sizeof err->msg, "the object store is unreachable");
-		}
-		goto out;
+	f->write_errno = 0;
+	if (storage_client_get(f->s->storage, &call, key, fetch_sink, f, err) == 0)
+		return 0;
+	if (f->write_errno) {
+		lh_error_clear(err);
+		lh_fail(err, 500, "internal", "cannot write to the query cache");
+		lh_error_detail(err, "object %s: %s", key, strerror(f->write_errno));
 	}
-	if (resp.status != 200) {
-		lh_fail(err, 502, "upstream_failed", "the object store answered HTTP %ld for object %s",
-			resp.status, key);
-		goto out;
-	}
-	sha256_finish_hex(f->h, hex);
-	f->h = NULL;
-	const char *etag = resp.etag ? resp.etag : "";
-	size_t el = strlen(etag);
-	if (el >= 2 && etag[0] == '"' && etag[el - 1] == '"') {
-		etag++;
-		el -= 2;
-	}
-	if (el != LH_SHA256_HEX_LEN || strncmp(etag, hex, el) != 0) {
-		lh_fail(err, 502, "upstream_failed",
-			"object %s from the object store does not match its checksum", key);
-		goto out;
-	}
-	rc = 0;
-out:
-	sha256_destroy(f->h);
-	f->h = NULL;
-	http_client_response_free(&resp);
-	free(ek);
-	free(url);
-	return rc;
+	return -1;
 }
 
 /* ---- table resolution ----------------------------------------------------- */
+
+/* The catalog's dataset list of one query (catalog_client_datasets). */
+struct dlist {
+	struct manifest_summary *d;
+	size_t n;
+};
 
 /* The catalog's dataset that `ref` names, into *out (NULL: none, so `ref`
  * is not a dataset). SQL identifiers ignore case, and dataset names are
@@ -318,37 +309,33 @@ out:
  * if there is one, else the only one whose name equals `ref` but for case.
  * Two or more of those (a pair made before that rule) and none exact: -1
  * with 409 name_conflict, never a guess. */
-static int match_dataset(const json_t *list, const char *ref, const char **out,
-			 struct lh_error *err)
+static int match_dataset(const struct dlist *list, const char *ref,
+			 const struct manifest_summary **out, struct lh_error *err)
 {
-	const char *found = NULL, *other = NULL;
-	size_t i;
-	json_t *d;
+	const struct manifest_summary *found = NULL, *other = NULL;
 	*out = NULL;
-	json_array_foreach(list, i, d) {
-		const char *name = json_string_value(json_object_get(d, "name"));
-		if (!name || strcasecmp(name, ref))
+	for (size_t i = 0; i < list->n; i++) {
+		const struct manifest_summary *d = &list->d[i];
+		if (strcasecmp(d->name, ref))
 			continue;
-		if (!strcmp(name, ref)) {
-			*out = name;
+		if (!strcmp(d->name, ref)) {
+			*out = d;
 			return 0;
 		}
 		if (!found)
-			found = name;
+			found = d;
 		else if (!other)
-			other = name;
+			other = d;
 	}
 	if (other) {
 		lh_fail(err, 409, "name_conflict",
 			"\"%s\" is ambiguous: datasets \"%s\" and \"%s\" have names that differ "
 			"only in letter case; write the exact name in double quotes, e.g. "
-			"SELECT * FROM \"%s\"", ref, found, other, found);
+			"SELECT * FROM \"%s\"", ref, found->name, other->name, found->name);
 		json_t *names = json_array();
-		json_array_foreach(list, i, d) {
-			const char *name = json_string_value(json_object_get(d, "name"));
-			if (name && !strcasecmp(name, ref))
-				json_array_append_new(names, json_string(name));
-		}
+		for (size_t i = 0; i < list->n; i++)
+			if (!strcasecmp(list->d[i].name, ref))
+				json_array_append_new(names, json_string(list->d[i].name));
 		lh_error_set(err, "candidates", names);
 		return -1;
 	}
@@ -356,76 +343,61 @@ static int match_dataset(const json_t *list, const char *ref, const char **out,
 	return 0;
 }
 
-/* Pin every object of `manifest` and add the view to `into` (with
- * "version" when version > 0). */
-static int pin_manifest(struct qrun *r, const json_t *manifest, const char *view,
+/* Pin every object of `m` and add the view to `into` (with "version" when
+ * version > 0). */
+static int pin_manifest(struct qrun *r, const struct manifest *m, const char *view,
 			int64_t version, json_t *into, const char *rid, struct lh_error *err)
 {
 	struct queryd *s = r->s;
-	const json_t *objects = json_object_get(manifest, "objects");
-	size_t n = json_array_size(objects);
-	char **paths = xcalloc(n ? n : 1, sizeof *paths);
-	int rc = -1;
+	size_t n = m->nobjects;
+	json_t *jpaths = json_array();
 	for (size_t i = 0; i < n; i++) {
-		const char *key = json_string_value(json_object_get(json_array_get(objects, i), "key"));
-		if (!key) {
-			lh_fail(err, 502, "upstream_failed", "the catalog returned an object without a key");
-			goto out;
-		}
+		const char *key = m->objects[i].key;
 		char path[LH_CFG_STR + QCACHE_NAME_LEN + 2];
 		struct fetch_ctx fc = { .s = s, .rid = rid };
 		int fetched = 0;
-		if (qcache_acquire(s->cache, key, fetch_object, &fc, path, sizeof path, &fetched, err))
-			goto out;
+		if (qcache_acquire(s->cache, key, fetch_object, &fc, path, sizeof path, &fetched,
+				   err)) {
+			json_decref(jpaths);
+			return -1;
+		}
 		r->keys = xrealloc(r->keys, (r->nkeys + 1) * sizeof *r->keys);
 		r->keys[r->nkeys++] = xstrdup(key);
 		r->fetches += fetched;
 		r->hits += !fetched;
-		paths[i] = xstrdup(path);
+		json_array_append_new(jpaths, json_string(path));
 	}
-	json_t *jpaths = json_array();
-	for (size_t i = 0; i < n; i++)
-		json_array_append_new(jpaths, json_string(paths[i]));
-	json_t *schema = json_object_get(manifest, "schema");
-	json_t *v = json_pack("{s:s, s:o, s:O}", "name", view, "paths", jpaths, "schema",
-			      schema ? schema : json_null());
+	json_t *v = json_pack("{s:s, s:o, s:o}", "name", view, "paths", jpaths, "schema",
+			      manifest_schema_json(m));
 	if (version > 0)
 		json_object_set_new(v, "version", json_integer((json_int_t)version));
 	json_array_append_new(into, v);
-	rc = 0;
-out:
-	for (size_t i = 0; i < n; i++)
-		free(paths[i]);
-	free(paths);
-	return rc;
+	return 0;
 }
 
 /* The manifest of name@version (note 3): cached, or fetched and cached.
- * 0 with *out (a new reference, NULL when the catalog says 404). */
+ * 0 with *out (a reference to drop; NULL when the catalog says 404). */
 static int manifest_get(struct qrun *r, const char *name, int64_t version, const char *rid,
-			json_t **out, struct lh_error *err)
+			struct manifest **out, struct lh_error *err)
 {
 	struct queryd *s = r->s;
 	char *key = xasprintf("%s@%" PRId64, name, version);
-	long status = 0;
 	int rc = 0;
 	pthread_mutex_lock(&s->cat.mu);
-	*out = json_incref(json_object_get(s->cat.manifests, key));
+	*out = mcache_get(&s->cat, key);
 	pthread_mutex_unlock(&s->cat.mu);
 	if (!*out) {
-		char *ename = url_encode(name, 1);
-		char *path = xasprintf("/catalog/manifest/%s?version=%" PRId64, ename, version);
-		rc = get_json(s, s->cfg.queryd.catalogd_url, "catalog", path, rid, out, &status, err);
+		struct peer_call call = { .request_id = rid };
+		rc = catalog_client_manifest(s->catalog, &call, name, version, out, err);
 		atomic_fetch_add(&s->manifest_fetches, 1);
-		if (rc == 0 && status == 200) {
+		if (rc == 0) {
 			pthread_mutex_lock(&s->cat.mu);
-			if (json_object_size(s->cat.manifests) >= QUERYD_MANIFESTS_MAX)
-				json_object_clear(s->cat.manifests);
-			json_object_set(s->cat.manifests, key, *out);
+			mcache_put(&s->cat, key, *out);
 			pthread_mutex_unlock(&s->cat.mu);
+		} else if (err->status == 404) {
+			lh_error_clear(err);   /* dropped, or no such version: the caller says */
+			rc = 0;
 		}
-		free(ename);
-		free(path);
 	}
 	free(key);
 	return rc;
@@ -434,38 +406,30 @@ static int manifest_get(struct qrun *r, const char *name, int64_t version, const
 /* Another dataset whose name equals `name` but for letter case (a pair
  * made before ADR 0112)? DuckDB's view names ignore case, so such a pair
  * cannot both have persistent views: they get a query's TEMP views. */
-static int has_case_twin(const json_t *list, const char *name)
+static int has_case_twin(const struct dlist *list, const char *name)
 {
-	size_t i;
-	json_t *d;
-	json_array_foreach(list, i, d) {
-		const char *other = json_string_value(json_object_get(d, "name"));
-		if (other && strcmp(other, name) && !strcasecmp(other, name))
+	for (size_t i = 0; i < list->n; i++) {
+		const char *other = list->d[i].name;
+		if (strcmp(other, name) && !strcasecmp(other, name))
 			return 1;
 	}
 	return 0;
 }
 
 /* Note 8: the snapshot for the dataset list `list` into r->catalog/r->gen. */
-static int catalog_snapshot(struct qrun *r, const json_t *list, const char *rid,
+static int catalog_snapshot(struct qrun *r, const struct dlist *list, const char *rid,
 			    struct lh_error *err)
 {
 	struct queryd *s = r->s;
 	struct lh_buf sig;
 	json_t *datasets = NULL;
-	size_t i;
-	json_t *d;
 	int rc = -1;
 	lh_buf_init(&sig, 64u << 20);
-	json_array_foreach(list, i, d) {
-		const char *name = json_string_value(json_object_get(d, "name"));
+	for (size_t i = 0; i < list->n; i++) {
 		char v[32];
-		snprintf(v, sizeof v, "@%" JSON_INTEGER_FORMAT "\n",
-			 json_integer_value(json_object_get(d, "version")));
-		if (name) {
-			lh_buf_append(&sig, name, strlen(name));
-			lh_buf_append(&sig, v, strlen(v));
-		}
+		snprintf(v, sizeof v, "@%" PRId64 "\n", list->d[i].version);
+		lh_buf_append(&sig, list->d[i].name, strlen(list->d[i].name));
+		lh_buf_append(&sig, v, strlen(v));
 	}
 	lh_buf_append(&sig, "", 1);
 	pthread_mutex_lock(&s->cat.mu);
@@ -478,21 +442,20 @@ static int catalog_snapshot(struct qrun *r, const json_t *list, const char *rid,
 	}
 	pthread_mutex_unlock(&s->cat.mu);
 	datasets = json_array();
-	json_array_foreach(list, i, d) {
-		const char *name = json_string_value(json_object_get(d, "name"));
-		json_int_t version = json_integer_value(json_object_get(d, "version"));
-		json_t *m = NULL;
-		if (!name || version < 1 || has_case_twin(list, name))
+	for (size_t i = 0; i < list->n; i++) {
+		const char *name = list->d[i].name;
+		int64_t version = list->d[i].version;
+		struct manifest *m = NULL;
+		if (version < 1 || has_case_twin(list, name))
 			continue;
 		if (manifest_get(r, name, version, rid, &m, err))
 			goto out;
 		if (!m)
 			continue;   /* dropped meanwhile */
-		json_t *schema = json_object_get(m, "schema");
-		json_array_append_new(datasets, json_pack("{s:s, s:I, s:O}", "name", name, "version",
-							  version, "schema",
-							  schema ? schema : json_array()));
-		json_decref(m);
+		json_array_append_new(datasets, json_pack("{s:s, s:I, s:o}", "name", name, "version",
+							  (json_int_t)version, "schema",
+							  manifest_schema_json(m)));
+		manifest_unref(m);
 	}
 	pthread_mutex_lock(&s->cat.mu);
 	if (!s->cat.sig || strcmp(s->cat.sig, sig.data)) {
@@ -517,30 +480,24 @@ static int resolve_tables(struct qrun *r, const char *sql, size_t len, const cha
 {
 	struct queryd *s = r->s;
 	struct sql_ref *refs = xcalloc(QUERYD_MAX_REFS, sizeof *refs);
-	json_t *list = NULL, *doc = NULL;
+	struct dlist list = { NULL, 0 };
+	struct peer_call call = { .request_id = rid };
 	int rc = -1;
-	long status = 0;
 	size_t nrefs = sql_refs_scan(sql, len, refs, QUERYD_MAX_REFS);
 	/* Without a catalog (a bare `lakehouse queryd`) there are no datasets. */
-	if (!s->cfg.queryd.catalogd_url[0]) {
+	if (!catalog_client_configured(s->catalog)) {
 		rc = 0;
 		goto out;
 	}
-	if (get_json(s, s->cfg.queryd.catalogd_url, "catalog", "/catalog/datasets", rid, &doc,
-		     &status, err))
+	if (catalog_client_datasets(s->catalog, &call, &list.d, &list.n, err))
 		goto out;
-	list = json_is_array(doc) ? doc : json_object_get(doc, "datasets");
-	if (status != 200 || !json_is_array(list)) {
-		lh_fail(err, 502, "upstream_failed", "the catalog's dataset list is not readable");
-		goto out;
-	}
-	if (catalog_snapshot(r, list, rid, err))
+	if (catalog_snapshot(r, &list, rid, err))
 		goto out;
 	for (size_t i = 0; i < nrefs; i++) {
-		const char *name;
-		if (match_dataset(list, refs[i].name, &name, err))
+		const struct manifest_summary *d;
+		if (match_dataset(&list, refs[i].name, &d, err))
 			goto out;
-		if (!name) {
+		if (!d) {
 			if (refs[i].version != 0) {
 				lh_fail(err, 404, "unknown_dataset", "there is no dataset named \"%s\"",
 					refs[i].name);
@@ -548,24 +505,16 @@ static int resolve_tables(struct qrun *r, const char *sql, size_t len, const cha
 			}
 			continue;
 		}
+		const char *name = d->name;
 		if (refs[i].version < 0) {
 			lh_fail(err, 404, "unknown_version",
 				"dataset \"%s\" has no such version: versions are numbered from 1, "
 				"e.g. \"%s@1\"", name, name);
 			goto out;
 		}
-		int64_t version = refs[i].version;
-		int latest = version == 0;
-		if (latest) {
-			size_t k;
-			json_t *d;
-			json_array_foreach(list, k, d) {
-				const char *dn = json_string_value(json_object_get(d, "name"));
-				if (dn && !strcmp(dn, name))
-					version = json_integer_value(json_object_get(d, "version"));
-			}
-		}
-		json_t *m = NULL;
+		int latest = refs[i].version == 0;
+		int64_t version = latest ? d->version : refs[i].version;
+		struct manifest *m = NULL;
 		if (manifest_get(r, name, version, rid, &m, err))
 			goto out;
 		if (!m) {
@@ -577,17 +526,17 @@ static int resolve_tables(struct qrun *r, const char *sql, size_t len, const cha
 			goto out;
 		}
 		char *view = latest ? xstrdup(name) : xasprintf("%s@%" PRId64, name, version);
-		int persistent = latest && !has_case_twin(list, name);
+		int persistent = latest && !has_case_twin(&list, name);
 		int prc = pin_manifest(r, m, view, persistent ? version : 0,
 				       persistent ? r->latest : r->views, rid, err);
-		json_decref(m);
+		manifest_unref(m);
 		free(view);
 		if (prc)
 			goto out;
 	}
 	rc = 0;
 out:
-	json_decref(doc);
+	free(list.d);
 	free(refs);
 	return rc;
 }
@@ -1051,7 +1000,12 @@ struct queryd *queryd_start(const struct lh_config *cfg, struct lh_error *err)
 	char *spill = NULL;
 	s->cfg = *cfg;
 	pthread_mutex_init(&s->cat.mu, NULL);
-	s->cat.manifests = json_object();
+	struct peer_config cp = { .name = "the catalog", .url = cfg->queryd.catalogd_url,
+				  .token = auth_service_token(cfg) };
+	struct peer_config sp = { .name = "the object store", .url = cfg->queryd.storaged_url,
+				  .token = auth_service_token(cfg) };
+	s->catalog = catalog_client_create(&cp);
+	s->storage = storage_client_create(&sp);
 	const char *dir = cfg->queryd.cache_dir;
 	if (!dir[0]) {
 		lh_fail(err, 400, "bad_config", "[queryd] cache_dir is empty");
@@ -1118,7 +1072,9 @@ void queryd_stop(struct queryd *s)
 	http_server_stop(s->srv);   /* in-flight queries finish first */
 	qpool_destroy(s->pool);
 	qcache_close(s->cache);
-	json_decref(s->cat.manifests);
+	mcache_clear(&s->cat);
+	catalog_client_destroy(s->catalog);
+	storage_client_destroy(s->storage);
 	json_decref(s->cat.datasets);
 	free(s->cat.sig);
 	pthread_mutex_destroy(&s->cat.mu);
