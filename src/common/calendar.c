@@ -148,8 +148,7 @@ void calendar_format_rfc3339_ms(int64_t ms, char out[CALENDAR_RFC3339_MAX])
 		 m, d, (int)(sod / 3600), (int)(sod / 60 % 60), (int)(sod % 60), (int)frac);
 }
 
-/* n decimal digits at s into *out; 0 or -1. */
-static int digits_n(const char *s, int n, int *out)
+int calendar_digits(const char *s, int n, int *out)
 {
 	int v = 0;
 	for (int i = 0; i < n; i++) {
@@ -170,12 +169,13 @@ int calendar_parse_rfc3339_ms(const char *s, int64_t *out_ms)
 	if (n < 20 || s[4] != '-' || s[7] != '-' || (s[10] != 'T' && s[10] != ' ') ||
 	    s[13] != ':' || s[16] != ':' || s[n - 1] != 'Z')
 		return -1;
-	if (digits_n(s, 4, &y) || digits_n(s + 5, 2, &mo) || digits_n(s + 8, 2, &d) ||
-	    digits_n(s + 11, 2, &h) || digits_n(s + 14, 2, &mi) || digits_n(s + 17, 2, &sec))
+	if (calendar_digits(s, 4, &y) || calendar_digits(s + 5, 2, &mo) ||
+	    calendar_digits(s + 8, 2, &d) || calendar_digits(s + 11, 2, &h) ||
+	    calendar_digits(s + 14, 2, &mi) || calendar_digits(s + 17, 2, &sec))
 		return -1;
 	if (n > 20) {  /* ".f..." then 'Z' */
 		int f = 0, nf = (int)n - 21;
-		if (s[19] != '.' || nf < 1 || nf > 9 || digits_n(s + 20, nf, &f))
+		if (s[19] != '.' || nf < 1 || nf > 9 || calendar_digits(s + 20, nf, &f))
 			return -1;
 		for (int i = nf; i > 3; i--)
 			f /= 10;

@@ -45,6 +45,11 @@ int calendar_parse_timestamp(const char *p, size_t n, int64_t *us, int *zoned);
 #define CALENDAR_RFC3339_MAX 32
 void calendar_format_rfc3339_ms(int64_t ms, char out[CALENDAR_RFC3339_MAX]);
 
+/* Pure: exactly n (1..9) ASCII decimal digits at s into *out; 0, or -1 (out
+ * untouched) when one of them is not a digit. s must hold n bytes (a NUL
+ * before them is a non-digit, so a C string is safe). */
+int calendar_digits(const char *s, int n, int *out);
+
 /* RFC 3339 UTC as storaged lists objects: "YYYY-MM-DDTHH:MM:SS[.f...]Z"
  * (`T` or a space, 1 to 9 fraction digits, cut to milliseconds; only `Z`).
  * Day 1-31 and second 0-60 are taken as timegm() takes them (a day past the

@@ -53,18 +53,6 @@ static int type_is_text(const char *t)
 	return t && (!strcmp(t, "VARCHAR") || !strcmp(t, "ENUM"));
 }
 
-static int digits(const char *s, int n, int *out)
-{
-	int v = 0;
-	for (int i = 0; i < n; i++) {
-		if (s[i] < '0' || s[i] > '9')
-			return -1;
-		v = v * 10 + (s[i] - '0');
-	}
-	*out = v;
-	return 0;
-}
-
 /* "2026-01-05", or "01-05 14:30" when with_time (timestamps over less than
  * three days). */
 static void time_label(char *buf, size_t n, double days, int with_time)
@@ -86,16 +74,16 @@ static void time_label(char *buf, size_t n, double days, int with_time)
 int ui_time_parse(const char *s, double *out)
 {
 	int y, mo, d, hh = 0, mi = 0, ss = 0;
-	if (!s || strlen(s) < 10 || s[4] != '-' || s[7] != '-' || digits(s, 4, &y) ||
-	    digits(s + 5, 2, &mo) || digits(s + 8, 2, &d) || mo < 1 || mo > 12 || d < 1 ||
-	    d > 31)
+	if (!s || strlen(s) < 10 || s[4] != '-' || s[7] != '-' || calendar_digits(s, 4, &y) ||
+	    calendar_digits(s + 5, 2, &mo) || calendar_digits(s + 8, 2, &d) || mo < 1 ||
+	    mo > 12 || d < 1 || d > 31)
 		return -1;
 	const char *t = s + 10;
 	double frac = 0;
 	if ((*t == 'T' || *t == ' ') && strlen(t) >= 6 && t[3] == ':' &&
-	    !digits(t + 1, 2, &hh) && !digits(t + 4, 2, &mi)) {
+	    !calendar_digits(t + 1, 2, &hh) && !calendar_digits(t + 4, 2, &mi)) {
 		t += 6;
-		if (*t == ':' && !digits(t + 1, 2, &ss)) {
+		if (*t == ':' && !calendar_digits(t + 1, 2, &ss)) {
 			t += 3;
 			if (*t == '.') {
 				double scale = 0.1;

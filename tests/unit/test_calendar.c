@@ -183,3 +183,22 @@ TEST(calendar_excel_serials)
 	CHECK_EQ_INT(calendar_from_excel_serial(45658 + 1.0 / 86400, 0, &us), 0);
 	CHECK_EQ_INT(us, calendar_days_from_civil(2025, 1, 1) * day + 1000000);
 }
+
+/* The one digit reader of the calendar parsers and the UI's chart
+ * (ui_time_parse): exactly n digits, nothing else, and no read past a NUL. */
+TEST(calendar_digits_reads_exactly_n)
+{
+	int v = -7;
+	CHECK_EQ_INT(calendar_digits("2024", 4, &v), 0);
+	CHECK_EQ_INT(v, 2024);
+	CHECK_EQ_INT(calendar_digits("0901x", 2, &v), 0);
+	CHECK_EQ_INT(v, 9);
+	CHECK_EQ_INT(calendar_digits("123456789", 9, &v), 0);
+	CHECK_EQ_INT(v, 123456789);
+	v = -7;
+	CHECK_EQ_INT(calendar_digits("2a24", 4, &v), -1);
+	CHECK_EQ_INT(calendar_digits("-1", 2, &v), -1);
+	CHECK_EQ_INT(calendar_digits(" 1", 2, &v), -1);
+	CHECK_EQ_INT(calendar_digits("12", 3, &v), -1);   /* the NUL is not a digit */
+	CHECK_EQ_INT(v, -7);
+}
