@@ -297,6 +297,12 @@ int http_request_responded(struct http_request *req)
 	return req->resp != NULL || req->queued;
 }
 
+void http_request_log_detail(struct http_request *req, const char *detail)
+{
+	if (detail && detail[0] && !req->detail)
+		req->detail = xstrdup(detail);
+}
+
 void http_respond_bytes(struct http_request *req, int status, const char *content_type,
 			const void *data, size_t n)
 {
@@ -325,8 +331,7 @@ void http_respond_error(struct http_request *req, const struct lh_error *err)
 		req->error_detail = xstrdup(err->msg);
 	if (status >= 400 && !req->message)
 		req->message = xstrdup(err->msg);
-	if (err->detail[0] && !req->detail)
-		req->detail = xstrdup(err->detail);   /* ADR 0130: the log's, not the client's */
+	http_request_log_detail(req, err->detail);   /* ADR 0130: the log's, not the client's */
 	http_respond_json(req, status, lh_error_json(err));
 }
 

@@ -153,5 +153,9 @@ void http_respond_stream(struct http_request *req, int status, const char *conte
 void http_response_header(struct http_request *req, const char *name, const char *value);
 /* Whether a response has been set. */
 int http_request_responded(struct http_request *req);
+/* Log-only detail for this request's log line (an lh_error's detail, ADR
+ * 0130) when the handler answers with a page of its own instead of
+ * http_respond_error; copied; the first one set stays. NULL or "" is a no-op. */
+void http_request_log_detail(struct http_request *req, const char *detail);
 
 #endif

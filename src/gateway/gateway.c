@@ -18,6 +18,7 @@
 #include "gateway/gateway.h"
 
 #include "common/auth.h"
+#include "common/catalog_client.h"
 #include "common/config.h"
 #include "common/error.h"
 #include "common/http_server.h"
@@ -135,6 +136,11 @@ struct gateway *gateway_start(const struct lh_config *cfg, struct lh_error *err)
 			goto fail;
 	}
 	g->timeout_ms = cfg->gateway.upstream_timeout_ms;
+	/* The UI's pages are their client's requests: each call sends that
+	 * client's own bearer token (ui_peer_call), never a service token. */
+	struct peer_config cc = { .name = names[GW_CATALOGD], .pool = g->up[GW_CATALOGD].pool,
+				  .relay = 1 };
+	g->catalog = catalog_client_create(&cc);
 	struct http_server_config hc = {
 		.service = "gateway",
 		.bind = cfg->gateway.bind,
@@ -154,6 +160,7 @@ struct gateway *gateway_start(const struct lh_config *cfg, struct lh_error *err)
 							    : "(not configured)");
 	return g;
 fail:
+	catalog_client_destroy(g->catalog);
 	for (int i = 0; i < GW_NUPSTREAMS; i++)
 		upstream_pool_destroy(g->up[i].pool);
 	free(g);
@@ -170,6 +177,7 @@ void gateway_stop(struct gateway *g)
 	if (!g)
 		return;
 	http_server_stop(g->srv);   /* in-flight requests finish first */
+	catalog_client_destroy(g->catalog);
 	for (int i = 0; i < GW_NUPSTREAMS; i++)
 		upstream_pool_destroy(g->up[i].pool);   /* workers may hold refs */
 	free(g);

@@ -13,6 +13,7 @@ struct http_server;
 struct lh_error;
 
 struct upstream_pool;
+struct catalog_client;
 
 /* One service behind the gateway: a pool of interchangeable instances
  * (common/upstream.h, ADR 0075). */
@@ -28,6 +29,9 @@ struct gateway {
 	struct http_server *srv;
 	struct gateway_upstream up[GW_NUPSTREAMS];
 	unsigned timeout_ms;         /* cfg->gateway.upstream_timeout_ms */
+	struct catalog_client *catalog;  /* the UI's reads of catalogd, over
+					  * up[GW_CATALOGD]'s pool: a relaying
+					  * client (catalog_client.h, ADR 0130) */
 };
 
 /* --- proxy.c --------------------------------------------------------------

@@ -17,8 +17,11 @@
  *   GET  /favicon.ico            the icon
  *
  * DESIGN NOTES
- *  1. The UI is a client like any other: it reads catalogd and queryd over
- *     HTTP (http_client_json) and streams uploads and downloads through the
+ *  1. The UI is a client like any other: it reads catalogd through the
+ *     typed catalog client (g->catalog, catalog_client.h: decoded lists and
+ *     manifests, catalogd's errors relayed as it said them) and queryd over
+ *     HTTP (ui_call_service), each with its page's own bearer token
+ *     (ui_peer_call), and streams uploads and downloads through the
  *     gateway's proxy (proxy_begin / proxy_begin_request), so it works the
  *     same whether the services run embedded or apart.
  *  2. Every page is built with ui_html.c's builder, which escapes every
@@ -116,6 +119,18 @@ int ui_is_htmx(struct http_request *req)
 }
 
 /* --- calling the services (note 1) ------------------------------------- */
+
+struct peer_call ui_peer_call(struct http_request *req)
+{
+	/* The page is the client's request: its bearer token goes upstream,
+	 * like the proxy's Authorization header (ADR 0090). */
+	const char *auth = http_request_header(req, "Authorization");
+	struct peer_call call = {
+		.request_id = http_request_id(req),
+		.bearer_token = auth && !strncasecmp(auth, "Bearer ", 7) ? auth + 7 : NULL,
+	};
+	return call;
+}
 
 /* method + path (already encoded) on upstream `which`, JSON body or NULL.
  * Returns 0 with *status and *out (parsed answer, may be NULL if it was not
@@ -248,7 +263,8 @@ void ui_render_error_answer(struct html *h, long status, const json_t *answer)
 
 void ui_render_lh_error(struct html *h, const struct lh_error *err)
 {
-	ui_render_error(h, err->code, err->status, err->msg, NULL);
+	/* a service's answer relayed as an error keeps its fields ("line") */
+	ui_render_error(h, err->code, err->status, err->msg, err->extra);
 }
 
 /* --- layout --------------------------------------------------------------- */

@@ -7,10 +7,12 @@
 #include "gateway/gateway_int.h"
 #include "gateway/ui_int.h"
 
+#include "common/catalog_client.h"
 #include "common/error.h"
 #include "common/http_server.h"
 #include "common/limits.h"
 #include "common/log.h"
+#include "common/manifest.h"
 #include "common/names.h"
 #include "common/xmalloc.h"
 
@@ -328,10 +330,12 @@ static void console_push_url(struct http_request *req, const struct console_req 
 static int console_page(struct http_request *req, const struct console_req *cr,
 			enum console_mode mode)
 {
+	struct gateway *g = http_request_ctx(req);
 	struct lh_error err = { 0 };
 	struct ui_page_token t;
-	json_t *answer = NULL;
-	long status = 0;
+	struct peer_call call = ui_peer_call(req);
+	struct manifest_summary *ds = NULL;
+	size_t nds = 0;
 	int page_status = mode == CONSOLE_REFUSED ? 403 : 200;
 	const char *sql = cr->sql;
 	struct html h;
@@ -361,23 +365,22 @@ static int console_page(struct http_request *req, const struct console_req *cr,
 	render_chart_prefs(&h, cr, 0);
 	html_lit(&h, "<div class=\"chips\" id=\"dataset-chips\"><span class=\"meta\">Datasets:"
 		     "</span>");
-	if (ui_call_service(req, GW_CATALOGD, "GET", "/catalog/datasets", NULL, &status, &answer,
-			 &err) == 0 && status == 200) {
-		const json_t *ds = json_object_get(answer, "datasets");
-		for (size_t i = 0; i < json_array_size(ds); i++) {
-			const char *name = ui_jstr(json_array_get(ds, i), "name");
-			char *q = xasprintf("SELECT * FROM %s LIMIT 100", name ? name : "");
+	if (catalog_client_datasets(g->catalog, &call, &ds, &nds, &err) == 0) {
+		for (size_t i = 0; i < nds; i++) {
+			const char *name = ds[i].name;
+			char *q = xasprintf("SELECT * FROM %s LIMIT 100", name);
 			html_printf(&h, "<a class=\"chip\" href=\"/console?sql=%U\" "
 					"data-insert=\"%s\" title=\"Insert %s\">%s</a>",
 				    q, name, name, name);
 			free(q);
 		}
-		if (json_array_size(ds) == 0)
+		if (nds == 0)
 			html_lit(&h, "<span class=\"meta\">none yet</span>");
 	} else {
 		html_lit(&h, "<span class=\"meta\">the catalog is not reachable</span>");
+		http_request_log_detail(req, err.detail);
 	}
-	json_decref(answer);
+	free(ds);
 	lh_error_clear(&err);
 	/* The newline after <textarea> is eaten by the parser, so SQL that
 	 * starts with one keeps it. */

@@ -7,10 +7,12 @@
 #include "gateway/gateway_int.h"
 #include "gateway/ui_int.h"
 
+#include "common/catalog_client.h"
 #include "common/error.h"
 #include "common/http_server.h"
 #include "common/limits.h"
 #include "common/log.h"
+#include "common/manifest.h"
 #include "common/names.h"
 #include "common/xmalloc.h"
 
@@ -21,51 +23,56 @@
 
 /* --- dataset page --------------------------------------------------------- */
 
-static void render_schema(struct html *h, const json_t *schema)
+static void render_schema(struct html *h, const struct manifest *m)
 {
 	html_lit(h, "<div class=\"table-wrap\"><table class=\"list schema\" id=\"schema\"><thead>"
 		    "<tr><th scope=\"col\">"
 		    "Column</th><th scope=\"col\">Type</th><th scope=\"col\">Nullable</th></tr>"
 		    "</thead><tbody>");
-	for (size_t i = 0; i < json_array_size(schema); i++) {
-		const json_t *c = json_array_get(schema, i);
+	for (size_t i = 0; i < m->ncolumns; i++) {
+		const struct manifest_column *c = &m->columns[i];
 		html_printf(h, "<tr><td class=\"colname\">%s</td><td><code>%s</code></td>"
 			       "<td>%s</td></tr>",
-			    ui_jstr(c, "name"), ui_jstr(c, "type"),
-			    json_is_true(json_object_get(c, "nullable")) ? "yes" : "no");
+			    c->name, c->type, c->nullable ? "yes" : "no");
 	}
 	html_lit(h, "</tbody></table></div>");
 }
 
-static void render_versions(struct html *h, const char *name, const json_t *versions,
+static void render_versions(struct html *h, const char *name,
+			    const struct manifest_summary *versions, size_t nversions,
 			    long long current)
 {
 	html_lit(h, "<div class=\"table-wrap\"><table class=\"list\" id=\"versions\"><thead><tr>"
 		    "<th scope=\"col\">Version"
 		    "</th><th scope=\"col\">Time</th><th scope=\"col\" class=\"num\">Rows</th>"
 		    "<th scope=\"col\">Mode</th></tr></thead><tbody>");
-	for (size_t i = json_array_size(versions); i-- > 0;) {
-		const json_t *v = json_array_get(versions, i);
-		long long n = ui_jint(v, "version");
+	for (size_t i = nversions; i-- > 0;) {
+		const struct manifest_summary *v = &versions[i];
+		long long n = (long long)v->version;
 		char rows[32], when[48];
-		ui_fmt_count(rows, sizeof rows, ui_jint(v, "row_count"));
-		ui_fmt_time(when, sizeof when, ui_jstr(v, "created_at"));
+		ui_fmt_count(rows, sizeof rows, v->row_count > 0 ? v->row_count : 0);
+		ui_fmt_time(when, sizeof when, v->created_at);
 		html_lit(h, n == current ? "<tr class=\"current\">" : "<tr>");
 		html_printf(h, "<td><a href=\"/datasets/%U?version=%lld\">v%lld</a>", name, n, n);
 		if (n == current)
 			html_lit(h, " <span class=\"badge\">shown</span>");
 		html_printf(h, "</td><td>%s</td><td class=\"num\">%s</td><td>%s</td></tr>", when,
-			    rows, ui_jstr(v, "mode") ? ui_jstr(v, "mode") : "");
+			    rows, v->mode);
 	}
 	html_lit(h, "</tbody></table></div>");
 }
 
 static int dataset_page(struct http_request *req, const char *name)
 {
+	struct gateway *g = http_request_ctx(req);
 	struct lh_error err = { 0 };
-	json_t *manifest = NULL, *versions = NULL, *preview = NULL;
-	long st_m = 0, st_v = 0, st_p = 0;
-	char *path = NULL, *sql = NULL, *console_sql = NULL;
+	struct peer_call call = ui_peer_call(req);
+	struct manifest *manifest = NULL;
+	struct manifest_summary *versions = NULL;
+	size_t nversions = 0;
+	json_t *preview = NULL;
+	long st_p = 0;
+	char *sql = NULL, *console_sql = NULL;
 	struct ui_page_token t;
 	struct html h;
 	int status = 200;
@@ -82,37 +89,29 @@ static int dataset_page(struct http_request *req, const char *name)
 					       "the version must be a positive number", NULL);
 		}
 	}
-	path = want ? xasprintf("/catalog/manifest/%s?version=%lld", name, want)
-		    : xasprintf("/catalog/manifest/%s", name);
-	if (ui_call_service(req, GW_CATALOGD, "GET", path, NULL, &st_m, &manifest, &err) != 0) {
+	if (catalog_client_manifest(g->catalog, &call, name, want, &manifest, &err) != 0) {
+		/* catalogd's own answer (404, ...) or no answer: both in its words */
+		http_request_log_detail(req, err.detail);
 		html_free(&h);
-		status = ui_send_error_page(req, 502, name, err.code, err.msg, NULL);
+		status = ui_send_error_page(req, err.status == 404 ? 404 : 502, name, err.code,
+					    err.msg, err.extra);
 		goto out;
 	}
-	if (st_m != 200) {
-		html_free(&h);
-		status = ui_send_error_page(req, st_m == 404 ? 404 : 502, name,
-					 ui_jstr(manifest, "code"), ui_jstr(manifest, "error"), manifest);
-		goto out;
-	}
-	free(path);
-	path = xasprintf("/catalog/versions/%s", name);
-	if (ui_call_service(req, GW_CATALOGD, "GET", path, NULL, &st_v, &versions, &err) != 0)
-		lh_error_clear(&err);
-	long long version = ui_jint(manifest, "version");
+	int have_versions = catalog_client_versions(g->catalog, &call, name, &versions,
+						    &nversions, &err) == 0;
+	lh_error_clear(&err);
+	long long version = (long long)manifest->version;
 	sql = xasprintf("SELECT * FROM \"%s@%lld\"", name, version);
 	int prc = ui_run_query(req, sql, LH_UI_PREVIEW_ROWS, 0, &st_p, &preview, &err);
 
-	const json_t *vlist = json_object_get(versions, "versions");
 	long long latest = 0;
-	for (size_t i = 0; i < json_array_size(vlist); i++)
-		if (ui_jint(json_array_get(vlist, i), "version") > latest)
-			latest = ui_jint(json_array_get(vlist, i), "version");
-	const json_t *schema = json_object_get(manifest, "schema");
+	for (size_t i = 0; i < nversions; i++)
+		if (versions[i].version > latest)
+			latest = (long long)versions[i].version;
 	char rows[32], size[32], when[48];
-	ui_fmt_count(rows, sizeof rows, ui_jint(manifest, "row_count"));
-	ui_fmt_bytes(size, sizeof size, (unsigned long long)ui_jint(manifest, "size_bytes"));
-	ui_fmt_time(when, sizeof when, ui_jstr(manifest, "updated_at"));
+	ui_fmt_count(rows, sizeof rows, manifest->row_count);
+	ui_fmt_bytes(size, sizeof size, (unsigned long long)manifest->size_bytes);
+	ui_fmt_time(when, sizeof when, manifest->updated_at);
 
 	/* the Query button asks for the version shown when the address names
 	 * one (?version=N), the latest otherwise */
@@ -134,12 +133,12 @@ static int dataset_page(struct http_request *req, const char *name)
 			"<strong>%s</strong> rows \xc2\xb7 %zu columns \xc2\xb7 %s Parquet "
 			"\xc2\xb7 updated %s</p>",
 		    version, latest && version != latest ? " (not the latest)" : " (latest)", rows,
-		    json_array_size(schema), size, when);
+		    manifest->ncolumns, size, when);
 	html_lit(&h, "<div class=\"cols\"><section class=\"card\"><h2>Schema</h2>");
-	render_schema(&h, schema);
+	render_schema(&h, manifest);
 	html_lit(&h, "</section><section class=\"card\"><h2>Versions</h2>");
-	if (json_is_array(vlist))
-		render_versions(&h, name, vlist, version);
+	if (have_versions)
+		render_versions(&h, name, versions, nversions, version);
 	else
 		html_lit(&h, "<p class=\"empty\">The version history is not available.</p>");
 	html_lit(&h, "</section></div>");
@@ -159,11 +158,10 @@ static int dataset_page(struct http_request *req, const char *name)
 	ui_page_close(&h);
 	status = ui_send_html(req, 200, &h, &t);
 out:
-	json_decref(manifest);
-	json_decref(versions);
+	manifest_unref(manifest);
+	free(versions);
 	json_decref(preview);
 	lh_error_clear(&err);
-	free(path);
 	free(sql);
 	free(console_sql);
 	return status < 0 ? -1 : 0;

@@ -7,10 +7,12 @@
 #include "gateway/gateway_int.h"
 #include "gateway/ui_int.h"
 
+#include "common/catalog_client.h"
 #include "common/error.h"
 #include "common/http_server.h"
 #include "common/limits.h"
 #include "common/log.h"
+#include "common/manifest.h"
 #include "common/names.h"
 #include "common/xmalloc.h"
 
@@ -21,7 +23,8 @@
 
 /* --- datasets page ------------------------------------------------------ */
 
-static void render_dataset_list(struct html *h, const json_t *datasets, const char *q)
+static void render_dataset_list(struct html *h, const struct manifest_summary *datasets,
+				size_t n, const char *q)
 {
 	struct html body;
 	size_t shown = 0;
@@ -31,19 +34,20 @@ static void render_dataset_list(struct html *h, const json_t *datasets, const ch
 		    "<th scope=\"col\">Dataset</th><th scope=\"col\" class=\"num\">Version</th>"
 		    "<th scope=\"col\" class=\"num\">Rows</th><th scope=\"col\" class=\"num\">Size"
 		    "</th><th scope=\"col\">Last update</th></tr></thead><tbody>");
-	for (size_t i = 0; i < json_array_size(datasets); i++) {
-		const json_t *d = json_array_get(datasets, i);
-		const char *name = ui_jstr(d, "name");
-		if (!name || (q && *q && !strcasestr(name, q)))
+	for (size_t i = 0; i < n; i++) {
+		const struct manifest_summary *d = &datasets[i];
+		const char *name = d->name;
+		if (q && *q && !strcasestr(name, q))
 			continue;
 		char rows[32], size[32], when[48];
-		ui_fmt_count(rows, sizeof rows, ui_jint(d, "row_count"));
-		ui_fmt_bytes(size, sizeof size, (unsigned long long)ui_jint(d, "size_bytes"));
-		ui_fmt_time(when, sizeof when, ui_jstr(d, "updated_at"));
+		ui_fmt_count(rows, sizeof rows, d->row_count > 0 ? d->row_count : 0);
+		ui_fmt_bytes(size, sizeof size, (unsigned long long)(d->size_bytes > 0 ? d->size_bytes
+										      : 0));
+		ui_fmt_time(when, sizeof when, d->updated_at);
 		html_printf(&body, "<tr><td><a class=\"dataset-link\" href=\"/datasets/%U\">%s</a></td>"
 			       "<td class=\"num\">v%lld</td><td class=\"num\">%s</td>"
 			       "<td class=\"num\">%s</td><td>%s</td></tr>",
-			    name, name, ui_jint(d, "version"), rows, size, when);
+			    name, name, (long long)d->version, rows, size, when);
 		shown++;
 	}
 	if (shown) {
@@ -64,7 +68,7 @@ static void render_dataset_list(struct html *h, const json_t *datasets, const ch
 	} else {
 		char a[32], b[32];
 		ui_fmt_count(a, sizeof a, (long long)shown);
-		ui_fmt_count(b, sizeof b, (long long)json_array_size(datasets));
+		ui_fmt_count(b, sizeof b, (long long)n);
 		html_printf(h, "<p class=\"meta\">%s of %s datasets</p>", a, b);
 	}
 }
@@ -72,23 +76,23 @@ static void render_dataset_list(struct html *h, const json_t *datasets, const ch
 static int datasets_page(struct http_request *req)
 {
 	struct ui_page_token t = { "", 0 };
+	struct gateway *g = http_request_ctx(req);
 	struct lh_error err = { 0 };
 	struct html h;
-	json_t *answer = NULL;
-	long status = 0;
+	struct manifest_summary *list = NULL;
+	size_t n = 0;
+	struct peer_call call = ui_peer_call(req);
 	const char *q = http_request_query(req, "q");
 
 	html_init(&h, 0);
-	int rc = ui_call_service(req, GW_CATALOGD, "GET", "/catalog/datasets", NULL, &status,
-			      &answer, &err);
-	int ok = rc == 0 && status == 200 && json_is_array(json_object_get(answer, "datasets"));
+	int ok = catalog_client_datasets(g->catalog, &call, &list, &n, &err) == 0;
+	if (!ok)
+		http_request_log_detail(req, err.detail);
 	if (ui_is_htmx(req)) {
 		if (ok)
-			render_dataset_list(&h, json_object_get(answer, "datasets"), q);
-		else if (rc)
-			ui_render_lh_error(&h, &err);
+			render_dataset_list(&h, list, n, q);
 		else
-			ui_render_error_answer(&h, status, answer);
+			ui_render_lh_error(&h, &err);
 		goto send;
 	}
 	ui_page_token(req, &t);
@@ -105,15 +109,13 @@ static int datasets_page(struct http_request *req)
 		    q ? q : "");
 	html_lit(&h, "<div id=\"dataset-list\">");
 	if (ok)
-		render_dataset_list(&h, json_object_get(answer, "datasets"), q);
-	else if (rc)
-		ui_render_lh_error(&h, &err);
+		render_dataset_list(&h, list, n, q);
 	else
-		ui_render_error_answer(&h, status, answer);
+		ui_render_lh_error(&h, &err);
 	html_lit(&h, "</div>");
 	ui_page_close(&h);
 send:
-	json_decref(answer);
+	free(list);
 	lh_error_clear(&err);
 	return ui_send_html(req, ok ? 200 : 502, &h, ui_is_htmx(req) ? NULL : &t);
 }

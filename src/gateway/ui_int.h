@@ -15,6 +15,7 @@
 #ifndef LH_GATEWAY_UI_INT_H
 #define LH_GATEWAY_UI_INT_H
 #include "common/json.h"
+#include "common/peer_client.h"
 
 #include <stddef.h>
 
@@ -123,8 +124,14 @@ json_t *ui_parse_answer(const char *body, size_t n);
 /* 1 if the request comes from htmx (it has "HX-Request"), else 0. */
 int ui_is_htmx(struct http_request *req);
 
+/* The page's request id and its client's own bearer token, for the typed
+ * peer clients (g->catalog: catalog_client.h). The token points into the
+ * request's headers: valid while the request is. */
+struct peer_call ui_peer_call(struct http_request *req);
+
 /* method + path (already encoded) on upstream `which` (GW_*), JSON body or
- * NULL, with the page's bearer token and request id. Returns 0 with *status
+ * NULL, with the page's bearer token and request id (queryd's /query: the
+ * catalog is read through g->catalog). Returns 0 with *status
  * and *out (parsed answer the caller decrefs, NULL if it was not JSON), or
  * -1 with err (502 upstream_unavailable) when the service could not be
  * reached. */
