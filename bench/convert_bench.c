@@ -1,4 +1,4 @@
-/* convert_bench.c — our CSV -> Parquet (infer_fd + parquet_write_csv) against
+/* convert_bench.c — our CSV -> Parquet (ingest_infer_fd + parquet_write_input) against
  * DuckDB's own COPY (SELECT * FROM read_csv(f)) TO 'x.parquet' (FORMAT
  * parquet, COMPRESSION snappy) on the same file in the same run.
  *
@@ -19,7 +19,8 @@
  * ratio, CPU seconds and the largest peak RSS. Output goes to a temp dir.
  */
 #include "common/error.h"
-#include "ingestd/infer.h"
+#include "ingestd/csv.h"
+#include "ingestd/format.h"
 #include "ingestd/parquet_writer.h"
 
 #pragma GCC diagnostic push
@@ -55,18 +56,20 @@ static int run_ours(const char *csv, const char *out, unsigned threads)
 	if (fd < 0)
 		return 1;
 	double t0 = now();
-	if (infer_fd(fd, &s, &err)) {
+	if (ingest_infer_fd(&ingest_format_csv, fd, &s, &err)) {
 		fprintf(stderr, "infer: %s\n", err.msg);
 		return 1;
 	}
 	double t1 = now();
-	if (parquet_write_csv(fd, s, out, &opt, &rows, &err)) {
+	if (parquet_write_input(fd, s, out, &opt, &rows, &err)) {
 		fprintf(stderr, "convert: %s\n", err.msg);
 		return 1;
 	}
 	double t2 = now();
+	size_t nchunks = 0;
+	csv_chunks(s, &nchunks);
 	fprintf(stderr, "    ours: infer %.2f s, convert %.2f s, %llu rows, %zu chunks\n", t1 - t0,
-		t2 - t1, (unsigned long long)rows, s->nchunks);
+		t2 - t1, (unsigned long long)rows, nchunks);
 	ingest_schema_destroy(s);
 	close(fd);
 	return 0;

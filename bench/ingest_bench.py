@@ -35,7 +35,9 @@ ROOT = os.path.dirname(HERE)
 sys.path.insert(0, os.path.join(ROOT, "tests", "integration"))
 from lhtest import Server, request_json  # noqa: E402
 
-BUILD = os.path.join(ROOT, "build")
+# The benchmark helpers (gen_staffing, convert_bench); LH_BENCH_BUILD picks
+# another build directory (an A/B run of two builds), LAKEHOUSE_BIN the binary.
+BUILD = os.environ.get("LH_BENCH_BUILD", os.path.join(ROOT, "build"))
 
 
 def ensure_csv(size):

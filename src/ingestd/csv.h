@@ -1,7 +1,7 @@
 /* csv.h — the lakehouse's one CSV dialect (SPEC section 4): a pure,
  * restartable record scanner over caller-owned buffers. No I/O, no
- * allocation per record; used by inference (infer.c), by the Parquet table
- * function (parquet_writer.c) and by the fuzz target.
+ * allocation per record; used by the CSV input format (csv_reader.c: its
+ * inference and its record batches) and by the fuzz target.
  *
  * Dialect (ADR 0020): RFC 4180, comma, UTF-8 (validated), optional BOM at
  * the very start (stripped), records end at LF or CRLF (a bare CR is data),
@@ -72,5 +72,24 @@ int csv_check_header(const struct csv_scanner *s, struct lh_error *err);
 /* Offset of the first invalid UTF-8 byte in p[0..n), or n if it is valid
  * (no overlongs, surrogates, or code points above U+10FFFF). */
 size_t csv_utf8_check(const unsigned char *p, size_t n);
+
+/* ---- the CSV input format (csv_reader.c) ------------------------------- */
+
+/* ingest_format_csv (format.h) reads uploads with this scanner. Its layout
+ * of a spooled file is the chunk index: data records split into runs of
+ * about CSV_CHUNK_BYTES, each starting at a record start, so the batches
+ * read them independently and in parallel. Chunk i spans [offset, next
+ * chunk's offset or schema->data_end). Offsets count every fed byte from 0. */
+#define CSV_CHUNK_BYTES (2u << 20)
+struct csv_chunk {
+	uint64_t offset;     /* file offset of the chunk's first record */
+	uint64_t first_row;  /* 0-based data row number of that record */
+	uint64_t line;       /* physical line where that record starts */
+};
+
+struct ingest_schema;
+/* The chunk index of a schema the CSV format inferred: *n chunks (0 and
+ * NULL for a schema of another format or without data records). */
+const struct csv_chunk *csv_chunks(const struct ingest_schema *s, size_t *n);
 
 #endif

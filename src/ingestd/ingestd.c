@@ -12,7 +12,9 @@
  *     the "file" field's bytes are spooled. Past the cap -> 413.
  *  4. Inference runs while the upload arrives (SPEC 6 step 2 over exactly
  *     the spooled bytes): every spooled chunk is also handed to the
- *     inference pump, a thread per upload that runs infer_feed() on
+ *     inference pump, a thread per upload that runs the upload's format's
+ *     feed() (format.h; picked by ingest_format_pick from the media type
+ *     and the first piece, CSV being the default) on
  *     INFER_PIECE_BYTES pieces taken from a bounded queue (INFER_PIECES
  *     pieces, so memory stays bounded and a slow inference slows the upload
  *     instead of growing a buffer). Measured (bench/README.md, "HTTP
@@ -42,7 +44,7 @@
 #include "common/service.h"
 #include "common/sha256.h"
 #include "common/xmalloc.h"
-#include "ingestd/infer.h"
+#include "ingestd/format.h"
 #include "ingestd/multipart.h"
 #include "ingestd/pipeline.h"
 
@@ -66,6 +68,7 @@ struct ingestd {
 	uint64_t max_upload_bytes;
 	uint64_t duckdb_memory_bytes;
 	unsigned duckdb_threads;
+	struct conversion_slots conversions;  /* pipeline.h: at most 2 at once */
 };
 
 struct upload;
@@ -76,7 +79,9 @@ struct upload;
 #define INFER_PIECES 4
 
 struct infer_pump {
-	struct infer_state *st;
+	const struct ingest_format *fmt; /* picked at the first bytes (note 4) */
+	struct ingest_reader *st;        /* fmt's inference state */
+	char media_type[128];            /* the upload's, for sniffing */
 	pthread_t thread;
 	pthread_mutex_t lock;
 	pthread_cond_t cond;
@@ -91,8 +96,19 @@ struct infer_pump {
 	int drop;                    /* body thread only: inference failed, stop queueing */
 	int threaded;                /* 0: the thread could not start, feed inline */
 	int failed;                  /* the thread has an error in err */
+	int finished;                /* pump_finish() ran: closed, state consumed */
 	struct lh_error err;         /* written by the thread, read after join */
 };
+
+/* Pick the upload's format from its media type and first bytes (format.h)
+ * and begin its inference. Called once, with the first piece (or none). */
+static void pump_open(struct infer_pump *p, const char *head, size_t n)
+{
+	struct ingest_sniff in = { .media_type = p->media_type[0] ? p->media_type : NULL,
+				   .head = (const unsigned char *)head, .nhead = n };
+	p->fmt = ingest_format_pick(&in);
+	p->st = p->fmt->begin();
+}
 
 static void *pump_main(void *arg)
 {
@@ -107,7 +123,9 @@ static void *pump_main(void *arg)
 		size_t n = p->piece_len[p->head];
 		int failed = p->failed;
 		pthread_mutex_unlock(&p->lock);
-		int rc = failed ? 0 : infer_feed(p->st, data, n, &p->err);
+		if (!p->st)
+			pump_open(p, data, n);
+		int rc = failed ? 0 : p->fmt->feed(p->st, data, n, &p->err);
 		pthread_mutex_lock(&p->lock);
 		if (rc)
 			p->failed = 1;  /* keep draining: the body thread never blocks */
@@ -120,10 +138,10 @@ static void *pump_main(void *arg)
 	return NULL;
 }
 
-static struct infer_pump *pump_start(void)
+static struct infer_pump *pump_start(const char *media_type)
 {
 	struct infer_pump *p = xcalloc(1, sizeof *p);
-	p->st = infer_begin();
+	snprintf(p->media_type, sizeof p->media_type, "%s", media_type ? media_type : "");
 	pthread_mutex_init(&p->lock, NULL);
 	pthread_cond_init(&p->cond, NULL);
 	p->fill = xmalloc(INFER_PIECE_BYTES);
@@ -156,7 +174,9 @@ static void pump_push(struct infer_pump *p)
 static void pump_feed(struct infer_pump *p, const char *data, size_t n)
 {
 	if (!p->threaded) {
-		if (!p->failed && infer_feed(p->st, data, n, &p->err))
+		if (!p->st)
+			pump_open(p, data, n);
+		if (!p->failed && p->fmt->feed(p->st, data, n, &p->err))
 			p->failed = 1;
 		return;
 	}
@@ -192,14 +212,17 @@ static void pump_close(struct infer_pump *p)
 static int pump_finish(struct infer_pump *p, struct ingest_schema **out, struct lh_error *err)
 {
 	pump_close(p);
+	p->finished = 1;
+	if (!p->st)
+		pump_open(p, NULL, 0);  /* an empty upload: its format says so */
 	int rc;
 	if (p->failed) {
 		*err = p->err;          /* moves `extra` */
 		memset(&p->err, 0, sizeof p->err);
-		infer_abort(p->st);
+		p->fmt->abort(p->st);
 		rc = -1;
 	} else {
-		rc = infer_finish(p->st, out, err);
+		rc = p->fmt->finish(p->st, out, err);
 	}
 	p->st = NULL;
 	return rc;
@@ -209,9 +232,10 @@ static void pump_destroy(struct infer_pump *p)
 {
 	if (!p)
 		return;
-	if (p->st) {              /* not finished: an early answer or disconnect */
+	if (!p->finished) {       /* an early answer or disconnect */
 		pump_close(p);
-		infer_abort(p->st);
+		if (p->st)
+			p->fmt->abort(p->st);
 	}
 	for (size_t i = 0; i < p->count; i++)
 		free(p->piece[(p->head + i) % INFER_PIECES]);
@@ -358,7 +382,7 @@ static int ingest_begin(struct http_request *req)
 		goto fail;
 	}
 	u->digest = sha256_create();
-	u->pump = pump_start();
+	u->pump = pump_start(ctype);
 	return 0;
 fail:
 	http_respond_error(req, &err);
@@ -406,6 +430,7 @@ static int ingest_end(struct http_request *req)
 	u->digest = NULL;
 
 	struct pipeline_env env = {
+		.conversions = &svc->conversions,
 		.storaged_url = svc->storaged_url, .catalogd_url = svc->catalogd_url,
 		.spool_dir = svc->spool_dir, .duckdb_memory_bytes = svc->duckdb_memory_bytes,
 		.duckdb_threads = svc->duckdb_threads, .request_id = http_request_id(req),
@@ -487,6 +512,7 @@ struct ingestd *ingestd_start(const struct lh_config *cfg, struct lh_error *err)
 	svc->max_upload_bytes = cfg->ingestd.max_upload_bytes;
 	svc->duckdb_memory_bytes = cfg->ingestd.duckdb_memory_bytes;
 	svc->duckdb_threads = cfg->ingestd.duckdb_threads;
+	conversion_slots_init(&svc->conversions, PIPELINE_MAX_CONVERSIONS);
 	struct http_server_config hc = {
 		.service = "ingestd", .bind = cfg->ingestd.bind,
 		.routes = routes, .nroutes = sizeof routes / sizeof routes[0], .ctx = svc,
@@ -514,6 +540,7 @@ void ingestd_stop(struct ingestd *s)
 	free(s->storaged_url);
 	free(s->catalogd_url);
 	free(s->spool_dir);
+	conversion_slots_free(&s->conversions);
 	free(s->bearer_token);
 	free(s);
 }

@@ -49,7 +49,7 @@
 #include "common/log.h"
 #include "common/names.h"
 #include "common/xmalloc.h"
-#include "ingestd/infer.h"
+#include "ingestd/format.h"
 #include "ingestd/parquet_writer.h"
 
 #include <errno.h>
@@ -65,27 +65,37 @@
 /* PUT + register attempts when GC removed the object in between (note 6). */
 #define PIPELINE_REGISTER_ATTEMPTS 3
 
-/* Conversions are memory- and CPU-heavy: at most this many at once. */
-#define PIPELINE_MAX_CONVERSIONS 2
-static pthread_mutex_t conv_lock = PTHREAD_MUTEX_INITIALIZER;
-static pthread_cond_t conv_cond = PTHREAD_COND_INITIALIZER;
-static int conv_running;
+/* ---- the service's conversion slots (pipeline.h) ----------------------- */
 
-static void conversion_acquire(void)
+void conversion_slots_init(struct conversion_slots *s, int max)
 {
-	pthread_mutex_lock(&conv_lock);
-	while (conv_running >= PIPELINE_MAX_CONVERSIONS)
-		pthread_cond_wait(&conv_cond, &conv_lock);
-	conv_running++;
-	pthread_mutex_unlock(&conv_lock);
+	pthread_mutex_init(&s->lock, NULL);
+	pthread_cond_init(&s->cond, NULL);
+	s->running = 0;
+	s->max = max;
 }
 
-static void conversion_release(void)
+void conversion_slots_free(struct conversion_slots *s)
 {
-	pthread_mutex_lock(&conv_lock);
-	conv_running--;
-	pthread_cond_signal(&conv_cond);
-	pthread_mutex_unlock(&conv_lock);
+	pthread_cond_destroy(&s->cond);
+	pthread_mutex_destroy(&s->lock);
+}
+
+static void conversion_acquire(struct conversion_slots *s)
+{
+	pthread_mutex_lock(&s->lock);
+	while (s->running >= s->max)
+		pthread_cond_wait(&s->cond, &s->lock);
+	s->running++;
+	pthread_mutex_unlock(&s->lock);
+}
+
+static void conversion_release(struct conversion_slots *s)
+{
+	pthread_mutex_lock(&s->lock);
+	s->running--;
+	pthread_cond_signal(&s->cond);
+	pthread_mutex_unlock(&s->lock);
 }
 
 /* A peer's non-2xx answer as our error: its message if it sent JSON. */
@@ -211,7 +221,7 @@ struct converter {
 	pthread_t thread;
 	pthread_mutex_t lock;        /* guards finished, rc, err */
 	int finished;
-	int rc;                      /* parquet_write_csv()'s result */
+	int rc;                      /* parquet_write_input()'s result */
 	struct lh_error err;
 	uint64_t bytes;              /* Parquet bytes handed to the PUT */
 	int at_eof;                  /* the PUT read the FIFO to its end */
@@ -222,8 +232,9 @@ static void *converter_main(void *arg)
 {
 	struct converter *c = arg;
 	struct lh_error err = { 0 };
-	/* parquet_write_csv() itself fails unless it wrote schema->row_count rows */
-	int rc = parquet_write_csv(c->spool_fd, c->schema, c->fifo_path, &c->opts, NULL, &err);
+	/* parquet_write_input() itself fails unless it wrote schema->row_count
+	 * rows; the schema's format reads the spool (format.h) */
+	int rc = parquet_write_input(c->spool_fd, c->schema, c->fifo_path, &c->opts, NULL, &err);
 	pthread_mutex_lock(&c->lock);
 	c->finished = 1;
 	c->rc = rc;
@@ -357,9 +368,9 @@ static int store_parquet(const struct pipeline_env *env, const struct pipeline_i
 	pthread_mutex_init(&c.lock, NULL);
 	if (fifo_open(&c, fifo_path, err) != 0)
 		goto out;
-	conversion_acquire();
+	conversion_acquire(env->conversions);
 	if (pthread_create(&c.thread, NULL, converter_main, &c) != 0) {
-		conversion_release();
+		conversion_release(env->conversions);
 		close(c.write_end);
 		lh_fail(err, 500, "internal", "could not start the conversion");
 		goto out_fifo;
@@ -388,7 +399,7 @@ static int store_parquet(const struct pipeline_env *env, const struct pipeline_i
 		fifo_drain(c.read_end);
 	}
 	pthread_join(c.thread, NULL);
-	conversion_release();
+	conversion_release(env->conversions);
 
 	if (!put_ended_early && c.rc != 0) {  /* the PUT was aborted: nothing stored */
 		if (c.bytes)

@@ -6,12 +6,26 @@
 #define LH_INGESTD_PIPELINE_H
 #include "common/json.h"
 
+#include <pthread.h>
 #include <stdint.h>
 
 struct lh_error;
 struct ingest_schema;
 
+/* Conversions are memory- and CPU-heavy (a DuckDB each, ADR 0006): at most
+ * PIPELINE_MAX_CONVERSIONS run at once per service; others wait. The
+ * service owns one (struct ingestd) and lends it to every run. */
+#define PIPELINE_MAX_CONVERSIONS 2
+struct conversion_slots {
+	pthread_mutex_t lock;
+	pthread_cond_t cond;
+	int running, max;
+};
+void conversion_slots_init(struct conversion_slots *s, int max);
+void conversion_slots_free(struct conversion_slots *s);
+
 struct pipeline_env {
+	struct conversion_slots *conversions;  /* the service's, borrowed */
 	const char *storaged_url;
 	const char *catalogd_url;
 	const char *spool_dir;          /* where the Parquet FIFO is made and
@@ -25,11 +39,12 @@ struct pipeline_env {
 struct pipeline_input {
 	const char *name;               /* validated dataset name */
 	const char *mode;               /* "replace" or "append" */
-	int spool_fd;                   /* the uploaded CSV; read with pread */
+	int spool_fd;                   /* the upload; read with pread */
 	const char *content_sha256;     /* hex digest of the upload */
 	const struct ingest_schema *schema; /* inferred from exactly the spooled
-					     * bytes (chunk index included);
-					     * owned by the caller */
+					     * bytes by its format (format.h),
+					     * layout included; owned by the
+					     * caller */
 };
 
 /* Run the pipeline. On success returns 0 and *status and *body are the response

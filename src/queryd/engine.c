@@ -1,4 +1,5 @@
-/* engine.c — queryd's DuckDB adapter: the only file that includes <duckdb.h>.
+/* engine.c — queryd's DuckDB adapter: the only queryd file that includes
+ * <duckdb.h> (the database itself is opened by common/duckdb_open.c).
  *
  * One sandboxed in-memory database per queryd; one connection per query
  * (temp views are connection-local, connections are cheap). Results are read
@@ -87,6 +88,9 @@
 #pragma GCC diagnostic ignored "-Wstrict-prototypes"
 #include <duckdb.h>
 #pragma GCC diagnostic pop
+
+#include "common/duckdb_open.h"
+
 #include <inttypes.h>
 #include <pthread.h>
 #include <math.h>
@@ -355,45 +359,22 @@ static int run_sql(duckdb_connection con, const char *sql, struct lh_error *err)
 struct engine *engine_open(const struct engine_options *o, struct lh_error *err)
 {
 	struct engine *e = NULL;
-	duckdb_config cfg = NULL;
 	duckdb_connection con = NULL;
-	char *open_err = NULL, *dir = NULL, *tmp = NULL, *sql = NULL;
-	char val[64];
+	char *dir = NULL, *tmp = NULL, *sql = NULL;
 	int rc = -1;
+	/* Note 1: the one DuckDB opener (common/duckdb_open.h): no extension is
+	 * installed or auto-loaded, every refused setting is an error. */
+	struct lh_duckdb_options dopt = {
+		.memory_limit_bytes = o->memory_bytes, .threads = o->threads,
+		.temp_directory = o->temp_dir, .max_temp_bytes = o->spill_bytes,
+		.fail_code = "internal",
+	};
 
-	if (duckdb_create_config(&cfg) == DuckDBError) {
-		lh_fail(err, 500, "internal", "cannot create the DuckDB configuration");
-		goto out;
-	}
-	if (o->threads) {
-		snprintf(val, sizeof val, "%u", o->threads);
-		duckdb_set_config(cfg, "threads", val);
-	}
-	if (o->memory_bytes) {
-		snprintf(val, sizeof val, "%" PRIu64 "KiB", (o->memory_bytes + 1023) / 1024);
-		if (duckdb_set_config(cfg, "memory_limit", val) == DuckDBError) {
-			lh_fail(err, 500, "internal", "DuckDB refused memory_limit %s", val);
-			goto out;
-		}
-	}
-	if (o->temp_dir)
-		duckdb_set_config(cfg, "temp_directory", o->temp_dir);
-	if (o->spill_bytes) {
-		snprintf(val, sizeof val, "%" PRIu64 "KiB", (o->spill_bytes + 1023) / 1024);
-		if (duckdb_set_config(cfg, "max_temp_directory_size", val) == DuckDBError) {
-			lh_fail(err, 500, "internal", "DuckDB refused max_temp_directory_size %s", val);
-			goto out;
-		}
-	}
-	duckdb_set_config(cfg, "autoinstall_known_extensions", "false");
-	duckdb_set_config(cfg, "autoload_known_extensions", "false");
 	e = xcalloc(1, sizeof *e);
 	e->session_mode = o->session;
 	pthread_mutex_init(&e->check_mu, NULL);
-	if (duckdb_open_ext(NULL, &e->db, cfg, &open_err) == DuckDBError) {
-		lh_fail(err, 500, "internal", "cannot open DuckDB: %s", open_err ? open_err : "?");
+	if (lh_duckdb_open(&dopt, &e->db, err) != 0)
 		goto out;
-	}
 	if (duckdb_connect(e->db, &con) == DuckDBError) {
 		lh_fail(err, 500, "internal", "cannot connect to DuckDB");
 		goto out;
@@ -411,10 +392,6 @@ struct engine *engine_open(const struct engine_options *o, struct lh_error *err)
 out:
 	if (con)
 		duckdb_disconnect(&con);
-	if (cfg)
-		duckdb_destroy_config(&cfg);
-	if (open_err)
-		duckdb_free(open_err);
 	free(tmp);
 	free(dir);
 	free(sql);

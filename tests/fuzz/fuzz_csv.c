@@ -1,9 +1,9 @@
 /* fuzz_csv.c — libFuzzer target for the CSV scanner and schema inference
- * (src/ingestd/csv.h, src/ingestd/infer.h).
+ * (src/ingestd/csv.h, the CSV input format of src/ingestd/format.h).
  *
  * The input is a CSV file. It is scanned three ways: in one buffer, split
  * in two at a point derived from the bytes, and streamed in small chunks the
- * way infer_fd() reads (NEED_MORE -> append, rescan from the record start).
+ * way ingest_infer_fd() reads (NEED_MORE -> append, rescan from the record start).
  * Invariants: the three give the same records (line, fields, bytes, quoted
  * flag) and the same verdict (error JSON included); every record has the
  * header's field count, lies inside the bytes it consumed, holds valid UTF-8,
@@ -18,7 +18,7 @@
 #include "common/calendar.h"
 #include "common/error.h"
 #include "ingestd/csv.h"
-#include "ingestd/infer.h"
+#include "ingestd/format.h"
 
 #include <string.h>
 #include <sys/mman.h>
@@ -226,8 +226,8 @@ static void check_inference(const struct scan *sc, const uint8_t *data, size_t n
 	FUZZ_CHECK(n == 0 || write(fd, data, n) == (ssize_t)n);
 	struct ingest_schema *a = NULL, *b = NULL;
 	struct lh_error err = { 0 }, err2 = { 0 };
-	int rc = infer_fd(fd, &a, &err);
-	int rc2 = infer_fd(fd, &b, &err2);
+	int rc = ingest_infer_fd(&ingest_format_csv, fd, &a, &err);
+	int rc2 = ingest_infer_fd(&ingest_format_csv, fd, &b, &err2);
 	close(fd);
 	FUZZ_CHECK(rc == rc2);
 	/* The error inference must report: the header's, else the scan's, else
@@ -268,11 +268,13 @@ static void check_inference(const struct scan *sc, const uint8_t *data, size_t n
 		if (a->row_count == 0)
 			FUZZ_CHECK(a->columns[i].type.id == SCHEMA_UTF8);
 	}
-	FUZZ_CHECK(a->nchunks == (a->row_count ? 1u : 0u));   /* inputs are < 8 MiB */
-	if (a->nchunks) {
-		FUZZ_CHECK(a->chunks[0].offset == sc->second_off);
-		FUZZ_CHECK(a->chunks[0].first_row == 0);
-		FUZZ_CHECK(a->chunks[0].line == sc->second_line);
+	size_t nchunks = 0;
+	const struct csv_chunk *chunks = csv_chunks(a, &nchunks);
+	FUZZ_CHECK(nchunks == (a->row_count ? 1u : 0u));   /* inputs are < 8 MiB */
+	if (nchunks) {
+		FUZZ_CHECK(chunks[0].offset == sc->second_off);
+		FUZZ_CHECK(chunks[0].first_row == 0);
+		FUZZ_CHECK(chunks[0].line == sc->second_line);
 	}
 	check_types(a, data, n);
 	ingest_schema_destroy(a);

@@ -6,7 +6,8 @@
 #include "common/calendar.h"
 #include "common/error.h"
 #include "common/schema.h"
-#include "ingestd/infer.h"
+#include "ingestd/csv.h"
+#include "ingestd/format.h"
 
 #include <fcntl.h>
 #include <stdlib.h>
@@ -22,7 +23,7 @@ static struct ingest_schema *infer_bytes(const char *text, size_t n, struct lh_e
 		return NULL;
 	unlink(path);
 	if (write(fd, text, n) == (ssize_t)n)
-		infer_fd(fd, &s, err);
+		ingest_infer_fd(&ingest_format_csv, fd, &s, err);
 	close(fd);
 	return s;
 }
@@ -304,7 +305,8 @@ TEST(infer_last_record_breaks_type)
 	CHECK_EQ_STR(tname(s->columns[0].type), "int64");
 	CHECK_EQ_STR(tname(s->columns[1].type), "utf8");
 	CHECK_EQ_INT(s->row_count, 200001);
-	CHECK(s->nchunks >= 1);
+	size_t nchunks = 0;
+	CHECK(csv_chunks(s, &nchunks) && nchunks >= 1);
 	ingest_schema_destroy(s);
 }
 
@@ -404,17 +406,19 @@ TEST(infer_chunk_index)
 	struct ingest_schema *s = infer_bytes(buf, n, &err);
 	CHECK(s);
 	CHECK_EQ_INT(s->row_count, rows);
-	CHECK(s->nchunks >= 4);
+	size_t nchunks = 0;
+	const struct csv_chunk *chunks = csv_chunks(s, &nchunks);
+	CHECK(nchunks >= 4);
 	CHECK_EQ_INT(s->data_end, n);
-	for (size_t i = 0; i < s->nchunks; i++) {
-		const struct ingest_chunk *c = &s->chunks[i];
+	for (size_t i = 0; i < nchunks; i++) {
+		const struct csv_chunk *c = &chunks[i];
 		/* the record at the offset is row first_row+1 (ids are 1-based) */
 		char want[32];
 		int k = snprintf(want, sizeof want, "%llu,", (unsigned long long)c->first_row + 1);
 		CHECK(memcmp(buf + c->offset, want, (size_t)k) == 0);
 		CHECK_EQ_INT(c->line, 2 + 2 * c->first_row);
 		if (i)
-			CHECK(c->offset - s->chunks[i - 1].offset >= INFER_CHUNK_BYTES);
+			CHECK(c->offset - chunks[i - 1].offset >= CSV_CHUNK_BYTES);
 	}
 	free(buf);
 	ingest_schema_destroy(s);
@@ -480,7 +484,7 @@ TEST(infer_type_names)
 	CHECK_EQ_STR(tname(schema_type_of(SCHEMA_DATE32)), "date32");
 }
 
-/* ---- incremental inference (infer_begin/feed/finish) ------------------- */
+/* ---- incremental inference (the CSV format's begin/feed/finish) -------- */
 
 /* Feed text[0..n) in pieces of `piece` bytes (cycling through a few sizes
  * when piece is 0); returns the schema or NULL with err. */
@@ -488,27 +492,30 @@ static struct ingest_schema *infer_pieces(const char *text, size_t n, size_t pie
 					  struct lh_error *err)
 {
 	static const size_t cycle[] = { 1, 7, 4093, 65536, 3, 1u << 20 };
-	struct infer_state *st = infer_begin();
+	const struct ingest_format *f = &ingest_format_csv;
+	struct ingest_reader *st = f->begin();
 	struct ingest_schema *s = NULL;
 	size_t off = 0, k = 0;
 	while (off < n) {
 		size_t take = piece ? piece : cycle[k++ % (sizeof cycle / sizeof cycle[0])];
 		if (take > n - off)
 			take = n - off;
-		if (infer_feed(st, text + off, take, err)) {
-			infer_abort(st);
+		if (f->feed(st, text + off, take, err)) {
+			f->abort(st);
 			return NULL;
 		}
 		off += take;
 	}
-	if (infer_finish(st, &s, err))
+	if (f->finish(st, &s, err))
 		return NULL;
 	return s;
 }
 
 static int same_schema(const struct ingest_schema *a, const struct ingest_schema *b)
 {
-	if (a->ncols != b->ncols || a->row_count != b->row_count || a->nchunks != b->nchunks ||
+	size_t na = 0, nb = 0;
+	const struct csv_chunk *ca = csv_chunks(a, &na), *cb = csv_chunks(b, &nb);
+	if (a->ncols != b->ncols || a->row_count != b->row_count || na != nb ||
 	    a->data_end != b->data_end || strcmp(a->fingerprint, b->fingerprint) != 0)
 		return 0;
 	for (size_t i = 0; i < a->ncols; i++)
@@ -516,10 +523,9 @@ static int same_schema(const struct ingest_schema *a, const struct ingest_schema
 		    a->columns[i].type.id != b->columns[i].type.id ||
 		    a->columns[i].nullable != b->columns[i].nullable)
 			return 0;
-	for (size_t i = 0; i < a->nchunks; i++)
-		if (a->chunks[i].offset != b->chunks[i].offset ||
-		    a->chunks[i].first_row != b->chunks[i].first_row ||
-		    a->chunks[i].line != b->chunks[i].line)
+	for (size_t i = 0; i < na; i++)
+		if (ca[i].offset != cb[i].offset || ca[i].first_row != cb[i].first_row ||
+		    ca[i].line != cb[i].line)
 			return 0;
 	return 1;
 }
@@ -539,7 +545,8 @@ TEST(infer_feed_any_split_gives_the_same_schema)
 	}
 	struct ingest_schema *whole = infer_bytes(buf, n, &err);
 	CHECK(whole);
-	CHECK(whole->nchunks >= 2);
+	size_t nwhole = 0;
+	CHECK(csv_chunks(whole, &nwhole) && nwhole >= 2);
 	CHECK_EQ_STR(tname(whole->columns[1].type), "timestamp[us]");
 	size_t pieces[] = { 0, 4093, 1u << 20, (1u << 20) + 1 };
 	for (size_t i = 0; i < sizeof pieces / sizeof pieces[0]; i++) {
@@ -591,14 +598,15 @@ TEST(infer_feed_errors_have_lines)
 TEST(infer_feed_after_a_failure_is_refused)
 {
 	struct lh_error err = { 0 };
-	struct infer_state *st = infer_begin();
-	CHECK_EQ_INT(infer_feed(st, "a,b\n1\n", 6, &err), -1);
+	const struct ingest_format *f = &ingest_format_csv;
+	struct ingest_reader *st = f->begin();
+	CHECK_EQ_INT(f->feed(st, "a,b\n1\n", 6, &err), -1);
 	CHECK_EQ_STR(err.code, "bad_csv");
 	lh_error_clear(&err);
-	CHECK_EQ_INT(infer_feed(st, "2,3\n", 4, &err), -1);
+	CHECK_EQ_INT(f->feed(st, "2,3\n", 4, &err), -1);
 	lh_error_clear(&err);
-	infer_abort(st);
-	infer_abort(NULL);
+	f->abort(st);
+	f->abort(NULL);
 }
 
 /* A 5 MiB record fed in 1 KiB pieces: rescans stay O(record) in total

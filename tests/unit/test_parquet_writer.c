@@ -7,7 +7,9 @@
 #include "common/calendar.h"
 #include "common/error.h"
 #include "common/schema.h"
-#include "ingestd/infer.h"
+#include "ingestd/csv.h"
+#include "ingestd/arrow_abi.h"
+#include "ingestd/format.h"
 #include "ingestd/parquet_writer.h"
 
 #include <dirent.h>
@@ -41,11 +43,11 @@ static int convert(struct conv *c, const char *text, size_t n, struct lh_error *
 	snprintf(c->pq, sizeof c->pq, "%s.parquet", c->csv);
 	if (c->fd < 0 || write(c->fd, text, n) != (ssize_t)n)
 		return lh_fail(err, 500, "test", "temp file");
-	if (infer_fd(c->fd, &c->schema, err))
+	if (ingest_infer_fd(&ingest_format_csv, c->fd, &c->schema, err))
 		return -1;
 	struct parquet_writer_options opt = { 256u << 20, 2, "/tmp", NULL };
 	uint64_t rows = 0;
-	if (parquet_write_csv(c->fd, c->schema, c->pq, &opt, &rows, err))
+	if (parquet_write_input(c->fd, c->schema, c->pq, &opt, &rows, err))
 		return -1;
 	if (rows != c->schema->row_count)
 		return lh_fail(err, 500, "test", "row count");
@@ -195,7 +197,8 @@ TEST(parquet_order_preserved_multi_chunk)
 	if (rc)
 		fprintf(stderr, "  %s\n", err.msg);
 	CHECK_EQ_INT(rc, 0);
-	CHECK(c.schema->nchunks >= 4);
+	size_t nchunks = 0;
+	CHECK(csv_chunks(c.schema, &nchunks) && nchunks >= 4);
 	/* no ORDER BY: the file order itself */
 	CHECK_EQ_INT(q(&c, &res, "SELECT count(*), "
 			  "count(*) FILTER (WHERE id <> rn), min(id), max(id) FROM "
@@ -239,8 +242,8 @@ TEST(parquet_bad_output_path_fails_cleanly)
 	struct ingest_schema *s = NULL;
 	CHECK(fd >= 0);
 	CHECK(write(fd, "a\n1\n", 4) == 4);
-	CHECK_EQ_INT(infer_fd(fd, &s, &err), 0);
-	CHECK_EQ_INT(parquet_write_csv(fd, s, "/nonexistent-dir/x.parquet", NULL, NULL, &err), -1);
+	CHECK_EQ_INT(ingest_infer_fd(&ingest_format_csv, fd, &s, &err), 0);
+	CHECK_EQ_INT(parquet_write_input(fd, s, "/nonexistent-dir/x.parquet", NULL, NULL, &err), -1);
 	CHECK_EQ_INT(err.status, 500);
 	CHECK_EQ_STR(err.code, "convert_failed");
 	lh_error_clear(&err);
@@ -396,6 +399,19 @@ TEST(parquet_csv_spectrum)
 	CHECK_EQ_INT(bad, 0);
 }
 
+/* parquet_explain_stream() over the batches of the input's format. */
+static int explain_input(int fd, const struct ingest_schema *s, const char *out,
+			 const struct parquet_writer_options *opt, char **plan, struct lh_error *err)
+{
+	struct ArrowArrayStream st = { 0 };
+	int rc = s->format->batches(fd, s, &st, err);
+	if (rc == 0)
+		rc = parquet_explain_stream(&st, out, opt, plan, err);
+	if (st.release)
+		st.release(&st);
+	return rc;
+}
+
 /* ADR 0020: the conversion must use DuckDB's order-preserving PARALLEL copy.
  * Deterministic evidence instead of timing: DuckDB plans (FIXED_)BATCH_COPY_TO_FILE
  * only for sources that declare batch indexes and with more than one thread;
@@ -409,9 +425,9 @@ TEST(parquet_copy_plan_is_parallel_batch_copy)
 	char *plan = NULL;
 	CHECK(fd >= 0);
 	CHECK(write(fd, all_types_csv, sizeof all_types_csv - 1) == (ssize_t)(sizeof all_types_csv - 1));
-	CHECK_EQ_INT(infer_fd(fd, &s, &err), 0);
+	CHECK_EQ_INT(ingest_infer_fd(&ingest_format_csv, fd, &s, &err), 0);
 	struct parquet_writer_options opt = { 256u << 20, 2, "/tmp", NULL };
-	CHECK_EQ_INT(parquet_explain_csv(fd, s, "/tmp/lh-test-pq-plan.parquet", &opt, &plan, &err), 0);
+	CHECK_EQ_INT(explain_input(fd, s, "/tmp/lh-test-pq-plan.parquet", &opt, &plan, &err), 0);
 	if (getenv("LH_TEST_SHOW_PLAN"))
 		fprintf(stderr, "%s\n", plan ? plan : "(none)");
 	CHECK(plan && strstr(plan, "BATCH_COPY_TO_FILE"));
@@ -421,7 +437,7 @@ TEST(parquet_copy_plan_is_parallel_batch_copy)
 	plan = NULL;
 	/* the control: one thread gives the non-parallel sink */
 	opt.threads = 1;
-	CHECK_EQ_INT(parquet_explain_csv(fd, s, "/tmp/lh-test-pq-plan.parquet", &opt, &plan, &err), 0);
+	CHECK_EQ_INT(explain_input(fd, s, "/tmp/lh-test-pq-plan.parquet", &opt, &plan, &err), 0);
 	CHECK(plan && strstr(plan, "COPY_TO_FILE") && !strstr(plan, "BATCH_COPY_TO_FILE"));
 	free(plan);
 	CHECK(access("/tmp/lh-test-pq-plan.parquet", F_OK) != 0);
@@ -449,12 +465,14 @@ TEST(parquet_changed_file_fails_cleanly)
 	}
 	CHECK(fd >= 0);
 	CHECK(write(fd, buf, n) == (ssize_t)n);
-	CHECK_EQ_INT(infer_fd(fd, &s, &err), 0);
-	CHECK(s->nchunks >= 2);
-	CHECK(pwrite(fd, "x", 1, (off_t)s->chunks[1].offset) == 1);   /* id "x..." */
+	CHECK_EQ_INT(ingest_infer_fd(&ingest_format_csv, fd, &s, &err), 0);
+	size_t nchunks = 0;
+	const struct csv_chunk *chunks = csv_chunks(s, &nchunks);
+	CHECK(nchunks >= 2);
+	CHECK(pwrite(fd, "x", 1, (off_t)chunks[1].offset) == 1);   /* id "x..." */
 	snprintf(out, sizeof out, "%s.parquet", path);
 	struct parquet_writer_options opt = { 256u << 20, 2, "/tmp", NULL };
-	CHECK_EQ_INT(parquet_write_csv(fd, s, out, &opt, NULL, &err), -1);
+	CHECK_EQ_INT(parquet_write_input(fd, s, out, &opt, NULL, &err), -1);
 	CHECK_EQ_INT(err.status, 500);
 	CHECK_EQ_STR(err.code, "convert_failed");
 	CHECK(strstr(err.msg, "does not match its inferred type"));
@@ -481,12 +499,13 @@ TEST(parquet_cancelled_conversion_fails_cleanly)
 		n += (size_t)snprintf(buf + n, cap - n, "%llu,n%llu\n", row, row);
 	CHECK(fd >= 0);
 	CHECK(write(fd, buf, n) == (ssize_t)n);
-	CHECK_EQ_INT(infer_fd(fd, &s, &err), 0);
-	CHECK(s->nchunks >= 2);
+	CHECK_EQ_INT(ingest_infer_fd(&ingest_format_csv, fd, &s, &err), 0);
+	size_t nchunks = 0;
+	CHECK(csv_chunks(s, &nchunks) && nchunks >= 2);
 	snprintf(out, sizeof out, "%s.parquet", path);
 	atomic_int cancel = 1;
 	struct parquet_writer_options opt = { 256u << 20, 2, "/tmp", &cancel };
-	CHECK_EQ_INT(parquet_write_csv(fd, s, out, &opt, NULL, &err), -1);
+	CHECK_EQ_INT(parquet_write_input(fd, s, out, &opt, NULL, &err), -1);
 	CHECK_EQ_INT(err.status, 500);
 	CHECK_EQ_STR(err.code, "convert_failed");
 	CHECK(strstr(err.msg, "cancelled"));
@@ -495,7 +514,7 @@ TEST(parquet_cancelled_conversion_fails_cleanly)
 	/* the same file and options without the flag convert fine */
 	atomic_store(&cancel, 0);
 	uint64_t rows = 0;
-	CHECK_EQ_INT(parquet_write_csv(fd, s, out, &opt, &rows, &err), 0);
+	CHECK_EQ_INT(parquet_write_input(fd, s, out, &opt, &rows, &err), 0);
 	CHECK_EQ_INT(rows, s->row_count);
 	unlink(out);
 	ingest_schema_destroy(s);

@@ -1,0 +1,107 @@
+/* format.h — an input format of ingest (ADR 0132), like storage_backend.h
+ * and catalog_store.h: a small struct of function pointers per format, so
+ * the service (ingestd.c), the pipeline (pipeline.c) and the Parquet writer
+ * never know which format an upload was. CSV (csv_reader.c) is the first;
+ * docs/architecture.md says how to add another.
+ *
+ * A format does three things:
+ *   - sniff: how sure it is that an upload is its own, from the media type,
+ *     the file name and the first bytes (ingest_format_pick asks them all);
+ *   - infer over the stream: begin/feed/finish while the upload arrives
+ *     (ingestd.c note 4), giving the schema (format-neutral: names, types,
+ *     nullability, row count, fingerprint) plus the format's own `layout`
+ *     of the spooled bytes (the CSV reader's chunk index);
+ *   - produce record batches: an Arrow C stream (batch.h) over the spooled
+ *     file, in input order, which the Parquet writer consumes
+ *     (parquet_write_input() in parquet_writer.h).
+ * The schema records the format that inferred it, so the batches are read
+ * by the same code that chose the types.
+ */
+#ifndef LH_INGESTD_FORMAT_H
+#define LH_INGESTD_FORMAT_H
+#include "common/schema.h"
+
+#include <stddef.h>
+#include <stdint.h>
+
+struct lh_error;
+struct ArrowArrayStream;
+struct ingest_format;
+
+struct ingest_column {
+	char *name;              /* owned, NUL-terminated UTF-8 */
+	struct schema_type type; /* one of the inferred types (schema.h) */
+	int nullable;            /* 1 if any null (empty value) was seen */
+};
+
+struct ingest_schema {
+	struct ingest_column *columns;      /* ncols, input order */
+	size_t ncols;
+	uint64_t row_count;                 /* data records (a header excluded) */
+	char fingerprint[SCHEMA_FP_LEN + 1]; /* "sha256:<hex>" */
+	uint64_t data_end;                  /* input bytes up to the end of the last
+					     * record (time-outs scale with it) */
+	const struct ingest_format *format; /* the format that inferred it */
+	void *layout;                       /* that format's own (CSV: the chunk
+					     * index); freed with the schema */
+};
+
+/* What sniffing sees. Any field may be NULL/0 (a raw body has no file name;
+ * sniffing before the first byte has no head). */
+struct ingest_sniff {
+	const char *media_type;       /* Content-Type, parameters included */
+	const char *file_name;
+	const unsigned char *head;    /* the first bytes of the upload */
+	size_t nhead;
+};
+
+/* Inference state of one upload, the format's own. */
+struct ingest_reader;
+
+struct ingest_format {
+	const char *name;        /* "csv": logs and errors */
+	/* 0 (not this format) to 100 (certainly this format). Pure. */
+	int (*sniff)(const struct ingest_sniff *in);
+	/* Incremental inference: begin() never returns NULL; feed() takes the
+	 * next n bytes (any split; the caller keeps `data`) and returns 0 or
+	 * -1 with a 400 naming the place (after which only abort is allowed);
+	 * finish() says the input ended and ALWAYS consumes the reader: 0 and
+	 * *out (ingest_schema_destroy), or -1 with err. abort(NULL) is fine. */
+	struct ingest_reader *(*begin)(void);
+	int (*feed)(struct ingest_reader *r, const char *data, size_t n, struct lh_error *err);
+	int (*finish)(struct ingest_reader *r, struct ingest_schema **out, struct lh_error *err);
+	void (*abort)(struct ingest_reader *r);
+	/* The record batches of the spooled input `fd` (read with pread; the
+	 * file position is not used), which `s` was inferred from: fills *out
+	 * (the caller releases it; `s` must outlive it). Each batch's values
+	 * are parsed with the column's type; a value that no longer matches
+	 * fails the stream. 0, or -1 with err. */
+	int (*batches)(int fd, const struct ingest_schema *s, struct ArrowArrayStream *out,
+		       struct lh_error *err);
+	/* Free the schema's layout. */
+	void (*layout_free)(void *layout);
+};
+
+/* The formats ingest reads, and the one to use for an upload: the highest
+ * sniff score, CSV on a tie or when nothing claims it (so an upload that is
+ * not CSV fails as bad CSV, with its line, as before other formats). */
+extern const struct ingest_format ingest_format_csv;
+const struct ingest_format *ingest_format_pick(const struct ingest_sniff *in);
+
+/* begin/feed/finish over the file `fd` (pread pieces from offset 0 to EOF):
+ * the spooled-file form of inference (tests, benchmarks). As finish(), plus
+ * 500 "io_error" if reading fails. */
+int ingest_infer_fd(const struct ingest_format *f, int fd, struct ingest_schema **out,
+		    struct lh_error *err);
+
+/* An empty schema of `format` (no columns, no layout) for a reader to fill;
+ * free with ingest_schema_destroy(), which also frees the layout. */
+struct ingest_schema *ingest_schema_create(const struct ingest_format *format);
+void ingest_schema_destroy(struct ingest_schema *s);
+
+/* The fingerprint of columns[0..n) (schema.h's schema_fp) into out.
+ * Nullability is not part of it. */
+void ingest_fingerprint(const struct ingest_column *columns, size_t n,
+			char out[SCHEMA_FP_LEN + 1]);
+
+#endif
