@@ -1,18 +1,21 @@
 /* cli_catalog.c — the catalog commands: `lakehouse ls`, `lakehouse show
  * NAME [--version N]`, `lakehouse versions NAME`. Each reads one catalog
- * endpoint through the gateway and prints it for people (aligned columns cut
- * to the terminal's width; --wide or a pipe keeps values whole), or the
- * server's JSON as is with --json.
- *
- * The list endpoints are read leniently: a top-level array, or an object
- * holding it under "datasets"/"versions", so the commands do not break if
- * catalogd wraps its lists differently.
+ * endpoint through the gateway with the typed catalog client (as every other
+ * caller does, catalog_client.h: decoded manifests and lists, the server's
+ * errors as it said them) and prints it for people (aligned columns cut to
+ * the terminal's width; --wide or a pipe keeps values whole), or the
+ * server's JSON with --json (encoded again by the codec catalogd itself
+ * answers with, manifest.h, so it is the same JSON).
  */
 #include "cli/cli.h"
 #include "cli/cli_int.h"
 
+#include "common/catalog_client.h"
+#include "common/error.h"
+#include "common/manifest.h"
 #include "common/xmalloc.h"
 
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -72,31 +75,33 @@ static void print_json(const json_t *j)
 	free(s);
 }
 
-static const json_t *list_of(const json_t *j, const char *field)
+/* A list of summaries as catalogd answered it: {"<field>": [...]} (and
+ * "name" for a version list); a new reference. */
+static json_t *list_json(const char *field, const char *name,
+			 const struct manifest_summary *list, size_t n)
 {
-	if (json_is_array(j))
-		return j;
-	const json_t *a = json_object_get(j, field);
-	return json_is_array(a) ? a : NULL;
+	json_t *arr = json_array(), *o = json_object();
+	for (size_t i = 0; i < n; i++)
+		json_array_append_new(arr, manifest_summary_to_json(&list[i], name != NULL));
+	if (name)
+		json_object_set_new(o, "name", json_string(name));
+	json_object_set_new(o, field, arr);
+	return o;
 }
 
-static char *int_text(const json_t *v)
+/* A number, or "" when the server left it unsaid (-1). */
+static char *int_text(int64_t v)
 {
-	return json_is_integer(v) ? xasprintf("%lld", (long long)json_integer_value(v)) : xstrdup("");
+	return v >= 0 ? xasprintf("%lld", (long long)v) : xstrdup("");
 }
 
-static char *bytes_text(const json_t *v)
+static char *bytes_text(int64_t v)
 {
 	char b[16];
-	if (!json_is_integer(v))
+	if (v < 0)
 		return xstrdup("");
-	cli_format_bytes((uint64_t)json_integer_value(v), b);
+	cli_format_bytes((uint64_t)v, b);
 	return xstrdup(b);
-}
-
-static char *str_text(const json_t *v)
-{
-	return xstrdup(json_is_string(v) ? json_string_value(v) : "");
 }
 
 /* Print a table whose cells the caller filled (ncols per row), then free them. */
@@ -122,20 +127,26 @@ static void ls_usage(FILE *out)
 int cli_ls_main(int argc, char **argv)
 {
 	struct opts o;
-	json_t *res = NULL;
+	struct lh_error err = { 0 };
+	struct peer_call call = { 0 };
+	struct manifest_summary *list = NULL;
+	size_t n = 0;
 	int rc;
 
 	if (parse_args(argc, argv, 0, 0, ls_usage, &o, &rc) != 0)
 		return rc;
-	rc = cli_json("GET", "/v1/catalog/datasets", NULL, &res);
-	if (rc != CLI_OK)
-		return rc;
-	if (o.json) {
-		print_json(res);
+	struct catalog_client *cat = cli_catalog_open();
+	if (catalog_client_datasets(cat, &call, &list, &n, &err) != 0) {
+		rc = cli_report_call(&call, &err);
 		goto out;
 	}
-	const json_t *list = list_of(res, "datasets");
-	size_t n = json_array_size(list);
+	rc = CLI_OK;
+	if (o.json) {
+		json_t *j = list_json("datasets", NULL, list, n);
+		print_json(j);
+		json_decref(j);
+		goto out;
+	}
 	if (n == 0) {
 		fprintf(stderr, "no datasets yet; add one with: lakehouse ingest FILE.csv\n");
 		goto out;
@@ -144,24 +155,41 @@ int cli_ls_main(int argc, char **argv)
 	static const int right[] = { 0, 1, 1, 1, 0 };
 	char **cells = xcalloc(5 * n, sizeof *cells);
 	for (size_t i = 0; i < n; i++) {
-		const json_t *d = json_array_get(list, i);
-		cells[5 * i + 0] = str_text(json_object_get(d, "name"));
-		cells[5 * i + 1] = int_text(json_object_get(d, "version"));
-		cells[5 * i + 2] = int_text(json_object_get(d, "row_count"));
-		cells[5 * i + 3] = bytes_text(json_object_get(d, "size_bytes"));
-		cells[5 * i + 4] = str_text(json_object_get(d, "updated_at"));
+		const struct manifest_summary *d = &list[i];
+		cells[5 * i + 0] = xstrdup(d->name);
+		cells[5 * i + 1] = int_text(d->version);
+		cells[5 * i + 2] = int_text(d->row_count);
+		cells[5 * i + 3] = bytes_text(d->size_bytes);
+		cells[5 * i + 4] = xstrdup(d->updated_at);
 	}
 	table_out(headers, 5, cells, n, right, o.wide);
 out:
-	json_decref(res);
-	return CLI_OK;
+	free(list);
+	lh_error_clear(&err);
+	catalog_client_destroy(cat);
+	return rc;
 }
 
-/* "label value" when the manifest has the string field. */
-static void print_field(const char *label, const json_t *v)
+/* "label value" when the manifest says it. */
+static void print_field(const char *label, const char *v)
 {
-	if (json_is_string(v))
-		printf("%s%s\n", label, json_string_value(v));
+	if (v[0])
+		printf("%s%s\n", label, v);
+}
+
+/* --version N: what the server accepts (catalogd's parse_version), said in
+ * its words when it is not. */
+static int parse_version(const char *s, int64_t *out)
+{
+	char *end = NULL;
+	errno = 0;
+	long long v = strtoll(s, &end, 10);
+	if (s[0] < '0' || s[0] > '9' || *end || errno || v < 1) {
+		fprintf(stderr, "lakehouse: version must be a positive integer\n");
+		return -1;
+	}
+	*out = v;
+	return 0;
 }
 
 /* --- show -------------------------------------------------------------------- */
@@ -176,53 +204,52 @@ static void show_usage(FILE *out)
 int cli_show_main(int argc, char **argv)
 {
 	struct opts o;
-	json_t *m = NULL;
+	struct lh_error err = { 0 };
+	struct peer_call call = { 0 };
+	struct manifest *m = NULL;
+	int64_t version = 0;
 	int rc;
 
 	if (parse_args(argc, argv, 1, 1, show_usage, &o, &rc) != 0)
 		return rc;
-	char *path = o.version ? cli_url_encoded("/v1/catalog/manifest/", o.name, "?version=")
-			       : cli_url_encoded("/v1/catalog/manifest/", o.name, "");
-	if (o.version) {
-		char *v = cli_url_encoded(path, o.version, "");
-		free(path);
-		path = v;
+	if (o.version && parse_version(o.version, &version) != 0)
+		return CLI_FAILED;
+	struct catalog_client *cat = cli_catalog_open();
+	if (catalog_client_manifest(cat, &call, o.name, version, &m, &err) != 0) {
+		rc = cli_report_call(&call, &err);
+		goto out;
 	}
-	rc = cli_json("GET", path, NULL, &m);
-	free(path);
-	if (rc != CLI_OK)
-		return rc;
+	rc = CLI_OK;
 	if (o.json) {
-		print_json(m);
+		json_t *j = manifest_to_json(m);
+		print_json(j);
+		json_decref(j);
 		goto out;
 	}
 	char size[16];
-	cli_format_bytes((uint64_t)json_integer_value(json_object_get(m, "size_bytes")), size);
-	const json_t *objects = json_object_get(m, "objects");
-	const json_t *schema = json_object_get(m, "schema");
-	const char *name = json_string_value(json_object_get(m, "name"));
-	printf("name:         %s\n", name ? name : o.name);
-	printf("version:      %lld\n", (long long)json_integer_value(json_object_get(m, "version")));
-	printf("rows:         %lld\n", (long long)json_integer_value(json_object_get(m, "row_count")));
-	printf("size:         %s in %zu object%s\n", size, json_array_size(objects),
-	       json_array_size(objects) == 1 ? "" : "s");
-	print_field("fingerprint:  ", json_object_get(m, "schema_fingerprint"));
-	print_field("created:      ", json_object_get(m, "created_at"));
-	print_field("updated:      ", json_object_get(m, "updated_at"));
+	cli_format_bytes((uint64_t)m->size_bytes, size);
+	printf("name:         %s\n", m->name);
+	printf("version:      %lld\n", (long long)m->version);
+	printf("rows:         %lld\n", (long long)m->row_count);
+	printf("size:         %s in %zu object%s\n", size, m->nobjects, m->nobjects == 1 ? "" : "s");
+	print_field("fingerprint:  ", m->fingerprint);
+	print_field("created:      ", m->created_at);
+	print_field("updated:      ", m->updated_at);
 	printf("\n");
-	size_t n = json_array_size(schema);
+	size_t n = m->ncolumns;
 	static const char *const headers[] = { "COLUMN", "TYPE", "NULLABLE" };
 	char **cells = xcalloc(3 * n + 1, sizeof *cells);
 	for (size_t i = 0; i < n; i++) {
-		const json_t *c = json_array_get(schema, i);
-		cells[3 * i + 0] = str_text(json_object_get(c, "name"));
-		cells[3 * i + 1] = str_text(json_object_get(c, "type"));
-		cells[3 * i + 2] = xstrdup(json_is_true(json_object_get(c, "nullable")) ? "yes" : "no");
+		cells[3 * i + 0] = xstrdup(m->columns[i].name);
+		cells[3 * i + 1] = xstrdup(m->columns[i].type);
+		cells[3 * i + 2] = xstrdup(m->columns[i].nullable ? "yes" : "no");
 	}
 	table_out(headers, 3, cells, n, NULL, o.wide);
 out:
-	json_decref(m);
-	return CLI_OK;
+	manifest_unref(m);
+	lh_error_clear(&err);
+	catalog_client_destroy(cat);
+	return rc;
 }
 
 /* --- versions ---------------------------------------------------------------- */
@@ -237,35 +264,41 @@ static void versions_usage(FILE *out)
 int cli_versions_main(int argc, char **argv)
 {
 	struct opts o;
-	json_t *res = NULL;
+	struct lh_error err = { 0 };
+	struct peer_call call = { 0 };
+	struct manifest_summary *list = NULL;
+	size_t n = 0;
 	int rc;
 
 	if (parse_args(argc, argv, 1, 0, versions_usage, &o, &rc) != 0)
 		return rc;
-	char *path = cli_url_encoded("/v1/catalog/versions/", o.name, "");
-	rc = cli_json("GET", path, NULL, &res);
-	free(path);
-	if (rc != CLI_OK)
-		return rc;
-	if (o.json) {
-		print_json(res);
+	struct catalog_client *cat = cli_catalog_open();
+	if (catalog_client_versions(cat, &call, o.name, &list, &n, &err) != 0) {
+		rc = cli_report_call(&call, &err);
 		goto out;
 	}
-	const json_t *list = list_of(res, "versions");
-	size_t n = json_array_size(list);
+	rc = CLI_OK;
+	if (o.json) {
+		json_t *j = list_json("versions", o.name, list, n);
+		print_json(j);
+		json_decref(j);
+		goto out;
+	}
 	static const char *const headers[] = { "VERSION", "ROWS", "SIZE", "MODE", "CREATED" };
 	static const int right[] = { 1, 1, 1, 0, 0 };
 	char **cells = xcalloc(5 * n + 1, sizeof *cells);
 	for (size_t i = 0; i < n; i++) {
-		const json_t *v = json_array_get(list, i);
-		cells[5 * i + 0] = int_text(json_object_get(v, "version"));
-		cells[5 * i + 1] = int_text(json_object_get(v, "row_count"));
-		cells[5 * i + 2] = bytes_text(json_object_get(v, "size_bytes"));
-		cells[5 * i + 3] = str_text(json_object_get(v, "mode"));
-		cells[5 * i + 4] = str_text(json_object_get(v, "created_at"));
+		const struct manifest_summary *v = &list[i];
+		cells[5 * i + 0] = int_text(v->version);
+		cells[5 * i + 1] = int_text(v->row_count);
+		cells[5 * i + 2] = bytes_text(v->size_bytes);
+		cells[5 * i + 3] = xstrdup(v->mode);
+		cells[5 * i + 4] = xstrdup(v->created_at);
 	}
 	table_out(headers, 5, cells, n, right, o.wide);
 out:
-	json_decref(res);
-	return CLI_OK;
+	free(list);
+	lh_error_clear(&err);
+	catalog_client_destroy(cat);
+	return rc;
 }

@@ -12,6 +12,9 @@
 #include "cli/cli.h"
 #include "cli/cli_int.h"
 
+#include "common/catalog_client.h"
+#include "common/error.h"
+#include "common/manifest.h"
 #include "common/xmalloc.h"
 
 #include <stdio.h>
@@ -37,13 +40,13 @@ static void usage(FILE *out)
 
 /* "3 versions, 6000 rows, 1.6 MiB in 4 objects" from a manifest; the caller
  * frees. The version number counts the versions: they are 1..N. */
-static char *describe(const json_t *m)
+static char *describe(const struct manifest *m)
 {
 	char size[16];
-	long long versions = (long long)json_integer_value(json_object_get(m, "version"));
-	long long rows = (long long)json_integer_value(json_object_get(m, "row_count"));
-	size_t objects = json_array_size(json_object_get(m, "objects"));
-	cli_format_bytes((uint64_t)json_integer_value(json_object_get(m, "size_bytes")), size);
+	long long versions = (long long)m->version;
+	long long rows = (long long)m->row_count;
+	size_t objects = m->nobjects;
+	cli_format_bytes((uint64_t)m->size_bytes, size);
 	return xasprintf("%lld version%s; the latest has %lld row%s, %s in %zu object%s",
 			 versions, versions == 1 ? "" : "s", rows, rows == 1 ? "" : "s", size,
 			 objects, objects == 1 ? "" : "s");
@@ -69,8 +72,11 @@ int cli_drop_main(int argc, char **argv)
 {
 	const char *name = NULL;
 	int yes = 0, rc;
-	json_t *m = NULL;
-	char *path = NULL, *what = NULL, *url = NULL;
+	struct manifest *m = NULL;
+	struct catalog_client *cat = NULL;
+	struct lh_error err = { 0 };
+	struct peer_call call = { 0 };
+	char *what = NULL;
 
 	for (int i = 1; i < argc; i++) {
 		const char *a = argv[i];
@@ -102,10 +108,11 @@ int cli_drop_main(int argc, char **argv)
 	}
 
 	/* what is about to go (and a clear 404 before asking about nothing) */
-	path = cli_url_encoded("/v1/catalog/manifest/", name, "");
-	rc = cli_json("GET", path, NULL, &m);
-	if (rc != CLI_OK)
+	cat = cli_catalog_open();
+	if (catalog_client_manifest(cat, &call, name, 0, &m, &err) != 0) {
+		rc = cli_report_call(&call, &err);
 		goto out;
+	}
 	what = describe(m);
 	if (!yes && !confirm(name, what)) {
 		fprintf(stderr, "lakehouse: not dropped\n");
@@ -113,25 +120,18 @@ int cli_drop_main(int argc, char **argv)
 		goto out;
 	}
 
-	struct http_client_request r;
-	struct http_client_response resp;
-	free(path);
-	path = cli_url_encoded("/v1/catalog/manifest/", name, "");
-	url = cli_url(path);
-	http_client_request_init(&r);
-	r.method = "DELETE";
-	r.url = url;
-	rc = cli_do(&r, &resp);
-	if (rc != CLI_OK)
+	if (catalog_client_drop(cat, &call, name, &err) != 0) {
+		rc = cli_report_call(&call, &err);
 		goto out;
-	http_client_response_free(&resp);
+	}
+	rc = CLI_OK;
 	printf("dropped %s (%s)\n"
 	       "its objects are now garbage: `lakehouse gc` deletes them once they are older than "
 	       "the grace period (1 h by default)\n", name, what);
 out:
-	json_decref(m);
-	free(path);
+	manifest_unref(m);
+	catalog_client_destroy(cat);
+	lh_error_clear(&err);
 	free(what);
-	free(url);
 	return rc;
 }

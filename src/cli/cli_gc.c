@@ -8,6 +8,8 @@
 #include "cli/cli.h"
 #include "cli/cli_int.h"
 
+#include "common/catalog_client.h"
+#include "common/error.h"
 #include "common/limits.h"
 #include "common/xmalloc.h"
 
@@ -141,10 +143,13 @@ int cli_gc_main(int argc, char **argv)
 			return CLI_USAGE;
 		}
 	}
-	char *body = xasprintf("{\"dry_run\": %s, \"grace_seconds\": %lld}",
-			       dry_run ? "true" : "false", (long long)grace);
-	rc = cli_json("POST", "/v1/catalog/gc", body, &res);
-	free(body);
+	struct catalog_client *cat = cli_catalog_open();
+	struct lh_error err = { 0 };
+	struct peer_call call = { 0 };
+	rc = catalog_client_gc(cat, &call, dry_run, grace, &res, &err) == 0
+		     ? CLI_OK : cli_report_call(&call, &err);
+	lh_error_clear(&err);
+	catalog_client_destroy(cat);
 	if (rc != CLI_OK)
 		return rc;
 	if (json) {

@@ -5,6 +5,7 @@
  */
 #include "cli/cli_int.h"
 
+#include "common/catalog_client.h"
 #include "common/error.h"
 #include "common/limits.h"
 #include "common/url.h"
@@ -95,6 +96,44 @@ void cli_report_error(long status, const char *body, size_t len)
 	json_decref(j);
 }
 
+struct catalog_client *cli_catalog_open(void)
+{
+	char *v1 = cli_url("/v1");
+	struct peer_config pc = { .name = "the server", .url = v1,
+				  .token = getenv("LAKEHOUSE_TOKEN"), .relay = 1,
+				  .max_buffered = LH_CLI_MAX_RESPONSE };
+	struct catalog_client *c = catalog_client_create(&pc);
+	free(v1);
+	return c;
+}
+
+/* No answer at all: what cli_send says. */
+static void report_unreachable(const struct lh_error *err)
+{
+	if (!strcmp(err->code, "upstream_unavailable"))
+		fprintf(stderr, "lakehouse: cannot reach the lakehouse at %s "
+				"(is `lakehouse serve` running? set LAKEHOUSE_URL)\n",
+			cli_base_url());
+	else if (!strcmp(err->code, "upstream_timeout"))
+		fprintf(stderr, "lakehouse: %s did not answer in time\n", cli_base_url());
+	else    /* the person at the terminal runs the server: the whole story */
+		fprintf(stderr, "lakehouse: %s\n", err->detail[0] ? err->detail : err->msg);
+}
+
+int cli_report_call(const struct peer_call *call, const struct lh_error *err)
+{
+	if (!call->status) {
+		report_unreachable(err);
+		return CLI_FAILED;
+	}
+	json_t *j = lh_error_json(err);
+	char *text = json_dump_compact(j);
+	cli_report_error(call->status, text, strlen(text));
+	free(text);
+	json_decref(j);
+	return CLI_FAILED;
+}
+
 int cli_send(struct http_client_request *r, struct http_client_response *resp)
 {
 	struct lh_error err = { 0 };
@@ -106,14 +145,7 @@ int cli_send(struct http_client_request *r, struct http_client_response *resp)
 	if (!r->max_buffered)
 		r->max_buffered = LH_CLI_MAX_RESPONSE;
 	if (http_client_do(r, resp, &err) != 0) {
-		if (!strcmp(err.code, "upstream_unavailable"))
-			fprintf(stderr, "lakehouse: cannot reach the lakehouse at %s "
-					"(is `lakehouse serve` running? set LAKEHOUSE_URL)\n",
-				cli_base_url());
-		else if (!strcmp(err.code, "upstream_timeout"))
-			fprintf(stderr, "lakehouse: %s did not answer in time\n", cli_base_url());
-		else
-			fprintf(stderr, "lakehouse: %s\n", err.msg);
+		report_unreachable(&err);
 		rc = CLI_FAILED;
 	}
 	r->headers = saved;

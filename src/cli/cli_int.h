@@ -9,6 +9,7 @@
 #define LH_CLI_INT_H
 #include "common/http_client.h"
 #include "common/json.h"
+#include "common/peer_client.h"
 
 #include <stddef.h>
 #include <stdint.h>
@@ -56,6 +57,16 @@ int cli_json(const char *method, const char *path, const char *body, json_t **ou
 
 /* Print "lakehouse: <msg>" for an error answer (status + JSON body). */
 void cli_report_error(long status, const char *body, size_t len);
+
+/* The catalog at LAKEHOUSE_URL's /v1 as a typed client (catalog_client.h,
+ * ADR 0130): relaying, so the server's errors come back as it said them,
+ * with LAKEHOUSE_TOKEN. Free with catalog_client_destroy. */
+struct catalog_client *cli_catalog_open(void);
+
+/* Print a failed typed call as cli_send/cli_do would have: "cannot reach
+ * the lakehouse at ..." when no server answered, else the server's message
+ * (with its line and drift). Returns CLI_FAILED. */
+int cli_report_call(const struct peer_call *call, const struct lh_error *err);
 
 /* "12.3 MiB" style; writes into out[16]. */
 void cli_format_bytes(uint64_t n, char out[16]);

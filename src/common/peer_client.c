@@ -142,6 +142,11 @@ int peer_answer_fail(const struct peer_client *p, const char *method, const char
 
 	if (p->relay && st >= 400 && st < 600 && msg) {
 		pass_through(p, resp, o, st < 500 ? "bad_request" : "upstream_failed", err);
+	} else if (p->relay) {   /* not one of ours (a proxy in front?): what it said */
+		size_t n = resp->body_len > 200 ? 200 : resp->body_len;
+		lh_fail(err, st >= 400 && st < 600 ? (int)st : 502, "upstream_failed",
+			"%s answered HTTP %ld%s%.*s", p->name, st, n ? ": " : "", (int)n,
+			resp->body ? resp->body : "");
 	} else if ((st == 404 && (pass & (PEER_PASS_404 | PEER_PASS_4XX))) ||
 		   (st == 409 && (pass & (PEER_PASS_409 | PEER_PASS_4XX))) ||
 		   (st >= 400 && st < 500 && (pass & PEER_PASS_4XX))) {

@@ -21,7 +21,8 @@
  *                                the parser's complaint
  * A relaying client (peer_config.relay: the gateway's UI, the CLI, whose
  * caller is a person) passes every non-2xx answer as the peer sent it: the
- * peer already said it in plain words.
+ * peer already said it in plain words (an answer that is not our JSON error
+ * becomes "<name> answered HTTP N: <its first 200 bytes>").
  */
 #ifndef LH_PEER_CLIENT_H
 #define LH_PEER_CLIENT_H

@@ -321,6 +321,11 @@ TEST(peer_client_catalog_error_mapping)
 	CHECK_EQ_STR(err.code, "internal");
 	CHECK_EQ_STR(err.msg, "the catalog database failed");
 	lh_error_clear(&err);
+	/* and an answer that is not our JSON error as what it said */
+	CHECK_EQ_INT(catalog_client_manifest(c, NULL, "teapot", 0, &m, &err), -1);
+	CHECK_EQ_INT(err.status, 418);
+	CHECK_EQ_STR(err.msg, "the catalog answered HTTP 418: short and stout");
+	lh_error_clear(&err);
 	catalog_client_destroy(c);
 	http_server_stop(s);
 }
