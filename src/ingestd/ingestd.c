@@ -36,6 +36,7 @@
 #include "ingestd/ingestd.h"
 
 #include "common/auth.h"
+#include "common/catalog_client.h"
 #include "common/config.h"
 #include "common/error.h"
 #include "common/http_client.h"
@@ -43,6 +44,7 @@
 #include "common/names.h"
 #include "common/service.h"
 #include "common/sha256.h"
+#include "common/storage_client.h"
 #include "common/xmalloc.h"
 #include "ingestd/format.h"
 #include "ingestd/multipart.h"
@@ -61,10 +63,9 @@
 
 struct ingestd {
 	struct http_server *http;
-	char *storaged_url;
-	char *catalogd_url;
+	struct storage_client *storage; /* storaged, with the service token */
+	struct catalog_client *catalog; /* catalogd, with the service token */
 	char *spool_dir;
-	char *bearer_token;             /* for storaged/catalogd; NULL = no auth */
 	uint64_t max_upload_bytes;
 	uint64_t duckdb_memory_bytes;
 	unsigned duckdb_threads;
@@ -431,10 +432,9 @@ static int ingest_end(struct http_request *req)
 
 	struct pipeline_env env = {
 		.conversions = &svc->conversions,
-		.storaged_url = svc->storaged_url, .catalogd_url = svc->catalogd_url,
+		.storage = svc->storage, .catalog = svc->catalog,
 		.spool_dir = svc->spool_dir, .duckdb_memory_bytes = svc->duckdb_memory_bytes,
 		.duckdb_threads = svc->duckdb_threads, .request_id = http_request_id(req),
-		.bearer_token = svc->bearer_token,
 	};
 	struct pipeline_input in = {
 		.name = u->name, .mode = u->mode[0] ? u->mode : "replace",
@@ -505,10 +505,13 @@ struct ingestd *ingestd_start(const struct lh_config *cfg, struct lh_error *err)
 		return NULL;
 	spool_sweep(cfg->ingestd.spool_dir);                                     /* 6 */
 	struct ingestd *svc = xcalloc(1, sizeof *svc);
-	svc->storaged_url = xstrdup(cfg->ingestd.storaged_url);
-	svc->catalogd_url = xstrdup(cfg->ingestd.catalogd_url);
+	struct peer_config sp = { .name = "the object store", .url = cfg->ingestd.storaged_url,
+				  .token = auth_service_token(cfg) };
+	struct peer_config cp = { .name = "the catalog", .url = cfg->ingestd.catalogd_url,
+				  .token = auth_service_token(cfg) };
+	svc->storage = storage_client_create(&sp);
+	svc->catalog = catalog_client_create(&cp);
 	svc->spool_dir = xstrdup(cfg->ingestd.spool_dir);
-	svc->bearer_token = auth_service_token(cfg) ? xstrdup(auth_service_token(cfg)) : NULL;
 	svc->max_upload_bytes = cfg->ingestd.max_upload_bytes;
 	svc->duckdb_memory_bytes = cfg->ingestd.duckdb_memory_bytes;
 	svc->duckdb_threads = cfg->ingestd.duckdb_threads;
@@ -537,11 +540,10 @@ void ingestd_stop(struct ingestd *s)
 	if (!s)
 		return;
 	http_server_stop(s->http);
-	free(s->storaged_url);
-	free(s->catalogd_url);
+	storage_client_destroy(s->storage);
+	catalog_client_destroy(s->catalog);
 	free(s->spool_dir);
 	conversion_slots_free(&s->conversions);
-	free(s->bearer_token);
 	free(s);
 }
 

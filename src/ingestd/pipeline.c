@@ -43,11 +43,13 @@
  */
 #include "ingestd/pipeline.h"
 
+#include "common/catalog_client.h"
 #include "common/error.h"
-#include "common/http_client.h"
 #include "common/limits.h"
 #include "common/log.h"
+#include "common/manifest.h"
 #include "common/names.h"
+#include "common/storage_client.h"
 #include "common/xmalloc.h"
 #include "ingestd/format.h"
 #include "ingestd/parquet_writer.h"
@@ -98,46 +100,24 @@ static void conversion_release(struct conversion_slots *s)
 	pthread_mutex_unlock(&s->lock);
 }
 
-/* A peer's non-2xx answer as our error: its message if it sent JSON. */
-static int upstream_fail(const char *peer, const struct http_client_response *resp,
-			 struct lh_error *err)
+/* The call's request id (and the service token, the clients'). */
+static struct peer_call call_of(const struct pipeline_env *env)
 {
-	json_t *o = resp->body ? json_loadb(resp->body, resp->body_len, 0, NULL) : NULL;
-	const char *msg = o ? json_string_value(json_object_get(o, "error")) : NULL;
-	if (resp->status == 507)        /* a full disk behind us is still a full disk */
-		lh_fail(err, 507, "insufficient_storage", "%s", msg ? msg : "out of disk space");
-	else
-		lh_fail(err, 502, "upstream_failed", "%s answered %ld%s%s", peer, resp->status,
-			msg ? ": " : "", msg ? msg : "");
-	json_decref(o);
-	return -1;
+	struct peer_call call = { .request_id = env->request_id };
+	return call;
 }
 
-/* GET the latest manifest; *manifest = NULL when the dataset does not exist. */
+/* The latest manifest; *manifest = NULL when the dataset does not exist. */
 static int latest_manifest(const struct pipeline_env *env, const char *name,
-			   json_t **manifest, struct lh_error *err)
+			   struct manifest **manifest, struct lh_error *err)
 {
-	*manifest = NULL;
-	char *url = xasprintf("%s/catalog/manifest/%s", env->catalogd_url, name);
-	struct http_client_response resp;
-	int rc = http_client_json_auth("GET", url, NULL, env->request_id, env->bearer_token,
-				       &resp, err);
-	free(url);
-	if (rc != 0) {
-		snprintf(err->msg, sizeof err->msg, "the catalog is not reachable");
+	struct peer_call call = call_of(env);
+	if (catalog_client_manifest(env->catalog, &call, name, 0, manifest, err) == 0)
+		return 0;
+	if (err->status != 404)
 		return -1;
-	}
-	if (resp.status == 404) {
-		rc = 0;
-	} else if (resp.status == 200) {
-		*manifest = json_loadb(resp.body, resp.body_len, 0, NULL);
-		if (!*manifest)
-			rc = lh_fail(err, 502, "upstream_failed", "the catalog sent an unreadable manifest");
-	} else {
-		rc = upstream_fail("the catalog", &resp, err);
-	}
-	http_client_response_free(&resp);
-	return rc;
+	lh_error_clear(err);     /* no such dataset: an answer, not a failure */
+	return 0;
 }
 
 /* Note 2: a new name that equals an existing dataset's but for letter case
@@ -147,58 +127,36 @@ static int latest_manifest(const struct pipeline_env *env, const char *name,
 static int name_case_check(const struct pipeline_env *env, const char *name,
 			   struct lh_error *err)
 {
-	char *url = xasprintf("%s/catalog/datasets", env->catalogd_url);
-	struct http_client_response resp = { 0 };
-	json_t *doc = NULL, *d;
-	size_t i;
-	int rc = http_client_json_auth("GET", url, NULL, env->request_id, env->bearer_token,
-				       &resp, err);
-	free(url);
-	if (rc != 0) {
-		snprintf(err->msg, sizeof err->msg, "the catalog is not reachable");
-		return -1;
-	}
-	if (resp.status != 200) {
-		rc = upstream_fail("the catalog", &resp, err);
-		goto out;
-	}
-	doc = json_loadb(resp.body, resp.body_len, 0, NULL);
-	json_array_foreach(json_object_get(doc, "datasets"), i, d) {
-		const char *other = json_string_value(json_object_get(d, "name"));
-		if (other && !strcasecmp(other, name) && strcmp(other, name)) {
+	struct peer_call call = call_of(env);
+	struct manifest_summary *list = NULL;
+	size_t n = 0;
+	int rc = catalog_client_datasets(env->catalog, &call, &list, &n, err);
+	for (size_t i = 0; rc == 0 && i < n; i++) {
+		const char *other = list[i].name;
+		if (!strcasecmp(other, name) && strcmp(other, name))
 			rc = dataset_name_conflict(err, name, other);
-			break;
-		}
 	}
-out:
-	json_decref(doc);
-	http_client_response_free(&resp);
+	free(list);
 	return rc;
 }
 
 /* The manifest's object with this content digest, or NULL (note 2). */
-static json_t *find_object(json_t *manifest, const char *fingerprint, const char *digest)
+static const struct manifest_object *find_object(const struct manifest *m,
+						 const char *fingerprint, const char *digest)
 {
-	if (!manifest)
+	if (!m || strcmp(m->fingerprint, fingerprint) != 0)
 		return NULL;
-	const char *fp = json_string_value(json_object_get(manifest, "schema_fingerprint"));
-	if (!fp || strcmp(fp, fingerprint) != 0)
-		return NULL;
-	size_t i;
-	json_t *obj;
-	json_array_foreach(json_object_get(manifest, "objects"), i, obj) {
-		const char *d = json_string_value(json_object_get(obj, "content_sha256"));
-		if (d && !strcmp(d, digest))
-			return obj;
-	}
+	for (size_t i = 0; i < m->nobjects; i++)
+		if (!strcmp(m->objects[i].content_sha256, digest))
+			return &m->objects[i];
 	return NULL;
 }
 
-static json_t *result_body(json_t *manifest, int existing, uint64_t rows,
+static json_t *result_body(const struct manifest *manifest, int existing, uint64_t rows,
 			   uint64_t parquet_size, const char *key)
 {
 	json_t *o = json_object();
-	json_object_set(o, "manifest", manifest);
+	json_object_set_new(o, "manifest", manifest_to_json(manifest));
 	json_object_set_new(o, "existing", json_boolean(existing));
 	json_object_set_new(o, "row_count", json_integer((json_int_t)rows));
 	json_object_set_new(o, "parquet_size", json_integer((json_int_t)parquet_size));
@@ -314,28 +272,9 @@ enum store_result { STORE_FAILED = -1, STORE_DONE = 0, STORE_GONE = 1 };
 static int stored_size(const struct pipeline_env *env, const char *key, uint64_t *size,
 		       struct lh_error *err)
 {
-	char *url = xasprintf("%s/storage/get/%s", env->storaged_url, key);
-	struct http_client_response resp = { 0 };
-	struct http_client_request r;
-	int rc = STORE_FAILED;
-	http_client_request_init(&r);
-	r.method = "HEAD";
-	r.url = url;
-	r.request_id = env->request_id;
-	r.bearer_token = env->bearer_token;
-	if (http_client_do(&r, &resp, err) != 0) {
-		snprintf(err->msg, sizeof err->msg, "the object store is not reachable");
-	} else if (resp.status == 404) {
-		rc = STORE_GONE;
-	} else if (resp.status != 200 || resp.content_length == UINT64_MAX) {
-		upstream_fail("the object store", &resp, err);
-	} else {
-		*size = resp.content_length;
-		rc = STORE_DONE;
-	}
-	http_client_response_free(&resp);
-	free(url);
-	return rc;
+	struct peer_call call = call_of(env);
+	int rc = storage_client_head(env->storage, &call, key, size, err);
+	return rc == 0 ? STORE_DONE : rc == 1 ? STORE_GONE : STORE_FAILED;
 }
 
 /* Convert the spooled CSV to Parquet and PUT it write-once under `key` while
@@ -356,12 +295,14 @@ static int store_parquet(const struct pipeline_env *env, const struct pipeline_i
 	};
 	/* 100-continue: storaged answers a 412 (or 413, 507) before the body,
 	 * and curl must hear it instead of failing to send into a closed
-	 * connection. */
-	const char *hdrs[] = { "If-None-Match: *", "Content-Type: application/octet-stream",
-			       "Expect: 100-continue", NULL };
-	char *put_url = xasprintf("%s/storage/put/%s", env->storaged_url, key);
-	struct http_client_response resp = { 0 };
-	struct http_client_request r;
+	 * connection. The PUT lasts as long as the conversion: allow 1 s per
+	 * MiB of CSV on top of the usual limit. Chunked: the length is unknown. */
+	struct storage_put put = {
+		.source = fifo_source, .source_ctx = &c, .write_once = 1, .expect_continue = 1,
+		.timeout_ms = LH_HTTP_CLIENT_TIMEOUT_MS +
+			      (unsigned)(in->schema->data_end >> 20) * 1000u,
+	};
+	struct peer_call call = call_of(env);
 	struct lh_error put_err = { 0 };
 	int rc = STORE_FAILED, put_rc;
 
@@ -375,18 +316,7 @@ static int store_parquet(const struct pipeline_env *env, const struct pipeline_i
 		lh_fail(err, 500, "internal", "could not start the conversion");
 		goto out_fifo;
 	}
-	http_client_request_init(&r);
-	r.method = "PUT";
-	r.url = put_url;
-	r.headers = hdrs;
-	r.request_id = env->request_id;
-	r.bearer_token = env->bearer_token;
-	r.body_source = fifo_source;
-	r.body_source_ctx = &c;      /* body_source_len 0: chunked */
-	/* The PUT lasts as long as the conversion: allow 1 s per MiB of CSV
-	 * on top of the usual limit. */
-	r.timeout_ms = LH_HTTP_CLIENT_TIMEOUT_MS + (unsigned)(in->schema->data_end >> 20) * 1000u;
-	put_rc = http_client_do(&r, &resp, &put_err);
+	put_rc = storage_client_put(env->storage, &call, key, &put, &put_err);
 	int put_ended_early = !c.at_eof;
 	if (put_ended_early) {
 		/* A 412 or an error before the body's end: the rest of the
@@ -408,22 +338,18 @@ static int store_parquet(const struct pipeline_env *env, const struct pipeline_i
 				  (unsigned long long)c.bytes);
 		*err = c.err;
 		memset(&c.err, 0, sizeof c.err);
-	} else if (put_rc != 0) {
+	} else if (put_rc < 0) {
 		*err = put_err;
 		memset(&put_err, 0, sizeof put_err);
-		if (c.bytes)   /* e.g. storaged cut a body over its max_object_bytes */
-			snprintf(err->msg, sizeof err->msg, "the object store closed the connection "
-				 "after %llu bytes of the Parquet file (is it larger than storaged's "
-				 "max_object_bytes?)", (unsigned long long)c.bytes);
-		else
-			snprintf(err->msg, sizeof err->msg, "the object store is not reachable");
-	} else if (resp.status == 200) {
+		if (!call.status && c.bytes)  /* e.g. storaged cut a body over its max_object_bytes */
+			lh_error_rephrase(err, "the object store closed the connection after %llu "
+					  "bytes of the Parquet file (is it larger than storaged's "
+					  "max_object_bytes?)", (unsigned long long)c.bytes);
+	} else if (put_rc == 0) {
 		*size = c.bytes;
 		rc = STORE_DONE;
-	} else if (resp.status == 412) {  /* that content under that schema is there */
+	} else {  /* a 412: that content under that schema is there */
 		rc = stored_size(env, key, size, err);
-	} else {
-		upstream_fail("the object store", &resp, err);
 	}
 out_fifo:
 	close(c.read_end);
@@ -431,38 +357,27 @@ out:
 	lh_error_clear(&c.err);
 	lh_error_clear(&put_err);
 	pthread_mutex_destroy(&c.lock);
-	http_client_response_free(&resp);
-	free(put_url);
 	return rc;
 }
 
-static json_t *register_body(const struct pipeline_input *in, const struct ingest_schema *s,
-			     const char *key, uint64_t size)
+/* The register request (note 5): the one new object and the schema. */
+static struct manifest *register_request(const struct pipeline_input *in,
+					 const struct ingest_schema *s, const char *key,
+					 uint64_t size)
 {
-	json_t *schema = json_array();
+	struct manifest *m = manifest_create();
+	snprintf(m->name, sizeof m->name, "%s", in->name);
+	snprintf(m->fingerprint, sizeof m->fingerprint, "%s", s->fingerprint);
+	snprintf(m->mode, sizeof m->mode, "%s", in->mode);
 	for (size_t i = 0; i < s->ncols; i++) {
-		json_t *c = json_object();
-		json_object_set_new(c, "name", json_string(s->columns[i].name));
 		char tbuf[SCHEMA_TYPE_NAME_MAX];
-		json_object_set_new(c, "type", json_string(schema_type_name(&s->columns[i].type, tbuf)));
-		json_object_set_new(c, "nullable", json_boolean(s->columns[i].nullable));
-		json_array_append_new(schema, c);
+		manifest_add_column(m, s->columns[i].name, schema_type_name(&s->columns[i].type, tbuf),
+				    s->columns[i].nullable);
 	}
-	json_t *obj = json_object();
-	json_object_set_new(obj, "key", json_string(key));
-	json_object_set_new(obj, "size", json_integer((json_int_t)size));
-	json_object_set_new(obj, "row_count", json_integer((json_int_t)s->row_count));
-	json_object_set_new(obj, "content_sha256", json_string(in->content_sha256));
-	json_t *objects = json_array();
-	json_array_append_new(objects, obj);
-	json_t *b = json_object();
-	json_object_set_new(b, "name", json_string(in->name));
-	json_object_set_new(b, "schema_fingerprint", json_string(s->fingerprint));
-	json_object_set_new(b, "schema", schema);
-	json_object_set_new(b, "objects", objects);
-	json_object_set_new(b, "row_count", json_integer((json_int_t)s->row_count));
-	json_object_set_new(b, "mode", json_string(in->mode));
-	return b;
+	manifest_add_object(m, key, (int64_t)size, (int64_t)s->row_count, in->content_sha256);
+	m->row_count = (int64_t)s->row_count;
+	m->size_bytes = (int64_t)size;
+	return m;
 }
 
 int pipeline_run(const struct pipeline_env *env, const struct pipeline_input *in,
@@ -470,21 +385,21 @@ int pipeline_run(const struct pipeline_env *env, const struct pipeline_input *in
 {
 	int rc = -1;
 	const struct ingest_schema *schema = in->schema;                         /* 1 */
-	json_t *latest = NULL, *reg = NULL, *answer = NULL;
-	char *key = NULL, *fifo_path = NULL, *reg_text = NULL, *url = NULL;
-	struct http_client_response resp = { 0 };
+	struct manifest *latest = NULL, *req = NULL, *registered = NULL;
+	struct peer_call call = call_of(env);
+	char *key = NULL, *fifo_path = NULL;
 	uint64_t size = 0;
+	int existing = 0;
 
 	if (latest_manifest(env, in->name, &latest, err) != 0)                  /* 2 */
 		goto out;
 	if (!latest && name_case_check(env, in->name, err) != 0)
 		goto out;
-	json_t *same = find_object(latest, schema->fingerprint, in->content_sha256);
+	const struct manifest_object *same = find_object(latest, schema->fingerprint,
+							 in->content_sha256);
 	if (same) {
 		*status = 200;
-		*body = result_body(latest, 1, schema->row_count,
-				    (uint64_t)json_integer_value(json_object_get(same, "size")),
-				    json_string_value(json_object_get(same, "key")));
+		*body = result_body(latest, 1, schema->row_count, (uint64_t)same->size, same->key);
 		rc = 0;
 		goto out;
 	}
@@ -493,7 +408,6 @@ int pipeline_run(const struct pipeline_env *env, const struct pipeline_input *in
 			schema->fingerprint + strlen("sha256:"), in->content_sha256);
 	fifo_path = xasprintf("%s/%s.%d.%lx.parquet", env->spool_dir,          /* 3 */
 			      in->content_sha256, (int)getpid(), (unsigned long)pthread_self());
-	url = xasprintf("%s/catalog/register", env->catalogd_url);
 	for (int attempt = 1;; attempt++) {
 		unlink(fifo_path);
 		int stored = store_parquet(env, in, key, fifo_path, &size, err);  /* 3, 4 */
@@ -507,53 +421,37 @@ int pipeline_run(const struct pipeline_env *env, const struct pipeline_input *in
 			}
 			continue;
 		}
-		json_decref(reg);
-		free(reg_text);
-		http_client_response_free(&resp);
-		json_decref(answer);
-		answer = NULL;
-		reg = register_body(in, schema, key, size);                      /* 5 */
-		reg_text = json_dump_compact(reg);
-		if (http_client_json_auth("POST", url, reg_text, env->request_id,
-					  env->bearer_token, &resp, err) != 0) {
-			snprintf(err->msg, sizeof err->msg, "the catalog is not reachable");
-			goto out;
-		}
-		answer = json_loadb(resp.body, resp.body_len, 0, NULL);
-		const char *code = json_string_value(json_object_get(answer, "code"));
-		if (resp.status != 409 || !code || strcmp(code, "object_missing") != 0 ||
+		manifest_unref(req);
+		req = register_request(in, schema, key, size);                   /* 5 */
+		if (catalog_client_register(env->catalog, &call, req, &registered, &existing,
+					    err) == 0)
+			break;
+		if (err->status != 409 || strcmp(err->code, "object_missing") != 0 ||
 		    attempt == PIPELINE_REGISTER_ATTEMPTS)
 			break;
+		lh_error_clear(err);
 		log_event("info", "ingestd", "%s: garbage collection removed %s before the "   /* 6 */
 			  "register; storing it again (attempt %d)", in->name, key, attempt + 1);
 	}
-	if (resp.status == 200 && answer) {
-		json_t *manifest = json_object_get(answer, "manifest");
-		int existing = json_is_true(json_object_get(answer, "existing"));
+	if (registered) {
 		*status = 200;
-		*body = result_body(manifest, existing, schema->row_count, size, key);
+		*body = result_body(registered, existing, schema->row_count, size, key);
 		rc = 0;
-	} else if (resp.status == 409 && answer) {
+	} else if (err->status == 409) {
+		/* drift and conflicts are answers: catalogd's body as it sent it */
 		*status = 409;
-		*body = json_incref(answer);
+		*body = lh_error_json(err);
+		lh_error_clear(err);
 		rc = 0;
-	} else if (resp.status >= 400 && resp.status < 500 && answer) {
-		/* The catalog refused the request itself: say so as it did. */
-		lh_fail(err, (int)resp.status,
-			json_string_value(json_object_get(answer, "code")) ?: "bad_request", "%s",
-			json_string_value(json_object_get(answer, "error")) ?: "rejected by the catalog");
-	} else {
-		upstream_fail("the catalog", &resp, err);
 	}
+	/* else: other 4xx as catalogd said them, 5xx and no answer as 502
+	 * (catalog_client.h) */
 out:
 	if (fifo_path)
 		unlink(fifo_path);
-	http_client_response_free(&resp);
-	json_decref(answer);
-	json_decref(reg);
-	json_decref(latest);
-	free(reg_text);
-	free(url);
+	manifest_unref(registered);
+	manifest_unref(req);
+	manifest_unref(latest);
 	free(fifo_path);
 	free(key);
 	return rc;

@@ -9,8 +9,10 @@
 #include <pthread.h>
 #include <stdint.h>
 
-struct lh_error;
+struct catalog_client;
 struct ingest_schema;
+struct lh_error;
+struct storage_client;
 
 /* Conversions are memory- and CPU-heavy (a DuckDB each, ADR 0006): at most
  * PIPELINE_MAX_CONVERSIONS run at once per service; others wait. The
@@ -26,14 +28,14 @@ void conversion_slots_free(struct conversion_slots *s);
 
 struct pipeline_env {
 	struct conversion_slots *conversions;  /* the service's, borrowed */
-	const char *storaged_url;
-	const char *catalogd_url;
+	struct storage_client *storage;  /* storaged (storage_client.h), borrowed */
+	struct catalog_client *catalog;  /* catalogd (catalog_client.h), borrowed */
 	const char *spool_dir;          /* where the Parquet FIFO is made and
 					 * DuckDB may spill */
 	uint64_t duckdb_memory_bytes;
 	unsigned duckdb_threads;
-	const char *request_id;         /* propagated to storaged and catalogd */
-	const char *bearer_token;       /* sent to storaged and catalogd, or NULL */
+	const char *request_id;         /* propagated to storaged and catalogd (the
+					 * service token is the clients') */
 };
 
 struct pipeline_input {
