@@ -1,4 +1,4 @@
-/* queryd.h — the read-only SQL service (SPEC 8): public interface.
+/* queryd.h — the read-only SQL service (docs/api.md, POST /query): public interface.
  *
  * Uses cfg->queryd.storaged_url and cfg->queryd.catalogd_url to reach its
  * peers (serve fills them with the embedded services' URLs). */
