@@ -1,6 +1,6 @@
 /* cache.c — queryd's local content-addressed cache of Parquet objects.
  *
- * Objects in storaged are write-once (SPEC 3, 6.5), so a key names the same
+ * Objects in storaged are write-once (ADR 0050 point 6), so a key names the same
  * bytes forever and a cached copy never needs re-fetching.
  *
  * DESIGN NOTES
