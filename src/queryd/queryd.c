@@ -1,4 +1,4 @@
-/* queryd.c — the read-only SQL service (SPEC 8): POST /query, the catalog
+/* queryd.c — the read-only SQL service (docs/api.md, ADR 0050): POST /query, the catalog
  * and storage lookups behind it, the conversation with the worker process
  * that runs DuckDB (pool.c, worker.c), and the service
  * life cycle (queryd_start / queryd_stop / queryd_main).
