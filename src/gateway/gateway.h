@@ -1,4 +1,4 @@
-/* gateway.h — the front door (SPEC 9): routes /v1/<service>/... to the
+/* gateway.h — the front door (docs/api.md "gateway"): routes /v1/<service>/... to the
  * services and serves the web UI at /. Uses cfg->gateway.*_url for the
  * upstreams (serve fills them with the embedded services' URLs). */
 #ifndef LH_GATEWAY_H
