@@ -1,4 +1,4 @@
-/* gateway.c — the front door (SPEC 9): the route table that maps
+/* gateway.c — the front door (docs/api.md "gateway"): the route table that maps
  *   /v1/storage/<rest>  -> storaged  /storage/<rest>
  *   /v1/catalog/<rest>  -> catalogd  /catalog/<rest>
  *   /v1/ingest          -> ingestd   /ingest
