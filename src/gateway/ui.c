@@ -1,4 +1,4 @@
-/* ui.c — the web UI the gateway serves at "/" (SPEC 9): server-rendered HTML,
+/* ui.c — the web UI the gateway serves at "/" (ADR 0080): server-rendered HTML,
  * enhanced by htmx when JavaScript runs, complete without it for reading.
  * This file holds what every page shares (layout, CSRF checks, calling the
  * services, errors in words, result tables) and the design notes the page
