@@ -1,5 +1,5 @@
 /* ui_chart.c — a chart of a query result, drawn server-side as inline SVG
- * for the SQL console (SPEC 9). Pure: JSON in, markup out through the
+ * for the SQL console (ADR 0080, 0122). Pure: JSON in, markup out through the
  * escaping builder of ui_html.c; unit-tested in tests/unit/test_ui_chart.c.
  *
  * The rule (ui_int.h, ui_chart_choose): x is the column the user chose, else
