@@ -4,7 +4,7 @@
  * queryd pointed at them, then the gateway (default 127.0.0.1:8080) pointed
  * at all four; prints the URL to open; on SIGTERM/SIGINT stops them in
  * reverse order, each letting its in-flight requests finish. Services talk
- * over HTTP exactly as when they run apart (SPEC 1).
+ * over HTTP exactly as when they run apart (ADR 0001).
  */
 #ifndef LH_SERVE_H
 #define LH_SERVE_H
