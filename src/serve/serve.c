@@ -1,4 +1,4 @@
-/* serve.c — `lakehouse serve`: all five services in one process (SPEC 1).
+/* serve.c — `lakehouse serve`: all five services in one process (ADR 0001).
  *
  * Start order follows the dependencies: storaged and catalogd (each on a free
  * loopback port unless configured), then ingestd and queryd pointed at them,
