@@ -2,7 +2,7 @@
  * lines for machines or short lines for a person at a terminal (ADR 0121).
  *
  * JSON request lines carry time, level, service, request_id, method, path,
- * status, bytes_in, bytes, duration_ms (SPEC 10), and for a failure "error"
+ * status, bytes_in, bytes, duration_ms (ADR 0005), and for a failure "error"
  * (5xx) and "detail" (an error's log-only detail, ADR 0130); JSON events carry time,
  * level, service, msg. Human lines read "12:03:04 POST /v1/ingest?name=x 200
  * 12.3 ms 1.2 KiB in, 858 B out" and "12:03:04 warning: gateway: ...".
