@@ -1,5 +1,5 @@
 /* http_policy.h — the checks every service makes on a request's headers
- * before routing it (SPEC 10, ADR 0110): RFC 9112 message framing, the Host
+ * before routing it (ADR 0110, docs/security.md): RFC 9112 message framing, the Host
  * allow-list against DNS rebinding, refusal of cross-site state-changing
  * requests, and the JSON media type of JSON endpoints.
  *
