@@ -1,4 +1,4 @@
-/* auth.h — bearer-token authentication of every service (SPEC 10, ADR 0090).
+/* auth.h — bearer-token authentication of every service (ADR 0090).
  *
  * Tokens come from [auth] read_tokens and write_tokens, shared by every
  * service of one deployment. With no token configured, nothing is checked —
@@ -9,7 +9,7 @@
  *   - a read token on a write                  -> 403 (insufficient_scope)
  *   - a write token                            -> anything
  * A write is any method other than GET and HEAD, except POST /query and
- * POST /v1/query: queries are reads (SPEC 10: read tokens may query).
+ * POST /v1/query: queries are reads (ADR 0090: read tokens may query).
  *
  * auth_decide() and the helpers before it are pure (no I/O), unit-tested in
  * tests/unit/test_auth.c. Tokens are compared in constant time: the presented
