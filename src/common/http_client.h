@@ -1,6 +1,6 @@
 /* http_client.h — HTTP requests to other services, on libcurl.
  *
- * Services talk to each other only over HTTP (SPEC 1). This is the one file
+ * Services talk to each other only over HTTP (ADR 0001). This is the one file
  * pair that wraps libcurl. Bodies can come from memory, a file descriptor or a
  * callback, and responses can go to a capped memory buffer, a file descriptor
  * or a callback, so large objects stream without being held in memory.
