@@ -1,5 +1,5 @@
 /* cli.h — the client commands of `lakehouse`, talking to LAKEHOUSE_URL
- * (default http://127.0.0.1:8080) through the gateway's /v1 API (SPEC 9).
+ * (default http://127.0.0.1:8080) through the gateway's /v1 API (docs/cli.md).
  * Each returns the process exit code: 0 on success, 1 when the server
  * answered an error (its message is printed), 2 on bad usage. */
 #ifndef LH_CLI_H
