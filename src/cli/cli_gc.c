@@ -1,5 +1,5 @@
 /* cli_gc.c — `lakehouse gc [--dry-run] [--grace DURATION] [--json]`: garbage
- * collection of the object store (SPEC 10, ADR 0095) through POST
+ * collection of the object store (ADR 0095, docs/cli.md) through POST
  * /v1/catalog/gc. Prints the candidates (size, age, key — the key last and
  * whole, it is what a person copies) and the totals, or the server's JSON
  * with --json. The safety argument lives in catalogd/gc.c; this file only
