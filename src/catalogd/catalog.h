@@ -1,5 +1,5 @@
 /* catalog.h — catalogd's private model and the backend-independent meaning of
- * a register (SPEC 7). Included by catalogd.c, the store backends and the unit
+ * a register (docs/api.md, ADR 0040). Included by catalogd.c, the store backends and the unit
  * tests; other modules use catalogd.h only.
  *
  * A `struct catalog_version` is one immutable manifest: the version of a
@@ -81,14 +81,14 @@ int catalog_mode_parse(const char *s, enum catalog_mode *out);
 
 /* --- validation (pure) ------------------------------------------------- */
 
-/* 1 if `type` is one of the SPEC 4 type names. */
+/* 1 if `type` is a type name a manifest may hold (docs/schema.md). */
 int catalog_type_valid(const char *type);
 /* 1 if `s` is exactly 64 lowercase hex digits. */
 int catalog_hex64_valid(const char *s);
 /* 1 if `s` is "sha256:" + 64 lowercase hex digits. */
 int catalog_fingerprint_valid(const char *s);
 
-/* The SPEC 5 fingerprint of a column list into out[CATALOG_FP_LEN + 1]. */
+/* The fingerprint (docs/schema.md) of a column list into out[CATALOG_FP_LEN + 1]. */
 void catalog_schema_fingerprint(const struct catalog_column *cols, size_t n,
 				char out[CATALOG_FP_LEN + 1]);
 
@@ -100,7 +100,7 @@ struct catalog_version *catalog_request_parse(const json_t *body, struct lh_erro
 
 /* --- semantics (pure) -------------------------------------------------- */
 
-/* The schema drift between two column lists (SPEC 6): a new JSON array of
+/* The schema drift between two column lists (docs/api.md, POST /catalog/register): a new JSON array of
  * {"column","change","old_type","new_type"} with change "removed" (old order),
  * then, in the new order, "added", "type_changed" and "moved". "moved" marks a
  * smallest set of common columns whose relocation explains the new order (the
@@ -132,7 +132,7 @@ json_t *catalog_case_clashes(const struct catalog_summary *list, size_t n);
 
 /* RFC 3339 UTC with milliseconds, "2025-01-31T09:30:00.123Z". */
 void catalog_time_format(int64_t ms, char out[32]);
-/* The manifest object (SPEC 7); a new reference. */
+/* The manifest object (docs/api.md, "A manifest"); a new reference. */
 json_t *catalog_version_json(const struct catalog_version *v);
 /* [{"name","type","nullable"}]; a new reference. */
 json_t *catalog_schema_json(const struct catalog_column *cols, size_t n);
