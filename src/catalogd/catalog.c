@@ -6,7 +6,7 @@
  * NOTES ON THE DESIGN OF A REGISTER
  *   1. catalog_request_parse() validates every field before anything else
  *      happens, so a bad request never reaches a transaction. The schema
- *      fingerprint must be the SPEC 5 fingerprint of the schema sent with it:
+ *      fingerprint must be the fingerprint (docs/schema.md) of the schema sent:
  *      drift detection compares fingerprints, so they must not lie.
  *   2. The request's row_count must equal the sum of its objects' row counts
  *      (in both modes it describes the objects sent, ADR 0040).
