@@ -1,4 +1,4 @@
-/* catalogd.h — the catalog service (SPEC 7): public interface.
+/* catalogd.h — the catalog service (docs/api.md): public interface.
  *
  * Other modules include only this header. The dataset-name rule the catalog
  * enforces is common/names.h, shared with ingestd and queryd.
