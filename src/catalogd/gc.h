@@ -1,4 +1,4 @@
-/* gc.h — garbage collection of the object store (SPEC 10, ADR 0095), private
+/* gc.h — garbage collection of the object store (ADR 0095), private
  * to catalogd: the object store calls behind POST /catalog/gc and behind the
  * register's object check. The safety argument is in gc.c's header.
  */
