@@ -1,4 +1,4 @@
-/* gc.c — garbage collection of the object store (SPEC 10, ADR 0095): the
+/* gc.c — garbage collection of the object store (ADR 0095): the
  * objects under "datasets/" that no retained version references and that are
  * older than a grace period are deleted; a dry run lists them. Used by
  * catalogd's POST /catalog/gc, and by every register (gc_object_check).
