@@ -30,7 +30,7 @@
  *      "is this key referenced" and deletes inside it. So a sweep and a
  *      register are never interleaved, and the sweep's reads see every
  *      register committed before it began.
- *   8. Dataset names are unique regardless of letter case (SPEC 6, ADR
+ *   8. Dataset names are unique regardless of letter case (docs/api.md, ADR
  *      0112). sqlite_register, inside its BEGIN IMMEDIATE, looks up a new
  *      name by lower(name) (name_case_taken) and answers 409 name_conflict;
  *      since every writer holds the file's one write lock, two registers of
