@@ -46,7 +46,7 @@
  *      every register that committed before the lock was granted. A waiting
  *      exclusive request queues later shared ones behind it, so GC is not
  *      starved. Lock order is always name lock, then GC lock: no deadlock.
- *   9. Dataset names are unique regardless of letter case (SPEC 6, ADR
+ *   9. Dataset names are unique regardless of letter case (docs/api.md, ADR
  *      0112), so the name lock of note 3 is keyed by lower(name): the
  *      registers and drops of `salaries` and `SALARIES` queue on one lock.
  *      Holding it, pg_register looks a new name up by lower(name)
