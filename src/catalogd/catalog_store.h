@@ -19,7 +19,7 @@
  *      version's objects (catalog_store_check_objects) until its commit. So
  *      no object is deleted between a register's check and its commit, and
  *      gc_sweep sees every register committed before it.
- *   6. Dataset names are unique regardless of letter case (SPEC 6, ADR
+ *   6. Dataset names are unique regardless of letter case (docs/api.md, ADR
  *      0112): a register that would create a dataset whose name equals an
  *      existing one's but for case fails with 409 "name_conflict" (extra
  *      "existing_name") and writes nothing, checked inside the transaction
