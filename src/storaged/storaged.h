@@ -1,4 +1,4 @@
-/* storaged.h — the object store service (SPEC 3): public interface. */
+/* storaged.h — the object store service (docs/api.md): public interface. */
 #ifndef LH_STORAGED_H
 #define LH_STORAGED_H
 
