@@ -1,4 +1,4 @@
-/* storaged.c — the object store service (SPEC 3): HTTP routes over a
+/* storaged.c — the object store service (docs/api.md): HTTP routes over a
  * struct storage_backend, plus storaged_start/stop/main.
  *
  * The routes validate keys (common/keys.c), enforce max_object_bytes and turn
