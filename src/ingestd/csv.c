@@ -429,7 +429,7 @@ int csv_check_header(const struct csv_scanner *s, struct lh_error *err)
 		}
 		/* Names become C strings (schema, SQL): a NUL would cut them. Other
 		 * control characters are refused too: 0x1e and 0x1f separate names
-		 * from types in the schema fingerprint (SPEC 5), so a name holding
+		 * from types in the schema fingerprint (docs/schema.md), so a name holding
 		 * them could make two different schemas share a fingerprint. */
 		if (memchr(s->fields[i].ptr, '\0', s->fields[i].len))
 			return fail_header(err, &s->fields[i], i, "contains a NUL byte");
