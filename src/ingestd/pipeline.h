@@ -1,5 +1,5 @@
 /* pipeline.h — what ingestd does with a spooled, already inferred upload
- * (SPEC 6 steps 3-6): check the catalog for an identical version, convert to
+ * (docs/api.md, POST /ingest steps 3-5): check the catalog for an identical version, convert to
  * Parquet, PUT write-once to storaged, register with catalogd. Inference
  * (step 2) ran while the upload arrived (ingestd.c). */
 #ifndef LH_INGESTD_PIPELINE_H
