@@ -1,4 +1,4 @@
-/* csv.h — the lakehouse's one CSV dialect (SPEC section 4): a pure,
+/* csv.h — the lakehouse's one CSV dialect (docs/schema.md): a pure,
  * restartable record scanner over caller-owned buffers. No I/O, no
  * allocation per record; used by the CSV input format (csv_reader.c: its
  * inference and its record batches) and by the fuzz target.
