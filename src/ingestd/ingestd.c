@@ -1,4 +1,4 @@
-/* ingestd.c — the ingest service: POST /ingest (SPEC 6).
+/* ingestd.c — the ingest service: POST /ingest (docs/api.md).
  *
  * DESIGN NOTES
  *  1. begin(): the name and mode (query string) and the media type are
@@ -10,7 +10,7 @@
  *  3. body(): each chunk is hashed (the content digest) and written to the
  *     spool; multipart bodies go through the streaming parser first, so only
  *     the "file" field's bytes are spooled. Past the cap -> 413.
- *  4. Inference runs while the upload arrives (SPEC 6 step 2 over exactly
+ *  4. Inference runs while the upload arrives (POST /ingest step 2 over exactly
  *     the spooled bytes): every spooled chunk is also handed to the
  *     inference pump, a thread per upload that runs the upload's format's
  *     feed() (format.h; picked by ingest_format_pick from the media type
