@@ -1,6 +1,6 @@
 /* pipeline.c — from a spooled CSV to a registered dataset version.
  *
- * DESIGN NOTES (SPEC 6)
+ * DESIGN NOTES (docs/api.md, POST /ingest)
  *  1. The schema (row count, fingerprint, chunk index) comes in with the
  *     input: ingestd inferred it while the upload arrived, and a bad CSV was
  *     answered 400 before this function. Nothing has been written yet.
