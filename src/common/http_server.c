@@ -3,7 +3,7 @@
  * This is the only file that includes <microhttpd.h>.
  *
  * DESIGN NOTES
- *  1. One MHD daemon per service, thread per connection (ADR 0005): a handler
+ *  1. One MHD daemon per service, thread per connection (ADR 0003): a handler
  *     may block on disk, an upstream or DuckDB without stalling others.
  *  2. MHD calls access_handler() several times per request: once when the
  *     headers are in (we create struct http_request, route, run begin()),
