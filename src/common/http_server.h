@@ -15,7 +15,7 @@
  * (403 cross_site_request); then, on routes marked `json_body`, the JSON
  * media type (415 unsupported_media_type).
  *
- * Threading: one thread per connection (ADR 0005), so handlers may block
+ * Threading: one thread per connection (ADR 0003), so handlers may block
  * (fsync, upstream HTTP, DuckDB). Handlers must be thread-safe with respect to
  * their service context.
  *
