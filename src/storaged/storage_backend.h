@@ -8,7 +8,7 @@
  *     disk backend's segment length) with a 400 "bad_key";
  *   - an object is visible complete or not at all, with its size and SHA-256
  *     known without re-reading it;
- *   - every call is thread-safe (one thread per connection, ADR 0005);
+ *   - every call is thread-safe (one thread per connection, ADR 0003);
  *   - errors fill `err` once: 404 "not_found", 412 "exists",
  *     500 "storage_failed" / 507 "insufficient_storage" (details in the log).
  */
