@@ -1,4 +1,4 @@
-// ui.test.js — the web UI in a real browser (SPEC 9): Debian's chromium
+// ui.test.js — the web UI in a real browser (ADR 0080): Debian's chromium
 // driven by playwright-core, against `build/lakehouse serve` on a free
 // loopback port with a fresh data directory. Every step of a user's tour:
 // upload through the form, see the dataset listed and filtered, open its
