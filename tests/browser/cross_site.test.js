@@ -11,7 +11,7 @@
 // name it must not answer to (421). A positive control first: the real UI,
 // same origin, still uploads and runs SQL with a click, so the refusals are
 // not a broken server. Evidence is the server's own request log (one JSON
-// line per request and service, SPEC 10). Run: make browser.
+// line per request and service, ADR 0005). Run: make browser.
 'use strict';
 const { describe, it, before, after } = require('node:test');
 const assert = require('node:assert/strict');
