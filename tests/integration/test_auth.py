@@ -1,4 +1,4 @@
-"""Bearer-token authentication (SPEC 10, ADR 0090) on the real binary:
+"""Bearer-token authentication (ADR 0090) on the real binary:
 401 without or with a wrong token (JSON, WWW-Authenticate: Bearer), 403 for a
 read-only token on a write, /health always open, /metrics behind a token,
 service-to-service calls carrying the token (ingest and query through serve),
