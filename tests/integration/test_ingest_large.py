@@ -1,6 +1,7 @@
 """A 1 GiB staffing CSV through ingestd with the cap raised: the server's
 peak RSS (VmHWM, DuckDB included) stays under 512 MiB, and every row lands
-(SPEC 6 point 1: memory stays bounded whatever the upload size)."""
+(docs/api.md, POST /ingest step 1: memory stays bounded whatever the
+upload size)."""
 import os
 import subprocess
 import tempfile
