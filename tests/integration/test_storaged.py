@@ -1,6 +1,6 @@
-"""test_storaged.py — storaged (SPEC 3) over HTTP against the real binary.
+"""test_storaged.py — storaged (docs/api.md) over HTTP against the real binary.
 
-Every status code of SPEC 3 (200 206 204 304 400 404 405 412 413 416), Range
+Every status code of docs/api.md's storaged (200 206 204 304 400 404 405 412 413 416), Range
 variants, HEAD, LIST paging, bad keys, a 300 MiB object streamed both ways
 under a 64 MiB peak RSS, uploads that fail or are cut off leaving nothing
 behind, and 16 writers racing on one key with If-None-Match: *.
