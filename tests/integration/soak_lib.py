@@ -4,7 +4,7 @@ at a random moment, restart on the same data directory, verify, repeat.
 Used by bench/soak.py (200 cycles, figures in bench/README.md) and by
 tests/integration/test_soak.py (20 cycles in `make test`).
 
-What one cycle checks (SPEC 2, 3, 7 and docs/architecture.md "Durability"):
+What one cycle checks (docs/api.md and docs/architecture.md "Durability rules"):
   (a) every ingest acknowledged with 200 — in this cycle or any before — is
       version N of its dataset with the acknowledged row count and object,
       and `SELECT count(*) FROM "<name>@<N>"` returns that count (queries for
