@@ -1,5 +1,5 @@
 """ingestd end to end: real storaged, catalogd and ingestd processes on
-loopback (SPEC 6). Upload forms, idempotency, drift, bad CSV, limits, peers
+loopback (docs/api.md, POST /ingest). Upload forms, idempotency, drift, bad CSV, limits, peers
 down, spool hygiene."""
 import json
 import os
