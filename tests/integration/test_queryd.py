@@ -5,7 +5,7 @@ Parquet fixtures are produced by queryd itself (format "parquet" over a
 VALUES/range query), PUT to storaged and registered with catalogd, so every
 byte on the way is the product's own. If catalogd is not built into this
 binary yet, a minimal stand-in catalog (CatalogStandIn below, GET/POST of
-the SPEC 7 routes only) serves the manifests; the test names say which ran.
+the catalogd routes of docs/api.md only) serves the manifests; the test names say which ran.
 """
 import hashlib
 import http.server
@@ -20,7 +20,7 @@ from lhtest import ServerTest, request, request_json
 
 
 def fingerprint(schema):
-    """SPEC 5: sha256 over name 0x1f type 0x1e per column."""
+    """docs/schema.md: sha256 over name 0x1f type 0x1e per column."""
     h = hashlib.sha256()
     for c in schema:
         h.update(c["name"].encode() + b"\x1f" + c["type"].encode() + b"\x1e")
@@ -28,7 +28,7 @@ def fingerprint(schema):
 
 
 class CatalogStandIn:
-    """The SPEC 7 catalog routes queryd reads, in memory (used only when the
+    """The catalogd routes (docs/api.md) queryd reads, in memory (used only when the
     binary has no catalogd)."""
 
     def __init__(self):
