@@ -1,4 +1,4 @@
-"""The SQL engine is contained (SPEC 10, issue 22 point 3, ADR 0114).
+"""The SQL engine is contained (issue 22 point 3, ADR 0114).
 
 A query that crashes DuckDB, exhausts its memory or overruns its time limit
 ends that query alone, within the limit plus a second; a client that hangs up
