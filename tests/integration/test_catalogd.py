@@ -1,4 +1,4 @@
-"""test_catalogd.py — catalogd against the real binary (SPEC 7, issue "catalogd
+"""test_catalogd.py — catalogd against the real binary (docs/api.md, issue "catalogd
 complete"): register semantics, reads, drop, restart, schema drift, bad input,
 concurrency, and durability under SIGKILL at random moments.
 
@@ -28,7 +28,7 @@ RFC3339 = r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?Z$"
 
 
 def fingerprint(schema):
-    """SPEC 5."""
+    """docs/schema.md, "The fingerprint"."""
     h = hashlib.sha256()
     for name, typ in schema:
         h.update(name.encode() + b"\x1f" + typ.encode() + b"\x1e")
