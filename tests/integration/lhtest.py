@@ -145,7 +145,7 @@ class ServerTest(unittest.TestCase):
         return srv
 
     def assertError(self, status_body, status, code):
-        """Check an error response (status, headers, obj) per SPEC 2."""
+        """Check an error response (status, headers, obj): JSON with error and code (ADR 0005)."""
         st, _, obj = status_body
         self.assertEqual(st, status, obj)
         self.assertIsInstance(obj, dict)
