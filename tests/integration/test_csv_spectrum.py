@@ -1,12 +1,12 @@
 """The csv-spectrum corpus (npm package csv-spectrum, installed by the
 bootstrap) ingested file by file over HTTP, read back through queryd, and
-compared with the corpus's expected JSON (SPEC 6 point 6).
+compared with the corpus's expected JSON (docs/schema.md).
 
 Comparison rules (the expected JSON holds only strings):
-  - "" expected is a null read back (SPEC 4: an empty field is null);
+  - "" expected is a null read back (docs/schema.md: an empty field is null);
   - text columns compare byte for byte;
   - int64/float64 columns compare as numbers, bool as true/false.
-No file of the current corpus is rejected by SPEC 4; a file that should be
+No file of the current corpus is rejected by docs/schema.md's dialect; a file that should be
 would be listed in REJECTED with the reason.
 Errata: location_coordinates.json says "Contact Phone Number" is 1234567890
 but its CSV holds 2095257564 (an upstream mistake); the CSV's value is used.
