@@ -1,4 +1,4 @@
-"""Dataset names are unique regardless of letter case (SPEC 6, ADR 0112).
+"""Dataset names are unique regardless of letter case (ADR 0112).
 
 Issue 22 point 4: after `POST /v1/ingest?name=SALARIES`, `SELECT * FROM
 salaries`, "salaries@1", the UI preview and the download all returned the
