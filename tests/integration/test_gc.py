@@ -1,4 +1,4 @@
-"""test_gc.py — garbage collection (SPEC 10, ADR 0095) through `lakehouse
+"""test_gc.py — garbage collection (ADR 0095) through `lakehouse
 serve`: POST /v1/catalog/gc and `lakehouse gc`.
 
 Orphans from schema drift (409), from ingests killed between PUT and
