@@ -1,4 +1,4 @@
-"""Functions by allow-list (SPEC 10, issue 22 points 1 and 2, ADR 0113).
+"""Functions by allow-list (issue 22 points 1 and 2, ADR 0113).
 
 A user's statement may call only functions known to be safe, checked on
 DuckDB's own parse tree before DuckDB binds it. Each reproduction of the
