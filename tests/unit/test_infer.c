@@ -1,6 +1,6 @@
 /* test_infer.c — type inference (src/ingestd/infer.c) rule by rule, the
- * errors of a whole-file pass with their lines, and the SPEC section 5
- * fingerprint test vectors. */
+ * errors of a whole-file pass with their lines, and the fingerprint test
+ * vectors of docs/schema.md. */
 #include "test.h"
 
 #include "common/calendar.h"
