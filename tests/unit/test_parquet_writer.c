@@ -257,12 +257,12 @@ TEST(parquet_bad_output_path_fails_cleanly)
  * For every SPECTRUM/csvs/X.csv: infer + convert, then read every column back
  * CAST AS VARCHAR and compare with SPECTRUM/json/X.json (an array of
  * objects, or one object), whose values are all strings. Rules:
- *   - "" in the JSON is a null in Parquet (SPEC: an empty field is null);
+ *   - "" in the JSON is a null in Parquet (docs/schema.md: an empty field is null);
  *   - utf8 columns compare byte for byte;
  *   - typed columns compare by value: the JSON string is parsed with the
  *     column type's parser (infer.h) and so is DuckDB's text of the value
  *     (so 1.50 and 1.5, or T and space in timestamps, are equal);
- *   - files SPEC section 4 rejects would be listed in `rejected` with the
+ *   - files docs/schema.md's dialect rejects would be listed in `rejected` with the
  *     reason; none of the current corpus is.
  *   - errata: location_coordinates.json says "Contact Phone Number" is
  *     "1234567890" but the CSV holds 2095257564 (an upstream mistake in
