@@ -1,5 +1,5 @@
 /* test_json.c — request-body parsing, typed field getters, and the JSON
- * rendering of struct lh_error (SPEC 2). */
+ * rendering of struct lh_error (ADR 0005). */
 #include "test.h"
 
 #include "common/error.h"
