@@ -106,7 +106,7 @@ struct lh_error;
 /* The page a layout marks as current in the top navigation. */
 enum ui_nav { UI_NAV_DATASETS, UI_NAV_UPLOAD, UI_NAV_CONSOLE, UI_NAV_NONE };
 
-/* The CSRF token a page is rendered with (note 6). */
+/* The CSRF token a page is rendered with (ui.c note 6). */
 struct ui_page_token {
 	char tok[UI_CSRF_TOKEN_HEX + 1];   /* "" when none could be made */
 	int fresh;                         /* new: ui_send_html sets the cookie */
@@ -143,7 +143,7 @@ int ui_call_service(struct http_request *req, int which, const char *method,
 int ui_run_query(struct http_request *req, const char *sql, long max_rows, long timeout_ms,
 		 long *status, json_t **out, struct lh_error *err);
 
-/* A sentence a person understands for an error code (note 4), static. */
+/* A sentence a person understands for an error code (ui.c note 4), static. */
 const char *ui_friendly_error(const char *code, int status);
 /* An alert box for a service's error answer (or a transport error): the
  * sentence, then `detail` (NULL = none), then the answer's "line" if any. */
@@ -160,7 +160,7 @@ void ui_page_token(struct http_request *req, struct ui_page_token *t);
  * pages (Sec-Fetch-Site, when sent, says same-origin, or none) and carries
  * one valid token cookie, copied to `cookie`. 1 yes, 0 no. */
 int ui_csrf_cookie(struct http_request *req, char cookie[UI_CSRF_TOKEN_HEX + 1]);
-/* Whether a state-changing UI request may go on (note 6). `field` is the
+/* Whether a state-changing UI request may go on (ui.c note 6). `field` is the
  * token the form sent (NULL = none); an X-CSRF-Token header counts instead. */
 int ui_csrf_ok(struct http_request *req, const char *field);
 
