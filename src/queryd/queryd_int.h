@@ -201,8 +201,8 @@ void engine_query_interrupt(struct engine_query *q);
 int engine_query_add_view(struct engine_query *q, const char *view, const char *const *paths,
 			  size_t npaths, const json_t *schema, struct lh_error *err);
 
-/* CREATE OR REPLACE VIEW main."<view>" for a dataset's latest version (note
- * 7): over `paths` (absolute, in the sandbox); with npaths == 0 typed from
+/* CREATE OR REPLACE VIEW main."<view>" for a dataset's latest version
+ * (engine.c note 7): over `paths` (absolute, in the sandbox); with npaths == 0 typed from
  * `schema` — with no rows, or with `stub` a view that fails when run. The
  * view stays until dropped; its name is allowed by the function check.
  * Not to be called while a query runs on `e`. 0 or -1 with err (500). */
