@@ -100,7 +100,8 @@ struct catalog_version *catalog_request_parse(const json_t *body, struct lh_erro
 
 /* --- semantics (pure) -------------------------------------------------- */
 
-/* The schema drift between two column lists (docs/api.md, POST /catalog/register): a new JSON array of
+/* The schema drift between two column lists (docs/api.md, POST
+ * /catalog/register): a new JSON array of
  * {"column","change","old_type","new_type"} with change "removed" (old order),
  * then, in the new order, "added", "type_changed" and "moved". "moved" marks a
  * smallest set of common columns whose relocation explains the new order (the
