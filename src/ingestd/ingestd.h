@@ -1,4 +1,4 @@
-/* ingestd.h — the CSV ingest service (docs/api.md): public interface.
+/* ingestd.h — the ingest service (docs/api.md, POST /ingest): public interface.
  *
  * Uses cfg->ingestd.storaged_url and cfg->ingestd.catalogd_url to reach its
  * peers (serve fills them with the embedded services' URLs). */
