@@ -1,4 +1,5 @@
-/* pipeline.c — from a spooled CSV to a registered dataset version.
+/* pipeline.c — from a spooled, inferred upload (any input format, format.h)
+ * to a registered dataset version.
  *
  * DESIGN NOTES (docs/api.md, POST /ingest)
  *  1. The schema (row count, fingerprint, chunk index) comes in with the
