@@ -4,6 +4,7 @@
  * engine refusing each reproduction before DuckDB binds it while ordinary
  * analytics keep working. Engine tests go through engine.c's API only. */
 #include "test.h"
+#include "engine_fixture.h"
 
 #include "common/error.h"
 #include "common/xmalloc.h"
@@ -155,86 +156,12 @@ TEST(queryd_allow_fails_closed)
 
 /* ---- against DuckDB -------------------------------------------------------- */
 
-struct fixture {
-	char dir[64];
-	char spill[96];
-	struct engine *e;
-};
-
-static int fixture_open(struct fixture *f)
-{
-	snprintf(f->dir, sizeof f->dir, "/tmp/lh-qa-XXXXXX");
-	if (!mkdtemp(f->dir))
-		return -1;
-	snprintf(f->spill, sizeof f->spill, "%s/spill", f->dir);
-	struct lh_error err = { 0 };
-	struct engine_options o = { .sandbox_dir = f->dir, .temp_dir = f->spill,
-				    .memory_bytes = 256u << 20, .threads = 2 };
-	f->e = engine_open(&o, &err);
-	if (!f->e)
-		fprintf(stderr, "  engine_open: %s\n", err.msg);
-	lh_error_clear(&err);
-	return f->e ? 0 : -1;
-}
-
-static void fixture_close(struct fixture *f)
-{
-	engine_close(f->e);
-	char *cmd = xasprintf("rm -rf '%s'", f->dir);
-	if (system(cmd) != 0)
-		fprintf(stderr, "  cleanup failed\n");
-	free(cmd);
-}
-
-/* Write a Parquet file with the engine itself (the query must be allowed). */
-static int write_parquet(struct fixture *f, const char *sql, const char *path)
-{
-	struct lh_error err = { 0 };
-	struct engine_query *q = engine_query_create(f->e, &err);
-	int rc = -1;
-	if (q && engine_query_prepare(q, sql, &err) == 0 &&
-	    engine_query_to_parquet(q, sql, strlen(sql), -1, path, &err) == 0)
-		rc = 0;
-	if (rc)
-		fprintf(stderr, "  write_parquet: %s\n", err.msg);
-	engine_query_destroy(q);
-	lh_error_clear(&err);
-	return rc;
-}
-
 /* Run `sql` (views `view` over `parquet` when set) as CSV; the output in *out
  * (caller frees). 0, or -1 with err. */
 static int run(struct fixture *f, const char *view, const char *parquet, const char *sql,
 	       char **out, struct lh_error *err)
 {
-	struct engine_query *q = engine_query_create(f->e, err);
-	int rc = -1;
-	size_t len = 0, cap = 1 << 16;
-	char *buf = xmalloc(cap);
-	if (!q)
-		goto done;
-	if (parquet && engine_query_add_view(q, view, &parquet, 1, NULL, err))
-		goto done;
-	if (engine_query_prepare(q, sql, err) || engine_query_start(q, ENGINE_CSV, -1, err))
-		goto done;
-	for (;;) {
-		if (cap - len < 4096)
-			buf = xrealloc(buf, cap *= 2);
-		ssize_t n = engine_query_read(q, buf + len, cap - len - 1, 1.0);
-		if (n < 0) {
-			lh_fail(err, 599, "stream_cut", "stream failed");
-			goto done;
-		}
-		if (n == 0)
-			break;
-		len += (size_t)n;
-	}
-	rc = 0;
-done:
-	buf[len] = '\0';
-	*out = buf;
-	engine_query_destroy(q);
-	return rc;
+	return fixture_run(f, view, parquet, sql, ENGINE_CSV, -1, out, err);
 }
 
 struct unclassified {
@@ -257,7 +184,7 @@ static void note_function(void *ctx, const char *kind, const char *schema, const
 TEST(queryd_allow_every_duckdb_function_is_classified)
 {
 	struct fixture f;
-	CHECK(fixture_open(&f) == 0);
+	CHECK(fixture_open(&f, 0) == 0);
 	struct unclassified u = { 0 };
 	struct lh_error err = { 0 };
 	CHECK_EQ_INT(engine_functions_each(f.e, note_function, &u, &err), 0);
@@ -308,7 +235,7 @@ static void expect_refused(int *failed, struct fixture *f, const char *sql, cons
 TEST(queryd_allow_refuses_issue22_point1_serialized_plan)
 {
 	struct fixture f;
-	CHECK(fixture_open(&f) == 0);
+	CHECK(fixture_open(&f, 0) == 0);
 	char *sql = xasprintf("SELECT * FROM json_execute_serialized_sql('%s')", exploit_plan);
 	expect_refused(failed, &f, sql, "json_execute_serialized_sql");
 	free(sql);
@@ -350,7 +277,7 @@ TEST(queryd_allow_refuses_issue22_point1_serialized_plan)
 TEST(queryd_allow_refuses_issue22_point2_logging_and_settings)
 {
 	struct fixture f;
-	CHECK(fixture_open(&f) == 0);
+	CHECK(fixture_open(&f, 0) == 0);
 	char *planted = xasprintf("%s/planted", f.dir);
 	char *sql = xasprintf("SELECT * FROM enable_logging(storage='file', storage_path='%s')", planted);
 	expect_refused(failed, &f, sql, "enable_logging");
@@ -444,7 +371,7 @@ TEST(queryd_allow_refuses_issue22_point2_logging_and_settings)
 TEST(queryd_allow_ordinary_queries_run)
 {
 	struct fixture f;
-	CHECK(fixture_open(&f) == 0);
+	CHECK(fixture_open(&f, 0) == 0);
 	char path[128];
 	snprintf(path, sizeof path, "%s/p.parquet", f.dir);
 	CHECK(write_parquet(&f, "SELECT range AS id, 'name' || range AS name, range % 3 AS dept, "
@@ -538,7 +465,7 @@ TEST(queryd_allow_ordinary_queries_run)
 TEST(queryd_allow_dataset_named_like_a_system_view)
 {
 	struct fixture f;
-	CHECK(fixture_open(&f) == 0);
+	CHECK(fixture_open(&f, 0) == 0);
 	char path[128];
 	snprintf(path, sizeof path, "%s/s.parquet", f.dir);
 	CHECK(write_parquet(&f, "SELECT 'mine' AS name", path) == 0);
@@ -566,7 +493,7 @@ TEST(queryd_allow_dataset_named_like_a_system_view)
 TEST(queryd_allow_sandbox_still_beneath)
 {
 	struct fixture f;
-	CHECK(fixture_open(&f) == 0);
+	CHECK(fixture_open(&f, 0) == 0);
 	struct lh_error err = { 0 };
 	char *out = NULL;
 	CHECK_EQ_INT(run(&f, "t", "/etc/passwd", "SELECT * FROM t", &out, &err), -1);

@@ -3,6 +3,7 @@
  * rendering in each format, max_rows, interruption, and the parquet writer.
  * Parquet fixtures are written by the engine itself (engine_query_to_parquet). */
 #include "test.h"
+#include "engine_fixture.h"
 
 #include "common/error.h"
 #include "common/xmalloc.h"
@@ -13,94 +14,18 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-struct fixture {
-	char dir[64];
-	char spill[96];
-	struct engine *e;
-};
-
-static int fixture_session;   /* engine_options.session for fixture_open */
-
-static int fixture_open(struct fixture *f)
-{
-	snprintf(f->dir, sizeof f->dir, "/tmp/lh-qe-XXXXXX");
-	if (!mkdtemp(f->dir))
-		return -1;
-	snprintf(f->spill, sizeof f->spill, "%s/spill", f->dir);
-	struct lh_error err = { 0 };
-	struct engine_options o = { .sandbox_dir = f->dir, .temp_dir = f->spill,
-				    .memory_bytes = 256u << 20, .threads = 2,
-				    .session = fixture_session };
-	f->e = engine_open(&o, &err);
-	if (!f->e)
-		fprintf(stderr, "  engine_open: %s\n", err.msg);
-	lh_error_clear(&err);
-	return f->e ? 0 : -1;
-}
-
-static void fixture_close(struct fixture *f)
-{
-	engine_close(f->e);
-	char *cmd = xasprintf("rm -rf '%s'", f->dir);
-	if (system(cmd) != 0)
-		fprintf(stderr, "  cleanup failed\n");
-	free(cmd);
-}
-
 /* Run `sql` with a view "t" over `parquet` (if set); the whole output in *out
  * (caller frees). Returns 0, or -1 with err filled (err->status). */
 static int run(struct fixture *f, const char *parquet, const char *sql, enum engine_format fmt,
 	       int64_t max_rows, char **out, struct lh_error *err)
 {
-	struct engine_query *q = engine_query_create(f->e, err);
-	int rc = -1;
-	size_t len = 0, cap = 1 << 16;
-	char *buf = xmalloc(cap);
-	if (!q)
-		goto done;
-	if (parquet && engine_query_add_view(q, "t", &parquet, 1, NULL, err))
-		goto done;
-	if (engine_query_prepare(q, sql, err) || engine_query_start(q, fmt, max_rows, err))
-		goto done;
-	for (;;) {
-		if (cap - len < 4096)
-			buf = xrealloc(buf, cap *= 2);
-		ssize_t n = engine_query_read(q, buf + len, cap - len - 1, 1.5);
-		if (n < 0) {
-			lh_fail(err, 599, "stream_cut", "stream failed");
-			goto done;
-		}
-		if (n == 0)
-			break;
-		len += (size_t)n;
-	}
-	rc = 0;
-done:
-	buf[len] = '\0';
-	*out = buf;
-	engine_query_destroy(q);
-	return rc;
-}
-
-static int write_parquet(struct fixture *f, const char *sql, const char *path)
-{
-	struct lh_error err = { 0 };
-	struct engine_query *q = engine_query_create(f->e, &err);
-	int rc = -1;
-	if (q && engine_query_prepare(q, sql, &err) == 0 &&
-	    engine_query_to_parquet(q, sql, strlen(sql), -1, path, &err) == 0)
-		rc = 0;
-	if (rc)
-		fprintf(stderr, "  write_parquet: %s\n", err.msg);
-	engine_query_destroy(q);
-	lh_error_clear(&err);
-	return rc;
+	return fixture_run(f, "t", parquet, sql, fmt, max_rows, out, err);
 }
 
 TEST(queryd_engine_view_over_parquet_after_lock)
 {
 	struct fixture f;
-	CHECK(fixture_open(&f) == 0);
+	CHECK(fixture_open(&f, 0) == 0);
 	char path[128];
 	snprintf(path, sizeof path, "%s/a.parquet", f.dir);
 	CHECK(write_parquet(&f, "SELECT range AS i, 'n' || range AS s FROM range(1000)", path) == 0);
@@ -125,7 +50,7 @@ TEST(queryd_engine_view_over_parquet_after_lock)
 TEST(queryd_engine_sandbox_refuses_outside_files)
 {
 	struct fixture f;
-	CHECK(fixture_open(&f) == 0);
+	CHECK(fixture_open(&f, 0) == 0);
 	char inside[128];
 	snprintf(inside, sizeof inside, "%s/x.parquet", f.dir);
 	CHECK(write_parquet(&f, "SELECT 1 AS a", inside) == 0);
@@ -186,7 +111,7 @@ TEST(queryd_engine_sandbox_refuses_outside_files)
 TEST(queryd_engine_refuses_non_queries)
 {
 	struct fixture f;
-	CHECK(fixture_open(&f) == 0);
+	CHECK(fixture_open(&f, 0) == 0);
 	const char *const bad[] = {
 		"CREATE TABLE x (a INT)", "INSERT INTO x VALUES (1)", "PRAGMA threads = 1",
 		"ATTACH ':memory:' AS m", "CALL pragma_version()", "SELECT 1; SELECT 2",
@@ -231,7 +156,7 @@ TEST(queryd_engine_refuses_non_queries)
 TEST(queryd_engine_json_types)
 {
 	struct fixture f;
-	CHECK(fixture_open(&f) == 0);
+	CHECK(fixture_open(&f, 0) == 0);
 	struct lh_error err = { 0 };
 	char *out = NULL;
 	const char *sql =
@@ -291,7 +216,7 @@ TEST(queryd_engine_json_types)
 TEST(queryd_engine_csv_ndjson_and_max_rows)
 {
 	struct fixture f;
-	CHECK(fixture_open(&f) == 0);
+	CHECK(fixture_open(&f, 0) == 0);
 	struct lh_error err = { 0 };
 	char *out = NULL;
 	CHECK_EQ_INT(run(&f, NULL, "SELECT 'a,b' AS \"x,y\", 'q\"' AS q, '' AS e, NULL AS n, [1,2] AS l, 3 AS i",
@@ -337,7 +262,7 @@ TEST(queryd_engine_csv_ndjson_and_max_rows)
 TEST(queryd_engine_empty_view_from_schema)
 {
 	struct fixture f;
-	CHECK(fixture_open(&f) == 0);
+	CHECK(fixture_open(&f, 0) == 0);
 	struct lh_error err = { 0 };
 	struct engine_query *q = engine_query_create(f.e, &err);
 	CHECK(q != NULL);
@@ -373,7 +298,7 @@ static void *interrupt_later(void *arg)
 TEST(queryd_engine_interrupt_is_a_timeout)
 {
 	struct fixture f;
-	CHECK(fixture_open(&f) == 0);
+	CHECK(fixture_open(&f, 0) == 0);
 	struct lh_error err = { 0 };
 	struct engine_query *q = engine_query_create(f.e, &err);
 	CHECK(q != NULL);
@@ -393,7 +318,7 @@ TEST(queryd_engine_interrupt_is_a_timeout)
 TEST(queryd_engine_parquet_output)
 {
 	struct fixture f;
-	CHECK(fixture_open(&f) == 0);
+	CHECK(fixture_open(&f, 0) == 0);
 	struct lh_error err = { 0 };
 	char path[128];
 	snprintf(path, sizeof path, "%s/out.parquet", f.dir);
@@ -426,10 +351,7 @@ TEST(queryd_engine_session_statement_cache)
 	struct fixture f;
 	struct lh_error err = { 0 };
 	char *out = NULL;
-	fixture_session = 1;
-	int opened = fixture_open(&f);
-	fixture_session = 0;
-	CHECK(opened == 0);
+	CHECK(fixture_open(&f, 1) == 0);
 	char *p1 = xasprintf("%s/one.parquet", f.dir), *p2 = xasprintf("%s/two.parquet", f.dir);
 	CHECK(write_parquet(&f, "SELECT 1 AS x", p1) == 0);
 	CHECK(write_parquet(&f, "SELECT 2 AS x UNION ALL SELECT 3", p2) == 0);
@@ -508,7 +430,7 @@ TEST(queryd_engine_row_over_the_cap_is_an_answer)
 {
 	static const enum engine_format fmts[] = { ENGINE_JSON, ENGINE_CSV, ENGINE_NDJSON };
 	struct fixture f;
-	CHECK(fixture_open(&f) == 0);
+	CHECK(fixture_open(&f, 0) == 0);
 	for (size_t i = 0; i < sizeof fmts / sizeof fmts[0]; i++) {
 		struct lh_error err = { 0 };
 		struct engine_query *q = NULL;
@@ -540,7 +462,7 @@ TEST(queryd_engine_row_over_the_cap_is_an_answer)
 TEST(queryd_engine_later_row_over_the_cap_cuts_the_stream)
 {
 	struct fixture f;
-	CHECK(fixture_open(&f) == 0);
+	CHECK(fixture_open(&f, 0) == 0);
 	struct lh_error err = { 0 };
 	struct engine_query *q = NULL;
 	size_t total = 0;
