@@ -39,10 +39,12 @@ int auth_is_write(const char *method, const char *path)
 {
 	if (!strcmp(method, "GET") || !strcmp(method, "HEAD"))
 		return 0;
-	/* Queries are reads (ADR 0090), including the web UI's SQL console,
-	 * whose POST only runs a query at queryd with the caller's token. */
+	/* Queries are reads (ADR 0090), including the web UI's SQL console and
+	 * its download, whose POSTs only run a query at queryd with the
+	 * caller's token. */
 	if (!strcmp(method, "POST") && (!strcmp(path, "/query") || !strcmp(path, "/v1/query") ||
-					!strcmp(path, "/console")))
+					!strcmp(path, "/console") ||
+					!strcmp(path, "/console/download")))
 		return 0;
 	return 1;
 }

@@ -45,6 +45,25 @@ class TestAuthServe(ServerTest):
     def url(self, path):
         return self.srv.url + path
 
+    def test_read_token_downloads_a_console_result(self):
+        # The console's download only runs a query with the caller's token,
+        # like POST /console: a read (found in review: it needed a write token).
+        import re
+        from urllib.parse import quote
+        st, _, obj = request_json("POST", self.url("/v1/ingest?name=people_dl"), body=CSV,
+                                  headers=dict(bearer(WRITE), **{"Content-Type": "text/csv"}))
+        self.assertEqual(st, 200, obj)
+        st, hdrs, _ = request("GET", self.url("/console"), headers=bearer(READ))
+        self.assertEqual(st, 200)
+        token = re.search(r"lh_csrf=([0-9a-f]{64});", hdrs["set-cookie"]).group(1)
+        body = "sql=%s&format=csv&csrf=%s" % (quote("SELECT count(*) AS n FROM people_dl"), token)
+        st, hdrs, data = request("POST", self.url("/console/download"), body=body, headers=dict(
+            bearer(READ), **{"Content-Type": "application/x-www-form-urlencoded",
+                             "Cookie": "lh_csrf=" + token}))
+        self.assertEqual(st, 200, data[:300])
+        self.assertIn("attachment", hdrs.get("content-disposition", ""))
+        self.assertEqual(data.decode().splitlines()[0], "n")
+
     def test_health_is_open(self):
         st, _, obj = request_json("GET", self.url("/health"))
         self.assertEqual(st, 200, obj)

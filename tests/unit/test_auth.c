@@ -30,6 +30,8 @@ TEST(auth_is_write)
 	CHECK_EQ_INT(auth_is_write("HEAD", "/v1/storage/get/a"), 0);
 	CHECK_EQ_INT(auth_is_write("POST", "/query"), 0);
 	CHECK_EQ_INT(auth_is_write("POST", "/v1/query"), 0);
+	CHECK_EQ_INT(auth_is_write("POST", "/console/download"), 0);
+	CHECK_EQ_INT(auth_is_write("POST", "/console/downloads"), 1);
 	CHECK_EQ_INT(auth_is_write("POST", "/v1/query/x"), 1);
 	CHECK_EQ_INT(auth_is_write("POST", "/console"), 0);     /* the UI's SQL console */
 	CHECK_EQ_INT(auth_is_write("POST", "/upload"), 1);
