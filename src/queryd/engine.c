@@ -1475,6 +1475,9 @@ static int render_first(struct engine_query *q, struct lh_error *err)
 			       q->max_row, fmt);
 	if (!q->chunk || q->max_rows == 0)
 		return 0;
+	/* The row gets its whole cap whatever the header took (a wide result's
+	 * header can be long); the buffer goes back to its cap when emptied. */
+	q->out.b.max = ob_len(&q->out) + q->max_row + ENGINE_OUT_SLACK;
 	if (render_row(q, q->chunk_row) != 0)
 		return lh_fail(err, 400, "row_too_large",
 			       "a row of the result is longer than %zu bytes as %s; select fewer "
@@ -1534,6 +1537,7 @@ ssize_t engine_query_read(struct engine_query *q, char *buf, size_t max, double 
 	while (q->out.off == ob_len(&q->out) && q->phase != 3) {
 		ob_truncate(&q->out, 0);
 		q->out.off = 0;
+		q->out.b.max = q->max_row + ENGINE_OUT_SLACK;   /* render_first may widen it */
 		if (produce(q, elapsed_ms) != 0) {
 			q->phase = -1;
 			return -1;

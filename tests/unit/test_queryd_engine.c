@@ -481,3 +481,29 @@ TEST(queryd_engine_later_row_over_the_cap_cuts_the_stream)
 	engine_query_destroy(q);
 	fixture_close(&f);
 }
+
+/* Found in review: the header and the first row share the output buffer, so a
+ * header longer than the slack (thousands of long column names) made a first
+ * row within the cap fail as too large. */
+TEST(queryd_engine_wide_header_leaves_the_first_row_its_cap)
+{
+	struct fixture f;
+	struct lh_error err = { 0 };
+	struct engine_query *q = NULL;
+	size_t total = 0;
+	CHECK(fixture_open(&f, 0) == 0);
+	char *sql = xasprintf("SELECT repeat('x', 190000) AS big");
+	for (int i = 0; i < 2700; i++) {
+		char *more = xasprintf("%s, %d AS \"c%04d_%0100d\"", sql, i % 10, i, 0);
+		free(sql);
+		sql = more;
+	}
+	/* header ~300 KiB (over the 260 KiB slack), row ~196 KiB, cap 200 KiB */
+	CHECK_EQ_INT(start_capped(&f, &q, sql, ENGINE_JSON, 200u << 10, &err), 0);
+	CHECK_EQ_INT(drain(q, &total), 0);
+	CHECK(total > 190000 + 2700 * 100);
+	engine_query_destroy(q);
+	free(sql);
+	lh_error_clear(&err);
+	fixture_close(&f);
+}
