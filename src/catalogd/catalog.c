@@ -267,6 +267,19 @@ static int parse_schema(const json_t *arr, struct catalog_version *v, struct lh_
 				   LH_CSV_MAX_HEADER_NAME);
 			goto out;
 		}
+		/* The fingerprint separates names and types with 0x1f and 0x1e
+		 * (docs/schema.md): a name holding a control character could make
+		 * two schemas share a fingerprint. CSV headers refuse them too. */
+		size_t k;
+		for (k = 0; name[k] && (unsigned char)name[k] >= 0x20 && name[k] != 0x7f; k++)
+			;
+		if (name[k]) {
+			snprintf(path, sizeof path, "schema[%zu].name", i);
+			field_fail(err, "bad_request", path,
+				   "%s contains a control character (byte 0x%02x at %zu)", path,
+				   (unsigned char)name[k], k);
+			goto out;
+		}
 		if (!catalog_type_valid(type)) {
 			snprintf(path, sizeof path, "schema[%zu].type", i);
 			field_fail(err, "bad_request", path,

@@ -157,6 +157,12 @@ TEST(catalog_request_parse_names_each_field)
 	/* duplicate column, case-insensitively (fingerprint recomputed to match) */
 	b = fixture_body("people", "id:int64,ID:utf8", "", NULL);
 	CHECK(expect_bad(b, 400, "bad_request", "schema[1].name"));
+	/* a control character in a name: one column "a<US>int64<RS>b" would share
+	 * its fingerprint with the two columns a:int64, b:utf8 (found in review) */
+	b = fixture_body("people", "id:int64,a\x1f" "int64\x1e" "b:utf8", "", NULL);
+	CHECK(expect_bad(b, 400, "bad_request", "schema[1].name"));
+	b = fixture_body("people", "id:int64,tab\there:utf8", "", NULL);
+	CHECK(expect_bad(b, 400, "bad_request", "schema[1].name"));
 
 	/* objects */
 	CHECK(expect_bad(with_in(good(), "objects", 1, "key", json_string("../x")), 400, "bad_key",
