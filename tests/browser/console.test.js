@@ -17,16 +17,11 @@
 'use strict';
 const { describe, it, before, after } = require('node:test');
 const assert = require('node:assert/strict');
-const { spawn } = require('node:child_process');
 const fs = require('node:fs');
-const net = require('node:net');
 const os = require('node:os');
 const path = require('node:path');
 
-const ROOT = path.resolve(__dirname, '..', '..');
-const DEPS = process.env.DEPS_DIR || path.join(ROOT, 'deps');
-const { chromium } = require(path.join(DEPS, 'node', 'node_modules', 'playwright-core'));
-const BINARY = process.env.LAKEHOUSE_BIN || path.join(ROOT, 'build', 'lakehouse');
+const { ROOT, freePort, startServe, launchChromium } = require('./lakehouse.js');
 const SHOTS = path.join(ROOT, 'test-output');
 
 const RECRUITERS = ['Grace', 'Alan', 'Ada', 'Linus', 'Barbara'];
@@ -59,30 +54,6 @@ const CANDIDATES = [
 
 let server, dataDir, base, browser, page;
 let serverLog = '';
-
-function freePort() {
-  return new Promise((resolve, reject) => {
-    const s = net.createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const { port } = s.address();
-      s.close(() => resolve(port));
-    });
-  });
-}
-
-async function waitHealthy(url, ms) {
-  const deadline = Date.now() + ms;
-  while (Date.now() < deadline) {
-    try {
-      const r = await fetch(url + '/health');
-      if (r.status === 200) return;
-    } catch (e) { /* not up yet */ }
-    if (server.exitCode !== null) break;
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  throw new Error('lakehouse serve did not become healthy:\n' + serverLog);
-}
 
 // queryd's query requests in the server's JSON request log.
 function queries() {
@@ -161,22 +132,12 @@ describe('SQL console and UI details (issue 12, points 4 and 5)', () => {
     fs.writeFileSync(path.join(dataDir, 'big.csv'), timesheetsCsv());
     const port = await freePort();
     base = `http://127.0.0.1:${port}`;
-    server = spawn(BINARY, ['serve', '--bind', `127.0.0.1:${port}`,
-                            '--data-dir', path.join(dataDir, 'data')],
-                   { stdio: ['ignore', 'pipe', 'pipe'] });
-    server.stdout.on('data', (d) => { serverLog += d; });
-    server.stderr.on('data', (d) => { serverLog += d; });
-    await waitHealthy(base, 20000);
+    server = await startServe(port, path.join(dataDir, 'data'), (d) => { serverLog += d; });
     await ingest('timesheets', timesheetsCsv());
     await ingest('placements', PLACEMENTS_V1);
     await ingest('placements', PLACEMENTS_MORE, 'append');
     await ingest('candidates', CANDIDATES);
-    browser = await chromium.launch({
-      executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
-      headless: true,
-      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-             '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-    });
+    browser = await launchChromium();
     const ctx = await browser.newContext({ viewport: { width: 1180, height: 800 },
                                            acceptDownloads: true });
     page = await ctx.newPage();

@@ -15,17 +15,12 @@
 'use strict';
 const { describe, it, before, after } = require('node:test');
 const assert = require('node:assert/strict');
-const { spawn } = require('node:child_process');
 const fs = require('node:fs');
 const http = require('node:http');
-const net = require('node:net');
 const os = require('node:os');
 const path = require('node:path');
 
-const ROOT = path.resolve(__dirname, '..', '..');
-const DEPS = process.env.DEPS_DIR || path.join(ROOT, 'deps');
-const { chromium } = require(path.join(DEPS, 'node', 'node_modules', 'playwright-core'));
-const BINARY = process.env.LAKEHOUSE_BIN || path.join(ROOT, 'build', 'lakehouse');
+const { ROOT, freePort, startServe, launchChromium } = require('./lakehouse.js');
 const SHOTS = path.join(ROOT, 'test-output');
 
 const PLACEMENTS = 'placement_id,client,amount\n1,Acme,1200.5\n2,Globex,800\n3,Acme,950.25\n';
@@ -36,30 +31,6 @@ const EVIL_SQL = 'SELECT 4242 AS pwned';
 
 let server, dataDir, base, port, evil, evilBase, browser, ctx;
 let serverLog = '';
-
-function freePort() {
-  return new Promise((resolve, reject) => {
-    const s = net.createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const { port: p } = s.address();
-      s.close(() => resolve(p));
-    });
-  });
-}
-
-async function waitHealthy(url, ms) {
-  const deadline = Date.now() + ms;
-  while (Date.now() < deadline) {
-    try {
-      const r = await fetch(url + '/health');
-      if (r.status === 200) return;
-    } catch (e) { /* not up yet */ }
-    if (server.exitCode !== null) break;
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  throw new Error('lakehouse serve did not become healthy:\n' + serverLog);
-}
 
 // The server's request log lines (JSON), parsed.
 function logEntries() {
@@ -197,12 +168,7 @@ describe('cross-site requests', () => {
     fs.writeFileSync(path.join(dataDir, 'drift.csv'), DRIFT);
     port = await freePort();
     base = `http://127.0.0.1:${port}`;
-    server = spawn(BINARY, ['serve', '--bind', `127.0.0.1:${port}`,
-                            '--data-dir', path.join(dataDir, 'data')],
-                   { stdio: ['ignore', 'pipe', 'pipe'] });
-    server.stdout.on('data', (d) => { serverLog += d; });
-    server.stderr.on('data', (d) => { serverLog += d; });
-    await waitHealthy(base, 20000);
+    server = await startServe(port, path.join(dataDir, 'data'), (d) => { serverLog += d; });
 
     evil = http.createServer((req, res) => {
       const u = new URL(req.url, 'http://x');
@@ -220,13 +186,8 @@ describe('cross-site requests', () => {
     await new Promise((r) => evil.listen(evilPort, '127.0.0.1', r));
     evilBase = `http://localhost:${evilPort}`;
 
-    browser = await chromium.launch({
-      executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
-      headless: true,
-      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-             '--disable-background-networking', '--disable-component-update', '--disable-sync',
-             '--host-resolver-rules=MAP rebind.test 127.0.0.1, MAP localhost 127.0.0.1'],
-    });
+    browser = await launchChromium(
+      ['--host-resolver-rules=MAP rebind.test 127.0.0.1, MAP localhost 127.0.0.1']);
     // One context, as one user: the lakehouse's cookie is in the same jar the
     // attacker's pages run in.
     ctx = await browser.newContext({ viewport: { width: 1180, height: 800 } });

@@ -9,16 +9,11 @@
 'use strict';
 const { describe, it, before, after } = require('node:test');
 const assert = require('node:assert/strict');
-const { spawn } = require('node:child_process');
 const fs = require('node:fs');
-const net = require('node:net');
 const os = require('node:os');
 const path = require('node:path');
 
-const ROOT = path.resolve(__dirname, '..', '..');
-const DEPS = process.env.DEPS_DIR || path.join(ROOT, 'deps');
-const { chromium } = require(path.join(DEPS, 'node', 'node_modules', 'playwright-core'));
-const BINARY = process.env.LAKEHOUSE_BIN || path.join(ROOT, 'build', 'lakehouse');
+const { ROOT, freePort, startServe, launchChromium } = require('./lakehouse.js');
 const SHOTS = path.join(ROOT, 'test-output');
 
 const PLACEMENTS = [
@@ -51,30 +46,6 @@ const XSS_CSV = [
 let server, dataDir, base, browser, page;
 let serverLog = '';
 
-function freePort() {
-  return new Promise((resolve, reject) => {
-    const s = net.createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const { port } = s.address();
-      s.close(() => resolve(port));
-    });
-  });
-}
-
-async function waitHealthy(url, ms) {
-  const deadline = Date.now() + ms;
-  while (Date.now() < deadline) {
-    try {
-      const r = await fetch(url + '/health');
-      if (r.status === 200) return;
-    } catch (e) { /* not up yet */ }
-    if (server.exitCode !== null) break;
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  throw new Error('lakehouse serve did not become healthy:\n' + serverLog);
-}
-
 function shot(name) {
   return page.screenshot({ path: path.join(SHOTS, name), fullPage: true });
 }
@@ -98,18 +69,8 @@ describe('web UI', () => {
       fs.writeFileSync(path.join(dataDir, f), body);
     const port = await freePort();
     base = `http://127.0.0.1:${port}`;
-    server = spawn(BINARY, ['serve', '--bind', `127.0.0.1:${port}`,
-                            '--data-dir', path.join(dataDir, 'data')],
-                   { stdio: ['ignore', 'pipe', 'pipe'] });
-    server.stdout.on('data', (d) => { serverLog += d; });
-    server.stderr.on('data', (d) => { serverLog += d; });
-    await waitHealthy(base, 20000);
-    browser = await chromium.launch({
-      executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
-      headless: true,
-      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-             '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-    });
+    server = await startServe(port, path.join(dataDir, 'data'), (d) => { serverLog += d; });
+    browser = await launchChromium();
     const ctx = await browser.newContext({ viewport: { width: 1180, height: 800 } });
     page = await ctx.newPage();
     page.setDefaultTimeout(10000);
