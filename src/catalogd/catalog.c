@@ -59,20 +59,10 @@ void catalog_version_destroy(struct catalog_version *v)
 	free(v);
 }
 
-/* Grow an array to hold n+1 elements when n is zero or a power of two. */
-static void *grow(void *arr, size_t n, size_t elem)
-{
-	if (n == 0)
-		return xmalloc(elem * 4);
-	if (n >= 4 && (n & (n - 1)) == 0)
-		return xrealloc(arr, elem * n * 2);
-	return arr;
-}
-
 void catalog_version_add_column(struct catalog_version *v, const char *name,
 				const char *type, int nullable)
 {
-	v->columns = grow(v->columns, v->ncolumns, sizeof *v->columns);
+	v->columns = xgrow(v->columns, v->ncolumns, sizeof *v->columns);
 	struct catalog_column *c = &v->columns[v->ncolumns++];
 	c->name = xstrdup(name);
 	c->type = xstrdup(type);
@@ -82,7 +72,7 @@ void catalog_version_add_column(struct catalog_version *v, const char *name,
 void catalog_version_add_object(struct catalog_version *v, const char *key, int64_t size,
 				int64_t row_count, const char *sha256)
 {
-	v->objects = grow(v->objects, v->nobjects, sizeof *v->objects);
+	v->objects = xgrow(v->objects, v->nobjects, sizeof *v->objects);
 	struct catalog_object *o = &v->objects[v->nobjects++];
 	o->key = xstrdup(key);
 	o->size = size;

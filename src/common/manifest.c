@@ -39,19 +39,9 @@ void manifest_unref(struct manifest *m)
 	free(m);
 }
 
-/* Room for element n (0-based) in an array grown by doubling. */
-static void *grow(void *arr, size_t n, size_t elem)
-{
-	if (n == 0)
-		return xmalloc(elem * 4);
-	if (n >= 4 && (n & (n - 1)) == 0)
-		return xrealloc(arr, elem * n * 2);
-	return arr;
-}
-
 void manifest_add_column(struct manifest *m, const char *name, const char *type, int nullable)
 {
-	m->columns = grow(m->columns, m->ncolumns, sizeof *m->columns);
+	m->columns = xgrow(m->columns, m->ncolumns, sizeof *m->columns);
 	struct manifest_column *c = &m->columns[m->ncolumns++];
 	c->name = xstrdup(name);
 	c->type = xstrdup(type);
@@ -61,7 +51,7 @@ void manifest_add_column(struct manifest *m, const char *name, const char *type,
 void manifest_add_object(struct manifest *m, const char *key, int64_t size, int64_t row_count,
 			 const char *content_sha256)
 {
-	m->objects = grow(m->objects, m->nobjects, sizeof *m->objects);
+	m->objects = xgrow(m->objects, m->nobjects, sizeof *m->objects);
 	struct manifest_object *o = &m->objects[m->nobjects++];
 	o->key = xstrdup(key);
 	o->size = size;

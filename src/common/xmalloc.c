@@ -36,6 +36,15 @@ void *xrealloc(void *p, size_t n)
 	return q;
 }
 
+void *xgrow(void *arr, size_t n, size_t elem)
+{
+	if (n == 0)
+		return xmalloc(elem * 4);
+	if (n >= 4 && (n & (n - 1)) == 0)
+		return xrealloc(arr, elem * n * 2);
+	return arr;
+}
+
 char *xstrdup(const char *s)
 {
 	return xstrndup(s, strlen(s));

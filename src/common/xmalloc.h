@@ -12,6 +12,10 @@
 void *xmalloc(size_t n);
 void *xcalloc(size_t count, size_t size);
 void *xrealloc(void *p, size_t n);
+/* Room for element n (0-based) of an array of `elem`-byte elements that
+ * grows by doubling from 4: returns `arr` itself or its new home (the
+ * caller keeps only the result). Call before storing element n. */
+void *xgrow(void *arr, size_t n, size_t elem);
 char *xstrdup(const char *s);
 char *xstrndup(const char *s, size_t n);
 /* printf into a new heap string; the caller frees it. */
