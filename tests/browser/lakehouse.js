@@ -4,6 +4,8 @@
 // the flags this machine's closed network needs.
 'use strict';
 const { spawn } = require('node:child_process');
+const crypto = require('node:crypto');
+const fs = require('node:fs');
 const net = require('node:net');
 const path = require('node:path');
 
@@ -12,15 +14,36 @@ const DEPS = process.env.DEPS_DIR || path.join(ROOT, 'deps');
 const { chromium } = require(path.join(DEPS, 'node', 'node_modules', 'playwright-core'));
 const BINARY = process.env.LAKEHOUSE_BIN || path.join(ROOT, 'build', 'lakehouse');
 
-function freePort() {
-  return new Promise((resolve, reject) => {
+function ephemeralLow() {
+  try {
+    return Number(fs.readFileSync('/proc/sys/net/ipv4/ip_local_port_range', 'utf8').split(/\s+/)[0]) || 32768;
+  } catch (e) {
+    return 32768;
+  }
+}
+
+function tryListen(port) {
+  return new Promise((resolve) => {
     const s = net.createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const { port } = s.address();
-      s.close(() => resolve(port));
+    s.once('error', () => resolve(0));
+    s.listen(port, '127.0.0.1', () => {
+      const got = s.address().port;
+      s.close(() => resolve(got));
     });
   });
+}
+
+// A port free a moment ago, below the kernel's ephemeral range: a port
+// inside it can be taken by a client's own connect() (see free_port in
+// tests/integration/lhtest.py).
+async function freePort() {
+  const high = ephemeralLow();
+  const low = Math.max(1024, high - 12000);
+  for (let i = 0; i < 200; i++) {
+    const port = await tryListen(low + crypto.randomInt(high - low));
+    if (port) return port;
+  }
+  return tryListen(0);
 }
 
 // Start `lakehouse serve` on `port` with data in `dataDir`; every byte it

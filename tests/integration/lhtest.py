@@ -7,6 +7,7 @@ it with SIGTERM. No fixed ports, no mocks, bounded waits everywhere.
 import http.client
 import json
 import os
+import random
 import shutil
 import signal
 import socket
@@ -19,8 +20,35 @@ ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)
 BINARY = os.environ.get("LAKEHOUSE_BIN", os.path.join(ROOT, "build", "lakehouse"))
 
 
+def _ephemeral_low():
+    """The first port of the kernel's ephemeral range (32768 if unknown)."""
+    try:
+        with open("/proc/sys/net/ipv4/ip_local_port_range") as f:
+            return int(f.read().split()[0])
+    except (OSError, ValueError, IndexError):
+        return 32768
+
+
 def free_port():
-    """A port that was free a moment ago on 127.0.0.1."""
+    """A port that was free a moment ago on 127.0.0.1, below the kernel's
+    ephemeral range. A port inside that range can be taken between a server's
+    kill and its restart by a client's own connect(): a client that keeps
+    connecting to a loopback port with no listener eventually gets that port
+    as its source port and connects to itself (TCP simultaneous open), and the
+    restarted server then finds its port "already in use" (the SIGKILL soak
+    hit this in CI). Ports below the range are never picked as source ports.
+    """
+    rng = random.SystemRandom()
+    high = _ephemeral_low()
+    low = max(1024, high - 12000)
+    for _ in range(200):
+        port = rng.randrange(low, high)
+        with socket.socket() as s:
+            try:
+                s.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            return port
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
