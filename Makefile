@@ -27,7 +27,8 @@ CFLAGS_BASE  = -std=c17 -D_GNU_SOURCE -Isrc -I$(DUCKDB_DIR) $(PKG_CFLAGS) $(WARN
 LDLIBS_BASE  = $(PKG_LIBS) -L$(DUCKDB_DIR) -lduckdb -Wl,-rpath,$(DUCKDB_DIR) -lpthread -lm
 
 SRC_LIB     := $(sort $(wildcard src/common/*.c src/storaged/*.c src/catalogd/*.c \
-                 src/ingestd/*.c src/queryd/*.c src/gateway/*.c src/serve/*.c src/cli/*.c))
+                 src/ingestd/*.c src/queryd/*.c src/gateway/*.c src/serve/*.c src/cli/*.c \
+                 src/search/*.c))
 SRC_MAIN    := src/main.c
 SRC_UNIT    := $(sort $(wildcard tests/unit/*.c))
 
