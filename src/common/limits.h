@@ -87,6 +87,15 @@
 #define LH_GC_MAX_GRACE_S              (100ll * 365 * 86400)
 #define LH_GC_BATCH                    32          /* deletions per hold of the GC lock */
 #define LH_GC_MAX_CANDIDATES           100000      /* per run; the rest wait for the next */
+/* catalogd: search-index declarations and build records (index_decl.h, ADR 0140) */
+#define LH_INDEX_MAX_TEXT_COLUMNS      64
+#define LH_INDEX_MODEL_MAX             128         /* the <model> of "ollama/<model>" */
+#define LH_INDEX_MAX_DIM               4096        /* a stored common component */
+#define LH_INDEX_REASON_MAX            1024        /* a failed build's reason, bytes */
+#define LH_INDEX_BUILD_MAX_ATTEMPTS    3           /* builds of one version before it stays failed */
+#define LH_INDEX_BUILD_STALE_MS        60000       /* a "building" record this old is a dead build */
+#define LH_INDEX_PENDING_DEFAULT_LIMIT 100
+#define LH_INDEX_PENDING_MAX_LIMIT     1000
 
 /* ingestd: CSV scanner and inference (ingestd/csv.c) */
 #define LH_DEFAULT_MAX_UPLOAD_BYTES    (256ull << 20)
@@ -115,5 +124,34 @@
  * own default is 90% of the free disk, which storaged shares. */
 #define LH_DEFAULT_QUERY_SPILL_BYTES   (2ull << 30)
 #define LH_DEFAULT_CACHE_BYTES         (4ull << 30)
+
+/* search (SPEC 11; docs/search.md) */
+#define LH_SEARCH_MAX_QUERY_BYTES      4096          /* a query's text */
+#define LH_SEARCH_MAX_K                1000          /* k above is capped, and said */
+#define LH_SEARCH_DEFAULT_K            10
+#define LH_SEARCH_MAX_ROW_TEXT         (1u << 20)    /* a row's indexed text; cut past it */
+#define LH_SEARCH_MAX_PART_BYTES       (4ull << 30)  /* one index part */
+#define LH_SEARCH_MAX_DATASETS         16            /* "datasets": [...] in one search */
+#define LH_SEARCH_MAX_WHERE_BYTES      (16u << 10)
+/* Rows a where-filter may leave before vector search skips the graph and
+ * compares every allowed row exactly (faster, and exactly k results). */
+#define LH_SEARCH_EXACT_BELOW          20000
+/* Parts smaller than this get no HNSW graph: exact search is as fast. */
+#define LH_SEARCH_ANN_MIN_ROWS         2048
+/* Rows of the first object of an index's first version that its SIF common
+ * component is computed from (docs/search.md). */
+#define LH_SEARCH_COMPONENT_ROWS       50000
+
+/* search: embedders (src/search/glove.c, embed_*.c; docs/embeddings.md) */
+#define LH_GLOVE_MAX_DIM               4096          /* .lhwv header caps (glove_open) */
+#define LH_GLOVE_MAX_WORDS             (1u << 26)
+#define LH_EMBED_MAX_DIM               8192          /* a model server's vectors */
+#define LH_EMBED_MAX_TEXTS             1024          /* texts in one embedder_embed call */
+#define LH_EMBED_BATCH                 64            /* texts per model-server request */
+#define LH_EMBED_MAX_RESPONSE          (64u << 20)   /* a model server's answer, bytes */
+#define LH_EMBED_DEFAULT_TIMEOUT_MS    30000         /* one model-server request */
+#define LH_EMBED_RETRIES               2             /* extra tries after a failure */
+#define LH_EMBED_RETRY_BACKOFF_MS      200           /* doubled per retry */
+#define LH_EMBED_CACHE_ENTRIES         16384         /* cached model-server vectors */
 
 #endif

@@ -625,6 +625,35 @@ int engine_query_add_view(struct engine_query *q, const char *view, const char *
 	return rc;
 }
 
+int engine_query_add_positions_view(struct engine_query *q, const char *view,
+				    const char *const *paths, size_t npaths, struct lh_error *err)
+{
+	struct obuf b;
+	char *v = ident_quote(view);
+	int rc;
+	if (npaths == 0) {
+		free(v);
+		return lh_fail(err, 500, "internal", "a positions view needs objects");
+	}
+	ob_init(&b, LH_QUERY_VIEW_SQL_BYTES);
+	ob_printf(&b, "CREATE OR REPLACE TEMP VIEW %s AS SELECT *, file_index AS \"__lh_object\", "
+		  "file_row_number AS \"__lh_row\" FROM read_parquet([", v);
+	for (size_t i = 0; i < npaths; i++) {
+		char *p = sql_quote(paths[i]);
+		ob_printf(&b, "%s%s", i ? ", " : "", p);
+		free(p);
+	}
+	ob_puts(&b, "])");
+	rc = b.overflow ? view_too_long(view, err) : run_sql(q->con, ob_str(&b), err);
+	if (rc == 0) {
+		q->views = xrealloc(q->views, (q->nviews + 1) * sizeof *q->views);
+		q->views[q->nviews++] = xstrdup(view);
+	}
+	ob_free(&b);
+	free(v);
+	return rc;
+}
+
 static int admin_connect(struct engine *e, struct lh_error *err)
 {
 	if (!e->admin_con && duckdb_connect(e->db, &e->admin_con) == DuckDBError) {

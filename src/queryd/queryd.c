@@ -50,6 +50,7 @@
  */
 #include "queryd/queryd.h"
 #include "queryd/queryd_int.h"
+#include "queryd/search_int.h"
 
 #include "common/auth.h"
 #include "common/buf.h"
@@ -115,6 +116,7 @@ struct queryd {
 	struct qcatalog cat;
 	struct catalog_client *catalog;  /* not configured without [queryd] catalogd_url */
 	struct storage_client *storage;
+	struct search *search;           /* search_int.h */
 	atomic_uint_fast64_t queries, timeouts, disconnects, manifest_fetches;
 };
 
@@ -182,7 +184,7 @@ static int worker_frame(struct qrun *r, char *type, char **payload, size_t *n,
 	return -1;
 }
 
-static void qrun_free(struct qrun *r)
+void qrun_free(struct qrun *r)
 {
 	if (!r)
 		return;
@@ -942,8 +944,174 @@ fail:
 	return 0;
 }
 
+/* ---- internal queries: search's filters and rows (search_*.c) ---------- */
+
+struct catalog_client *queryd_catalog(struct queryd *s)
+{
+	return s->catalog;
+}
+
+struct storage_client *queryd_storage(struct queryd *s)
+{
+	return s->storage;
+}
+
+struct qcache *queryd_cache(struct queryd *s)
+{
+	return s->cache;
+}
+
+const struct lh_config *queryd_config(const struct queryd *s)
+{
+	return &s->cfg;
+}
+
+struct search *queryd_search(struct queryd *s)
+{
+	return s->search;
+}
+
+struct qrun *qrun_create(struct queryd *s, int client_fd, double deadline_ms)
+{
+	struct qrun *r = xcalloc(1, sizeof *r);
+	r->s = s;
+	r->client_fd = client_fd;
+	r->views = json_array();
+	r->latest = json_array();
+	r->start_ms = clock_mono_ms();
+	r->deadline_ms = deadline_ms;
+	return r;
+}
+
+int qrun_manifest(struct qrun *r, const char *name, int64_t version, const char *rid,
+		  struct manifest **out, struct lh_error *err)
+{
+	struct queryd *s = r->s;
+	*out = NULL;
+	if (!catalog_client_configured(s->catalog))
+		return lh_fail(err, 404, "unknown_dataset", "there is no dataset named \"%s\"", name);
+	if (version == 0) {
+		/* the latest: asked every time, then cached under its number */
+		struct peer_call call = { .request_id = rid };
+		if (catalog_client_manifest(s->catalog, &call, name, 0, out, err))
+			goto missing;
+		char *key = xasprintf("%s@%" PRId64, (*out)->name, (*out)->version);
+		pthread_mutex_lock(&s->cat.mu);
+		mcache_put(&s->cat, key, *out);
+		pthread_mutex_unlock(&s->cat.mu);
+		free(key);
+		return 0;
+	}
+	if (manifest_get(r, name, version, rid, out, err))
+		return -1;
+	if (*out)
+		return 0;
+	lh_fail(err, 404, "unknown_version", "dataset \"%s\" has no version %" PRId64, name, version);
+	return -1;
+missing:
+	if (err->status == 404 && version == 0) {
+		lh_error_clear(err);
+		lh_fail(err, 404, "unknown_dataset", "there is no dataset named \"%s\"", name);
+	}
+	return -1;
+}
+
+int qrun_add_version(struct qrun *r, const struct manifest *m, const char *view, int positions,
+		     const char *rid, struct lh_error *err)
+{
+	if (pin_manifest(r, m, view, 0, r->views, rid, err))
+		return -1;
+	if (positions)
+		json_object_set_new(json_array_get(r->views, json_array_size(r->views) - 1),
+				    "positions", json_true());
+	return 0;
+}
+
+int qrun_add_object(struct qrun *r, const struct manifest *m, size_t object, const char *view,
+		    const char *rid, struct lh_error *err)
+{
+	struct manifest *one = manifest_create();
+	const struct manifest_object *o = &m->objects[object];
+	for (size_t i = 0; i < m->ncolumns; i++)
+		manifest_add_column(one, m->columns[i].name, m->columns[i].type,
+				    m->columns[i].nullable);
+	manifest_add_object(one, o->key, o->size, o->row_count, o->content_sha256);
+	int rc = pin_manifest(r, one, view, 0, r->views, rid, err);
+	manifest_unref(one);
+	return rc;
+}
+
+int qrun_lines(struct qrun *r, const char *sql, const char *format, qrun_line_fn fn, void *ctx,
+	       struct lh_error *err)
+{
+	struct lh_buf partial;
+	char type = 0;
+	int rc = -1;
+	lh_buf_init(&partial, LH_QUERY_MAX_ROW_BYTES);
+	r->w = qpool_acquire(r->s->pool, r->deadline_ms, r->client_fd, err);
+	if (!r->w)
+		goto out;
+	if (worker_run(r, sql, strlen(sql), format, -1, NULL, 0, &type, err))
+		goto out;
+	while (type != WIRE_END) {
+		char *payload = NULL;
+		size_t n;
+		if (worker_frame(r, &type, &payload, &n, err))
+			goto out;
+		if (type == WIRE_CUT) {
+			free(payload);
+			lh_fail(err, 500, "internal", "the query engine stopped in the middle of a result");
+			goto out;
+		}
+		if (type == WIRE_END) {
+			free(payload);
+			r->busy = 0;
+			break;
+		}
+		const char *p = payload, *end = payload + n;
+		while (p < end) {
+			const char *nl = memchr(p, '\n', (size_t)(end - p));
+			if (!nl) {
+				if (lh_buf_append(&partial, p, (size_t)(end - p))) {
+					free(payload);
+					lh_fail(err, 500, "internal", "a result line is too long");
+					goto out;
+				}
+				break;
+			}
+			int frc;
+			if (partial.len) {
+				if (lh_buf_append(&partial, p, (size_t)(nl - p))) {
+					free(payload);
+					lh_fail(err, 500, "internal", "a result line is too long");
+					goto out;
+				}
+				frc = fn(ctx, partial.data, partial.len, err);
+				partial.len = 0;
+			} else {
+				frc = fn(ctx, p, (size_t)(nl - p), err);
+			}
+			if (frc) {
+				free(payload);
+				goto out;
+			}
+			p = nl + 1;
+		}
+		free(payload);
+	}
+	rc = 0;
+out:
+	worker_done(r);
+	lh_buf_free(&partial);
+	return rc;
+}
+
 static const struct http_route queryd_routes[] = {
 	{ "POST", "/query", "query", NULL, NULL, query_end, NULL, 0, .json_body = 1 },
+#ifdef LH_SEARCH_WIP
+	{ "POST", "/search", "search", NULL, NULL, search_route_search, NULL, 0, .json_body = 1 },
+	{ "POST", "/embed", "embed", NULL, NULL, search_route_embed, NULL, 0, .json_body = 1 },
+#endif
 };
 
 static int queryd_health(void *ctx, json_t *body)
@@ -1033,6 +1201,11 @@ struct queryd *queryd_start(const struct lh_config *cfg, struct lh_error *err)
 	s->pool = qpool_create(&po, err);
 	if (!s->pool)
 		goto fail;
+#ifdef LH_SEARCH_WIP
+	s->search = search_start(s, err);
+	if (!s->search)
+		goto fail;
+#endif
 	struct http_server_config hc = {
 		.service = "queryd",
 		.bind = cfg->queryd.bind,
@@ -1070,6 +1243,9 @@ void queryd_stop(struct queryd *s)
 	if (!s)
 		return;
 	http_server_stop(s->srv);   /* in-flight queries finish first */
+#ifdef LH_SEARCH_WIP
+	search_stop(s->search);
+#endif
 	qpool_destroy(s->pool);
 	qcache_close(s->cache);
 	mcache_clear(&s->cat);

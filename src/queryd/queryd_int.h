@@ -201,6 +201,13 @@ void engine_query_interrupt(struct engine_query *q);
 int engine_query_add_view(struct engine_query *q, const char *view, const char *const *paths,
 			  size_t npaths, const json_t *schema, struct lh_error *err);
 
+/* CREATE TEMP VIEW "<view>" over `paths` (npaths >= 1) with two more
+ * columns: "__lh_object" (the index of the path a row comes from) and
+ * "__lh_row" (its row number in that file, from 0) — where search's
+ * filters find the rows they keep (docs/search.md). 0 or -1 with err. */
+int engine_query_add_positions_view(struct engine_query *q, const char *view,
+				    const char *const *paths, size_t npaths, struct lh_error *err);
+
 /* CREATE OR REPLACE VIEW main."<view>" for a dataset's latest version
  * (engine.c note 7): over `paths` (absolute, in the sandbox); with npaths == 0 typed from
  * `schema` — with no rows, or with `stub` a view that fails when run. The
@@ -329,5 +336,44 @@ void qpool_discard(struct qpool *p, struct qworker *w);
  * deadline, else 500 "engine_crashed". */
 void qpool_discard_dead(struct qpool *p, struct qworker *w, struct lh_error *err);
 void qpool_stats(struct qpool *p, struct qpool_stats *out);
+
+/* ---- queryd.c: internal queries, for search (search_*.c) ----------------- */
+
+struct catalog_client;
+struct lh_config;
+struct manifest;
+struct qrun;
+struct queryd;
+struct search;
+struct storage_client;
+
+struct catalog_client *queryd_catalog(struct queryd *s);
+struct storage_client *queryd_storage(struct queryd *s);
+struct qcache *queryd_cache(struct queryd *s);
+const struct lh_config *queryd_config(const struct queryd *s);
+struct search *queryd_search(struct queryd *s);
+
+/* One internal query's state: the objects it pinned, the views it sends, its
+ * deadline (CLOCK_MONOTONIC ms) and the client whose hang-up stops it
+ * (client_fd -1: none). Free with qrun_free (unpins). */
+struct qrun *qrun_create(struct queryd *s, int client_fd, double deadline_ms);
+void qrun_free(struct qrun *r);
+/* name@version's manifest (0 = the latest, asked every time): 404
+ * unknown_dataset / unknown_version. *out holds a reference. */
+int qrun_manifest(struct qrun *r, const char *name, int64_t version, const char *rid,
+		  struct manifest **out, struct lh_error *err);
+/* Pin m's objects and add the TEMP view `view` over them; with `positions`
+ * the view has engine_query_add_positions_view's two columns. */
+int qrun_add_version(struct qrun *r, const struct manifest *m, const char *view, int positions,
+		     const char *rid, struct lh_error *err);
+/* Pin object `object` of m and add the TEMP view `view` over it alone. */
+int qrun_add_object(struct qrun *r, const struct manifest *m, size_t object, const char *view,
+		    const char *rid, struct lh_error *err);
+/* Run `sql` (over the views added) on a worker in `format` ("ndjson",
+ * "csv") and hand each line of the output to fn (not NUL-terminated, no
+ * newline); fn returns 0 to go on, -1 (with err) to stop. 0 or -1 with err. */
+typedef int (*qrun_line_fn)(void *ctx, const char *line, size_t len, struct lh_error *err);
+int qrun_lines(struct qrun *r, const char *sql, const char *format, qrun_line_fn fn, void *ctx,
+	       struct lh_error *err);
 
 #endif

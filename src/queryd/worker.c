@@ -17,7 +17,8 @@
  *     files go to <sandbox>/spill/<pid>/, which queryd removes on reap.
  *  3. One request at a time: a JSON frame WIRE_REQUEST {"sql","body_len",
  *     "format","max_rows","start_ms","deadline_ms","views":[{"name","paths",
- *     "schema"}],"out_path"}. Answer: WIRE_ERROR {"status","code","error"}
+ *     "schema","positions"}],"out_path"} ("positions": true makes search's
+ *     view with each row's object and row number, engine.c). Answer: WIRE_ERROR {"status","code","error"}
  *     before any result; or WIRE_START, WIRE_DATA frames of rendered output,
  *     then WIRE_END {"rows","truncated"} (or WIRE_CUT on a failure
  *     mid-stream, after which queryd retires this worker: DuckDB may be in
@@ -154,8 +155,11 @@ static int add_views(struct engine_query *q, const json_t *views, struct lh_erro
 		const char **p = xcalloc(np ? np : 1, sizeof *p);
 		for (size_t k = 0; k < np; k++)
 			p[k] = json_string_value(json_array_get(paths, k));
-		int rc = name ? engine_query_add_view(q, name, p, np, json_object_get(v, "schema"), err)
-			      : lh_fail(err, 500, "internal", "a view without a name");
+		int positions = json_is_true(json_object_get(v, "positions"));
+		int rc = !name ? lh_fail(err, 500, "internal", "a view without a name")
+			 : positions ? engine_query_add_positions_view(q, name, p, np, err)
+				     : engine_query_add_view(q, name, p, np,
+							     json_object_get(v, "schema"), err);
 		free(p);
 		if (rc)
 			return -1;

@@ -1,0 +1,118 @@
+/* search_int.h — queryd's search: the parts a search reads (search_parts.c),
+ * the background index builder (search_build.c) and the HTTP routes
+ * POST /search and POST /embed (search_http.c). docs/search.md, ADR 0150.
+ */
+#ifndef LH_QUERYD_SEARCH_INT_H
+#define LH_QUERYD_SEARCH_INT_H
+#include "common/json.h"
+#include "search/index_decl.h"
+
+#include <stddef.h>
+#include <stdint.h>
+
+struct embedder;
+struct http_request;
+struct lh_error;
+struct manifest;
+struct qrun;
+struct queryd;
+struct segment;
+struct search;
+
+/* ---- search_parts.c ----------------------------------------------------- */
+
+#include <pthread.h>
+
+#define SEARCH_MAX_EMBEDDERS 8
+
+struct opart;
+
+/* Search's state in one queryd (search_parts.c note 2 and 4, search_build.c). */
+struct search {
+	struct queryd *q;
+	pthread_mutex_t mu;                    /* guards everything below */
+	struct opart **parts;                  /* the open parts */
+	size_t nparts;
+	uint64_t tick;
+	uint64_t memory_bytes;                 /* in-memory parts' bytes */
+	struct {
+		char *id;
+		struct embedder *e;
+	} embedders[SEARCH_MAX_EMBEDDERS];
+	size_t nembedders;
+	/* the builder (search_build.c) */
+	pthread_t builder;
+	int builder_running;
+	int stopping;
+	int wake;
+	pthread_cond_t cond;
+	uint64_t built_parts, built_versions, failed_versions;
+};
+
+/* Start search for queryd `q` (embedders open lazily; the builder thread
+ * starts when a catalog is configured). NULL + err. */
+struct search *search_start(struct queryd *q, struct lh_error *err);
+/* Stop the builder, close every part. NULL is fine. */
+void search_stop(struct search *s);
+struct queryd *search_queryd(const struct search *s);
+
+/* The embedder called `id` ("builtin", "ollama/<model>", ...), opened once
+ * per process and kept. NULL + err (503 when it cannot be opened). */
+struct embedder *search_embedder(struct search *s, const char *id, struct lh_error *err);
+
+/* A part a search reads: stored (mapped from the cache) or made for rows no
+ * stored part covers yet (kept in memory). */
+struct spart {
+	struct segment *seg;
+	int stored;              /* 0: built for this search's rows, not indexed */
+};
+
+/* One dataset version as search sees it. */
+struct sversion {
+	struct manifest *m;            /* one reference */
+	json_t *index;                 /* the catalog's GET /catalog/index answer */
+	struct index_decl decl;
+	struct embedder *e;            /* the index's embedder (search's, borrowed) */
+	float *pc;                     /* the common component, dim floats, or NULL */
+	unsigned dim;
+	struct spart **parts;          /* one per object of m, borrowed refs */
+	uint64_t unindexed_rows;       /* rows of parts that are not stored */
+	int64_t from_version;
+};
+
+/* Load name@version (0 = latest) for a search: its manifest, index
+ * declaration, component and a part for every object. 404 unknown dataset
+ * or version, 409 "no_index" (with the command that declares one). */
+int search_version_open(struct search *s, struct qrun *r, const char *name, int64_t version,
+			const char *rid, struct sversion *out, struct lh_error *err);
+void search_version_close(struct search *s, struct sversion *v);
+
+/* The index's component for `index` (GET /catalog/index's answer), made and
+ * recorded if the catalog has none (docs/search.md "The common
+ * component"): *pc is xmalloc'd dim floats. */
+int search_component(struct search *s, struct qrun *r, const json_t *index,
+		     const struct index_decl *decl, struct embedder *e, const char *rid, float **pc,
+		     struct lh_error *err);
+
+/* Build the part of object `object` of `m` by reading its rows through a
+ * worker; with_graph adds the HNSW graph. The bytes go to *out (xmalloc'd,
+ * *len). */
+int search_part_build(struct search *s, struct qrun *r, const struct manifest *m, size_t object,
+		      const struct index_decl *decl, struct embedder *e, const float *pc,
+		      int with_graph, const char *rid, char **out, size_t *len,
+		      struct lh_error *err);
+
+/* ---- search_build.c ----------------------------------------------------- */
+
+/* The builder thread (note in search_build.c). */
+int search_builder_start(struct search *s, struct lh_error *err);
+void search_builder_stop(struct search *s);
+/* Build now rather than at the next poll (after a declaration, a register). */
+void search_builder_wake(struct search *s);
+
+/* ---- search_http.c ------------------------------------------------------ */
+
+int search_route_search(struct http_request *req);
+int search_route_embed(struct http_request *req);
+
+#endif
