@@ -24,13 +24,18 @@ PKG_CFLAGS  = $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS    = $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 WARN        := -Wall -Wextra -Werror -Wshadow -Wno-unused-parameter -Wstrict-prototypes
 CFLAGS_BASE  = -std=c17 -D_GNU_SOURCE -Isrc -I$(DUCKDB_DIR) $(PKG_CFLAGS) $(WARN) -MMD -MP -g
-LDLIBS_BASE  = $(PKG_LIBS) -L$(DUCKDB_DIR) -lduckdb -Wl,-rpath,$(DUCKDB_DIR) -lpthread -lm
+LDLIBS_BASE  = $(PKG_LIBS) -L$(DUCKDB_DIR) -lduckdb -Wl,-rpath,$(DUCKDB_DIR) -lpthread -lm -lstdc++
 
 SRC_LIB     := $(sort $(wildcard src/common/*.c src/storaged/*.c src/catalogd/*.c \
                  src/ingestd/*.c src/queryd/*.c src/gateway/*.c src/serve/*.c src/cli/*.c \
                  src/search/*.c))
 SRC_MAIN    := src/main.c
 SRC_UNIT    := $(sort $(wildcard tests/unit/*.c))
+# The builtin embedder's word vectors (bootstrap converts them; ADR 0143):
+# compiled in as the default of [search] glove_path.
+GLOVE_PATH  ?= $(DEPS_DIR)/glove/glove-6b-100d.lhwv
+$(BUILD)/release/src/search/embed_builtin.o $(BUILD)/asan/src/search/embed_builtin.o: \
+    CFLAGS_BASE += -DLH_DEFAULT_GLOVE_PATH='"$(GLOVE_PATH)"'
 
 REL_DIR     := $(BUILD)/release
 ASAN_DIR    := $(BUILD)/asan
@@ -45,8 +50,17 @@ UI_ASSETS   := $(HTMX_JS) src/gateway/ui_static/app.css src/gateway/ui_static/ap
                src/gateway/ui_static/favicon.svg src/gateway/ui_static/favicon.ico
 GEN_SRC     := $(GEN_DIR)/ui_assets.c
 
-REL_OBJ     := $(SRC_LIB:%.c=$(REL_DIR)/%.o) $(REL_DIR)/$(GEN_SRC:.c=.o)
-ASAN_OBJ    := $(SRC_LIB:%.c=$(ASAN_DIR)/%.o) $(ASAN_DIR)/$(GEN_SRC:.c=.o)
+# usearch (HNSW, ADR 0147): bootstrap fetches its C API into deps/usearch/;
+# c/lib.cpp is compiled once per variant into a static library that the
+# variant's objects list carries (so every link line gets it after the
+# objects). Only src/search/ann_usearch.c includes usearch.h. Portable x86-64
+# code (no -march): see ADR 0147 for the flags and why.
+USEARCH_DIR ?= $(DEPS_DIR)/usearch
+USEARCH_CXXFLAGS := -std=c++17 -O3 -DNDEBUG -DUSEARCH_USE_NUMKONG=0 -DUSEARCH_USE_OPENMP=0 \
+                    -I$(USEARCH_DIR)/include -I$(USEARCH_DIR)/c -g
+
+REL_OBJ     := $(SRC_LIB:%.c=$(REL_DIR)/%.o) $(REL_DIR)/$(GEN_SRC:.c=.o) $(REL_DIR)/usearch/libusearch_c.a
+ASAN_OBJ    := $(SRC_LIB:%.c=$(ASAN_DIR)/%.o) $(ASAN_DIR)/$(GEN_SRC:.c=.o) $(ASAN_DIR)/usearch/libusearch_c.a
 
 .PHONY: all run test unit unit-asan unit-pg valgrind integration smoke browser asan bootstrap clean check-banned fuzz
 
@@ -76,6 +90,25 @@ $(GEN_SRC): $(UI_ASSETS)
 	    echo "const unsigned char ui_asset_$$n[] = {"; xxd -i < $$f; echo "};"; \
 	    echo "const size_t ui_asset_$${n}_len = sizeof ui_asset_$$n;"; done; } > $@.tmp
 	@mv $@.tmp $@
+
+$(USEARCH_DIR)/c/lib.cpp $(USEARCH_DIR)/c/usearch.h:
+	./scripts/bootstrap.sh
+
+# The ASan variant's copy is built with the same sanitizers as our code.
+$(REL_DIR)/usearch/libusearch_c.a: $(USEARCH_DIR)/c/lib.cpp
+	@mkdir -p $(dir $@)
+	@echo "  CXX     $<"
+	@$(CXX) $(USEARCH_CXXFLAGS) -c $< -o $(@:.a=.o)
+	@rm -f $@ && ar rcs $@ $(@:.a=.o)
+
+$(ASAN_DIR)/usearch/libusearch_c.a: $(USEARCH_DIR)/c/lib.cpp
+	@mkdir -p $(dir $@)
+	@echo "  CXX asan $<"
+	@$(CXX) $(USEARCH_CXXFLAGS) $(ASAN_CFLAGS) -c $< -o $(@:.a=.o)
+	@rm -f $@ && ar rcs $@ $(@:.a=.o)
+
+$(REL_DIR)/src/search/ann_usearch.o $(ASAN_DIR)/src/search/ann_usearch.o: CFLAGS_BASE += -I$(USEARCH_DIR)/c
+$(REL_DIR)/src/search/ann_usearch.o $(ASAN_DIR)/src/search/ann_usearch.o: | $(USEARCH_DIR)/c/usearch.h
 
 $(REL_DIR)/%.o: %.c | $(DUCKDB_DIR)/duckdb.h
 	@mkdir -p $(dir $@)
