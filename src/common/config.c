@@ -88,6 +88,7 @@ static const char *const log_modes[] = { "auto", "json", "human", "quiet", NULL 
 
 static const char *const sections[] = {
 	"gateway", "storaged", "catalogd", "ingestd", "queryd", "auth", "http",
+	"search", "embed",
 };
 #define N_SECTIONS (sizeof sections / sizeof sections[0])
 
@@ -143,6 +144,11 @@ static const struct cfg_key keys[] = {
 	K_UINT("http", "connection_timeout_s", http.connection_timeout_s, 1),
 	K_UINT("http", "max_connections", http.max_connections, 1),
 	K_STR("http", "allowed_hosts", http.allowed_hosts, C_HOST_LIST, NULL),
+
+	K_STR("search", "glove_path", search.glove_path, C_NONE, NULL),
+	K_STR("embed", "url", embed.url, C_URL, NULL),
+	K_STR("embed", "api_key", embed.api_key, C_NONE, NULL),
+	K_MS("embed", "timeout_ms", embed.timeout_ms),
 };
 #define N_KEYS (sizeof keys / sizeof keys[0])
 
@@ -186,6 +192,8 @@ void config_defaults(struct lh_config *cfg)
 	cfg->queryd.workers = LH_DEFAULT_QUERY_WORKERS;
 	cfg->queryd.worker_memory_bytes = 0;   /* derived from duckdb_memory_bytes */
 	cfg->queryd.spill_bytes = LH_DEFAULT_QUERY_SPILL_BYTES;
+
+	cfg->embed.timeout_ms = LH_EMBED_DEFAULT_TIMEOUT_MS;
 }
 
 /* dst = <dir>/<leaf> if dst is "". data_dir is capped at CFG_DATA_DIR_MAX by

@@ -89,6 +89,18 @@ struct lh_config {
 		char catalogd_url[LH_CFG_STR];
 	} queryd;
 	struct {
+		/* The builtin embedder's word-vector file (docs/embeddings.md);
+		 * "" = the compiled-in deps/glove/glove-6b-100d.lhwv. */
+		char glove_path[LH_CFG_STR];
+	} search;
+	struct {
+		/* The model server behind "ollama/<model>" and "openai/<model>"
+		 * embedders (ADR 0144): its base URL, "" = none configured. */
+		char url[LH_CFG_STR];
+		char api_key[LH_CFG_STR];        /* openai: Bearer key, "" = none */
+		unsigned timeout_ms;             /* one request; LH_EMBED_DEFAULT_TIMEOUT_MS */
+	} embed;
+	struct {
 		char read_tokens[LH_CFG_MAX_TOKENS][128];
 		unsigned n_read_tokens;
 		char write_tokens[LH_CFG_MAX_TOKENS][128];

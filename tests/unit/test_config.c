@@ -900,3 +900,33 @@ TEST(config_list_next)
 	CHECK_EQ_INT(n, 2);
 	CHECK_EQ_INT(config_list_next("ab,cd", 2, &pos, &item, &n), 0);
 }
+
+/* [search] glove_path and [embed] (docs/embeddings.md, ADR 0143/0144):
+ * defaults, the file, the environment, a URL that is not http(s). */
+TEST(config_search_embed_keys)
+{
+	struct lh_config c;
+	struct lh_error err = { 0 };
+	config_defaults(&c);
+	CHECK_EQ_STR(c.search.glove_path, "");
+	CHECK_EQ_STR(c.embed.url, "");
+	CHECK_EQ_STR(c.embed.api_key, "");
+	CHECK_EQ_INT(c.embed.timeout_ms, LH_EMBED_DEFAULT_TIMEOUT_MS);
+	CHECK_EQ_INT(parse(&c,
+			   "[search]\nglove_path = \"/opt/glove.lhwv\"\n"
+			   "[embed]\nurl = \"http://127.0.0.1:11434\"\napi_key = \"sk-1\"\n"
+			   "timeout_ms = \"5s\"\n",
+			   &err),
+		     0);
+	CHECK_EQ_STR(c.search.glove_path, "/opt/glove.lhwv");
+	CHECK_EQ_STR(c.embed.url, "http://127.0.0.1:11434");
+	CHECK_EQ_STR(c.embed.api_key, "sk-1");
+	CHECK_EQ_INT(c.embed.timeout_ms, 5000);
+	char *env[] = { "LAKEHOUSE_SEARCH_GLOVE_PATH=/env/g.lhwv",
+			"LAKEHOUSE_EMBED_URL=https://api.example", NULL };
+	CHECK_EQ_INT(config_apply_env(&c, env, &err), 0);
+	CHECK_EQ_STR(c.search.glove_path, "/env/g.lhwv");
+	CHECK_EQ_STR(c.embed.url, "https://api.example");
+	CHECK(bad_toml("[embed]\nurl = \"ftp://x\"\n", 2, "not an http:// or https:// URL"));
+	CHECK(bad_toml("[search]\nglove = \"x\"\n", 2, "glove"));
+}
