@@ -56,6 +56,16 @@
  *      back by pg_fail as name_conflict). A database that already holds such
  *      a pair keeps it: every lookup is `name = $1`, exact, and catalogd
  *      warns about the pair at start.
+ *  10. Search indexes (catalog_store.h note 7; migration 3): index_decls,
+ *      index_builds, index_parts, removed by ON DELETE CASCADE with their
+ *      dataset or declaration. Every write takes the name's lock
+ *      (write_begin), so it serialises with registers and drops of the
+ *      name; pg_index_record also takes the GC lock shared before checking
+ *      the part keys no row references yet (catalog_store_check_keys) and
+ *      holds it to COMMIT, and GC's reads count index_parts.part_key as
+ *      referenced (pg_referenced_keys, pg_gc_sweep), exactly as note 8 does
+ *      for version objects. pg_index_get reads in one REPEATABLE READ
+ *      snapshot.
  * Durability is the server's: with PostgreSQL's defaults (fsync on,
  * synchronous_commit on) a COMMIT that returned is on disk.
  */
@@ -130,6 +140,37 @@ static const char *const migrations[] = {
 	" END $$;"
 	"CREATE TRIGGER datasets_name_nocase BEFORE INSERT OR UPDATE OF name ON datasets"
 	" FOR EACH ROW EXECUTE FUNCTION lakehouse_datasets_name_nocase();",
+	/* 3: search-index declarations, per-version build records and their
+	 * parts (note 10); all go with their dataset or declaration. */
+	"CREATE TABLE index_decls ("
+	"  dataset_id BIGINT PRIMARY KEY REFERENCES datasets(id) ON DELETE CASCADE,"
+	"  decl_json TEXT NOT NULL,"
+	"  fingerprint TEXT NOT NULL,"
+	"  from_version BIGINT NOT NULL CHECK (from_version >= 1),"
+	"  created_ms BIGINT NOT NULL,"
+	"  component_json TEXT);"
+	"CREATE TABLE index_builds ("
+	"  dataset_id BIGINT NOT NULL REFERENCES index_decls(dataset_id) ON DELETE CASCADE,"
+	"  version BIGINT NOT NULL CHECK (version >= 1),"
+	"  state TEXT NOT NULL CHECK (state IN ('building', 'ready', 'failed')),"
+	"  reason TEXT,"
+	"  rows_indexed BIGINT NOT NULL CHECK (rows_indexed >= 0),"
+	"  build_ms BIGINT NOT NULL CHECK (build_ms >= 0),"
+	"  attempts BIGINT NOT NULL CHECK (attempts >= 0),"
+	"  updated_ms BIGINT NOT NULL,"
+	"  PRIMARY KEY (dataset_id, version));"
+	"CREATE TABLE index_parts ("
+	"  dataset_id BIGINT NOT NULL,"
+	"  version BIGINT NOT NULL,"
+	"  ord INTEGER NOT NULL,"
+	"  object_key TEXT NOT NULL,"
+	"  part_key TEXT NOT NULL,"
+	"  row_count BIGINT NOT NULL CHECK (row_count >= 0),"
+	"  byte_count BIGINT NOT NULL CHECK (byte_count >= 0),"
+	"  PRIMARY KEY (dataset_id, version, ord),"
+	"  FOREIGN KEY (dataset_id, version) REFERENCES index_builds(dataset_id, version)"
+	"    ON DELETE CASCADE);"
+	"CREATE INDEX index_parts_key ON index_parts(part_key);",
 };
 #define NMIGRATIONS ((int)(sizeof migrations / sizeof migrations[0]))
 
@@ -796,8 +837,9 @@ static int pg_referenced_keys(struct catalog_store *store, char ***out, size_t *
 		return -1;
 	/* ON DELETE CASCADE removes a dropped dataset's rows, so every row here
 	 * belongs to a retained version. COLLATE "C" = strcmp order. */
-	if (query_first(s, c, "SELECT DISTINCT key COLLATE \"C\" AS k FROM version_objects"
-			      " ORDER BY k", 0, NULL, "list the referenced objects", &res, err)) {
+	if (query_first(s, c, "SELECT k FROM (SELECT key AS k FROM version_objects UNION"
+			      " SELECT part_key FROM index_parts) u ORDER BY k COLLATE \"C\"", 0,
+			NULL, "list the referenced objects", &res, err)) {          /* note 10 */
 		pool_put(s, c);
 		return -1;
 	}
@@ -831,7 +873,8 @@ static int pg_gc_sweep(struct catalog_store *store, const char *const *keys, siz
 		goto out;
 	for (size_t i = 0; i < n; i++) {
 		const char *params[] = { keys[i] };
-		if (query(c->pg, "SELECT 1 FROM version_objects WHERE key = $1 LIMIT 1", 1, params,
+		if (query(c->pg, "SELECT 1 FROM version_objects WHERE key = $1 UNION ALL"
+				 " SELECT 1 FROM index_parts WHERE part_key = $1 LIMIT 1", 1, params,
 			  "check an object's references", &res, err))
 			goto out;
 		int referenced = PQntuples(res) > 0;
@@ -849,6 +892,449 @@ out:
 	PQclear(res);
 	pool_put(s, c);  /* rolls the read-only transaction back: the lock ends */
 	return rc;
+}
+
+/* ------------------------------------------------------------------------ */
+/* Search indexes (note 10)                                                 */
+
+/* Holding the name's lock (write_begin) or in a snapshot: the dataset's id
+ * and its declaration's fingerprint ("" when there is none). 0, or -1 with
+ * 404 not_found. `first`: the operation's first statement. */
+static int index_head(struct catalog_pg *s, struct pg_conn *c, int first, const char *name,
+		      int64_t *id, char fp[CATALOG_FP_LEN + 1], int64_t *from_version,
+		      struct lh_error *err)
+{
+	static const char sql[] = "SELECT d.id, i.fingerprint, i.from_version FROM datasets d"
+				  " LEFT JOIN index_decls i ON i.dataset_id = d.id WHERE d.name = $1";
+	const char *params[] = { name };
+	PGresult *res = NULL;
+	if (first ? query_first(s, c, sql, 1, params, "read a search index", &res, err)
+		  : query(c->pg, sql, 1, params, "read a search index", &res, err))
+		return -1;
+	int rows = PQntuples(res);
+	if (rows > 0) {
+		*id = field_i64(res, 0, 0);
+		snprintf(fp, CATALOG_FP_LEN + 1, "%s", PQgetisnull(res, 0, 1) ? "" : PQgetvalue(res, 0, 1));
+		if (from_version)
+			*from_version = field_i64(res, 0, 2);
+	}
+	PQclear(res);
+	return rows > 0 ? 0 : not_found(err, name, 0);
+}
+
+/* index_head for a write that needs the declaration `fp` (NULL: any). */
+static int index_head_current(struct catalog_pg *s, struct pg_conn *c, const char *name,
+			      const char *fp, int64_t *id, int64_t *from_version,
+			      struct lh_error *err)
+{
+	char have[CATALOG_FP_LEN + 1];
+	if (index_head(s, c, 0, name, id, have, from_version, err))
+		return -1;
+	if (!have[0])
+		return catalog_store_no_index(err, name);
+	if (fp && strcmp(have, fp))
+		return catalog_store_index_changed(err, name);
+	return 0;
+}
+
+static int pg_index_declare(struct catalog_store *store, const char *name,
+			    const struct catalog_index_decl *decl, int64_t from_version,
+			    const char *schema_fp, int *outcome, struct lh_error *err)
+{
+	struct catalog_pg *s = (struct catalog_pg *)store;
+	struct pg_conn *c = NULL;
+	PGresult *res = NULL;
+	struct pg_int b_id, b_ver, b_ms;
+	char fp[CATALOG_FP_LEN + 1];
+	int64_t id, now_ms;
+	int rc = -1;
+
+	*outcome = 0;
+	if (pool_get(s, &c, err))
+		return -1;
+	if (write_begin(s, c, name, &now_ms, err) || index_head(s, c, 0, name, &id, fp, NULL, err))
+		goto out;
+	const char *vparams[] = { pg_int(&b_id, id), pg_int(&b_ver, from_version), schema_fp };
+	if (query(c->pg, "SELECT 1 FROM versions WHERE dataset_id = $1 AND version = $2"
+			 " AND schema_fingerprint = $3", 3, vparams, "read a version", &res, err))
+		goto out;
+	int same = PQntuples(res) > 0;
+	PQclear(res);
+	res = NULL;
+	if (!same) {
+		lh_fail(err, 409, "write_conflict", "dataset \"%s\" changed while the index was "
+			"being declared; try again", name);
+		goto out;
+	}
+	if (!strcmp(fp, decl->fingerprint)) {
+		rc = 0;  /* identical: unchanged; pool_put rolls back */
+		goto out;
+	}
+	const char *dparams[] = { b_id.s };
+	const char *iparams[] = { b_id.s, decl->json, decl->fingerprint, b_ver.s,
+				  pg_int(&b_ms, now_ms) };
+	/* the old declaration's builds and parts go by ON DELETE CASCADE */
+	if (query(c->pg, "DELETE FROM index_decls WHERE dataset_id = $1", 1, dparams,
+		  "replace a search index declaration", NULL, err) ||
+	    query(c->pg, "INSERT INTO index_decls (dataset_id, decl_json, fingerprint,"
+			 " from_version, created_ms) VALUES ($1, $2, $3, $4, $5)", 5, iparams,
+		  "write a search index declaration", NULL, err) ||
+	    query(c->pg, "COMMIT", 0, NULL, "commit a search index declaration", NULL, err))
+		goto out;
+	*outcome = fp[0] ? 2 : 1;
+	rc = 0;
+out:
+	PQclear(res);
+	pool_put(s, c);
+	return rc;
+}
+
+static int pg_index_get(struct catalog_store *store, const char *name,
+			struct catalog_index_info **out, struct lh_error *err)
+{
+	struct catalog_pg *s = (struct catalog_pg *)store;
+	struct pg_conn *c = NULL;
+	PGresult *res = NULL;
+	struct catalog_index_info *info = xcalloc(1, sizeof *info);
+	json_t *comp = NULL;
+	struct pg_int b_id, b_from;
+	int64_t id;
+	int rc = -1;
+
+	*out = NULL;
+	if (pool_get(s, &c, err))
+		goto out;
+	/* three reads of one snapshot */
+	if (query_first(s, c, "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY", 0, NULL,
+			"start a read", NULL, err) ||
+	    index_head(s, c, 0, name, &id, info->decl.fingerprint, NULL, err))
+		goto out;
+	if (!info->decl.fingerprint[0]) {
+		catalog_store_no_index(err, name);
+		goto out;
+	}
+	snprintf(info->name, sizeof info->name, "%s", name);
+	const char *dparams[] = { pg_int(&b_id, id) };
+	if (query(c->pg, "SELECT from_version, created_ms, decl_json, component_json"
+			 " FROM index_decls WHERE dataset_id = $1", 1, dparams,
+		  "read a search index declaration", &res, err))
+		goto out;
+	if (PQntuples(res) != 1) {
+		catalog_store_no_index(err, name);
+		goto out;
+	}
+	info->from_version = field_i64(res, 0, 0);
+	info->created_ms = field_i64(res, 0, 1);
+	info->decl.json = xstrdup(PQgetvalue(res, 0, 2));
+	if (!PQgetisnull(res, 0, 3)) {
+		json_t *v;
+		size_t i;
+		comp = json_loads(PQgetvalue(res, 0, 3), 0, NULL);
+		if (!json_is_array(comp) || json_array_size(comp) == 0) {
+			unreadable(err, name);
+			goto out;
+		}
+		info->component = xmalloc(json_array_size(comp) * sizeof *info->component);
+		json_array_foreach(comp, i, v)
+			info->component[i] = json_number_value(v);
+		info->component_dim = json_array_size(comp);
+	}
+	PQclear(res);
+	res = NULL;
+	const char *vparams[] = { b_id.s, pg_int(&b_from, info->from_version) };
+	if (query(c->pg, "SELECT v.version, v.row_count, b.state, b.reason, b.rows_indexed,"
+			 " b.build_ms, b.attempts, b.updated_ms FROM versions v"
+			 " LEFT JOIN index_builds b"
+			 "  ON b.dataset_id = v.dataset_id AND b.version = v.version"
+			 " WHERE v.dataset_id = $1 AND v.version >= $2 ORDER BY v.version",
+		  2, vparams, "read a search index's builds", &res, err))
+		goto out;
+	int rows = PQntuples(res);
+	if (rows > 0)
+		info->builds = xcalloc((size_t)rows, sizeof *info->builds);
+	for (int r = 0; r < rows; r++) {
+		struct catalog_index_build *b = &info->builds[info->nbuilds++];
+		b->version = field_i64(res, r, 0);
+		b->version_rows = field_i64(res, r, 1);
+		if (PQgetisnull(res, r, 2)) {
+			b->state = CATALOG_INDEX_PENDING;
+			continue;
+		}
+		if (catalog_index_state_parse(PQgetvalue(res, r, 2), &b->state))
+			b->state = CATALOG_INDEX_FAILED;
+		if (!PQgetisnull(res, r, 3))
+			b->reason = xstrdup(PQgetvalue(res, r, 3));
+		b->rows_indexed = field_i64(res, r, 4);
+		b->build_ms = field_i64(res, r, 5);
+		b->attempts = field_i64(res, r, 6);
+		b->updated_ms = field_i64(res, r, 7);
+	}
+	PQclear(res);
+	res = NULL;
+	if (query(c->pg, "SELECT version, object_key, part_key, row_count, byte_count"
+			 " FROM index_parts WHERE dataset_id = $1 AND version >= $2"
+			 " ORDER BY version, ord", 2, vparams, "read a search index's parts", &res,
+		  err))
+		goto out;
+	rows = PQntuples(res);
+	for (int r = 0; r < rows; r++) {
+		int64_t k = field_i64(res, r, 0) - info->from_version;
+		if (k < 0 || (size_t)k >= info->nbuilds)
+			continue;  /* versions are dense from from_version */
+		catalog_index_build_add_part(&info->builds[k], PQgetvalue(res, r, 1),
+					     PQgetvalue(res, r, 2), field_i64(res, r, 3),
+					     field_i64(res, r, 4));
+	}
+	*out = info;
+	info = NULL;
+	rc = 0;
+out:
+	PQclear(res);
+	json_decref(comp);
+	pool_put(s, c);  /* ends the read */
+	catalog_index_info_destroy(info);
+	return rc;
+}
+
+static int pg_index_drop(struct catalog_store *store, const char *name, struct lh_error *err)
+{
+	struct catalog_pg *s = (struct catalog_pg *)store;
+	struct pg_conn *c = NULL;
+	struct pg_int b_id;
+	int64_t id, now_ms;
+	int rc = -1;
+
+	if (pool_get(s, &c, err))
+		return -1;
+	if (write_begin(s, c, name, &now_ms, err) ||
+	    index_head_current(s, c, name, NULL, &id, NULL, err))
+		goto out;
+	const char *params[] = { pg_int(&b_id, id) };
+	if (query(c->pg, "DELETE FROM index_decls WHERE dataset_id = $1", 1, params,
+		  "drop a search index", NULL, err) ||
+	    query(c->pg, "COMMIT", 0, NULL, "commit a search index drop", NULL, err))
+		goto out;
+	rc = 0;
+out:
+	pool_put(s, c);
+	return rc;
+}
+
+/* The part keys of b that no index part row references yet, holding the GC
+ * lock (note 10). *out is an array of b's strings (free() it). */
+static int unreferenced_parts(PGconn *pg, const struct catalog_index_build *b,
+			      const char ***out, size_t *n, struct lh_error *err)
+{
+	json_t *keys = json_array();
+	char *text;
+	PGresult *res = NULL;
+	int rc = -1;
+	*out = NULL;
+	*n = 0;
+	if (!b->nparts) {
+		json_decref(keys);
+		return 0;
+	}
+	for (size_t i = 0; i < b->nparts; i++)
+		json_array_append_new(keys, json_string(b->parts[i].part_key));
+	text = json_dump_compact(keys);
+	const char *params[] = { text };
+	if (query(pg, "SELECT e.n - 1 FROM jsonb_array_elements_text($1::jsonb)"
+		      " WITH ORDINALITY AS e(k, n)"
+		      " WHERE NOT EXISTS (SELECT 1 FROM index_parts p WHERE p.part_key = e.k)",
+		  1, params, "check an index part's references", &res, err))
+		goto out;
+	*out = xcalloc(b->nparts, sizeof **out);
+	for (int r = 0; r < PQntuples(res); r++) {
+		int64_t i = field_i64(res, r, 0);
+		if (i >= 0 && (size_t)i < b->nparts)
+			(*out)[(*n)++] = b->parts[i].part_key;
+	}
+	rc = 0;
+out:
+	PQclear(res);
+	free(text);
+	json_decref(keys);
+	return rc;
+}
+
+static int pg_index_record(struct catalog_store *store, const char *name, const char *fp,
+			   const struct catalog_index_build *b, int *ignored, struct lh_error *err)
+{
+	struct catalog_pg *s = (struct catalog_pg *)store;
+	struct pg_conn *c = NULL;
+	PGresult *res = NULL;
+	struct catalog_version *v = NULL;
+	const char **check = NULL;
+	size_t ncheck = 0;
+	json_t *parts = json_array();
+	char *parts_text = NULL;
+	struct pg_int b_id, b_ver, b_rows, b_ms, b_att, b_now;
+	int64_t id, vid, now_ms, from_version = 0, attempts = 0, updated_ms = 0;
+	enum catalog_index_state cur = CATALOG_INDEX_PENDING;
+	int rc = -1, found;
+
+	*ignored = 0;
+	if (pool_get(s, &c, err))
+		goto out;
+	if (write_begin(s, c, name, &now_ms, err) ||
+	    index_head_current(s, c, name, fp, &id, &from_version, err) ||
+	    catalog_store_index_version_check(err, name, b->version, from_version))
+		goto out;
+	found = version_load(s, c, 0, name, b->version, &vid, &v, err);
+	if (found < 0)
+		goto out;
+	if (found > 0) {
+		not_found(err, name, found == 1 ? 0 : b->version);
+		goto out;
+	}
+	if (catalog_index_build_check_objects(b, v, err))
+		goto out;
+	const char *kparams[] = { pg_int(&b_id, id), pg_int(&b_ver, b->version) };
+	if (query(c->pg, "SELECT state, attempts, updated_ms FROM index_builds"
+			 " WHERE dataset_id = $1 AND version = $2", 2, kparams,
+		  "read a build record", &res, err))
+		goto out;
+	if (PQntuples(res) > 0) {
+		if (catalog_index_state_parse(PQgetvalue(res, 0, 0), &cur))
+			cur = CATALOG_INDEX_FAILED;
+		attempts = field_i64(res, 0, 1);
+		updated_ms = field_i64(res, 0, 2);
+	}
+	PQclear(res);
+	res = NULL;
+	if (cur == CATALOG_INDEX_READY) {
+		*ignored = 1;  /* final */
+		rc = 0;
+		goto out;
+	}
+	attempts += catalog_index_attempt_starts(cur, updated_ms, b->state, now_ms);
+	for (size_t i = 0; i < b->nparts; i++) {
+		const struct catalog_index_part *p = &b->parts[i];
+		json_array_append_new(parts, json_pack("[s, s, I, I]", p->object_key, p->part_key,
+						       (json_int_t)p->rows, (json_int_t)p->bytes));
+	}
+	parts_text = json_dump_compact(parts);
+	const char *bparams[] = { b_id.s, b_ver.s, catalog_index_state_name(b->state), b->reason,
+				  pg_int(&b_rows, b->rows_indexed), pg_int(&b_ms, b->build_ms),
+				  pg_int(&b_att, attempts), pg_int(&b_now, now_ms) };
+	const char *pparams[] = { b_id.s, b_ver.s, parts_text };
+	if (query(c->pg, "SELECT pg_advisory_xact_lock_shared(" PG_LOCK_GC ", 0)", 0, NULL,
+		  "wait for garbage collection", NULL, err) ||                  /* note 10 */
+	    unreferenced_parts(c->pg, b, &check, &ncheck, err) ||
+	    catalog_store_check_keys(store, check, ncheck, err) ||
+	    query(c->pg, "DELETE FROM index_parts WHERE dataset_id = $1 AND version = $2", 2,
+		  kparams, "write a build record", NULL, err) ||
+	    query(c->pg, "INSERT INTO index_builds (dataset_id, version, state, reason,"
+			 " rows_indexed, build_ms, attempts, updated_ms)"
+			 " VALUES ($1, $2, $3, $4, $5, $6, $7, $8)"
+			 " ON CONFLICT (dataset_id, version) DO UPDATE SET state = excluded.state,"
+			 "  reason = excluded.reason, rows_indexed = excluded.rows_indexed,"
+			 "  build_ms = excluded.build_ms, attempts = excluded.attempts,"
+			 "  updated_ms = excluded.updated_ms", 8, bparams,
+		  "write a build record", NULL, err) ||
+	    query(c->pg, "INSERT INTO index_parts (dataset_id, version, ord, object_key, part_key,"
+			 " row_count, byte_count)"
+			 " SELECT $1, $2, e.n - 1, e.p->>0, e.p->>1, (e.p->>2)::bigint,"
+			 "  (e.p->>3)::bigint"
+			 " FROM jsonb_array_elements($3::jsonb) WITH ORDINALITY AS e(p, n)", 3,
+		  pparams, "write the index parts", NULL, err) ||
+	    query(c->pg, "COMMIT", 0, NULL, "commit a build record", NULL, err))
+		goto out;
+	rc = 0;
+out:
+	PQclear(res);
+	pool_put(s, c);
+	catalog_version_destroy(v);
+	free(check);
+	free(parts_text);
+	json_decref(parts);
+	return rc;
+}
+
+static int pg_index_set_component(struct catalog_store *store, const char *name, const char *fp,
+				  const double *vals, size_t n, struct lh_error *err)
+{
+	struct catalog_pg *s = (struct catalog_pg *)store;
+	struct pg_conn *c = NULL;
+	json_t *arr = json_array();
+	char *text;
+	struct pg_int b_id;
+	int64_t id, now_ms;
+	int rc = -1;
+
+	for (size_t i = 0; i < n; i++)
+		json_array_append_new(arr, json_real(vals[i]));
+	text = json_dump_compact(arr);
+	if (pool_get(s, &c, err))
+		goto out;
+	if (write_begin(s, c, name, &now_ms, err) ||
+	    index_head_current(s, c, name, fp, &id, NULL, err))
+		goto out;
+	const char *params[] = { pg_int(&b_id, id), text };
+	/* compare and set: only where there is none yet */
+	if (query(c->pg, "UPDATE index_decls SET component_json = $2"
+			 " WHERE dataset_id = $1 AND component_json IS NULL", 2, params,
+		  "write a search index's component", NULL, err) ||
+	    query(c->pg, "COMMIT", 0, NULL, "commit a search index's component", NULL, err))
+		goto out;
+	rc = 0;
+out:
+	pool_put(s, c);
+	free(text);
+	json_decref(arr);
+	return rc;
+}
+
+static int pg_index_pending(struct catalog_store *store, int64_t stale_ms, size_t limit,
+			    struct catalog_index_pending **out, size_t *n, struct lh_error *err)
+{
+	struct catalog_pg *s = (struct catalog_pg *)store;
+	struct pg_conn *c = NULL;
+	PGresult *res = NULL;
+	struct pg_int b_max, b_stale, b_limit;
+	const char *params[] = { pg_int(&b_max, LH_INDEX_BUILD_MAX_ATTEMPTS),
+				 pg_int(&b_stale, stale_ms), pg_int(&b_limit, (int64_t)limit) };
+	int rows;
+
+	*out = NULL;
+	*n = 0;
+	if (pool_get(s, &c, err))
+		return -1;
+	if (query_first(s, c,
+			"SELECT d.name, v.version, i.fingerprint, i.decl_json, b.state,"
+			" coalesce(b.attempts, 0)"
+			" FROM index_decls i JOIN datasets d ON d.id = i.dataset_id"
+			" JOIN versions v ON v.dataset_id = i.dataset_id"
+			"  AND v.version >= i.from_version"
+			" LEFT JOIN index_builds b"
+			"  ON b.dataset_id = v.dataset_id AND b.version = v.version"
+			" WHERE b.state IS NULL"
+			"  OR (b.state = 'failed' AND b.attempts < $1::bigint)"
+			"  OR (b.state = 'building' AND b.attempts < $1::bigint AND b.updated_ms <"
+			"   floor(extract(epoch FROM clock_timestamp()) * 1000)::bigint - $2::bigint)"
+			" ORDER BY v.created_ms, d.name COLLATE \"C\", v.version LIMIT $3::bigint",
+			3, params, "list the search indexes to build", &res, err)) {
+		pool_put(s, c);
+		return -1;
+	}
+	rows = PQntuples(res);
+	if (rows > 0)
+		*out = xcalloc((size_t)rows, sizeof **out);
+	for (int r = 0; r < rows; r++) {
+		struct catalog_index_pending *p = &(*out)[r];
+		snprintf(p->name, sizeof p->name, "%s", PQgetvalue(res, r, 0));
+		p->version = field_i64(res, r, 1);
+		snprintf(p->fingerprint, sizeof p->fingerprint, "%s", PQgetvalue(res, r, 2));
+		p->decl_json = xstrdup(PQgetvalue(res, r, 3));
+		if (PQgetisnull(res, r, 4) || catalog_index_state_parse(PQgetvalue(res, r, 4), &p->state))
+			p->state = CATALOG_INDEX_PENDING;
+		p->attempts = field_i64(res, r, 5);
+	}
+	*n = (size_t)rows;
+	PQclear(res);
+	pool_put(s, c);
+	return 0;
 }
 
 /* ------------------------------------------------------------------------ */
@@ -874,6 +1360,12 @@ static const struct catalog_store_ops pg_ops = {
 	.drop = pg_drop,
 	.referenced_keys = pg_referenced_keys,
 	.gc_sweep = pg_gc_sweep,
+	.index_declare = pg_index_declare,
+	.index_get = pg_index_get,
+	.index_drop = pg_index_drop,
+	.index_record = pg_index_record,
+	.index_set_component = pg_index_set_component,
+	.index_pending = pg_index_pending,
 };
 
 struct catalog_store *catalog_pg_open(const char *dsn, struct lh_error *err)

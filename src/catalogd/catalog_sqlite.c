@@ -39,6 +39,14 @@
  *      whoever writes. A file that already holds such a pair keeps it: each
  *      stays readable and writable by its exact name (every lookup is
  *      `name = ?`, BINARY collation), and catalogd warns about it at start.
+ *   9. Search indexes (catalog_store.h note 7; migration 3): index_decls
+ *      (one row per dataset), index_builds (one per version with a record)
+ *      and index_parts. Every write is one BEGIN IMMEDIATE under
+ *      `write_lock`, like a register, so it is also under the GC lock:
+ *      sqlite_index_record checks the part keys no row references yet
+ *      (catalog_store_check_keys) before its COMMIT, and GC's reads count
+ *      index_parts.part_key as referenced (sqlite_referenced_keys,
+ *      sqlite_gc_sweep). A drop deletes the dataset's index rows with it.
  */
 #include "catalogd/catalog_store.h"
 #include "catalogd/conn_pool.h"
@@ -99,6 +107,37 @@ static const char *const migrations[] = {
 	" WHEN EXISTS (SELECT 1 FROM datasets"
 	"  WHERE lower(name) = lower(NEW.name) AND id <> NEW.id)"
 	" BEGIN SELECT RAISE(ABORT, 'name_conflict'); END;",
+	/* 3: search-index declarations, per-version build records and their
+	 * parts (note 9). */
+	"CREATE TABLE index_decls ("
+	"  dataset_id INTEGER PRIMARY KEY REFERENCES datasets(id) ON DELETE CASCADE,"
+	"  decl_json TEXT NOT NULL,"
+	"  fingerprint TEXT NOT NULL,"
+	"  from_version INTEGER NOT NULL CHECK (from_version >= 1),"
+	"  created_ms INTEGER NOT NULL,"
+	"  component_json TEXT);"
+	"CREATE TABLE index_builds ("
+	"  dataset_id INTEGER NOT NULL REFERENCES index_decls(dataset_id) ON DELETE CASCADE,"
+	"  version INTEGER NOT NULL CHECK (version >= 1),"
+	"  state TEXT NOT NULL CHECK (state IN ('building', 'ready', 'failed')),"
+	"  reason TEXT,"
+	"  rows_indexed INTEGER NOT NULL CHECK (rows_indexed >= 0),"
+	"  build_ms INTEGER NOT NULL CHECK (build_ms >= 0),"
+	"  attempts INTEGER NOT NULL CHECK (attempts >= 0),"
+	"  updated_ms INTEGER NOT NULL,"
+	"  PRIMARY KEY (dataset_id, version)) WITHOUT ROWID;"
+	"CREATE TABLE index_parts ("
+	"  dataset_id INTEGER NOT NULL,"
+	"  version INTEGER NOT NULL,"
+	"  ord INTEGER NOT NULL,"
+	"  object_key TEXT NOT NULL,"
+	"  part_key TEXT NOT NULL,"
+	"  row_count INTEGER NOT NULL CHECK (row_count >= 0),"
+	"  byte_count INTEGER NOT NULL CHECK (byte_count >= 0),"
+	"  PRIMARY KEY (dataset_id, version, ord),"
+	"  FOREIGN KEY (dataset_id, version) REFERENCES index_builds(dataset_id, version)"
+	"    ON DELETE CASCADE) WITHOUT ROWID;"
+	"CREATE INDEX index_parts_key ON index_parts(part_key);",
 };
 #define NMIGRATIONS ((int)(sizeof migrations / sizeof migrations[0]))
 
@@ -665,6 +704,9 @@ out:
 static int sqlite_drop(struct catalog_store *store, const char *name, struct lh_error *err)
 {
 	static const char *const deletes[] = {
+		"DELETE FROM index_parts WHERE dataset_id = ?1",     /* note 9 */
+		"DELETE FROM index_builds WHERE dataset_id = ?1",
+		"DELETE FROM index_decls WHERE dataset_id = ?1",
 		"DELETE FROM version_objects WHERE dataset_id = ?1",
 		"DELETE FROM versions WHERE dataset_id = ?1",
 		"DELETE FROM datasets WHERE id = ?1",
@@ -721,7 +763,8 @@ static int sqlite_referenced_keys(struct catalog_store *store, char ***out, size
 		return -1;
 	/* Versions of a dropped dataset are gone with it (sqlite_drop), so every
 	 * row here belongs to a retained version. BINARY collation = strcmp. */
-	if (prepare(c->db, "SELECT DISTINCT key FROM version_objects ORDER BY key", &st, err))
+	if (prepare(c->db, "SELECT key FROM version_objects UNION"
+			   " SELECT part_key FROM index_parts ORDER BY 1", &st, err))  /* note 9 */
 		goto out;
 	for (step = sqlite3_step(st); step == SQLITE_ROW; step = sqlite3_step(st)) {
 		if (len == cap) {
@@ -761,7 +804,8 @@ static int sqlite_gc_sweep(struct catalog_store *store, const char *const *keys,
 		goto out;
 	if (exec_sql(c->db, "BEGIN IMMEDIATE", "start a garbage collection", err))
 		goto out;
-	if (prepare(c->db, "SELECT 1 FROM version_objects WHERE key = ?1 LIMIT 1", &st, err))
+	if (prepare(c->db, "SELECT 1 FROM version_objects WHERE key = ?1 UNION ALL"
+			   " SELECT 1 FROM index_parts WHERE part_key = ?1 LIMIT 1", &st, err))
 		goto out;
 	for (size_t i = 0; i < n; i++) {
 		sqlite3_bind_text(st, 1, keys[i], -1, SQLITE_STATIC);
@@ -784,6 +828,546 @@ out:
 	if (c)
 		pool_put(s, c);  /* rolls the read-only transaction back: the lock ends */
 	pthread_mutex_unlock(&s->write_lock);
+	return rc;
+}
+
+/* ------------------------------------------------------------------------ */
+/* Search indexes (note 9)                                                  */
+
+/* The dataset's declaration: 0 found (fields filled; *decl_json, *component
+ * xmalloc'd when asked for, or NULL), 1 absent, -1 err. */
+static int decl_find(sqlite3 *db, int64_t id, char fp[CATALOG_FP_LEN + 1], int64_t *from_version,
+		     int64_t *created_ms, char **decl_json, char **component,
+		     struct lh_error *err)
+{
+	sqlite3_stmt *st = NULL;
+	int rc = -1, step;
+	if (prepare(db, "SELECT fingerprint, from_version, created_ms, decl_json, component_json"
+			" FROM index_decls WHERE dataset_id = ?1", &st, err))
+		return -1;
+	sqlite3_bind_int64(st, 1, id);
+	step = sqlite3_step(st);
+	if (step == SQLITE_ROW) {
+		snprintf(fp, CATALOG_FP_LEN + 1, "%s", column_text(st, 0));
+		if (from_version)
+			*from_version = sqlite3_column_int64(st, 1);
+		if (created_ms)
+			*created_ms = sqlite3_column_int64(st, 2);
+		if (decl_json)
+			*decl_json = xstrdup(column_text(st, 3));
+		if (component)
+			*component = sqlite3_column_type(st, 4) == SQLITE_NULL
+					     ? NULL : xstrdup(column_text(st, 4));
+		rc = 0;
+	} else if (step == SQLITE_DONE) {
+		rc = 1;
+	} else {
+		db_fail(db, step, "read a search index declaration", err);
+	}
+	sqlite3_finalize(st);
+	return rc;
+}
+
+/* Run each statement of `sql` with ?1 = id (and ?2 = version when >= 0). */
+static int exec_id(sqlite3 *db, const char *const *sql, size_t n, int64_t id, int64_t version,
+		   const char *what, struct lh_error *err)
+{
+	sqlite3_stmt *st = NULL;
+	for (size_t i = 0; i < n; i++) {
+		if (prepare(db, sql[i], &st, err))
+			return -1;
+		sqlite3_bind_int64(st, 1, id);
+		if (version >= 0)
+			sqlite3_bind_int64(st, 2, version);
+		int rc = step_done(db, st, what, err);
+		sqlite3_finalize(st);
+		if (rc)
+			return -1;
+	}
+	return 0;
+}
+
+static const char *const index_deletes[] = {
+	"DELETE FROM index_parts WHERE dataset_id = ?1",
+	"DELETE FROM index_builds WHERE dataset_id = ?1",
+	"DELETE FROM index_decls WHERE dataset_id = ?1",
+};
+#define NINDEX_DELETES (sizeof index_deletes / sizeof index_deletes[0])
+
+/* BEGIN IMMEDIATE under write_lock (the caller locked) and the dataset's id. */
+static int index_write_begin(sqlite3 *db, const char *name, int64_t *id, struct lh_error *err)
+{
+	int64_t created_ms, latest;
+	if (exec_sql(db, "BEGIN IMMEDIATE", "start a search index change", err))
+		return -1;
+	return dataset_get(db, name, id, &created_ms, &latest, err);
+}
+
+static int sqlite_index_declare(struct catalog_store *store, const char *name,
+				const struct catalog_index_decl *decl, int64_t from_version,
+				const char *schema_fp, int *outcome, struct lh_error *err)
+{
+	struct catalog_sqlite *s = (struct catalog_sqlite *)store;
+	struct sqlite_conn *c = NULL;
+	sqlite3_stmt *st = NULL;
+	char fp[CATALOG_FP_LEN + 1];
+	int64_t id;
+	int rc = -1, found, step;
+
+	*outcome = 0;
+	pthread_mutex_lock(&s->write_lock);
+	if (pool_get(s, &c, err))
+		goto out;
+	if (index_write_begin(c->db, name, &id, err))
+		goto out;
+	/* the version validated against is still this dataset's */
+	if (prepare(c->db, "SELECT 1 FROM versions WHERE dataset_id = ?1 AND version = ?2"
+			   " AND schema_fingerprint = ?3", &st, err))
+		goto out;
+	sqlite3_bind_int64(st, 1, id);
+	sqlite3_bind_int64(st, 2, from_version);
+	sqlite3_bind_text(st, 3, schema_fp, -1, SQLITE_STATIC);
+	step = sqlite3_step(st);
+	sqlite3_finalize(st);
+	st = NULL;
+	if (step == SQLITE_DONE) {
+		lh_fail(err, 409, "write_conflict", "dataset \"%s\" changed while the index was "
+			"being declared; try again", name);
+		goto out;
+	}
+	if (step != SQLITE_ROW) {
+		db_fail(c->db, step, "read a version", err);
+		goto out;
+	}
+	found = decl_find(c->db, id, fp, NULL, NULL, NULL, NULL, err);
+	if (found < 0)
+		goto out;
+	if (found == 0 && !strcmp(fp, decl->fingerprint)) {
+		rc = 0;  /* identical: unchanged; pool_put rolls back */
+		goto out;
+	}
+	if (found == 0 && exec_id(c->db, index_deletes, NINDEX_DELETES, id, -1,
+				  "replace a search index declaration", err))
+		goto out;
+	if (prepare(c->db, "INSERT INTO index_decls (dataset_id, decl_json, fingerprint,"
+			   " from_version, created_ms) VALUES (?1, ?2, ?3, ?4, ?5)", &st, err))
+		goto out;
+	sqlite3_bind_int64(st, 1, id);
+	sqlite3_bind_text(st, 2, decl->json, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 3, decl->fingerprint, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 4, from_version);
+	sqlite3_bind_int64(st, 5, clock_wall_ms());
+	if (step_done(c->db, st, "write a search index declaration", err) ||
+	    exec_sql(c->db, "COMMIT", "commit a search index declaration", err))
+		goto out;
+	*outcome = found == 0 ? 2 : 1;
+	rc = 0;
+out:
+	sqlite3_finalize(st);
+	if (c)
+		pool_put(s, c);
+	pthread_mutex_unlock(&s->write_lock);
+	return rc;
+}
+
+/* The stored component (a JSON array of numbers) into info. */
+static int component_load(struct catalog_index_info *info, const char *text,
+			  struct lh_error *err)
+{
+	json_t *arr = json_loads(text, 0, NULL), *v;
+	size_t i;
+	if (!json_is_array(arr) || json_array_size(arr) == 0) {
+		json_decref(arr);
+		return lh_fail(err, 500, "catalog_error", "a stored search index is unreadable");
+	}
+	info->component = xmalloc(json_array_size(arr) * sizeof *info->component);
+	json_array_foreach(arr, i, v)
+		info->component[i] = json_number_value(v);
+	info->component_dim = json_array_size(arr);
+	json_decref(arr);
+	return 0;
+}
+
+static int sqlite_index_get(struct catalog_store *store, const char *name,
+			    struct catalog_index_info **out, struct lh_error *err)
+{
+	struct catalog_sqlite *s = (struct catalog_sqlite *)store;
+	struct sqlite_conn *c = NULL;
+	sqlite3_stmt *st = NULL;
+	struct catalog_index_info *info = xcalloc(1, sizeof *info);
+	char *component = NULL;
+	int64_t id, created_ms, latest;
+	int rc = -1, found, step;
+
+	*out = NULL;
+	if (pool_get(s, &c, err))
+		goto out;
+	if (exec_sql(c->db, "BEGIN", "start a read", err) ||
+	    dataset_get(c->db, name, &id, &created_ms, &latest, err))
+		goto out;
+	snprintf(info->name, sizeof info->name, "%s", name);
+	found = decl_find(c->db, id, info->decl.fingerprint, &info->from_version, &info->created_ms,
+			  &info->decl.json, &component, err);
+	if (found < 0)
+		goto out;
+	if (found == 1) {
+		catalog_store_no_index(err, name);
+		goto out;
+	}
+	if (component && component_load(info, component, err))
+		goto out;
+	if (prepare(c->db, "SELECT v.version, v.row_count, b.state, b.reason, b.rows_indexed,"
+			   " b.build_ms, b.attempts, b.updated_ms FROM versions v"
+			   " LEFT JOIN index_builds b"
+			   "  ON b.dataset_id = v.dataset_id AND b.version = v.version"
+			   " WHERE v.dataset_id = ?1 AND v.version >= ?2 ORDER BY v.version",
+		    &st, err))
+		goto out;
+	sqlite3_bind_int64(st, 1, id);
+	sqlite3_bind_int64(st, 2, info->from_version);
+	for (step = sqlite3_step(st); step == SQLITE_ROW; step = sqlite3_step(st)) {
+		info->builds = xgrow(info->builds, info->nbuilds, sizeof *info->builds);
+		struct catalog_index_build *b = &info->builds[info->nbuilds++];
+		memset(b, 0, sizeof *b);
+		b->version = sqlite3_column_int64(st, 0);
+		b->version_rows = sqlite3_column_int64(st, 1);
+		if (sqlite3_column_type(st, 2) == SQLITE_NULL) {
+			b->state = CATALOG_INDEX_PENDING;
+			continue;
+		}
+		if (catalog_index_state_parse(column_text(st, 2), &b->state))
+			b->state = CATALOG_INDEX_FAILED;
+		if (sqlite3_column_type(st, 3) != SQLITE_NULL)
+			b->reason = xstrdup(column_text(st, 3));
+		b->rows_indexed = sqlite3_column_int64(st, 4);
+		b->build_ms = sqlite3_column_int64(st, 5);
+		b->attempts = sqlite3_column_int64(st, 6);
+		b->updated_ms = sqlite3_column_int64(st, 7);
+	}
+	sqlite3_finalize(st);
+	st = NULL;
+	if (step != SQLITE_DONE) {
+		db_fail(c->db, step, "read a search index's builds", err);
+		goto out;
+	}
+	if (prepare(c->db, "SELECT version, object_key, part_key, row_count, byte_count"
+			   " FROM index_parts WHERE dataset_id = ?1 AND version >= ?2"
+			   " ORDER BY version, ord", &st, err))
+		goto out;
+	sqlite3_bind_int64(st, 1, id);
+	sqlite3_bind_int64(st, 2, info->from_version);
+	for (step = sqlite3_step(st); step == SQLITE_ROW; step = sqlite3_step(st)) {
+		int64_t k = sqlite3_column_int64(st, 0) - info->from_version;
+		if (k < 0 || (size_t)k >= info->nbuilds)
+			continue;  /* versions are dense from from_version */
+		catalog_index_build_add_part(&info->builds[k], column_text(st, 1),
+					     column_text(st, 2), sqlite3_column_int64(st, 3),
+					     sqlite3_column_int64(st, 4));
+	}
+	if (step != SQLITE_DONE) {
+		db_fail(c->db, step, "read a search index's parts", err);
+		goto out;
+	}
+	*out = info;
+	info = NULL;
+	rc = 0;
+out:
+	sqlite3_finalize(st);
+	pool_put(s, c);
+	free(component);
+	catalog_index_info_destroy(info);
+	return rc;
+}
+
+static int sqlite_index_drop(struct catalog_store *store, const char *name, struct lh_error *err)
+{
+	struct catalog_sqlite *s = (struct catalog_sqlite *)store;
+	struct sqlite_conn *c = NULL;
+	char fp[CATALOG_FP_LEN + 1];
+	int64_t id;
+	int rc = -1, found;
+
+	pthread_mutex_lock(&s->write_lock);
+	if (pool_get(s, &c, err))
+		goto out;
+	if (index_write_begin(c->db, name, &id, err))
+		goto out;
+	found = decl_find(c->db, id, fp, NULL, NULL, NULL, NULL, err);
+	if (found < 0)
+		goto out;
+	if (found == 1) {
+		catalog_store_no_index(err, name);
+		goto out;
+	}
+	if (exec_id(c->db, index_deletes, NINDEX_DELETES, id, -1, "drop a search index", err) ||
+	    exec_sql(c->db, "COMMIT", "commit a search index drop", err))
+		goto out;
+	rc = 0;
+out:
+	if (c)
+		pool_put(s, c);
+	pthread_mutex_unlock(&s->write_lock);
+	return rc;
+}
+
+/* Holding the write lock: the declaration of `id` must exist and have
+ * fingerprint `fp`. 0, or -1 with no_index / index_changed. */
+static int decl_current(sqlite3 *db, int64_t id, const char *name, const char *fp,
+			int64_t *from_version, struct lh_error *err)
+{
+	char have[CATALOG_FP_LEN + 1];
+	int found = decl_find(db, id, have, from_version, NULL, NULL, NULL, err);
+	if (found < 0)
+		return -1;
+	if (found == 1)
+		return catalog_store_no_index(err, name);
+	if (strcmp(have, fp))
+		return catalog_store_index_changed(err, name);
+	return 0;
+}
+
+/* The part keys of b that no index part row references yet (under the GC
+ * lock: the referenced ones cannot be deleted before this commits). */
+static int unreferenced_parts(sqlite3 *db, const struct catalog_index_build *b,
+			      const char ***out, size_t *n, struct lh_error *err)
+{
+	sqlite3_stmt *st = NULL;
+	*out = NULL;
+	*n = 0;
+	if (!b->nparts)
+		return 0;
+	if (prepare(db, "SELECT 1 FROM index_parts WHERE part_key = ?1 LIMIT 1", &st, err))
+		return -1;
+	*out = xcalloc(b->nparts, sizeof **out);
+	for (size_t i = 0; i < b->nparts; i++) {
+		sqlite3_bind_text(st, 1, b->parts[i].part_key, -1, SQLITE_STATIC);
+		int step = sqlite3_step(st);
+		sqlite3_reset(st);
+		if (step == SQLITE_DONE)
+			(*out)[(*n)++] = b->parts[i].part_key;
+		else if (step != SQLITE_ROW) {
+			sqlite3_finalize(st);
+			free(*out);
+			*out = NULL;
+			return db_fail(db, step, "check an index part's references", err);
+		}
+	}
+	sqlite3_finalize(st);
+	return 0;
+}
+
+static int sqlite_index_record(struct catalog_store *store, const char *name, const char *fp,
+			       const struct catalog_index_build *b, int *ignored,
+			       struct lh_error *err)
+{
+	static const char *const part_delete[] = {
+		"DELETE FROM index_parts WHERE dataset_id = ?1 AND version = ?2",
+	};
+	struct catalog_sqlite *s = (struct catalog_sqlite *)store;
+	struct sqlite_conn *c = NULL;
+	sqlite3_stmt *st = NULL;
+	struct catalog_version *v = NULL;
+	const char **check = NULL;
+	size_t ncheck = 0;
+	int64_t id, created_ms, latest, from_version = 0, attempts = 0, updated_ms = 0;
+	int64_t now = clock_wall_ms();
+	enum catalog_index_state cur = CATALOG_INDEX_PENDING;
+	int rc = -1, found, step;
+
+	*ignored = 0;
+	pthread_mutex_lock(&s->write_lock);
+	if (pool_get(s, &c, err))
+		goto out;
+	if (exec_sql(c->db, "BEGIN IMMEDIATE", "start a search index change", err) ||
+	    dataset_get(c->db, name, &id, &created_ms, &latest, err) ||
+	    decl_current(c->db, id, name, fp, &from_version, err) ||
+	    catalog_store_index_version_check(err, name, b->version, from_version))
+		goto out;
+	found = version_load(c->db, id, name, created_ms, b->version, &v, err);
+	if (found < 0)
+		goto out;
+	if (found == 1) {
+		not_found(err, name, b->version);
+		goto out;
+	}
+	if (catalog_index_build_check_objects(b, v, err))
+		goto out;
+	if (prepare(c->db, "SELECT state, attempts, updated_ms FROM index_builds"
+			   " WHERE dataset_id = ?1 AND version = ?2", &st, err))
+		goto out;
+	sqlite3_bind_int64(st, 1, id);
+	sqlite3_bind_int64(st, 2, b->version);
+	step = sqlite3_step(st);
+	if (step == SQLITE_ROW) {
+		if (catalog_index_state_parse(column_text(st, 0), &cur))
+			cur = CATALOG_INDEX_FAILED;
+		attempts = sqlite3_column_int64(st, 1);
+		updated_ms = sqlite3_column_int64(st, 2);
+	} else if (step != SQLITE_DONE) {
+		db_fail(c->db, step, "read a build record", err);
+		goto out;
+	}
+	sqlite3_finalize(st);
+	st = NULL;
+	if (cur == CATALOG_INDEX_READY) {
+		*ignored = 1;  /* final */
+		rc = 0;
+		goto out;
+	}
+	attempts += catalog_index_attempt_starts(cur, updated_ms, b->state, now);
+	if (unreferenced_parts(c->db, b, &check, &ncheck, err) ||
+	    catalog_store_check_keys(store, check, ncheck, err) ||           /* note 9 */
+	    exec_id(c->db, part_delete, 1, id, b->version, "write a build record", err))
+		goto out;
+	if (prepare(c->db, "INSERT INTO index_builds (dataset_id, version, state, reason,"
+			   " rows_indexed, build_ms, attempts, updated_ms)"
+			   " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)"
+			   " ON CONFLICT (dataset_id, version) DO UPDATE SET state = excluded.state,"
+			   "  reason = excluded.reason, rows_indexed = excluded.rows_indexed,"
+			   "  build_ms = excluded.build_ms, attempts = excluded.attempts,"
+			   "  updated_ms = excluded.updated_ms", &st, err))
+		goto out;
+	sqlite3_bind_int64(st, 1, id);
+	sqlite3_bind_int64(st, 2, b->version);
+	sqlite3_bind_text(st, 3, catalog_index_state_name(b->state), -1, SQLITE_STATIC);
+	if (b->reason)
+		sqlite3_bind_text(st, 4, b->reason, -1, SQLITE_STATIC);
+	else
+		sqlite3_bind_null(st, 4);
+	sqlite3_bind_int64(st, 5, b->rows_indexed);
+	sqlite3_bind_int64(st, 6, b->build_ms);
+	sqlite3_bind_int64(st, 7, attempts);
+	sqlite3_bind_int64(st, 8, now);
+	if (step_done(c->db, st, "write a build record", err))
+		goto out;
+	sqlite3_finalize(st);
+	st = NULL;
+	if (prepare(c->db, "INSERT INTO index_parts (dataset_id, version, ord, object_key, part_key,"
+			   " row_count, byte_count) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)", &st, err))
+		goto out;
+	for (size_t i = 0; i < b->nparts; i++) {
+		const struct catalog_index_part *p = &b->parts[i];
+		sqlite3_bind_int64(st, 1, id);
+		sqlite3_bind_int64(st, 2, b->version);
+		sqlite3_bind_int64(st, 3, (int64_t)i);
+		sqlite3_bind_text(st, 4, p->object_key, -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 5, p->part_key, -1, SQLITE_STATIC);
+		sqlite3_bind_int64(st, 6, p->rows);
+		sqlite3_bind_int64(st, 7, p->bytes);
+		if (step_done(c->db, st, "write an index part", err))
+			goto out;
+		sqlite3_reset(st);
+	}
+	if (exec_sql(c->db, "COMMIT", "commit a build record", err))
+		goto out;
+	rc = 0;
+out:
+	sqlite3_finalize(st);
+	if (c)
+		pool_put(s, c);
+	pthread_mutex_unlock(&s->write_lock);
+	catalog_version_destroy(v);
+	free(check);
+	return rc;
+}
+
+static int sqlite_index_set_component(struct catalog_store *store, const char *name,
+				      const char *fp, const double *vals, size_t n,
+				      struct lh_error *err)
+{
+	struct catalog_sqlite *s = (struct catalog_sqlite *)store;
+	struct sqlite_conn *c = NULL;
+	sqlite3_stmt *st = NULL;
+	json_t *arr = json_array();
+	char *text = NULL;
+	int64_t id;
+	int rc = -1;
+
+	for (size_t i = 0; i < n; i++)
+		json_array_append_new(arr, json_real(vals[i]));
+	text = json_dump_compact(arr);
+	pthread_mutex_lock(&s->write_lock);
+	if (pool_get(s, &c, err))
+		goto out;
+	if (index_write_begin(c->db, name, &id, err) ||
+	    decl_current(c->db, id, name, fp, NULL, err))
+		goto out;
+	/* compare and set: only where there is none yet */
+	if (prepare(c->db, "UPDATE index_decls SET component_json = ?2"
+			   " WHERE dataset_id = ?1 AND component_json IS NULL", &st, err))
+		goto out;
+	sqlite3_bind_int64(st, 1, id);
+	sqlite3_bind_text(st, 2, text, -1, SQLITE_STATIC);
+	if (step_done(c->db, st, "write a search index's component", err) ||
+	    exec_sql(c->db, "COMMIT", "commit a search index's component", err))
+		goto out;
+	rc = 0;
+out:
+	sqlite3_finalize(st);
+	if (c)
+		pool_put(s, c);
+	pthread_mutex_unlock(&s->write_lock);
+	free(text);
+	json_decref(arr);
+	return rc;
+}
+
+static int sqlite_index_pending(struct catalog_store *store, int64_t stale_ms, size_t limit,
+				struct catalog_index_pending **out, size_t *n,
+				struct lh_error *err)
+{
+	struct catalog_sqlite *s = (struct catalog_sqlite *)store;
+	struct sqlite_conn *c = NULL;
+	sqlite3_stmt *st = NULL;
+	struct catalog_index_pending *arr = NULL;
+	size_t len = 0;
+	int rc = -1, step;
+
+	*out = NULL;
+	*n = 0;
+	if (pool_get(s, &c, err))
+		return -1;
+	if (prepare(c->db, "SELECT d.name, v.version, i.fingerprint, i.decl_json, b.state,"
+			   " coalesce(b.attempts, 0)"
+			   " FROM index_decls i JOIN datasets d ON d.id = i.dataset_id"
+			   " JOIN versions v ON v.dataset_id = i.dataset_id"
+			   "  AND v.version >= i.from_version"
+			   " LEFT JOIN index_builds b"
+			   "  ON b.dataset_id = v.dataset_id AND b.version = v.version"
+			   " WHERE b.state IS NULL"
+			   "  OR (b.state = 'failed' AND b.attempts < ?1)"
+			   "  OR (b.state = 'building' AND b.updated_ms < ?2 AND b.attempts < ?1)"
+			   " ORDER BY v.created_ms, d.name, v.version LIMIT ?3", &st, err))
+		goto out;
+	sqlite3_bind_int64(st, 1, LH_INDEX_BUILD_MAX_ATTEMPTS);
+	sqlite3_bind_int64(st, 2, clock_wall_ms() - stale_ms);
+	sqlite3_bind_int64(st, 3, (int64_t)limit);
+	for (step = sqlite3_step(st); step == SQLITE_ROW; step = sqlite3_step(st)) {
+		arr = xgrow(arr, len, sizeof *arr);
+		struct catalog_index_pending *p = &arr[len++];
+		memset(p, 0, sizeof *p);
+		snprintf(p->name, sizeof p->name, "%s", column_text(st, 0));
+		p->version = sqlite3_column_int64(st, 1);
+		snprintf(p->fingerprint, sizeof p->fingerprint, "%s", column_text(st, 2));
+		p->decl_json = xstrdup(column_text(st, 3));
+		if (sqlite3_column_type(st, 4) == SQLITE_NULL ||
+		    catalog_index_state_parse(column_text(st, 4), &p->state))
+			p->state = CATALOG_INDEX_PENDING;
+		p->attempts = sqlite3_column_int64(st, 5);
+	}
+	if (step != SQLITE_DONE) {
+		db_fail(c->db, step, "list the search indexes to build", err);
+		goto out;
+	}
+	*out = arr;
+	*n = len;
+	arr = NULL;
+	len = 0;
+	rc = 0;
+out:
+	sqlite3_finalize(st);
+	pool_put(s, c);
+	catalog_index_pending_free(arr, len);
 	return rc;
 }
 
@@ -811,6 +1395,12 @@ static const struct catalog_store_ops sqlite_ops = {
 	.drop = sqlite_drop,
 	.referenced_keys = sqlite_referenced_keys,
 	.gc_sweep = sqlite_gc_sweep,
+	.index_declare = sqlite_index_declare,
+	.index_get = sqlite_index_get,
+	.index_drop = sqlite_index_drop,
+	.index_record = sqlite_index_record,
+	.index_set_component = sqlite_index_set_component,
+	.index_pending = sqlite_index_pending,
 };
 
 struct catalog_store *catalog_sqlite_open(const char *path, struct lh_error *err)

@@ -73,6 +73,81 @@ int catalog_store_gc_sweep(struct catalog_store *s, const char *const *keys, siz
 	return s->ops->gc_sweep(s, keys, n, remove, ctx, removed, err);
 }
 
+int catalog_store_index_declare(struct catalog_store *s, const char *name,
+				const struct catalog_index_decl *decl, int64_t from_version,
+				const char *schema_fp, int *outcome, struct lh_error *err)
+{
+	return s->ops->index_declare(s, name, decl, from_version, schema_fp, outcome, err);
+}
+
+int catalog_store_index_get(struct catalog_store *s, const char *name,
+			    struct catalog_index_info **out, struct lh_error *err)
+{
+	return s->ops->index_get(s, name, out, err);
+}
+
+int catalog_store_index_drop(struct catalog_store *s, const char *name, struct lh_error *err)
+{
+	return s->ops->index_drop(s, name, err);
+}
+
+int catalog_store_index_record(struct catalog_store *s, const char *name, const char *fp,
+			       const struct catalog_index_build *b, int *ignored,
+			       struct lh_error *err)
+{
+	return s->ops->index_record(s, name, fp, b, ignored, err);
+}
+
+int catalog_store_index_set_component(struct catalog_store *s, const char *name,
+				      const char *fp, const double *vals, size_t n,
+				      struct lh_error *err)
+{
+	return s->ops->index_set_component(s, name, fp, vals, n, err);
+}
+
+int catalog_store_index_pending(struct catalog_store *s, int64_t stale_ms, size_t limit,
+				struct catalog_index_pending **out, size_t *n,
+				struct lh_error *err)
+{
+	return s->ops->index_pending(s, stale_ms, limit, out, n, err);
+}
+
+int catalog_store_no_index(struct lh_error *err, const char *name)
+{
+	lh_fail(err, 404, "no_index", "dataset \"%s\" has no search index; declare one with: "
+		"lakehouse index %s --text col1,col2", name, name);
+	lh_error_set(err, "command", json_sprintf("lakehouse index %s --text col1,col2", name));
+	return -1;
+}
+
+int catalog_store_index_changed(struct lh_error *err, const char *name)
+{
+	return lh_fail(err, 409, "index_changed", "the search index of \"%s\" was declared again "
+		       "or dropped since this build started; its work is discarded", name);
+}
+
+int catalog_store_index_version_check(struct lh_error *err, const char *name, int64_t version,
+				      int64_t from_version)
+{
+	if (version >= from_version)
+		return 0;
+	lh_fail(err, 400, "bad_request", "the search index of \"%s\" applies from version %lld "
+		"on; version %lld has none", name, (long long)from_version, (long long)version);
+	lh_error_set(err, "field", json_string("version"));
+	return -1;
+}
+
+int catalog_store_check_keys(struct catalog_store *s, const char *const *keys, size_t n,
+			     struct lh_error *err)
+{
+	if (!s->check)
+		return 0;
+	for (size_t i = 0; i < n; i++)
+		if (s->check(s->check_ctx, keys[i], err))
+			return -1;
+	return 0;
+}
+
 void catalog_keys_free(char **keys, size_t n)
 {
 	for (size_t i = 0; i < n; i++)

@@ -27,6 +27,14 @@
  *      of a name, so two such registers cannot both succeed. A store that
  *      already holds such names (made before this rule) keeps them: every
  *      other function takes names exactly, case and all.
+ *   7. Search indexes (catalog_index.h, ADR 0140): a dataset has at most one
+ *      declaration; its build records are per version and go with it (a
+ *      replaced or dropped declaration, a dropped dataset). Declaring,
+ *      recording and dropping serialise with registers and drops of the
+ *      same name (note 1's lock). A record's part keys are referenced keys
+ *      for GC exactly like version objects: index_record checks them under
+ *      the GC lock (catalog_store_check_keys) before its commit, and
+ *      referenced_keys/gc_sweep count them.
  * Errors: 404 "not_found" for an unknown dataset or version; backend failures
  * are 500/503 in plain words, the details go to the log.
  *
@@ -36,6 +44,7 @@
 #ifndef LH_CATALOG_STORE_H
 #define LH_CATALOG_STORE_H
 #include "catalogd/catalog.h"
+#include "catalogd/catalog_index.h"
 
 #include <stddef.h>
 #include <stdint.h>
@@ -87,6 +96,50 @@ struct catalog_store_ops {
 	int (*gc_sweep)(struct catalog_store *s, const char *const *keys, size_t n,
 			catalog_object_remove_fn remove, void *ctx, unsigned char *removed,
 			struct lh_error *err);
+
+	/* --- search indexes (note 7) --- */
+	/* Declare the index of `name`: `decl` was validated against version
+	 * `from_version`, whose schema fingerprint was `schema_fp`. 404
+	 * "not_found" for an unknown dataset, 409 "write_conflict" when that
+	 * version is gone or has another schema now (dropped and made again
+	 * meanwhile). *outcome: 0 an identical declaration was there (nothing
+	 * written), 1 created, 2 replaced (the old one's records deleted). */
+	int (*index_declare)(struct catalog_store *s, const char *name,
+			     const struct catalog_index_decl *decl, int64_t from_version,
+			     const char *schema_fp, int *outcome, struct lh_error *err);
+	/* The declaration and one build per version >= from_version (pending
+	 * where there is no record), oldest first, into *out (caller destroys:
+	 * catalog_index_info_destroy). 404 "not_found" (dataset), 404
+	 * "no_index" (no declaration). */
+	int (*index_get)(struct catalog_store *s, const char *name,
+			 struct catalog_index_info **out, struct lh_error *err);
+	/* Drop the declaration and its records; 404 as index_get. */
+	int (*index_drop)(struct catalog_store *s, const char *name, struct lh_error *err);
+	/* Record the build `b` of version b->version, reported for the
+	 * declaration whose fingerprint is `fp`. 404 "not_found" (dataset or
+	 * version), 404 "no_index", 409 "index_changed" (fp is not the current
+	 * declaration's), 400 when a part's object_key is not an object of that
+	 * version, the check's 409 "object_missing" when a part key is not in
+	 * the object store. A ready record is final: *ignored = 1 and nothing is
+	 * written. Attempts (ADR 0140): a "building" record starts an attempt
+	 * unless the version's record is "building" and younger than
+	 * LH_INDEX_BUILD_STALE_MS (a heartbeat); so does a "failed" one that
+	 * follows no "building". */
+	int (*index_record)(struct catalog_store *s, const char *name, const char *fp,
+			    const struct catalog_index_build *b, int *ignored,
+			    struct lh_error *err);
+	/* Set the declaration's common component if it has none (compare and
+	 * set: the first writer wins, a later one changes nothing). 404 as
+	 * index_get, 409 "index_changed" as index_record. */
+	int (*index_set_component)(struct catalog_store *s, const char *name, const char *fp,
+				   const double *vals, size_t n, struct lh_error *err);
+	/* The builder's work queue: every (dataset, version >= from_version)
+	 * with no record, a "failed" record or a "building" record older than
+	 * stale_ms, with fewer than LH_INDEX_BUILD_MAX_ATTEMPTS attempts (no
+	 * record: none), the oldest version first (its creation time, then
+	 * name, then version); at most `limit`. *out as catalog_index_pending_free. */
+	int (*index_pending)(struct catalog_store *s, int64_t stale_ms, size_t limit,
+			     struct catalog_index_pending **out, size_t *n, struct lh_error *err);
 };
 
 /* A backend instance; each backend embeds this as its first member. */
@@ -134,6 +187,29 @@ int catalog_store_referenced_keys(struct catalog_store *s, char ***out, size_t *
 int catalog_store_gc_sweep(struct catalog_store *s, const char *const *keys, size_t n,
 			   catalog_object_remove_fn remove, void *ctx, unsigned char *removed,
 			   struct lh_error *err);
+int catalog_store_index_declare(struct catalog_store *s, const char *name,
+				const struct catalog_index_decl *decl, int64_t from_version,
+				const char *schema_fp, int *outcome, struct lh_error *err);
+int catalog_store_index_get(struct catalog_store *s, const char *name,
+			    struct catalog_index_info **out, struct lh_error *err);
+int catalog_store_index_drop(struct catalog_store *s, const char *name, struct lh_error *err);
+int catalog_store_index_record(struct catalog_store *s, const char *name, const char *fp,
+			       const struct catalog_index_build *b, int *ignored,
+			       struct lh_error *err);
+int catalog_store_index_set_component(struct catalog_store *s, const char *name,
+				      const char *fp, const double *vals, size_t n,
+				      struct lh_error *err);
+int catalog_store_index_pending(struct catalog_store *s, int64_t stale_ms, size_t limit,
+				struct catalog_index_pending **out, size_t *n,
+				struct lh_error *err);
+/* For backends: the errors every backend says the same way. */
+int catalog_store_no_index(struct lh_error *err, const char *name);
+int catalog_store_index_changed(struct lh_error *err, const char *name);
+/* A record for a version older than the declaration is a 400 naming
+ * from_version; 0 otherwise. */
+int catalog_store_index_version_check(struct lh_error *err, const char *name, int64_t version,
+				      int64_t from_version);
+
 /* Free what referenced_keys returned. */
 void catalog_keys_free(char **keys, size_t n);
 
@@ -148,5 +224,10 @@ void catalog_store_set_object_check(struct catalog_store *s, catalog_object_chec
  * err otherwise. */
 int catalog_store_check_objects(struct catalog_store *s, const struct catalog_version *latest,
 				const struct catalog_version *next, struct lh_error *err);
+/* For backends, inside index_record while holding the GC lock (note 7):
+ * run the check on each of the n keys. 0 when all exist or no check is
+ * set; -1 with the check's err otherwise. */
+int catalog_store_check_keys(struct catalog_store *s, const char *const *keys, size_t n,
+			     struct lh_error *err);
 
 #endif

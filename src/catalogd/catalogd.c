@@ -13,6 +13,14 @@
  *   POST   /catalog/gc                {"dry_run", "grace_seconds"} -> the GC report
  *                                     (gc.h) | 400 | 409 gc_running | 503 without
  *                                     [catalogd] storaged_url
+ *   PUT    /catalog/index/<name>      declare a search index -> 201/200 | 400 | 404
+ *   GET    /catalog/index/<name>      the declaration and each version's build | 404
+ *   DELETE /catalog/index/<name>      204 | 404
+ *   PUT    /catalog/index/<name>/versions/<N>   a build record (queryd's builder)
+ *                                     | 404 | 409 index_changed | 409 object_missing
+ *   PUT    /catalog/index/<name>/component      the common component, first wins
+ *   GET    /catalog/index-pending     [?limit=N&stale_ms=N] the builder's queue
+ *                                     (catalog_index.h, ADR 0140)
  *
  * Names are exact everywhere; a register of a new name that equals an
  * existing one but for letter case is 409 name_conflict (catalog_store.h
@@ -26,6 +34,7 @@
 #include "catalogd/catalogd.h"
 
 #include "catalogd/catalog.h"
+#include "catalogd/catalog_index.h"
 #include "catalogd/catalog_store.h"
 #include "catalogd/gc.h"
 #include "common/auth.h"
@@ -248,6 +257,240 @@ out:
 	return respond_result(req, &err);
 }
 
+/* --- search indexes (catalog_index.h, ADR 0140) ------------------------------ */
+
+/* A positive integer from the text s (whole): 0 with *out, or -1. */
+static int positive_int(const char *s, int64_t *out)
+{
+	char *end = NULL;
+	errno = 0;
+	long long v = strtoll(s, &end, 10);
+	if (s[0] < '0' || s[0] > '9' || *end || errno || v < 1)
+		return -1;
+	*out = v;
+	return 0;
+}
+
+/* The GET body of `name`'s index (a new reference), or NULL with err. */
+static json_t *index_body(struct catalogd *c, const char *name, struct lh_error *err)
+{
+	struct catalog_index_info *info = NULL;
+	json_t *o = NULL;
+	if (!catalog_store_index_get(c->store, name, &info, err))
+		o = catalog_index_info_json(info, clock_wall_ms(), LH_INDEX_BUILD_STALE_MS);
+	catalog_index_info_destroy(info);
+	return o;
+}
+
+/* PUT /catalog/index/<name>: declare (ADR 0140). 201 new, 200 unchanged or
+ * replaced; the answer is the GET body. */
+static int index_declare(struct http_request *req, struct catalogd *c, const char *name,
+			 const json_t *doc, struct lh_error *err)
+{
+	struct catalog_version *latest = NULL;
+	struct catalog_index_decl decl = { 0 };
+	json_t *resp = NULL;
+	int outcome = 0, rc = -1;
+	if (catalog_store_get(c->store, name, 0, &latest, err) ||
+	    catalog_index_decl_parse(doc, latest, &decl, err) ||
+	    catalog_store_index_declare(c->store, name, &decl, latest->version, latest->fingerprint,
+					&outcome, err))
+		goto out;
+	resp = index_body(c, name, err);
+	if (!resp)
+		goto out;
+	http_respond_json(req, outcome == 1 ? 201 : 200, resp);
+	rc = 0;
+out:
+	catalog_version_destroy(latest);
+	catalog_index_decl_free(&decl);
+	return rc;
+}
+
+/* PUT /catalog/index/<name>/versions/<N>: the builder's record. The answer
+ * is the version's entry of the GET body, "name" and "ignored" (1: the
+ * version was ready already and nothing was written). */
+static int index_record(struct http_request *req, struct catalogd *c, const char *name,
+			int64_t version, const json_t *doc, struct lh_error *err)
+{
+	struct catalog_index_build b = { 0 };
+	char fp[CATALOG_FP_LEN + 1];
+	json_t *body = NULL, *entry = NULL, *v;
+	int ignored = 0, rc = -1;
+	size_t i;
+	if (catalog_index_build_parse(doc, &b, fp, err))
+		goto out;
+	b.version = version;
+	if (catalog_store_index_record(c->store, name, fp, &b, &ignored, err))
+		goto out;
+	body = index_body(c, name, err);
+	if (!body)
+		goto out;
+	json_array_foreach(json_object_get(body, "versions"), i, v)
+		if (json_integer_value(json_object_get(v, "version")) == version)
+			entry = json_incref(v);
+	if (!entry)
+		entry = json_object();  /* re-declared meanwhile: the record went with it */
+	json_object_set_new(entry, "name", json_string(name));
+	json_object_set_new(entry, "ignored", json_boolean(ignored));
+	http_respond_json(req, 200, entry);
+	rc = 0;
+out:
+	json_decref(body);
+	catalog_index_build_free(&b);
+	return rc;
+}
+
+/* PUT /catalog/index/<name>/component: compare and set; the answer is the
+ * stored component, which may be another writer's. */
+static int index_component(struct http_request *req, struct catalogd *c, const char *name,
+			   const json_t *doc, struct lh_error *err)
+{
+	char fp[CATALOG_FP_LEN + 1];
+	double *vals = NULL;
+	size_t n = 0;
+	json_t *body = NULL, *resp;
+	int rc = -1;
+	if (catalog_index_component_parse(doc, fp, &vals, &n, err) ||
+	    catalog_store_index_set_component(c->store, name, fp, vals, n, err))
+		goto out;
+	body = index_body(c, name, err);
+	if (!body)
+		goto out;
+	resp = json_object();
+	static const char *const keep[] = { "name", "fingerprint", "component", "component_dim" };
+	for (size_t i = 0; i < sizeof keep / sizeof keep[0]; i++)
+		json_object_set(resp, keep[i], json_object_get(body, keep[i]));
+	http_respond_json(req, 200, resp);
+	rc = 0;
+out:
+	json_decref(body);
+	free(vals);
+	return rc;
+}
+
+/* Split /catalog/index/<rest> into the dataset name (validated, a copy the
+ * caller frees) and what follows its '/' (*tail, "" when nothing). */
+static char *index_path(struct http_request *req, const char **tail, struct lh_error *err)
+{
+	const char *rest = http_request_path_rest(req);
+	const char *slash = strchr(rest, '/');
+	char *name = slash ? xstrndup(rest, (size_t)(slash - rest)) : xstrdup(rest);
+	*tail = slash ? slash + 1 : "";
+	if (dataset_name_check(name, err)) {
+		free(name);
+		return NULL;
+	}
+	return name;
+}
+
+static int no_such_route(struct http_request *req, struct lh_error *err)
+{
+	return lh_fail(err, 404, "not_found", "no such route: %s %s (see docs/api.md, "
+		       "\"Search indexes\")", http_request_method(req), http_request_path(req));
+}
+
+static int index_put_end(struct http_request *req)
+{
+	struct catalogd *c = http_request_ctx(req);
+	struct lh_error err = { 0 };
+	json_t *doc = NULL;
+	const char *tail, *body;
+	size_t n = 0;
+	int64_t version;
+	char *name = index_path(req, &tail, &err);
+	if (!name)
+		goto out;
+	if (!strncmp(tail, "versions/", 9) ? positive_int(tail + 9, &version) != 0
+					   : tail[0] && strcmp(tail, "component")) {
+		no_such_route(req, &err);
+		goto out;
+	}
+	if (check_json_type(req, &err))
+		goto out;
+	body = http_request_body(req, &n);
+	doc = json_parse_request(body, n, &err);
+	if (!doc)
+		goto out;
+	if (!tail[0])
+		index_declare(req, c, name, doc, &err);
+	else if (!strcmp(tail, "component"))
+		index_component(req, c, name, doc, &err);
+	else
+		index_record(req, c, name, version, doc, &err);
+out:
+	json_decref(doc);
+	free(name);
+	return respond_result(req, &err);
+}
+
+static int index_get_end(struct http_request *req)
+{
+	struct catalogd *c = http_request_ctx(req);
+	struct lh_error err = { 0 };
+	const char *tail;
+	json_t *body;
+	char *name = index_path(req, &tail, &err);
+	if (name && tail[0])
+		no_such_route(req, &err);
+	else if (name && (body = index_body(c, name, &err)) != NULL)
+		http_respond_json(req, 200, body);
+	free(name);
+	return respond_result(req, &err);
+}
+
+static int index_delete_end(struct http_request *req)
+{
+	struct catalogd *c = http_request_ctx(req);
+	struct lh_error err = { 0 };
+	const char *tail;
+	char *name = index_path(req, &tail, &err);
+	if (name && tail[0])
+		no_such_route(req, &err);
+	else if (name && !catalog_store_index_drop(c->store, name, &err))
+		http_respond_empty(req, 204);
+	free(name);
+	return respond_result(req, &err);
+}
+
+/* An optional ?<field>=N within [lo, hi] into *out (left as is when absent). */
+static int query_int(struct http_request *req, const char *field, int64_t lo, int64_t hi,
+		     int64_t *out, struct lh_error *err)
+{
+	const char *s = http_request_query(req, field);
+	int64_t v;
+	if (!s)
+		return 0;
+	if (!strcmp(s, "0"))
+		v = 0;
+	else if (positive_int(s, &v))
+		v = -1;
+	if (v < lo || v > hi) {
+		lh_fail(err, 400, "bad_request", "%s must be an integer from %lld to %lld", field,
+			(long long)lo, (long long)hi);
+		lh_error_set(err, "field", json_string(field));
+		return -1;
+	}
+	*out = v;
+	return 0;
+}
+
+/* GET /catalog/index-pending[?limit=N][&stale_ms=N]: the builder's queue. */
+static int index_pending_end(struct http_request *req)
+{
+	struct catalogd *c = http_request_ctx(req);
+	struct lh_error err = { 0 };
+	struct catalog_index_pending *list = NULL;
+	size_t n = 0;
+	int64_t limit = LH_INDEX_PENDING_DEFAULT_LIMIT, stale = LH_INDEX_BUILD_STALE_MS;
+	if (!query_int(req, "limit", 1, LH_INDEX_PENDING_MAX_LIMIT, &limit, &err) &&
+	    !query_int(req, "stale_ms", 0, 7ll * 86400 * 1000, &stale, &err) &&
+	    !catalog_store_index_pending(c->store, stale, (size_t)limit, &list, &n, &err))
+		http_respond_json(req, 200, catalog_index_pending_json(list, n));
+	catalog_index_pending_free(list, n);
+	return respond_result(req, &err);
+}
+
 static const struct http_route catalogd_routes[] = {
 	{ .method = "POST", .path = "/catalog/register", .name = "catalog_register",
 	  .end = register_end, .max_body = LH_HTTP_MAX_JSON_BODY, .json_body = 1 },
@@ -261,6 +504,14 @@ static const struct http_route catalogd_routes[] = {
 	  .end = versions_end },
 	{ .method = "POST", .path = "/catalog/gc", .name = "catalog_gc", .end = gc_end,
 	  .max_body = LH_HTTP_MAX_JSON_BODY, .json_body = 1 },
+	{ .method = "PUT", .path = "/catalog/index/*", .name = "catalog_index_put",
+	  .end = index_put_end, .max_body = LH_HTTP_MAX_JSON_BODY, .json_body = 1 },
+	{ .method = "GET", .path = "/catalog/index/*", .name = "catalog_index",
+	  .end = index_get_end },
+	{ .method = "DELETE", .path = "/catalog/index/*", .name = "catalog_index_drop",
+	  .end = index_delete_end },
+	{ .method = "GET", .path = "/catalog/index-pending", .name = "catalog_index_pending",
+	  .end = index_pending_end },
 };
 
 /* The parent directory of `path` exists afterwards (0) or err is set. */

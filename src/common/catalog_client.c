@@ -172,3 +172,98 @@ int catalog_client_gc(struct catalog_client *c, struct peer_call *call, int dry_
 	free(text);
 	return rc;
 }
+
+/* --- search indexes --------------------------------------------------------- */
+
+/* One JSON call whose 2xx answer must be an object. */
+static int index_call(struct catalog_client *c, struct peer_call *call, const char *method,
+		      const char *path, const json_t *body, unsigned pass, const char *what,
+		      json_t **out, struct lh_error *err)
+{
+	char *text = body ? json_dump_compact(body) : NULL;
+	json_t *doc = NULL;
+	int rc = peer_json(&c->peer, call, method, path, text, pass, what, &doc, err);
+	free(text);
+	if (rc == 0 && out && !json_is_object(doc)) {
+		json_decref(doc);
+		doc = NULL;
+		rc = lh_fail(err, 502, "upstream_failed", "%s sent an unreadable %s", c->peer.name,
+			     what);
+	}
+	if (out)
+		*out = doc;
+	else
+		json_decref(doc);
+	return rc;
+}
+
+int catalog_client_index_declare(struct catalog_client *c, struct peer_call *call,
+				 const char *name, const json_t *decl, json_t **out, int *created,
+				 struct lh_error *err)
+{
+	struct peer_call local = { 0 };
+	struct peer_call *pc = call ? call : &local;
+	char *path = name_path("/catalog/index/", name, "");
+	int rc = index_call(c, pc, "PUT", path, decl, PEER_PASS_4XX, "search index", out, err);
+	if (created)
+		*created = rc == 0 && pc->status == 201;
+	free(path);
+	return rc;
+}
+
+int catalog_client_index_get(struct catalog_client *c, struct peer_call *call, const char *name,
+			     json_t **out, struct lh_error *err)
+{
+	char *path = name_path("/catalog/index/", name, "");
+	int rc = index_call(c, call, "GET", path, NULL, PEER_PASS_404, "search index", out, err);
+	free(path);
+	return rc;
+}
+
+int catalog_client_index_drop(struct catalog_client *c, struct peer_call *call,
+			      const char *name, struct lh_error *err)
+{
+	char *path = name_path("/catalog/index/", name, "");
+	int rc = index_call(c, call, "DELETE", path, NULL, PEER_PASS_404, "answer", NULL, err);
+	free(path);
+	return rc;
+}
+
+int catalog_client_index_record(struct catalog_client *c, struct peer_call *call,
+				const char *name, int64_t version, const json_t *body,
+				json_t **out, struct lh_error *err)
+{
+	char tail[48];
+	snprintf(tail, sizeof tail, "/versions/%" PRId64, version);
+	char *path = name_path("/catalog/index/", name, tail);
+	int rc = index_call(c, call, "PUT", path, body, PEER_PASS_4XX, "build record answer", out,
+			    err);
+	free(path);
+	return rc;
+}
+
+int catalog_client_index_component(struct catalog_client *c, struct peer_call *call,
+				   const char *name, const char *fp, const float *vals, size_t n,
+				   json_t **out, struct lh_error *err)
+{
+	json_t *b = json_object(), *arr = json_array();
+	for (size_t i = 0; i < n; i++)
+		json_array_append_new(arr, json_real((double)vals[i]));
+	json_object_set_new(b, "fingerprint", json_string(fp));
+	json_object_set_new(b, "component", arr);
+	char *path = name_path("/catalog/index/", name, "/component");
+	int rc = index_call(c, call, "PUT", path, b, PEER_PASS_4XX, "common component", out, err);
+	free(path);
+	json_decref(b);
+	return rc;
+}
+
+int catalog_client_index_pending(struct catalog_client *c, struct peer_call *call, size_t limit,
+				 json_t **out, struct lh_error *err)
+{
+	char path[64] = "/catalog/index-pending";
+	if (limit > 0)
+		snprintf(path, sizeof path, "/catalog/index-pending?limit=%zu", limit);
+	return index_call(c, call, "GET", path, NULL, PEER_PASS_404, "list of indexes to build",
+			  out, err);
+}

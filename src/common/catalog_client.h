@@ -68,4 +68,50 @@ int catalog_client_drop(struct catalog_client *c, struct peer_call *call, const 
 int catalog_client_gc(struct catalog_client *c, struct peer_call *call, int dry_run,
 		      int64_t grace_seconds, json_t **report, struct lh_error *err);
 
+/* --- search indexes (docs/api.md "Search indexes", ADR 0140) ---------------
+ * The answers are catalogd's JSON as documented there (new references the
+ * caller decrefs); every 4xx is passed as catalogd said it. */
+
+/* PUT /catalog/index/<name> with `decl` ({"text": [...], "id", "embedder"};
+ * borrowed): *out is the GET body; *created (may be NULL) 1 when the
+ * declaration is new (201), 0 when it was there already or replaced one. */
+int catalog_client_index_declare(struct catalog_client *c, struct peer_call *call,
+				 const char *name, const json_t *decl, json_t **out, int *created,
+				 struct lh_error *err);
+
+/* GET /catalog/index/<name>: {"name","declaration","fingerprint",
+ * "from_version","created_at","component","component_dim","versions"}.
+ * 404 "not_found" (no dataset) or "no_index" (no declaration). */
+int catalog_client_index_get(struct catalog_client *c, struct peer_call *call, const char *name,
+			     json_t **out, struct lh_error *err);
+
+/* DELETE /catalog/index/<name>. 404 as catalog_client_index_get. */
+int catalog_client_index_drop(struct catalog_client *c, struct peer_call *call,
+			      const char *name, struct lh_error *err);
+
+/* PUT /catalog/index/<name>/versions/<version> with `body` ({"fingerprint",
+ * "state", "reason", "rows_indexed", "build_ms", "parts"}; borrowed): *out
+ * is the version's entry with "ignored". 409 "index_changed" when the
+ * declaration changed meanwhile (drop the work), 409 "object_missing" when
+ * a part is not in the object store, 404 for an unknown dataset, version
+ * or index. */
+int catalog_client_index_record(struct catalog_client *c, struct peer_call *call,
+				const char *name, int64_t version, const json_t *body,
+				json_t **out, struct lh_error *err);
+
+/* PUT /catalog/index/<name>/component {"fingerprint": fp, "component":
+ * vals[0..n)}: the first writer's component is kept; *out is
+ * {"name","fingerprint","component","component_dim"} with the stored one
+ * (maybe another writer's). 409 "index_changed" as above. */
+int catalog_client_index_component(struct catalog_client *c, struct peer_call *call,
+				   const char *name, const char *fp, const float *vals, size_t n,
+				   json_t **out, struct lh_error *err);
+
+/* GET /catalog/index-pending?limit=N (1..LH_INDEX_PENDING_MAX_LIMIT; 0 =
+ * catalogd's default): {"pending": [{"name","version","fingerprint",
+ * "declaration","state","attempts"}]}. A catalogd without the route
+ * answers 404, passed as such. */
+int catalog_client_index_pending(struct catalog_client *c, struct peer_call *call, size_t limit,
+				 json_t **out, struct lh_error *err);
+
 #endif

@@ -266,11 +266,11 @@ TEST(catalog_store_survives_reopen)
 		return;
 	}
 
-	/* the file: WAL, schema version 1, intact */
+	/* the file: WAL, schema version 3, intact */
 	sqlite3 *db = NULL;
 	sqlite3_stmt *st = NULL;
 	CHECK_EQ_INT(sqlite3_open(f.path, &db), SQLITE_OK);
-	const char *checks[][2] = { { "PRAGMA journal_mode", "wal" }, { "PRAGMA user_version", "2" },
+	const char *checks[][2] = { { "PRAGMA journal_mode", "wal" }, { "PRAGMA user_version", "3" },
 				    { "PRAGMA integrity_check", "ok" },
 				    { "SELECT count(*) FROM versions", "3" } };
 	for (size_t i = 0; i < sizeof checks / sizeof checks[0]; i++) {
@@ -487,6 +487,7 @@ TEST(catalog_store_names_legacy_pair)
 	/* Undo migration 2 and rename "legacy_tmp" to "SALARIES": the database
 	 * as an older lakehouse could have left it. */
 	static const char sqlite_old[] =
+		"DROP TABLE index_parts; DROP TABLE index_builds; DROP TABLE index_decls;"
 		"DROP TRIGGER datasets_name_nocase_insert;"
 		"DROP TRIGGER datasets_name_nocase_update;"
 		"DROP INDEX datasets_name_lower;"
@@ -494,6 +495,8 @@ TEST(catalog_store_names_legacy_pair)
 		"PRAGMA user_version = 1;";
 	static const char pg_old[] =
 		"BEGIN;"
+		"DROP TABLE index_parts; DROP TABLE index_builds; DROP TABLE index_decls;"
+		"DELETE FROM schema_migrations WHERE version = 3;"
 		"DROP TRIGGER datasets_name_nocase ON datasets;"
 		"DROP FUNCTION lakehouse_datasets_name_nocase();"
 		"DROP INDEX datasets_name_lower;"
@@ -691,7 +694,7 @@ static int fake_check(void *ctx, const char *key, struct lh_error *err)
 	f->checks++;
 	f->in_check = 1;
 	snprintf(f->last_checked, sizeof f->last_checked, "%s", key);
-	gone = !strncmp(key, "gone", 4) || (!strcmp(key, "k") && f->deleted_k);
+	gone = strstr(key, "gone") != NULL || (!strcmp(key, "k") && f->deleted_k);
 	pthread_mutex_unlock(&f->lock);
 	fake_sleep(f->slow_ms);
 	if (gone)
@@ -888,4 +891,465 @@ TEST(catalog_store_gc_excludes_register)
 	catalog_store_close(s);
 	store_fixture_remove(&f);
 	pthread_mutex_destroy(&fo.lock);
+}
+
+/* --- search indexes (catalog_store.h note 7, catalog_index.h) ------------- */
+
+#define ISCHEMA "id:int64,title:utf8,notes:utf8"
+
+/* A declaration of `text_json` (a JSON array text) against name's latest
+ * version, through the interface: the outcome (0 same, 1 new, 2 replaced)
+ * or -status. */
+static int declare(struct catalog_store *s, const char *name, const char *body_json)
+{
+	struct lh_error err = { 0 };
+	struct catalog_version *latest = NULL;
+	struct catalog_index_decl d = { 0 };
+	json_t *body = json_loads(body_json, 0, NULL);
+	int outcome = 0, r;
+	if (catalog_store_get(s, name, 0, &latest, &err) ||
+	    catalog_index_decl_parse(body, latest, &d, &err) ||
+	    catalog_store_index_declare(s, name, &d, latest->version, latest->fingerprint,
+					&outcome, &err))
+		r = -err.status;
+	else
+		r = outcome;
+	json_decref(body);
+	catalog_version_destroy(latest);
+	catalog_index_decl_free(&d);
+	lh_error_clear(&err);
+	return r;
+}
+
+static struct catalog_index_info *index_info(struct catalog_store *s, const char *name,
+					     struct lh_error *err)
+{
+	struct catalog_index_info *i = NULL;
+	catalog_store_index_get(s, name, &i, err);
+	return i;
+}
+
+/* Record `state` for `version` with parts "obj>part,..." (part keys get
+ * "_index/" put first): 0, 1 (ignored) or -status (err's code in code[]). */
+static int record(struct catalog_store *s, const char *name, const char *fp, int64_t version,
+		  const char *state, const char *parts, char code[32])
+{
+	struct lh_error err = { 0 };
+	struct catalog_index_build b = { 0 };
+	int ignored = 0, r;
+	b.version = version;
+	catalog_index_state_parse(state, &b.state);
+	b.rows_indexed = 5;
+	b.build_ms = 7;
+	if (b.state == CATALOG_INDEX_FAILED)
+		b.reason = xstrdup("it broke");
+	while (parts && *parts) {
+		const char *gt = strchr(parts, '>'), *comma = strchr(parts, ',');
+		size_t end = comma ? (size_t)(comma - parts) : strlen(parts);
+		char *obj = xstrndup(parts, (size_t)(gt - parts));
+		char *part = xasprintf("_index/%.*s", (int)(end - (size_t)(gt + 1 - parts)), gt + 1);
+		catalog_index_build_add_part(&b, obj, part, 3, 100);
+		free(obj);
+		free(part);
+		parts = comma ? comma + 1 : NULL;
+	}
+	if (catalog_store_index_record(s, name, fp, &b, &ignored, &err))
+		r = -err.status;
+	else
+		r = ignored;
+	if (code)
+		snprintf(code, 32, "%s", err.code);
+	catalog_index_build_free(&b);
+	lh_error_clear(&err);
+	return r;
+}
+
+TEST(catalog_store_index_declare_get_drop)
+{
+	struct store_fixture f;
+	struct catalog_store *s = store_open_fresh(&f);
+	struct lh_error err = { 0 };
+	struct catalog_index_info *i;
+	CHECK(s != NULL);
+	CHECK_EQ_INT(declare(s, "people", "{\"text\":[\"title\"]}"), -404);
+	CHECK_EQ_INT(reg(s, "people", ISCHEMA, "a=1", NULL), 1);
+	CHECK_EQ_INT(reg(s, "people", ISCHEMA, "b=2", "append"), 2);
+	CHECK(index_info(s, "people", &err) == NULL);
+	CHECK_EQ_INT(err.status, 404);
+	CHECK_EQ_STR(err.code, "no_index");
+	CHECK(strstr(err.msg, "lakehouse index people --text") != NULL);
+	lh_error_clear(&err);
+	CHECK(index_info(s, "nobody", &err) == NULL);
+	CHECK_EQ_STR(err.code, "not_found");
+	lh_error_clear(&err);
+
+	CHECK_EQ_INT(declare(s, "people", "{\"text\":[\"title\",\"notes\"],\"id\":\"id\"}"), 1);
+	CHECK_EQ_INT(declare(s, "people", "{\"id\":\"id\",\"text\":[\"title\",\"notes\"],"
+					  "\"embedder\":\"builtin\"}"), 0);  /* the same */
+	i = index_info(s, "people", &err);
+	CHECK(i != NULL);
+	CHECK_EQ_INT(i->from_version, 2);  /* the latest at declaration time */
+	CHECK_EQ_STR(i->decl.json, "{\"embedder\":\"builtin\",\"id\":\"id\","
+				   "\"text\":[\"title\",\"notes\"]}");
+	CHECK(catalog_fingerprint_valid(i->decl.fingerprint));
+	CHECK(i->component == NULL);
+	CHECK_EQ_INT(i->nbuilds, 1);
+	CHECK_EQ_INT(i->builds[0].version, 2);
+	CHECK_EQ_INT(i->builds[0].state, CATALOG_INDEX_PENDING);
+	CHECK_EQ_INT(i->builds[0].version_rows, 3);
+	catalog_index_info_destroy(i);
+
+	/* a later version is covered too */
+	CHECK_EQ_INT(reg(s, "people", ISCHEMA, "c=4", "append"), 3);
+	i = index_info(s, "people", &err);
+	CHECK_EQ_INT(i->nbuilds, 2);
+	CHECK_EQ_INT(i->builds[1].version, 3);
+	catalog_index_info_destroy(i);
+
+	/* another declaration replaces it, from the latest version */
+	CHECK_EQ_INT(declare(s, "people", "{\"text\":[\"notes\"]}"), 2);
+	i = index_info(s, "people", &err);
+	CHECK_EQ_INT(i->from_version, 3);
+	CHECK_EQ_INT(i->nbuilds, 1);
+	catalog_index_info_destroy(i);
+
+	CHECK_EQ_INT(catalog_store_index_drop(s, "people", &err), 0);
+	CHECK_EQ_INT(catalog_store_index_drop(s, "people", &err), -1);
+	CHECK_EQ_STR(err.code, "no_index");
+	lh_error_clear(&err);
+	CHECK_EQ_INT(catalog_store_index_drop(s, "nobody", &err), -1);
+	CHECK_EQ_STR(err.code, "not_found");
+	lh_error_clear(&err);
+	CHECK_EQ_INT(latest_version(s, "people"), 3);  /* the data stays */
+
+	/* dropping the dataset drops its declaration; a new one starts bare */
+	CHECK_EQ_INT(declare(s, "people", "{\"text\":[\"notes\"]}"), 1);
+	CHECK_EQ_INT(catalog_store_drop(s, "people", &err), 0);
+	CHECK_EQ_INT(reg(s, "people", ISCHEMA, "a=1", NULL), 1);
+	CHECK(index_info(s, "people", &err) == NULL);
+	CHECK_EQ_STR(err.code, "no_index");
+	lh_error_clear(&err);
+	catalog_store_close(s);
+	store_fixture_remove(&f);
+}
+
+TEST(catalog_store_index_declare_races_a_drop)
+{
+	struct store_fixture f;
+	struct catalog_store *s = store_open_fresh(&f);
+	struct lh_error err = { 0 };
+	struct catalog_version *latest = NULL;
+	struct catalog_index_decl d = { 0 };
+	json_t *body = json_loads("{\"text\":[\"title\"]}", 0, NULL);
+	int outcome = 9;
+	CHECK(s != NULL);
+	CHECK_EQ_INT(reg(s, "people", ISCHEMA, "a=1", NULL), 1);
+	CHECK_EQ_INT(reg(s, "people", ISCHEMA, "b=1", NULL), 2);
+	CHECK_EQ_INT(catalog_store_get(s, "people", 0, &latest, &err), 0);
+	CHECK_EQ_INT(catalog_index_decl_parse(body, latest, &d, &err), 0);
+	/* dropped and made again with another schema between validation and write */
+	CHECK_EQ_INT(catalog_store_drop(s, "people", &err), 0);
+	CHECK_EQ_INT(reg(s, "people", "id:int64,title:int64", "a=1", NULL), 1);
+	CHECK_EQ_INT(reg(s, "people", "id:int64,title:int64", "b=1", NULL), 2);
+	CHECK_EQ_INT(catalog_store_index_declare(s, "people", &d, latest->version,
+						 latest->fingerprint, &outcome, &err), -1);
+	CHECK_EQ_INT(err.status, 409);
+	CHECK_EQ_STR(err.code, "write_conflict");
+	lh_error_clear(&err);
+	CHECK(index_info(s, "people", &err) == NULL);
+	lh_error_clear(&err);
+	json_decref(body);
+	catalog_version_destroy(latest);
+	catalog_index_decl_free(&d);
+	catalog_store_close(s);
+	store_fixture_remove(&f);
+}
+
+TEST(catalog_store_index_records)
+{
+	struct store_fixture f;
+	struct catalog_store *s = store_open_fresh(&f);
+	struct lh_error err = { 0 };
+	struct catalog_index_info *i;
+	struct fake_objects fo;
+	char fp[CATALOG_FP_LEN + 1], code[32];
+	CHECK(s != NULL);
+	fake_init(&fo);
+	catalog_store_set_object_check(s, fake_check, &fo);
+	CHECK_EQ_INT(reg(s, "people", ISCHEMA, "a=1,b=2", NULL), 1);
+	CHECK_EQ_INT(reg(s, "people", ISCHEMA, "c=4", "append"), 2);
+	CHECK_EQ_INT(declare(s, "people", "{\"text\":[\"title\"]}"), 1);
+	i = index_info(s, "people", &err);
+	snprintf(fp, sizeof fp, "%s", i->decl.fingerprint);
+	catalog_index_info_destroy(i);
+	/* the index applies from version 2 on */
+	CHECK_EQ_INT(record(s, "people", fp, 1, "building", NULL, code), -400);
+	CHECK_EQ_INT(record(s, "people", fp, 3, "building", NULL, code), -404);
+	CHECK_EQ_STR(code, "not_found");
+	CHECK_EQ_INT(record(s, "nobody", fp, 1, "building", NULL, code), -404);
+	CHECK_EQ_INT(record(s, "people", "sha256:0000000000000000000000000000000000000000000000000000"
+				 "000000000000", 2, "building", NULL, code), -409);
+	CHECK_EQ_STR(code, "index_changed");
+
+	CHECK_EQ_INT(record(s, "people", fp, 2, "building", NULL, code), 0);
+	CHECK_EQ_INT(record(s, "people", fp, 2, "building", NULL, code), 0);  /* heartbeat */
+	i = index_info(s, "people", &err);
+	CHECK_EQ_INT(i->builds[0].state, CATALOG_INDEX_BUILDING);
+	CHECK_EQ_INT(i->builds[0].attempts, 1);
+	CHECK(i->builds[0].updated_ms > 0);
+	catalog_index_info_destroy(i);
+
+	/* a part for an object the version does not hold: 400, nothing written */
+	CHECK_EQ_INT(record(s, "people", fp, 2, "ready", "zz>p/zz", code), -400);
+	/* a part missing from the object store: 409 object_missing, nothing written */
+	CHECK_EQ_INT(record(s, "people", fp, 2, "ready", "a>p/a,b>p/gone", code), -409);
+	CHECK_EQ_STR(code, "object_missing");
+	i = index_info(s, "people", &err);
+	CHECK_EQ_INT(i->builds[0].state, CATALOG_INDEX_BUILDING);
+	CHECK_EQ_INT(i->builds[0].nparts, 0);
+	catalog_index_info_destroy(i);
+
+	int checks = fo.checks;
+	CHECK_EQ_INT(record(s, "people", fp, 2, "ready", "a>p/a,b>p/b,c>p/c", code), 0);
+	CHECK_EQ_INT(fo.checks, checks + 3);
+	i = index_info(s, "people", &err);
+	CHECK_EQ_INT(i->builds[0].state, CATALOG_INDEX_READY);
+	CHECK_EQ_INT(i->builds[0].rows_indexed, 5);
+	CHECK_EQ_INT(i->builds[0].build_ms, 7);
+	CHECK_EQ_INT(i->builds[0].nparts, 3);
+	CHECK_EQ_STR(i->builds[0].parts[0].object_key, "a");
+	CHECK_EQ_STR(i->builds[0].parts[2].part_key, "_index/p/c");
+	CHECK_EQ_INT(i->builds[0].parts[1].rows, 3);
+	CHECK_EQ_INT(i->builds[0].parts[1].bytes, 100);
+	catalog_index_info_destroy(i);
+	/* ready is final */
+	CHECK_EQ_INT(record(s, "people", fp, 2, "failed", NULL, code), 1);
+	i = index_info(s, "people", &err);
+	CHECK_EQ_INT(i->builds[0].state, CATALOG_INDEX_READY);
+	catalog_index_info_destroy(i);
+
+	/* an append shares the parts of the objects it keeps: not checked again */
+	CHECK_EQ_INT(reg(s, "people", ISCHEMA, "d=1", "append"), 3);
+	checks = fo.checks;
+	CHECK_EQ_INT(record(s, "people", fp, 3, "ready", "a>p/a,b>p/b,c>p/c,d>p/d", code), 0);
+	CHECK_EQ_INT(fo.checks, checks + 1);
+	CHECK_EQ_STR(fo.last_checked, "_index/p/d");
+
+	/* failures count attempts */
+	CHECK_EQ_INT(reg(s, "people", ISCHEMA, "e=1", "append"), 4);
+	CHECK_EQ_INT(record(s, "people", fp, 4, "failed", NULL, code), 0);
+	CHECK_EQ_INT(record(s, "people", fp, 4, "building", NULL, code), 0);
+	CHECK_EQ_INT(record(s, "people", fp, 4, "failed", NULL, code), 0);
+	i = index_info(s, "people", &err);
+	CHECK_EQ_INT(i->nbuilds, 3);
+	CHECK_EQ_INT(i->builds[2].state, CATALOG_INDEX_FAILED);
+	CHECK_EQ_INT(i->builds[2].attempts, 2);
+	CHECK_EQ_STR(i->builds[2].reason, "it broke");
+	catalog_index_info_destroy(i);
+
+	/* a re-declaration drops the records: the old builder is told */
+	CHECK_EQ_INT(declare(s, "people", "{\"text\":[\"notes\"]}"), 2);
+	CHECK_EQ_INT(record(s, "people", fp, 4, "ready", NULL, code), -409);
+	CHECK_EQ_STR(code, "index_changed");
+	catalog_store_close(s);
+	store_fixture_remove(&f);
+	pthread_mutex_destroy(&fo.lock);
+}
+
+/* The names in the pending queue, "name@version,...". */
+static void pending_names(struct catalog_store *s, int64_t stale_ms, char *out, size_t cap)
+{
+	struct lh_error err = { 0 };
+	struct catalog_index_pending *p = NULL;
+	size_t n = 0, len = 0;
+	out[0] = '\0';
+	if (catalog_store_index_pending(s, stale_ms, 100, &p, &n, &err)) {
+		snprintf(out, cap, "error %s", err.code);
+		lh_error_clear(&err);
+		return;
+	}
+	for (size_t i = 0; i < n && len < cap; i++) {
+		int w = snprintf(out + len, cap - len, "%s%s@%lld%s", i ? "," : "", p[i].name,
+				 (long long)p[i].version,
+				 p[i].state == CATALOG_INDEX_PENDING ? "" : "*");
+		len += w > 0 ? (size_t)w : 0;
+	}
+	catalog_index_pending_free(p, n);
+}
+
+TEST(catalog_store_index_pending_queue)
+{
+	struct store_fixture f;
+	struct catalog_store *s = store_open_fresh(&f);
+	struct lh_error err = { 0 };
+	struct catalog_index_info *i;
+	char fp[CATALOG_FP_LEN + 1], q[256];
+	CHECK(s != NULL);
+	pending_names(s, 60000, q, sizeof q);
+	CHECK_EQ_STR(q, "");
+	CHECK_EQ_INT(reg(s, "zeta", ISCHEMA, "z=1", NULL), 1);
+	fake_sleep(3);
+	CHECK_EQ_INT(reg(s, "alpha", ISCHEMA, "a=1", NULL), 1);
+	CHECK_EQ_INT(reg(s, "other", ISCHEMA, "o=1", NULL), 1);  /* never declared */
+	CHECK_EQ_INT(declare(s, "zeta", "{\"text\":[\"title\"]}"), 1);
+	CHECK_EQ_INT(declare(s, "alpha", "{\"text\":[\"title\"]}"), 1);
+	fake_sleep(3);
+	CHECK_EQ_INT(reg(s, "zeta", ISCHEMA, "y=1", "append"), 2);
+	pending_names(s, 60000, q, sizeof q);
+	CHECK_EQ_STR(q, "zeta@1,alpha@1,zeta@2");  /* oldest version first */
+
+	i = index_info(s, "zeta", &err);
+	snprintf(fp, sizeof fp, "%s", i->decl.fingerprint);
+	catalog_index_info_destroy(i);
+	CHECK_EQ_INT(record(s, "zeta", fp, 1, "building", NULL, NULL), 0);
+	CHECK_EQ_INT(record(s, "zeta", fp, 2, "ready", NULL, NULL), 0);
+	pending_names(s, 60000, q, sizeof q);
+	CHECK_EQ_STR(q, "alpha@1");  /* building and fresh; ready */
+	fake_sleep(5);
+	pending_names(s, 1, q, sizeof q);
+	CHECK_EQ_STR(q, "zeta@1*,alpha@1");  /* a build that stopped reporting */
+
+	/* failed: retried until LH_INDEX_BUILD_MAX_ATTEMPTS */
+	CHECK_EQ_INT(record(s, "zeta", fp, 1, "failed", NULL, NULL), 0);   /* attempt 1 */
+	pending_names(s, 60000, q, sizeof q);
+	CHECK_EQ_STR(q, "zeta@1*,alpha@1");
+	CHECK_EQ_INT(record(s, "zeta", fp, 1, "building", NULL, NULL), 0); /* attempt 2 */
+	CHECK_EQ_INT(record(s, "zeta", fp, 1, "failed", NULL, NULL), 0);
+	CHECK_EQ_INT(record(s, "zeta", fp, 1, "building", NULL, NULL), 0); /* attempt 3 */
+	CHECK_EQ_INT(record(s, "zeta", fp, 1, "failed", NULL, NULL), 0);
+	pending_names(s, 60000, q, sizeof q);
+	CHECK_EQ_STR(q, "alpha@1");
+	i = index_info(s, "zeta", &err);
+	CHECK_EQ_INT(i->builds[0].attempts, LH_INDEX_BUILD_MAX_ATTEMPTS);
+	catalog_index_info_destroy(i);
+	/* declaring again starts over */
+	CHECK_EQ_INT(declare(s, "zeta", "{\"text\":[\"notes\"]}"), 2);
+	pending_names(s, 60000, q, sizeof q);
+	CHECK_EQ_STR(q, "alpha@1,zeta@2");  /* from the latest version on */
+	CHECK_EQ_INT(catalog_store_drop(s, "alpha", &err), 0);
+	pending_names(s, 60000, q, sizeof q);
+	CHECK_EQ_STR(q, "zeta@2");
+	catalog_store_close(s);
+	store_fixture_remove(&f);
+}
+
+TEST(catalog_store_index_component_first_wins)
+{
+	struct store_fixture f;
+	struct catalog_store *s = store_open_fresh(&f);
+	struct lh_error err = { 0 };
+	struct catalog_index_info *i;
+	char fp[CATALOG_FP_LEN + 1];
+	const double one[3] = { 0.25, -0.5, 0.1 }, two[3] = { 1, 2, 3 };
+	CHECK(s != NULL);
+	CHECK_EQ_INT(reg(s, "people", ISCHEMA, "a=1", NULL), 1);
+	CHECK_EQ_INT(catalog_store_index_set_component(s, "people", "sha256:x", one, 3, &err), -1);
+	CHECK_EQ_STR(err.code, "no_index");
+	lh_error_clear(&err);
+	CHECK_EQ_INT(declare(s, "people", "{\"text\":[\"title\"]}"), 1);
+	i = index_info(s, "people", &err);
+	snprintf(fp, sizeof fp, "%s", i->decl.fingerprint);
+	catalog_index_info_destroy(i);
+	CHECK_EQ_INT(catalog_store_index_set_component(s, "people", "sha256:x", one, 3, &err), -1);
+	CHECK_EQ_STR(err.code, "index_changed");
+	lh_error_clear(&err);
+	CHECK_EQ_INT(catalog_store_index_set_component(s, "people", fp, one, 3, &err), 0);
+	CHECK_EQ_INT(catalog_store_index_set_component(s, "people", fp, two, 3, &err), 0);
+	i = index_info(s, "people", &err);
+	CHECK_EQ_INT(i->component_dim, 3);
+	CHECK(i->component[0] == 0.25 && i->component[1] == -0.5);
+	CHECK(i->component[2] == 0.1);  /* exactly: the stored text round-trips */
+	catalog_index_info_destroy(i);
+	/* a float32 value survives bit for bit */
+	float x = 0.1f;
+	CHECK_EQ_INT(declare(s, "people", "{\"text\":[\"notes\"]}"), 2);
+	i = index_info(s, "people", &err);
+	snprintf(fp, sizeof fp, "%s", i->decl.fingerprint);
+	CHECK(i->component == NULL);  /* went with the old declaration */
+	catalog_index_info_destroy(i);
+	double xd = x;
+	CHECK_EQ_INT(catalog_store_index_set_component(s, "people", fp, &xd, 1, &err), 0);
+	i = index_info(s, "people", &err);
+	CHECK((float)i->component[0] == x);
+	catalog_index_info_destroy(i);
+	catalog_store_close(s);
+	store_fixture_remove(&f);
+}
+
+TEST(catalog_store_index_parts_are_referenced)
+{
+	struct store_fixture f;
+	struct catalog_store *s = store_open_fresh(&f);
+	struct lh_error err = { 0 };
+	struct catalog_index_info *i;
+	struct fake_objects fo;
+	char fp[CATALOG_FP_LEN + 1], **keys = NULL;
+	size_t n = 0;
+	const char *sweep[] = { "_index/p/a", "_index/p/old", "a" };
+	unsigned char removed[3];
+	CHECK(s != NULL);
+	fake_init(&fo);
+	CHECK_EQ_INT(reg(s, "people", ISCHEMA, "a=1", NULL), 1);
+	CHECK_EQ_INT(declare(s, "people", "{\"text\":[\"title\"]}"), 1);
+	i = index_info(s, "people", &err);
+	snprintf(fp, sizeof fp, "%s", i->decl.fingerprint);
+	catalog_index_info_destroy(i);
+	CHECK_EQ_INT(record(s, "people", fp, 1, "ready", "a>p/a", NULL), 0);
+	CHECK_EQ_INT(catalog_store_referenced_keys(s, &keys, &n, &err), 0);
+	CHECK_EQ_INT(n, 2);
+	CHECK_EQ_STR(keys[0], "_index/p/a");
+	CHECK_EQ_STR(keys[1], "a");
+	catalog_keys_free(keys, n);
+	CHECK_EQ_INT(catalog_store_gc_sweep(s, sweep, 3, fake_remove, &fo, removed, &err), 0);
+	CHECK_EQ_INT(removed[0], 0);  /* a live part is never handed to remove */
+	CHECK_EQ_INT(removed[1], 1);
+	CHECK_EQ_INT(removed[2], 0);
+	/* a dropped declaration's parts are garbage */
+	CHECK_EQ_INT(catalog_store_index_drop(s, "people", &err), 0);
+	CHECK_EQ_INT(catalog_store_referenced_keys(s, &keys, &n, &err), 0);
+	CHECK_EQ_INT(n, 1);
+	catalog_keys_free(keys, n);
+	CHECK_EQ_INT(catalog_store_gc_sweep(s, sweep, 1, fake_remove, &fo, removed, &err), 0);
+	CHECK_EQ_INT(removed[0], 1);
+	/* and so are a dropped dataset's */
+	CHECK_EQ_INT(declare(s, "people", "{\"text\":[\"title\"]}"), 1);
+	CHECK_EQ_INT(record(s, "people", fp, 1, "ready", "a>p/a2", NULL), 0);
+	CHECK_EQ_INT(catalog_store_drop(s, "people", &err), 0);
+	CHECK_EQ_INT(catalog_store_referenced_keys(s, &keys, &n, &err), 0);
+	CHECK_EQ_INT(n, 0);
+	catalog_keys_free(keys, n);
+	catalog_store_close(s);
+	store_fixture_remove(&f);
+	pthread_mutex_destroy(&fo.lock);
+}
+
+/* A catalog made before search indexes (schema version 2) is upgraded in
+ * place when opened: its datasets stay, indexes can be declared. */
+TEST(catalog_store_index_migration_of_an_old_catalog)
+{
+	static const char sqlite_old[] =
+		"DROP TABLE index_parts; DROP TABLE index_builds; DROP TABLE index_decls;"
+		"PRAGMA user_version = 2;";
+	static const char pg_old[] =
+		"BEGIN;"
+		"DROP TABLE index_parts; DROP TABLE index_builds; DROP TABLE index_decls;"
+		"DELETE FROM schema_migrations WHERE version = 3;"
+		"COMMIT;";
+	struct store_fixture f;
+	struct catalog_store *s = store_open_fresh(&f);
+	struct lh_error err = { 0 };
+	struct catalog_index_info *i;
+	CHECK(s != NULL);
+	CHECK_EQ_INT(reg(s, "people", ISCHEMA, "a=1", NULL), 1);
+	catalog_store_close(s);
+	CHECK_EQ_INT(raw_sql(&f, is_sqlite() ? sqlite_old : pg_old), 0);
+	s = catalog_store_open(test_backend(), f.path, &err);
+	CHECK(s != NULL);
+	CHECK_EQ_INT(latest_version(s, "people"), 1);
+	CHECK_EQ_INT(declare(s, "people", "{\"text\":[\"title\"]}"), 1);
+	i = index_info(s, "people", &err);
+	CHECK(i != NULL && i->nbuilds == 1);
+	catalog_index_info_destroy(i);
+	catalog_store_close(s);
+	store_fixture_remove(&f);
 }
