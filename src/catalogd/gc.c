@@ -1,7 +1,9 @@
 /* gc.c — garbage collection of the object store (ADR 0095): the
- * objects under "datasets/" that no retained version references and that are
- * older than a grace period are deleted; a dry run lists them. Used by
- * catalogd's POST /catalog/gc, and by every register (gc_object_check).
+ * objects under "datasets/" that no retained version references, and those
+ * under "_index/" (search-index parts, ADR 0140) that no build record of a
+ * retained declaration references, and that are older than a grace period
+ * are deleted; a dry run lists them. Used by catalogd's POST /catalog/gc,
+ * by every register (gc_object_check) and by every build record with parts.
  *
  * NOTES ON THE DESIGN: WHY GC NEVER DELETES A REFERENCED OBJECT
  *   1. Retained = every version of every dataset that exists: versions are
@@ -39,7 +41,15 @@
  *      lock and deletes nothing.
  *   7. Assumed: every catalogd writing the catalog has [catalogd]
  *      storaged_url set (without it the check is off and this catalogd also
- *      refuses GC), and nothing but GC deletes objects under "datasets/".
+ *      refuses GC), and nothing but GC deletes objects under "datasets/"
+ *      and "_index/".
+ *   8. Index parts (catalog_store.h note 7) follow 1-6 with "build record"
+ *      for "version": a record's parts are checked under the GC lock before
+ *      it commits (a part GC deleted first fails the record with 409
+ *      object_missing, and the builder stores it again), and every sweep
+ *      reads index_parts as references. A part no record references (its
+ *      declaration replaced or dropped, its dataset dropped, or a build
+ *      that died before its record) is garbage after the grace period.
  */
 #include "catalogd/gc.h"
 
@@ -54,7 +64,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define GC_PREFIX "datasets/"
+/* The key prefixes GC scans: data objects (ingestd) and search-index parts
+ * (queryd's builder, ADR 0140). Nothing else under them is kept unless a
+ * version or a build record references it. */
+static const char *const gc_prefixes[] = { "datasets/", "_index/" };
 
 struct gc_candidate {
 	char *key;
@@ -147,16 +160,16 @@ static void scan_one(struct gc_scan *sc, const struct gc_options *opt,
 	c->deleted = 0;
 }
 
-/* Page through storaged's list of GC_PREFIX, classifying every object. */
-static int scan_storage(const struct gc_peer *p, const struct gc_options *opt, struct gc_scan *sc,
-			struct lh_error *err)
+/* Page through storaged's list of `prefix`, classifying every object. */
+static int scan_prefix(const struct gc_peer *p, const struct gc_options *opt, const char *prefix,
+		       struct gc_scan *sc, struct lh_error *err)
 {
 	struct peer_call call = call_of(p);
 	struct storage_page page = { 0 };
 	char *after = NULL;
 	int rc = -1;
 	do {
-		if (storage_client_list(p->store, &call, GC_PREFIX, after, LH_LIST_DEFAULT_LIMIT,
+		if (storage_client_list(p->store, &call, prefix, after, LH_LIST_DEFAULT_LIMIT,
 					&page, err))
 			goto out;
 		for (size_t i = 0; i < page.n; i++)
@@ -170,6 +183,15 @@ out:
 	free(after);
 	storage_page_free(&page);
 	return rc;
+}
+
+static int scan_storage(const struct gc_peer *p, const struct gc_options *opt, struct gc_scan *sc,
+			struct lh_error *err)
+{
+	for (size_t i = 0; i < sizeof gc_prefixes / sizeof gc_prefixes[0] && !sc->truncated; i++)
+		if (scan_prefix(p, opt, gc_prefixes[i], sc, err))
+			return -1;
+	return 0;
 }
 
 /* Delete the candidates, LH_GC_BATCH per hold of the GC lock (note 2). */

@@ -32,8 +32,9 @@ struct gc_options {
  * when storaged cannot say. */
 int gc_object_check(void *ctx, const char *key, struct lh_error *err);
 
-/* One collection: list every object under "datasets/" in storaged, keep
- * those at least grace_s old that no retained version references, and
+/* One collection: list every object under "datasets/" and "_index/" in
+ * storaged, keep those at least grace_s old that no retained version or
+ * build record references, and
  * (unless dry_run) delete them through catalog_store_gc_sweep in batches of
  * LH_GC_BATCH. On 0, *out is the answer of POST /catalog/gc (new reference):
  * {"dry_run","grace_seconds","scanned","referenced","candidates":[{"key",
