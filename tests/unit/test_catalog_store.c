@@ -1353,3 +1353,67 @@ TEST(catalog_store_index_migration_of_an_old_catalog)
 	catalog_store_close(s);
 	store_fixture_remove(&f);
 }
+
+struct record_race {
+	struct catalog_store *s;
+	struct fake_objects *fo;
+	const char *fp;
+	int record_rc, sweep_rc;
+	unsigned char removed[1];
+};
+
+static void *race_record(void *arg)
+{
+	struct record_race *r = arg;
+	r->record_rc = record(r->s, "people", r->fp, 1, "ready", "a>k", NULL);
+	return NULL;
+}
+
+static void *race_sweep_part(void *arg)
+{
+	struct record_race *r = arg;
+	struct lh_error err = { 0 };
+	const char *keys[] = { "_index/k" };
+	r->sweep_rc = catalog_store_gc_sweep(r->s, keys, 1, fake_remove, r->fo, r->removed, &err);
+	lh_error_clear(&err);
+	return NULL;
+}
+
+/* gc.c note 8: a build record in the check of its part holds the GC lock,
+ * so a sweep of that part waits for the commit and then keeps it. */
+TEST(catalog_store_index_gc_excludes_record)
+{
+	struct store_fixture f;
+	struct catalog_store *s = store_open_fresh(&f);
+	struct lh_error err = { 0 };
+	struct catalog_index_info *i;
+	struct fake_objects fo;
+	struct record_race r = { 0 };
+	char fp[CATALOG_FP_LEN + 1];
+	pthread_t t1, t2;
+	CHECK(s != NULL);
+	fake_init(&fo);
+	CHECK_EQ_INT(reg(s, "people", ISCHEMA, "a=1", NULL), 1);
+	CHECK_EQ_INT(declare(s, "people", "{\"text\":[\"title\"]}"), 1);
+	i = index_info(s, "people", &err);
+	snprintf(fp, sizeof fp, "%s", i->decl.fingerprint);
+	catalog_index_info_destroy(i);
+	fo.slow_ms = 300;
+	catalog_store_set_object_check(s, fake_check, &fo);
+	r.s = s;
+	r.fo = &fo;
+	r.fp = fp;
+	CHECK_EQ_INT(pthread_create(&t1, NULL, race_record, &r), 0);
+	CHECK_EQ_INT(wait_flag(&fo, &fo.in_check), 0);
+	CHECK_EQ_STR(fo.last_checked, "_index/k");
+	CHECK_EQ_INT(pthread_create(&t2, NULL, race_sweep_part, &r), 0);
+	pthread_join(t1, NULL);
+	pthread_join(t2, NULL);
+	CHECK_EQ_INT(r.record_rc, 0);
+	CHECK_EQ_INT(r.sweep_rc, 0);
+	CHECK_EQ_INT(r.removed[0], 0);
+	CHECK_EQ_INT(fo.removes, 0);
+	catalog_store_close(s);
+	store_fixture_remove(&f);
+	pthread_mutex_destroy(&fo.lock);
+}
