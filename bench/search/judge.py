@@ -57,6 +57,22 @@ class Truth:
         related = {self.fams.index(r) for r in q["related"]}
         return fi, related, need_sk, need_c, fl
 
+    def matching(self, flt):
+        """How many profiles pass the filter (a judgement's "filter")."""
+        flt = flt or {}
+        key = json.dumps(flt, sort_keys=True)
+        cache = self.__dict__.setdefault("_matching", {})
+        if key not in cache:
+            st = vocab.STATES.index(flt["state"]) if "state" in flt else -1
+            city = self.cities.index(flt["city"]) if "city" in flt else -1
+            n = 0
+            for _f, s, c, years, avail, _v, _sk, _cm in TRUTH.iter_unpack(self.data):
+                if ((st < 0 or s == st) and (city < 0 or c == city) and
+                        (avail or not flt.get("available")) and years >= flt.get("min_years", 0)):
+                    n += 1
+            cache[key] = n
+        return cache[key]
+
     def grade(self, rule, worker_id):
         fi, related, need_sk, need_c, fl = rule
         fam, st, city, years, avail, _vague, skmask, cmask = self.record(worker_id)
