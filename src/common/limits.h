@@ -152,6 +152,7 @@
 #define LH_EMBED_DEFAULT_TIMEOUT_MS    30000         /* one model-server request */
 #define LH_EMBED_RETRIES               2             /* extra tries after a failure */
 #define LH_EMBED_RETRY_BACKOFF_MS      200           /* doubled per retry */
-#define LH_EMBED_CACHE_ENTRIES         16384         /* cached model-server vectors */
+#define LH_EMBED_CACHE_BYTES           (64u << 20)   /* cached model-server vectors, all
+                                                    * embedders of a process (embed_cache.c) */
 
 #endif

@@ -28,34 +28,47 @@ static int model_name_ok(const char *m)
 	return 1;
 }
 
+/* The id as a message may quote it: printable ASCII, the rest '?', cut at
+ * 80 bytes (a cut never splits a UTF-8 sequence into invalid JSON). */
+static const char *quotable(const char *id, char buf[84])
+{
+	size_t n = 0;
+	for (; id && id[n] && n < 80; n++)
+		buf[n] = id[n] >= 0x20 && id[n] < 0x7f && id[n] != '"' ? id[n] : '?';
+	if (id && id[n]) {
+		memcpy(buf + n, "...", 3);
+		n += 3;
+	}
+	buf[n] = '\0';
+	return buf;
+}
+
 struct embedder *embedder_open(const char *id, const struct embed_config *cfg,
 			       struct lh_error *err)
 {
 	static const struct embed_config none = { 0 };
 	struct embedder *e = NULL;
+	char q[84];
 	if (!cfg)
 		cfg = &none;
 	if (id && strcmp(id, "builtin") == 0) {
 		e = embed_builtin_open(cfg, err);
+		if (e)
+			snprintf(e->id, sizeof e->id, "%s", id);
 	} else if (id && (strncmp(id, "ollama/", 7) == 0 || strncmp(id, "openai/", 7) == 0)) {
-		char kind[7];
-		memcpy(kind, id, 6);
-		kind[6] = '\0';
 		if (!model_name_ok(id + 7)) {
 			lh_fail(err, 400, "unknown_embedder",
-				"embedder \"%.160s\": the model name must be 1 to %d letters, digits or ._-:/@",
-				id, EMBED_MODEL_NAME_MAX);
+				"embedder \"%s\": the model name must be 1 to %d letters, digits or ._-:/@",
+				quotable(id, q), EMBED_MODEL_NAME_MAX);
 			return NULL;
 		}
-		e = embed_model_open(kind, id + 7, cfg, err);
+		e = embed_model_open(id, cfg, err);
 	} else {
 		lh_fail(err, 400, "unknown_embedder",
-			"unknown embedder \"%.160s\": use \"builtin\", \"ollama/<model>\" or \"openai/<model>\"",
-			id ? id : "");
+			"unknown embedder \"%s\": use \"builtin\", \"ollama/<model>\" or \"openai/<model>\"",
+			quotable(id, q));
 		return NULL;
 	}
-	if (e)
-		snprintf(e->id, sizeof e->id, "%s", id);
 	return e;
 }
 
@@ -84,9 +97,4 @@ int embedder_embed(struct embedder *e, const char *const *texts, const size_t *l
 	if (n == 0)
 		return 0;
 	return e->ops->embed(e, texts, lens, n, out, err);
-}
-
-int embedder_probe(struct embedder *e, struct lh_error *err)
-{
-	return e->ops->probe ? e->ops->probe(e, err) : 0;
 }

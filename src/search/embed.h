@@ -3,7 +3,7 @@
  *   "builtin"        SIF-weighted GloVe 6B 100-d word vectors (embed_builtin.c,
  *                    ADR 0143): in-process, no network, deterministic bits.
  *   "ollama/<model>" a local Ollama server, POST <url>/api/embed
- *                    (embed_model.c, ADR 0144).
+ *                    (embed_model.c, ADR 0144; vectors cached: embed_cache.h).
  *   "openai/<model>" an OpenAI-compatible server (OpenAI, llama.cpp's
  *                    llama-server, vLLM, ...), POST <url>/v1/embeddings.
  *
@@ -32,35 +32,38 @@ struct embed_config {
 	unsigned timeout_ms;
 	/* Texts per request; 0 = LH_EMBED_BATCH. */
 	unsigned batch;
-	/* Vectors kept in the in-memory cache; 0 = LH_EMBED_CACHE_ENTRIES.
-	 * (The builtin embedder has no cache: it is faster than a lookup.) */
-	unsigned cache_entries;
+	/* 1 = do not use the process-wide vector cache (embed_cache.h); the
+	 * builtin embedder never does: it is faster than a lookup. */
+	int no_cache;
 };
 
 /* Open the embedder named `id` ("builtin" | "ollama/<model>" |
- * "openai/<model>"; cfg may be NULL for builtin). NULL on failure with err:
- * 400 "unknown_embedder" for an id of no known form, 400
+ * "openai/<model>"; cfg may be NULL for builtin). A model-server embedder
+ * asks its server to embed one short probe text here (through the cache, so
+ * only the first open per process and server does), to learn the
+ * dimension: after a successful open embedder_dim is known. NULL on
+ * failure with err: 400 "unknown_embedder" for an id of no known form, 400
  * "embedder_not_configured" for a model server without [embed] url, 503
  * "embedder_unavailable" when the builtin's word-vector file cannot be
- * loaded. A model server is not contacted here; its dimension is learned
- * from its first answer. The caller owns the result: embedder_close. */
+ * loaded, 502 "embedder_unavailable" when the model server cannot be
+ * reached or answers wrongly. The caller owns the result: embedder_close. */
 struct embedder *embedder_open(const char *id, const struct embed_config *cfg,
 			       struct lh_error *err);
 void embedder_close(struct embedder *e);
 
 /* The id it was opened with (owned by e). */
 const char *embedder_id(const struct embedder *e);
-/* Its vectors' dimension; 0 for a model server not yet asked anything. */
+/* Its vectors' dimension (100 for builtin). */
 unsigned embedder_dim(const struct embedder *e);
 
-/* Embed n texts (texts[i], lens[i] bytes, need not be NUL-terminated) into
- * out[n*dim] (dim = embedder_dim after the call; for a model server whose
- * dim is not yet known, out must hold n * LH_EMBED_MAX_DIM floats, or call
- * embedder_probe first). Each vector is unit length, or all zeros for a
+/* Embed n texts (texts[i], lens[i] bytes, need not be NUL-terminated nor
+ * valid UTF-8: a model server is sent invalid bytes as U+FFFD) into
+ * out[n * embedder_dim(e)]. Each vector is unit length, or all zeros for a
  * text with no known word (builtin) or an empty text. No common-component
- * removal here (that is per index: sif.h). n <= LH_EMBED_MAX_TEXTS.
- * 0, or -1 with err (a model server's failures are 502
- * "embedder_unavailable" in plain words). */
+ * removal here (that is per index: sif.h). n <= LH_EMBED_MAX_TEXTS, else
+ * 400 "too_many_texts". 0, or -1 with err (a model server's failures: 502
+ * "embedder_unavailable" in plain words, the server's own words in the
+ * log detail). */
 int embedder_embed(struct embedder *e, const char *const *texts, const size_t *lens, size_t n,
 		   float *out, struct lh_error *err);
 
@@ -68,9 +71,5 @@ int embedder_embed(struct embedder *e, const char *const *texts, const size_t *l
  * GLOVE_PATH, deps/glove/glove-6b-100d.lhwv), used when
  * embed_config.glove_path is empty. A static string. */
 const char *embed_default_glove_path(void);
-
-/* Make sure embedder_dim is known (a model server is asked to embed one
- * short text if it has not answered yet). 0, or -1 with err. */
-int embedder_probe(struct embedder *e, struct lh_error *err);
 
 #endif

@@ -143,7 +143,7 @@ static void builtin_close(struct embedder *e)
 	free(b);
 }
 
-static const struct embed_ops builtin_ops = { builtin_embed, NULL, builtin_close };
+static const struct embed_ops builtin_ops = { builtin_embed, builtin_close };
 
 const char *embed_default_glove_path(void)
 {

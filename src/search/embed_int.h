@@ -13,7 +13,6 @@
 struct embed_ops {
 	int (*embed)(struct embedder *e, const char *const *texts, const size_t *lens, size_t n,
 		     float *out, struct lh_error *err);
-	int (*probe)(struct embedder *e, struct lh_error *err);
 	void (*close)(struct embedder *e);
 };
 
@@ -27,8 +26,9 @@ struct embedder {
 };
 
 struct embedder *embed_builtin_open(const struct embed_config *cfg, struct lh_error *err);
-/* kind: "ollama" or "openai"; model: the name after the "/". */
-struct embedder *embed_model_open(const char *kind, const char *model,
-				  const struct embed_config *cfg, struct lh_error *err);
+/* id: the whole id ("ollama/<model>" or "openai/<model>", model name
+ * already checked); sets e->id itself (the probe's cache key needs it). */
+struct embedder *embed_model_open(const char *id, const struct embed_config *cfg,
+				  struct lh_error *err);
 
 #endif

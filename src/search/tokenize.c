@@ -44,6 +44,11 @@ static size_t utf8_seq_len(const unsigned char *s, size_t n)
 	return need;
 }
 
+size_t token_utf8_seq_len(const char *s, size_t n)
+{
+	return n ? utf8_seq_len((const unsigned char *)s, n) : 0;
+}
+
 static int ascii_alnum(unsigned char c)
 {
 	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');

@@ -29,6 +29,12 @@ typedef int (*token_fn)(void *ctx, const char *word, size_t len, size_t src_off,
  * returned. */
 int tokenize(const char *text, size_t len, token_fn fn, void *ctx);
 
+/* The length (2-4) of the valid UTF-8 sequence at s[0..n) if s[0] is a
+ * non-ASCII lead byte, else 0 (ASCII, a stray continuation byte, an
+ * overlong form, a surrogate, past U+10FFFF, or cut by n). The tokenizer's
+ * own test; embed_model.c uses it to clean texts for JSON. */
+size_t token_utf8_seq_len(const char *s, size_t n);
+
 /* BM25's term for a token (in place): a light English plural stemmer
  * (Harman's S-stemmer, 1991, read as Lucene's EnglishMinimalStemmer does:
  * an ending that is an exception leaves the word alone):
