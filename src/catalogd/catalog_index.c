@@ -79,8 +79,7 @@ int catalog_index_embedder_valid(const char *id)
 	return 1;
 }
 
-static const struct catalog_column *find_column(const struct catalog_version *v,
-						const char *name)
+static const struct catalog_column *find_column(const struct catalog_version *v, const char *name)
 {
 	for (size_t i = 0; i < v->ncolumns; i++)
 		if (!strcmp(v->columns[i].name, name))
@@ -114,7 +113,7 @@ static int unknown_column(struct lh_error *err, const char *field, const char *c
 }
 
 int catalog_index_decl_parse(const json_t *body, const struct catalog_version *latest,
-		     struct catalog_index_decl *out, struct lh_error *err)
+			     struct catalog_index_decl *out, struct lh_error *err)
 {
 	const char *key;
 	json_t *val, *text = NULL, *canon = NULL, *cols = NULL;
@@ -126,27 +125,35 @@ int catalog_index_decl_parse(const json_t *body, const struct catalog_version *l
 	memset(out, 0, sizeof *out);
 	if (!json_is_object(body))
 		return lh_fail(err, 400, "bad_json", "expected a JSON object");
-	json_object_foreach((json_t *)body, key, val) {
+	json_object_foreach((json_t *)body, key, val)
+	{
 		if (strcmp(key, "text") && strcmp(key, "id") && strcmp(key, "embedder") &&
 		    strcmp(key, "vector"))
-			return field_fail(err, key, "unknown field \"%s\": a declaration has \"text\", "
-					  "\"id\" and \"embedder\"", key);
+			return field_fail(err, key,
+					  "unknown field \"%s\": a declaration has \"text\", "
+					  "\"id\" and \"embedder\"",
+					  key);
 	}
 	if (json_object_get(body, "vector"))
-		return field_fail(err, "vector", "only text indexes can be declared for now: the "
+		return field_fail(err, "vector",
+				  "only text indexes can be declared for now: the "
 				  "schema has no list-of-float column type yet, so there is no "
 				  "column of vectors to index; declare \"text\": [columns]");
 	text = json_object_get(body, "text");
 	if (!text || json_is_null(text))
-		return field_fail(err, "text", "missing field \"text\": the utf8 columns to search, "
+		return field_fail(err, "text",
+				  "missing field \"text\": the utf8 columns to search, "
 				  "e.g. {\"text\": [\"title\", \"notes\"]}");
 	if (!json_is_array(text) || json_array_size(text) == 0)
-		return field_fail(err, "text", "\"text\" must be a non-empty array of column names");
+		return field_fail(err, "text",
+				  "\"text\" must be a non-empty array of column names");
 	if (json_array_size(text) > LH_INDEX_MAX_TEXT_COLUMNS)
-		return field_fail(err, "text", "\"text\" names %zu columns; at most %d may be indexed",
+		return field_fail(err, "text",
+				  "\"text\" names %zu columns; at most %d may be indexed",
 				  json_array_size(text), LH_INDEX_MAX_TEXT_COLUMNS);
 	cols = json_array();
-	json_array_foreach(text, i, val) {
+	json_array_foreach(text, i, val)
+	{
 		snprintf(field, sizeof field, "text[%zu]", i);
 		if (!json_is_string(val)) {
 			field_fail(err, field, "%s must be a column name (a string)", field);
@@ -159,13 +166,16 @@ int catalog_index_decl_parse(const json_t *body, const struct catalog_version *l
 			goto out;
 		}
 		if (strcmp(c->type, "utf8")) {
-			field_fail(err, field, "column \"%s\" is %s; only utf8 (text) columns can be "
-				   "searched as text", name, c->type);
+			field_fail(err, field,
+				   "column \"%s\" is %s; only utf8 (text) columns can be "
+				   "searched as text",
+				   name, c->type);
 			goto out;
 		}
 		for (size_t j = 0; j < i; j++)
 			if (!strcmp(json_string_value(json_array_get(text, j)), name)) {
-				field_fail(err, field, "column \"%s\" is named twice in \"text\"", name);
+				field_fail(err, field, "column \"%s\" is named twice in \"text\"",
+					   name);
 				goto out;
 			}
 		json_array_append_new(cols, json_string(name));
@@ -185,7 +195,8 @@ int catalog_index_decl_parse(const json_t *body, const struct catalog_version *l
 	val = json_object_get(body, "embedder");
 	if (val && !json_is_null(val)) {
 		if (!json_is_string(val) || !catalog_index_embedder_valid(json_string_value(val))) {
-			field_fail(err, "embedder", "\"embedder\" must be \"builtin\", \"ollama/<model>\" "
+			field_fail(err, "embedder",
+				   "\"embedder\" must be \"builtin\", \"ollama/<model>\" "
 				   "or \"openai/<model>\"");
 			goto out;
 		}
@@ -219,8 +230,8 @@ void catalog_index_decl_free(struct catalog_index_decl *d)
 int catalog_index_attempt_starts(enum catalog_index_state cur, int64_t cur_updated_ms,
 				 enum catalog_index_state next, int64_t now_ms)
 {
-	int fresh = cur == CATALOG_INDEX_BUILDING &&
-		    now_ms - cur_updated_ms < LH_INDEX_BUILD_STALE_MS;
+	int fresh =
+		cur == CATALOG_INDEX_BUILDING && now_ms - cur_updated_ms < LH_INDEX_BUILD_STALE_MS;
 	if (next == CATALOG_INDEX_BUILDING)
 		return !fresh;
 	if (next == CATALOG_INDEX_FAILED)
@@ -228,8 +239,8 @@ int catalog_index_attempt_starts(enum catalog_index_state cur, int64_t cur_updat
 	return 0;
 }
 
-void catalog_index_build_add_part(struct catalog_index_build *b, const char *object_key, const char *part_key,
-			  int64_t rows, int64_t bytes)
+void catalog_index_build_add_part(struct catalog_index_build *b, const char *object_key,
+				  const char *part_key, int64_t rows, int64_t bytes)
 {
 	b->parts = xgrow(b->parts, b->nparts, sizeof *b->parts);
 	struct catalog_index_part *p = &b->parts[b->nparts++];
@@ -270,7 +281,8 @@ static int get_fp(const json_t *body, char fp[CATALOG_FP_LEN + 1], struct lh_err
 {
 	json_t *v = json_object_get(body, "fingerprint");
 	if (!json_is_string(v) || !catalog_fingerprint_valid(json_string_value(v)))
-		return field_fail(err, "fingerprint", "\"fingerprint\" must be the declaration's "
+		return field_fail(err, "fingerprint",
+				  "\"fingerprint\" must be the declaration's "
 				  "fingerprint, \"sha256:\" and 64 hex digits");
 	snprintf(fp, CATALOG_FP_LEN + 1, "%s", json_string_value(v));
 	return 0;
@@ -300,12 +312,14 @@ static int parse_parts(const json_t *arr, struct catalog_index_build *out, struc
 	json_t *p;
 	size_t i;
 	if (!json_is_array(arr))
-		return field_fail(err, "parts", "\"parts\" must be an array of {\"object_key\", "
+		return field_fail(err, "parts",
+				  "\"parts\" must be an array of {\"object_key\", "
 				  "\"part_key\", \"rows\", \"bytes\"}");
 	if (json_array_size(arr) > LH_MANIFEST_MAX_OBJECTS)
 		return field_fail(err, "parts", "\"parts\" has more than %d entries",
 				  LH_MANIFEST_MAX_OBJECTS);
-	json_array_foreach(arr, i, p) {
+	json_array_foreach(arr, i, p)
+	{
 		json_t *ok = json_object_get(p, "object_key"), *pk = json_object_get(p, "part_key");
 		int64_t rows = 0, bytes = 0;
 		struct lh_error inner = { 0 };
@@ -313,13 +327,15 @@ static int parse_parts(const json_t *arr, struct catalog_index_build *out, struc
 		if (!json_is_object(p))
 			return field_fail(err, field, "%s must be an object", field);
 		if (!json_is_string(ok) || !json_string_length(ok))
-			return field_fail(err, field, "%s.object_key must be a data object's key", field);
+			return field_fail(err, field, "%s.object_key must be a data object's key",
+					  field);
 		if (!json_is_string(pk) ||
 		    storage_key_validate(json_string_value(pk), json_string_length(pk), &inner) ||
 		    strncmp(json_string_value(pk), INDEX_PART_PREFIX, strlen(INDEX_PART_PREFIX))) {
 			lh_error_clear(&inner);
-			return field_fail(err, field, "%s.part_key must be an object key under \"%s\"",
-					  field, INDEX_PART_PREFIX);
+			return field_fail(err, field,
+					  "%s.part_key must be an object key under \"%s\"", field,
+					  INDEX_PART_PREFIX);
 		}
 		snprintf(field, sizeof field, "parts[%zu].rows", i);
 		if (get_count(p, "rows", field, &rows, err))
@@ -327,7 +343,8 @@ static int parse_parts(const json_t *arr, struct catalog_index_build *out, struc
 		snprintf(field, sizeof field, "parts[%zu].bytes", i);
 		if (get_count(p, "bytes", field, &bytes, err))
 			return -1;
-		catalog_index_build_add_part(out, json_string_value(ok), json_string_value(pk), rows, bytes);
+		catalog_index_build_add_part(out, json_string_value(ok), json_string_value(pk),
+					     rows, bytes);
 	}
 	if (out->nparts > 1) {
 		/* distinct part keys: sort a copy of the pointers' order-free view */
@@ -347,15 +364,16 @@ static int parse_parts(const json_t *arr, struct catalog_index_build *out, struc
 }
 
 int catalog_index_build_parse(const json_t *body, struct catalog_index_build *out,
-		      char fp[CATALOG_FP_LEN + 1], struct lh_error *err)
+			      char fp[CATALOG_FP_LEN + 1], struct lh_error *err)
 {
 	const char *key;
 	json_t *val;
 	memset(out, 0, sizeof *out);
 	if (!json_is_object(body))
 		return lh_fail(err, 400, "bad_json", "expected a JSON object");
-	json_object_foreach((json_t *)body, key, val) {
-		static const char *const known[] = { "fingerprint", "state", "reason",
+	json_object_foreach((json_t *)body, key, val)
+	{
+		static const char *const known[] = { "fingerprint",  "state",    "reason",
 						     "rows_indexed", "build_ms", "parts" };
 		int ok = 0;
 		for (size_t i = 0; i < sizeof known / sizeof known[0]; i++)
@@ -366,9 +384,11 @@ int catalog_index_build_parse(const json_t *body, struct catalog_index_build *ou
 	if (get_fp(body, fp, err))
 		return -1;
 	val = json_object_get(body, "state");
-	if (!json_is_string(val) || catalog_index_state_parse(json_string_value(val), &out->state) ||
+	if (!json_is_string(val) ||
+	    catalog_index_state_parse(json_string_value(val), &out->state) ||
 	    out->state == CATALOG_INDEX_PENDING)
-		return field_fail(err, "state", "\"state\" must be \"building\", \"ready\" or \"failed\"");
+		return field_fail(err, "state",
+				  "\"state\" must be \"building\", \"ready\" or \"failed\"");
 	val = json_object_get(body, "reason");
 	if (val && !json_is_null(val)) {
 		if (!json_is_string(val))
@@ -392,8 +412,8 @@ static int key_cmp(const void *a, const void *b)
 	return strcmp(*(const char *const *)a, *(const char *const *)b);
 }
 
-int catalog_index_build_check_objects(const struct catalog_index_build *b, const struct catalog_version *v,
-			      struct lh_error *err)
+int catalog_index_build_check_objects(const struct catalog_index_build *b,
+				      const struct catalog_version *v, struct lh_error *err)
 {
 	const char **keys = NULL;
 	int rc = 0;
@@ -410,8 +430,9 @@ int catalog_index_build_check_objects(const struct catalog_index_build *b, const
 		if (!v->nobjects || !bsearch(&k, keys, v->nobjects, sizeof *keys, key_cmp)) {
 			char field[48];
 			snprintf(field, sizeof field, "parts[%zu].object_key", i);
-			rc = field_fail(err, field, "\"%s\" is not an object of version %lld of \"%s\"",
-					k, (long long)v->version, v->name);
+			rc = field_fail(err, field,
+					"\"%s\" is not an object of version %lld of \"%s\"", k,
+					(long long)v->version, v->name);
 		}
 	}
 	free(keys);
@@ -419,7 +440,7 @@ int catalog_index_build_check_objects(const struct catalog_index_build *b, const
 }
 
 int catalog_index_component_parse(const json_t *body, char fp[CATALOG_FP_LEN + 1], double **vals,
-			  size_t *n, struct lh_error *err)
+				  size_t *n, struct lh_error *err)
 {
 	json_t *arr, *v;
 	size_t i;
@@ -432,14 +453,18 @@ int catalog_index_component_parse(const json_t *body, char fp[CATALOG_FP_LEN + 1
 	arr = json_object_get(body, "component");
 	if (!json_is_array(arr) || json_array_size(arr) == 0 ||
 	    json_array_size(arr) > LH_INDEX_MAX_DIM)
-		return field_fail(err, "component", "\"component\" must be an array of 1 to %d "
-				  "numbers", LH_INDEX_MAX_DIM);
+		return field_fail(err, "component",
+				  "\"component\" must be an array of 1 to %d "
+				  "numbers",
+				  LH_INDEX_MAX_DIM);
 	*vals = xmalloc(json_array_size(arr) * sizeof **vals);
-	json_array_foreach(arr, i, v) {
+	json_array_foreach(arr, i, v)
+	{
 		if (!json_is_number(v) || !isfinite(json_number_value(v))) {
 			free(*vals);
 			*vals = NULL;
-			return field_fail(err, "component", "component[%zu] must be a finite number", i);
+			return field_fail(err, "component",
+					  "component[%zu] must be a finite number", i);
 		}
 		(*vals)[i] = json_number_value(v);
 	}
@@ -494,9 +519,10 @@ static json_t *build_json(const struct catalog_index_build *b, int64_t now_ms, i
 	json_object_set_new(o, "reason", reason ? json_string(reason) : json_null());
 	json_object_set_new(o, "rows", json_integer((json_int_t)b->version_rows));
 	json_object_set_new(o, "rows_indexed", json_integer((json_int_t)b->rows_indexed));
-	json_object_set_new(o, "build_ms", b->state == CATALOG_INDEX_PENDING
-						  ? json_null()
-						  : json_integer((json_int_t)b->build_ms));
+	json_object_set_new(o, "build_ms",
+			    b->state == CATALOG_INDEX_PENDING
+				    ? json_null()
+				    : json_integer((json_int_t)b->build_ms));
 	json_object_set_new(o, "attempts", json_integer((json_int_t)b->attempts));
 	for (size_t i = 0; i < b->nparts; i++) {
 		const struct catalog_index_part *p = &b->parts[i];
@@ -516,7 +542,8 @@ static json_t *build_json(const struct catalog_index_build *b, int64_t now_ms, i
 	return o;
 }
 
-json_t *catalog_index_info_json(const struct catalog_index_info *i, int64_t now_ms, int64_t stale_ms)
+json_t *catalog_index_info_json(const struct catalog_index_info *i, int64_t now_ms,
+				int64_t stale_ms)
 {
 	json_t *o = json_object(), *versions = json_array();
 	char when[32];
@@ -527,12 +554,12 @@ json_t *catalog_index_info_json(const struct catalog_index_info *i, int64_t now_
 	json_object_set_new(o, "from_version", json_integer((json_int_t)i->from_version));
 	catalog_time_format(i->created_ms, when);
 	json_object_set_new(o, "created_at", json_string(when));
-	json_object_set_new(o, "component", i->component
-						    ? component_json(i->component, i->component_dim)
-						    : json_null());
-	json_object_set_new(o, "component_dim", i->component
-							? json_integer((json_int_t)i->component_dim)
-							: json_null());
+	json_object_set_new(o, "component",
+			    i->component ? component_json(i->component, i->component_dim)
+					 : json_null());
+	json_object_set_new(o, "component_dim",
+			    i->component ? json_integer((json_int_t)i->component_dim)
+					 : json_null());
 	for (size_t k = 0; k < i->nbuilds; k++)
 		json_array_append_new(versions, build_json(&i->builds[k], now_ms, stale_ms));
 	json_object_set_new(o, "versions", versions);
@@ -550,8 +577,8 @@ json_t *catalog_index_pending_json(const struct catalog_index_pending *p, size_t
 {
 	json_t *arr = json_array(), *o = json_object();
 	for (size_t i = 0; i < n; i++) {
-		json_t *decl = json_loads(p[i].decl_json ? p[i].decl_json : "null",
-					  JSON_DECODE_ANY, NULL);
+		json_t *decl =
+			json_loads(p[i].decl_json ? p[i].decl_json : "null", JSON_DECODE_ANY, NULL);
 		json_t *e = json_object();
 		json_object_set_new(e, "name", json_string(p[i].name));
 		json_object_set_new(e, "version", json_integer((json_int_t)p[i].version));

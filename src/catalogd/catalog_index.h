@@ -55,7 +55,7 @@ struct catalog_index_decl {
  * error also lists the columns that exist ("columns"). 0 and *out filled
  * (catalog_index_decl_free), or -1 with err. */
 int catalog_index_decl_parse(const json_t *body, const struct catalog_version *latest,
-		     struct catalog_index_decl *out, struct lh_error *err);
+			     struct catalog_index_decl *out, struct lh_error *err);
 void catalog_index_decl_free(struct catalog_index_decl *d);
 
 /* 1 if `id` is a valid embedder id ("builtin", "ollama/<model>",
@@ -65,8 +65,8 @@ int catalog_index_embedder_valid(const char *id);
 
 /* One index part: the part built from one data object of a version. */
 struct catalog_index_part {
-	char *object_key;    /* owned: the data object it covers */
-	char *part_key;      /* owned: its storaged key, under "_index/" */
+	char *object_key; /* owned: the data object it covers */
+	char *part_key;   /* owned: its storaged key, under "_index/" */
 	int64_t rows;
 	int64_t bytes;
 };
@@ -75,13 +75,13 @@ struct catalog_index_part {
 struct catalog_index_build {
 	int64_t version;
 	enum catalog_index_state state;
-	char *reason;        /* owned, or NULL */
+	char *reason; /* owned, or NULL */
 	int64_t rows_indexed;
 	int64_t build_ms;
-	int64_t attempts;    /* builds started (ADR 0140) */
-	int64_t updated_ms;  /* 0 for pending */
-	int64_t version_rows;/* the version's row count */
-	struct catalog_index_part *parts;  /* owned array */
+	int64_t attempts;                 /* builds started (ADR 0140) */
+	int64_t updated_ms;               /* 0 for pending */
+	int64_t version_rows;             /* the version's row count */
+	struct catalog_index_part *parts; /* owned array */
 	size_t nparts;
 };
 
@@ -95,8 +95,8 @@ int catalog_index_attempt_starts(enum catalog_index_state cur, int64_t cur_updat
 				 enum catalog_index_state next, int64_t now_ms);
 
 /* Append a part to b, copying the strings. */
-void catalog_index_build_add_part(struct catalog_index_build *b, const char *object_key, const char *part_key,
-			  int64_t rows, int64_t bytes);
+void catalog_index_build_add_part(struct catalog_index_build *b, const char *object_key,
+				  const char *part_key, int64_t rows, int64_t bytes);
 /* Free the data, not the struct. */
 void catalog_index_build_free(struct catalog_index_build *b);
 
@@ -108,18 +108,18 @@ void catalog_index_build_free(struct catalog_index_build *b);
  * distinct). The version is not set. 0 with *out and fp[] filled, or -1
  * with a 400. */
 int catalog_index_build_parse(const json_t *body, struct catalog_index_build *out,
-		      char fp[CATALOG_FP_LEN + 1], struct lh_error *err);
+			      char fp[CATALOG_FP_LEN + 1], struct lh_error *err);
 
 /* Check a record's parts against the version they are for: every
  * object_key is one of v's objects. 0, or -1 with a 400. */
-int catalog_index_build_check_objects(const struct catalog_index_build *b, const struct catalog_version *v,
-			      struct lh_error *err);
+int catalog_index_build_check_objects(const struct catalog_index_build *b,
+				      const struct catalog_version *v, struct lh_error *err);
 
 /* Parse a PUT /catalog/index/<name>/component body: "fingerprint" and
  * "component", 1..LH_INDEX_MAX_DIM finite numbers. 0 with *vals (xmalloc'd,
  * the caller frees) and *n, or -1 with a 400. */
 int catalog_index_component_parse(const json_t *body, char fp[CATALOG_FP_LEN + 1], double **vals,
-			  size_t *n, struct lh_error *err);
+				  size_t *n, struct lh_error *err);
 
 /* What GET /catalog/index/<name> shows. */
 struct catalog_index_info {
@@ -127,9 +127,10 @@ struct catalog_index_info {
 	struct catalog_index_decl decl;
 	int64_t from_version;
 	int64_t created_ms;
-	double *component;   /* owned, or NULL */
+	double *component; /* owned, or NULL */
 	size_t component_dim;
-	struct catalog_index_build *builds;  /* owned: one per version >= from_version, oldest first */
+	struct catalog_index_build
+		*builds; /* owned: one per version >= from_version, oldest first */
 	size_t nbuilds;
 };
 void catalog_index_info_destroy(struct catalog_index_info *i);
@@ -138,14 +139,15 @@ void catalog_index_info_destroy(struct catalog_index_info *i);
  * building record is a build that died (ADR 0140: after
  * LH_INDEX_BUILD_MAX_ATTEMPTS such deaths it shows as failed). A new
  * reference. */
-json_t *catalog_index_info_json(const struct catalog_index_info *i, int64_t now_ms, int64_t stale_ms);
+json_t *catalog_index_info_json(const struct catalog_index_info *i, int64_t now_ms,
+				int64_t stale_ms);
 
 /* One entry of the builder's work queue (GET /catalog/index-pending). */
 struct catalog_index_pending {
 	char name[LH_DATASET_NAME_MAX + 1];
 	int64_t version;
 	char fingerprint[CATALOG_FP_LEN + 1];
-	char *decl_json;     /* owned: the canonical declaration */
+	char *decl_json; /* owned: the canonical declaration */
 	enum catalog_index_state state;
 	int64_t attempts;
 };

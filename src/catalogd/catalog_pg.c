@@ -874,8 +874,8 @@ static int pg_gc_sweep(struct catalog_store *store, const char *const *keys, siz
 	for (size_t i = 0; i < n; i++) {
 		const char *params[] = { keys[i] };
 		if (query(c->pg, "SELECT 1 FROM version_objects WHERE key = $1 UNION ALL"
-				 " SELECT 1 FROM index_parts WHERE part_key = $1 LIMIT 1", 1, params,
-			  "check an object's references", &res, err))
+				 " SELECT 1 FROM index_parts WHERE part_key = $1 LIMIT 1", 1,
+			  params, "check an object's references", &res, err))
 			goto out;
 		int referenced = PQntuples(res) > 0;
 		PQclear(res);
@@ -905,7 +905,8 @@ static int index_head(struct catalog_pg *s, struct pg_conn *c, int first, const 
 		      struct lh_error *err)
 {
 	static const char sql[] = "SELECT d.id, i.fingerprint, i.from_version FROM datasets d"
-				  " LEFT JOIN index_decls i ON i.dataset_id = d.id WHERE d.name = $1";
+				  " LEFT JOIN index_decls i ON i.dataset_id = d.id"
+				  " WHERE d.name = $1";
 	const char *params[] = { name };
 	PGresult *res = NULL;
 	if (first ? query_first(s, c, sql, 1, params, "read a search index", &res, err)
@@ -914,7 +915,8 @@ static int index_head(struct catalog_pg *s, struct pg_conn *c, int first, const 
 	int rows = PQntuples(res);
 	if (rows > 0) {
 		*id = field_i64(res, 0, 0);
-		snprintf(fp, CATALOG_FP_LEN + 1, "%s", PQgetisnull(res, 0, 1) ? "" : PQgetvalue(res, 0, 1));
+		snprintf(fp, CATALOG_FP_LEN + 1, "%s",
+			 PQgetisnull(res, 0, 1) ? "" : PQgetvalue(res, 0, 1));
 		if (from_version)
 			*from_version = field_i64(res, 0, 2);
 	}
@@ -1311,8 +1313,9 @@ static int pg_index_pending(struct catalog_store *store, int64_t stale_ms, size_
 			"  ON b.dataset_id = v.dataset_id AND b.version = v.version"
 			" WHERE b.state IS NULL"
 			"  OR (b.state = 'failed' AND b.attempts < $1::bigint)"
-			"  OR (b.state = 'building' AND b.attempts < $1::bigint AND b.updated_ms <"
-			"   floor(extract(epoch FROM clock_timestamp()) * 1000)::bigint - $2::bigint)"
+			"  OR (b.state = 'building' AND b.attempts < $1::bigint AND b.updated_ms"
+			"   < floor(extract(epoch FROM clock_timestamp()) * 1000)::bigint"
+			"     - $2::bigint)"
 			" ORDER BY v.created_ms, d.name COLLATE \"C\", v.version LIMIT $3::bigint",
 			3, params, "list the search indexes to build", &res, err)) {
 		pool_put(s, c);
@@ -1327,7 +1330,8 @@ static int pg_index_pending(struct catalog_store *store, int64_t stale_ms, size_
 		p->version = field_i64(res, r, 1);
 		snprintf(p->fingerprint, sizeof p->fingerprint, "%s", PQgetvalue(res, r, 2));
 		p->decl_json = xstrdup(PQgetvalue(res, r, 3));
-		if (PQgetisnull(res, r, 4) || catalog_index_state_parse(PQgetvalue(res, r, 4), &p->state))
+		if (PQgetisnull(res, r, 4) ||
+		    catalog_index_state_parse(PQgetvalue(res, r, 4), &p->state))
 			p->state = CATALOG_INDEX_PENDING;
 		p->attempts = field_i64(res, r, 5);
 	}

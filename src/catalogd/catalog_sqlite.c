@@ -1222,8 +1222,8 @@ static int sqlite_index_record(struct catalog_store *store, const char *name, co
 	if (prepare(c->db, "INSERT INTO index_builds (dataset_id, version, state, reason,"
 			   " rows_indexed, build_ms, attempts, updated_ms)"
 			   " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)"
-			   " ON CONFLICT (dataset_id, version) DO UPDATE SET state = excluded.state,"
-			   "  reason = excluded.reason, rows_indexed = excluded.rows_indexed,"
+			   " ON CONFLICT (dataset_id, version) DO UPDATE SET"
+			   "  state = excluded.state, reason = excluded.reason, rows_indexed = excluded.rows_indexed,"
 			   "  build_ms = excluded.build_ms, attempts = excluded.attempts,"
 			   "  updated_ms = excluded.updated_ms", &st, err))
 		goto out;
@@ -1242,8 +1242,8 @@ static int sqlite_index_record(struct catalog_store *store, const char *name, co
 		goto out;
 	sqlite3_finalize(st);
 	st = NULL;
-	if (prepare(c->db, "INSERT INTO index_parts (dataset_id, version, ord, object_key, part_key,"
-			   " row_count, byte_count) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)", &st, err))
+	if (prepare(c->db, "INSERT INTO index_parts (dataset_id, version, ord, object_key,"
+			   " part_key, row_count, byte_count) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)", &st, err))
 		goto out;
 	for (size_t i = 0; i < b->nparts; i++) {
 		const struct catalog_index_part *p = &b->parts[i];

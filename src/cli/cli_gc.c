@@ -23,7 +23,9 @@ static void gc_usage(FILE *out)
 	fprintf(out, "usage: lakehouse gc [--dry-run] [--grace DURATION] [--json]\n\n"
 		     "Deletes the objects under datasets/ that no version of any dataset\n"
 		     "references (left by schema-drift refusals, interrupted ingests and\n"
-		     "dropped datasets) and that are older than the grace period.\n\n"
+		     "dropped datasets), and the search-index parts under _index/ that no\n"
+		     "index build references (of replaced or dropped indexes), once they\n"
+		     "are older than the grace period.\n\n"
 		     "  --dry-run         list what would be deleted; delete nothing\n"
 		     "  --grace DURATION  only objects at least this old: 0, 90s, 30m, 1h, 7d\n"
 		     "                    (default 1h)\n"
@@ -108,8 +110,8 @@ static void print_report(const json_t *res, int dry_run, int64_t grace)
 		printf("deleted %lld object%s, %s freed (grace %s)\n", int_of(res, "deleted"),
 		       int_of(res, "deleted") == 1 ? "" : "s", freed, grace_text);
 	}
-	printf("scanned %lld object%s under datasets/: %lld referenced, %lld younger than the "
-	       "grace period\n", int_of(res, "scanned"), int_of(res, "scanned") == 1 ? "" : "s",
+	printf("scanned %lld object%s under datasets/ and _index/: %lld referenced, %lld younger "
+	       "than the grace period\n", int_of(res, "scanned"), int_of(res, "scanned") == 1 ? "" : "s",
 	       int_of(res, "referenced"), int_of(res, "too_young"));
 	if (json_is_true(json_object_get(res, "truncated")))
 		printf("more garbage remains; run lakehouse gc again\n");

@@ -25,30 +25,29 @@
 
 static void usage(FILE *out)
 {
-	fprintf(out,
-		"usage: lakehouse index NAME --text COL[,COL...] [--id COL] [--embedder E]\n"
-		"       lakehouse index NAME [--json] [--wide]\n"
-		"       lakehouse index NAME --drop\n"
-		"\n"
-		"Declares, shows or drops the search index of dataset NAME.\n"
-		"\n"
-		"With --text, declares which utf8 columns `lakehouse search` looks in. The\n"
-		"index applies to the latest version and every later one; each version's\n"
-		"index is built in the background after it is registered (searches work\n"
-		"meanwhile, more slowly). Declaring the same again changes nothing;\n"
-		"declaring something else replaces the index and builds it again.\n"
-		"\n"
-		"  --text COLS      the columns to search, comma-separated\n"
-		"  --id COL         the column that identifies a row (default: none, rows\n"
-		"                   are known by their position)\n"
-		"  --embedder E     builtin (default, offline), ollama/MODEL or openai/MODEL\n"
-		"\n"
-		"Without options, shows the declaration and each version's build state.\n"
-		"\n"
-		"  --json           print the server's JSON\n"
-		"  --wide           do not cut values to the terminal's width\n"
-		"  --drop           drop the index (the data stays; its parts become garbage\n"
-		"                   for `lakehouse gc`)\n");
+	fprintf(out, "usage: lakehouse index NAME --text COL[,COL...] [--id COL] [--embedder E]\n"
+		     "       lakehouse index NAME [--json] [--wide]\n"
+		     "       lakehouse index NAME --drop\n"
+		     "\n"
+		     "Declares, shows or drops the search index of dataset NAME.\n"
+		     "\n"
+		     "With --text, declares which utf8 columns `lakehouse search` looks in. The\n"
+		     "index applies to the latest version and every later one; each version's\n"
+		     "index is built in the background after it is registered (searches work\n"
+		     "meanwhile, more slowly). Declaring the same again changes nothing;\n"
+		     "declaring something else replaces the index and builds it again.\n"
+		     "\n"
+		     "  --text COLS      the columns to search, comma-separated\n"
+		     "  --id COL         the column that identifies a row (default: none, rows\n"
+		     "                   are known by their position)\n"
+		     "  --embedder E     builtin (default, offline), ollama/MODEL or openai/MODEL\n"
+		     "\n"
+		     "Without options, shows the declaration and each version's build state.\n"
+		     "\n"
+		     "  --json           print the server's JSON\n"
+		     "  --wide           do not cut values to the terminal's width\n"
+		     "  --drop           drop the index (the data stays; its parts become garbage\n"
+		     "                   for `lakehouse gc`)\n");
 }
 
 struct opts {
@@ -181,8 +180,7 @@ static void print_index(const json_t *ix, int wide)
 	size_t i, n;
 	printf("search index of %s\n", str_or(ix, "name", "?"));
 	printf("  text:         ");
-	json_array_foreach(text, i, v)
-		printf("%s%s", i ? ", " : "", json_string_value(v));
+	json_array_foreach(text, i, v) printf("%s%s", i ? ", " : "", json_string_value(v));
 	printf("\n  id:           %s\n", str_or(decl, "id", "(none: rows are known by position)"));
 	printf("  embedder:     %s\n", str_or(decl, "embedder", "builtin"));
 	printf("  from version: %lld\n",
@@ -192,11 +190,12 @@ static void print_index(const json_t *ix, int wide)
 
 	versions = json_object_get(ix, "versions");
 	n = json_array_size(versions);
-	static const char *const headers[] = { "VERSION", "STATE", "ROWS", "INDEXED", "BUILD",
-					       "PARTS", "UPDATED" };
+	static const char *const headers[] = { "VERSION", "STATE", "ROWS",   "INDEXED",
+					       "BUILD",   "PARTS", "UPDATED" };
 	static const int right[] = { 1, 0, 1, 1, 1, 1, 0 };
 	char **cells = xcalloc(7 * n + 1, sizeof *cells);
-	json_array_foreach(versions, i, v) {
+	json_array_foreach(versions, i, v)
+	{
 		cells[7 * i + 0] = int_text(json_object_get(v, "version"));
 		cells[7 * i + 1] = xstrdup(str_or(v, "state", "?"));
 		cells[7 * i + 2] = int_text(json_object_get(v, "rows"));
@@ -210,7 +209,8 @@ static void print_index(const json_t *ix, int wide)
 	for (i = 0; i < 7 * n; i++)
 		free(cells[i]);
 	free(cells);
-	json_array_foreach(versions, i, v) {
+	json_array_foreach(versions, i, v)
+	{
 		const char *reason = json_string_value(json_object_get(v, "reason"));
 		if (!strcmp(str_or(v, "state", ""), "failed"))
 			printf("version %lld failed: %s\n",
@@ -238,7 +238,8 @@ int cli_index_main(int argc, char **argv)
 			goto out;
 		}
 		printf("dropped the search index of %s; the data stays, and the index's parts are "
-		       "garbage for `lakehouse gc`\n", o.name);
+		       "garbage for `lakehouse gc`\n",
+		       o.name);
 		rc = CLI_OK;
 		goto out;
 	}
@@ -280,7 +281,8 @@ int cli_index_main(int argc, char **argv)
 		       o.name);
 	else if (o.text)
 		printf("replaced the search index of %s: every version from the latest on is "
-		       "indexed again in the background\n\n", o.name);
+		       "indexed again in the background\n\n",
+		       o.name);
 	print_index(ix, o.wide);
 out:
 	json_decref(decl);

@@ -25,7 +25,8 @@ static int parse(const char *body, struct catalog_index_decl *d, char code[32], 
 	code[0] = field[0] = '\0';
 	if (r) {
 		snprintf(code, 32, "%s", err.code);
-		snprintf(field, 32, "%s", json_string_value(json_object_get(err.extra, "field")) ?: "");
+		snprintf(field, 32, "%s",
+			 json_string_value(json_object_get(err.extra, "field")) ?: "");
 	}
 	lh_error_clear(&err);
 	json_decref(b);
@@ -38,17 +39,21 @@ TEST(catalog_index_decl_canonical_and_fingerprint)
 	struct catalog_index_decl a = { 0 }, b = { 0 }, c = { 0 };
 	char code[32], field[32], hex[LH_SHA256_HEX_LEN + 1], want[CATALOG_FP_LEN + 1];
 	CHECK_EQ_INT(parse("{\"text\":[\"title\",\"notes\"]}", &a, code, field), 0);
-	CHECK_EQ_STR(a.json, "{\"embedder\":\"builtin\",\"id\":null,\"text\":[\"title\",\"notes\"]}");
+	CHECK_EQ_STR(a.json,
+		     "{\"embedder\":\"builtin\",\"id\":null,\"text\":[\"title\",\"notes\"]}");
 	sha256_hex(a.json, strlen(a.json), hex);
 	snprintf(want, sizeof want, "sha256:%s", hex);
 	CHECK_EQ_STR(a.fingerprint, want);
 	/* defaults spelled out, keys in another order: the same declaration */
 	CHECK_EQ_INT(parse("{\"id\":null,\"embedder\":\"builtin\",\"text\":[\"title\",\"notes\"]}",
-			   &b, code, field), 0);
+			   &b, code, field),
+		     0);
 	CHECK_EQ_STR(b.fingerprint, a.fingerprint);
 	/* the column order is part of it (the indexed text follows it) */
 	CHECK_EQ_INT(parse("{\"text\":[\"notes\",\"title\"],\"id\":\"id\","
-			   "\"embedder\":\"openai/text-embedding-3-small\"}", &c, code, field), 0);
+			   "\"embedder\":\"openai/text-embedding-3-small\"}",
+			   &c, code, field),
+		     0);
 	CHECK(strcmp(c.fingerprint, a.fingerprint) != 0);
 	CHECK_EQ_STR(c.json, "{\"embedder\":\"openai/text-embedding-3-small\",\"id\":\"id\","
 			     "\"text\":[\"notes\",\"title\"]}");
@@ -59,7 +64,10 @@ TEST(catalog_index_decl_canonical_and_fingerprint)
 
 TEST(catalog_index_decl_refusals)
 {
-	static const struct { const char *body; const char *code, *field; } cases[] = {
+	static const struct {
+		const char *body;
+		const char *code, *field;
+	} cases[] = {
 		{ "{\"text\":[\"nope\"]}", "unknown_column", "text[0]" },
 		{ "{\"text\":[\"title\"],\"id\":\"nope\"}", "unknown_column", "id" },
 		{ "{\"text\":[\"score\"]}", "bad_request", "text[0]" },
@@ -83,7 +91,8 @@ TEST(catalog_index_decl_refusals)
 		char code[32], field[32];
 		int r = parse(cases[i].body, &d, code, field);
 		if (r != 400 || strcmp(code, cases[i].code) || strcmp(field, cases[i].field))
-			fprintf(stderr, "  case %zu: %s -> %d %s %s\n", i, cases[i].body, r, code, field);
+			fprintf(stderr, "  case %zu: %s -> %d %s %s\n", i, cases[i].body, r, code,
+				field);
 		CHECK_EQ_INT(r, 400);
 		CHECK_EQ_STR(code, cases[i].code);
 		CHECK_EQ_STR(field, cases[i].field);
@@ -169,7 +178,9 @@ TEST(catalog_index_build_parse)
 	char fp[CATALOG_FP_LEN + 1];
 	CHECK_EQ_INT(parse_build("{\"fingerprint\":" FP ",\"state\":\"ready\",\"rows_indexed\":3,"
 				 "\"build_ms\":12,\"reason\":null,\"parts\":[{\"object_key\":\"a\","
-				 "\"part_key\":\"_index/x/a\",\"rows\":3,\"bytes\":99}]}", &b, fp), 0);
+				 "\"part_key\":\"_index/x/a\",\"rows\":3,\"bytes\":99}]}",
+				 &b, fp),
+		     0);
 	CHECK_EQ_INT(b.state, CATALOG_INDEX_READY);
 	CHECK_EQ_INT(b.rows_indexed, 3);
 	CHECK_EQ_INT(b.build_ms, 12);
@@ -191,7 +202,8 @@ TEST(catalog_index_build_parse)
 		"{\"fingerprint\":" FP ",\"state\":\"failed\",\"reason\":7}",
 		"{\"fingerprint\":" FP ",\"state\":\"ready\",\"parts\":{}}",
 		"{\"fingerprint\":" FP ",\"state\":\"ready\",\"parts\":[7]}",
-		"{\"fingerprint\":" FP ",\"state\":\"ready\",\"parts\":[{\"part_key\":\"_index/a\"}]}",
+		"{\"fingerprint\":" FP
+		",\"state\":\"ready\",\"parts\":[{\"part_key\":\"_index/a\"}]}",
 		"{\"fingerprint\":" FP ",\"state\":\"ready\",\"parts\":[{\"object_key\":\"a\","
 		"\"part_key\":\"datasets/a\"}]}",
 		"{\"fingerprint\":" FP ",\"state\":\"ready\",\"parts\":[{\"object_key\":\"a\","
@@ -220,9 +232,10 @@ TEST(catalog_index_build_reason_is_cut_at_a_code_point)
 	char *reason = xmalloc(n + 3);
 	memset(reason, 'r', n);
 	memcpy(reason + n, "\xc3\xa9", 3);
-	json_t *j = json_pack("{s:s, s:s, s:s}", "fingerprint",
-			      "sha256:1111111111111111111111111111111111111111111111111111111111111111",
-			      "state", "failed", "reason", reason);
+	json_t *j =
+		json_pack("{s:s, s:s, s:s}", "fingerprint",
+			  "sha256:1111111111111111111111111111111111111111111111111111111111111111",
+			  "state", "failed", "reason", reason);
 	struct lh_error err = { 0 };
 	CHECK_EQ_INT(catalog_index_build_parse(j, &b, fp, &err), 0);
 	CHECK_EQ_INT(strlen(b.reason), n);
@@ -282,9 +295,10 @@ TEST(catalog_index_component_parse)
 	json_t *arr = json_array();
 	for (int i = 0; i <= LH_INDEX_MAX_DIM; i++)
 		json_array_append_new(arr, json_real(0.5));
-	json_t *big = json_pack("{s:s, s:o}", "fingerprint",
-				"sha256:1111111111111111111111111111111111111111111111111111111111111111",
-				"component", arr);
+	json_t *big =
+		json_pack("{s:s, s:o}", "fingerprint",
+			  "sha256:1111111111111111111111111111111111111111111111111111111111111111",
+			  "component", arr);
 	CHECK_EQ_INT(catalog_index_component_parse(big, fp, &v, &n, &err), -1);
 	lh_error_clear(&err);
 	json_array_remove(arr, 0);
@@ -297,22 +311,30 @@ TEST(catalog_index_component_parse)
 TEST(catalog_index_attempts)
 {
 	const int64_t now = 1000000, fresh = now - 10, stale = now - LH_INDEX_BUILD_STALE_MS - 1;
-	CHECK_EQ_INT(catalog_index_attempt_starts(CATALOG_INDEX_PENDING, 0, CATALOG_INDEX_BUILDING,
-						  now), 1);
+	CHECK_EQ_INT(
+		catalog_index_attempt_starts(CATALOG_INDEX_PENDING, 0, CATALOG_INDEX_BUILDING, now),
+		1);
 	CHECK_EQ_INT(catalog_index_attempt_starts(CATALOG_INDEX_BUILDING, fresh,
-						  CATALOG_INDEX_BUILDING, now), 0);  /* heartbeat */
+						  CATALOG_INDEX_BUILDING, now),
+		     0); /* heartbeat */
 	CHECK_EQ_INT(catalog_index_attempt_starts(CATALOG_INDEX_BUILDING, stale,
-						  CATALOG_INDEX_BUILDING, now), 1);  /* a new builder */
+						  CATALOG_INDEX_BUILDING, now),
+		     1); /* a new builder */
 	CHECK_EQ_INT(catalog_index_attempt_starts(CATALOG_INDEX_FAILED, fresh,
-						  CATALOG_INDEX_BUILDING, now), 1);
+						  CATALOG_INDEX_BUILDING, now),
+		     1);
 	CHECK_EQ_INT(catalog_index_attempt_starts(CATALOG_INDEX_BUILDING, fresh,
-						  CATALOG_INDEX_FAILED, now), 0);
-	CHECK_EQ_INT(catalog_index_attempt_starts(CATALOG_INDEX_PENDING, 0, CATALOG_INDEX_FAILED,
-						  now), 1);
+						  CATALOG_INDEX_FAILED, now),
+		     0);
+	CHECK_EQ_INT(
+		catalog_index_attempt_starts(CATALOG_INDEX_PENDING, 0, CATALOG_INDEX_FAILED, now),
+		1);
 	CHECK_EQ_INT(catalog_index_attempt_starts(CATALOG_INDEX_FAILED, fresh, CATALOG_INDEX_FAILED,
-						  now), 1);
+						  now),
+		     1);
 	CHECK_EQ_INT(catalog_index_attempt_starts(CATALOG_INDEX_BUILDING, fresh,
-						  CATALOG_INDEX_READY, now), 0);
+						  CATALOG_INDEX_READY, now),
+		     0);
 }
 
 TEST(catalog_index_info_json_dead_build_shows_failed)
@@ -343,13 +365,15 @@ TEST(catalog_index_info_json_dead_build_shows_failed)
 	CHECK_EQ_STR(json_string_value(json_object_get(json_array_get(vs, 1), "state")),
 		     "building");
 	CHECK(json_is_null(json_object_get(j, "component")));
-	CHECK_EQ_STR(json_string_value(json_object_get(json_object_get(j, "declaration"),
-						       "embedder")), "builtin");
+	CHECK_EQ_STR(
+		json_string_value(json_object_get(json_object_get(j, "declaration"), "embedder")),
+		"builtin");
 	json_decref(j);
 	/* not stale yet: building */
 	j = catalog_index_info_json(i, 1000 + 59000, 60000);
-	CHECK_EQ_STR(json_string_value(json_object_get(json_array_get(json_object_get(j, "versions"),
-								       0), "state")), "building");
+	CHECK_EQ_STR(json_string_value(json_object_get(
+			     json_array_get(json_object_get(j, "versions"), 0), "state")),
+		     "building");
 	json_decref(j);
 	json_decref(b);
 	catalog_version_destroy(v);

@@ -270,7 +270,8 @@ TEST(catalog_store_survives_reopen)
 	sqlite3 *db = NULL;
 	sqlite3_stmt *st = NULL;
 	CHECK_EQ_INT(sqlite3_open(f.path, &db), SQLITE_OK);
-	const char *checks[][2] = { { "PRAGMA journal_mode", "wal" }, { "PRAGMA user_version", "3" },
+	const char *checks[][2] = { { "PRAGMA journal_mode", "wal" },
+				    { "PRAGMA user_version", "3" },
 				    { "PRAGMA integrity_check", "ok" },
 				    { "SELECT count(*) FROM versions", "3" } };
 	for (size_t i = 0; i < sizeof checks / sizeof checks[0]; i++) {
@@ -947,7 +948,8 @@ static int record(struct catalog_store *s, const char *name, const char *fp, int
 		const char *gt = strchr(parts, '>'), *comma = strchr(parts, ',');
 		size_t end = comma ? (size_t)(comma - parts) : strlen(parts);
 		char *obj = xstrndup(parts, (size_t)(gt - parts));
-		char *part = xasprintf("_index/%.*s", (int)(end - (size_t)(gt + 1 - parts)), gt + 1);
+		size_t plen = end - (size_t)(gt + 1 - parts);
+		char *part = xasprintf("_index/%.*s", (int)plen, gt + 1);
 		catalog_index_build_add_part(&b, obj, part, 3, 100);
 		free(obj);
 		free(part);
@@ -1087,8 +1089,9 @@ TEST(catalog_store_index_records)
 	CHECK_EQ_INT(record(s, "people", fp, 3, "building", NULL, code), -404);
 	CHECK_EQ_STR(code, "not_found");
 	CHECK_EQ_INT(record(s, "nobody", fp, 1, "building", NULL, code), -404);
-	CHECK_EQ_INT(record(s, "people", "sha256:0000000000000000000000000000000000000000000000000000"
-				 "000000000000", 2, "building", NULL, code), -409);
+	CHECK_EQ_INT(record(s, "people", "sha256:00000000000000000000000000000000"
+				 "00000000000000000000000000000000", 2, "building", NULL, code),
+		     -409);
 	CHECK_EQ_STR(code, "index_changed");
 
 	CHECK_EQ_INT(record(s, "people", fp, 2, "building", NULL, code), 0);
