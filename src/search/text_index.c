@@ -27,29 +27,38 @@
  *    with prev = -1 before the first (LEB128 varints, at most 5 bytes each):
  *    every decoded gap is a valid increasing doc and every tf >= 1, and the
  *    usual tf = 1 costs no byte of its own (Lucene's trick).
+ *    A LONG list (df > SKIP_BLOCK = 128) starts with a head:
+ *        u32 np (1..IMPACTS_MAX = 16), np x {u32 tf, u32 dl}  impact points
+ *        ceil(df / 128) x {u32 last doc, u32 end offset}     skip table
+ *    then its postings. The impact points are the (tf, doc length) pairs of
+ *    the list that no other pair dominates (Lucene's "competitive impacts"),
+ *    so the best BM25 any of its docs can get is known for any k1, b and
+ *    avgdl without reading it (note 5). Skip entry j is the last doc of
+ *    postings [128j, 128j + 128) and the offset (from the first posting)
+ *    where they end, so a cursor can jump over a block without decoding it.
  *
  * 2. Open is O(T + N), copies nothing, and checks what makes every later
  *    access safe: the sizes add up to exactly the bytes given, term starts
  *    increase from 0, each term is 1..TOKEN_MAX_BYTES bytes and greater than
- *    the one before (so binary search is correct), df is 1..N, a list has
- *    between df and 10 * df bytes (1 to 10 bytes a posting), and the doc
- *    lengths sum to total_len. Postings are checked while they are decoded
- *    (cursor_next: every byte read inside the term's range, doc < N, tf <=
- *    the doc's length, exactly df postings ending exactly at the list's end);
- *    a bad list makes the search fail, never read out of bounds.
+ *    the one before (so binary search is correct), df is 1..N, a long list's
+ *    np is 1..16, a list has its head plus between df and 10 * df bytes (1
+ *    to 10 a posting), and the doc lengths sum to total_len. Postings are
+ *    checked while they are decoded (cursor_next: every byte read inside the
+ *    term's range, doc < N, tf <= the doc's length, exactly df postings
+ *    ending exactly at the list's end, each block ending where and at the doc
+ *    its skip entry says); a jump checks its entry stays inside the list and
+ *    moves forward. A bad list makes the search fail, never read out of
+ *    bounds. text_index_check decodes everything and also checks that the
+ *    impact points cover every posting: a part that passes it ranks exactly.
  *
- * 3. Search is document-at-a-time: one cursor per query term the part
- *    knows, kept in a binary heap ordered by (doc, query term index), so a
- *    doc's contributions are popped, and summed in double, in the query's
- *    term order — the same order whatever part the doc is in. With the
- *    caller's global N, avgdl and df, every part gives a doc the same
- *    double, rounded to float once: bit-identical scores however a version
- *    was split. The best k are kept in a bounded min-heap on out[] itself
- *    (worst at the root: lowest score, then highest doc); docs arrive in
- *    increasing order, so a later doc with the root's score is worse and
- *    never displaces it. Memory per search is O(terms + k), not O(N): no
- *    per-doc accumulator to clear, and a many-term query ("like" a row) costs
- *    O(postings * log terms).
+ * 3. Scores are summed per doc in double, in the query's term order (terms
+ *    sorted), and rounded to float once. With the caller's global N, avgdl
+ *    and df, every part gives a doc the same double: bit-identical scores
+ *    however a version was split. The best k are kept in a bounded min-heap
+ *    on out[] itself (worst at the root: lowest score, then highest doc);
+ *    docs are visited in increasing order, so a later doc with the root's
+ *    score is worse and never displaces it. Memory per search is O(terms +
+ *    k), never O(N): no per-doc accumulator to clear.
  *
  * 4. The builder keeps one record per distinct term (found through an
  *    open-addressing hash table) with its postings so far already encoded,
@@ -57,7 +66,24 @@
  *    repeated term in the same doc bumps tf, a new doc flushes the pending
  *    one. A term seen in one doc only never allocates a postings buffer.
  *    Docs must come in non-decreasing order (note 1's gaps need it); the
- *    builder remembers a violation and finish fails.
+ *    builder remembers a violation and finish fails. Finish reads each long
+ *    list back once for its impact points (tb_impacts).
+ *
+ * 5. Search is document-at-a-time. Up to LINEAR_CURSORS query terms the part
+ *    knows: MaxScore (Turtle & Flood 1995, as Lucene and PISA run it). Each
+ *    term has a bound ub = idf * the best tf part of its impact points (a
+ *    short list's own postings); terms sorted by ub, the longest prefix whose
+ *    ub sum is <= the current k-th score is "non-essential": a doc only they
+ *    contain cannot enter the top k (a tie loses: its doc is higher), so
+ *    docs are taken from the essential terms' cursors only; a doc whose
+ *    essential part plus the non-essential bounds cannot beat the k-th score
+ *    is dropped before the non-essential cursors move; otherwise they
+ *    advance to it (cursor_advance: whole blocks jumped by the skip table)
+ *    and the doc is scored exactly, all terms in query order, as note 3. So
+ *    pruning changes how much is read, never a score or the top k (bounds
+ *    carry a 1e-9 margin against rounding). More terms (a "like" query):
+ *    a heap of cursors by (doc, term index) visits every posting, no
+ *    pruning.
  */
 #include "search/text_index.h"
 
@@ -72,6 +98,8 @@
 #define HEADER_BYTES 48
 #define ENTRY_BYTES 16
 #define VARINT_MAX 5
+#define SKIP_BLOCK 128    /* postings per block of a skip table (note 1) */
+#define IMPACTS_MAX 16    /* impact points of a long list, at most (note 1) */
 
 static uint32_t get_u32(const unsigned char *p)
 {
@@ -118,6 +146,15 @@ static int term_cmp(const void *a, size_t alen, const void *b, size_t blen)
 
 /* ---- Build ------------------------------------------------------------- */
 
+struct tb_skip {
+	uint32_t last_doc, end_off;
+};
+
+/* A (tf, doc length) pair of a postings list (note 1). */
+struct impact {
+	uint32_t tf, dl;
+};
+
 struct tb_term {
 	uint32_t str_off;     /* into b->strings */
 	uint32_t hash;
@@ -127,6 +164,10 @@ struct tb_term {
 	uint32_t prev_plus1;  /* last doc written into buf, + 1 (0 = none) */
 	uint32_t len, cap;    /* buf's bytes */
 	unsigned char *buf;   /* encoded postings before the pending one */
+	struct tb_skip *skips;  /* one per full block written */
+	uint32_t nskips;
+	struct impact *imp;     /* finish: the impact points of a long list */
+	size_t nimp;
 	unsigned char slen;
 };
 
@@ -172,8 +213,11 @@ void text_builder_free(struct text_builder *b)
 {
 	if (!b)
 		return;
-	for (size_t i = 0; i < b->nterms; i++)
+	for (size_t i = 0; i < b->nterms; i++) {
 		free(b->terms[i].buf);
+		free(b->terms[i].skips);
+		free(b->terms[i].imp);
+	}
 	free(b->terms);
 	free(b->slots);
 	free(b->strings);
@@ -235,6 +279,8 @@ static size_t encode_posting(unsigned char *p, uint32_t prev_plus1, uint32_t doc
 	return n;
 }
 
+/* Write the pending posting into buf (it is the df-th); a block's last
+ * posting gets a skip entry (note 1). */
 static void tb_flush_pending(struct tb_term *t)
 {
 	if (t->cap - t->len < 2 * VARINT_MAX) {
@@ -243,6 +289,84 @@ static void tb_flush_pending(struct tb_term *t)
 	}
 	t->len += (uint32_t)encode_posting(t->buf + t->len, t->prev_plus1, t->pend_doc, t->pend_tf);
 	t->prev_plus1 = t->pend_doc + 1;
+	if (t->df % SKIP_BLOCK == 0) {
+		t->skips = xgrow(t->skips, t->nskips, sizeof *t->skips);
+		t->skips[t->nskips].last_doc = t->pend_doc;
+		t->skips[t->nskips].end_off = t->len;
+		t->nskips++;
+	}
+}
+
+/* The bytes of a skip table: 8 per block, when a list has more than one. */
+static uint64_t skip_bytes(uint32_t df)
+{
+	return df > SKIP_BLOCK ? 8 * (((uint64_t)df + SKIP_BLOCK - 1) / SKIP_BLOCK) : 0;
+}
+
+/* Add (tf, dl) to the impact points p[0..*n) (room for IMPACTS_MAX + 1):
+ * the pairs no other pair dominates (>= tf and <= dl), sorted by tf (and so
+ * by dl) ascending. Past IMPACTS_MAX, the two neighbours closest in dl merge
+ * into (the higher tf, the lower dl), which dominates both: a looser bound,
+ * never a wrong one. */
+static void impact_add(struct impact *p, size_t *n, uint32_t tf, uint32_t dl)
+{
+	size_t i, m = 0;
+	for (i = 0; i < *n; i++)
+		if (p[i].tf >= tf && p[i].dl <= dl)
+			return;
+	for (i = 0; i < *n; i++)
+		if (!(p[i].tf <= tf && p[i].dl >= dl))
+			p[m++] = p[i];
+	for (i = m; i > 0 && p[i - 1].tf > tf; i--)
+		p[i] = p[i - 1];
+	p[i] = (struct impact){ tf, dl };
+	m++;
+	if (m > IMPACTS_MAX) {
+		size_t best = 0;
+		for (i = 1; i + 1 < m; i++)
+			if (p[i + 1].dl - p[i].dl < p[best + 1].dl - p[best].dl)
+				best = i;
+		p[best].tf = p[best + 1].tf;
+		memmove(&p[best + 1], &p[best + 2], (m - best - 2) * sizeof *p);
+		m--;
+	}
+	*n = m;
+}
+
+/* Finish: the impact points of term t's whole list (a long one), read back
+ * from its encoded postings and the pending one. */
+static void tb_impacts(const struct text_builder *b, struct tb_term *t)
+{
+	const unsigned char *p = t->buf, *end = t->buf + t->len;
+	uint64_t next_min = 0;
+	t->imp = xmalloc((IMPACTS_MAX + 1) * sizeof *t->imp);
+	t->nimp = 0;
+	while (p < end) {
+		uint64_t v = 0, tf = 0;
+		for (int sh = 0;; sh += 7) {   /* our own bytes: well-formed */
+			v |= (uint64_t)(*p & 0x7f) << sh;
+			if (!(*p++ & 0x80))
+				break;
+		}
+		if (!(v & 1)) {
+			for (int sh = 0;; sh += 7) {
+				tf |= (uint64_t)(*p & 0x7f) << sh;
+				if (!(*p++ & 0x80))
+					break;
+			}
+		}
+		uint64_t doc = next_min + (v >> 1);
+		impact_add(t->imp, &t->nimp, v & 1 ? 1 : (uint32_t)tf + 2, b->doc_len[doc]);
+		next_min = doc + 1;
+	}
+	impact_add(t->imp, &t->nimp, t->pend_tf, b->doc_len[t->pend_doc]);
+}
+
+/* The bytes before a list's postings: for a long list, the impact points
+ * (u32 count, then tf/dl pairs) and the skip table. */
+static uint64_t tb_head_bytes(const struct tb_term *t)
+{
+	return t->df > SKIP_BLOCK ? 4 + 8 * (uint64_t)t->nimp + skip_bytes(t->df) : 0;
 }
 
 struct tb_ctx {
@@ -366,7 +490,10 @@ int text_builder_finish(struct text_builder *b, struct lh_buf *out, struct lh_er
 		order[i].s = b->strings + t->str_off;
 		order[i].len = t->slen;
 		order[i].idx = (uint32_t)i;
-		postings_len += t->len + encode_posting(tmp, t->prev_plus1, t->pend_doc, t->pend_tf);
+		if (t->df > SKIP_BLOCK)
+			tb_impacts(b, t);
+		postings_len += tb_head_bytes(t) + t->len +
+				encode_posting(tmp, t->prev_plus1, t->pend_doc, t->pend_tf);
 	}
 	qsort(order, b->nterms, sizeof *order, term_ref_cmp);
 	uint64_t size = HEADER_BYTES + 4 * b->ndocs + (uint64_t)ENTRY_BYTES * b->nterms +
@@ -403,14 +530,34 @@ int text_builder_finish(struct text_builder *b, struct lh_buf *out, struct lh_er
 		put_u64(e + 8, post_off);
 		w_put(w, e, sizeof e);
 		str_off += t->slen;
-		post_off += t->len + encode_posting(tmp, t->prev_plus1, t->pend_doc, t->pend_tf);
+		post_off += tb_head_bytes(t) + t->len +
+			    encode_posting(tmp, t->prev_plus1, t->pend_doc, t->pend_tf);
 	}
 	for (size_t i = 0; i < b->nterms; i++)
 		w_put(w, order[i].s, order[i].len);
 	for (size_t i = 0; i < b->nterms; i++) {
 		struct tb_term *t = &b->terms[order[i].idx];
+		size_t last = encode_posting(tmp, t->prev_plus1, t->pend_doc, t->pend_tf);
+		if (t->df > SKIP_BLOCK) {
+			unsigned char e[8];
+			put_u32(e, (uint32_t)t->nimp);
+			w_put(w, e, 4);
+			for (size_t j = 0; j < t->nimp; j++) {
+				put_u32(e, t->imp[j].tf);
+				put_u32(e + 4, t->imp[j].dl);
+				w_put(w, e, 8);
+			}
+			for (uint32_t j = 0; j < t->nskips; j++) {
+				put_u32(e, t->skips[j].last_doc);
+				put_u32(e + 4, t->skips[j].end_off);
+				w_put(w, e, 8);
+			}
+			put_u32(e, t->pend_doc);   /* the last block ends with the pending one */
+			put_u32(e + 4, t->len + (uint32_t)last);
+			w_put(w, e, 8);
+		}
 		w_put(w, t->buf, t->len);
-		w_put(w, tmp, encode_posting(tmp, t->prev_plus1, t->pend_doc, t->pend_tf));
+		w_put(w, tmp, last);
 	}
 	w_flush(w);
 	if (w->failed) {
@@ -508,7 +655,17 @@ struct text_index *text_index_open(const void *bytes, size_t len, struct lh_erro
 			bad(err, "a term's postings are out of range");
 			goto fail;
 		}
-		if (df == 0 || df > ndocs || p1 - p0 < df || p1 - p0 > (uint64_t)df * 2 * VARINT_MAX) {
+		uint64_t sk = 0;
+		if (df > SKIP_BLOCK) {
+			uint32_t nimp = p1 - p0 >= 4 ? get_u32(t->postings + p0) : 0;
+			if (nimp == 0 || nimp > IMPACTS_MAX) {
+				bad(err, "a term's impact points are malformed");
+				goto fail;
+			}
+			sk = 4 + 8 * (uint64_t)nimp + skip_bytes(df);
+		}
+		if (df == 0 || df > ndocs || p1 - p0 < sk + df ||
+		    p1 - p0 - sk > (uint64_t)df * 2 * VARINT_MAX) {
 			bad(err, "a term's doc frequency does not fit its postings");
 			goto fail;
 		}
@@ -584,13 +741,21 @@ uint32_t text_index_df(const struct text_index *t, const char *term, size_t len)
 
 /* A postings list being read (note 2). */
 struct cursor {
-	const unsigned char *p, *end;
+	const unsigned char *p, *end;  /* the next posting's bytes; the list's end */
+	const unsigned char *data;     /* the first posting's bytes */
+	const unsigned char *skips;    /* the skip table, or NULL (one block) */
+	const unsigned char *impacts;  /* the impact points (a long list), or NULL */
+	uint32_t nimp;
+	uint32_t df;
 	uint32_t left;        /* postings not yet decoded */
+	uint32_t block;       /* the block the next posting is in */
+	uint32_t in_block;    /* postings of that block not yet decoded */
 	uint32_t doc;         /* the current posting; CURSOR_DONE past the end */
 	uint32_t tf;
 	uint64_t next_min;    /* the smallest doc the next posting can have */
 	uint32_t qi;          /* the query term's index */
 	double idf;
+	double ub;            /* the term's score bound (note 5) */
 };
 #define CURSOR_DONE UINT32_MAX
 
@@ -614,9 +779,22 @@ static int read_varint(const unsigned char **pp, const unsigned char *end, uint6
 
 static void cursor_init(struct cursor *c, const struct text_index *t, uint32_t term)
 {
+	c->df = entry_df(t, term);
 	c->p = t->postings + entry_post_off(t, term);
 	c->end = t->postings + entry_post_off(t, term + 1);
-	c->left = entry_df(t, term);
+	c->skips = NULL;
+	c->impacts = NULL;
+	c->nimp = 0;
+	if (c->df > SKIP_BLOCK) {   /* open checked the list holds its head */
+		c->nimp = get_u32(c->p);
+		c->impacts = c->p + 4;
+		c->skips = c->impacts + 8 * (size_t)c->nimp;
+		c->p = c->skips + skip_bytes(c->df);
+	}
+	c->data = c->p;
+	c->left = c->df;
+	c->block = 0;
+	c->in_block = c->df < SKIP_BLOCK ? c->df : SKIP_BLOCK;
 	c->doc = CURSOR_DONE;
 	c->tf = 0;
 	c->next_min = 0;
@@ -630,7 +808,9 @@ static int cursor_next(struct cursor *c, const struct text_index *t)
 		c->doc = CURSOR_DONE;
 		return c->p == c->end ? 0 : -1;
 	}
-	if (read_varint(&c->p, c->end, &v))
+	if (c->p < c->end && *c->p < 0x80)
+		v = *c->p++;   /* the usual one-byte posting */
+	else if (read_varint(&c->p, c->end, &v))
 		return -1;
 	if (!(v & 1)) {
 		if (read_varint(&c->p, c->end, &tf) || tf > UINT32_MAX - 2)
@@ -644,6 +824,54 @@ static int cursor_next(struct cursor *c, const struct text_index *t)
 	c->tf = (uint32_t)tf;
 	c->next_min = doc + 1;
 	c->left--;
+	if (--c->in_block == 0 && c->skips) {
+		/* a block's end: its skip entry must say where it ended */
+		const unsigned char *e = c->skips + 8 * (size_t)c->block;
+		if (get_u32(e) != doc || c->data + get_u32(e + 4) != c->p)
+			return -1;
+		c->block++;
+		c->in_block = c->left < SKIP_BLOCK ? c->left : SKIP_BLOCK;
+	}
+	return 0;
+}
+
+/* Move to the first posting with doc >= target (or CURSOR_DONE), jumping
+ * over whole blocks whose skip entry says they end before target. */
+static int cursor_advance(struct cursor *c, const struct text_index *t, uint32_t target)
+{
+	if (c->doc >= target)   /* CURSOR_DONE included */
+		return 0;
+	if (c->skips) {
+		uint32_t nblocks = (uint32_t)(skip_bytes(c->df) / 8);
+		/* the current block's end; never past the last block */
+		while (c->block + 1 < nblocks) {
+			const unsigned char *e = c->skips + 8 * (size_t)c->block;
+			uint32_t last = get_u32(e), end_off = get_u32(e + 4);
+			if (last >= target)
+				break;
+			if ((uint64_t)last + 1 < c->next_min || end_off < (size_t)(c->p - c->data) ||
+			    end_off > (size_t)(c->end - c->data))
+				return -1;
+			c->p = c->data + end_off;
+			c->next_min = (uint64_t)last + 1;
+			c->block++;
+			c->left = c->df - c->block * SKIP_BLOCK;
+			c->in_block = c->left < SKIP_BLOCK ? c->left : SKIP_BLOCK;
+		}
+	}
+	while (c->doc < target)   /* a jump leaves the old, smaller doc */
+		if (cursor_next(c, t))
+			return -1;
+	return 0;
+}
+
+/* Some impact point of c's list dominates (tf, dl). */
+static int impact_covers(const struct cursor *c, uint32_t tf, uint32_t dl)
+{
+	for (uint32_t i = 0; i < c->nimp; i++)
+		if (get_u32(c->impacts + 8 * (size_t)i) >= tf &&
+		    get_u32(c->impacts + 8 * (size_t)i + 4) <= dl)
+			return 1;
 	return 0;
 }
 
@@ -652,10 +880,14 @@ int text_index_check(const struct text_index *t, struct lh_error *err)
 	for (uint32_t i = 0; i < t->nterms; i++) {
 		struct cursor c;
 		cursor_init(&c, t, i);
-		do {
+		for (;;) {
 			if (cursor_next(&c, t))
 				return bad(err, "a postings list is malformed");
-		} while (c.doc != CURSOR_DONE);
+			if (c.doc == CURSOR_DONE)
+				break;
+			if (c.impacts && !impact_covers(&c, c.tf, text_index_doc_len(t, c.doc)))
+				return bad(err, "a term's impact points do not cover its postings");
+		}
 	}
 	return 0;
 }
@@ -710,22 +942,23 @@ void text_query_free(struct text_query *q)
 
 /* ---- Search (note 3) ----------------------------------------------------- */
 
-static int cursor_less(const struct cursor *a, const struct cursor *b)
+/* Heap order of cursors (by index into the cursor array): (doc, qi). */
+static int cursor_less(const struct cursor *cur, uint32_t a, uint32_t b)
 {
-	return a->doc < b->doc || (a->doc == b->doc && a->qi < b->qi);
+	return cur[a].doc < cur[b].doc || (cur[a].doc == cur[b].doc && cur[a].qi < cur[b].qi);
 }
 
-static void cursor_sift_down(struct cursor *h, size_t n, size_t i)
+static void cursor_sift_down(const struct cursor *cur, uint32_t *h, size_t n, size_t i)
 {
 	for (;;) {
 		size_t l = 2 * i + 1, r = l + 1, m = i;
-		if (l < n && cursor_less(&h[l], &h[m]))
+		if (l < n && cursor_less(cur, h[l], h[m]))
 			m = l;
-		if (r < n && cursor_less(&h[r], &h[m]))
+		if (r < n && cursor_less(cur, h[r], h[m]))
 			m = r;
 		if (m == i)
 			return;
-		struct cursor tmp = h[i];
+		uint32_t tmp = h[i];
 		h[i] = h[m];
 		h[m] = tmp;
 		i = m;
@@ -776,13 +1009,146 @@ static int hit_rank_cmp(const void *a, const void *b)
 	return x->doc < y->doc ? -1 : x->doc > y->doc;
 }
 
+/* Offer (doc, sum) to the bounded top-k heap out[0..*n) (note 3). */
+static void offer(struct text_hit *out, size_t *n, size_t k, uint32_t doc, double sum)
+{
+	struct text_hit h = { doc, (float)sum };
+	if (*n < k) {
+		out[*n] = h;
+		hit_sift_up(out, (*n)++);
+	} else if (hit_worse(&out[0], &h)) {
+		out[0] = h;
+		hit_sift_down(out, *n, 0);
+	}
+}
+
+/* Up to this many cursors, the search is MaxScore over a linear scan of
+ * cursors (note 5); past it, a heap of cursor indices ordered by (doc, qi)
+ * pops every posting in doc, then query-term order (note 3). */
+#define LINEAR_CURSORS 8
+
+/* Score bounds (note 5) are multiplied by this margin, so that rounding
+ * (bounds summed in another order than scores, idf * (x / y) against
+ * (idf * x) / y) can never put a bound below a score it must cover. */
+#define BOUND_MARGIN (1 + 1e-9)
+
+/* BM25's tf part for (tf, dl): what a doc adds per unit of idf. */
+static double tf_part(double tf, double dl, double c1, double c2, double k1p1)
+{
+	return (tf * k1p1) / (tf + (c1 + c2 * dl));
+}
+
+/* c's score bound (note 5), c at its first posting: from the impact points
+ * of a long list, else from the short list's postings themselves (at most
+ * SKIP_BLOCK; a copy of the cursor reads them). A list that fails to read
+ * gets the loosest bound; the search itself will report it. */
+static double cursor_bound(const struct cursor *c, const struct text_index *t, double c1,
+			   double c2, double k1p1)
+{
+	double best = 0;
+	if (c->impacts) {
+		for (uint32_t i = 0; i < c->nimp; i++) {
+			double f = tf_part(get_u32(c->impacts + 8 * (size_t)i),
+					   get_u32(c->impacts + 8 * (size_t)i + 4), c1, c2, k1p1);
+			if (f > best)
+				best = f;
+		}
+	} else {
+		struct cursor r = *c;
+		while (r.doc != CURSOR_DONE) {
+			double f = tf_part(r.tf, text_index_doc_len(t, r.doc), c1, c2, k1p1);
+			if (f > best)
+				best = f;
+			if (cursor_next(&r, t)) {
+				best = k1p1;
+				break;
+			}
+		}
+	}
+	return c->idf * best * BOUND_MARGIN;
+}
+
+/* Note 5: the docs of cur[0..ncur) (in query-term order) into the top-k heap
+ * out[0..*nhits). 0, or -1 on a corrupt postings list. */
+static int maxscore(const struct text_index *t, struct cursor *cur, size_t ncur, double c1,
+		    double c2, double k1p1, const uint64_t *allowed, size_t k,
+		    struct text_hit *out, size_t *nhits)
+{
+	uint32_t order[LINEAR_CURSORS];
+	double prefix[LINEAR_CURSORS + 1], contrib[LINEAR_CURSORS];
+	size_t ness = 0;   /* order[0..ness) are non-essential */
+	double theta = 0;  /* the k-th best score once there are k */
+	for (size_t i = 0; i < ncur; i++) {
+		size_t j = i;
+		cur[i].ub = cursor_bound(&cur[i], t, c1, c2, k1p1);
+		while (j > 0 && cur[order[j - 1]].ub > cur[i].ub) {
+			order[j] = order[j - 1];
+			j--;
+		}
+		order[j] = (uint32_t)i;
+	}
+	prefix[0] = 0;
+	for (size_t j = 0; j < ncur; j++)
+		prefix[j + 1] = prefix[j] + cur[order[j]].ub;
+	for (;;) {
+		uint32_t doc = CURSOR_DONE;
+		for (size_t j = ness; j < ncur; j++)
+			if (cur[order[j]].doc < doc)
+				doc = cur[order[j]].doc;
+		if (doc == CURSOR_DONE)
+			return 0;
+		int use = !allowed || (allowed[doc >> 6] >> (doc & 63) & 1);
+		double norm = c1 + c2 * get_u32(t->doc_len + 4 * (size_t)doc);
+		double partial = 0;
+		for (size_t j = ness; j < ncur && use; j++) {
+			struct cursor *c = &cur[order[j]];
+			if (c->doc == doc) {
+				double tf = c->tf;
+				contrib[order[j]] = c->idf * (tf * k1p1) / (tf + norm);
+				partial += contrib[order[j]];
+			}
+		}
+		if (use && *nhits == k && (partial + prefix[ness]) * BOUND_MARGIN <= theta)
+			use = 0;   /* even every non-essential term could not lift it */
+		if (use) {
+			for (size_t j = 0; j < ness; j++) {
+				struct cursor *c = &cur[order[j]];
+				if (cursor_advance(c, t, doc))
+					return -1;
+				if (c->doc == doc) {
+					double tf = c->tf;
+					contrib[order[j]] = c->idf * (tf * k1p1) / (tf + norm);
+				}
+			}
+		}
+		double sum = 0;
+		for (size_t i = 0; i < ncur; i++) {
+			if (cur[i].doc != doc)
+				continue;
+			if (use)
+				sum += contrib[i];
+			if (cursor_next(&cur[i], t))
+				return -1;
+		}
+		if (!use)
+			continue;
+		offer(out, nhits, k, doc, sum);
+		if (*nhits == k) {
+			theta = out[0].score;
+			while (ness < ncur && prefix[ness + 1] <= theta)
+				ness++;
+		}
+	}
+}
+
 int text_index_search(const struct text_index *t, const struct text_query *q,
 		      const struct text_stats *st, float k1, float b, const uint64_t *allowed,
 		      size_t k, struct text_hit *out, size_t *nout)
 {
 	int rc = -1;
-	struct cursor *heap = NULL;
-	size_t nheap = 0, nhits = 0;
+	struct cursor *cur = NULL;
+	uint32_t *heap = NULL;
+	size_t ncur = 0, nhits = 0;
 	*nout = 0;
 	if (!(k1 >= 0 && isfinite(k1)) || !(b >= 0 && b <= 1))
 		return -1;
@@ -795,7 +1161,7 @@ int text_index_search(const struct text_index *t, const struct text_query *q,
 	double avgdl = total > 0 ? total / n_docs : 1;
 	double K1 = k1, B = b;
 	double c1 = K1 * (1 - B), c2 = K1 * B / avgdl, k1p1 = K1 + 1;
-	heap = xmalloc(q->nterms * sizeof *heap);
+	cur = xmalloc(q->nterms * sizeof *cur);
 	for (size_t i = 0; i < q->nterms; i++) {
 		int64_t term = term_find(t, q->terms[i], strlen(q->terms[i]));
 		if (term < 0)
@@ -805,48 +1171,50 @@ int text_index_search(const struct text_index *t, const struct text_query *q,
 			df = 1;
 		if (df > n_docs)
 			df = n_docs;
-		struct cursor *c = &heap[nheap];
+		struct cursor *c = &cur[ncur];
 		cursor_init(c, t, (uint32_t)term);
 		c->qi = (uint32_t)i;
 		c->idf = log(1 + (n_docs - df + 0.5) / (df + 0.5));
 		if (cursor_next(c, t))
 			goto out;
-		nheap++;
+		ncur++;
 	}
-	for (size_t i = nheap / 2; i-- > 0;)
-		cursor_sift_down(heap, nheap, i);
-	while (nheap > 0) {
-		uint32_t doc = heap[0].doc;
-		int use = !allowed || (allowed[doc >> 6] >> (doc & 63) & 1);
-		double norm = c1 + c2 * get_u32(t->doc_len + 4 * (size_t)doc);
-		double sum = 0;
-		while (nheap > 0 && heap[0].doc == doc) {
-			struct cursor *c = &heap[0];
-			if (use) {
-				double tf = c->tf;
-				sum += c->idf * (tf * k1p1) / (tf + norm);
+	if (ncur <= LINEAR_CURSORS) {
+		if (maxscore(t, cur, ncur, c1, c2, k1p1, allowed, k, out, &nhits))
+			goto out;
+	} else {
+		size_t nheap = ncur;
+		heap = xmalloc(ncur * sizeof *heap);
+		for (size_t i = 0; i < ncur; i++)
+			heap[i] = (uint32_t)i;
+		for (size_t i = nheap / 2; i-- > 0;)
+			cursor_sift_down(cur, heap, nheap, i);
+		while (nheap > 0) {
+			uint32_t doc = cur[heap[0]].doc;
+			int use = !allowed || (allowed[doc >> 6] >> (doc & 63) & 1);
+			double norm = c1 + c2 * get_u32(t->doc_len + 4 * (size_t)doc);
+			double sum = 0;
+			while (nheap > 0 && cur[heap[0]].doc == doc) {
+				struct cursor *c = &cur[heap[0]];
+				if (use) {
+					double tf = c->tf;
+					sum += c->idf * (tf * k1p1) / (tf + norm);
+				}
+				if (cursor_next(c, t))
+					goto out;
+				if (c->doc == CURSOR_DONE)
+					heap[0] = heap[--nheap];
+				cursor_sift_down(cur, heap, nheap, 0);
 			}
-			if (cursor_next(c, t))
-				goto out;
-			if (c->doc == CURSOR_DONE)
-				heap[0] = heap[--nheap];
-			cursor_sift_down(heap, nheap, 0);
-		}
-		if (!use)
-			continue;
-		struct text_hit h = { doc, (float)sum };
-		if (nhits < k) {
-			out[nhits] = h;
-			hit_sift_up(out, nhits++);
-		} else if (hit_worse(&out[0], &h)) {
-			out[0] = h;
-			hit_sift_down(out, nhits, 0);
+			if (use)
+				offer(out, &nhits, k, doc, sum);
 		}
 	}
 	qsort(out, nhits, sizeof *out, hit_rank_cmp);
 	*nout = nhits;
 	rc = 0;
 out:
+	free(cur);
 	free(heap);
 	return rc;
 }

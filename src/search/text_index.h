@@ -55,12 +55,13 @@ void text_builder_free(struct text_builder *b);
  * The bytes come from storage, so they are hostile: text_index_open checks
  * the header, every section size and offset, the term table (offsets
  * increasing, terms 1..TOKEN_MAX_BYTES bytes in strictly increasing byte
- * order, df in 1..docs, postings sizes possible for df) and the doc lengths
- * (their sum is the header's total) — O(terms + docs), copying nothing.
- * Postings are decoded with a bounds check on every byte and checked as they
- * are read (docs ascending and < docs, tf <= the doc's length, exactly df
- * postings filling the term's bytes): text_index_search fails on a bad one,
- * and text_index_check reads them all. */
+ * order, df in 1..docs, each list's size possible for its df and head) and
+ * the doc lengths (their sum is the header's total) — O(terms + docs),
+ * copying nothing. Postings are decoded with a bounds check on every byte
+ * and checked as they are read (docs ascending and < docs, tf <= the doc's
+ * length, exactly df postings filling the term's bytes, blocks ending where
+ * their skip entries say): text_index_search fails on a bad one, and
+ * text_index_check reads them all (and checks the score bounds they carry). */
 struct text_index;
 
 /* Open the section at bytes[0..len) in place: `bytes` must outlive the
@@ -115,7 +116,9 @@ struct text_hit {
 /* BM25 of every doc of t that contains >= 1 query term and whose bit is set
  * in `allowed` (NULL = all; bit i%64 of allowed[i/64], which must hold
  * text_index_docs(t) bits), the best k into out[k] (score desc, doc asc on
- * ties), their number in *nout (<= k). Per term and doc
+ * ties), their number in *nout (<= k): exact, though docs that cannot reach
+ * the top k are skipped unread (MaxScore). `st` NULL uses t's own
+ * statistics (a part searched alone). Per term and doc
  *     idf * tf * (k1 + 1) / (tf + k1 * (1 - b + b * dl / avgdl))
  * with idf = ln(1 + (N - df + 0.5) / (df + 0.5)), N = st->docs, avgdl =
  * st->total_len / N (df is clamped to [1, N], so idf > 0; avgdl 0 counts as

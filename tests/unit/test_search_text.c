@@ -15,6 +15,9 @@
 #include <stdint.h>
 #include <stdlib.h>
 
+/* text_index.c's IMPACTS_MAX (the format's cap on impact points). */
+#define IMPACTS_MAX_FOR_TEST 16
+
 /* Build a part from texts[0..n) (doc i = texts[i]) into out. */
 static int build(const char *const *texts, size_t n, struct lh_buf *out)
 {
@@ -604,6 +607,164 @@ TEST(search_text_crafted_corruptions_rejected)
 	CHECK(text_index_check(t, &err) == -1);
 	lh_error_clear(&err);
 	text_index_close(t);
+	free(c);
+	lh_buf_free(&buf);
+}
+
+/* MaxScore (skipping blocks and docs that cannot reach the top k) returns
+ * exactly the head of the exhaustive ranking (k = all docs never prunes),
+ * for queries mixing common and rare terms over lists long enough to have
+ * skip tables and impact points; with an allowed bitmap too. */
+TEST(search_text_pruned_top_k_is_exact)
+{
+	const size_t n = 20000;
+	char **docs = make_corpus(n, 99);
+	struct lh_buf buf;
+	CHECK(build((const char *const *)docs, n, &buf) == 0);
+	struct text_index *t = open_buf(&buf);
+	CHECK(t != NULL);
+	struct lh_error err = { 0 };
+	CHECK(text_index_check(t, &err) == 0);
+	CHECK(text_index_df(t, "forklift", 8) > 1000);   /* long lists: skips, impacts */
+	static const char *const queries[] = {
+		"forklift operator", "forklift janitor", "forklift operator osha warehouse",
+		"nurse guard", "operator osha warehouse nurse icu welder mig tig",
+		"forklift operator osha warehouse nurse icu welder mig tig driver",   /* > 8 */
+		"security", "cook chef server bartender",
+	};
+	uint64_t *allowed = xcalloc((n + 63) / 64, sizeof *allowed);
+	uint64_t seed = 5;
+	for (size_t i = 0; i < n; i++)
+		if (rng_next(&seed) % 3)
+			allowed[i / 64] |= 1ull << (i % 64);
+	struct text_hit *all = xmalloc(n * sizeof *all), top[25];
+	for (size_t qi = 0; qi < sizeof queries / sizeof queries[0]; qi++) {
+		for (int filt = 0; filt < 2; filt++) {
+			long nall = search(t, queries[qi], filt ? allowed : NULL, n, all);
+			CHECK(nall > 0);
+			static const size_t ks[] = { 1, 10, 25 };
+			for (size_t ki = 0; ki < 3; ki++) {
+				long ntop = search(t, queries[qi], filt ? allowed : NULL, ks[ki], top);
+				CHECK_EQ_INT(ntop, (size_t)nall < ks[ki] ? (size_t)nall : ks[ki]);
+				CHECK(memcmp(top, all, (size_t)ntop * sizeof *top) == 0);
+			}
+		}
+	}
+	free(all);
+	free(allowed);
+	text_index_close(t);
+	lh_buf_free(&buf);
+	free_corpus(docs, n);
+}
+
+/* The top 10 of each of 10 parts, merged, is the top 10 of the whole (the
+ * searcher's merge), pruning included. */
+TEST(search_text_split_top_k_merges_to_whole)
+{
+	const size_t n = 5000, nparts = 10, per = n / nparts;
+	char **docs = make_corpus(n, 3);
+	struct lh_buf whole, parts[10];
+	struct text_index *tw, *tp[10];
+	CHECK(build((const char *const *)docs, n, &whole) == 0);
+	tw = open_buf(&whole);
+	CHECK(tw != NULL);
+	for (size_t p = 0; p < nparts; p++) {
+		CHECK(build((const char *const *)docs + p * per, per, &parts[p]) == 0);
+		tp[p] = open_buf(&parts[p]);
+		CHECK(tp[p] != NULL);
+	}
+	const char *qtext = "forklift operator osha janitor";
+	struct text_query q;
+	text_query_parse(qtext, strlen(qtext), &q);
+	uint64_t df[8] = { 0 }, docs_sum = 0, len_sum = 0;
+	for (size_t p = 0; p < nparts; p++) {
+		docs_sum += text_index_docs(tp[p]);
+		len_sum += text_index_total_len(tp[p]);
+		for (size_t i = 0; i < q.nterms; i++)
+			df[i] += text_index_df(tp[p], q.terms[i], strlen(q.terms[i]));
+	}
+	struct text_stats st = { docs_sum, len_sum, df };
+	struct text_hit a[10], b[100];
+	size_t na = 0, nb = 0;
+	CHECK(text_index_search(tw, &q, &st, TEXT_BM25_K1, TEXT_BM25_B, NULL, 10, a, &na) == 0);
+	CHECK_EQ_INT(na, 10);
+	for (size_t p = 0; p < nparts; p++) {
+		size_t np = 0;
+		CHECK(text_index_search(tp[p], &q, &st, TEXT_BM25_K1, TEXT_BM25_B, NULL, 10, b + nb,
+					&np) == 0);
+		for (size_t i = 0; i < np; i++)
+			b[nb + i].doc += (uint32_t)(p * per);
+		nb += np;
+	}
+	qsort(b, nb, sizeof *b, hit_ref_cmp);
+	CHECK(nb >= 10);
+	CHECK(memcmp(a, b, sizeof a) == 0);
+	text_query_free(&q);
+	text_index_close(tw);
+	lh_buf_free(&whole);
+	for (size_t p = 0; p < nparts; p++) {
+		text_index_close(tp[p]);
+		lh_buf_free(&parts[p]);
+	}
+	free_corpus(docs, n);
+}
+
+/* A long list's head (impact points, skip table) is checked: wrong counts
+ * are refused by open, a skip entry or impact point that lies is caught by
+ * text_index_check, and a search over it stays in bounds. */
+TEST(search_text_long_list_head_corruptions)
+{
+	const char *texts[300];
+	for (size_t i = 0; i < 300; i++)
+		texts[i] = i % 7 ? "alpha alpha beta" : "alpha";
+	struct lh_buf buf;
+	CHECK(build(texts, 300, &buf) == 0);
+	struct text_index *t = open_buf(&buf);
+	CHECK(t != NULL);
+	CHECK_EQ_INT(text_index_df(t, "alpha", 5), 300);
+	text_index_close(t);
+	/* layout: header 48, doc lengths 1200, 2 entries, "alphabeta", then
+	 * alpha's list: u32 npoints, points, 3 skip entries, postings */
+	const size_t list = 48 + 1200 + 32 + 9;
+	uint32_t np = (uint32_t)(unsigned char)buf.data[list];
+	CHECK_EQ_INT(np, 2);   /* (1, 1) and (2, 3) */
+	char *c = xmalloc(buf.len);
+	struct lh_error err = { 0 };
+	memcpy(c, buf.data, buf.len);
+	put32(c + list, 0);
+	CHECK(open_fails(c, buf.len));
+	put32(c + list, IMPACTS_MAX_FOR_TEST + 1);
+	CHECK(open_fails(c, buf.len));
+	/* an impact point that understates tf: check refuses */
+	memcpy(c, buf.data, buf.len);
+	put32(c + list + 4 + 8, 1);   /* (2, 3) -> (1, 3) */
+	t = text_index_open(c, buf.len, &err);
+	CHECK(t != NULL);
+	CHECK(text_index_check(t, &err) == -1);
+	lh_error_clear(&err);
+	text_index_close(t);
+	/* a skip entry with a wrong last doc or end: check refuses, search and
+	 * a pruned search stay in bounds */
+	const size_t skips = list + 4 + 8 * np;
+	static const uint32_t bad_values[] = { 0, 5, 299, 100000, 0xffffffffu };
+	for (size_t e = 0; e < 3; e++) {
+		for (size_t field = 0; field < 2; field++) {
+			for (size_t v = 0; v < sizeof bad_values / sizeof bad_values[0]; v++) {
+				memcpy(c, buf.data, buf.len);
+				put32(c + skips + 8 * e + 4 * field, bad_values[v]);
+				if (memcmp(c, buf.data, buf.len) == 0)
+					continue;
+				t = text_index_open(c, buf.len, &err);
+				CHECK(t != NULL);
+				CHECK(text_index_check(t, &err) == -1);
+				lh_error_clear(&err);
+				struct text_hit hits[3];
+				long nh = search(t, "alpha beta", NULL, 3, hits);
+				CHECK(nh >= -1 && nh <= 3);
+				text_index_close(t);
+			}
+		}
+	}
 	free(c);
 	lh_buf_free(&buf);
 }
