@@ -41,8 +41,10 @@ int auth_is_write(const char *method, const char *path)
 		return 0;
 	/* Queries are reads (ADR 0090), including the web UI's SQL console and
 	 * its download, whose POSTs only run a query at queryd with the
-	 * caller's token. */
+	 * caller's token; so are searches and embeddings (ADR 0150). */
 	if (!strcmp(method, "POST") && (!strcmp(path, "/query") || !strcmp(path, "/v1/query") ||
+					!strcmp(path, "/search") || !strcmp(path, "/v1/search") ||
+					!strcmp(path, "/embed") || !strcmp(path, "/v1/embed") ||
 					!strcmp(path, "/console") ||
 					!strcmp(path, "/console/download")))
 		return 0;

@@ -93,7 +93,10 @@
 #define LH_INDEX_MAX_DIM               4096        /* a stored common component */
 #define LH_INDEX_REASON_MAX            1024        /* a failed build's reason, bytes */
 #define LH_INDEX_BUILD_MAX_ATTEMPTS    3           /* builds of one version before it stays failed */
-#define LH_INDEX_BUILD_STALE_MS        60000       /* a "building" record this old is a dead build */
+/* A "building" record this old is a dead build: queryd's builder renews
+ * its record every LH_INDEX_BUILD_HEARTBEAT_MS while it works. */
+#define LH_INDEX_BUILD_STALE_MS        20000
+#define LH_INDEX_BUILD_HEARTBEAT_MS    5000
 #define LH_INDEX_PENDING_DEFAULT_LIMIT 100
 #define LH_INDEX_PENDING_MAX_LIMIT     1000
 

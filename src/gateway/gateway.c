@@ -3,6 +3,7 @@
  *   /v1/catalog/<rest>  -> catalogd  /catalog/<rest>
  *   /v1/ingest          -> ingestd   /ingest
  *   /v1/query           -> queryd    /query
+ *   /v1/search, /v1/embed -> queryd  /search, /embed (search, ADR 0150)
  *   / and /datasets/..., /upload, /console[/download], /static/..., /favicon.ico
  *                       -> the web UI (ui.c)
  * plus /health with each upstream's state, and gateway_start/stop/main.
@@ -46,6 +47,19 @@ static int catalog_begin(struct http_request *req) { return begin_upstream(req, 
 static int ingest_begin(struct http_request *req) { return begin_upstream(req, GW_INGESTD); }
 static int query_begin(struct http_request *req) { return begin_upstream(req, GW_QUERYD); }
 
+/* queryd's other routes: the same pool, another path (proxy_begin copies
+ * what it keeps of `up`). */
+static int queryd_route_begin(struct http_request *req, const char *path)
+{
+	struct gateway *g = http_request_ctx(req);
+	struct gateway_upstream up = g->up[GW_QUERYD];
+	up.prefix = path;
+	return proxy_begin(req, &up, g->timeout_ms);
+}
+
+static int search_begin(struct http_request *req) { return queryd_route_begin(req, "/search"); }
+static int embed_begin(struct http_request *req) { return queryd_route_begin(req, "/embed"); }
+
 #define PROXY_ROUTE(m, p, n, b) \
 	{ .method = m, .path = p, .name = n, .begin = b, .body = proxy_body, \
 	  .end = proxy_end, .done = proxy_done }
@@ -72,6 +86,8 @@ static const struct http_route gateway_routes[] = {
 	PROXY_ROUTES("/v1/catalog/*", "catalog", catalog_begin),
 	PROXY_ROUTES("/v1/ingest", "ingest", ingest_begin),
 	PROXY_ROUTES("/v1/query", "query", query_begin),
+	PROXY_ROUTES("/v1/search", "search", search_begin),
+	PROXY_ROUTES("/v1/embed", "embed", embed_begin),
 };
 
 /* --- /health ------------------------------------------------------------------ */

@@ -1108,10 +1108,8 @@ out:
 
 static const struct http_route queryd_routes[] = {
 	{ "POST", "/query", "query", NULL, NULL, query_end, NULL, 0, .json_body = 1 },
-#ifdef LH_SEARCH_WIP
 	{ "POST", "/search", "search", NULL, NULL, search_route_search, NULL, 0, .json_body = 1 },
 	{ "POST", "/embed", "embed", NULL, NULL, search_route_embed, NULL, 0, .json_body = 1 },
-#endif
 };
 
 static int queryd_health(void *ctx, json_t *body)
@@ -1201,11 +1199,9 @@ struct queryd *queryd_start(const struct lh_config *cfg, struct lh_error *err)
 	s->pool = qpool_create(&po, err);
 	if (!s->pool)
 		goto fail;
-#ifdef LH_SEARCH_WIP
 	s->search = search_start(s, err);
 	if (!s->search)
 		goto fail;
-#endif
 	struct http_server_config hc = {
 		.service = "queryd",
 		.bind = cfg->queryd.bind,
@@ -1243,9 +1239,7 @@ void queryd_stop(struct queryd *s)
 	if (!s)
 		return;
 	http_server_stop(s->srv);   /* in-flight queries finish first */
-#ifdef LH_SEARCH_WIP
 	search_stop(s->search);
-#endif
 	qpool_destroy(s->pool);
 	qcache_close(s->cache);
 	mcache_clear(&s->cat);

@@ -1,0 +1,1064 @@
+/* search_http.c — POST /search and POST /embed (SPEC 11-12; docs/api.md
+ * "queryd"; docs/search.md; ADR 0150).
+ *
+ * DESIGN NOTES — one POST /search, in order:
+ *  1. Parse and check the request (parse_request): every refusal is a 400
+ *     naming the field; k above LH_SEARCH_MAX_K is capped and the answer
+ *     says so in "notes".
+ *  2. Per dataset (one, or several with "datasets"): load the version
+ *     (search_parts.c: manifest, index, component, one part per object).
+ *  3. `where` runs BEFORE ranking: a worker evaluates it over a view of the
+ *     version that carries each row's object and row number
+ *     (engine_query_add_positions_view); the rows it keeps become one
+ *     bitmap per part. The expression is the user's text inside
+ *     parentheses after WHERE, so it is checked first to be one expression
+ *     (where_check: no ';', parentheses that never close what they did
+ *     not open); the worker's function allow-list (ADR 0113) then refuses
+ *     file readers and table functions, and DuckDB's binder unknown
+ *     columns, each a 400 in DuckDB's or our words.
+ *  4. Rankings over the whole version: BM25 with the version's statistics
+ *     (document frequencies and lengths summed over every part, so a
+ *     version's scores do not depend on how its rows were split into
+ *     parts), and cosine similarity: exact over the allowed rows when a
+ *     part has no graph or the filter leaves fewer than
+ *     LH_SEARCH_EXACT_BELOW of its rows, else the HNSW graph with the
+ *     filter as its predicate (and exact again if the graph finds fewer
+ *     than it should). Each keeps its best `depth` (k, or
+ *     SEARCH_HYBRID_DEPTH for hybrid).
+ *  5. hybrid = weighted Reciprocal Rank Fusion: sum_i w_i / (60 + rank_i)
+ *     over the rankings a row appears in (ranks from 1). Ties everywhere
+ *     are broken by (part, row), so the same request gives the same order.
+ *  6. Several datasets: each answers its best k, merged by score with the
+ *     dataset named on every hit; one failure fails the search (502 unless
+ *     the failure is the caller's: then its own status), never a partial
+ *     answer.
+ */
+#include "queryd/queryd_int.h"
+#include "queryd/search_int.h"
+
+#include "search/ann.h"
+#include "search/embed.h"
+#include "search/highlight.h"
+#include "search/segment.h"
+#include "search/sif.h"
+#include "search/text_index.h"
+
+#include "common/buf.h"
+#include "common/clock.h"
+#include "common/config.h"
+#include "common/error.h"
+#include "common/http_server.h"
+#include "common/json.h"
+#include "common/limits.h"
+#include "common/manifest.h"
+#include "common/xmalloc.h"
+
+#include <inttypes.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define SEARCH_HYBRID_DEPTH 100
+#define SEARCH_RRF_K 60.0
+#define SEARCH_HIGHLIGHT_CHARS 160
+#define SEARCH_MAX_EMBED_TEXTS 256
+
+enum smode { MODE_HYBRID, MODE_TEXT, MODE_VECTOR };
+static const char *const mode_names[] = { "hybrid", "text", "vector" };
+
+struct sreq {
+	const char *names[LH_SEARCH_MAX_DATASETS];
+	size_t nnames;
+	int many;                      /* "datasets" was given */
+	const char *query;
+	size_t query_len;
+	float *vector;                 /* "vector": xmalloc'd */
+	size_t vector_dim;
+	const char *like_dataset;
+	json_t *like_id;               /* borrowed */
+	int64_t k;
+	int k_capped;
+	enum smode mode;
+	const char *where;
+	const json_t *columns;         /* borrowed array or NULL */
+	double w_text, w_vector;
+	int64_t timeout_ms;
+};
+
+/* ---- note 1 ----------------------------------------------------------------- */
+
+/* Note 3: one expression — no ';' and no ')' closing what it did not open,
+ * outside strings, quoted names and comments; comments refused outright. */
+static int where_check(const char *w, size_t n, struct lh_error *err)
+{
+	int depth = 0;
+	for (size_t i = 0; i < n; i++) {
+		char c = w[i];
+		if (c == '\'' || c == '"') {
+			size_t j = i + 1;
+			while (j < n && w[j] != c)
+				j++;
+			if (j >= n)
+				return lh_fail(err, 400, "bad_where",
+					       "field \"where\" has an unterminated %s",
+					       c == '"' ? "quoted name" : "string");
+			i = j;
+		} else if ((c == '-' && i + 1 < n && w[i + 1] == '-') ||
+			   (c == '/' && i + 1 < n && w[i + 1] == '*')) {
+			return lh_fail(err, 400, "bad_where", "field \"where\" may not hold comments");
+		} else if (c == ';') {
+			return lh_fail(err, 400, "bad_where",
+				       "field \"where\" must be one SQL expression (it has a ';')");
+		} else if (c == '(') {
+			depth++;
+		} else if (c == ')' && --depth < 0) {
+			return lh_fail(err, 400, "bad_where",
+				       "field \"where\" closes a parenthesis it did not open");
+		} else if (c == '\0') {
+			return lh_fail(err, 400, "bad_where", "field \"where\" contains a NUL character");
+		}
+	}
+	if (depth != 0)
+		return lh_fail(err, 400, "bad_where", "field \"where\" leaves a parenthesis open");
+	return 0;
+}
+
+static int parse_request(const json_t *body, const struct lh_config *cfg, struct sreq *q,
+			 struct lh_error *err)
+{
+	const json_t *ds = json_object_get(body, "dataset");
+	const json_t *many = json_object_get(body, "datasets");
+	const json_t *query = json_object_get(body, "query");
+	const json_t *vec = json_object_get(body, "vector");
+	const json_t *like = json_object_get(body, "like");
+	const json_t *k = json_object_get(body, "k");
+	const json_t *mode = json_object_get(body, "mode");
+	const json_t *where = json_object_get(body, "where");
+	const json_t *cols = json_object_get(body, "columns");
+	const json_t *weights = json_object_get(body, "weights");
+	const json_t *timeout = json_object_get(body, "timeout_ms");
+	const char *key;
+	const json_t *val;
+	static const char *const known[] = { "dataset", "datasets", "query", "vector", "like", "k",
+					      "mode", "where", "columns", "weights", "timeout_ms" };
+	memset(q, 0, sizeof *q);
+	q->w_text = q->w_vector = 1.0;
+	q->k = LH_SEARCH_DEFAULT_K;
+	q->timeout_ms = cfg->queryd.timeout_ms;
+	json_object_foreach((json_t *)body, key, val) {
+		size_t i;
+		for (i = 0; i < sizeof known / sizeof known[0]; i++)
+			if (!strcmp(key, known[i]))
+				break;
+		if (i == sizeof known / sizeof known[0])
+			return lh_fail(err, 400, "bad_request", "unknown field \"%.64s\"", key);
+	}
+	if (!!ds == !!many)
+		return lh_fail(err, 400, "bad_request",
+			       "give either \"dataset\" (one name, or \"name@N\") or \"datasets\" "
+			       "(a list of names)");
+	if (ds) {
+		if (!json_is_string(ds) || !json_string_length(ds))
+			return lh_fail(err, 400, "bad_request", "field \"dataset\" must be a name");
+		q->names[q->nnames++] = json_string_value(ds);
+	} else {
+		size_t i;
+		const json_t *d;
+		if (!json_is_array(many) || json_array_size(many) == 0 ||
+		    json_array_size(many) > LH_SEARCH_MAX_DATASETS)
+			return lh_fail(err, 400, "bad_request", "field \"datasets\" must be a list of 1 "
+				       "to %d dataset names", LH_SEARCH_MAX_DATASETS);
+		json_array_foreach(many, i, d) {
+			if (!json_is_string(d) || !json_string_length(d))
+				return lh_fail(err, 400, "bad_request",
+					       "field \"datasets\" must hold dataset names");
+			q->names[q->nnames++] = json_string_value(d);
+		}
+		q->many = 1;
+	}
+	if ((query != NULL) + (vec != NULL) + (like != NULL) != 1)
+		return lh_fail(err, 400, "bad_request", "give one of \"query\" (text), \"vector\" "
+			       "(numbers) or \"like\" ({\"dataset\", \"id\"})");
+	if (query) {
+		if (!json_is_string(query))
+			return lh_fail(err, 400, "bad_request", "field \"query\" must be text");
+		q->query = json_string_value(query);
+		q->query_len = json_string_length(query);
+		size_t i = 0;
+		while (i < q->query_len && strchr(" \t\r\n", q->query[i]))
+			i++;
+		if (i == q->query_len)
+			return lh_fail(err, 400, "bad_query", "field \"query\" is empty");
+		if (q->query_len > LH_SEARCH_MAX_QUERY_BYTES)
+			return lh_fail(err, 400, "bad_query", "field \"query\" is %zu bytes; the limit "
+				       "is %d", q->query_len, LH_SEARCH_MAX_QUERY_BYTES);
+		if (strlen(q->query) != q->query_len)
+			return lh_fail(err, 400, "bad_query", "field \"query\" contains a NUL character");
+	}
+	if (vec) {
+		size_t i;
+		const json_t *x;
+		if (!json_is_array(vec) || json_array_size(vec) == 0 || json_array_size(vec) > 8192)
+			return lh_fail(err, 400, "bad_vector",
+				       "field \"vector\" must be a list of numbers");
+		q->vector_dim = json_array_size(vec);
+		q->vector = xcalloc(q->vector_dim, sizeof *q->vector);
+		json_array_foreach(vec, i, x) {
+			double d = json_number_value(x);
+			if (!json_is_number(x) || !isfinite(d) || !isfinite((float)d))
+				return lh_fail(err, 400, "bad_vector", "field \"vector\": item %zu is not "
+					       "a finite number", i);
+			q->vector[i] = (float)d;
+		}
+	}
+	if (like) {
+		q->like_dataset = json_string_value(json_object_get(like, "dataset"));
+		q->like_id = json_object_get(like, "id");
+		if (!json_is_object(like) || !q->like_dataset || !q->like_id ||
+		    !(json_is_string(q->like_id) || json_is_integer(q->like_id)))
+			return lh_fail(err, 400, "bad_request", "field \"like\" must be {\"dataset\": "
+				       "\"<name>\", \"id\": <the row's id>}");
+	}
+	if (k) {
+		if (!json_is_integer(k) || json_integer_value(k) < 1)
+			return lh_fail(err, 400, "bad_request", "field \"k\" must be a positive integer");
+		q->k = json_integer_value(k);
+		if (q->k > LH_SEARCH_MAX_K) {
+			q->k = LH_SEARCH_MAX_K;
+			q->k_capped = 1;
+		}
+	}
+	if (mode) {
+		size_t i;
+		const char *m = json_string_value(mode);
+		for (i = 0; m && i < 3; i++)
+			if (!strcmp(m, mode_names[i]))
+				break;
+		if (!m || i == 3)
+			return lh_fail(err, 400, "bad_request",
+				       "field \"mode\" must be \"hybrid\", \"text\" or \"vector\"");
+		q->mode = (enum smode)i;
+	}
+	if (vec && q->mode != MODE_VECTOR) {
+		if (mode)
+			return lh_fail(err, 400, "bad_request",
+				       "a search by \"vector\" is mode \"vector\" (it has no words)");
+		q->mode = MODE_VECTOR;
+	}
+	if (where) {
+		if (!json_is_string(where))
+			return lh_fail(err, 400, "bad_where", "field \"where\" must be SQL text");
+		size_t n = json_string_length(where);
+		if (n > LH_SEARCH_MAX_WHERE_BYTES)
+			return lh_fail(err, 400, "bad_where", "field \"where\" is %zu bytes; the limit "
+				       "is %u", n, LH_SEARCH_MAX_WHERE_BYTES);
+		if (where_check(json_string_value(where), n, err))
+			return -1;
+		q->where = n ? json_string_value(where) : NULL;
+	}
+	if (cols) {
+		size_t i;
+		const json_t *c;
+		if (!json_is_array(cols))
+			return lh_fail(err, 400, "bad_request",
+				       "field \"columns\" must be a list of column names");
+		json_array_foreach(cols, i, c)
+			if (!json_is_string(c))
+				return lh_fail(err, 400, "bad_request",
+					       "field \"columns\" must be a list of column names");
+		q->columns = cols;
+	}
+	if (weights) {
+		const json_t *wt = json_object_get(weights, "text"), *wv = json_object_get(weights, "vector");
+		if (!json_is_object(weights) || (wt && !json_is_number(wt)) ||
+		    (wv && !json_is_number(wv)))
+			return lh_fail(err, 400, "bad_request", "field \"weights\" must be {\"text\": "
+				       "<number>, \"vector\": <number>}");
+		if (wt)
+			q->w_text = json_number_value(wt);
+		if (wv)
+			q->w_vector = json_number_value(wv);
+		if (q->w_text < 0 || q->w_vector < 0 || !isfinite(q->w_text) ||
+		    !isfinite(q->w_vector) || q->w_text + q->w_vector <= 0)
+			return lh_fail(err, 400, "bad_request",
+				       "field \"weights\": both must be >= 0 and one > 0");
+	}
+	if (timeout) {
+		if (!json_is_integer(timeout) || json_integer_value(timeout) < 1)
+			return lh_fail(err, 400, "bad_request",
+				       "field \"timeout_ms\" must be a positive integer");
+		if (json_integer_value(timeout) < q->timeout_ms || !q->timeout_ms)
+			q->timeout_ms = json_integer_value(timeout);
+	}
+	return 0;
+}
+
+/* ---- top-k ---------------------------------------------------------------- */
+
+struct hit {
+	double score;
+	uint32_t part;
+	uint32_t row;
+};
+
+/* a ranks before b: higher score, then lower (part, row) (note 5). */
+static int hit_before(const struct hit *a, const struct hit *b)
+{
+	if (a->score != b->score)
+		return a->score > b->score;
+	if (a->part != b->part)
+		return a->part < b->part;
+	return a->row < b->row;
+}
+
+/* A bounded heap whose root is the worst kept hit. */
+struct topk {
+	struct hit *h;
+	size_t n, k;
+};
+
+static void topk_init(struct topk *t, size_t k)
+{
+	t->h = xcalloc(k ? k : 1, sizeof *t->h);
+	t->n = 0;
+	t->k = k;
+}
+
+static void sift_down(struct topk *t, size_t i)
+{
+	for (;;) {
+		size_t l = 2 * i + 1, r = l + 1, w = i;
+		if (l < t->n && hit_before(&t->h[w], &t->h[l]))
+			w = l;
+		if (r < t->n && hit_before(&t->h[w], &t->h[r]))
+			w = r;
+		if (w == i)
+			return;
+		struct hit tmp = t->h[i];
+		t->h[i] = t->h[w];
+		t->h[w] = tmp;
+		i = w;
+	}
+}
+
+static void topk_push(struct topk *t, double score, uint32_t part, uint32_t row)
+{
+	struct hit x = { score, part, row };
+	if (t->k == 0)
+		return;
+	if (t->n < t->k) {
+		size_t i = t->n++;
+		t->h[i] = x;
+		while (i > 0) {
+			size_t p = (i - 1) / 2;
+			if (!hit_before(&t->h[p], &t->h[i]))
+				break;
+			struct hit tmp = t->h[i];
+			t->h[i] = t->h[p];
+			t->h[p] = tmp;
+			i = p;
+		}
+		return;
+	}
+	if (!hit_before(&x, &t->h[0]))
+		return;
+	t->h[0] = x;
+	sift_down(t, 0);
+}
+
+static int hit_cmp(const void *a, const void *b)
+{
+	const struct hit *x = a, *y = b;
+	return hit_before(x, y) ? -1 : hit_before(y, x) ? 1 : 0;
+}
+
+/* Sorted best first; the heap's array is handed to the caller. */
+static struct hit *topk_sorted(struct topk *t, size_t *n)
+{
+	qsort(t->h, t->n, sizeof *t->h, hit_cmp);
+	*n = t->n;
+	return t->h;
+}
+
+/* ---- one dataset ------------------------------------------------------------ */
+
+struct sds {
+	const char *asked;               /* the name as asked (may hold "@N") */
+	struct sversion v;
+	uint64_t **allowed;              /* per part: a bitmap, or NULL = every row */
+	uint64_t *nallowed;              /* per part */
+	uint64_t searched;
+	struct text_query tq;
+	struct hit *hits;                /* this dataset's best k */
+	size_t nhits;
+	uint32_t *text_rank, *vector_rank;  /* per hit, 0 = not in that ranking */
+};
+
+static int split_name(const char *asked, char *name, size_t size, int64_t *version,
+		      struct lh_error *err)
+{
+	const char *at = strrchr(asked, '@');
+	*version = 0;
+	if (!at) {
+		snprintf(name, size, "%s", asked);
+		return 0;
+	}
+	char *end = NULL;
+	long long v = strtoll(at + 1, &end, 10);
+	if (at == asked || !at[1] || *end || v < 1 || at[1] == '0')
+		return lh_fail(err, 404, "unknown_version", "\"%s\": versions are numbered from 1, "
+			       "e.g. \"name@1\"", asked);
+	snprintf(name, size, "%.*s", (int)(at - asked), asked);
+	*version = v;
+	return 0;
+}
+
+struct where_rows {
+	struct sds *d;
+	int header;
+};
+
+static int where_line(void *ctx, const char *line, size_t len, struct lh_error *err)
+{
+	struct where_rows *w = ctx;
+	struct sds *d = w->d;
+	if (!w->header) {
+		w->header = 1;
+		return 0;
+	}
+	char buf[64];
+	if (len == 0 || len >= sizeof buf)
+		return lh_fail(err, 500, "internal", "a filter result line is malformed");
+	memcpy(buf, line, len);
+	buf[len] = '\0';
+	char *comma = strchr(buf, ','), *end = NULL;
+	if (!comma)
+		return lh_fail(err, 500, "internal", "a filter result line is malformed");
+	unsigned long long obj = strtoull(buf, &end, 10);
+	unsigned long long row = strtoull(comma + 1, NULL, 10);
+	if (end != comma || obj >= d->v.m->nobjects ||
+	    row >= (unsigned long long)d->v.m->objects[obj].row_count)
+		return lh_fail(err, 500, "internal", "a filter result names a row that does not exist");
+	uint64_t *bits = d->allowed[obj];
+	if (!(bits[row / 64] & (1ull << (row % 64)))) {
+		bits[row / 64] |= 1ull << (row % 64);
+		d->nallowed[obj]++;
+	}
+	return 0;
+}
+
+/* Note 3. */
+static int apply_where(struct qrun *r, struct sds *d, const char *where, const char *rid,
+		       struct lh_error *err)
+{
+	const struct manifest *m = d->v.m;
+	for (size_t i = 0; i < m->nobjects; i++) {
+		d->allowed[i] = xcalloc((size_t)(m->objects[i].row_count + 63) / 64 + 1,
+					sizeof **d->allowed);
+		d->nallowed[i] = 0;
+	}
+	if (m->nobjects == 0)
+		return 0;
+	if (qrun_add_version(r, m, "__lh_search", 1, rid, err))
+		return -1;
+	char *sql = xasprintf("SELECT \"__lh_object\", \"__lh_row\" FROM \"__lh_search\" WHERE (%s)",
+			      where);
+	struct where_rows w = { .d = d };
+	int rc = qrun_lines(r, sql, "csv", where_line, &w, err);
+	free(sql);
+	if (rc && err->status == 400) {
+		char msg[sizeof err->msg];
+		snprintf(msg, sizeof msg, "where: %.400s", err->msg);
+		snprintf(err->msg, sizeof err->msg, "%s", msg);
+	}
+	return rc;
+}
+
+static int allowed_row(const struct sds *d, uint32_t part, uint32_t row)
+{
+	const uint64_t *b = d->allowed[part];
+	return !b || (b[row / 64] >> (row % 64) & 1);
+}
+
+/* Note 4: BM25 over the version. */
+static void rank_text(struct sds *d, size_t depth, struct topk *out)
+{
+	const struct sversion *v = &d->v;
+	size_t nt = d->tq.nterms;
+	uint64_t *df = xcalloc(nt ? nt : 1, sizeof *df);
+	struct text_stats st = { .df = df };
+	for (size_t i = 0; i < v->m->nobjects; i++) {
+		const struct text_index *t = segment_text(v->parts[i]->seg);
+		st.docs += text_index_docs(t);
+		st.total_len += text_index_total_len(t);
+		for (size_t j = 0; j < nt; j++)
+			df[j] += text_index_df(t, d->tq.terms[j], strlen(d->tq.terms[j]));
+	}
+	struct text_hit *th = xcalloc(depth ? depth : 1, sizeof *th);
+	for (size_t i = 0; i < v->m->nobjects; i++) {
+		size_t n = 0;
+		if (d->allowed[i] && d->nallowed[i] == 0)
+			continue;
+		text_index_search(segment_text(v->parts[i]->seg), &d->tq, &st, TEXT_BM25_K1,
+				  TEXT_BM25_B, d->allowed[i], depth, th, &n);
+		for (size_t j = 0; j < n; j++)
+			topk_push(out, th[j].score, (uint32_t)i, th[j].doc);
+	}
+	free(th);
+	free(df);
+}
+
+static double dot(const float *a, const float *b, unsigned dim)
+{
+	double s = 0;
+	for (unsigned i = 0; i < dim; i++)
+		s += (double)a[i] * b[i];
+	return s;
+}
+
+struct allow_ctx {
+	const struct sds *d;
+	uint32_t part;
+};
+
+static int ann_allow(void *ctx, uint64_t key)
+{
+	const struct allow_ctx *a = ctx;
+	return key < UINT32_MAX && allowed_row(a->d, a->part, (uint32_t)key);
+}
+
+/* Note 4: cosine similarity to q (unit length) over the version. */
+static int rank_vector(struct sds *d, const float *q, size_t depth, struct topk *out,
+		       struct lh_error *err)
+{
+	const struct sversion *v = &d->v;
+	uint64_t *keys = xcalloc(depth ? depth : 1, sizeof *keys);
+	float *dist = xcalloc(depth ? depth : 1, sizeof *dist);
+	int rc = -1;
+	for (size_t i = 0; i < v->m->nobjects; i++) {
+		const struct segment *seg = v->parts[i]->seg;
+		const struct ann *a = segment_ann(seg);
+		uint32_t rows = segment_rows(seg);
+		uint64_t allowed = d->allowed[i] ? d->nallowed[i] : rows;
+		size_t want = depth < allowed ? depth : (size_t)allowed;
+		if (allowed == 0)
+			continue;
+		if (a && allowed >= LH_SEARCH_EXACT_BELOW) {
+			struct allow_ctx ac = { d, (uint32_t)i };
+			size_t n = 0;
+			unsigned ef = depth > ANN_DEFAULT_EXPANSION_SEARCH ? (unsigned)depth : 0;
+			if (ann_search(a, q, depth, ef, d->allowed[i] ? ann_allow : NULL, &ac, keys, dist,
+				       &n, err))
+				goto out;
+			if (n >= want) {
+				for (size_t j = 0; j < n; j++)
+					if (keys[j] < rows)
+						topk_push(out, 1.0 - dist[j], (uint32_t)i, (uint32_t)keys[j]);
+				continue;
+			}
+			/* the graph found too few of the allowed rows: exactly, below */
+		}
+		struct topk part;
+		topk_init(&part, depth);
+		for (uint32_t row = 0; row < rows; row++)
+			if (allowed_row(d, (uint32_t)i, row))
+				topk_push(&part, dot(q, segment_vector(seg, row), v->dim), (uint32_t)i, row);
+		for (size_t j = 0; j < part.n; j++)
+			topk_push(out, part.h[j].score, part.h[j].part, part.h[j].row);
+		free(part.h);
+	}
+	rc = 0;
+out:
+	free(keys);
+	free(dist);
+	return rc;
+}
+
+/* The query's embedding (unit length after the component), or 0 when it has
+ * no known word (*zero). */
+static int embed_query(struct sds *d, const char *text, size_t len, float *out, int *zero,
+		       struct lh_error *err)
+{
+	const char *texts[1] = { text };
+	if (embedder_embed(d->v.e, texts, &len, 1, out, err))
+		return -1;
+	if (d->v.pc)
+		sif_remove(out, d->v.dim, d->v.pc);
+	*zero = 1;
+	for (unsigned i = 0; i < d->v.dim; i++)
+		if (out[i] != 0.0f)
+			*zero = 0;
+	return 0;
+}
+
+/* Notes 4-5: this dataset's best k into d->hits. */
+static int rank(struct sds *d, const struct sreq *q, const char *text, size_t text_len,
+		struct lh_error *err)
+{
+	int use_text = q->mode != MODE_VECTOR && text;
+	int use_vector = q->mode != MODE_TEXT;
+	size_t depth = q->mode == MODE_HYBRID ? (size_t)(q->k > SEARCH_HYBRID_DEPTH ? q->k
+									     : SEARCH_HYBRID_DEPTH)
+					      : (size_t)q->k;
+	struct topk tt = { 0 }, tv = { 0 };
+	struct hit *th = NULL, *tvh = NULL;
+	size_t nth = 0, ntv = 0;
+	float *qv = NULL;
+	int rc = -1, zero = 1;
+	topk_init(&tt, depth);
+	topk_init(&tv, depth);
+	if (use_text) {
+		text_query_parse(text, text_len, &d->tq);
+		rank_text(d, depth, &tt);
+	}
+	if (use_vector) {
+		qv = xcalloc(d->v.dim, sizeof *qv);
+		if (q->vector) {
+			if (q->vector_dim != d->v.dim) {
+				lh_fail(err, 400, "bad_vector", "field \"vector\" has %zu numbers; the index "
+					"of \"%s\" (embedder %s) has %u dimensions", q->vector_dim,
+					d->v.m->name, d->v.decl.embedder, d->v.dim);
+				goto out;
+			}
+			double norm = sqrt(dot(q->vector, q->vector, d->v.dim));
+			for (unsigned i = 0; norm > 0 && i < d->v.dim; i++)
+				qv[i] = (float)(q->vector[i] / norm);
+			zero = norm == 0;
+		} else if (embed_query(d, text, text_len, qv, &zero, err)) {
+			goto out;
+		}
+		if (!zero && rank_vector(d, qv, depth, &tv, err))
+			goto out;
+	}
+	th = topk_sorted(&tt, &nth);
+	tvh = topk_sorted(&tv, &ntv);
+	size_t k = (size_t)q->k;
+	if (q->mode == MODE_TEXT || q->mode == MODE_VECTOR) {
+		struct hit *src = q->mode == MODE_TEXT ? th : tvh;
+		size_t n = q->mode == MODE_TEXT ? nth : ntv;
+		d->nhits = n < k ? n : k;
+		d->hits = xcalloc(d->nhits ? d->nhits : 1, sizeof *d->hits);
+		d->text_rank = xcalloc(d->nhits ? d->nhits : 1, sizeof *d->text_rank);
+		d->vector_rank = xcalloc(d->nhits ? d->nhits : 1, sizeof *d->vector_rank);
+		for (size_t i = 0; i < d->nhits; i++) {
+			d->hits[i] = src[i];
+			if (q->mode == MODE_TEXT)
+				d->text_rank[i] = (uint32_t)i + 1;
+			else
+				d->vector_rank[i] = (uint32_t)i + 1;
+		}
+		rc = 0;
+		goto out;
+	}
+	/* note 5: fuse; a row's ranks are found by (part, row) */
+	size_t nall = nth + ntv;
+	struct hit *all = xcalloc(nall ? nall : 1, sizeof *all);
+	uint32_t *rt = xcalloc(nall ? nall : 1, sizeof *rt), *rv = xcalloc(nall ? nall : 1, sizeof *rv);
+	size_t n = 0;
+	for (size_t i = 0; i < nth; i++) {
+		all[n] = th[i];
+		all[n].score = q->w_text / (SEARCH_RRF_K + (double)(i + 1));
+		rt[n++] = (uint32_t)i + 1;
+	}
+	for (size_t i = 0; i < ntv; i++) {
+		size_t j;
+		for (j = 0; j < nth; j++)
+			if (all[j].part == tvh[i].part && all[j].row == tvh[i].row)
+				break;
+		if (j == nth) {
+			all[n] = tvh[i];
+			all[n].score = 0;
+			j = n++;
+		}
+		all[j].score += q->w_vector / (SEARCH_RRF_K + (double)(i + 1));
+		rv[j] = (uint32_t)i + 1;
+	}
+	/* sort by fused score, carrying the ranks along */
+	size_t *order = xcalloc(n ? n : 1, sizeof *order);
+	for (size_t i = 0; i < n; i++)
+		order[i] = i;
+	for (size_t i = 1; i < n; i++) {   /* insertion sort: n <= 2 * depth */
+		size_t x = order[i], j = i;
+		while (j > 0 && hit_before(&all[x], &all[order[j - 1]])) {
+			order[j] = order[j - 1];
+			j--;
+		}
+		order[j] = x;
+	}
+	d->nhits = n < k ? n : k;
+	d->hits = xcalloc(d->nhits ? d->nhits : 1, sizeof *d->hits);
+	d->text_rank = xcalloc(d->nhits ? d->nhits : 1, sizeof *d->text_rank);
+	d->vector_rank = xcalloc(d->nhits ? d->nhits : 1, sizeof *d->vector_rank);
+	for (size_t i = 0; i < d->nhits; i++) {
+		d->hits[i] = all[order[i]];
+		d->text_rank[i] = rt[order[i]];
+		d->vector_rank[i] = rv[order[i]];
+	}
+	free(order);
+	free(all);
+	free(rt);
+	free(rv);
+	rc = 0;
+out:
+	free(th);
+	free(tvh);
+	free(qv);
+	return rc;
+}
+
+static void sds_free(struct search *s, struct sds *d)
+{
+	if (d->allowed)
+		for (size_t i = 0; d->v.m && i < d->v.m->nobjects; i++)
+			free(d->allowed[i]);
+	free(d->allowed);
+	free(d->nallowed);
+	text_query_free(&d->tq);
+	free(d->hits);
+	free(d->text_rank);
+	free(d->vector_rank);
+	search_version_close(s, &d->v);
+}
+
+/* The text of the row `like` names: its dataset's index text (SPEC 11). */
+static int like_text(struct search *s, struct qrun *r, const struct sreq *q, const char *rid,
+		     struct lh_buf *out, struct lh_error *err)
+{
+	struct sds d = { 0 };
+	char name[LH_DATASET_NAME_MAX + 1];
+	int64_t version;
+	char *where = NULL;
+	int rc = -1;
+	if (split_name(q->like_dataset, name, sizeof name, &version, err) ||
+	    search_version_open(s, r, name, version, rid, &d.v, err))
+		goto out;
+	if (!d.v.decl.id) {
+		lh_fail(err, 400, "bad_request", "\"like\": the index of \"%s\" declares no id column; "
+			"declare one with --id", d.v.m->name);
+		goto out;
+	}
+	char *idq = xasprintf("\"%s\"", d.v.decl.id);
+	for (char *p = idq + 1; p[1]; p++)
+		if (*p == '"')
+			*p = '_';   /* a quote in a column name cannot be declared */
+	if (json_is_string(q->like_id)) {
+		/* a SQL string literal: single quotes doubled */
+		struct lh_buf sb;
+		lh_buf_init(&sb, LH_SEARCH_MAX_QUERY_BYTES * 2 + 2);
+		lh_buf_append(&sb, "'", 1);
+		for (const char *p = json_string_value(q->like_id); *p; p++) {
+			if (*p == '\'')
+				lh_buf_append(&sb, "'", 1);
+			lh_buf_append(&sb, p, 1);
+		}
+		lh_buf_append(&sb, "'", 1);
+		where = xasprintf("CAST(%s AS VARCHAR) = %s", idq, sb.data);
+		lh_buf_free(&sb);
+	} else {
+		where = xasprintf("%s = %" JSON_INTEGER_FORMAT, idq, json_integer_value(q->like_id));
+	}
+	free(idq);
+	d.allowed = xcalloc(d.v.m->nobjects + 1, sizeof *d.allowed);
+	d.nallowed = xcalloc(d.v.m->nobjects + 1, sizeof *d.nallowed);
+	if (apply_where(r, &d, where, rid, err))
+		goto out;
+	for (size_t i = 0; i < d.v.m->nobjects; i++) {
+		if (!d.nallowed[i])
+			continue;
+		for (uint32_t row = 0; row < segment_rows(d.v.parts[i]->seg); row++) {
+			if (!allowed_row(&d, (uint32_t)i, row))
+				continue;
+			size_t len;
+			const char *js = segment_row(d.v.parts[i]->seg, row, &len);
+			json_t *obj = json_loadb(js, len, 0, NULL);
+			index_decl_row_text(&d.v.decl, obj, out);
+			json_decref(obj);
+			rc = 0;
+			goto out;
+		}
+	}
+	lh_fail(err, 404, "not_found", "\"like\": dataset \"%s\" has no row whose %s is %s",
+		d.v.m->name, d.v.decl.id, json_is_string(q->like_id) ? json_string_value(q->like_id)
+								      : "that number");
+out:
+	free(where);
+	sds_free(s, &d);
+	return rc;
+}
+
+/* One hit as the answer shows it. */
+static json_t *hit_json(const struct sds *d, const struct sreq *q, size_t i, int named)
+{
+	const struct hit *h = &d->hits[i];
+	size_t len;
+	const char *js = segment_row(d->v.parts[h->part]->seg, h->row, &len);
+	json_t *row = json_loadb(js, len, 0, NULL);
+	json_t *out = json_object(), *shown = row;
+	if (!row)
+		row = json_object();
+	if (q->columns) {
+		size_t j;
+		const json_t *c;
+		shown = json_object();
+		json_array_foreach(q->columns, j, c) {
+			const char *name = json_string_value(c);
+			json_t *v = json_object_get(row, name);
+			json_object_set(shown, name, v ? v : json_null());
+		}
+	} else {
+		shown = json_incref(row);
+	}
+	if (named)
+		json_object_set_new(out, "dataset", json_string(d->v.m->name));
+	json_object_set_new(out, "row", shown);
+	json_object_set_new(out, "score", json_real(h->score));
+	json_object_set_new(out, "text_rank", d->text_rank[i] ? json_integer(d->text_rank[i])
+							       : json_null());
+	json_object_set_new(out, "vector_rank", d->vector_rank[i]
+							? json_integer(d->vector_rank[i])
+							: json_null());
+	json_t *hl = json_object();
+	if (d->tq.nterms)
+		for (size_t c = 0; c < d->v.decl.ntext; c++) {
+			const json_t *v = json_object_get(row, d->v.decl.text[c]);
+			if (!json_is_string(v))
+				continue;
+			char *snip = highlight_snippet(json_string_value(v), json_string_length(v),
+						       &d->tq, SEARCH_HIGHLIGHT_CHARS);
+			if (snip)
+				json_object_set_new(hl, d->v.decl.text[c], json_string(snip));
+			free(snip);
+		}
+	json_object_set_new(out, "highlight", hl);
+	json_decref(row);
+	return out;
+}
+
+static int check_columns(const struct sds *d, const struct sreq *q, struct lh_error *err)
+{
+	size_t j;
+	const json_t *c;
+	json_array_foreach(q->columns, j, c) {
+		const char *name = json_string_value(c);
+		size_t i;
+		for (i = 0; i < d->v.m->ncolumns; i++)
+			if (!strcmp(d->v.m->columns[i].name, name))
+				break;
+		if (i == d->v.m->ncolumns)
+			return lh_fail(err, 400, "unknown_column", "field \"columns\": dataset \"%s\" "
+				       "has no column \"%s\"", d->v.m->name, name);
+	}
+	return 0;
+}
+
+struct merged {
+	size_t ds, i;
+};
+
+int search_route_search(struct http_request *req)
+{
+	struct queryd *qd = http_request_ctx(req);
+	struct search *s = queryd_search(qd);
+	struct lh_error err = { 0 };
+	struct sreq q;
+	struct sds *ds = NULL;
+	struct qrun *r = NULL;
+	struct lh_buf like;
+	json_t *body = NULL, *answer = NULL;
+	const char *rid = http_request_id(req);
+	size_t n = 0, nds = 0;
+	double t0 = clock_mono_ms();
+	const char *raw = http_request_body(req, &n);
+	lh_buf_init(&like, LH_SEARCH_MAX_ROW_TEXT);
+	memset(&q, 0, sizeof q);
+	body = json_parse_request(raw, n, &err);
+	if (!body || parse_request(body, queryd_config(qd), &q, &err))
+		goto fail;
+	r = qrun_create(qd, http_request_client_fd(req), t0 + (double)q.timeout_ms);
+	const char *text = q.query;
+	size_t text_len = q.query_len;
+	if (q.like_dataset) {
+		if (like_text(s, r, &q, rid, &like, &err))
+			goto fail;
+		text = like.data ? like.data : "";
+		text_len = like.len;
+	}
+	ds = xcalloc(q.nnames, sizeof *ds);
+	for (nds = 0; nds < q.nnames; nds++) {
+		struct sds *d = &ds[nds];
+		char name[LH_DATASET_NAME_MAX + 1];
+		int64_t version;
+		d->asked = q.names[nds];
+		if (split_name(d->asked, name, sizeof name, &version, &err) ||
+		    search_version_open(s, r, name, version, rid, &d->v, &err))
+			goto dataset_failed;
+		if (q.columns && check_columns(d, &q, &err))
+			goto dataset_failed;
+		d->allowed = xcalloc(d->v.m->nobjects + 1, sizeof *d->allowed);
+		d->nallowed = xcalloc(d->v.m->nobjects + 1, sizeof *d->nallowed);
+		if (q.where && apply_where(r, d, q.where, rid, &err))
+			goto dataset_failed;
+		for (size_t i = 0; i < d->v.m->nobjects; i++)
+			d->searched += d->allowed[i] ? d->nallowed[i]
+						     : (uint64_t)d->v.m->objects[i].row_count;
+		if (rank(d, &q, text, text_len, &err))
+			goto dataset_failed;
+		if (d->v.unindexed_rows)
+			search_builder_wake(s);
+		continue;
+dataset_failed:
+		nds++;
+		if (q.many && err.status >= 500) {
+			char msg[sizeof err.msg];
+			snprintf(msg, sizeof msg, "dataset \"%.64s\": %.400s", d->asked, err.msg);
+			snprintf(err.msg, sizeof err.msg, "%s", msg);
+			if (err.status != 503 && err.status != 504)
+				err.status = 502;
+		} else if (q.many) {
+			char msg[sizeof err.msg];
+			snprintf(msg, sizeof msg, "dataset \"%.64s\": %.400s", d->asked, err.msg);
+			snprintf(err.msg, sizeof err.msg, "%s", msg);
+		}
+		goto fail;
+	}
+	/* note 6: merge */
+	size_t total = 0;
+	for (size_t i = 0; i < nds; i++)
+		total += ds[i].nhits;
+	struct merged *mg = xcalloc(total ? total : 1, sizeof *mg);
+	size_t nm = 0;
+	for (size_t i = 0; i < nds; i++)
+		for (size_t j = 0; j < ds[i].nhits; j++)
+			mg[nm++] = (struct merged){ i, j };
+	for (size_t i = 1; i < nm; i++) {   /* stable: earlier datasets first on ties */
+		struct merged x = mg[i];
+		size_t j = i;
+		while (j > 0 && ds[x.ds].hits[x.i].score > ds[mg[j - 1].ds].hits[mg[j - 1].i].score) {
+			mg[j] = mg[j - 1];
+			j--;
+		}
+		mg[j] = x;
+	}
+	if (nm > (size_t)q.k)
+		nm = (size_t)q.k;
+	json_t *results = json_array();
+	uint64_t searched = 0, unindexed = 0;
+	for (size_t i = 0; i < nm; i++)
+		json_array_append_new(results, hit_json(&ds[mg[i].ds], &q, mg[i].i, q.many));
+	free(mg);
+	for (size_t i = 0; i < nds; i++) {
+		searched += ds[i].searched;
+		unindexed += ds[i].v.unindexed_rows;
+	}
+	answer = json_object();
+	if (q.many) {
+		json_t *list = json_array();
+		for (size_t i = 0; i < nds; i++)
+			json_array_append_new(list, json_pack("{s:s, s:I, s:I, s:I}", "dataset",
+							      ds[i].v.m->name, "version",
+							      (json_int_t)ds[i].v.m->version,
+							      "searched_rows", (json_int_t)ds[i].searched,
+							      "unindexed_rows",
+							      (json_int_t)ds[i].v.unindexed_rows));
+		json_object_set_new(answer, "datasets", list);
+	} else {
+		json_object_set_new(answer, "dataset", json_string(ds[0].v.m->name));
+		json_object_set_new(answer, "version", json_integer((json_int_t)ds[0].v.m->version));
+	}
+	json_object_set_new(answer, "mode", json_string(mode_names[q.mode]));
+	json_object_set_new(answer, "embedder", json_string(ds[0].v.decl.embedder));
+	json_object_set_new(answer, "k", json_integer((json_int_t)q.k));
+	json_object_set_new(answer, "results", results);
+	json_object_set_new(answer, "searched_rows", json_integer((json_int_t)searched));
+	json_object_set_new(answer, "unindexed_rows", json_integer((json_int_t)unindexed));
+	if (q.k_capped)
+		json_object_set_new(answer, "notes", json_pack("[s]", "k was capped at the largest "
+							       "k a search may ask for (1000)"));
+	json_object_set_new(answer, "elapsed_ms", json_real(clock_mono_ms() - t0));
+	http_respond_json(req, 200, answer);   /* takes it */
+	answer = NULL;
+	goto out;
+fail:
+	http_respond_error(req, &err);
+out:
+	for (size_t i = 0; i < nds; i++)
+		sds_free(s, &ds[i]);
+	free(ds);
+	qrun_free(r);
+	free(q.vector);
+	lh_buf_free(&like);
+	lh_error_clear(&err);
+	json_decref(answer);
+	json_decref(body);
+	return 0;
+}
+
+/* ---- POST /embed ----------------------------------------------------------- */
+
+int search_route_embed(struct http_request *req)
+{
+	struct queryd *qd = http_request_ctx(req);
+	struct lh_error err = { 0 };
+	json_t *body = NULL, *answer = NULL;
+	const char **texts = NULL;
+	size_t *lens = NULL, n = 0;
+	float *out = NULL;
+	const char *raw = http_request_body(req, &n);
+	body = json_parse_request(raw, n, &err);
+	if (!body)
+		goto fail;
+	const json_t *jt = json_object_get(body, "texts");
+	const char *id = json_string_value(json_object_get(body, "embedder"));
+	if (json_object_get(body, "embedder") && !id) {
+		lh_fail(&err, 400, "bad_request", "field \"embedder\" must be text, e.g. \"builtin\"");
+		goto fail;
+	}
+	if (!json_is_array(jt) || json_array_size(jt) == 0 ||
+	    json_array_size(jt) > SEARCH_MAX_EMBED_TEXTS) {
+		lh_fail(&err, 400, "bad_request", "field \"texts\" must be a list of 1 to %d texts",
+			SEARCH_MAX_EMBED_TEXTS);
+		goto fail;
+	}
+	size_t nt = json_array_size(jt), i;
+	const json_t *t;
+	texts = xcalloc(nt, sizeof *texts);
+	lens = xcalloc(nt, sizeof *lens);
+	json_array_foreach(jt, i, t) {
+		if (!json_is_string(t) || json_string_length(t) > LH_SEARCH_MAX_QUERY_BYTES) {
+			lh_fail(&err, 400, "bad_request", "field \"texts\": item %zu must be text of at "
+				"most %d bytes", i, LH_SEARCH_MAX_QUERY_BYTES);
+			goto fail;
+		}
+		texts[i] = json_string_value(t);
+		lens[i] = json_string_length(t);
+	}
+	struct embedder *e = search_embedder(queryd_search(qd), id ? id : "builtin", &err);
+	if (!e)
+		goto fail;
+	unsigned dim = embedder_dim(e);
+	out = xcalloc(nt * dim, sizeof *out);
+	if (embedder_embed(e, texts, lens, nt, out, &err))
+		goto fail;
+	json_t *vectors = json_array();
+	for (i = 0; i < nt; i++) {
+		json_t *v = json_array();
+		for (unsigned j = 0; j < dim; j++)
+			json_array_append_new(v, json_real(out[i * dim + j]));
+		json_array_append_new(vectors, v);
+	}
+	answer = json_pack("{s:s, s:I, s:o}", "embedder", embedder_id(e), "dimension",
+			   (json_int_t)dim, "vectors", vectors);
+	http_respond_json(req, 200, answer);   /* takes it */
+	answer = NULL;
+	goto out;
+fail:
+	http_respond_error(req, &err);
+out:
+	lh_error_clear(&err);
+	free(texts);
+	free(lens);
+	free(out);
+	json_decref(answer);
+	json_decref(body);
+	return 0;
+}

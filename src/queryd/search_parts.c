@@ -1,0 +1,595 @@
+/* search_parts.c — what a search reads: a dataset version's index parts,
+ * stored ones mapped from queryd's cache and parts made on the spot for
+ * rows no stored part covers yet; the index's common component; the
+ * embedders (docs/search.md; ADR 0150).
+ *
+ * DESIGN NOTES
+ *  1. A version's objects each have one part, keyed by the index's
+ *     fingerprint and the object's content (segment_key). The catalog's
+ *     build records list the parts that exist (every "ready" version's);
+ *     an object whose part is not among them (its version is still being
+ *     built, or the builder has not come yet) gets a part built right here
+ *     from its rows, without a graph: searched exactly, counted in
+ *     `unindexed_rows`. So a search is complete at any moment (SPEC 11).
+ *  2. Open parts live in one table, keyed by part key, shared between
+ *     searches (reference-counted). Stored parts stay pinned in the cache
+ *     and mapped while open; in-memory parts count against
+ *     SEARCH_MEMORY_PARTS_BYTES. Unused parts are closed least recently
+ *     used first when the table is over SEARCH_OPEN_PARTS or that byte cap.
+ *     Two searches that need the same unbuilt part both build it; the
+ *     second one's copy is dropped (rare, harmless, and simpler than a
+ *     wait).
+ *  3. The common component (SIF's) is fixed per declaration: computed from
+ *     the first LH_SEARCH_COMPONENT_ROWS rows of the first object of the
+ *     version the index was declared on, and recorded in the catalog, first
+ *     writer wins. Anyone who computes it computes the same vector, so a
+ *     race only costs time.
+ *  4. Embedders are opened once per id and kept for the process's life.
+ */
+#include "queryd/queryd_int.h"
+#include "queryd/search_int.h"
+
+#include "search/embed.h"
+#include "search/part_build.h"
+#include "search/segment.h"
+#include "search/sif.h"
+#include "search/ann.h"
+
+#include "common/buf.h"
+#include "common/catalog_client.h"
+#include "common/clock.h"
+#include "common/config.h"
+#include "common/error.h"
+#include "common/limits.h"
+#include "common/log.h"
+#include "common/manifest.h"
+#include "common/storage_client.h"
+#include "common/xmalloc.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#define SEARCH_OPEN_PARTS 256          /* open parts kept when unused */
+#define SEARCH_MEMORY_PARTS_BYTES (1ull << 30)
+/* Internal queries of the builder and of part builds: generous, since a
+ * part of a large object is read in one go. */
+#define SEARCH_READ_TIMEOUT_MS (30 * 60 * 1000)
+
+struct opart {
+	struct spart part;
+	char *key;
+	void *map;               /* stored: the mapped cache file */
+	char *mem;               /* in memory: the bytes */
+	size_t len;
+	int refs;
+	uint64_t used;           /* LRU tick */
+};
+
+struct queryd *search_queryd(const struct search *s)
+{
+	return s->q;
+}
+
+/* ---- embedders (note 4) -------------------------------------------------- */
+
+static void embed_config_from(struct embed_config *ec, const struct lh_config *cfg)
+{
+	ec->glove_path = cfg->search.glove_path;   /* "" = the Makefile's default */
+	ec->url = cfg->embed.url;
+	ec->api_key = cfg->embed.api_key;
+	ec->timeout_ms = cfg->embed.timeout_ms;
+}
+
+struct embedder *search_embedder(struct search *s, const char *id, struct lh_error *err)
+{
+	struct embedder *e = NULL;
+	pthread_mutex_lock(&s->mu);
+	for (size_t i = 0; i < s->nembedders; i++)
+		if (!strcmp(s->embedders[i].id, id)) {
+			e = s->embedders[i].e;
+			break;
+		}
+	pthread_mutex_unlock(&s->mu);
+	if (e)
+		return e;
+	struct embed_config ec = { 0 };
+	embed_config_from(&ec, queryd_config(s->q));
+	e = embedder_open(id, &ec, err);
+	if (!e)
+		return NULL;
+	pthread_mutex_lock(&s->mu);
+	for (size_t i = 0; i < s->nembedders; i++)
+		if (!strcmp(s->embedders[i].id, id)) {
+			embedder_close(e);
+			e = s->embedders[i].e;
+			pthread_mutex_unlock(&s->mu);
+			return e;
+		}
+	if (s->nembedders == SEARCH_MAX_EMBEDDERS) {
+		pthread_mutex_unlock(&s->mu);
+		embedder_close(e);
+		lh_fail(err, 503, "embedder_unavailable",
+			"more than %d different embedders are in use; restart queryd to forget old ones",
+			SEARCH_MAX_EMBEDDERS);
+		return NULL;
+	}
+	s->embedders[s->nembedders].id = xstrdup(id);
+	s->embedders[s->nembedders++].e = e;
+	pthread_mutex_unlock(&s->mu);
+	return e;
+}
+
+/* ---- the open parts (note 2) --------------------------------------------- */
+
+static void opart_free(struct search *s, struct opart *p)
+{
+	segment_close(p->part.seg);
+	if (p->map)
+		munmap(p->map, p->len);
+	if (p->part.stored)
+		qcache_release(queryd_cache(s->q), p->key);
+	free(p->mem);
+	free(p->key);
+	free(p);
+}
+
+/* Close unused parts, oldest first, while over the caps. s->mu held. */
+static void parts_trim(struct search *s, size_t room)
+{
+	while (s->nparts + room > SEARCH_OPEN_PARTS || s->memory_bytes > SEARCH_MEMORY_PARTS_BYTES) {
+		size_t victim = SIZE_MAX;
+		for (size_t i = 0; i < s->nparts; i++)
+			if (s->parts[i]->refs == 0 &&
+			    (victim == SIZE_MAX || s->parts[i]->used < s->parts[victim]->used))
+				victim = i;
+		if (victim == SIZE_MAX)
+			return;   /* everything is in use: go over for now */
+		struct opart *p = s->parts[victim];
+		s->parts[victim] = s->parts[--s->nparts];
+		if (!p->part.stored)
+			s->memory_bytes -= p->len;
+		opart_free(s, p);
+	}
+}
+
+/* The open part `key` with one more reference, or NULL. s->mu held. */
+static struct opart *parts_find(struct search *s, const char *key)
+{
+	for (size_t i = 0; i < s->nparts; i++)
+		if (!strcmp(s->parts[i]->key, key)) {
+			s->parts[i]->refs++;
+			s->parts[i]->used = ++s->tick;
+			return s->parts[i];
+		}
+	return NULL;
+}
+
+/* Add p (one reference, the caller's); an equal key already there wins and
+ * p is freed. Returns the part the caller holds. */
+static struct opart *parts_add(struct search *s, struct opart *p)
+{
+	pthread_mutex_lock(&s->mu);
+	struct opart *old = parts_find(s, p->key);
+	if (old) {
+		pthread_mutex_unlock(&s->mu);
+		opart_free(s, p);
+		return old;
+	}
+	parts_trim(s, 1);
+	s->parts = xgrow(s->parts, s->nparts, sizeof *s->parts);
+	p->used = ++s->tick;
+	s->parts[s->nparts++] = p;
+	if (!p->part.stored)
+		s->memory_bytes += p->len;
+	pthread_mutex_unlock(&s->mu);
+	return p;
+}
+
+static void part_release(struct search *s, struct spart *sp)
+{
+	struct opart *p = (struct opart *)sp;
+	pthread_mutex_lock(&s->mu);
+	p->refs--;
+	parts_trim(s, 0);
+	pthread_mutex_unlock(&s->mu);
+}
+
+/* The stored part `key` exists now: its in-memory twin ("mem:<key>"), if
+ * nobody reads it, goes at once instead of waiting for the LRU. */
+static void parts_forget_memory_twin(struct search *s, const char *key)
+{
+	pthread_mutex_lock(&s->mu);
+	for (size_t i = 0; i < s->nparts; i++) {
+		struct opart *p = s->parts[i];
+		if (p->refs == 0 && !p->part.stored && !strncmp(p->key, "mem:", 4) &&
+		    !strcmp(p->key + 4, key)) {
+			s->parts[i] = s->parts[--s->nparts];
+			s->memory_bytes -= p->len;
+			opart_free(s, p);
+			break;
+		}
+	}
+	pthread_mutex_unlock(&s->mu);
+}
+
+struct fetch_part {
+	struct search *s;
+	const char *rid;
+	int fd;
+	int write_errno;
+};
+
+static int part_sink(void *ctx, const char *data, size_t n)
+{
+	struct fetch_part *f = ctx;
+	while (n > 0) {
+		ssize_t w = write(f->fd, data, n);
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w <= 0) {
+			f->write_errno = w < 0 ? errno : EIO;
+			return -1;
+		}
+		data += w;
+		n -= (size_t)w;
+	}
+	return 0;
+}
+
+static int part_fetch(void *ctx, const char *key, int fd, struct lh_error *err)
+{
+	struct fetch_part *f = ctx;
+	struct peer_call call = { .request_id = f->rid };
+	f->fd = fd;
+	if (storage_client_get(queryd_storage(f->s->q), &call, key, part_sink, f, err) == 0)
+		return 0;
+	if (f->write_errno) {
+		lh_error_clear(err);
+		lh_fail(err, 500, "internal", "cannot write to the query cache");
+	}
+	return -1;
+}
+
+/* A stored part, mapped (note 2). */
+static struct opart *part_open_stored(struct search *s, const char *key, const char *rid,
+				      struct lh_error *err)
+{
+	pthread_mutex_lock(&s->mu);
+	struct opart *p = parts_find(s, key);
+	pthread_mutex_unlock(&s->mu);
+	if (p)
+		return p;
+	char path[4096];
+	struct fetch_part fp = { .s = s, .rid = rid };
+	if (qcache_acquire(queryd_cache(s->q), key, part_fetch, &fp, path, sizeof path, NULL, err))
+		return NULL;
+	p = xcalloc(1, sizeof *p);
+	p->key = xstrdup(key);
+	p->part.stored = 1;
+	p->refs = 1;
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	struct stat st;
+	if (fd < 0 || fstat(fd, &st) != 0 || st.st_size <= 0) {
+		if (fd >= 0)
+			close(fd);
+		lh_fail(err, 500, "internal", "cannot read an index part from the query cache");
+		goto fail;
+	}
+	p->len = (size_t)st.st_size;
+	p->map = mmap(NULL, p->len, PROT_READ, MAP_SHARED, fd, 0);
+	close(fd);
+	if (p->map == MAP_FAILED) {
+		p->map = NULL;
+		lh_fail(err, 500, "internal", "cannot map an index part: %s", strerror(errno));
+		goto fail;
+	}
+	p->part.seg = segment_open(p->map, p->len, err);
+	if (!p->part.seg)
+		goto fail;
+	parts_forget_memory_twin(s, key);
+	return parts_add(s, p);
+fail:
+	opart_free(s, p);
+	return NULL;
+}
+
+/* ---- reading rows and building parts ------------------------------------- */
+
+struct read_rows {
+	struct part_build *pb;
+	uint64_t rows;
+	uint64_t limit;          /* stop after this many (0 = all) */
+};
+
+static int row_line(void *ctx, const char *line, size_t len, struct lh_error *err)
+{
+	struct read_rows *rr = ctx;
+	if (len == 0)
+		return 0;
+	rr->rows++;
+	return part_build_line(rr->pb, line, len, err);
+}
+
+/* Read rows of object `object` of m into a new part build (limit 0 = all). */
+static struct part_build *read_object(struct search *s, struct qrun *r, const struct manifest *m,
+				      size_t object, const struct index_decl *decl,
+				      struct embedder *e, uint64_t limit, const char *rid,
+				      struct lh_error *err)
+{
+	(void)s;
+	struct read_rows rr = { .pb = part_build_new(decl, e), .limit = limit };
+	char view[32], *sql;
+	snprintf(view, sizeof view, "__lh_part%zu", object);
+	if (qrun_add_object(r, m, object, view, rid, err))
+		goto fail;
+	if (limit)
+		sql = xasprintf("SELECT * FROM \"%s\" LIMIT %" PRIu64, view, limit);
+	else
+		sql = xasprintf("SELECT * FROM \"%s\"", view);
+	int rc = qrun_lines(r, sql, "ndjson", row_line, &rr, err);
+	free(sql);
+	if (rc || part_build_flush(rr.pb, err))
+		goto fail;
+	if (!limit && (int64_t)rr.rows != m->objects[object].row_count) {
+		lh_fail(err, 500, "internal", "object %s has %" PRId64 " rows but %" PRIu64 " were read",
+			m->objects[object].key, m->objects[object].row_count, rr.rows);
+		goto fail;
+	}
+	return rr.pb;
+fail:
+	part_build_free(rr.pb);
+	return NULL;
+}
+
+int search_part_build(struct search *s, struct qrun *r, const struct manifest *m, size_t object,
+		      const struct index_decl *decl, struct embedder *e, const float *pc,
+		      int with_graph, const char *rid, char **out, size_t *len,
+		      struct lh_error *err)
+{
+	struct lh_buf b;
+	struct part_build *pb = read_object(s, r, m, object, decl, e, 0, rid, err);
+	if (!pb)
+		return -1;
+	struct ann_params ap = { .connectivity = ANN_DEFAULT_CONNECTIVITY,
+				 .expansion_add = ANN_DEFAULT_EXPANSION_ADD,
+				 .expansion_search = ANN_DEFAULT_EXPANSION_SEARCH,
+				 .threads = 2 };
+	int graph = with_graph && part_build_rows(pb) >= LH_SEARCH_ANN_MIN_ROWS;
+	lh_buf_init(&b, LH_SEARCH_MAX_PART_BYTES);
+	if (part_build_finish(pb, pc, graph ? &ap : NULL, &b, err)) {
+		lh_buf_free(&b);
+		return -1;
+	}
+	*len = b.len;
+	*out = lh_buf_take(&b);
+	return 0;
+}
+
+/* ---- the common component (note 3) --------------------------------------- */
+
+static int floats_from_json(const json_t *a, unsigned dim, float **out)
+{
+	if (!json_is_array(a) || json_array_size(a) != dim)
+		return -1;
+	float *v = xcalloc(dim, sizeof *v);
+	for (unsigned i = 0; i < dim; i++) {
+		const json_t *x = json_array_get(a, i);
+		if (!json_is_number(x)) {
+			free(v);
+			return -1;
+		}
+		v[i] = (float)json_number_value(x);
+	}
+	*out = v;
+	return 0;
+}
+
+int search_component(struct search *s, struct qrun *r, const json_t *index,
+		     const struct index_decl *decl, struct embedder *e, const char *rid, float **pc,
+		     struct lh_error *err)
+{
+	unsigned dim = embedder_dim(e);
+	const json_t *have = json_object_get(index, "component");
+	struct manifest *first = NULL;
+	struct part_build *pb = NULL;
+	json_t *answer = NULL;
+	float *mine = NULL;
+	int rc = -1;
+	*pc = NULL;
+	if (json_is_array(have)) {
+		if (floats_from_json(have, dim, pc) == 0)
+			return 0;
+		return lh_fail(err, 502, "upstream_failed", "the catalog's common component of this "
+			       "index does not have %u numbers", dim);
+	}
+	const char *name = json_string_value(json_object_get(index, "name"));
+	json_int_t from = json_integer_value(json_object_get(index, "from_version"));
+	if (!name || from < 1)
+		return lh_fail(err, 502, "upstream_failed", "the catalog's index record has no "
+			       "name or from_version");
+	if (qrun_manifest(r, name, from, rid, &first, err))
+		goto out;
+	mine = xcalloc(dim, sizeof *mine);
+	if (first->nobjects > 0) {
+		pb = read_object(s, r, first, 0, decl, e, LH_SEARCH_COMPONENT_ROWS, rid, err);
+		if (!pb)
+			goto out;
+		if (part_build_rows(pb) > 0 &&
+		    sif_component(part_build_raw_vectors(pb), part_build_rows(pb), dim, mine))
+			memset(mine, 0, dim * sizeof *mine);
+	}
+	struct peer_call call = { .request_id = rid };
+	if (catalog_client_index_component(queryd_catalog(s->q), &call, name, decl->fingerprint,
+					   mine, dim, &answer, err))
+		goto out;
+	if (floats_from_json(json_object_get(answer, "component"), dim, pc)) {
+		lh_fail(err, 502, "upstream_failed", "the catalog answered a common component "
+			"without %u numbers", dim);
+		goto out;
+	}
+	rc = 0;
+out:
+	part_build_free(pb);
+	manifest_unref(first);
+	json_decref(answer);
+	free(mine);
+	return rc;
+}
+
+/* ---- a version for one search (note 1) ----------------------------------- */
+
+/* Is `key` among the parts of a ready version of `index`? */
+static int part_is_stored(const json_t *index, const char *key)
+{
+	size_t i, j;
+	const json_t *v, *p;
+	json_array_foreach(json_object_get(index, "versions"), i, v) {
+		const char *state = json_string_value(json_object_get(v, "state"));
+		if (!state || strcmp(state, "ready"))
+			continue;
+		json_array_foreach(json_object_get(v, "parts"), j, p) {
+			const char *k = json_string_value(json_object_get(p, "part_key"));
+			if (k && !strcmp(k, key))
+				return 1;
+		}
+	}
+	return 0;
+}
+
+static struct opart *part_open_built(struct search *s, struct qrun *r, struct sversion *v,
+				     size_t object, const char *key, const char *rid,
+				     struct lh_error *err)
+{
+	pthread_mutex_lock(&s->mu);
+	struct opart *p = parts_find(s, key);
+	pthread_mutex_unlock(&s->mu);
+	if (p)
+		return p;
+	char *bytes = NULL;
+	size_t len = 0;
+	if (search_part_build(s, r, v->m, object, &v->decl, v->e, v->pc, 0, rid, &bytes, &len, err))
+		return NULL;
+	p = xcalloc(1, sizeof *p);
+	p->key = xstrdup(key);
+	p->mem = bytes;
+	p->len = len;
+	p->refs = 1;
+	p->part.seg = segment_open(p->mem, p->len, err);
+	if (!p->part.seg) {
+		opart_free(s, p);
+		return NULL;
+	}
+	return parts_add(s, p);
+}
+
+int search_version_open(struct search *s, struct qrun *r, const char *name, int64_t version,
+			const char *rid, struct sversion *out, struct lh_error *err)
+{
+	struct peer_call call = { .request_id = rid };
+	memset(out, 0, sizeof *out);
+	if (qrun_manifest(r, name, version, rid, &out->m, err))
+		goto fail;
+	if (catalog_client_index_get(queryd_catalog(s->q), &call, out->m->name, &out->index, err)) {
+		if (err->status == 404 && !strcmp(err->code, "no_index")) {
+			lh_error_clear(err);
+			lh_fail(err, 409, "no_index",
+				"dataset \"%s\" has no search index; declare one with: lakehouse index "
+				"%s --text <column>,<column>", out->m->name, out->m->name);
+			lh_error_set(err, "command", json_sprintf("lakehouse index %s --text ",
+								  out->m->name));
+		}
+		goto fail;
+	}
+	if (index_decl_from_json(out->index, &out->decl, err))
+		goto fail;
+	out->from_version = json_integer_value(json_object_get(out->index, "from_version"));
+	out->e = search_embedder(s, out->decl.embedder, err);
+	if (!out->e)
+		goto fail;
+	out->dim = embedder_dim(out->e);
+	if (search_component(s, r, out->index, &out->decl, out->e, rid, &out->pc, err))
+		goto fail;
+	out->parts = xcalloc(out->m->nobjects ? out->m->nobjects : 1, sizeof *out->parts);
+	for (size_t i = 0; i < out->m->nobjects; i++) {
+		char *key = segment_key(out->decl.fingerprint, out->m->objects[i].content_sha256);
+		struct opart *p;
+		if (part_is_stored(out->index, key)) {
+			p = part_open_stored(s, key, rid, err);
+		} else {
+			char *mem = xasprintf("mem:%s", key);   /* never mistaken for a stored one */
+			p = part_open_built(s, r, out, i, mem, rid, err);
+			free(mem);
+		}
+		free(key);
+		if (!p)
+			goto fail;
+		out->parts[i] = &p->part;
+		if (segment_dim(p->part.seg) != out->dim ||
+		    (int64_t)segment_rows(p->part.seg) != out->m->objects[i].row_count) {
+			lh_fail(err, 502, "bad_index_part", "an index part of \"%s\" does not match its "
+				"object (rows or dimension); drop and declare the index again",
+				out->m->name);
+			goto fail;
+		}
+		if (!p->part.stored)
+			out->unindexed_rows += segment_rows(p->part.seg);
+	}
+	return 0;
+fail:
+	search_version_close(s, out);
+	return -1;
+}
+
+void search_version_close(struct search *s, struct sversion *v)
+{
+	if (v->parts)
+		for (size_t i = 0; v->m && i < v->m->nobjects; i++)
+			if (v->parts[i])
+				part_release(s, v->parts[i]);
+	free(v->parts);
+	free(v->pc);
+	index_decl_free(&v->decl);
+	json_decref(v->index);
+	manifest_unref(v->m);
+	memset(v, 0, sizeof *v);
+}
+
+/* ---- life cycle ------------------------------------------------------------ */
+
+struct search *search_start(struct queryd *q, struct lh_error *err)
+{
+	struct search *s = xcalloc(1, sizeof *s);
+	s->q = q;
+	pthread_mutex_init(&s->mu, NULL);
+	pthread_cond_init(&s->cond, NULL);
+	if (catalog_client_configured(queryd_catalog(q)) &&
+	    storage_client_configured(queryd_storage(q)) && search_builder_start(s, err)) {
+		search_stop(s);
+		return NULL;
+	}
+	return s;
+}
+
+void search_stop(struct search *s)
+{
+	if (!s)
+		return;
+	search_builder_stop(s);
+	for (size_t i = 0; i < s->nparts; i++)
+		opart_free(s, s->parts[i]);
+	free(s->parts);
+	for (size_t i = 0; i < s->nembedders; i++) {
+		embedder_close(s->embedders[i].e);
+		free(s->embedders[i].id);
+	}
+	pthread_cond_destroy(&s->cond);
+	pthread_mutex_destroy(&s->mu);
+	free(s);
+}

@@ -1,0 +1,322 @@
+"""test_search.py — search end to end through `lakehouse serve` (SPEC 11-12,
+issue 13 points 3-6): index declarations and builds, POST /v1/search in
+every mode, `where` before ranking, versions, completeness before a build,
+one ingest vs ten appends, several datasets, `like`, POST /v1/embed, bad
+input, and a build killed with SIGKILL that resumes after a restart.
+"""
+import math
+import os
+import signal
+import time
+import unittest
+
+from lhtest import ServerTest, Server, request, request_json
+
+PEOPLE = """worker_id,full_name,title,skills,notes,state
+1,Ann Smith,Forklift Operator,forklift; pallet jack; OSHA-30,Certified lift truck driver available now,WI
+2,Bob Jones,Registered Nurse,ICU; BLS; ACLS,Critical care nurse with 5 years,IL
+3,Cara Diaz,Welder,MIG; TIG; AWS D1.1,Welding fabricator for structural steel,WI
+4,Dan Wu,Software Engineer,C; Python; SQL,Backend developer who likes databases,CA
+5,Eve Kim,Warehouse Associate,picking; packing; forklift,Production worker on night shift,WI
+6,Finn Lee,Dental Hygienist,cleaning; x-ray,Dentist assistant in a family practice,MN
+"""
+
+ROLES = [("Forklift Operator", "forklift; pallet jack", "drives a lift truck in a warehouse"),
+         ("Registered Nurse", "ICU; BLS", "critical care nurse on a hospital ward"),
+         ("Welder", "MIG; TIG", "welding fabricator for steel frames"),
+         ("Electrician", "wiring; conduit", "electrical technician for new buildings"),
+         ("Software Engineer", "Python; SQL", "backend developer for web services"),
+         ("Truck Driver", "CDL-A; logistics", "long haul driver with a clean record")]
+STATES = ["WI", "IL", "MN", "CA", "TX"]
+
+
+def profiles(n, start=1):
+    """Deterministic profiles as CSV lines (no header)."""
+    lines = []
+    for i in range(start, start + n):
+        title, skills, notes = ROLES[(i * 7) % len(ROLES)]
+        lines.append("%d,Worker %d,%s,%s,%s (%d years),%s" % (
+            i, i, title, skills, notes, i % 17, STATES[(i * 3) % len(STATES)]))
+    return lines
+
+
+HEADER = "worker_id,full_name,title,skills,notes,state"
+DECL = {"text": ["title", "skills", "notes"], "id": "worker_id"}
+
+
+class SearchTest(ServerTest):
+    def setUp(self):
+        self.srv = self.start("serve")
+        self.url = self.srv.url
+
+    def ingest(self, name, csv, mode=None):
+        q = "?name=%s" % name + ("&mode=%s" % mode if mode else "")
+        st, _, obj = request_json("POST", self.url + "/v1/ingest" + q, csv,
+                                  {"Content-Type": "text/csv"})
+        self.assertIn(st, (200, 201), obj)
+        return obj
+
+    def declare(self, name, decl=DECL):
+        st, _, obj = request_json("PUT", self.url + "/v1/catalog/index/" + name, decl)
+        self.assertIn(st, (200, 201), obj)
+        return obj
+
+    def wait_ready(self, name, version=None, timeout=90):
+        deadline = time.time() + timeout
+        obj = None
+        while time.time() < deadline:
+            st, _, obj = request_json("GET", self.url + "/v1/catalog/index/" + name)
+            self.assertEqual(st, 200, obj)
+            vs = obj["versions"]
+            want = [v for v in vs if version is None or v["version"] == version]
+            if want and all(v["state"] == "ready" for v in want):
+                return obj
+            failed = [v for v in want if v["state"] == "failed"]
+            self.assertFalse(failed, failed)
+            time.sleep(0.1)
+        self.fail("index of %s never ready: %r" % (name, obj))
+
+    def search(self, body, status=200):
+        st, _, obj = request_json("POST", self.url + "/v1/search", body)
+        self.assertEqual(st, status, obj)
+        return obj
+
+    def ids(self, answer):
+        return [r["row"]["worker_id"] for r in answer["results"]]
+
+    # --- the three modes ------------------------------------------------------
+
+    def test_modes_rank_the_right_rows(self):
+        self.ingest("people", PEOPLE)
+        self.declare("people")
+        self.wait_ready("people")
+        text = self.search({"dataset": "people", "query": "forklift", "mode": "text", "k": 3})
+        self.assertEqual(text["mode"], "text")
+        self.assertEqual(text["version"], 1)
+        self.assertEqual(text["unindexed_rows"], 0)
+        self.assertEqual(text["searched_rows"], 6)
+        # Ann has "forklift" twice (title, skills), Eve once: BM25 order
+        self.assertEqual(self.ids(text), [1, 5])
+        self.assertIn("<mark>Forklift</mark>", text["results"][0]["highlight"]["title"])
+        self.assertEqual(text["results"][0]["text_rank"], 1)
+        self.assertIsNone(text["results"][0]["vector_rank"])
+        # meaning without the words: "lift truck" is in Ann's notes, but
+        # "dentist" finds the hygienist through the embedding
+        vec = self.search({"dataset": "people", "query": "teeth cleaning dentist",
+                           "mode": "vector", "k": 2})
+        self.assertEqual(self.ids(vec)[0], 6)
+        self.assertEqual(vec["embedder"], "builtin")
+        self.assertGreater(vec["results"][0]["score"], vec["results"][1]["score"])
+        hyb = self.search({"dataset": "people", "query": "forklift operator", "k": 6})
+        self.assertEqual(hyb["mode"], "hybrid")
+        self.assertEqual(len(hyb["results"]), 6)
+        self.assertEqual(self.ids(hyb)[0], 1)
+        top = hyb["results"][0]
+        self.assertAlmostEqual(top["score"], 1 / 61 + 1 / (60 + top["vector_rank"]), places=9)
+        cols = self.search({"dataset": "people", "query": "nurse", "k": 1,
+                            "columns": ["full_name"]})
+        self.assertEqual(cols["results"][0]["row"], {"full_name": "Bob Jones"})
+
+    def test_where_applies_before_ranking(self):
+        self.ingest("people", PEOPLE)
+        self.declare("people")
+        self.wait_ready("people")
+        for mode in ("text", "vector", "hybrid"):
+            ans = self.search({"dataset": "people", "query": "nurse welder", "mode": mode,
+                               "where": "state = 'WI'", "k": 5})
+            self.assertTrue(all(r["row"]["state"] == "WI" for r in ans["results"]), ans)
+            self.assertEqual(ans["searched_rows"], 3)
+        # vector and hybrid rank every allowed row: exactly k when k match
+        ans = self.search({"dataset": "people", "query": "nurse", "mode": "vector",
+                           "where": "state = 'WI' AND worker_id > 1", "k": 2})
+        self.assertEqual(sorted(self.ids(ans)), [3, 5])
+        # a filter that keeps no row: no results, not an error
+        ans = self.search({"dataset": "people", "query": "nurse", "where": "state = 'XX'"})
+        self.assertEqual(ans["results"], [])
+
+    def test_bad_input_is_a_clear_400(self):
+        self.ingest("people", PEOPLE)
+        self.declare("people")
+        url = self.url + "/v1/search"
+        cases = [
+            ({"dataset": "people", "query": "  "}, "bad_query"),
+            ({"dataset": "people", "query": "x" * 4097}, "bad_query"),
+            ({"dataset": "people", "query": "nurse", "k": 0}, "bad_request"),
+            ({"dataset": "people", "query": "nurse", "k": -3}, "bad_request"),
+            ({"dataset": "people", "query": "nurse", "mode": "fuzzy"}, "bad_request"),
+            ({"dataset": "people", "vector": [0.1] * 7}, "bad_vector"),
+            ({"dataset": "people", "vector": [0.1, "x"]}, "bad_vector"),
+            ({"dataset": "people", "vector": [1e39] * 100}, "bad_vector"),
+            ({"dataset": "people", "query": "nurse", "where": "true; DROP TABLE x"}, "bad_where"),
+            ({"dataset": "people", "query": "nurse", "where": "true) UNION (SELECT 1"},
+             "bad_where"),
+            ({"dataset": "people", "query": "nurse", "where": "1=1 -- comment"}, "bad_where"),
+            ({"dataset": "people", "query": "nurse", "where": "no_such_column = 1"}, "sql_error"),
+            ({"dataset": "people", "query": "nurse",
+              "where": "worker_id IN (SELECT 1 FROM read_csv('/etc/passwd'))"},
+             "forbidden_function"),
+            ({"dataset": "people", "query": "nurse", "where": "getenv('HOME') = ''"},
+             "forbidden_function"),
+            ({"dataset": "people", "query": "nurse", "columns": ["nope"]}, "unknown_column"),
+            ({"dataset": "people", "query": "nurse", "surprise": 1}, "bad_request"),
+            ({"query": "nurse"}, "bad_request"),
+        ]
+        for body, code in cases:
+            with self.subTest(body=str(body)[:80]):
+                self.assertError(request_json("POST", url, body), 400, code)
+        big = self.search({"dataset": "people", "query": "nurse", "k": 5000})
+        self.assertEqual(big["k"], 1000)
+        self.assertTrue(any("capped" in n for n in big["notes"]))
+        self.assertError(request_json("POST", url, {"dataset": "nobody", "query": "x"}),
+                         404, "unknown_dataset")
+        self.assertError(request_json("POST", url, {"dataset": "people@9", "query": "x"}),
+                         404, "unknown_version")
+        self.ingest("plain", PEOPLE)
+        st, _, obj = request_json("POST", url, {"dataset": "plain", "query": "x"})
+        self.assertError((st, _, obj), 409, "no_index")
+        self.assertIn("lakehouse index plain", obj["error"])
+
+    # --- versions and completeness ------------------------------------------
+
+    def test_versions_and_rows_not_yet_indexed(self):
+        self.ingest("people", PEOPLE)
+        self.declare("people")
+        self.wait_ready("people", 1)
+        extra = HEADER + "\n7,Gus Ray,Forklift Operator,forklift,Reach truck driver,TX\n"
+        self.ingest("people", extra, mode="append")
+        # at once: version 2's new row is found whether or not its part is built
+        ans = self.search({"dataset": "people", "query": "forklift", "mode": "text", "k": 10})
+        self.assertEqual(ans["version"], 2)
+        self.assertIn(7, self.ids(ans))
+        self.assertIn(ans["unindexed_rows"], (0, 1))
+        self.wait_ready("people", 2)
+        again = self.search({"dataset": "people", "query": "forklift", "mode": "text", "k": 10})
+        self.assertEqual(again["unindexed_rows"], 0)
+        self.assertEqual([(r["row"]["worker_id"], r["score"]) for r in again["results"]],
+                         [(r["row"]["worker_id"], r["score"]) for r in ans["results"]])
+        # replace: version 3 holds only the new rows; version 1 stays searchable as it was
+        fresh = HEADER + "\n8,Hal Orr,Forklift Operator,forklift,Order picker,TX\n"
+        self.ingest("people", fresh, mode="replace")
+        v3 = self.search({"dataset": "people", "query": "forklift", "mode": "text"})
+        self.assertEqual(v3["version"], 3)
+        self.assertEqual(self.ids(v3), [8])
+        v1 = self.search({"dataset": "people@1", "query": "forklift", "mode": "text"})
+        self.assertEqual(v1["version"], 1)
+        self.assertEqual(self.ids(v1), [1, 5])
+
+    def test_one_ingest_and_ten_appends_rank_alike(self):
+        lines = profiles(200)
+        self.ingest("once", HEADER + "\n" + "\n".join(lines) + "\n")
+        for i in range(10):
+            part = lines[i * 20:(i + 1) * 20]
+            self.ingest("tens", HEADER + "\n" + "\n".join(part) + "\n",
+                        mode="append" if i else None)
+        self.declare("once")
+        self.declare("tens")
+        for q in ("forklift warehouse", "nurse hospital", "driver"):
+            body = {"query": q, "mode": "text", "k": 25}
+            a = self.search(dict(body, dataset="once"))
+            b = self.search(dict(body, dataset="tens"))
+            self.assertEqual([(r["row"]["worker_id"], r["score"]) for r in a["results"]],
+                             [(r["row"]["worker_id"], r["score"]) for r in b["results"]], q)
+        self.wait_ready("once")
+        self.wait_ready("tens", 10)
+        a = self.search({"dataset": "once", "query": "welder steel", "mode": "text", "k": 25})
+        b = self.search({"dataset": "tens", "query": "welder steel", "mode": "text", "k": 25})
+        self.assertEqual(b["unindexed_rows"], 0)
+        self.assertEqual([(r["row"]["worker_id"], r["score"]) for r in a["results"]],
+                         [(r["row"]["worker_id"], r["score"]) for r in b["results"]])
+
+    # --- several datasets, like, embed ------------------------------------------
+
+    def test_several_datasets_and_like(self):
+        self.ingest("people", PEOPLE)
+        self.ingest("others", HEADER + "\n" + "\n".join(profiles(30, 100)) + "\n")
+        self.declare("people")
+        self.declare("others")
+        ans = self.search({"datasets": ["people", "others"], "query": "forklift", "k": 8})
+        names = {r["dataset"] for r in ans["results"]}
+        self.assertEqual(names, {"people", "others"})
+        self.assertEqual([d["dataset"] for d in ans["datasets"]], ["people", "others"])
+        scores = [r["score"] for r in ans["results"]]
+        self.assertEqual(scores, sorted(scores, reverse=True))
+        # one dataset that fails fails the whole search
+        st, _, obj = request_json("POST", self.url + "/v1/search",
+                                  {"datasets": ["people", "nobody"], "query": "forklift"})
+        self.assertEqual(st, 404, obj)
+        self.assertIn("nobody", obj["error"])
+        like = self.search({"dataset": "others", "like": {"dataset": "people", "id": 3},
+                            "k": 3})
+        self.assertTrue(like["results"])
+        self.assertEqual(like["results"][0]["row"]["title"], "Welder")
+        self.assertError(request_json("POST", self.url + "/v1/search",
+                                      {"dataset": "people", "like": {"dataset": "people",
+                                                                     "id": 999}}),
+                         404, "not_found")
+
+    def test_embed(self):
+        st, _, obj = request_json("POST", self.url + "/v1/embed",
+                                  {"texts": ["forklift operator", "forklift operator", "zzqx"]})
+        self.assertEqual(st, 200, obj)
+        self.assertEqual(obj["embedder"], "builtin")
+        self.assertEqual(obj["dimension"], 100)
+        a, b, z = obj["vectors"]
+        self.assertEqual(a, b)
+        self.assertAlmostEqual(math.sqrt(sum(x * x for x in a)), 1.0, places=5)
+        self.assertEqual(z, [0.0] * 100)
+        self.assertError(request_json("POST", self.url + "/v1/embed", {"texts": []}),
+                         400, "bad_request")
+        st, _, obj = request_json("POST", self.url + "/v1/embed",
+                                  {"texts": ["x"], "embedder": "nope/model"})
+        self.assertEqual(st, 400, obj)
+        self.assertIn("nope/model", obj["error"])
+
+
+class SearchKillTest(ServerTest):
+    def test_a_killed_build_resumes_after_restart(self):
+        data = None
+        srv = Server("serve")
+        data = srv.data_dir
+        try:
+            csv = HEADER + "\n" + "\n".join(profiles(60000)) + "\n"
+            st, _, obj = request_json("POST", srv.url + "/v1/ingest?name=big", csv,
+                                      {"Content-Type": "text/csv"})
+            self.assertIn(st, (200, 201), obj)
+            st, _, obj = request_json("PUT", srv.url + "/v1/catalog/index/big", DECL)
+            self.assertIn(st, (200, 201), obj)
+            deadline = time.time() + 60
+            state = None
+            while time.time() < deadline:
+                st, _, obj = request_json("GET", srv.url + "/v1/catalog/index/big")
+                state = obj["versions"][0]["state"]
+                if state != "pending":
+                    break
+                time.sleep(0.02)
+            self.assertEqual(state, "building", obj)
+            srv.kill()
+            srv.proc.wait(10)
+            srv2 = Server("serve", data_dir=data, port=srv.port)
+            self.addCleanup(srv2.cleanup)
+            # nothing half-built is visible: the version is not ready until
+            # the restarted builder finishes it
+            st, _, obj = request_json("GET", srv2.url + "/v1/catalog/index/big")
+            self.assertNotEqual(obj["versions"][0]["state"], "ready")
+            deadline = time.time() + 120
+            while time.time() < deadline:
+                st, _, obj = request_json("GET", srv2.url + "/v1/catalog/index/big")
+                if obj["versions"][0]["state"] in ("ready", "failed"):
+                    break
+                time.sleep(0.2)
+            self.assertEqual(obj["versions"][0]["state"], "ready", obj)
+            self.assertEqual(obj["versions"][0]["rows_indexed"], 60000)
+            st, _, ans = request_json("POST", srv2.url + "/v1/search",
+                                      {"dataset": "big", "query": "welder", "k": 5})
+            self.assertEqual(st, 200, ans)
+            self.assertEqual(ans["unindexed_rows"], 0)
+            self.assertEqual(len(ans["results"]), 5)
+        finally:
+            srv.cleanup()
+
+
+if __name__ == "__main__":
+    unittest.main()
