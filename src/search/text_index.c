@@ -710,6 +710,17 @@ uint32_t text_index_terms(const struct text_index *t)
 	return t->nterms;
 }
 
+const char *text_index_term(const struct text_index *t, uint32_t i, size_t *len)
+{
+	if (i >= t->nterms) {
+		*len = 0;
+		return NULL;
+	}
+	uint64_t s0 = entry_str_off(t, i);
+	*len = (size_t)(entry_str_off(t, i + 1) - s0);
+	return (const char *)t->strings + s0;
+}
+
 uint32_t text_index_doc_len(const struct text_index *t, uint32_t doc)
 {
 	return doc < t->ndocs ? get_u32(t->doc_len + 4 * (size_t)doc) : 0;

@@ -82,6 +82,9 @@ uint32_t text_index_doc_len(const struct text_index *t, uint32_t doc);
 uint32_t text_index_df(const struct text_index *t, const char *term, size_t len);
 /* The number of distinct terms. */
 uint32_t text_index_terms(const struct text_index *t);
+/* Term i (< text_index_terms) in byte order: its bytes (not NUL-terminated,
+ * inside the mapped section), *len of them; NULL past the end. */
+const char *text_index_term(const struct text_index *t, uint32_t i, size_t *len);
 
 /* ---- Query --------------------------------------------------------------
  * A query: its distinct stemmed terms, sorted by byte order (strcmp: terms
