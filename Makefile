@@ -194,7 +194,7 @@ FUZZ_CFLAGS  := -std=c17 -D_GNU_SOURCE -Isrc -Itests/fuzz $(WARN) -g -O1 \
                 -fno-sanitize-recover=all $(shell pkg-config --cflags jansson 2>/dev/null)
 FUZZ_LIBS    := $(shell pkg-config --libs jansson libcrypto 2>/dev/null)
 FUZZ_COMMON  := src/common/error.c src/common/json.c src/common/xmalloc.c
-FUZZ_TARGETS := csv key config json multipart s3xml http_policy sql_allow schema
+FUZZ_TARGETS := csv key config json multipart s3xml http_policy sql_allow schema tokenize glove
 FUZZ_SRC_csv       := src/ingestd/csv.c src/ingestd/csv_reader.c src/ingestd/format.c \
                       src/ingestd/infer.c src/ingestd/batch.c src/common/sha256.c \
                       src/common/schema.c src/common/calendar.c
@@ -208,6 +208,8 @@ FUZZ_SRC_s3xml     := src/storaged/s3_xml.c
 FUZZ_SRC_http_policy := src/common/http_policy.c src/common/config.c
 FUZZ_SRC_sql_allow := src/queryd/sql_allow.c src/queryd/sql_functions.c
 FUZZ_SRC_schema    := src/common/schema.c src/common/calendar.c src/common/sha256.c
+FUZZ_SRC_tokenize  := src/search/tokenize.c
+FUZZ_SRC_glove     := src/search/glove.c
 
 define FUZZ_RULE
 $(FUZZ_DIR)/fuzz_$(1): tests/fuzz/fuzz_$(1).c tests/fuzz/fuzz.h $(FUZZ_SRC_$(1)) $(FUZZ_COMMON)
