@@ -108,15 +108,16 @@ static const char *const migrations[] = {
 	"  WHERE lower(name) = lower(NEW.name) AND id <> NEW.id)"
 	" BEGIN SELECT RAISE(ABORT, 'name_conflict'); END;",
 	/* 3: search-index declarations, per-version build records and their
-	 * parts (note 9). */
-	"CREATE TABLE index_decls ("
+	 * parts (note 9). IF NOT EXISTS: a file whose user_version was set back
+	 * by hand (as tests do to fake an older catalog) keeps its tables. */
+	"CREATE TABLE IF NOT EXISTS index_decls ("
 	"  dataset_id INTEGER PRIMARY KEY REFERENCES datasets(id) ON DELETE CASCADE,"
 	"  decl_json TEXT NOT NULL,"
 	"  fingerprint TEXT NOT NULL,"
 	"  from_version INTEGER NOT NULL CHECK (from_version >= 1),"
 	"  created_ms INTEGER NOT NULL,"
 	"  component_json TEXT);"
-	"CREATE TABLE index_builds ("
+	"CREATE TABLE IF NOT EXISTS index_builds ("
 	"  dataset_id INTEGER NOT NULL REFERENCES index_decls(dataset_id) ON DELETE CASCADE,"
 	"  version INTEGER NOT NULL CHECK (version >= 1),"
 	"  state TEXT NOT NULL CHECK (state IN ('building', 'ready', 'failed')),"
@@ -126,7 +127,7 @@ static const char *const migrations[] = {
 	"  attempts INTEGER NOT NULL CHECK (attempts >= 0),"
 	"  updated_ms INTEGER NOT NULL,"
 	"  PRIMARY KEY (dataset_id, version)) WITHOUT ROWID;"
-	"CREATE TABLE index_parts ("
+	"CREATE TABLE IF NOT EXISTS index_parts ("
 	"  dataset_id INTEGER NOT NULL,"
 	"  version INTEGER NOT NULL,"
 	"  ord INTEGER NOT NULL,"
@@ -137,7 +138,7 @@ static const char *const migrations[] = {
 	"  PRIMARY KEY (dataset_id, version, ord),"
 	"  FOREIGN KEY (dataset_id, version) REFERENCES index_builds(dataset_id, version)"
 	"    ON DELETE CASCADE) WITHOUT ROWID;"
-	"CREATE INDEX index_parts_key ON index_parts(part_key);",
+	"CREATE INDEX IF NOT EXISTS index_parts_key ON index_parts(part_key);",
 };
 #define NMIGRATIONS ((int)(sizeof migrations / sizeof migrations[0]))
 

@@ -621,7 +621,7 @@ class PostgresCatalogdTest(CatalogdTest):
                 self.addCleanup(srv.cleanup)
         self.assertEqual(errors, [])
         self.assertEqual(self.pg.psql("SELECT string_agg(version::text, ',' ORDER BY version)"
-                                      " FROM schema_migrations", self.dbname), "1,2")
+                                      " FROM schema_migrations", self.dbname), "1,2,3")
         st, _, r = Catalog(servers[0].url).register(body("m", ["m/1"]))
         self.assertEqual(st, 200, r)
 
