@@ -227,6 +227,46 @@ class SearchTest(ServerTest):
         self.assertEqual([(r["row"]["worker_id"], r["score"]) for r in a["results"]],
                          [(r["row"]["worker_id"], r["score"]) for r in b["results"]])
 
+    def test_searches_during_ingests_never_mix_versions(self):
+        """Appends of 20 rows each (ids 20j+1..20j+20) run while searches
+        run: every answer's rows are exactly its version's, whatever the
+        builder has built so far."""
+        import threading
+        self.ingest("live", HEADER + "\n" + "\n".join(profiles(20, 1)) + "\n")
+        self.declare("live")
+        stop = threading.Event()
+        errors = []
+
+        def appender():
+            try:
+                for j in range(1, 12):
+                    self.ingest("live", HEADER + "\n" + "\n".join(profiles(20, 20 * j + 1)) + "\n",
+                                mode="append")
+            except Exception as e:  # noqa: BLE001 - reported below
+                errors.append(repr(e))
+            finally:
+                stop.set()
+
+        t = threading.Thread(target=appender)
+        t.start()
+        seen = set()
+        answers = 0
+        while not stop.is_set() or answers < 5:
+            ans = self.search({"dataset": "live", "query": "driver nurse welder", "k": 1000,
+                               "mode": "vector"})
+            v = ans["version"]
+            seen.add(v)
+            answers += 1
+            self.assertEqual(ans["searched_rows"], 20 * v, ans)
+            ids = sorted(self.ids(ans))
+            self.assertEqual(ids, list(range(1, 20 * v + 1)), v)
+        t.join(60)
+        self.assertEqual(errors, [])
+        last = self.search({"dataset": "live", "query": "driver", "k": 1000, "mode": "vector"})
+        self.assertEqual(last["version"], 12)
+        self.assertEqual(sorted(self.ids(last)), list(range(1, 241)))
+        self.assertGreater(len(seen), 1)   # the searches did overlap the appends
+
     # --- several datasets, like, embed ------------------------------------------
 
     def test_several_datasets_and_like(self):
