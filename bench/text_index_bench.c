@@ -4,7 +4,7 @@
  *   build/bench/text_index_bench [DOCS] [RUNS]     (default 500000 200)
  *
  * Generates DOCS staffing profiles deterministically (splitmix64): a job
- * title, four skills, a city and state, and a notes sentence of 12-24 words
+ * title, four skills, a city and state, and a notes sentence of 24-36 words
  * drawn Zipf-like from a 4,000-word vocabulary, about 40 tokens a profile,
  * as MEASUREMENTS.md's FTS5 comparison did. Prints the build time, the
  * builder's peak memory (max RSS before and after), the section's size, the
@@ -89,9 +89,9 @@ static void make_vocab(void)
 		} else {
 			static const char *syl[] = { "ka", "lo", "mi", "ner", "tu", "sa", "ve",
 						     "ro", "di", "pan", "che", "gu", "fo", "ly" };
-			uint64_t x = i * 2654435761u;
-			snprintf(vocab[i], sizeof vocab[i], "%s%s%s", syl[x % 14], syl[x / 14 % 14],
-				 syl[x / 196 % 14]);
+			/* i in base 14, one syllable a digit: distinct words */
+			snprintf(vocab[i], sizeof vocab[i], "%s%s%s%s", syl[i % 14], syl[i / 14 % 14],
+				 syl[i / 196 % 14], i >= 2744 ? syl[i / 2744 % 14] : "");
 		}
 		sum += 1.0 / (double)(i + 1);
 		zipf_cdf[i] = sum;
@@ -140,17 +140,18 @@ int main(int argc, char **argv)
 	size_t runs = argc > 2 ? strtoul(argv[2], NULL, 10) : 200;
 	struct lh_error err = { 0 };
 	make_vocab();
-	char *corpus = malloc(ndocs * 400);
+	size_t cap = ndocs * 600;   /* a profile is < 600 bytes */
+	char *corpus = malloc(cap);
 	size_t *ends = malloc(ndocs * sizeof *ends), pos = 0;
 	for (size_t i = 0; i < ndocs; i++) {
-		pos += (size_t)snprintf(corpus + pos, 400, "%s. ", titles[pick(40)]);
+		pos += (size_t)snprintf(corpus + pos, cap - pos, "%s. ", titles[pick(40)]);
 		for (int s = 0; s < 4; s++)
-			pos += (size_t)snprintf(corpus + pos, 400, "%s, ",
+			pos += (size_t)snprintf(corpus + pos, cap - pos, "%s, ",
 						skills[pick(sizeof skills / sizeof skills[0])]);
-		pos += (size_t)snprintf(corpus + pos, 400, "%s. ", cities[pick(25)]);
-		unsigned words = 12 + pick(13);
+		pos += (size_t)snprintf(corpus + pos, cap - pos, "%s. ", cities[pick(25)]);
+		unsigned words = 24 + pick(13);
 		for (unsigned w = 0; w < words; w++)
-			pos += (size_t)snprintf(corpus + pos, 400, "%s%s", w ? " " : "", zipf_word());
+			pos += (size_t)snprintf(corpus + pos, cap - pos, "%s%s", w ? " " : "", zipf_word());
 		ends[i] = pos;
 	}
 	long rss0 = max_rss_kb();
@@ -198,6 +199,11 @@ int main(int argc, char **argv)
 		"forklift operator osha", "available now milwaukee", "operator",
 		"ICU nurse nights", "forklift", "welder MIG TIG blueprints",
 		"bilingual customer service representative Spanish",
+		"forklift operator with OSHA-30 near Milwaukee, available now",   /* SPEC 11 */
+		/* a "like" query: a whole profile's words (24 terms) */
+		"Forklift Operator. reach truck, pallet jack, OSHA-30, RF scanner. Milwaukee WI. "
+		"available now nights weekends experience reliable team shift overtime "
+		"references certified",
 	};
 	double *ms = malloc(runs * sizeof *ms);
 	for (size_t qi = 0; qi < sizeof queries / sizeof queries[0]; qi++) {
@@ -218,7 +224,7 @@ int main(int argc, char **argv)
 			ms[r] = now_ms() - a;
 		}
 		qsort(ms, runs, sizeof *ms, cmp_double);
-		printf("query %-52s terms %zu postings %8llu  p50 %6.3f ms  p99 %6.3f ms  top %.3f\n",
+		printf("query %-52.52s terms %zu postings %8llu  p50 %6.3f ms  p99 %6.3f ms  top %.3f\n",
 		       queries[qi], q.nterms, (unsigned long long)postings, ms[runs / 2],
 		       ms[runs * 99 / 100], nout ? hits[0].score : 0.0);
 		text_query_free(&q);

@@ -69,8 +69,8 @@
  *    builder remembers a violation and finish fails. Finish reads each long
  *    list back once for its impact points (tb_impacts).
  *
- * 5. Search is document-at-a-time. Up to LINEAR_CURSORS query terms the part
- *    knows: MaxScore (Turtle & Flood 1995, as Lucene and PISA run it). Each
+ * 5. Search is document-at-a-time. Up to LINEAR_CURSORS (64) query terms
+ *    the part knows: MaxScore (Turtle & Flood 1995, as Lucene and PISA run it). Each
  *    term has a bound ub = idf * the best tf part of its impact points (a
  *    short list's own postings); terms sorted by ub, the longest prefix whose
  *    ub sum is <= the current k-th score is "non-essential": a doc only they
@@ -81,9 +81,9 @@
  *    advance to it (cursor_advance: whole blocks jumped by the skip table)
  *    and the doc is scored exactly, all terms in query order, as note 3. So
  *    pruning changes how much is read, never a score or the top k (bounds
- *    carry a 1e-9 margin against rounding). More terms (a "like" query):
- *    a heap of cursors by (doc, term index) visits every posting, no
- *    pruning.
+ *    carry a 1e-9 margin against rounding). The terms at a doc are a
+ *    64-bit mask, summed lowest bit (first query term) first. More terms: a
+ *    heap of cursors by (doc, term index) visits every posting, no pruning.
  */
 #include "search/text_index.h"
 
@@ -1036,7 +1036,7 @@ static void offer(struct text_hit *out, size_t *n, size_t k, uint32_t doc, doubl
 /* Up to this many cursors, the search is MaxScore over a linear scan of
  * cursors (note 5); past it, a heap of cursor indices ordered by (doc, qi)
  * pops every posting in doc, then query-term order (note 3). */
-#define LINEAR_CURSORS 8
+#define LINEAR_CURSORS 64   /* bits of a uint64_t mask */
 
 /* Score bounds (note 5) are multiplied by this margin, so that rounding
  * (bounds summed in another order than scores, idf * (x / y) against
@@ -1108,19 +1108,24 @@ static int maxscore(const struct text_index *t, struct cursor *cur, size_t ncur,
 				doc = cur[order[j]].doc;
 		if (doc == CURSOR_DONE)
 			return 0;
+		uint64_t at = 0;   /* bit i: cur[i] is at doc */
+		for (size_t j = ness; j < ncur; j++)
+			if (cur[order[j]].doc == doc)
+				at |= 1ull << order[j];
 		int use = !allowed || (allowed[doc >> 6] >> (doc & 63) & 1);
-		double norm = c1 + c2 * get_u32(t->doc_len + 4 * (size_t)doc);
-		double partial = 0;
-		for (size_t j = ness; j < ncur && use; j++) {
-			struct cursor *c = &cur[order[j]];
-			if (c->doc == doc) {
-				double tf = c->tf;
-				contrib[order[j]] = c->idf * (tf * k1p1) / (tf + norm);
-				partial += contrib[order[j]];
+		double norm = c1 + c2 * get_u32(t->doc_len + 4 * (size_t)doc), sum = 0;
+		if (use) {
+			double partial = 0;
+			for (uint64_t m = at; m; m &= m - 1) {
+				int i = __builtin_ctzll(m);
+				double tf = cur[i].tf;
+				contrib[i] = cur[i].idf * (tf * k1p1) / (tf + norm);
+				partial += contrib[i];
 			}
+			/* even every non-essential term could not lift it */
+			if (*nhits == k && (partial + prefix[ness]) * BOUND_MARGIN <= theta)
+				use = 0;
 		}
-		if (use && *nhits == k && (partial + prefix[ness]) * BOUND_MARGIN <= theta)
-			use = 0;   /* even every non-essential term could not lift it */
 		if (use) {
 			for (size_t j = 0; j < ness; j++) {
 				struct cursor *c = &cur[order[j]];
@@ -1129,18 +1134,15 @@ static int maxscore(const struct text_index *t, struct cursor *cur, size_t ncur,
 				if (c->doc == doc) {
 					double tf = c->tf;
 					contrib[order[j]] = c->idf * (tf * k1p1) / (tf + norm);
+					at |= 1ull << order[j];
 				}
 			}
+			for (uint64_t m = at; m; m &= m - 1)   /* query-term order */
+				sum += contrib[__builtin_ctzll(m)];
 		}
-		double sum = 0;
-		for (size_t i = 0; i < ncur; i++) {
-			if (cur[i].doc != doc)
-				continue;
-			if (use)
-				sum += contrib[i];
-			if (cursor_next(&cur[i], t))
+		for (uint64_t m = at; m; m &= m - 1)
+			if (cursor_next(&cur[__builtin_ctzll(m)], t))
 				return -1;
-		}
 		if (!use)
 			continue;
 		offer(out, nhits, k, doc, sum);

@@ -629,7 +629,9 @@ TEST(search_text_pruned_top_k_is_exact)
 	static const char *const queries[] = {
 		"forklift operator", "forklift janitor", "forklift operator osha warehouse",
 		"nurse guard", "operator osha warehouse nurse icu welder mig tig",
-		"forklift operator osha warehouse nurse icu welder mig tig driver",   /* > 8 */
+		"forklift operator osha warehouse nurse icu welder mig tig driver",
+		"forklift operator osha warehouse nurse icu welder mig tig driver cdl class truck "
+		"nights weekends milwaukee chicago available now certified bilingual spanish",
 		"security", "cook chef server bartender",
 	};
 	uint64_t *allowed = xcalloc((n + 63) / 64, sizeof *allowed);
@@ -767,4 +769,83 @@ TEST(search_text_long_list_head_corruptions)
 	}
 	free(c);
 	lh_buf_free(&buf);
+}
+
+/* More than 64 query terms the part knows: the heap path (no pruning)
+ * matches BM25 computed from the raw words, and scores the same docs
+ * bit-identically when the docs are split into parts. */
+TEST(search_text_many_terms_heap_path)
+{
+	const size_t n = 3000, nparts = 3, per = n / nparts;
+	static char words[100][16];
+	const char *qterms[100];
+	char qtext[800];
+	size_t ql = 0;
+	for (int w = 0; w < 100; w++) {
+		snprintf(words[w], sizeof words[w], "w%u", (unsigned)w);
+		qterms[w] = words[w];
+		size_t l = strlen(words[w]);
+		memcpy(qtext + ql, words[w], l);
+		qtext[ql + l] = ' ';
+		ql += l + 1;
+	}
+	qtext[ql] = '\0';
+	char **docs = xcalloc(n, sizeof *docs);
+	uint64_t seed = 11;
+	for (size_t i = 0; i < n; i++) {
+		char line[256];
+		size_t len = 0;
+		unsigned nw = (unsigned)(rng_next(&seed) % 16);
+		line[0] = '\0';
+		for (unsigned w = 0; w < nw; w++)
+			len += (size_t)snprintf(line + len, sizeof line - len, "%s%s", w ? " " : "",
+						words[rng_next(&seed) % 100]);
+		docs[i] = xstrdup(line);
+	}
+	struct lh_buf whole, parts[3];
+	CHECK(build((const char *const *)docs, n, &whole) == 0);
+	struct text_index *tw = open_buf(&whole), *tp[3];
+	CHECK(tw != NULL);
+	struct text_hit *want = xmalloc(n * sizeof *want), *got = xmalloc(n * sizeof *got);
+	size_t nwant = brute_force(docs, n, qterms, 100, want);
+	CHECK_EQ_INT(search(tw, qtext, NULL, n, got), nwant);
+	for (size_t i = 0; i < nwant; i++)
+		CHECK(fabsf(got[i].score - want[i].score) <= 1e-5f * want[i].score);
+	struct text_query q;
+	text_query_parse(qtext, strlen(qtext), &q);
+	CHECK_EQ_INT(q.nterms, 100);
+	uint64_t df[100] = { 0 }, docs_sum = 0, len_sum = 0;
+	for (size_t p = 0; p < nparts; p++) {
+		CHECK(build((const char *const *)docs + p * per, per, &parts[p]) == 0);
+		tp[p] = open_buf(&parts[p]);
+		CHECK(tp[p] != NULL);
+		docs_sum += text_index_docs(tp[p]);
+		len_sum += text_index_total_len(tp[p]);
+		for (size_t i = 0; i < q.nterms; i++)
+			df[i] += text_index_df(tp[p], q.terms[i], strlen(q.terms[i]));
+	}
+	struct text_stats st = { docs_sum, len_sum, df };
+	size_t na = 0, nb = 0;
+	CHECK(text_index_search(tw, &q, &st, TEXT_BM25_K1, TEXT_BM25_B, NULL, n, got, &na) == 0);
+	for (size_t p = 0; p < nparts; p++) {
+		size_t np = 0;
+		CHECK(text_index_search(tp[p], &q, &st, TEXT_BM25_K1, TEXT_BM25_B, NULL, n,
+					want + nb, &np) == 0);
+		for (size_t i = 0; i < np; i++)
+			want[nb + i].doc += (uint32_t)(p * per);
+		nb += np;
+	}
+	qsort(want, nb, sizeof *want, hit_ref_cmp);
+	CHECK_EQ_INT(nb, na);
+	CHECK(memcmp(want, got, na * sizeof *got) == 0);
+	text_query_free(&q);
+	free(want);
+	free(got);
+	text_index_close(tw);
+	lh_buf_free(&whole);
+	for (size_t p = 0; p < nparts; p++) {
+		text_index_close(tp[p]);
+		lh_buf_free(&parts[p]);
+	}
+	free_corpus(docs, n);
 }
