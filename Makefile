@@ -194,7 +194,8 @@ FUZZ_CFLAGS  := -std=c17 -D_GNU_SOURCE -Isrc -Itests/fuzz $(WARN) -g -O1 \
                 -fno-sanitize-recover=all $(shell pkg-config --cflags jansson 2>/dev/null)
 FUZZ_LIBS    := $(shell pkg-config --libs jansson libcrypto 2>/dev/null)
 FUZZ_COMMON  := src/common/error.c src/common/json.c src/common/xmalloc.c
-FUZZ_TARGETS := csv key config json multipart s3xml http_policy sql_allow schema tokenize glove
+FUZZ_TARGETS := csv key config json multipart s3xml http_policy sql_allow schema tokenize glove \
+                text_index
 FUZZ_SRC_csv       := src/ingestd/csv.c src/ingestd/csv_reader.c src/ingestd/format.c \
                       src/ingestd/infer.c src/ingestd/batch.c src/common/sha256.c \
                       src/common/schema.c src/common/calendar.c
@@ -210,6 +211,8 @@ FUZZ_SRC_sql_allow := src/queryd/sql_allow.c src/queryd/sql_functions.c
 FUZZ_SRC_schema    := src/common/schema.c src/common/calendar.c src/common/sha256.c
 FUZZ_SRC_tokenize  := src/search/tokenize.c
 FUZZ_SRC_glove     := src/search/glove.c
+FUZZ_SRC_text_index := src/search/text_index.c src/search/tokenize.c src/search/highlight.c \
+                       src/common/buf.c
 
 define FUZZ_RULE
 $(FUZZ_DIR)/fuzz_$(1): tests/fuzz/fuzz_$(1).c tests/fuzz/fuzz.h $(FUZZ_SRC_$(1)) $(FUZZ_COMMON)
@@ -266,3 +269,13 @@ $(BUILD)/bench/convert_bench: bench/convert_bench.c $(REL_OBJ)
 	@mkdir -p $(dir $@)
 	@echo "  LD      $@"
 	@$(CC) $(CFLAGS_BASE) $(REL_CFLAGS) -o $@ $(filter %.c %.o,$^) $(LDLIBS_BASE)
+
+# The BM25 text index part (bench/README.md "Text index", ADR 0146): build
+# time, memory and query latency over generated profiles. Not a test.
+TEXT_BENCH_OBJ := $(REL_DIR)/src/search/text_index.o $(REL_DIR)/src/search/tokenize.o \
+                  $(REL_DIR)/src/common/buf.o $(REL_DIR)/src/common/error.o \
+                  $(REL_DIR)/src/common/xmalloc.o $(REL_DIR)/src/common/json.o
+$(BUILD)/bench/text_index_bench: bench/text_index_bench.c $(TEXT_BENCH_OBJ)
+	@mkdir -p $(dir $@)
+	@echo "  LD      $@"
+	@$(CC) $(CFLAGS_BASE) $(REL_CFLAGS) -o $@ $^ $(LDLIBS_BASE)
