@@ -2,7 +2,7 @@
  *
  * Servers: serve (all five in one process), storaged, catalogd, ingestd,
  * queryd, gateway. Client commands talk to LAKEHOUSE_URL: ingest, query, ls,
- * show, versions, drop, gc, index. Each entry's function lives in its module.
+ * show, versions, drop, gc, index, search. Each entry's function lives in its module.
  *
  * Only servers block SIGTERM/SIGINT (their sigwait thread stops them
  * cleanly, service.h); a client command keeps the default actions, so
@@ -46,6 +46,7 @@ static const struct subcommand subcommands[] = {
 	{ "drop", cli_drop_main, "delete a dataset and all its versions (asks first)", 0 },
 	{ "gc", cli_gc_main, "delete objects no version references (--dry-run lists them)", 0 },
 	{ "index", cli_index_main, "declare, show or drop a dataset's search index", 0 },
+	{ "search", cli_search_main, "search a dataset's rows by words and meaning", 0 },
 	{ "queryd-worker", queryd_worker_main, NULL, 1 },   /* started by queryd only */
 };
 

@@ -125,6 +125,16 @@ void cli_table_print(FILE *out, enum cli_table_style style, const char *const *h
 		     size_t ncols, const char *const *cells, size_t nrows, const int *right,
 		     size_t max_width);
 
+/* cli_table_print, where cells (not headers) may hold CLI_MARK_ON ...
+ * CLI_MARK_OFF around a search match: drawn bold (SGR 1, then 22), taking no
+ * width (cli_table.c note 5). In every other table those bytes are control
+ * bytes and print as spaces. */
+#define CLI_MARK_ON '\x01'
+#define CLI_MARK_OFF '\x02'
+void cli_table_print_marked(FILE *out, enum cli_table_style style, const char *const *headers,
+			    size_t ncols, const char *const *cells, size_t nrows, const int *right,
+			    size_t max_width);
+
 /* Cap the column widths `widths` (natural widths in, shown widths out) so
  * that their sum is at most `avail`: the widest columns are cut to one common
  * width, none below CLI_TABLE_MIN_CELL (or its natural width if smaller). */
@@ -146,6 +156,15 @@ size_t cli_display_width(const char *s);
  * most LH_DATASET_NAME_MAX (64) bytes. Writes out[65]; 0, or -1 when
  * nothing usable is left (e.g. "---.csv"). */
 int cli_name_from_file(const char *path, char out[65]);
+
+/* --- cli_search.c ------------------------------------------------------------ */
+
+/* A search highlight (HTML: text escaped, matches in <mark>...</mark>) as
+ * terminal text: the entities &amp; &lt; &gt; &quot; &#39; decoded, control
+ * bytes made spaces, and each match wrapped in CLI_MARK_ON/CLI_MARK_OFF when
+ * `bold` (for cli_table_print_marked) or in "[" "]" when not (a pipe, a
+ * file). Any other tag or entity stays as it is. Pure; the caller frees. */
+char *cli_search_snippet(const char *html, int bold);
 
 /* --- cli_export.c ------------------------------------------------------------ */
 

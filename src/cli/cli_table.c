@@ -18,6 +18,11 @@
  *  3. No column is cut below CLI_TABLE_MIN_CELL: a table with more columns
  *     than the terminal can show wraps rather than turning into "…" columns.
  *  4. Everything but cli_terminal_width() is pure output to the given FILE.
+ *  5. cli_table_print_marked() (lakehouse search) also draws CLI_MARK_ON ..
+ *     CLI_MARK_OFF as bold (SGR 1 / 22) taking no width; a cut inside a
+ *     mark ends the bold before the "…". Everywhere else those two bytes are
+ *     control bytes like any other and print as spaces, so a value can never
+ *     send its own escape sequences to the terminal.
  */
 #include "cli/cli_int.h"
 
@@ -37,6 +42,21 @@ size_t cli_display_width(const char *s)
 	size_t w = 0;
 	for (const unsigned char *p = (const unsigned char *)s; *p; p++)
 		if ((*p & 0xC0) != 0x80)
+			w++;
+	return w;
+}
+
+/* Note 5: a mark byte takes no width when marks are drawn. */
+static int is_mark(unsigned char c, int marks)
+{
+	return marks && (c == (unsigned char)CLI_MARK_ON || c == (unsigned char)CLI_MARK_OFF);
+}
+
+static size_t cell_width(const char *s, int marks)
+{
+	size_t w = 0;
+	for (const unsigned char *p = (const unsigned char *)s; *p; p++)
+		if ((*p & 0xC0) != 0x80 && !is_mark(*p, marks))
 			w++;
 	return w;
 }
@@ -103,11 +123,12 @@ void cli_table_fit(size_t *widths, size_t ncols, size_t avail)
 }
 
 /* Print `s` in a field of `width` code points, cut with "…" when wider
- * (note 2); `pad` 0 leaves a left-aligned value unpadded (a line's end). */
-static void print_cell(FILE *out, const char *s, size_t width, int right, int pad)
+ * (note 2); `pad` 0 leaves a left-aligned value unpadded (a line's end);
+ * `marks` draws CLI_MARK_ON/OFF (note 5). */
+static void print_cell(FILE *out, const char *s, size_t width, int right, int pad, int marks)
 {
-	size_t w = cli_display_width(s);
-	int cut = w > width;
+	size_t w = cell_width(s, marks);
+	int cut = w > width, bold = 0;
 	size_t shown = cut ? (width ? width - 1 : 0) : w;
 	size_t fill = cut ? 0 : width - w;
 
@@ -116,6 +137,13 @@ static void print_cell(FILE *out, const char *s, size_t width, int right, int pa
 			fputc(' ', out);
 	size_t cps = 0;
 	for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+		if (is_mark(*p, marks)) {
+			if (cut && cps == shown)
+				break;   /* no bold for what is cut off */
+			bold = *p == (unsigned char)CLI_MARK_ON;
+			fputs(bold ? "\033[1m" : "\033[22m", out);
+			continue;
+		}
 		if ((*p & 0xC0) != 0x80) {
 			if (cps == shown)
 				break;
@@ -123,6 +151,8 @@ static void print_cell(FILE *out, const char *s, size_t width, int right, int pa
 		}
 		fputc(*p < 0x20 || *p == 0x7f ? ' ' : *p, out);
 	}
+	if (bold)
+		fputs("\033[22m", out);
 	if (cut && width)
 		fputs("…", out);
 	if (!right && pad)
@@ -142,9 +172,9 @@ static void rule(FILE *out, const size_t *widths, size_t ncols, const char *left
 	fputc('\n', out);
 }
 
-void cli_table_print(FILE *out, enum cli_table_style style, const char *const *headers,
-		     size_t ncols, const char *const *cells, size_t nrows, const int *right,
-		     size_t max_width)
+static void table_print(FILE *out, enum cli_table_style style, const char *const *headers,
+			size_t ncols, const char *const *cells, size_t nrows, const int *right,
+			size_t max_width, int marks)
 {
 	const char *null_text = style == CLI_TABLE_BOX ? "NULL" : "";
 	size_t *widths = xcalloc(ncols ? ncols : 1, sizeof *widths);
@@ -153,7 +183,7 @@ void cli_table_print(FILE *out, enum cli_table_style style, const char *const *h
 		widths[c] = cli_display_width(headers[c]);
 		for (size_t r = 0; r < nrows; r++) {
 			const char *v = cells[r * ncols + c];
-			size_t w = cli_display_width(v ? v : null_text);
+			size_t w = cell_width(v ? v : null_text, marks);
 			if (w > widths[c])
 				widths[c] = w;
 		}
@@ -168,7 +198,7 @@ void cli_table_print(FILE *out, enum cli_table_style style, const char *const *h
 		fputs("│", out);
 		for (size_t c = 0; c < ncols; c++) {
 			fputc(' ', out);
-			print_cell(out, headers[c], widths[c], 0, 1);
+			print_cell(out, headers[c], widths[c], 0, 1, 0);
 			fputs(" │", out);
 		}
 		fputc('\n', out);
@@ -178,7 +208,8 @@ void cli_table_print(FILE *out, enum cli_table_style style, const char *const *h
 			for (size_t c = 0; c < ncols; c++) {
 				const char *v = cells[r * ncols + c];
 				fputc(' ', out);
-				print_cell(out, v ? v : null_text, widths[c], right && right[c], 1);
+				print_cell(out, v ? v : null_text, widths[c], right && right[c], 1,
+					   marks);
 				fputs(" │", out);
 			}
 			fputc('\n', out);
@@ -189,7 +220,8 @@ void cli_table_print(FILE *out, enum cli_table_style style, const char *const *h
 			for (size_t c = 0; c < ncols; c++) {
 				const char *v = r ? cells[(r - 1) * ncols + c] : headers[c];
 				int last = c + 1 == ncols, ralign = right && right[c];
-				print_cell(out, v ? v : null_text, widths[c], ralign, !last);
+				print_cell(out, v ? v : null_text, widths[c], ralign, !last,
+					   marks && r);
 				if (!last)
 					fputs("  ", out);
 			}
@@ -197,4 +229,18 @@ void cli_table_print(FILE *out, enum cli_table_style style, const char *const *h
 		}
 	}
 	free(widths);
+}
+
+void cli_table_print(FILE *out, enum cli_table_style style, const char *const *headers,
+		     size_t ncols, const char *const *cells, size_t nrows, const int *right,
+		     size_t max_width)
+{
+	table_print(out, style, headers, ncols, cells, nrows, right, max_width, 0);
+}
+
+void cli_table_print_marked(FILE *out, enum cli_table_style style, const char *const *headers,
+			    size_t ncols, const char *const *cells, size_t nrows, const int *right,
+			    size_t max_width)
+{
+	table_print(out, style, headers, ncols, cells, nrows, right, max_width, 1);
 }

@@ -679,5 +679,209 @@ class TestCliAgainstServe(ServerTest):
         self.assertEqual(sorted((r[0], r[1]) for r in rows[1:]), [("1", "2"), ("2", "3")])
 
 
+
+# --- lakehouse search (issue 13 point 7) -------------------------------------
+
+SEARCH_PEOPLE = """worker_id,full_name,title,skills,notes,state
+1,Ann Smith,Forklift Operator,forklift; pallet jack; OSHA-30,Certified lift truck driver available now,WI
+2,Bob Jones,Registered Nurse,ICU; BLS; ACLS,Critical care nurse with 5 years,IL
+3,Cara Diaz,Welder,MIG; TIG; AWS D1.1,Welding fabricator for structural steel,WI
+4,Dan Wu,Software Engineer,C; Python; SQL,Backend developer who likes databases,CA
+5,Eve Kim,Warehouse Associate,picking; packing; forklift,Production worker on night shift,WI
+6,Finn Lee,Dental Hygienist,cleaning; x-ray,Dentist & <b>assistant</b> in a family practice,MN
+"""
+
+ANSI = re.compile(r"\x1b\[[0-9;]*m")
+
+
+class SearchPeer(http.server.BaseHTTPRequestHandler):
+    """A gateway that answers /v1/search with a canned answer (rows not yet
+    indexed, a note, a hybrid row found by one ranking only), to check how
+    the CLI shows what a real serve rarely answers on cue."""
+    protocol_version = "HTTP/1.1"
+    seen = []
+    answer = {"dataset": "people", "version": 4, "mode": "hybrid", "embedder": "builtin",
+              "k": 1000, "results": [
+                  {"row": {"state": "WI", "worker_id": 7, "notes": "drives a \x1b[31mlift"},
+                   "score": 0.0164, "text_rank": None, "vector_rank": 1,
+                   "highlight": {"notes": "drives a \x1b[31m<mark>lift</mark> &amp; more"}}],
+              "searched_rows": 12, "unindexed_rows": 5, "elapsed_ms": 2.5,
+              "notes": ["k was capped at the largest allowed, 1000"]}
+
+    def send(self, status, obj):
+        body = json.dumps(obj).encode()
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def do_GET(self):
+        SearchPeer.seen.append(("GET", self.path, None))
+        if self.path == "/v1/catalog/index/people":
+            self.send(200, {"name": "people", "declaration": {
+                "text": ["notes"], "id": "worker_id", "embedder": "builtin"}, "versions": []})
+        else:
+            self.send(404, {"error": "no", "code": "not_found"})
+
+    def do_POST(self):
+        body = json.loads(self.rfile.read(int(self.headers.get("Content-Length", "0"))))
+        SearchPeer.seen.append(("POST", self.path, body))
+        self.send(200, SearchPeer.answer)
+
+    def log_message(self, *args):
+        pass
+
+
+class TestCliSearch(ServerTest):
+    def setUp(self):
+        self.tmp = tempfile.mkdtemp(prefix="lh-cli-")
+        self.addCleanup(shutil.rmtree, self.tmp, True)
+
+    def peer(self):
+        SearchPeer.seen = []
+        srv = http.server.ThreadingHTTPServer(("127.0.0.1", 0), SearchPeer)
+        srv.daemon_threads = True
+        threading.Thread(target=srv.serve_forever, daemon=True).start()
+        self.addCleanup(srv.server_close)
+        self.addCleanup(srv.shutdown)
+        return "http://127.0.0.1:%d" % srv.server_port
+
+    def test_help_and_usage(self):
+        for flag in ("--help", "-h"):
+            p = run(["search", flag], "http://127.0.0.1:1")
+            self.assertEqual(p.returncode, 0, p.stderr)
+            self.assertTrue(p.stdout.startswith(b"usage: lakehouse search NAME"), p.stdout)
+            self.assertIn(b"--where SQL", p.stdout)
+        p = run(["--help"], "http://127.0.0.1:1")
+        self.assertIn(b"  search ", p.stdout)
+        for args in (["search"], ["search", "people"], ["search", "people", "x", "--mode", "fuzzy"],
+                     ["search", "people", "x", "-k", "0"], ["search", "people", "x", "-k", "ten"],
+                     ["search", "people", "x", "-k"], ["search", "people", "x", "--where"],
+                     ["search", "people", "x", "--columns", "a,,b"], ["search", "--bogus", "people", "x"]):
+            p = run(args, "http://127.0.0.1:1")
+            self.assertEqual(p.returncode, 2, (args, p.stderr))
+            self.assertTrue(p.stderr.startswith(b"usage: lakehouse search") or
+                            p.stderr.startswith(b"lakehouse: "), (args, p.stderr))
+            self.assertEqual(p.stdout, b"", args)
+        p = run(["search", "people", "nurse"], "http://127.0.0.1:1")
+        self.assertEqual(p.returncode, 1)
+        self.assertIn(b"cannot reach the lakehouse", p.stderr)
+
+    def test_request_and_rendering_against_a_peer(self):
+        url = self.peer()
+        p = run(["search", "people@4", "forklift", "--where", "x = 1", "--columns",
+                 "worker_id, notes,state"], url)
+        self.assertEqual(p.returncode, 0, p.stderr)
+        self.assertEqual(SearchPeer.seen, [("POST", "/v1/search", {
+            "dataset": "people@4", "query": "forklift", "where": "x = 1",
+            "columns": ["worker_id", "notes", "state"]})])
+        SearchPeer.seen = []
+        p = run(["search", "people@4", "forklift", "operator", "--where=state = 'WI'", "-k", "5000",
+                 "--mode", "hybrid"], url)
+        self.assertEqual(p.returncode, 0, p.stderr)
+        method, path, body = SearchPeer.seen[0]
+        self.assertEqual((method, path), ("POST", "/v1/search"))
+        self.assertEqual(body, {"dataset": "people@4", "query": "forklift operator", "k": 5000,
+                                "mode": "hybrid", "where": "state = 'WI'"})
+        # the declaration (for the column order) is the dataset's, without @4
+        self.assertEqual(SearchPeer.seen[1], ("GET", "/v1/catalog/index/people", None))
+        out = p.stdout.decode()
+        lines = out.splitlines()
+        # id, then the text columns, then the rest; hybrid shows each ranking's rank
+        self.assertEqual(lines[0].split(), ["#", "SCORE", "TEXT", "VECTOR", "worker_id", "notes",
+                                            "state"])
+        # not a terminal: brackets, entities decoded, the value's own escape made inert
+        self.assertRegex(lines[1], r"^1\s+0\.0164\s+-\s+1\s+7\s+drives a  \[31m\[lift\] & more\s+WI$")
+        self.assertNotIn("\x1b", out)
+        self.assertEqual(lines[2], "1 result of 12 rows searched (5 not yet indexed: searched "
+                                   "exactly) in 2.5 ms \u00b7 hybrid search of people@4")
+        self.assertEqual(lines[3], "note: k was capped at the largest allowed, 1000")
+        # --json: the answer as the server sent it
+        p = run(["search", "people", "x", "--json"], url)
+        self.assertEqual(json.loads(p.stdout), SearchPeer.answer)
+
+    @unittest.skipUnless(built("ingestd") and built("queryd") and built("catalogd"),
+                         "search needs ingestd, catalogd and queryd")
+    def test_search_against_serve(self):
+        srv = self.start("serve")
+        path = os.path.join(self.tmp, "people.csv")
+        with open(path, "w") as f:
+            f.write(SEARCH_PEOPLE)
+        self.assertEqual(run(["ingest", "people", path], srv.url).returncode, 0)
+        # no index yet: the server's words and the command, with the text columns
+        p = run(["search", "people", "forklift"], srv.url)
+        self.assertEqual(p.returncode, 1)
+        self.assertEqual(p.stdout, b"")
+        err = p.stderr.decode()
+        self.assertIn('lakehouse: dataset "people" has no search index', err)
+        self.assertIn("  lakehouse index people --text full_name,title,skills,notes,state\n", err)
+        p = run(["index", "people", "--text", "title,skills,notes", "--id", "worker_id"], srv.url)
+        self.assertEqual(p.returncode, 0, p.stderr)
+        deadline = time.time() + 90
+        while time.time() < deadline:
+            p = run(["index", "people", "--json"], srv.url)
+            if all(v["state"] == "ready" for v in json.loads(p.stdout)["versions"]):
+                break
+            time.sleep(0.2)
+
+        p = run(["search", "people", "forklift", "--mode", "text"], srv.url)
+        self.assertEqual(p.returncode, 0, p.stderr)
+        lines = p.stdout.decode().splitlines()
+        self.assertEqual(lines[0].split(), ["#", "SCORE", "worker_id", "title", "skills", "notes",
+                                            "full_name", "state"])
+        # BM25 order: Ann (forklift twice) before Eve; the matches in brackets
+        self.assertRegex(lines[1], r"^1\s+\d+\.\d{4}\s+1\s+\[Forklift\] Operator\s+\[forklift\]; pallet")
+        self.assertRegex(lines[2], r"^2\s+\d+\.\d{4}\s+5\s+Warehouse Associate\s+picking; packing; \[forklift\]")
+        self.assertRegex(lines[3], r"^2 results of 6 rows searched \(all indexed\) in [0-9.]+ m?s "
+                                   r"\u00b7 text search of people@1$")
+        # the same through --json
+        ans = json.loads(run(["search", "people", "forklift", "--mode", "text", "--json"],
+                             srv.url).stdout)
+        self.assertEqual([r["row"]["worker_id"] for r in ans["results"]], [1, 5])
+        # hybrid by default, -k, a filter before ranking
+        p = run(["search", "people", "nurse", "-k", "2", "--where", "state = 'WI'"], srv.url)
+        self.assertEqual(p.returncode, 0, p.stderr)
+        lines = p.stdout.decode().splitlines()
+        self.assertEqual(lines[0].split()[:4], ["#", "SCORE", "TEXT", "VECTOR"])
+        self.assertEqual(len(lines), 4, lines)
+        self.assertTrue(all(l.rstrip().endswith("WI") for l in lines[1:3]), lines)
+        self.assertIn("2 results of 3 rows searched", lines[3])
+        # a column left out by --columns: its match shows in MATCH
+        p = run(["search", "people", "forklift operator", "--columns", "full_name", "-k", "1"],
+                srv.url)
+        lines = p.stdout.decode().splitlines()
+        self.assertEqual(lines[0].split(), ["#", "SCORE", "TEXT", "VECTOR", "full_name", "MATCH"])
+        self.assertRegex(lines[1], r"Ann Smith\s+title: \[Forklift\] \[Operator\]$")
+        # HTML in a value is shown as the text it is
+        p = run(["search", "people", "dentist", "--mode", "text"], srv.url)
+        self.assertIn("Dentist & <b>assistant</b>", p.stdout.decode().replace("[", "").replace("]", ""))
+        # nothing matches: said, exit 0
+        p = run(["search", "people", "zebra", "--mode", "text"], srv.url)
+        self.assertEqual(p.returncode, 0, p.stderr)
+        self.assertTrue(p.stdout.startswith(b"no row matches\n0 results of 6 rows"), p.stdout)
+        # errors in the server's words, exit 1
+        for args, words in ((["--where", "nope = 1"], "where:"),
+                            (["--where", "1=1; DROP TABLE x"], "where"),
+                            (["--columns", "nope"], "nope")):
+            p = run(["search", "people", "nurse"] + args, srv.url)
+            self.assertEqual(p.returncode, 1, args)
+            self.assertTrue(p.stderr.startswith(b"lakehouse: "), p.stderr)
+            self.assertIn(words, p.stderr.decode())
+            self.assertEqual(p.stdout, b"")
+        p = run(["search", "nobody", "nurse"], srv.url)
+        self.assertEqual(p.returncode, 1)
+        self.assertIn(b"nobody", p.stderr)
+        # on a terminal: bold matches, the table fits the width
+        rc, out = run_tty(["search", "people", "forklift", "operator", "--columns",
+                           "worker_id,title,skills,notes"], srv.url, env={"COLUMNS": "72"})
+        self.assertEqual(rc, 0, out)
+        self.assertIn("\x1b[1mForklift\x1b[22m", out)
+        self.assertNotIn("[Forklift]", out)
+        self.assertIn("\u2026", out)
+        self.assertEqual(max(len(ANSI.sub("", l)) for l in out.splitlines()[:-1]), 72, out)
+        self.assertIn("\u2026", out)
+
+
 if __name__ == "__main__":
     unittest.main()
