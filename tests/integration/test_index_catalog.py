@@ -337,9 +337,13 @@ class IndexStoragedTest(ServerTest):
     """catalogd with storaged (and nothing else: no builder), so each step is
     ours: a record's parts must be in storaged, GC keeps referenced parts."""
 
+    def env(self):
+        return {}
+
     def setUp(self):
         self.st = self.start("storaged")
-        self.cat = self.start("catalogd", env={"LAKEHOUSE_CATALOGD_STORAGED_URL": self.st.url})
+        self.cat = self.start("catalogd", env=dict(self.env(),
+                                                   LAKEHOUSE_CATALOGD_STORAGED_URL=self.st.url))
         self.url = self.cat.url + "/catalog"
 
     def store(self, key, data=b"x"):
@@ -381,6 +385,13 @@ class IndexStoragedTest(ServerTest):
         self.assertEqual(self.gc(), ["_index/f/a"])
         self.assertFalse(self.exists("_index/f/a"))
         self.assertTrue(self.exists("datasets/people/a.parquet"))
+
+
+class PostgresIndexStoragedTest(IndexStoragedTest):
+    def env(self):
+        pg = postgres()
+        return {"LAKEHOUSE_CATALOGD_BACKEND": "postgres",
+                "LAKEHOUSE_CATALOGD_POSTGRES_DSN": pg.dsn(pg.create_database("ixgc"))}
 
 
 def bearer(tok):
