@@ -98,12 +98,16 @@ class Conn:
 class Lakehouse:
     """A serve process (ours unless --url is given) holding the profiles."""
 
-    def __init__(self, url=None, env=None):
+    def __init__(self, url=None, env=None, data_dir=None):
+        """data_dir: serve keeps its data there (made if missing, never
+        removed), so a later run finds the profiles and their index built."""
         self.server = None
         if url is None:
             e = {"LAKEHOUSE_LOG": "quiet"}
             e.update(env or {})
-            self.server = Server("serve", env=e)
+            if data_dir:
+                os.makedirs(data_dir, exist_ok=True)
+            self.server = Server("serve", env=e, data_dir=data_dir and os.path.abspath(data_dir))
             url = self.server.url
         self.url = url.rstrip("/")
         self.conn = Conn(self.url)
@@ -198,13 +202,14 @@ class Lakehouse:
 
 
 def setup(args, rows):
-    """Data, server, ingest and ready index: (lakehouse, data dir, facts)."""
+    """Data, server, ingest (unless the server holds "profiles" already) and
+    ready index: (lakehouse, generated data dir, facts)."""
     d = ensure_data(rows, args.seed)
-    lh = Lakehouse(args.url)
+    lh = Lakehouse(args.url, data_dir=args.data_dir)
     facts = {"rows": rows, "seed": args.seed, "url": lh.url}
     try:
         version = lh.dataset_version()
-        if version is None or args.url is None:
+        if version is None:
             print("ingesting %s" % os.path.join(d, "profiles.csv"), flush=True)
             obj, dt = lh.ingest(os.path.join(d, "profiles.csv"))
             facts["ingest_s"] = round(dt, 2)

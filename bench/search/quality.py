@@ -3,7 +3,7 @@
 point 9): nDCG@10 and recall@10 of text, vector and hybrid search against
 graded judgements derived from the generator's ground truth.
 
-    python3 bench/search/quality.py [--rows 500000] [--url http://127.0.0.1:8080]
+    python3 bench/search/quality.py [--rows 500000] [--url http://127.0.0.1:8080 | --data-dir DIR]
                                     [--no-sweep] [--limit N]
 
 1. The profiles, truth and judgements come from gen_profiles.py (made once
@@ -97,6 +97,8 @@ def main():
     ap.add_argument("--rows", type=int, default=500000)
     ap.add_argument("--seed", type=int, default=13)
     ap.add_argument("--url", help="an existing lakehouse (gateway) instead of starting serve")
+    ap.add_argument("--data-dir", help="serve's data dir, kept (a second run reuses the ingest "
+                    "and the built index)")
     ap.add_argument("--no-sweep", action="store_true", help="skip the hybrid weight sweep")
     ap.add_argument("--limit", type=int, help="only the first N judged queries")
     ap.add_argument("--out", default=os.path.join(client.OUT, "search_quality.json"))
