@@ -13,8 +13,8 @@
  *         asc), <= k; when check passes, the top 3 is the head of the full
  *         ranking (pruning is exact);
  *   odd:  texts, one doc per line: the built section opens and passes check,
- *         has one doc per line, and each query term's df is the number of
- *         lines whose snippet marks it; the same lines built as two parts
+ *         has one doc per line, and each query term's df (of the first 8)
+ *         is the number of lines whose snippet marks it; the same lines built as two parts
  *         (split at the middle line) and searched with the summed stats
  *         give bit-identical scores and the same docs as the whole; each
  *         line's snippet is NULL or valid UTF-8 with balanced <mark>s and no
@@ -214,6 +214,8 @@ static void fuzz_texts(const uint8_t *data, size_t size)
 		size_t l = strlen(q.terms[i]);
 		df[i] = text_index_df(th[0], q.terms[i], l) + text_index_df(th[1], q.terms[i], l);
 		FUZZ_CHECK(df[i] == text_index_df(tw, q.terms[i], l));
+		if (i >= 8)
+			continue;   /* the highlighter's df for the first 8 terms only */
 		/* df = the lines whose snippet for this one term marks something */
 		struct text_query one = { &q.terms[i], 1 };
 		uint64_t marked = 0;
