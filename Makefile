@@ -279,3 +279,23 @@ $(BUILD)/bench/text_index_bench: bench/text_index_bench.c $(TEXT_BENCH_OBJ)
 	@mkdir -p $(dir $@)
 	@echo "  LD      $@"
 	@$(CC) $(CFLAGS_BASE) $(REL_CFLAGS) -o $@ $^ $(LDLIBS_BASE)
+
+# The search benchmarks (bench/README.md "Search", ADR 0149): generated
+# staffing profiles, search quality against graded judgements, and speed
+# (build, latency, HNSW against DuckDB's exact search in-process). Not part
+# of `make test`.
+.PHONY: bench-search
+$(BUILD)/bench/exact_knn: bench/search/exact_knn.c | $(DUCKDB_DIR)/duckdb.h
+	@mkdir -p $(dir $@)
+	$(CC) $(REL_CFLAGS) -std=c17 -D_GNU_SOURCE $(WARN) -I$(DUCKDB_DIR) -o $@ $< \
+		-L$(DUCKDB_DIR) -lduckdb -Wl,-rpath,$(DUCKDB_DIR)
+
+# speed.py builds the index (and measures the build) in a fresh data dir;
+# quality.py then searches the same data without building again.
+bench-search: $(BUILD)/lakehouse $(BUILD)/bench/exact_knn
+	rm -rf $(BUILD)/bench/search-serve
+	LAKEHOUSE_BIN=$(abspath $(BUILD))/lakehouse LH_BENCH_BUILD=$(abspath $(BUILD)) \
+		python3 bench/search/speed.py --data-dir $(BUILD)/bench/search-serve
+	LAKEHOUSE_BIN=$(abspath $(BUILD))/lakehouse \
+		python3 bench/search/quality.py --data-dir $(BUILD)/bench/search-serve
+	rm -rf $(BUILD)/bench/search-serve
