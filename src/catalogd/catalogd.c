@@ -370,13 +370,14 @@ out:
 }
 
 /* Split /catalog/index/<rest> into the dataset name (validated, a copy the
- * caller frees) and what follows its '/' (*tail, "" when nothing). */
+ * caller frees) and what follows its '/' (*tail, "" when there is no '/';
+ * a trailing '/' alone leaves "/", which names no route). */
 static char *index_path(struct http_request *req, const char **tail, struct lh_error *err)
 {
 	const char *rest = http_request_path_rest(req);
 	const char *slash = strchr(rest, '/');
 	char *name = slash ? xstrndup(rest, (size_t)(slash - rest)) : xstrdup(rest);
-	*tail = slash ? slash + 1 : "";
+	*tail = !slash ? "" : slash[1] ? slash + 1 : "/";
 	if (dataset_name_check(name, err)) {
 		free(name);
 		return NULL;

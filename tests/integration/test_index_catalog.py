@@ -200,7 +200,9 @@ class IndexCatalogTest(ServerTest):
                          400, "bad_name")
         self.assertError(request_json("GET", self.url + "/index/people/versions"), 404,
                          "not_found")
-        for path in ("people/versions/0", "people/versions/x", "people/other"):
+        self.assertError(request_json("DELETE", self.url + "/index/people/"), 404, "not_found")
+        for path in ("people/versions/0", "people/versions/x", "people/other", "people/",
+                     "people/versions/", "people/versions/1/x"):
             self.assertError(self.put(path, {}), 404, "not_found")
         self.assertError(self.get("people"), 404, "no_index")  # nothing was declared
 
