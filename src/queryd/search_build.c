@@ -45,30 +45,38 @@
 #include "common/storage_client.h"
 #include "common/xmalloc.h"
 
+#include <errno.h>
 #include <inttypes.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #define SEARCH_BUILD_POLL_MS 1000
 #define SEARCH_BUILD_BATCH 8
 #define SEARCH_BUILD_TIMEOUT_MS (60.0 * 60 * 1000)
 
-struct mem_source {
-	const char *data;
-	size_t len, off;
+struct fd_source {
+	int fd;
+	uint64_t len, off;
 };
 
-static ssize_t mem_read(void *ctx, char *buf, size_t max)
+static ssize_t fd_read(void *ctx, char *buf, size_t max)
 {
-	struct mem_source *m = ctx;
-	size_t n = m->len - m->off;
-	if (n > max)
-		n = max;
-	memcpy(buf, m->data + m->off, n);
-	m->off += n;
-	return (ssize_t)n;
+	struct fd_source *f = ctx;
+	if (f->off >= f->len)
+		return 0;
+	if (max > f->len - f->off)
+		max = (size_t)(f->len - f->off);
+	ssize_t n;
+	do
+		n = pread(f->fd, buf, max, (off_t)f->off);
+	while (n < 0 && errno == EINTR);
+	if (n <= 0)
+		return -1;
+	f->off += (uint64_t)n;
+	return n;
 }
 
 /* Note 2: the part of object i stored (or found stored); its size. */
@@ -81,15 +89,15 @@ static int part_ensure(struct search *s, struct qrun *r, const struct manifest *
 	int h = storage_client_head(st, &call, key, bytes, err);
 	if (h <= 0)
 		return h;
-	char *data = NULL;
-	size_t len = 0;
-	if (search_part_build(s, r, m, i, decl, e, pc, 1, rid, &data, &len, err))
+	int fd = -1;
+	uint64_t len = 0;
+	if (search_part_build(s, r, m, i, decl, e, pc, 1, rid, &fd, &len, err))
 		return -1;
-	struct mem_source src = { data, len, 0 };
-	struct storage_put put = { .source = mem_read, .source_ctx = &src, .length = len,
+	struct fd_source src = { fd, len, 0 };
+	struct storage_put put = { .source = fd_read, .source_ctx = &src, .length = len,
 				   .write_once = 1, .expect_continue = 1 };
 	int p = storage_client_put(st, &call, key, &put, err);
-	free(data);
+	close(fd);
 	if (p < 0)
 		return -1;
 	*bytes = len;

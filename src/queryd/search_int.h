@@ -95,11 +95,12 @@ int search_component(struct search *s, struct qrun *r, const json_t *index,
 		     struct lh_error *err);
 
 /* Build the part of object `object` of `m` by reading its rows through a
- * worker; with_graph adds the HNSW graph. The bytes go to *out (xmalloc'd,
- * *len). */
+ * worker; with_graph adds the HNSW graph. The bytes go to an unlinked
+ * temporary file in queryd's cache directory: *fd (the caller closes it),
+ * *len bytes — a part is never held on the heap whole. */
 int search_part_build(struct search *s, struct qrun *r, const struct manifest *m, size_t object,
 		      const struct index_decl *decl, struct embedder *e, const float *pc,
-		      int with_graph, const char *rid, char **out, size_t *len,
+		      int with_graph, const char *rid, int *fd, uint64_t *len,
 		      struct lh_error *err);
 
 /* ---- search_build.c ----------------------------------------------------- */

@@ -43,6 +43,7 @@
 #include "common/limits.h"
 #include "common/log.h"
 #include "common/manifest.h"
+#include "common/random.h"
 #include "common/storage_client.h"
 #include "common/xmalloc.h"
 
@@ -65,8 +66,8 @@
 struct opart {
 	struct spart part;
 	char *key;
-	void *map;               /* stored: the mapped cache file */
-	char *mem;               /* in memory: the bytes */
+	void *map;               /* the mapped file: the cache's, or an unlinked
+				  * temporary one for a part built here */
 	size_t len;
 	int refs;
 	uint64_t used;           /* LRU tick */
@@ -135,7 +136,6 @@ static void opart_free(struct search *s, struct opart *p)
 		munmap(p->map, p->len);
 	if (p->part.stored)
 		qcache_release(queryd_cache(s->q), p->key);
-	free(p->mem);
 	free(p->key);
 	free(p);
 }
@@ -350,10 +350,9 @@ fail:
 
 int search_part_build(struct search *s, struct qrun *r, const struct manifest *m, size_t object,
 		      const struct index_decl *decl, struct embedder *e, const float *pc,
-		      int with_graph, const char *rid, char **out, size_t *len,
+		      int with_graph, const char *rid, int *fd, uint64_t *len,
 		      struct lh_error *err)
 {
-	struct lh_buf b;
 	struct part_build *pb = read_object(s, r, m, object, decl, e, 0, rid, err);
 	if (!pb)
 		return -1;
@@ -362,13 +361,25 @@ int search_part_build(struct search *s, struct qrun *r, const struct manifest *m
 				 .expansion_search = ANN_DEFAULT_EXPANSION_SEARCH,
 				 .threads = 2 };
 	int graph = with_graph && part_build_rows(pb) >= LH_SEARCH_ANN_MIN_ROWS;
-	lh_buf_init(&b, LH_SEARCH_MAX_PART_BYTES);
-	if (part_build_finish(pb, pc, graph ? &ap : NULL, &b, err)) {
-		lh_buf_free(&b);
+	char name[17];
+	random_name(name, 8);
+	char *path = xasprintf("%s/out/part.%s.tmp", queryd_config(s->q)->queryd.cache_dir, name);
+	*fd = open(path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+	if (*fd >= 0)
+		unlink(path);   /* nothing to clean up after a crash */
+	free(path);
+	if (*fd < 0) {
+		part_build_free(pb);
+		return lh_fail(err, 500, "internal", "cannot make a temporary file for an index "
+			       "part: %s", strerror(errno));
+	}
+	if (part_build_write(pb, pc, graph ? &ap : NULL, segment_fd_sink, fd, err)) {
+		close(*fd);
+		*fd = -1;
 		return -1;
 	}
-	*len = b.len;
-	*out = lh_buf_take(&b);
+	off_t end = lseek(*fd, 0, SEEK_END);
+	*len = end > 0 ? (uint64_t)end : 0;
 	return 0;
 }
 
@@ -472,16 +483,23 @@ static struct opart *part_open_built(struct search *s, struct qrun *r, struct sv
 	pthread_mutex_unlock(&s->mu);
 	if (p)
 		return p;
-	char *bytes = NULL;
-	size_t len = 0;
-	if (search_part_build(s, r, v->m, object, &v->decl, v->e, v->pc, 0, rid, &bytes, &len, err))
+	int fd = -1;
+	uint64_t len = 0;
+	if (search_part_build(s, r, v->m, object, &v->decl, v->e, v->pc, 0, rid, &fd, &len, err))
 		return NULL;
 	p = xcalloc(1, sizeof *p);
 	p->key = xstrdup(key);
-	p->mem = bytes;
-	p->len = len;
+	p->len = (size_t)len;
 	p->refs = 1;
-	p->part.seg = segment_open(p->mem, p->len, err);
+	p->map = mmap(NULL, p->len, PROT_READ, MAP_PRIVATE, fd, 0);
+	close(fd);
+	if (p->map == MAP_FAILED) {
+		p->map = NULL;
+		lh_fail(err, 500, "internal", "cannot map an index part: %s", strerror(errno));
+		opart_free(s, p);
+		return NULL;
+	}
+	p->part.seg = segment_open(p->map, p->len, err);
 	if (!p->part.seg) {
 		opart_free(s, p);
 		return NULL;

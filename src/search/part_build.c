@@ -106,8 +106,9 @@ const float *part_build_raw_vectors(struct part_build *pb)
 	return segment_builder_vectors(pb->seg);
 }
 
-int part_build_finish(struct part_build *pb, const float *pc, const struct ann_params *ann,
-		      struct lh_buf *out, struct lh_error *err)
+int part_build_write(struct part_build *pb, const float *pc, const struct ann_params *ann,
+		     int (*sink)(void *ctx, const void *data, size_t n), void *ctx,
+		     struct lh_error *err)
 {
 	int rc = -1;
 	if (part_build_flush(pb, err))
@@ -119,10 +120,21 @@ int part_build_finish(struct part_build *pb, const float *pc, const struct ann_p
 			sif_remove(v + (size_t)i * pb->dim, pb->dim, pc);
 	struct segment_builder *seg = pb->seg;
 	pb->seg = NULL;
-	rc = segment_builder_finish(seg, ann, out, err);
+	rc = segment_builder_write(seg, ann, sink, ctx, err);
 out:
 	part_build_free(pb);
 	return rc;
+}
+
+static int buf_sink(void *ctx, const void *data, size_t n)
+{
+	return lh_buf_append(ctx, data, n);
+}
+
+int part_build_finish(struct part_build *pb, const float *pc, const struct ann_params *ann,
+		      struct lh_buf *out, struct lh_error *err)
+{
+	return part_build_write(pb, pc, ann, buf_sink, out, err);
 }
 
 void part_build_free(struct part_build *pb)

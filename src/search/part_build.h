@@ -38,6 +38,10 @@ const float *part_build_raw_vectors(struct part_build *pb);
  * into out and free pb (also on failure). `ann` as segment_builder_finish. */
 int part_build_finish(struct part_build *pb, const float *pc, const struct ann_params *ann,
 		      struct lh_buf *out, struct lh_error *err);
+/* The same, the part's bytes to `sink` (segment.h's segment_sink_fn). */
+int part_build_write(struct part_build *pb, const float *pc, const struct ann_params *ann,
+		     int (*sink)(void *ctx, const void *data, size_t n), void *ctx,
+		     struct lh_error *err);
 void part_build_free(struct part_build *pb);
 
 #endif

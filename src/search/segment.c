@@ -21,8 +21,11 @@
 #include "common/error.h"
 #include "common/xmalloc.h"
 
+#include <errno.h>
+#include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 struct segment_builder {
 	unsigned dim;
@@ -111,19 +114,36 @@ static uint64_t get_u64(const unsigned char *p)
 	return v;
 }
 
-static int pad8(struct lh_buf *out)
+struct sink {
+	segment_sink_fn fn;
+	void *ctx;
+	uint64_t written;
+	int failed;
+};
+
+static void emit(struct sink *k, const void *data, size_t n)
+{
+	if (k->failed || n == 0)
+		return;
+	if (k->fn(k->ctx, data, n))
+		k->failed = 1;
+	else
+		k->written += n;
+}
+
+static void emit_pad8(struct sink *k)
 {
 	static const char zeros[8];
-	size_t n = (8 - out->len % 8) % 8;
-	return n ? lh_buf_append(out, zeros, n) : 0;
+	emit(k, zeros, (size_t)((8 - k->written % 8) % 8));
 }
 
 /* Note 1. */
-int segment_builder_finish(struct segment_builder *b, const struct ann_params *ann,
-			   struct lh_buf *out, struct lh_error *err)
+int segment_builder_write(struct segment_builder *b, const struct ann_params *ann,
+			  segment_sink_fn fn, void *ctx, struct lh_error *err)
 {
 	struct lh_buf text, graph;
 	unsigned char hdr[SEGMENT_HEADER_BYTES];
+	struct sink k = { fn, ctx, 0, 0 };
 	int rc = -1;
 	lh_buf_init(&text, (size_t)1 << 40);
 	lh_buf_init(&graph, (size_t)1 << 40);
@@ -158,29 +178,61 @@ int segment_builder_finish(struct segment_builder *b, const struct ann_params *a
 	put_u64(hdr + 64, store_off);
 	put_u64(hdr + 72, store_len);
 	put_u64(hdr + 80, off);
-	if (lh_buf_append(out, hdr, sizeof hdr) ||
-	    (text.len && lh_buf_append(out, text.data, text.len)) || pad8(out) ||
-	    (vec_len && lh_buf_append(out, b->vecs, vec_len)) ||
-	    (graph.len && lh_buf_append(out, graph.data, graph.len)) || pad8(out))
-		goto too_big;
+	emit(&k, hdr, sizeof hdr);
+	emit(&k, text.data, text.len);
+	lh_buf_free(&text);
+	emit_pad8(&k);
+	emit(&k, b->vecs, vec_len);
+	free(b->vecs);
+	b->vecs = NULL;
+	emit(&k, graph.data, graph.len);
+	lh_buf_free(&graph);
+	emit_pad8(&k);
 	for (uint32_t i = 0; i < b->rows; i++) {
 		unsigned char e[8];
 		put_u64(e, b->ends[i]);
-		if (lh_buf_append(out, e, 8))
-			goto too_big;
+		emit(&k, e, 8);
 	}
-	if ((b->store_len && lh_buf_append(out, b->store, b->store_len)) || pad8(out))
-		goto too_big;
+	emit(&k, b->store, b->store_len);
+	emit_pad8(&k);
+	if (k.failed || k.written != off) {
+		lh_fail(err, 507, "index_too_large", "the index part of %u rows could not be written "
+			"(%" PRIu64 " bytes)", b->rows, off);
+		goto out;
+	}
 	rc = 0;
-	goto out;
-too_big:
-	lh_fail(err, 507, "index_too_large", "the index part of %u rows is larger than %zu bytes",
-		b->rows, out->max);
 out:
 	lh_buf_free(&text);
 	lh_buf_free(&graph);
 	segment_builder_free(b);
 	return rc;
+}
+
+static int buf_sink(void *ctx, const void *data, size_t n)
+{
+	return lh_buf_append(ctx, data, n);
+}
+
+int segment_builder_finish(struct segment_builder *b, const struct ann_params *ann,
+			   struct lh_buf *out, struct lh_error *err)
+{
+	return segment_builder_write(b, ann, buf_sink, out, err);
+}
+
+int segment_fd_sink(void *ctx, const void *data, size_t n)
+{
+	int fd = *(int *)ctx;
+	const char *p = data;
+	while (n > 0) {
+		ssize_t w = write(fd, p, n);
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w <= 0)
+			return -1;
+		p += w;
+		n -= (size_t)w;
+	}
+	return 0;
 }
 
 struct segment {

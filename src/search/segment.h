@@ -46,11 +46,19 @@ uint32_t segment_builder_rows(const struct segment_builder *b);
 /* The embeddings added so far (rows * dim floats), to change in place
  * before finishing (the index's common component is removed last). */
 float *segment_builder_vectors(struct segment_builder *b);
-/* Write the part into `out` (whose cap must hold it) and free the builder
- * (also on failure). `ann`: build an HNSW graph with these parameters, or
- * NULL for none. 0, or -1 with err. */
+/* Where a finished part's bytes go, in order: 0, or -1 to stop. */
+typedef int (*segment_sink_fn)(void *ctx, const void *data, size_t n);
+/* Write the part to `sink` and free the builder (also on failure). `ann`:
+ * build an HNSW graph with these parameters, or NULL for none. The builder's
+ * arrays are freed as soon as their section is written. 0, or -1 with err
+ * (507 "index_too_large" when the sink refused bytes). */
+int segment_builder_write(struct segment_builder *b, const struct ann_params *ann,
+			  segment_sink_fn sink, void *ctx, struct lh_error *err);
+/* The same into `out` (whose cap must hold it). */
 int segment_builder_finish(struct segment_builder *b, const struct ann_params *ann,
 			   struct lh_buf *out, struct lh_error *err);
+/* A sink that writes to file descriptor *(int *)ctx. */
+int segment_fd_sink(void *ctx, const void *data, size_t n);
 /* Free a builder that will not be finished. NULL is fine. */
 void segment_builder_free(struct segment_builder *b);
 
