@@ -4,7 +4,7 @@
  *   /v1/ingest          -> ingestd   /ingest
  *   /v1/query           -> queryd    /query
  *   /v1/search, /v1/embed -> queryd  /search, /embed (search, ADR 0150)
- *   / and /datasets/..., /upload, /console[/download], /static/..., /favicon.ico
+ *   / and /datasets/..., /upload, /console[/download], /search, /static/..., /favicon.ico
  *                       -> the web UI (ui.c)
  * plus /health with each upstream's state, and gateway_start/stop/main.
  *
@@ -80,6 +80,9 @@ static const struct http_route gateway_routes[] = {
 	  .end = ui_console_post_end, .max_body = 1u << 20 },
 	{ .method = "POST", .path = "/console/download", .name = "ui_console_download",
 	  .end = ui_console_download_end, .done = proxy_done, .max_body = 1u << 20 },
+	{ .method = "GET", .path = "/search", .name = "ui_search", .end = ui_search_get_end },
+	{ .method = "POST", .path = "/search", .name = "ui_search", .end = ui_search_post_end,
+	  .max_body = 64u << 10 },
 	{ .method = "GET", .path = "/favicon.ico", .name = "ui_static", .end = ui_favicon_end },
 	{ .method = "GET", .path = "/static/*", .name = "ui_static", .end = ui_static_end },
 	PROXY_ROUTES("/v1/storage/*", "storage", storage_begin),

@@ -13,6 +13,9 @@
  *                                the editor only
  *   POST /console                runs the form field sql (csrf; page, chart, x, y)
  *   POST /console/download       the whole result as csv|parquet|json (csrf)
+ *   GET  /search                 the Search page; ?dataset=&q= (&mode= &k=) runs
+ *                                a search, a &where= only fills the form (ADR 0151)
+ *   POST /search                 runs the form's search, filter included (csrf)
  *   GET  /static/<asset>         htmx, CSS, JS and the icon, embedded in the binary
  *   GET  /favicon.ico            the icon
  *
@@ -229,6 +232,14 @@ const char *ui_friendly_error(const char *code, int status)
 		{ "shutting_down", "The server is shutting down." },
 		{ "csrf_failed", "This form has expired or came from another site; reload the "
 				 "page and try again." },
+		/* search (ADR 0150, 0151) */
+		{ "no_index", "This dataset has no search index yet." },
+		{ "bad_where", "The filter must be one SQL condition, such as state = 'WI' AND "
+			       "years > 2." },
+		{ "forbidden_function", "The filter uses a function that is not allowed here." },
+		{ "unknown_column", "There is no column by that name." },
+		{ "embedder_unavailable", "The embedder this index uses is not reachable right "
+					  "now." },
 	};
 	for (size_t i = 0; code && i < sizeof map / sizeof map[0]; i++)
 		if (!strcmp(code, map[i].code))
@@ -312,7 +323,10 @@ void ui_page_open(struct html *h, const char *title, enum ui_nav nav,
 {
 	static const struct {
 		const char *href, *label;
-	} links[] = { { "/", "Datasets" }, { "/upload", "Upload" }, { "/console", "SQL console" } };
+	} links[] = { { "/", "Datasets" },
+		      { "/upload", "Upload" },
+		      { "/console", "SQL console" },
+		      { "/search", "Search" } };
 	html_printf(h, "<!doctype html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n"
 		       "<title>%s \xc2\xb7 Lakehouse</title>\n",
 		    title);
@@ -395,7 +409,7 @@ int ui_send_error_page(struct http_request *req, int status, const char *title,
 
 /* --- a query result as a table ------------------------------------------ */
 
-static void render_cell(struct html *h, const json_t *v)
+void ui_render_cell(struct html *h, const json_t *v)
 {
 	if (json_is_null(v) || !v) {
 		html_lit(h, "<td class=\"null\">NULL</td>");
@@ -444,7 +458,7 @@ void ui_render_result_table(struct html *h, const json_t *result, const char *id
 		const json_t *row = json_array_get(rows, r);
 		html_lit(h, "<tr>");
 		for (size_t i = 0; i < json_array_size(cols); i++)
-			render_cell(h, json_array_get(row, i));
+			ui_render_cell(h, json_array_get(row, i));
 		html_lit(h, "</tr>");
 	}
 	if (json_array_size(rows) == 0)

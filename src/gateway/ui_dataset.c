@@ -1,6 +1,7 @@
 /* ui_dataset.c — one dataset's page, GET /datasets/<name>[?version=N]:
- * summary, schema, versions and the first rows (the server's own SELECT over
- * a validated name, note 5), and its downloads, GET
+ * summary, a search box (a GET form to /search, ui_search.c), schema,
+ * versions and the first rows (the server's own SELECT over a validated
+ * name, note 5), and its downloads, GET
  * /datasets/<name>/download?version=N&format=parquet|csv, streamed from
  * queryd through the gateway's proxy. "note n" means ui.c's DESIGN NOTES.
  */
@@ -134,6 +135,21 @@ static int dataset_page(struct http_request *req, const char *name)
 			"\xc2\xb7 updated %s</p>",
 		    version, latest && version != latest ? " (not the latest)" : " (latest)", rows,
 		    manifest->ncolumns, size, when);
+	/* a search box: a GET form to the Search page, which runs a search
+	 * without a filter (ui_search.c note 1); the version shown when the
+	 * address names one */
+	html_lit(&h, "<form class=\"search dataset-search\" id=\"dataset-search\" method=\"get\" "
+		     "action=\"/search\" role=\"search\">");
+	if (want)
+		html_printf(&h, "<input type=\"hidden\" name=\"dataset\" value=\"%s@%lld\">", name,
+			    version);
+	else
+		html_printf(&h, "<input type=\"hidden\" name=\"dataset\" value=\"%s\">", name);
+	html_printf(&h, "<label for=\"dataset-q\" class=\"visually-hidden\">Search %s</label>"
+			"<input type=\"search\" id=\"dataset-q\" name=\"q\" maxlength=\"4096\" "
+			"placeholder=\"Search the rows of %s\xe2\x80\xa6\"><button type=\"submit\" "
+			"class=\"secondary\" id=\"dataset-search-button\">Search</button></form>",
+		    name, name);
 	html_lit(&h, "<div class=\"cols\"><section class=\"card\"><h2>Schema</h2>");
 	render_schema(&h, manifest);
 	html_lit(&h, "</section><section class=\"card\"><h2>Versions</h2>");

@@ -2,7 +2,8 @@
  * (layout, CSRF checks, calling the services, errors in words, result
  * tables); each page has its own file, as h2o's lib/handler/ has one per
  * handler: ui_datasets.c (GET /), ui_dataset.c (/datasets/<name>),
- * ui_upload.c (/upload), ui_console.c (/console), ui_static.c (/static/,
+ * ui_upload.c (/upload), ui_console.c (/console), ui_search.c (/search),
+ * ui_static.c (/static/,
  * /favicon.ico). Below them: ui_html.c (the HTML builder, form and URL
  * codecs), ui_csrf.c (CSRF tokens) and ui_chart.c (SVG charts). Included by
  * the unit tests; other modules use gateway_int.h.
@@ -104,7 +105,7 @@ struct http_request;
 struct lh_error;
 
 /* The page a layout marks as current in the top navigation. */
-enum ui_nav { UI_NAV_DATASETS, UI_NAV_UPLOAD, UI_NAV_CONSOLE, UI_NAV_NONE };
+enum ui_nav { UI_NAV_DATASETS, UI_NAV_UPLOAD, UI_NAV_CONSOLE, UI_NAV_SEARCH, UI_NAV_NONE };
 
 /* The CSRF token a page is rendered with (ui.c note 6). */
 struct ui_page_token {
@@ -178,8 +179,42 @@ int ui_send_html(struct http_request *req, int status, struct html *h,
 /* A whole page holding only an error (unknown dataset, service down). */
 int ui_send_error_page(struct http_request *req, int status, const char *title,
 		       const char *code, const char *detail, const json_t *answer);
+/* One JSON value as a result table's <td> (NULL, text cut to
+ * LH_UI_CELL_BYTES with its title, numbers right-aligned, booleans). */
+void ui_render_cell(struct html *h, const json_t *v);
 /* A query result {"columns","rows"} as a <table id="id">. */
 void ui_render_result_table(struct html *h, const json_t *result, const char *id);
+
+/* --- ui_search.c ------------------------------------------------------------
+ * The Search page's pure pieces (ADR 0151), exposed for the unit tests. */
+
+/* Pure: 1 if s is a dataset as a search names it: "name" (dataset_name_valid)
+ * or "name@N" (N a positive number without a sign or leading zero), else 0. */
+int ui_search_dataset_valid(const char *s);
+/* Append a search highlight (queryd's HTML: the text escaped, matches in
+ * <mark>) so that only <mark> and </mark> are markup: every other '<', '>',
+ * '"', '\'' and every '&' that does not start one of the five entities the
+ * highlighter writes (&amp; &lt; &gt; &quot; &#39;) is escaped again, and a
+ * <mark> left open is closed. What a correct highlight says comes out
+ * unchanged; a wrong or hostile one stays text. */
+void ui_search_marked(struct html *h, const char *snippet);
+/* The index state panel (<section id="index-state">) of dataset `name` from
+ * GET /catalog/index/<name>'s answer `ix`: the declaration, then per version
+ * (newest first, at most UI_SEARCH_STATE_VERSIONS) its state, rows indexed
+ * of rows with a bar, build time and a failed build's reason; `shown` (0 =
+ * none) marks the version a result came from. While a version is pending or
+ * building the panel asks for itself again every 2 s (htmx). */
+#define UI_SEARCH_STATE_VERSIONS 10
+void ui_search_render_state(struct html *h, const char *name, const json_t *ix,
+			    long long shown);
+/* A search answer (POST /search's JSON): the meta line (results, rows
+ * searched, rows not yet indexed and searched exactly, time, mode, version,
+ * `link` when not NULL), the notes, and the results table (<table
+ * id="search-results">: rank, score, hybrid's per-ranking ranks, then the
+ * row's columns: `decl`'s id, its text columns, the rest; a matched text
+ * column shows its highlight through ui_search_marked). */
+void ui_search_render_answer(struct html *h, const json_t *answer, const json_t *decl,
+			     const char *link);
 
 /* --- ui_chart.c ------------------------------------------------------------
  * Pure: a chart of a query result as inline SVG. `columns` is queryd's
