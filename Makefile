@@ -214,7 +214,7 @@ FUZZ_CFLAGS  := -std=c17 -D_GNU_SOURCE -Isrc -Itests/fuzz $(WARN) -g -O1 \
                 -fno-sanitize-recover=all $(shell pkg-config --cflags jansson 2>/dev/null)
 FUZZ_LIBS    := $(shell pkg-config --libs jansson libcrypto 2>/dev/null)
 FUZZ_COMMON  := src/common/error.c src/common/json.c src/common/xmalloc.c
-FUZZ_TARGETS := csv key config json multipart s3xml http_policy sql_allow schema tokenize glove \
+FUZZ_TARGETS := csv key config json multipart s3xml http_policy sql_allow schema tokenize glove index \
                 text_index
 FUZZ_SRC_csv       := src/ingestd/csv.c src/ingestd/csv_reader.c src/ingestd/format.c \
                       src/ingestd/infer.c src/ingestd/batch.c src/common/sha256.c \
@@ -231,6 +231,9 @@ FUZZ_SRC_sql_allow := src/queryd/sql_allow.c src/queryd/sql_functions.c
 FUZZ_SRC_schema    := src/common/schema.c src/common/calendar.c src/common/sha256.c
 FUZZ_SRC_tokenize  := src/search/tokenize.c
 FUZZ_SRC_glove     := src/search/glove.c
+FUZZ_SRC_index     := src/catalogd/catalog_index.c src/catalogd/catalog.c src/common/manifest.c \
+                      src/common/names.c src/common/sha256.c src/common/schema.c \
+                      src/common/calendar.c src/common/keys.c
 FUZZ_SRC_text_index := src/search/text_index.c src/search/tokenize.c src/search/highlight.c \
                        src/common/buf.c
 
