@@ -8,8 +8,9 @@
  *     generator, and writes OUTDIR/ann_base.f32 (the other words, row order
  *     kept), ann_queries.f32 and ann_truth.u32 (each query's exact 10 nearest
  *     base rows by cosine, 2 threads, in double).
- *   ann_bench run OUTDIR M EFC THREADS
- *     builds with ann_build (M, ef_construction, THREADS), views the bytes,
+ *   ann_bench run OUTDIR M EFC THREADS [f16]
+ *     builds with ann_build (M, ef_construction, THREADS; vectors stored as
+ *     f16 with "f16"), views the bytes,
  *     and for each ef searches the 1,000 queries one at a time on one thread;
  *     prints one JSON object: build seconds, peak RSS of the build, bytes,
  *     and per ef the recall@10 against ann_truth and the queries per second.
@@ -250,7 +251,7 @@ static long rss_kib(void)
 	return kib;
 }
 
-static int run(const char *dir, unsigned m, unsigned efc, unsigned threads)
+static int run(const char *dir, unsigned m, unsigned efc, unsigned threads, unsigned f16)
 {
 	char path[4096];
 	size_t len;
@@ -265,7 +266,8 @@ static int run(const char *dir, unsigned m, unsigned efc, unsigned threads)
 	snprintf(path, sizeof path, "%s/ann_truth.u32", dir);
 	uint32_t *truth = read_file(path, &len);
 
-	struct ann_params p = { m, efc, 0, threads };
+	struct ann_params p = { .connectivity = m, .expansion_add = efc, .threads = threads,
+				.storage_f16 = f16 };
 	struct lh_error err = { 0 };
 	struct lh_buf bytes;
 	lh_buf_init(&bytes, (size_t)1 << 34);
@@ -286,10 +288,10 @@ static int run(const char *dir, unsigned m, unsigned efc, unsigned threads)
 	}
 	double view_s = now() - t0;
 
-	printf("{\"lib\": \"usearch\", \"M\": %u, \"ef_construction\": %u, \"threads\": %u, "
+	printf("{\"lib\": \"%s\", \"M\": %u, \"ef_construction\": %u, \"threads\": %u, "
 	       "\"n\": %zu, \"queries\": %zu, \"build_s\": %.2f, \"view_s\": %.4f, "
 	       "\"bytes\": %zu, \"rss_before_mib\": %.0f, \"build_peak_rss_mib\": %.0f, \"curve\": [",
-	       m, efc, threads, nbase, nq, build_s, view_s, bytes.len, rss_before / 1024.0,
+	       f16 ? "usearch-f16" : "usearch", m, efc, threads, nbase, nq, build_s, view_s, bytes.len, rss_before / 1024.0,
 	       peak / 1024.0);
 	static const unsigned efs[] = { 10, 16, 24, 32, 48, 64, 96, 128, 192, 256, 384, 512, 768, 1024 };
 	uint64_t keys[K];
@@ -330,9 +332,9 @@ int main(int argc, char **argv)
 {
 	if (argc >= 4 && strcmp(argv[1], "prepare") == 0)
 		return prepare(argv[2], argv[3], argc > 4 ? strtoul(argv[4], NULL, 10) : 1000);
-	if (argc == 6 && strcmp(argv[1], "run") == 0)
+	if ((argc == 6 || argc == 7) && strcmp(argv[1], "run") == 0)
 		return run(argv[2], (unsigned)strtoul(argv[3], NULL, 10), (unsigned)strtoul(argv[4], NULL, 10),
-			   (unsigned)strtoul(argv[5], NULL, 10));
-	fprintf(stderr, "usage: ann_bench prepare GLOVE.lhwv OUTDIR [NQ] | run OUTDIR M EFC THREADS\n");
+			   (unsigned)strtoul(argv[5], NULL, 10), argc == 7 && strcmp(argv[6], "f16") == 0);
+	fprintf(stderr, "usage: ann_bench prepare GLOVE.lhwv OUTDIR [NQ] | run OUTDIR M EFC THREADS [f16]\n");
 	return 2;
 }

@@ -6,13 +6,14 @@ run. bench/README.md "ANN on the GloVe vectors" has the figures.
 
     make bench-ann                       # builds ann_bench, runs this
     /usr/bin/python3 bench/ann_bench.py [--bin build/bench/ann_bench]
-        [--configs 16:100,16:200,32:200] [--threads 2] [--skip-hnswlib]
+        [--configs 16:100,16:200,32:200,16:200:f16] [--threads 2] [--skip-hnswlib]
 
 Run it with Debian's /usr/bin/python3: python3-hnswlib (apt-get install
 python3-hnswlib) and numpy live there. Steps:
   1. `ann_bench prepare`: normalise the vectors, take 1,000 query words
      (seeded) OUT of the indexed set (340,479 remain), exact top-10 by cosine.
-  2. per (M, ef_construction): `ann_bench run` (usearch) and a child of this
+  2. per (M, ef_construction[, f16]): `ann_bench run` (usearch; f16: vectors
+     stored as f16, no hnswlib peer for it) and a child of this
      script (hnswlib), each in its own process: build on --threads threads,
      build time and peak RSS of the build, then single-thread search of the
      1,000 queries at each ef: recall@10 and queries per second.
@@ -104,7 +105,7 @@ def main():
     ap.add_argument("--bin", default=os.path.join(ROOT, "build/bench/ann_bench"))
     ap.add_argument("--glove", default=os.path.join(ROOT, "deps/glove/glove-6b-100d.lhwv"))
     ap.add_argument("--out", default=os.path.join(ROOT, "bench/out/ann"))
-    ap.add_argument("--configs", default="16:100,16:200,32:200")
+    ap.add_argument("--configs", default="16:100,16:200,32:200,16:200:f16")
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--queries", type=int, default=1000)
     ap.add_argument("--skip-hnswlib", action="store_true")
@@ -118,9 +119,11 @@ def main():
         subprocess.run([a.bin, "prepare", a.glove, a.out, str(a.queries)], check=True)
     results = []
     for cfg in a.configs.split(","):
-        m, efc = (int(x) for x in cfg.split(":"))
-        runs = [[a.bin, "run", a.out, str(m), str(efc), str(a.threads)]]
-        if not a.skip_hnswlib:
+        parts = cfg.split(":")
+        m, efc = int(parts[0]), int(parts[1])
+        f16 = parts[2:] == ["f16"]
+        runs = [[a.bin, "run", a.out, str(m), str(efc), str(a.threads)] + (["f16"] if f16 else [])]
+        if not a.skip_hnswlib and not f16:
             runs.append([sys.executable, os.path.abspath(__file__), "--out", a.out,
                          "--hnswlib-worker", str(m), str(efc), str(a.threads)])
         for cmd in runs:

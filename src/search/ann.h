@@ -23,6 +23,8 @@ struct ann_params {
 	unsigned expansion_add;     /* ef_construction (>= 1) */
 	unsigned expansion_search;  /* the default ef for searches that pass ef = 0 */
 	unsigned threads;           /* build threads (0 = 1) */
+	unsigned storage_f16;       /* 1: the graph keeps its vectors as f16 (half the
+				     * bytes; queries stay f32); 0: f32 */
 };
 
 /* M = 16, ef_construction = 128: the knee of the build-time/recall curve on

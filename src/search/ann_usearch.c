@@ -2,7 +2,8 @@
  * 0147): the only file that includes usearch.h.
  *
  * DESIGN NOTES
- * 1. Metric: inner product on f32 (usearch_metric_ip_k, distance 1 - dot).
+ * 1. Metric: inner product (usearch_metric_ip_k, distance 1 - dot), vectors
+ *    stored as f32 or, with storage_f16, f16 (usearch casts each f32 query).
  *    The vectors are unit length (or zero), so this is 1 - cosine without
  *    usearch's per-pair norms. Keys are the row ordinals 0..n-1.
  * 2. Build (ann_build): usearch_init, usearch_reserve(n), one usearch context
@@ -122,7 +123,7 @@ int ann_build(const float *vecs, size_t n, unsigned dim, const struct ann_params
 	memset(&opts, 0, sizeof opts);
 	opts.metric_kind = usearch_metric_ip_k;
 	opts.metric = NULL;
-	opts.quantization = usearch_scalar_f32_k;
+	opts.quantization = p->storage_f16 ? usearch_scalar_f16_k : usearch_scalar_f32_k;
 	opts.dimensions = dim;
 	opts.connectivity = p->connectivity;
 	opts.expansion_add = p->expansion_add;
@@ -220,6 +221,7 @@ out:
 #define US_GRAPH_HEADER_BYTES 40
 #define US_METRIC_IP 'i'
 #define US_SCALAR_F32 11
+#define US_SCALAR_F16 12
 #define US_SCALAR_U64 14
 #define US_SCALAR_U32 15
 #define US_MAX_LEVEL 64   /* 16^64 nodes: far past any real graph */
@@ -260,7 +262,7 @@ static int ann_validate(const unsigned char *b, size_t len, unsigned dim, size_t
 		return damaged(err, "it is too short");
 	uint64_t rows = rd_u32(b), cols = rd_u32(b + 4);
 	off = 8;
-	if (cols != (uint64_t)dim * sizeof(float))
+	if (cols != (uint64_t)dim * 4 && cols != (uint64_t)dim * 2)
 		return damaged(err, "its vectors do not have the index's dimension");
 	if (rows >= UINT32_MAX || rows * cols > len - off)
 		return damaged(err, "its vectors do not fit");
@@ -270,8 +272,8 @@ static int ann_validate(const unsigned char *b, size_t len, unsigned dim, size_t
 	const unsigned char *h = b + off;
 	if (memcmp(h, "usearch", 7) != 0)
 		return damaged(err, "it is not a usearch index");
-	if (h[13] != US_METRIC_IP || h[14] != US_SCALAR_F32 || h[15] != US_SCALAR_U64 ||
-	    h[16] != US_SCALAR_U32)
+	if (h[13] != US_METRIC_IP || h[14] != (cols == (uint64_t)dim * 4 ? US_SCALAR_F32 : US_SCALAR_F16) ||
+	    h[15] != US_SCALAR_U64 || h[16] != US_SCALAR_U32)
 		return damaged(err, "its metric or types are not the ones ann_build uses");
 	if (rd_u64(h + 17) != rows || rd_u64(h + 25) != 0 || rd_u64(h + 33) != dim || h[41] != 0)
 		return damaged(err, "its header does not match its vectors");

@@ -93,7 +93,7 @@ static size_t overlap(const uint64_t *a, size_t na, const uint64_t *b, size_t nb
 }
 
 static const struct ann_params test_params = {
-	ANN_DEFAULT_CONNECTIVITY, ANN_DEFAULT_EXPANSION_ADD, ANN_DEFAULT_EXPANSION_SEARCH, 2
+	ANN_DEFAULT_CONNECTIVITY, ANN_DEFAULT_EXPANSION_ADD, ANN_DEFAULT_EXPANSION_SEARCH, 2, 0
 };
 
 /* One shared corpus: 20,000 unit vectors of 24 dims, built once (and kept:
@@ -150,6 +150,45 @@ TEST(search_ann_recall_against_exact)
 	double recall = (double)hits / (double)total;
 	fprintf(stderr, "  recall@10 = %.4f (ef %u)\n", recall, ANN_DEFAULT_EXPANSION_SEARCH);
 	CHECK(recall >= 0.95);
+}
+
+TEST(search_ann_f16_storage_halves_the_vectors_and_keeps_recall)
+{
+	struct lh_error err = { 0 };
+	CHECK(corpus_ready());
+	struct ann_params p = test_params;
+	p.storage_f16 = 1;
+	struct lh_buf half;
+	lh_buf_init(&half, (size_t)1 << 30);
+	CHECK(ann_build(corpus_vecs, CORPUS_N, CORPUS_DIM, &p, &half, &err) == 0);
+	/* vectors at 2 bytes a float instead of 4 (the matrix's row width
+	 * leads the bytes); the graphs differ only by the threads' order */
+	uint32_t cols_f32, cols_f16;
+	memcpy(&cols_f32, corpus_bytes.data + 4, 4);
+	memcpy(&cols_f16, half.data + 4, 4);
+	CHECK_EQ_INT(cols_f32, CORPUS_DIM * 4);
+	CHECK_EQ_INT(cols_f16, CORPUS_DIM * 2);
+	size_t saved = corpus_bytes.len - half.len, expect = (size_t)CORPUS_N * CORPUS_DIM * 2;
+	CHECK(saved > expect * 99 / 100 && saved < expect * 101 / 100);
+	struct ann *a = ann_view(half.data, half.len, CORPUS_DIM, &err);
+	CHECK(a);
+	size_t hits = 0;
+	for (size_t qi = 0; qi < CORPUS_Q; qi++) {
+		const float *q = corpus_queries + qi * CORPUS_DIM;
+		uint64_t want[10], got[10];
+		float dist[10];
+		size_t ngot = 0;
+		size_t nwant = exact_knn(corpus_vecs, CORPUS_N, CORPUS_DIM, q, 10, NULL, NULL, want);
+		CHECK(ann_search(a, q, 10, 0, NULL, NULL, got, dist, &ngot, &err) == 0);
+		hits += overlap(got, ngot, want, nwant);
+	}
+	ann_close(a);
+	/* a graph of one storage viewed as the other's size is refused */
+	CHECK(ann_view(half.data, half.len, CORPUS_DIM * 2, &err) == NULL);
+	lh_error_clear(&err);
+	lh_buf_free(&half);
+	fprintf(stderr, "  f16 recall@10 = %.4f\n", hits / (CORPUS_Q * 10.0));
+	CHECK(hits >= CORPUS_Q * 10 * 95 / 100);
 }
 
 TEST(search_ann_higher_ef_finds_more)
