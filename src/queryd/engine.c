@@ -75,13 +75,36 @@
  *     engine_query_start, so there it is an answer, 400 "row_too_large";
  *     a later one cuts the stream like any failure mid-stream (note 3).
  *     The SQL we build for views has its own cap, LH_QUERY_VIEW_SQL_BYTES.
+ * 10. Our SQL functions (ADR 0152), registered in every database at open
+ *     and classified as allowed in sql_functions.c:
+ *     - embed(text) -> FLOAT[100] (an ARRAY, so array_cosine_similarity
+ *       takes it as is and list functions through DuckDB's implicit cast):
+ *       the builtin embedder (search/embed.h: SIF over GloVe, no component
+ *       removed, as POST /embed), opened on first use and kept for the
+ *       database's life (the word vectors are one shared mapping per
+ *       process); NULL for NULL. Batches of LH_EMBED_MAX_TEXTS per call.
+ *     - search(dataset, query, k :=, mode :=, filter :=): queryd has run
+ *       the calls before the statement came (search_sql.c) and
+ *       engine_query_add_search loaded each result into this query: its
+ *       rows, as JSON, are typed back with DuckDB's own casts from the
+ *       version's schema (every value of engine.c's JSON rendering casts
+ *       back from its text) into chunks kept with the query. The table
+ *       function's bind finds the running query by its connection id
+ *       and the result by its arguments (search_sql_key), declares the
+ *       dataset's columns plus "_score" DOUBLE, and hands the chunks out
+ *       by reference. No result for the arguments (they were computed, or
+ *       come from a column: a search per row) is a 400 in words; a query
+ *       with searches is never kept prepared (note 8), since its results
+ *       are its own.
  */
 #include "queryd/queryd_int.h"
+#include "queryd/search_sql.h"
 
 #include "common/buf.h"
 #include "common/error.h"
 #include "common/schema.h"
 #include "common/xmalloc.h"
+#include "search/embed.h"
 
 /* duckdb.h declares a few `f()` prototypes; keep -Werror for our code. */
 #pragma GCC diagnostic push
@@ -103,6 +126,9 @@
 /* Note 8: statements a worker keeps prepared (dashboards and agents send the
  * same few texts again and again). */
 #define ENGINE_STMT_CACHE 32
+
+/* Note 10: embed()'s dimension (the builtin embedder's). */
+#define ENGINE_EMBED_DIM 100
 
 /* ---- output buffer (note 9) ---------------------------------------------- */
 
@@ -274,6 +300,25 @@ struct engine {
 		uint64_t used;
 	} stmts[ENGINE_STMT_CACHE];
 	uint64_t tick;
+	/* Note 10: embed()'s embedder (opened on first use, under embed_mu)
+	 * and the queries that carry search results (under search_mu). */
+	char *glove_path;
+	pthread_mutex_t embed_mu;
+	struct embedder *embedder;
+	pthread_mutex_t search_mu;
+	struct engine_query **searching;
+	size_t nsearching;
+};
+
+/* Note 10: one search(...) result of a query, typed. */
+struct esearch {
+	char *key;
+	duckdb_result res;
+	idx_t ncols;
+	char **names;
+	duckdb_logical_type *types;
+	duckdb_data_chunk *chunks;
+	size_t nchunks;
 };
 
 /* Note 8: forget every prepared statement and the session's connection. */
@@ -314,6 +359,9 @@ struct engine_query {
 	struct engine *e;
 	char **views;           /* names engine_query_add_view created (note 2) */
 	size_t nviews;
+	struct esearch *searches;   /* note 10 */
+	size_t nsearches;
+	idx_t con_id;
 };
 
 /* "'" + s with quotes doubled + "'" */
@@ -356,6 +404,198 @@ static int run_sql(duckdb_connection con, const char *sql, struct lh_error *err)
 	return rc;
 }
 
+/* ---- our SQL functions (note 10) ------------------------------------------ */
+
+/* The builtin embedder, opened on first use. NULL + err. */
+static struct embedder *engine_embedder(struct engine *e, struct lh_error *err)
+{
+	pthread_mutex_lock(&e->embed_mu);
+	if (!e->embedder) {
+		struct embed_config ec = { .glove_path = e->glove_path };
+		e->embedder = embedder_open("builtin", &ec, err);
+		if (e->embedder && embedder_dim(e->embedder) != ENGINE_EMBED_DIM) {
+			lh_fail(err, 500, "internal", "the word vectors have %u dimensions; embed() "
+				"returns %d", embedder_dim(e->embedder), ENGINE_EMBED_DIM);
+			embedder_close(e->embedder);
+			e->embedder = NULL;
+		}
+	}
+	struct embedder *em = e->embedder;
+	pthread_mutex_unlock(&e->embed_mu);
+	return em;
+}
+
+static void embed_fn(duckdb_function_info info, duckdb_data_chunk input, duckdb_vector output)
+{
+	struct engine *e = duckdb_scalar_function_get_extra_info(info);
+	struct lh_error err = { 0 };
+	idx_t n = duckdb_data_chunk_get_size(input);
+	struct embedder *em = engine_embedder(e, &err);
+	if (!em) {
+		char *msg = xasprintf("embed(): %s", err.msg);
+		duckdb_scalar_function_set_error(info, msg);
+		free(msg);
+		lh_error_clear(&err);
+		return;
+	}
+	duckdb_vector in = duckdb_data_chunk_get_vector(input, 0);
+	duckdb_string_t *data = (duckdb_string_t *)duckdb_vector_get_data(in);
+	uint64_t *valid = duckdb_vector_get_validity(in);
+	float *out = (float *)duckdb_vector_get_data(duckdb_array_vector_get_child(output));
+	const char **texts = xcalloc(n ? n : 1, sizeof *texts);
+	size_t *lens = xcalloc(n ? n : 1, sizeof *lens);
+	int any_null = 0;
+	for (idx_t i = 0; i < n; i++) {
+		if (valid && !duckdb_validity_row_is_valid(valid, i)) {
+			texts[i] = "";
+			any_null = 1;
+			continue;
+		}
+		texts[i] = duckdb_string_t_data(&data[i]);
+		lens[i] = duckdb_string_t_length(data[i]);
+	}
+	for (idx_t off = 0; off < n; off += LH_EMBED_MAX_TEXTS) {
+		size_t m = n - off < LH_EMBED_MAX_TEXTS ? (size_t)(n - off) : LH_EMBED_MAX_TEXTS;
+		if (embedder_embed(em, texts + off, lens + off, m, out + off * ENGINE_EMBED_DIM, &err)) {
+			char *msg = xasprintf("embed(): %s", err.msg);
+			duckdb_scalar_function_set_error(info, msg);
+			free(msg);
+			lh_error_clear(&err);
+			goto out;
+		}
+	}
+	if (any_null) {
+		duckdb_vector_ensure_validity_writable(output);
+		uint64_t *ov = duckdb_vector_get_validity(output);
+		for (idx_t i = 0; i < n; i++)
+			if (!duckdb_validity_row_is_valid(valid, i))
+				duckdb_validity_set_row_invalid(ov, i);
+	}
+out:
+	free(texts);
+	free(lens);
+}
+
+/* A VARCHAR argument's text (NULL when absent or NULL); duckdb_free it. */
+static char *arg_text(duckdb_value v)
+{
+	return v && !duckdb_is_null_value(v) ? duckdb_get_varchar(v) : NULL;
+}
+
+static const char search_usage[] =
+	"search(...) takes constants only: write search('<dataset>', '<query>', k := 10, "
+	"mode := 'hybrid', filter := '<SQL condition>') with text in single quotes and k a "
+	"whole number. queryd runs each search before the query, so an argument taken from a "
+	"column (a search per row) or computed by an expression is not possible: search once "
+	"and JOIN its rows instead";
+
+static void search_bind(duckdb_bind_info info)
+{
+	struct engine *e = duckdb_bind_get_extra_info(info);
+	duckdb_value v[5] = { duckdb_bind_get_parameter(info, 0), duckdb_bind_get_parameter(info, 1),
+			      duckdb_bind_get_named_parameter(info, "k"),
+			      duckdb_bind_get_named_parameter(info, "mode"),
+			      duckdb_bind_get_named_parameter(info, "filter") };
+	char *ds = arg_text(v[0]), *query = arg_text(v[1]), *mode = arg_text(v[3]),
+	     *filter = arg_text(v[4]);
+	int64_t k = v[2] && !duckdb_is_null_value(v[2]) ? duckdb_get_int64(v[2]) : 0;
+	int null_arg = !ds || !query || (v[2] && duckdb_is_null_value(v[2])) ||
+		       (v[3] && !mode) || (v[4] && !filter);
+	struct esearch *found = NULL;
+	if (!null_arg) {
+		char *key = search_sql_key(ds, query, v[2] ? &k : NULL, mode, filter);
+		duckdb_client_context ctx = NULL;
+		duckdb_table_function_get_client_context(info, &ctx);
+		idx_t id = duckdb_client_context_get_connection_id(ctx);
+		duckdb_destroy_client_context(&ctx);
+		pthread_mutex_lock(&e->search_mu);
+		for (size_t i = 0; i < e->nsearching && !found; i++) {
+			struct engine_query *q = e->searching[i];
+			for (size_t j = 0; q->con_id == id && j < q->nsearches && !found; j++)
+				if (!strcmp(q->searches[j].key, key))
+					found = &q->searches[j];
+		}
+		pthread_mutex_unlock(&e->search_mu);
+		free(key);
+	}
+	if (found) {
+		for (idx_t c = 0; c < found->ncols; c++)
+			duckdb_bind_add_result_column(info, found->names[c], found->types[c]);
+		duckdb_bind_set_bind_data(info, found, NULL);   /* owned by its query */
+	} else {
+		duckdb_bind_set_error(info, search_usage);
+	}
+	for (size_t i = 0; i < 5; i++)
+		if (v[i])
+			duckdb_destroy_value(&v[i]);
+	duckdb_free(ds);
+	duckdb_free(query);
+	duckdb_free(mode);
+	duckdb_free(filter);
+}
+
+static void search_init(duckdb_init_info info)
+{
+	duckdb_init_set_init_data(info, xcalloc(1, sizeof(size_t)), free);
+	duckdb_init_set_max_threads(info, 1);
+}
+
+static void search_fn(duckdb_function_info info, duckdb_data_chunk out)
+{
+	const struct esearch *es = duckdb_function_get_bind_data(info);
+	size_t *next = duckdb_function_get_init_data(info);
+	if (*next >= es->nchunks) {
+		duckdb_data_chunk_set_size(out, 0);
+		return;
+	}
+	duckdb_data_chunk c = es->chunks[(*next)++];
+	for (idx_t j = 0; j < es->ncols; j++)
+		duckdb_vector_reference_vector(duckdb_data_chunk_get_vector(out, j),
+					       duckdb_data_chunk_get_vector(c, j));
+	duckdb_data_chunk_set_size(out, duckdb_data_chunk_get_size(c));
+}
+
+/* Note 10: register embed() and search(...) in the database. */
+static int register_functions(struct engine *e, duckdb_connection con, struct lh_error *err)
+{
+	duckdb_logical_type vc = duckdb_create_logical_type(DUCKDB_TYPE_VARCHAR);
+	duckdb_logical_type big = duckdb_create_logical_type(DUCKDB_TYPE_BIGINT);
+	duckdb_logical_type fl = duckdb_create_logical_type(DUCKDB_TYPE_FLOAT);
+	duckdb_logical_type arr = duckdb_create_array_type(fl, ENGINE_EMBED_DIM);
+	duckdb_scalar_function sf = duckdb_create_scalar_function();
+	duckdb_table_function tf = duckdb_create_table_function();
+	int rc = 0;
+
+	duckdb_scalar_function_set_name(sf, "embed");
+	duckdb_scalar_function_add_parameter(sf, vc);
+	duckdb_scalar_function_set_return_type(sf, arr);
+	duckdb_scalar_function_set_function(sf, embed_fn);
+	duckdb_scalar_function_set_extra_info(sf, e, NULL);
+	if (duckdb_register_scalar_function(con, sf) == DuckDBError)
+		rc = lh_fail(err, 500, "internal", "cannot register embed()");
+
+	duckdb_table_function_set_name(tf, "search");
+	duckdb_table_function_add_parameter(tf, vc);
+	duckdb_table_function_add_parameter(tf, vc);
+	duckdb_table_function_add_named_parameter(tf, "k", big);
+	duckdb_table_function_add_named_parameter(tf, "mode", vc);
+	duckdb_table_function_add_named_parameter(tf, "filter", vc);
+	duckdb_table_function_set_extra_info(tf, e, NULL);
+	duckdb_table_function_set_bind(tf, search_bind);
+	duckdb_table_function_set_init(tf, search_init);
+	duckdb_table_function_set_function(tf, search_fn);
+	if (rc == 0 && duckdb_register_table_function(con, tf) == DuckDBError)
+		rc = lh_fail(err, 500, "internal", "cannot register search()");
+
+	duckdb_destroy_scalar_function(&sf);
+	duckdb_destroy_table_function(&tf);
+	duckdb_destroy_logical_type(&arr);
+	duckdb_destroy_logical_type(&fl);
+	duckdb_destroy_logical_type(&big);
+	duckdb_destroy_logical_type(&vc);
+	return rc;
+}
+
 struct engine *engine_open(const struct engine_options *o, struct lh_error *err)
 {
 	struct engine *e = NULL;
@@ -373,6 +613,9 @@ struct engine *engine_open(const struct engine_options *o, struct lh_error *err)
 	e = xcalloc(1, sizeof *e);
 	e->session_mode = o->session;
 	pthread_mutex_init(&e->check_mu, NULL);
+	pthread_mutex_init(&e->embed_mu, NULL);
+	pthread_mutex_init(&e->search_mu, NULL);
+	e->glove_path = xstrdup(o->glove_path ? o->glove_path : "");
 	if (lh_duckdb_open(&dopt, &e->db, err) != 0)
 		goto out;
 	if (duckdb_connect(e->db, &con) == DuckDBError) {
@@ -386,7 +629,7 @@ struct engine *engine_open(const struct engine_options *o, struct lh_error *err)
 	 * parquet extension's option, known only once the database is open). */
 	if (run_sql(con, "SET GLOBAL parquet_metadata_cache = true", err) ||
 	    run_sql(con, sql, err) || run_sql(con, "SET enable_external_access = false", err) ||
-	    run_sql(con, "SET lock_configuration = true", err))
+	    run_sql(con, "SET lock_configuration = true", err) || register_functions(e, con, err))
 		goto out;
 	rc = 0;
 out:
@@ -458,7 +701,12 @@ void engine_close(struct engine *e)
 	free(e->dviews);
 	if (e->db)
 		duckdb_close(&e->db);
+	embedder_close(e->embedder);
+	free(e->glove_path);
+	free(e->searching);
 	pthread_mutex_destroy(&e->check_mu);
+	pthread_mutex_destroy(&e->embed_mu);
+	pthread_mutex_destroy(&e->search_mu);
 	free(e);
 }
 
@@ -500,6 +748,145 @@ static void clear_result(struct engine_query *q)
 	q->have_res = 0;
 }
 
+static const char *manifest_sql_type(const char *t, char buf[SCHEMA_TYPE_NAME_MAX]);
+
+/* Note 10: forget the query's search results (its statement is gone). */
+static void searches_free(struct engine_query *q)
+{
+	struct engine *e = q->e;
+	if (!q->nsearches)
+		return;
+	pthread_mutex_lock(&e->search_mu);
+	for (size_t i = 0; i < e->nsearching; i++) {
+		if (e->searching[i] == q) {
+			e->searching[i] = e->searching[--e->nsearching];
+			break;
+		}
+	}
+	pthread_mutex_unlock(&e->search_mu);
+	for (size_t i = 0; i < q->nsearches; i++) {
+		struct esearch *es = &q->searches[i];
+		for (size_t j = 0; j < es->nchunks; j++)
+			duckdb_destroy_data_chunk(&es->chunks[j]);
+		free(es->chunks);
+		for (idx_t c = 0; c < es->ncols; c++) {
+			duckdb_destroy_logical_type(&es->types[c]);
+			free(es->names[c]);
+		}
+		free(es->types);
+		free(es->names);
+		duckdb_destroy_result(&es->res);
+		free(es->key);
+	}
+	free(q->searches);
+	q->searches = NULL;
+	q->nsearches = 0;
+}
+
+int engine_query_add_search(struct engine_query *q, const char *key, const json_t *schema,
+			    const json_t *rows, const json_t *scores, struct lh_error *err)
+{
+	struct engine *e = q->e;
+	struct obuf b;
+	json_t *shape = json_object();
+	size_t i, ncol = json_array_size(schema);
+	const json_t *c;
+	char *shape_text = NULL, *rows_text = NULL, *scores_text = NULL;
+	char *shape_q = NULL, *rows_q = NULL, *scores_q = NULL;
+	int rc = -1;
+	/* Every value comes in as text and is CAST to its column's type (a
+	 * struct, not column names in SQL, so any name is safe). */
+	json_array_foreach(schema, i, c) {
+		const char *name = json_string_value(json_object_get(c, "name"));
+		json_object_set_new(shape, name ? name : "", json_string("VARCHAR"));
+	}
+	shape_text = json_dumps(shape, JSON_COMPACT | JSON_PRESERVE_ORDER);
+	rows_text = json_dumps(rows, JSON_COMPACT);
+	scores_text = json_dumps(scores, JSON_COMPACT);
+	if (!shape_text || !rows_text || !scores_text ||
+	    json_array_size(rows) != json_array_size(scores)) {
+		lh_fail(err, 500, "internal", "queryd sent a malformed search result");
+		goto out;
+	}
+	shape_q = xasprintf("[%s]", shape_text);
+	free(shape_text);
+	shape_text = sql_quote(shape_q);
+	rows_q = sql_quote(rows_text);
+	scores_q = sql_quote(scores_text);
+	ob_init(&b, 2 * (strlen(rows_q) + strlen(shape_text)) + 64 * ncol + 4096);
+	ob_puts(&b, "SELECT ");
+	json_array_foreach(schema, i, c) {
+		const char *name = json_string_value(json_object_get(c, "name"));
+		const char *type = json_string_value(json_object_get(c, "type"));
+		char tbuf[SCHEMA_TYPE_NAME_MAX];
+		char *lit = sql_quote(name ? name : ""), *id = ident_quote(name ? name : "");
+		ob_printf(&b, "CAST(struct_extract(r, %s) AS %s) AS ", lit,
+			  manifest_sql_type(type ? type : "utf8", tbuf));
+		ob_puts(&b, id);
+		ob_puts(&b, ", ");
+		free(lit);
+		free(id);
+	}
+	ob_puts(&b, "s AS \"_score\" FROM (SELECT unnest(from_json(");
+	ob_puts(&b, rows_q);
+	ob_puts(&b, ", ");
+	ob_puts(&b, shape_text);
+	ob_puts(&b, ")) AS r, unnest(from_json(");
+	ob_puts(&b, scores_q);
+	ob_printf(&b, ", '[\"DOUBLE\"]')) AS s, unnest(range(%zu)) AS i) ORDER BY i",
+		  json_array_size(rows));
+	if (b.overflow) {
+		ob_free(&b);
+		lh_fail(err, 500, "internal", "a search result is too large to load");
+		goto out;
+	}
+	q->searches = xrealloc(q->searches, (q->nsearches + 1) * sizeof *q->searches);
+	struct esearch *es = &q->searches[q->nsearches];
+	memset(es, 0, sizeof *es);
+	if (duckdb_query(q->con, ob_str(&b), &es->res) == DuckDBError) {
+		lh_fail(err, 500, "internal", "cannot load a search result: %.300s",
+			duckdb_result_error(&es->res));
+		duckdb_destroy_result(&es->res);
+		ob_free(&b);
+		goto out;
+	}
+	ob_free(&b);
+	es->key = xstrdup(key);
+	es->ncols = duckdb_column_count(&es->res);
+	es->names = xcalloc(es->ncols + 1, sizeof *es->names);
+	es->types = xcalloc(es->ncols + 1, sizeof *es->types);
+	for (idx_t j = 0; j < es->ncols; j++) {
+		es->names[j] = xstrdup(duckdb_column_name(&es->res, j));
+		es->types[j] = duckdb_column_logical_type(&es->res, j);
+	}
+	for (duckdb_data_chunk ch; (ch = duckdb_fetch_chunk(es->res)) != NULL;) {
+		es->chunks = xrealloc(es->chunks, (es->nchunks + 1) * sizeof *es->chunks);
+		es->chunks[es->nchunks++] = ch;
+	}
+	if (q->nsearches++ == 0) {
+		duckdb_client_context ctx = NULL;
+		duckdb_connection_get_client_context(q->con, &ctx);
+		q->con_id = duckdb_client_context_get_connection_id(ctx);
+		duckdb_destroy_client_context(&ctx);
+		pthread_mutex_lock(&e->search_mu);
+		e->searching = xrealloc(e->searching, (e->nsearching + 1) * sizeof *e->searching);
+		e->searching[e->nsearching++] = q;
+		pthread_mutex_unlock(&e->search_mu);
+	}
+	rc = 0;
+out:
+	if (rc)
+		q->failed = 1;
+	json_decref(shape);
+	free(shape_text);
+	free(shape_q);
+	free(rows_text);
+	free(rows_q);
+	free(scores_text);
+	free(scores_q);
+	return rc;
+}
+
 void engine_query_destroy(struct engine_query *q)
 {
 	if (!q)
@@ -507,6 +894,7 @@ void engine_query_destroy(struct engine_query *q)
 	clear_result(q);
 	if (q->stmt && !q->stmt_cached)
 		duckdb_destroy_prepare(&q->stmt);
+	searches_free(q);
 	for (idx_t i = 0; i < q->ncols; i++) {
 		if (q->types)
 			duckdb_destroy_logical_type(&q->types[i]);
@@ -745,6 +1133,9 @@ static int engine_fail(struct engine_query *q, const char *msg, struct lh_error 
 	if (is_permission(msg))
 		return lh_fail(err, 400, "forbidden_statement",
 			       "file access outside the lakehouse is not allowed (%s)", msg);
+	/* note 10: a search per row, in our words */
+	if (msg && strstr(msg, "Table function \"search\" does not support lateral join"))
+		return lh_fail(err, 400, "sql_error", "%s", search_usage);
 	return lh_fail(err, 400, "sql_error", "%s", msg ? msg : "query failed");
 }
 
@@ -853,7 +1244,7 @@ int engine_query_prepare(struct engine_query *q, const char *sql, struct lh_erro
 {
 	duckdb_extracted_statements ex = NULL;
 	int rc = -1, explain = 0;
-	if (q->shared && q->nviews == 0) {
+	if (q->shared && q->nviews == 0 && q->nsearches == 0) {
 		struct cached_stmt *c = stmt_lookup(q->e, sql);
 		if (c) {
 			q->stmt = c->st;
@@ -887,7 +1278,7 @@ int engine_query_prepare(struct engine_query *q, const char *sql, struct lh_erro
 		lh_fail(err, 400, "sql_error", "query parameters ($1, ?) are not supported");
 		goto out;
 	}
-	if (q->shared && q->nviews == 0) {
+	if (q->shared && q->nviews == 0 && q->nsearches == 0) {
 		stmt_keep(q->e, sql, q->stmt);
 		q->stmt_cached = 1;
 	}

@@ -79,6 +79,7 @@ struct qworker {
 
 struct qpool {
 	char *exe, *sandbox_dir;
+	char *glove_path;            /* embed()'s word vectors, "" = compiled in */
 	uint64_t memory_bytes, address_bytes, spill_bytes;
 	unsigned threads, max_workers, kill_grace_ms;
 	pthread_mutex_t mu;
@@ -160,7 +161,8 @@ static struct qworker *spawn(struct qpool *p, double until_ms, int client_fd,
 	snprintf(addr, sizeof addr, "%" PRIu64, p->address_bytes);
 	snprintf(spill, sizeof spill, "%" PRIu64, p->spill_bytes);
 	char *argv[] = { p->exe, "queryd-worker", "--sandbox", p->sandbox_dir, "--memory", mem,
-			 "--threads", thr, "--address-limit", addr, "--spill", spill, NULL };
+			 "--threads", thr, "--address-limit", addr, "--spill", spill,
+			 "--glove", p->glove_path, NULL };
 	posix_spawn_file_actions_init(&fa);
 	posix_spawn_file_actions_adddup2(&fa, sv[1], WORKER_FD);
 	posix_spawnattr_init(&at);
@@ -240,6 +242,7 @@ struct qpool *qpool_create(const struct qpool_options *o, struct lh_error *err)
 	struct qpool *p = xcalloc(1, sizeof *p);
 	p->exe = xstrdup(o->exe);
 	p->sandbox_dir = xstrdup(o->sandbox_dir);
+	p->glove_path = xstrdup(o->glove_path ? o->glove_path : "");
 	p->memory_bytes = o->memory_bytes;
 	p->address_bytes = o->address_bytes;
 	p->spill_bytes = o->spill_bytes;
@@ -295,6 +298,7 @@ void qpool_destroy(struct qpool *p)
 	pthread_cond_destroy(&p->reaper_cv);
 	free(p->exe);
 	free(p->sandbox_dir);
+	free(p->glove_path);
 	free(p);
 }
 

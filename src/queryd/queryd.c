@@ -51,6 +51,7 @@
 #include "queryd/queryd.h"
 #include "queryd/queryd_int.h"
 #include "queryd/search_int.h"
+#include "queryd/search_sql.h"
 
 #include "common/auth.h"
 #include "common/buf.h"
@@ -128,6 +129,7 @@ struct qrun {
 	json_t *views;                 /* past versions: [{"name","paths","schema"}] */
 	json_t *latest;                /* datasets read: [{"name","version","paths","schema"}] */
 	json_t *catalog;               /* the snapshot this query saw (note 8), or NULL */
+	json_t *searches;              /* search(...) results for the worker, or NULL */
 	uint64_t gen;
 	char **keys;                   /* pinned cache keys */
 	size_t nkeys;
@@ -192,6 +194,7 @@ void qrun_free(struct qrun *r)
 	json_decref(r->views);
 	json_decref(r->latest);
 	json_decref(r->catalog);
+	json_decref(r->searches);
 	for (size_t i = 0; i < r->nkeys; i++) {
 		qcache_release(r->s->cache, r->keys[i]);
 		free(r->keys[i]);
@@ -745,6 +748,8 @@ static int worker_run(struct qrun *r, const char *sql, size_t body_len, const ch
 			      "parse_only", parse_only);
 	if (out_path)
 		json_object_set_new(q, "out_path", json_string(out_path));
+	if (r->searches)
+		json_object_set(q, "searches", r->searches);
 	int sent = request_send(r, q);
 	if (sent == -1) {
 		/* The worker died between its check and our request (pool.c
@@ -902,6 +907,10 @@ static int query_end(struct http_request *req)
 		goto fail;
 	}
 	if (resolve_tables(r, sql, sql_len, rid, &err))
+		goto fail;
+	/* search(...) runs before the statement takes a worker (search_sql.c) */
+	if (search_sql_prepare(s, sql, sql_len, r->client_fd, r->deadline_ms, rid, &r->searches,
+			       &err))
 		goto fail;
 	if (clock_mono_ms() >= r->deadline_ms) {
 		lh_fail(&err, 504, "query_timeout", "the query ran past its time limit of %" PRId64 " ms",
@@ -1195,6 +1204,7 @@ struct queryd *queryd_start(const struct lh_config *cfg, struct lh_error *err)
 		.kill_grace_ms = LH_QUERY_KILL_GRACE_MS,
 		.threads = cfg->queryd.duckdb_threads,
 		.max_workers = cfg->queryd.workers,
+		.glove_path = cfg->search.glove_path,
 	};
 	s->pool = qpool_create(&po, err);
 	if (!s->pool)

@@ -58,6 +58,17 @@ size_t sql_refs_scan(const char *sql, size_t n, struct sql_ref *out, size_t max)
 int sql_parse_versioned(const char *ident, size_t n, char name[LH_DATASET_NAME_MAX + 1],
 			int64_t *version);
 
+/* sql_guard.c's tokenizer, for other scanners (search_sql.c): the token at
+ * *pos (spaces and comments skipped), *pos moved past it. STRING is any
+ * string literal ('...', E'...', $$...$$); a number is a PUNCT token that
+ * starts with a digit. Pure. */
+enum { SQL_TOK_END, SQL_TOK_WORD, SQL_TOK_QIDENT, SQL_TOK_STRING, SQL_TOK_PUNCT, SQL_TOK_ERROR };
+struct sql_tok {
+	int kind;
+	size_t start, len;
+};
+void sql_token_next(const char *s, size_t n, size_t *pos, struct sql_tok *out);
+
 /* ---- sql_allow.c, sql_functions.c: the function allow-list (ADR 0113) --- */
 
 /* The kinds of function DuckDB offers under one name (duckdb_functions()
@@ -167,6 +178,8 @@ struct engine_options {
 	unsigned threads;          /* 0 = DuckDB's default */
 	int session;               /* one query at a time: one connection, and
 				    * statements kept prepared (engine.c note 8) */
+	const char *glove_path;    /* embed()'s word vectors (engine.c note 10);
+				    * NULL or "" = the compiled-in file */
 };
 
 struct engine;
@@ -207,6 +220,16 @@ int engine_query_add_view(struct engine_query *q, const char *view, const char *
  * filters find the rows they keep (docs/search.md). 0 or -1 with err. */
 int engine_query_add_positions_view(struct engine_query *q, const char *view,
 				    const char *const *paths, size_t npaths, struct lh_error *err);
+
+/* The result of one search(...) call of the statement this query will
+ * prepare, computed by queryd (search_sql.h): the table function
+ * search(...) whose arguments give `key` (search_sql_key) returns `rows`
+ * ([{column: value}] as engine.c renders JSON) typed by `schema` (the
+ * version's [{"name","type"}]) plus "_score" DOUBLE from `scores`, in
+ * order (engine.c note 10). A query with searches is never kept prepared.
+ * 0 or -1 with err. */
+int engine_query_add_search(struct engine_query *q, const char *key, const json_t *schema,
+			    const json_t *rows, const json_t *scores, struct lh_error *err);
 
 /* CREATE OR REPLACE VIEW main."<view>" for a dataset's latest version
  * (engine.c note 7): over `paths` (absolute, in the sandbox); with npaths == 0 typed from
@@ -300,6 +323,7 @@ struct qpool_options {
 	unsigned threads;          /* DuckDB threads per worker */
 	unsigned max_workers;      /* concurrent queries */
 	unsigned kill_grace_ms;    /* a busy worker dies this long after its deadline */
+	const char *glove_path;    /* embed()'s word vectors; NULL or "" = compiled in */
 };
 
 struct qpool;

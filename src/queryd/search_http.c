@@ -35,6 +35,7 @@
  */
 #include "queryd/queryd_int.h"
 #include "queryd/search_int.h"
+#include "queryd/search_sql.h"
 
 #include "search/ann.h"
 #include "search/embed.h"
@@ -855,30 +856,28 @@ struct merged {
 	size_t ds, i;
 };
 
-int search_route_search(struct http_request *req)
+int search_run(struct queryd *qd, const json_t *body, int client_fd, const char *rid,
+	       json_t **out, struct lh_error *err)
 {
-	struct queryd *qd = http_request_ctx(req);
 	struct search *s = queryd_search(qd);
-	struct lh_error err = { 0 };
 	struct sreq q;
 	struct sds *ds = NULL;
 	struct qrun *r = NULL;
 	struct lh_buf like;
-	json_t *body = NULL, *answer = NULL;
-	const char *rid = http_request_id(req);
-	size_t n = 0, nds = 0;
+	json_t *answer = NULL;
+	size_t nds = 0;
+	int rc = -1;
 	double t0 = clock_mono_ms();
-	const char *raw = http_request_body(req, &n);
+	*out = NULL;
 	lh_buf_init(&like, LH_SEARCH_MAX_ROW_TEXT);
 	memset(&q, 0, sizeof q);
-	body = json_parse_request(raw, n, &err);
-	if (!body || parse_request(body, queryd_config(qd), &q, &err))
+	if (parse_request(body, queryd_config(qd), &q, err))
 		goto fail;
-	r = qrun_create(qd, http_request_client_fd(req), t0 + (double)q.timeout_ms);
+	r = qrun_create(qd, client_fd, t0 + (double)q.timeout_ms);
 	const char *text = q.query;
 	size_t text_len = q.query_len;
 	if (q.like_dataset) {
-		if (like_text(s, r, &q, rid, &like, &err))
+		if (like_text(s, r, &q, rid, &like, err))
 			goto fail;
 		text = like.data ? like.data : "";
 		text_len = like.len;
@@ -889,35 +888,35 @@ int search_route_search(struct http_request *req)
 		char name[LH_DATASET_NAME_MAX + 1];
 		int64_t version;
 		d->asked = q.names[nds];
-		if (split_name(d->asked, name, sizeof name, &version, &err) ||
-		    search_version_open(s, r, name, version, rid, &d->v, &err))
+		if (split_name(d->asked, name, sizeof name, &version, err) ||
+		    search_version_open(s, r, name, version, rid, &d->v, err))
 			goto dataset_failed;
-		if (q.columns && check_columns(d, &q, &err))
+		if (q.columns && check_columns(d, &q, err))
 			goto dataset_failed;
 		d->allowed = xcalloc(d->v.m->nobjects + 1, sizeof *d->allowed);
 		d->nallowed = xcalloc(d->v.m->nobjects + 1, sizeof *d->nallowed);
-		if (q.where && apply_where(r, d, q.where, rid, &err))
+		if (q.where && apply_where(r, d, q.where, rid, err))
 			goto dataset_failed;
 		for (size_t i = 0; i < d->v.m->nobjects; i++)
 			d->searched += d->allowed[i] ? d->nallowed[i]
 						     : (uint64_t)d->v.m->objects[i].row_count;
-		if (rank(d, &q, text, text_len, &err))
+		if (rank(d, &q, text, text_len, err))
 			goto dataset_failed;
 		if (d->v.unindexed_rows)
 			search_builder_wake(s);
 		continue;
 dataset_failed:
 		nds++;
-		if (q.many && err.status >= 500) {
-			char msg[sizeof err.msg];
-			snprintf(msg, sizeof msg, "dataset \"%.64s\": %.400s", d->asked, err.msg);
-			snprintf(err.msg, sizeof err.msg, "%s", msg);
-			if (err.status != 503 && err.status != 504)
-				err.status = 502;
+		if (q.many && err->status >= 500) {
+			char msg[sizeof err->msg];
+			snprintf(msg, sizeof msg, "dataset \"%.64s\": %.400s", d->asked, err->msg);
+			snprintf(err->msg, sizeof err->msg, "%s", msg);
+			if (err->status != 503 && err->status != 504)
+				err->status = 502;
 		} else if (q.many) {
-			char msg[sizeof err.msg];
-			snprintf(msg, sizeof msg, "dataset \"%.64s\": %.400s", d->asked, err.msg);
-			snprintf(err.msg, sizeof err.msg, "%s", msg);
+			char msg[sizeof err->msg];
+			snprintf(msg, sizeof msg, "dataset \"%.64s\": %.400s", d->asked, err->msg);
+			snprintf(err->msg, sizeof err->msg, "%s", msg);
 		}
 		goto fail;
 	}
@@ -975,20 +974,33 @@ dataset_failed:
 		json_object_set_new(answer, "notes", json_pack("[s]", "k was capped at the largest "
 							       "k a search may ask for (1000)"));
 	json_object_set_new(answer, "elapsed_ms", json_real(clock_mono_ms() - t0));
-	http_respond_json(req, 200, answer);   /* takes it */
+	*out = answer;
 	answer = NULL;
-	goto out;
+	rc = 0;
 fail:
-	http_respond_error(req, &err);
-out:
 	for (size_t i = 0; i < nds; i++)
 		sds_free(s, &ds[i]);
 	free(ds);
 	qrun_free(r);
 	free(q.vector);
 	lh_buf_free(&like);
-	lh_error_clear(&err);
 	json_decref(answer);
+	return rc;
+}
+
+int search_route_search(struct http_request *req)
+{
+	struct lh_error err = { 0 };
+	json_t *answer = NULL;
+	size_t n = 0;
+	const char *raw = http_request_body(req, &n);
+	json_t *body = json_parse_request(raw, n, &err);
+	if (body && search_run(http_request_ctx(req), body, http_request_client_fd(req),
+			       http_request_id(req), &answer, &err) == 0)
+		http_respond_json(req, 200, answer);   /* takes it */
+	else
+		http_respond_error(req, &err);
+	lh_error_clear(&err);
 	json_decref(body);
 	return 0;
 }

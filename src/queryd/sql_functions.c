@@ -281,6 +281,7 @@ static const struct sql_fn functions[] = {
 	{ "duckdb_views",                T,     T, WHY_VIEWS },
 	{ "editdist3",                   S,     OK },
 	{ "element_at",                  S,     OK },
+	{ "embed",                       S,     OK },   /* ours: engine.c note 10 */
 	{ "enable_checkpoint_on_shutdown", P,     P, WHY_PRAGMA },
 	{ "enable_logging",              T,     T, WHY_LOGS },
 	{ "enable_object_cache",         P,     P, WHY_PRAGMA },
@@ -798,6 +799,7 @@ static const struct sql_fn functions[] = {
 	{ "row_to_json",                 S,     OK },
 	{ "rpad",                        S,     OK },
 	{ "rtrim",                       S,     OK },
+	{ "search",                      T,     OK },   /* ours: engine.c note 10 */
 	{ "second",                      S,     OK },
 	{ "sem",                         A,     OK },
 	{ "seq_scan",                    T,     T, WHY_INTERNAL },

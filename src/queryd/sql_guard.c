@@ -415,3 +415,14 @@ size_t sql_refs_scan(const char *sql, size_t n, struct sql_ref *out, size_t max)
 	}
 	return count;
 }
+
+void sql_token_next(const char *s, size_t n, size_t *pos, struct sql_tok *out)
+{
+	struct token t;
+	next_token(s, n, pos, &t);
+	out->kind = t.kind == TOK_END ? SQL_TOK_END : t.kind == TOK_WORD ? SQL_TOK_WORD
+		    : t.kind == TOK_QIDENT ? SQL_TOK_QIDENT : t.kind == TOK_STRING ? SQL_TOK_STRING
+		    : t.kind == TOK_PUNCT ? SQL_TOK_PUNCT : SQL_TOK_ERROR;
+	out->start = t.start;
+	out->len = t.len;
+}

@@ -44,6 +44,10 @@
  *  8. "parse_only": just DuckDB's parser on the text, so that queryd can
  *     answer a statement its own guard refused as malformed with DuckDB's
  *     message (nothing is bound or run).
+ *  9. "searches": [{"key","schema","rows","scores"}] are the results of the
+ *     statement's search(...) calls, which queryd ran before sending it
+ *     (search_sql.c); they are loaded into the query (engine.c note 10)
+ *     before it is prepared. --glove names embed()'s word vectors.
  */
 #include "queryd/queryd.h"
 #include "queryd/queryd_int.h"
@@ -162,6 +166,22 @@ static int add_views(struct engine_query *q, const json_t *views, struct lh_erro
 							     json_object_get(v, "schema"), err);
 		free(p);
 		if (rc)
+			return -1;
+	}
+	return 0;
+}
+
+/* Note 9: search(...)'s results, computed by queryd (search_sql.c). */
+static int add_searches(struct engine_query *q, const json_t *searches, struct lh_error *err)
+{
+	size_t i;
+	json_t *s;
+	json_array_foreach(searches, i, s) {
+		const char *key = json_string_value(json_object_get(s, "key"));
+		if (!key)
+			return lh_fail(err, 500, "internal", "a search result without its key");
+		if (engine_query_add_search(q, key, json_object_get(s, "schema"),
+					    json_object_get(s, "rows"), json_object_get(s, "scores"), err))
 			return -1;
 	}
 	return 0;
@@ -306,7 +326,9 @@ static int run_one(struct worker *w, const json_t *req)
 	if (!q)
 		goto fail;
 	watch(w, q, deadline_ms);
-	if (add_views(q, json_object_get(req, "views"), &err) || engine_query_prepare(q, sql, &err))
+	if (add_views(q, json_object_get(req, "views"), &err) ||
+	    add_searches(q, json_object_get(req, "searches"), &err) ||
+	    engine_query_prepare(q, sql, &err))
 		goto fail;
 	enum engine_format f = format_of(fmt);
 	if (f == ENGINE_PARQUET) {
@@ -397,7 +419,7 @@ int queryd_worker_main(int argc, char **argv)
 {
 	struct worker w = { .fd = WORKER_FD, .views = json_object() };
 	struct lh_error err = { 0 };
-	const char *sandbox = NULL;
+	const char *sandbox = NULL, *glove = NULL;
 	uint64_t memory = 0, threads = 0, address = 0, spill_bytes = 0;
 	char *spill = NULL;
 	pthread_t wd;
@@ -419,6 +441,8 @@ int queryd_worker_main(int argc, char **argv)
 			bad = parse_u64(argv[i + 1], &address);
 		else if (!strcmp(argv[i], "--spill"))
 			bad = parse_u64(argv[i + 1], &spill_bytes);
+		else if (!strcmp(argv[i], "--glove"))
+			glove = argv[i + 1];
 		else
 			bad = 1;
 		if (bad) {
@@ -444,6 +468,7 @@ int queryd_worker_main(int argc, char **argv)
 		.spill_bytes = spill_bytes,
 		.threads = (unsigned)threads,
 		.session = 1,
+		.glove_path = glove,
 	};
 	w.engine = engine_open(&eo, &err);
 	if (!w.engine) {
