@@ -309,6 +309,37 @@ class IndexCatalogTest(ServerTest):
         v = self.get("zeta")[2]["versions"][0]
         self.assertEqual((v["state"], v["reason"], v["attempts"]), ("failed", "boom", 3))
 
+    def test_concurrent_declarations(self):
+        """Declarations of one dataset serialise: of eight identical ones
+        exactly one creates it; of racing different ones, one wins whole."""
+        import threading
+        self.reg("people", ["p/a"])
+        results = []
+
+        def put(body):
+            st, _, r = self.put("people", body)
+            results.append((st, r.get("fingerprint")))
+
+        threads = [threading.Thread(target=put, args=({"text": ["title"]},)) for _ in range(8)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(60)
+        self.assertEqual(sorted(st for st, _ in results), [200] * 7 + [201])
+        self.assertEqual({fp for _, fp in results}, {decl_fp(["title"])})
+        results.clear()
+        bodies = [{"text": ["title"], "id": "id"}, {"text": ["notes"]}, {"text": ["notes", "title"]}]
+        threads = [threading.Thread(target=put, args=(bodies[i % 3],)) for i in range(9)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(60)
+        self.assertEqual([st for st, _ in results], [200] * 9)
+        st, _, ix = self.get("people")
+        self.assertIn(ix["fingerprint"], {fp for _, fp in results})
+        self.assertEqual(ix["fingerprint"], decl_fp(ix["declaration"]["text"],
+                                                    ix["declaration"]["id"]))
+
     def test_survives_restart(self):
         self.reg("people", ["p/a"])
         fp = self.put("people", {"text": ["title"]})[2]["fingerprint"]
