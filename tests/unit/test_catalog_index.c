@@ -379,3 +379,27 @@ TEST(catalog_index_info_json_dead_build_shows_failed)
 	catalog_version_destroy(v);
 	catalog_index_info_destroy(i);
 }
+
+TEST(catalog_index_unknown_column_in_a_wide_schema)
+{
+	/* the message lists the columns up to its room, then "..." */
+	struct catalog_version *v = catalog_version_create();
+	json_t *b = json_loads("{\"text\":[\"missing\"]}", 0, NULL);
+	struct catalog_index_decl d = { 0 };
+	struct lh_error err = { 0 };
+	snprintf(v->name, sizeof v->name, "wide");
+	for (int i = 0; i < 200; i++) {
+		char name[48];
+		snprintf(name, sizeof name, "a_rather_long_column_name_number_%d", i);
+		catalog_version_add_column(v, name, "utf8", 1);
+	}
+	CHECK_EQ_INT(catalog_index_decl_parse(b, v, &d, &err), -1);
+	CHECK_EQ_STR(err.code, "unknown_column");
+	CHECK(strstr(err.msg, "a_rather_long_column_name_number_0, ") != NULL);
+	CHECK(strstr(err.msg, "...") != NULL);
+	CHECK(strstr(err.msg, "number_199") == NULL);
+	CHECK_EQ_INT(json_array_size(json_object_get(err.extra, "columns")), 200);
+	lh_error_clear(&err);
+	json_decref(b);
+	catalog_version_destroy(v);
+}
