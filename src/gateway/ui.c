@@ -40,7 +40,8 @@
  *     /console?sql= only fills the editor (a shareable link), running takes
  *     the Run button, a POST. The GETs that query at all (a dataset's
  *     preview and downloads) run the server's own SELECT over a validated
- *     name.
+ *     name; GET /search runs a search only when it has no filter (a
+ *     `where` is SQL: with one it fills the form, ADR 0151).
  *  6. Every state-changing UI request (POST /console, POST /upload) carries
  *     a CSRF token (ADR 0111, ui_csrf.c): each full page is rendered with
  *     the browser's token (ui_page_token: the lh_csrf cookie, or a new one set
