@@ -791,8 +791,8 @@ int engine_query_add_search(struct engine_query *q, const char *key, const json_
 	json_t *shape = json_object();
 	size_t i, ncol = json_array_size(schema);
 	const json_t *c;
-	char *shape_text = NULL, *rows_text = NULL, *scores_text = NULL;
-	char *shape_q = NULL, *rows_q = NULL, *scores_q = NULL;
+	char *shape_text = NULL, *rows_text = NULL, *scores_text = NULL, *shape_q = NULL;
+	duckdb_prepared_statement st = NULL;
 	int rc = -1;
 	/* Every value comes in as text and is CAST to its column's type (a
 	 * struct, not column names in SQL, so any name is safe). */
@@ -811,9 +811,9 @@ int engine_query_add_search(struct engine_query *q, const char *key, const json_
 	shape_q = xasprintf("[%s]", shape_text);
 	free(shape_text);
 	shape_text = sql_quote(shape_q);
-	rows_q = sql_quote(rows_text);
-	scores_q = sql_quote(scores_text);
-	ob_init(&b, 2 * (strlen(rows_q) + strlen(shape_text)) + 64 * ncol + 4096);
+	/* the rows and scores are parameters: DuckDB's parser is slow on a
+	 * string literal of megabytes */
+	ob_init(&b, 2 * strlen(shape_text) + 160 * ncol + 4096);
 	ob_puts(&b, "SELECT ");
 	json_array_foreach(schema, i, c) {
 		const char *name = json_string_value(json_object_get(c, "name"));
@@ -827,14 +827,10 @@ int engine_query_add_search(struct engine_query *q, const char *key, const json_
 		free(lit);
 		free(id);
 	}
-	ob_puts(&b, "s AS \"_score\" FROM (SELECT unnest(from_json(");
-	ob_puts(&b, rows_q);
-	ob_puts(&b, ", ");
+	ob_puts(&b, "s AS \"_score\" FROM (SELECT unnest(from_json($1::VARCHAR, ");
 	ob_puts(&b, shape_text);
-	ob_puts(&b, ")) AS r, unnest(from_json(");
-	ob_puts(&b, scores_q);
-	ob_printf(&b, ", '[\"DOUBLE\"]')) AS s, unnest(range(%zu)) AS i) ORDER BY i",
-		  json_array_size(rows));
+	ob_printf(&b, ")) AS r, unnest(from_json($2::VARCHAR, '[\"DOUBLE\"]')) AS s, "
+		  "unnest(range(%zu)) AS i) ORDER BY i", json_array_size(rows));
 	if (b.overflow) {
 		ob_free(&b);
 		lh_fail(err, 500, "internal", "a search result is too large to load");
@@ -843,14 +839,21 @@ int engine_query_add_search(struct engine_query *q, const char *key, const json_
 	q->searches = xrealloc(q->searches, (q->nsearches + 1) * sizeof *q->searches);
 	struct esearch *es = &q->searches[q->nsearches];
 	memset(es, 0, sizeof *es);
-	if (duckdb_query(q->con, ob_str(&b), &es->res) == DuckDBError) {
+	if (duckdb_prepare(q->con, ob_str(&b), &st) == DuckDBError ||
+	    duckdb_bind_varchar_length(st, 1, rows_text, strlen(rows_text)) == DuckDBError ||
+	    duckdb_bind_varchar_length(st, 2, scores_text, strlen(scores_text)) == DuckDBError) {
 		lh_fail(err, 500, "internal", "cannot load a search result: %.300s",
-			duckdb_result_error(&es->res));
-		duckdb_destroy_result(&es->res);
+			duckdb_prepare_error(st));
 		ob_free(&b);
 		goto out;
 	}
 	ob_free(&b);
+	if (duckdb_execute_prepared(st, &es->res) == DuckDBError) {
+		lh_fail(err, 500, "internal", "cannot load a search result: %.300s",
+			duckdb_result_error(&es->res));
+		duckdb_destroy_result(&es->res);
+		goto out;
+	}
 	es->key = xstrdup(key);
 	es->ncols = duckdb_column_count(&es->res);
 	es->names = xcalloc(es->ncols + 1, sizeof *es->names);
@@ -881,9 +884,9 @@ out:
 	free(shape_text);
 	free(shape_q);
 	free(rows_text);
-	free(rows_q);
 	free(scores_text);
-	free(scores_q);
+	if (st)
+		duckdb_destroy_prepare(&st);
 	return rc;
 }
 
