@@ -10,7 +10,7 @@ import threading
 import time
 import unittest
 
-from lhtest import ServerTest, request_json
+from lhtest import ServerTest, request, request_json
 
 PEOPLE = """worker_id,full_name,title,skills,notes,state,rate,since,active
 1,Ann Smith,Forklift Operator,forklift; pallet jack; OSHA-30,Certified lift truck driver available now,WI,21.5,2019-03-01,true
@@ -153,6 +153,26 @@ class SearchSqlTest(ServerTest):
         # defaults: k 10, hybrid
         res = self.sql("SELECT count(*) FROM search('people', 'forklift')")
         self.assertEqual(res["rows"], [[6]])
+
+    def test_search_in_every_format(self):
+        self.people()
+        sql = ("SELECT worker_id, full_name, _score FROM search('people', 'welder', "
+               "mode := 'text', k := 1)")
+        st, hdrs, body = request("POST", self.url + "/v1/query", {"sql": sql, "format": "csv"})
+        self.assertEqual(st, 200, body)
+        lines = body.decode().splitlines()
+        self.assertEqual(lines[0], "worker_id,full_name,_score")
+        self.assertTrue(lines[1].startswith("3,Cara Diaz,"), lines)
+        st, _, body = request("POST", self.url + "/v1/query", {"sql": sql, "format": "ndjson"})
+        self.assertEqual(st, 200, body)
+        self.assertIn('"full_name":"Cara Diaz"', body.decode())
+        st, hdrs, body = request("POST", self.url + "/v1/query", {"sql": sql, "format": "parquet"})
+        self.assertEqual(st, 200, body)
+        self.assertEqual(body[:4], b"PAR1")
+        self.assertIn(b"Cara Diaz", body)
+        # EXPLAIN and DESCRIBE bind it too
+        res = self.sql("DESCRIBE " + sql)
+        self.assertEqual([r[0] for r in res["rows"]], ["worker_id", "full_name", "_score"])
 
     def test_search_joins_other_datasets(self):
         self.people()
