@@ -122,6 +122,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 /* Note 8: statements a worker keeps prepared (dashboards and agents send the
  * same few texts again and again). */
@@ -783,6 +784,26 @@ static void searches_free(struct engine_query *q)
 	q->nsearches = 0;
 }
 
+/* "_score", or, when the dataset has a column of that name (DuckDB's names
+ * ignore case), "_search_score" (then "_search_score_2", ...). xmalloc'd. */
+static char *score_name(const json_t *schema)
+{
+	char *name = xstrdup("_score");
+	for (unsigned n = 1;; n++) {
+		size_t i;
+		const json_t *c;
+		int taken = 0;
+		json_array_foreach(schema, i, c) {
+			const char *col = json_string_value(json_object_get(c, "name"));
+			taken |= col && !strcasecmp(col, name);
+		}
+		if (!taken)
+			return name;
+		free(name);
+		name = n == 1 ? xstrdup("_search_score") : xasprintf("_search_score_%u", n);
+	}
+}
+
 int engine_query_add_search(struct engine_query *q, const char *key, const json_t *schema,
 			    const json_t *rows, const json_t *scores, struct lh_error *err)
 {
@@ -827,7 +848,10 @@ int engine_query_add_search(struct engine_query *q, const char *key, const json_
 		free(lit);
 		free(id);
 	}
-	ob_puts(&b, "s AS \"_score\" FROM (SELECT unnest(from_json($1::VARCHAR, ");
+	char *score = score_name(schema), *score_id = ident_quote(score);
+	ob_printf(&b, "s AS %s FROM (SELECT unnest(from_json($1::VARCHAR, ", score_id);
+	free(score);
+	free(score_id);
 	ob_puts(&b, shape_text);
 	ob_printf(&b, ")) AS r, unnest(from_json($2::VARCHAR, '[\"DOUBLE\"]')) AS s, "
 		  "unnest(range(%zu)) AS i) ORDER BY i", json_array_size(rows));

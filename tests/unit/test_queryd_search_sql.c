@@ -226,6 +226,34 @@ TEST(queryd_search_sql_engine_search_returns_the_loaded_result_typed)
 	fixture_close(&f);
 }
 
+TEST(queryd_search_sql_engine_score_column_never_collides)
+{
+	/* a dataset with its own "_score" (any case) keeps it; the search's
+	 * score is then "_search_score" */
+	struct fixture f;
+	CHECK(fixture_open(&f, 0) == 0);
+	struct lh_error err = { 0 };
+	char *key = search_sql_key("d", "q", NULL, NULL, NULL);
+	char *res = xasprintf("[{\"key\": \"%s\", \"schema\": [{\"name\": \"_SCORE\", \"type\": "
+			      "\"int64\"}, {\"name\": \"_search_score\", \"type\": \"utf8\"}], "
+			      "\"rows\": [{\"_SCORE\": 7, \"_search_score\": \"x\"}], "
+			      "\"scores\": [0.5]}]", key);
+	json_t *o = run_with(&f, res, "SELECT * FROM search('d', 'q')", &err);
+	CHECK(o != NULL);
+	char *cols = json_dumps(json_object_get(o, "columns"), JSON_COMPACT);
+	CHECK_EQ_STR(cols, "[{\"name\":\"_SCORE\",\"type\":\"BIGINT\"},{\"name\":\"_search_score\","
+			   "\"type\":\"VARCHAR\"},{\"name\":\"_search_score_2\",\"type\":\"DOUBLE\"}]");
+	char *rows = json_dumps(json_object_get(o, "rows"), JSON_COMPACT);
+	CHECK_EQ_STR(rows, "[[7,\"x\",0.5]]");
+	free(cols);
+	free(rows);
+	json_decref(o);
+	free(res);
+	free(key);
+	lh_error_clear(&err);
+	fixture_close(&f);
+}
+
 TEST(queryd_search_sql_engine_refuses_calls_without_a_result)
 {
 	struct fixture f;
