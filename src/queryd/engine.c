@@ -415,8 +415,9 @@ static struct embedder *engine_embedder(struct engine *e, struct lh_error *err)
 		struct embed_config ec = { .glove_path = e->glove_path };
 		e->embedder = embedder_open("builtin", &ec, err);
 		if (e->embedder && embedder_dim(e->embedder) != ENGINE_EMBED_DIM) {
-			lh_fail(err, 500, "internal", "the word vectors have %u dimensions; embed() "
-				"returns %d", embedder_dim(e->embedder), ENGINE_EMBED_DIM);
+			lh_fail(err, 500, "internal",
+				"the word vectors have %u dimensions; embed() returns %d",
+				embedder_dim(e->embedder), ENGINE_EMBED_DIM);
 			embedder_close(e->embedder);
 			e->embedder = NULL;
 		}
@@ -457,7 +458,8 @@ static void embed_fn(duckdb_function_info info, duckdb_data_chunk input, duckdb_
 	}
 	for (idx_t off = 0; off < n; off += LH_EMBED_MAX_TEXTS) {
 		size_t m = n - off < LH_EMBED_MAX_TEXTS ? (size_t)(n - off) : LH_EMBED_MAX_TEXTS;
-		if (embedder_embed(em, texts + off, lens + off, m, out + off * ENGINE_EMBED_DIM, &err)) {
+		float *to = out + off * ENGINE_EMBED_DIM;
+		if (embedder_embed(em, texts + off, lens + off, m, to, &err)) {
 			char *msg = xasprintf("embed(): %s", err.msg);
 			duckdb_scalar_function_set_error(info, msg);
 			free(msg);
@@ -493,7 +495,8 @@ static const char search_usage[] =
 static void search_bind(duckdb_bind_info info)
 {
 	struct engine *e = duckdb_bind_get_extra_info(info);
-	duckdb_value v[5] = { duckdb_bind_get_parameter(info, 0), duckdb_bind_get_parameter(info, 1),
+	duckdb_value v[5] = { duckdb_bind_get_parameter(info, 0),
+			      duckdb_bind_get_parameter(info, 1),
 			      duckdb_bind_get_named_parameter(info, "k"),
 			      duckdb_bind_get_named_parameter(info, "mode"),
 			      duckdb_bind_get_named_parameter(info, "filter") };

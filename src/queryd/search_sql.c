@@ -45,7 +45,8 @@
 
 static int tok_is(const char *s, const struct sql_tok *t, int kind, const char *text)
 {
-	return t->kind == kind && strlen(text) == t->len && !strncasecmp(s + t->start, text, t->len);
+	return t->kind == kind && strlen(text) == t->len &&
+	       !strncasecmp(s + t->start, text, t->len);
 }
 
 /* A plain '...' literal's value (quotes doubled inside), or NULL. */

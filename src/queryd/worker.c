@@ -180,8 +180,9 @@ static int add_searches(struct engine_query *q, const json_t *searches, struct l
 		const char *key = json_string_value(json_object_get(s, "key"));
 		if (!key)
 			return lh_fail(err, 500, "internal", "a search result without its key");
-		if (engine_query_add_search(q, key, json_object_get(s, "schema"),
-					    json_object_get(s, "rows"), json_object_get(s, "scores"), err))
+		const json_t *schema = json_object_get(s, "schema");
+		const json_t *rows = json_object_get(s, "rows"), *scores = json_object_get(s, "scores");
+		if (engine_query_add_search(q, key, schema, rows, scores, err))
 			return -1;
 	}
 	return 0;
