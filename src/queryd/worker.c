@@ -181,7 +181,8 @@ static int add_searches(struct engine_query *q, const json_t *searches, struct l
 		if (!key)
 			return lh_fail(err, 500, "internal", "a search result without its key");
 		const json_t *schema = json_object_get(s, "schema");
-		const json_t *rows = json_object_get(s, "rows"), *scores = json_object_get(s, "scores");
+		const json_t *rows = json_object_get(s, "rows");
+		const json_t *scores = json_object_get(s, "scores");
 		if (engine_query_add_search(q, key, schema, rows, scores, err))
 			return -1;
 	}
