@@ -120,6 +120,17 @@ class SearchSqlTest(ServerTest):
         self.assertEqual(res["rows"][0][0], "Ann Smith")
         self.assertAlmostEqual(res["rows"][0][1], res["rows"][0][2], places=5)
 
+    def test_embed_uses_the_configured_word_vectors(self):
+        """[search] glove_path reaches the workers: a missing file makes
+        embed() fail in words (and only embed())."""
+        other = self.start("serve", env={"LAKEHOUSE_SEARCH_GLOVE_PATH": "/nonexistent/w.lhwv"})
+        st, _, obj = request_json("POST", other.url + "/v1/query", {"sql": "SELECT embed('x')"})
+        self.assertEqual(st, 400, obj)
+        self.assertEqual(obj["code"], "sql_error")
+        self.assertIn("embed()", obj["error"])
+        st, _, obj = request_json("POST", other.url + "/v1/query", {"sql": "SELECT 41 + 1"})
+        self.assertEqual((st, obj["rows"]), (200, [[42]]))
+
     # --- search() --------------------------------------------------------------
 
     def test_search_returns_typed_rows_in_search_order(self):
