@@ -52,8 +52,11 @@ GEN_SRC     := $(GEN_DIR)/ui_assets.c
 
 # usearch (HNSW, ADR 0147): bootstrap fetches its C API and NumKong (SIMD
 # distance kernels for every x86-64/Arm level, chosen at run time by CPUID:
-# portable, no -march) into deps/usearch/. NumKong is compiled once per build
-# dir (without sanitizers: leaf kernels), c/lib.cpp once per variant; the
+# portable, no -march) into deps/usearch/. NumKong is compiled once per
+# checkout, into deps/usearch/obj/ (without sanitizers: leaf kernels; ~2.5 min
+# of CPU, so not again for every build dir: each file is written aside and
+# renamed, so builds in several dirs at once share it safely), c/lib.cpp once
+# per variant; the
 # variant's objects list carries both libraries, so every link line gets
 # them after the objects. Only src/search/ann_usearch.c includes usearch.h.
 USEARCH_DIR ?= $(DEPS_DIR)/usearch
@@ -65,8 +68,8 @@ USEARCH_CXXFLAGS := -std=c++17 -O3 -DNDEBUG -DUSEARCH_USE_NUMKONG=1 -DUSEARCH_US
 NUMKONG_CFLAGS := -std=c11 -O3 $(NUMKONG_DEFS) -Wno-unknown-pragmas -Wno-psabi
 NUMKONG_SRC := numkong.c $(addprefix dispatch_,$(addsuffix .c,f64 f32 f16 bf16 i8 u8 u1 e4m3 e5m2 \
                other f64c f32c f16c bf16c i16 i32 i64 u16 u32 u64 i4 u4 e2m3 e3m2))
-NUMKONG_OBJ := $(NUMKONG_SRC:%.c=$(BUILD)/usearch/numkong/%.o)
-NUMKONG_LIB := $(BUILD)/usearch/libnumkong.a
+NUMKONG_OBJ := $(NUMKONG_SRC:%.c=$(USEARCH_DIR)/obj/%.o)
+NUMKONG_LIB := $(USEARCH_DIR)/obj/libnumkong.a
 
 REL_OBJ     := $(SRC_LIB:%.c=$(REL_DIR)/%.o) $(REL_DIR)/$(GEN_SRC:.c=.o) \
                $(REL_DIR)/usearch/libusearch_c.a $(NUMKONG_LIB)
@@ -106,13 +109,13 @@ $(GEN_SRC): $(UI_ASSETS)
 $(USEARCH_DIR)/c/lib.cpp $(USEARCH_DIR)/c/usearch.h $(NUMKONG_DIR)/nk_probes.h:
 	./scripts/bootstrap.sh
 
-$(BUILD)/usearch/numkong/%.o: $(NUMKONG_DIR)/c/%.c | $(NUMKONG_DIR)/nk_probes.h
+$(USEARCH_DIR)/obj/%.o: $(NUMKONG_DIR)/c/%.c | $(NUMKONG_DIR)/nk_probes.h
 	@mkdir -p $(dir $@)
 	@echo "  CC      $<"
-	@$(CC) $(NUMKONG_CFLAGS) -c $< -o $@
+	@$(CC) $(NUMKONG_CFLAGS) -c $< -o $@.$$$$.tmp && mv -f $@.$$$$.tmp $@
 
 $(NUMKONG_LIB): $(NUMKONG_OBJ)
-	@rm -f $@ && ar rcs $@ $^
+	@ar rcs $@.$$$$.tmp $^ && mv -f $@.$$$$.tmp $@
 
 # The ASan variant's copy is built with the same sanitizers as our code.
 $(REL_DIR)/usearch/libusearch_c.a: $(USEARCH_DIR)/c/lib.cpp | $(NUMKONG_DIR)/nk_probes.h
