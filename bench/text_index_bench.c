@@ -90,8 +90,9 @@ static void make_vocab(void)
 			static const char *syl[] = { "ka", "lo", "mi", "ner", "tu", "sa", "ve",
 						     "ro", "di", "pan", "che", "gu", "fo", "ly" };
 			/* i in base 14, one syllable a digit: distinct words */
-			snprintf(vocab[i], sizeof vocab[i], "%s%s%s%s", syl[i % 14], syl[i / 14 % 14],
-				 syl[i / 196 % 14], i >= 2744 ? syl[i / 2744 % 14] : "");
+			snprintf(vocab[i], sizeof vocab[i], "%s%s%s%s", syl[i % 14],
+				 syl[i / 14 % 14], syl[i / 196 % 14],
+				 i >= 2744 ? syl[i / 2744 % 14] : "");
 		}
 		sum += 1.0 / (double)(i + 1);
 		zipf_cdf[i] = sum;
@@ -151,7 +152,8 @@ int main(int argc, char **argv)
 		pos += (size_t)snprintf(corpus + pos, cap - pos, "%s. ", cities[pick(25)]);
 		unsigned words = 24 + pick(13);
 		for (unsigned w = 0; w < words; w++)
-			pos += (size_t)snprintf(corpus + pos, cap - pos, "%s%s", w ? " " : "", zipf_word());
+			pos += (size_t)snprintf(corpus + pos, cap - pos, "%s%s", w ? " " : "",
+						zipf_word());
 		ends[i] = pos;
 	}
 	long rss0 = max_rss_kb();
@@ -216,15 +218,16 @@ int main(int argc, char **argv)
 			postings += text_index_df(t, q.terms[i], strlen(q.terms[i]));
 		for (size_t r = 0; r < runs; r++) {
 			double a = now_ms();
-			if (text_index_search(t, &q, NULL, TEXT_BM25_K1, TEXT_BM25_B, NULL, 10, hits,
-					      &nout)) {
+			if (text_index_search(t, &q, NULL, TEXT_BM25_K1, TEXT_BM25_B, NULL, 10,
+					      hits, &nout)) {
 				fprintf(stderr, "search failed\n");
 				return 1;
 			}
 			ms[r] = now_ms() - a;
 		}
 		qsort(ms, runs, sizeof *ms, cmp_double);
-		printf("query %-52.52s terms %zu postings %8llu  p50 %6.3f ms  p99 %6.3f ms  top %.3f\n",
+		printf("query %-52.52s terms %zu postings %8llu  p50 %6.3f ms  p99 %6.3f ms  "
+		       "top %.3f\n",
 		       queries[qi], q.nterms, (unsigned long long)postings, ms[runs / 2],
 		       ms[runs * 99 / 100], nout ? hits[0].score : 0.0);
 		text_query_free(&q);

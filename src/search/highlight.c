@@ -26,14 +26,14 @@
 #include <string.h>
 
 struct match {
-	size_t off, len;       /* bytes in the text */
-	size_t cs, ce;         /* characters [cs, ce) */
-	size_t term;           /* index into q->terms */
+	size_t off, len; /* bytes in the text */
+	size_t cs, ce;   /* characters [cs, ce) */
+	size_t term;     /* index into q->terms */
 };
 
 struct hl_ctx {
 	const struct text_query *q;
-	int sorted;            /* q->terms strictly increasing: binary search */
+	int sorted; /* q->terms strictly increasing: binary search */
 	struct match *m;
 	size_t n;
 };
@@ -178,7 +178,7 @@ static void choose_window(const unsigned char *s, size_t len, const struct text_
 	}
 	size_t *cnt = xcalloc(q->nterms, sizeof *cnt);
 	size_t best_i = 0, best_j = 0, best_distinct = 0, best_count = 0, distinct = 0;
-	size_t j = 0;   /* the window is matches [i, j) */
+	size_t j = 0; /* the window is matches [i, j) */
 	for (size_t i = 0; i < n; i++) {
 		if (j <= i) {
 			j = i;
@@ -247,8 +247,7 @@ static size_t put(char *o, const char *s)
 	return n;
 }
 
-char *highlight_snippet(const char *text, size_t len, const struct text_query *q,
-			size_t max_chars)
+char *highlight_snippet(const char *text, size_t len, const struct text_query *q, size_t max_chars)
 {
 	const unsigned char *s = (const unsigned char *)text;
 	struct hl_ctx c = { q, 1, NULL, 0 };

@@ -32,7 +32,6 @@ struct text_query;
  *     cuts are only at character boundaries.
  * NULL when no token of the text matches (or q has no terms); else a
  * NUL-terminated string the caller frees (xmalloc'd). Pure, thread-safe. */
-char *highlight_snippet(const char *text, size_t len, const struct text_query *q,
-			size_t max_chars);
+char *highlight_snippet(const char *text, size_t len, const struct text_query *q, size_t max_chars);
 
 #endif

@@ -98,8 +98,8 @@
 #define HEADER_BYTES 48
 #define ENTRY_BYTES 16
 #define VARINT_MAX 5
-#define SKIP_BLOCK 128    /* postings per block of a skip table (note 1) */
-#define IMPACTS_MAX 16    /* impact points of a long list, at most (note 1) */
+#define SKIP_BLOCK 128 /* postings per block of a skip table (note 1) */
+#define IMPACTS_MAX 16 /* impact points of a long list, at most (note 1) */
 
 static uint32_t get_u32(const unsigned char *p)
 {
@@ -156,17 +156,17 @@ struct impact {
 };
 
 struct tb_term {
-	uint32_t str_off;     /* into b->strings */
+	uint32_t str_off; /* into b->strings */
 	uint32_t hash;
-	uint32_t df;          /* docs so far, the pending one included */
-	uint32_t pend_doc;    /* the pending posting (note 4) */
+	uint32_t df;       /* docs so far, the pending one included */
+	uint32_t pend_doc; /* the pending posting (note 4) */
 	uint32_t pend_tf;
-	uint32_t prev_plus1;  /* last doc written into buf, + 1 (0 = none) */
-	uint32_t len, cap;    /* buf's bytes */
-	unsigned char *buf;   /* encoded postings before the pending one */
-	struct tb_skip *skips;  /* one per full block written */
+	uint32_t prev_plus1;   /* last doc written into buf, + 1 (0 = none) */
+	uint32_t len, cap;     /* buf's bytes */
+	unsigned char *buf;    /* encoded postings before the pending one */
+	struct tb_skip *skips; /* one per full block written */
 	uint32_t nskips;
-	struct impact *imp;     /* finish: the impact points of a long list */
+	struct impact *imp; /* finish: the impact points of a long list */
 	size_t nimp;
 	unsigned char slen;
 };
@@ -174,15 +174,15 @@ struct tb_term {
 struct text_builder {
 	struct tb_term *terms;
 	size_t nterms;
-	uint32_t *slots;      /* hash table: term index + 1, 0 = empty */
-	size_t nslots;        /* a power of two, >= 2 * nterms */
+	uint32_t *slots; /* hash table: term index + 1, 0 = empty */
+	size_t nslots;   /* a power of two, >= 2 * nterms */
 	char *strings;
 	size_t strings_len, strings_cap;
 	uint32_t *doc_len;
-	uint64_t ndocs;       /* last doc + 1 */
+	uint64_t ndocs; /* last doc + 1 */
 	size_t doc_cap;
 	uint64_t total_len;
-	int bad_order;        /* a doc went backwards */
+	int bad_order; /* a doc went backwards */
 };
 
 /* FNV-1a, 32 bits. */
@@ -272,7 +272,7 @@ static struct tb_term *tb_term_get(struct text_builder *b, const char *word, siz
 /* Encode posting (doc, tf) after prev_plus1 into p; returns its bytes. */
 static size_t encode_posting(unsigned char *p, uint32_t prev_plus1, uint32_t doc, uint32_t tf)
 {
-	uint64_t gap = (uint64_t)doc - prev_plus1;   /* doc - prev - 1 */
+	uint64_t gap = (uint64_t)doc - prev_plus1; /* doc - prev - 1 */
 	size_t n = put_varint(p, gap << 1 | (tf == 1));
 	if (tf > 1)
 		n += put_varint(p + n, tf - 2);
@@ -343,7 +343,7 @@ static void tb_impacts(const struct text_builder *b, struct tb_term *t)
 	t->nimp = 0;
 	while (p < end) {
 		uint64_t v = 0, tf = 0;
-		for (int sh = 0;; sh += 7) {   /* our own bytes: well-formed */
+		for (int sh = 0;; sh += 7) { /* our own bytes: well-formed */
 			v |= (uint64_t)(*p & 0x7f) << sh;
 			if (!(*p++ & 0x80))
 				break;
@@ -419,7 +419,8 @@ void text_builder_add(struct text_builder *b, uint32_t doc, const char *text, si
 			b->doc_len = xrealloc(b->doc_len, cap * sizeof *b->doc_len);
 			b->doc_cap = cap;
 		}
-		memset(b->doc_len + b->ndocs, 0, ((uint64_t)doc + 1 - b->ndocs) * sizeof *b->doc_len);
+		memset(b->doc_len + b->ndocs, 0,
+		       ((uint64_t)doc + 1 - b->ndocs) * sizeof *b->doc_len);
 		b->ndocs = (uint64_t)doc + 1;
 	}
 	struct tb_ctx c = { b, doc };
@@ -552,7 +553,7 @@ int text_builder_finish(struct text_builder *b, struct lh_buf *out, struct lh_er
 				put_u32(e + 4, t->skips[j].end_off);
 				w_put(w, e, 8);
 			}
-			put_u32(e, t->pend_doc);   /* the last block ends with the pending one */
+			put_u32(e, t->pend_doc); /* the last block ends with the pending one */
 			put_u32(e + 4, t->len + (uint32_t)last);
 			w_put(w, e, 8);
 		}
@@ -577,8 +578,8 @@ out:
 struct text_index {
 	uint32_t ndocs, nterms;
 	uint64_t total_len;
-	const unsigned char *doc_len;    /* 4 * ndocs */
-	const unsigned char *entries;    /* ENTRY_BYTES * nterms */
+	const unsigned char *doc_len; /* 4 * ndocs */
+	const unsigned char *entries; /* ENTRY_BYTES * nterms */
 	const unsigned char *strings;
 	uint64_t strings_len;
 	const unsigned char *postings;
@@ -602,7 +603,8 @@ static uint64_t entry_post_off(const struct text_index *t, uint32_t i)
 
 static int bad(struct lh_error *err, const char *what)
 {
-	return lh_fail(err, 502, "bad_index_part", "index part's text section is corrupt: %s", what);
+	return lh_fail(err, 502, "bad_index_part", "index part's text section is corrupt: %s",
+		       what);
 }
 
 struct text_index *text_index_open(const void *bytes, size_t len, struct lh_error *err)
@@ -752,21 +754,21 @@ uint32_t text_index_df(const struct text_index *t, const char *term, size_t len)
 
 /* A postings list being read (note 2). */
 struct cursor {
-	const unsigned char *p, *end;  /* the next posting's bytes; the list's end */
-	const unsigned char *data;     /* the first posting's bytes */
-	const unsigned char *skips;    /* the skip table, or NULL (one block) */
-	const unsigned char *impacts;  /* the impact points (a long list), or NULL */
+	const unsigned char *p, *end; /* the next posting's bytes; the list's end */
+	const unsigned char *data;    /* the first posting's bytes */
+	const unsigned char *skips;   /* the skip table, or NULL (one block) */
+	const unsigned char *impacts; /* the impact points (a long list), or NULL */
 	uint32_t nimp;
 	uint32_t df;
-	uint32_t left;        /* postings not yet decoded */
-	uint32_t block;       /* the block the next posting is in */
-	uint32_t in_block;    /* postings of that block not yet decoded */
-	uint32_t doc;         /* the current posting; CURSOR_DONE past the end */
+	uint32_t left;     /* postings not yet decoded */
+	uint32_t block;    /* the block the next posting is in */
+	uint32_t in_block; /* postings of that block not yet decoded */
+	uint32_t doc;      /* the current posting; CURSOR_DONE past the end */
 	uint32_t tf;
-	uint64_t next_min;    /* the smallest doc the next posting can have */
-	uint32_t qi;          /* the query term's index */
+	uint64_t next_min; /* the smallest doc the next posting can have */
+	uint32_t qi;       /* the query term's index */
 	double idf;
-	double ub;            /* the term's score bound (note 5) */
+	double ub; /* the term's score bound (note 5) */
 };
 #define CURSOR_DONE UINT32_MAX
 
@@ -796,7 +798,7 @@ static void cursor_init(struct cursor *c, const struct text_index *t, uint32_t t
 	c->skips = NULL;
 	c->impacts = NULL;
 	c->nimp = 0;
-	if (c->df > SKIP_BLOCK) {   /* open checked the list holds its head */
+	if (c->df > SKIP_BLOCK) { /* open checked the list holds its head */
 		c->nimp = get_u32(c->p);
 		c->impacts = c->p + 4;
 		c->skips = c->impacts + 8 * (size_t)c->nimp;
@@ -820,7 +822,7 @@ static int cursor_next(struct cursor *c, const struct text_index *t)
 		return c->p == c->end ? 0 : -1;
 	}
 	if (c->p < c->end && *c->p < 0x80)
-		v = *c->p++;   /* the usual one-byte posting */
+		v = *c->p++; /* the usual one-byte posting */
 	else if (read_varint(&c->p, c->end, &v))
 		return -1;
 	if (!(v & 1)) {
@@ -850,7 +852,7 @@ static int cursor_next(struct cursor *c, const struct text_index *t)
  * over whole blocks whose skip entry says they end before target. */
 static int cursor_advance(struct cursor *c, const struct text_index *t, uint32_t target)
 {
-	if (c->doc >= target)   /* CURSOR_DONE included */
+	if (c->doc >= target) /* CURSOR_DONE included */
 		return 0;
 	if (c->skips) {
 		uint32_t nblocks = (uint32_t)(skip_bytes(c->df) / 8);
@@ -860,7 +862,8 @@ static int cursor_advance(struct cursor *c, const struct text_index *t, uint32_t
 			uint32_t last = get_u32(e), end_off = get_u32(e + 4);
 			if (last >= target)
 				break;
-			if ((uint64_t)last + 1 < c->next_min || end_off < (size_t)(c->p - c->data) ||
+			if ((uint64_t)last + 1 < c->next_min ||
+			    end_off < (size_t)(c->p - c->data) ||
 			    end_off > (size_t)(c->end - c->data))
 				return -1;
 			c->p = c->data + end_off;
@@ -870,7 +873,7 @@ static int cursor_advance(struct cursor *c, const struct text_index *t, uint32_t
 			c->in_block = c->left < SKIP_BLOCK ? c->left : SKIP_BLOCK;
 		}
 	}
-	while (c->doc < target)   /* a jump leaves the old, smaller doc */
+	while (c->doc < target) /* a jump leaves the old, smaller doc */
 		if (cursor_next(c, t))
 			return -1;
 	return 0;
@@ -1036,7 +1039,7 @@ static void offer(struct text_hit *out, size_t *n, size_t k, uint32_t doc, doubl
 /* Up to this many cursors, the search is MaxScore over a linear scan of
  * cursors (note 5); past it, a heap of cursor indices ordered by (doc, qi)
  * pops every posting in doc, then query-term order (note 3). */
-#define LINEAR_CURSORS 64   /* bits of a uint64_t mask */
+#define LINEAR_CURSORS 64 /* bits of a uint64_t mask */
 
 /* Score bounds (note 5) are multiplied by this margin, so that rounding
  * (bounds summed in another order than scores, idf * (x / y) against
@@ -1053,8 +1056,8 @@ static double tf_part(double tf, double dl, double c1, double c2, double k1p1)
  * of a long list, else from the short list's postings themselves (at most
  * SKIP_BLOCK; a copy of the cursor reads them). A list that fails to read
  * gets the loosest bound; the search itself will report it. */
-static double cursor_bound(const struct cursor *c, const struct text_index *t, double c1,
-			   double c2, double k1p1)
+static double cursor_bound(const struct cursor *c, const struct text_index *t, double c1, double c2,
+			   double k1p1)
 {
 	double best = 0;
 	if (c->impacts) {
@@ -1082,13 +1085,13 @@ static double cursor_bound(const struct cursor *c, const struct text_index *t, d
 /* Note 5: the docs of cur[0..ncur) (in query-term order) into the top-k heap
  * out[0..*nhits). 0, or -1 on a corrupt postings list. */
 static int maxscore(const struct text_index *t, struct cursor *cur, size_t ncur, double c1,
-		    double c2, double k1p1, const uint64_t *allowed, size_t k,
-		    struct text_hit *out, size_t *nhits)
+		    double c2, double k1p1, const uint64_t *allowed, size_t k, struct text_hit *out,
+		    size_t *nhits)
 {
 	uint32_t order[LINEAR_CURSORS];
 	double prefix[LINEAR_CURSORS + 1], contrib[LINEAR_CURSORS];
-	size_t ness = 0;   /* order[0..ness) are non-essential */
-	double theta = 0;  /* the k-th best score once there are k */
+	size_t ness = 0;  /* order[0..ness) are non-essential */
+	double theta = 0; /* the k-th best score once there are k */
 	for (size_t i = 0; i < ncur; i++) {
 		size_t j = i;
 		cur[i].ub = cursor_bound(&cur[i], t, c1, c2, k1p1);
@@ -1108,7 +1111,7 @@ static int maxscore(const struct text_index *t, struct cursor *cur, size_t ncur,
 				doc = cur[order[j]].doc;
 		if (doc == CURSOR_DONE)
 			return 0;
-		uint64_t at = 0;   /* bit i: cur[i] is at doc */
+		uint64_t at = 0; /* bit i: cur[i] is at doc */
 		for (size_t j = ness; j < ncur; j++)
 			if (cur[order[j]].doc == doc)
 				at |= 1ull << order[j];
@@ -1137,7 +1140,7 @@ static int maxscore(const struct text_index *t, struct cursor *cur, size_t ncur,
 					at |= 1ull << order[j];
 				}
 			}
-			for (uint64_t m = at; m; m &= m - 1)   /* query-term order */
+			for (uint64_t m = at; m; m &= m - 1) /* query-term order */
 				sum += contrib[__builtin_ctzll(m)];
 		}
 		for (uint64_t m = at; m; m &= m - 1)

@@ -22,7 +22,7 @@ struct lh_error;
  * Framework: BM25 and Beyond", 2009, section 3.4: k1 in [1.2, 2.0], b =
  * 0.75; Lucene's and FTS5's defaults). SPEC 11 uses these unless configured. */
 #define TEXT_BM25_K1 1.2f
-#define TEXT_BM25_B  0.75f
+#define TEXT_BM25_B 0.75f
 
 /* The section's first 8 bytes. */
 #define TEXT_INDEX_MAGIC "LHTX0001"
@@ -108,7 +108,7 @@ void text_query_free(struct text_query *q);
 struct text_stats {
 	uint64_t docs;
 	uint64_t total_len;
-	const uint64_t *df;   /* per query term, q->nterms of them */
+	const uint64_t *df; /* per query term, q->nterms of them */
 };
 
 struct text_hit {

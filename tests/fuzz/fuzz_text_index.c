@@ -167,7 +167,7 @@ static void fuzz_texts(const uint8_t *data, size_t size)
 {
 	const char *text = (const char *)data;
 	size_t starts[MAX_DOCS], lens[MAX_DOCS], ndocs = 0, pos = 0;
-	for (;;) {   /* lines; past MAX_DOCS the rest is ignored */
+	for (;;) { /* lines; past MAX_DOCS the rest is ignored */
 		const char *nl = memchr(text + pos, '\n', size - pos);
 		size_t e = nl ? (size_t)(nl - text) : size;
 		starts[ndocs] = pos;
@@ -182,8 +182,8 @@ static void fuzz_texts(const uint8_t *data, size_t size)
 	lh_buf_init(&whole, (size_t)1 << 26);
 	lh_buf_init(&half[0], (size_t)1 << 26);
 	lh_buf_init(&half[1], (size_t)1 << 26);
-	struct text_builder *bw = text_builder_new(), *bh[2] = { text_builder_new(),
-								    text_builder_new() };
+	struct text_builder *bw = text_builder_new(),
+			    *bh[2] = { text_builder_new(), text_builder_new() };
 	for (size_t i = 0; i < ndocs; i++) {
 		size_t len = lens[i];
 		text_builder_add(bw, (uint32_t)i, text + starts[i], len);
@@ -215,7 +215,7 @@ static void fuzz_texts(const uint8_t *data, size_t size)
 		df[i] = text_index_df(th[0], q.terms[i], l) + text_index_df(th[1], q.terms[i], l);
 		FUZZ_CHECK(df[i] == text_index_df(tw, q.terms[i], l));
 		if (i >= 8)
-			continue;   /* the highlighter's df for the first 8 terms only */
+			continue; /* the highlighter's df for the first 8 terms only */
 		/* df = the lines whose snippet for this one term marks something */
 		struct text_query one = { &q.terms[i], 1 };
 		uint64_t marked = 0;
@@ -232,17 +232,17 @@ static void fuzz_texts(const uint8_t *data, size_t size)
 	struct text_stats st = { text_index_docs(tw), text_index_total_len(tw), df };
 	struct text_hit *a = malloc((ndocs + 1) * sizeof *a), *b = malloc((ndocs + 1) * sizeof *b);
 	size_t na = 0, nb = 0, np;
-	FUZZ_CHECK(text_index_search(tw, &q, &st, TEXT_BM25_K1, TEXT_BM25_B, NULL, ndocs, a,
-				     &na) == 0);
+	FUZZ_CHECK(text_index_search(tw, &q, &st, TEXT_BM25_K1, TEXT_BM25_B, NULL, ndocs, a, &na) ==
+		   0);
 	for (int p = 0; p < 2; p++) {
-		FUZZ_CHECK(text_index_search(th[p], &q, &st, TEXT_BM25_K1, TEXT_BM25_B, NULL,
-					     ndocs, b + nb, &np) == 0);
+		FUZZ_CHECK(text_index_search(th[p], &q, &st, TEXT_BM25_K1, TEXT_BM25_B, NULL, ndocs,
+					     b + nb, &np) == 0);
 		for (size_t i = 0; i < np; i++)
 			b[nb + i].doc += p ? (uint32_t)mid : 0;
 		nb += np;
 	}
 	FUZZ_CHECK(na == nb);
-	for (size_t i = 0; i < na; i++) {   /* b is per part: find each of a in it */
+	for (size_t i = 0; i < na; i++) { /* b is per part: find each of a in it */
 		size_t j = 0;
 		while (j < nb && b[j].doc != a[i].doc)
 			j++;
@@ -271,7 +271,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	if (size == 0)
 		return 0;
-	uint8_t *copy = malloc(size - 1 ? size - 1 : 1);   /* exact size for ASan */
+	uint8_t *copy = malloc(size - 1 ? size - 1 : 1); /* exact size for ASan */
 	memcpy(copy, data + 1, size - 1);
 	if (data[0] & 1)
 		fuzz_texts(copy, size - 1);

@@ -25,11 +25,21 @@ static int utf8_ok(const char *s)
 	const unsigned char *p = (const unsigned char *)s;
 	while (*p) {
 		unsigned c = *p, n, cp;
-		if (c < 0x80) { p++; continue; }
-		if (c >= 0xC2 && c <= 0xDF) { n = 1; cp = c & 0x1F; }
-		else if (c >= 0xE0 && c <= 0xEF) { n = 2; cp = c & 0x0F; }
-		else if (c >= 0xF0 && c <= 0xF4) { n = 3; cp = c & 0x07; }
-		else return 0;
+		if (c < 0x80) {
+			p++;
+			continue;
+		}
+		if (c >= 0xC2 && c <= 0xDF) {
+			n = 1;
+			cp = c & 0x1F;
+		} else if (c >= 0xE0 && c <= 0xEF) {
+			n = 2;
+			cp = c & 0x0F;
+		} else if (c >= 0xF0 && c <= 0xF4) {
+			n = 3;
+			cp = c & 0x07;
+		} else
+			return 0;
 		for (unsigned i = 1; i <= n; i++) {
 			if ((p[i] & 0xC0) != 0x80)
 				return 0;
@@ -113,7 +123,8 @@ TEST(search_highlight_window_and_ellipses)
 	/* the densest place wins: two distinct terms near the end beat one
 	 * repeated term at the start */
 	s = hl("nurse nurse nurse, then a long stretch of unrelated words about "
-	       "nothing in particular at all, then icu nurse nights", "icu nurse nights", 20);
+	       "nothing in particular at all, then icu nurse nights",
+	       "icu nurse nights", 20);
 	CHECK(s != NULL);
 	CHECK(strstr(s, "<mark>icu</mark> <mark>nurse</mark> <mark>nights</mark>") != NULL);
 	CHECK(strncmp(s, HIGHLIGHT_ELLIPSIS, 3) == 0);
@@ -169,7 +180,8 @@ TEST(search_highlight_invalid_utf8_and_nul_replaced)
 	free(s);
 	const char nul[] = "a\0b forklift";
 	s = highlight_snippet(nul, sizeof nul - 1, &q, 0);
-	CHECK_EQ_STR(s, "a\xEF\xBF\xBD" "b <mark>forklift</mark>");
+	CHECK_EQ_STR(s, "a\xEF\xBF\xBD"
+			"b <mark>forklift</mark>");
 	free(s);
 	/* not NUL-terminated: only len bytes are read (exact-size copy) */
 	char *exact = xmalloc(8);

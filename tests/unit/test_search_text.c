@@ -40,8 +40,8 @@ static struct text_index *open_buf(const struct lh_buf *buf)
 }
 
 /* Search t for qtext with its own stats; k hits into out. Returns nout or -1. */
-static long search(const struct text_index *t, const char *qtext, const uint64_t *allowed,
-		   size_t k, struct text_hit *out)
+static long search(const struct text_index *t, const char *qtext, const uint64_t *allowed, size_t k,
+		   struct text_hit *out)
 {
 	struct text_query q;
 	size_t nout = 0;
@@ -52,12 +52,12 @@ static long search(const struct text_index *t, const char *qtext, const uint64_t
 }
 
 static const char *const small[] = {
-	"Forklift operator, OSHA-30 certified",            /* 0 */
-	"Forklift operators wanted: forklift forklift",    /* 1 */
-	"ICU nurse; intensive care, nights",              /* 2 */
-	"",                                                /* 3: empty */
-	"Welder and fabricator (MIG/TIG)",                 /* 4 */
-	"warehouse associate, forklift a plus",            /* 5 */
+	"Forklift operator, OSHA-30 certified",         /* 0 */
+	"Forklift operators wanted: forklift forklift", /* 1 */
+	"ICU nurse; intensive care, nights",            /* 2 */
+	"",                                             /* 3: empty */
+	"Welder and fabricator (MIG/TIG)",              /* 4 */
+	"warehouse associate, forklift a plus",         /* 5 */
 };
 
 TEST(search_text_build_open_counts)
@@ -67,13 +67,13 @@ TEST(search_text_build_open_counts)
 	struct text_index *t = open_buf(&buf);
 	CHECK(t != NULL);
 	CHECK_EQ_INT(text_index_docs(t), 6);
-	CHECK_EQ_INT(text_index_doc_len(t, 0), 5);   /* forklift operator osha 30 certified */
+	CHECK_EQ_INT(text_index_doc_len(t, 0), 5); /* forklift operator osha 30 certified */
 	CHECK_EQ_INT(text_index_doc_len(t, 1), 5);
 	CHECK_EQ_INT(text_index_doc_len(t, 3), 0);
 	CHECK_EQ_INT(text_index_doc_len(t, 99), 0);
 	CHECK_EQ_INT(text_index_total_len(t), 5 + 5 + 5 + 0 + 5 + 5);
 	CHECK_EQ_INT(text_index_df(t, "forklift", 8), 3);
-	CHECK_EQ_INT(text_index_df(t, "operator", 8), 2);    /* "operators" stemmed */
+	CHECK_EQ_INT(text_index_df(t, "operator", 8), 2); /* "operators" stemmed */
 	CHECK_EQ_INT(text_index_df(t, "operators", 9), 0);
 	CHECK_EQ_INT(text_index_df(t, "nurse", 5), 1);
 	CHECK_EQ_INT(text_index_df(t, "zebra", 5), 0);
@@ -106,7 +106,7 @@ TEST(search_text_doc_gaps_and_repeated_doc)
 	lh_buf_init(&buf, 1 << 20);
 	text_builder_add(b, 0, "alpha", 5);
 	text_builder_add(b, 3, "beta", 4);
-	text_builder_add(b, 3, "beta gamma", 10);   /* adds to doc 3 */
+	text_builder_add(b, 3, "beta gamma", 10); /* adds to doc 3 */
 	CHECK_EQ_INT(text_builder_docs(b), 4);
 	CHECK(text_builder_finish(b, &buf, &err) == 0);
 	struct text_index *t = open_buf(&buf);
@@ -148,7 +148,7 @@ TEST(search_text_cap_is_too_large)
 	CHECK_EQ_STR(err.code, "too_large");
 	lh_error_clear(&err);
 	lh_buf_free(&buf);
-	text_builder_free(text_builder_new());   /* freeing an unfinished builder */
+	text_builder_free(text_builder_new()); /* freeing an unfinished builder */
 	text_builder_free(NULL);
 }
 
@@ -168,7 +168,7 @@ TEST(search_text_query_parse_dedups_stems_sorts)
 	CHECK(text_query_parse("", 0, &q) == 0);
 	CHECK_EQ_INT(q.nterms, 0);
 	text_query_free(&q);
-	text_query_free(&q);   /* twice is fine */
+	text_query_free(&q); /* twice is fine */
 }
 
 /* BM25 of one (term, doc) as text_index.h defines it. */
@@ -212,13 +212,13 @@ TEST(search_text_edge_queries)
 	struct text_index *t = open_buf(&buf);
 	CHECK(t != NULL);
 	struct text_hit hits[10];
-	CHECK_EQ_INT(search(t, "zebra unicorn", NULL, 10, hits), 0);   /* unknown terms */
-	CHECK_EQ_INT(search(t, "", NULL, 10, hits), 0);                /* empty query */
-	CHECK_EQ_INT(search(t, "?!", NULL, 10, hits), 0);              /* no words */
-	CHECK_EQ_INT(search(t, "forklift", NULL, 0, NULL), 0);         /* k = 0 */
-	CHECK_EQ_INT(search(t, "zebra nurse", NULL, 10, hits), 1);     /* one known */
+	CHECK_EQ_INT(search(t, "zebra unicorn", NULL, 10, hits), 0); /* unknown terms */
+	CHECK_EQ_INT(search(t, "", NULL, 10, hits), 0);              /* empty query */
+	CHECK_EQ_INT(search(t, "?!", NULL, 10, hits), 0);            /* no words */
+	CHECK_EQ_INT(search(t, "forklift", NULL, 0, NULL), 0);       /* k = 0 */
+	CHECK_EQ_INT(search(t, "zebra nurse", NULL, 10, hits), 1);   /* one known */
 	CHECK_EQ_INT(hits[0].doc, 2);
-	CHECK_EQ_INT(search(t, "forklift", NULL, 2, hits), 2);         /* k < matches */
+	CHECK_EQ_INT(search(t, "forklift", NULL, 2, hits), 2); /* k < matches */
 	CHECK_EQ_INT(hits[0].doc, 1);
 	CHECK_EQ_INT(hits[1].doc, 0);
 	/* bad parameters */
@@ -265,14 +265,15 @@ TEST(search_text_ties_doc_ascending_and_allowed)
 /* A deterministic corpus: doc i draws ~12 words from a 60-word vocabulary
  * with a skew, so some words are common and some rare. */
 static const char *const vocab[] = {
-	"forklift", "operator", "osha", "warehouse", "nurse", "icu", "welder", "mig", "tig",
-	"driver", "cdl", "class", "truck", "nights", "weekends", "milwaukee", "chicago",
-	"available", "now", "certified", "bilingual", "spanish", "english", "excel", "sql",
-	"python", "java", "react", "payroll", "hvac", "electrician", "plumber", "carpenter",
-	"cashier", "retail", "manager", "assistant", "dental", "hygienist", "pharmacy",
-	"technician", "lab", "clinical", "research", "teacher", "tutor", "math", "science",
-	"painter", "roofer", "mason", "landscaper", "chef", "cook", "server", "bartender",
-	"security", "guard", "janitor", "cleaner",
+	"forklift", "operator",  "osha",        "warehouse", "nurse",     "icu",        "welder",
+	"mig",      "tig",       "driver",      "cdl",       "class",     "truck",      "nights",
+	"weekends", "milwaukee", "chicago",     "available", "now",       "certified",  "bilingual",
+	"spanish",  "english",   "excel",       "sql",       "python",    "java",       "react",
+	"payroll",  "hvac",      "electrician", "plumber",   "carpenter", "cashier",    "retail",
+	"manager",  "assistant", "dental",      "hygienist", "pharmacy",  "technician", "lab",
+	"clinical", "research",  "teacher",     "tutor",     "math",      "science",    "painter",
+	"roofer",   "mason",     "landscaper",  "chef",      "cook",      "server",     "bartender",
+	"security", "guard",     "janitor",     "cleaner",
 };
 #define NVOCAB (sizeof vocab / sizeof vocab[0])
 
@@ -290,11 +291,12 @@ static char **make_corpus(size_t n, uint64_t seed)
 	for (size_t i = 0; i < n; i++) {
 		char line[1024];
 		size_t len = 0;
-		unsigned words = (unsigned)(rng_next(&seed) % 20);   /* 0..19 words */
+		unsigned words = (unsigned)(rng_next(&seed) % 20); /* 0..19 words */
 		line[0] = '\0';
 		for (unsigned w = 0; w < words; w++) {
 			uint64_t r = rng_next(&seed);
-			size_t v = (size_t)((r % NVOCAB) * (r / NVOCAB % NVOCAB) / NVOCAB);  /* skewed */
+			size_t v = (size_t)((r % NVOCAB) * (r / NVOCAB % NVOCAB) /
+					    NVOCAB); /* skewed */
 			len += (size_t)snprintf(line + len, sizeof line - len, "%s%s",
 						w ? (r & 64 ? ", " : " ") : "", vocab[v]);
 		}
@@ -371,8 +373,10 @@ TEST(search_text_matches_brute_force)
 	struct text_index *t = open_buf(&buf);
 	CHECK(t != NULL);
 	static const char *const queries[][3] = {
-		{ "forklift", NULL, NULL }, { "forklift", "operator", "osha" },
-		{ "cleaner", "janitor", NULL }, { "milwaukee", "nurse", "sql" },
+		{ "forklift", NULL, NULL },
+		{ "forklift", "operator", "osha" },
+		{ "cleaner", "janitor", NULL },
+		{ "milwaukee", "nurse", "sql" },
 	};
 	struct text_hit *want = xmalloc(n * sizeof *want), *got = xmalloc(n * sizeof *got);
 	for (size_t qi = 0; qi < sizeof queries / sizeof queries[0]; qi++) {
@@ -423,8 +427,11 @@ TEST(search_text_split_is_bit_identical)
 		CHECK(tp[p] != NULL);
 	}
 	static const char *const queries[] = {
-		"forklift operator osha", "guard", "nurse icu nights weekends milwaukee",
-		"sql python java react excel", "zebra forklift",
+		"forklift operator osha",
+		"guard",
+		"nurse icu nights weekends milwaukee",
+		"sql python java react excel",
+		"zebra forklift",
 	};
 	struct text_hit *a = xmalloc(n * sizeof *a), *b = xmalloc(n * sizeof *b);
 	for (size_t qi = 0; qi < sizeof queries / sizeof queries[0]; qi++) {
@@ -442,7 +449,8 @@ TEST(search_text_split_is_bit_identical)
 		CHECK_EQ_INT(len_sum, text_index_total_len(tw));
 		struct text_stats st = { docs_sum, len_sum, df };
 		size_t na = 0, nb = 0;
-		CHECK(text_index_search(tw, &q, &st, TEXT_BM25_K1, TEXT_BM25_B, NULL, n, a, &na) == 0);
+		CHECK(text_index_search(tw, &q, &st, TEXT_BM25_K1, TEXT_BM25_B, NULL, n, a, &na) ==
+		      0);
 		CHECK(na > 0);
 		for (size_t p = 0; p < nparts; p++) {
 			size_t np = 0;
@@ -516,12 +524,14 @@ TEST(search_text_every_byte_corruption_is_safe)
 				CHECK_EQ_INT(err.status, 502);
 			} else {
 				struct text_hit hits[8];
-				long n = search(t, "forklift operator osha nurse welder", NULL, 8, hits);
+				long n = search(t, "forklift operator osha nurse welder", NULL, 8,
+						hits);
 				CHECK(n >= -1 && n <= 8);
 				for (long h = 1; h < n; h++)
 					CHECK(hits[h].score <= hits[h - 1].score);
 				for (long h = 0; h < n; h++)
-					CHECK(hits[h].doc < text_index_docs(t) && hits[h].score > 0);
+					CHECK(hits[h].doc < text_index_docs(t) &&
+					      hits[h].score > 0);
 				(void)text_index_check(t, &err);
 				text_index_close(t);
 			}
@@ -578,7 +588,7 @@ TEST(search_text_crafted_corruptions_rejected)
 	CHECK(open_fails(c, buf.len));
 	/* a doc beyond N inside a postings list: opens, check and search fail */
 	memcpy(c, buf.data, buf.len);
-	c[post + 2] = (char)(5 << 1 | 1);   /* "bb": doc 5 of 2 */
+	c[post + 2] = (char)(5 << 1 | 1); /* "bb": doc 5 of 2 */
 	struct lh_error err = { 0 };
 	t = text_index_open(c, buf.len, &err);
 	CHECK(t != NULL);
@@ -587,13 +597,13 @@ TEST(search_text_crafted_corruptions_rejected)
 	lh_error_clear(&err);
 	struct text_hit hits[4];
 	CHECK_EQ_INT(search(t, "bb", NULL, 4, hits), -1);
-	CHECK_EQ_INT(search(t, "aa", NULL, 4, hits), 2);   /* a sound list still reads */
+	CHECK_EQ_INT(search(t, "aa", NULL, 4, hits), 2); /* a sound list still reads */
 	text_index_close(t);
 	/* tf larger than the doc's length */
 	memcpy(c, buf.data, buf.len);
-	c[post + 2] = (char)(0 << 1 | 0);   /* "bb": doc 1, tf follows */
+	c[post + 2] = (char)(0 << 1 | 0); /* "bb": doc 1, tf follows */
 	t = text_index_open(c, buf.len, &err);
-	CHECK(t != NULL);   /* the next byte is not there: df 1 needs 2 bytes now */
+	CHECK(t != NULL); /* the next byte is not there: df 1 needs 2 bytes now */
 	CHECK(text_index_check(t, &err) == -1);
 	lh_error_clear(&err);
 	text_index_close(t);
@@ -625,14 +635,18 @@ TEST(search_text_pruned_top_k_is_exact)
 	CHECK(t != NULL);
 	struct lh_error err = { 0 };
 	CHECK(text_index_check(t, &err) == 0);
-	CHECK(text_index_df(t, "forklift", 8) > 1000);   /* long lists: skips, impacts */
+	CHECK(text_index_df(t, "forklift", 8) > 1000); /* long lists: skips, impacts */
 	static const char *const queries[] = {
-		"forklift operator", "forklift janitor", "forklift operator osha warehouse",
-		"nurse guard", "operator osha warehouse nurse icu welder mig tig",
+		"forklift operator",
+		"forklift janitor",
+		"forklift operator osha warehouse",
+		"nurse guard",
+		"operator osha warehouse nurse icu welder mig tig",
 		"forklift operator osha warehouse nurse icu welder mig tig driver",
 		"forklift operator osha warehouse nurse icu welder mig tig driver cdl class truck "
 		"nights weekends milwaukee chicago available now certified bilingual spanish",
-		"security", "cook chef server bartender",
+		"security",
+		"cook chef server bartender",
 	};
 	uint64_t *allowed = xcalloc((n + 63) / 64, sizeof *allowed);
 	uint64_t seed = 5;
@@ -646,7 +660,8 @@ TEST(search_text_pruned_top_k_is_exact)
 			CHECK(nall > 0);
 			static const size_t ks[] = { 1, 10, 25 };
 			for (size_t ki = 0; ki < 3; ki++) {
-				long ntop = search(t, queries[qi], filt ? allowed : NULL, ks[ki], top);
+				long ntop =
+					search(t, queries[qi], filt ? allowed : NULL, ks[ki], top);
 				CHECK_EQ_INT(ntop, (size_t)nall < ks[ki] ? (size_t)nall : ks[ki]);
 				CHECK(memcmp(top, all, (size_t)ntop * sizeof *top) == 0);
 			}
@@ -729,7 +744,7 @@ TEST(search_text_long_list_head_corruptions)
 	 * alpha's list: u32 npoints, points, 3 skip entries, postings */
 	const size_t list = 48 + 1200 + 32 + 9;
 	uint32_t np = (uint32_t)(unsigned char)buf.data[list];
-	CHECK_EQ_INT(np, 2);   /* (1, 1) and (2, 3) */
+	CHECK_EQ_INT(np, 2); /* (1, 1) and (2, 3) */
 	char *c = xmalloc(buf.len);
 	struct lh_error err = { 0 };
 	memcpy(c, buf.data, buf.len);
@@ -739,7 +754,7 @@ TEST(search_text_long_list_head_corruptions)
 	CHECK(open_fails(c, buf.len));
 	/* an impact point that understates tf: check refuses */
 	memcpy(c, buf.data, buf.len);
-	put32(c + list + 4 + 8, 1);   /* (2, 3) -> (1, 3) */
+	put32(c + list + 4 + 8, 1); /* (2, 3) -> (1, 3) */
 	t = text_index_open(c, buf.len, &err);
 	CHECK(t != NULL);
 	CHECK(text_index_check(t, &err) == -1);
