@@ -484,6 +484,7 @@ static int index_pending_end(struct http_request *req)
 	struct catalog_index_pending *list = NULL;
 	size_t n = 0;
 	int64_t limit = LH_INDEX_PENDING_DEFAULT_LIMIT, stale = LH_INDEX_BUILD_STALE_MS;
+	http_request_quiet_poll(req);  /* the builder's poll, each second */
 	if (!query_int(req, "limit", 1, LH_INDEX_PENDING_MAX_LIMIT, &limit, &err) &&
 	    !query_int(req, "stale_ms", 0, 7ll * 86400 * 1000, &stale, &err) &&
 	    !catalog_store_index_pending(c->store, stale, (size_t)limit, &list, &n, &err))

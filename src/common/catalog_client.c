@@ -4,6 +4,8 @@
 #include "common/catalog_client.h"
 
 #include "common/error.h"
+#include "common/http_client.h"
+#include "common/http_server.h"
 #include "common/manifest.h"
 #include "common/url.h"
 #include "common/xmalloc.h"
@@ -261,9 +263,35 @@ int catalog_client_index_component(struct catalog_client *c, struct peer_call *c
 int catalog_client_index_pending(struct catalog_client *c, struct peer_call *call, size_t limit,
 				 json_t **out, struct lh_error *err)
 {
-	char path[64] = "/catalog/index-pending";
+	/* a poll, each second: marked so that catalogd does not log it (the
+	 * route is `poll`, http_server.h) */
+	const char *hdrs[] = { "Accept: application/json", HTTP_HEALTH_CHECK_HEADER ": 1", NULL };
+	const char *what = "list of indexes to build";
+	struct http_client_request r;
+	struct http_client_response resp;
+	char path[64] = "/catalog/index-pending", *url = NULL;
+	int rc = -1;
+	*out = NULL;
 	if (limit > 0)
 		snprintf(path, sizeof path, "/catalog/index-pending?limit=%zu", limit);
-	return index_call(c, call, "GET", path, NULL, PEER_PASS_404, "list of indexes to build",
-			  out, err);
+	http_client_request_init(&r);
+	r.method = "GET";
+	r.headers = hdrs;
+	if (peer_do(&c->peer, call, path, &r, &resp, &url, err) != 0)
+		goto out;
+	if (resp.status != 200) {
+		peer_answer_fail(&c->peer, "GET", url, &resp, PEER_PASS_404, err);
+		goto out;
+	}
+	*out = peer_answer_json(&c->peer, "GET", url, &resp, what, err);
+	if (*out && !json_is_object(*out)) {
+		json_decref(*out);
+		*out = NULL;
+		lh_fail(err, 502, "upstream_failed", "%s sent an unreadable %s", c->peer.name, what);
+	}
+	rc = *out ? 0 : -1;
+out:
+	http_client_response_free(&resp);
+	free(url);
+	return rc;
 }

@@ -55,7 +55,10 @@
  *     it on its failure paths and at MHD_stop_daemon/quiesce.
  *  9. Request lines (note 3) leave out the peers' health checks, GET /health
  *     carrying HTTP_HEALTH_CHECK_HEADER: the gateway probes every upstream
- *     each second, which is no request anyone needs to read (ADR 0121). For
+ *     each second, which is no request anyone needs to read (ADR 0121). So
+ *     are a peer's polls carrying that header of a route whose handler
+ *     calls http_request_quiet_poll() (queryd's index builder asks catalogd
+ *     for work each second). For
  *     human log lines the request also keeps its query string and the error
  *     message its client got.
  */
@@ -152,7 +155,7 @@ struct http_request {
 	char *error_detail;             /* for the log line of a 5xx */
 	char *detail;                   /* lh_error's log-only detail, any status */
 	char *message;                  /* the error the client got (>= 400), note 9 */
-	int log_skip;                   /* a peer's health check, note 9 */
+	int log_skip;                   /* a peer's health check or poll, note 9 */
 	char query[LH_LOG_HUMAN_QUERY_MAX + 2]; /* decoded, cut; human lines only */
 	char *err_head;                 /* first bytes of a streamed error body, note 9 */
 	size_t err_head_n;
@@ -445,6 +448,12 @@ void http_request_set_state(struct http_request *req, void *state) { req->state 
 const char *http_request_method(struct http_request *req) { return req->method; }
 const char *http_request_path(struct http_request *req) { return req->path; }
 const char *http_request_path_rest(struct http_request *req) { return req->path_rest; }
+
+void http_request_quiet_poll(struct http_request *req)
+{
+	if (http_request_header(req, HTTP_HEALTH_CHECK_HEADER))
+		req->log_skip = 1;
+}
 const char *http_request_id(struct http_request *req) { return req->request_id; }
 
 int http_request_client_fd(struct http_request *req)

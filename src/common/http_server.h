@@ -43,7 +43,8 @@
 
 /* Sent by the gateway's health checks (upstream.c) with GET /health: such
  * requests are answered and counted in /metrics but not logged (ADR 0121).
- * An external prober may send it too, to stay out of the log. */
+ * An external prober may send it too, to stay out of the log. So may a
+ * peer's poll of a route whose handler calls http_request_quiet_poll(). */
 #define HTTP_HEALTH_CHECK_HEADER "X-Lakehouse-Health-Check"
 
 struct lh_error;
@@ -109,6 +110,11 @@ const char *http_request_method(struct http_request *req);   /* "HEAD" for HEAD 
 const char *http_request_path(struct http_request *req);
 /* The path after a '*' route's prefix (e.g. the object key). */
 const char *http_request_path_rest(struct http_request *req);
+/* For a route a peer polls (catalogd's index-pending, which queryd's builder
+ * asks each second): when the request carries HTTP_HEALTH_CHECK_HEADER its
+ * request line is not logged, as the peers' health checks are not (note 9
+ * of http_server.c; ADR 0121, 0140). It is still counted in /metrics. */
+void http_request_quiet_poll(struct http_request *req);
 const char *http_request_header(struct http_request *req, const char *name);
 const char *http_request_query(struct http_request *req, const char *name);
 const char *http_request_id(struct http_request *req);

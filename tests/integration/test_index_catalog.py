@@ -340,6 +340,26 @@ class IndexCatalogTest(ServerTest):
         self.assertEqual(ix["fingerprint"], decl_fp(ix["declaration"]["text"],
                                                     ix["declaration"]["id"]))
 
+    def test_builder_poll_is_not_logged(self):
+        """queryd's builder polls the queue each second, marked as a peer's
+        poll (X-Lakehouse-Health-Check, like the health checks): an idle
+        server's log stays empty (ADR 0121). Other requests are logged."""
+        def lines():
+            return [json.loads(l) for l in self.srv.read_log().splitlines()
+                    if l.startswith("{") and '"/catalog/index-pending"' in l]
+        before = len(lines())
+        for _ in range(3):
+            st, _, _ = request_json("GET", self.url + "/index-pending",
+                                    headers={"X-Lakehouse-Health-Check": "1"})
+            self.assertEqual(st, 200)
+        self.assertEqual(request_json("GET", self.url + "/index-pending?limit=2")[0], 200)
+        deadline = time.time() + 10  # request lines are written after the answer
+        while len(lines()) == before and time.time() < deadline:
+            time.sleep(0.05)
+        time.sleep(0.2)
+        self.assertEqual([l["request_id"] and l["path"] for l in lines()[before:]],
+                         ["/catalog/index-pending"])  # the unmarked one only
+
     def test_survives_restart(self):
         self.reg("people", ["p/a"])
         fp = self.put("people", {"text": ["title"]})[2]["fingerprint"]
