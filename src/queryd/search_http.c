@@ -60,6 +60,7 @@
 #include <string.h>
 
 #define SEARCH_HYBRID_DEPTH 100
+#define SEARCH_LIKE_TERMS 25
 #define SEARCH_RRF_K 60.0
 #define SEARCH_HIGHLIGHT_CHARS 160
 #define SEARCH_MAX_EMBED_TEXTS 256
@@ -481,13 +482,54 @@ static int allowed_row(const struct sds *d, uint32_t part, uint32_t row)
 	return !b || (b[row / 64] >> (row % 64) & 1);
 }
 
-/* Note 4: BM25 over the version. */
-static void rank_text(struct sds *d, size_t depth, struct topk *out)
+/* A `like` query is a whole row: keep its SEARCH_LIKE_TERMS rarest words
+ * (lowest document frequency, then the terms' order), as Lucene's
+ * MoreLikeThis does; the rest add time and little ranking. d->tq's terms
+ * and df stay in their (sorted) order. */
+static void like_terms(struct sds *d, uint64_t *df)
+{
+	size_t nt = d->tq.nterms;
+	if (nt <= SEARCH_LIKE_TERMS)
+		return;
+	size_t *order = xcalloc(nt, sizeof *order);
+	unsigned char *keep = xcalloc(nt, 1);
+	for (size_t i = 0; i < nt; i++)
+		order[i] = i;
+	for (size_t i = 1; i < nt; i++) {   /* insertion sort by (df, position) */
+		size_t x = order[i], j = i;
+		while (j > 0 && df[order[j - 1]] > df[x]) {
+			order[j] = order[j - 1];
+			j--;
+		}
+		order[j] = x;
+	}
+	for (size_t i = 0; i < SEARCH_LIKE_TERMS; i++)
+		keep[order[i]] = 1;
+	size_t n = 0;
+	for (size_t i = 0; i < nt; i++) {
+		if (!keep[i])
+			continue;
+		if (n != i) {
+			memcpy(d->tq.terms[n], d->tq.terms[i], sizeof d->tq.terms[n]);
+			df[n] = df[i];
+		}
+		n++;
+	}
+	d->tq.nterms = n;
+	free(order);
+	free(keep);
+}
+
+/* Note 4: BM25 over the version. -1 with err when a part's postings are
+ * damaged. */
+static int rank_text(struct sds *d, size_t depth, int like, struct topk *out,
+		     struct lh_error *err)
 {
 	const struct sversion *v = &d->v;
 	size_t nt = d->tq.nterms;
 	uint64_t *df = xcalloc(nt ? nt : 1, sizeof *df);
 	struct text_stats st = { .df = df };
+	int rc = -1;
 	for (size_t i = 0; i < v->m->nobjects; i++) {
 		const struct text_index *t = segment_text(v->parts[i]->seg);
 		st.docs += text_index_docs(t);
@@ -495,18 +537,28 @@ static void rank_text(struct sds *d, size_t depth, struct topk *out)
 		for (size_t j = 0; j < nt; j++)
 			df[j] += text_index_df(t, d->tq.terms[j], strlen(d->tq.terms[j]));
 	}
+	if (like)
+		like_terms(d, df);
 	struct text_hit *th = xcalloc(depth ? depth : 1, sizeof *th);
 	for (size_t i = 0; i < v->m->nobjects; i++) {
 		size_t n = 0;
 		if (d->allowed[i] && d->nallowed[i] == 0)
 			continue;
-		text_index_search(segment_text(v->parts[i]->seg), &d->tq, &st, TEXT_BM25_K1,
-				  TEXT_BM25_B, d->allowed[i], depth, th, &n);
+		if (text_index_search(segment_text(v->parts[i]->seg), &d->tq, &st, TEXT_BM25_K1,
+				      TEXT_BM25_B, d->allowed[i], depth, th, &n)) {
+			lh_fail(err, 502, "bad_index_part", "an index part of \"%s\" is damaged (its "
+				"postings do not decode); drop and declare the index again",
+				v->m->name);
+			goto out;
+		}
 		for (size_t j = 0; j < n; j++)
 			topk_push(out, th[j].score, (uint32_t)i, th[j].doc);
 	}
+	rc = 0;
+out:
 	free(th);
 	free(df);
+	return rc;
 }
 
 static double dot(const float *a, const float *b, unsigned dim)
@@ -610,7 +662,8 @@ static int rank(struct sds *d, const struct sreq *q, const char *text, size_t te
 	topk_init(&tv, depth);
 	if (use_text) {
 		text_query_parse(text, text_len, &d->tq);
-		rank_text(d, depth, &tt);
+		if (rank_text(d, depth, q->like_dataset != NULL, &tt, err))
+			goto out;
 	}
 	if (use_vector) {
 		qv = xcalloc(d->v.dim, sizeof *qv);
@@ -701,6 +754,10 @@ static int rank(struct sds *d, const struct sreq *q, const char *text, size_t te
 	free(rv);
 	rc = 0;
 out:
+	if (!th)
+		free(tt.h);   /* not handed over by topk_sorted */
+	if (!tvh)
+		free(tv.h);
 	free(th);
 	free(tvh);
 	free(qv);
