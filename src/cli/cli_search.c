@@ -157,6 +157,19 @@ bad:
 	return -1;
 }
 
+/* obj[key] = s, or -1 after saying why when s is not UTF-8 (JSON cannot
+ * carry it, and the server would only say the field is missing). */
+static int set_text(json_t *obj, const char *key, const char *s)
+{
+	json_t *v = json_string(s);
+	if (!v) {
+		fprintf(stderr, "lakehouse: the %s is not valid UTF-8 text\n", key);
+		return -1;
+	}
+	json_object_set_new(obj, key, v);
+	return 0;
+}
+
 /* "a,b, c" -> ["a","b","c"]; NULL (after printing why) for an empty name. */
 static json_t *column_list(const char *s)
 {
@@ -177,7 +190,13 @@ static json_t *column_list(const char *s)
 			json_decref(arr);
 			return NULL;
 		}
-		json_array_append_new(arr, json_stringn(s, n));
+		json_t *name = json_stringn(s, n);
+		if (!name) {
+			fprintf(stderr, "lakehouse: the columns are not valid UTF-8 text\n");
+			json_decref(arr);
+			return NULL;
+		}
+		json_array_append_new(arr, name);
 		if (!comma)
 			return arr;
 		s = comma + 1;
@@ -514,14 +533,14 @@ int cli_search_main(int argc, char **argv)
 	if (parse_args(argc, argv, &o, &rc) != 0)
 		return rc;
 	req = json_object();
-	json_object_set_new(req, "dataset", json_string(o.name));
-	json_object_set_new(req, "query", json_string(o.query));
+	if (set_text(req, "dataset", o.name) || set_text(req, "query", o.query) ||
+	    (o.mode && set_text(req, "mode", o.mode)) ||
+	    (o.where && set_text(req, "where", o.where))) {
+		rc = CLI_USAGE;
+		goto out;
+	}
 	if (o.k)
 		json_object_set_new(req, "k", json_integer(strtoll(o.k, NULL, 10)));
-	if (o.mode)
-		json_object_set_new(req, "mode", json_string(o.mode));
-	if (o.where)
-		json_object_set_new(req, "where", json_string(o.where));
 	if (o.columns) {
 		json_t *cols = column_list(o.columns);
 		if (!cols) {

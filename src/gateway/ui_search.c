@@ -493,10 +493,23 @@ static int search_result(struct http_request *req, struct html *h, const struct 
 		goto out;
 	}
 	body = json_object();
-	json_object_set_new(body, "dataset", json_string(sr->dataset));
-	json_object_set_new(body, "query", json_string(sr->q));
-	if (filled(sr->mode))
-		json_object_set_new(body, "mode", json_string(sr->mode));
+	json_object_set_new(body, "dataset", json_string(sr->dataset)); /* checked: ASCII */
+	json_t *q = json_string(sr->q), *where = filled(sr->where) ? json_string(sr->where) : NULL;
+	json_t *mode = filled(sr->mode) ? json_string(sr->mode) : NULL;
+	if (!q || (filled(sr->where) && !where) || (filled(sr->mode) && !mode)) {
+		json_decref(q);
+		json_decref(where);
+		json_decref(mode);
+		ui_render_error(h, "bad_request", 400,
+				"the query, the filter and the mode must be UTF-8 text", NULL);
+		page_status = 400;
+		goto out;
+	}
+	json_object_set_new(body, "query", q);
+	if (where)
+		json_object_set_new(body, "where", where);
+	if (mode)
+		json_object_set_new(body, "mode", mode);
 	if (filled(sr->k)) {
 		char *end;
 		long long k = strtoll(sr->k, &end, 10);
@@ -510,8 +523,6 @@ static int search_result(struct http_request *req, struct html *h, const struct 
 		}
 		json_object_set_new(body, "k", json_integer(k));
 	}
-	if (filled(sr->where))
-		json_object_set_new(body, "where", json_string(sr->where));
 	text = json_dump_compact(body);
 	if (ui_call_service(req, GW_QUERYD, "POST", "/search", text, &status, &ans, &err) != 0) {
 		ui_render_lh_error(h, &err);

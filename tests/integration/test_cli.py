@@ -764,6 +764,15 @@ class TestCliSearch(ServerTest):
             self.assertTrue(p.stderr.startswith(b"usage: lakehouse search") or
                             p.stderr.startswith(b"lakehouse: "), (args, p.stderr))
             self.assertEqual(p.stdout, b"", args)
+        # bytes JSON cannot carry: said before anything is sent
+        for args, what in ((["search", "people", b"caf\xe9"], b"query"),
+                           (["search", "people", "x", "--where", b"a = '\xff'"], b"where"),
+                           (["search", "people", "x", "--columns", b"a,\xff"], b"columns")):
+            p = run(args, "http://127.0.0.1:1")
+            self.assertEqual(p.returncode, 2, (args, p.stderr))
+            self.assertEqual(p.stderr, b"lakehouse: the " + what + b" is not valid UTF-8 text\n"
+                             if what != b"columns" else
+                             b"lakehouse: the columns are not valid UTF-8 text\n")
         p = run(["search", "people", "nurse"], "http://127.0.0.1:1")
         self.assertEqual(p.returncode, 1)
         self.assertIn(b"cannot reach the lakehouse", p.stderr)

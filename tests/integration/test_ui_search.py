@@ -192,7 +192,9 @@ class TestUiSearch(UiSearchBase):
                 ("/search?dataset=people@9&q=x", 404, b"version"),
                 ("/search?dataset=people&q=x&k=0", 400, b"whole number"),
                 ("/search?dataset=people&q=x&mode=fuzzy", 400, b"mode"),
-                ("/search?dataset=people&q=" + "x" * 5000, 400, b"query")):
+                ("/search?dataset=people&q=" + "x" * 5000, 400, b"query"),
+                ("/search?dataset=people&q=caf%E9", 400, b"UTF-8"),
+                ("/search?dataset=people&q=x&mode=%FF", 400, b"UTF-8")):
             st, _, page = self.get(path)
             self.assertEqual(st, status, (path, page[-800:]))
             self.assertIn(b'class="alert alert-error"', page, path)
