@@ -233,6 +233,23 @@ describe('search in the web UI', () => {
       .waitFor({ timeout: 60000 });
   });
 
+  it('fits a phone: the page does not scroll sideways, the results scroll in their box', async () => {
+    const ctx = await browser.newContext({ viewport: { width: 390, height: 844 } });
+    const p = await ctx.newPage();
+    p.setDefaultTimeout(15000);
+    await p.goto(base + '/search?dataset=people&q=forklift+operator');
+    await p.locator('#search-results').waitFor();
+    const width = await p.evaluate(() => document.documentElement.clientWidth);
+    const scroll = await p.evaluate(() => document.documentElement.scrollWidth);
+    assert.ok(scroll <= width, `the page is ${scroll}px wide on a ${width}px screen`);
+    for (const sel of ['#search-q', '#search-where', '#search-button', '#search-dataset']) {
+      const box = await p.locator(sel).boundingBox();
+      assert.ok(box.x >= 0 && box.x + box.width <= width, `${sel} at ${JSON.stringify(box)}`);
+    }
+    await shot(p, 'ui-phone-search.png');
+    await ctx.close();
+  });
+
   it('works without JavaScript: the form posts and the page comes back whole', async () => {
     const ctx = await browser.newContext({ javaScriptEnabled: false });
     const p = await ctx.newPage();
