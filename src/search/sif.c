@@ -2,9 +2,11 @@
  * sif.h).
  *
  * DESIGN NOTES
- * 1. Bit-reproducible: every sum is in double, in index order, one thread;
- *    results are rounded to float once at the end. No FMA contraction is
- *    relied on either way: the same binary gives the same bits.
+ * 1. Bit-reproducible: every sum is in double, in a fixed order, one
+ *    thread; results are rounded to float once at the end. Only IEEE
+ *    +, -, *, / and sqrt (correctly rounded everywhere) are used, no libm
+ *    transcendental: the same bits with any C library. (GCC contracts
+ *    a*b+c into an FMA only under -ffp-contract=fast, off with -std=c17.)
  * 2. sif_component builds C = X^T X (dim x dim, double) once, then runs
  *    SIF_POWER_ITERATIONS steps of v <- Cv / |Cv| from a fixed start
  *    (v_j = 1 + j / dim, not orthogonal to a component whose entries are
@@ -20,18 +22,12 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define EULER_GAMMA 0.57721566490153286061
-
 double sif_harmonic(uint64_t n)
 {
-	if (n <= 64) {
-		double h = 0;
-		for (uint64_t i = 1; i <= n; i++)
-			h += 1.0 / (double)i;
-		return h;
-	}
-	double x = (double)n, x2 = x * x;
-	return log(x) + EULER_GAMMA + 1.0 / (2.0 * x) - 1.0 / (12.0 * x2) + 1.0 / (120.0 * x2 * x2);
+	double h = 0;
+	for (uint64_t i = n; i >= 1; i--)
+		h += 1.0 / (double)i;
+	return h;
 }
 
 double sif_weight_h(uint64_t rank, double h_count)

@@ -16,9 +16,11 @@
  * shows a flat optimum from 1e-4 to 1e-3). */
 #define SIF_A 1e-3
 
-/* The N-th harmonic number H_N = 1 + 1/2 + ... + 1/N (0 for N = 0): summed
- * exactly up to N = 64, past that the asymptotic series ln N + gamma +
- * 1/(2N) - 1/(12N^2) + 1/(120N^4) (error < 1/(252 N^6)). */
+/* The N-th harmonic number H_N = 1 + 1/2 + ... + 1/N (0 for N = 0),
+ * summed in double from 1/N up to 1 (smallest first): O(N) (about 1 ms for
+ * the GloVe file's 341,479 words, once per embedder open), but only IEEE
+ * division and addition, so the weights are the same bits with any C
+ * library (a log()-based series would depend on libm's rounding). */
 double sif_harmonic(uint64_t n);
 
 /* The weight a / (a + p(w)) of the word with 1-based frequency rank `rank`
