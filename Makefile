@@ -226,7 +226,7 @@ FUZZ_SRC_key       := src/storaged/range.c src/common/keys.c
 FUZZ_SRC_config    := src/common/config.c src/common/http_policy.c
 FUZZ_SRC_json      := src/catalogd/catalog.c src/common/names.c src/common/sha256.c \
                       src/common/schema.c src/common/calendar.c \
-                      src/common/keys.c
+                      src/common/keys.c src/common/manifest.c
 FUZZ_SRC_multipart := src/ingestd/multipart.c
 FUZZ_SRC_s3xml     := src/storaged/s3_xml.c
 FUZZ_SRC_http_policy := src/common/http_policy.c src/common/config.c
