@@ -5,8 +5,8 @@ tests/unit/test_search_embed.c to compare the C builtin embedder against.
 It shares no code with src/search/: it reads the .lhwv file with `struct`
 (its own parse of the header and the word list, a dict instead of the hash
 table), tokenizes with its own reading of docs/embeddings.md's rules, and
-weighs words with H_N summed exactly (math.fsum) where the C code uses the
-asymptotic series. Python 3 standard library only.
+weighs words with H_N summed by math.fsum (correctly rounded) where the C
+code adds doubles smallest first. Python 3 standard library only.
 
 Usage: sif_reference.py <glove-6b-100d.lhwv> > tests/unit/search_embed_expected.h
 (the output is committed; rerun only if the sentences or the rules change).

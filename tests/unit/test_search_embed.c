@@ -306,7 +306,7 @@ TEST(search_glove_every_truncation_and_flip)
 
 TEST(search_sif_weights)
 {
-	/* H_N: the series past 64 agrees with the exact sum */
+	/* H_N: the double sum agrees with a long double one */
 	long double exact = 0;
 	for (uint64_t i = 1; i <= 341479; i++) {
 		exact += 1.0L / (long double)i;
