@@ -29,6 +29,12 @@
  *     than LH_INDEX_BUILD_STALE_MS is a dead build (a killed queryd) and
  *     catalogd lists the version as pending again, so a restarted or other
  *     queryd takes it over within seconds.
+ *  6. The ready record names every part, and catalogd checks, under the GC
+ *     lock, that they exist (ADR 0140): a part that GC removed between its
+ *     PUT and the record (a part left by a killed build, older than the
+ *     grace period, reused just as GC ran) is 409 object_missing; the parts
+ *     are ensured again (the HEAD now misses it, so it is rebuilt) and the
+ *     record retried once.
  */
 #include "queryd/queryd_int.h"
 #include "queryd/search_int.h"
@@ -211,39 +217,46 @@ static void build_version(struct search *s, const char *name, int64_t version,
 	hb = (struct heartbeat){ .s = s, .name = name, .fingerprint = fingerprint, .rid = rid,
 				 .version = version };
 	beating = heartbeat_start(&hb) == 0;
-	for (size_t i = 0; i < m->nobjects && !s->stopping; i++) {
-		char *key = segment_key(fingerprint, m->objects[i].content_sha256);
-		uint64_t bytes = 0;
-		int rc = part_ensure(s, r, m, i, &decl, e, pc, key, rid, &bytes, &err);
-		if (rc == 0)
-			json_array_append_new(parts, json_pack("{s:s, s:s, s:I, s:I}", "object_key",
-							       m->objects[i].key, "part_key", key,
-							       "rows", (json_int_t)m->objects[i].row_count,
-							       "bytes", (json_int_t)bytes));
-		free(key);
-		if (rc)
-			goto fail;
-		rows += m->objects[i].row_count;
-		s->built_parts++;
-	}
-	if (s->stopping)
-		goto out;
-	if (beating) {
-		heartbeat_stop(&hb);
-		beating = 0;
-	}
-	double ms = clock_mono_ms() - t0;
-	if (record(s, name, version,
-		   json_pack("{s:s, s:s, s:I, s:I, s:O}", "fingerprint", fingerprint, "state", "ready",
-			     "rows_indexed", (json_int_t)rows, "build_ms", (json_int_t)ms, "parts",
-			     parts), rid, &err)) {
+	/* Note 6: a part GC took between its PUT and the record is made again,
+	 * once. */
+	for (int attempt = 0;; attempt++) {
+		json_array_clear(parts);
+		rows = 0;
+		for (size_t i = 0; i < m->nobjects && !s->stopping; i++) {
+			char *key = segment_key(fingerprint, m->objects[i].content_sha256);
+			uint64_t bytes = 0;
+			int rc = part_ensure(s, r, m, i, &decl, e, pc, key, rid, &bytes, &err);
+			if (rc == 0)
+				json_array_append_new(parts, json_pack("{s:s, s:s, s:I, s:I}",
+								       "object_key", m->objects[i].key,
+								       "part_key", key, "rows",
+								       (json_int_t)m->objects[i].row_count,
+								       "bytes", (json_int_t)bytes));
+			free(key);
+			if (rc)
+				goto fail;
+			rows += m->objects[i].row_count;
+			s->built_parts++;
+		}
+		if (s->stopping)
+			goto out;
+		double ms = clock_mono_ms() - t0;
+		if (record(s, name, version,
+			   json_pack("{s:s, s:s, s:I, s:I, s:O}", "fingerprint", fingerprint, "state",
+				     "ready", "rows_indexed", (json_int_t)rows, "build_ms",
+				     (json_int_t)ms, "parts", parts), rid, &err) == 0)
+			break;
+		if (err.status == 409 && !strcmp(err.code, "object_missing") && attempt == 0) {
+			lh_error_clear(&err);
+			continue;
+		}
 		if (err.status == 409)
 			goto out;   /* note 3 */
 		goto fail;
 	}
 	s->built_versions++;
 	log_event("info", "queryd", "search index of %s@%" PRId64 " ready: %" PRId64 " rows, %zu "
-		  "parts, %.0f ms", name, version, rows, json_array_size(parts), ms);
+		  "parts, %.0f ms", name, version, rows, json_array_size(parts), clock_mono_ms() - t0);
 	goto out;
 fail:
 	if (beating) {
