@@ -8,7 +8,9 @@
  * rest, or the order --columns asked for — where a text column the query matched shows its highlight (the
  * snippet around the match) with the matched words bold on a terminal and
  * [in brackets] in a pipe. A match in a column --columns left out shows in
- * a last MATCH column. A footer says "N results of M rows searched (K not
+ * a last MATCH column. NAME,NAME searches several datasets ("datasets"):
+ * a DATASET column names each result's, the columns are every dataset's. A
+ * footer says "N results of M rows searched (K not
  * yet indexed) in X ms". --json prints the server's answer as it is.
  *
  * Errors are the server's words on stderr (cli_http.c); a dataset without
@@ -32,14 +34,15 @@
 static void usage(FILE *out)
 {
 	fprintf(out,
-		"usage: lakehouse search NAME[@VERSION] QUERY [--where SQL] [-k N]\n"
+		"usage: lakehouse search NAME[@VERSION][,NAME...] QUERY [--where SQL] [-k N]\n"
 		"                        [--mode hybrid|text|vector] [--columns A,B] [--json] [--wide]\n"
 		"\n"
 		"Searches dataset NAME (its latest version, or VERSION) for QUERY: by its words\n"
 		"(BM25) and by its meaning (embeddings), over the columns its search index\n"
 		"declares (`lakehouse index NAME --text COLS` declares one). Rows not indexed\n"
 		"yet are searched too, exactly. Words after NAME make the query, so quoting\n"
-		"it is optional.\n"
+		"it is optional. NAME,NAME searches several datasets at once, merged by\n"
+		"score (each result says its dataset).\n"
 		"\n"
 		"  --where SQL      only rows where this SQL condition holds, applied before\n"
 		"                   ranking, e.g. --where \"state = 'WI' AND available\"\n"
@@ -155,6 +158,27 @@ bad:
 	o->query = NULL;
 	*rc = CLI_USAGE;
 	return -1;
+}
+
+/* "a,b@3" -> ["a","b@3"]; NULL (after printing why) for an empty name. */
+static json_t *name_list(const char *s)
+{
+	json_t *arr = json_array();
+	while (1) {
+		const char *comma = strchr(s, ',');
+		size_t n = comma ? (size_t)(comma - s) : strlen(s);
+		json_t *name = n ? json_stringn(s, n) : NULL;
+		if (!name) {
+			fprintf(stderr, "lakehouse: several datasets are NAME,NAME (no empty name, "
+					"UTF-8), e.g. candidates,job_orders\n");
+			json_decref(arr);
+			return NULL;
+		}
+		json_array_append_new(arr, name);
+		if (!comma)
+			return arr;
+		s = comma + 1;
+	}
 }
 
 /* obj[key] = s, or -1 after saying why when s is not UTF-8 (JSON cannot
@@ -303,8 +327,9 @@ static int in_list(json_t *list, const char *s)
 }
 
 /* The order of the row columns shown: the id, the text columns, the rest
- * in the answer's order (the first result's columns); with --columns
- * (`keep`), the order asked for. Appends to `cols`. */
+ * in the answer's order (first seen first: results of several datasets have
+ * different columns); with --columns (`keep`), the order asked for.
+ * Appends to `cols`. */
 static void column_order(const json_t *results, const json_t *decl, int keep, json_t *cols)
 {
 	const json_t *row = json_object_get(json_array_get(results, 0), "row");
@@ -322,10 +347,14 @@ static void column_order(const json_t *results, const json_t *decl, int keep, js
 		if (c && json_object_get(row, c) && !in_list(cols, c))
 			json_array_append_new(cols, json_string(c));
 	}
-	json_object_foreach((json_t *)row, key, v)
+	json_array_foreach(results, i, v)
 	{
-		if (!in_list(cols, key))
-			json_array_append_new(cols, json_string(key));
+		json_t *c;
+		json_object_foreach(json_object_get(v, "row"), key, c)
+		{
+			if (!in_list(cols, key))
+				json_array_append_new(cols, json_string(key));
+		}
 	}
 }
 
@@ -386,11 +415,19 @@ static void print_footer(const json_t *ans, size_t nres)
 		printf(" (%lld not yet indexed: searched exactly)", unindexed);
 	else
 		printf(" (all indexed)");
-	printf(" in %s \xc2\xb7 %s search of %s@%lld\n", ms, mode ? mode : "?",
-	       json_string_value(json_object_get(ans, "dataset")),
-	       (long long)json_integer_value(json_object_get(ans, "version")));
+	printf(" in %s \xc2\xb7 %s search of ", ms, mode ? mode : "?");
 	size_t i;
-	json_t *note;
+	json_t *note, *d, *list = json_object_get(ans, "datasets");
+	if (!json_is_array(list)) /* one dataset */
+		printf("%s@%lld\n", json_string_value(json_object_get(ans, "dataset")),
+		       (long long)json_integer_value(json_object_get(ans, "version")));
+	json_array_foreach(list, i, d)
+	{
+		printf("%s%s@%lld", i ? ", " : "", json_string_value(json_object_get(d, "dataset")),
+		       (long long)json_integer_value(json_object_get(d, "version")));
+		if (i + 1 == json_array_size(list))
+			printf("\n");
+	}
 	json_array_foreach(json_object_get(ans, "notes"), i, note)
 	{
 		if (json_is_string(note))
@@ -425,7 +462,10 @@ static int print_results(const json_t *ans, const json_t *decl, int keep, size_t
 		has_match |= m != NULL;
 		free(m);
 	}
-	size_t lead = hybrid ? 4 : 2, ncols = lead + json_array_size(cols) + (size_t)has_match;
+	/* several datasets: each hit names its own */
+	int many = json_is_string(json_object_get(json_array_get(results, 0), "dataset"));
+	size_t lead = (hybrid ? 4 : 2) + (size_t)many;
+	size_t ncols = lead + json_array_size(cols) + (size_t)has_match;
 	const char **headers = xcalloc(ncols, sizeof *headers);
 	char **cells = xcalloc(ncols * nres, sizeof *cells);
 	int *right = xcalloc(ncols, sizeof *right);
@@ -440,6 +480,8 @@ static int print_results(const json_t *ans, const json_t *decl, int keep, size_t
 		headers[c] = "VECTOR";
 		right[c++] = 1;
 	}
+	if (many)
+		headers[c++] = "DATASET";
 	for (size_t j = 0; j < json_array_size(cols); j++) {
 		headers[c + j] = json_string_value(json_array_get(cols, j));
 		right[c + j] = 1; /* numbers right, unless a value is not one */
@@ -464,6 +506,8 @@ static int print_results(const json_t *ans, const json_t *decl, int keep, size_t
 					   ? xasprintf("%lld", (long long)json_integer_value(vr))
 					   : xstrdup("-");
 		}
+		if (many)
+			row[k++] = value_text(json_object_get(r, "dataset"));
 		for (size_t j = 0; j < json_array_size(cols); j++, k++) {
 			const char *name = json_string_value(json_array_get(cols, j));
 			const json_t *v = json_object_get(vals, name),
@@ -533,8 +577,18 @@ int cli_search_main(int argc, char **argv)
 	if (parse_args(argc, argv, &o, &rc) != 0)
 		return rc;
 	req = json_object();
-	if (set_text(req, "dataset", o.name) || set_text(req, "query", o.query) ||
-	    (o.mode && set_text(req, "mode", o.mode)) ||
+	if (strchr(o.name, ',')) { /* several datasets (no name holds a comma) */
+		json_t *names = name_list(o.name);
+		if (!names) {
+			rc = CLI_USAGE;
+			goto out;
+		}
+		json_object_set_new(req, "datasets", names);
+	} else if (set_text(req, "dataset", o.name)) {
+		rc = CLI_USAGE;
+		goto out;
+	}
+	if (set_text(req, "query", o.query) || (o.mode && set_text(req, "mode", o.mode)) ||
 	    (o.where && set_text(req, "where", o.where))) {
 		rc = CLI_USAGE;
 		goto out;
@@ -564,7 +618,7 @@ int cli_search_main(int argc, char **argv)
 	if (resp.status < 200 || resp.status >= 300) {
 		json_t *e = json_loadb(resp.body ? resp.body : "", resp.body_len, 0, NULL);
 		const char *code = json_string_value(json_object_get(e, "code"));
-		if (resp.status == 409 && code && !strcmp(code, "no_index"))
+		if (resp.status == 409 && code && !strcmp(code, "no_index") && !strchr(o.name, ','))
 			report_no_index(o.name, resp.status, resp.body, resp.body_len);
 		else
 			cli_report_error(resp.status, resp.body, resp.body_len);
@@ -584,7 +638,7 @@ int cli_search_main(int argc, char **argv)
 		free(text);
 		goto out;
 	}
-	if (json_array_size(json_object_get(ans, "results")) && !o.columns)
+	if (json_array_size(json_object_get(ans, "results")) && !o.columns && !strchr(o.name, ','))
 		decl = declaration(o.name);
 	rc = print_results(ans, decl, o.columns != NULL, cli_terminal_width(STDOUT_FILENO, o.wide),
 			   isatty(STDOUT_FILENO));

@@ -806,9 +806,22 @@ class TestCliSearch(ServerTest):
         self.assertEqual(lines[2], "1 result of 12 rows searched (5 not yet indexed: searched "
                                    "exactly) in 2.5 ms \u00b7 hybrid search of people@4")
         self.assertEqual(lines[3], "note: k was capped at the largest allowed, 1000")
+        SearchPeer.seen = []
+        p = run(["search", "people,jobs@2", "x"], url)
+        self.assertEqual(SearchPeer.seen, [("POST", "/v1/search", {
+            "datasets": ["people", "jobs@2"], "query": "x"})])   # no declaration asked for
         # --json: the answer as the server sent it
         p = run(["search", "people", "x", "--json"], url)
         self.assertEqual(json.loads(p.stdout), SearchPeer.answer)
+
+    def wait_ready(self, srv, name):
+        deadline = time.time() + 90
+        while time.time() < deadline:
+            p = run(["index", name, "--json"], srv.url)
+            if all(v["state"] == "ready" for v in json.loads(p.stdout)["versions"]):
+                return
+            time.sleep(0.2)
+        self.fail("the index of %s was never ready" % name)
 
     @unittest.skipUnless(built("ingestd") and built("queryd") and built("catalogd"),
                          "search needs ingestd, catalogd and queryd")
@@ -827,12 +840,7 @@ class TestCliSearch(ServerTest):
         self.assertIn("  lakehouse index people --text full_name,title,skills,notes,state\n", err)
         p = run(["index", "people", "--text", "title,skills,notes", "--id", "worker_id"], srv.url)
         self.assertEqual(p.returncode, 0, p.stderr)
-        deadline = time.time() + 90
-        while time.time() < deadline:
-            p = run(["index", "people", "--json"], srv.url)
-            if all(v["state"] == "ready" for v in json.loads(p.stdout)["versions"]):
-                break
-            time.sleep(0.2)
+        self.wait_ready(srv, "people")
 
         p = run(["search", "people", "forklift", "--mode", "text"], srv.url)
         self.assertEqual(p.returncode, 0, p.stderr)
@@ -889,6 +897,32 @@ class TestCliSearch(ServerTest):
         self.assertNotIn("[Forklift]", out)
         self.assertIn("\u2026", out)
         self.assertEqual(max(len(ANSI.sub("", l)) for l in out.splitlines()[:-1]), 72, out)
+
+        # several datasets: each result names its own, the columns are both's
+        jobs = os.path.join(self.tmp, "jobs.csv")
+        with open(jobs, "w") as f:
+            f.write("order_id,role,city\n10,Forklift driver wanted,Milwaukee\n"
+                    "11,Night nurse,Chicago\n")
+        self.assertEqual(run(["ingest", "jobs", jobs], srv.url).returncode, 0)
+        p = run(["index", "jobs", "--text", "role", "--id", "order_id"], srv.url)
+        self.assertEqual(p.returncode, 0, p.stderr)
+        self.wait_ready(srv, "jobs")
+        p = run(["search", "people,jobs@1", "forklift", "--mode", "text"], srv.url)
+        self.assertEqual(p.returncode, 0, p.stderr)
+        lines = p.stdout.decode().splitlines()
+        self.assertEqual(lines[0].split(), ["#", "SCORE", "DATASET", "worker_id", "full_name",
+                                            "title", "skills", "notes", "state", "order_id",
+                                            "role", "city"])
+        self.assertEqual(sorted(l.split()[2] for l in lines[1:-1]),
+                         ["jobs", "people", "people"])
+        self.assertRegex(lines[-1], r"^3 results of 8 rows searched \(all indexed\) in .* "
+                                    r"text search of people@1, jobs@1$")
+        p = run(["search", "people,nobody", "forklift"], srv.url)
+        self.assertEqual(p.returncode, 1)
+        self.assertIn(b'dataset "nobody"', p.stderr)
+        p = run(["search", "people,,jobs", "forklift"], srv.url)
+        self.assertEqual(p.returncode, 2)
+        self.assertIn(b"NAME,NAME", p.stderr)
         self.assertIn("\u2026", out)
 
 
