@@ -60,8 +60,10 @@ def run_queries(lh, truth, queries, mode, weights=None, problems=None):
         # hold a query term)
         if (problems is not None and mode != "text" and len(ans["results"]) != judge.K and
                 truth.matching(q["filter"]) >= judge.K):
-            problems.append("%s %s: %d results, k=10 and %d rows match the filter" % (
-                q["id"], mode, len(ans["results"]), truth.matching(q["filter"])))
+            problems.append("%s %s: %d results, k=10 and %d rows match the filter%s" % (
+                q["id"], mode, len(ans["results"]), truth.matching(q["filter"]),
+                " (no word of %r is known to the embedder: its vector is zero)" % q["query"]
+                if q.get("_zero") else ""))
         out.append({"grades": grades, "ms": dt * 1000, "unindexed": ans.get("unindexed_rows")})
     return out
 
@@ -110,8 +112,12 @@ def main():
         queries = judge.load_judgements(os.path.join(d, "judgements.jsonl"))
         if args.limit:
             queries = queries[:args.limit]
-        for q in queries:
+        vecs = []
+        for i in range(0, len(queries), 64):
+            vecs += lh.embed(q["query"] for q in queries[i:i + 64])
+        for q, v in zip(queries, vecs):
             q["_rule"] = truth.rule(q)
+            q["_zero"] = not any(v)
         problems = []
         runs, per_mode = {}, {}
         for m in MODES:

@@ -280,6 +280,11 @@ def main():
                     "and the built index)")
     ap.add_argument("--out", default=os.path.join(client.OUT, "search_speed.json"))
     args = ap.parse_args()
+    if any(k.startswith("LAKEHOUSE_") and k not in ("LAKEHOUSE_BIN", "LAKEHOUSE_TOKEN")
+           for k in os.environ):
+        print("settings from the environment: %s" % ", ".join(
+            "%s=%s" % (k, v) for k, v in sorted(os.environ.items())
+            if k.startswith("LAKEHOUSE_") and k not in ("LAKEHOUSE_BIN", "LAKEHOUSE_TOKEN")))
 
     d = client.ensure_data(args.rows, args.seed)
     queries = judge.load_judgements(os.path.join(d, "judgements.jsonl"))
@@ -313,13 +318,17 @@ def main():
         facts["build_wall_s"] = time.time() - t0
         facts["build_ms_reported"] = entry.get("build_ms")
         facts["rows_indexed"] = entry.get("rows_indexed")
+        facts["part_bytes"] = [p.get("bytes") for p in entry.get("parts") or []]
+        facts["env"] = {k: v for k, v in os.environ.items() if k.startswith("LAKEHOUSE_")
+                        and k not in ("LAKEHOUSE_BIN", "LAKEHOUSE_TOKEN")}
         if sampler:
             sampler.stop()
             facts["build_peak_rss_sum_mib"] = sampler.peak_kib / 1024
             facts["serve_vmhwm_after_build_mib"] = lh.peak_rss_kib() / 1024
-        print("build: %.1f s from the declaration to ready (catalog build_ms %s); peak RSS "
-              "serve+workers %s MiB, serve VmHWM %s MiB" % (
+        print("build: %.1f s from the declaration to ready (catalog build_ms %s); parts of "
+              "%s MiB; peak RSS serve+workers %s MiB, serve VmHWM %s MiB" % (
                   facts["build_wall_s"], facts["build_ms_reported"],
+                  ", ".join("%.0f" % (b / 2**20) for b in facts["part_bytes"] if b),
                   "%.0f" % facts["build_peak_rss_sum_mib"] if sampler else "-",
                   "%.0f" % facts["serve_vmhwm_after_build_mib"] if sampler else "-"), flush=True)
 
