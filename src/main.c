@@ -2,7 +2,7 @@
  *
  * Servers: serve (all five in one process), storaged, catalogd, ingestd,
  * queryd, gateway. Client commands talk to LAKEHOUSE_URL: ingest, query, ls,
- * show, versions, drop, gc, index, search. Each entry's function lives in its module.
+ * show, versions, drop, gc, index, search, mcp (an MCP server on stdio). Each entry's function lives in its module.
  *
  * Only servers block SIGTERM/SIGINT (their sigwait thread stops them
  * cleanly, service.h); a client command keeps the default actions, so
@@ -17,6 +17,7 @@
 #include "gateway/gateway.h"
 #include "serve/serve.h"
 #include "cli/cli.h"
+#include "mcp/mcp.h"
 
 #include <signal.h>
 #include <stdio.h>
@@ -47,6 +48,7 @@ static const struct subcommand subcommands[] = {
 	{ "gc", cli_gc_main, "delete objects no version references (--dry-run lists them)", 0 },
 	{ "index", cli_index_main, "declare, show or drop a dataset's search index", 0 },
 	{ "search", cli_search_main, "search a dataset's rows by words and meaning", 0 },
+	{ "mcp", mcp_stdio_main, "serve the lakehouse to an AI agent over MCP (stdio)", 0 },
 	{ "queryd-worker", queryd_worker_main, NULL, 1 },   /* started by queryd only */
 };
 

@@ -158,4 +158,11 @@
 #define LH_EMBED_CACHE_BYTES           (64u << 20)   /* cached model-server vectors, all
                                                     * embedders of a process (embed_cache.c) */
 
+/* MCP (src/mcp/, SPEC 14, ADR 0160-0162) */
+#define LH_MCP_MAX_MESSAGE             (4u << 20)    /* one JSON-RPC message: a stdio line, a POST /mcp body */
+#define LH_MCP_QUERY_MAX_ROWS          1000          /* rows a query tool result shows */
+#define LH_MCP_QUERY_MAX_BYTES         (64u << 10)   /* bytes of a query tool result's table */
+#define LH_MCP_MAX_SESSIONS            1024          /* Streamable HTTP sessions; the least recently used goes */
+#define LH_MCP_SAMPLE_ROWS             5             /* sample rows of describe_dataset and a resource */
+
 #endif
