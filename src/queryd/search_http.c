@@ -390,6 +390,7 @@ struct sds {
 	uint64_t **allowed;              /* per part: a bitmap, or NULL = every row */
 	uint64_t *nallowed;              /* per part */
 	uint64_t searched;
+	uint64_t unindexed;              /* of those, rows no stored part covers */
 	struct text_query tq;
 	struct hit *hits;                /* this dataset's best k */
 	size_t nhits;
@@ -480,6 +481,49 @@ static int allowed_row(const struct sds *d, uint32_t part, uint32_t row)
 {
 	const uint64_t *b = d->allowed[part];
 	return !b || (b[row / 64] >> (row % 64) & 1);
+}
+
+/* Lucene's English stop words: a query's words that match nearly every
+ * row and carry no meaning ("operator for a warehouse"). They are left out
+ * of the query's BM25 terms and highlights (the index keeps them: a query
+ * made only of them still searches them). Compared after token_stem, as
+ * the query's terms are. */
+static const char *const stop_words[] = {
+	"a", "an", "and", "are", "as", "at", "be", "but", "by", "for", "if", "in", "into", "is",
+	"it", "no", "not", "of", "on", "or", "such", "that", "the", "their", "then", "there",
+	"these", "they", "this", "to", "was", "will", "with",
+};
+
+static int is_stop_word(const char *term)
+{
+	for (size_t i = 0; i < sizeof stop_words / sizeof stop_words[0]; i++) {
+		char w[TOKEN_MAX_BYTES + 1];
+		size_t n = strlen(stop_words[i]);
+		memcpy(w, stop_words[i], n + 1);
+		n = token_stem(w, n);
+		w[n] = '\0';
+		if (!strcmp(w, term))
+			return 1;
+	}
+	return 0;
+}
+
+static void drop_stop_words(struct text_query *tq)
+{
+	size_t n = 0;
+	for (size_t i = 0; i < tq->nterms; i++)
+		n += !is_stop_word(tq->terms[i]);
+	if (n == 0 || n == tq->nterms)
+		return;   /* only stop words: keep them all */
+	n = 0;
+	for (size_t i = 0; i < tq->nterms; i++) {
+		if (is_stop_word(tq->terms[i]))
+			continue;
+		if (n != i)
+			memcpy(tq->terms[n], tq->terms[i], sizeof tq->terms[n]);
+		n++;
+	}
+	tq->nterms = n;
 }
 
 /* A `like` query is a whole row: keep its SEARCH_LIKE_TERMS rarest words
@@ -660,8 +704,11 @@ static int rank(struct sds *d, const struct sreq *q, const char *text, size_t te
 	int rc = -1, zero = 1;
 	topk_init(&tt, depth);
 	topk_init(&tv, depth);
-	if (use_text) {
+	if (text) {   /* the terms also make the highlights, in every mode */
 		text_query_parse(text, text_len, &d->tq);
+		drop_stop_words(&d->tq);
+	}
+	if (use_text) {
 		if (rank_text(d, depth, q->like_dataset != NULL, &tt, err))
 			goto out;
 	}
@@ -954,9 +1001,13 @@ int search_run(struct queryd *qd, const json_t *body, int client_fd, const char 
 		d->nallowed = xcalloc(d->v.m->nobjects + 1, sizeof *d->nallowed);
 		if (q.where && apply_where(r, d, q.where, rid, err))
 			goto dataset_failed;
-		for (size_t i = 0; i < d->v.m->nobjects; i++)
-			d->searched += d->allowed[i] ? d->nallowed[i]
-						     : (uint64_t)d->v.m->objects[i].row_count;
+		for (size_t i = 0; i < d->v.m->nobjects; i++) {
+			uint64_t n = d->allowed[i] ? d->nallowed[i]
+						   : (uint64_t)d->v.m->objects[i].row_count;
+			d->searched += n;
+			if (!d->v.parts[i]->stored)
+				d->unindexed += n;   /* of the rows searched, as searched_rows */
+		}
 		if (rank(d, &q, text, text_len, err))
 			goto dataset_failed;
 		if (d->v.unindexed_rows)
@@ -1004,7 +1055,7 @@ dataset_failed:
 	free(mg);
 	for (size_t i = 0; i < nds; i++) {
 		searched += ds[i].searched;
-		unindexed += ds[i].v.unindexed_rows;
+		unindexed += ds[i].unindexed;
 	}
 	answer = json_object();
 	if (q.many) {
@@ -1015,7 +1066,7 @@ dataset_failed:
 							      (json_int_t)ds[i].v.m->version,
 							      "searched_rows", (json_int_t)ds[i].searched,
 							      "unindexed_rows",
-							      (json_int_t)ds[i].v.unindexed_rows));
+							      (json_int_t)ds[i].unindexed));
 		json_object_set_new(answer, "datasets", list);
 	} else {
 		json_object_set_new(answer, "dataset", json_string(ds[0].v.m->name));

@@ -113,6 +113,15 @@ class SearchTest(ServerTest):
         self.assertEqual(self.ids(hyb)[0], 1)
         top = hyb["results"][0]
         self.assertAlmostEqual(top["score"], 1 / 61 + 1 / (60 + top["vector_rank"]), places=9)
+        # stop words neither rank nor light up ("a" would, inside "CDL-A")
+        stop = self.search({"dataset": "people", "query": "a nurse for the ICU", "mode": "text"})
+        self.assertEqual(self.ids(stop), [2])
+        marked = " ".join(" ".join(r["highlight"].values()) for r in stop["results"])
+        self.assertNotIn("<mark>for</mark>", marked)
+        self.assertIn("<mark>ICU</mark>", marked)
+        # vector hits are highlighted too, where the query's words occur
+        vh = self.search({"dataset": "people", "query": "forklift", "mode": "vector", "k": 6})
+        self.assertTrue(any("<mark>" in " ".join(r["highlight"].values()) for r in vh["results"]))
         cols = self.search({"dataset": "people", "query": "nurse", "k": 1,
                             "columns": ["full_name"]})
         self.assertEqual(cols["results"][0]["row"], {"full_name": "Bob Jones"})
@@ -121,14 +130,22 @@ class SearchTest(ServerTest):
         self.ingest("people", PEOPLE)
         self.declare("people")
         self.wait_ready("people")
+        # before the append below is built, the filter's unindexed rows are
+        # counted among the rows it kept, never more
+        self.ingest("people", HEADER + "\n9,Ivy Moe,Welder,TIG,Pipe welder,WI\n", mode="append")
+        early = self.search({"dataset": "people", "query": "welder", "where": "state = 'MN'"})
+        self.assertEqual(early["searched_rows"], 1)
+        self.assertEqual(early["unindexed_rows"], 0)
+        self.wait_ready("people", 2)
         for mode in ("text", "vector", "hybrid"):
             ans = self.search({"dataset": "people", "query": "nurse welder", "mode": mode,
                                "where": "state = 'WI'", "k": 5})
             self.assertTrue(all(r["row"]["state"] == "WI" for r in ans["results"]), ans)
-            self.assertEqual(ans["searched_rows"], 3)
+            self.assertEqual(ans["searched_rows"], 4)
+            self.assertEqual(ans["unindexed_rows"], 0)
         # vector and hybrid rank every allowed row: exactly k when k match
         ans = self.search({"dataset": "people", "query": "nurse", "mode": "vector",
-                           "where": "state = 'WI' AND worker_id > 1", "k": 2})
+                           "where": "state = 'WI' AND worker_id > 1 AND worker_id < 9", "k": 2})
         self.assertEqual(sorted(self.ids(ans)), [3, 5])
         # a filter that keeps no row: no results, not an error
         ans = self.search({"dataset": "people", "query": "nurse", "where": "state = 'XX'"})
