@@ -1,9 +1,9 @@
 /* search_sql.h — search(...) in SQL (SPEC 11 "In SQL"; ADR 0152;
  * docs/search.md "Search in SQL"): queryd finds a statement's search(...)
- * calls (search_sql.c, pure scanner), runs each as POST /search would
- * (search_run, search_http.c) before the statement goes to a worker, and
- * hands the worker the results, which the worker's `search` table function
- * (engine.c) finds again by their arguments.
+ * calls (search_sql_scan.c, pure), runs each as POST /search would
+ * (search_sql.c over search_run, search_http.c) before the statement goes to
+ * a worker, and hands the worker the results, which the worker's `search`
+ * table function (engine.c) finds again by their arguments.
  */
 #ifndef LH_QUERYD_SEARCH_SQL_H
 #define LH_QUERYD_SEARCH_SQL_H
