@@ -48,6 +48,11 @@ int auth_is_write(const char *method, const char *path)
 					!strcmp(path, "/console") ||
 					!strcmp(path, "/console/download")))
 		return 0;
+	/* MCP (ADR 0161): a POST /mcp is a message, a DELETE ends the
+	 * caller's own session; the write tool checks the token itself and
+	 * its upstream call is checked again. */
+	if ((!strcmp(method, "POST") || !strcmp(method, "DELETE")) && !strcmp(path, "/mcp"))
+		return 0;
 	return 1;
 }
 

@@ -9,7 +9,9 @@
  *   - a read token on a write                  -> 403 (insufficient_scope)
  *   - a write token                            -> anything
  * A write is any method other than GET and HEAD, except POST /query and
- * POST /v1/query: queries are reads (ADR 0090: read tokens may query).
+ * POST /v1/query: queries are reads (ADR 0090: read tokens may query);
+ * so are searches, embeddings, the UI console, and POST/DELETE /mcp (MCP
+ * messages, ADR 0161: the MCP write tool checks the token class itself).
  *
  * auth_decide() and the helpers before it are pure (no I/O), unit-tested in
  * tests/unit/test_auth.c. Tokens are compared in constant time: the presented

@@ -4,6 +4,7 @@
  *   /v1/ingest          -> ingestd   /ingest
  *   /v1/query           -> queryd    /query
  *   /v1/search, /v1/embed -> queryd  /search, /embed (search, ADR 0150)
+ *   /mcp                -> MCP over Streamable HTTP (mcp_http.c, ADR 0161)
  *   / and /datasets/..., /upload, /console[/download], /search, /static/..., /favicon.ico
  *                       -> the web UI (ui.c)
  * plus /health with each upstream's state, and gateway_start/stop/main.
@@ -91,6 +92,10 @@ static const struct http_route gateway_routes[] = {
 	PROXY_ROUTES("/v1/query", "query", query_begin),
 	PROXY_ROUTES("/v1/search", "search", search_begin),
 	PROXY_ROUTES("/v1/embed", "embed", embed_begin),
+	/* MCP over Streamable HTTP (mcp_http.c, ADR 0161); GET is 405 */
+	{ .method = "POST", .path = "/mcp", .name = "mcp", .end = mcp_http_post_end,
+	  .max_body = LH_MCP_MAX_MESSAGE, .json_body = 1 },
+	{ .method = "DELETE", .path = "/mcp", .name = "mcp", .end = mcp_http_delete_end },
 };
 
 /* --- /health ------------------------------------------------------------------ */
@@ -160,6 +165,7 @@ struct gateway *gateway_start(const struct lh_config *cfg, struct lh_error *err)
 	struct peer_config cc = { .name = names[GW_CATALOGD], .pool = g->up[GW_CATALOGD].pool,
 				  .relay = 1 };
 	g->catalog = catalog_client_create(&cc);
+	g->mcp = mcp_http_create(cfg);
 	struct http_server_config hc = {
 		.service = "gateway",
 		.bind = cfg->gateway.bind,
@@ -179,6 +185,7 @@ struct gateway *gateway_start(const struct lh_config *cfg, struct lh_error *err)
 							    : "(not configured)");
 	return g;
 fail:
+	mcp_http_destroy(g->mcp);
 	catalog_client_destroy(g->catalog);
 	for (int i = 0; i < GW_NUPSTREAMS; i++)
 		upstream_pool_destroy(g->up[i].pool);
@@ -196,6 +203,7 @@ void gateway_stop(struct gateway *g)
 	if (!g)
 		return;
 	http_server_stop(g->srv);   /* in-flight requests finish first */
+	mcp_http_destroy(g->mcp);
 	catalog_client_destroy(g->catalog);
 	for (int i = 0; i < GW_NUPSTREAMS; i++)
 		upstream_pool_destroy(g->up[i].pool);   /* workers may hold refs */

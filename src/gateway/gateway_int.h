@@ -32,7 +32,17 @@ struct gateway {
 	struct catalog_client *catalog;  /* the UI's reads of catalogd, over
 					  * up[GW_CATALOGD]'s pool: a relaying
 					  * client (catalog_client.h, ADR 0130) */
+	struct mcp_http *mcp;        /* /mcp's sessions (mcp_http.c) */
 };
+
+/* --- mcp_http.c -------------------------------------------------------------
+ * MCP over Streamable HTTP at /mcp (ADR 0161): the sessions and the tokens'
+ * classes (a copy of cfg->auth), and the routes' end callbacks. */
+struct mcp_http;
+struct mcp_http *mcp_http_create(const struct lh_config *cfg);
+void mcp_http_destroy(struct mcp_http *m);
+int mcp_http_post_end(struct http_request *req);
+int mcp_http_delete_end(struct http_request *req);
 
 /* --- proxy.c --------------------------------------------------------------
  * Route callbacks that forward the request to `up` (see proxy.c's design
