@@ -133,13 +133,13 @@ def main():
             r["at"] = {str(t): qps_at(r["curve"], t) for t in TARGETS}
             r["cpu_at"] = {str(t): qps_at(r["curve"], t, "cpu_qps") for t in TARGETS}
             results.append(r)
+            with open(os.path.join(a.out, "results.json"), "w") as f:   # after each run
+                json.dump(results, f, indent=1)
             print(f"{r['lib']:11} M={m:<3} efc={efc:<4} build {r['build_s']:7.1f} s "
                   f"({r['build_cpu_s']:.0f} s CPU)  peak RSS {r['build_peak_rss_mib']:5} MiB  "
                   "QPS@0.90/0.95/0.99: " + " / ".join(fmt(r["at"][str(t)]) for t in TARGETS)
                   + "  CPU-time QPS: " + " / ".join(fmt(r["cpu_at"][str(t)]) for t in TARGETS),
                   flush=True)
-    with open(os.path.join(a.out, "results.json"), "w") as f:
-        json.dump(results, f, indent=1)
 
     print("\nQPS = single-thread queries per second, wall clock (CPU-time QPS in brackets:"
           " the search thread's own CPU seconds, less sensitive to a loaded box)")
