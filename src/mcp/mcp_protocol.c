@@ -103,7 +103,7 @@ json_t *mcp_parse(const char *text, size_t n, char **error_answer)
 		*error_answer = mcp_error_text(NULL, MCP_PARSE_ERROR, msg);
 		return NULL;
 	}
-	json_t *v = json_loadb(text, n, JSON_REJECT_DUPLICATES, &jerr);
+	json_t *v = json_loadb(text, n, JSON_REJECT_DUPLICATES | JSON_DECODE_ANY, &jerr);
 	if (!v) {
 		snprintf(msg, sizeof msg, "Parse error: %s (at byte %d)", jerr.text,
 			 jerr.position);

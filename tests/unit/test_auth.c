@@ -35,6 +35,10 @@ TEST(auth_is_write)
 	CHECK_EQ_INT(auth_is_write("POST", "/v1/query/x"), 1);
 	CHECK_EQ_INT(auth_is_write("POST", "/console"), 0);     /* the UI's SQL console */
 	CHECK_EQ_INT(auth_is_write("POST", "/upload"), 1);
+	CHECK_EQ_INT(auth_is_write("POST", "/mcp"), 0);        /* MCP messages (ADR 0161) */
+	CHECK_EQ_INT(auth_is_write("DELETE", "/mcp"), 0);
+	CHECK_EQ_INT(auth_is_write("PUT", "/mcp"), 1);
+	CHECK_EQ_INT(auth_is_write("POST", "/mcp/x"), 1);
 	CHECK_EQ_INT(auth_is_write("POST", "/ingest"), 1);
 	CHECK_EQ_INT(auth_is_write("POST", "/v1/ingest"), 1);
 	CHECK_EQ_INT(auth_is_write("PUT", "/storage/put/a"), 1);
