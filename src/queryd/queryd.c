@@ -300,6 +300,13 @@ static int fetch_object(void *ctx, const char *key, int fd, struct lh_error *err
 	return -1;
 }
 
+int queryd_cache_acquire(struct queryd *s, const char *key, const char *rid, char *path,
+			 size_t size, int *fetched, struct lh_error *err)
+{
+	struct fetch_ctx fc = { .s = s, .rid = rid };
+	return qcache_acquire(s->cache, key, fetch_object, &fc, path, size, fetched, err);
+}
+
 /* ---- table resolution ----------------------------------------------------- */
 
 /* The catalog's dataset list of one query (catalog_client_datasets). */

@@ -377,6 +377,11 @@ struct qcache *queryd_cache(struct queryd *s);
 const struct lh_config *queryd_config(const struct queryd *s);
 struct search *queryd_search(struct queryd *s);
 
+/* qcache_acquire of `key`, fetched from storaged on a miss (streamed and
+ * checked against its ETag): Parquet objects and index parts alike. */
+int queryd_cache_acquire(struct queryd *s, const char *key, const char *rid, char *path,
+			 size_t size, int *fetched, struct lh_error *err);
+
 /* One internal query's state: the objects it pinned, the views it sends, its
  * deadline (CLOCK_MONOTONIC ms) and the client whose hang-up stops it
  * (client_fd -1: none). Free with qrun_free (unpins). */

@@ -219,44 +219,6 @@ static void parts_forget_memory_twin(struct search *s, const char *key)
 	pthread_mutex_unlock(&s->mu);
 }
 
-struct fetch_part {
-	struct search *s;
-	const char *rid;
-	int fd;
-	int write_errno;
-};
-
-static int part_sink(void *ctx, const char *data, size_t n)
-{
-	struct fetch_part *f = ctx;
-	while (n > 0) {
-		ssize_t w = write(f->fd, data, n);
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w <= 0) {
-			f->write_errno = w < 0 ? errno : EIO;
-			return -1;
-		}
-		data += w;
-		n -= (size_t)w;
-	}
-	return 0;
-}
-
-static int part_fetch(void *ctx, const char *key, int fd, struct lh_error *err)
-{
-	struct fetch_part *f = ctx;
-	struct peer_call call = { .request_id = f->rid };
-	f->fd = fd;
-	if (storage_client_get(queryd_storage(f->s->q), &call, key, part_sink, f, err) == 0)
-		return 0;
-	if (f->write_errno) {
-		lh_error_clear(err);
-		lh_fail(err, 500, "internal", "cannot write to the query cache");
-	}
-	return -1;
-}
-
 /* A stored part, mapped (note 2). */
 static struct opart *part_open_stored(struct search *s, const char *key, const char *rid,
 				      struct lh_error *err)
@@ -267,8 +229,7 @@ static struct opart *part_open_stored(struct search *s, const char *key, const c
 	if (p)
 		return p;
 	char path[4096];
-	struct fetch_part fp = { .s = s, .rid = rid };
-	if (qcache_acquire(queryd_cache(s->q), key, part_fetch, &fp, path, sizeof path, NULL, err))
+	if (queryd_cache_acquire(s->q, key, rid, path, sizeof path, NULL, err))
 		return NULL;
 	p = xcalloc(1, sizeof *p);
 	p->key = xstrdup(key);

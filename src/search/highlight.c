@@ -38,44 +38,13 @@ struct hl_ctx {
 	size_t n;
 };
 
-/* The length of the character at s[0..n): a valid UTF-8 sequence (RFC 3629:
- * no overlong forms, surrogates or values past U+10FFFF), else 1 byte;
- * *valid says which. */
+/* The length of the character at s[0..n): a valid UTF-8 sequence (the
+ * tokenizer's rule, RFC 3629), else 1 byte; *valid says which. */
 static size_t char_len(const unsigned char *s, size_t n, int *valid)
 {
-	unsigned char c = s[0], lo = 0x80, hi = 0xBF;
-	size_t need;
-	*valid = 1;
-	if (c < 0x80)
-		return 1;
-	if (c >= 0xC2 && c <= 0xDF) {
-		need = 2;
-	} else if (c >= 0xE0 && c <= 0xEF) {
-		need = 3;
-		if (c == 0xE0)
-			lo = 0xA0;
-		else if (c == 0xED)
-			hi = 0x9F;
-	} else if (c >= 0xF0 && c <= 0xF4) {
-		need = 4;
-		if (c == 0xF0)
-			lo = 0x90;
-		else if (c == 0xF4)
-			hi = 0x8F;
-	} else {
-		*valid = 0;
-		return 1;
-	}
-	if (n < need || s[1] < lo || s[1] > hi) {
-		*valid = 0;
-		return 1;
-	}
-	for (size_t i = 2; i < need; i++)
-		if (s[i] < 0x80 || s[i] > 0xBF) {
-			*valid = 0;
-			return 1;
-		}
-	return need;
+	size_t len = s[0] < 0x80 ? 1 : token_utf8_seq_len((const char *)s, n);
+	*valid = len > 0;
+	return len ? len : 1;
 }
 
 /* A byte that belongs to a word: an ASCII letter/digit or any non-ASCII
