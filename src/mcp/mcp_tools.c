@@ -139,6 +139,8 @@ static const struct mcp_tool mcp_tools[] = {
 json_t *mcp_tools_list(struct mcp_backend *b)
 {
 	json_t *tools = json_array();
+	if (b->writer < 0)
+		mcp_tools_writer(b);   /* stdio: ask the lakehouse once (note 2) */
 	for (size_t i = 0; i < MCP_NTOOLS; i++) {
 		const struct mcp_tool *t = &mcp_tools[i];
 		if (t->write && b->writer == 0)
@@ -189,8 +191,8 @@ static json_t *result_answer_error(const struct mcp_answer *a)
 	const char *msg = json_string_value(json_object_get(j, "error"));
 	json_t *r;
 	if (a->status == 403)
-		r = result_error("this token may only read: %s",
-				 msg ? msg : "the lakehouse refused a write");
+		r = result_error("this token may only read; the lakehouse said: %s",
+				 msg ? msg : "forbidden");
 	else if (a->status == 401)
 		r = result_error("the lakehouse refused the token (check LAKEHOUSE_TOKEN or the "
 				 "Authorization header): %s",
