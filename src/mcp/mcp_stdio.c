@@ -133,6 +133,8 @@ int mcp_stdio_main(int argc, char **argv)
 	if (argc > 1) {
 		FILE *out = strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "--help") == 0 ? stdout
 											  : stderr;
+		if (out == stderr)
+			fprintf(stderr, "lakehouse mcp: unexpected argument \"%s\"\n\n", argv[1]);
 		fprintf(out,
 			"usage: lakehouse mcp\n\n"
 			"Serve the lakehouse to an AI agent over the Model Context Protocol: "
