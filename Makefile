@@ -224,7 +224,7 @@ FUZZ_CFLAGS  := -std=c17 -D_GNU_SOURCE -Isrc -Itests/fuzz $(WARN) -g -O1 \
 FUZZ_LIBS    := $(shell pkg-config --libs jansson libcrypto 2>/dev/null)
 FUZZ_COMMON  := src/common/error.c src/common/json.c src/common/xmalloc.c
 FUZZ_TARGETS := csv key config json multipart s3xml http_policy sql_allow schema tokenize glove index \
-                text_index search_sql
+                text_index search_sql mcp
 FUZZ_SRC_csv       := src/ingestd/csv.c src/ingestd/csv_reader.c src/ingestd/format.c \
                       src/ingestd/infer.c src/ingestd/batch.c src/common/sha256.c \
                       src/common/schema.c src/common/calendar.c
@@ -246,6 +246,7 @@ FUZZ_SRC_index     := src/catalogd/catalog_index.c src/catalogd/catalog.c src/co
 FUZZ_SRC_text_index := src/search/text_index.c src/search/tokenize.c src/search/highlight.c \
                        src/common/buf.c
 FUZZ_SRC_search_sql := src/queryd/search_sql_scan.c src/queryd/sql_guard.c src/common/buf.c
+FUZZ_SRC_mcp       := src/mcp/mcp_protocol.c src/mcp/mcp_tools.c src/common/buf.c src/common/url.c
 
 define FUZZ_RULE
 $(FUZZ_DIR)/fuzz_$(1): tests/fuzz/fuzz_$(1).c tests/fuzz/fuzz.h $(FUZZ_SRC_$(1)) $(FUZZ_COMMON)
