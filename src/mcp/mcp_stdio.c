@@ -68,8 +68,10 @@ static int stdio_call(void *ctx, const char *method, const char *path, const cha
 		r.body_len = body_len;
 	}
 	if (http_client_do(&r, &resp, err) != 0) {
+		char reason[sizeof err->msg];
+		snprintf(reason, sizeof reason, "%s", err->msg);   /* rephrase overwrites it */
 		lh_error_rephrase(err, "cannot reach the lakehouse at %s (LAKEHOUSE_URL): %s",
-				  sb->url, err->msg);
+				  sb->url, reason);
 		goto out;
 	}
 	ans->status = resp.status;

@@ -846,14 +846,18 @@ static json_t *run_ingest_csv(struct mcp_backend *b, const json_t *args)
 	}
 	answer = a.body ? json_loadb(a.body, a.len, 0, NULL) : NULL;
 	const json_t *man = json_object_get(answer, "manifest");
-	char *text = xasprintf(
-		"%s %lld rows into %s: now version %lld with %lld rows in all (mode %s).",
-		json_is_true(json_object_get(answer, "existing")) ? "Already held (nothing new):"
-								  : "Ingested",
-		(long long)json_integer_value(json_object_get(answer, "row_count")), name,
-		(long long)json_integer_value(json_object_get(man, "version")),
-		(long long)json_integer_value(json_object_get(man, "row_count")),
-		mode ? mode : "replace");
+	long long rows = (long long)json_integer_value(json_object_get(answer, "row_count"));
+	long long version = (long long)json_integer_value(json_object_get(man, "version"));
+	long long total = (long long)json_integer_value(json_object_get(man, "row_count"));
+	char *text;
+	if (json_is_true(json_object_get(answer, "existing")))
+		text = xasprintf("Nothing new: %s version %lld already holds this CSV (%lld row%s).",
+				 name, version, total, total == 1 ? "" : "s");
+	else
+		text = xasprintf("Ingested %lld row%s into %s: now version %lld with %lld row%s in "
+				 "all (mode %s).",
+				 rows, rows == 1 ? "" : "s", name, version, total,
+				 total == 1 ? "" : "s", mode ? mode : "replace");
 	r = result_new(text, 0);
 	free(text);
 	if (answer)

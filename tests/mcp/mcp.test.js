@@ -117,6 +117,8 @@ before(async () => {
 });
 
 after(() => {
+  if (serve && serve.exitCode !== null)
+    console.error(`lakehouse serve exited early (${serve.exitCode} ${serve.signalCode}):\n${printed}`);
   if (serve && serve.exitCode === null) serve.kill('SIGTERM');
   fs.rmSync(dataDir, { recursive: true, force: true });
 });
@@ -233,6 +235,9 @@ for (const [transport, connect] of [['stdio', stdioClient], ['Streamable HTTP', 
       r = await writer.callTool({ name: 'ingest_csv',
                                   arguments: { name, csv: 'a,b\n3,z\n', mode: 'append' } });
       assert.match(text(r), /version 2 with 3 rows in all/);
+      r = await writer.callTool({ name: 'ingest_csv',
+                                  arguments: { name, csv: 'a,b\n3,z\n', mode: 'append' } });
+      assert.match(text(r), /^Nothing new: notes_\w+ version 2 already holds this CSV \(3 rows\)/);
       const list = await v1('GET', '/v1/catalog/datasets');
       assert.ok(!list.datasets.some((d) => d.name === 'sneaky'));
     });
@@ -244,7 +249,7 @@ for (const [transport, connect] of [['stdio', stdioClient], ['Streamable HTTP', 
       const r = await writer.callTool({ name: 'ingest_csv', arguments: { name, path: file } });
       if (transport === 'stdio') {
         assert.equal(r.isError, false, text(r));
-        assert.match(text(r), /Ingested 1 rows/);
+        assert.match(text(r), /^Ingested 1 row into from_path_stdio: now version 1 with 1 row in all/);
       } else {
         assert.equal(r.isError, true);
         assert.match(text(r), /only by the stdio server/);
