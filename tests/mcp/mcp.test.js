@@ -389,6 +389,25 @@ describe('lakehouse mcp over stdio, the process', () => {
     assert.deepEqual(lines[4], { jsonrpc: '2.0', id: 3, result: {} });
   });
 
+  it('says so when the lakehouse cannot be reached', async () => {
+    const port = await freePort();   // nothing listens there
+    const transport = new StdioClientTransport({
+      command: BINARY, args: ['mcp'],
+      env: { PATH: process.env.PATH, LAKEHOUSE_URL: `http://127.0.0.1:${port}/`, LAKEHOUSE_TOKEN: READ },
+      stderr: 'pipe',
+    });
+    const client = new Client({ name: 'lakehouse-test', version: '1.0.0' });
+    await client.connect(transport);
+    // the token's class is unknown: every tool is listed, the calls tell
+    assert.equal((await client.listTools()).tools.length, 6);
+    const r = await client.callTool({ name: 'list_datasets', arguments: {} });
+    assert.equal(r.isError, true);
+    const msg = text(r);
+    assert.match(msg, new RegExp(`^cannot reach the lakehouse at http://127\\.0\\.0\\.1:${port} \\(LAKEHOUSE_URL\\): `));
+    assert.equal(msg.split('cannot reach').length, 2, msg);   // said once
+    await client.close();
+  });
+
   it('exits cleanly when the client dies mid-call', async () => {
     const p = start();
     p.stdin.write(JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'tools/call', params: {
