@@ -32,6 +32,23 @@ int lh_buf_append(struct lh_buf *b, const void *data, size_t n)
 	return 0;
 }
 
+char *lh_buf_extend(struct lh_buf *b, size_t n)
+{
+	size_t at = b->len;
+	if (n > b->max - b->len)
+		return NULL;
+	if (b->len + n + 1 > b->alloc) {
+		size_t alloc = b->alloc ? b->alloc : 4096;
+		while (alloc < b->len + n + 1)
+			alloc *= 2;
+		b->data = xrealloc(b->data, alloc);
+		b->alloc = alloc;
+	}
+	b->len += n;
+	b->data[b->len] = '\0';
+	return b->data + at;
+}
+
 char *lh_buf_take(struct lh_buf *b)
 {
 	char *out = b->data ? b->data : xstrdup("");

@@ -20,6 +20,11 @@ struct lh_buf {
 void lh_buf_init(struct lh_buf *b, size_t max);
 /* Append n bytes. Returns 0, or -1 (and changes nothing) past the cap. */
 int lh_buf_append(struct lh_buf *b, const void *data, size_t n);
+/* Make room for n more bytes and count them as held: returns where they
+ * start (uninitialised, for the caller to fill: e.g. a library serializing
+ * straight into the buffer, without a copy), or NULL (and changes nothing)
+ * past the cap. Valid until the next append or extend. */
+char *lh_buf_extend(struct lh_buf *b, size_t n);
 /* Hand the data to the caller (who frees it with free()) and reset b.
  * Returns "" (allocated) for an empty buffer, never NULL. */
 char *lh_buf_take(struct lh_buf *b);

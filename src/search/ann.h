@@ -27,12 +27,15 @@ struct ann_params {
 				     * bytes; queries stay f32); 0: f32 */
 };
 
-/* M = 16, ef_construction = 128: the knee of the build-time/recall curve on
- * the 341,479 GloVe vectors (bench/README.md, ADR 0147). */
+/* M = 16, ef_construction = 128: between the two settings measured on the
+ * 341,479 GloVe word vectors (100 and 200: bench/README.md "ANN on the GloVe
+ * vectors", ADR 0147); build time grows with ef_construction, and 500,000
+ * rows must build in SPEC 11's budget on two cores. */
 #define ANN_DEFAULT_CONNECTIVITY 16
 #define ANN_DEFAULT_EXPANSION_ADD 128
-/* ef = 64 gives recall@10 >= 0.95 on that set with the default M and
- * ef_construction (bench/README.md). */
+/* ef = 64: recall@10 ~0.87 on the GloVe words, a hard set (ef ~190 reaches
+ * 0.95 there); the served recall on sentence embeddings is bench/search's
+ * figure (ADR 0149). Callers raise ef per search (ann_search). */
 #define ANN_DEFAULT_EXPANSION_SEARCH 64
 /* Refuse graphs whose M is larger (a hostile part would make every node huge). */
 #define ANN_MAX_CONNECTIVITY 256

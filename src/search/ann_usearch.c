@@ -9,8 +9,9 @@
  * 2. Build (ann_build): usearch_init, usearch_reserve(n), one usearch context
  *    per build thread (usearch_change_threads_add), `threads` pthreads adding
  *    keys t, t + T, t + 2T, ...; the first usearch error wins and fails the
- *    build. Then usearch_save_buffer into a buffer of
- *    usearch_serialized_length bytes, appended to the caller's lh_buf.
+ *    build. Then usearch_save_buffer straight into usearch_serialized_length
+ *    bytes made room for at the end of the caller's lh_buf (lh_buf_extend: no
+ *    second copy of the graph at the build's peak).
  * 3. View (ann_view): the bytes come from storage, and usearch's view only
  *    checks that sizes fit the buffer, not that the graph points inside it
  *    (a neighbour slot, the entry slot or a level out of range would be read
@@ -102,7 +103,6 @@ int ann_build(const float *vecs, size_t n, unsigned dim, const struct ann_params
 	pthread_t *tids = NULL;
 	struct build_job *jobs = NULL;
 	pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
-	void *tmp = NULL;
 	unsigned started = 0;
 	int rc = -1;
 
@@ -181,23 +181,21 @@ int ann_build(const float *vecs, size_t n, unsigned dim, const struct ann_params
 		usearch_failed(err, "serialized", uerr);
 		goto out;
 	}
-	if (len > out->max - out->len) {
+	size_t old_len = out->len;
+	char *dst = lh_buf_extend(out, len);   /* serialized in place: no copy */
+	if (!dst) {
 		lh_fail(err, 413, "too_large", "the vector index (%zu bytes) exceeds its cap", len);
 		goto out;
 	}
-	tmp = xmalloc(len);
-	usearch_save_buffer(index, tmp, len, &uerr);
+	usearch_save_buffer(index, dst, len, &uerr);
 	if (uerr) {
+		out->len = old_len;
+		out->data[old_len] = '\0';
 		usearch_failed(err, "serialized", uerr);
-		goto out;
-	}
-	if (lh_buf_append(out, tmp, len)) {
-		lh_fail(err, 413, "too_large", "the vector index (%zu bytes) exceeds its cap", len);
 		goto out;
 	}
 	rc = 0;
 out:
-	free(tmp);
 	free(tids);
 	free(jobs);
 	if (index)

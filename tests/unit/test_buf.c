@@ -39,3 +39,24 @@ TEST(buf_take_empty_is_empty_string)
 	lh_buf_free(&b);
 	CHECK(b.data == NULL);
 }
+
+TEST(buf_extend_counts_room_for_the_caller_to_fill)
+{
+	struct lh_buf b;
+	lh_buf_init(&b, 10000);
+	CHECK_EQ_INT(lh_buf_append(&b, "ab", 2), 0);
+	char *p = lh_buf_extend(&b, 5000);
+	CHECK(p == b.data + 2);
+	memset(p, 'y', 5000);
+	CHECK_EQ_INT(b.len, 5002);
+	CHECK(b.data[5002] == '\0');
+	CHECK(b.data[0] == 'a' && b.data[5001] == 'y');
+	CHECK(lh_buf_extend(&b, 4999) == NULL);             /* one past the cap */
+	CHECK_EQ_INT(b.len, 5002);
+	CHECK(lh_buf_extend(&b, 4998) != NULL);             /* exactly the cap */
+	CHECK_EQ_INT(b.len, 10000);
+	CHECK(lh_buf_extend(&b, 1) == NULL);                /* refused, unchanged */
+	CHECK_EQ_INT(b.len, 10000);
+	CHECK(lh_buf_extend(&b, 0) == b.data + 10000);
+	lh_buf_free(&b);
+}
