@@ -43,7 +43,22 @@ static int begin_upstream(struct http_request *req, int which)
 	return proxy_begin(req, &g->up[which], g->timeout_ms);
 }
 
-static int storage_begin(struct http_request *req) { return begin_upstream(req, GW_STORAGED); }
+/* Index parts (`_index/...`, ADR 0150) are written and removed by queryd's
+ * builder and catalogd's GC with the service token, straight to storaged;
+ * through the front door they are read-only, so no caller can plant a part
+ * that a search would serve. */
+static int storage_begin(struct http_request *req)
+{
+	const char *m = http_request_method(req), *rest = http_request_path_rest(req);
+	if (strcmp(m, "GET") && strcmp(m, "HEAD") && rest &&
+	    (!strncmp(rest, "put/_index/", 11) || !strncmp(rest, "delete/_index/", 14))) {
+		http_respond_fail(req, 403, "forbidden", "index parts (keys under _index/) are written "
+				  "only by the lakehouse itself; declare an index with PUT "
+				  "/v1/catalog/index/<name>");
+		return 0;
+	}
+	return begin_upstream(req, GW_STORAGED);
+}
 static int catalog_begin(struct http_request *req) { return begin_upstream(req, GW_CATALOGD); }
 static int ingest_begin(struct http_request *req) { return begin_upstream(req, GW_INGESTD); }
 static int query_begin(struct http_request *req) { return begin_upstream(req, GW_QUERYD); }

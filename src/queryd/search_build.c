@@ -223,7 +223,8 @@ static void build_version(struct search *s, const char *name, int64_t version,
 		json_array_clear(parts);
 		rows = 0;
 		for (size_t i = 0; i < m->nobjects && !s->stopping; i++) {
-			char *key = segment_key(fingerprint, m->objects[i].content_sha256);
+			char *key = segment_key(fingerprint, pc, embedder_dim(e),
+						m->objects[i].content_sha256);
 			uint64_t bytes = 0;
 			int rc = part_ensure(s, r, m, i, &decl, e, pc, key, rid, &bytes, &err);
 			if (rc == 0)

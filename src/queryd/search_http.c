@@ -58,6 +58,7 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #define SEARCH_HYBRID_DEPTH 100
 #define SEARCH_LIKE_TERMS 25
@@ -89,36 +90,41 @@ struct sreq {
 
 /* ---- note 1 ----------------------------------------------------------------- */
 
-/* Note 3: one expression — no ';' and no ')' closing what it did not open,
- * outside strings, quoted names and comments; comments refused outright. */
+/* Note 3: one expression — read with sql_guard's tokenizer (the one that
+ * knows '...', E'...', $tag$...$tag$ and "..."), so a string hides nothing:
+ * no ';', no comment (what the tokenizer skips must be blank), no ')'
+ * closing what the expression did not open, none left open. */
 static int where_check(const char *w, size_t n, struct lh_error *err)
 {
 	int depth = 0;
-	for (size_t i = 0; i < n; i++) {
-		char c = w[i];
-		if (c == '\'' || c == '"') {
-			size_t j = i + 1;
-			while (j < n && w[j] != c)
-				j++;
-			if (j >= n)
+	size_t pos = 0;
+	if (memchr(w, '\0', n))
+		return lh_fail(err, 400, "bad_where", "field \"where\" contains a NUL character");
+	for (;;) {
+		struct sql_tok t;
+		size_t from = pos;
+		sql_token_next(w, n, &pos, &t);
+		size_t gap_end = t.kind == SQL_TOK_END || t.kind == SQL_TOK_ERROR ? pos : t.start;
+		for (size_t i = from; i < gap_end && i < n; i++)
+			if (!strchr(" \t\r\n\f\v", w[i]))
 				return lh_fail(err, 400, "bad_where",
-					       "field \"where\" has an unterminated %s",
-					       c == '"' ? "quoted name" : "string");
-			i = j;
-		} else if ((c == '-' && i + 1 < n && w[i + 1] == '-') ||
-			   (c == '/' && i + 1 < n && w[i + 1] == '*')) {
-			return lh_fail(err, 400, "bad_where", "field \"where\" may not hold comments");
-		} else if (c == ';') {
+					       "field \"where\" may not hold comments");
+		if (t.kind == SQL_TOK_END)
+			break;
+		if (t.kind == SQL_TOK_ERROR)
+			return lh_fail(err, 400, "bad_where", "field \"where\" has an unterminated "
+				       "string, quoted name or comment");
+		if (t.kind != SQL_TOK_PUNCT)
+			continue;
+		char c = w[t.start];
+		if (c == ';')
 			return lh_fail(err, 400, "bad_where",
 				       "field \"where\" must be one SQL expression (it has a ';')");
-		} else if (c == '(') {
+		if (c == '(')
 			depth++;
-		} else if (c == ')' && --depth < 0) {
+		else if (c == ')' && --depth < 0)
 			return lh_fail(err, 400, "bad_where",
 				       "field \"where\" closes a parenthesis it did not open");
-		} else if (c == '\0') {
-			return lh_fail(err, 400, "bad_where", "field \"where\" contains a NUL character");
-		}
 	}
 	if (depth != 0)
 		return lh_fail(err, 400, "bad_where", "field \"where\" leaves a parenthesis open");
@@ -174,6 +180,10 @@ static int parse_request(const json_t *body, const struct lh_config *cfg, struct
 			if (!json_is_string(d) || !json_string_length(d))
 				return lh_fail(err, 400, "bad_request",
 					       "field \"datasets\" must hold dataset names");
+			for (size_t j = 0; j < q->nnames; j++)
+				if (!strcasecmp(q->names[j], json_string_value(d)))
+					return lh_fail(err, 400, "bad_request", "field \"datasets\" "
+						       "names \"%.64s\" twice", json_string_value(d));
 			q->names[q->nnames++] = json_string_value(d);
 		}
 		q->many = 1;
@@ -220,6 +230,11 @@ static int parse_request(const json_t *body, const struct lh_config *cfg, struct
 		    !(json_is_string(q->like_id) || json_is_integer(q->like_id)))
 			return lh_fail(err, 400, "bad_request", "field \"like\" must be {\"dataset\": "
 				       "\"<name>\", \"id\": <the row's id>}");
+		if (json_is_string(q->like_id) &&
+		    (json_string_length(q->like_id) > LH_SEARCH_MAX_QUERY_BYTES ||
+		     strlen(json_string_value(q->like_id)) != json_string_length(q->like_id)))
+			return lh_fail(err, 400, "bad_request", "field \"like\": the id is over %d "
+				       "bytes or holds a NUL", LH_SEARCH_MAX_QUERY_BYTES);
 	}
 	if (k) {
 		if (!json_is_integer(k) || json_integer_value(k) < 1)
@@ -391,6 +406,7 @@ struct sds {
 	uint64_t *nallowed;              /* per part */
 	uint64_t searched;
 	uint64_t unindexed;              /* of those, rows no stored part covers */
+	int words_only;                  /* hybrid whose query the embedder knows nothing of */
 	struct text_query tq;
 	struct hit *hits;                /* this dataset's best k */
 	size_t nhits;
@@ -462,6 +478,15 @@ static int apply_where(struct qrun *r, struct sds *d, const char *where, const c
 	}
 	if (m->nobjects == 0)
 		return 0;
+	static const char *const hidden[] = { "file_index", "file_row_number", "__lh_object",
+					       "__lh_row" };
+	for (size_t i = 0; i < m->ncolumns; i++)
+		for (size_t j = 0; j < sizeof hidden / sizeof hidden[0]; j++)
+			if (!strcasecmp(m->columns[i].name, hidden[j]))
+				return lh_fail(err, 400, "bad_where", "dataset \"%s\" has a column named "
+					       "\"%s\", which hides the row positions a filter needs; "
+					       "search it without \"where\" (or \"like\"), or rename the "
+					       "column", m->name, m->columns[i].name);
 	if (qrun_add_version(r, m, "__lh_search", 1, rid, err))
 		return -1;
 	char *sql = xasprintf("SELECT \"__lh_object\", \"__lh_row\" FROM \"__lh_search\" WHERE (%s)",
@@ -728,6 +753,17 @@ static int rank(struct sds *d, const struct sreq *q, const char *text, size_t te
 		} else if (embed_query(d, text, text_len, qv, &zero, err)) {
 			goto out;
 		}
+		if (zero && q->mode == MODE_VECTOR) {
+			if (q->vector)
+				lh_fail(err, 400, "bad_vector", "field \"vector\" is all zeros: it has no "
+					"direction to compare rows with");
+			else
+				lh_fail(err, 400, "bad_query", "no word of the query is known to the "
+					"embedder (%s), so it has no meaning to compare rows with; search "
+					"in mode \"text\" or \"hybrid\"", d->v.decl.embedder);
+			goto out;
+		}
+		d->words_only = zero;   /* hybrid: ranked by its words alone, and said */
 		if (!zero && rank_vector(d, qv, depth, &tv, err))
 			goto out;
 	}
@@ -1078,9 +1114,20 @@ dataset_failed:
 	json_object_set_new(answer, "results", results);
 	json_object_set_new(answer, "searched_rows", json_integer((json_int_t)searched));
 	json_object_set_new(answer, "unindexed_rows", json_integer((json_int_t)unindexed));
+	json_t *notes = json_array();
 	if (q.k_capped)
-		json_object_set_new(answer, "notes", json_pack("[s]", "k was capped at the largest "
-							       "k a search may ask for (1000)"));
+		json_array_append_new(notes, json_string("k was capped at the largest k a search may "
+							 "ask for (1000)"));
+	for (size_t i = 0; i < nds; i++)
+		if (ds[i].words_only) {
+			json_array_append_new(notes, json_string("no word of the query is known to the "
+								 "embedder: ranked by its words alone"));
+			break;
+		}
+	if (json_array_size(notes))
+		json_object_set_new(answer, "notes", notes);
+	else
+		json_decref(notes);
 	json_object_set_new(answer, "elapsed_ms", json_real(clock_mono_ms() - t0));
 	*out = answer;
 	answer = NULL;

@@ -267,11 +267,14 @@ struct read_rows {
 	struct part_build *pb;
 	uint64_t rows;
 	uint64_t limit;          /* stop after this many (0 = all) */
+	const int *stopping;     /* search's flag: the builder's reads end early */
 };
 
 static int row_line(void *ctx, const char *line, size_t len, struct lh_error *err)
 {
 	struct read_rows *rr = ctx;
+	if (rr->stopping && __atomic_load_n(rr->stopping, __ATOMIC_RELAXED))   /* stopping */
+		return lh_fail(err, 503, "stopping", "queryd is stopping");
 	if (len == 0)
 		return 0;
 	rr->rows++;
@@ -284,8 +287,8 @@ static struct part_build *read_object(struct search *s, struct qrun *r, const st
 				      struct embedder *e, uint64_t limit, const char *rid,
 				      struct lh_error *err)
 {
-	(void)s;
-	struct read_rows rr = { .pb = part_build_new(decl, e), .limit = limit };
+	struct read_rows rr = { .pb = part_build_new(decl, e, m->objects[object].content_sha256),
+				.limit = limit, .stopping = &s->stopping };
 	char view[32], *sql;
 	snprintf(view, sizeof view, "__lh_part%zu", object);
 	if (qrun_add_object(r, m, object, view, rid, err))
@@ -497,7 +500,8 @@ int search_version_open(struct search *s, struct qrun *r, const char *name, int6
 		goto fail;
 	out->parts = xcalloc(out->m->nobjects ? out->m->nobjects : 1, sizeof *out->parts);
 	for (size_t i = 0; i < out->m->nobjects; i++) {
-		char *key = segment_key(out->decl.fingerprint, out->m->objects[i].content_sha256);
+		char *key = segment_key(out->decl.fingerprint, out->pc, out->dim,
+					out->m->objects[i].content_sha256);
 		struct opart *p;
 		if (part_is_stored(out->index, key)) {
 			p = part_open_stored(s, key, rid, err);
@@ -511,10 +515,11 @@ int search_version_open(struct search *s, struct qrun *r, const char *name, int6
 			goto fail;
 		out->parts[i] = &p->part;
 		if (segment_dim(p->part.seg) != out->dim ||
-		    (int64_t)segment_rows(p->part.seg) != out->m->objects[i].row_count) {
+		    (int64_t)segment_rows(p->part.seg) != out->m->objects[i].row_count ||
+		    strcmp(segment_object_sha(p->part.seg), out->m->objects[i].content_sha256)) {
 			lh_fail(err, 502, "bad_index_part", "an index part of \"%s\" does not match its "
-				"object (rows or dimension); drop and declare the index again",
-				out->m->name);
+				"data object (object, rows or dimension)", out->m->name);
+			lh_error_detail(err, "part %s", p->key);
 			goto fail;
 		}
 		if (!p->part.stored)

@@ -37,13 +37,14 @@ struct part_build {
 	float *vecs;             /* PART_BUILD_BATCH * dim */
 };
 
-struct part_build *part_build_new(const struct index_decl *decl, struct embedder *e)
+struct part_build *part_build_new(const struct index_decl *decl, struct embedder *e,
+				  const char *object_sha)
 {
 	struct part_build *pb = xcalloc(1, sizeof *pb);
 	pb->decl = decl;
 	pb->e = e;
 	pb->dim = embedder_dim(e);
-	pb->seg = segment_builder_new(pb->dim);
+	pb->seg = segment_builder_new(pb->dim, object_sha);
 	pb->vecs = xcalloc((size_t)PART_BUILD_BATCH * pb->dim, sizeof *pb->vecs);
 	return pb;
 }

@@ -23,8 +23,10 @@ struct lh_error;
 
 struct part_build;
 
-/* decl and e are borrowed and must outlive the build. Never NULL. */
-struct part_build *part_build_new(const struct index_decl *decl, struct embedder *e);
+/* The part of the object whose content SHA-256 is `object_sha` (hex). decl
+ * and e are borrowed and must outlive the build. Never NULL. */
+struct part_build *part_build_new(const struct index_decl *decl, struct embedder *e,
+				  const char *object_sha);
 /* The next row: a JSON object (one line, no newline needed). 0, or -1 with
  * err (a line that is not an object: 502; an embedder failure: its err). */
 int part_build_line(struct part_build *pb, const char *line, size_t len, struct lh_error *err);

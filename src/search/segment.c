@@ -19,16 +19,19 @@
 
 #include "common/buf.h"
 #include "common/error.h"
+#include "common/sha256.h"
 #include "common/xmalloc.h"
 
 #include <errno.h>
 #include <inttypes.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
 struct segment_builder {
 	unsigned dim;
+	char object_sha[LH_SHA256_HEX_LEN + 1];
 	uint32_t rows;
 	struct text_builder *text;
 	float *vecs;             /* rows * dim */
@@ -38,10 +41,11 @@ struct segment_builder {
 	uint64_t *ends;          /* rows: end offset of each row in store */
 };
 
-struct segment_builder *segment_builder_new(unsigned dim)
+struct segment_builder *segment_builder_new(unsigned dim, const char *object_sha)
 {
 	struct segment_builder *b = xcalloc(1, sizeof *b);
 	b->dim = dim;
+	snprintf(b->object_sha, sizeof b->object_sha, "%s", object_sha ? object_sha : "");
 	b->text = text_builder_new();
 	return b;
 }
@@ -178,6 +182,7 @@ int segment_builder_write(struct segment_builder *b, const struct ann_params *an
 	put_u64(hdr + 64, store_off);
 	put_u64(hdr + 72, store_len);
 	put_u64(hdr + 80, off);
+	memcpy(hdr + 96, b->object_sha, strlen(b->object_sha));
 	emit(&k, hdr, sizeof hdr);
 	emit(&k, text.data, text.len);
 	lh_buf_free(&text);
@@ -236,6 +241,7 @@ int segment_fd_sink(void *ctx, const void *data, size_t n)
 }
 
 struct segment {
+	char object_sha[LH_SHA256_HEX_LEN + 1];
 	const unsigned char *base;
 	size_t len;
 	uint32_t rows;
@@ -285,6 +291,7 @@ struct segment *segment_open(const void *bytes, size_t len, struct lh_error *err
 		return NULL;
 	}
 	s = xcalloc(1, sizeof *s);
+	memcpy(s->object_sha, p + 96, LH_SHA256_HEX_LEN);
 	s->base = p;
 	s->len = len;
 	s->rows = rows;
@@ -313,6 +320,10 @@ struct segment *segment_open(const void *bytes, size_t len, struct lh_error *err
 		s->ann = ann_view(p + ann_off, ann_len, dim, err);
 		if (!s->ann)
 			goto fail;
+		if (ann_size(s->ann) != rows) {   /* its keys index the rows */
+			bad_part(err, "its graph does not cover its rows");
+			goto fail;
+		}
 	}
 	return s;
 fail:
@@ -329,6 +340,11 @@ void segment_close(struct segment *s)
 	if (s->ann)
 		ann_close(s->ann);
 	free(s);
+}
+
+const char *segment_object_sha(const struct segment *s)
+{
+	return s->object_sha;
 }
 
 uint32_t segment_rows(const struct segment *s)
@@ -364,8 +380,24 @@ const char *segment_row(const struct segment *s, uint32_t row, size_t *len)
 	return s->store + start;
 }
 
-char *segment_key(const char *fingerprint, const char *object_sha)
+char *segment_key(const char *fingerprint, const float *pc, unsigned dim,
+		  const char *object_sha)
 {
 	const char *hex = strncmp(fingerprint, "sha256:", 7) ? fingerprint : fingerprint + 7;
-	return xasprintf("_index/%.16s/%s", hex, object_sha);
+	char comp[LH_SHA256_HEX_LEN + 1];
+	if (pc) {
+		/* the floats' bytes, little-endian whatever the host */
+		struct sha256 *h = sha256_create();
+		for (unsigned i = 0; i < dim; i++) {
+			uint32_t bits;
+			unsigned char le[4];
+			memcpy(&bits, &pc[i], 4);
+			put_u32(le, bits);
+			sha256_update(h, le, 4);
+		}
+		sha256_finish_hex(h, comp);   /* frees h */
+	} else {
+		snprintf(comp, sizeof comp, "%s", "none");
+	}
+	return xasprintf("_index/%.16s/%.16s/%s", hex, comp, object_sha);
 }

@@ -13,12 +13,13 @@
  * nothing and validates every offset, since the bytes come from storage.
  *
  * File layout (little-endian; sections 8-byte aligned):
- *   0  "LHIXPT01"   8 u32 rows   12 u32 dim
+ *   0  "LHIXPT02"   8 u32 rows   12 u32 dim
  *   16 u64 text_off  24 u64 text_len
  *   32 u64 vec_off   40 u64 vec_len   (rows * dim float32)
  *   48 u64 ann_off   56 u64 ann_len   (0 = no graph: exact search)
  *   64 u64 store_off 72 u64 store_len (u64 ends[rows], then the rows' bytes)
  *   80 u64 file_size 88 u64 reserved (0)
+ *   96 the SHA-256 (hex) of the data object the part was built from
  */
 #ifndef LH_SEARCH_SEGMENT_H
 #define LH_SEARCH_SEGMENT_H
@@ -31,13 +32,15 @@ struct ann;
 struct ann_params;
 struct text_index;
 
-#define SEGMENT_MAGIC "LHIXPT01"
-#define SEGMENT_HEADER_BYTES 96
+#define SEGMENT_MAGIC "LHIXPT02"
+#define SEGMENT_HEADER_BYTES 160
 
 struct segment_builder;
 
-/* A builder for parts whose embeddings have `dim` dimensions. Never NULL. */
-struct segment_builder *segment_builder_new(unsigned dim);
+/* A builder for parts whose embeddings have `dim` dimensions, of the data
+ * object whose content SHA-256 is `object_sha` (64 hex; recorded in the
+ * header). Never NULL. */
+struct segment_builder *segment_builder_new(unsigned dim, const char *object_sha);
 /* Append the next row: the text BM25 indexes, its embedding (dim floats,
  * copied) and its JSON object (copied). */
 void segment_builder_add(struct segment_builder *b, const char *text, size_t text_len,
@@ -69,6 +72,8 @@ struct segment;
 struct segment *segment_open(const void *bytes, size_t len, struct lh_error *err);
 void segment_close(struct segment *s);
 uint32_t segment_rows(const struct segment *s);
+/* The SHA-256 (hex, NUL-terminated) of the object the part was built from. */
+const char *segment_object_sha(const struct segment *s);
 unsigned segment_dim(const struct segment *s);
 const struct text_index *segment_text(const struct segment *s);
 /* NULL when the part has no graph. */
@@ -80,9 +85,12 @@ const char *segment_row(const struct segment *s, uint32_t row, size_t *len);
 
 /* The storaged key of the part of the object whose content SHA-256 is
  * `object_sha` (hex) under the index whose fingerprint is `fingerprint`
- * ("sha256:<hex>"): "_index/<first 16 hex of the fingerprint>/<object_sha>".
- * Derived from inputs, so versions that share an object share its part.
- * xmalloc'd. */
-char *segment_key(const char *fingerprint, const char *object_sha);
+ * ("sha256:<hex>") and whose common component is pc[0..dim) (NULL: none):
+ * "_index/<16 hex of the fingerprint>/<16 hex of the component's
+ * SHA-256>/<object_sha>". Derived from every input of the part, so
+ * versions (and datasets) that share an object and an index share its
+ * part, and nothing else does. xmalloc'd. */
+char *segment_key(const char *fingerprint, const float *pc, unsigned dim,
+		  const char *object_sha);
 
 #endif

@@ -177,10 +177,28 @@ class SearchTest(ServerTest):
             ({"dataset": "people", "query": "nurse", "columns": ["nope"]}, "unknown_column"),
             ({"dataset": "people", "query": "nurse", "surprise": 1}, "bad_request"),
             ({"query": "nurse"}, "bad_request"),
+            # a dollar-quoted string may not hide a parenthesis from the check
+            ({"dataset": "people", "query": "nurse",
+              "where": "worker_id = 99 OR $$'$$ = $$a$$) UNION ALL SELECT 0, 1 WHERE "
+                       "(1=1 OR $$'$$ = $$b$$"}, "bad_where"),
+            ({"dataset": "people", "query": "nurse", "where": "worker_id = 1 /* x */"},
+             "bad_where"),
+            ({"datasets": ["people", "people"], "query": "nurse"}, "bad_request"),
+            ({"dataset": "people", "like": {"dataset": "people", "id": "x" * 9000}},
+             "bad_request"),
+            # vector mode needs a query with meaning to the embedder
+            ({"dataset": "people", "query": "zzqqxx", "mode": "vector"}, "bad_query"),
+            ({"dataset": "people", "vector": [0.0] * 100}, "bad_vector"),
         ]
         for body, code in cases:
             with self.subTest(body=str(body)[:80]):
                 self.assertError(request_json("POST", url, body), 400, code)
+        # hybrid with no known word ranks by words and says so
+        words = self.search({"dataset": "people", "query": "nurse zzqqxx", "k": 3})
+        self.assertTrue(words["results"])
+        unknown = self.search({"dataset": "people", "query": "zzqqxx", "k": 3})
+        self.assertEqual(unknown["results"], [])
+        self.assertTrue(any("ranked by its words alone" in n for n in unknown["notes"]))
         big = self.search({"dataset": "people", "query": "nurse", "k": 5000})
         self.assertEqual(big["k"], 1000)
         self.assertTrue(any("capped" in n for n in big["notes"]))
@@ -192,6 +210,52 @@ class SearchTest(ServerTest):
         st, _, obj = request_json("POST", url, {"dataset": "plain", "query": "x"})
         self.assertError((st, _, obj), 409, "no_index")
         self.assertIn("lakehouse index plain", obj["error"])
+
+    def test_columns_that_hide_row_positions(self):
+        """A dataset column named like DuckDB's per-file columns would feed a
+        filter its own values as row positions: such a filter is refused."""
+        self.ingest("odd", "id,title,file_row_number\n1,forklift operator,5\n"
+                           "2,warehouse forklift driver,0\n3,accountant,7\n")
+        self.declare("odd", {"text": ["title"], "id": "id"})
+        self.assertError(request_json("POST", self.url + "/v1/search",
+                                      {"dataset": "odd", "query": "forklift", "where": "id = 2"}),
+                         400, "bad_where")
+        ans = self.search({"dataset": "odd", "query": "forklift", "mode": "text"})
+        self.assertEqual(sorted(r["row"]["id"] for r in ans["results"]), [1, 2])
+
+    def test_parts_are_per_index_component(self):
+        """Two datasets holding the same object under indexes whose common
+        components differ must not share its part (vectors differ)."""
+        shared = HEADER + "\n" + "\n".join(profiles(40, 5000)) + "\n"
+        self.ingest("a", shared)
+        self.ingest("c", HEADER + "\n" + "\n".join(
+            l.replace("Worker", "Person") for l in profiles(300, 1)) + "\n")
+        self.ingest("c", shared, mode="append")
+        self.declare("a")
+        self.declare("c")
+        a = self.wait_ready("a")
+        c = self.wait_ready("c", 2)
+        self.assertNotEqual(a["component"], c["component"])
+        a_key = a["versions"][0]["parts"][0]["part_key"]
+        c_keys = [p["part_key"] for v in c["versions"] if v["version"] == 2 for p in v["parts"]]
+        self.assertEqual(len(c_keys), 2)
+        self.assertNotIn(a_key, c_keys)
+        # the object is the same: the keys end alike
+        self.assertTrue(any(k.rsplit("/", 1)[1] == a_key.rsplit("/", 1)[1] for k in c_keys))
+
+    def test_index_parts_are_read_only_through_the_gateway(self):
+        self.ingest("people", PEOPLE)
+        self.declare("people")
+        idx = self.wait_ready("people")
+        key = idx["versions"][0]["parts"][0]["part_key"]
+        st, _, obj = request_json("PUT", self.url + "/v1/storage/put/" + key, b"junk",
+                                  {"Content-Type": "application/octet-stream"})
+        self.assertEqual(st, 403, obj)
+        st, _, obj = request_json("DELETE", self.url + "/v1/storage/delete/" + key)
+        self.assertEqual(st, 403, obj)
+        st, _, body = request("GET", self.url + "/v1/storage/get/" + key)
+        self.assertEqual(st, 200)
+        self.assertEqual(body[:8], b"LHIXPT02")
 
     # --- versions and completeness ------------------------------------------
 

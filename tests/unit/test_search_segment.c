@@ -37,7 +37,7 @@ static void unit_vec(float *v, unsigned seed)
 /* A part of `rows` rows: text "word<i%7> common", row {"i": i}. */
 static int make_part(uint32_t rows, int graph, struct lh_buf *out, struct lh_error *err)
 {
-	struct segment_builder *b = segment_builder_new(DIM);
+	struct segment_builder *b = segment_builder_new(DIM, "ab12");
 	for (uint32_t i = 0; i < rows; i++) {
 		char text[64], row[64];
 		float v[DIM];
@@ -62,6 +62,7 @@ TEST(search_segment_roundtrip)
 	CHECK(s != NULL);
 	CHECK_EQ_INT(segment_rows(s), 500);
 	CHECK_EQ_INT(segment_dim(s), DIM);
+	CHECK_EQ_STR(segment_object_sha(s), "ab12");
 	CHECK(segment_ann(s) == NULL);
 	CHECK_EQ_INT(text_index_docs(segment_text(s)), 500);
 	size_t len;
@@ -143,9 +144,18 @@ TEST(search_segment_hostile_bytes)
 
 TEST(search_segment_key)
 {
-	char *k = segment_key("sha256:0123456789abcdef0123", "ffee");
-	CHECK_EQ_STR(k, "_index/0123456789abcdef/ffee");
+	char *k = segment_key("sha256:0123456789abcdef0123", NULL, 0, "ffee");
+	CHECK_EQ_STR(k, "_index/0123456789abcdef/none/ffee");
 	free(k);
+	/* the component is part of the key: another component, another part */
+	float pc1[2] = { 1.0f, 0.0f }, pc2[2] = { 0.0f, 1.0f };
+	char *a = segment_key("sha256:0123456789abcdef0123", pc1, 2, "ffee");
+	char *b = segment_key("sha256:0123456789abcdef0123", pc2, 2, "ffee");
+	CHECK(strcmp(a, b) != 0);
+	CHECK(!strncmp(a, "_index/0123456789abcdef/", 24));
+	CHECK_EQ_INT(strlen(a), strlen("_index/0123456789abcdef/") + 16 + 1 + 4);
+	free(a);
+	free(b);
 }
 
 TEST(search_index_decl_row_text)
@@ -189,7 +199,7 @@ TEST(search_part_build_builtin)
 	json_t *idx = json_loads("{\"declaration\": {\"text\": [\"title\"]}, \"fingerprint\": "
 				 "\"sha256:ab\"}", 0, NULL);
 	CHECK_EQ_INT(index_decl_from_json(idx, &d, &err), 0);
-	struct part_build *pb = part_build_new(&d, e);
+	struct part_build *pb = part_build_new(&d, e, "cd34");
 	static const char *const lines[] = { "{\"title\": \"forklift operator\"}",
 					     "{\"title\": \"registered nurse\"}",
 					     "{\"title\": \"zzqqxx\"}" };
