@@ -31,6 +31,10 @@
  *  5. Errors of the transport (session, version) are our JSON errors
  *     {"error","code"}; a body that is not JSON-RPC gets the JSON-RPC error
  *     (400 for a parse error, else 200 with the error object).
+ *  6. A caller that hangs up mid-call stops the call: curl polls
+ *     client_gone (about once a second), which sees the socket's hang-up
+ *     (POLLRDHUP, as proxy.c does), and the aborted upstream request makes
+ *     queryd kill the query's worker.
  */
 #include "common/auth.h"
 #include "common/config.h"
@@ -44,6 +48,7 @@
 #include "gateway/gateway_int.h"
 #include "mcp/mcp.h"
 
+#include <poll.h>
 #include <pthread.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -115,7 +120,19 @@ static struct mcp_http_session *session_new(struct mcp_http *m)
 struct http_backend {
 	struct http_request *req;
 	struct gateway *g;
+	int client_fd;               /* the caller's socket, polled for a hang-up */
 };
+
+/* curl's cancel hook (note 6): the caller hung up, so stop the upstream
+ * call (queryd then stops the query at once). */
+static int client_gone(void *ctx)
+{
+	struct http_backend *hb = ctx;
+	struct pollfd pf = { .fd = hb->client_fd, .events = POLLRDHUP };
+	if (hb->client_fd < 0)
+		return 0;
+	return poll(&pf, 1, 0) > 0 && (pf.revents & (POLLRDHUP | POLLHUP | POLLERR));
+}
 
 static int http_backend_call(void *ctx, const char *method, const char *path,
 			     const char *content_type, const char *body, size_t body_len,
@@ -157,6 +174,8 @@ static int http_backend_call(void *ctx, const char *method, const char *path,
 	r.request_id = http_request_id(hb->req);
 	r.bearer_token = auth && !strncasecmp(auth, "Bearer ", 7) ? auth + 7 : NULL;
 	r.timeout_ms = g->timeout_ms;
+	r.cancelled = client_gone;
+	r.cancelled_ctx = hb;
 	if (content_type) {
 		snprintf(ct, sizeof ct, "Content-Type: %s", content_type);
 		headers[1] = ct;
@@ -257,7 +276,7 @@ int mcp_http_post_end(struct http_request *req)
 		json_decref(msg);
 		return 0;
 	}
-	struct http_backend hb = { .req = req, .g = g };
+	struct http_backend hb = { .req = req, .g = g, .client_fd = http_request_client_fd(req) };
 	struct mcp_backend b = {
 		.call = http_backend_call,
 		.ctx = &hb,

@@ -339,15 +339,26 @@ describe('MCP over Streamable HTTP, the transport rules', () => {
     assert.equal(r.status, 404);
   });
 
-  it('survives a client that hangs up mid-call', async () => {
+  it('survives a client that hangs up mid-call, and stops its query', async () => {
+    const gw = await (await fetch(url + '/health')).json();
+    const queryd = gw.services.queryd.url.split(',')[0];
+    const disconnects = async () => (await (await fetch(queryd + '/health')).json()).disconnects;
+    const before = await disconnects();
     const client = await httpClient(READ);
     const ac = new AbortController();
     const slow = client.callTool({ name: 'query', arguments: {
-      sql: 'SELECT count(*) FROM range(20000000) a, range(40) b WHERE a.range % 7 = b.range' } },
+      // about 6 s of work when it runs to the end
+      sql: 'SELECT count(*) FROM range(400000000) a, range(40) b WHERE a.range % 7 = b.range' } },
       undefined, { signal: ac.signal });
     setTimeout(() => ac.abort(), 100);
     await assert.rejects(slow);
     await client.close();
+    // the gateway saw the hang-up and dropped the upstream call: queryd
+    // stopped the query (its disconnects count) instead of running it out
+    const deadline = Date.now() + 10000;
+    while (await disconnects() === before && Date.now() < deadline)
+      await new Promise((r) => setTimeout(r, 100));
+    assert.ok(await disconnects() > before, 'queryd saw no disconnect');
     const again = await httpClient(READ);
     const r = await again.callTool({ name: 'query', arguments: { sql: 'SELECT 1 AS one' } });
     assert.equal(text(r).split('\n')[1], '1');
