@@ -146,6 +146,7 @@ static const struct cfg_key keys[] = {
 	K_STR("http", "allowed_hosts", http.allowed_hosts, C_HOST_LIST, NULL),
 
 	K_STR("search", "glove_path", search.glove_path, C_NONE, NULL),
+	K_UINT("search", "part_rows", search.part_rows, 1024),
 	K_STR("embed", "url", embed.url, C_URL, NULL),
 	K_STR("embed", "api_key", embed.api_key, C_NONE, NULL),
 	K_MS("embed", "timeout_ms", embed.timeout_ms),
@@ -190,6 +191,7 @@ void config_defaults(struct lh_config *cfg)
 	cfg->queryd.duckdb_threads = 2;
 	cfg->queryd.max_rows = 0;
 	cfg->queryd.workers = LH_DEFAULT_QUERY_WORKERS;
+	cfg->search.part_rows = LH_SEARCH_PART_ROWS;
 	cfg->queryd.worker_memory_bytes = 0;   /* derived from duckdb_memory_bytes */
 	cfg->queryd.spill_bytes = LH_DEFAULT_QUERY_SPILL_BYTES;
 

@@ -92,6 +92,10 @@ struct lh_config {
 		/* The builtin embedder's word-vector file (docs/embeddings.md);
 		 * "" = the compiled-in deps/glove/glove-6b-100d.lhwv. */
 		char glove_path[LH_CFG_STR];
+		/* Rows of a data object one index part covers (docs/search.md);
+		 * LH_SEARCH_PART_ROWS. Part keys name it: changing it builds
+		 * every index again. */
+		unsigned part_rows;
 	} search;
 	struct {
 		/* The model server behind "ollama/<model>" and "openai/<model>"

@@ -139,6 +139,11 @@
 /* Rows a where-filter may leave before vector search skips the graph and
  * compares every allowed row exactly (faster, and exactly k results). */
 #define LH_SEARCH_EXACT_BELOW          20000
+/* An index part covers at most this many rows of one data object: a larger
+ * object has several (keys .../<object sha>/0, /1, ...), so a part stays
+ * well under storaged's object cap, its build holds one part in memory, and
+ * its HNSW graph stays small (docs/search.md). */
+#define LH_SEARCH_PART_ROWS            131072        /* [search] part_rows */
 /* Parts smaller than this get no HNSW graph: exact search is as fast. */
 #define LH_SEARCH_ANN_MIN_ROWS         2048
 /* Rows of the first object of an index's first version that its SIF common

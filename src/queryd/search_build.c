@@ -44,6 +44,7 @@
 
 #include "common/catalog_client.h"
 #include "common/clock.h"
+#include "common/config.h"
 #include "common/error.h"
 #include "common/limits.h"
 #include "common/log.h"
@@ -85,29 +86,80 @@ static ssize_t fd_read(void *ctx, char *buf, size_t max)
 	return n;
 }
 
-/* Note 2: the part of object i stored (or found stored); its size. */
-static int part_ensure(struct search *s, struct qrun *r, const struct manifest *m, size_t i,
-		       const struct index_decl *decl, struct embedder *e, const float *pc,
-		       const char *key, const char *rid, uint64_t *bytes, struct lh_error *err)
+/* What one object's parts add to the ready record. */
+struct object_parts {
+	struct search *s;
+	const struct manifest *m;
+	size_t object;
+	const struct index_decl *decl;
+	unsigned dim;
+	const float *pc;
+	const char *rid;
+	uint32_t part_rows;      /* [search] part_rows */
+	json_t *parts;           /* the record's "parts", appended to */
+};
+
+static void add_part(struct object_parts *op, const char *key, uint32_t chunk, uint64_t bytes)
 {
-	struct storage_client *st = queryd_storage(s->q);
-	struct peer_call call = { .request_id = rid };
-	int h = storage_client_head(st, &call, key, bytes, err);
-	if (h <= 0)
-		return h;
-	int fd = -1;
-	uint64_t len = 0;
-	if (search_part_build(s, r, m, i, decl, e, pc, 1, rid, &fd, &len, err))
-		return -1;
+	int64_t rows = op->m->objects[op->object].row_count - (int64_t)chunk * op->part_rows;
+	if (rows > op->part_rows)
+		rows = op->part_rows;
+	json_array_append_new(op->parts, json_pack("{s:s, s:s, s:I, s:I}", "object_key",
+						   op->m->objects[op->object].key, "part_key", key,
+						   "rows", (json_int_t)rows, "bytes",
+						   (json_int_t)bytes));
+}
+
+/* search_part_fn: PUT the part write-once (412: stored already, fine). */
+static int put_part(void *ctx, uint32_t chunk, int fd, uint64_t len, struct lh_error *err)
+{
+	struct object_parts *op = ctx;
+	struct peer_call call = { .request_id = op->rid };
+	char *key = segment_key(op->decl->fingerprint, op->pc, op->dim,
+				op->m->objects[op->object].content_sha256, op->part_rows, chunk);
 	struct fd_source src = { fd, len, 0 };
 	struct storage_put put = { .source = fd_read, .source_ctx = &src, .length = len,
 				   .write_once = 1, .expect_continue = 1 };
-	int p = storage_client_put(st, &call, key, &put, err);
+	int p = storage_client_put(queryd_storage(op->s->q), &call, key, &put, err);
 	close(fd);
-	if (p < 0)
-		return -1;
-	*bytes = len;
-	return 0;
+	if (p >= 0) {
+		add_part(op, key, chunk, len);
+		op->s->built_parts++;
+	}
+	free(key);
+	return p < 0 ? -1 : 0;
+}
+
+/* Note 2: the parts of object i stored (or found stored), added to
+ * op->parts. */
+static int object_ensure(struct search *s, struct qrun *r, struct object_parts *op,
+			 struct embedder *e, struct lh_error *err)
+{
+	const struct manifest *m = op->m;
+	uint64_t rows = m->objects[op->object].row_count > 0
+				? (uint64_t)m->objects[op->object].row_count : 0;
+	uint32_t n = (uint32_t)((rows + op->part_rows - 1) / op->part_rows);
+	size_t mark = json_array_size(op->parts);
+	struct peer_call call = { .request_id = op->rid };
+	int all = 1;
+	for (uint32_t c = 0; c < n && all; c++) {
+		char *key = segment_key(op->decl->fingerprint, op->pc, op->dim,
+					m->objects[op->object].content_sha256, op->part_rows, c);
+		uint64_t bytes = 0;
+		int h = storage_client_head(queryd_storage(s->q), &call, key, &bytes, err);
+		if (h == 0)
+			add_part(op, key, c, bytes);
+		free(key);
+		if (h < 0)
+			return -1;
+		all = h == 0;
+	}
+	if (all)
+		return 0;
+	while (json_array_size(op->parts) > mark)   /* built again, all of them, in one read */
+		json_array_remove(op->parts, json_array_size(op->parts) - 1);
+	return search_object_parts(s, r, m, op->object, op->decl, e, op->pc, 1, op->rid, put_part,
+				   op, err);
 }
 
 static int record(struct search *s, const char *name, int64_t version, json_t *body,
@@ -223,21 +275,11 @@ static void build_version(struct search *s, const char *name, int64_t version,
 		json_array_clear(parts);
 		rows = 0;
 		for (size_t i = 0; i < m->nobjects && !s->stopping; i++) {
-			char *key = segment_key(fingerprint, pc, embedder_dim(e),
-						m->objects[i].content_sha256);
-			uint64_t bytes = 0;
-			int rc = part_ensure(s, r, m, i, &decl, e, pc, key, rid, &bytes, &err);
-			if (rc == 0)
-				json_array_append_new(parts, json_pack("{s:s, s:s, s:I, s:I}",
-								       "object_key", m->objects[i].key,
-								       "part_key", key, "rows",
-								       (json_int_t)m->objects[i].row_count,
-								       "bytes", (json_int_t)bytes));
-			free(key);
-			if (rc)
+			struct object_parts op = { s, m, i, &decl, embedder_dim(e), pc, rid,
+						   queryd_config(s->q)->search.part_rows, parts };
+			if (object_ensure(s, r, &op, e, &err))
 				goto fail;
 			rows += m->objects[i].row_count;
-			s->built_parts++;
 		}
 		if (s->stopping)
 			goto out;

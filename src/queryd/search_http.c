@@ -458,10 +458,12 @@ static int where_line(void *ctx, const char *line, size_t len, struct lh_error *
 	if (end != comma || obj >= d->v.m->nobjects ||
 	    row >= (unsigned long long)d->v.m->objects[obj].row_count)
 		return lh_fail(err, 500, "internal", "a filter result names a row that does not exist");
-	uint64_t *bits = d->allowed[obj];
+	size_t part = d->v.first_part[obj] + (size_t)(row / d->v.part_rows);
+	row %= d->v.part_rows;
+	uint64_t *bits = d->allowed[part];
 	if (!(bits[row / 64] & (1ull << (row % 64)))) {
 		bits[row / 64] |= 1ull << (row % 64);
-		d->nallowed[obj]++;
+		d->nallowed[part]++;
 	}
 	return 0;
 }
@@ -471,12 +473,11 @@ static int apply_where(struct qrun *r, struct sds *d, const char *where, const c
 		       struct lh_error *err)
 {
 	const struct manifest *m = d->v.m;
-	for (size_t i = 0; i < m->nobjects; i++) {
-		d->allowed[i] = xcalloc((size_t)(m->objects[i].row_count + 63) / 64 + 1,
-					sizeof **d->allowed);
+	for (size_t i = 0; i < d->v.nparts; i++) {
+		d->allowed[i] = xcalloc(segment_rows(d->v.parts[i]->seg) / 64 + 1, sizeof **d->allowed);
 		d->nallowed[i] = 0;
 	}
-	if (m->nobjects == 0)
+	if (d->v.nparts == 0)
 		return 0;
 	static const char *const hidden[] = { "file_index", "file_row_number", "__lh_object",
 					       "__lh_row" };
@@ -599,7 +600,7 @@ static int rank_text(struct sds *d, size_t depth, int like, struct topk *out,
 	uint64_t *df = xcalloc(nt ? nt : 1, sizeof *df);
 	struct text_stats st = { .df = df };
 	int rc = -1;
-	for (size_t i = 0; i < v->m->nobjects; i++) {
+	for (size_t i = 0; i < v->nparts; i++) {
 		const struct text_index *t = segment_text(v->parts[i]->seg);
 		st.docs += text_index_docs(t);
 		st.total_len += text_index_total_len(t);
@@ -609,7 +610,7 @@ static int rank_text(struct sds *d, size_t depth, int like, struct topk *out,
 	if (like)
 		like_terms(d, df);
 	struct text_hit *th = xcalloc(depth ? depth : 1, sizeof *th);
-	for (size_t i = 0; i < v->m->nobjects; i++) {
+	for (size_t i = 0; i < v->nparts; i++) {
 		size_t n = 0;
 		if (d->allowed[i] && d->nallowed[i] == 0)
 			continue;
@@ -657,7 +658,7 @@ static int rank_vector(struct sds *d, const float *q, size_t depth, struct topk 
 	uint64_t *keys = xcalloc(depth ? depth : 1, sizeof *keys);
 	float *dist = xcalloc(depth ? depth : 1, sizeof *dist);
 	int rc = -1;
-	for (size_t i = 0; i < v->m->nobjects; i++) {
+	for (size_t i = 0; i < v->nparts; i++) {
 		const struct segment *seg = v->parts[i]->seg;
 		const struct ann *a = segment_ann(seg);
 		uint32_t rows = segment_rows(seg);
@@ -850,7 +851,7 @@ out:
 static void sds_free(struct search *s, struct sds *d)
 {
 	if (d->allowed)
-		for (size_t i = 0; d->v.m && i < d->v.m->nobjects; i++)
+		for (size_t i = 0; i < d->v.nparts; i++)
 			free(d->allowed[i]);
 	free(d->allowed);
 	free(d->nallowed);
@@ -899,11 +900,11 @@ static int like_text(struct search *s, struct qrun *r, const struct sreq *q, con
 		where = xasprintf("%s = %" JSON_INTEGER_FORMAT, idq, json_integer_value(q->like_id));
 	}
 	free(idq);
-	d.allowed = xcalloc(d.v.m->nobjects + 1, sizeof *d.allowed);
-	d.nallowed = xcalloc(d.v.m->nobjects + 1, sizeof *d.nallowed);
+	d.allowed = xcalloc(d.v.nparts + 1, sizeof *d.allowed);
+	d.nallowed = xcalloc(d.v.nparts + 1, sizeof *d.nallowed);
 	if (apply_where(r, &d, where, rid, err))
 		goto out;
-	for (size_t i = 0; i < d.v.m->nobjects; i++) {
+	for (size_t i = 0; i < d.v.nparts; i++) {
 		if (!d.nallowed[i])
 			continue;
 		for (uint32_t row = 0; row < segment_rows(d.v.parts[i]->seg); row++) {
@@ -1033,13 +1034,12 @@ int search_run(struct queryd *qd, const json_t *body, int client_fd, const char 
 			goto dataset_failed;
 		if (q.columns && check_columns(d, &q, err))
 			goto dataset_failed;
-		d->allowed = xcalloc(d->v.m->nobjects + 1, sizeof *d->allowed);
-		d->nallowed = xcalloc(d->v.m->nobjects + 1, sizeof *d->nallowed);
+		d->allowed = xcalloc(d->v.nparts + 1, sizeof *d->allowed);
+		d->nallowed = xcalloc(d->v.nparts + 1, sizeof *d->nallowed);
 		if (q.where && apply_where(r, d, q.where, rid, err))
 			goto dataset_failed;
-		for (size_t i = 0; i < d->v.m->nobjects; i++) {
-			uint64_t n = d->allowed[i] ? d->nallowed[i]
-						   : (uint64_t)d->v.m->objects[i].row_count;
+		for (size_t i = 0; i < d->v.nparts; i++) {
+			uint64_t n = d->allowed[i] ? d->nallowed[i] : segment_rows(d->v.parts[i]->seg);
 			d->searched += n;
 			if (!d->v.parts[i]->stored)
 				d->unindexed += n;   /* of the rows searched, as searched_rows */

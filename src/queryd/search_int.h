@@ -75,7 +75,13 @@ struct sversion {
 	struct embedder *e;            /* the index's embedder (search's, borrowed) */
 	float *pc;                     /* the common component, dim floats, or NULL */
 	unsigned dim;
-	struct spart **parts;          /* one per object of m, borrowed refs */
+	struct spart **parts;          /* nparts, borrowed refs: object i's parts are
+					* parts[first_part[i] .. first_part[i + 1]),
+					* part c covering its rows c * part_rows on */
+	size_t nparts;
+	size_t *first_part;            /* m->nobjects + 1 */
+	size_t *part_object;           /* per part: its object's index in m */
+	uint32_t part_rows;            /* [search] part_rows */
 	uint64_t unindexed_rows;       /* rows of parts that are not stored */
 	int64_t from_version;
 };
@@ -94,14 +100,19 @@ int search_component(struct search *s, struct qrun *r, const json_t *index,
 		     const struct index_decl *decl, struct embedder *e, const char *rid, float **pc,
 		     struct lh_error *err);
 
-/* Build the part of object `object` of `m` by reading its rows through a
- * worker; with_graph adds the HNSW graph. The bytes go to an unlinked
- * temporary file in queryd's cache directory: *fd (the caller closes it),
- * *len bytes — a part is never held on the heap whole. */
-int search_part_build(struct search *s, struct qrun *r, const struct manifest *m, size_t object,
-		      const struct index_decl *decl, struct embedder *e, const float *pc,
-		      int with_graph, const char *rid, int *fd, uint64_t *len,
-		      struct lh_error *err);
+/* Called for each part of an object as it is built: its number (rows
+ * chunk * [search] part_rows on) and an unlinked temporary file holding it
+ * (fd, which the callee closes; len bytes). 0, or -1 with err to stop. */
+typedef int (*search_part_fn)(void *ctx, uint32_t chunk, int fd, uint64_t len,
+			      struct lh_error *err);
+/* Build the parts of object `object` of `m`, reading its rows once through
+ * a worker; with_graph adds HNSW graphs. One part is in memory at a time,
+ * and no part is ever held on the heap whole. An object without rows has
+ * no part. */
+int search_object_parts(struct search *s, struct qrun *r, const struct manifest *m,
+			size_t object, const struct index_decl *decl, struct embedder *e,
+			const float *pc, int with_graph, const char *rid, search_part_fn done,
+			void *ctx, struct lh_error *err);
 
 /* ---- search_build.c ----------------------------------------------------- */
 

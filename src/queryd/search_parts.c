@@ -57,6 +57,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+/* [search] part_rows (docs/search.md): rows of an object one part covers. */
+#define PART_ROWS(s) (queryd_config((s)->q)->search.part_rows)
+
 #define SEARCH_OPEN_PARTS 256          /* open parts kept when unused */
 #define SEARCH_MEMORY_PARTS_BYTES (1ull << 30)
 /* Internal queries of the builder and of part builds: generous, since a
@@ -264,62 +267,25 @@ fail:
 /* ---- reading rows and building parts ------------------------------------- */
 
 struct read_rows {
-	struct part_build *pb;
+	struct search *s;
+	const struct manifest *m;
+	size_t object;
+	const struct index_decl *decl;
+	struct embedder *e;
+	const float *pc;
+	int with_graph;
+	struct part_build *pb;   /* the part being filled */
+	uint32_t chunk;          /* its number */
 	uint64_t rows;
-	uint64_t limit;          /* stop after this many (0 = all) */
-	const int *stopping;     /* search's flag: the builder's reads end early */
+	search_part_fn done;     /* NULL: one build of every row read (the component) */
+	void *done_ctx;
 };
 
-static int row_line(void *ctx, const char *line, size_t len, struct lh_error *err)
+/* Write pb (taken) to an unlinked temporary file in the cache directory:
+ * *fd and *len. */
+static int part_to_file(struct search *s, struct part_build *pb, const float *pc,
+			int with_graph, int *fd, uint64_t *len, struct lh_error *err)
 {
-	struct read_rows *rr = ctx;
-	if (rr->stopping && __atomic_load_n(rr->stopping, __ATOMIC_RELAXED))   /* stopping */
-		return lh_fail(err, 503, "stopping", "queryd is stopping");
-	if (len == 0)
-		return 0;
-	rr->rows++;
-	return part_build_line(rr->pb, line, len, err);
-}
-
-/* Read rows of object `object` of m into a new part build (limit 0 = all). */
-static struct part_build *read_object(struct search *s, struct qrun *r, const struct manifest *m,
-				      size_t object, const struct index_decl *decl,
-				      struct embedder *e, uint64_t limit, const char *rid,
-				      struct lh_error *err)
-{
-	struct read_rows rr = { .pb = part_build_new(decl, e, m->objects[object].content_sha256),
-				.limit = limit, .stopping = &s->stopping };
-	char view[32], *sql;
-	snprintf(view, sizeof view, "__lh_part%zu", object);
-	if (qrun_add_object(r, m, object, view, rid, err))
-		goto fail;
-	if (limit)
-		sql = xasprintf("SELECT * FROM \"%s\" LIMIT %" PRIu64, view, limit);
-	else
-		sql = xasprintf("SELECT * FROM \"%s\"", view);
-	int rc = qrun_lines(r, sql, "ndjson", row_line, &rr, err);
-	free(sql);
-	if (rc || part_build_flush(rr.pb, err))
-		goto fail;
-	if (!limit && (int64_t)rr.rows != m->objects[object].row_count) {
-		lh_fail(err, 500, "internal", "object %s has %" PRId64 " rows but %" PRIu64 " were read",
-			m->objects[object].key, m->objects[object].row_count, rr.rows);
-		goto fail;
-	}
-	return rr.pb;
-fail:
-	part_build_free(rr.pb);
-	return NULL;
-}
-
-int search_part_build(struct search *s, struct qrun *r, const struct manifest *m, size_t object,
-		      const struct index_decl *decl, struct embedder *e, const float *pc,
-		      int with_graph, const char *rid, int *fd, uint64_t *len,
-		      struct lh_error *err)
-{
-	struct part_build *pb = read_object(s, r, m, object, decl, e, 0, rid, err);
-	if (!pb)
-		return -1;
 	struct ann_params ap = { .connectivity = ANN_DEFAULT_CONNECTIVITY,
 				 .expansion_add = ANN_DEFAULT_EXPANSION_ADD,
 				 .expansion_search = ANN_DEFAULT_EXPANSION_SEARCH,
@@ -345,6 +311,73 @@ int search_part_build(struct search *s, struct qrun *r, const struct manifest *m
 	off_t end = lseek(*fd, 0, SEEK_END);
 	*len = end > 0 ? (uint64_t)end : 0;
 	return 0;
+}
+
+/* The part being filled is complete: to its file, and to rr->done. */
+static int chunk_done(struct read_rows *rr, struct lh_error *err)
+{
+	int fd = -1;
+	uint64_t len = 0;
+	struct part_build *pb = rr->pb;
+	rr->pb = NULL;
+	if (part_to_file(rr->s, pb, rr->pc, rr->with_graph, &fd, &len, err))
+		return -1;
+	return rr->done(rr->done_ctx, rr->chunk++, fd, len, err);   /* takes fd */
+}
+
+static int row_line(void *ctx, const char *line, size_t len, struct lh_error *err)
+{
+	struct read_rows *rr = ctx;
+	if (__atomic_load_n(&rr->s->stopping, __ATOMIC_RELAXED))
+		return lh_fail(err, 503, "stopping", "queryd is stopping");
+	if (len == 0)
+		return 0;
+	if (rr->done && rr->pb && part_build_rows(rr->pb) == PART_ROWS(rr->s) &&
+	    chunk_done(rr, err))
+		return -1;
+	if (!rr->pb)
+		rr->pb = part_build_new(rr->decl, rr->e, rr->m->objects[rr->object].content_sha256);
+	rr->rows++;
+	return part_build_line(rr->pb, line, len, err);
+}
+
+/* Read the rows of object `object` of m (at most `limit`, 0 = all) through
+ * a worker into rr (set up by the caller). */
+static int read_object(struct qrun *r, struct read_rows *rr, uint64_t limit, const char *rid,
+		       struct lh_error *err)
+{
+	const struct manifest *m = rr->m;
+	char view[32], *sql;
+	snprintf(view, sizeof view, "__lh_part%zu", rr->object);
+	if (qrun_add_object(r, m, rr->object, view, rid, err))
+		return -1;
+	if (limit)
+		sql = xasprintf("SELECT * FROM \"%s\" LIMIT %" PRIu64, view, limit);
+	else
+		sql = xasprintf("SELECT * FROM \"%s\"", view);
+	int rc = qrun_lines(r, sql, "ndjson", row_line, rr, err);
+	free(sql);
+	if (rc || (rr->pb && part_build_flush(rr->pb, err)))
+		return -1;
+	if (!limit && (int64_t)rr->rows != m->objects[rr->object].row_count)
+		return lh_fail(err, 500, "internal", "object %s has %" PRId64 " rows but %" PRIu64
+			       " were read", m->objects[rr->object].key,
+			       m->objects[rr->object].row_count, rr->rows);
+	return 0;
+}
+
+int search_object_parts(struct search *s, struct qrun *r, const struct manifest *m,
+			size_t object, const struct index_decl *decl, struct embedder *e,
+			const float *pc, int with_graph, const char *rid, search_part_fn done,
+			void *ctx, struct lh_error *err)
+{
+	struct read_rows rr = { .s = s, .m = m, .object = object, .decl = decl, .e = e, .pc = pc,
+				.with_graph = with_graph, .done = done, .done_ctx = ctx };
+	int rc = read_object(r, &rr, 0, rid, err);
+	if (rc == 0 && rr.pb)
+		rc = chunk_done(&rr, err);
+	part_build_free(rr.pb);
+	return rc;
 }
 
 /* ---- the common component (note 3) --------------------------------------- */
@@ -393,10 +426,12 @@ int search_component(struct search *s, struct qrun *r, const json_t *index,
 		goto out;
 	mine = xcalloc(dim, sizeof *mine);
 	if (first->nobjects > 0) {
-		pb = read_object(s, r, first, 0, decl, e, LH_SEARCH_COMPONENT_ROWS, rid, err);
-		if (!pb)
+		struct read_rows rr = { .s = s, .m = first, .object = 0, .decl = decl, .e = e };
+		int rc2 = read_object(r, &rr, LH_SEARCH_COMPONENT_ROWS, rid, err);
+		pb = rr.pb;
+		if (rc2)
 			goto out;
-		if (part_build_rows(pb) > 0 &&
+		if (pb && part_build_rows(pb) > 0 &&
 		    sif_component(part_build_raw_vectors(pb), part_build_rows(pb), dim, mine))
 			memset(mine, 0, dim * sizeof *mine);
 	}
@@ -438,37 +473,94 @@ static int part_is_stored(const json_t *index, const char *key)
 	return 0;
 }
 
-static struct opart *part_open_built(struct search *s, struct qrun *r, struct sversion *v,
-				     size_t object, const char *key, const char *rid,
-				     struct lh_error *err)
+/* A part built here (note 1): its temporary file mapped under "mem:<key>". */
+struct built_parts {
+	struct search *s;
+	struct sversion *v;
+	size_t first;            /* the object's first part in v->parts */
+	size_t nchunks;
+	size_t object;
+};
+
+static int built_part(void *ctx, uint32_t chunk, int fd, uint64_t len, struct lh_error *err)
 {
-	pthread_mutex_lock(&s->mu);
-	struct opart *p = parts_find(s, key);
-	pthread_mutex_unlock(&s->mu);
-	if (p)
-		return p;
-	int fd = -1;
-	uint64_t len = 0;
-	if (search_part_build(s, r, v->m, object, &v->decl, v->e, v->pc, 0, rid, &fd, &len, err))
-		return NULL;
-	p = xcalloc(1, sizeof *p);
-	p->key = xstrdup(key);
+	struct built_parts *b = ctx;
+	struct search *s = b->s;
+	struct sversion *v = b->v;
+	if (chunk >= b->nchunks) {
+		close(fd);
+		return lh_fail(err, 500, "internal", "object %s gave more parts than its rows make",
+			       v->m->objects[b->object].key);
+	}
+	char *key = segment_key(v->decl.fingerprint, v->pc, v->dim,
+				v->m->objects[b->object].content_sha256, PART_ROWS(s), chunk);
+	struct opart *p = xcalloc(1, sizeof *p);
+	p->key = xasprintf("mem:%s", key);   /* never mistaken for a stored one */
+	free(key);
 	p->len = (size_t)len;
 	p->refs = 1;
 	p->map = mmap(NULL, p->len, PROT_READ, MAP_PRIVATE, fd, 0);
 	close(fd);
 	if (p->map == MAP_FAILED) {
 		p->map = NULL;
-		lh_fail(err, 500, "internal", "cannot map an index part: %s", strerror(errno));
 		opart_free(s, p);
-		return NULL;
+		return lh_fail(err, 500, "internal", "cannot map an index part: %s", strerror(errno));
 	}
 	p->part.seg = segment_open(p->map, p->len, err);
 	if (!p->part.seg) {
 		opart_free(s, p);
-		return NULL;
+		return -1;
 	}
-	return parts_add(s, p);
+	p = parts_add(s, p);
+	if (v->parts[b->first + chunk])
+		part_release(s, v->parts[b->first + chunk]);
+	v->parts[b->first + chunk] = &p->part;
+	return 0;
+}
+
+/* The parts of object i into v->parts[first..first+n): stored ones when
+ * the catalog records them all (a ready version records every part of its
+ * objects), else built here — already open ones reused. */
+static int object_parts(struct search *s, struct qrun *r, struct sversion *v, size_t i,
+			size_t first, size_t n, const char *rid, struct lh_error *err)
+{
+	int stored = 1, open = 1;
+	for (size_t c = 0; c < n; c++) {
+		char *key = segment_key(v->decl.fingerprint, v->pc, v->dim,
+					v->m->objects[i].content_sha256, PART_ROWS(s), (uint32_t)c);
+		stored &= part_is_stored(v->index, key);
+		char *mem = xasprintf("mem:%s", key);
+		pthread_mutex_lock(&s->mu);
+		struct opart *p = parts_find(s, mem);
+		pthread_mutex_unlock(&s->mu);
+		if (p)
+			v->parts[first + c] = &p->part;
+		else
+			open = 0;
+		free(mem);
+		free(key);
+	}
+	if (stored) {
+		for (size_t c = 0; c < n; c++) {
+			if (v->parts[first + c]) {   /* the in-memory twin: the stored one now */
+				part_release(s, v->parts[first + c]);
+				v->parts[first + c] = NULL;
+			}
+			char *key = segment_key(v->decl.fingerprint, v->pc, v->dim,
+						v->m->objects[i].content_sha256, PART_ROWS(s), (uint32_t)c);
+			struct opart *p = part_open_stored(s, key, rid, err);
+			free(key);
+			if (!p)
+				return -1;
+			v->parts[first + c] = &p->part;
+		}
+		return 0;
+	}
+	if (open)
+		return 0;
+	struct built_parts b = { s, v, first, n, i };
+	return search_object_parts(s, r, v->m, i, &v->decl, v->e, v->pc, 0, rid, built_part, &b,
+				   err);
 }
 
 int search_version_open(struct search *s, struct qrun *r, const char *name, int64_t version,
@@ -498,32 +590,38 @@ int search_version_open(struct search *s, struct qrun *r, const char *name, int6
 	out->dim = embedder_dim(out->e);
 	if (search_component(s, r, out->index, &out->decl, out->e, rid, &out->pc, err))
 		goto fail;
-	out->parts = xcalloc(out->m->nobjects ? out->m->nobjects : 1, sizeof *out->parts);
-	for (size_t i = 0; i < out->m->nobjects; i++) {
-		char *key = segment_key(out->decl.fingerprint, out->pc, out->dim,
-					out->m->objects[i].content_sha256);
-		struct opart *p;
-		if (part_is_stored(out->index, key)) {
-			p = part_open_stored(s, key, rid, err);
-		} else {
-			char *mem = xasprintf("mem:%s", key);   /* never mistaken for a stored one */
-			p = part_open_built(s, r, out, i, mem, rid, err);
-			free(mem);
-		}
-		free(key);
-		if (!p)
+	/* note 1: part c of object i covers its rows c * part_rows on */
+	out->part_rows = PART_ROWS(s);
+	const struct manifest *m = out->m;
+	out->first_part = xcalloc(m->nobjects + 1, sizeof *out->first_part);
+	for (size_t i = 0; i < m->nobjects; i++) {
+		uint64_t rows = m->objects[i].row_count > 0 ? (uint64_t)m->objects[i].row_count : 0;
+		out->first_part[i + 1] = out->first_part[i] +
+					 (size_t)((rows + PART_ROWS(s) - 1) / PART_ROWS(s));
+	}
+	out->nparts = out->first_part[m->nobjects];
+	out->parts = xcalloc(out->nparts + 1, sizeof *out->parts);
+	out->part_object = xcalloc(out->nparts + 1, sizeof *out->part_object);
+	for (size_t i = 0; i < m->nobjects; i++) {
+		size_t first = out->first_part[i], n = out->first_part[i + 1] - first;
+		if (n && object_parts(s, r, out, i, first, n, rid, err))
 			goto fail;
-		out->parts[i] = &p->part;
-		if (segment_dim(p->part.seg) != out->dim ||
-		    (int64_t)segment_rows(p->part.seg) != out->m->objects[i].row_count ||
-		    strcmp(segment_object_sha(p->part.seg), out->m->objects[i].content_sha256)) {
-			lh_fail(err, 502, "bad_index_part", "an index part of \"%s\" does not match its "
-				"data object (object, rows or dimension)", out->m->name);
-			lh_error_detail(err, "part %s", p->key);
-			goto fail;
+		for (size_t c = 0; c < n; c++) {
+			struct spart *sp = out->parts[first + c];
+			uint64_t want = (uint64_t)m->objects[i].row_count - c * PART_ROWS(s);
+			if (want > PART_ROWS(s))
+				want = PART_ROWS(s);
+			out->part_object[first + c] = i;
+			if (!sp || segment_dim(sp->seg) != out->dim || segment_rows(sp->seg) != want ||
+			    strcmp(segment_object_sha(sp->seg), m->objects[i].content_sha256)) {
+				lh_fail(err, 502, "bad_index_part", "an index part of \"%s\" does not match "
+					"its data object (object, rows or dimension)", m->name);
+				lh_error_detail(err, "object %s part %zu", m->objects[i].key, c);
+				goto fail;
+			}
+			if (!sp->stored)
+				out->unindexed_rows += segment_rows(sp->seg);
 		}
-		if (!p->part.stored)
-			out->unindexed_rows += segment_rows(p->part.seg);
 	}
 	return 0;
 fail:
@@ -534,10 +632,12 @@ fail:
 void search_version_close(struct search *s, struct sversion *v)
 {
 	if (v->parts)
-		for (size_t i = 0; v->m && i < v->m->nobjects; i++)
+		for (size_t i = 0; i < v->nparts; i++)
 			if (v->parts[i])
 				part_release(s, v->parts[i]);
 	free(v->parts);
+	free(v->first_part);
+	free(v->part_object);
 	free(v->pc);
 	index_decl_free(&v->decl);
 	json_decref(v->index);

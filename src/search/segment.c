@@ -380,8 +380,8 @@ const char *segment_row(const struct segment *s, uint32_t row, size_t *len)
 	return s->store + start;
 }
 
-char *segment_key(const char *fingerprint, const float *pc, unsigned dim,
-		  const char *object_sha)
+char *segment_key(const char *fingerprint, const float *pc, unsigned dim, const char *object_sha,
+		  uint32_t part_rows, uint32_t chunk)
 {
 	const char *hex = strncmp(fingerprint, "sha256:", 7) ? fingerprint : fingerprint + 7;
 	char comp[LH_SHA256_HEX_LEN + 1];
@@ -399,5 +399,6 @@ char *segment_key(const char *fingerprint, const float *pc, unsigned dim,
 	} else {
 		snprintf(comp, sizeof comp, "%s", "none");
 	}
-	return xasprintf("_index/%.16s/%.16s/%s", hex, comp, object_sha);
+	return xasprintf("_index/%.16s/%.16s/%s/%" PRIu32 ".%" PRIu32, hex, comp, object_sha,
+			 part_rows, chunk);
 }

@@ -83,14 +83,16 @@ const float *segment_vector(const struct segment *s, uint32_t row);
 /* Row `row`'s JSON object (not NUL-terminated), *len bytes. */
 const char *segment_row(const struct segment *s, uint32_t row, size_t *len);
 
-/* The storaged key of the part of the object whose content SHA-256 is
- * `object_sha` (hex) under the index whose fingerprint is `fingerprint`
- * ("sha256:<hex>") and whose common component is pc[0..dim) (NULL: none):
- * "_index/<16 hex of the fingerprint>/<16 hex of the component's
- * SHA-256>/<object_sha>". Derived from every input of the part, so
- * versions (and datasets) that share an object and an index share its
- * part, and nothing else does. xmalloc'd. */
-char *segment_key(const char *fingerprint, const float *pc, unsigned dim,
-		  const char *object_sha);
+/* The storaged key of part `chunk` (rows chunk * part_rows on)
+ * of the object whose content SHA-256 is `object_sha` (hex) under the index
+ * whose fingerprint is `fingerprint` ("sha256:<hex>") and whose common
+ * component is pc[0..dim) (NULL: none): "_index/<16 hex of the
+ * fingerprint>/<16 hex of the component's SHA-256>/<object_sha>/
+ * <part_rows>.<chunk>".
+ * Derived from every input of the part, so versions (and datasets) that
+ * share an object and an index share its parts, and nothing else does.
+ * xmalloc'd. */
+char *segment_key(const char *fingerprint, const float *pc, unsigned dim, const char *object_sha,
+		  uint32_t part_rows, uint32_t chunk);
 
 #endif

@@ -393,6 +393,47 @@ class SearchTest(ServerTest):
         self.assertIn("nope/model", obj["error"])
 
 
+class SearchPartsTest(ServerTest):
+    """An object larger than [search] part_rows gets several parts (here
+    1,024 rows each: 3,000 rows make 3); filters, ranks and rows come out as
+    one object's."""
+
+    def test_an_object_in_several_parts(self):
+        srv = self.start("serve", env={"LAKEHOUSE_SEARCH_PART_ROWS": "1024"})
+        url = srv.url
+        csv = HEADER + "\n" + "\n".join(profiles(3000)) + "\n"
+        st, _, obj = request_json("POST", url + "/v1/ingest?name=big", csv,
+                                  {"Content-Type": "text/csv"})
+        self.assertIn(st, (200, 201), obj)
+        st, _, obj = request_json("PUT", url + "/v1/catalog/index/big", DECL)
+        self.assertIn(st, (200, 201), obj)
+        body = {"dataset": "big", "query": "welder steel", "k": 40, "mode": "text"}
+        st, _, early = request_json("POST", url + "/v1/search", body)
+        self.assertEqual(st, 200, early)
+        deadline = time.time() + 90
+        while time.time() < deadline:
+            st, _, ix = request_json("GET", url + "/v1/catalog/index/big")
+            if ix["versions"][0]["state"] == "ready":
+                break
+            time.sleep(0.2)
+        self.assertEqual(ix["versions"][0]["state"], "ready", ix)
+        parts = ix["versions"][0]["parts"]
+        self.assertEqual([p["rows"] for p in parts], [1024, 1024, 952])
+        self.assertEqual(len({p["object_key"] for p in parts}), 1)
+        st, _, late = request_json("POST", url + "/v1/search", body)
+        self.assertEqual(late["unindexed_rows"], 0)
+        self.assertEqual([(r["row"]["worker_id"], r["score"]) for r in late["results"]],
+                         [(r["row"]["worker_id"], r["score"]) for r in early["results"]])
+        # a filter that keeps rows of the last part only, and one row of the first
+        st, _, f = request_json("POST", url + "/v1/search",
+                                {"dataset": "big", "query": "welder", "k": 1000, "mode": "vector",
+                                 "where": "worker_id > 2900 OR worker_id = 7"})
+        self.assertEqual(st, 200, f)
+        self.assertEqual(f["searched_rows"], 101)
+        self.assertEqual(sorted(r["row"]["worker_id"] for r in f["results"]),
+                         [7] + list(range(2901, 3001)))
+
+
 class SearchKillTest(ServerTest):
     def test_a_killed_build_resumes_after_restart(self):
         data = None

@@ -144,16 +144,16 @@ TEST(search_segment_hostile_bytes)
 
 TEST(search_segment_key)
 {
-	char *k = segment_key("sha256:0123456789abcdef0123", NULL, 0, "ffee");
-	CHECK_EQ_STR(k, "_index/0123456789abcdef/none/ffee");
+	char *k = segment_key("sha256:0123456789abcdef0123", NULL, 0, "ffee", 1024, 3);
+	CHECK_EQ_STR(k, "_index/0123456789abcdef/none/ffee/1024.3");
 	free(k);
 	/* the component is part of the key: another component, another part */
 	float pc1[2] = { 1.0f, 0.0f }, pc2[2] = { 0.0f, 1.0f };
-	char *a = segment_key("sha256:0123456789abcdef0123", pc1, 2, "ffee");
-	char *b = segment_key("sha256:0123456789abcdef0123", pc2, 2, "ffee");
+	char *a = segment_key("sha256:0123456789abcdef0123", pc1, 2, "ffee", 1024, 0);
+	char *b = segment_key("sha256:0123456789abcdef0123", pc2, 2, "ffee", 1024, 0);
 	CHECK(strcmp(a, b) != 0);
 	CHECK(!strncmp(a, "_index/0123456789abcdef/", 24));
-	CHECK_EQ_INT(strlen(a), strlen("_index/0123456789abcdef/") + 16 + 1 + 4);
+	CHECK_EQ_INT(strlen(a), strlen("_index/0123456789abcdef/") + 16 + 1 + 4 + 7);
 	free(a);
 	free(b);
 }
