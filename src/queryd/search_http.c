@@ -61,6 +61,17 @@
 #include <strings.h>
 
 #define SEARCH_HYBRID_DEPTH 100
+/* Hybrid's default weights: bench/search/quality.py's sweep on 500,000
+ * profiles and 200 judged queries put text 3 : vector 2 first (nDCG@10
+ * 0.727 against 0.720 for 1 : 1); BM25 wins the literal queries (titles,
+ * certifications), the embedder synonyms and paraphrases (bench/README.md). */
+#define SEARCH_WEIGHT_TEXT 1.5
+#define SEARCH_WEIGHT_VECTOR 1.0
+/* HNSW's expansion at search time: recall@10 0.887 at 64, 0.948 at 192 and
+ * 0.957 at 256 on one 500,000-row graph (bench/README.md "Search"); parts
+ * hold at most [search] part_rows rows, whose graphs do better at the same
+ * expansion. */
+#define SEARCH_EF 192
 #define SEARCH_LIKE_TERMS 25
 #define SEARCH_RRF_K 60.0
 #define SEARCH_HIGHLIGHT_CHARS 160
@@ -150,7 +161,8 @@ static int parse_request(const json_t *body, const struct lh_config *cfg, struct
 	static const char *const known[] = { "dataset", "datasets", "query", "vector", "like", "k",
 					      "mode", "where", "columns", "weights", "timeout_ms" };
 	memset(q, 0, sizeof *q);
-	q->w_text = q->w_vector = 1.0;
+	q->w_text = SEARCH_WEIGHT_TEXT;
+	q->w_vector = SEARCH_WEIGHT_VECTOR;
 	q->k = LH_SEARCH_DEFAULT_K;
 	q->timeout_ms = cfg->queryd.timeout_ms;
 	json_object_foreach((json_t *)body, key, val) {
@@ -669,7 +681,7 @@ static int rank_vector(struct sds *d, const float *q, size_t depth, struct topk 
 		if (a && allowed >= LH_SEARCH_EXACT_BELOW) {
 			struct allow_ctx ac = { d, (uint32_t)i };
 			size_t n = 0;
-			unsigned ef = depth > ANN_DEFAULT_EXPANSION_SEARCH ? (unsigned)depth : 0;
+			unsigned ef = depth > SEARCH_EF ? (unsigned)depth : SEARCH_EF;
 			if (ann_search(a, q, depth, ef, d->allowed[i] ? ann_allow : NULL, &ac, keys, dist,
 				       &n, err))
 				goto out;

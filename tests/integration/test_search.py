@@ -112,7 +112,8 @@ class SearchTest(ServerTest):
         self.assertEqual(len(hyb["results"]), 6)
         self.assertEqual(self.ids(hyb)[0], 1)
         top = hyb["results"][0]
-        self.assertAlmostEqual(top["score"], 1 / 61 + 1 / (60 + top["vector_rank"]), places=9)
+        # default weights text 1.5, vector 1 (ADR 0150)
+        self.assertAlmostEqual(top["score"], 1.5 / 61 + 1 / (60 + top["vector_rank"]), places=9)
         # stop words neither rank nor light up ("a" would, inside "CDL-A")
         stop = self.search({"dataset": "people", "query": "a nurse for the ICU", "mode": "text"})
         self.assertEqual(self.ids(stop), [2])
