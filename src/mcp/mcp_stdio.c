@@ -12,7 +12,9 @@
  *     and answered -32700; a blank line is ignored.
  *  4. EOF on stdin ends the server (exit 0) once the message in hand is
  *     answered; a closed stdout (the client died mid-call) ends it too:
- *     SIGPIPE is ignored (main.c) and the EPIPE stops the loop.
+ *     the call in hand is cut (stdout_gone, curl's cancel hook, so the
+ *     lakehouse stops its query), SIGPIPE is ignored (main.c) and the
+ *     EPIPE of the answer stops the loop.
  *  5. Whether the token may write is asked of the lakehouse at the first
  *     tools/list or write tool call (mcp_tools_writer), not at start: the
  *     lakehouse may not be up yet when the agent starts us.
@@ -26,6 +28,7 @@
 #include "common/xmalloc.h"
 
 #include <errno.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -37,6 +40,15 @@ struct stdio_backend {
 	char url[1024];      /* LAKEHOUSE_URL without trailing '/' */
 	const char *token;   /* LAKEHOUSE_TOKEN or NULL */
 };
+
+/* curl's cancel hook: the client is gone when our stdout is (a pipe whose
+ * reader closed polls POLLERR), so the call in hand is stopped (note 4). */
+static int stdout_gone(void *ctx)
+{
+	struct pollfd pf = { .fd = STDOUT_FILENO, .events = 0 };
+	(void)ctx;
+	return poll(&pf, 1, 0) > 0 && (pf.revents & (POLLERR | POLLHUP | POLLNVAL));
+}
 
 static int stdio_call(void *ctx, const char *method, const char *path, const char *content_type,
 		      const char *body, size_t body_len, int body_fd, struct mcp_answer *ans,
@@ -55,6 +67,7 @@ static int stdio_call(void *ctx, const char *method, const char *path, const cha
 	r.method = method;
 	r.url = url;
 	r.bearer_token = sb->token;
+	r.cancelled = stdout_gone;
 	if (content_type) {
 		snprintf(ct, sizeof ct, "Content-Type: %s", content_type);
 		headers[1] = ct;
