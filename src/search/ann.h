@@ -33,9 +33,9 @@ struct ann_params {
  * rows must build in SPEC 11's budget on two cores. */
 #define ANN_DEFAULT_CONNECTIVITY 16
 #define ANN_DEFAULT_EXPANSION_ADD 128
-/* ef = 64: recall@10 ~0.87 on the GloVe words, a hard set (ef ~190 reaches
- * 0.95 there); the served recall on sentence embeddings is bench/search's
- * figure (ADR 0149). Callers raise ef per search (ann_search). */
+/* ef = 64 when a search passes 0: recall@10 ~0.87 on the GloVe words, a
+ * hard set (ef ~190 reaches 0.95 there). queryd passes its own per search
+ * (SEARCH_EF 192 in src/queryd/search_http.c, ADR 0150). */
 #define ANN_DEFAULT_EXPANSION_SEARCH 64
 /* f16 storage for index parts: on the GloVe words the same recall at every
  * ef (within 0.005), 1.1-1.3x the queries per second, 0.78x the build CPU
