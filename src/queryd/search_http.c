@@ -28,6 +28,10 @@
  *  5. hybrid = weighted Reciprocal Rank Fusion: sum_i w_i / (60 + rank_i)
  *     over the rankings a row appears in (ranks from 1). Ties everywhere
  *     are broken by (part, row), so the same request gives the same order.
+ *  7. A filter's bitmaps are kept per (version, where) in a small LRU
+ *     (search_filter_get/put, SEARCH_FILTERS entries): the same filter on
+ *     the same version — the page's next search, an agent's follow-up —
+ *     costs no worker query.
  *  6. Several datasets: each answers its best k, merged by score with the
  *     dataset named on every hit; one failure fails the search (502 unless
  *     the failure is the caller's: then its own status), never a partial
@@ -481,14 +485,10 @@ static int where_line(void *ctx, const char *line, size_t len, struct lh_error *
 }
 
 /* Note 3. */
-static int apply_where(struct qrun *r, struct sds *d, const char *where, const char *rid,
-		       struct lh_error *err)
+static int run_where(struct qrun *r, struct sds *d, const char *where, const char *rid,
+		     struct lh_error *err)
 {
 	const struct manifest *m = d->v.m;
-	for (size_t i = 0; i < d->v.nparts; i++) {
-		d->allowed[i] = xcalloc(segment_rows(d->v.parts[i]->seg) / 64 + 1, sizeof **d->allowed);
-		d->nallowed[i] = 0;
-	}
 	if (d->v.nparts == 0)
 		return 0;
 	static const char *const hidden[] = { "file_index", "file_row_number", "__lh_object",
@@ -512,6 +512,35 @@ static int apply_where(struct qrun *r, struct sds *d, const char *where, const c
 		snprintf(msg, sizeof msg, "where: %.400s", err->msg);
 		snprintf(err->msg, sizeof err->msg, "%s", msg);
 	}
+	return rc;
+}
+
+/* Note 7: the bitmaps of `where` over a version, kept. A version never
+ * changes, so an entry is right forever; the cache only bounds memory. */
+static char *filter_key(const struct sds *d, const char *where)
+{
+	return xasprintf("%s@%" PRId64 "/%u\n%s", d->v.m->name, d->v.m->version, d->v.part_rows,
+			 where);
+}
+
+static int apply_where(struct search *s, struct qrun *r, struct sds *d, const char *where,
+		       const char *rid, struct lh_error *err)
+{
+	char *key = filter_key(d, where);
+	size_t nparts = d->v.nparts;
+	for (size_t i = 0; i < nparts; i++) {   /* every part gets a bitmap, all zeros */
+		d->allowed[i] = xcalloc(segment_rows(d->v.parts[i]->seg) / 64 + 1, sizeof **d->allowed);
+		d->nallowed[i] = 0;
+	}
+	if (search_filter_get(s, key, d->allowed, d->nallowed, nparts)) {
+		free(key);
+		return 0;
+	}
+	int rc = run_where(r, d, where, rid, err);
+	if (rc == 0)
+		search_filter_put(s, key, (const uint64_t *const *)d->allowed, d->nallowed,
+				  d->v.parts, nparts);
+	free(key);
 	return rc;
 }
 
@@ -914,7 +943,7 @@ static int like_text(struct search *s, struct qrun *r, const struct sreq *q, con
 	free(idq);
 	d.allowed = xcalloc(d.v.nparts + 1, sizeof *d.allowed);
 	d.nallowed = xcalloc(d.v.nparts + 1, sizeof *d.nallowed);
-	if (apply_where(r, &d, where, rid, err))
+	if (apply_where(s, r, &d, where, rid, err))
 		goto out;
 	for (size_t i = 0; i < d.v.nparts; i++) {
 		if (!d.nallowed[i])
@@ -1048,7 +1077,7 @@ int search_run(struct queryd *qd, const json_t *body, int client_fd, const char 
 			goto dataset_failed;
 		d->allowed = xcalloc(d->v.nparts + 1, sizeof *d->allowed);
 		d->nallowed = xcalloc(d->v.nparts + 1, sizeof *d->nallowed);
-		if (q.where && apply_where(r, d, q.where, rid, err))
+		if (q.where && apply_where(s, r, d, q.where, rid, err))
 			goto dataset_failed;
 		for (size_t i = 0; i < d->v.nparts; i++) {
 			uint64_t n = d->allowed[i] ? d->nallowed[i] : segment_rows(d->v.parts[i]->seg);

@@ -26,13 +26,14 @@ struct search;
 #define SEARCH_MAX_EMBEDDERS 8
 
 struct opart;
+struct sfilter;
 
 /* Search's state in one queryd (search_parts.c note 2 and 4, search_build.c). */
 struct search {
 	struct queryd *q;
 	pthread_mutex_t mu;                    /* guards everything below */
 	struct opart **parts;                  /* the open parts */
-	size_t nparts;
+	size_t nparts, parts_cap;
 	uint64_t tick;
 	uint64_t memory_bytes;                 /* in-memory parts' bytes */
 	struct {
@@ -47,6 +48,9 @@ struct search {
 	int wake;
 	pthread_cond_t cond;
 	uint64_t built_parts, built_versions, failed_versions;
+	struct sfilter *filters;               /* the filter cache, LRU */
+	size_t nfilters;
+	uint64_t filter_bytes;
 };
 
 /* Start search for queryd `q` (embedders open lazily; the builder thread
@@ -113,6 +117,15 @@ int search_object_parts(struct search *s, struct qrun *r, const struct manifest 
 			size_t object, const struct index_decl *decl, struct embedder *e,
 			const float *pc, int with_graph, const char *rid, search_part_fn done,
 			void *ctx, struct lh_error *err);
+
+/* The filter cache (search_http.c note 7): a where's bitmaps over a
+ * version, one per part (nallowed[i] bits set in allowed[i], a part of
+ * segment_rows(parts[i]) rows), under `key`. get copies them into the
+ * caller's (allocated) arrays: 1 when found, else 0. */
+int search_filter_get(struct search *s, const char *key, uint64_t **allowed, uint64_t *nallowed,
+		      size_t nparts);
+void search_filter_put(struct search *s, const char *key, const uint64_t *const *allowed,
+		       const uint64_t *nallowed, struct spart *const *parts, size_t nparts);
 
 /* ---- search_build.c ----------------------------------------------------- */
 

@@ -186,7 +186,10 @@ static struct opart *parts_add(struct search *s, struct opart *p)
 		return old;
 	}
 	parts_trim(s, 1);
-	s->parts = xgrow(s->parts, s->nparts, sizeof *s->parts);
+	if (s->nparts == s->parts_cap) {
+		s->parts_cap = s->parts_cap ? s->parts_cap * 2 : 16;
+		s->parts = xrealloc(s->parts, s->parts_cap * sizeof *s->parts);
+	}
 	p->used = ++s->tick;
 	s->parts[s->nparts++] = p;
 	if (!p->part.stored)
@@ -289,7 +292,8 @@ static int part_to_file(struct search *s, struct part_build *pb, const float *pc
 	struct ann_params ap = { .connectivity = ANN_DEFAULT_CONNECTIVITY,
 				 .expansion_add = ANN_DEFAULT_EXPANSION_ADD,
 				 .expansion_search = ANN_DEFAULT_EXPANSION_SEARCH,
-				 .threads = 2 };
+				 .threads = 2,
+				 .storage_f16 = ANN_DEFAULT_STORAGE_F16 };
 	int graph = with_graph && part_build_rows(pb) >= LH_SEARCH_ANN_MIN_ROWS;
 	char name[17];
 	random_name(name, 8);
@@ -645,6 +649,89 @@ void search_version_close(struct search *s, struct sversion *v)
 	memset(v, 0, sizeof *v);
 }
 
+/* ---- the filter cache (search_http.c note 7) ------------------------------ */
+
+#define SEARCH_FILTERS 64
+#define SEARCH_FILTER_BYTES (64ull << 20)
+
+struct sfilter {
+	char *key;
+	size_t nparts;
+	uint64_t **bits;         /* per part, (rows / 64 + 1) words */
+	size_t *words;
+	uint64_t *nallowed;
+	uint64_t bytes;
+	uint64_t used;
+};
+
+static void sfilter_free(struct sfilter *f)
+{
+	for (size_t i = 0; i < f->nparts; i++)
+		free(f->bits[i]);
+	free(f->bits);
+	free(f->words);
+	free(f->nallowed);
+	free(f->key);
+}
+
+int search_filter_get(struct search *s, const char *key, uint64_t **allowed, uint64_t *nallowed,
+		      size_t nparts)
+{
+	int found = 0;
+	pthread_mutex_lock(&s->mu);
+	for (size_t i = 0; i < s->nfilters; i++) {
+		struct sfilter *f = &s->filters[i];
+		if (strcmp(f->key, key) || f->nparts != nparts)
+			continue;
+		for (size_t p = 0; p < nparts; p++) {
+			memcpy(allowed[p], f->bits[p], f->words[p] * sizeof **allowed);
+			nallowed[p] = f->nallowed[p];
+		}
+		f->used = ++s->tick;
+		found = 1;
+		break;
+	}
+	pthread_mutex_unlock(&s->mu);
+	return found;
+}
+
+void search_filter_put(struct search *s, const char *key, const uint64_t *const *allowed,
+		       const uint64_t *nallowed, struct spart *const *parts, size_t nparts)
+{
+	struct sfilter f = { .key = xstrdup(key), .nparts = nparts };
+	f.bits = xcalloc(nparts + 1, sizeof *f.bits);
+	f.words = xcalloc(nparts + 1, sizeof *f.words);
+	f.nallowed = xcalloc(nparts + 1, sizeof *f.nallowed);
+	for (size_t p = 0; p < nparts; p++) {
+		f.words[p] = segment_rows(parts[p]->seg) / 64 + 1;
+		f.bits[p] = xmalloc(f.words[p] * sizeof **f.bits);
+		memcpy(f.bits[p], allowed[p], f.words[p] * sizeof **f.bits);
+		f.nallowed[p] = nallowed[p];
+		f.bytes += f.words[p] * 8;
+	}
+	if (f.bytes > SEARCH_FILTER_BYTES / 4) {   /* one huge filter: not kept */
+		sfilter_free(&f);
+		return;
+	}
+	pthread_mutex_lock(&s->mu);
+	while (s->nfilters &&
+	       (s->nfilters >= SEARCH_FILTERS || s->filter_bytes + f.bytes > SEARCH_FILTER_BYTES)) {
+		size_t old = 0;
+		for (size_t i = 1; i < s->nfilters; i++)
+			if (s->filters[i].used < s->filters[old].used)
+				old = i;
+		s->filter_bytes -= s->filters[old].bytes;
+		sfilter_free(&s->filters[old]);
+		s->filters[old] = s->filters[--s->nfilters];
+	}
+	if (!s->filters)
+		s->filters = xcalloc(SEARCH_FILTERS, sizeof *s->filters);
+	f.used = ++s->tick;
+	s->filter_bytes += f.bytes;
+	s->filters[s->nfilters++] = f;
+	pthread_mutex_unlock(&s->mu);
+}
+
 /* ---- life cycle ------------------------------------------------------------ */
 
 struct search *search_start(struct queryd *q, struct lh_error *err)
@@ -669,6 +756,9 @@ void search_stop(struct search *s)
 	for (size_t i = 0; i < s->nparts; i++)
 		opart_free(s, s->parts[i]);
 	free(s->parts);
+	for (size_t i = 0; i < s->nfilters; i++)
+		sfilter_free(&s->filters[i]);
+	free(s->filters);
 	for (size_t i = 0; i < s->nembedders; i++) {
 		embedder_close(s->embedders[i].e);
 		free(s->embedders[i].id);
