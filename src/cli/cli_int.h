@@ -203,4 +203,7 @@ int64_t cli_row_count_result(const struct cli_row_count *rc);
  * *rows, or -1 if the bytes are not a FileMetaData we can read. Pure. */
 int cli_parquet_rows(const unsigned char *meta, size_t n, int64_t *rows);
 
+/* A JSON value as table text (cli_query.c); the caller frees. NULL for JSON
+ * null. */
+char *cli_value_text(const json_t *v);
 #endif

@@ -48,8 +48,7 @@ static void usage(FILE *out)
 		"  lakehouse query 'SELECT * FROM candidates' --output candidates.parquet\n");
 }
 
-/* A JSON value as table text; the caller frees. NULL for JSON null. */
-static char *value_text(const json_t *v)
+char *cli_value_text(const json_t *v)
 {
 	if (json_is_null(v) || !v)
 		return NULL;
@@ -91,7 +90,7 @@ static int print_table(const json_t *res, size_t width)
 		json_t *row = json_array_get(rows, r);
 		for (size_t c = 0; c < ncols; c++) {
 			json_t *v = json_array_get(row, c);
-			cells[r * ncols + c] = value_text(v);
+			cells[r * ncols + c] = cli_value_text(v);
 			if (v && !json_is_null(v) && !json_is_number(v))
 				right[c] = 0;
 		}

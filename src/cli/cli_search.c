@@ -268,27 +268,6 @@ char *cli_search_snippet(const char *html, int bold)
 	return out;
 }
 
-/* A JSON value as table text; the caller frees. NULL for JSON null. */
-static char *value_text(const json_t *v)
-{
-	if (!v || json_is_null(v))
-		return NULL;
-	if (json_is_string(v))
-		return xstrdup(json_string_value(v));
-	if (json_is_integer(v))
-		return xasprintf("%lld", (long long)json_integer_value(v));
-	if (json_is_real(v))
-		return xasprintf("%.15g", json_real_value(v));
-	if (json_is_true(v))
-		return xstrdup("true");
-	if (json_is_false(v))
-		return xstrdup("false");
-	char *s = json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY);
-	char *out = xstrdup(s ? s : "");
-	free(s);
-	return out;
-}
-
 /* The dataset part of "name@3". The caller frees. */
 static char *bare_name(const char *name)
 {
@@ -507,13 +486,13 @@ static int print_results(const json_t *ans, const json_t *decl, int keep, size_t
 					   : xstrdup("-");
 		}
 		if (many)
-			row[k++] = value_text(json_object_get(r, "dataset"));
+			row[k++] = cli_value_text(json_object_get(r, "dataset"));
 		for (size_t j = 0; j < json_array_size(cols); j++, k++) {
 			const char *name = json_string_value(json_array_get(cols, j));
 			const json_t *v = json_object_get(vals, name),
 				     *h = json_object_get(hl, name);
 			row[k] = json_is_string(h) ? cli_search_snippet(json_string_value(h), bold)
-						   : value_text(v);
+						   : cli_value_text(v);
 			if (v && !json_is_null(v) && !json_is_number(v))
 				right[lead + j] = 0;
 		}
