@@ -258,10 +258,11 @@ int mcp_http_post_end(struct http_request *req)
 
 	const char *pv = http_request_header(req, "MCP-Protocol-Version");
 	if (pv && !mcp_version_supported(pv)) {
+		char clipped[41];
 		http_respond_fail(req, 400, "unsupported_protocol_version",
-				  "MCP-Protocol-Version %.40s is not one we speak (2025-11-25, "
+				  "MCP-Protocol-Version %s is not one we speak (2025-11-25, "
 				  "2025-06-18, 2025-03-26)",
-				  pv);
+				  mcp_clip(clipped, sizeof clipped, pv));
 		return 0;
 	}
 	json_t *msg = mcp_parse(text ? text : "", n, &error_answer);

@@ -95,6 +95,12 @@ char *mcp_handle_message(struct mcp_session *s, struct mcp_backend *b, const jso
  * NULL). */
 char *mcp_handle_text(struct mcp_session *s, struct mcp_backend *b, const char *text, size_t n);
 
+/* Text cut to fit: copies `src` into `dst` (`size` bytes, size >= 1) as
+ * whole UTF-8 characters only, so a byte cut never splits one (jansson
+ * refuses such a string and the message would be lost); an invalid byte
+ * becomes '?'. Returns dst. Pure. */
+char *mcp_clip(char *dst, size_t size, const char *src);
+
 /* A JSON-RPC error answer to `id` (borrowed, NULL = null) as text. */
 char *mcp_error_text(const json_t *id, int code, const char *message);
 

@@ -72,12 +72,64 @@ static json_t *answer_new(const json_t *id)
 	return a;
 }
 
+/* The length of the valid UTF-8 character at s (n bytes left), or 0. */
+static size_t utf8_char_len(const unsigned char *s, size_t n)
+{
+	size_t len;
+	unsigned c = s[0];
+	if (c < 0x80)
+		return 1;
+	if (c >= 0xC2 && c <= 0xDF)
+		len = 2;
+	else if (c >= 0xE0 && c <= 0xEF)
+		len = 3;
+	else if (c >= 0xF0 && c <= 0xF4)
+		len = 4;
+	else
+		return 0;
+	if (n < len)
+		return 0;
+	for (size_t i = 1; i < len; i++)
+		if ((s[i] & 0xC0) != 0x80)
+			return 0;
+	if ((c == 0xE0 && s[1] < 0xA0) || (c == 0xED && s[1] > 0x9F) ||
+	    (c == 0xF0 && s[1] < 0x90) || (c == 0xF4 && s[1] > 0x8F))
+		return 0;   /* overlong, surrogate, over U+10FFFF */
+	return len;
+}
+
+char *mcp_clip(char *dst, size_t size, const char *src)
+{
+	const unsigned char *s = (const unsigned char *)(src ? src : "");
+	size_t n = strlen((const char *)s), i = 0, o = 0;
+	while (i < n) {
+		size_t len = utf8_char_len(s + i, n - i);
+		if (o + (len ? len : 1) >= size)
+			break;
+		if (len) {
+			memcpy(dst + o, s + i, len);
+			o += len;
+			i += len;
+		} else {
+			dst[o++] = '?';
+			i++;
+		}
+	}
+	dst[o] = '\0';
+	return dst;
+}
+
 char *mcp_error_text(const json_t *id, int code, const char *message)
 {
 	json_t *a = answer_new(id);
 	json_t *e = json_object();
+	json_t *m = json_string(message);
+	if (!m) {   /* not UTF-8: say it in the valid part, never drop "message" */
+		char clean[512];
+		m = json_string(mcp_clip(clean, sizeof clean, message));
+	}
 	json_object_set_new(e, "code", json_integer(code));
-	json_object_set_new(e, "message", json_string(message));
+	json_object_set_new(e, "message", m ? m : json_string("Internal error"));
 	json_object_set_new(a, "error", e);
 	return answer_text(a);
 }
@@ -152,7 +204,7 @@ static char *tools_call(struct mcp_backend *b, const json_t *id, const json_t *p
 {
 	const char *name = json_string_value(json_object_get(params, "name"));
 	const json_t *args = json_object_get(params, "arguments");
-	char msg[160];
+	char msg[160], clipped[101];
 
 	if (!name)
 		return mcp_error_text(id, MCP_INVALID_PARAMS,
@@ -161,7 +213,7 @@ static char *tools_call(struct mcp_backend *b, const json_t *id, const json_t *p
 		return mcp_error_text(id, MCP_INVALID_PARAMS,
 				      "Invalid params: \"arguments\" must be an object");
 	if (!mcp_tool_known(name)) {
-		snprintf(msg, sizeof msg, "Unknown tool: %.100s", name);
+		snprintf(msg, sizeof msg, "Unknown tool: %s", mcp_clip(clipped, sizeof clipped, name));
 		return mcp_error_text(id, MCP_INVALID_PARAMS, msg);
 	}
 	return result_text(id, mcp_tools_call(b, name, json_is_object(args) ? args : NULL));
@@ -261,7 +313,9 @@ char *mcp_handle_message(struct mcp_session *s, struct mcp_backend *b, const jso
 		return resources_call(b, id, method, params);
 	if (strcmp(method, "resources/templates/list") == 0)
 		return result_text(id, resource_templates());
-	snprintf(text, sizeof text, "Method not found: %.100s", method);
+	char clipped[101];
+	snprintf(text, sizeof text, "Method not found: %s",
+		 mcp_clip(clipped, sizeof clipped, method));
 	return mcp_error_text(id, MCP_METHOD_NOT_FOUND, text);
 }
 

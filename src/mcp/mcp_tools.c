@@ -167,10 +167,24 @@ int mcp_tool_known(const char *name)
 
 /* --- results ------------------------------------------------------------------------ */
 
+/* Never NULL: text that is not UTF-8 (a byte cut) is clipped to whole
+ * characters, and failing that a fixed text says so. */
 static json_t *result_new(const char *text, int is_error)
 {
-	return json_pack("{s:[{s:s,s:s}],s:b}", "content", "type", "text", "text", text,
-			 "isError", is_error);
+	json_t *r = json_pack("{s:[{s:s,s:s}],s:b}", "content", "type", "text", "text", text,
+			      "isError", is_error);
+	if (!r) {
+		size_t n = strlen(text ? text : "") + 1;
+		char *clean = xmalloc(n);
+		r = json_pack("{s:[{s:s,s:s}],s:b}", "content", "type", "text", "text",
+			      mcp_clip(clean, n, text), "isError", is_error);
+		free(clean);
+	}
+	if (!r)
+		r = json_pack("{s:[{s:s,s:s}],s:b}", "content", "type", "text", "text",
+			      "internal error: the answer's text could not be encoded", "isError",
+			      1);
+	return r;
 }
 
 static json_t *result_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
@@ -181,7 +195,8 @@ static json_t *result_error(const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof msg, fmt, ap);
 	va_end(ap);
-	return result_new(msg, 1);
+	char clean[sizeof msg];   /* the byte cut may split a character */
+	return result_new(mcp_clip(clean, sizeof clean, msg), 1);
 }
 
 /* The lakehouse's error answer as a tool error, in its own words. */
@@ -822,10 +837,17 @@ static json_t *run_ingest_csv(struct mcp_backend *b, const json_t *args)
 				    "\"csv\"");
 	if (file) {
 		struct stat st;
-		fd = open(file, O_RDONLY | O_CLOEXEC);
+		/* O_NONBLOCK: a FIFO or a device must not block the server in
+		 * open(); only a regular file is read, then in blocking mode */
+		fd = open(file, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
 		if (fd < 0 || fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
 			r = result_error("cannot read %s: %s", file,
 					 fd < 0 ? strerror(errno) : "not a regular file");
+			goto out;
+		}
+		int fl = fcntl(fd, F_GETFL);
+		if (fl < 0 || fcntl(fd, F_SETFL, fl & ~O_NONBLOCK) != 0) {
+			r = result_error("cannot read %s: %s", file, strerror(errno));
 			goto out;
 		}
 		len = (size_t)st.st_size;
@@ -890,8 +912,8 @@ json_t *mcp_tools_call(struct mcp_backend *b, const char *name, const json_t *ar
 				r = mcp_tools[i].run(b, args);
 			break;
 		}
-	if (!r)
-		r = result_error("unknown tool %s", name);
+	if (!r)   /* mcp_protocol.c checked the name: only a failed tool gets here */
+		r = result_error("internal error: the tool %s gave no answer", name);
 	json_decref(empty);
 	return r;
 }
@@ -958,20 +980,22 @@ int mcp_resources_read(struct mcp_backend *b, const char *uri, json_t **out,
 {
 	json_t *fail = NULL;
 	long status = 0;
+	char clipped_uri[201];
 	*out = NULL;
 	if (strncmp(uri, MCP_URI_PREFIX, strlen(MCP_URI_PREFIX)) != 0 ||
 	    !uri[strlen(MCP_URI_PREFIX)])
 		return lh_fail(err, 404, "not_found",
-			       "Resource not found: %.200s (resources are "
+			       "Resource not found: %s (resources are "
 			       "lakehouse://datasets/<name>)",
-			       uri);
+			       mcp_clip(clipped_uri, sizeof clipped_uri, uri));
 	const char *name = uri + strlen(MCP_URI_PREFIX);
 	char *text = describe(b, name, NULL, &status, &fail);
 	if (!text) {
 		const char *msg = json_string_value(json_object_get(
 			json_array_get(json_object_get(fail, "content"), 0), "text"));
 		if (status == 404 || status == 400)
-			lh_fail(err, 404, "not_found", "Resource not found: %.200s (%s)", uri,
+			lh_fail(err, 404, "not_found", "Resource not found: %s (%s)",
+				mcp_clip(clipped_uri, sizeof clipped_uri, uri),
 				msg ? msg : "no such dataset");
 		else
 			lh_fail(err, 502, "upstream_failed", "%s", msg ? msg : "failed");

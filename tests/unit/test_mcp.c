@@ -15,6 +15,8 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 /* A fake lakehouse: answers by path from a small table; counts calls. */
 struct fake {
@@ -372,4 +374,69 @@ TEST(mcp_closest_name)
 	CHECK_EQ_STR(mcp_closest_name("Job_Order", names, 3), "job_orders");
 	CHECK(!mcp_closest_name("invoices", names, 3));
 	CHECK(!mcp_closest_name("x", names, 0));
+}
+
+TEST(mcp_ingest_path_refuses_a_fifo_without_blocking)
+{
+	struct fake f = { 0 };
+	struct mcp_backend b = FAKE_BACKEND(f, 1);
+	struct mcp_session s = { 0 };
+	char dir[] = "/tmp/lh-mcp-fifo-XXXXXX";
+	CHECK(mkdtemp(dir));
+	char *fifo = xasprintf("%s/f.csv", dir);
+	CHECK_EQ_INT(mkfifo(fifo, 0600), 0);
+	b.local_files = 1;
+	char *msg = xasprintf("{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"tools/call\",\"params\":"
+			      "{\"name\":\"ingest_csv\",\"arguments\":{\"name\":\"x\",\"path\":\"%s\"}}}",
+			      fifo);
+	alarm(20);   /* before the fix open() blocked forever: SIGALRM fails the run */
+	json_t *a = roundtrip(&s, &b, msg);
+	alarm(0);
+	CHECK(json_is_true(json_object_get(json_object_get(a, "result"), "isError")));
+	CHECK(strstr(result_text(a), "not a regular file"));
+	CHECK_EQ_INT(f.calls, 0);
+	json_decref(a);
+	unlink(fifo);
+	rmdir(dir);
+	free(msg);
+	free(fifo);
+}
+
+TEST(mcp_cut_text_keeps_whole_characters)
+{
+	struct fake f = { 0 };
+	struct mcp_backend b = FAKE_BACKEND(f, 1);
+	struct mcp_session s = { 0 };
+
+	/* a method name cut in the middle of an é still gets its "message" */
+	char e100[201], e700[1401];
+	for (int i = 0; i < 100; i++)
+		memcpy(e100 + 2 * i, "\xc3\xa9", 2);
+	e100[200] = '\0';
+	for (int i = 0; i < 700; i++)
+		memcpy(e700 + 2 * i, "\xc3\xa9", 2);
+	e700[1400] = '\0';
+	char *m = xasprintf("{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"a%s\"}", e100);
+	json_t *a = roundtrip(&s, &b, m);
+	CHECK_EQ_INT(error_code(a), MCP_METHOD_NOT_FOUND);
+	CHECK(json_string_value(json_object_get(json_object_get(a, "error"), "message")));
+	json_decref(a);
+	free(m);
+
+	/* so does a tool's error text longer than its buffer */
+	m = xasprintf("{\"jsonrpc\":\"2.0\",\"id\":2,\"method\":\"tools/call\",\"params\":{"
+		      "\"name\":\"describe_dataset\",\"arguments\":{\"name\":\"a%s\"}}}",
+		      e700);
+	a = roundtrip(&s, &b, m);
+	CHECK(json_is_true(json_object_get(json_object_get(a, "result"), "isError")));
+	CHECK(result_text(a));
+	CHECK(!strstr(result_text(a), "unknown tool"));
+	CHECK(strstr(result_text(a), "a\xc3\xa9"));
+	json_decref(a);
+	free(m);
+
+	char buf[8];
+	CHECK_EQ_STR(mcp_clip(buf, sizeof buf, "a\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9"),
+		     "a\xc3\xa9\xc3\xa9\xc3\xa9");   /* 7 bytes fit, not 8 */
+	CHECK_EQ_STR(mcp_clip(buf, sizeof buf, "ab\xff"), "ab?");
 }
