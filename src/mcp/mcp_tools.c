@@ -298,16 +298,33 @@ static void thousands(char out[32], size_t n)
 	out[k] = '\0';
 }
 
-char *mcp_render_rows(const json_t *answer, size_t max_rows, size_t max_bytes, int *truncated,
-		      size_t *nshown_out)
+/* Cut `b` to at most `room` bytes (room >= 4) at a UTF-8 character boundary
+ * and end it with "…\n" (the text in it is UTF-8: it came from jansson). */
+static void line_cut(struct lh_buf *b, size_t room)
+{
+	size_t n = room > 4 ? room - 4 : 0;   /* "…" is 3 bytes, then "\n" */
+	if (n > b->len)
+		n = b->len;
+	while (n > 0 && ((unsigned char)b->data[n] & 0xC0) == 0x80)
+		n--;
+	b->len = n;
+	lh_buf_append(b, "\xE2\x80\xA6\n", 4);
+}
+
+/* mcp_render_rows, also saying in *cut_out whether a line (the header or
+ * the one row shown) was wider than the byte cap and cut at "…". */
+static char *render_rows(const json_t *answer, size_t max_rows, size_t max_bytes,
+			 int *truncated, size_t *nshown_out, int *cut_out)
 {
 	const json_t *columns = json_object_get(answer, "columns");
 	const json_t *rows = json_object_get(answer, "rows");
 	struct lh_buf out, line;
 	size_t shown = 0, i;
+	int cut = 0, more = 0;
 	char caps_rows[32], caps_bytes[32], nshown[32];
 
 	*truncated = json_is_true(json_object_get(answer, "truncated"));
+	more = *truncated;
 	lh_buf_init(&out, (size_t)-1);
 	lh_buf_init(&line, (size_t)-1);
 	for (i = 0; i < json_array_size(columns); i++) {
@@ -318,9 +335,14 @@ char *mcp_render_rows(const json_t *answer, size_t max_rows, size_t max_bytes, i
 		cell_append(&out, name ? json_object_get(c, "name") : c);
 	}
 	lh_buf_append(&out, "\n", 1);
+	if (out.len > max_bytes / 2) {   /* the header counts: leave room for a row */
+		line_cut(&out, max_bytes / 2);
+		cut = 1;
+		*truncated = 1;
+	}
 	for (i = 0; i < json_array_size(rows); i++) {
 		if (shown >= max_rows) {
-			*truncated = 1;
+			*truncated = more = 1;
 			break;
 		}
 		const json_t *row = json_array_get(rows, i);
@@ -332,7 +354,15 @@ char *mcp_render_rows(const json_t *answer, size_t max_rows, size_t max_bytes, i
 		lh_buf_append(&line, "\n", 1);
 		if (out.len + line.len > max_bytes) {
 			*truncated = 1;
-			break;
+			if (shown > 0) {
+				more = 1;
+				break;
+			}
+			/* one row wider than the cap: show it cut, not nothing */
+			line_cut(&line, max_bytes - out.len);
+			cut = 1;
+			if (i + 1 < json_array_size(rows))
+				more = 1;
 		}
 		lh_buf_append(&out, line.data, line.len);
 		line.len = 0;
@@ -341,11 +371,19 @@ char *mcp_render_rows(const json_t *answer, size_t max_rows, size_t max_bytes, i
 	lh_buf_free(&line);
 	if (nshown_out)
 		*nshown_out = shown;
+	if (cut_out)
+		*cut_out = cut;
 	thousands(caps_rows, max_rows);
 	thousands(nshown, shown);
 	snprintf(caps_bytes, sizeof caps_bytes, "%zu KiB", max_bytes / 1024);
 	char *tail;
-	if (max_rows == (size_t)-1 && !*truncated)
+	if (cut)
+		tail = xasprintf("(%s row%s shown; truncated: a line was wider than the %s cap and "
+				 "was cut at \"\xE2\x80\xA6\"%s; select fewer or shorter columns, "
+				 "e.g. left(col, 200))",
+				 nshown, shown == 1 ? "" : "s", caps_bytes,
+				 more ? ", and the result has more rows than shown" : "");
+	else if (max_rows == (size_t)-1 && !*truncated)
 		tail = xasprintf("(%s row%s)", nshown, shown == 1 ? "" : "s");
 	else if (max_rows == (size_t)-1)
 		tail = xasprintf("(%s row%s shown; truncated at %s)", nshown, shown == 1 ? "" : "s",
@@ -361,6 +399,12 @@ char *mcp_render_rows(const json_t *answer, size_t max_rows, size_t max_bytes, i
 	lh_buf_append(&out, tail, strlen(tail));
 	free(tail);
 	return lh_buf_take(&out);
+}
+
+char *mcp_render_rows(const json_t *answer, size_t max_rows, size_t max_bytes, int *truncated,
+		      size_t *nshown_out)
+{
+	return render_rows(answer, max_rows, max_bytes, truncated, nshown_out, NULL);
 }
 
 /* --- "did you mean" ----------------------------------------------------------------- */
@@ -742,8 +786,10 @@ static json_t *run_search(struct mcp_backend *b, const json_t *args)
 								  json_array_get(columns, j))));
 		json_array_append_new(rows, row);
 	}
-	char *hits_text = mcp_render_rows(table, LH_MCP_QUERY_MAX_ROWS, LH_MCP_QUERY_MAX_BYTES,
-					  &trunc, NULL);
+	size_t shown = 0;
+	int cut = 0;
+	char *hits_text = render_rows(table, LH_MCP_QUERY_MAX_ROWS, LH_MCP_QUERY_MAX_BYTES,
+				      &trunc, &shown, &cut);
 	const json_t *ver = json_object_get(answer, "version");
 	const char *ds_name = json_string_value(json_object_get(answer, "dataset"));
 	const char *mode = json_string_value(json_object_get(answer, "mode"));
@@ -760,7 +806,19 @@ static json_t *run_search(struct mcp_backend *b, const json_t *args)
 				       json_object_get(answer, "searched_rows")),
 			       hits_text);
 	json_t *r = result_new(text, 0);
-	json_object_set_new(r, "structuredContent", json_pack("{s:O}", "results", hits));
+	/* structuredContent holds what the text shows, no more (the caps):
+	 * the hits shown, and a hit whose line was cut without its row */
+	json_t *shown_hits = json_array();
+	for (size_t i = 0; i < shown && i < json_array_size(hits); i++) {
+		json_t *h = json_deep_copy(json_array_get(hits, i));
+		if (cut)
+			json_object_del(h, "row");
+		json_array_append_new(shown_hits, h);
+	}
+	json_object_set_new(r, "structuredContent",
+			    json_pack("{s:o,s:I,s:I,s:b}", "results", shown_hits, "shown",
+				      (json_int_t)shown, "hits", (json_int_t)json_array_size(hits),
+				      "truncated", trunc));
 	free(text);
 	free(hits_text);
 	json_decref(table);

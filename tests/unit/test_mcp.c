@@ -24,6 +24,7 @@ struct fake {
 	int unreachable;
 	char last_path[256];
 	char last_body[256];
+	const char *search_answer;   /* the body of a 200 to /v1/search, when set */
 };
 
 static int fake_call(void *ctx, const char *method, const char *path, const char *content_type,
@@ -54,6 +55,9 @@ static int fake_call(void *ctx, const char *method, const char *path, const char
 		text = "{\"columns\":[{\"name\":\"a\",\"type\":\"INTEGER\"},{\"name\":\"b\","
 		       "\"type\":\"VARCHAR\"}],\"rows\":[[1,\"x|y\"],[2,null],[3,\"z\"]],"
 		       "\"row_count\":3,\"truncated\":false}";
+	} else if (strcmp(path, "/v1/search") == 0 && f->search_answer) {
+		status = 200;
+		text = f->search_answer;
 	} else if (strncmp(path, "/v1/ingest", 10) == 0) {
 		status = 403;
 		text = "{\"error\":\"this token may only read\",\"code\":\"forbidden\"}";
@@ -439,4 +443,68 @@ TEST(mcp_cut_text_keeps_whole_characters)
 	CHECK_EQ_STR(mcp_clip(buf, sizeof buf, "a\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9"),
 		     "a\xc3\xa9\xc3\xa9\xc3\xa9");   /* 7 bytes fit, not 8 */
 	CHECK_EQ_STR(mcp_clip(buf, sizeof buf, "ab\xff"), "ab?");
+}
+
+TEST(mcp_results_keep_the_caps)
+{
+	struct fake f = { 0 };
+	struct mcp_backend b = FAKE_BACKEND(f, 1);
+	struct mcp_session s = { 0 };
+	int trunc = 0;
+	size_t shown = 0;
+
+	/* one row wider than the byte cap is shown cut at "…", not dropped */
+	char *wide = xmalloc(5001);
+	memset(wide, 'w', 5000);
+	wide[5000] = '\0';
+	json_t *ans = json_pack("{s:[{s:s}],s:[[s]],s:b}", "columns", "name", "c", "rows", wide,
+				"truncated", 0);
+	char *text = mcp_render_rows(ans, 10, 1024, &trunc, &shown);
+	CHECK_EQ_INT(shown, 1);
+	CHECK_EQ_INT(trunc, 1);
+	CHECK(strstr(text, "w\xE2\x80\xA6\n"));
+	CHECK(!strstr(text, "more rows"));
+	CHECK(strlen(text) < 1024 + 300);
+	free(text);
+	json_decref(ans);
+	/* so is a header wider than the cap: it counts against it */
+	json_t *cols = json_array();
+	for (int i = 0; i < 300; i++) {
+		char name[32];
+		snprintf(name, sizeof name, "column_number_%d", i);
+		json_array_append_new(cols, json_pack("{s:s}", "name", name));
+	}
+	ans = json_pack("{s:o,s:[[i]],s:b}", "columns", cols, "rows", 1, "truncated", 0);
+	text = mcp_render_rows(ans, 10, 1024, &trunc, &shown);
+	CHECK(strlen(text) < 1024 + 300);
+	CHECK_EQ_INT(trunc, 1);
+	free(text);
+	json_decref(ans);
+
+	/* search: structuredContent holds only the hits the text shows */
+	json_t *hits = json_array();
+	memset(wide, 'x', 5000);
+	for (int i = 0; i < 40; i++)
+		json_array_append_new(hits, json_pack("{s:f,s:{s:i,s:s}}", "score", 1.0 / (i + 1),
+						      "row", "id", i, "bio", wide));
+	json_t *sa = json_pack("{s:s,s:i,s:s,s:i,s:o}", "dataset", "candidates", "version", 2,
+			       "mode", "text", "searched_rows", 40, "results", hits);
+	char *sa_text = json_dumps(sa, JSON_COMPACT);
+	f.search_answer = sa_text;
+	json_t *a = roundtrip(&s, &b,
+			      "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"tools/call\",\"params\":"
+			      "{\"name\":\"search\",\"arguments\":{\"dataset\":\"candidates\","
+			      "\"query\":\"x\",\"k\":40}}}");
+	const json_t *sc = json_object_get(json_object_get(a, "result"), "structuredContent");
+	size_t n = json_array_size(json_object_get(sc, "results"));
+	CHECK(n >= 1);
+	CHECK(n < 40);   /* 40 x 5,000 bytes do not fit 64 KiB */
+	CHECK(json_is_true(json_object_get(sc, "truncated")));
+	char *all = json_dumps(a, JSON_COMPACT);
+	CHECK(strlen(all) < 2 * LH_MCP_QUERY_MAX_BYTES + 4096);
+	free(all);
+	json_decref(a);
+	free(sa_text);
+	json_decref(sa);
+	free(wide);
 }
