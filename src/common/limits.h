@@ -168,6 +168,7 @@
 #define LH_MCP_QUERY_MAX_ROWS          1000          /* rows a query tool result shows */
 #define LH_MCP_QUERY_MAX_BYTES         (64u << 10)   /* bytes of a query tool result's table */
 #define LH_MCP_MAX_SESSIONS            1024          /* Streamable HTTP sessions; the least recently used goes */
+#define LH_MCP_MAX_SESSIONS_PER_TOKEN  64            /* of them one token may hold; its own oldest goes */
 #define LH_MCP_SAMPLE_ROWS             5             /* sample rows of describe_dataset and a resource */
 
 #endif

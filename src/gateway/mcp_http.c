@@ -8,9 +8,14 @@
  *     digits from the kernel) sent back in Mcp-Session-Id; every later
  *     request must carry it: without it 400 mcp_session_required, with an
  *     unknown or ended one 404 mcp_session_not_found (the client then
- *     initializes again, as the specification says). At most
- *     LH_MCP_MAX_SESSIONS live at once: a new one pushes out the least
- *     recently used. A session is only the negotiated revision and the
+ *     initializes again, as the specification says). A session belongs to
+ *     the token that made it (a SHA-256 of the Authorization header is kept,
+ *     never the token): a request or DELETE with another token gets the same
+ *     404, so one token holder can neither use nor end another's session.
+ *     At most LH_MCP_MAX_SESSIONS_PER_TOKEN per token (a new one pushes out
+ *     that token's least recently used, so one token cannot evict the
+ *     others') and LH_MCP_MAX_SESSIONS in all (then the least recently used
+ *     of all goes). A session is only the negotiated revision and the
  *     initialized flag, so losing one costs a client a new initialize.
  *  2. MCP-Protocol-Version, when sent, must be a revision we speak (else 400
  *     unsupported_protocol_version); absent, we go on (the specification:
@@ -43,6 +48,7 @@
 #include "common/http_server.h"
 #include "common/limits.h"
 #include "common/random.h"
+#include "common/sha256.h"
 #include "common/upstream.h"
 #include "common/xmalloc.h"
 #include "gateway/gateway_int.h"
@@ -58,6 +64,7 @@
 
 struct mcp_http_session {
 	char id[33];
+	char owner[LH_SHA256_HEX_LEN + 1];   /* SHA-256 of the maker's Authorization */
 	struct mcp_session s;
 	uint64_t last_used;          /* mcp_http.tick when last used */
 };
@@ -100,10 +107,27 @@ static struct mcp_http_session *session_find(struct mcp_http *m, const char *id)
 	return NULL;
 }
 
-static struct mcp_http_session *session_new(struct mcp_http *m)
+/* The owner a request's token makes (note 1): SHA-256 of its Authorization
+ * header ("" when none, auth being off). */
+static void session_owner(struct http_request *req, char owner[LH_SHA256_HEX_LEN + 1])
 {
-	struct mcp_http_session *s;
-	if (m->n < LH_MCP_MAX_SESSIONS) {
+	const char *auth = http_request_header(req, "Authorization");
+	sha256_hex(auth ? auth : "", auth ? strlen(auth) : 0, owner);
+}
+
+static struct mcp_http_session *session_new(struct mcp_http *m, const char *owner)
+{
+	struct mcp_http_session *s = NULL, *oldest_own = NULL;
+	size_t own = 0;
+	for (size_t i = 0; i < m->n; i++)
+		if (strcmp(m->sessions[i].owner, owner) == 0) {
+			own++;
+			if (!oldest_own || m->sessions[i].last_used < oldest_own->last_used)
+				oldest_own = &m->sessions[i];
+		}
+	if (own >= LH_MCP_MAX_SESSIONS_PER_TOKEN) {
+		s = oldest_own;   /* note 1: this token's least recently used goes */
+	} else if (m->n < LH_MCP_MAX_SESSIONS) {
 		s = &m->sessions[m->n++];
 	} else {
 		s = &m->sessions[0];   /* note 1: the least recently used goes */
@@ -222,6 +246,7 @@ static int session_take(struct http_request *req, struct mcp_http *m, struct mcp
 			char id[33])
 {
 	const char *sid = http_request_header(req, "Mcp-Session-Id");
+	char owner[LH_SHA256_HEX_LEN + 1];
 	int found = 0;
 	if (!sid || !*sid) {
 		http_respond_fail(req, 400, "mcp_session_required",
@@ -229,8 +254,11 @@ static int session_take(struct http_request *req, struct mcp_http *m, struct mcp
 				  "answer gave; send initialize first");
 		return -1;
 	}
+	session_owner(req, owner);
 	pthread_mutex_lock(&m->lock);
 	struct mcp_http_session *s = strlen(sid) < 33 ? session_find(m, sid) : NULL;
+	if (s && strcmp(s->owner, owner) != 0)
+		s = NULL;   /* another token's session: as if unknown (note 1) */
 	if (s) {
 		*out = s->s;
 		s->last_used = ++m->tick;
@@ -294,9 +322,12 @@ int mcp_http_post_end(struct http_request *req)
 					  "the system could not give random bytes for a session id");
 			return 0;
 		}
+		char owner[LH_SHA256_HEX_LEN + 1];
+		session_owner(req, owner);
 		pthread_mutex_lock(&m->lock);
-		struct mcp_http_session *ns = session_new(m);
+		struct mcp_http_session *ns = session_new(m, owner);
 		snprintf(ns->id, sizeof ns->id, "%s", id);
+		snprintf(ns->owner, sizeof ns->owner, "%s", owner);
 		ns->s = s;
 		ns->last_used = ++m->tick;
 		pthread_mutex_unlock(&m->lock);

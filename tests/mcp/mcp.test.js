@@ -339,6 +339,33 @@ describe('MCP over Streamable HTTP, the transport rules', () => {
     assert.equal(r.status, 404);
   });
 
+  it('ties a session to the token that made it, and caps sessions per token', async () => {
+    let r = await post(init);
+    assert.equal(r.status, 200);
+    const sid = r.headers.get('mcp-session-id');
+    // another token can neither use nor end it: the same 404 as unknown
+    r = await post({ jsonrpc: '2.0', id: 2, method: 'ping' },
+                   { 'Mcp-Session-Id': sid, Authorization: `Bearer ${WRITE}` });
+    assert.equal(r.status, 404);
+    r = await fetch(url + '/mcp', { method: 'DELETE',
+      headers: { Authorization: `Bearer ${WRITE}`, 'Mcp-Session-Id': sid } });
+    assert.equal(r.status, 404);
+    r = await post({ jsonrpc: '2.0', id: 3, method: 'ping' }, { 'Mcp-Session-Id': sid });
+    assert.equal(r.status, 200);
+    // 1,025 initializes with one token push out only that token's sessions
+    let firstWrite = null;
+    for (let i = 0; i < 1025; i++) {
+      r = await post(init, { Authorization: `Bearer ${WRITE}` });
+      assert.equal(r.status, 200);
+      if (i === 0) firstWrite = r.headers.get('mcp-session-id');
+    }
+    r = await post({ jsonrpc: '2.0', id: 4, method: 'ping' }, { 'Mcp-Session-Id': sid });
+    assert.equal(r.status, 200);
+    r = await post({ jsonrpc: '2.0', id: 5, method: 'ping' },
+                   { 'Mcp-Session-Id': firstWrite, Authorization: `Bearer ${WRITE}` });
+    assert.equal(r.status, 404);
+  });
+
   it('survives a client that hangs up mid-call, and stops its query', async () => {
     const gw = await (await fetch(url + '/health')).json();
     const queryd = gw.services.queryd.url.split(',')[0];
