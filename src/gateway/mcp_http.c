@@ -18,8 +18,10 @@
  *     of all goes). A session is only the negotiated revision and the
  *     initialized flag, so losing one costs a client a new initialize.
  *  2. MCP-Protocol-Version, when sent, must be a revision we speak (else 400
- *     unsupported_protocol_version); absent, we go on (the specification:
- *     assume 2025-03-26, which changes nothing we answer).
+ *     unsupported_protocol_version); absent, we go on and answer as the
+ *     session's negotiated revision (the specification would assume
+ *     2025-03-26, which we do not speak, ADR 0160; nothing we answer
+ *     differs).
  *  3. Security is the gateway's own (ADR 0090, 0110): the route is behind
  *     the bearer tokens like /v1 (auth.c counts POST and DELETE /mcp as
  *     reads, so a read token may use the read tools), the Host allow-list
@@ -289,7 +291,7 @@ int mcp_http_post_end(struct http_request *req)
 		char clipped[41];
 		http_respond_fail(req, 400, "unsupported_protocol_version",
 				  "MCP-Protocol-Version %s is not one we speak (2025-11-25, "
-				  "2025-06-18, 2025-03-26)",
+				  "2025-06-18)",
 				  mcp_clip(clipped, sizeof clipped, pv));
 		return 0;
 	}

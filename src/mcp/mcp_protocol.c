@@ -12,8 +12,9 @@
  *     batch array), -32601 for a method we do not have, -32602 for params
  *     that are not an object or lack a required field.
  *  2. Batches: JSON-RPC batch arrays were part of 2025-03-26 only and were
- *     removed in 2025-06-18; we answer an array with one -32600 (id null)
- *     whatever the revision (ADR 0160).
+ *     removed in 2025-06-18; we answer an array with one -32600 (id null).
+ *     So we do not claim 2025-03-26: asked for it, initialize offers our
+ *     latest (ADR 0160).
  *  3. initialize negotiates as the specification says: a revision we speak
  *     is echoed, any other gets our latest; the client decides whether to
  *     go on. We do not insist on initialize first (ping, tools/list before
@@ -35,7 +36,9 @@
 #define MCP_SERVER_NAME "lakehouse"
 #define MCP_SERVER_VERSION "0.1.0"
 
-static const char *const mcp_versions[] = { "2025-11-25", "2025-06-18", "2025-03-26" };
+/* Not 2025-03-26: it requires JSON-RPC batches, which we refuse (note 2);
+ * a client asking for it is offered our latest (ADR 0160). */
+static const char *const mcp_versions[] = { "2025-11-25", "2025-06-18" };
 
 int mcp_version_supported(const char *v)
 {
