@@ -101,6 +101,12 @@ char *mcp_handle_text(struct mcp_session *s, struct mcp_backend *b, const char *
  * becomes '?'. Returns dst. Pure. */
 char *mcp_clip(char *dst, size_t size, const char *src);
 
+/* `text` into `dst` (`size` bytes) with the user-info of every URL in it
+ * (in "http://user:secret@host" the "user:secret" becomes "***") masked, so credentials
+ * in LAKEHOUSE_URL reach neither a tool's error text nor the log. Returns
+ * dst. Pure. */
+char *mcp_mask_userinfo(char *dst, size_t size, const char *text);
+
 /* A JSON-RPC error answer to `id` (borrowed, NULL = null) as text. */
 char *mcp_error_text(const json_t *id, int code, const char *message);
 

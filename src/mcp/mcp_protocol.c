@@ -122,6 +122,35 @@ char *mcp_clip(char *dst, size_t size, const char *src)
 	return dst;
 }
 
+char *mcp_mask_userinfo(char *dst, size_t size, const char *text)
+{
+	size_t o = 0;
+	const char *p = text ? text : "";
+	while (*p && o + 1 < size) {
+		const char *sep = strstr(p, "://");
+		if (!sep) {
+			snprintf(dst + o, size - o, "%s", p);
+			return dst;
+		}
+		const char *host = sep + 3;
+		size_t auth_len = strcspn(host, "/?# \t\n\"'");
+		const char *at = NULL;
+		for (size_t i = 0; i < auth_len; i++)
+			if (host[i] == '@')
+				at = host + i;   /* the last '@' ends the user-info */
+		int w = at ? snprintf(dst + o, size - o, "%.*s***", (int)(host - p), p)
+			   : snprintf(dst + o, size - o, "%.*s", (int)(host - p), p);
+		if (w < 0 || (size_t)w >= size - o) {
+			dst[size - 1] = '\0';
+			return dst;
+		}
+		o += (size_t)w;
+		p = at ? at : host;
+	}
+	dst[o < size ? o : size - 1] = '\0';
+	return dst;
+}
+
 char *mcp_error_text(const json_t *id, int code, const char *message)
 {
 	json_t *a = answer_new(id);

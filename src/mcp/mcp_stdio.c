@@ -83,8 +83,11 @@ static int stdio_call(void *ctx, const char *method, const char *path, const cha
 	if (http_client_do(&r, &resp, err) != 0) {
 		char reason[sizeof err->msg];
 		snprintf(reason, sizeof reason, "%s", err->msg);   /* rephrase overwrites it */
-		lh_error_rephrase(err, "cannot reach the lakehouse at %s (LAKEHOUSE_URL): %s",
-				  sb->url, reason);
+		char *said = xasprintf("cannot reach the lakehouse at %s (LAKEHOUSE_URL): %s",
+				       sb->url, reason);
+		char masked[sizeof err->msg];   /* no credentials in the text */
+		lh_error_rephrase(err, "%s", mcp_mask_userinfo(masked, sizeof masked, said));
+		free(said);
 		goto out;
 	}
 	ans->status = resp.status;
@@ -168,7 +171,9 @@ int mcp_stdio_main(int argc, char **argv)
 	sb.token = getenv("LAKEHOUSE_TOKEN");
 	if (sb.token && !*sb.token)
 		sb.token = NULL;
-	log_event("info", "mcp", "lakehouse mcp: serving MCP on stdio for %s", sb.url);
+	char shown_url[sizeof sb.url];
+	log_event("info", "mcp", "lakehouse mcp: serving MCP on stdio for %s",
+		  mcp_mask_userinfo(shown_url, sizeof shown_url, sb.url));
 
 	for (;;) {
 		if (len == cap) {

@@ -504,3 +504,25 @@ describe('the MCP Inspector CLI', () => {
     });
   }
 });
+
+describe('lakehouse mcp keeps LAKEHOUSE_URL credentials to itself', () => {
+  it('masks the user-info of LAKEHOUSE_URL in its log line and tool errors', async () => {
+    const { spawnSync } = require('node:child_process');
+    const lines = [
+      { jsonrpc: '2.0', id: 1, method: 'initialize',
+        params: { protocolVersion: '2025-11-25', capabilities: {}, clientInfo: { name: 't', version: '1' } } },
+      { jsonrpc: '2.0', id: 2, method: 'tools/call', params: { name: 'list_datasets', arguments: {} } },
+    ].map((m) => JSON.stringify(m)).join('\n') + '\n';
+    // port 1 on loopback: nothing listens, so the call fails and says where
+    const r = spawnSync(BINARY, ['mcp'], { input: lines, timeout: 30000, encoding: 'utf8',
+      env: { PATH: process.env.PATH, LAKEHOUSE_URL: 'http://alice:s3cr3tpw@127.0.0.1:1',
+             LAKEHOUSE_TOKEN: 'x' } });
+    const answers = r.stdout.trim().split('\n').map((l) => JSON.parse(l));
+    const call = answers.find((a) => a.id === 2);
+    assert.equal(call.result.isError, true);
+    assert.match(call.result.content[0].text, /cannot reach the lakehouse at http:\/\/\*\*\*@127\.0\.0\.1:1/);
+    assert.doesNotMatch(r.stdout, /s3cr3tpw|alice/);
+    assert.doesNotMatch(r.stderr, /s3cr3tpw|alice/);
+    assert.match(r.stderr, /\*\*\*@127\.0\.0\.1:1/);
+  });
+});

@@ -517,3 +517,18 @@ TEST(mcp_results_keep_the_caps)
 	json_decref(sa);
 	free(wide);
 }
+
+TEST(mcp_masks_credentials_in_urls)
+{
+	char out[256];
+	CHECK_EQ_STR(mcp_mask_userinfo(out, sizeof out,
+				       "cannot reach the lakehouse at http://user:secret@host:8080 "
+				       "(LAKEHOUSE_URL): Could not connect"),
+		     "cannot reach the lakehouse at http://***@host:8080 (LAKEHOUSE_URL): Could "
+		     "not connect");
+	CHECK_EQ_STR(mcp_mask_userinfo(out, sizeof out, "https://a@b/x?u=c@d and http://h/p"),
+		     "https://***@b/x?u=c@d and http://h/p");
+	CHECK_EQ_STR(mcp_mask_userinfo(out, sizeof out, "http://127.0.0.1:8080"),
+		     "http://127.0.0.1:8080");
+	CHECK_EQ_STR(mcp_mask_userinfo(out, 12, "http://u:p@h"), "http://***@");   /* cut, no leak */
+}
