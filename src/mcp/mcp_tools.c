@@ -7,9 +7,11 @@
  *     dataset, bad SQL, a read token on a write) is a result with isError
  *     true and the lakehouse's own message, so the model can correct itself
  *     (mcp_protocol.c note 4). So are arguments of the wrong type.
- *  2. The write tool (ingest_csv) is listed only when the token may write
- *     (b->writer != 0); called with a read token anyway, it answers isError
- *     "this token may only read" (and so does a 403 from the lakehouse,
+ *  2. The write tool (ingest_csv) is listed only when the token is known to
+ *     write (b->writer == 1; unknown, the lakehouse being down at the
+ *     stdio probe, is no, and the next tools/list asks again); called
+ *     with a read token anyway, it answers isError "this token may only
+ *     read" (and so does a 403 from the lakehouse,
  *     whichever transport). A `path` is read only when the server runs on
  *     the caller's machine (b->local_files: stdio, ADR 0161).
  *  3. query shows at most LH_MCP_QUERY_MAX_ROWS rows and
@@ -143,8 +145,8 @@ json_t *mcp_tools_list(struct mcp_backend *b)
 		mcp_tools_writer(b);   /* stdio: ask the lakehouse once (note 2) */
 	for (size_t i = 0; i < MCP_NTOOLS; i++) {
 		const struct mcp_tool *t = &mcp_tools[i];
-		if (t->write && b->writer == 0)
-			continue;
+		if (t->write && b->writer != 1)
+			continue;   /* not known (the lakehouse did not answer) is no */
 		json_t *schema = json_loads(t->schema, 0, NULL);
 		json_t *ann = json_pack("{s:s,s:b,s:b,s:b,s:b}", "title", t->title, "readOnlyHint",
 					t->read_only, "destructiveHint", t->destructive,

@@ -293,6 +293,15 @@ TEST(mcp_tools_by_token_class)
 	mcp_tools_writer(&b);
 	CHECK_EQ_INT(b.writer, 0);
 	CHECK_EQ_STR(f.last_path, "/v1/ingest");
+	/* the lakehouse down at the probe: not known is no write tool */
+	b.writer = -1;
+	f.unreachable = 1;
+	a = roundtrip(&s, &b, list);
+	CHECK(has_tool(a, "query"));
+	CHECK(!has_tool(a, "ingest_csv"));
+	CHECK_EQ_INT(b.writer, -1);
+	json_decref(a);
+	f.unreachable = 0;
 	/* a path is refused when the server is not on the caller's machine */
 	b.writer = 1;
 	a = roundtrip(&s, &b,
