@@ -124,6 +124,27 @@ static int is_engine_failure(const char *msg)
 	       !strncmp(msg, "Out of Memory Error", 19);
 }
 
+/* `msg` with every byte that is not part of a whole UTF-8 character made
+ * '?': a message cut to its byte limit may split one, and jansson refuses
+ * such a string (the worker then died on a plain SQL error). */
+static void utf8_clean(char *msg)
+{
+	unsigned char *s = (unsigned char *)msg;
+	size_t n = strlen(msg);
+	for (size_t i = 0; i < n;) {
+		size_t len = s[i] < 0x80 ? 1 : s[i] >= 0xC2 && s[i] <= 0xDF ? 2
+			   : s[i] >= 0xE0 && s[i] <= 0xEF ? 3 : s[i] >= 0xF0 && s[i] <= 0xF4 ? 4 : 0;
+		int ok = len > 0 && i + len <= n;
+		for (size_t k = 1; ok && k < len; k++)
+			ok = (s[i + k] & 0xC0) == 0x80;
+		if (!ok) {
+			s[i++] = '?';
+			continue;
+		}
+		i += len;
+	}
+}
+
 static int send_error(struct worker *w, const struct lh_error *err)
 {
 	json_t *e;
@@ -140,8 +161,15 @@ static int send_error(struct worker *w, const struct lh_error *err)
 				    "DuckDB error); it was stopped and nothing else was affected",
 				    "retire", 1);
 	} else {
+		char msg[sizeof err->msg];
+		snprintf(msg, sizeof msg, "%s", err->msg);
+		utf8_clean(msg);
 		e = json_pack("{s:i, s:s, s:s}", "status", err->status ? err->status : 500, "code",
-			      err->code[0] ? err->code : "internal", "error", err->msg);
+			      err->code[0] ? err->code : "internal", "error", msg);
+		if (!e)   /* still not encodable (overlong forms): never die on words */
+			e = json_pack("{s:i, s:s, s:s}", "status", err->status ? err->status : 500,
+				      "code", err->code[0] ? err->code : "internal", "error",
+				      "the query failed (its error text could not be encoded)");
 	}
 	int rc = wire_send_json(w->fd, WIRE_ERROR, e);
 	json_decref(e);

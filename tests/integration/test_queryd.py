@@ -204,6 +204,16 @@ class QuerydTest(ServerTest):
         self.assertIn("nope", obj["error"])
         self.assertEqual(request("GET", url)[0], 405)
 
+    def test_error_text_cut_mid_character(self):
+        # an error message cut to its byte limit in the middle of an "é"
+        # must still be a 400 in words, not a dead worker (500)
+        url = self.queryd.url + "/query"
+        st, _, obj = request_json("POST", url, {"sql": "SELECT * FROM a" + "\u00e9" * 700})
+        self.assertEqual(st, 400, obj)
+        self.assertTrue(obj.get("error"))
+        st, _, obj = request_json("POST", url, {"sql": "SELECT 1 AS n"})
+        self.assertEqual(st, 200, obj)
+
     def test_max_rows(self):
         st, _, obj = self.query_json("SELECT range AS i FROM range(10000)", max_rows=2500)
         self.assertEqual(st, 200)
