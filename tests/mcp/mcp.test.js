@@ -9,9 +9,7 @@
 const { describe, it, before, after } = require('node:test');
 const assert = require('node:assert/strict');
 const { spawn, execFile } = require('node:child_process');
-const crypto = require('node:crypto');
 const fs = require('node:fs');
-const net = require('node:net');
 const os = require('node:os');
 const path = require('node:path');
 
@@ -28,35 +26,8 @@ const INSPECTOR = path.join(NM, '@modelcontextprotocol/inspector/clients/launche
 const READ = 'mcp-read-token-1';
 const WRITE = 'mcp-write-token-2';
 
-function ephemeralLow() {
-  try {
-    return Number(fs.readFileSync('/proc/sys/net/ipv4/ip_local_port_range', 'utf8').split(/\s+/)[0]) || 32768;
-  } catch (e) {
-    return 32768;
-  }
-}
-
-function tryListen(port) {
-  return new Promise((resolve) => {
-    const s = net.createServer();
-    s.once('error', () => resolve(0));
-    s.listen(port, '127.0.0.1', () => {
-      const got = s.address().port;
-      s.close(() => resolve(got));
-    });
-  });
-}
-
-// Below the ephemeral range (see free_port in tests/integration/lhtest.py).
-async function freePort() {
-  const high = ephemeralLow();
-  const low = Math.max(1024, high - 12000);
-  for (let i = 0; i < 200; i++) {
-    const port = await tryListen(low + crypto.randomInt(high - low));
-    if (port) return port;
-  }
-  return tryListen(0);
-}
+// A free port below the ephemeral range: the browser tests' helper.
+const { freePort } = require('../browser/lakehouse.js');
 
 let serve, url, dataDir, printed = '';
 
