@@ -7,6 +7,9 @@
  * terminal. Prints one summary line on stdout:
  *   candidates: version 3, 5000 rows, 7 columns (new version)
  *   candidates: version 3, 5000 rows, 7 columns (unchanged)
+ * and, when columns were cast to the dataset's types (ADR 0170):
+ *   timesheets: version 2, 4 rows (+2 appended), 4 columns (new version;
+ *   cast regular_hours int64 -> float64)   [one line]
  */
 #include "cli/cli.h"
 #include "cli/cli_int.h"
@@ -108,8 +111,18 @@ static void print_summary(const json_t *res, const char *mode)
 	       rows == 1 ? "" : "s");
 	if (!existing && !strcmp(mode, "append"))
 		printf(" (+%lld appended)", added);
-	printf(", %zu column%s (%s)\n", ncols, ncols == 1 ? "" : "s",
+	printf(", %zu column%s (%s", ncols, ncols == 1 ? "" : "s",
 	       existing ? "unchanged" : "new version");
+	const json_t *cast = json_object_get(res, "cast");
+	for (size_t i = 0; i < json_array_size(cast); i++) {
+		const json_t *c = json_array_get(cast, i);
+		const char *col = json_string_value(json_object_get(c, "column"));
+		const char *from = json_string_value(json_object_get(c, "from"));
+		const char *to = json_string_value(json_object_get(c, "to"));
+		printf("%s%s %s -> %s", i ? ", " : "; cast ", col ? col : "?", from ? from : "?",
+		       to ? to : "?");
+	}
+	printf(")\n");
 }
 
 int cli_ingest_main(int argc, char **argv)

@@ -107,6 +107,36 @@ int schema_type_stored(const struct schema_type *t)
 	return (unsigned)t->id < SCHEMA_NINFERRED;
 }
 
+/* ---- casts (ADR 0170) ------------------------------------------------- */
+
+int schema_type_casts_to(const struct schema_type *from, const struct schema_type *to)
+{
+	if (from->id == to->id && from->precision == to->precision && from->scale == to->scale)
+		return 1;
+	switch (to->id) {
+	case SCHEMA_UTF8:
+		return 1;
+	case SCHEMA_FLOAT64:
+		return from->id == SCHEMA_INT64;
+	case SCHEMA_TIMESTAMP:
+		return from->id == SCHEMA_DATE32;
+	default:
+		return 0;
+	}
+}
+
+int schema_int64_fits_float64(int64_t v)
+{
+	if (v >= -(INT64_C(1) << 53) && v <= (INT64_C(1) << 53))
+		return 1;
+	double d = (double)v;
+	/* 2^63 rounds from INT64_MAX and has no int64: not exact (and the
+	 * conversion back would be undefined) */
+	if (d >= 9223372036854775808.0)
+		return 0;
+	return (int64_t)d == v;
+}
+
 /* ---- fingerprint (docs/schema.md) ---------------------------------------------- */
 
 void schema_fp_init(struct schema_fp *fp)

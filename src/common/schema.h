@@ -72,6 +72,19 @@ int schema_type_parse(const char *s, size_t n, struct schema_type *out);
  * declared types land, so catalogd still refuses it. */
 int schema_type_stored(const struct schema_type *t);
 
+/* 1 if a column of type `from` may be stored as `to` without losing a
+ * value, by the type-level rules of SPEC 16 and ADR 0170: the same type;
+ * anything into utf8 (the text as it came); int64 into float64 (the caller
+ * still checks each value is exactly representable,
+ * schema_int64_fits_float64); date32 into timestamp[us] (midnight).
+ * Nothing else: not float64 into int64, not a date into a zoned timestamp
+ * (a date has no zone), not decimal either way. Pure. */
+int schema_type_casts_to(const struct schema_type *from, const struct schema_type *to);
+
+/* 1 if the double nearest v is exactly v (every |v| <= 2^53, and larger
+ * values with enough trailing zero bits). */
+int schema_int64_fits_float64(int64_t v);
+
 /* DuckDB's name for the type: BOOLEAN, BIGINT, DOUBLE, DATE, TIMESTAMP,
  * TIMESTAMPTZ, VARCHAR, DECIMAL(p,s). Static string or buf. */
 const char *schema_type_sql(const struct schema_type *t, char buf[SCHEMA_TYPE_NAME_MAX]);

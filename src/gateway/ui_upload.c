@@ -120,6 +120,21 @@ static void render_drift(struct html *h, const json_t *a)
 		    "under another name to keep both, or fix the export so its columns match.</p>");
 }
 
+/* The columns the ingest cast to the dataset's types (ADR 0170), if any. */
+static void render_cast(struct html *h, const json_t *a)
+{
+	const json_t *cast = json_object_get(a, "cast");
+	if (!json_array_size(cast))
+		return;
+	html_lit(h, "<p id=\"upload-cast\">Read with the dataset's types: ");
+	for (size_t i = 0; i < json_array_size(cast); i++) {
+		const json_t *c = json_array_get(cast, i);
+		html_printf(h, "%s<strong>%s</strong> %s \xe2\x86\x92 %s", i ? ", " : "",
+			    ui_jstr(c, "column"), ui_jstr(c, "from"), ui_jstr(c, "to"));
+	}
+	html_lit(h, ".</p>");
+}
+
 /* The HTML of an ingest answer; returns the status for a full page. */
 static int render_upload_result(struct html *h, long status, const json_t *a)
 {
@@ -135,16 +150,18 @@ static int render_upload_result(struct html *h, long status, const json_t *a)
 				       "id=\"upload-outcome\" data-outcome=\"unchanged\"><p class=\""
 				       "alert-title\">Unchanged: this file is already version %lld of "
 				       "<a href=\"/datasets/%U\">%s</a>.</p><p>%s rows, %zu columns. "
-				       "Nothing new was written.</p></div>",
+				       "Nothing new was written.</p>",
 				    ui_jint(m, "version"), name, name, rows, ncols);
 		else
 			html_printf(h, "<div class=\"alert alert-ok\" role=\"status\" "
 				       "id=\"upload-outcome\" data-outcome=\"new_version\"><p class=\""
 				       "alert-title\">Uploaded: <a href=\"/datasets/%U\">%s</a> is now "
 				       "at version %lld.</p><p>This file has %s rows and %zu columns; "
-				       "the dataset holds %s rows (%s).</p></div>",
+				       "the dataset holds %s rows (%s).</p>",
 				    name, name, ui_jint(m, "version"), rows, ncols, total,
 				    ui_jstr(m, "mode") ? ui_jstr(m, "mode") : "");
+		render_cast(h, a);
+		html_lit(h, "</div>");
 		return 200;
 	}
 	if (status == 409 && !strcmp(ui_jstr(a, "code") ? ui_jstr(a, "code") : "", "schema_drift")) {
@@ -169,8 +186,9 @@ static int upload_page(struct http_request *req, int status, const char *name,
 	html_init(&h, 0);
 	ui_page_open(&h, "Upload", UI_NAV_UPLOAD, &t);
 	html_lit(&h, "<h1>Upload a CSV</h1><p class=\"lead\">The schema is inferred from every "
-		    "row. Uploading the same file twice changes nothing; a file whose columns "
-		    "differ from the dataset's is refused and the difference is shown.</p>");
+		    "row. Uploading the same file twice changes nothing; a file whose values fit "
+		    "the dataset's types is read with them; one whose columns differ otherwise "
+		    "is refused and the difference is shown.</p>");
 	render_upload_form(&h, name, &t);
 	html_lit(&h, "<div id=\"upload-result\" aria-live=\"polite\">");
 	if (result)

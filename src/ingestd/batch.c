@@ -9,7 +9,10 @@
  *      "u" (bytes verbatim), the formats schema_type_arrow() spells.
  *      Values are converted with schema.h's and calendar.h's parsers, the
  *      same code that decided the column types (ADR 0021). Empty values are
- *      nulls in the validity bitmap, utf8 included.
+ *      nulls in the validity bitmap, utf8 included. A column cast to the
+ *      dataset's type (cast.h, ADR 0170) is filled as that type: utf8 takes
+ *      the text verbatim, float64's parser takes int64 text, and a date
+ *      cast into timestamp[us] is parsed as a date (its midnight).
  *   2. "u" has int32 offsets: a batch's string bytes are at most its chunk's
  *      bytes; a format keeps its chunks under 2 GiB (the CSV reader's are
  *      under INFER_CHUNK_BYTES + LH_CSV_MAX_RECORD_BYTES, 66 MiB, a static
@@ -184,6 +187,14 @@ int batch_put_text(struct batch *b, size_t col, size_t row, const char *p, size_
 	case SCHEMA_TIMESTAMP:
 	case SCHEMA_TIMESTAMPTZ: {
 		int zoned;
+		if (b->cols[col].cast && b->cols[col].from.id == SCHEMA_DATE32) {
+			/* a date cast into a timestamp[us] column: its midnight */
+			int32_t days;
+			if (calendar_parse_date(p, n, &days))
+				return -1;
+			((int64_t *)c->values)[row] = (int64_t)days * INT64_C(86400000000);
+			return 0;
+		}
 		if (calendar_parse_timestamp(p, n, &((int64_t *)c->values)[row], &zoned))
 			return -1;
 		return zoned == (t == SCHEMA_TIMESTAMPTZ) ? 0 : -1;

@@ -30,8 +30,18 @@ struct ingest_format;
 
 struct ingest_column {
 	char *name;              /* owned, NUL-terminated UTF-8 */
-	struct schema_type type; /* one of the inferred types (schema.h) */
+	struct schema_type type; /* one of the inferred types (schema.h), or the
+				  * dataset's type the column is cast to (cast.h) */
 	int nullable;            /* 1 if any null (empty value) was seen */
+	/* What a cast needs to know of the values (cast.h, ADR 0170); set by
+	 * inference (infer_columns_result), zero in a hand-made column. */
+	unsigned char all_null;  /* no non-null value (all empty, or no rows) */
+	unsigned char inexact;   /* an int64 value that no float64 holds exactly */
+	/* Set only in a cast schema (cast.h): `type` is the dataset's and the
+	 * values have the inferred type `from`, which the batches parse them
+	 * as before converting (a date32 into a timestamp[us] column). */
+	unsigned char cast;
+	struct schema_type from;
 };
 
 struct ingest_schema {

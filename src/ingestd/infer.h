@@ -14,7 +14,12 @@
  *   2. The final type is the lowest remaining bit (the priority order of
  *      the inferred type ids); a column with no non-null value is utf8.
  *   3. An empty value is a null: it makes the column nullable and leaves
- *      its set alone.
+ *      its set alone. A column with no non-null value is marked all_null.
+ *   4. For casts (ADR 0170: int64 values into a float64 column only when
+ *      every value is exactly representable), an int64 value that a double
+ *      cannot hold exactly marks the column `inexact`. Only values of 16
+ *      bytes or more are parsed again for it (15 digits are below 2^53),
+ *      so ordinary columns pay one length test.
  */
 #ifndef LH_INGESTD_INFER_H
 #define LH_INGESTD_INFER_H
@@ -29,7 +34,13 @@ struct infer_columns {
 	unsigned *possible;          /* per column: SCHEMA_MASK bits still possible */
 	unsigned char *seen;         /* per column: a non-null value was seen */
 	unsigned char *nulls;        /* per column: a null was seen */
+	unsigned char *inexact;      /* per column: an int64 value no float64
+				      * holds exactly was seen (note 4) */
 };
+
+/* Note 4's slow path: mark the column if the int64 p[0..n) is not exact
+ * as a float64. */
+void infer_columns_check_exact(struct infer_columns *t, size_t col, const char *p, size_t n);
 
 /* Start ncols columns with every type possible. */
 void infer_columns_init(struct infer_columns *t, size_t ncols);
@@ -44,8 +55,13 @@ static inline void infer_columns_value(struct infer_columns *t, size_t col, cons
 		return;
 	}
 	t->seen[col] = 1;
-	if (t->possible[col])
-		t->possible[col] &= schema_value_types(p, n);
+	if (t->possible[col]) {
+		unsigned types = schema_value_types(p, n);
+		t->possible[col] &= types;
+		/* note 4: an int64 of 15 digits or fewer is always exact */
+		if (n > 15 && (types & SCHEMA_MASK(SCHEMA_INT64)))
+			infer_columns_check_exact(t, col, p, n);
+	}
 }
 
 /* Each column's type and nullability into cols[0..ncols) (notes 2, 3). */

@@ -11,6 +11,14 @@
  *     name, the dataset list is read too: a name equal to an existing one
  *     but for letter case is 409 name_conflict before any conversion
  *     (name_case_check; catalogd's register refuses it anyway).
+ *  2a. Compatible uploads are cast (cast.h, ADR 0170): if the inferred
+ *     fingerprint is not the latest's but every column fits the dataset's
+ *     type, the rest of the run uses the cast schema (the dataset's types
+ *     and fingerprint), so the idempotency check, the object key, the
+ *     Parquet types and the register are the dataset's; the answer lists
+ *     `cast`. Otherwise the inferred schema goes on, and catalogd answers
+ *     the drift (note 5). A register racing another that changed the
+ *     schema meanwhile is drift too: catalogd checks the fingerprint again.
  *  3. The Parquet file is never stored in the spool: DuckDB's COPY writes
  *     it into a FIFO (a private name in the spool dir) from a converter
  *     thread while this thread reads the FIFO as the chunked body of the
@@ -52,6 +60,7 @@
 #include "common/names.h"
 #include "common/storage_client.h"
 #include "common/xmalloc.h"
+#include "ingestd/cast.h"
 #include "ingestd/format.h"
 #include "ingestd/parquet_writer.h"
 
@@ -154,7 +163,7 @@ static const struct manifest_object *find_object(const struct manifest *m,
 }
 
 static json_t *result_body(const struct manifest *manifest, int existing, uint64_t rows,
-			   uint64_t parquet_size, const char *key)
+			   uint64_t parquet_size, const char *key, const json_t *cast)
 {
 	json_t *o = json_object();
 	json_object_set_new(o, "manifest", manifest_to_json(manifest));
@@ -162,6 +171,7 @@ static json_t *result_body(const struct manifest *manifest, int existing, uint64
 	json_object_set_new(o, "row_count", json_integer((json_int_t)rows));
 	json_object_set_new(o, "parquet_size", json_integer((json_int_t)parquet_size));
 	json_object_set_new(o, "parquet_key", json_string(key));
+	json_object_set(o, "cast", (json_t *)cast);           /* note 2a: a new reference */
 	return o;
 }
 
@@ -285,11 +295,11 @@ static int stored_size(const struct pipeline_env *env, const char *key, uint64_t
  * with err. Whatever happens, the converter is joined and nothing of ours
  * stays in storaged unless the conversion succeeded. */
 static int store_parquet(const struct pipeline_env *env, const struct pipeline_input *in,
-			 const char *key, const char *fifo_path, uint64_t *size,
+			 const struct ingest_schema *schema, const char *key, const char *fifo_path, uint64_t *size,
 			 struct lh_error *err)
 {
 	struct converter c = {
-		.spool_fd = in->spool_fd, .schema = in->schema, .fifo_path = fifo_path,
+		.spool_fd = in->spool_fd, .schema = schema, .fifo_path = fifo_path,
 		.opts = { .memory_limit_bytes = env->duckdb_memory_bytes,
 			  .threads = env->duckdb_threads, .temp_directory = env->spool_dir,
 			  .cancel = &c.cancel },
@@ -301,7 +311,7 @@ static int store_parquet(const struct pipeline_env *env, const struct pipeline_i
 	struct storage_put put = {
 		.source = fifo_source, .source_ctx = &c, .write_once = 1, .expect_continue = 1,
 		.timeout_ms = LH_HTTP_CLIENT_TIMEOUT_MS +
-			      (unsigned)(in->schema->data_end >> 20) * 1000u,
+			      (unsigned)(schema->data_end >> 20) * 1000u,
 	};
 	struct peer_call call = call_of(env);
 	struct lh_error put_err = { 0 };
@@ -386,6 +396,8 @@ int pipeline_run(const struct pipeline_env *env, const struct pipeline_input *in
 {
 	int rc = -1;
 	const struct ingest_schema *schema = in->schema;                         /* 1 */
+	struct ingest_schema *cast_schema = NULL;
+	json_t *cast = json_array();
 	struct manifest *latest = NULL, *req = NULL, *registered = NULL;
 	struct peer_call call = call_of(env);
 	char *key = NULL, *fifo_path = NULL;
@@ -396,11 +408,14 @@ int pipeline_run(const struct pipeline_env *env, const struct pipeline_input *in
 		goto out;
 	if (!latest && name_case_check(env, in->name, err) != 0)
 		goto out;
+	if (ingest_cast_plan(in->schema, latest, &cast_schema, cast))          /* 2a */
+		schema = cast_schema;
 	const struct manifest_object *same = find_object(latest, schema->fingerprint,
 							 in->content_sha256);
 	if (same) {
 		*status = 200;
-		*body = result_body(latest, 1, schema->row_count, (uint64_t)same->size, same->key);
+		*body = result_body(latest, 1, schema->row_count, (uint64_t)same->size, same->key,
+				    cast);
 		rc = 0;
 		goto out;
 	}
@@ -411,7 +426,7 @@ int pipeline_run(const struct pipeline_env *env, const struct pipeline_input *in
 			      in->content_sha256, (int)getpid(), (unsigned long)pthread_self());
 	for (int attempt = 1;; attempt++) {
 		unlink(fifo_path);
-		int stored = store_parquet(env, in, key, fifo_path, &size, err);  /* 3, 4 */
+		int stored = store_parquet(env, in, schema, key, fifo_path, &size, err); /* 3, 4 */
 		if (stored == STORE_FAILED)
 			goto out;
 		if (stored == STORE_GONE) {                                      /* 6 */
@@ -436,7 +451,7 @@ int pipeline_run(const struct pipeline_env *env, const struct pipeline_input *in
 	}
 	if (registered) {
 		*status = 200;
-		*body = result_body(registered, existing, schema->row_count, size, key);
+		*body = result_body(registered, existing, schema->row_count, size, key, cast);
 		rc = 0;
 	} else if (err->status == 409) {
 		/* drift and conflicts are answers: catalogd's body as it sent it */
@@ -453,6 +468,8 @@ out:
 	manifest_unref(registered);
 	manifest_unref(req);
 	manifest_unref(latest);
+	ingest_cast_free(cast_schema);
+	json_decref(cast);
 	free(fifo_path);
 	free(key);
 	return rc;

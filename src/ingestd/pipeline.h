@@ -1,5 +1,6 @@
 /* pipeline.h — what ingestd does with a spooled, already inferred upload
- * (docs/api.md, POST /ingest steps 3-5): check the catalog for an identical version, convert to
+ * (docs/api.md, POST /ingest steps 2a-5): cast to the dataset's types when
+ * the upload fits them, check the catalog for an identical version, convert to
  * Parquet, PUT write-once to storaged, register with catalogd. Inference
  * (step 2) ran while the upload arrived (ingestd.c). */
 #ifndef LH_INGESTD_PIPELINE_H
@@ -50,7 +51,9 @@ struct pipeline_input {
 };
 
 /* Run the pipeline. On success returns 0 and *status and *body are the response
- * to send (200, or 409 with the drift explained); the caller owns *body.
+ * to send (200, with `cast` listing the columns read with the dataset's
+ * types (cast.h, ADR 0170), or 409 with the drift explained); the caller
+ * owns *body.
  * On failure returns -1 with err (500 when the conversion fails, 502 when a
  * peer is down or failing). Nothing is left behind in spool_dir either way. */
 int pipeline_run(const struct pipeline_env *env, const struct pipeline_input *in,

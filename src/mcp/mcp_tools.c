@@ -940,6 +940,20 @@ static json_t *run_ingest_csv(struct mcp_backend *b, const json_t *args)
 				 "all (mode %s).",
 				 rows, rows == 1 ? "" : "s", name, version, total,
 				 total == 1 ? "" : "s", mode ? mode : "replace");
+	/* columns read with the dataset's types (ADR 0170): say which */
+	const json_t *cast = json_object_get(answer, "cast");
+	for (size_t i = 0; i < json_array_size(cast); i++) {
+		const json_t *c = json_array_get(cast, i);
+		const char *col = json_string_value(json_object_get(c, "column"));
+		const char *from = json_string_value(json_object_get(c, "from"));
+		const char *to = json_string_value(json_object_get(c, "to"));
+		char *more = xasprintf("%s%s%s %s -> %s%s", text,
+				       i ? ", " : " Read with the dataset's types: ", col ? col : "?",
+				       from ? from : "?", to ? to : "?",
+				       i + 1 == json_array_size(cast) ? "." : "");
+		free(text);
+		text = more;
+	}
 	r = result_new(text, 0);
 	free(text);
 	if (answer)

@@ -53,8 +53,14 @@ static void check_value(const char *p, size_t n)
 	FUZZ_CHECK(!(m & SCHEMA_MASK(SCHEMA_INT64)) == !!schema_parse_int64(p, n, &v));
 	FUZZ_CHECK(!(m & SCHEMA_MASK(SCHEMA_FLOAT64)) == !!schema_parse_float64(p, n, &d));
 	FUZZ_CHECK(!(m & SCHEMA_MASK(SCHEMA_DATE32)) == !!calendar_parse_date(p, n, &day));
-	if (m & SCHEMA_MASK(SCHEMA_INT64))
+	if (m & SCHEMA_MASK(SCHEMA_INT64)) {
 		FUZZ_CHECK((m & SCHEMA_MASK(SCHEMA_FLOAT64)) && d == (double)v);
+		/* ADR 0170: an int64 fits a float64 column iff its double reads
+		 * back as the same integer (2^63 has no int64) */
+		int exact = d < 9223372036854775808.0 && d >= -9223372036854775808.0 &&
+			    (int64_t)d == v;
+		FUZZ_CHECK(schema_int64_fits_float64(v) == exact);
+	}
 	if (m & SCHEMA_MASK(SCHEMA_FLOAT64))
 		FUZZ_CHECK(isfinite(d));
 	int tr = calendar_parse_timestamp(p, n, &us, &z);

@@ -388,6 +388,18 @@ class TestCliAgainstServe(ServerTest):
 
     @unittest.skipUnless(built("ingestd") and built("queryd") and built("catalogd"),
                          "queryd is not built into this binary yet")
+    def test_ingest_says_what_was_cast(self):
+        path = os.path.join(self.tmp, "timesheets.csv")
+        with open(path, "w") as f:
+            f.write("id,hours,end_date\n1,40.5,2026-03-31\n")
+        self.assertEqual(self.cli("ingest", "timesheets", path).returncode, 0)
+        with open(path, "w") as f:
+            f.write("id,hours,end_date\n2,38,\n")
+        p = self.cli("ingest", "timesheets", path, "--mode", "append")
+        self.assertEqual((p.returncode, p.stdout),
+                         (0, b"timesheets: version 2, 2 rows (+1 appended), 3 columns (new version; "
+                             b"cast hours int64 -> float64, end_date utf8 -> date32)\n"), p.stderr)
+
     def test_query(self):
         self.ingest_three_versions()
         p = self.cli("query", "SELECT id, name FROM people ORDER BY id")

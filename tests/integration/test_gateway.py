@@ -436,6 +436,41 @@ class TestGatewayIngestQuery(ServerTest):
         self.assertEqual(st, 200, body)
         self.assertIn(b"1", body)
 
+    @unittest.skipUnless(built("ingestd") and built("queryd") and built("catalogd"),
+                         "queryd is not built into this binary yet")
+    def test_cast_upload_through_the_gateway_and_the_upload_page(self):
+        """ADR 0170: the ingest answer's `cast` passes through /v1/ingest, and
+        the web UI's upload page says which columns were read with the
+        dataset's types."""
+        srv = self.start("serve")
+        csv = b"id,hours\n1,40.5\n"
+        st, _, obj = request_json("POST", srv.url + "/v1/ingest?name=gw_hours", body=csv,
+                                  headers={"Content-Type": "text/csv"})
+        self.assertEqual((st, obj["cast"]), (200, []), obj)
+        st, _, obj = request_json("POST", srv.url + "/v1/ingest?name=gw_hours&mode=append",
+                                  body=b"id,hours\n2,38\n", headers={"Content-Type": "text/csv"})
+        self.assertEqual(st, 200, obj)
+        self.assertEqual(obj["cast"], [{"column": "hours", "from": "int64", "to": "float64"}])
+        st, hdrs, page = request("GET", srv.url + "/upload")
+        self.assertEqual(st, 200)
+        token = hdrs["set-cookie"].split("lh_csrf=")[1].split(";")[0]
+        b = "----lhtestcast"
+        body = ("--%s\r\nContent-Disposition: form-data; name=\"name\"\r\n\r\ngw_hours\r\n"
+                "--%s\r\nContent-Disposition: form-data; name=\"mode\"\r\n\r\nappend\r\n"
+                "--%s\r\nContent-Disposition: form-data; name=\"file\"; filename=\"h.csv\"\r\n"
+                "Content-Type: text/csv\r\n\r\nid,hours\n3,36\n\r\n--%s--\r\n"
+                % (b, b, b, b)).encode()
+        st, _, page = request("POST", srv.url + "/upload", body=body,
+                              headers={"Cookie": "lh_csrf=" + token, "X-CSRF-Token": token,
+                                       "Content-Type": "multipart/form-data; boundary=" + b})
+        self.assertEqual(st, 200, page[:500])
+        self.assertIn(b'data-outcome="new_version"', page)
+        self.assertIn("<p id=\"upload-cast\">Read with the dataset's types: "
+                      "<strong>hours</strong> int64 \u2192 float64.</p>".encode(), page)
+        st, _, obj = request_json("POST", srv.url + "/v1/query",
+                                  body={"sql": "SELECT sum(hours) FROM gw_hours"})
+        self.assertEqual((st, obj["rows"]), (200, [[114.5]]), obj)
+
 
 if __name__ == "__main__":
     unittest.main()

@@ -270,5 +270,166 @@ class TestParquetOverStoragedLimit(IngestStack):
         self.assertEqual(st, 200, obj)
 
 
+class TestCompatibleUploadsAreCast(IngestStack):
+    """SPEC 16, ADR 0170: an upload whose values all fit the dataset's types
+    is converted with them and keeps the fingerprint; the answer lists
+    `cast`; anything else is drift as before. The three cases of issue 15."""
+
+    def setUp(self):
+        super().setUp()
+        self.queryd = self.start("queryd", env={
+            "LAKEHOUSE_QUERYD_STORAGED_URL": self.storaged.url,
+            "LAKEHOUSE_QUERYD_CATALOGD_URL": self.catalogd.url})
+
+    def query(self, sql):
+        st, _, obj = request_json("POST", self.queryd.url + "/query", {"sql": sql})
+        self.assertEqual(st, 200, obj)
+        return obj
+
+    def schema(self, name):
+        st, _, m = request_json("GET", "%s/catalog/manifest/%s" % (self.catalogd.url, name))
+        self.assertEqual(st, 200, m)
+        return [(c["name"], c["type"]) for c in m["schema"]], m["schema_fingerprint"]
+
+    def test_timesheets_of_whole_hours_append_to_a_float64_column(self):
+        week1 = (b"placement_id,week_ending,regular_hours,overtime_hours\n"
+                 b"1,2026-01-09,40.5,2.25\n2,2026-01-09,38,0\n")
+        week2 = (b"placement_id,week_ending,regular_hours,overtime_hours\n"
+                 b"1,2026-01-16,40,0\n2,2026-01-16,36,4\n")
+        st, _, first = self.ingest(week1, name="timesheets")
+        self.assertEqual(st, 200, first)
+        self.assertEqual(first["cast"], [])
+        fp = first["manifest"]["schema_fingerprint"]
+        st, _, obj = self.ingest(week2, name="timesheets", mode="append")
+        self.assertEqual(st, 200, obj)
+        self.assertEqual(obj["manifest"]["version"], 2)
+        self.assertEqual(obj["manifest"]["schema_fingerprint"], fp)
+        self.assertEqual(obj["manifest"]["row_count"], 4)
+        self.assertEqual(obj["cast"], [
+            {"column": "regular_hours", "from": "int64", "to": "float64"},
+            {"column": "overtime_hours", "from": "int64", "to": "float64"}])
+        self.assertIn("/%s/" % fp[len("sha256:"):], obj["parquet_key"])
+        r = self.query("SELECT typeof(any_value(regular_hours)), sum(regular_hours), sum(overtime_hours) "
+                       "FROM timesheets")
+        self.assertEqual(r["rows"], [["DOUBLE", 154.5, 6.25]])
+        # the same bytes again: idempotent under the dataset's fingerprint
+        st, _, again = self.ingest(week2, name="timesheets", mode="append")
+        self.assertEqual(st, 200, again)
+        self.assertTrue(again["existing"])
+        self.assertEqual(again["manifest"]["version"], 2)
+        self.assertEqual(again["cast"], obj["cast"])
+        # replace mode casts too
+        week3 = week2.replace(b"2026-01-16", b"2026-01-23")
+        st, _, rep = self.ingest(week3, name="timesheets", mode="replace")
+        self.assertEqual(st, 200, rep)
+        self.assertEqual(rep["manifest"]["schema_fingerprint"], fp)
+        self.assertEqual(rep["manifest"]["row_count"], 2)
+        self.assertEqual(len(rep["cast"]), 2)
+        self.assertEqual(self.versions("timesheets"), [1, 2, 3])
+
+    def test_placements_whose_end_date_is_blank_everywhere_append_to_a_date_column(self):
+        v1 = (b"placement_id,candidate_id,start_date,end_date\n"
+              b"1,10,2026-01-05,2026-03-31\n2,11,2026-01-12,\n")
+        v2 = (b"placement_id,candidate_id,start_date,end_date\n"
+              b"3,12,2026-02-02,\n4,13,2026-02-09,\n")
+        st, _, first = self.ingest(v1, name="placements")
+        self.assertEqual(st, 200, first)
+        st, _, obj = self.ingest(v2, name="placements", mode="append")
+        self.assertEqual(st, 200, obj)
+        self.assertEqual(obj["cast"], [{"column": "end_date", "from": "utf8", "to": "date32"}])
+        self.assertEqual(obj["manifest"]["schema_fingerprint"], first["manifest"]["schema_fingerprint"])
+        cols, _ = self.schema("placements")
+        self.assertEqual(cols, [("placement_id", "int64"), ("candidate_id", "int64"),
+                                ("start_date", "date32"), ("end_date", "date32")])
+        r = self.query("SELECT count(*), count(end_date), typeof(any_value(end_date)) "
+                       "FROM placements")
+        self.assertEqual(r["rows"], [[4, 1, "DATE"]])
+
+    def test_anything_after_a_header_only_first_upload(self):
+        st, _, first = self.ingest(b"id,name,rate,start\n", name="later")
+        self.assertEqual(st, 200, first)
+        self.assertEqual(first["manifest"]["row_count"], 0)
+        body = b"id,name,rate,start\n7,Ada,85.5,2026-01-05\n8,,true,2026-01-05 09:30:00Z\n"
+        st, _, obj = self.ingest(body, name="later", mode="append")
+        self.assertEqual(st, 200, obj)
+        self.assertEqual(obj["manifest"]["schema_fingerprint"], first["manifest"]["schema_fingerprint"])
+        self.assertEqual(obj["cast"], [{"column": "id", "from": "int64", "to": "utf8"}])
+        r = self.query("SELECT id, name, rate, start FROM later ORDER BY id")
+        self.assertEqual(r["rows"], [["7", "Ada", "85.5", "2026-01-05"],
+                                     ["8", None, "true", "2026-01-05 09:30:00Z"]])
+
+    def test_anything_into_utf8_is_verbatim(self):
+        self.assertEqual(self.ingest(b"code,note\nx1,a\n", name="codes")[0], 200)
+        body = b"code,note\n007,1e3\n-0.50,TRUE\n2026-01-05T09:30:00.5+02:00,2026-02-30\n"
+        st, _, obj = self.ingest(body, name="codes", mode="append")
+        self.assertEqual(st, 200, obj)
+        self.assertEqual(obj["cast"], [])   # both columns infer utf8 here: nothing to cast
+        body = b"code,note\n1,true\n2,false\n"
+        st, _, obj = self.ingest(body, name="codes", mode="append")
+        self.assertEqual(st, 200, obj)
+        self.assertEqual(obj["cast"], [{"column": "code", "from": "int64", "to": "utf8"},
+                                       {"column": "note", "from": "bool", "to": "utf8"}])
+        body = b"code,note\n2026-01-05 09:30:00.5+02:00,2.50\n"
+        st, _, obj = self.ingest(body, name="codes", mode="append")
+        self.assertEqual(st, 200, obj)
+        self.assertEqual(obj["cast"], [
+            {"column": "code", "from": "timestamp[us, tz=UTC]", "to": "utf8"},
+            {"column": "note", "from": "float64", "to": "utf8"}])
+        r = self.query("SELECT code, note FROM codes")
+        self.assertEqual([row for row in r["rows"]], [
+            ["x1", "a"], ["007", "1e3"], ["-0.50", "TRUE"],
+            ["2026-01-05T09:30:00.5+02:00", "2026-02-30"], ["1", "true"], ["2", "false"],
+            ["2026-01-05 09:30:00.5+02:00", "2.50"]])
+
+    def test_dates_into_a_timestamp_column_are_midnight(self):
+        self.assertEqual(self.ingest(b"happened\n2026-01-05 09:30:00\n", name="events")[0], 200)
+        st, _, obj = self.ingest(b"happened\n2026-01-06\n", name="events", mode="append")
+        self.assertEqual(st, 200, obj)
+        self.assertEqual(obj["cast"], [{"column": "happened", "from": "date32", "to": "timestamp[us]"}])
+        r = self.query("SELECT CAST(happened AS VARCHAR) FROM events ORDER BY happened")
+        self.assertEqual(r["rows"], [["2026-01-05 09:30:00"], ["2026-01-06 00:00:00"]])
+        # not into a zoned column: a date has no zone
+        self.assertEqual(self.ingest(b"happened\n2026-01-05 09:30:00Z\n", name="zoned")[0], 200)
+        st, _, obj = self.ingest(b"happened\n2026-01-06\n", name="zoned", mode="append")
+        self.assertEqual(st, 409, obj)
+        self.assertEqual(obj["code"], "schema_drift")
+
+    def test_values_that_do_not_fit_are_drift_with_the_diff(self):
+        self.assertEqual(self.ingest(b"id,rate,day,n\n1,1.5,2026-01-05,2\n", name="d")[0], 200)
+        cases = [
+            # a float into an int64 column
+            (b"id,rate,day,n\n1.5,1.5,2026-01-05,2\n", "id", "int64", "float64"),
+            # text into a date column
+            (b"id,rate,day,n\n1,1.5,soon,2\n", "day", "date32", "utf8"),
+            # an int64 that no float64 holds exactly (2^53 + 1)
+            (b"id,rate,day,n\n1,9007199254740993,2026-01-05,2\n", "rate", "float64", "int64"),
+            # a timestamp into a date column (it would lose the time)
+            (b"id,rate,day,n\n1,1.5,2026-01-05 10:00:00,2\n", "day", "date32", "timestamp[us]"),
+        ]
+        for body, column, old, new in cases:
+            st, _, obj = self.ingest(body, name="d", mode="append")
+            self.assertEqual(st, 409, (body, obj))
+            self.assertEqual(obj["code"], "schema_drift")
+            self.assertEqual(sorted(obj.keys()), ["code", "diff", "error", "existing_fingerprint",
+                                                  "existing_schema", "new_fingerprint",
+                                                  "new_schema"], obj)
+            self.assertEqual([{k: d.get(k) for k in ("column", "change", "old_type", "new_type")}
+                              for d in obj["diff"]],
+                             [{"column": column, "change": "type_changed",
+                               "old_type": old, "new_type": new}], body)
+        # another column order, name or count is drift too, even if every type fits
+        for body in (b"rate,id,day,n\n1.5,1,2026-01-05,2\n", b"id,Rate,day,n\n1,1.5,2026-01-05,2\n",
+                     b"id,rate,day\n1,1.5,2026-01-05\n"):
+            st, _, obj = self.ingest(body, name="d", mode="append")
+            self.assertEqual(st, 409, (body, obj))
+            self.assertEqual(obj["code"], "schema_drift")
+        self.assertEqual(self.versions("d"), [1])
+        # an int64 2^53 fits (exact), and so does -2^63
+        st, _, obj = self.ingest(b"id,rate,day,n\n1,9007199254740992,2026-01-05,2\n"
+                                 b"2,-9223372036854775808,,\n", name="d", mode="append")
+        self.assertEqual(st, 200, obj)
+        self.assertEqual(obj["cast"], [{"column": "rate", "from": "int64", "to": "float64"}])
+
+
 if __name__ == "__main__":
     unittest.main()

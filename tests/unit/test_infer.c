@@ -433,21 +433,21 @@ static const char *fp(const struct ingest_column *c, size_t n)
 
 TEST(infer_fingerprint_vector_1)
 {
-	struct ingest_column c[] = { { "id", { SCHEMA_INT64, 0, 0 }, 0 }, { "name", { SCHEMA_UTF8, 0, 0 }, 1 } };
+	struct ingest_column c[] = { { .name = "id", .type = { SCHEMA_INT64, 0, 0 }, .nullable = 0 }, { .name = "name", .type = { SCHEMA_UTF8, 0, 0 }, .nullable = 1 } };
 	CHECK_EQ_STR(fp(c, 2),
 		     "sha256:293f0ddbb873f5da65f02282c2398ce7597f2bd837fac219f1b1b350bb83dde5");
 }
 
 TEST(infer_fingerprint_vector_2)
 {
-	struct ingest_column c[] = { { "a,b", { SCHEMA_UTF8, 0, 0 }, 0 } };
+	struct ingest_column c[] = { { .name = "a,b", .type = { SCHEMA_UTF8, 0, 0 }, .nullable = 0 } };
 	CHECK_EQ_STR(fp(c, 1),
 		     "sha256:03e8328ff17b1fa9216bdc0e0b75cb5229dbb8134252a6a3bdbf729bb76555cb");
 }
 
 TEST(infer_fingerprint_vector_3)
 {
-	struct ingest_column c[] = { { "a", { SCHEMA_UTF8, 0, 0 }, 0 }, { "b", { SCHEMA_UTF8, 0, 0 }, 0 } };
+	struct ingest_column c[] = { { .name = "a", .type = { SCHEMA_UTF8, 0, 0 }, .nullable = 0 }, { .name = "b", .type = { SCHEMA_UTF8, 0, 0 }, .nullable = 0 } };
 	CHECK_EQ_STR(fp(c, 2),
 		     "sha256:dcbdfb4b49c49e38fc76e4fb2014d87bda3b12bd1c4831ca2999ede39abc4224");
 }
@@ -455,10 +455,10 @@ TEST(infer_fingerprint_vector_3)
 TEST(infer_fingerprint_vector_4)
 {
 	struct ingest_column c[] = {
-		{ "candidate_id", { SCHEMA_INT64, 0, 0 }, 0 }, { "full_name", { SCHEMA_UTF8, 0, 0 }, 0 },
-		{ "zip", { SCHEMA_UTF8, 0, 0 }, 0 }, { "hourly_rate", { SCHEMA_FLOAT64, 0, 0 }, 0 },
-		{ "available", { SCHEMA_BOOL, 0, 0 }, 0 }, { "start_date", { SCHEMA_DATE32, 0, 0 }, 0 },
-		{ "last_contacted", { SCHEMA_TIMESTAMP, 0, 0 }, 0 },
+		{ .name = "candidate_id", .type = { SCHEMA_INT64, 0, 0 }, .nullable = 0 }, { .name = "full_name", .type = { SCHEMA_UTF8, 0, 0 }, .nullable = 0 },
+		{ .name = "zip", .type = { SCHEMA_UTF8, 0, 0 }, .nullable = 0 }, { .name = "hourly_rate", .type = { SCHEMA_FLOAT64, 0, 0 }, .nullable = 0 },
+		{ .name = "available", .type = { SCHEMA_BOOL, 0, 0 }, .nullable = 0 }, { .name = "start_date", .type = { SCHEMA_DATE32, 0, 0 }, .nullable = 0 },
+		{ .name = "last_contacted", .type = { SCHEMA_TIMESTAMP, 0, 0 }, .nullable = 0 },
 	};
 	CHECK_EQ_STR(fp(c, 7),
 		     "sha256:d9489da37034d4aaa62209bdc7d8606f39d20ef5b293aa7baf5d979cad4b2931");

@@ -58,6 +58,12 @@ static int fake_call(void *ctx, const char *method, const char *path, const char
 	} else if (strcmp(path, "/v1/search") == 0 && f->search_answer) {
 		status = 200;
 		text = f->search_answer;
+	} else if (strncmp(path, "/v1/ingest?name=hours&", 22) == 0) {
+		status = 200;      /* an append cast to the dataset's types (ADR 0170) */
+		text = "{\"manifest\":{\"name\":\"hours\",\"version\":2,\"row_count\":3},"
+		       "\"existing\":false,\"row_count\":1,\"cast\":[{\"column\":\"h\","
+		       "\"from\":\"int64\",\"to\":\"float64\"},{\"column\":\"end\","
+		       "\"from\":\"utf8\",\"to\":\"date32\"}]}";
 	} else if (strncmp(path, "/v1/ingest", 10) == 0) {
 		status = 403;
 		text = "{\"error\":\"this token may only read\",\"code\":\"forbidden\"}";
@@ -309,6 +315,22 @@ TEST(mcp_tools_by_token_class)
 		      "{\"name\":\"ingest_csv\",\"arguments\":{\"name\":\"x\",\"path\":\"/etc/passwd\"}}}");
 	CHECK(json_is_true(json_object_get(json_object_get(a, "result"), "isError")));
 	CHECK(strstr(result_text(a), "stdio"));
+	json_decref(a);
+}
+
+TEST(mcp_ingest_says_what_was_cast)
+{
+	struct fake f = { 0 };
+	struct mcp_backend b = FAKE_BACKEND(f, 1);
+	struct mcp_session s = { 0 };
+	json_t *a = roundtrip(&s, &b,
+			      "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"tools/call\",\"params\":"
+			      "{\"name\":\"ingest_csv\",\"arguments\":{\"name\":\"hours\","
+			      "\"mode\":\"append\",\"csv\":\"h,end\\n40,\\n\"}}}");
+	CHECK(!json_is_true(json_object_get(json_object_get(a, "result"), "isError")));
+	CHECK_EQ_STR(result_text(a), "Ingested 1 row into hours: now version 2 with 3 rows in all "
+				     "(mode append). Read with the dataset's types: h int64 -> "
+				     "float64, end utf8 -> date32.");
 	json_decref(a);
 }
 
