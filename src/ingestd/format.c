@@ -10,6 +10,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 /* Every format ingest reads; the first is the default (format.h). */
@@ -64,13 +65,19 @@ void ingest_fingerprint(const struct ingest_column *columns, size_t n,
 int ingest_infer_fd(const struct ingest_format *f, int fd, struct ingest_schema **out,
 		    struct lh_error *err)
 {
+	*out = NULL;
+	if (!f->feed) {          /* the format reads the whole file (format.h) */
+		struct stat st;
+		if (fstat(fd, &st) != 0)
+			return lh_fail(err, 500, "io_error", "reading the uploaded file failed");
+		return f->infer_file(fd, (uint64_t)st.st_size, out, err);
+	}
 	struct ingest_reader *r = f->begin();
 	size_t cap = 4 * (size_t)LH_STREAM_CHUNK;
 	char *buf = xmalloc(cap);
 	uint64_t off = 0;
 	int rc = -1;
 
-	*out = NULL;
 	for (;;) {
 		ssize_t n = pread(fd, buf, cap, (off_t)off);
 		if (n < 0 && errno == EINTR)

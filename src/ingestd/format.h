@@ -90,6 +90,23 @@ struct ingest_format {
 		       struct lh_error *err);
 	/* Free the schema's layout. */
 	void (*layout_free)(void *layout);
+	/* OPTIONAL: inference over the whole spooled file, for a format whose
+	 * schema cannot be known before the upload has ended (Parquet's footer
+	 * is at the end of the file, an XLSX's zip directory too). Such a
+	 * format sets feed = NULL (begin, finish and abort may be NULL too)
+	 * and infer_file instead: ingestd spools the upload (digest as
+	 * always), feeds nothing, and once the body has ended calls
+	 * infer_file(fd, size, &schema, err) on the spooled file: `size` bytes
+	 * at offsets 0..size, read with pread (the file position is not used;
+	 * the fd stays open and unchanged while the schema lives, and
+	 * batches() gets the same fd later). 0 and *out (ingest_schema_create
+	 * of this format: columns, row_count, fingerprint, data_end, layout;
+	 * the caller destroys it), or -1 with err: 400 with the format's own
+	 * code and plain words for a bad file (no library internals, no
+	 * paths), 413 for a limit, 500/507 for the service's own failures.
+	 * ingest_infer_fd() calls it too. NULL for a streaming format. */
+	int (*infer_file)(int fd, uint64_t size, struct ingest_schema **out,
+			  struct lh_error *err);
 };
 
 /* The formats ingest reads, and the one to use for an upload: the highest
@@ -98,8 +115,9 @@ struct ingest_format {
 extern const struct ingest_format ingest_format_csv;
 const struct ingest_format *ingest_format_pick(const struct ingest_sniff *in);
 
-/* begin/feed/finish over the file `fd` (pread pieces from offset 0 to EOF):
- * the spooled-file form of inference (tests, benchmarks). As finish(), plus
+/* begin/feed/finish over the file `fd` (pread pieces from offset 0 to EOF),
+ * or infer_file() over its whole size for a format without feed(): the
+ * spooled-file form of inference (tests, benchmarks). As finish(), plus
  * 500 "io_error" if reading fails. */
 int ingest_infer_fd(const struct ingest_format *f, int fd, struct ingest_schema **out,
 		    struct lh_error *err);

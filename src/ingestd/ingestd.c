@@ -23,6 +23,10 @@
  *     it with receiving, hashing and spooling. When the CSV is bad, the pump
  *     keeps the first error and discards the rest of the body; end()
  *     answers it (400 with the line), as before.
+ *  4a. A format whose schema is only known from the whole file (Parquet's
+ *     footer is at its end; format.h's infer_file) has no feed(): the pump
+ *     still picks it at the first piece but feeds it nothing, and end()
+ *     calls its infer_file() on the complete spool once the body has ended.
  *  5. end(): the pump is finished (its schema or its error), then
  *     pipeline_run() (pipeline.c) does the rest with that schema.
  *  6. done(): stops the pump, closes the spool and frees the state, whatever
@@ -108,7 +112,7 @@ static void pump_open(struct infer_pump *p, const char *head, size_t n)
 	struct ingest_sniff in = { .media_type = p->media_type[0] ? p->media_type : NULL,
 				   .head = (const unsigned char *)head, .nhead = n };
 	p->fmt = ingest_format_pick(&in);
-	p->st = p->fmt->begin();
+	p->st = p->fmt->feed ? p->fmt->begin() : NULL;  /* note 4a: no feed, no state */
 }
 
 static void *pump_main(void *arg)
@@ -124,9 +128,9 @@ static void *pump_main(void *arg)
 		size_t n = p->piece_len[p->head];
 		int failed = p->failed;
 		pthread_mutex_unlock(&p->lock);
-		if (!p->st)
+		if (!p->fmt)
 			pump_open(p, data, n);
-		int rc = failed ? 0 : p->fmt->feed(p->st, data, n, &p->err);
+		int rc = failed || !p->fmt->feed ? 0 : p->fmt->feed(p->st, data, n, &p->err);
 		pthread_mutex_lock(&p->lock);
 		if (rc)
 			p->failed = 1;  /* keep draining: the body thread never blocks */
@@ -175,9 +179,9 @@ static void pump_push(struct infer_pump *p)
 static void pump_feed(struct infer_pump *p, const char *data, size_t n)
 {
 	if (!p->threaded) {
-		if (!p->st)
+		if (!p->fmt)
 			pump_open(p, data, n);
-		if (!p->failed && p->fmt->feed(p->st, data, n, &p->err))
+		if (!p->failed && p->fmt->feed && p->fmt->feed(p->st, data, n, &p->err))
 			p->failed = 1;
 		return;
 	}
@@ -209,12 +213,15 @@ static void pump_close(struct infer_pump *p)
 }
 
 /* Close the pump and take its result: 0 and *out (caller destroys), or -1
- * with the inference error copied into err. The state is consumed. */
-static int pump_finish(struct infer_pump *p, struct ingest_schema **out, struct lh_error *err)
+ * with the inference error copied into err. The state is consumed. A format
+ * without feed() infers now, from the spooled file `fd` of `size` bytes
+ * (note 4a). */
+static int pump_finish(struct infer_pump *p, int fd, uint64_t size, struct ingest_schema **out,
+		       struct lh_error *err)
 {
 	pump_close(p);
 	p->finished = 1;
-	if (!p->st)
+	if (!p->fmt)
 		pump_open(p, NULL, 0);  /* an empty upload: its format says so */
 	int rc;
 	if (p->failed) {
@@ -222,6 +229,8 @@ static int pump_finish(struct infer_pump *p, struct ingest_schema **out, struct 
 		memset(&p->err, 0, sizeof p->err);
 		p->fmt->abort(p->st);
 		rc = -1;
+	} else if (!p->fmt->feed) {
+		rc = p->fmt->infer_file(fd, size, out, err);                    /* 4a */
 	} else {
 		rc = p->fmt->finish(p->st, out, err);
 	}
@@ -425,7 +434,7 @@ static int ingest_end(struct http_request *req)
 	if (u->mp && (dataset_name_check(u->name, &err) != 0 ||
 		      (u->mode[0] && check_mode(u->mode, &err) != 0)))
 		goto fail;
-	if (pump_finish(u->pump, &schema, &err) != 0)                           /* 5 */
+	if (pump_finish(u->pump, u->spool_fd, u->bytes, &schema, &err) != 0)   /* 5 */
 		goto fail;
 	sha256_finish_hex(u->digest, digest);
 	u->digest = NULL;
