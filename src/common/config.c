@@ -137,6 +137,7 @@ static const struct cfg_key keys[] = {
 	K_SIZE("queryd", "spill_bytes", queryd.spill_bytes),
 	K_STR("queryd", "storaged_url", queryd.storaged_url, C_URL, NULL),
 	K_STR("queryd", "catalogd_url", queryd.catalogd_url, C_URL, NULL),
+	K_STR("queryd", "ingestd_url", queryd.ingestd_url, C_URL, NULL),
 
 	K_TOKENS("auth", "read_tokens", auth.read_tokens, auth.n_read_tokens),
 	K_TOKENS("auth", "write_tokens", auth.write_tokens, auth.n_write_tokens),

@@ -87,6 +87,9 @@ struct lh_config {
 		uint64_t spill_bytes;            /* a worker's DuckDB spill cap */
 		char storaged_url[LH_CFG_STR];
 		char catalogd_url[LH_CFG_STR];
+		/* ingestd, where search feedback is appended (ADR 0190); "" =
+		 * the embedded one (serve) or none: POST /search/feedback 502 */
+		char ingestd_url[LH_CFG_STR];
 	} queryd;
 	struct {
 		/* The builtin embedder's word-vector file (docs/embeddings.md);

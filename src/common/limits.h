@@ -149,6 +149,11 @@
 /* Rows of the first object of an index's first version that its SIF common
  * component is computed from (docs/search.md). */
 #define LH_SEARCH_COMPONENT_ROWS       50000
+/* search feedback (SPEC 13; docs/search.md "Feedback"; ADR 0190) */
+#define LH_FEEDBACK_MAX_ITEMS          10000         /* ratings in one POST /search/feedback */
+#define LH_FEEDBACK_MAX_BODY           (16u << 20)   /* its JSON body */
+#define LH_FEEDBACK_SUFFIX             "__feedback"  /* <name>__feedback holds the ratings */
+#define LH_FEEDBACK_SETS               16            /* feedback sets kept per queryd (LRU) */
 
 /* search: embedders (src/search/glove.c, embed_*.c; docs/embeddings.md) */
 #define LH_GLOVE_MAX_DIM               4096          /* .lhwv header caps (glove_open) */

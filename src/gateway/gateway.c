@@ -4,6 +4,7 @@
  *   /v1/ingest          -> ingestd   /ingest
  *   /v1/query           -> queryd    /query
  *   /v1/search, /v1/embed -> queryd  /search, /embed (search, ADR 0150)
+ *   /v1/search/feedback -> queryd  /search/feedback (ADR 0190)
  *   /mcp                -> MCP over Streamable HTTP (mcp_http.c, ADR 0161)
  *   / and /datasets/..., /upload, /console[/download], /search, /static/..., /favicon.ico
  *                       -> the web UI (ui.c)
@@ -75,6 +76,11 @@ static int queryd_route_begin(struct http_request *req, const char *path)
 
 static int search_begin(struct http_request *req) { return queryd_route_begin(req, "/search"); }
 static int embed_begin(struct http_request *req) { return queryd_route_begin(req, "/embed"); }
+/* search feedback (ADR 0190): a write for auth, since it appends a version */
+static int feedback_begin(struct http_request *req)
+{
+	return queryd_route_begin(req, "/search/feedback");
+}
 
 #define PROXY_ROUTE(m, p, n, b) \
 	{ .method = m, .path = p, .name = n, .begin = b, .body = proxy_body, \
@@ -106,6 +112,7 @@ static const struct http_route gateway_routes[] = {
 	PROXY_ROUTES("/v1/ingest", "ingest", ingest_begin),
 	PROXY_ROUTES("/v1/query", "query", query_begin),
 	PROXY_ROUTES("/v1/search", "search", search_begin),
+	PROXY_ROUTES("/v1/search/feedback", "search_feedback", feedback_begin),
 	PROXY_ROUTES("/v1/embed", "embed", embed_begin),
 	/* MCP over Streamable HTTP (mcp_http.c, ADR 0161); GET is 405 */
 	{ .method = "POST", .path = "/mcp", .name = "mcp", .end = mcp_http_post_end,

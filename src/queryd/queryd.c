@@ -1125,6 +1125,8 @@ out:
 static const struct http_route queryd_routes[] = {
 	{ "POST", "/query", "query", NULL, NULL, query_end, NULL, 0, .json_body = 1 },
 	{ "POST", "/search", "search", NULL, NULL, search_route_search, NULL, 0, .json_body = 1 },
+	{ "POST", "/search/feedback", "search_feedback", NULL, NULL, search_route_feedback, NULL,
+	  LH_FEEDBACK_MAX_BODY, .json_body = 1 },
 	{ "POST", "/embed", "embed", NULL, NULL, search_route_embed, NULL, 0, .json_body = 1 },
 };
 

@@ -36,8 +36,14 @@
  *     dataset named on every hit; one failure fails the search (502 unless
  *     the failure is the caller's: then its own status), never a partial
  *     answer.
+ *  8. "feedback": true (ADR 0190): each dataset's ranking keeps its best
+ *     SEARCH_HYBRID_DEPTH (or k) candidates, search_feedback.c re-ranks them
+ *     with past ratings of close queries (and may add a rated row from a very
+ *     close one, if the where keeps it), then the list is cut to k; a hit
+ *     that moved says why ("feedback": {query, score, similarity}).
  */
 #include "queryd/queryd_int.h"
+#include "queryd/search_feedback.h"
 #include "queryd/search_int.h"
 #include "queryd/search_sql.h"
 
@@ -101,6 +107,7 @@ struct sreq {
 	const json_t *columns;         /* borrowed array or NULL */
 	double w_text, w_vector;
 	int64_t timeout_ms;
+	int feedback;                  /* "feedback": true (search_feedback.c) */
 };
 
 /* ---- note 1 ----------------------------------------------------------------- */
@@ -160,10 +167,12 @@ static int parse_request(const json_t *body, const struct lh_config *cfg, struct
 	const json_t *cols = json_object_get(body, "columns");
 	const json_t *weights = json_object_get(body, "weights");
 	const json_t *timeout = json_object_get(body, "timeout_ms");
+	const json_t *feedback = json_object_get(body, "feedback");
 	const char *key;
 	const json_t *val;
 	static const char *const known[] = { "dataset", "datasets", "query", "vector", "like", "k",
-					      "mode", "where", "columns", "weights", "timeout_ms" };
+					      "mode", "where", "columns", "weights", "timeout_ms",
+					      "feedback" };
 	memset(q, 0, sizeof *q);
 	q->w_text = SEARCH_WEIGHT_TEXT;
 	q->w_vector = SEARCH_WEIGHT_VECTOR;
@@ -316,6 +325,14 @@ static int parse_request(const json_t *body, const struct lh_config *cfg, struct
 			return lh_fail(err, 400, "bad_request",
 				       "field \"weights\": both must be >= 0 and one > 0");
 	}
+	if (feedback) {
+		if (!json_is_boolean(feedback))
+			return lh_fail(err, 400, "bad_request", "field \"feedback\" must be true or false");
+		q->feedback = json_is_true(feedback);
+		if (q->feedback && !query)
+			return lh_fail(err, 400, "bad_request", "\"feedback\": true needs a \"query\" "
+				       "(ratings are matched to searches by their text)");
+	}
 	if (timeout) {
 		if (!json_is_integer(timeout) || json_integer_value(timeout) < 1)
 			return lh_fail(err, 400, "bad_request",
@@ -427,6 +444,9 @@ struct sds {
 	struct hit *hits;                /* this dataset's best k */
 	size_t nhits;
 	uint32_t *text_rank, *vector_rank;  /* per hit, 0 = not in that ranking */
+	struct sfb_hit *why;             /* per hit with "feedback": why it moved, or NULL */
+	struct sfb_set *fb_set;          /* holds the why_query strings */
+	json_t *fb_info;                 /* the answer's "feedback", or NULL */
 };
 
 static int split_name(const char *asked, char *name, size_t size, int64_t *version,
@@ -761,9 +781,11 @@ static int rank(struct sds *d, const struct sreq *q, const char *text, size_t te
 {
 	int use_text = q->mode != MODE_VECTOR && text;
 	int use_vector = q->mode != MODE_TEXT;
+	/* feedback re-ranks the best SEARCH_HYBRID_DEPTH (or k) of every mode */
+	size_t keep = q->feedback && q->k < SEARCH_HYBRID_DEPTH ? SEARCH_HYBRID_DEPTH : (size_t)q->k;
 	size_t depth = q->mode == MODE_HYBRID ? (size_t)(q->k > SEARCH_HYBRID_DEPTH ? q->k
 									     : SEARCH_HYBRID_DEPTH)
-					      : (size_t)q->k;
+					      : keep;
 	struct topk tt = { 0 }, tv = { 0 };
 	struct hit *th = NULL, *tvh = NULL;
 	size_t nth = 0, ntv = 0;
@@ -811,7 +833,7 @@ static int rank(struct sds *d, const struct sreq *q, const char *text, size_t te
 	}
 	th = topk_sorted(&tt, &nth);
 	tvh = topk_sorted(&tv, &ntv);
-	size_t k = (size_t)q->k;
+	size_t k = keep;
 	if (q->mode == MODE_TEXT || q->mode == MODE_VECTOR) {
 		struct hit *src = q->mode == MODE_TEXT ? th : tvh;
 		size_t n = q->mode == MODE_TEXT ? nth : ntv;
@@ -900,6 +922,9 @@ static void sds_free(struct search *s, struct sds *d)
 	free(d->hits);
 	free(d->text_rank);
 	free(d->vector_rank);
+	free(d->why);
+	search_feedback_release(s, d->fb_set);
+	json_decref(d->fb_info);
 	search_version_close(s, &d->v);
 }
 
@@ -969,6 +994,86 @@ out:
 	return rc;
 }
 
+/* ---- "feedback": true (search_feedback.c, ADR 0190) ------------------------- */
+
+struct fb_find {
+	struct search *s;
+	struct qrun *r;
+	struct sds *d;
+	const char *rid;
+};
+
+/* Rows of d's version that satisfy `where` (ids of rated rows): through the
+ * filter cache, like a search's where, into bitmaps of their own. */
+static int fb_find_rows(void *ctx, const char *where, sfb_each_fn each, void *each_ctx,
+			struct lh_error *err)
+{
+	struct fb_find *f = ctx;
+	struct sds tmp = { 0 };
+	int rc = -1;
+	tmp.v = f->d->v;   /* borrowed: not closed here */
+	tmp.allowed = xcalloc(tmp.v.nparts + 1, sizeof *tmp.allowed);
+	tmp.nallowed = xcalloc(tmp.v.nparts + 1, sizeof *tmp.nallowed);
+	if (apply_where(f->s, f->r, &tmp, where, f->rid, err))
+		goto out;
+	for (size_t i = 0; i < tmp.v.nparts; i++) {
+		if (!tmp.nallowed[i])
+			continue;
+		uint32_t rows = segment_rows(tmp.v.parts[i]->seg);
+		for (uint32_t row = 0; row < rows; row++)
+			if (allowed_row(&tmp, (uint32_t)i, row) && each(each_ctx, (uint32_t)i, row))
+				goto out;
+	}
+	rc = 0;
+out:
+	for (size_t i = 0; i < tmp.v.nparts; i++)
+		free(tmp.allowed[i]);
+	free(tmp.allowed);
+	free(tmp.nallowed);
+	return rc;
+}
+
+static int fb_allowed(const void *ctx, uint32_t part, uint32_t row)
+{
+	return allowed_row(ctx, part, row);
+}
+
+/* d's candidates (rank kept up to SEARCH_HYBRID_DEPTH) re-ranked with the
+ * dataset's feedback, then cut to k. */
+static int rerank(struct search *s, struct qrun *r, struct sds *d, const struct sreq *q,
+		  int pinned, const char *rid, struct lh_error *err)
+{
+	struct fb_find ff = { s, r, d, rid };
+	struct sfb_ctx c = { .s = s, .r = r, .v = &d->v, .pinned = pinned, .rid = rid,
+			     .allowed = fb_allowed, .allowed_ctx = d, .find = fb_find_rows,
+			     .find_ctx = &ff };
+	size_t n = d->nhits;
+	struct sfb_hit *h = xcalloc(n ? n : 1, sizeof *h);
+	for (size_t i = 0; i < n; i++)
+		h[i] = (struct sfb_hit){ d->hits[i].score, d->hits[i].part, d->hits[i].row,
+					 d->text_rank[i], d->vector_rank[i], 0, NULL, 0, 0 };
+	if (search_feedback_apply(&c, q->query, q->query_len, &h, &n, &d->fb_set, &d->fb_info,
+				  err)) {
+		free(h);
+		return -1;
+	}
+	size_t k = n < (size_t)q->k ? n : (size_t)q->k;
+	free(d->hits);
+	free(d->text_rank);
+	free(d->vector_rank);
+	d->nhits = k;
+	d->hits = xcalloc(k ? k : 1, sizeof *d->hits);
+	d->text_rank = xcalloc(k ? k : 1, sizeof *d->text_rank);
+	d->vector_rank = xcalloc(k ? k : 1, sizeof *d->vector_rank);
+	for (size_t i = 0; i < k; i++) {
+		d->hits[i] = (struct hit){ h[i].score, h[i].part, h[i].row };
+		d->text_rank[i] = h[i].text_rank;
+		d->vector_rank[i] = h[i].vector_rank;
+	}
+	d->why = h;   /* its first k are the hits' */
+	return 0;
+}
+
 /* One hit as the answer shows it. */
 static json_t *hit_json(const struct sds *d, const struct sreq *q, size_t i, int named)
 {
@@ -1013,6 +1118,11 @@ static json_t *hit_json(const struct sds *d, const struct sreq *q, size_t i, int
 			free(snip);
 		}
 	json_object_set_new(out, "highlight", hl);
+	if (d->why && d->why[i].moved)
+		json_object_set_new(out, "feedback", json_pack("{s:s, s:f, s:f}", "query",
+							       d->why[i].why_query, "score",
+							       d->why[i].why_score, "similarity",
+							       d->why[i].why_sim));
 	json_decref(row);
 	return out;
 }
@@ -1087,6 +1197,8 @@ int search_run(struct queryd *qd, const json_t *body, int client_fd, const char 
 		}
 		if (rank(d, &q, text, text_len, err))
 			goto dataset_failed;
+		if (q.feedback && rerank(s, r, d, &q, version != 0, rid, err))
+			goto dataset_failed;
 		if (d->v.unindexed_rows)
 			search_builder_wake(s);
 		continue;
@@ -1144,10 +1256,15 @@ dataset_failed:
 							      "searched_rows", (json_int_t)ds[i].searched,
 							      "unindexed_rows",
 							      (json_int_t)ds[i].unindexed));
+		for (size_t i = 0; i < nds; i++)
+			if (ds[i].fb_info)
+				json_object_set(json_array_get(list, i), "feedback", ds[i].fb_info);
 		json_object_set_new(answer, "datasets", list);
 	} else {
 		json_object_set_new(answer, "dataset", json_string(ds[0].v.m->name));
 		json_object_set_new(answer, "version", json_integer((json_int_t)ds[0].v.m->version));
+		if (q.feedback)
+			json_object_set(answer, "feedback", ds[0].fb_info ? ds[0].fb_info : json_null());
 	}
 	json_object_set_new(answer, "mode", json_string(mode_names[q.mode]));
 	json_object_set_new(answer, "embedder", json_string(ds[0].v.decl.embedder));

@@ -51,6 +51,8 @@ struct search {
 	struct sfilter *filters;               /* the filter cache, LRU */
 	size_t nfilters;
 	uint64_t filter_bytes;
+	struct sfb_set **feedback;             /* feedback sets, LRU (search_feedback.c) */
+	size_t nfeedback;
 };
 
 /* Start search for queryd `q` (embedders open lazily; the builder thread
@@ -139,5 +141,13 @@ void search_builder_wake(struct search *s);
 
 int search_route_search(struct http_request *req);
 int search_route_embed(struct http_request *req);
+
+/* ---- search_feedback.c (ADR 0190) ------------------------------------------ */
+
+struct sfb_set;
+/* POST /search/feedback. */
+int search_route_feedback(struct http_request *req);
+/* Free the kept feedback sets (search_stop). */
+void search_feedback_cache_free(struct search *s);
 
 #endif

@@ -759,6 +759,7 @@ void search_stop(struct search *s)
 	for (size_t i = 0; i < s->nfilters; i++)
 		sfilter_free(&s->filters[i]);
 	free(s->filters);
+	search_feedback_cache_free(s);   /* search_feedback.c */
 	for (size_t i = 0; i < s->nembedders; i++) {
 		embedder_close(s->embedders[i].e);
 		free(s->embedders[i].id);

@@ -88,6 +88,7 @@ static int serve_start(struct serve *s, struct lh_config *cfg, struct lh_error *
 	if (!s->ingestd)
 		return -1;
 	default_url(cfg->gateway.ingestd_url, ingestd_url(s->ingestd));
+	default_url(cfg->queryd.ingestd_url, ingestd_url(s->ingestd));   /* feedback */
 	s->queryd = queryd_start(cfg, err);
 	if (!s->queryd)
 		return -1;
