@@ -106,6 +106,11 @@
 #define LH_CSV_MAX_FIELD_BYTES         (16u << 20)  /* one field */
 #define LH_CSV_MAX_RECORD_BYTES        (64u << 20)  /* one record */
 #define LH_CSV_MAX_HEADER_NAME         255
+/* ingestd: Parquet uploads (ingestd/parquet_reader.c, parquet_scan.c, ADR 0184) */
+#define LH_PARQUET_MAX_COLUMNS         LH_SCHEMA_MAX_COLUMNS
+#define LH_PARQUET_MAX_FOOTER_BYTES    (64u << 20)  /* the Thrift footer DuckDB parses */
+#define LH_PARQUET_SCAN_MEMORY_BYTES   (1ull << 30) /* the DuckDB that reads an upload */
+#define LH_PARQUET_SCAN_THREADS        2
 
 /* queryd */
 #define LH_SQL_MAX_BYTES               (256u << 10)

@@ -16,6 +16,7 @@
 /* Every format ingest reads; the first is the default (format.h). */
 static const struct ingest_format *const formats[] = {
 	&ingest_format_csv,
+	&ingest_format_parquet,
 };
 
 const struct ingest_format *ingest_format_pick(const struct ingest_sniff *in)

@@ -51,6 +51,11 @@ struct ingest_schema {
 	char fingerprint[SCHEMA_FP_LEN + 1]; /* "sha256:<hex>" */
 	uint64_t data_end;                  /* input bytes up to the end of the last
 					     * record (time-outs scale with it) */
+	unsigned char as_is;                /* the spooled bytes already are the
+					     * dataset's object (a Parquet upload
+					     * whose every column maps exactly, ADR
+					     * 0184): the pipeline stores them as
+					     * they are; never for a cast schema */
 	const struct ingest_format *format; /* the format that inferred it */
 	void *layout;                       /* that format's own (CSV: the chunk
 					     * index); freed with the schema */
@@ -113,6 +118,7 @@ struct ingest_format {
  * sniff score, CSV on a tie or when nothing claims it (so an upload that is
  * not CSV fails as bad CSV, with its line, as before other formats). */
 extern const struct ingest_format ingest_format_csv;
+extern const struct ingest_format ingest_format_parquet;  /* parquet_reader.c */
 const struct ingest_format *ingest_format_pick(const struct ingest_sniff *in);
 
 /* begin/feed/finish over the file `fd` (pread pieces from offset 0 to EOF),

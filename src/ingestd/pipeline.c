@@ -32,6 +32,11 @@
  *     seek, so a writer that rewrote earlier bytes would be an error, never
  *     a silently wrong object. The FIFO is unlinked on every path; one left
  *     by a killed process is swept at start (ingestd.c note 7).
+ *  3a. An upload whose format says its bytes already are the object
+ *     (schema->as_is: a Parquet file whose every column maps exactly, ADR
+ *     0184) is PUT as it is, from the spool, with its length: no DuckDB,
+ *     no FIFO, and the content digest is the object's. Not when the
+ *     schema was cast (note 2a): then it is converted like any upload.
  *  4. The object key is content-addressed:
  *     datasets/<name>/<fp hex>/<content hex>.parquet, PUT with
  *     If-None-Match: *. A 412 means an earlier attempt already stored that
@@ -371,6 +376,55 @@ out:
 	return rc;
 }
 
+/* ---- storing the upload as it is (note 3a) ---------------------------- */
+
+struct spool_source {
+	int fd;
+	uint64_t off, size;
+};
+
+/* The PUT's body: the spooled upload, from offset 0 to its size. */
+static ssize_t spool_source_read(void *ctx, char *buf, size_t max)
+{
+	struct spool_source *s = ctx;
+	if (s->off >= s->size)
+		return 0;
+	if (max > s->size - s->off)
+		max = (size_t)(s->size - s->off);
+	for (;;) {
+		ssize_t n = pread(s->fd, buf, max, (off_t)s->off);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return -1;       /* the PUT is aborted: nothing stored */
+		s->off += (uint64_t)n;
+		return n;
+	}
+}
+
+/* PUT the spooled bytes themselves write-once under `key` (note 3a): the
+ * schema's format said they already are the object. Results as
+ * store_parquet(). */
+static int store_as_is(const struct pipeline_env *env, const struct pipeline_input *in,
+		       const struct ingest_schema *schema, const char *key, uint64_t *size,
+		       struct lh_error *err)
+{
+	struct spool_source src = { .fd = in->spool_fd, .size = schema->data_end };
+	struct storage_put put = {
+		.source = spool_source_read, .source_ctx = &src, .length = schema->data_end,
+		.write_once = 1, .expect_continue = 1,
+		.timeout_ms = LH_HTTP_CLIENT_TIMEOUT_MS + (unsigned)(schema->data_end >> 20) * 1000u,
+	};
+	struct peer_call call = call_of(env);
+	int put_rc = storage_client_put(env->storage, &call, key, &put, err);
+	if (put_rc < 0)
+		return STORE_FAILED;
+	if (put_rc == 1)  /* a 412: that content under that schema is there */
+		return stored_size(env, key, size, err);
+	*size = schema->data_end;
+	return STORE_DONE;
+}
+
 /* The register request (note 5): the one new object and the schema. */
 static struct manifest *register_request(const struct pipeline_input *in,
 					 const struct ingest_schema *s, const char *key,
@@ -426,7 +480,9 @@ int pipeline_run(const struct pipeline_env *env, const struct pipeline_input *in
 			      in->content_sha256, (int)getpid(), (unsigned long)pthread_self());
 	for (int attempt = 1;; attempt++) {
 		unlink(fifo_path);
-		int stored = store_parquet(env, in, schema, key, fifo_path, &size, err); /* 3, 4 */
+		int stored = schema == in->schema && schema->as_is                 /* 3a */
+			? store_as_is(env, in, schema, key, &size, err)
+			: store_parquet(env, in, schema, key, fifo_path, &size, err); /* 3, 4 */
 		if (stored == STORE_FAILED)
 			goto out;
 		if (stored == STORE_GONE) {                                      /* 6 */

@@ -1,0 +1,352 @@
+/* parquet_scan.c — an uploaded Parquet file read through DuckDB's Parquet
+ * reader (parquet_scan.h, ADR 0184). A DuckDB adapter file: it includes
+ * <duckdb.h>; duckdb_open.h opens the database.
+ *
+ * DESIGN NOTES
+ *   1. One in-memory DuckDB per call (per stream), opened by lh_duckdb_open
+ *      with LH_PARQUET_SCAN_MEMORY_BYTES and LH_PARQUET_SCAN_THREADS, no
+ *      extension loading, TimeZone UTC (so a cast to TIMESTAMPTZ reads a
+ *      zoneless instant as UTC, never as the host's local time). It holds no
+ *      tables; the only input is read_parquet('/proc/self/fd/<fd>').
+ *   2. The stream is DuckDB's streaming result of the SELECT (pending
+ *      streaming, then duckdb_fetch_chunk), each chunk turned into one Arrow
+ *      array by DuckDB itself (duckdb_data_chunk_to_arrow) with the result's
+ *      Arrow options, so memory stays at a few chunks whatever the file's
+ *      size, and rows come in file order (preserve_insertion_order).
+ *   3. Errors: scan_error() turns DuckDB's text into plain words (see the
+ *      header); DuckDB's own text, which names the /proc path, is only in the
+ *      log-only detail or the log.
+ */
+/* duckdb.h declares `f()` prototypes; keep -Wstrict-prototypes for our code */
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wstrict-prototypes"
+#include <duckdb.h>
+#pragma GCC diagnostic pop
+
+#include "common/duckdb_open.h"
+
+#include "common/error.h"
+#include "common/limits.h"
+#include "common/log.h"
+#include "common/xmalloc.h"
+#include "ingestd/arrow_abi.h"
+#include "ingestd/parquet_scan.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* Note 3: DuckDB's message `why` as our error. */
+static int scan_error(struct lh_error *err, const char *why)
+{
+	const char *m = why ? strstr(why, PARQUET_SCAN_MARKER) : NULL;
+	if (m) {
+		m += strlen(PARQUET_SCAN_MARKER);
+		int len = (int)strcspn(m, "\n");
+		lh_fail(err, 400, "bad_parquet", "%.*s", len, m);
+	} else if (why && strstr(why, "Out of Memory")) {
+		lh_fail(err, 500, "internal",
+			"reading the Parquet file needs more memory than ingest may use");
+	} else if (why && strstr(why, "ncrypt")) {
+		lh_fail(err, 400, "bad_parquet",
+			"the Parquet file is encrypted; the lakehouse reads only unencrypted Parquet: "
+			"send it decrypted");
+	} else {
+		lh_fail(err, 400, "bad_parquet",
+			"the file is not readable Parquet: it is cut short or damaged, or uses a "
+			"feature the reader does not know");
+	}
+	lh_error_detail(err, "DuckDB: %.400s", why ? why : "unknown error");
+	return -1;
+}
+
+/* Note 1. 0 with *db and *con, or -1 with err (nothing left open). */
+static int scan_open(duckdb_database *db, duckdb_connection *con, struct lh_error *err)
+{
+	struct lh_duckdb_options o = {
+		.memory_limit_bytes = LH_PARQUET_SCAN_MEMORY_BYTES,
+		.threads = LH_PARQUET_SCAN_THREADS,
+		.preserve_insertion_order = 1,
+		.fail_code = "internal",
+	};
+	duckdb_result r;
+	*con = NULL;
+	if (lh_duckdb_open(&o, db, err) != 0)
+		return -1;
+	if (duckdb_connect(*db, con) == DuckDBError) {
+		*con = NULL;
+		lh_fail(err, 500, "internal", "could not connect to DuckDB");
+		goto fail;
+	}
+	if (duckdb_query(*con, "SET TimeZone = 'UTC'", &r) == DuckDBError) {
+		lh_fail(err, 500, "internal", "DuckDB refused TimeZone UTC");
+		duckdb_destroy_result(&r);
+		goto fail;
+	}
+	duckdb_destroy_result(&r);
+	return 0;
+fail:
+	if (*con)
+		duckdb_disconnect(con);
+	duckdb_close(db);
+	return -1;
+}
+
+static void scan_close(duckdb_database *db, duckdb_connection *con)
+{
+	if (*con)
+		duckdb_disconnect(con);
+	if (*db)
+		duckdb_close(db);
+}
+
+/* Run `sql` (with "%s" standing for the file's read_parquet(...)) into *res.
+ * 0, or -1 with err (the result destroyed). */
+static int scan_query(duckdb_connection con, int fd, const char *fmt_before,
+		      const char *fmt_after, duckdb_result *res, struct lh_error *err)
+{
+	char *sql = xasprintf("%sread_parquet('/proc/self/fd/%d')%s", fmt_before, fd, fmt_after);
+	int rc = 0;
+	if (duckdb_query(con, sql, res) == DuckDBError) {
+		rc = scan_error(err, duckdb_result_error(res));
+		duckdb_destroy_result(res);
+	}
+	free(sql);
+	return rc;
+}
+
+void parquet_scan_columns_free(struct parquet_scan_column *cols, size_t n)
+{
+	for (size_t i = 0; cols && i < n; i++) {
+		free(cols[i].name);
+		free(cols[i].type);
+	}
+	free(cols);
+}
+
+int parquet_scan_describe(int fd, size_t max_columns, struct parquet_scan_column **cols,
+			  size_t *ncols, uint64_t *footer_rows, struct lh_error *err)
+{
+	duckdb_database db = NULL;
+	duckdb_connection con = NULL;
+	duckdb_result res;
+	struct parquet_scan_column *c = NULL;
+	size_t n = 0;
+	int rc = -1;
+
+	*cols = NULL;
+	*ncols = 0;
+	*footer_rows = 0;
+	if (scan_open(&db, &con, err) != 0)
+		return -1;
+	/* the footer alone: its row count (and a first check of the file) */
+	char *fmeta = xasprintf("SELECT num_rows FROM parquet_file_metadata('/proc/self/fd/%d')", fd);
+	int bad = duckdb_query(con, fmeta, &res) == DuckDBError;
+	free(fmeta);
+	if (bad) {
+		scan_error(err, duckdb_result_error(&res));
+		duckdb_destroy_result(&res);
+		goto out;
+	}
+	int64_t rows = duckdb_row_count(&res) == 1 ? duckdb_value_int64(&res, 0, 0) : -1;
+	duckdb_destroy_result(&res);
+	if (rows < 0) {
+		lh_fail(err, 400, "bad_parquet", "the Parquet footer gives no valid row count");
+		goto out;
+	}
+	*footer_rows = (uint64_t)rows;
+	if (scan_query(con, fd, "DESCRIBE SELECT * FROM ", "", &res, err) != 0)
+		goto out;
+	n = (size_t)duckdb_row_count(&res);
+	if (n > max_columns) {
+		lh_fail(err, 400, "bad_parquet", "the file has %zu columns; a dataset has at most %zu",
+			n, max_columns);
+		duckdb_destroy_result(&res);
+		n = 0;
+		goto out;
+	}
+	c = xcalloc(n ? n : 1, sizeof *c);
+	for (size_t i = 0; i < n; i++) {
+		char *name = duckdb_value_varchar(&res, 0, i);
+		char *type = duckdb_value_varchar(&res, 1, i);
+		c[i].name = xstrdup(name ? name : "");
+		c[i].type = xstrdup(type ? type : "");
+		duckdb_free(name);
+		duckdb_free(type);
+	}
+	duckdb_destroy_result(&res);
+	*cols = c;
+	*ncols = n;
+	c = NULL;
+	rc = 0;
+out:
+	parquet_scan_columns_free(c, n);
+	scan_close(&db, &con);
+	return rc;
+}
+
+int parquet_scan_aggregate(int fd, const char *select_list, int64_t *values, size_t nvalues,
+			   struct lh_error *err)
+{
+	duckdb_database db = NULL;
+	duckdb_connection con = NULL;
+	duckdb_result res;
+	int rc = -1;
+
+	if (scan_open(&db, &con, err) != 0)
+		return -1;
+	char *before = xasprintf("SELECT %s FROM ", select_list);
+	int qrc = scan_query(con, fd, before, "", &res, err);
+	free(before);
+	if (qrc != 0)
+		goto out;
+	if (duckdb_row_count(&res) != 1 || duckdb_column_count(&res) != nvalues) {
+		lh_fail(err, 500, "internal", "the Parquet check gave %llu rows of %llu values",
+			(unsigned long long)duckdb_row_count(&res),
+			(unsigned long long)duckdb_column_count(&res));
+	} else {
+		for (size_t i = 0; i < nvalues; i++)
+			values[i] = duckdb_value_int64(&res, i, 0);
+		rc = 0;
+	}
+	duckdb_destroy_result(&res);
+out:
+	scan_close(&db, &con);
+	return rc;
+}
+
+/* ---- the stream (note 2) ----------------------------------------------- */
+
+struct scan_stream {
+	duckdb_database db;
+	duckdb_connection con;
+	duckdb_result res;
+	int have_res;
+	duckdb_arrow_options opts;
+	char msg[512];           /* get_last_error */
+};
+
+static int stream_fail(struct scan_stream *s, const char *why)
+{
+	struct lh_error e = { 0 };
+	scan_error(&e, why);
+	snprintf(s->msg, sizeof s->msg, "reading the uploaded Parquet file failed: %.400s", e.msg);
+	log_event("error", "ingestd", "parquet scan: %.400s", why ? why : "unknown error");
+	lh_error_clear(&e);
+	return EIO;
+}
+
+static int stream_get_schema(struct ArrowArrayStream *st, struct ArrowSchema *out)
+{
+	struct scan_stream *s = st->private_data;
+	idx_t n = duckdb_column_count(&s->res);
+	duckdb_logical_type *types = xcalloc(n ? n : 1, sizeof *types);
+	const char **names = xcalloc(n ? n : 1, sizeof *names);
+	for (idx_t i = 0; i < n; i++) {
+		types[i] = duckdb_column_logical_type(&s->res, i);
+		names[i] = duckdb_column_name(&s->res, i);
+	}
+	duckdb_error_data e = duckdb_to_arrow_schema(s->opts, types, names, n, out);
+	int rc = 0;
+	if (e && duckdb_error_data_has_error(e))
+		rc = stream_fail(s, duckdb_error_data_message(e));
+	if (e)
+		duckdb_destroy_error_data(&e);
+	for (idx_t i = 0; i < n; i++)
+		duckdb_destroy_logical_type(&types[i]);
+	free(types);
+	free(names);
+	return rc;
+}
+
+static int stream_get_next(struct ArrowArrayStream *st, struct ArrowArray *out)
+{
+	struct scan_stream *s = st->private_data;
+	memset(out, 0, sizeof *out);
+	duckdb_data_chunk chunk = duckdb_fetch_chunk(s->res);
+	if (!chunk) {
+		const char *why = duckdb_result_error(&s->res);
+		return why ? stream_fail(s, why) : 0;   /* release == NULL: the end */
+	}
+	duckdb_error_data e = duckdb_data_chunk_to_arrow(s->opts, chunk, out);
+	int rc = 0;
+	if (e && duckdb_error_data_has_error(e)) {
+		rc = stream_fail(s, duckdb_error_data_message(e));
+		if (out->release)
+			out->release(out);
+		memset(out, 0, sizeof *out);
+	}
+	if (e)
+		duckdb_destroy_error_data(&e);
+	duckdb_destroy_data_chunk(&chunk);
+	return rc;
+}
+
+static const char *stream_last_error(struct ArrowArrayStream *st)
+{
+	struct scan_stream *s = st->private_data;
+	return s->msg[0] ? s->msg : NULL;
+}
+
+static void stream_release(struct ArrowArrayStream *st)
+{
+	struct scan_stream *s = st->private_data;
+	if (s->opts)
+		duckdb_destroy_arrow_options(&s->opts);
+	if (s->have_res)
+		duckdb_destroy_result(&s->res);
+	scan_close(&s->db, &s->con);
+	free(s);
+	st->release = NULL;
+	st->private_data = NULL;
+}
+
+int parquet_scan_stream(int fd, const char *select_list, struct ArrowArrayStream *out,
+			struct lh_error *err)
+{
+	struct scan_stream *s = xcalloc(1, sizeof *s);
+	duckdb_prepared_statement stmt = NULL;
+	duckdb_pending_result pending = NULL;
+	char *sql = NULL;
+	int rc = -1;
+
+	memset(out, 0, sizeof *out);
+	if (scan_open(&s->db, &s->con, err) != 0) {
+		free(s);
+		return -1;
+	}
+	sql = xasprintf("SELECT %s FROM read_parquet('/proc/self/fd/%d')", select_list, fd);
+	if (duckdb_prepare(s->con, sql, &stmt) == DuckDBError) {
+		scan_error(err, duckdb_prepare_error(stmt));
+		goto out;
+	}
+	if (duckdb_pending_prepared_streaming(stmt, &pending) == DuckDBError) {
+		scan_error(err, pending ? duckdb_pending_error(pending) : NULL);
+		goto out;
+	}
+	s->have_res = 1;
+	if (duckdb_execute_pending(pending, &s->res) == DuckDBError) {
+		scan_error(err, duckdb_result_error(&s->res));
+		goto out;
+	}
+	s->opts = duckdb_result_get_arrow_options(&s->res);
+	out->get_schema = stream_get_schema;
+	out->get_next = stream_get_next;
+	out->get_last_error = stream_last_error;
+	out->release = stream_release;
+	out->private_data = s;
+	s = NULL;
+	rc = 0;
+out:
+	if (pending)
+		duckdb_destroy_pending(&pending);
+	if (stmt)
+		duckdb_destroy_prepare(&stmt);
+	if (s) {
+		struct ArrowArrayStream tmp = { .private_data = s };
+		stream_release(&tmp);
+	}
+	free(sql);
+	return rc;
+}
