@@ -112,7 +112,7 @@ static json_t *register_json(const struct manifest *m)
 {
 	json_t *full = manifest_to_json(m), *b = json_object();
 	static const char *const fields[] = { "name", "schema_fingerprint", "schema", "objects",
-					      "row_count" };
+					      "row_count", "declared_types" /* if said */ };
 	for (size_t i = 0; i < sizeof fields / sizeof fields[0]; i++)
 		json_object_set(b, fields[i], json_object_get(full, fields[i]));
 	json_object_set_new(b, "mode", json_string(m->mode[0] ? m->mode : "replace"));

@@ -34,6 +34,11 @@ void manifest_unref(struct manifest *m)
 	}
 	for (size_t i = 0; i < m->nobjects; i++)
 		free(m->objects[i].key);
+	for (size_t i = 0; i < m->ndeclared; i++) {
+		free(m->declared[i].name);
+		free(m->declared[i].type);
+	}
+	free(m->declared);
 	free(m->columns);
 	free(m->objects);
 	free(m);
@@ -57,6 +62,16 @@ void manifest_add_object(struct manifest *m, const char *key, int64_t size, int6
 	o->size = size;
 	o->row_count = row_count;
 	snprintf(o->content_sha256, sizeof o->content_sha256, "%s", content_sha256);
+}
+
+void manifest_add_declared(struct manifest *m, const char *column, const char *type)
+{
+	m->declared = xgrow(m->declared, m->ndeclared, sizeof *m->declared);
+	struct manifest_column *c = &m->declared[m->ndeclared++];
+	c->name = xstrdup(column);
+	c->type = xstrdup(type);
+	c->nullable = 0;
+	m->has_declared = 1;
 }
 
 /* ---- decoding ---------------------------------------------------------- */
@@ -177,6 +192,25 @@ struct manifest *manifest_from_json(const json_t *j, struct lh_error *err)
 		sum += size;
 	}
 	m->size_bytes = size_bytes >= 0 ? size_bytes : sum;
+	const json_t *declared = json_object_get(j, "declared_types");     /* ADR 0171 */
+	if (declared && !json_is_array(declared)) {
+		bad(err, "declared_types", "not an array");
+		goto fail;
+	}
+	m->has_declared = declared != NULL;
+	json_array_foreach(declared, i, v) {
+		const char *column = NULL, *type = NULL;
+		snprintf(prefix, sizeof prefix, "declared[%zu]", i);
+		if (!json_is_object(v)) {
+			bad(err, prefix, "not an object");
+			goto fail;
+		}
+		snprintf(prefix, sizeof prefix, "declared[%zu].", i);
+		if (get_str(v, prefix, "column", 1, NULL, 0, &column, err) ||
+		    get_str(v, prefix, "type", 1, NULL, 0, &type, err))
+			goto fail;
+		manifest_add_declared(m, column, type);
+	}
 	return m;
 fail:
 	manifest_unref(m);
@@ -226,6 +260,16 @@ json_t *manifest_to_json(const struct manifest *m)
 	set_str(o, "mode", m->mode);
 	set_str(o, "created_at", m->created_at);
 	set_str(o, "updated_at", m->updated_at);
+	if (m->has_declared) {
+		json_t *d = json_array();
+		for (size_t i = 0; i < m->ndeclared; i++) {
+			json_t *c = json_object();
+			json_object_set_new(c, "column", json_string(m->declared[i].name));
+			json_object_set_new(c, "type", json_string(m->declared[i].type));
+			json_array_append_new(d, c);
+		}
+		json_object_set_new(o, "declared_types", d);
+	}
 	return o;
 }
 

@@ -8,7 +8,8 @@
  *
  *   {"name","version","schema_fingerprint","schema":[{"name","type",
  *    "nullable"}],"objects":[{"key","size","row_count","content_sha256"}],
- *    "row_count","size_bytes","mode","created_at","updated_at"}
+ *    "row_count","size_bytes","mode","created_at","updated_at",
+ *    "declared_types":[{"column","type"}]}
  *
  * A decoded manifest is immutable and reference-counted (manifest_ref /
  * manifest_unref), so a cache (queryd's) can lend it to many requests.
@@ -55,6 +56,17 @@ struct manifest {
 	int64_t size_bytes;                        /* sum over objects */
 	char created_at[MANIFEST_TIME_LEN + 1];    /* the dataset's creation; "" = unsaid */
 	char updated_at[MANIFEST_TIME_LEN + 1];    /* this version's creation; "" = unsaid */
+	/* The dataset's declared types (ADR 0171), "declared_types":
+	 * [{"column","type"}]: columns whose type was fixed by ?types= and
+	 * applies to later uploads. `name` and `type` of each; `nullable` unused.
+	 * has_declared = the field was said (catalogd always says it; a
+	 * register request that says it replaces the stored list). */
+	struct manifest_column *declared;          /* owned array */
+	size_t ndeclared;
+	int has_declared;
+	/* ADR 0173: "object_schemas": {"<fp>": [{"name","type","nullable"}]}
+	 * for every objects[i].fingerprint that is set; owned, NULL = none. */
+	json_t *object_schemas;
 	int refs;                                  /* manifest_ref/unref only */
 };
 
@@ -69,12 +81,14 @@ void manifest_unref(struct manifest *m);
 void manifest_add_column(struct manifest *m, const char *name, const char *type, int nullable);
 void manifest_add_object(struct manifest *m, const char *key, int64_t size, int64_t row_count,
 			 const char *content_sha256);
+/* Append a declared type (sets has_declared). */
+void manifest_add_declared(struct manifest *m, const char *column, const char *type);
 
 /* Decode `j` (borrowed). Required: name, version, schema_fingerprint, schema
  * (each column's name and type; nullable a boolean if present), objects
  * (each with key, size, row_count, content_sha256) and row_count; optional:
  * size_bytes (else the sum of the objects' sizes), mode, created_at,
- * updated_at. Returns a new manifest (one reference), or NULL with a 502
+ * updated_at, declared_types (each with column and type). Returns a new manifest (one reference), or NULL with a 502
  * "upstream_failed" error naming the field and what is wrong with it
  * ("objects[2].size: not an integer") — a manifest always comes from a peer. */
 struct manifest *manifest_from_json(const json_t *j, struct lh_error *err);

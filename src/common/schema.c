@@ -104,6 +104,9 @@ int schema_type_parse(const char *s, size_t n, struct schema_type *out)
 
 int schema_type_stored(const struct schema_type *t)
 {
+	if (t->id == SCHEMA_DECIMAL)
+		return t->precision >= 1 && t->precision <= SCHEMA_DECIMAL_MAX_PRECISION &&
+		       t->scale <= t->precision;
 	return (unsigned)t->id < SCHEMA_NINFERRED;
 }
 
@@ -378,4 +381,95 @@ unsigned schema_value_types(const char *p, size_t n)
 			return 0;       /* beyond the double range: text */
 	}
 	return SCHEMA_MASK(SCHEMA_FLOAT64);
+}
+
+/* ---- decimal values (declared types, ADR 0171) ------------------------- */
+
+int schema_decimal_digits(const char *p, size_t n, unsigned *int_digits,
+			  unsigned *frac_digits)
+{
+	const size_t cap = SCHEMA_DECIMAL_MAX_PRECISION + 1;
+	size_t i = 0, fd = 0;
+	if (n && (p[0] == '+' || p[0] == '-'))
+		i = 1;
+	if (i == n || !isdig(p[i]))
+		return -1;
+	while (i < n && p[i] == '0')
+		i++;                                    /* leading zeros */
+	size_t start = i;
+	while (i < n && isdig(p[i]))
+		i++;
+	size_t id = i - start;
+	if (i < n) {
+		if (p[i] != '.')
+			return -1;
+		size_t f = ++i;
+		while (i < n && isdig(p[i]))
+			i++;
+		if (i == f || i != n)
+			return -1;
+		size_t e = i;
+		while (e > f && p[e - 1] == '0')
+			e--;                            /* trailing zeros */
+		fd = e - f;
+	}
+	*int_digits = (unsigned)(id > cap ? cap : id);
+	*frac_digits = (unsigned)(fd > cap ? cap : fd);
+	return 0;
+}
+
+int schema_parse_decimal(const char *p, size_t n, const struct schema_type *t, __int128 *out)
+{
+	unsigned id, fd, frac = 0;
+	int in_frac = 0;
+	if (t->id != SCHEMA_DECIMAL || t->scale > t->precision ||
+	    schema_decimal_digits(p, n, &id, &fd) || id > (unsigned)(t->precision - t->scale) ||
+	    fd > t->scale)
+		return -1;
+	/* at most p significant digits in all: |value| < 10^38 < 2^127 */
+	__int128 v = 0;
+	for (size_t i = 0; i < n; i++) {
+		char c = p[i];
+		if (c == '.') {
+			in_frac = 1;
+			continue;
+		}
+		if (!isdig(c))
+			continue;                       /* the sign */
+		if (in_frac) {
+			if (frac == t->scale)
+				break;                  /* only trailing zeros are left */
+			frac++;
+		}
+		v = v * 10 + (c - '0');
+	}
+	for (; frac < t->scale; frac++)
+		v *= 10;
+	*out = p[0] == '-' ? -v : v;
+	return 0;
+}
+
+size_t schema_format_decimal(__int128 v, unsigned scale, char buf[SCHEMA_DECIMAL_TEXT_MAX])
+{
+	char digits[SCHEMA_DECIMAL_TEXT_MAX];
+	size_t nd = 0, len = 0;
+	unsigned __int128 m = v < 0 ? (unsigned __int128)0 - (unsigned __int128)v
+				    : (unsigned __int128)v;
+	if (scale > SCHEMA_DECIMAL_MAX_PRECISION)
+		scale = SCHEMA_DECIMAL_MAX_PRECISION;
+	do {                                            /* least significant first */
+		digits[nd++] = (char)('0' + (unsigned)(m % 10));
+		m /= 10;
+	} while (m && nd < sizeof digits - 1);
+	while (nd <= scale)
+		digits[nd++] = '0';                     /* 0.05: a digit before the point */
+	if (v < 0)
+		buf[len++] = '-';
+	while (nd > 0 && len < SCHEMA_DECIMAL_TEXT_MAX - 2) {
+		if (nd == scale)
+			buf[len++] = '.';
+		buf[len++] = digits[--nd];
+	}
+	buf[len] = '\0';
+	return len;
 }

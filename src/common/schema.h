@@ -67,9 +67,8 @@ const char *schema_type_name(const struct schema_type *t, char buf[SCHEMA_TYPE_N
  * p 1-38 and s 0-p without leading zeros) from s[0..n). 0 and *out, or -1. */
 int schema_type_parse(const char *s, size_t n, struct schema_type *out);
 
-/* 1 if datasets may hold this type today: every inferred type. decimal is
- * named, parsed and mapped here already, but no ingest writes it until
- * declared types land, so catalogd still refuses it. */
+/* 1 if datasets may hold this type: every inferred type, and decimal(p,s)
+ * with 1 <= p <= 38, 0 <= s <= p (declared only, ADR 0171). */
 int schema_type_stored(const struct schema_type *t);
 
 /* 1 if a column of type `from` may be stored as `to` without losing a
@@ -127,5 +126,29 @@ unsigned schema_value_types(const char *p, size_t n);
 int schema_parse_bool(const char *p, size_t n, int *out);
 int schema_parse_int64(const char *p, size_t n, int64_t *out);
 int schema_parse_float64(const char *p, size_t n, double *out);
+
+/* ---- decimal values (declared types, ADR 0171) ------------------------ */
+
+/* The text of a decimal value: [+-]?[0-9]+(\.[0-9]+)? — leading zeros are
+ * allowed (007.50 is 7.50), no exponent, no thousands separators, no
+ * surrounding spaces. 0 with the count of its significant integer digits
+ * (leading zeros aside) and of its fractional digits (trailing zeros
+ * aside), each capped at SCHEMA_DECIMAL_MAX_PRECISION + 1; -1 if p[0..n)
+ * is not a decimal. "-0012.3400" has 2 and 2. */
+int schema_decimal_digits(const char *p, size_t n, unsigned *int_digits,
+			  unsigned *frac_digits);
+
+/* Parse p[0..n) as a value of the decimal type t: 0 and *out = the value
+ * times 10^scale (exact), or -1 when it is not a decimal or does not fit
+ * t: more than p-s significant integer digits, or more than s fractional
+ * digits that are not trailing zeros. Never rounds (12.345 does not fit
+ * decimal(10,2); 12.340 does). */
+int schema_parse_decimal(const char *p, size_t n, const struct schema_type *t, __int128 *out);
+
+/* Room for any decimal's text: sign, 38 digits, "0.", NUL. */
+#define SCHEMA_DECIMAL_TEXT_MAX 48
+/* The text of the unscaled value v at `scale` digits after the point
+ * (scale <= 38; |v| < 10^38): "-12.30", "0.05", "7". Returns its length. */
+size_t schema_format_decimal(__int128 v, unsigned scale, char buf[SCHEMA_DECIMAL_TEXT_MAX]);
 
 #endif

@@ -12,7 +12,10 @@
  *      nulls in the validity bitmap, utf8 included. A column cast to the
  *      dataset's type (cast.h, ADR 0170) is filled as that type: utf8 takes
  *      the text verbatim, float64's parser takes int64 text, and a date
- *      cast into timestamp[us] is parsed as a date (its midnight).
+ *      cast into timestamp[us] is parsed as a date (its midnight). A
+ *      declared decimal(p,s) (ADR 0171) is "d:p,s", Arrow's decimal128:
+ *      16 bytes per value, the unscaled integer in little-endian two's
+ *      complement (what __int128 is on every target we build for).
  *   2. "u" has int32 offsets: a batch's string bytes are at most its chunk's
  *      bytes; a format keeps its chunks under 2 GiB (the CSV reader's are
  *      under INFER_CHUNK_BYTES + LH_CSV_MAX_RECORD_BYTES, 66 MiB, a static
@@ -108,6 +111,8 @@ static size_t value_width(enum schema_type_id t)
 		return 4;
 	case SCHEMA_UTF8:
 		return 4;       /* int32 offsets, nrows + 1 */
+	case SCHEMA_DECIMAL:
+		return 16;      /* decimal128, little-endian two's complement */
 	default:
 		return 8;
 	}
@@ -198,6 +203,14 @@ int batch_put_text(struct batch *b, size_t col, size_t row, const char *p, size_
 		if (calendar_parse_timestamp(p, n, &((int64_t *)c->values)[row], &zoned))
 			return -1;
 		return zoned == (t == SCHEMA_TIMESTAMPTZ) ? 0 : -1;
+	}
+	case SCHEMA_DECIMAL: {
+		/* declared only (ADR 0171): the unscaled value, never rounded */
+		__int128 v;
+		if (schema_parse_decimal(p, n, &b->cols[col].type, &v))
+			return -1;
+		memcpy((char *)c->values + 16 * row, &v, 16);
+		return 0;
 	}
 	case SCHEMA_UTF8:
 	default:

@@ -5,6 +5,7 @@
 #include "ingestd/format.h"
 
 #include <stdlib.h>
+#include <string.h>
 
 void infer_columns_init(struct infer_columns *t, size_t ncols)
 {
@@ -13,8 +14,33 @@ void infer_columns_init(struct infer_columns *t, size_t ncols)
 	t->seen = xcalloc(ncols ? ncols : 1, 1);
 	t->nulls = xcalloc(ncols ? ncols : 1, 1);
 	t->inexact = xcalloc(ncols ? ncols : 1, 1);
-	for (size_t i = 0; i < ncols; i++)
+	t->fit = xmalloc((ncols ? ncols : 1) * sizeof *t->fit);
+	t->line = 0;
+	for (size_t i = 0; i < ncols; i++) {
 		t->possible[i] = SCHEMA_MASK(SCHEMA_UTF8) - 1;    /* note 1 */
+		memset(&t->fit[i], 0xff, sizeof t->fit[i]);       /* note 5: NONE */
+		t->fit[i].int_max = t->fit[i].frac_max = 0;
+	}
+}
+
+void infer_fit_dropped(struct ingest_fit *f, unsigned dropped, uint64_t line)
+{
+	for (unsigned id = 0; id < SCHEMA_NINFERRED; id++)
+		if (dropped & SCHEMA_MASK(id))
+			f->first_not[id] = line;
+}
+
+void infer_fit_decimal(struct ingest_fit *f, const char *p, size_t n, uint64_t line)
+{
+	unsigned id, fd;
+	if (schema_decimal_digits(p, n, &id, &fd)) {
+		f->first_not_decimal = line;
+		return;
+	}
+	for (; f->int_max < id; f->int_max++)
+		f->int_over[f->int_max] = line;
+	for (; f->frac_max < fd; f->frac_max++)
+		f->frac_over[f->frac_max] = line;
 }
 
 void infer_columns_check_exact(struct infer_columns *t, size_t col, const char *p, size_t n)
@@ -34,6 +60,8 @@ void infer_columns_result(const struct infer_columns *t, struct ingest_column *c
 		cols[i].nullable = t->nulls[i];                           /* note 3 */
 		cols[i].all_null = !t->seen[i];
 		cols[i].inexact = t->inexact[i];                          /* note 4 */
+		cols[i].fit = xmalloc(sizeof *cols[i].fit);       /* note 5 */
+		*cols[i].fit = t->fit[i];
 	}
 }
 
@@ -43,6 +71,8 @@ void infer_columns_free(struct infer_columns *t)
 	free(t->seen);
 	free(t->nulls);
 	free(t->inexact);
+	free(t->fit);
+	t->fit = NULL;
 	t->possible = NULL;
 	t->seen = t->nulls = t->inexact = NULL;
 	t->ncols = 0;

@@ -20,14 +20,37 @@
  *      cannot hold exactly marks the column `inexact`. Only values of 16
  *      bytes or more are parsed again for it (15 digits are below 2^53),
  *      so ordinary columns pay one length test.
+ *   5. For declared types (declared.h, ADR 0171), each column keeps the line
+ *      of the first value that is not of each inferred type (when that
+ *      type's bit is dropped), the first that is not a decimal, and a
+ *      staircase of the lines where the largest count of integer and of
+ *      fractional digits first exceeded k (k = 0..38): so after the one
+ *      pass, whether the column fits ANY declared type, and the line of its
+ *      first value that does not, is known without reading the file again.
+ *      A reader sets `line` to the record's line before its values (0 =
+ *      lines unknown). A column that has seen a value which is not a
+ *      decimal stops scanning for digits.
  */
 #ifndef LH_INGESTD_INFER_H
 #define LH_INGESTD_INFER_H
 #include "common/schema.h"
 
 #include <stddef.h>
+#include <stdint.h>
 
 struct ingest_column;
+
+/* Note 5: what declared types need to know of a column's values. A line is
+ * the record's (infer_columns.line); INGEST_FIT_NONE = no such value. */
+#define INGEST_FIT_NONE UINT64_MAX
+#define INGEST_FIT_DIGITS (SCHEMA_DECIMAL_MAX_PRECISION + 1)
+struct ingest_fit {
+	uint64_t first_not[SCHEMA_NINFERRED];   /* first value not of type id */
+	uint64_t first_not_decimal;             /* first value that is no decimal */
+	uint64_t int_over[INGEST_FIT_DIGITS - 1];  /* [k]: first value with > k integer digits */
+	uint64_t frac_over[INGEST_FIT_DIGITS - 1]; /* [k]: first with > k fractional digits */
+	unsigned char int_max, frac_max;        /* the largest counts seen */
+};
 
 struct infer_columns {
 	size_t ncols;
@@ -36,7 +59,14 @@ struct infer_columns {
 	unsigned char *nulls;        /* per column: a null was seen */
 	unsigned char *inexact;      /* per column: an int64 value no float64
 				      * holds exactly was seen (note 4) */
+	struct ingest_fit *fit;      /* per column (note 5) */
+	uint64_t line;               /* the record being fed; set by the reader */
 };
+
+/* Note 5's bookkeeping: bits `dropped` left the column's set at this value;
+ * and the decimal digits of a value (out of line: numbers only). */
+void infer_fit_dropped(struct ingest_fit *f, unsigned dropped, uint64_t line);
+void infer_fit_decimal(struct ingest_fit *f, const char *p, size_t n, uint64_t line);
 
 /* Note 4's slow path: mark the column if the int64 p[0..n) is not exact
  * as a float64. */
@@ -55,8 +85,13 @@ static inline void infer_columns_value(struct infer_columns *t, size_t col, cons
 		return;
 	}
 	t->seen[col] = 1;
+	struct ingest_fit *f = &t->fit[col];
+	if (f->first_not_decimal == INGEST_FIT_NONE)            /* note 5 */
+		infer_fit_decimal(f, p, n, t->line);
 	if (t->possible[col]) {
 		unsigned types = schema_value_types(p, n);
+		if (t->possible[col] & ~types)
+			infer_fit_dropped(f, t->possible[col] & ~types, t->line);
 		t->possible[col] &= types;
 		/* note 4: an int64 of 15 digits or fewer is always exact */
 		if (n > 15 && (types & SCHEMA_MASK(SCHEMA_INT64)))

@@ -11,6 +11,13 @@
  *     name, the dataset list is read too: a name equal to an existing one
  *     but for letter case is 409 name_conflict before any conversion
  *     (name_case_check; catalogd's register refuses it anyway).
+ *  1a. Declared types (declared.h, ADR 0171): the dataset's stored
+ *     declaration (the latest manifest's declared_types) merged with this
+ *     upload's ?types is applied to the inferred schema before anything
+ *     else uses it; a value that does not fit is a 400 with its line and
+ *     column. The merged declaration goes with the register (note 5), and
+ *     an upload whose bytes are already stored still registers when it
+ *     changes the declaration (catalogd stores it; no new version).
  *  2a. Compatible uploads are cast (cast.h, ADR 0170): if the inferred
  *     fingerprint is not the latest's but every column fits the dataset's
  *     type, the rest of the run uses the cast schema (the dataset's types
@@ -66,6 +73,7 @@
 #include "common/storage_client.h"
 #include "common/xmalloc.h"
 #include "ingestd/cast.h"
+#include "ingestd/declared.h"
 #include "ingestd/format.h"
 #include "ingestd/parquet_writer.h"
 
@@ -428,7 +436,7 @@ static int store_as_is(const struct pipeline_env *env, const struct pipeline_inp
 /* The register request (note 5): the one new object and the schema. */
 static struct manifest *register_request(const struct pipeline_input *in,
 					 const struct ingest_schema *s, const char *key,
-					 uint64_t size)
+					 uint64_t size, const struct declared_types *declared)
 {
 	struct manifest *m = manifest_create();
 	snprintf(m->name, sizeof m->name, "%s", in->name);
@@ -442,6 +450,7 @@ static struct manifest *register_request(const struct pipeline_input *in,
 	manifest_add_object(m, key, (int64_t)size, (int64_t)s->row_count, in->content_sha256);
 	m->row_count = (int64_t)s->row_count;
 	m->size_bytes = (int64_t)size;
+	declared_types_to_manifest(declared, s, m);                             /* 1a */
 	return m;
 }
 
@@ -451,6 +460,7 @@ int pipeline_run(const struct pipeline_env *env, const struct pipeline_input *in
 	int rc = -1;
 	const struct ingest_schema *schema = in->schema;                         /* 1 */
 	struct ingest_schema *cast_schema = NULL;
+	struct declared_types stored_types = { 0 }, declared = { 0 };
 	json_t *cast = json_array();
 	struct manifest *latest = NULL, *req = NULL, *registered = NULL;
 	struct peer_call call = call_of(env);
@@ -462,11 +472,15 @@ int pipeline_run(const struct pipeline_env *env, const struct pipeline_input *in
 		goto out;
 	if (!latest && name_case_check(env, in->name, err) != 0)
 		goto out;
+	declared_types_from_manifest(latest, &stored_types);                        /* 1a */
+	declared_types_merge(&stored_types, in->declared, &declared);
+	if (declared_types_apply(in->schema, &declared, err) != 0)
+		goto out;
 	if (ingest_cast_plan(in->schema, latest, &cast_schema, cast))          /* 2a */
 		schema = cast_schema;
 	const struct manifest_object *same = find_object(latest, schema->fingerprint,
 							 in->content_sha256);
-	if (same) {
+	if (same && declared_types_same(&declared, schema, latest)) {
 		*status = 200;
 		*body = result_body(latest, 1, schema->row_count, (uint64_t)same->size, same->key,
 				    cast);
@@ -494,7 +508,7 @@ int pipeline_run(const struct pipeline_env *env, const struct pipeline_input *in
 			continue;
 		}
 		manifest_unref(req);
-		req = register_request(in, schema, key, size);                   /* 5 */
+		req = register_request(in, schema, key, size, &declared);        /* 5 */
 		if (catalog_client_register(env->catalog, &call, req, &registered, &existing,
 					    err) == 0)
 			break;
@@ -525,6 +539,8 @@ out:
 	manifest_unref(req);
 	manifest_unref(latest);
 	ingest_cast_free(cast_schema);
+	declared_types_free(&stored_types);
+	declared_types_free(&declared);
 	json_decref(cast);
 	free(fifo_path);
 	free(key);

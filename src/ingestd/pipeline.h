@@ -11,6 +11,7 @@
 #include <stdint.h>
 
 struct catalog_client;
+struct declared_types;
 struct ingest_schema;
 struct lh_error;
 struct storage_client;
@@ -44,13 +45,16 @@ struct pipeline_input {
 	const char *mode;               /* "replace" or "append" */
 	int spool_fd;                   /* the upload; read with pread */
 	const char *content_sha256;     /* hex digest of the upload */
-	const struct ingest_schema *schema; /* inferred from exactly the spooled
-					     * bytes by its format (format.h),
-					     * layout included; owned by the
-					     * caller */
+	struct ingest_schema *schema;   /* inferred from exactly the spooled
+					 * bytes by its format (format.h),
+					 * layout included; owned by the
+					 * caller; declared types are applied
+					 * to it in place (declared.h) */
+	const struct declared_types *declared; /* this upload's ?types, or NULL */
 };
 
-/* Run the pipeline. On success returns 0 and *status and *body are the response
+/* Run the pipeline. A value that does not fit its declared type is -1 with
+ * a 400 (declared.h). On success returns 0 and *status and *body are the response
  * to send (200, with `cast` listing the columns read with the dataset's
  * types (cast.h, ADR 0170), or 409 with the drift explained); the caller
  * owns *body.

@@ -12,7 +12,12 @@
  *   - an RFC 3339 time that parses, formatted and parsed again, gives the
  *     same milliseconds when it was a real date with seconds < 60;
  *   - every 8-byte double read from the input is a serial that converts
- *     back into the 0001-9999 range or is refused.
+ *     back into the 0001-9999 range or is refused;
+ *   - a decimal (ADR 0171): schema_decimal_digits() and
+ *     schema_parse_decimal() agree at every (p,s) the digits decide, the
+ *     value formats back to the input without its sign of zero, leading
+ *     and trailing zeros, and a decimal is always also a float64 unless it
+ *     has a leading zero (a code).
  */
 #include "fuzz.h"
 
@@ -34,7 +39,7 @@ static void check_type_name(const char *p, size_t n)
 	FUZZ_CHECK(strlen(schema_type_arrow(&t, buf)) > 0);
 	if (t.id == SCHEMA_DECIMAL)
 		FUZZ_CHECK(t.precision >= 1 && t.precision <= SCHEMA_DECIMAL_MAX_PRECISION &&
-			   t.scale <= t.precision && !schema_type_stored(&t));
+			   t.scale <= t.precision && schema_type_stored(&t));
 	else
 		FUZZ_CHECK(t.id < SCHEMA_NINFERRED && schema_type_stored(&t));
 }
@@ -110,6 +115,72 @@ static void check_excel(const uint8_t *data, size_t size)
 	}
 }
 
+/* The canonical text of a decimal at scale sc, as schema_format_decimal
+ * writes it: no '+', no leading zeros but one before the point, exactly sc
+ * digits after it, "-" only for a non-zero value. */
+static void canonical_decimal(const char *p, size_t n, unsigned sc, char *out, size_t cap)
+{
+	size_t i = 0, k = 0;
+	int neg = p[0] == '-';
+	if (p[0] == '+' || p[0] == '-')
+		i = 1;
+	char ip[256] = "", fp[256] = "";
+	size_t ni = 0, nf = 0;
+	while (i < n && p[i] != '.' && ni < sizeof ip - 1)
+		ip[ni++] = p[i++];
+	if (i < n && p[i] == '.')
+		i++;
+	while (i < n && nf < sizeof fp - 1)
+		fp[nf++] = p[i++];
+	size_t lead = 0;
+	while (lead + 1 < ni && ip[lead] == '0')
+		lead++;
+	int zero = 1;
+	for (size_t j = lead; j < ni; j++)
+		zero &= ip[j] == '0';
+	for (size_t j = 0; j < nf && j < sc; j++)
+		zero &= fp[j] == '0';
+	if (neg && !zero)
+		out[k++] = '-';
+	for (size_t j = lead; j < ni && k < cap - 1; j++)
+		out[k++] = ip[j];
+	if (sc && k < cap - 1)
+		out[k++] = '.';
+	for (size_t j = 0; j < sc && k < cap - 1; j++)
+		out[k++] = j < nf ? fp[j] : '0';
+	out[k] = '\0';
+}
+
+static void check_decimal(const char *p, size_t n)
+{
+	unsigned id, fd;
+	__int128 v;
+	if (schema_decimal_digits(p, n, &id, &fd) != 0) {
+		struct schema_type any = { SCHEMA_DECIMAL, 38, 19 };
+		FUZZ_CHECK(schema_parse_decimal(p, n, &any, &v) != 0);
+		return;
+	}
+	FUZZ_CHECK(id <= SCHEMA_DECIMAL_MAX_PRECISION + 1 && fd <= SCHEMA_DECIMAL_MAX_PRECISION + 1);
+	const char *d = p + (p[0] == '+' || p[0] == '-');
+	size_t nd = n - (size_t)(d - p);
+	int leading_zero = nd > 1 && d[0] == '0' && d[1] >= '0' && d[1] <= '9';
+	/* the float64 grammar: no leading zero, and an integer within int64 */
+	if (!leading_zero && n < 300 && (memchr(p, '.', n) || id <= 18))
+		FUZZ_CHECK(schema_value_types(p, n) & SCHEMA_MASK(SCHEMA_FLOAT64));
+	for (unsigned prec = 1; prec <= SCHEMA_DECIMAL_MAX_PRECISION; prec += 7)
+		for (unsigned sc = 0; sc <= prec; sc += 3) {
+			struct schema_type t = { SCHEMA_DECIMAL, (uint8_t)prec, (uint8_t)sc };
+			int fits = id <= prec - sc && fd <= sc;
+			FUZZ_CHECK((schema_parse_decimal(p, n, &t, &v) == 0) == fits);
+			if (!fits || n > 200)
+				continue;
+			char out[SCHEMA_DECIMAL_TEXT_MAX], want[600];
+			size_t len = schema_format_decimal(v, sc, out);
+			canonical_decimal(p, n, sc, want, sizeof want);
+			FUZZ_CHECK(len == strlen(out) && strcmp(out, want) == 0);
+		}
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	char *s = malloc(size + 1);
@@ -117,6 +188,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	s[size] = '\0';
 	check_type_name(s, size);
 	check_value(s, size);
+	check_decimal(s, size);
 	if (!memchr(s, '\0', size))
 		check_rfc3339(s);
 	check_excel(data, size);

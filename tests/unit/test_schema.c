@@ -75,15 +75,16 @@ TEST(schema_type_sql_and_arrow_spellings)
 	}
 }
 
-TEST(schema_type_stored_is_the_inferred_types)
+TEST(schema_type_stored_is_the_inferred_types_and_decimal)
 {
 	for (int id = 0; id < SCHEMA_NINFERRED; id++) {
 		struct schema_type t = schema_type_of((enum schema_type_id)id);
 		CHECK(schema_type_stored(&t));
 	}
+	/* decimal(p,s) is stored since declared types (ADR 0171) */
 	struct schema_type d;
 	CHECK_EQ_INT(schema_type_parse("decimal(10,2)", 13, &d), 0);
-	CHECK(!schema_type_stored(&d));
+	CHECK(schema_type_stored(&d));
 }
 
 static const char *fp(const char *const *cols, size_t n)
