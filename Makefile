@@ -14,7 +14,7 @@
 DEPS_DIR    ?= $(CURDIR)/deps
 DUCKDB_DIR  ?= $(DEPS_DIR)/duckdb
 BUILD       ?= build
-PKGS        := libmicrohttpd libcurl jansson sqlite3 libcrypto libpq
+PKGS        := libmicrohttpd libcurl jansson sqlite3 libcrypto libpq libzip libxml-2.0
 
 CC          ?= cc
 ifeq ($(CC),cc)
@@ -204,7 +204,8 @@ mcp: $(BUILD)/lakehouse
 	  NODE_PATH=$(DEPS_DIR)/node/node_modules node --test tests/mcp/
 
 test: bootstrap
-	$(MAKE) $(BUILD)/lakehouse $(REL_DIR)/unit-tests $(ASAN_DIR)/unit-tests $(BUILD)/bench/gen_staffing
+	$(MAKE) $(BUILD)/lakehouse $(REL_DIR)/unit-tests $(ASAN_DIR)/unit-tests $(BUILD)/bench/gen_staffing \
+	  $(BUILD)/tests/gen_xlsx
 	$(MAKE) unit unit-asan unit-pg valgrind fuzz-replay integration smoke browser mcp
 
 # ---- fuzz ------------------------------------------------------------------
@@ -289,6 +290,15 @@ clean:
 	rm -rf $(BUILD)
 
 -include $(shell find $(BUILD) -name '*.d' 2>/dev/null)
+
+# The Excel workbooks of tests/integration/test_xlsx_ingest.py, written by a
+# real spreadsheet writer: Debian's libxlsxwriter (ADR 0186). A test tool,
+# not part of the lakehouse: only this target links libxlsxwriter.
+$(BUILD)/tests/gen_xlsx: tests/integration/gen_xlsx.c
+	@mkdir -p $(dir $@)
+	@echo "  CC      $@"
+	@$(CC) $(REL_CFLAGS) -std=c17 -D_GNU_SOURCE $(WARN) $(shell pkg-config --cflags xlsxwriter) \
+	  -o $@ $< $(shell pkg-config --libs xlsxwriter)
 
 # Benchmarks (bench/README.md): the staffing CSV generator and the CSV ->
 # Parquet comparison against DuckDB's own COPY.

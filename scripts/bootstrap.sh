@@ -4,7 +4,10 @@
 # Idempotent: when everything is present it only checks and exits in seconds.
 #   1. Debian packages (compilers, -dev libraries, test servers) via apt-get;
 #      `postgresql` pulls postgresql-15, whose initdb/pg_ctl the catalog tests
-#      run in a temp dir (the packaged cluster is not used).
+#      run in a temp dir (the packaged cluster is not used). libzip and
+#      libxml2 read .xlsx uploads (ADR 0108, 0109); libxlsxwriter writes the
+#      test workbooks (tests/integration/gen_xlsx.c, ADR 0186) and is linked
+#      by nothing else.
 #   2. DuckDB 1.4 LTS: libduckdb.so from @duckdb/node-bindings-linux-x64 and
 #      duckdb.h from duckdb, both fetched with `npm pack` into deps/duckdb/
 #      (git-ignored). Nothing third-party is ever committed.
@@ -26,7 +29,8 @@ DEPS=$ROOT/deps
 APT_PACKAGES=(build-essential pkg-config clang libclang-rt-14-dev
   libmicrohttpd-dev libcurl4-openssl-dev libjansson-dev libssl-dev
   libsqlite3-dev libpq-dev sqlite3 python3 curl ca-certificates nodejs npm
-  valgrind xxd chromium postgresql)
+  valgrind xxd chromium postgresql
+  libzip-dev libxml2-dev libxlsxwriter-dev)
 
 missing=()
 for p in "${APT_PACKAGES[@]}"; do

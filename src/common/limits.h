@@ -112,6 +112,17 @@
 #define LH_PARQUET_SCAN_MEMORY_BYTES   (1ull << 30) /* the DuckDB that reads an upload */
 #define LH_PARQUET_SCAN_THREADS        2
 
+/* ingestd: the Excel reader (ingestd/xlsx_reader.c, common/zip_libzip.c;
+ * ADR 0186). A part (a sheet's XML) is inflated as a stream: past either
+ * cap it is a 400, whatever the zip declares (a zip bomb). The ratio is
+ * Apache POI's default for the same check (ZipSecureFile, 1 %). */
+#define LH_XLSX_MAX_PART_BYTES         (2ull << 30)  /* one part, inflated */
+#define LH_XLSX_MAX_RATIO              100           /* inflated bytes per compressed byte */
+#define LH_XLSX_RATIO_GRACE            (1u << 20)    /* ... checked past this many */
+#define LH_XLSX_MAX_STRINGS_BYTES      (256u << 20)  /* the shared strings, held in memory */
+#define LH_XLSX_MAX_STYLES             65536         /* cell formats (Excel's own cap is 64,000) */
+#define LH_XLSX_MAX_SHEETS             4096
+
 /* queryd */
 #define LH_SQL_MAX_BYTES               (256u << 10)
 /* One result row as queryd renders it (JSON, CSV, NDJSON; queryd/engine.c

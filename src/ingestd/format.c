@@ -6,6 +6,7 @@
 #include "common/error.h"
 #include "common/limits.h"
 #include "common/xmalloc.h"
+#include "ingestd/xlsx.h"
 
 #include <errno.h>
 #include <stdlib.h>
@@ -17,6 +18,7 @@
 static const struct ingest_format *const formats[] = {
 	&ingest_format_csv,
 	&ingest_format_parquet,
+	&ingest_format_xlsx,
 };
 
 const struct ingest_format *ingest_format_pick(const struct ingest_sniff *in)
@@ -44,10 +46,8 @@ void ingest_schema_destroy(struct ingest_schema *s)
 {
 	if (!s)
 		return;
-	for (size_t i = 0; i < s->ncols; i++) {
+	for (size_t i = 0; i < s->ncols; i++)
 		free(s->columns[i].name);
-		free(s->columns[i].fit);
-	}
 	free(s->columns);
 	if (s->layout && s->format && s->format->layout_free)
 		s->format->layout_free(s->layout);
