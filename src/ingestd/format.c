@@ -46,8 +46,10 @@ void ingest_schema_destroy(struct ingest_schema *s)
 {
 	if (!s)
 		return;
-	for (size_t i = 0; i < s->ncols; i++)
+	for (size_t i = 0; i < s->ncols; i++) {
 		free(s->columns[i].name);
+		free(s->columns[i].fit);
+	}
 	free(s->columns);
 	if (s->layout && s->format && s->format->layout_free)
 		s->format->layout_free(s->layout);
