@@ -1,8 +1,12 @@
-/* cli_ingest.c — `lakehouse ingest [NAME] FILE [--mode append|replace]`.
+/* cli_ingest.c — `lakehouse ingest [NAME] FILE [--mode append|replace]
+ * [--delimiter D]`.
  *
  * Without NAME the dataset is named after FILE (cli_name_from_file:
  * candidates.csv -> candidates), and the name used is said on stderr.
- * Streams FILE (or stdin for "-") as text/csv to /v1/ingest?name=&mode=,
+ * Streams FILE (or stdin for "-") to /v1/ingest?name=&mode=[&delimiter=]
+ * with the media type of its extension (media_type_of: .tsv is
+ * text/tab-separated-values; stdin and unknown extensions are
+ * application/octet-stream, so the server detects the format, ADR 0180),
  * never holding it in memory, with a progress bar on stderr when stderr is a
  * terminal. Prints one summary line on stdout:
  *   candidates: version 3, 5000 rows, 7 columns (new version)
@@ -22,15 +26,17 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 static void usage(FILE *out)
 {
 	fprintf(out,
-		"usage: lakehouse ingest [NAME] FILE [--mode replace|append]\n"
+		"usage: lakehouse ingest [NAME] FILE [--mode replace|append] [--delimiter D]\n"
 		"\n"
-		"Uploads the CSV file FILE (\"-\" reads stdin) as dataset NAME to\n"
+		"Uploads the data file FILE (\"-\" reads stdin; CSV, TSV or other\n"
+		"delimited text, the format detected by the server) as dataset NAME to\n"
 		"LAKEHOUSE_URL (default http://127.0.0.1:8080). The schema is inferred over\n"
 		"every row; each change makes a new version, and the same bytes again\n"
 		"change nothing. Without NAME the file's name without its extension\n"
@@ -38,6 +44,9 @@ static void usage(FILE *out)
 		"\n"
 		"  --mode replace  the file becomes the dataset's content (default)\n"
 		"  --mode append   add the rows to the latest version (same schema)\n"
+		"  --delimiter D   read delimited text split at D: , ; | or tab (without\n"
+		"                  it the server detects ; tab | when the first lines\n"
+		"                  make it unambiguous, else reads commas)\n"
 		"\n"
 		"NAME: a letter or _, then letters, digits or _ (at most 64).\n");
 }
@@ -125,9 +134,50 @@ static void print_summary(const json_t *res, const char *mode)
 	printf(")\n");
 }
 
+/* The media type to send FILE with, from its extension (ADR 0180): the
+ * server's detection reads the bytes too, so an unknown extension (and
+ * stdin) is application/octet-stream and the server decides. */
+static const char *media_type_of(const char *file)
+{
+	static const struct {
+		const char *ext, *type;
+	} types[] = {
+		{ ".csv", "text/csv" },
+		{ ".tsv", "text/tab-separated-values" },
+		{ ".tab", "text/tab-separated-values" },
+		{ ".json", "application/json" },
+		{ ".ndjson", "application/x-ndjson" },
+		{ ".jsonl", "application/x-ndjson" },
+		{ ".parquet", "application/vnd.apache.parquet" },
+		{ ".xlsx", "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet" },
+	};
+	size_t n = strlen(file);
+	for (size_t i = 0; i < sizeof types / sizeof types[0]; i++) {
+		size_t k = strlen(types[i].ext);
+		if (n > k && !strcasecmp(file + n - k, types[i].ext))
+			return types[i].type;
+	}
+	return "application/octet-stream";
+}
+
+/* --delimiter's value as ?delimiter= sends it ("%3B"), or NULL if it is not
+ * one the server reads (ingestd's csv_delimiter_parse: , ; | tab). */
+static const char *delimiter_query(const char *d)
+{
+	static const struct {
+		const char *in, *q;
+	} ok[] = { { ",", "%2C" }, { ";", "%3B" }, { "|", "%7C" }, { "\t", "%09" },
+		   { "\\t", "%09" }, { "tab", "%09" }, { "comma", "%2C" },
+		   { "semicolon", "%3B" }, { "pipe", "%7C" } };
+	for (size_t i = 0; i < sizeof ok / sizeof ok[0]; i++)
+		if (!strcasecmp(d, ok[i].in))
+			return ok[i].q;
+	return NULL;
+}
+
 int cli_ingest_main(int argc, char **argv)
 {
-	const char *name = NULL, *file = NULL, *mode = "replace";
+	const char *name = NULL, *file = NULL, *mode = "replace", *delimiter = NULL;
 	char derived[LH_DATASET_NAME_MAX + 1];
 	struct upload u = { .fd = -1 };
 	char *url = NULL;
@@ -142,6 +192,10 @@ int cli_ingest_main(int argc, char **argv)
 			mode = argv[++i];
 		} else if (!strncmp(a, "--mode=", 7)) {
 			mode = a + 7;
+		} else if (!strcmp(a, "--delimiter") && i + 1 < argc) {
+			delimiter = argv[++i];
+		} else if (!strncmp(a, "--delimiter=", 12)) {
+			delimiter = a + 12;
 		} else if (a[0] == '-' && a[1]) {
 			fprintf(stderr, "lakehouse: unknown option \"%s\"\n\n", a);
 			usage(stderr);
@@ -187,6 +241,11 @@ int cli_ingest_main(int argc, char **argv)
 		fprintf(stderr, "lakehouse: --mode must be replace or append\n");
 		return CLI_USAGE;
 	}
+	if (delimiter && !delimiter_query(delimiter)) {
+		fprintf(stderr, "lakehouse: --delimiter must be one of , ; | or tab, not \"%s\"\n",
+			delimiter);
+		return CLI_USAGE;
+	}
 
 	uint64_t size = 0;
 	if (!strcmp(file, "-")) {
@@ -211,10 +270,18 @@ int cli_ingest_main(int argc, char **argv)
 	char *q = cli_url_encoded("/v1/ingest?name=", name, "");
 	char *path = xasprintf("%s&mode=%s", q, mode);
 	free(q);
+	if (delimiter) {
+		char *with = xasprintf("%s&delimiter=%s", path, delimiter_query(delimiter));
+		free(path);
+		path = with;
+	}
 	url = cli_url(path);
 	free(path);
+	char ctype[160];
+	snprintf(ctype, sizeof ctype, "Content-Type: %s",
+		 strcmp(file, "-") ? media_type_of(file) : "application/octet-stream");
 
-	const char *hdrs[] = { "Content-Type: text/csv", "Accept: application/json", NULL };
+	const char *hdrs[] = { ctype, "Accept: application/json", NULL };
 	struct http_client_request r;
 	struct http_client_response resp;
 	http_client_request_init(&r);

@@ -7,6 +7,8 @@
  *   GET  /                       datasets, ?q= filters (htmx: the list only)
  *   GET  /datasets/<name>        schema, versions, first rows (?version=N)
  *   GET  /datasets/<name>/download?version=N&format=parquet|csv
+ *   POST /datasets/<name>/rename  (csrf, to) -> 303 to the new name's page
+ *   POST /datasets/<name>/drop    (csrf, confirm: the name typed again)
  *   GET  /upload                 the upload form
  *   POST /upload                 multipart (csrf, name, mode, file) -> ingestd
  *   GET  /console                the SQL console; ?sql= (&chart= &x= &y=) fills
@@ -224,6 +226,8 @@ const char *ui_friendly_error(const char *code, int status)
 		{ "bad_multipart", "The upload did not arrive as a complete form. Try again." },
 		{ "too_large", "The file is larger than the server accepts." },
 		{ "unsupported_media_type", "Send the file as a CSV." },
+		{ "unsupported_format", "The lakehouse does not read this kind of file." },
+		{ "bad_delimiter", "The delimiter must be a comma, semicolon, tab or pipe." },
 		{ "schema_drift", "The columns of this file differ from the dataset's latest "
 				  "version, so nothing was changed." },
 		{ "upstream_unavailable", "A part of the lakehouse is not reachable right now. "
@@ -233,6 +237,12 @@ const char *ui_friendly_error(const char *code, int status)
 		{ "shutting_down", "The server is shutting down." },
 		{ "csrf_failed", "This form has expired or came from another site; reload the "
 				 "page and try again." },
+		/* rename and drop (ADR 0175) */
+		{ "renamed", "This dataset has a new name." },
+		{ "name_conflict", "Another dataset already has that name (letter case does not "
+				   "count)." },
+		{ "same_name", "That is the dataset's name already." },
+		{ "confirm_mismatch", "To drop a dataset, type its name exactly." },
 		/* search (ADR 0150, 0151) */
 		{ "no_index", "This dataset has no search index yet." },
 		{ "bad_where", "The filter must be one SQL condition, such as state = 'WI' AND "

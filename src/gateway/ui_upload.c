@@ -37,8 +37,18 @@ static void render_upload_form(struct html *h, const char *name, const struct ui
 		       "<p class=\"hint\">Letters, digits and underscores; it becomes the table "
 		       "name in SQL.</p>",
 		    t->tok, name ? name : "");
-	html_lit(h, "<label for=\"file\">CSV file</label>"
-		    "<input id=\"file\" name=\"file\" type=\"file\" accept=\".csv,text/csv\" required>"
+	/* the delimiter comes before the file: ingestd picks the format from
+	 * the file's first bytes (ADR 0180) */
+	html_lit(h, "<label for=\"delimiter\">Delimiter</label>"
+		    "<select id=\"delimiter\" name=\"delimiter\">"
+		    "<option value=\"\" selected>Detect (comma unless the file shows another)"
+		    "</option><option value=\",\">Comma ,</option>"
+		    "<option value=\";\">Semicolon ;</option><option value=\"tab\">Tab</option>"
+		    "<option value=\"|\">Pipe |</option></select>"
+		    "<p class=\"hint\">For delimited text (CSV, TSV); other formats ignore it.</p>");
+	html_lit(h, "<label for=\"file\">File</label>"
+		    "<input id=\"file\" name=\"file\" type=\"file\" "
+		    "accept=\".csv,.tsv,.tab,.txt,text/csv,text/tab-separated-values\" required>"
 		    "<fieldset class=\"mode\"><legend>Mode</legend>"
 		    "<label><input type=\"radio\" name=\"mode\" value=\"replace\" checked> Replace"
 		    " <span class=\"hint\">the file becomes the new content</span></label>"

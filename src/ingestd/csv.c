@@ -13,14 +13,16 @@
  *      counted by LF bytes, quoted ones included, so a record's line is what
  *      an editor shows.
  *   2. A field starting with `"` is quoted: it ends at a `"` not followed by
- *      `"`, and must be followed by `,`, LF, CRLF or end of input, else
+ *      `"`, and must be followed by the delimiter, LF, CRLF or end of input, else
  *      400 (line of the closing quote). No closing quote before end of input
  *      -> 400 "unterminated quote" with the line where the field started.
  *      The closing quote is found 8 bytes at a time in one pass that also
  *      counts the field's LFs and notes non-ASCII bytes (find_quote()).
- *   3. Any other field is unquoted: it ends at the first `,` or LF (found 8
- *      bytes at a time); a CR right before that LF belongs to the terminator.
- *      Quotes inside it are data.
+ *   3. Any other field is unquoted: it ends at the first delimiter or LF
+ *      (found 8 bytes at a time); a CR right before that LF belongs to the
+ *      terminator. Quotes inside it are data. The delimiter (`,` unless the
+ *      caller set s->delim, ADR 0180) is a value, not a constant: its 8-byte
+ *      mask is made once per record, so the comma costs what it did.
  *   4. Every field is UTF-8-checked where it lies (delimiters are ASCII, so
  *      no sequence can straddle fields). A non-ASCII-free word skips the check.
  *   5. Fields are written to s->fields only while the record is being scanned;
@@ -29,6 +31,11 @@
  *      caller's rescan).
  *   6. The first record fixes s->expected; any later record with another count
  *      is 400 with the line where it starts. No padding, no truncation.
+ *   7. Delimiter detection (csv_detect_delimiter) runs this same scanner over
+ *      a copy of the upload's first bytes once per candidate: a candidate
+ *      "splits" the sample when every complete record in it scans without
+ *      error into the same number > 1 of fields. Quoting rules are therefore
+ *      exactly the reader's: `"a;b",c` does not split on ';'.
  */
 #include "ingestd/csv.h"
 
@@ -39,6 +46,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #if !defined(__BYTE_ORDER__) || __BYTE_ORDER__ != __ORDER_LITTLE_ENDIAN__
 #error "csv.c's word-at-a-time search assumes a little-endian machine"
@@ -51,6 +59,7 @@ void csv_scanner_init(struct csv_scanner *s)
 {
 	memset(s, 0, sizeof *s);
 	s->line = 1;
+	s->delim = ',';
 	s->cap = 64;
 	s->fields = xmalloc(s->cap * sizeof *s->fields);
 }
@@ -110,15 +119,17 @@ size_t csv_utf8_check(const unsigned char *p, size_t n)
 	return n;
 }
 
-/* Index of the first ',' or '\n' in p[0..n), or n; *nonascii |= high bits. */
-static inline size_t find_delim(const char *p, size_t n, uint64_t *nonascii)
+/* Index of the first `delim` or '\n' in p[0..n), or n; *nonascii |= high
+ * bits. */
+static inline size_t find_delim(const char *p, size_t n, uint64_t dmask, char delim,
+				uint64_t *nonascii)
 {
 	size_t i = 0;
 	uint64_t hi = 0;
 	for (; i + 8 <= n; i += 8) {
 		uint64_t w;
 		memcpy(&w, p + i, 8);
-		uint64_t a = w ^ (ONES * ','), b = w ^ (ONES * '\n');
+		uint64_t a = w ^ dmask, b = w ^ (ONES * '\n');
 		uint64_t m = (((a - ONES) & ~a) | ((b - ONES) & ~b)) & HIGHS;
 		hi |= w;
 		if (m) {
@@ -129,7 +140,7 @@ static inline size_t find_delim(const char *p, size_t n, uint64_t *nonascii)
 	*nonascii |= hi & HIGHS;
 	for (; i < n; i++) {
 		unsigned char c = (unsigned char)p[i];
-		if (c == ',' || c == '\n')
+		if (c == (unsigned char)delim || c == '\n')
 			return i;
 		if (c & 0x80)
 			*nonascii = 1;
@@ -234,6 +245,8 @@ int csv_scan_record(struct csv_scanner *s, char *buf, size_t n, int eof, size_t 
 	uint64_t nl = 0;        /* LFs seen inside this record so far */
 	size_t nf = 0;
 	int need_unescape = 0;
+	const char delim = s->delim;
+	const uint64_t dmask = ONES * (unsigned char)delim;
 
 	if (!s->started) {
 		static const char bom[3] = { '\xEF', '\xBB', '\xBF' };
@@ -284,7 +297,7 @@ int csv_scan_record(struct csv_scanner *s, char *buf, size_t n, int eof, size_t 
 			}
 			if (next == n) {
 				last = 1;
-			} else if (buf[next] == ',') {
+			} else if (buf[next] == delim) {
 				last = 0;
 			} else if (buf[next] == '\n') {
 				last = 1;
@@ -310,7 +323,7 @@ int csv_scan_record(struct csv_scanner *s, char *buf, size_t n, int eof, size_t 
 		} else {
 			/* invariant 3: unquoted field */
 			quoted = 0;
-			size_t j = p + find_delim(buf + p, n - p, &nonascii);
+			size_t j = p + find_delim(buf + p, n - p, dmask, delim, &nonascii);
 			if (j == n && !eof)
 				goto need_more;
 			fstart = p;
@@ -454,4 +467,78 @@ int csv_check_header(const struct csv_scanner *s, struct lh_error *err)
 				 "repeats an earlier name (names are case-insensitive)");
 	free(idx);
 	return rc;
+}
+
+/* ---- delimited text: which delimiter (note 7, ADR 0180) ------------------ */
+
+int csv_delimiter_ok(char c)
+{
+	return c == ',' || c == ';' || c == '\t' || c == '|';
+}
+
+char csv_delimiter_parse(const char *s, size_t n)
+{
+	static const struct {
+		const char *word;
+		char c;
+	} words[] = { { "comma", ',' }, { "semicolon", ';' }, { "tab", '\t' },
+		      { "\\t", '\t' }, { "pipe", '|' } };
+	if (n == 1 && csv_delimiter_ok(s[0]))
+		return s[0];
+	for (size_t i = 0; i < sizeof words / sizeof words[0]; i++)
+		if (n == strlen(words[i].word) && !strncasecmp(s, words[i].word, n))
+			return words[i].c;
+	return 0;
+}
+
+/* The number of fields every complete record of head[0..n) has when split
+ * at `delim`, or 0 when records differ, a record fails to scan, or no record
+ * is complete. `copy` has room for n bytes (the scanner collapses quotes in
+ * place). */
+static size_t split_count(const char *head, size_t n, int eof, char delim, char *copy)
+{
+	struct csv_scanner sc;
+	struct lh_error err = { 0 };
+	size_t pos = 0, count = 0;
+	memcpy(copy, head, n);
+	csv_scanner_init(&sc);
+	sc.delim = delim;
+	while (sc.nrecords < CSV_DETECT_RECORDS) {
+		size_t used = 0;
+		int r = csv_scan_record(&sc, copy + pos, n - pos, eof, &used, &err);
+		if (r == CSV_END || r == CSV_NEED_MORE)
+			break;
+		if (r == CSV_ERROR) {
+			count = 0;
+			break;
+		}
+		pos += used;
+		count = sc.nfields;   /* the scanner checks every record has it */
+	}
+	lh_error_clear(&err);
+	csv_scanner_free(&sc);
+	return count;
+}
+
+char csv_detect_delimiter(const char *head, size_t n, int eof)
+{
+	static const char others[] = { ';', '\t', '|' };
+	char found = 0;
+	if (!head || n == 0)
+		return ',';
+	char *copy = xmalloc(n);
+	if (split_count(head, n, eof, ',', copy) > 1)
+		goto out;       /* the comma splits every record the same way */
+	for (size_t i = 0; i < sizeof others; i++) {
+		if (split_count(head, n, eof, others[i], copy) > 1) {
+			if (found) {
+				found = 0;   /* two candidates: ambiguous, stay comma */
+				goto out;
+			}
+			found = others[i];
+		}
+	}
+out:
+	free(copy);
+	return found ? found : ',';
 }

@@ -3,13 +3,14 @@
  * allocation per record; used by the CSV input format (csv_reader.c: its
  * inference and its record batches) and by the fuzz target.
  *
- * Dialect (ADR 0020): RFC 4180, comma, UTF-8 (validated), optional BOM at
- * the very start (stripped), records end at LF or CRLF (a bare CR is data),
- * quoted fields with doubled quotes and embedded newlines. A quote inside an
- * unquoted field is data (`5'10"`); anything but `,`/end of record after a
- * closing quote (`"ab"c`) is an error. Every line is a record: a blank line is
- * a record with one empty field. The first record is the header and fixes the
- * field count of every later record.
+ * Dialect (ADR 0020): RFC 4180, comma (or the scanner's `delim`: ';', tab
+ * or '|', ADR 0180), UTF-8 (validated), optional BOM at the very start
+ * (stripped), records end at LF or CRLF (a bare CR is data), quoted fields
+ * with doubled quotes and embedded newlines. A quote inside an unquoted
+ * field is data (`5'10"`); anything but the delimiter/end of record after a
+ * closing quote (`"ab"c`) is an error. Every line is a record: a blank line
+ * is a record with one empty field. The first record is the header and fixes
+ * the field count of every later record.
  */
 #ifndef LH_INGESTD_CSV_H
 #define LH_INGESTD_CSV_H
@@ -36,9 +37,11 @@ struct csv_scanner {
 	size_t cap;             /* capacity of fields[] */
 	struct csv_field *fields;
 	int started;            /* BOM check done */
+	char delim;             /* the field delimiter: ',' (init), ';', '\t' or '|' */
 };
 
-/* Initialise / free the scanner (frees fields[], not the struct). */
+/* Initialise (delimiter ',') / free the scanner (frees fields[], not the
+ * struct). Set `delim` after init for other delimited text. */
 void csv_scanner_init(struct csv_scanner *s);
 void csv_scanner_free(struct csv_scanner *s);
 
@@ -73,6 +76,25 @@ int csv_check_header(const struct csv_scanner *s, struct lh_error *err);
  * (no overlongs, surrogates, or code points above U+10FFFF). */
 size_t csv_utf8_check(const unsigned char *p, size_t n);
 
+/* ---- delimited text: which delimiter (ADR 0180) --------------------- */
+
+/* The delimiters ingest reads: ',' ';' '\t' '|'. */
+int csv_delimiter_ok(char c);
+
+/* ?delimiter= (or the form field): one of , ; | or a tab (%09), or the
+ * words comma, semicolon, tab, pipe, or the two characters \t. Returns the
+ * delimiter, or 0 when `s` is none of them. */
+char csv_delimiter_parse(const char *s, size_t n);
+
+/* The delimiter of the delimited text head[0..n) (the first bytes of an
+ * upload; `eof` says it is the whole upload), by the rule of ADR 0180: ';',
+ * '\t' or '|' when it is the only one of them that splits every sampled
+ * record (up to CSV_DETECT_RECORDS complete records, scanned by this
+ * dialect) into the same number > 1 of fields and ',' does not; else ','.
+ * Pure. */
+#define CSV_DETECT_RECORDS 50
+char csv_detect_delimiter(const char *head, size_t n, int eof);
+
 /* ---- the CSV input format (csv_reader.c) ------------------------------- */
 
 /* ingest_format_csv (format.h) reads uploads with this scanner. Its layout
@@ -88,8 +110,20 @@ struct csv_chunk {
 };
 
 struct ingest_schema;
-/* The chunk index of a schema the CSV format inferred: *n chunks (0 and
- * NULL for a schema of another format or without data records). */
+struct ingest_format;
+/* The chunk index of a schema a delimited-text format inferred: *n chunks
+ * (0 and NULL for a schema of another format or without data records). */
 const struct csv_chunk *csv_chunks(const struct ingest_schema *s, size_t *n);
+
+/* Delimited text is one reader in four formats, one per delimiter (format.h
+ * has ingest_format_csv, the comma): ingest_format_tsv,
+ * ingest_format_csv_semicolon, ingest_format_csv_pipe. The delimiter of a
+ * format (0 when it is not delimited text), and the format of a delimiter
+ * (NULL when it is not one of csv_delimiter_ok's). */
+extern const struct ingest_format ingest_format_tsv;
+extern const struct ingest_format ingest_format_csv_semicolon;
+extern const struct ingest_format ingest_format_csv_pipe;
+char csv_format_delimiter(const struct ingest_format *f);
+const struct ingest_format *csv_format_for(char delim);
 
 #endif

@@ -26,7 +26,6 @@
 
 struct lh_error;
 struct ArrowArrayStream;
-struct ingest_fit;
 struct ingest_format;
 
 struct ingest_column {
@@ -43,10 +42,6 @@ struct ingest_column {
 	 * as before converting (a date32 into a timestamp[us] column). */
 	unsigned char cast;
 	struct schema_type from;
-	/* What declared types check (declared.h, infer.h note 5); owned, set
-	 * by inference (infer_columns_result); NULL when a format did not
-	 * infer the column from text (then only ingest_cast_fits applies). */
-	struct ingest_fit *fit;
 };
 
 struct ingest_schema {
@@ -66,14 +61,46 @@ struct ingest_schema {
 					     * index); freed with the schema */
 };
 
-/* What sniffing sees. Any field may be NULL/0 (a raw body has no file name;
- * sniffing before the first byte has no head). */
+/* What sniffing sees. Any field may be NULL/0 (a raw body has no file name
+ * or part type; an empty upload has no head). ingestd picks once it has
+ * INGEST_SNIFF_HEAD_BYTES of the upload, or the whole upload when it is
+ * shorter (`complete`), for raw bodies and multipart uploads alike. */
+#define INGEST_SNIFF_HEAD_BYTES (64u << 10)
 struct ingest_sniff {
-	const char *media_type;       /* Content-Type, parameters included */
-	const char *file_name;
+	const char *media_type;       /* Content-Type, parameters included: the
+				       * request's for a raw body, the file
+				       * part's for multipart (may be NULL) */
+	const char *file_name;        /* multipart: the file part's filename */
 	const unsigned char *head;    /* the first bytes of the upload */
 	size_t nhead;
+	int complete;                 /* head is the whole upload */
+	char delimiter;               /* ?delimiter= (csv.h), 0 = not given */
 };
+
+/* How sure a sniff is: the scale every format's sniff uses, so that
+ * ingest_format_pick can compare them and the kinds of files ingest does not
+ * read (format.c's refusals) can outrank a mere declaration.
+ *   INGEST_SNIFF_MAGIC    the head starts with the format's magic number
+ *                         (PAR1, PK\3\4 with xl/ entries, ...): certain
+ *   (95: a refusal's magic number: gzip, PDF, PNG, OLE2 .xls, a zip, ...)
+ *   INGEST_SNIFF_ASKED    the client asked for it (?delimiter=)
+ *   INGEST_SNIFF_DECLARED the media type or file name says so and the head
+ *                         does not contradict it (text/csv, .json, ...)
+ *   INGEST_SNIFF_LOOKS    the head looks like it (a first `{`), no more
+ *   INGEST_SNIFF_DEFAULT  delimited text when nothing else claims the upload
+ *   0                     not this format
+ * A format does not need more than the struct ingest_sniff to decide. */
+#define INGEST_SNIFF_MAGIC 100
+#define INGEST_SNIFF_ASKED 90
+#define INGEST_SNIFF_DECLARED 80
+#define INGEST_SNIFF_LOOKS 50
+#define INGEST_SNIFF_DEFAULT 10
+
+/* Sniffing helpers. Does the media type `t` (parameters and case ignored;
+ * NULL is none) equal `want`? Does the file name end with `ext` (".csv",
+ * case ignored; NULL is no)? */
+int ingest_media_type_is(const char *t, const char *want);
+int ingest_name_ends(const char *name, const char *ext);
 
 /* Inference state of one upload, the format's own. */
 struct ingest_reader;
@@ -119,12 +146,23 @@ struct ingest_format {
 			  struct lh_error *err);
 };
 
-/* The formats ingest reads, and the one to use for an upload: the highest
- * sniff score, CSV on a tie or when nothing claims it (so an upload that is
- * not CSV fails as bad CSV, with its line, as before other formats). */
+/* The formats ingest reads (format.c's formats[]; the comma CSV first), and
+ * the one to use for an upload: the highest sniff score, the earlier format
+ * on a tie, comma CSV when nothing claims it (so an upload that is not CSV
+ * fails as bad CSV, with its line, as before other formats). Unless the
+ * upload is a kind of file ingest does not read (format.c's refusals: legacy
+ * .xls, a zip, PDF, images, compressed files, UTF-16 text) whose score is
+ * higher than every format's: then -1 and a 415 "unsupported_format" whose
+ * message says what the file looks like and what to send instead, with
+ * "detected" (a short word: "xls", "zip", "gzip", ...) in err->extra.
+ * Returns 0 and *out, or -1. */
 extern const struct ingest_format ingest_format_csv;
 extern const struct ingest_format ingest_format_parquet;  /* parquet_reader.c */
-const struct ingest_format *ingest_format_pick(const struct ingest_sniff *in);
+int ingest_format_pick(const struct ingest_sniff *in, const struct ingest_format **out,
+		       struct lh_error *err);
+
+/* The format called `name` among formats[], or NULL. */
+const struct ingest_format *ingest_format_find(const char *name);
 
 /* begin/feed/finish over the file `fd` (pread pieces from offset 0 to EOF),
  * or infer_file() over its whole size for a format without feed(): the

@@ -1,9 +1,11 @@
 /* ingestd.c — the ingest service: POST /ingest (docs/api.md).
  *
  * DESIGN NOTES
- *  1. begin(): the name and mode (query string) and the media type are
- *     checked before any byte is read; a declared Content-Length over
- *     max_upload_bytes is refused with 413 at once.
+ *  1. begin(): the name, mode and delimiter (query string) are checked
+ *     before any byte is read; a declared Content-Length over
+ *     max_upload_bytes is refused with 413 at once. The media type is not
+ *     a gate: multipart/form-data is parsed, any other body is the file,
+ *     its Content-Type one hint for detection (note 8).
  *  2. The spool file is created with O_TMPFILE in the spool directory: it has
  *     no name, so it disappears when its descriptor is closed — on success,
  *     on error, on client disconnect, and even if the process is killed.
@@ -13,8 +15,7 @@
  *  4. Inference runs while the upload arrives (POST /ingest step 2 over exactly
  *     the spooled bytes): every spooled chunk is also handed to the
  *     inference pump, a thread per upload that runs the upload's format's
- *     feed() (format.h; picked by ingest_format_pick from the media type
- *     and the first piece, CSV being the default) on
+ *     feed() (format.h; picked before the first piece, note 8) on
  *     INFER_PIECE_BYTES pieces taken from a bounded queue (INFER_PIECES
  *     pieces, so memory stays bounded and a slow inference slows the upload
  *     instead of growing a buffer). Measured (bench/README.md, "HTTP
@@ -36,6 +37,16 @@
  *     its file behind. spool_sweep() at start removes those of processes no
  *     longer alive (and of this process: none is in use yet), so crashes do
  *     not leak disk (found by bench/soak.py).
+ *  8. The format is picked (ingest_format_pick, ADR 0180) on the body
+ *     thread once INGEST_SNIFF_HEAD_BYTES of the file have arrived, or at
+ *     end() for a shorter file: until then the file's bytes are spooled and
+ *     hashed as always and held in u->head, then handed to the pump. What
+ *     the pick sees: the head, ?delimiter= (or the form field "delimiter",
+ *     which must come before the file), and the request's Content-Type for
+ *     a raw body or the file part's Content-Type and filename for
+ *     multipart. A kind of file ingest does not read is refused (415) as
+ *     soon as its head is in: the rest of the body is dropped unread by the
+ *     HTTP layer (http_server.c note 2), neither spooled nor inferred.
  */
 #include "ingestd/ingestd.h"
 
@@ -50,7 +61,7 @@
 #include "common/sha256.h"
 #include "common/storage_client.h"
 #include "common/xmalloc.h"
-#include "ingestd/declared.h"
+#include "ingestd/csv.h"
 #include "ingestd/format.h"
 #include "ingestd/multipart.h"
 #include "ingestd/pipeline.h"
@@ -87,7 +98,6 @@ struct upload;
 struct infer_pump {
 	const struct ingest_format *fmt; /* picked at the first bytes (note 4) */
 	struct ingest_reader *st;        /* fmt's inference state */
-	char media_type[128];            /* the upload's, for sniffing */
 	pthread_t thread;
 	pthread_mutex_t lock;
 	pthread_cond_t cond;
@@ -106,13 +116,11 @@ struct infer_pump {
 	struct lh_error err;         /* written by the thread, read after join */
 };
 
-/* Pick the upload's format from its media type and first bytes (format.h)
- * and begin its inference. Called once, with the first piece (or none). */
-static void pump_open(struct infer_pump *p, const char *head, size_t n)
+/* Begin the inference of the upload's format (note 8), on the body thread
+ * before the first piece is queued. */
+static void pump_open(struct infer_pump *p, const struct ingest_format *fmt)
 {
-	struct ingest_sniff in = { .media_type = p->media_type[0] ? p->media_type : NULL,
-				   .head = (const unsigned char *)head, .nhead = n };
-	p->fmt = ingest_format_pick(&in);
+	p->fmt = fmt;
 	p->st = p->fmt->feed ? p->fmt->begin() : NULL;  /* note 4a: no feed, no state */
 }
 
@@ -129,8 +137,6 @@ static void *pump_main(void *arg)
 		size_t n = p->piece_len[p->head];
 		int failed = p->failed;
 		pthread_mutex_unlock(&p->lock);
-		if (!p->fmt)
-			pump_open(p, data, n);
 		int rc = failed || !p->fmt->feed ? 0 : p->fmt->feed(p->st, data, n, &p->err);
 		pthread_mutex_lock(&p->lock);
 		if (rc)
@@ -144,10 +150,9 @@ static void *pump_main(void *arg)
 	return NULL;
 }
 
-static struct infer_pump *pump_start(const char *media_type)
+static struct infer_pump *pump_start(void)
 {
 	struct infer_pump *p = xcalloc(1, sizeof *p);
-	snprintf(p->media_type, sizeof p->media_type, "%s", media_type ? media_type : "");
 	pthread_mutex_init(&p->lock, NULL);
 	pthread_cond_init(&p->cond, NULL);
 	p->fill = xmalloc(INFER_PIECE_BYTES);
@@ -180,8 +185,6 @@ static void pump_push(struct infer_pump *p)
 static void pump_feed(struct infer_pump *p, const char *data, size_t n)
 {
 	if (!p->threaded) {
-		if (!p->fmt)
-			pump_open(p, data, n);
 		if (!p->failed && p->fmt->feed && p->fmt->feed(p->st, data, n, &p->err))
 			p->failed = 1;
 		return;
@@ -222,8 +225,6 @@ static int pump_finish(struct infer_pump *p, int fd, uint64_t size, struct inges
 {
 	pump_close(p);
 	p->finished = 1;
-	if (!p->fmt)
-		pump_open(p, NULL, 0);  /* an empty upload: its format says so */
 	int rc;
 	if (p->failed) {
 		*err = p->err;          /* moves `extra` */
@@ -274,8 +275,11 @@ struct upload {
 	struct multipart *mp;
 	struct file_sink sink;
 	struct infer_pump *pump;
-	struct declared_types declared;  /* ?types= or the form's "types" (declared.h) */
-	int has_types;
+	char media_type[128];     /* a raw body's Content-Type (note 8) */
+	char delimiter;           /* ?delimiter= or the form field, 0 = none */
+	int picked;               /* the format is picked: bytes go to the pump */
+	char *head;               /* until then, the file's first bytes */
+	size_t head_len;
 };
 
 static int check_mode(const char *mode, struct lh_error *err)
@@ -285,6 +289,67 @@ static int check_mode(const char *mode, struct lh_error *err)
 	lh_fail(err, 400, "bad_mode", "mode must be \"replace\" or \"append\", not \"%.40s\"", mode);
 	lh_error_set(err, "field", json_string("mode"));
 	return -1;
+}
+
+/* Pick the format from what has arrived (note 8) and hand the held bytes
+ * to its inference. `complete`: the head is the whole file. 0, or -1 with
+ * the 415 of a kind of file ingest does not read. */
+static int upload_pick(struct upload *u, int complete, struct lh_error *err)
+{
+	const struct ingest_format *fmt;
+	struct ingest_sniff in = {
+		.media_type = u->mp ? multipart_file_type(u->mp)
+				    : u->media_type[0] ? u->media_type : NULL,
+		.file_name = u->mp ? multipart_file_name(u->mp) : NULL,
+		.head = (const unsigned char *)u->head, .nhead = u->head_len,
+		.complete = complete, .delimiter = u->delimiter,
+	};
+	if (ingest_format_pick(&in, &fmt, err) != 0)
+		return -1;
+	u->picked = 1;
+	pump_open(u->pump, fmt);
+	pump_feed(u->pump, u->head, u->head_len);
+	free(u->head);
+	u->head = NULL;
+	return 0;
+}
+
+/* Hand n bytes of the file to inference: held until the pick (note 8). */
+static int upload_infer(struct upload *u, const char *data, size_t n, struct lh_error *err)
+{
+	if (!u->picked) {
+		size_t take = INGEST_SNIFF_HEAD_BYTES - u->head_len;
+		if (take > n)
+			take = n;
+		if (!u->head)
+			u->head = xmalloc(INGEST_SNIFF_HEAD_BYTES);
+		memcpy(u->head + u->head_len, data, take);
+		u->head_len += take;
+		data += take;
+		n -= take;
+		if (u->head_len < INGEST_SNIFF_HEAD_BYTES)
+			return 0;
+		if (upload_pick(u, 0, err) != 0)
+			return -1;
+	}
+	if (n)
+		pump_feed(u->pump, data, n);
+	return 0;
+}
+
+/* ?delimiter= or the form field (csv.h's csv_delimiter_parse). */
+static int set_delimiter(struct upload *u, const char *value, size_t n, struct lh_error *err)
+{
+	char d = csv_delimiter_parse(value, n);
+	if (!d) {
+		lh_fail(err, 400, "bad_delimiter",
+			"delimiter must be one of , ; | or tab (%%09 or the word tab), not \"%.*s\"",
+			(int)(n > 20 ? 20 : n), value);
+		lh_error_set(err, "field", json_string("delimiter"));
+		return -1;
+	}
+	u->delimiter = d;
+	return 0;
 }
 
 /* Spool write of one chunk, hashed on the way (note 3). */
@@ -309,8 +374,7 @@ static int spool_write(struct upload *u, struct ingestd *svc, const char *data, 
 		off += (size_t)w;
 	}
 	u->bytes += n;
-	pump_feed(u->pump, data, n);                                            /* 4 */
-	return 0;
+	return upload_infer(u, data, n, err);                                   /* 4, 8 */
 }
 
 static int on_file(void *ctx, const char *data, size_t n, struct lh_error *err)
@@ -326,21 +390,18 @@ static int on_field(void *ctx, const char *field, const char *value, size_t n,
 	struct file_sink *s = ctx;
 	char *dst = NULL;
 	size_t cap = 0;
+	if (!strcmp(field, "delimiter")) {                                     /* 8 */
+		if (s->u->picked || s->u->head_len)
+			return lh_fail(err, 400, "bad_request", "form field \"delimiter\" must come "
+				       "before the file: the format is chosen from the file's first bytes");
+		return s->u->delimiter || n == 0 ? 0 : set_delimiter(s->u, value, n, err);
+	}
 	if (!strcmp(field, "name") && !s->u->name[0]) {
 		dst = s->u->name;
 		cap = sizeof s->u->name;
 	} else if (!strcmp(field, "mode") && !s->u->mode[0]) {
 		dst = s->u->mode;
 		cap = sizeof s->u->mode;
-	}
-	if (!strcmp(field, "types") && !s->u->has_types && n > 0) {      /* declared.h */
-		char *text = xstrndup(value, n);
-		int rc = memchr(value, '\0', n) ? lh_fail(err, 400, "bad_types",
-			"form field \"types\" is invalid")
-			: declared_types_parse(text, &s->u->declared, err);
-		free(text);
-		s->u->has_types = rc == 0;
-		return rc;
 	}
 	if (!dst)
 		return 0;
@@ -361,7 +422,7 @@ static int ingest_begin(struct http_request *req)
 
 	const char *name = http_request_query(req, "name");
 	const char *mode = http_request_query(req, "mode");
-	const char *types = http_request_query(req, "types");
+	const char *delimiter = http_request_query(req, "delimiter");
 	const char *ctype = http_request_header(req, "Content-Type");
 	uint64_t declared;
 
@@ -375,20 +436,12 @@ static int ingest_begin(struct http_request *req)
 			goto fail;
 		snprintf(u->mode, sizeof u->mode, "%s", mode);
 	}
-	if (types && types[0]) {                                     /* declared.h note 1 */
-		if (declared_types_parse(types, &u->declared, &err) != 0)
-			goto fail;
-		u->has_types = 1;
-	}
-	int is_csv = ctype && (!strncasecmp(ctype, "text/csv", 8) ||
-			       !strncasecmp(ctype, "application/csv", 15));
-	int is_multipart = ctype && !strncasecmp(ctype, "multipart/form-data", 19);
-	if (!is_csv && !is_multipart) {
-		lh_fail(&err, 415, "unsupported_media_type",
-			"send the CSV as text/csv or as multipart/form-data field \"file\" (got %.60s)",
-			ctype ? ctype : "no Content-Type");
+	if (delimiter && delimiter[0] &&
+	    set_delimiter(u, delimiter, strlen(delimiter), &err) != 0)                 /* 1 */
 		goto fail;
-	}
+	int is_multipart = ctype && !strncasecmp(ctype, "multipart/form-data", 19);
+	if (!is_multipart && ctype)                                                     /* 8 */
+		snprintf(u->media_type, sizeof u->media_type, "%s", ctype);
 	if (http_request_content_length(req, &declared) && declared > svc->max_upload_bytes) {
 		lh_fail(&err, 413, "too_large", "the upload (%llu bytes) exceeds %llu bytes",
 			(unsigned long long)declared, (unsigned long long)svc->max_upload_bytes);
@@ -410,7 +463,7 @@ static int ingest_begin(struct http_request *req)
 		goto fail;
 	}
 	u->digest = sha256_create();
-	u->pump = pump_start(ctype);
+	u->pump = pump_start();
 	return 0;
 fail:
 	http_respond_error(req, &err);
@@ -452,6 +505,8 @@ static int ingest_end(struct http_request *req)
 	if (u->mp && (dataset_name_check(u->name, &err) != 0 ||
 		      (u->mode[0] && check_mode(u->mode, &err) != 0)))
 		goto fail;
+	if (!u->picked && upload_pick(u, 1, &err) != 0)                         /* 8 */
+		goto fail;
 	if (pump_finish(u->pump, u->spool_fd, u->bytes, &schema, &err) != 0)   /* 5 */
 		goto fail;
 	sha256_finish_hex(u->digest, digest);
@@ -466,7 +521,6 @@ static int ingest_end(struct http_request *req)
 	struct pipeline_input in = {
 		.name = u->name, .mode = u->mode[0] ? u->mode : "replace",
 		.spool_fd = u->spool_fd, .content_sha256 = digest, .schema = schema,
-		.declared = &u->declared,
 	};
 	if (pipeline_run(&env, &in, &status, &body, &err) != 0)
 		goto fail;
@@ -490,7 +544,7 @@ static void ingest_done(struct http_request *req, int completed)
 		close(u->spool_fd);
 	sha256_destroy(u->digest);
 	multipart_destroy(u->mp);
-	declared_types_free(&u->declared);
+	free(u->head);
 	free(u);
 }
 

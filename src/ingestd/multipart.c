@@ -11,7 +11,8 @@
  *  3. After a delimiter come either "--" (the end; the epilogue is ignored)
  *     or optional transport padding and "\r\n" (the next part's headers).
  *  4. Part headers are collected up to LH_MULTIPART_HEADER_MAX bytes, then
- *     parsed for Content-Disposition's name.
+ *     parsed for Content-Disposition's name; the "file" part's filename and
+ *     Content-Type are kept for format detection.
  */
 #include "ingestd/multipart.h"
 
@@ -19,6 +20,7 @@
 #include "common/xmalloc.h"
 
 #include <ctype.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -39,6 +41,8 @@ struct multipart {
 	char field[LH_MULTIPART_FIELD_MAX];
 	size_t field_len;
 	int saw_file;
+	char file_name[LH_MULTIPART_FILE_NAME_MAX + 1];  /* "" = none (note 4) */
+	char file_type[128];
 };
 
 int multipart_boundary(const char *content_type, char *out, size_t out_cap,
@@ -91,9 +95,39 @@ void multipart_destroy(struct multipart *mp)
 	free(mp);
 }
 
+/* The value of parameter `key` ("filename=") in a Content-Disposition line,
+ * quoted or not, into out (its last bytes if it is longer: the extension
+ * stays). */
+static void disposition_param(const char *line, const char *key, char *out, size_t cap)
+{
+	size_t klen = strlen(key);
+	for (const char *p = strcasestr(line, key); p; p = strcasestr(p + 1, key)) {
+		if (p == line || (p[-1] != ' ' && p[-1] != ';' && p[-1] != '\t'))
+			continue;
+		const char *v = p + klen, *end;
+		if (*v == '"') {
+			v++;
+			end = strchr(v, '"');
+			if (!end)
+				end = v + strlen(v);
+		} else {
+			end = v + strcspn(v, "; \t");
+		}
+		size_t n = (size_t)(end - v);
+		if (n >= cap) {
+			v = end - (cap - 1);
+			n = cap - 1;
+		}
+		memcpy(out, v, n);
+		out[n] = '\0';
+		return;
+	}
+}
+
 /* Content-Disposition: form-data; name="file"; filename="x.csv" */
 static int parse_part_headers(struct multipart *mp, struct lh_error *err)
 {
+	char file_name[sizeof mp->file_name] = "", file_type[sizeof mp->file_type] = "";
 	mp->part = PART_OTHER;
 	mp->field_len = 0;
 	mp->field_name[0] = '\0';
@@ -116,6 +150,14 @@ static int parse_part_headers(struct multipart *mp, struct lh_error *err)
 				memcpy(mp->field_name, name, n);
 				mp->field_name[n] = '\0';
 			}
+			disposition_param(line, "filename=", file_name, sizeof file_name);
+			if (!file_name[0])   /* RFC 5987: filename*=UTF-8''x.csv */
+				disposition_param(line, "filename*=", file_name, sizeof file_name);
+		} else if (!strncasecmp(line, "Content-Type:", 13)) {
+			const char *v = line + 13;
+			while (*v == ' ' || *v == '\t')
+				v++;
+			snprintf(file_type, sizeof file_type, "%s", v);
 		}
 		line = eol ? eol + 2 : NULL;
 	}
@@ -124,6 +166,8 @@ static int parse_part_headers(struct multipart *mp, struct lh_error *err)
 			return lh_fail(err, 400, "bad_multipart", "more than one \"file\" field in the upload");
 		mp->part = PART_FILE;
 		mp->saw_file = 1;
+		memcpy(mp->file_name, file_name, sizeof file_name);            /* 4 */
+		memcpy(mp->file_type, file_type, sizeof file_type);
 	} else if (mp->field_name[0]) {
 		mp->part = PART_FIELD;
 	}
@@ -255,4 +299,14 @@ int multipart_finish(struct multipart *mp, struct lh_error *err)
 	if (!mp->saw_file)
 		return lh_fail(err, 400, "bad_multipart", "the upload has no \"file\" field");
 	return 0;
+}
+
+const char *multipart_file_name(const struct multipart *mp)
+{
+	return mp && mp->file_name[0] ? mp->file_name : NULL;
+}
+
+const char *multipart_file_type(const struct multipart *mp)
+{
+	return mp && mp->file_type[0] ? mp->file_type : NULL;
 }

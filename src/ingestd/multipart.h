@@ -45,4 +45,13 @@ int multipart_feed(struct multipart *mp, const char *data, size_t n, struct lh_e
  * field was present. Returns 0 or -1 with a 400 error. */
 int multipart_finish(struct multipart *mp, struct lh_error *err);
 
+/* The "file" part's filename (Content-Disposition's filename= or
+ * filename*=, at most LH_MULTIPART_FILE_NAME_MAX bytes, else cut to its
+ * last bytes so the extension stays) and its own Content-Type, once its
+ * headers have been read (before its first on_file call); NULL before, or
+ * when the part has none. Format detection uses them (ingestd.c). */
+#define LH_MULTIPART_FILE_NAME_MAX 255
+const char *multipart_file_name(const struct multipart *mp);
+const char *multipart_file_type(const struct multipart *mp);
+
 #endif
