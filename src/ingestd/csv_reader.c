@@ -181,6 +181,7 @@ static int take_record(struct ingest_reader *st, uint64_t at, struct lh_error *e
 	}
 	/* the column types (infer.h) */
 	const struct csv_field *f = st->sc.fields;
+	st->types.line = st->sc.record_line;     /* declared types' lines (infer.h note 5) */
 	for (size_t i = 0; i < s->ncols; i++)
 		infer_columns_value(&st->types, i, f[i].ptr, f[i].len);
 	s->row_count++;

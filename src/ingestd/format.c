@@ -30,6 +30,7 @@
 #include "common/limits.h"
 #include "common/xmalloc.h"
 #include "ingestd/csv.h"
+#include "ingestd/xlsx.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -46,6 +47,7 @@ static const struct ingest_format *const formats[] = {
 	&ingest_format_csv_semicolon,
 	&ingest_format_csv_pipe,
 	&ingest_format_parquet,
+	&ingest_format_xlsx,
 };
 
 #define NFORMATS (sizeof formats / sizeof formats[0])
@@ -389,8 +391,10 @@ void ingest_schema_destroy(struct ingest_schema *s)
 {
 	if (!s)
 		return;
-	for (size_t i = 0; i < s->ncols; i++)
+	for (size_t i = 0; i < s->ncols; i++) {
 		free(s->columns[i].name);
+		free(s->columns[i].fit);
+	}
 	free(s->columns);
 	if (s->layout && s->format && s->format->layout_free)
 		s->format->layout_free(s->layout);

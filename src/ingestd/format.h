@@ -26,6 +26,7 @@
 
 struct lh_error;
 struct ArrowArrayStream;
+struct ingest_fit;
 struct ingest_format;
 
 struct ingest_column {
@@ -42,6 +43,10 @@ struct ingest_column {
 	 * as before converting (a date32 into a timestamp[us] column). */
 	unsigned char cast;
 	struct schema_type from;
+	/* What declared types check (declared.h, infer.h note 5); owned, set
+	 * by inference (infer_columns_result); NULL when a format did not
+	 * infer the column from text (then only ingest_cast_fits applies). */
+	struct ingest_fit *fit;
 };
 
 struct ingest_schema {

@@ -62,6 +62,7 @@
 #include "common/storage_client.h"
 #include "common/xmalloc.h"
 #include "ingestd/csv.h"
+#include "ingestd/declared.h"
 #include "ingestd/format.h"
 #include "ingestd/multipart.h"
 #include "ingestd/pipeline.h"
@@ -280,6 +281,8 @@ struct upload {
 	int picked;               /* the format is picked: bytes go to the pump */
 	char *head;               /* until then, the file's first bytes */
 	size_t head_len;
+	struct declared_types declared;  /* ?types= or the form's "types" (declared.h) */
+	int has_types;
 };
 
 static int check_mode(const char *mode, struct lh_error *err)
@@ -403,6 +406,15 @@ static int on_field(void *ctx, const char *field, const char *value, size_t n,
 		dst = s->u->mode;
 		cap = sizeof s->u->mode;
 	}
+	if (!strcmp(field, "types") && !s->u->has_types && n > 0) {      /* declared.h */
+		char *text = xstrndup(value, n);
+		int rc = memchr(value, '\0', n) ? lh_fail(err, 400, "bad_types",
+			"form field \"types\" is invalid")
+			: declared_types_parse(text, &s->u->declared, err);
+		free(text);
+		s->u->has_types = rc == 0;
+		return rc;
+	}
 	if (!dst)
 		return 0;
 	if (n >= cap || memchr(value, '\0', n))
@@ -423,6 +435,7 @@ static int ingest_begin(struct http_request *req)
 	const char *name = http_request_query(req, "name");
 	const char *mode = http_request_query(req, "mode");
 	const char *delimiter = http_request_query(req, "delimiter");
+	const char *types = http_request_query(req, "types");
 	const char *ctype = http_request_header(req, "Content-Type");
 	uint64_t declared;
 
@@ -435,6 +448,11 @@ static int ingest_begin(struct http_request *req)
 		if (check_mode(mode, &err) != 0)
 			goto fail;
 		snprintf(u->mode, sizeof u->mode, "%s", mode);
+	}
+	if (types && types[0]) {                                     /* declared.h note 1 */
+		if (declared_types_parse(types, &u->declared, &err) != 0)
+			goto fail;
+		u->has_types = 1;
 	}
 	if (delimiter && delimiter[0] &&
 	    set_delimiter(u, delimiter, strlen(delimiter), &err) != 0)                 /* 1 */
@@ -521,6 +539,7 @@ static int ingest_end(struct http_request *req)
 	struct pipeline_input in = {
 		.name = u->name, .mode = u->mode[0] ? u->mode : "replace",
 		.spool_fd = u->spool_fd, .content_sha256 = digest, .schema = schema,
+		.declared = &u->declared,
 	};
 	if (pipeline_run(&env, &in, &status, &body, &err) != 0)
 		goto fail;
@@ -544,6 +563,7 @@ static void ingest_done(struct http_request *req, int completed)
 		close(u->spool_fd);
 	sha256_destroy(u->digest);
 	multipart_destroy(u->mp);
+	declared_types_free(&u->declared);
 	free(u->head);
 	free(u);
 }
