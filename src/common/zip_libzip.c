@@ -106,6 +106,18 @@ static zip_int64_t fd_source_cb(void *ud, void *data, zip_uint64_t len, zip_sour
 	}
 }
 
+/* The length of `name` cut to at most `max` bytes on a UTF-8 character
+ * boundary (messages become JSON, which must be UTF-8). */
+static int cut(const char *name, size_t max)
+{
+	size_t n = strlen(name);
+	if (n <= max)
+		return (int)n;
+	while (max > 0 && ((unsigned char)name[max] & 0xc0) == 0x80)
+		max--;
+	return (int)max;
+}
+
 /* Plain words for a libzip error code (note 4). */
 static const char *plain(int ze)
 {
@@ -194,19 +206,20 @@ int zipread_entry_open(struct zipread *z, const char *name, const struct zipread
 		return 0;
 	zip_stat_init(&st);
 	if (zip_stat_index(z->za, (zip_uint64_t)idx, 0, &st) != 0)
-		return lh_fail(err, 400, "bad_zip", "its part %.100s cannot be read", name);
+		return lh_fail(err, 400, "bad_zip", "its part %.*s cannot be read", cut(name, 100),
+			       name);
 	if ((st.valid & ZIP_STAT_ENCRYPTION_METHOD) && st.encryption_method != ZIP_EM_NONE)
 		return lh_fail(err, 400, "bad_zip", "it is encrypted (password protected)");
 	if ((st.valid & ZIP_STAT_COMP_METHOD) && !zip_compression_method_supported(st.comp_method, 0))
 		return lh_fail(err, 400, "bad_zip", "%s", plain(ZIP_ER_COMPNOTSUPP));
 	if ((st.valid & ZIP_STAT_SIZE) && st.size > caps->max_bytes)                  /* 3 */
 		return lh_fail(err, 400, "zip_too_large",
-			       "its part %.100s inflates to %llu bytes, more than the %llu bytes read",
-			       name, (unsigned long long)st.size, (unsigned long long)caps->max_bytes);
+			       "its part %.*s inflates to %llu bytes, more than the %llu bytes read",
+			       cut(name, 100), name, (unsigned long long)st.size, (unsigned long long)caps->max_bytes);
 	zip_file_t *f = zip_fopen_index(z->za, (zip_uint64_t)idx, 0);
 	if (!f) {
 		zip_error_t *ze = zip_get_error(z->za);
-		lh_fail(err, 400, "bad_zip", "its part %.100s cannot be read: %s", name,
+		lh_fail(err, 400, "bad_zip", "its part %.*s cannot be read: %s", cut(name, 100), name,
 			plain(zip_error_code_zip(ze)));
 		lh_error_detail(err, "libzip: %s", zip_error_strerror(ze));
 		return -1;
@@ -215,9 +228,7 @@ int zipread_entry_open(struct zipread *z, const char *name, const struct zipread
 	e->f = f;
 	e->caps = *caps;
 	e->comp_size = (st.valid & ZIP_STAT_COMP_SIZE) ? st.comp_size : 0;
-	size_t nlen = strlen(name);
-	if (nlen >= sizeof e->name)
-		nlen = sizeof e->name - 1;
+	size_t nlen = (size_t)cut(name, sizeof e->name - 1);
 	memcpy(e->name, name, nlen);
 	e->name[nlen] = '\0';
 	*out = e;

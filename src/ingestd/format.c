@@ -420,7 +420,7 @@ int ingest_infer_fd(const struct ingest_format *f, int fd, struct ingest_schema 
 		struct stat st;
 		if (fstat(fd, &st) != 0)
 			return lh_fail(err, 500, "io_error", "reading the uploaded file failed");
-		return f->infer_file(fd, (uint64_t)st.st_size, out, err);
+		return f->infer_file(fd, (uint64_t)st.st_size, NULL, out, err);
 	}
 	struct ingest_reader *r = f->begin();
 	size_t cap = 4 * (size_t)LH_STREAM_CHUNK;

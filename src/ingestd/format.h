@@ -107,6 +107,15 @@ struct ingest_sniff {
 int ingest_media_type_is(const char *t, const char *want);
 int ingest_name_ends(const char *name, const char *ext);
 
+/* What the client chose for one upload that a format reads while it
+ * infers (infer_file): the query string, or form fields sent before the
+ * file. A NULL field was not given. */
+#define INGEST_SHEET_NAME_MAX 124  /* bytes: Excel's 31 characters of UTF-8 */
+struct ingest_options {
+	const char *sheet;       /* ?sheet=: the workbook's sheet to read (xlsx.h),
+				  * NULL = the first; other formats ignore it */
+};
+
 /* Inference state of one upload, the format's own. */
 struct ingest_reader;
 
@@ -138,7 +147,8 @@ struct ingest_format {
 	 * format sets feed = NULL (begin, finish and abort may be NULL too)
 	 * and infer_file instead: ingestd spools the upload (digest as
 	 * always), feeds nothing, and once the body has ended calls
-	 * infer_file(fd, size, &schema, err) on the spooled file: `size` bytes
+	 * infer_file(fd, size, opt, &schema, err) on the spooled file (opt:
+	 * the client's choices, struct ingest_options; NULL = none): `size` bytes
 	 * at offsets 0..size, read with pread (the file position is not used;
 	 * the fd stays open and unchanged while the schema lives, and
 	 * batches() gets the same fd later). 0 and *out (ingest_schema_create
@@ -147,8 +157,8 @@ struct ingest_format {
 	 * code and plain words for a bad file (no library internals, no
 	 * paths), 413 for a limit, 500/507 for the service's own failures.
 	 * ingest_infer_fd() calls it too. NULL for a streaming format. */
-	int (*infer_file)(int fd, uint64_t size, struct ingest_schema **out,
-			  struct lh_error *err);
+	int (*infer_file)(int fd, uint64_t size, const struct ingest_options *opt,
+			  struct ingest_schema **out, struct lh_error *err);
 };
 
 /* The formats ingest reads (format.c's formats[]; the comma CSV first), and

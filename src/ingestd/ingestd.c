@@ -27,7 +27,9 @@
  *  4a. A format whose schema is only known from the whole file (Parquet's
  *     footer is at its end; format.h's infer_file) has no feed(): the pump
  *     still picks it at the first piece but feeds it nothing, and end()
- *     calls its infer_file() on the complete spool once the body has ended.
+ *     calls its infer_file() on the complete spool once the body has ended,
+ *     with what the client chose for it (format.h's ingest_options:
+ *     ?sheet= or the form field "sheet").
  *  5. end(): the pump is finished (its schema or its error), then
  *     pipeline_run() (pipeline.c) does the rest with that schema.
  *  6. done(): stops the pump, closes the spool and frees the state, whatever
@@ -221,7 +223,8 @@ static void pump_close(struct infer_pump *p)
  * with the inference error copied into err. The state is consumed. A format
  * without feed() infers now, from the spooled file `fd` of `size` bytes
  * (note 4a). */
-static int pump_finish(struct infer_pump *p, int fd, uint64_t size, struct ingest_schema **out,
+static int pump_finish(struct infer_pump *p, int fd, uint64_t size,
+		       const struct ingest_options *opt, struct ingest_schema **out,
 		       struct lh_error *err)
 {
 	pump_close(p);
@@ -233,7 +236,7 @@ static int pump_finish(struct infer_pump *p, int fd, uint64_t size, struct inges
 		p->fmt->abort(p->st);
 		rc = -1;
 	} else if (!p->fmt->feed) {
-		rc = p->fmt->infer_file(fd, size, out, err);                    /* 4a */
+		rc = p->fmt->infer_file(fd, size, opt, out, err);                    /* 4a */
 	} else {
 		rc = p->fmt->finish(p->st, out, err);
 	}
@@ -276,6 +279,7 @@ struct upload {
 	struct multipart *mp;
 	struct file_sink sink;
 	struct infer_pump *pump;
+	char sheet[INGEST_SHEET_NAME_MAX + 1];  /* ?sheet= or the form's (note 4a) */
 	char media_type[128];     /* a raw body's Content-Type (note 8) */
 	char delimiter;           /* ?delimiter= or the form field, 0 = none */
 	int picked;               /* the format is picked: bytes go to the pump */
@@ -386,6 +390,25 @@ static int on_file(void *ctx, const char *data, size_t n, struct lh_error *err)
 	return spool_write(s->u, s->svc, data, n, err);
 }
 
+/* ?sheet= or the form field "sheet" (note 4a): a name without control
+ * characters, at most INGEST_SHEET_NAME_MAX bytes; the format checks it. */
+static int set_sheet(struct upload *u, const char *value, size_t n, struct lh_error *err)
+{
+	int bad = n > INGEST_SHEET_NAME_MAX;
+	for (size_t i = 0; i < n && !bad; i++)
+		bad = (unsigned char)value[i] < 0x20 || value[i] == 0x7f;
+	if (bad) {
+		lh_fail(err, 400, "bad_request",
+			"sheet must be the name of a sheet: at most %d bytes, no control characters",
+			INGEST_SHEET_NAME_MAX);
+		lh_error_set(err, "field", json_string("sheet"));
+		return -1;
+	}
+	memcpy(u->sheet, value, n);
+	u->sheet[n] = '\0';
+	return 0;
+}
+
 /* Form fields "name" and "mode" fill in what the query string did not. */
 static int on_field(void *ctx, const char *field, const char *value, size_t n,
 		    struct lh_error *err)
@@ -406,6 +429,8 @@ static int on_field(void *ctx, const char *field, const char *value, size_t n,
 		dst = s->u->mode;
 		cap = sizeof s->u->mode;
 	}
+	if (!strcmp(field, "sheet") && !s->u->sheet[0] && n > 0)        /* note 4a */
+		return set_sheet(s->u, value, n, err);
 	if (!strcmp(field, "types") && !s->u->has_types && n > 0) {      /* declared.h */
 		char *text = xstrndup(value, n);
 		int rc = memchr(value, '\0', n) ? lh_fail(err, 400, "bad_types",
@@ -434,6 +459,7 @@ static int ingest_begin(struct http_request *req)
 
 	const char *name = http_request_query(req, "name");
 	const char *mode = http_request_query(req, "mode");
+	const char *sheet = http_request_query(req, "sheet");
 	const char *delimiter = http_request_query(req, "delimiter");
 	const char *types = http_request_query(req, "types");
 	const char *ctype = http_request_header(req, "Content-Type");
@@ -449,6 +475,8 @@ static int ingest_begin(struct http_request *req)
 			goto fail;
 		snprintf(u->mode, sizeof u->mode, "%s", mode);
 	}
+	if (sheet && sheet[0] && set_sheet(u, sheet, strlen(sheet), &err) != 0)
+		goto fail;
 	if (types && types[0]) {                                     /* declared.h note 1 */
 		if (declared_types_parse(types, &u->declared, &err) != 0)
 			goto fail;
@@ -525,7 +553,8 @@ static int ingest_end(struct http_request *req)
 		goto fail;
 	if (!u->picked && upload_pick(u, 1, &err) != 0)                         /* 8 */
 		goto fail;
-	if (pump_finish(u->pump, u->spool_fd, u->bytes, &schema, &err) != 0)   /* 5 */
+	struct ingest_options opt = { .sheet = u->sheet[0] ? u->sheet : NULL };
+	if (pump_finish(u->pump, u->spool_fd, u->bytes, &opt, &schema, &err) != 0) /* 5 */
 		goto fail;
 	sha256_finish_hex(u->digest, digest);
 	u->digest = NULL;

@@ -321,8 +321,8 @@ static void list_add(struct sql_list *l, const char *item)
 	l->s[l->len] = 0;
 }
 
-static int parquet_infer_file(int fd, uint64_t size, struct ingest_schema **out,
-			      struct lh_error *err)
+static int parquet_infer_file(int fd, uint64_t size, const struct ingest_options *opt,
+			      struct ingest_schema **out, struct lh_error *err)
 {
 	unsigned char head[4] = { 0 }, tail[8] = { 0 };
 	struct parquet_scan_column *cols = NULL;

@@ -203,6 +203,19 @@ static void book_free(struct book *b)
 	memset(b, 0, sizeof *b);
 }
 
+/* The length of s cut to at most `max` bytes without splitting a UTF-8
+ * character (messages must stay UTF-8: they become JSON). */
+static int utf8_cut(const char *s, size_t max)
+{
+	size_t n = strlen(s);
+	if (n <= max)
+		return (int)n;
+	n = max;
+	while (n > 0 && ((unsigned char)s[n] & 0xc0) == 0x80)
+		n--;
+	return (int)n;
+}
+
 static int is_true(const char *v)
 {
 	return v && (!strcmp(v, "1") || !strcasecmp(v, "true"));
@@ -329,7 +342,9 @@ static void sheet_list(const struct book *b, char *out, size_t cap)
 	for (size_t i = 0; i < b->nsheets && len + 8 < cap; i++) {
 		if (!b->sheets[i].path)
 			continue;
-		int n = snprintf(out + len, cap - len, "%s\"%s\"", len ? ", " : "", b->sheets[i].name);
+		const char *name = b->sheets[i].name;
+		int n = snprintf(out + len, cap - len, "%s\"%.*s\"", len ? ", " : "",
+				 utf8_cut(name, 100), name);
 		if (n < 0 || (size_t)n >= cap - len) {
 			snprintf(out + (len < cap - 4 ? len : cap - 4), 4, "...");
 			return;
@@ -371,8 +386,10 @@ static int pick_sheet(const struct book *b, const char *want, const struct sheet
 	if (want) {
 		char names[300];
 		sheet_list(b, names, sizeof names);
-		lh_fail(err, 400, "unknown_sheet", "the workbook has no sheet named \"%.100s\"; its sheets are %s",
-			want, names);
+		if (csv_utf8_check((const unsigned char *)want, strlen(want)) != strlen(want))
+			want = "(a name that is not UTF-8)";
+		lh_fail(err, 400, "unknown_sheet", "the workbook has no sheet named \"%.*s\"; its sheets are %s",
+			utf8_cut(want, 124), want, names);
 		json_t *arr = json_array();
 		for (size_t i = 0; i < b->nsheets && i < 100; i++)
 			if (b->sheets[i].path)
@@ -641,14 +658,14 @@ static int walk_open(struct walk *w, struct zipread *z, const struct xlsx_layout
 	memset(w, 0, sizeof *w);
 	w->l = l;
 	w->prev_row = -1;
-	snprintf(w->where, sizeof w->where, "sheet \"%.100s\"", l->sheet_name);
+	snprintf(w->where, sizeof w->where, "sheet \"%s\"", l->sheet_name);
 	int rc = part_open(z, l->sheet_path, &w->p, err);
 	if (rc < 0)
 		return book_error(err);
 	if (rc == 0)
 		return lh_fail(err, 400, "bad_xlsx",
-			       "the file is not a readable Excel workbook: %s has no part %.200s",
-			       w->where, l->sheet_path);
+			       "the file is not a readable Excel workbook: %s has no part %.*s",
+			       w->where, utf8_cut(l->sheet_path, 200), l->sheet_path);
 	return 0;
 }
 
@@ -897,7 +914,7 @@ static int unnamed_column(const struct xlsx_layout *l, const struct walk *w, uin
 		}
 	}
 	lh_fail(err, 400, "bad_header",
-		"column %s of sheet \"%.100s\" has values (the first in cell %s) but its header "
+		"column %s of sheet \"%s\" has values (the first in cell %s) but its header "
 		"cell %s is empty%s: give every column with data a name in the header row",
 		letters, l->sheet_name, cn, hn, where);
 	lh_error_set(err, "cell", json_string(hn));
@@ -952,7 +969,7 @@ static int xlsx_infer(int fd, uint64_t size, const char *want, struct ingest_sch
 	if (read_workbook(&b, err) || read_rels(&b, err) || pick_sheet(&b, want, &sheet, err))
 		goto out;
 	snprintf(l->sheet_path, sizeof l->sheet_path, "%s", sheet->path);
-	snprintf(l->sheet_name, sizeof l->sheet_name, "%s", sheet->name);
+	snprintf(l->sheet_name, sizeof l->sheet_name, "%.*s", utf8_cut(sheet->name, 120), sheet->name);
 	l->date1904 = b.date1904;
 	if (read_styles(&b, l, err) || read_strings(&b, l, err) || walk_open(&w, b.zip, l, err))
 		goto out;
@@ -963,14 +980,14 @@ static int xlsx_infer(int fd, uint64_t size, const char *want, struct ingest_sch
 		goto out;
 	if (r == 0) {
 		lh_fail(err, 400, "empty_file",
-			"sheet \"%.100s\" is empty: its first row must hold the column names",
+			"sheet \"%s\" is empty: its first row must hold the column names",
 			l->sheet_name);
 		goto out;
 	}
 	l->header_row = w.row;
 	l->width = w.cells[w.ncells - 1].col + 1;
 	if (l->width > LH_CSV_MAX_COLUMNS) {
-		lh_fail(err, 400, "too_many_columns", "sheet \"%.100s\" has more than %d columns",
+		lh_fail(err, 400, "too_many_columns", "sheet \"%s\" has more than %d columns",
 			l->sheet_name, (int)LH_CSV_MAX_COLUMNS);
 		goto out;
 	}
@@ -1056,7 +1073,7 @@ static int xlsx_infer(int fd, uint64_t size, const char *want, struct ingest_sch
 	int bad = csv_check_header(&sc, err);
 	free(fields);
 	if (bad) {
-		lh_error_rephrase(err, "sheet \"%.100s\", row %u: %s", l->sheet_name,
+		lh_error_rephrase(err, "sheet \"%s\", row %u: %s", l->sheet_name,
 				  l->header_row + 1, err->msg);
 		goto out;
 	}
@@ -1085,10 +1102,10 @@ int xlsx_infer_sheet(int fd, uint64_t size, const char *sheet, struct ingest_sch
 	return xlsx_infer(fd, size, sheet, out, err);
 }
 
-static int xlsx_infer_file(int fd, uint64_t size, struct ingest_schema **out,
-			   struct lh_error *err)
+static int xlsx_infer_file(int fd, uint64_t size, const struct ingest_options *opt,
+			   struct ingest_schema **out, struct lh_error *err)
 {
-	return xlsx_infer(fd, size, NULL, out, err);
+	return xlsx_infer(fd, size, opt ? opt->sheet : NULL, out, err);
 }
 
 /* ---- record batches (note 5) -------------------------------------------- */
