@@ -225,10 +225,12 @@ FUZZ_CFLAGS  := -std=c17 -D_GNU_SOURCE -Isrc -Itests/fuzz $(WARN) -g -O1 \
 FUZZ_LIBS    := $(shell pkg-config --libs jansson libcrypto 2>/dev/null)
 FUZZ_COMMON  := src/common/error.c src/common/json.c src/common/xmalloc.c
 FUZZ_TARGETS := csv key config json multipart s3xml http_policy sql_allow schema tokenize glove index \
-                text_index search_sql mcp
+                text_index search_sql mcp json_reader
 FUZZ_SRC_csv       := src/ingestd/csv.c src/ingestd/csv_reader.c src/ingestd/format.c \
                       src/ingestd/infer.c src/ingestd/batch.c src/common/sha256.c \
-                      src/common/schema.c src/common/calendar.c
+                      src/common/schema.c src/common/calendar.c \
+                      src/ingestd/json_scan.c src/ingestd/json_reader.c
+FUZZ_SRC_json_reader := $(FUZZ_SRC_csv)
 FUZZ_SRC_key       := src/storaged/range.c src/common/keys.c
 FUZZ_SRC_config    := src/common/config.c src/common/http_policy.c
 FUZZ_SRC_json      := src/catalogd/catalog.c src/common/names.c src/common/sha256.c \

@@ -112,6 +112,13 @@
 #define LH_PARQUET_SCAN_MEMORY_BYTES   (1ull << 30) /* the DuckDB that reads an upload */
 #define LH_PARQUET_SCAN_THREADS        2
 
+/* ingestd: the JSON reader (ingestd/json_scan.c, json_reader.c; ADR 0182) */
+#define LH_JSON_INGEST_MAX_DEPTH       64           /* objects/arrays nested, the row's own
+                                                     * object counting as 1 */
+#define LH_JSON_INGEST_MAX_VALUE_BYTES LH_CSV_MAX_FIELD_BYTES  /* a string as written, a
+                                                     * nested value's compact text */
+#define LH_JSON_INGEST_MAX_RECORD_BYTES LH_CSV_MAX_RECORD_BYTES /* one object as written */
+
 /* ingestd: the Excel reader (ingestd/xlsx_reader.c, common/zip_libzip.c;
  * ADR 0186). A part (a sheet's XML) is inflated as a stream: past either
  * cap it is a 400, whatever the zip declares (a zip bomb). The ratio is

@@ -30,6 +30,7 @@
 #include "common/limits.h"
 #include "common/xmalloc.h"
 #include "ingestd/csv.h"
+#include "ingestd/json_scan.h"
 #include "ingestd/xlsx.h"
 
 #include <errno.h>
@@ -46,6 +47,7 @@ static const struct ingest_format *const formats[] = {
 	&ingest_format_tsv,
 	&ingest_format_csv_semicolon,
 	&ingest_format_csv_pipe,
+	&ingest_format_json,
 	&ingest_format_parquet,
 	&ingest_format_xlsx,
 };
