@@ -1,5 +1,5 @@
 /* cli_ingest.c — `lakehouse ingest [NAME] FILE [--mode append|replace]
- * [--delimiter D] [--types T]`.
+ * [--delimiter D]`.
  *
  * Without NAME the dataset is named after FILE (cli_name_from_file:
  * candidates.csv -> candidates), and the name used is said on stderr.
@@ -34,7 +34,6 @@ static void usage(FILE *out)
 {
 	fprintf(out,
 		"usage: lakehouse ingest [NAME] FILE [--mode replace|append] [--delimiter D]\n"
-		"                        [--types COL:TYPE,...]\n"
 		"\n"
 		"Uploads the data file FILE (\"-\" reads stdin; CSV, TSV or other\n"
 		"delimited text, the format detected by the server) as dataset NAME to\n"
@@ -48,10 +47,6 @@ static void usage(FILE *out)
 		"  --delimiter D   read delimited text split at D: , ; | or tab (without\n"
 		"                  it the server detects ; tab | when the first lines\n"
 		"                  make it unambiguous, else reads commas)\n"
-		"  --types T       fix columns' types instead of inferring them, e.g.\n"
-		"                  --types 'zip:utf8,hourly_rate:decimal(10,2)' (kept by the\n"
-		"                  dataset for later uploads; a value that does not fit\n"
-		"                  its type is an error with its line)\n"
 		"\n"
 		"NAME: a letter or _, then letters, digits or _ (at most 64).\n");
 }
@@ -183,7 +178,6 @@ static const char *delimiter_query(const char *d)
 int cli_ingest_main(int argc, char **argv)
 {
 	const char *name = NULL, *file = NULL, *mode = "replace", *delimiter = NULL;
-	const char *types = NULL;                                        /* ADR 0171 */
 	char derived[LH_DATASET_NAME_MAX + 1];
 	struct upload u = { .fd = -1 };
 	char *url = NULL;
@@ -202,10 +196,6 @@ int cli_ingest_main(int argc, char **argv)
 			delimiter = argv[++i];
 		} else if (!strncmp(a, "--delimiter=", 12)) {
 			delimiter = a + 12;
-		} else if (!strcmp(a, "--types") && i + 1 < argc) {              /* ADR 0171 */
-			types = argv[++i];
-		} else if (!strncmp(a, "--types=", 8)) {
-			types = a + 8;
 		} else if (a[0] == '-' && a[1]) {
 			fprintf(stderr, "lakehouse: unknown option \"%s\"\n\n", a);
 			usage(stderr);
@@ -278,15 +268,10 @@ int cli_ingest_main(int argc, char **argv)
 	}
 
 	char *q = cli_url_encoded("/v1/ingest?name=", name, "");
-	char *path = xasprintf("%s&mode=%s%s", q, mode, types ? "&types=" : "");
+	char *path = xasprintf("%s&mode=%s", q, mode);
 	free(q);
 	if (delimiter) {
 		char *with = xasprintf("%s&delimiter=%s", path, delimiter_query(delimiter));
-		free(path);
-		path = with;
-	}
-	if (types) {                                        /* the server checks them */
-		char *with = cli_url_encoded(path, types, "");
 		free(path);
 		path = with;
 	}
