@@ -18,9 +18,12 @@
  *      key, a key longer than LH_CSV_MAX_HEADER_NAME or holding a control
  *      character (a CSV header's rules), and more than LH_CSV_MAX_COLUMNS keys.
  *   3. Types (docs/schema.md, "JSON"): every value's text goes through
- *      infer_columns_value() (infer.h), the CSV rules; a JSON string then
- *      keeps only the date and timestamp types (a quoted "2134" or "true"
- *      stays text: the writer quoted it); a number's text can only match
+ *      infer_columns_value() (infer.h), the CSV rules, which also keep what
+ *      declared types need (infer.h note 5: the text decides, so a quoted
+ *      "5" fits a declared int64); apart, a column whose values include a
+ *      non-empty JSON string keeps only the date and timestamp types (a
+ *      quoted "2134" or "true" is inferred as text: the writer quoted it),
+ *      applied at the end; a number's text can only match
  *      int64/float64 (or nothing, beyond the int64 range: text, SPEC 4), true
  *      and false only bool, a nested value's text nothing (utf8). null and
  *      "" are null, as an empty CSV field. The infer_columns sets are
@@ -194,6 +197,7 @@ struct ingest_reader {
 	struct key_index keys;
 	size_t cols_cap;
 	uint64_t *present;              /* per column: rows holding the key */
+	unsigned *kinds;                /* per column: the types its JSON kinds allow (note 3) */
 	uint64_t *stamp;                /* per column: last row + 1 holding it */
 	char *buf;                      /* unscanned bytes buf[pos..len), own copy */
 	size_t cap, len, pos;
@@ -227,6 +231,7 @@ static void json_abort(struct ingest_reader *st)
 	infer_columns_free(&st->types);
 	free(st->keys.slots);
 	free(st->present);
+	free(st->kinds);
 	free(st->stamp);
 	free(st->buf);
 	free(st);
@@ -274,12 +279,14 @@ static int column_add(struct ingest_reader *st, const struct json_member *m, str
 		s->columns = xrealloc(s->columns, cap * sizeof *s->columns);
 		memset(s->columns + st->cols_cap, 0, (cap - st->cols_cap) * sizeof *s->columns);
 		st->present = xrealloc(st->present, cap * sizeof *st->present);
+		st->kinds = xrealloc(st->kinds, cap * sizeof *st->kinds);
 		st->stamp = xrealloc(st->stamp, cap * sizeof *st->stamp);
 		st->cols_cap = cap;
 	}
 	size_t col = s->ncols++;
 	s->columns[col].name = xstrndup(m->key, m->nkey);
 	st->present[col] = 0;
+	st->kinds[col] = ~0u;
 	st->stamp[col] = 0;
 	key_add(&st->keys, s->columns, col);
 	return 0;
@@ -304,6 +311,7 @@ static int take_record(struct ingest_reader *st, uint64_t at, struct lh_error *e
 		st->next_mark_off = at + JSON_MARK_BYTES;
 		st->next_mark_row = row + JSON_MARK_ROWS;
 	}
+	st->types.line = st->sc.record_line;     /* declared types' lines (infer.h note 5) */
 	for (size_t i = 0; i < st->sc.nmembers; i++) {
 		const struct json_member *m = &st->sc.members[i];
 		long col = key_find(&st->keys, s->columns, m->key, m->nkey);
@@ -322,15 +330,15 @@ static int take_record(struct ingest_reader *st, uint64_t at, struct lh_error *e
 		}
 		st->stamp[col] = row + 1;
 		st->present[col]++;
-		/* note 3: the value's text, then the JSON kind's own limits */
+		/* note 3: the value's text, and apart the JSON kind's own limits */
 		if (m->kind == JSON_KIND_NULL) {
 			infer_columns_value(&st->types, (size_t)col, "", 0);
 		} else {
 			infer_columns_value(&st->types, (size_t)col, m->val, m->nval);
 			if (m->kind == JSON_KIND_STRING && m->nval)
-				st->types.possible[col] &= SCHEMA_MASK(SCHEMA_DATE32) |
-							   SCHEMA_MASK(SCHEMA_TIMESTAMP) |
-							   SCHEMA_MASK(SCHEMA_TIMESTAMPTZ);
+				st->kinds[col] &= SCHEMA_MASK(SCHEMA_DATE32) |
+						  SCHEMA_MASK(SCHEMA_TIMESTAMP) |
+						  SCHEMA_MASK(SCHEMA_TIMESTAMPTZ);
 		}
 	}
 	s->row_count++;
@@ -413,6 +421,8 @@ static int json_finish(struct ingest_reader *st, struct ingest_schema **out, str
 	s->data_end = st->data_end;
 	st->layout->mode = st->sc.mode;
 	st->types.ncols = s->ncols;        /* the columns seen of the wide sets (note 3) */
+	for (size_t i = 0; i < s->ncols; i++)
+		st->types.possible[i] &= st->kinds[i];
 	infer_columns_result(&st->types, s->columns);
 	for (size_t i = 0; i < s->ncols; i++)                  /* note 4 */
 		if (st->present[i] < s->row_count)

@@ -177,6 +177,18 @@ class TestJsonLikeCsv(JsonStack):
         self.assertEqual(obj["code"], "schema_drift")
         self.assertEqual(obj["diff"][0]["column"], "id")
 
+    def test_declared_types_read_quoted_numbers(self):
+        """?types= (ADR 0171) applies to JSON values' text: a quoted number
+        declared int64 is a number; a value that does not fit names its line."""
+        obj = self.ok(b'{"id": "5", "zip": "02134"}\n{"id": "6", "zip": "10001"}\n',
+                      query="&types=id:int64")
+        self.assertEqual(self.schema(obj), [("id", "int64"), ("zip", "utf8")])
+        self.assertEqual(self.query("SELECT sum(id) FROM people")["rows"], [[11]])
+        st, _, obj = self.ingest(b'{"id": "5"}\n\n{"id": "x"}\n', name="other",
+                                 query="&types=id:int64")
+        self.assertEqual(st, 400, obj)
+        self.assertEqual((obj["code"], obj.get("line")), ("bad_value", 3), obj)
+
     def test_same_rows_as_csv_same_fingerprint(self):
         obj = self.ok(b'{"id": 1, "zip": "02134", "day": "2024-01-05"}\n')
         st, _, csv = self.ingest(b"id,zip,day\n1,02134,2024-01-05\n", name="as_csv", ctype="text/csv")
