@@ -56,6 +56,8 @@ void catalog_version_destroy(struct catalog_version *v)
 		free(v->objects[i].key);
 	free(v->columns);
 	free(v->objects);
+	json_decref(v->object_schemas);
+	json_decref(v->evolved);
 	free(v);
 }
 
@@ -78,6 +80,7 @@ void catalog_version_add_object(struct catalog_version *v, const char *key, int6
 	o->size = size;
 	o->row_count = row_count;
 	snprintf(o->sha256, sizeof o->sha256, "%s", sha256);
+	o->fingerprint[0] = '\0';
 }
 
 struct catalog_version *catalog_version_copy(const struct catalog_version *v)
@@ -88,12 +91,17 @@ struct catalog_version *catalog_version_copy(const struct catalog_version *v)
 	c->ncolumns = 0;
 	c->objects = NULL;
 	c->nobjects = 0;
+	c->object_schemas = v->object_schemas ? json_deep_copy(v->object_schemas) : NULL;
+	c->evolved = NULL;
 	for (size_t i = 0; i < v->ncolumns; i++)
 		catalog_version_add_column(c, v->columns[i].name, v->columns[i].type,
 					   v->columns[i].nullable);
-	for (size_t i = 0; i < v->nobjects; i++)
+	for (size_t i = 0; i < v->nobjects; i++) {
 		catalog_version_add_object(c, v->objects[i].key, v->objects[i].size,
 					   v->objects[i].row_count, v->objects[i].sha256);
+		memcpy(c->objects[i].fingerprint, v->objects[i].fingerprint,
+		       sizeof c->objects[i].fingerprint);
+	}
 	return c;
 }
 
@@ -422,6 +430,8 @@ struct catalog_version *catalog_request_parse(const json_t *body, struct lh_erro
 		field_fail(err, "bad_request", "mode", "mode must be \"replace\" or \"append\"");
 		goto fail;
 	}
+	if (json_get_bool(body, "evolve", 0, &v->evolve, err))             /* ADR 0173 */
+		goto fail;
 	return v;
 fail:
 	catalog_version_destroy(v);
@@ -579,12 +589,11 @@ static int object_same(const struct catalog_object *a, const struct catalog_obje
 	return a->size == b->size && a->row_count == b->row_count && !strcmp(a->sha256, b->sha256);
 }
 
-static int drift_fail(const struct catalog_version *latest, const struct catalog_version *req,
-		      struct lh_error *err)
+/* The fields of a drift body (SPEC 7): both fingerprints, the diff, both
+ * schemas. */
+static void drift_fields(const struct catalog_version *latest, const struct catalog_version *req,
+			 struct lh_error *err)
 {
-	lh_fail(err, 409, "schema_drift",
-		"the schema of \"%s\" differs from its latest version (%lld); register it under "
-		"another name or drop the dataset first", req->name, (long long)latest->version);
 	lh_error_set(err, "existing_fingerprint", json_string(latest->fingerprint));
 	lh_error_set(err, "new_fingerprint", json_string(req->fingerprint));
 	lh_error_set(err, "diff", catalog_schema_diff(latest->columns, latest->ncolumns,
@@ -594,7 +603,192 @@ static int drift_fail(const struct catalog_version *latest, const struct catalog
 	lh_error_set(err, "existing_schema", catalog_schema_json(latest->columns,
 								  latest->ncolumns));
 	lh_error_set(err, "new_schema", catalog_schema_json(req->columns, req->ncolumns));
+}
+
+static int drift_fail(const struct catalog_version *latest, const struct catalog_version *req,
+		      struct lh_error *err)
+{
+	lh_fail(err, 409, "schema_drift",
+		"the schema of \"%s\" differs from its latest version (%lld); register it under "
+		"another name or drop the dataset first", req->name, (long long)latest->version);
+	drift_fields(latest, req, err);
 	return -1;
+}
+
+/* ------------------------------------------------------------------------ */
+/* Explicit evolution (ADR 0173)                                            */
+
+int catalog_type_widens(const char *from, const char *to)
+{
+	struct schema_type f, t;
+	if (schema_type_parse(from, strlen(from), &f) || schema_type_parse(to, strlen(to), &t))
+		return 0;
+	if (schema_type_casts_to(&f, &t))
+		return 1;
+	return f.id == SCHEMA_DECIMAL && t.id == SCHEMA_DECIMAL && f.scale == t.scale &&
+	       t.precision >= f.precision;
+}
+
+const char *catalog_object_fingerprint(const struct catalog_version *v, size_t i)
+{
+	return v->objects[i].fingerprint[0] ? v->objects[i].fingerprint : v->fingerprint;
+}
+
+/* The columns both schemas have whose type does not widen: a new array of
+ * {"column","old_type","new_type"} in the new order. */
+static json_t *narrowed_columns(const struct catalog_version *latest,
+				const struct catalog_version *req)
+{
+	json_t *out = json_array();
+	for (size_t j = 0; j < req->ncolumns; j++)
+		for (size_t i = 0; i < latest->ncolumns; i++) {
+			const struct catalog_column *o = &latest->columns[i], *n = &req->columns[j];
+			if (strcmp(o->name, n->name))
+				continue;
+			if (!catalog_type_widens(o->type, n->type))
+				json_array_append_new(out, json_pack("{s:s, s:s, s:s}", "column", n->name,
+								     "old_type", o->type,
+								     "new_type", n->type));
+			break;
+		}
+	return out;
+}
+
+static int narrowed_fail(const struct catalog_version *latest, const struct catalog_version *req,
+			 json_t *narrowed, struct lh_error *err)
+{
+	const json_t *first = json_array_get(narrowed, 0);
+	size_t more = json_array_size(narrowed) - 1;
+	char tail[48] = "";
+	if (more)
+		snprintf(tail, sizeof tail, " (and %zu more column%s)", more, more > 1 ? "s" : "");
+	lh_fail(err, 409, "schema_narrowed",
+		"evolve cannot change column \"%s\" of \"%s\" from %s to %s%s: values already "
+		"stored may not fit the narrower type. Evolution only widens a type (int64 to "
+		"float64, any type to utf8, date32 to timestamp[us], decimal(p,s) to a larger p); "
+		"convert the column in the file, or drop the dataset first",
+		json_string_value(json_object_get(first, "column")), req->name,
+		json_string_value(json_object_get(first, "old_type")),
+		json_string_value(json_object_get(first, "new_type")), tail);
+	drift_fields(latest, req, err);
+	lh_error_set(err, "narrowed", narrowed);
+	return -1;
+}
+
+/* The schema (JSON, a new reference) of objects written under fingerprint
+ * fp, from what `latest` knows; NULL if it does not know it. */
+static json_t *known_schema(const struct catalog_version *latest, const char *fp)
+{
+	if (!strcmp(fp, latest->fingerprint))
+		return catalog_schema_json(latest->columns, latest->ncolumns);
+	json_t *s = latest->object_schemas ? json_object_get(latest->object_schemas, fp) : NULL;
+	return s ? json_deep_copy(s) : NULL;
+}
+
+/* Add an object of `from` (its effective fingerprint `fp`) to next: the
+ * fingerprint is kept when it is not next's, with its schema. */
+static void evolve_add_object(struct catalog_version *next, const struct catalog_object *o,
+			      const char *fp, const struct catalog_version *latest)
+{
+	catalog_version_add_object(next, o->key, o->size, o->row_count, o->sha256);
+	if (!strcmp(fp, next->fingerprint))
+		return;
+	snprintf(next->objects[next->nobjects - 1].fingerprint, CATALOG_FP_LEN + 1, "%s", fp);
+	if (!next->object_schemas)
+		next->object_schemas = json_object();
+	if (!json_object_get(next->object_schemas, fp)) {
+		json_t *schema = known_schema(latest, fp);
+		if (schema)
+			json_object_set_new(next->object_schemas, fp, schema);
+	}
+}
+
+/* A register with evolve whose fingerprint is not the latest's (ADR 0173):
+ * the new version has the request's schema and fingerprint; replace: the
+ * request's objects; append: the latest's objects, each keeping the
+ * fingerprint it was written with, then the request's new ones. */
+static int evolve_plan(const struct catalog_version *latest, const struct catalog_version *req,
+		       int64_t now_ms, struct catalog_version **out, struct lh_error *err)
+{
+	json_t *narrowed = narrowed_columns(latest, req);
+	const struct catalog_object **sorted = NULL;
+	struct catalog_version *next = NULL;
+	int rc = -1;
+
+	if (json_array_size(narrowed))
+		return narrowed_fail(latest, req, narrowed, err);   /* takes narrowed */
+	json_decref(narrowed);
+
+	next = catalog_version_create();
+	snprintf(next->name, sizeof next->name, "%s", req->name);
+	snprintf(next->fingerprint, sizeof next->fingerprint, "%s", req->fingerprint);
+	for (size_t j = 0; j < req->ncolumns; j++) {
+		const struct catalog_column *c = &req->columns[j];
+		int nullable = c->nullable;
+		if (req->mode == CATALOG_APPEND && latest->row_count > 0) {
+			/* older rows read this column as null unless they had it */
+			nullable = 1;
+			for (size_t i = 0; i < latest->ncolumns; i++)
+				if (!strcmp(latest->columns[i].name, c->name))
+					nullable = c->nullable | latest->columns[i].nullable;
+		}
+		catalog_version_add_column(next, c->name, c->type, nullable);
+	}
+	sorted = objects_sorted(latest);
+	if (req->mode == CATALOG_APPEND) {
+		for (size_t i = 0; i < latest->nobjects; i++)
+			evolve_add_object(next, &latest->objects[i],
+					  catalog_object_fingerprint(latest, i), latest);
+	}
+	for (size_t i = 0; i < req->nobjects; i++) {
+		const struct catalog_object *r = &req->objects[i];
+		const struct catalog_object *o = objects_find(sorted, latest->nobjects, r->key);
+		if (o && !object_same(o, r)) {
+			char path[64];
+			snprintf(path, sizeof path, "objects[%zu].key", i);
+			lh_fail(err, 409, "object_conflict",
+				"object \"%s\" is already in \"%s\" with other content", r->key,
+				req->name);
+			lh_error_set(err, "field", json_string(path));
+			goto out;
+		}
+		if (o && req->mode == CATALOG_APPEND)
+			continue;
+		if (next->nobjects >= LH_MANIFEST_MAX_OBJECTS) {
+			lh_fail(err, 400, "too_many_objects",
+				"appending would give \"%s\" more than %d objects", req->name,
+				LH_MANIFEST_MAX_OBJECTS);
+			goto out;
+		}
+		/* a key the latest holds keeps the schema it was written with */
+		evolve_add_object(next, r,
+				  o ? catalog_object_fingerprint(latest, (size_t)(o - latest->objects))
+				    : req->fingerprint, latest);
+	}
+	for (size_t i = 0; i < next->nobjects; i++) {
+		if (add_checked(&next->row_count, next->objects[i].row_count) ||
+		    add_checked(&next->size_bytes, next->objects[i].size)) {
+			lh_fail(err, 400, "bad_request",
+				"appending would overflow the row count or size of \"%s\"", req->name);
+			goto out;
+		}
+	}
+	next->evolved = json_pack("{s:s, s:s, s:I, s:o}", "existing_fingerprint",
+				  latest->fingerprint, "new_fingerprint", req->fingerprint,
+				  "existing_version", (json_int_t)latest->version, "diff",
+				  catalog_schema_diff(latest->columns, latest->ncolumns, req->columns,
+						      req->ncolumns));
+	next->mode = req->mode;
+	next->version = latest->version + 1;
+	next->created_ms = latest->created_ms;
+	next->updated_ms = now_ms;
+	*out = next;
+	next = NULL;
+	rc = 0;
+out:
+	catalog_version_destroy(next);
+	free(sorted);
+	return rc;
 }
 
 int catalog_plan(const struct catalog_version *latest, const struct catalog_version *req,
@@ -614,7 +808,8 @@ int catalog_plan(const struct catalog_version *latest, const struct catalog_vers
 		return 0;
 	}
 	if (strcmp(latest->fingerprint, req->fingerprint))
-		return drift_fail(latest, req, err);
+		return req->evolve ? evolve_plan(latest, req, now_ms, out, err)     /* ADR 0173 */
+				   : drift_fail(latest, req, err);
 
 	sorted = objects_sorted(latest);
 	if (req->mode == CATALOG_REPLACE) {
@@ -732,9 +927,14 @@ json_t *catalog_version_json(const struct catalog_version *v)
 	for (size_t i = 0; i < v->ncolumns; i++)
 		manifest_add_column(m, v->columns[i].name, v->columns[i].type,
 				    v->columns[i].nullable);
-	for (size_t i = 0; i < v->nobjects; i++)
+	for (size_t i = 0; i < v->nobjects; i++) {
 		manifest_add_object(m, v->objects[i].key, v->objects[i].size,
 				    v->objects[i].row_count, v->objects[i].sha256);
+		memcpy(m->objects[i].fingerprint, v->objects[i].fingerprint,     /* ADR 0173 */
+		       sizeof m->objects[i].fingerprint);
+	}
+	if (v->object_schemas)
+		m->object_schemas = json_incref(v->object_schemas);
 	m->row_count = v->row_count;
 	m->size_bytes = v->size_bytes;
 	catalog_time_format(v->created_ms, m->created_at);

@@ -35,6 +35,10 @@ struct catalog_object {
 	int64_t size;    /* bytes, >= 0 */
 	int64_t row_count;
 	char sha256[LH_SHA256_HEX_LEN + 1];  /* content digest, lowercase hex */
+	/* ADR 0173: the fingerprint of the schema the object was written with
+	 * when it is not its version's (an older object of an evolved
+	 * dataset); "" = the version's own. */
+	char fingerprint[CATALOG_FP_LEN + 1];
 };
 
 struct catalog_version {
@@ -50,6 +54,12 @@ struct catalog_version {
 	int64_t size_bytes;                   /* sum over objects */
 	int64_t created_ms;  /* the dataset's creation (its version 1), Unix ms */
 	int64_t updated_ms;  /* this version's creation, Unix ms */
+	/* ADR 0173 (explicit evolution): */
+	int evolve;          /* a request's "evolve": true */
+	json_t *object_schemas;  /* owned, or NULL: {"<fp>": [schema]} for every
+				  * objects[i].fingerprint that is set */
+	json_t *evolved;     /* owned, or NULL: a version made by evolve has
+			      * {"existing_fingerprint","new_fingerprint","diff"} */
 };
 
 /* One line of GET /catalog/datasets or /catalog/versions/<name>. */
@@ -100,6 +110,16 @@ struct catalog_version *catalog_request_parse(const json_t *body, struct lh_erro
 
 /* --- semantics (pure) -------------------------------------------------- */
 
+/* ADR 0173: 1 if a column stored as type `from` may be read as type `to` by
+ * explicit evolution (a widening): the same type; int64 -> float64; any
+ * type -> utf8; date32 -> timestamp[us]; decimal(p,s) -> decimal(q,s) with
+ * q >= p. 0 for anything else (a narrowing, or an unknown name). */
+int catalog_type_widens(const char *from, const char *to);
+
+/* ADR 0173: the effective schema fingerprint of v's object i (its own, or
+ * the version's). */
+const char *catalog_object_fingerprint(const struct catalog_version *v, size_t i);
+
 /* The schema drift between two column lists (docs/api.md, POST
  * /catalog/register): a new JSON array of
  * {"column","change","old_type","new_type"} with change "removed" (old order),
@@ -111,7 +131,10 @@ json_t *catalog_schema_diff(const struct catalog_column *old_cols, size_t nold,
 			    const struct catalog_column *new_cols, size_t nnew);
 
 /* Decide what a register does, given the dataset's latest version (NULL if
- * the dataset does not exist) and the parsed request:
+ * the dataset does not exist) and the parsed request (with req->evolve, an
+ * other fingerprint whose diff only adds, removes, moves or widens columns
+ * makes a new version under the request's fingerprint, ADR 0173; a
+ * narrowing is 409 "schema_narrowed" with the drift body and "narrowed"):
  *   - returns 0 and *out = NULL: the latest version already holds this
  *     (existing: true); nothing is to be written;
  *   - returns 0 and *out = the new version to write (version latest+1 or 1,

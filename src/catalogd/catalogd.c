@@ -110,6 +110,8 @@ static int register_end(struct http_request *req)
 	resp = json_object();
 	json_object_set_new(resp, "manifest", catalog_version_json(manifest));
 	json_object_set_new(resp, "existing", json_boolean(existing));
+	if (manifest->evolved && !existing)                                  /* ADR 0173 */
+		json_object_set(resp, "evolved", manifest->evolved);
 	http_respond_json(req, 200, resp);
 out:
 	json_decref(doc);

@@ -124,10 +124,21 @@ int catalog_client_register(struct catalog_client *c, struct peer_call *call,
 			    const struct manifest *req, struct manifest **out, int *existing,
 			    struct lh_error *err)
 {
+	return catalog_client_register_evolve(c, call, req, 0, out, existing, NULL, err);
+}
+
+int catalog_client_register_evolve(struct catalog_client *c, struct peer_call *call,
+				   const struct manifest *req, int evolve, struct manifest **out,
+				   int *existing, json_t **evolved, struct lh_error *err)
+{
 	json_t *body = register_json(req), *doc = NULL;
+	if (evolve)                                                          /* ADR 0173 */
+		json_object_set_new(body, "evolve", json_true());
 	char *text = json_dump_compact(body);
 	*out = NULL;
 	*existing = 0;
+	if (evolved)
+		*evolved = NULL;
 	int rc = peer_json(&c->peer, call, "POST", "/catalog/register", text, PEER_PASS_4XX,
 			   "register answer", &doc, err);
 	if (rc == 0) {
@@ -135,6 +146,9 @@ int catalog_client_register(struct catalog_client *c, struct peer_call *call,
 		if (!*out)
 			rc = peer_unreadable(&c->peer, "/catalog/register", "register answer", err);
 		*existing = json_is_true(json_object_get(doc, "existing"));
+		json_t *ev = json_object_get(doc, "evolved");
+		if (rc == 0 && evolved && json_is_object(ev))
+			*evolved = json_incref(ev);
 	}
 	json_decref(doc);
 	json_decref(body);

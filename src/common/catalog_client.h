@@ -57,6 +57,14 @@ int catalog_client_versions(struct catalog_client *c, struct peer_call *call, co
 int catalog_client_register(struct catalog_client *c, struct peer_call *call,
 			    const struct manifest *req, struct manifest **out, int *existing,
 			    struct lh_error *err);
+/* The same with "evolve" (ADR 0173): evolve = 1 asks catalogd to make a
+ * schema change a new version; on 0, *evolved (when evolved is not NULL)
+ * is catalogd's "evolved" {"existing_fingerprint","new_fingerprint",
+ * "existing_version","diff"} (a reference) or NULL when nothing evolved. A
+ * narrowing is a 409 schema_narrowed passed through like drift. */
+int catalog_client_register_evolve(struct catalog_client *c, struct peer_call *call,
+				   const struct manifest *req, int evolve, struct manifest **out,
+				   int *existing, json_t **evolved, struct lh_error *err);
 
 /* DELETE /catalog/manifest/<name>: the dataset and all its versions. 404
  * when it does not exist. */

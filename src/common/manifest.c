@@ -39,6 +39,7 @@ void manifest_unref(struct manifest *m)
 		free(m->declared[i].type);
 	}
 	free(m->declared);
+	json_decref(m->object_schemas);
 	free(m->columns);
 	free(m->objects);
 	free(m);
@@ -62,6 +63,7 @@ void manifest_add_object(struct manifest *m, const char *key, int64_t size, int6
 	o->size = size;
 	o->row_count = row_count;
 	snprintf(o->content_sha256, sizeof o->content_sha256, "%s", content_sha256);
+	o->fingerprint[0] = '\0';
 }
 
 void manifest_add_declared(struct manifest *m, const char *column, const char *type)
@@ -189,6 +191,9 @@ struct manifest *manifest_from_json(const json_t *j, struct lh_error *err)
 		    get_str(v, prefix, "content_sha256", 1, sha, sizeof sha, NULL, err))
 			goto fail;
 		manifest_add_object(m, key, size, rows, sha);
+		if (get_str(v, prefix, "schema_fingerprint", 0, m->objects[i].fingerprint,  /* ADR 0173 */
+			    sizeof m->objects[i].fingerprint, NULL, err))
+			goto fail;
 		sum += size;
 	}
 	m->size_bytes = size_bytes >= 0 ? size_bytes : sum;
@@ -197,6 +202,22 @@ struct manifest *manifest_from_json(const json_t *j, struct lh_error *err)
 		bad(err, "declared_types", "not an array");
 		goto fail;
 	}
+	const json_t *oschemas = json_object_get(j, "object_schemas");     /* ADR 0173 */
+	if (oschemas && !json_is_object(oschemas)) {
+		bad(err, "object_schemas", "not an object");
+		goto fail;
+	}
+	for (i = 0; i < m->nobjects; i++) {
+		const char *fp = m->objects[i].fingerprint;
+		const json_t *os = fp[0] ? json_object_get(oschemas, fp) : NULL;
+		if (fp[0] && !json_is_array(os)) {
+			snprintf(prefix, sizeof prefix, "objects[%zu]", i);
+			bad(err, prefix, "its schema_fingerprint has no schema in object_schemas");
+			goto fail;
+		}
+	}
+	if (oschemas && json_object_size(oschemas))
+		m->object_schemas = json_deep_copy(oschemas);
 	m->has_declared = declared != NULL;
 	json_array_foreach(declared, i, v) {
 		const char *column = NULL, *type = NULL;
@@ -248,6 +269,7 @@ json_t *manifest_to_json(const struct manifest *m)
 		json_object_set_new(j, "size", json_integer(ob->size));
 		json_object_set_new(j, "row_count", json_integer(ob->row_count));
 		json_object_set_new(j, "content_sha256", json_string(ob->content_sha256));
+		set_str(j, "schema_fingerprint", ob->fingerprint);             /* ADR 0173 */
 		json_array_append_new(objects, j);
 	}
 	json_object_set_new(o, "name", json_string(m->name));
@@ -260,6 +282,8 @@ json_t *manifest_to_json(const struct manifest *m)
 	set_str(o, "mode", m->mode);
 	set_str(o, "created_at", m->created_at);
 	set_str(o, "updated_at", m->updated_at);
+	if (m->object_schemas && json_object_size(m->object_schemas))     /* ADR 0173 */
+		json_object_set_new(o, "object_schemas", json_deep_copy(m->object_schemas));
 	if (m->has_declared) {
 		json_t *d = json_array();
 		for (size_t i = 0; i < m->ndeclared; i++) {
@@ -271,6 +295,15 @@ json_t *manifest_to_json(const struct manifest *m)
 		json_object_set_new(o, "declared_types", d);
 	}
 	return o;
+}
+
+const json_t *manifest_object_schema(const struct manifest *m, size_t i,
+				     const json_t *version_schema)
+{
+	const char *fp = m->objects[i].fingerprint;
+	if (!fp[0] || !strcmp(fp, m->fingerprint))
+		return version_schema;
+	return m->object_schemas ? json_object_get(m->object_schemas, fp) : NULL;
 }
 
 /* ---- summaries --------------------------------------------------------- */

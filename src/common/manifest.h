@@ -41,6 +41,9 @@ struct manifest_object {
 	int64_t size;        /* bytes */
 	int64_t row_count;
 	char content_sha256[LH_SHA256_HEX_LEN + 1];  /* lowercase hex */
+	/* ADR 0173: "schema_fingerprint" of an object written under another
+	 * schema than its version's (an evolved dataset); "" = the version's. */
+	char fingerprint[MANIFEST_FP_LEN + 1];
 };
 
 struct manifest {
@@ -98,6 +101,11 @@ struct manifest *manifest_from_json(const json_t *j, struct lh_error *err);
 json_t *manifest_to_json(const struct manifest *m);
 /* The schema alone: [{"name","type","nullable"}], a new array. */
 json_t *manifest_schema_json(const struct manifest *m);
+/* ADR 0173: the schema object i was written with: its version's, or
+ * object_schemas' entry for its fingerprint (borrowed); NULL when that
+ * entry is missing. `version_schema` is manifest_schema_json(m), borrowed. */
+const json_t *manifest_object_schema(const struct manifest *m, size_t i,
+				     const json_t *version_schema);
 
 /* One line of the catalog's dataset list (GET /catalog/datasets: a
  * dataset's latest version) or of a dataset's version list (GET

@@ -53,6 +53,14 @@
  *     the process dies before it, the object is an orphan for GC, never a
  *     catalog row pointing at missing data. A 409 from catalogd is passed
  *     through unchanged: the live version is untouched.
+ *  5a. With ?evolve=true (ADR 0173) the register asks catalogd to make a
+ *     schema change a new version under the upload's fingerprint (after
+ *     2a: an upload that fits is cast, not evolved). When 2a does not
+ *     apply, each column the dataset also has whose values fit its type is
+ *     still read with it (evolve.h; `cast` lists them), so only real
+ *     changes are evolved. catalogd's "evolved" (the accepted diff) is the
+ *     answer's "evolved", null otherwise. A narrowing is catalogd's 409
+ *     schema_narrowed, passed through.
  *  6. Garbage collection may delete our object between the PUT (or the 412
  *     that reused an old, unreferenced object) and the register; catalogd
  *     then refuses the register with 409 object_missing and writes nothing
@@ -74,6 +82,7 @@
 #include "common/xmalloc.h"
 #include "ingestd/cast.h"
 #include "ingestd/declared.h"
+#include "ingestd/evolve.h"
 #include "ingestd/format.h"
 #include "ingestd/parquet_writer.h"
 
@@ -185,7 +194,22 @@ static json_t *result_body(const struct manifest *manifest, int existing, uint64
 	json_object_set_new(o, "parquet_size", json_integer((json_int_t)parquet_size));
 	json_object_set_new(o, "parquet_key", json_string(key));
 	json_object_set(o, "cast", (json_t *)cast);           /* note 2a: a new reference */
+	json_object_set_new(o, "evolved", json_null());       /* note 5a: set by the caller */
 	return o;
+}
+
+/* Note 5a: an evolving upload's columns that fit the dataset's types are
+ * read with them first (evolve.h); declared columns keep their type. */
+static int evolve_cast(const struct ingest_schema *s, const struct manifest *latest,
+		       const struct declared_types *declared, struct ingest_schema **out,
+		       json_t *cast)
+{
+	const char **skip = xcalloc(declared->n + 1, sizeof *skip);
+	for (size_t i = 0; i < declared->n; i++)
+		skip[i] = declared->items[i].column;
+	int rc = ingest_evolve_cast(s, latest, skip, declared->n, out, cast);
+	free(skip);
+	return rc;
 }
 
 /* ---- converting straight into the PUT (note 3) ------------------------- */
@@ -463,6 +487,7 @@ int pipeline_run(const struct pipeline_env *env, const struct pipeline_input *in
 	struct declared_types stored_types = { 0 }, declared = { 0 };
 	json_t *cast = json_array();
 	struct manifest *latest = NULL, *req = NULL, *registered = NULL;
+	json_t *evolved = NULL;
 	struct peer_call call = call_of(env);
 	char *key = NULL, *fifo_path = NULL;
 	uint64_t size = 0;
@@ -478,6 +503,8 @@ int pipeline_run(const struct pipeline_env *env, const struct pipeline_input *in
 		goto out;
 	if (ingest_cast_plan(in->schema, latest, &cast_schema, cast))          /* 2a */
 		schema = cast_schema;
+	else if (in->evolve && evolve_cast(in->schema, latest, &declared, &cast_schema, cast))
+		schema = cast_schema;                                          /* 5a */
 	const struct manifest_object *same = find_object(latest, schema->fingerprint,
 							 in->content_sha256);
 	if (same && declared_types_same(&declared, schema, latest)) {
@@ -509,8 +536,10 @@ int pipeline_run(const struct pipeline_env *env, const struct pipeline_input *in
 		}
 		manifest_unref(req);
 		req = register_request(in, schema, key, size, &declared);        /* 5 */
-		if (catalog_client_register(env->catalog, &call, req, &registered, &existing,
-					    err) == 0)
+		json_decref(evolved);
+		evolved = NULL;
+		if (catalog_client_register_evolve(env->catalog, &call, req, in->evolve, /* 5a */
+						   &registered, &existing, &evolved, err) == 0)
 			break;
 		if (err->status != 409 || strcmp(err->code, "object_missing") != 0 ||
 		    attempt == PIPELINE_REGISTER_ATTEMPTS)
@@ -522,6 +551,8 @@ int pipeline_run(const struct pipeline_env *env, const struct pipeline_input *in
 	if (registered) {
 		*status = 200;
 		*body = result_body(registered, existing, schema->row_count, size, key, cast);
+		if (evolved)
+			json_object_set(*body, "evolved", evolved);
 		rc = 0;
 	} else if (err->status == 409) {
 		/* drift and conflicts are answers: catalogd's body as it sent it */
@@ -542,6 +573,7 @@ out:
 	declared_types_free(&stored_types);
 	declared_types_free(&declared);
 	json_decref(cast);
+	json_decref(evolved);
 	free(fifo_path);
 	free(key);
 	return rc;

@@ -51,6 +51,9 @@ struct pipeline_input {
 					 * caller; declared types are applied
 					 * to it in place (declared.h) */
 	const struct declared_types *declared; /* this upload's ?types, or NULL */
+	int evolve;                     /* ?evolve=true: a schema change is a new
+					 * version (ADR 0173); the answer says
+					 * "evolved" */
 };
 
 /* Run the pipeline. A value that does not fit its declared type is -1 with

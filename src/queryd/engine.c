@@ -96,6 +96,16 @@
  *       come from a column: a search per row) is a 400 in words; a query
  *       with searches is never kept prepared (note 8), since its results
  *       are its own.
+ * 11. Evolved datasets (ADR 0173): a version whose objects were written
+ *     with several schemas comes with `runs` ([{"count","schema"}]: the
+ *     objects in order, grouped by the schema they were written with).
+ *     Its view is one SELECT per run over that run's files, joined by
+ *     UNION ALL, each projected to the version's schema (run_projection):
+ *     the same name and type as it is, a widening type CAST, anything
+ *     else (absent, or a type that does not widen) NULL. Search's
+ *     positions view does the same and adds the run's first object index
+ *     to file_index, so "__lh_object" stays the object's index in the
+ *     version. Without runs a view is the plain read_parquet of note 7.
  */
 #include "queryd/queryd_int.h"
 #include "queryd/search_sql.h"
@@ -982,13 +992,98 @@ static int view_too_long(const char *view, struct lh_error *err)
 		       (unsigned)LH_QUERY_VIEW_SQL_BYTES);
 }
 
+/* Note 11: 1 if a column stored as `from` reads as `to` (catalogd's
+ * catalog_type_widens: the same type, int64 -> float64, any -> utf8,
+ * date32 -> timestamp[us], decimal(p,s) -> decimal(q >= p, s)). */
+static int type_widens(const char *from, const char *to)
+{
+	struct schema_type f, t;
+	if (schema_type_parse(from, strlen(from), &f) || schema_type_parse(to, strlen(to), &t))
+		return 0;
+	if (schema_type_casts_to(&f, &t))
+		return 1;
+	return f.id == SCHEMA_DECIMAL && t.id == SCHEMA_DECIMAL && f.scale == t.scale &&
+	       t.precision >= f.precision;
+}
+
+/* Note 11: the select list reading objects written with `old` as the
+ * version's `schema`: a column of the same name whose type is the same is
+ * read as it is, one whose type widens is CAST, anything else is NULL. */
+static void run_projection(struct obuf *b, const json_t *schema, const json_t *old)
+{
+	size_t i, ncol = json_array_size(schema);
+	for (i = 0; i < ncol; i++) {
+		const json_t *c = json_array_get(schema, i);
+		const char *name = json_string_value(json_object_get(c, "name"));
+		const char *type = json_string_value(json_object_get(c, "type"));
+		const char *otype = NULL;
+		char tbuf[SCHEMA_TYPE_NAME_MAX];
+		size_t k;
+		const json_t *oc;
+		if (!name || !type)
+			continue;
+		json_array_foreach(old, k, oc) {
+			const char *on = json_string_value(json_object_get(oc, "name"));
+			if (on && !strcmp(on, name)) {
+				otype = json_string_value(json_object_get(oc, "type"));
+				break;
+			}
+		}
+		char *n = ident_quote(name);
+		if (otype && !strcmp(otype, type))
+			ob_printf(b, "%s%s", i ? ", " : "", n);
+		else if (otype && type_widens(otype, type))
+			ob_printf(b, "%sCAST(%s AS %s) AS %s", i ? ", " : "", n,
+				  manifest_sql_type(type, tbuf), n);
+		else
+			ob_printf(b, "%sCAST(NULL AS %s) AS %s", i ? ", " : "",
+				  manifest_sql_type(type, tbuf), n);
+		free(n);
+	}
+}
+
+/* Note 11: a version whose objects were written with several schemas:
+ * one SELECT per run of objects with the same schema, projected to the
+ * version's, joined by UNION ALL; `positions` adds search's two columns
+ * with the object's index in the whole version. */
+static void runs_body(struct obuf *b, const char *const *paths, size_t npaths,
+		      const json_t *schema, const json_t *runs, int positions)
+{
+	size_t r, from = 0;
+	const json_t *run;
+	json_array_foreach(runs, r, run) {
+		size_t count = (size_t)json_integer_value(json_object_get(run, "count"));
+		if (count == 0 || from + count > npaths)
+			break;
+		ob_puts(b, r ? " UNION ALL SELECT " : "SELECT ");
+		run_projection(b, schema, json_object_get(run, "schema"));
+		if (positions)
+			ob_printf(b, ", file_index + %zu AS \"__lh_object\", file_row_number AS "
+				  "\"__lh_row\"", from);
+		ob_puts(b, " FROM read_parquet([");
+		for (size_t i = 0; i < count; i++) {
+			char *p = sql_quote(paths[from + i]);
+			ob_printf(b, "%s%s", i ? ", " : "", p);
+			free(p);
+		}
+		ob_puts(b, "])");
+		from += count;
+	}
+}
+
 /* The body of a view over a dataset: read_parquet over `paths`; with no
  * paths a typed relation with no rows (an empty dataset), or with `stub`
  * one that fails if it is ever run (note 7: a view known by its schema only,
- * for discovery; a query that reads the dataset gets the real view). */
+ * for discovery; a query that reads the dataset gets the real view). With
+ * `runs` (note 11) objects written with older schemas read with the
+ * version's. */
 static void view_body(struct obuf *b, const char *view, const char *const *paths,
-		      size_t npaths, const json_t *schema, int stub)
+		      size_t npaths, const json_t *schema, const json_t *runs, int stub)
 {
+	if (npaths > 0 && json_array_size(runs) > 0) {
+		runs_body(b, paths, npaths, schema, runs, 0);
+		return;
+	}
 	if (npaths > 0) {
 		ob_puts(b, "SELECT * FROM read_parquet([");
 		for (size_t i = 0; i < npaths; i++) {
@@ -1025,14 +1120,15 @@ static void view_body(struct obuf *b, const char *view, const char *const *paths
 }
 
 int engine_query_add_view(struct engine_query *q, const char *view, const char *const *paths,
-			  size_t npaths, const json_t *schema, struct lh_error *err)
+			  size_t npaths, const json_t *schema, const json_t *runs,
+			  struct lh_error *err)
 {
 	struct obuf b;
 	char *v = ident_quote(view);
 	int rc;
 	ob_init(&b, LH_QUERY_VIEW_SQL_BYTES);
 	ob_printf(&b, "CREATE OR REPLACE TEMP VIEW %s AS ", v);
-	view_body(&b, view, paths, npaths, schema, 0);
+	view_body(&b, view, paths, npaths, schema, runs, 0);
 	rc = b.overflow ? view_too_long(view, err) : run_sql(q->con, ob_str(&b), err);
 	if (rc == 0) {
 		q->views = xrealloc(q->views, (q->nviews + 1) * sizeof *q->views);
@@ -1044,7 +1140,8 @@ int engine_query_add_view(struct engine_query *q, const char *view, const char *
 }
 
 int engine_query_add_positions_view(struct engine_query *q, const char *view,
-				    const char *const *paths, size_t npaths, struct lh_error *err)
+				    const char *const *paths, size_t npaths, const json_t *schema,
+				    const json_t *runs, struct lh_error *err)
 {
 	struct obuf b;
 	char *v = ident_quote(view);
@@ -1054,14 +1151,19 @@ int engine_query_add_positions_view(struct engine_query *q, const char *view,
 		return lh_fail(err, 500, "internal", "a positions view needs objects");
 	}
 	ob_init(&b, LH_QUERY_VIEW_SQL_BYTES);
-	ob_printf(&b, "CREATE OR REPLACE TEMP VIEW %s AS SELECT *, file_index AS \"__lh_object\", "
-		  "file_row_number AS \"__lh_row\" FROM read_parquet([", v);
-	for (size_t i = 0; i < npaths; i++) {
-		char *p = sql_quote(paths[i]);
-		ob_printf(&b, "%s%s", i ? ", " : "", p);
-		free(p);
+	if (json_array_size(runs) > 0) {                                     /* note 11 */
+		ob_printf(&b, "CREATE OR REPLACE TEMP VIEW %s AS ", v);
+		runs_body(&b, paths, npaths, schema, runs, 1);
+	} else {
+		ob_printf(&b, "CREATE OR REPLACE TEMP VIEW %s AS SELECT *, file_index AS "
+			  "\"__lh_object\", file_row_number AS \"__lh_row\" FROM read_parquet([", v);
+		for (size_t i = 0; i < npaths; i++) {
+			char *p = sql_quote(paths[i]);
+			ob_printf(&b, "%s%s", i ? ", " : "", p);
+			free(p);
+		}
+		ob_puts(&b, "])");
 	}
-	ob_puts(&b, "])");
 	rc = b.overflow ? view_too_long(view, err) : run_sql(q->con, ob_str(&b), err);
 	if (rc == 0) {
 		q->views = xrealloc(q->views, (q->nviews + 1) * sizeof *q->views);
@@ -1082,7 +1184,8 @@ static int admin_connect(struct engine *e, struct lh_error *err)
 }
 
 int engine_dataset_view(struct engine *e, const char *view, const char *const *paths,
-			size_t npaths, const json_t *schema, int stub, struct lh_error *err)
+			size_t npaths, const json_t *schema, const json_t *runs, int stub,
+			struct lh_error *err)
 {
 	struct obuf b;
 	char *v = ident_quote(view);
@@ -1090,7 +1193,7 @@ int engine_dataset_view(struct engine *e, const char *view, const char *const *p
 	ob_init(&b, LH_QUERY_VIEW_SQL_BYTES);
 	if (rc == 0) {
 		ob_printf(&b, "CREATE OR REPLACE VIEW main.%s AS ", v);
-		view_body(&b, view, paths, npaths, schema, stub);
+		view_body(&b, view, paths, npaths, schema, runs, stub);
 		rc = b.overflow ? view_too_long(view, err) : run_sql(e->admin_con, ob_str(&b), err);
 	}
 	if (rc == 0) {

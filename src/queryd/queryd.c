@@ -355,8 +355,42 @@ static int match_dataset(const struct dlist *list, const char *ref,
 	return 0;
 }
 
+/* ADR 0173 (engine.c note 11): an evolved version's objects grouped in
+ * order by the schema they were written with, [{"count","schema"}]; NULL
+ * when every object has the version's schema (the plain view). */
+static json_t *object_runs(const struct manifest *m)
+{
+	size_t i;
+	for (i = 0; i < m->nobjects; i++)
+		if (m->objects[i].fingerprint[0] && strcmp(m->objects[i].fingerprint, m->fingerprint))
+			break;
+	if (i == m->nobjects)
+		return NULL;
+	json_t *vs = manifest_schema_json(m), *runs = json_array();
+	const json_t *cur = NULL;
+	size_t count = 0;
+	for (i = 0; i < m->nobjects; i++) {
+		const json_t *os = manifest_object_schema(m, i, vs);
+		if (!os)
+			os = vs;   /* a schema the catalog did not send: as the version's */
+		if (count && os == cur) {
+			count++;
+			continue;
+		}
+		if (count)
+			json_array_append_new(runs, json_pack("{s:I, s:O}", "count", (json_int_t)count,
+							      "schema", cur));
+		cur = os;
+		count = 1;
+	}
+	json_array_append_new(runs, json_pack("{s:I, s:O}", "count", (json_int_t)count, "schema",
+					      cur));
+	json_decref(vs);
+	return runs;
+}
+
 /* Pin every object of `m` and add the view to `into` (with "version" when
- * version > 0). */
+ * version > 0; with "runs" for an evolved version, ADR 0173). */
 static int pin_manifest(struct qrun *r, const struct manifest *m, const char *view,
 			int64_t version, json_t *into, const char *rid, struct lh_error *err)
 {
@@ -383,6 +417,9 @@ static int pin_manifest(struct qrun *r, const struct manifest *m, const char *vi
 			      manifest_schema_json(m));
 	if (version > 0)
 		json_object_set_new(v, "version", json_integer((json_int_t)version));
+	json_t *runs = object_runs(m);
+	if (runs)
+		json_object_set_new(v, "runs", runs);
 	json_array_append_new(into, v);
 	return 0;
 }

@@ -210,16 +210,21 @@ void engine_query_interrupt(struct engine_query *q);
 
 /* CREATE TEMP VIEW "<view>" over the Parquet files `paths` (absolute, in the
  * sandbox), or, with npaths == 0, over an empty relation typed from `schema`
- * (the manifest's [{"name","type"}] array). Returns 0 or -1 with err (500). */
+ * (the manifest's [{"name","type"}] array). `runs` (NULL or []: every object
+ * has the version's schema) is an evolved version's [{"count","schema"}]
+ * (engine.c note 11, ADR 0173): the objects grouped in order by the schema
+ * they were written with, read with `schema`. Returns 0 or -1 with err. */
 int engine_query_add_view(struct engine_query *q, const char *view, const char *const *paths,
-			  size_t npaths, const json_t *schema, struct lh_error *err);
+			  size_t npaths, const json_t *schema, const json_t *runs,
+			  struct lh_error *err);
 
 /* CREATE TEMP VIEW "<view>" over `paths` (npaths >= 1) with two more
  * columns: "__lh_object" (the index of the path a row comes from) and
  * "__lh_row" (its row number in that file, from 0) — where search's
  * filters find the rows they keep (docs/search.md). 0 or -1 with err. */
 int engine_query_add_positions_view(struct engine_query *q, const char *view,
-				    const char *const *paths, size_t npaths, struct lh_error *err);
+				    const char *const *paths, size_t npaths, const json_t *schema,
+				    const json_t *runs, struct lh_error *err);
 
 /* The result of one search(...) call of the statement this query will
  * prepare, computed by queryd (search_sql.h): the table function
@@ -237,7 +242,8 @@ int engine_query_add_search(struct engine_query *q, const char *key, const json_
  * view stays until dropped; its name is allowed by the function check.
  * Not to be called while a query runs on `e`. 0 or -1 with err (500). */
 int engine_dataset_view(struct engine *e, const char *view, const char *const *paths,
-			size_t npaths, const json_t *schema, int stub, struct lh_error *err);
+			size_t npaths, const json_t *schema, const json_t *runs, int stub,
+			struct lh_error *err);
 /* Only DuckDB's parser on `sql` (nothing bound or run): 0 if it parses,
  * else -1 with 400 "sql_error" and DuckDB's message. */
 int engine_parse(struct engine *e, const char *sql, struct lh_error *err);

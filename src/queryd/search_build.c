@@ -258,7 +258,8 @@ static void build_version(struct search *s, const char *name, int64_t version,
 	struct embedder *e = search_embedder(s, decl.embedder, &err);
 	if (!e || search_component(s, r, index, &decl, e, rid, &pc, &err))
 		goto fail;
-	if (qrun_manifest(r, name, version, rid, &m, &err))
+	if (qrun_manifest(r, name, version, rid, &m, &err) ||
+	    search_decl_check(&decl, m, &err))          /* ADR 0173: a removed column */
 		goto fail;
 	if (record(s, name, version, json_pack("{s:s, s:s}", "fingerprint", fingerprint,
 					       "state", "building"), rid, &err)) {

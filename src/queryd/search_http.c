@@ -1084,6 +1084,11 @@ static json_t *hit_json(const struct sds *d, const struct sreq *q, size_t i, int
 	json_t *out = json_object(), *shown = row;
 	if (!row)
 		row = json_object();
+	if (d->v.part_object) {   /* ADR 0173: an older object's row, as the version's */
+		json_t *vrow = search_row_for_version(d->v.m, d->v.part_object[h->part], row);
+		json_decref(row);
+		row = vrow;
+	}
 	if (q->columns) {
 		size_t j;
 		const json_t *c;

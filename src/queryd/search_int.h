@@ -99,6 +99,17 @@ int search_version_open(struct search *s, struct qrun *r, const char *name, int6
 			const char *rid, struct sversion *out, struct lh_error *err);
 void search_version_close(struct search *s, struct sversion *v);
 
+/* ADR 0173 (search_evolve.c): `row` (a hit's row as object `object` of m
+ * stored it) with m's columns when the object was written with an older
+ * schema: widened types converted, the rest null. A new reference (row's
+ * own when nothing changes). */
+json_t *search_row_for_version(const struct manifest *m, size_t object, json_t *row);
+/* ADR 0173: 0 if m's schema has every column the declaration reads, else
+ * -1 with 409 "index_column_missing" naming it (a schema change removed
+ * it). */
+int search_decl_check(const struct index_decl *d, const struct manifest *m,
+		      struct lh_error *err);
+
 /* The index's component for `index` (GET /catalog/index's answer), made and
  * recorded if the catalog has none (docs/search.md "The common
  * component"): *pc is xmalloc'd dim floats. */

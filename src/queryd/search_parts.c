@@ -585,7 +585,8 @@ int search_version_open(struct search *s, struct qrun *r, const char *name, int6
 		}
 		goto fail;
 	}
-	if (index_decl_from_json(out->index, &out->decl, err))
+	if (index_decl_from_json(out->index, &out->decl, err) ||
+	    search_decl_check(&out->decl, out->m, err))                      /* ADR 0173 */
 		goto fail;
 	out->from_version = json_integer_value(json_object_get(out->index, "from_version"));
 	out->e = search_embedder(s, out->decl.embedder, err);

@@ -189,9 +189,12 @@ static int add_views(struct engine_query *q, const json_t *views, struct lh_erro
 			p[k] = json_string_value(json_array_get(paths, k));
 		int positions = json_is_true(json_object_get(v, "positions"));
 		int rc = !name ? lh_fail(err, 500, "internal", "a view without a name")
-			 : positions ? engine_query_add_positions_view(q, name, p, np, err)
+			 : positions ? engine_query_add_positions_view(q, name, p, np,
+								       json_object_get(v, "schema"),
+								       json_object_get(v, "runs"), err)
 				     : engine_query_add_view(q, name, p, np,
-							     json_object_get(v, "schema"), err);
+							     json_object_get(v, "schema"),
+							     json_object_get(v, "runs"), err);
 		free(p);
 		if (rc)
 			return -1;
@@ -234,7 +237,8 @@ static int apply_catalog(struct worker *w, const json_t *catalog, struct lh_erro
 		json_t *st = json_object_get(w->views, name);
 		if (st && json_integer_value(json_object_get(st, "version")) == version)
 			continue;
-		if (engine_dataset_view(w->engine, name, NULL, 0, json_object_get(d, "schema"), 1, err))
+		if (engine_dataset_view(w->engine, name, NULL, 0, json_object_get(d, "schema"), NULL, 1,
+					err))
 			goto out;
 		json_object_set_new(w->views, name, json_pack("{s:I, s:s}", "version", version,
 							      "key", "stub"));
@@ -277,8 +281,8 @@ static int apply_latest(struct worker *w, const json_t *latest, struct lh_error 
 			const char **p = xcalloc(np ? np : 1, sizeof *p);
 			for (size_t k = 0; k < np; k++)
 				p[k] = json_string_value(json_array_get(paths, k));
-			rc = engine_dataset_view(w->engine, name, p, np, json_object_get(d, "schema"), 0,
-						 err);
+			rc = engine_dataset_view(w->engine, name, p, np, json_object_get(d, "schema"),
+						 json_object_get(d, "runs"), 0, err);
 			free(p);
 			if (rc == 0)
 				json_object_set_new(w->views, name,

@@ -74,7 +74,7 @@ static inline int fixture_run(struct fixture *f, const char *view, const char *p
 	char *buf = xmalloc(cap);
 	if (!q)
 		goto done;
-	if (parquet && engine_query_add_view(q, view, &parquet, 1, NULL, err))
+	if (parquet && engine_query_add_view(q, view, &parquet, 1, NULL, NULL, err))
 		goto done;
 	if (engine_query_prepare(q, sql, err) || engine_query_start(q, fmt, max_rows, err))
 		goto done;

@@ -267,7 +267,7 @@ TEST(queryd_engine_empty_view_from_schema)
 	struct engine_query *q = engine_query_create(f.e, &err);
 	CHECK(q != NULL);
 	json_t *schema = json_loads("[{\"name\":\"id\",\"type\":\"int64\"},{\"name\":\"when\",\"type\":\"timestamp[us]\"}]", 0, NULL);
-	CHECK_EQ_INT(engine_query_add_view(q, "empty@1", NULL, 0, schema, &err), 0);
+	CHECK_EQ_INT(engine_query_add_view(q, "empty@1", NULL, 0, schema, NULL, &err), 0);
 	CHECK_EQ_INT(engine_query_prepare(q, "SELECT count(*) AS n, typeof(max(\"when\")) AS t FROM \"empty@1\"", &err), 0);
 	CHECK_EQ_INT(engine_query_start(q, ENGINE_CSV, -1, &err), 0);
 	char buf[256];
@@ -357,18 +357,18 @@ TEST(queryd_engine_session_statement_cache)
 	CHECK(write_parquet(&f, "SELECT 2 AS x UNION ALL SELECT 3", p2) == 0);
 	const char *one = p1, *two = p2;
 
-	CHECK(engine_dataset_view(f.e, "ds", &one, 1, NULL, 0, &err) == 0);
+	CHECK(engine_dataset_view(f.e, "ds", &one, 1, NULL, NULL, 0, &err) == 0);
 	CHECK(run(&f, NULL, "SELECT sum(x) AS s FROM ds", ENGINE_CSV, -1, &out, &err) == 0);
 	CHECK_EQ_STR(out, "s\n1\n");
 	free(out);
 	/* the same text after a new version: DuckDB rebinds the kept statement */
-	CHECK(engine_dataset_view(f.e, "ds", &two, 1, NULL, 0, &err) == 0);
+	CHECK(engine_dataset_view(f.e, "ds", &two, 1, NULL, NULL, 0, &err) == 0);
 	CHECK(run(&f, NULL, "SELECT sum(x) AS s FROM ds", ENGINE_CSV, -1, &out, &err) == 0);
 	CHECK_EQ_STR(out, "s\n5\n");
 	free(out);
 
 	/* allowed because a dataset is named like a system view ... */
-	CHECK(engine_dataset_view(f.e, "pg_settings", &one, 1, NULL, 0, &err) == 0);
+	CHECK(engine_dataset_view(f.e, "pg_settings", &one, 1, NULL, NULL, 0, &err) == 0);
 	CHECK(run(&f, NULL, "SELECT count(*) AS n FROM pg_settings", ENGINE_CSV, -1, &out,
 		  &err) == 0);
 	CHECK_EQ_STR(out, "n\n1\n");
