@@ -48,6 +48,7 @@ static const struct subcommand subcommands[] = {
 	{ "gc", cli_gc_main, "delete objects no version references (--dry-run lists them)", 0 },
 	{ "index", cli_index_main, "declare, show or drop a dataset's search index", 0 },
 	{ "search", cli_search_main, "search a dataset's rows by words and meaning", 0 },
+	{ "feedback", cli_feedback_main, "rate a search result, so later searches learn from it", 0 },
 	{ "mcp", mcp_stdio_main, "serve the lakehouse to an AI agent over MCP (stdio)", 0 },
 	{ "queryd-worker", queryd_worker_main, NULL, 1 },   /* started by queryd only */
 };

@@ -14,5 +14,6 @@ int cli_drop_main(int argc, char **argv);      /* drop NAME [--yes] */
 int cli_gc_main(int argc, char **argv);        /* gc [--dry-run] [--grace DURATION] */
 int cli_index_main(int argc, char **argv);     /* index NAME [--text COLS [--id C] [--embedder E] | --drop] */
 int cli_search_main(int argc, char **argv);    /* search NAME QUERY [--where SQL] [-k N] [--mode M] */
+int cli_feedback_main(int argc, char **argv);  /* feedback NAME QUERY ID SCORE */
 
 #endif

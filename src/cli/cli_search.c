@@ -1,5 +1,5 @@
 /* cli_search.c — `lakehouse search NAME QUERY [--where SQL] [-k N]
- * [--mode hybrid|text|vector] [--columns a,b] [--json] [--wide]`: one search
+ * [--mode hybrid|text|vector] [--columns a,b] [--feedback] [--json] [--wide]`: one search
  * through the gateway's POST /v1/search (SPEC 11, docs/cli.md, ADR 0151).
  *
  * The answer is a plain table fitted to the terminal's width (cli_table.c):
@@ -12,6 +12,8 @@
  * a DATASET column names each result's, the columns are every dataset's. A
  * footer says "N results of M rows searched (K not
  * yet indexed) in X ms". --json prints the server's answer as it is.
+ * --feedback asks for the re-rank by past ratings (ADR 0190): a hit that
+ * moved says why in a last FEEDBACK column (+1 "the past query" 0.93).
  *
  * Errors are the server's words on stderr (cli_http.c); a dataset without
  * an index also gets the `lakehouse index` command that declares one, with
@@ -35,7 +37,8 @@ static void usage(FILE *out)
 {
 	fprintf(out,
 		"usage: lakehouse search NAME[@VERSION][,NAME...] QUERY [--where SQL] [-k N]\n"
-		"                        [--mode hybrid|text|vector] [--columns A,B] [--json] [--wide]\n"
+		"                        [--mode hybrid|text|vector] [--columns A,B] [--feedback]\n"
+		"                        [--json] [--wide]\n"
 		"\n"
 		"Searches dataset NAME (its latest version, or VERSION) for QUERY: by its words\n"
 		"(BM25) and by its meaning (embeddings), over the columns its search index\n"
@@ -50,6 +53,8 @@ static void usage(FILE *out)
 		"  --mode M         hybrid (default: both rankings fused), text (words only)\n"
 		"                   or vector (meaning only)\n"
 		"  --columns A,B    show only these columns of each row\n"
+		"  --feedback       re-rank with what ratings of similar past searches taught\n"
+		"                   (lakehouse feedback records them); a row that moved says why\n"
 		"  --json           print the server's JSON answer\n"
 		"  --wide           do not cut values to the terminal's width\n"
 		"\n"
@@ -61,7 +66,7 @@ static void usage(FILE *out)
 struct opts {
 	const char *name, *where, *mode, *columns, *k;
 	char *query; /* the words after NAME, joined by spaces; owned */
-	int json, wide;
+	int json, wide, feedback;
 };
 
 /* "--opt value" or "--opt=value": the value, advancing *i, or NULL when a
@@ -114,6 +119,8 @@ static int parse_args(int argc, char **argv, struct opts *o, int *rc)
 			o->json = 1;
 		} else if (!strcmp(a, "--wide")) {
 			o->wide = 1;
+		} else if (!strcmp(a, "--feedback")) {
+			o->feedback = 1;
 		} else if (a[0] == '-' && a[1] && !o->query) {
 			fprintf(stderr, "lakehouse: unknown option \"%s\"\n\n", a);
 			goto bad;
@@ -412,6 +419,28 @@ static void print_footer(const json_t *ans, size_t nres)
 		if (json_is_string(note))
 			printf("note: %s\n", json_string_value(note));
 	}
+	const json_t *fb = json_object_get(ans, "feedback");
+	if (json_is_object(fb))
+		printf("feedback: %lld rating%s in %s@%lld, %lld past quer%s close to this one\n",
+		       (long long)json_integer_value(json_object_get(fb, "ratings")),
+		       json_integer_value(json_object_get(fb, "ratings")) == 1 ? "" : "s",
+		       json_string_value(json_object_get(fb, "dataset")),
+		       (long long)json_integer_value(json_object_get(fb, "version")),
+		       (long long)json_integer_value(json_object_get(fb, "close_queries")),
+		       json_integer_value(json_object_get(fb, "close_queries")) == 1 ? "y" : "ies");
+	else if (json_is_null(fb))
+		printf("feedback: none recorded for this dataset yet (lakehouse feedback records it)\n");
+}
+
+/* Why feedback moved a hit: `+1 "forklift operator" 0.93`; "" when it did not. */
+static char *feedback_cell(const json_t *fb)
+{
+	const char *q = json_string_value(json_object_get(fb, "query"));
+	if (!json_is_object(fb) || !q)
+		return xstrdup("");
+	double sc = json_number_value(json_object_get(fb, "score"));
+	return xasprintf("%+g \"%s\" %.2f", sc, q,
+			 json_number_value(json_object_get(fb, "similarity")));
 }
 
 /* The answer as a table for people. */
@@ -434,17 +463,19 @@ static int print_results(const json_t *ans, const json_t *decl, int keep, size_t
 		return CLI_OK;
 	}
 	column_order(results, decl, keep, cols);
-	int has_match = 0;
+	int has_match = 0, has_fb = 0;
 	json_array_foreach(results, i, r)
 	{
 		char *m = match_cell(json_object_get(r, "highlight"), cols, bold);
 		has_match |= m != NULL;
+		has_fb |= json_is_object(json_object_get(r, "feedback"));
 		free(m);
 	}
 	/* several datasets: each hit names its own */
 	int many = json_is_string(json_object_get(json_array_get(results, 0), "dataset"));
 	size_t lead = (hybrid ? 4 : 2) + (size_t)many;
-	size_t ncols = lead + json_array_size(cols) + (size_t)has_match;
+	size_t ncols = lead + json_array_size(cols) + (size_t)has_match + (size_t)has_fb;
+	size_t match_col = ncols - 1 - (size_t)has_fb;
 	const char **headers = xcalloc(ncols, sizeof *headers);
 	char **cells = xcalloc(ncols * nres, sizeof *cells);
 	int *right = xcalloc(ncols, sizeof *right);
@@ -466,7 +497,9 @@ static int print_results(const json_t *ans, const json_t *decl, int keep, size_t
 		right[c + j] = 1; /* numbers right, unless a value is not one */
 	}
 	if (has_match)
-		headers[ncols - 1] = "MATCH";
+		headers[match_col] = "MATCH";
+	if (has_fb)
+		headers[ncols - 1] = "FEEDBACK";
 	json_array_foreach(results, i, r)
 	{
 		char **row = cells + i * ncols;
@@ -497,7 +530,9 @@ static int print_results(const json_t *ans, const json_t *decl, int keep, size_t
 				right[lead + j] = 0;
 		}
 		if (has_match)
-			row[ncols - 1] = match_cell(hl, cols, bold);
+			row[match_col] = match_cell(hl, cols, bold);
+		if (has_fb)
+			row[ncols - 1] = feedback_cell(json_object_get(r, "feedback"));
 	}
 	cli_table_print_marked(stdout, CLI_TABLE_PLAIN, headers, ncols, (const char *const *)cells,
 			       nres, right, width);
@@ -574,6 +609,8 @@ int cli_search_main(int argc, char **argv)
 	}
 	if (o.k)
 		json_object_set_new(req, "k", json_integer(strtoll(o.k, NULL, 10)));
+	if (o.feedback)
+		json_object_set_new(req, "feedback", json_true());
 	if (o.columns) {
 		json_t *cols = column_list(o.columns);
 		if (!cols) {

@@ -105,6 +105,8 @@ static const struct http_route gateway_routes[] = {
 	{ .method = "GET", .path = "/search", .name = "ui_search", .end = ui_search_get_end },
 	{ .method = "POST", .path = "/search", .name = "ui_search", .end = ui_search_post_end,
 	  .max_body = 64u << 10 },
+	{ .method = "POST", .path = "/search/feedback", .name = "ui_search_feedback",
+	  .end = ui_search_feedback_post_end, .max_body = 64u << 10 },
 	{ .method = "GET", .path = "/favicon.ico", .name = "ui_static", .end = ui_favicon_end },
 	{ .method = "GET", .path = "/static/*", .name = "ui_static", .end = ui_static_end },
 	PROXY_ROUTES("/v1/storage/*", "storage", storage_begin),

@@ -107,6 +107,7 @@ int ui_console_download_end(struct http_request *req); /* POST /console/download
                                                         *   (done: proxy_done) */
 int ui_search_get_end(struct http_request *req);       /* GET /search      */
 int ui_search_post_end(struct http_request *req);      /* POST /search     */
+int ui_search_feedback_post_end(struct http_request *req); /* POST /search/feedback */
 int ui_favicon_end(struct http_request *req);          /* GET /favicon.ico */
 int ui_static_end(struct http_request *req);           /* GET /static/...   */
 

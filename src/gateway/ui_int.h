@@ -215,6 +215,17 @@ void ui_search_render_state(struct html *h, const char *name, const json_t *ix,
  * column shows its highlight through ui_search_marked). */
 void ui_search_render_answer(struct html *h, const json_t *answer, const json_t *decl,
 			     const char *link);
+/* The same with a last "Rate" column (ADR 0190, ui_search.c note 5): when
+ * `rate` is given and `decl` has an id column, each row's thumbs up and
+ * down (a form to POST /search/feedback with rate->token); a row feedback
+ * moved (the hit's "feedback") shows why. */
+struct ui_search_rate {
+	const char *token;     /* the page's CSRF token */
+	const char *dataset;   /* the searched dataset's name, without @N */
+	const char *query;
+};
+void ui_search_render_answer_rated(struct html *h, const json_t *answer, const json_t *decl,
+				   const char *link, const struct ui_search_rate *rate);
 
 /* --- ui_chart.c ------------------------------------------------------------
  * Pure: a chart of a query result as inline SVG. `columns` is queryd's

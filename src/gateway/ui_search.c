@@ -26,6 +26,16 @@
  *     always (ui_render_cell).
  *  4. The page's bearer token goes upstream with each call (note 1): a read
  *     token may search (auth: POST /search is a read, like the console).
+ *  5. Feedback (ADR 0190): when the index declares an id column, each result
+ *     row ends with a thumbs up and a thumbs down, a small form (the CSRF
+ *     token, dataset, query, id, score 1 or -1) posted to POST
+ *     /search/feedback, which checks the token like every POST here and
+ *     passes the rating to queryd's /search/feedback with the page's
+ *     bearer token (a write: a read token gets queryd's 403 in words). htmx
+ *     swaps the form for "Rated"; without JavaScript the answer is a page
+ *     with a link back to the search. The form's "Learn from ratings" box
+ *     sends "feedback": true, and a row feedback moved says why in its
+ *     last cell.
  */
 #include "gateway/gateway_int.h"
 #include "gateway/ui_int.h"
@@ -49,6 +59,7 @@ struct search_req {
 	const char *mode;  /* NULL/"" = hybrid */
 	const char *k;     /* NULL/"" = LH_SEARCH_DEFAULT_K */
 	const char *where; /* NULL/"" = none */
+	const char *feedback; /* "1": learn from ratings (note 5) */
 };
 
 static int filled(const char *s)
@@ -248,8 +259,57 @@ static json_t *column_order(const json_t *results, const json_t *decl)
 	return cols;
 }
 
+/* Note 5: a hit's thumbs, or why feedback moved it. */
+static void render_rate(struct html *h, const json_t *hit, const json_t *decl,
+			const struct ui_search_rate *rate)
+{
+	const char *idcol = ui_jstr(decl, "id");
+	const json_t *id = idcol ? json_object_get(json_object_get(hit, "row"), idcol) : NULL;
+	const json_t *why = json_object_get(hit, "feedback");
+	html_lit(h, "<td class=\"rate\">");
+	if (json_is_object(why)) {
+		double sc = json_number_value(json_object_get(why, "score"));
+		html_printf(h, "<span class=\"fb-why\" title=\"moved by a rating of %+g for ", sc);
+		html_text(h, ui_jstr(why, "query") ? ui_jstr(why, "query") : "");
+		html_printf(h, " (similarity %.2f)\">%s</span>",
+			    json_number_value(json_object_get(why, "similarity")),
+			    sc >= 0 ? "\xe2\x86\x91" : "\xe2\x86\x93");
+	}
+	if (rate && (json_is_integer(id) || json_is_string(id))) {
+		char num[32];
+		const char *idtext = json_string_value(id);
+		if (!idtext) {
+			snprintf(num, sizeof num, "%lld", (long long)json_integer_value(id));
+			idtext = num;
+		}
+		html_printf(h,
+			    "<form class=\"rate-form\" method=\"post\" action=\"/search/feedback\" "
+			    "hx-post=\"/search/feedback\" hx-swap=\"outerHTML\"><input "
+			    "type=\"hidden\" name=\"" UI_CSRF_FIELD "\" value=\"%s\"><input "
+			    "type=\"hidden\" name=\"dataset\" value=\"%s\"><input type=\"hidden\" "
+			    "name=\"q\" value=\"",
+			    rate->token, rate->dataset);
+		html_text(h, rate->query);
+		html_lit(h, "\"><input type=\"hidden\" name=\"id\" value=\"");
+		html_text(h, idtext);
+		html_lit(h, "\"><button type=\"submit\" name=\"score\" value=\"1\" "
+			    "class=\"rate-up\" title=\"A good result for this search\" "
+			    "aria-label=\"Good result\">\xe2\x96\xb2</button><button "
+			    "type=\"submit\" name=\"score\" value=\"-1\" class=\"rate-down\" "
+			    "title=\"A bad result for this search\" aria-label=\"Bad result\">"
+			    "\xe2\x96\xbc</button></form>");
+	}
+	html_lit(h, "</td>");
+}
+
 void ui_search_render_answer(struct html *h, const json_t *answer, const json_t *decl,
 			     const char *link)
+{
+	ui_search_render_answer_rated(h, answer, decl, link, NULL);
+}
+
+void ui_search_render_answer_rated(struct html *h, const json_t *answer, const json_t *decl,
+				   const char *link, const struct ui_search_rate *rate)
 {
 	const json_t *results = json_object_get(answer, "results"), *r, *note;
 	const char *mode = ui_jstr(answer, "mode") ? ui_jstr(answer, "mode") : "hybrid";
@@ -309,6 +369,10 @@ void ui_search_render_answer(struct html *h, const json_t *answer, const json_t 
 	for (size_t j = 0; j < ncols; j++)
 		html_printf(h, "<th scope=\"col\">%s</th>",
 			    json_string_value(json_array_get(cols, j)));
+	int rated = (rate && ui_jstr(decl, "id")) || json_is_object(json_object_get(answer, "feedback"));
+	if (rated)
+		html_lit(h, "<th scope=\"col\" class=\"rate\" title=\"Rate a result: later "
+			    "searches that learn from ratings move it\">Rate</th>");
 	html_lit(h, "</tr></thead><tbody>");
 	json_array_foreach(results, i, r)
 	{
@@ -343,6 +407,8 @@ void ui_search_render_answer(struct html *h, const json_t *answer, const json_t 
 				ui_render_cell(h, json_object_get(row, name));
 			}
 		}
+		if (rated)
+			render_rate(h, r, decl, rate);
 		html_lit(h, "</tr>");
 	}
 	html_lit(h, "</tbody></table></div>");
@@ -365,6 +431,8 @@ static int search_url(struct html *u, const struct search_req *sr)
 		html_printf(u, "&k=%U", sr->k);
 	if (filled(sr->where))
 		html_printf(u, "&where=%U", sr->where);
+	if (filled(sr->feedback))
+		html_printf(u, "&feedback=%U", sr->feedback);
 	if (!u->overflow)
 		return 0;
 	html_free(u);
@@ -450,7 +518,7 @@ static void render_search_error(struct html *h, long status, const json_t *ans)
  * without a query, or one whose filter has not run). Returns the page's
  * status. */
 static int search_result(struct http_request *req, struct html *h, const struct search_req *sr,
-			 int run)
+			 int run, const char *token)
 {
 	struct gateway *g = http_request_ctx(req);
 	struct peer_call call = ui_peer_call(req);
@@ -523,6 +591,8 @@ static int search_result(struct http_request *req, struct html *h, const struct 
 		}
 		json_object_set_new(body, "k", json_integer(k));
 	}
+	if (filled(sr->feedback))
+		json_object_set_new(body, "feedback", json_true());
 	text = json_dump_compact(body);
 	if (ui_call_service(req, GW_QUERYD, "POST", "/search", text, &status, &ans, &err) != 0) {
 		ui_render_lh_error(h, &err);
@@ -538,8 +608,9 @@ static int search_result(struct http_request *req, struct html *h, const struct 
 		struct html url;
 		html_init(&url, 0);
 		int linked = search_url(&url, sr) == 0;
-		ui_search_render_answer(h, ans, json_object_get(ix, "declaration"),
-					linked ? url.buf : NULL);
+		struct ui_search_rate rate = { token, name, sr->q };
+		ui_search_render_answer_rated(h, ans, json_object_get(ix, "declaration"),
+					      linked ? url.buf : NULL, token ? &rate : NULL);
 		html_free(&url);
 		ui_search_render_state(h, name, ix, ui_jint(ans, "version"));
 	}
@@ -624,8 +695,13 @@ static void render_form(struct http_request *req, struct html *h, const struct s
 		    "Search</button><span id=\"searching\" class=\"htmx-indicator meta\">"
 		    "Searching\xe2\x80\xa6</span></div></div>",
 		    filled(sr->k) ? sr->k : "10");
+	html_printf(h, "<label class=\"field check\"><input type=\"checkbox\" id=\"search-feedback\" "
+		       "name=\"feedback\" value=\"1\"%s> Learn from ratings</label>",
+		    filled(sr->feedback) ? " checked" : "");
 	html_lit(h, "<p class=\"hint\">The filter is a condition over the dataset's columns, "
-		    "applied before ranking. A search by link runs without one.</p></form>");
+		    "applied before ranking. A search by link runs without one. Rate results "
+		    "with \xe2\x96\xb2 (good) and \xe2\x96\xbc (bad); with \"Learn from ratings\" a "
+		    "search moves rows rated for similar searches.</p></form>");
 	if (!filled(sr->dataset) && nds) /* the select shows the first: show its state */
 		*chosen = xstrdup(ds[0].name);
 	free(ds);
@@ -646,7 +722,7 @@ static int search_page(struct http_request *req, const struct search_req *sr, en
 		if (mode == SEARCH_REFUSED)
 			ui_render_error(&h, "csrf_failed", 403, NULL, NULL);
 		else
-			status = search_result(req, &h, sr, 1);
+			status = search_result(req, &h, sr, 1, t.tok);
 		ui_send_html(req, status, &h, NULL);
 		struct html url;
 		html_init(&url, 0);
@@ -667,12 +743,12 @@ static int search_page(struct http_request *req, const struct search_req *sr, en
 		html_lit(&h, "<p class=\"meta\" id=\"search-fill-hint\">The search above came with "
 			     "the link and has not run, because its filter is SQL. Read it, then "
 			     "press Search.</p>");
-		search_result(req, &h, sr, 0);
+		search_result(req, &h, sr, 0, t.tok);
 	} else {
 		struct search_req first = *sr;
 		if (chosen)
 			first.dataset = chosen;
-		status = search_result(req, &h, &first, mode == SEARCH_RUN);
+		status = search_result(req, &h, &first, mode == SEARCH_RUN, t.tok);
 	}
 	html_lit(&h, "</div>");
 	ui_page_close(&h);
@@ -685,13 +761,13 @@ int ui_search_get_end(struct http_request *req)
 {
 	struct search_req sr = { http_request_query(req, "dataset"), http_request_query(req, "q"),
 				 http_request_query(req, "mode"), http_request_query(req, "k"),
-				 http_request_query(req, "where") };
+				 http_request_query(req, "where"), http_request_query(req, "feedback") };
 	const char *part = http_request_query(req, "part");
 	if (part && !strcmp(part, "state") && ui_is_htmx(req)) {
 		/* the state panel asking for itself, or the dataset select (note 2) */
 		struct html h;
 		html_init(&h, 0);
-		int status = search_result(req, &h, &sr, 0);
+		int status = search_result(req, &h, &sr, 0, NULL);
 		return ui_send_html(req, status == 200 ? 200 : status, &h, NULL);
 	}
 	enum search_mode mode = filled(sr.where) ? SEARCH_FILL
@@ -714,13 +790,94 @@ int ui_search_post_end(struct http_request *req)
 	char *mode = form_value(body, n, "mode");
 	char *k = form_value(body, n, "k");
 	char *where = form_value(body, n, "where");
-	struct search_req sr = { dataset, q ? q : "", mode, k, where };
+	char *feedback = form_value(body, n, "feedback");
+	struct search_req sr = { dataset, q ? q : "", mode, k, where, feedback };
 	int rc = search_page(req, &sr, ui_csrf_ok(req, token) ? SEARCH_RUN : SEARCH_REFUSED);
 	free(where);
+	free(feedback);
 	free(k);
 	free(mode);
 	free(q);
 	free(dataset);
 	free(token);
 	return rc;
+}
+
+/* POST /search/feedback (csrf, dataset, q, id, score): one rating (note 5). */
+int ui_search_feedback_post_end(struct http_request *req)
+{
+	size_t n = 0;
+	const char *body = http_request_body(req, &n);
+	struct lh_error err = { 0 };
+	struct ui_page_token t;
+	struct html h;
+	json_t *ans = NULL;
+	long status = 0;
+	char *text = NULL;
+	int page_status = 200;
+	if (!body)
+		body = "";
+	char *token = form_value(body, n, UI_CSRF_FIELD);
+	char *dataset = form_value(body, n, "dataset");
+	char *q = form_value(body, n, "q");
+	char *id = form_value(body, n, "id");
+	char *score = form_value(body, n, "score");
+	int htmx = ui_is_htmx(req);
+	html_init(&h, 0);
+	ui_page_token(req, &t);
+	if (!htmx) {
+		ui_page_open(&h, "Rate a result", UI_NAV_SEARCH, &t);
+		html_lit(&h, "<h1>Rate a result</h1>");
+	}
+	if (!ui_csrf_ok(req, token)) {
+		ui_render_error(&h, "csrf_failed", 403, NULL, NULL);
+		page_status = 403;
+		goto done;
+	}
+	char *end = NULL;
+	double sc = score ? strtod(score, &end) : 0;
+	json_t *jd = dataset ? json_string(dataset) : NULL, *jq = q ? json_string(q) : NULL;
+	json_t *ji = id ? json_string(id) : NULL;
+	if (!jd || !jq || !ji || !score || end == score || *end) {
+		json_decref(jd);
+		json_decref(jq);
+		json_decref(ji);
+		ui_render_error(&h, "bad_request", 400, "a rating needs the dataset, the query, the "
+				"row's id and a score", NULL);
+		page_status = 400;
+		goto done;
+	}
+	json_t *req_body = json_pack("{s:o, s:o, s:o, s:f}", "dataset", jd, "query", jq, "id", ji,
+				     "score", sc);
+	text = json_dump_compact(req_body);
+	json_decref(req_body);
+	if (ui_call_service(req, GW_QUERYD, "POST", "/search/feedback", text, &status, &ans,
+			    &err) != 0) {
+		ui_render_lh_error(&h, &err);
+		page_status = err.status;
+	} else if (status != 200) {
+		render_search_error(&h, status, ans);
+		page_status = (int)status;
+	} else {
+		html_printf(&h, "<span class=\"rated\" data-score=\"%g\" role=\"status\">Rated %s",
+			    sc, sc >= 0 ? "\xe2\x96\xb2" : "\xe2\x96\xbc");
+		if (!htmx) {
+			html_printf(&h, " \xc2\xb7 <a href=\"/search?dataset=%U&amp;q=%U&amp;"
+				    "feedback=1\">back to the search</a>", dataset, q);
+		}
+		html_lit(&h, "</span>");
+	}
+done:
+	if (!htmx)
+		ui_page_close(&h);
+	ui_send_html(req, page_status, &h, htmx ? NULL : &t);
+	json_decref(ans);
+	lh_error_clear(&err);
+	free(text);
+	free(score);
+	free(id);
+	free(q);
+	free(dataset);
+	free(token);
+	return 0;
 }

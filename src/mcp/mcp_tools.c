@@ -19,8 +19,9 @@
  *     (its `truncated` says whether there were more), the byte cap cuts the
  *     rendered rows, and the last line states both caps and whether the
  *     result was cut (structuredContent.truncated too).
- *  4. record_feedback (SPEC 13, issue 17) is not here yet: feedback does not
- *     exist in the lakehouse (ADR 0160).
+ *  4. record_feedback (SPEC 13, issue 17, ADR 0190) is the second write
+ *     tool: POST /v1/search/feedback with one rating; search's "feedback"
+ *     asks for the re-rank by past ratings.
  */
 #include "mcp/mcp.h"
 
@@ -67,6 +68,7 @@ static json_t *run_query(struct mcp_backend *b, const json_t *args);
 static json_t *run_search(struct mcp_backend *b, const json_t *args);
 static json_t *run_list_versions(struct mcp_backend *b, const json_t *args);
 static json_t *run_ingest_csv(struct mcp_backend *b, const json_t *args);
+static json_t *run_record_feedback(struct mcp_backend *b, const json_t *args);
 
 #define NAME_PROP                                                                        \
 	"\"name\":{\"type\":\"string\",\"description\":\"The dataset's name, exactly as "  \
@@ -113,7 +115,9 @@ static const struct mcp_tool mcp_tools[] = {
 	  "meaning; text: words only (BM25); vector: meaning only\"},\"where\":{\"type\":"
 	  "\"string\",\"description\":\"Optional SQL condition over the dataset's columns\"},"
 	  "\"columns\":{\"type\":\"array\",\"items\":{\"type\":\"string\"},\"description\":"
-	  "\"Optional: which columns each hit shows (default all)\"}},"
+	  "\"Optional: which columns each hit shows (default all)\"},\"feedback\":{\"type\":"
+	  "\"boolean\",\"description\":\"Re-rank with what ratings of similar past searches "
+	  "taught (record_feedback records them); a hit that moved says why\"}},"
 	  "\"required\":[\"dataset\",\"query\"],\"additionalProperties\":false}",
 	  1, 0, 1, 0, run_search },
 	{ "list_versions", "List a dataset's versions",
@@ -135,6 +139,20 @@ static const struct mcp_tool mcp_tools[] = {
 	  "{\"type\":\"string\",\"enum\":[\"replace\",\"append\"]}},\"required\":[\"name\"],"
 	  "\"additionalProperties\":false}",
 	  0, 1, 0, 1, run_ingest_csv },
+	{ "record_feedback", "Rate a search result",
+	  "Record that, for a search query over a dataset, one result row was good (score 1: "
+	  "placed, shortlisted) or bad (-1: rejected), or in between. Later searches with "
+	  "feedback true move rated rows up or down for similar queries. `id` is the value of "
+	  "the row's id column (the index declares it; search hits show it). Appends to the "
+	  "dataset <dataset>__feedback, queryable with SQL. Needs a write token.",
+	  "{\"type\":\"object\",\"properties\":{\"dataset\":{\"type\":\"string\","
+	  "\"description\":\"The searched dataset (its name, without @N)\"},\"query\":"
+	  "{\"type\":\"string\",\"description\":\"The search's text, as it was asked\"},"
+	  "\"id\":{\"type\":[\"string\",\"integer\"],\"description\":\"The rated row's id\"},"
+	  "\"score\":{\"type\":\"number\",\"minimum\":-1,\"maximum\":1,\"description\":"
+	  "\"From -1 (rejected) to 1 (placed)\"}},\"required\":[\"dataset\",\"query\",\"id\","
+	  "\"score\"],\"additionalProperties\":false}",
+	  0, 0, 0, 1, run_record_feedback },
 };
 #define MCP_NTOOLS (sizeof mcp_tools / sizeof mcp_tools[0])
 
@@ -752,7 +770,7 @@ static json_t *run_search(struct mcp_backend *b, const json_t *args)
 	json_t *answer = NULL, *fail = NULL;
 	const char *dataset = arg_string(args, "dataset");
 	const char *query = arg_string(args, "query");
-	static const char *const optional[] = { "k", "mode", "where", "columns" };
+	static const char *const optional[] = { "k", "mode", "where", "columns", "feedback" };
 	int trunc;
 
 	if (!dataset || !query)
@@ -967,6 +985,39 @@ out:
 	free(enc);
 	free(enc_mode);
 	free(path);
+	return r;
+}
+
+static json_t *run_record_feedback(struct mcp_backend *b, const json_t *args)
+{
+	json_t *answer = NULL, *fail = NULL;
+	const char *dataset = arg_string(args, "dataset");
+	const char *query = arg_string(args, "query");
+	const json_t *id = json_object_get(args, "id"), *score = json_object_get(args, "score");
+	long status = 0;
+
+	if (b->writer == 0)
+		return result_error("this token may only read: record_feedback needs a write token");
+	if (!dataset || !query || !(json_is_string(id) || json_is_integer(id)) ||
+	    !json_is_number(score))
+		return result_error("\"dataset\", \"query\" (text), \"id\" (the row's id) and "
+				    "\"score\" (a number from -1 to 1) are required");
+	json_t *body = json_pack("{s:s,s:s,s:O,s:O}", "dataset", dataset, "query", query, "id", id,
+				 "score", score);
+	int rc = v1_json(b, "POST", "/v1/search/feedback", body, &status, &answer, &fail);
+	json_decref(body);
+	if (rc != 0)
+		return fail;
+	char *idtext = json_dumps(id, JSON_ENCODE_ANY | JSON_COMPACT);
+	char *text = xasprintf("Recorded: row %s rated %g for \"%s\" in %s version %lld. Search "
+			       "with feedback true to use it.",
+			       idtext ? idtext : "?", json_number_value(score), query,
+			       json_string_value(json_object_get(answer, "feedback_dataset")),
+			       (long long)json_integer_value(json_object_get(answer, "version")));
+	json_t *r = result_new(text, 0);
+	json_object_set_new(r, "structuredContent", answer);
+	free(idtext);
+	free(text);
 	return r;
 }
 

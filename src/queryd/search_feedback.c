@@ -31,7 +31,10 @@
  *     N was made (its manifest's updated_at), so its answer never changes;
  *     "name" (the latest) uses every rating.
  *  5. The re-rank (feedback.h's math) looks only at past queries whose
- *     cosine to this query is >= FEEDBACK_SIM_MIN: a search with no close
+ *     similarity to this query (feedback.h: the cosine of the builtin
+ *     embeddings scaled by the share of known words, or the share of the
+ *     past query's words this one holds, whichever is larger) is >=
+ *     min_similarity: a search with no close
  *     past query is returned exactly as without feedback. Candidates are
  *     matched to ratings by their id; a rated row that is not a candidate
  *     is looked up (a worker query by id, through the filter cache) and
@@ -87,6 +90,9 @@ struct sfb_set {
 	char **queries;
 	size_t nq;
 	float *vecs;         /* nq * dim, unit length (or zeros) */
+	uint64_t *words;     /* query i's words (feedback_words) are words[woff[i] .. woff[i + 1]) */
+	size_t *woff;
+	double *known;       /* per query: the share of its words the embedder knows */
 	unsigned dim;
 	struct sfb_entry *e; /* sorted by id, then recorded order */
 	size_t ne;
@@ -102,6 +108,9 @@ static void set_free(struct sfb_set *f)
 		free(f->e[i].id);
 	free(f->queries);
 	free(f->vecs);
+	free(f->words);
+	free(f->woff);
+	free(f->known);
 	free(f->e);
 	free(f->key);
 	free(f);
@@ -254,6 +263,40 @@ static int load_line(void *ctx, const char *line, size_t len, struct lh_error *e
 	return 0;
 }
 
+/* The share of the query's words (feedback_word_texts) that `e` knows: a
+ * word whose embedding is all zeros is not known. 1 for a query of no
+ * word. */
+static int known_share(struct embedder *e, const char *text, size_t len, double *out,
+		       struct lh_error *err)
+{
+	char words[FEEDBACK_MAX_WORDS][FEEDBACK_WORD_BYTES];
+	const char *texts[FEEDBACK_MAX_WORDS];
+	size_t lens[FEEDBACK_MAX_WORDS];
+	size_t n = feedback_word_texts(text, len, words, FEEDBACK_MAX_WORDS), known = 0;
+	unsigned dim = embedder_dim(e);
+	*out = 1;
+	if (!n)
+		return 0;
+	for (size_t i = 0; i < n; i++) {
+		texts[i] = words[i];
+		lens[i] = strlen(words[i]);
+	}
+	float *v = xcalloc(n * dim, sizeof *v);
+	if (embedder_embed(e, texts, lens, n, v, err)) {
+		free(v);
+		return -1;
+	}
+	for (size_t i = 0; i < n; i++)
+		for (unsigned j = 0; j < dim; j++)
+			if (v[i * dim + j] != 0.0f) {
+				known++;
+				break;
+			}
+	free(v);
+	*out = (double)known / (double)n;
+	return 0;
+}
+
 /* Read and embed the feedback set of `fm` (note 3). */
 static int set_load(struct search *s, struct qrun *r, const struct sversion *v,
 		    const struct manifest *fm, const char *key, const char *rid,
@@ -302,6 +345,20 @@ static int set_load(struct search *s, struct qrun *r, const struct sversion *v,
 	int builtin = !strcmp(v->decl.embedder, "builtin") && v->pc && v->dim == f->dim;
 	for (size_t i = 0; builtin && i < f->nq; i++)
 		sif_remove(f->vecs + i * f->dim, f->dim, v->pc);
+	f->known = xcalloc(f->nq ? f->nq : 1, sizeof *f->known);
+	for (size_t i = 0; i < f->nq; i++)
+		if (known_share(e, texts[i], lens[i], &f->known[i], err))
+			goto out;
+	f->woff = xcalloc(f->nq + 1, sizeof *f->woff);
+	size_t wcap = 0;
+	for (size_t i = 0; i < f->nq; i++) {
+		if (f->woff[i] + FEEDBACK_MAX_WORDS > wcap) {
+			wcap = (f->woff[i] + FEEDBACK_MAX_WORDS) * 2;
+			f->words = xrealloc(f->words, wcap * sizeof *f->words);
+		}
+		f->woff[i + 1] = f->woff[i] + feedback_words(texts[i], lens[i], f->words + f->woff[i],
+							     FEEDBACK_MAX_WORDS);
+	}
 	*out = f;
 	f = NULL;
 	rc = 0;
@@ -366,7 +423,7 @@ static char *row_id(const struct sversion *v, uint32_t part, uint32_t row)
 
 /* The ratings of `id` as votes (from close queries, recorded in time). */
 static size_t votes_of(const struct sfb_set *f, const char *id, const double *sim,
-		       int64_t until_ms, struct feedback_vote **vv, size_t *cap)
+		       double sim_min, int64_t until_ms, struct feedback_vote **vv, size_t *cap)
 {
 	size_t lo = 0, hi = f->ne, n = 0;
 	while (lo < hi) {   /* the first entry whose id is >= id */
@@ -378,7 +435,7 @@ static size_t votes_of(const struct sfb_set *f, const char *id, const double *si
 	}
 	for (size_t i = lo; i < f->ne && !strcmp(f->e[i].id, id); i++) {
 		const struct sfb_entry *x = &f->e[i];
-		if (sim[x->query] < FEEDBACK_SIM_MIN || x->t_ms > until_ms)
+		if (sim[x->query] < sim_min || x->t_ms > until_ms)
 			continue;
 		if (n == *cap) {
 			*cap = *cap ? *cap * 2 : 16;
@@ -439,7 +496,7 @@ int search_feedback_apply(const struct sfb_ctx *c, const char *text, size_t len,
 {
 	const struct sversion *v = c->v;
 	struct sfb_set *f = NULL;
-	struct feedback_params p = { FEEDBACK_SIM_MIN, FEEDBACK_INJECT_MIN, FEEDBACK_BOOST };
+	struct feedback_params p = { c->sim_min, c->inject_min, c->boost };
 	float *qv = NULL;
 	double *sim = NULL;
 	char **ids = NULL;
@@ -472,10 +529,18 @@ int search_feedback_apply(const struct sfb_ctx *c, const char *text, size_t len,
 		goto out;
 	if (!strcmp(v->decl.embedder, "builtin") && v->pc && v->dim == f->dim)
 		sif_remove(qv, f->dim, v->pc);
+	uint64_t qw[FEEDBACK_MAX_WORDS];
+	size_t nqw = feedback_words(text, len, qw, FEEDBACK_MAX_WORDS);
+	double qknown;
+	if (known_share(e, text, len, &qknown, err))
+		goto out;
 	sim = xcalloc(f->nq ? f->nq : 1, sizeof *sim);
-	for (size_t i = 0; i < f->nq; i++) {
-		sim[i] = feedback_cosine(qv, f->vecs + i * f->dim, f->dim);
-		nclose += sim[i] >= FEEDBACK_SIM_MIN;
+	for (size_t i = 0; i < f->nq; i++) {   /* feedback.h: the larger of the two */
+		double cs = feedback_cosine(qv, f->vecs + i * f->dim, f->dim);
+		double ov = feedback_overlap(f->words + f->woff[i], f->woff[i + 1] - f->woff[i], qw,
+					     nqw);
+		sim[i] = feedback_similarity(cs, qknown, f->known[i], ov);
+		nclose += sim[i] >= p.sim_min;
 	}
 	size_t ratings = 0;
 	for (size_t i = 0; i < f->ne; i++)
@@ -499,7 +564,7 @@ int search_feedback_apply(const struct sfb_ctx *c, const char *text, size_t len,
 		ids[i] = row_id(v, h->part, h->row);
 		if (!ids[i])
 			continue;
-		size_t nv = votes_of(set, ids[i], sim, until, &vv, &vcap), why;
+		size_t nv = votes_of(set, ids[i], sim, p.sim_min, until, &vv, &vcap), why;
 		double delta;
 		if (nv && feedback_adjust(vv, nv, &p, top, &delta, &why)) {
 			h->score += delta;
@@ -513,7 +578,7 @@ int search_feedback_apply(const struct sfb_ctx *c, const char *text, size_t len,
 	size_t nlit = 0;
 	for (size_t i = 0; i < set->ne; i++) {
 		const struct sfb_entry *x = &set->e[i];
-		if (sim[x->query] < FEEDBACK_INJECT_MIN || x->t_ms > until || x->score <= 0 ||
+		if (sim[x->query] < p.inject_min || x->t_ms > until || x->score <= 0 ||
 		    (i > 0 && !strcmp(set->e[i - 1].id, x->id)))
 			continue;
 		size_t j;
@@ -522,7 +587,7 @@ int search_feedback_apply(const struct sfb_ctx *c, const char *text, size_t len,
 				break;
 		if (j < n0)
 			continue;
-		size_t nv = votes_of(set, x->id, sim, until, &vv, &vcap);
+		size_t nv = votes_of(set, x->id, sim, p.sim_min, until, &vv, &vcap);
 		if (!feedback_may_inject(vv, nv, &p))
 			continue;
 		lh_buf_append(&where, nlit ? ", " : "", nlit ? 2 : 0);
@@ -546,7 +611,7 @@ int search_feedback_apply(const struct sfb_ctx *c, const char *text, size_t len,
 		for (size_t i = 0; i < fd.n; i++) {
 			struct sfb_hit *h = &fd.list[i];
 			char *id = row_id(v, h->part, h->row);
-			size_t nv = id ? votes_of(set, id, sim, until, &vv, &vcap) : 0, why;
+			size_t nv = id ? votes_of(set, id, sim, p.sim_min, until, &vv, &vcap) : 0, why;
 			double delta;
 			free(id);
 			if (!nv || !feedback_may_inject(vv, nv, &p) ||

@@ -43,6 +43,7 @@ struct sfb_ctx {
 	const void *allowed_ctx;
 	sfb_find_fn find;
 	void *find_ctx;
+	double sim_min, inject_min, boost;   /* feedback.h's params (request or defaults) */
 };
 
 /* Re-rank hits[0..*n) (best first, plain scores) with what past ratings of

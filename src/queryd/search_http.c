@@ -49,6 +49,7 @@
 
 #include "search/ann.h"
 #include "search/embed.h"
+#include "search/feedback.h"
 #include "search/highlight.h"
 #include "search/segment.h"
 #include "search/sif.h"
@@ -107,7 +108,8 @@ struct sreq {
 	const json_t *columns;         /* borrowed array or NULL */
 	double w_text, w_vector;
 	int64_t timeout_ms;
-	int feedback;                  /* "feedback": true (search_feedback.c) */
+	int feedback;                  /* "feedback": true or {...} (search_feedback.c) */
+	double fb_sim, fb_inject, fb_boost;
 };
 
 /* ---- note 1 ----------------------------------------------------------------- */
@@ -325,10 +327,31 @@ static int parse_request(const json_t *body, const struct lh_config *cfg, struct
 			return lh_fail(err, 400, "bad_request",
 				       "field \"weights\": both must be >= 0 and one > 0");
 	}
+	q->fb_sim = FEEDBACK_SIM_MIN;
+	q->fb_inject = FEEDBACK_INJECT_MIN;
+	q->fb_boost = FEEDBACK_BOOST;
 	if (feedback) {
-		if (!json_is_boolean(feedback))
-			return lh_fail(err, 400, "bad_request", "field \"feedback\" must be true or false");
-		q->feedback = json_is_true(feedback);
+		static const char *const fbk[] = { "min_similarity", "inject_similarity", "boost" };
+		double *fbv[] = { &q->fb_sim, &q->fb_inject, &q->fb_boost };
+		static const double lo[] = { 0, 0, 0 }, hi[] = { 1, 2, 100 };
+		if (!json_is_boolean(feedback) && !json_is_object(feedback))
+			return lh_fail(err, 400, "bad_request", "field \"feedback\" must be true, false "
+				       "or {\"min_similarity\", \"inject_similarity\", \"boost\"}");
+		json_object_foreach((json_t *)feedback, key, val) {
+			size_t i;
+			for (i = 0; i < 3; i++)
+				if (!strcmp(key, fbk[i]))
+					break;
+			if (i == 3)
+				return lh_fail(err, 400, "bad_request", "field \"feedback\": unknown field "
+					       "\"%.64s\" (min_similarity, inject_similarity, boost)", key);
+			double x = json_number_value(val);
+			if (!json_is_number(val) || !(x >= lo[i] && x <= hi[i]))
+				return lh_fail(err, 400, "bad_request", "field \"feedback\": \"%s\" must "
+					       "be a number from %g to %g", fbk[i], lo[i], hi[i]);
+			*fbv[i] = x;
+		}
+		q->feedback = !json_is_false(feedback);
 		if (q->feedback && !query)
 			return lh_fail(err, 400, "bad_request", "\"feedback\": true needs a \"query\" "
 				       "(ratings are matched to searches by their text)");
@@ -1046,7 +1069,8 @@ static int rerank(struct search *s, struct qrun *r, struct sds *d, const struct 
 	struct fb_find ff = { s, r, d, rid };
 	struct sfb_ctx c = { .s = s, .r = r, .v = &d->v, .pinned = pinned, .rid = rid,
 			     .allowed = fb_allowed, .allowed_ctx = d, .find = fb_find_rows,
-			     .find_ctx = &ff };
+			     .find_ctx = &ff, .sim_min = q->fb_sim, .inject_min = q->fb_inject,
+			     .boost = q->fb_boost };
 	size_t n = d->nhits;
 	struct sfb_hit *h = xcalloc(n ? n : 1, sizeof *h);
 	for (size_t i = 0; i < n; i++)
@@ -1127,7 +1151,7 @@ static json_t *hit_json(const struct sds *d, const struct sreq *q, size_t i, int
 		json_object_set_new(out, "feedback", json_pack("{s:s, s:f, s:f}", "query",
 							       d->why[i].why_query, "score",
 							       d->why[i].why_score, "similarity",
-							       d->why[i].why_sim));
+							       round(d->why[i].why_sim * 1e4) / 1e4));
 	json_decref(row);
 	return out;
 }

@@ -116,6 +116,8 @@ async function httpClient(token) {
 
 const text = (r) => r.content.map((c) => c.text).join('\n');
 const READ_TOOLS = ['describe_dataset', 'list_datasets', 'list_versions', 'query', 'search'];
+// the write tools a write token also gets: ingest_csv, and record_feedback (issue 17, ADR 0190)
+const WRITE_TOOLS = ['ingest_csv', 'record_feedback'];
 
 for (const [transport, connect] of [['stdio', stdioClient], ['Streamable HTTP', httpClient]]) {
   describe(`MCP over ${transport} with the SDK client`, () => {
@@ -133,13 +135,13 @@ for (const [transport, connect] of [['stdio', stdioClient], ['Streamable HTTP', 
       assert.equal(writer.getServerVersion().name, 'lakehouse');
       assert.ok(writer.getServerCapabilities().tools);
       const w = (await writer.listTools()).tools.map((t) => t.name).sort();
-      assert.deepEqual(w, [...READ_TOOLS, 'ingest_csv'].sort());
+      assert.deepEqual(w, [...READ_TOOLS, ...WRITE_TOOLS].sort());
       const r = (await reader.listTools()).tools.map((t) => t.name).sort();
       assert.deepEqual(r, READ_TOOLS);
       for (const t of (await writer.listTools()).tools) {
         assert.equal(t.inputSchema.type, 'object');
         assert.ok(t.description.length > 40, t.name);
-        assert.equal(t.annotations.readOnlyHint, t.name !== 'ingest_csv', t.name);
+        assert.equal(t.annotations.readOnlyHint, !WRITE_TOOLS.includes(t.name), t.name);
         assert.equal(typeof t.annotations.destructiveHint, 'boolean');
         assert.equal(typeof t.annotations.idempotentHint, 'boolean');
       }
@@ -211,6 +213,28 @@ for (const [transport, connect] of [['stdio', stdioClient], ['Streamable HTTP', 
       assert.match(text(r), /^Nothing new: notes_\w+ version 2 already holds this CSV \(3 rows\)/);
       const list = await v1('GET', '/v1/catalog/datasets');
       assert.ok(!list.datasets.some((d) => d.name === 'sneaky'));
+    });
+
+    it('records feedback for a write token, and search uses it', async () => {
+      let r = await reader.callTool({ name: 'record_feedback', arguments: {
+        dataset: 'candidates', query: 'forklift operator', id: 6, score: 1 } });
+      assert.equal(r.isError, true);
+      assert.match(text(r), /may only read/);
+      r = await writer.callTool({ name: 'record_feedback', arguments: {
+        dataset: 'candidates', query: 'forklift operator', id: 99, score: 1 } });
+      assert.equal(r.isError, true);   // the lakehouse's words: no such row
+      assert.match(text(r), /no row whose candidate_id is 99/);
+      r = await writer.callTool({ name: 'record_feedback', arguments: {
+        dataset: 'candidates', query: 'forklift operator', id: 6, score: 1 } });
+      assert.equal(r.isError, false, text(r));
+      assert.match(text(r), /^Recorded: row 6 rated 1 for "forklift operator" in candidates__feedback version \d+/);
+      r = await reader.callTool({ name: 'search', arguments: {
+        dataset: 'candidates', query: 'forklift operator', k: 2, feedback: true } });
+      assert.equal(r.isError, false, text(r));
+      const top = r.structuredContent.results[0];
+      assert.equal(top.row.candidate_id, 6);
+      assert.equal(top.feedback.query, 'forklift operator');
+      assert.equal(top.feedback.similarity, 1);
     });
 
     it('reads a CSV path only over stdio', async () => {
@@ -461,7 +485,7 @@ describe('the MCP Inspector CLI', () => {
     it(`lists tools and calls one over ${name}`, async () => {
       const list = await inspector([...target(WRITE), '--method', 'tools/list']);
       assert.equal(list.code, 0);
-      assert.deepEqual(list.json.tools.map((t) => t.name).sort(), [...READ_TOOLS, 'ingest_csv'].sort());
+      assert.deepEqual(list.json.tools.map((t) => t.name).sort(), [...READ_TOOLS, ...WRITE_TOOLS].sort());
       const rl = await inspector([...target(READ), '--method', 'tools/list']);
       assert.deepEqual(rl.json.tools.map((t) => t.name).sort(), READ_TOOLS);
       const r = await inspector([...target(READ), '--method', 'tools/call', '--tool-name', 'query',

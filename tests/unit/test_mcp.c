@@ -263,7 +263,7 @@ TEST(mcp_tools_by_token_class)
 	for (size_t i = 0; i < 5; i++)
 		CHECK(has_tool(a, read_tools[i]));
 	CHECK(has_tool(a, "ingest_csv"));
-	CHECK(!has_tool(a, "record_feedback"));   /* issue 17: not built yet */
+	CHECK(has_tool(a, "record_feedback"));   /* issue 17 (ADR 0190): the second write tool */
 	/* each tool has a schema and the hints */
 	const json_t *tools = json_object_get(json_object_get(a, "result"), "tools");
 	for (size_t i = 0; i < json_array_size(tools); i++) {
@@ -276,7 +276,9 @@ TEST(mcp_tools_by_token_class)
 		CHECK(json_is_boolean(json_object_get(ann, "readOnlyHint")));
 		CHECK(json_is_boolean(json_object_get(ann, "destructiveHint")));
 		CHECK(json_is_boolean(json_object_get(ann, "idempotentHint")));
-		int write = strcmp(json_string_value(json_object_get(t, "name")), "ingest_csv") == 0;
+		int write = strcmp(json_string_value(json_object_get(t, "name")), "ingest_csv") == 0 ||
+			    strcmp(json_string_value(json_object_get(t, "name")), "record_feedback") ==
+				    0;
 		CHECK_EQ_INT(json_is_true(json_object_get(ann, "readOnlyHint")), !write);
 	}
 	json_decref(a);
@@ -285,6 +287,14 @@ TEST(mcp_tools_by_token_class)
 	a = roundtrip(&s, &b, list);
 	CHECK(has_tool(a, "query"));
 	CHECK(!has_tool(a, "ingest_csv"));
+	CHECK(!has_tool(a, "record_feedback"));
+	json_decref(a);
+	a = roundtrip(&s, &b,
+		      "{\"jsonrpc\":\"2.0\",\"id\":2,\"method\":\"tools/call\",\"params\":"
+		      "{\"name\":\"record_feedback\",\"arguments\":{\"dataset\":\"x\",\"query\":"
+		      "\"forklift\",\"id\":1,\"score\":1}}}");
+	CHECK(json_is_true(json_object_get(json_object_get(a, "result"), "isError")));
+	CHECK(strstr(result_text(a), "may only read"));
 	json_decref(a);
 	a = roundtrip(&s, &b,
 		      "{\"jsonrpc\":\"2.0\",\"id\":2,\"method\":\"tools/call\",\"params\":"
