@@ -14,6 +14,9 @@
  * and, when columns were cast to the dataset's types (ADR 0170):
  *   timesheets: version 2, 4 rows (+2 appended), 4 columns (new version;
  *   cast regular_hours int64 -> float64)   [one line]
+ * and, with --evolve (ADR 0173), the schema change that was accepted:
+ *   people: version 2, 3 rows (+1 appended), 3 columns (new version;
+ *   evolved: city added)   [one line]
  */
 #include "cli/cli.h"
 #include "cli/cli_int.h"
@@ -47,6 +50,8 @@ static void usage(FILE *out)
 		"  --delimiter D   read delimited text split at D: , ; | or tab (without\n"
 		"                  it the server detects ; tab | when the first lines\n"
 		"                  make it unambiguous, else reads commas)\n"
+		"  --evolve        accept added, removed or reordered columns and widened\n"
+		"                  types as a new version with the file's schema\n"
 		"\n"
 		"NAME: a letter or _, then letters, digits or _ (at most 64).\n");
 }
@@ -131,6 +136,20 @@ static void print_summary(const json_t *res, const char *mode)
 		printf("%s%s %s -> %s", i ? ", " : "; cast ", col ? col : "?", from ? from : "?",
 		       to ? to : "?");
 	}
+	const json_t *ev = json_object_get(res, "evolved");                   /* ADR 0173 */
+	const json_t *diff = json_object_get(ev, "diff");
+	for (size_t i = 0; i < json_array_size(diff); i++) {
+		const json_t *d = json_array_get(diff, i);
+		const char *col = json_string_value(json_object_get(d, "column"));
+		const char *ch = json_string_value(json_object_get(d, "change"));
+		const char *from = json_string_value(json_object_get(d, "old_type"));
+		const char *to = json_string_value(json_object_get(d, "new_type"));
+		printf("%s%s ", i ? ", " : "; evolved: ", col ? col : "?");
+		if (ch && !strcmp(ch, "type_changed"))
+			printf("%s -> %s", from ? from : "?", to ? to : "?");
+		else
+			printf("%s", ch ? ch : "?");
+	}
 	printf(")\n");
 }
 
@@ -178,6 +197,7 @@ static const char *delimiter_query(const char *d)
 int cli_ingest_main(int argc, char **argv)
 {
 	const char *name = NULL, *file = NULL, *mode = "replace", *delimiter = NULL;
+	int evolve = 0;
 	char derived[LH_DATASET_NAME_MAX + 1];
 	struct upload u = { .fd = -1 };
 	char *url = NULL;
@@ -196,6 +216,8 @@ int cli_ingest_main(int argc, char **argv)
 			delimiter = argv[++i];
 		} else if (!strncmp(a, "--delimiter=", 12)) {
 			delimiter = a + 12;
+		} else if (!strcmp(a, "--evolve")) {                             /* ADR 0173 */
+			evolve = 1;
 		} else if (a[0] == '-' && a[1]) {
 			fprintf(stderr, "lakehouse: unknown option \"%s\"\n\n", a);
 			usage(stderr);
@@ -268,7 +290,7 @@ int cli_ingest_main(int argc, char **argv)
 	}
 
 	char *q = cli_url_encoded("/v1/ingest?name=", name, "");
-	char *path = xasprintf("%s&mode=%s", q, mode);
+	char *path = xasprintf("%s&mode=%s%s", q, mode, evolve ? "&evolve=true" : "");
 	free(q);
 	if (delimiter) {
 		char *with = xasprintf("%s&delimiter=%s", path, delimiter_query(delimiter));

@@ -55,6 +55,11 @@ static void render_upload_form(struct html *h, const char *name, const struct ui
 		    "<label><input type=\"radio\" name=\"mode\" value=\"append\"> Append"
 		    " <span class=\"hint\">add its rows to the latest version</span></label>"
 		    "</fieldset>"
+		    /* ADR 0173: explicit evolution */
+		    "<label class=\"check\"><input type=\"checkbox\" id=\"evolve\" name=\"evolve\" "
+		    "value=\"true\"> Accept schema changes <span class=\"hint\">added, removed or "
+		    "reordered columns and widened types make a new version with this file's "
+		    "schema; older rows read the new columns as empty</span></label>"
 		    "<div class=\"form-actions\"><button id=\"upload-button\" type=\"submit\">Upload"
 		    "</button><progress id=\"upload-progress\" max=\"100\" value=\"0\" hidden>"
 		    "</progress><span id=\"upload-percent\" class=\"meta\"></span></div></form>");
@@ -62,7 +67,7 @@ static void render_upload_form(struct html *h, const char *name, const struct ui
 
 /* Side by side: the live schema and the file's, the differing columns marked
  * with a class and a word (never colour alone). */
-static void render_drift(struct html *h, const json_t *a)
+static void render_drift(struct html *h, const json_t *a, int narrowed)
 {
 	const json_t *diff = json_object_get(a, "diff");
 	const json_t *sides[2] = { json_object_get(a, "existing_schema"),
@@ -126,8 +131,15 @@ static void render_drift(struct html *h, const json_t *a)
 			html_printf(h, "<li>Column <strong>%s</strong> moved to another position.</li>",
 				    col);
 	}
-	html_lit(h, "</ul><p class=\"hint\">The dataset was left as it was. Upload the file "
-		    "under another name to keep both, or fix the export so its columns match.</p>");
+	if (narrowed)   /* ADR 0173: evolution only widens */
+		html_lit(h, "</ul><p class=\"hint\">The dataset was left as it was. A column's "
+			    "type may only widen (int64 to float64, any type to utf8, date32 to "
+			    "timestamp[us]); fix the export, or upload it under another name.</p>");
+	else
+		html_lit(h, "</ul><p class=\"hint\">The dataset was left as it was. Upload the "
+			    "file under another name to keep both, fix the export so its columns "
+			    "match, or tick <em>Accept schema changes</em> to make it a new version "
+			    "with this file's schema.</p>");
 }
 
 /* The columns the ingest cast to the dataset's types (ADR 0170), if any. */
@@ -143,6 +155,26 @@ static void render_cast(struct html *h, const json_t *a)
 			    ui_jstr(c, "column"), ui_jstr(c, "from"), ui_jstr(c, "to"));
 	}
 	html_lit(h, ".</p>");
+}
+
+/* The schema change an upload with "Accept schema changes" made (ADR 0173). */
+static void render_evolved(struct html *h, const json_t *a)
+{
+	const json_t *diff = json_object_get(json_object_get(a, "evolved"), "diff");
+	if (!json_is_array(diff))
+		return;
+	html_lit(h, "<p id=\"upload-evolved\">The schema changed: ");
+	for (size_t i = 0; i < json_array_size(diff); i++) {
+		const json_t *d = json_array_get(diff, i);
+		const char *ch = ui_jstr(d, "change") ? ui_jstr(d, "change") : "";
+		html_printf(h, "%s<strong>%s</strong> ", i ? ", " : "", ui_jstr(d, "column"));
+		if (!strcmp(ch, "type_changed"))
+			html_printf(h, "%s \xe2\x86\x92 %s", ui_jstr(d, "old_type"),
+				    ui_jstr(d, "new_type"));
+		else
+			html_printf(h, "%s", ch);
+	}
+	html_lit(h, ". Earlier versions keep their own schema.</p>");
 }
 
 /* The HTML of an ingest answer; returns the status for a full page. */
@@ -171,6 +203,7 @@ static int render_upload_result(struct html *h, long status, const json_t *a)
 				    name, name, ui_jint(m, "version"), rows, ncols, total,
 				    ui_jstr(m, "mode") ? ui_jstr(m, "mode") : "");
 		render_cast(h, a);
+		render_evolved(h, a);
 		html_lit(h, "</div>");
 		return 200;
 	}
@@ -179,7 +212,15 @@ static int render_upload_result(struct html *h, long status, const json_t *a)
 			    "data-outcome=\"schema_drift\">");
 		html_printf(h, "<p class=\"alert-title\">%s</p><p>%s</p></div>",
 			    ui_friendly_error("schema_drift", 409), ui_jstr(a, "error"));
-		render_drift(h, a);
+		render_drift(h, a, 0);
+		return 409;
+	}
+	if (status == 409 && !strcmp(ui_jstr(a, "code") ? ui_jstr(a, "code") : "",
+				     "schema_narrowed")) {                           /* ADR 0173 */
+		html_printf(h, "<div class=\"alert alert-error\" role=\"alert\" id=\"upload-outcome\""
+			       " data-outcome=\"schema_narrowed\"><p class=\"alert-title\">A column "
+			       "would become narrower</p><p>%s</p></div>", ui_jstr(a, "error"));
+		render_drift(h, a, 1);
 		return 409;
 	}
 	ui_render_error_answer(h, status, a);

@@ -287,7 +287,25 @@ struct upload {
 	size_t head_len;
 	struct declared_types declared;  /* ?types= or the form's "types" (declared.h) */
 	int has_types;
+	int evolve;                      /* ?evolve=true or the form's "evolve" (ADR 0173) */
+	int has_evolve;
 };
+
+/* ADR 0173: ?evolve= (or the form field: a checkbox sends "on"). */
+static int check_evolve(const char *v, size_t n, int *out, struct lh_error *err)
+{
+	static const char *const yes[] = { "true", "1", "on", "yes" };
+	static const char *const no[] = { "false", "0", "off", "no", "" };
+	for (size_t i = 0; i < sizeof yes / sizeof yes[0]; i++)
+		if (strlen(yes[i]) == n && !strncasecmp(v, yes[i], n))
+			return *out = 1, 0;
+	for (size_t i = 0; i < sizeof no / sizeof no[0]; i++)
+		if (strlen(no[i]) == n && !strncasecmp(v, no[i], n))
+			return *out = 0, 0;
+	lh_fail(err, 400, "bad_request", "evolve must be true or false");
+	lh_error_set(err, "field", json_string("evolve"));
+	return -1;
+}
 
 static int check_mode(const char *mode, struct lh_error *err)
 {
@@ -429,6 +447,12 @@ static int on_field(void *ctx, const char *field, const char *value, size_t n,
 		dst = s->u->mode;
 		cap = sizeof s->u->mode;
 	}
+	if (!strcmp(field, "evolve") && !s->u->has_evolve) {             /* ADR 0173 */
+		if (memchr(value, '\0', n) || check_evolve(value, n, &s->u->evolve, err))
+			return -1;
+		s->u->has_evolve = 1;
+		return 0;
+	}
 	if (!strcmp(field, "sheet") && !s->u->sheet[0] && n > 0)        /* note 4a */
 		return set_sheet(s->u, value, n, err);
 	if (!strcmp(field, "types") && !s->u->has_types && n > 0) {      /* declared.h */
@@ -462,6 +486,7 @@ static int ingest_begin(struct http_request *req)
 	const char *sheet = http_request_query(req, "sheet");
 	const char *delimiter = http_request_query(req, "delimiter");
 	const char *types = http_request_query(req, "types");
+	const char *evolve = http_request_query(req, "evolve");
 	const char *ctype = http_request_header(req, "Content-Type");
 	uint64_t declared;
 
@@ -477,6 +502,11 @@ static int ingest_begin(struct http_request *req)
 	}
 	if (sheet && sheet[0] && set_sheet(u, sheet, strlen(sheet), &err) != 0)
 		goto fail;
+	if (evolve) {                                                    /* ADR 0173 */
+		if (check_evolve(evolve, strlen(evolve), &u->evolve, &err) != 0)
+			goto fail;
+		u->has_evolve = 1;
+	}
 	if (types && types[0]) {                                     /* declared.h note 1 */
 		if (declared_types_parse(types, &u->declared, &err) != 0)
 			goto fail;
@@ -568,7 +598,7 @@ static int ingest_end(struct http_request *req)
 	struct pipeline_input in = {
 		.name = u->name, .mode = u->mode[0] ? u->mode : "replace",
 		.spool_fd = u->spool_fd, .content_sha256 = digest, .schema = schema,
-		.declared = &u->declared,
+		.declared = &u->declared, .evolve = u->evolve,
 	};
 	if (pipeline_run(&env, &in, &status, &body, &err) != 0)
 		goto fail;
