@@ -862,34 +862,22 @@ static int walk_next(struct walk *w, struct lh_error *err)
 
 /* ---- sniffing ----------------------------------------------------------- */
 
-/* Does the media type `t` (parameters and case ignored) equal `want`? */
-static int media_type_is(const char *t, const char *want)
-{
-	size_t n = strlen(want);
-	return t && !strncasecmp(t, want, n) && (t[n] == '\0' || t[n] == ';' || t[n] == ' ');
-}
-
-static int name_ends(const char *name, const char *ext)
-{
-	size_t n = name ? strlen(name) : 0, m = strlen(ext);
-	return n >= m && !strcasecmp(name + n - m, ext);
-}
-
-/* On format.h's scale: 100 (a magic number: a zip whose head names a
- * workbook's parts, or any zip declared as a workbook), 80 (declared by the
- * media type or file name but not a zip: read, so that it fails as a
- * damaged workbook), else 0. */
+/* On format.h's scale: INGEST_SNIFF_MAGIC for a zip whose head names a
+ * workbook's parts, or any zip declared a workbook; INGEST_SNIFF_DECLARED
+ * when the media type or file name says so but it is no zip (read, so that
+ * it fails as a damaged workbook); else 0. */
 static int xlsx_sniff(const struct ingest_sniff *in)
 {
 	int zip = in->nhead >= 4 && !memcmp(in->head, "PK\x03\x04", 4);
-	int declared = media_type_is(in->media_type, XLSX_MEDIA_TYPE) ||
-		       name_ends(in->file_name, ".xlsx") || name_ends(in->file_name, ".xlsm");
+	int declared = ingest_media_type_is(in->media_type, XLSX_MEDIA_TYPE) ||
+		       ingest_name_ends(in->file_name, ".xlsx") ||
+		       ingest_name_ends(in->file_name, ".xlsm");
 	/* a workbook's local headers name its parts: xl/workbook.xml, xl/worksheets/... */
 	int parts = zip && (memmem(in->head, in->nhead, "xl/workbook.xml", 15) ||
 			    memmem(in->head, in->nhead, "xl/worksheets/", 14));
 	if (zip && (parts || declared))
-		return 100;
-	return declared ? 80 : 0;
+		return INGEST_SNIFF_MAGIC;
+	return declared ? INGEST_SNIFF_DECLARED : 0;
 }
 
 /* ---- inference over the whole file (notes 1, 3) ------------------------- */
@@ -1027,6 +1015,7 @@ static int xlsx_infer(int fd, uint64_t size, const char *want, struct ingest_sch
 		}
 		chunk_rows++;
 		chunk_bytes += bytes;
+		types.line = w.row + 1;    /* declared types name the sheet's row (infer.h note 5) */
 		for (uint32_t c = 0; c < l->width; c++) {
 			if (k < w.ncells && w.cells[k].col == c) {
 				infer_columns_value(&types, c, w.text + w.cells[k].off, w.cells[k].len);

@@ -134,6 +134,30 @@ class TestXlsxIngest(ServerTest):
         self.assertEqual(st, 200, obj)
         self.assertEqual(obj["row_count"], len(STAFF_ROWS))
 
+    def test_declared_types_name_the_sheet_row(self):
+        # types= applies as for CSV; a value that does not fit names its row
+        st, _, obj = self.ingest("staff_typed", self.book("types.xlsx"), "&types=headcount:float64")
+        self.assertEqual(st, 200, obj)
+        types = {c["name"]: c["type"] for c in obj["manifest"]["schema"]}
+        self.assertEqual(types["headcount"], "float64")
+        st, _, err = self.ingest("staff_bad", self.book("types.xlsx"), "&types=zip:int64")
+        self.assertEqual(st, 400, err)
+        self.assertEqual((err["code"], err["line"], err["column"]), ("bad_value", 2, "zip"))
+
+    def test_sheet_as_a_form_field(self):
+        boundary = "sheetboundary"
+        body = (b"--" + boundary.encode() + b"\r\n"
+                b'Content-Disposition: form-data; name="file"; filename="book.xlsx"\r\n\r\n' +
+                self.book("types.xlsx") + b"\r\n--" + boundary.encode() + b"\r\n"
+                b'Content-Disposition: form-data; name="sheet"\r\n\r\nrates\r\n'
+                b"--" + boundary.encode() + b"--\r\n")
+        st, _, obj = self.ingest("rates_form", body, ctype="multipart/form-data; boundary=" + boundary)
+        self.assertEqual(st, 200, obj)
+        self.assertEqual([c["name"] for c in obj["manifest"]["schema"]], ["role", "rate"])
+        st, _, err = self.ingest("rates_bad", self.book("types.xlsx"), "&sheet=a%0Ab")
+        self.assertEqual(st, 400, err)
+        self.assertEqual((err["code"], err["field"]), ("bad_request", "sheet"))
+
     def test_second_sheet_by_name(self):
         st, _, obj = self.ingest("rates", self.book("types.xlsx"), "&sheet=Rates")
         self.assertEqual(st, 200, obj)
