@@ -250,6 +250,10 @@ FUZZ_SRC_text_index := src/search/text_index.c src/search/tokenize.c src/search/
                        src/common/buf.c
 FUZZ_SRC_search_sql := src/queryd/search_sql_scan.c src/queryd/sql_guard.c src/common/buf.c
 FUZZ_SRC_mcp       := src/mcp/mcp_protocol.c src/mcp/mcp_tools.c src/common/buf.c src/common/url.c
+# the Excel reader's pure pieces (xlsx_cell.c, ADR 0186)
+FUZZ_TARGETS       += xlsx
+FUZZ_SRC_xlsx      := src/ingestd/xlsx_cell.c src/common/schema.c src/common/calendar.c \
+                      src/common/sha256.c
 
 define FUZZ_RULE
 $(FUZZ_DIR)/fuzz_$(1): tests/fuzz/fuzz_$(1).c tests/fuzz/fuzz.h $(FUZZ_SRC_$(1)) $(FUZZ_COMMON)
