@@ -2,7 +2,7 @@
  *
  * Servers: serve (all five in one process), storaged, catalogd, ingestd,
  * queryd, gateway. Client commands talk to LAKEHOUSE_URL: ingest, query, ls,
- * show, versions, drop, gc, index, search, mcp (an MCP server on stdio). Each entry's function lives in its module.
+ * show, versions, drop, rename, gc, index, search, mcp (an MCP server on stdio). Each entry's function lives in its module.
  *
  * Only servers block SIGTERM/SIGINT (their sigwait thread stops them
  * cleanly, service.h); a client command keeps the default actions, so
@@ -45,6 +45,7 @@ static const struct subcommand subcommands[] = {
 	{ "show", cli_show_main, "show a dataset's manifest and schema", 0 },
 	{ "versions", cli_versions_main, "list a dataset's versions", 0 },
 	{ "drop", cli_drop_main, "delete a dataset and all its versions (asks first)", 0 },
+	{ "rename", cli_rename_main, "give a dataset a new name, keeping its versions", 0 },
 	{ "gc", cli_gc_main, "delete objects no version references (--dry-run lists them)", 0 },
 	{ "index", cli_index_main, "declare, show or drop a dataset's search index", 0 },
 	{ "search", cli_search_main, "search a dataset's rows by words and meaning", 0 },

@@ -66,6 +66,13 @@
  *      referenced (pg_referenced_keys, pg_gc_sweep), exactly as note 8 does
  *      for version objects. pg_index_get reads in one REPEATABLE READ
  *      snapshot.
+ *  11. Rename (catalog_store.h note 8; migration 4, ADR 0175): pg_rename
+ *      takes the name locks of both names (note 3), in the order of their
+ *      lowercase forms so two opposite renames cannot deadlock, then moves
+ *      the redirects in dataset_renames and updates datasets.name in one
+ *      transaction; the trigger of migration 2 still judges the new name.
+ *      A trigger on datasets ends redirects when a dataset is created under
+ *      an old name or the dataset they point to is dropped.
  * Durability is the server's: with PostgreSQL's defaults (fsync on,
  * synchronous_commit on) a COMMIT that returned is on disk.
  */
@@ -82,6 +89,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #define PG_POOL_MAX 16
 /* Advisory lock keys (two int4 form): "LH" in the high bytes, then a class. */
@@ -171,6 +179,28 @@ static const char *const migrations[] = {
 	"  FOREIGN KEY (dataset_id, version) REFERENCES index_builds(dataset_id, version)"
 	"    ON DELETE CASCADE);"
 	"CREATE INDEX index_parts_key ON index_parts(part_key);",
+	/* 4: renames (note 11, ADR 0175): the redirect of each old name. A new
+	 * dataset ends the redirects from its name, a dropped one those to it.
+	 * Written to run again harmlessly (as tests do to fake an older one). */
+	"CREATE TABLE IF NOT EXISTS dataset_renames ("
+	"  old_name TEXT NOT NULL PRIMARY KEY,"
+	"  new_name TEXT NOT NULL,"
+	"  renamed_ms BIGINT NOT NULL);"
+	"CREATE INDEX IF NOT EXISTS dataset_renames_old_lower ON dataset_renames (lower(old_name));"
+	"CREATE INDEX IF NOT EXISTS dataset_renames_new ON dataset_renames (new_name);"
+	"CREATE OR REPLACE FUNCTION lakehouse_dataset_renames_end() RETURNS trigger"
+	" LANGUAGE plpgsql AS $$"
+	" BEGIN"
+	"  IF TG_OP = 'INSERT' THEN"
+	"   DELETE FROM dataset_renames WHERE lower(old_name) = lower(NEW.name);"
+	"  ELSE"
+	"   DELETE FROM dataset_renames WHERE new_name = OLD.name;"
+	"  END IF;"
+	"  RETURN NULL;"
+	" END $$;"
+	"DROP TRIGGER IF EXISTS dataset_renames_end ON datasets;"
+	"CREATE TRIGGER dataset_renames_end AFTER INSERT OR DELETE ON datasets"
+	" FOR EACH ROW EXECUTE FUNCTION lakehouse_dataset_renames_end();",
 };
 #define NMIGRATIONS ((int)(sizeof migrations / sizeof migrations[0]))
 
@@ -821,6 +851,117 @@ out:
 }
 
 /* ------------------------------------------------------------------------ */
+/* Rename (note 11)                                                         */
+
+static int pg_rename(struct catalog_store *store, const char *from, const char *to,
+		     struct catalog_version **out, struct lh_error *err)
+{
+	/* $1 from, $2 to, $3 now: as catalog_sqlite.c's steps. */
+	static const struct {
+		const char *sql;
+		int nparams;
+	} steps[] = {
+		{ "DELETE FROM dataset_renames WHERE lower(old_name) IN (lower($1), lower($2))", 2 },
+		{ "UPDATE dataset_renames SET new_name = $2 WHERE new_name = $1", 2 },
+		{ "INSERT INTO dataset_renames (old_name, new_name, renamed_ms)"
+		  " SELECT $1, $2, $3::bigint WHERE lower($1) <> lower($2)", 3 },
+		{ "UPDATE datasets SET name = $2 WHERE name = $1", 2 },
+	};
+	struct catalog_pg *s = (struct catalog_pg *)store;
+	struct pg_conn *c = NULL;
+	PGresult *res = NULL;
+	struct pg_int b_id, b_now;
+	int64_t id = 0, now_ms = 0;
+	int rc = -1, found;
+	/* note 3's lock of each name, in the order of their lowercase forms */
+	int swap = strcasecmp(from, to) > 0;
+	const char *lock1 = swap ? to : from, *lock2 = swap ? from : to;
+
+	*out = NULL;
+	if (!strcmp(from, to))
+		return catalog_store_rename_same(err, from);
+	if (pool_get(s, &c, err))
+		return -1;
+	if (write_begin(s, c, lock1, &now_ms, err))
+		goto out;
+	if (strcasecmp(from, to)) {
+		const char *params[] = { lock2 };
+		if (query(c->pg, "SELECT pg_advisory_xact_lock(" PG_LOCK_NAME ", hashtext(lower($1)))",
+			  1, params, "lock a dataset", NULL, err))
+			goto out;
+	}
+	found = version_load(s, c, 0, from, 0, &id, out, err);
+	if (found < 0)
+		goto out;
+	if (found == 1) {
+		not_found(err, from, 0);
+		goto out;
+	}
+	if (found == 2) {
+		unreadable(err, from);
+		goto out;
+	}
+	const char *cparams[] = { to, pg_int(&b_id, id) };
+	if (query(c->pg, "SELECT name FROM datasets WHERE lower(name) = lower($1) AND id <> $2"
+			 " ORDER BY name COLLATE \"C\" LIMIT 1", 2, cparams,
+		  "look up a dataset name", &res, err))
+		goto out;
+	if (PQntuples(res) > 0) {
+		catalog_store_rename_conflict(err, from, to, PQgetvalue(res, 0, 0));
+		goto out;
+	}
+	const char *params[] = { from, to, pg_int(&b_now, now_ms) };
+	for (size_t i = 0; i < sizeof steps / sizeof steps[0]; i++)
+		if (query(c->pg, steps[i].sql, steps[i].nparams, params, "rename a dataset", NULL,
+			  err))
+			goto out;
+	if (query(c->pg, "COMMIT", 0, NULL, "commit a rename", NULL, err))
+		goto out;
+	snprintf((*out)->name, sizeof (*out)->name, "%s", to);
+	rc = 0;
+out:
+	PQclear(res);
+	pool_put(s, c);
+	if (rc) {
+		catalog_version_destroy(*out);
+		*out = NULL;
+	}
+	return rc;
+}
+
+static int pg_renamed(struct catalog_store *store, const char *name, int64_t max_age_ms,
+		      char to[LH_DATASET_NAME_MAX + 1], int64_t *renamed_ms, struct lh_error *err)
+{
+	struct catalog_pg *s = (struct catalog_pg *)store;
+	struct pg_conn *c = NULL;
+	PGresult *res = NULL;
+	struct pg_int b;
+	const char *params[] = { name, pg_int(&b, max_age_ms) };
+	int rc = -1;
+
+	to[0] = '\0';
+	if (pool_get(s, &c, err))
+		return -1;
+	if (query_first(s, c, "SELECT new_name, renamed_ms FROM dataset_renames"
+			      " WHERE lower(old_name) = lower($1) AND renamed_ms >="
+			      "  floor(extract(epoch FROM clock_timestamp()) * 1000)::bigint - $2::bigint"
+			      " AND NOT EXISTS (SELECT 1 FROM datasets WHERE lower(name) = lower($1))"
+			      " ORDER BY renamed_ms DESC LIMIT 1", 2, params,
+			"look up a renamed dataset", &res, err))
+		goto out;
+	rc = 0;
+	if (PQntuples(res) > 0) {
+		snprintf(to, LH_DATASET_NAME_MAX + 1, "%s", PQgetvalue(res, 0, 0));
+		*renamed_ms = field_i64(res, 0, 1);
+		rc = 1;
+	}
+out:
+	PQclear(res);
+	pool_put(s, c);
+	return rc;
+}
+
+/* ------------------------------------------------------------------------ */
 /* Garbage collection (note 8)                                              */
 
 static int pg_referenced_keys(struct catalog_store *store, char ***out, size_t *n,
@@ -1370,6 +1511,8 @@ static const struct catalog_store_ops pg_ops = {
 	.index_record = pg_index_record,
 	.index_set_component = pg_index_set_component,
 	.index_pending = pg_index_pending,
+	.rename = pg_rename,
+	.renamed = pg_renamed,
 };
 
 struct catalog_store *catalog_pg_open(const char *dsn, struct lh_error *err)

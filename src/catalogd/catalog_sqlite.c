@@ -47,6 +47,13 @@
  *      (catalog_store_check_keys) before its COMMIT, and GC's reads count
  *      index_parts.part_key as referenced (sqlite_referenced_keys,
  *      sqlite_gc_sweep). A drop deletes the dataset's index rows with it.
+ *  10. Rename (catalog_store.h note 8; migration 4, ADR 0175): sqlite_rename
+ *      is one BEGIN IMMEDIATE under `write_lock` that moves the redirects
+ *      in dataset_renames and updates datasets.name; everything else hangs
+ *      off the dataset's id and stays. The name triggers of migration 2 still
+ *      judge the new name. Triggers end redirects when a dataset is created
+ *      under an old name or the dataset they point to is dropped, so no
+ *      register or drop path has to know about them.
  */
 #include "catalogd/catalog_store.h"
 #include "catalogd/conn_pool.h"
@@ -139,6 +146,18 @@ static const char *const migrations[] = {
 	"  FOREIGN KEY (dataset_id, version) REFERENCES index_builds(dataset_id, version)"
 	"    ON DELETE CASCADE) WITHOUT ROWID;"
 	"CREATE INDEX IF NOT EXISTS index_parts_key ON index_parts(part_key);",
+	/* 4: renames (note 10, ADR 0175): the redirect of each old name. A new
+	 * dataset ends the redirects from its name, a dropped one those to it. */
+	"CREATE TABLE IF NOT EXISTS dataset_renames ("
+	"  old_name TEXT NOT NULL PRIMARY KEY,"
+	"  new_name TEXT NOT NULL,"
+	"  renamed_ms INTEGER NOT NULL);"
+	"CREATE INDEX IF NOT EXISTS dataset_renames_old_lower ON dataset_renames(lower(old_name));"
+	"CREATE INDEX IF NOT EXISTS dataset_renames_new ON dataset_renames(new_name);"
+	"CREATE TRIGGER IF NOT EXISTS dataset_renames_end_on_create AFTER INSERT ON datasets"
+	" BEGIN DELETE FROM dataset_renames WHERE lower(old_name) = lower(NEW.name); END;"
+	"CREATE TRIGGER IF NOT EXISTS dataset_renames_end_on_drop AFTER DELETE ON datasets"
+	" BEGIN DELETE FROM dataset_renames WHERE new_name = OLD.name; END;",
 };
 #define NMIGRATIONS ((int)(sizeof migrations / sizeof migrations[0]))
 
@@ -742,6 +761,122 @@ out:
 	if (c)
 		pool_put(s, c);
 	pthread_mutex_unlock(&s->write_lock);
+	return rc;
+}
+
+/* ------------------------------------------------------------------------ */
+/* Rename (note 10)                                                         */
+
+static int sqlite_rename(struct catalog_store *store, const char *from, const char *to,
+			 struct catalog_version **out, struct lh_error *err)
+{
+	/* ?1 from, ?2 to, ?3 now. Redirects: one per old name in any case; those
+	 * to `from` follow to `to`; `from` gets one unless only its letter case
+	 * changes; `to` has none any more (it names a dataset now). */
+	static const char *const steps[] = {
+		"DELETE FROM dataset_renames WHERE lower(old_name) IN (lower(?1), lower(?2))",
+		"UPDATE dataset_renames SET new_name = ?2 WHERE new_name = ?1",
+		"INSERT INTO dataset_renames (old_name, new_name, renamed_ms)"
+		" SELECT ?1, ?2, ?3 WHERE lower(?1) <> lower(?2)",
+		"UPDATE datasets SET name = ?2 WHERE name = ?1",
+	};
+	struct catalog_sqlite *s = (struct catalog_sqlite *)store;
+	struct sqlite_conn *c = NULL;
+	sqlite3_stmt *st = NULL;
+	int64_t id, created_ms, latest, now = clock_wall_ms();
+	int rc = -1, step;
+
+	*out = NULL;
+	if (!strcmp(from, to))
+		return catalog_store_rename_same(err, from);
+	pthread_mutex_lock(&s->write_lock);
+	if (pool_get(s, &c, err))
+		goto out;
+	if (exec_sql(c->db, "BEGIN IMMEDIATE", "start a rename", err) ||
+	    dataset_get(c->db, from, &id, &created_ms, &latest, err))
+		goto out;
+	/* note 8: any other dataset holding `to` in some letter case */
+	if (prepare(c->db, "SELECT name FROM datasets WHERE lower(name) = lower(?1) AND id <> ?2"
+			   " ORDER BY name LIMIT 1", &st, err))
+		goto out;
+	sqlite3_bind_text(st, 1, to, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 2, id);
+	step = sqlite3_step(st);
+	if (step == SQLITE_ROW) {
+		catalog_store_rename_conflict(err, from, to, column_text(st, 0));
+		goto out;
+	}
+	if (step != SQLITE_DONE) {
+		db_fail(c->db, step, "look up a dataset name", err);
+		goto out;
+	}
+	sqlite3_finalize(st);
+	st = NULL;
+	for (size_t i = 0; i < sizeof steps / sizeof steps[0]; i++) {
+		if (prepare(c->db, steps[i], &st, err))
+			goto out;
+		sqlite3_bind_text(st, 1, from, -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 2, to, -1, SQLITE_STATIC);
+		if (sqlite3_bind_parameter_count(st) >= 3)
+			sqlite3_bind_int64(st, 3, now);
+		if (step_done(c->db, st, "rename a dataset", err))
+			goto out;
+		sqlite3_finalize(st);
+		st = NULL;
+	}
+	if (version_load(c->db, id, to, created_ms, latest, out, err) != 0) {
+		if (!err->status)
+			lh_fail(err, 500, "catalog_error", "the latest version of \"%s\" is unreadable",
+				from);
+		goto out;
+	}
+	if (exec_sql(c->db, "COMMIT", "commit a rename", err))
+		goto out;
+	rc = 0;
+out:
+	sqlite3_finalize(st);
+	if (c)
+		pool_put(s, c);
+	pthread_mutex_unlock(&s->write_lock);
+	if (rc) {
+		catalog_version_destroy(*out);
+		*out = NULL;
+	}
+	return rc;
+}
+
+static int sqlite_renamed(struct catalog_store *store, const char *name, int64_t max_age_ms,
+			  char to[LH_DATASET_NAME_MAX + 1], int64_t *renamed_ms,
+			  struct lh_error *err)
+{
+	struct catalog_sqlite *s = (struct catalog_sqlite *)store;
+	struct sqlite_conn *c = NULL;
+	sqlite3_stmt *st = NULL;
+	int rc = -1, step;
+
+	to[0] = '\0';
+	if (pool_get(s, &c, err))
+		return -1;
+	if (prepare(c->db, "SELECT new_name, renamed_ms FROM dataset_renames"
+			   " WHERE lower(old_name) = lower(?1) AND renamed_ms >= ?2"
+			   " AND NOT EXISTS (SELECT 1 FROM datasets WHERE lower(name) = lower(?1))"
+			   " ORDER BY renamed_ms DESC LIMIT 1", &st, err))
+		goto out;
+	sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 2, clock_wall_ms() - max_age_ms);
+	step = sqlite3_step(st);
+	if (step == SQLITE_ROW) {
+		snprintf(to, LH_DATASET_NAME_MAX + 1, "%s", column_text(st, 0));
+		*renamed_ms = sqlite3_column_int64(st, 1);
+		rc = 1;
+	} else if (step == SQLITE_DONE) {
+		rc = 0;
+	} else {
+		db_fail(c->db, step, "look up a renamed dataset", err);
+	}
+out:
+	sqlite3_finalize(st);
+	pool_put(s, c);
 	return rc;
 }
 
@@ -1402,6 +1537,8 @@ static const struct catalog_store_ops sqlite_ops = {
 	.index_record = sqlite_index_record,
 	.index_set_component = sqlite_index_set_component,
 	.index_pending = sqlite_index_pending,
+	.rename = sqlite_rename,
+	.renamed = sqlite_renamed,
 };
 
 struct catalog_store *catalog_sqlite_open(const char *path, struct lh_error *err)

@@ -191,3 +191,35 @@ int catalog_store_check_objects(struct catalog_store *s, const struct catalog_ve
 	free(held);
 	return rc ? -1 : 0;
 }
+
+int catalog_store_rename(struct catalog_store *s, const char *from, const char *to,
+			 struct catalog_version **out, struct lh_error *err)
+{
+	return s->ops->rename(s, from, to, out, err);
+}
+
+int catalog_store_renamed(struct catalog_store *s, const char *name, int64_t max_age_ms,
+			  char to[LH_DATASET_NAME_MAX + 1], int64_t *renamed_ms,
+			  struct lh_error *err)
+{
+	return s->ops->renamed(s, name, max_age_ms, to, renamed_ms, err);
+}
+
+int catalog_store_rename_conflict(struct lh_error *err, const char *from, const char *to,
+				  const char *existing)
+{
+	lh_fail(err, 409, "name_conflict",
+		"cannot rename \"%s\" to \"%s\": a dataset named \"%s\" already exists, and dataset "
+		"names are unique regardless of letter case (they are SQL table names)",
+		from, to, existing);
+	lh_error_set(err, "existing_name", json_string(existing));
+	lh_error_set(err, "field", json_string("to"));
+	return -1;
+}
+
+int catalog_store_rename_same(struct lh_error *err, const char *name)
+{
+	lh_fail(err, 400, "same_name", "the dataset is already named \"%s\"", name);
+	lh_error_set(err, "field", json_string("to"));
+	return -1;
+}

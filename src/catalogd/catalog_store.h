@@ -35,6 +35,18 @@
  *      for GC exactly like version objects: index_record checks them under
  *      the GC lock (catalog_store_check_keys) before its commit, and
  *      referenced_keys/gc_sweep count them.
+ *   8. Rename (ADR 0175) is one transaction that changes the dataset row's
+ *      name and nothing else: versions, objects (whose keys keep the old
+ *      name: keys are opaque), index declarations and builds hang off the
+ *      dataset's id and stay. It serialises with registers and drops of
+ *      both names (note 1's lock, both letter-case groups) and obeys note 6
+ *      against every other dataset. It records a redirect old -> new in the
+ *      renames table (one row per old name ignoring case; earlier redirects
+ *      to the old name follow to the new one; none for a change of letter
+ *      case only). Creating a dataset under a name ends every redirect from
+ *      it (a trigger on insert), dropping a dataset ends every redirect to
+ *      it (a trigger on delete), and renamed() never answers for a name
+ *      that some dataset holds in any letter case.
  * Errors: 404 "not_found" for an unknown dataset or version; backend failures
  * are 500/503 in plain words, the details go to the log.
  *
@@ -140,6 +152,22 @@ struct catalog_store_ops {
 	 * name, then version); at most `limit`. *out as catalog_index_pending_free. */
 	int (*index_pending)(struct catalog_store *s, int64_t stale_ms, size_t limit,
 			     struct catalog_index_pending **out, size_t *n, struct lh_error *err);
+
+	/* --- rename (note 8) --- */
+	/* Rename dataset `from` to `to` (both valid names). On 0, *out is the
+	 * latest version under its new name (caller destroys). -1 with err:
+	 * 404 "not_found" (no dataset `from`), 400 "same_name" (to equals
+	 * from exactly), 409 "name_conflict" with existing_name (another
+	 * dataset has `to` in some letter case); nothing was written. */
+	int (*rename)(struct catalog_store *s, const char *from, const char *to,
+		      struct catalog_version **out, struct lh_error *err);
+	/* The redirect of `name`, made at most max_age_ms ago (by the store's
+	 * clock), when no dataset holds `name` in any letter case: 1 with
+	 * to[] (the dataset's name now) and *renamed_ms, 0 when there is none,
+	 * -1 with err. */
+	int (*renamed)(struct catalog_store *s, const char *name, int64_t max_age_ms,
+		       char to[LH_DATASET_NAME_MAX + 1], int64_t *renamed_ms,
+		       struct lh_error *err);
 };
 
 /* A backend instance; each backend embeds this as its first member. */
@@ -202,6 +230,17 @@ int catalog_store_index_set_component(struct catalog_store *s, const char *name,
 int catalog_store_index_pending(struct catalog_store *s, int64_t stale_ms, size_t limit,
 				struct catalog_index_pending **out, size_t *n,
 				struct lh_error *err);
+int catalog_store_rename(struct catalog_store *s, const char *from, const char *to,
+			 struct catalog_version **out, struct lh_error *err);
+int catalog_store_renamed(struct catalog_store *s, const char *name, int64_t max_age_ms,
+			  char to[LH_DATASET_NAME_MAX + 1], int64_t *renamed_ms,
+			  struct lh_error *err);
+/* For backends, rename's refusals in one wording: 409 name_conflict
+ * (another dataset, `existing`, has `to` in some letter case; extras
+ * existing_name and field "to") and 400 same_name. Both return -1. */
+int catalog_store_rename_conflict(struct lh_error *err, const char *from, const char *to,
+				  const char *existing);
+int catalog_store_rename_same(struct lh_error *err, const char *name);
 /* For backends: the errors every backend says the same way. */
 int catalog_store_no_index(struct lh_error *err, const char *name);
 int catalog_store_index_changed(struct lh_error *err, const char *name);

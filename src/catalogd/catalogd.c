@@ -10,6 +10,8 @@
  *   GET    /catalog/manifest/<name>   [?version=N] the manifest | 404
  *   GET    /catalog/versions/<name>   {"name", "versions": [...]} | 404
  *   DELETE /catalog/manifest/<name>   204 | 404
+ *   POST   /catalog/datasets/<name>/rename  {"to"} -> {"name","renamed_from",
+ *                                     "manifest"} | 400 | 404 | 409 name_conflict
  *   POST   /catalog/gc                {"dry_run", "grace_seconds"} -> the GC report
  *                                     (gc.h) | 400 | 409 gc_running | 503 without
  *                                     [catalogd] storaged_url
@@ -21,6 +23,10 @@
  *   PUT    /catalog/index/<name>/component      the common component, first wins
  *   GET    /catalog/index-pending     [?limit=N&stale_ms=N] the builder's queue
  *                                     (catalog_index.h, ADR 0140)
+ *
+ * A name renamed within LH_RENAME_REDIRECT_MS answers 404 "renamed" with
+ * its new name on every route that names a dataset (explain_renamed, ADR
+ * 0175) instead of a plain "not_found".
  *
  * Names are exact everywhere; a register of a new name that equals an
  * existing one but for letter case is 409 name_conflict (catalog_store.h
@@ -145,6 +151,28 @@ static const char *path_name(struct http_request *req, struct lh_error *err)
 	return dataset_name_check(name, err) ? NULL : name;
 }
 
+/* ADR 0175: a 404 "not_found" for `name` when `name` was renamed within
+ * LH_RENAME_REDIRECT_MS becomes 404 "renamed" naming the new name (extras
+ * renamed_to, renamed_at). Any other error, or no redirect, stays as it is. */
+static void explain_renamed(struct catalogd *c, const char *name, struct lh_error *err)
+{
+	char to[LH_DATASET_NAME_MAX + 1], when[32];
+	int64_t ms = 0;
+	struct lh_error lookup = { 0 };
+	if (!name || err->status != 404 || strcmp(err->code, "not_found"))
+		return;
+	if (catalog_store_renamed(c->store, name, LH_RENAME_REDIRECT_MS, to, &ms, &lookup) != 1) {
+		lh_error_clear(&lookup);   /* no redirect to tell: the 404 stands */
+		return;
+	}
+	catalog_time_format(ms, when);
+	lh_error_clear(err);
+	lh_fail(err, 404, "renamed", "dataset \"%s\" was renamed to \"%s\" on %.10s; use the new "
+		"name", name, to, when);
+	lh_error_set(err, "renamed_to", json_string(to));
+	lh_error_set(err, "renamed_at", json_string(when));
+}
+
 /* ?version=N: 0 when absent, else a positive integer. */
 static int parse_version(struct http_request *req, int64_t *out, struct lh_error *err)
 {
@@ -174,6 +202,7 @@ static int manifest_get_end(struct http_request *req)
 	if (name && !parse_version(req, &version, &err) &&
 	    !catalog_store_get(c->store, name, version, &v, &err))
 		http_respond_json(req, 200, catalog_version_json(v));
+	explain_renamed(c, name, &err);
 	catalog_version_destroy(v);
 	return respond_result(req, &err);
 }
@@ -185,6 +214,7 @@ static int manifest_delete_end(struct http_request *req)
 	const char *name = path_name(req, &err);
 	if (name && !catalog_store_drop(c->store, name, &err))
 		http_respond_empty(req, 204);
+	explain_renamed(c, name, &err);
 	return respond_result(req, &err);
 }
 
@@ -204,6 +234,7 @@ static int versions_end(struct http_request *req)
 		json_object_set_new(resp, "versions", arr);
 		http_respond_json(req, 200, resp);
 	}
+	explain_renamed(c, name, &err);
 	free(list);
 	return respond_result(req, &err);
 }
@@ -421,6 +452,7 @@ static int index_put_end(struct http_request *req)
 		index_component(req, c, name, doc, &err);
 	else
 		index_record(req, c, name, version, doc, &err);
+	explain_renamed(c, name, &err);
 out:
 	json_decref(doc);
 	free(name);
@@ -438,6 +470,7 @@ static int index_get_end(struct http_request *req)
 		no_such_route(req, &err);
 	else if (name && (body = index_body(c, name, &err)) != NULL)
 		http_respond_json(req, 200, body);
+	explain_renamed(c, name, &err);
 	free(name);
 	return respond_result(req, &err);
 }
@@ -452,6 +485,7 @@ static int index_delete_end(struct http_request *req)
 		no_such_route(req, &err);
 	else if (name && !catalog_store_index_drop(c->store, name, &err))
 		http_respond_empty(req, 204);
+	explain_renamed(c, name, &err);
 	free(name);
 	return respond_result(req, &err);
 }
@@ -495,6 +529,52 @@ static int index_pending_end(struct http_request *req)
 	return respond_result(req, &err);
 }
 
+/* POST /catalog/datasets/<name>/rename {"to": "<new name>"} (ADR 0175):
+ * 200 {"name", "renamed_from", "manifest"} (the latest version under its
+ * new name); 400 bad_name / same_name (field "to"), 404, 409 name_conflict. */
+static int rename_end(struct http_request *req)
+{
+	struct catalogd *c = http_request_ctx(req);
+	struct lh_error err = { 0 };
+	struct catalog_version *v = NULL;
+	json_t *doc = NULL, *resp;
+	const char *tail, *body, *to = NULL;
+	size_t n = 0;
+	char *name = index_path(req, &tail, &err);
+	if (!name)
+		goto out;
+	if (strcmp(tail, "rename")) {
+		lh_fail(&err, 404, "not_found", "no such route: %s %s (see docs/api.md, "
+			"\"Rename a dataset\")", http_request_method(req), http_request_path(req));
+		goto out;
+	}
+	if (check_json_type(req, &err))
+		goto out;
+	body = http_request_body(req, &n);
+	doc = json_parse_request(body, n, &err);
+	if (!doc || json_get_string(doc, "to", 1, &to, &err))
+		goto out;
+	if (dataset_name_check(to, &err)) {
+		lh_error_set(&err, "field", json_string("to"));
+		goto out;
+	}
+	if (catalog_store_rename(c->store, name, to, &v, &err)) {
+		explain_renamed(c, name, &err);
+		goto out;
+	}
+	log_event("info", "catalogd", "renamed dataset \"%s\" to \"%s\"", name, to);
+	resp = json_object();
+	json_object_set_new(resp, "name", json_string(v->name));
+	json_object_set_new(resp, "renamed_from", json_string(name));
+	json_object_set_new(resp, "manifest", catalog_version_json(v));
+	http_respond_json(req, 200, resp);
+out:
+	catalog_version_destroy(v);
+	json_decref(doc);
+	free(name);
+	return respond_result(req, &err);
+}
+
 static const struct http_route catalogd_routes[] = {
 	{ .method = "POST", .path = "/catalog/register", .name = "catalog_register",
 	  .end = register_end, .max_body = LH_HTTP_MAX_JSON_BODY, .json_body = 1 },
@@ -506,6 +586,8 @@ static const struct http_route catalogd_routes[] = {
 	  .end = manifest_delete_end },
 	{ .method = "GET", .path = "/catalog/versions/*", .name = "catalog_versions",
 	  .end = versions_end },
+	{ .method = "POST", .path = "/catalog/datasets/*", .name = "catalog_rename",
+	  .end = rename_end, .max_body = LH_HTTP_MAX_JSON_BODY, .json_body = 1 },
 	{ .method = "POST", .path = "/catalog/gc", .name = "catalog_gc", .end = gc_end,
 	  .max_body = LH_HTTP_MAX_JSON_BODY, .json_body = 1 },
 	{ .method = "PUT", .path = "/catalog/index/*", .name = "catalog_index_put",

@@ -11,6 +11,7 @@ int cli_ls_main(int argc, char **argv);        /* ls */
 int cli_show_main(int argc, char **argv);      /* show NAME */
 int cli_versions_main(int argc, char **argv);  /* versions NAME */
 int cli_drop_main(int argc, char **argv);      /* drop NAME [--yes] */
+int cli_rename_main(int argc, char **argv);    /* rename OLD NEW */
 int cli_gc_main(int argc, char **argv);        /* gc [--dry-run] [--grace DURATION] */
 int cli_index_main(int argc, char **argv);     /* index NAME [--text COLS [--id C] [--embedder E] | --drop] */
 int cli_search_main(int argc, char **argv);    /* search NAME QUERY [--where SQL] [-k N] [--mode M] */

@@ -2,7 +2,10 @@
  * version of it (DELETE /v1/catalog/manifest/NAME, a write).
  *
  * Dropping is final, so the command asks first: it reads the manifest,
- * says what will go (versions, rows, size) and waits for "y" on the terminal.
+ * says what will go (versions, rows, size) and asks for the dataset's name
+ * to be typed again on the terminal (as GitHub does before deleting a
+ * repository, ADR 0175): a reflexive "y" or Enter keeps the dataset, and so
+ * does a name that differs by a letter or its case.
  * Without a terminal on stdin there is nobody to ask, and it refuses unless
  * --yes says the caller means it (a script must never drop a dataset because
  * stdin happened to hold a "y"). Afterwards it says what was dropped and that
@@ -14,6 +17,7 @@
 
 #include "common/catalog_client.h"
 #include "common/error.h"
+#include "common/limits.h"
 #include "common/manifest.h"
 #include "common/xmalloc.h"
 
@@ -33,7 +37,8 @@ static void usage(FILE *out)
 		"objects stay in the object store as garbage until `lakehouse gc`\n"
 		"deletes them (once older than its grace period, 1 h by default).\n"
 		"\n"
-		"On a terminal it asks before dropping; otherwise --yes is required.\n"
+		"On a terminal it asks for the dataset's name again before dropping;\n"
+		"otherwise --yes is required.\n"
 		"\n"
 		"  --yes   drop without asking\n");
 }
@@ -52,20 +57,27 @@ static char *describe(const struct manifest *m)
 			 objects, objects == 1 ? "" : "s");
 }
 
-/* Ask on stderr, read the answer from the terminal on stdin: 1 for yes. */
+/* Pure: 1 when the line typed (its end of line, if any, not counted) is
+ * exactly `name`, case and all; surrounding spaces count as typed. */
+int cli_drop_confirmed(const char *name, const char *line)
+{
+	size_t n = strcspn(line, "\r\n");
+	return n == strlen(name) && !strncmp(line, name, n);
+}
+
+/* Ask on stderr, read the answer from the terminal on stdin: 1 when the
+ * dataset's name was typed again. */
 static int confirm(const char *name, const char *what)
 {
-	char line[64];
-	fprintf(stderr, "Drop dataset \"%s\" (%s)? This cannot be undone. [y/N] ", name, what);
+	char line[LH_DATASET_NAME_MAX + 16];
+	fprintf(stderr, "Drop dataset \"%s\" (%s)? This cannot be undone.\n"
+			"Type the dataset's name to drop it, or press Enter to keep it: ", name, what);
 	fflush(stderr);
 	if (!fgets(line, sizeof line, stdin)) {
 		fputc('\n', stderr);
 		return 0;
 	}
-	size_t n = strcspn(line, "\r\n");
-	line[n] = '\0';
-	return !strcmp(line, "y") || !strcmp(line, "Y") || !strcmp(line, "yes") ||
-	       !strcmp(line, "YES") || !strcmp(line, "Yes");
+	return cli_drop_confirmed(name, line);
 }
 
 int cli_drop_main(int argc, char **argv)
@@ -115,7 +127,7 @@ int cli_drop_main(int argc, char **argv)
 	}
 	what = describe(m);
 	if (!yes && !confirm(name, what)) {
-		fprintf(stderr, "lakehouse: not dropped\n");
+		fprintf(stderr, "lakehouse: not dropped: the name typed was not \"%s\"\n", name);
 		rc = CLI_FAILED;
 		goto out;
 	}

@@ -206,4 +206,8 @@ int cli_parquet_rows(const unsigned char *meta, size_t n, int64_t *rows);
 /* A JSON value as table text (cli_query.c); the caller frees. NULL for JSON
  * null. */
 char *cli_value_text(const json_t *v);
+
+/* cli_drop.c: 1 when `line` (what was typed, its end of line not counted)
+ * is exactly the dataset's name, case and all (ADR 0175). Pure. */
+int cli_drop_confirmed(const char *name, const char *line);
 #endif

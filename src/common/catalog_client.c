@@ -168,6 +168,27 @@ int catalog_client_drop(struct catalog_client *c, struct peer_call *call, const 
 	return rc;
 }
 
+int catalog_client_rename(struct catalog_client *c, struct peer_call *call, const char *from,
+			  const char *to, struct manifest **out, struct lh_error *err)
+{
+	json_t *doc = NULL, *b = json_pack("{s:s}", "to", to);
+	char *text = json_dump_compact(b);
+	char *path = name_path("/catalog/datasets/", from, "/rename");
+	*out = NULL;
+	int rc = peer_json(&c->peer, call, "POST", path, text, PEER_PASS_4XX, "rename answer", &doc,
+			   err);
+	if (rc == 0) {
+		*out = manifest_from_json(json_object_get(doc, "manifest"), err);
+		if (!*out)
+			rc = peer_unreadable(&c->peer, path, "rename answer", err);
+	}
+	json_decref(doc);
+	json_decref(b);
+	free(text);
+	free(path);
+	return rc;
+}
+
 int catalog_client_gc(struct catalog_client *c, struct peer_call *call, int dry_run,
 		      int64_t grace_seconds, json_t **report, struct lh_error *err)
 {

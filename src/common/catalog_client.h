@@ -71,6 +71,13 @@ int catalog_client_register_evolve(struct catalog_client *c, struct peer_call *c
 int catalog_client_drop(struct catalog_client *c, struct peer_call *call, const char *name,
 			struct lh_error *err);
 
+/* POST /catalog/datasets/<from>/rename {"to": to} (ADR 0175): 0 with *out
+ * (the latest version under its new name, one reference). Every 4xx is
+ * passed as catalogd said it: 404 not_found or renamed (extra renamed_to),
+ * 409 name_conflict (extra existing_name), 400 bad_name / same_name. */
+int catalog_client_rename(struct catalog_client *c, struct peer_call *call, const char *from,
+			  const char *to, struct manifest **out, struct lh_error *err);
+
 /* POST /catalog/gc {"dry_run", "grace_seconds" (when >= 0)}: *report is
  * catalogd's answer (a new reference; its fields are gc.h's). */
 int catalog_client_gc(struct catalog_client *c, struct peer_call *call, int dry_run,

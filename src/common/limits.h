@@ -87,6 +87,7 @@
 #define LH_GC_MAX_GRACE_S              (100ll * 365 * 86400)
 #define LH_GC_BATCH                    32          /* deletions per hold of the GC lock */
 #define LH_GC_MAX_CANDIDATES           100000      /* per run; the rest wait for the next */
+#define LH_RENAME_REDIRECT_MS          (30ll * 86400 * 1000) /* an old name answers "renamed" (ADR 0175) */
 /* catalogd: search-index declarations and build records (catalog_index.h, ADR 0140) */
 #define LH_INDEX_MAX_TEXT_COLUMNS      64
 #define LH_INDEX_MODEL_MAX             128         /* the <model> of "ollama/<model>" */

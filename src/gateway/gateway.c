@@ -1,6 +1,7 @@
 /* gateway.c — the front door (docs/api.md "gateway"): the route table that maps
  *   /v1/storage/<rest>  -> storaged  /storage/<rest>
  *   /v1/catalog/<rest>  -> catalogd  /catalog/<rest>
+ *   POST /v1/datasets/<name>/rename -> catalogd /catalog/datasets/<name>/rename
  *   /v1/ingest          -> ingestd   /ingest
  *   /v1/query           -> queryd    /query
  *   /v1/search, /v1/embed -> queryd  /search, /embed (search, ADR 0150)
@@ -74,6 +75,16 @@ static int queryd_route_begin(struct http_request *req, const char *path)
 	return proxy_begin(req, &up, g->timeout_ms);
 }
 
+/* POST /v1/datasets/<name>/rename -> catalogd POST /catalog/datasets/<name>/rename
+ * (ADR 0175); a write, so a write token. */
+static int datasets_begin(struct http_request *req)
+{
+	struct gateway *g = http_request_ctx(req);
+	struct gateway_upstream up = g->up[GW_CATALOGD];
+	up.prefix = "/catalog/datasets/";
+	return proxy_begin(req, &up, g->timeout_ms);
+}
+
 static int search_begin(struct http_request *req) { return queryd_route_begin(req, "/search"); }
 static int embed_begin(struct http_request *req) { return queryd_route_begin(req, "/embed"); }
 /* search feedback (ADR 0190): a write for auth, since it appends a version */
@@ -94,6 +105,8 @@ static const struct http_route gateway_routes[] = {
 	{ .method = "GET", .path = "/", .name = "ui", .end = ui_index_end },
 	{ .method = "GET", .path = "/datasets/*", .name = "ui_dataset",
 	  .begin = ui_dataset_begin, .end = ui_dataset_end, .done = proxy_done },
+	{ .method = "POST", .path = "/datasets/*", .name = "ui_dataset_rename_drop",
+	  .end = ui_dataset_post_end, .max_body = 64u << 10 },
 	{ .method = "GET", .path = "/upload", .name = "ui_upload", .end = ui_upload_page_end },
 	{ .method = "POST", .path = "/upload", .name = "ui_upload", .begin = ui_upload_begin,
 	  .body = ui_upload_body, .end = ui_upload_end, .done = ui_upload_done },
@@ -111,6 +124,7 @@ static const struct http_route gateway_routes[] = {
 	{ .method = "GET", .path = "/static/*", .name = "ui_static", .end = ui_static_end },
 	PROXY_ROUTES("/v1/storage/*", "storage", storage_begin),
 	PROXY_ROUTES("/v1/catalog/*", "catalog", catalog_begin),
+	PROXY_ROUTE("POST", "/v1/datasets/*", "datasets", datasets_begin),
 	PROXY_ROUTES("/v1/ingest", "ingest", ingest_begin),
 	PROXY_ROUTES("/v1/query", "query", query_begin),
 	PROXY_ROUTES("/v1/search", "search", search_begin),

@@ -95,6 +95,7 @@ char *proxy_url_build(const char *base, const char *prefix, const char *rest,
  * The web UI's route callbacks (ui.c's header comment lists the pages). */
 int ui_index_end(struct http_request *req);            /* GET /            */
 int ui_dataset_begin(struct http_request *req);        /* GET /datasets/... */
+int ui_dataset_post_end(struct http_request *req);     /* POST /datasets/<name>/rename|drop */
 int ui_dataset_end(struct http_request *req);          /*   (done: proxy_done) */
 int ui_upload_page_end(struct http_request *req);      /* GET /upload      */
 int ui_upload_begin(struct http_request *req);         /* POST /upload     */

@@ -4,6 +4,16 @@
  * name, note 5), and its downloads, GET
  * /datasets/<name>/download?version=N&format=parquet|csv, streamed from
  * queryd through the gateway's proxy. "note n" means ui.c's DESIGN NOTES.
+ *
+ * Rename and drop (ADR 0175): the page ends with two POST forms carrying
+ * the CSRF token (note 6). POST /datasets/<name>/rename (field `to`)
+ * renames through catalogd and answers 303 to the new name's page. POST
+ * /datasets/<name>/drop drops only when the field `confirm` is the
+ * dataset's name typed again, exactly (as GitHub asks before deleting a
+ * repository): the input's pattern makes the browser refuse anything else,
+ * and the server checks it again, so a form sent without the page's script
+ * or by hand is judged the same. A page for a renamed name says where the
+ * dataset went, with a link.
  */
 #include "gateway/gateway_int.h"
 #include "gateway/ui_int.h"
@@ -63,6 +73,62 @@ static void render_versions(struct html *h, const char *name,
 	html_lit(h, "</tbody></table></div>");
 }
 
+/* The page of a name that catalogd says was renamed: where it went. */
+static int renamed_page(struct http_request *req, const char *name, const struct lh_error *err)
+{
+	const char *to = json_string_value(json_object_get(err->extra, "renamed_to"));
+	struct ui_page_token t;
+	struct html h;
+	ui_page_token(req, &t);
+	html_init(&h, 0);
+	ui_page_open(&h, name, UI_NAV_DATASETS, &t);
+	html_printf(&h, "<p class=\"crumbs\"><a href=\"/\">Datasets</a> / %s</p><h1>%s</h1>"
+			"<div class=\"alert alert-info\" role=\"status\" data-code=\"renamed\">"
+			"<p class=\"alert-title\">This dataset has a new name.</p>"
+			"<p id=\"renamed-message\">%s</p>", name, name, err->msg);
+	if (to && dataset_name_valid(to))
+		html_printf(&h, "<p><a class=\"button\" id=\"renamed-link\" href=\"/datasets/%s\">"
+				"Go to %s</a></p>", to, to);
+	html_lit(&h, "</div>");
+	ui_page_close(&h);
+	return ui_send_html(req, 404, &h, &t);
+}
+
+/* The rename and drop forms at the end of a dataset's page (ADR 0175). */
+static void render_manage(struct html *h, const char *name, long long versions,
+			  const struct ui_page_token *t)
+{
+	html_printf(h, "<section class=\"card manage\" id=\"manage\"><h2>Rename or drop</h2>"
+		       "<form class=\"manage-form\" id=\"rename-form\" method=\"post\" "
+		       "action=\"/datasets/%s/rename\">"
+		       "<input type=\"hidden\" name=\"%s\" value=\"%s\">"
+		       "<p>Renaming keeps every version, the history and the search index. Queries "
+		       "use the new name at once; for %lld days the old name answers "
+		       "\xe2\x80\x9crenamed to\xe2\x80\xa6\xe2\x80\x9d.</p>"
+		       "<label for=\"rename-to\">New name</label> "
+		       "<input type=\"text\" id=\"rename-to\" name=\"to\" required maxlength=\"%d\" "
+		       "pattern=\"[A-Za-z_][A-Za-z0-9_]*\" autocomplete=\"off\" spellcheck=\"false\" "
+		       "title=\"letters, digits and underscores, starting with a letter or underscore\"> "
+		       "<button type=\"submit\" class=\"secondary\" id=\"rename-button\">Rename"
+		       "</button></form>",
+		    name, UI_CSRF_FIELD, t->tok, (long long)(LH_RENAME_REDIRECT_MS / (86400ll * 1000)),
+		    LH_DATASET_NAME_MAX);
+	/* names are [A-Za-z0-9_]: as a pattern, the name matches itself only */
+	html_printf(h, "<form class=\"manage-form danger-zone\" id=\"drop-form\" method=\"post\" "
+		       "action=\"/datasets/%s/drop\">"
+		       "<input type=\"hidden\" name=\"%s\" value=\"%s\">"
+		       "<p>Dropping deletes <strong>%s</strong> and all its %lld version%s from the "
+		       "catalog. This cannot be undone. Type <strong>%s</strong> to confirm.</p>"
+		       "<label for=\"drop-confirm\">Dataset name</label> "
+		       "<input type=\"text\" id=\"drop-confirm\" name=\"confirm\" required "
+		       "pattern=\"%s\" autocomplete=\"off\" spellcheck=\"false\" "
+		       "title=\"type %s to drop it\"> "
+		       "<button type=\"submit\" class=\"danger\" id=\"drop-button\">Drop this "
+		       "dataset</button></form></section>",
+		    name, UI_CSRF_FIELD, t->tok, name, versions, versions == 1 ? "" : "s", name, name,
+		    name);
+}
+
 static int dataset_page(struct http_request *req, const char *name)
 {
 	struct gateway *g = http_request_ctx(req);
@@ -94,6 +160,10 @@ static int dataset_page(struct http_request *req, const char *name)
 		/* catalogd's own answer (404, ...) or no answer: both in its words */
 		http_request_log_detail(req, err.detail);
 		html_free(&h);
+		if (err.status == 404 && !strcmp(err.code, "renamed")) {
+			status = renamed_page(req, name, &err);
+			goto out;
+		}
 		status = ui_send_error_page(req, err.status == 404 ? 404 : 502, name, err.code,
 					    err.msg, err.extra);
 		goto out;
@@ -171,6 +241,7 @@ static int dataset_page(struct http_request *req, const char *name)
 		ui_render_result_table(&h, preview, "preview");
 	}
 	html_lit(&h, "</section>");
+	render_manage(&h, name, latest ? latest : version, &t);
 	ui_page_close(&h);
 	status = ui_send_html(req, 200, &h, &t);
 out:
@@ -262,4 +333,95 @@ int ui_dataset_end(struct http_request *req)
 	if (dataset_route(req, name, sizeof name) != 0)
 		return 0;
 	return dataset_page(req, name);
+}
+
+/* --- rename and drop (ADR 0175) -------------------------------------------- */
+
+/* The page after a drop: what went, and the way back. */
+static int dropped_page(struct http_request *req, const char *name)
+{
+	struct ui_page_token t;
+	struct html h;
+	ui_page_token(req, &t);
+	html_init(&h, 0);
+	ui_page_open(&h, "Dropped", UI_NAV_DATASETS, &t);
+	html_printf(&h, "<p class=\"crumbs\"><a href=\"/\">Datasets</a></p><h1>Dropped</h1>"
+			"<div class=\"alert alert-info\" role=\"status\" id=\"dropped\">"
+			"<p class=\"alert-title\">Dataset %s was dropped.</p><p>Its versions are gone "
+			"from the catalog; its files are deleted by the next garbage collection "
+			"(<code>lakehouse gc</code>) once older than its grace period.</p></div>"
+			"<p><a href=\"/\">Back to the datasets</a></p>", name);
+	ui_page_close(&h);
+	return ui_send_html(req, 200, &h, &t);
+}
+
+/* POST /datasets/<name>/rename (csrf, to) and /datasets/<name>/drop (csrf,
+ * confirm). */
+int ui_dataset_post_end(struct http_request *req)
+{
+	struct gateway *g = http_request_ctx(req);
+	struct lh_error err = { 0 };
+	struct peer_call call = ui_peer_call(req);
+	struct manifest *m = NULL;
+	const char *rest = http_request_path_rest(req);
+	const char *slash = strchr(rest, '/');
+	char name[LH_DATASET_NAME_MAX + 1];
+	size_t len = slash ? (size_t)(slash - rest) : 0, n = 0;
+	const char *body = http_request_body(req, &n);
+	char *token = form_value(body ? body : "", n, UI_CSRF_FIELD);
+	char *to = form_value(body ? body : "", n, "to");
+	char *confirm = form_value(body ? body : "", n, "confirm");
+	int rc = 0, rename = slash && !strcmp(slash, "/rename"), drop = slash && !strcmp(slash, "/drop");
+
+	if (!slash || len == 0 || len > LH_DATASET_NAME_MAX || (!rename && !drop)) {
+		rc = ui_send_error_page(req, 404, "Not found", "not_found", "no such page", NULL);
+		goto out;
+	}
+	memcpy(name, rest, len);
+	name[len] = '\0';
+	if (!dataset_name_valid(name)) {
+		rc = ui_send_error_page(req, 404, "Not found", "bad_name", "no dataset has that name",
+					NULL);
+		goto out;
+	}
+	if (!ui_csrf_ok(req, token)) {
+		rc = ui_send_error_page(req, 403, rename ? "Not renamed" : "Not dropped",
+					"csrf_failed", "nothing was changed", NULL);
+		goto out;
+	}
+	if (rename) {
+		if (catalog_client_rename(g->catalog, &call, name, to ? to : "", &m, &err) != 0) {
+			http_request_log_detail(req, err.detail);
+			rc = ui_send_error_page(req, err.status >= 400 && err.status < 500 ? err.status
+											    : 502,
+						"Not renamed", err.code, err.msg, err.extra);
+			goto out;
+		}
+		char *where = xasprintf("/datasets/%s", m->name);
+		http_respond_bytes(req, 303, "text/plain; charset=utf-8", "", 0);
+		http_response_header(req, "Location", where);
+		free(where);
+		goto out;
+	}
+	if (!confirm || strcmp(confirm, name)) {
+		char *why = xasprintf("the name typed was not \"%s\" (letter case counts); nothing "
+				      "was dropped", name);
+		rc = ui_send_error_page(req, 400, "Not dropped", "confirm_mismatch", why, NULL);
+		free(why);
+		goto out;
+	}
+	if (catalog_client_drop(g->catalog, &call, name, &err) != 0) {
+		http_request_log_detail(req, err.detail);
+		rc = ui_send_error_page(req, err.status >= 400 && err.status < 500 ? err.status : 502,
+					"Not dropped", err.code, err.msg, err.extra);
+		goto out;
+	}
+	rc = dropped_page(req, name);
+out:
+	manifest_unref(m);
+	lh_error_clear(&err);
+	free(confirm);
+	free(to);
+	free(token);
+	return rc < 0 ? -1 : 0;
 }

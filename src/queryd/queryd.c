@@ -424,22 +424,38 @@ static int pin_manifest(struct qrun *r, const struct manifest *m, const char *vi
 	return 0;
 }
 
+/* The manifest cache's key of name@version made at `created_at` (the
+ * dataset's creation): a dataset dropped, or renamed, and made again under
+ * its name starts at version 1 again, and must not find the old one's
+ * manifests (ADR 0175). NULL when the creation is not known: not cached. */
+static char *mkey(const char *name, int64_t version, const char *created_at)
+{
+	if (!created_at || !created_at[0])
+		return NULL;
+	return xasprintf("%s@%" PRId64 "@%s", name, version, created_at);
+}
+
 /* The manifest of name@version (note 3): cached, or fetched and cached.
- * 0 with *out (a reference to drop; NULL when the catalog says 404). */
-static int manifest_get(struct qrun *r, const char *name, int64_t version, const char *rid,
-			struct manifest **out, struct lh_error *err)
+ * `created_at` is the dataset's creation as the dataset list says it (NULL:
+ * unknown, so the manifest is fetched and not cached). 0 with *out (a
+ * reference to drop; NULL when the catalog says 404). */
+static int manifest_get(struct qrun *r, const char *name, int64_t version, const char *created_at,
+			const char *rid, struct manifest **out, struct lh_error *err)
 {
 	struct queryd *s = r->s;
-	char *key = xasprintf("%s@%" PRId64, name, version);
+	char *key = mkey(name, version, created_at);
 	int rc = 0;
-	pthread_mutex_lock(&s->cat.mu);
-	*out = mcache_get(&s->cat, key);
-	pthread_mutex_unlock(&s->cat.mu);
+	*out = NULL;
+	if (key) {
+		pthread_mutex_lock(&s->cat.mu);
+		*out = mcache_get(&s->cat, key);
+		pthread_mutex_unlock(&s->cat.mu);
+	}
 	if (!*out) {
 		struct peer_call call = { .request_id = rid };
 		rc = catalog_client_manifest(s->catalog, &call, name, version, out, err);
 		atomic_fetch_add(&s->manifest_fetches, 1);
-		if (rc == 0) {
+		if (rc == 0 && key) {
 			pthread_mutex_lock(&s->cat.mu);
 			mcache_put(&s->cat, key, *out);
 			pthread_mutex_unlock(&s->cat.mu);
@@ -476,9 +492,12 @@ static int catalog_snapshot(struct qrun *r, const struct dlist *list, const char
 	lh_buf_init(&sig, 64u << 20);
 	for (size_t i = 0; i < list->n; i++) {
 		char v[32];
-		snprintf(v, sizeof v, "@%" PRId64 "\n", list->d[i].version);
+		snprintf(v, sizeof v, "@%" PRId64 "@", list->d[i].version);
 		lh_buf_append(&sig, list->d[i].name, strlen(list->d[i].name));
 		lh_buf_append(&sig, v, strlen(v));
+		/* the creation too: made again under its name at the same version */
+		lh_buf_append(&sig, list->d[i].created_at, strlen(list->d[i].created_at));
+		lh_buf_append(&sig, "\n", 1);
 	}
 	lh_buf_append(&sig, "", 1);
 	pthread_mutex_lock(&s->cat.mu);
@@ -497,7 +516,7 @@ static int catalog_snapshot(struct qrun *r, const struct dlist *list, const char
 		struct manifest *m = NULL;
 		if (version < 1 || has_case_twin(list, name))
 			continue;
-		if (manifest_get(r, name, version, rid, &m, err))
+		if (manifest_get(r, name, version, list->d[i].created_at, rid, &m, err))
 			goto out;
 		if (!m)
 			continue;   /* dropped meanwhile */
@@ -524,6 +543,46 @@ out:
 	return rc;
 }
 
+/* ADR 0175: a statement names `name` (version 0 = the latest), which no
+ * dataset holds. When catalogd answers that name 404 "renamed", err becomes
+ * that 404 "renamed" (fields renamed_to, renamed_at) in the query's words,
+ * followed by what the database said (`said`, its first line; NULL: none).
+ * 1 when it did; 0 (err untouched) otherwise. */
+static int query_renamed(struct queryd *s, const char *name, int64_t version, const char *rid,
+			 const char *said, struct lh_error *err)
+{
+	struct manifest *m = NULL;
+	struct lh_error e = { 0 };
+	struct peer_call call = { .request_id = rid };
+	int done = 0;
+	if (catalog_client_configured(s->catalog) &&
+	    catalog_client_manifest(s->catalog, &call, name, 0, &m, &e) != 0 &&
+	    e.status == 404 && !strcmp(e.code, "renamed")) {
+		const char *to = json_string_value(json_object_get(e.extra, "renamed_to"));
+		const char *at = json_string_value(json_object_get(e.extra, "renamed_at"));
+		char ref[LH_DATASET_NAME_MAX + 32], first[200] = "";
+		if (!to)
+			to = "?";
+		if (version > 0)
+			snprintf(ref, sizeof ref, "\"%s@%" PRId64 "\"", to, version);
+		else
+			snprintf(ref, sizeof ref, "%s", to);
+		if (said)
+			snprintf(first, sizeof first, " (the database said: %.*s)",
+				 (int)strcspn(said, "\n"), said);
+		lh_error_clear(err);
+		lh_fail(err, 404, "renamed", "dataset \"%s\" was renamed to \"%s\"%s%.10s: query %s "
+			"instead%s", name, to, at ? " on " : "", at ? at : "", ref, first);
+		lh_error_set(err, "renamed_to", json_string(to));
+		if (at)
+			lh_error_set(err, "renamed_at", json_string(at));
+		done = 1;
+	}
+	manifest_unref(m);
+	lh_error_clear(&e);
+	return done;
+}
+
 static int resolve_tables(struct qrun *r, const char *sql, size_t len, const char *rid,
 			  struct lh_error *err)
 {
@@ -548,8 +607,9 @@ static int resolve_tables(struct qrun *r, const char *sql, size_t len, const cha
 			goto out;
 		if (!d) {
 			if (refs[i].version != 0) {
-				lh_fail(err, 404, "unknown_dataset", "there is no dataset named \"%s\"",
-					refs[i].name);
+				if (!query_renamed(s, refs[i].name, refs[i].version, rid, NULL, err))
+					lh_fail(err, 404, "unknown_dataset", "there is no dataset named "
+						"\"%s\"", refs[i].name);
 				goto out;
 			}
 			continue;
@@ -564,7 +624,7 @@ static int resolve_tables(struct qrun *r, const char *sql, size_t len, const cha
 		int latest = refs[i].version == 0;
 		int64_t version = latest ? d->version : refs[i].version;
 		struct manifest *m = NULL;
-		if (manifest_get(r, name, version, rid, &m, err))
+		if (manifest_get(r, name, version, d->created_at, rid, &m, err))
 			goto out;
 		if (!m) {
 			if (latest)
@@ -631,6 +691,8 @@ static void explain_unknown_table(const struct qrun *r, struct lh_error *err)
 		return;
 	memcpy(missing, p + 16, n);
 	missing[n] = '\0';
+	if (query_renamed(r->s, missing, 0, NULL, err->msg, err))   /* ADR 0175 */
+		return;
 	/* the best distance, then every name at it (at most 3) */
 	size_t best = SIZE_MAX, i;
 	json_t *d;
@@ -1048,14 +1110,16 @@ int qrun_manifest(struct qrun *r, const char *name, int64_t version, const char 
 		struct peer_call call = { .request_id = rid };
 		if (catalog_client_manifest(s->catalog, &call, name, 0, out, err))
 			goto missing;
-		char *key = xasprintf("%s@%" PRId64, (*out)->name, (*out)->version);
-		pthread_mutex_lock(&s->cat.mu);
-		mcache_put(&s->cat, key, *out);
-		pthread_mutex_unlock(&s->cat.mu);
+		char *key = mkey((*out)->name, (*out)->version, (*out)->created_at);
+		if (key) {
+			pthread_mutex_lock(&s->cat.mu);
+			mcache_put(&s->cat, key, *out);
+			pthread_mutex_unlock(&s->cat.mu);
+		}
 		free(key);
 		return 0;
 	}
-	if (manifest_get(r, name, version, rid, out, err))
+	if (manifest_get(r, name, version, NULL, rid, out, err))
 		return -1;
 	if (*out)
 		return 0;

@@ -620,8 +620,11 @@ class PostgresCatalogdTest(CatalogdTest):
             if srv:
                 self.addCleanup(srv.cleanup)
         self.assertEqual(errors, [])
-        self.assertEqual(self.pg.psql("SELECT string_agg(version::text, ',' ORDER BY version)"
-                                      " FROM schema_migrations", self.dbname), "1,2,3")
+        # every migration once, in order (4: the renames table, ADR 0175)
+        applied = self.pg.psql("SELECT string_agg(version::text, ',' ORDER BY version)"
+                               " FROM schema_migrations", self.dbname).split(",")
+        self.assertEqual(applied, [str(n) for n in range(1, len(applied) + 1)])
+        self.assertGreaterEqual(len(applied), 4)
         st, _, r = Catalog(servers[0].url).register(body("m", ["m/1"]))
         self.assertEqual(st, 200, r)
 

@@ -31,7 +31,7 @@ import unittest
 from lhtest import BINARY, ServerTest, free_port
 from test_gateway import built
 
-COMMANDS = ["ingest", "query", "ls", "show", "versions", "drop"]
+COMMANDS = ["ingest", "query", "ls", "show", "versions", "drop", "rename"]
 SERVERS = ["serve", "storaged", "catalogd", "ingestd", "queryd", "gateway"]
 
 
@@ -79,7 +79,7 @@ def run_tty(args, url, env=None, answer=None, timeout=60):
             if not chunk:
                 break
             out += chunk
-            if answer is not None and b"[y/N]" in out:
+            if answer is not None and (b"[y/N]" in out or b"to keep it: " in out):
                 os.write(master, answer)
                 answer = None
         elif proc.poll() is not None:
@@ -165,7 +165,8 @@ class TestCliAlone(ServerTest):
         for args in (["ingest"], ["ingest", "only_name"], ["ingest", "a", "b", "c"],
                      ["ingest", "a", "b", "--mode", "sideways"], ["query"],
                      ["query", "select 1", "--format", "xml"], ["query", "select 1", "--max-rows", "x"],
-                     ["show"], ["versions"], ["ls", "extra"], ["ls", "--bogus"]):
+                     ["show"], ["versions"], ["ls", "extra"], ["ls", "--bogus"],
+                     ["rename"], ["rename", "a"], ["rename", "a", "b", "c"], ["rename", "a", "b", "--x"]):
             p = run(args, "http://127.0.0.1:1")
             self.assertEqual(p.returncode, 2, (args, p.stderr))
             self.assertTrue(p.stderr.startswith(b"usage: lakehouse") or
@@ -438,15 +439,17 @@ class TestCliAgainstServe(ServerTest):
         self.assertIn(b"--yes", p.stderr)
         self.assertEqual(self.cli("show", "people").returncode, 0)
 
-        # a terminal: it asks; "n" keeps the dataset
-        rc, out = run_tty(["drop", "people"], self.srv.url, answer=b"n\n")
-        self.assertEqual(rc, 1, out)
-        self.assertIn('Drop dataset "people" (2 versions; the latest has 4 rows', out)
-        self.assertIn("[y/N]", out)
-        self.assertIn("not dropped", out)
-        self.assertEqual(self.cli("show", "people").returncode, 0)
-        # "y" drops it
-        rc, out = run_tty(["drop", "people"], self.srv.url, answer=b"y\n")
+        # a terminal: it asks for the name again (ADR 0175); "n", a reflexive
+        # "y" or the name in another letter case keep the dataset
+        for answer in (b"n\n", b"y\n", b"PEOPLE\n", b"\n"):
+            rc, out = run_tty(["drop", "people"], self.srv.url, answer=answer)
+            self.assertEqual(rc, 1, out)
+            self.assertIn('Drop dataset "people" (2 versions; the latest has 4 rows', out)
+            self.assertIn("Type the dataset's name to drop it", out)
+            self.assertIn('not dropped: the name typed was not "people"', out)
+            self.assertEqual(self.cli("show", "people").returncode, 0)
+        # typing its name drops it
+        rc, out = run_tty(["drop", "people"], self.srv.url, answer=b"people\n")
         self.assertEqual(rc, 0, out)
         self.assertIn("dropped people (2 versions", out)
         self.assertIn("lakehouse gc", out)

@@ -266,12 +266,12 @@ TEST(catalog_store_survives_reopen)
 		return;
 	}
 
-	/* the file: WAL, schema version 3, intact */
+	/* the file: WAL, schema version 4, intact */
 	sqlite3 *db = NULL;
 	sqlite3_stmt *st = NULL;
 	CHECK_EQ_INT(sqlite3_open(f.path, &db), SQLITE_OK);
 	const char *checks[][2] = { { "PRAGMA journal_mode", "wal" },
-				    { "PRAGMA user_version", "3" },
+				    { "PRAGMA user_version", "4" },  /* 4: renames, ADR 0175 */
 				    { "PRAGMA integrity_check", "ok" },
 				    { "SELECT count(*) FROM versions", "3" } };
 	for (size_t i = 0; i < sizeof checks / sizeof checks[0]; i++) {
@@ -497,12 +497,12 @@ TEST(catalog_store_names_legacy_pair)
 	static const char pg_old[] =
 		"BEGIN;"
 		"DROP TABLE index_parts; DROP TABLE index_builds; DROP TABLE index_decls;"
-		"DELETE FROM schema_migrations WHERE version = 3;"
+		"DELETE FROM schema_migrations WHERE version >= 3;"
 		"DROP TRIGGER datasets_name_nocase ON datasets;"
 		"DROP FUNCTION lakehouse_datasets_name_nocase();"
 		"DROP INDEX datasets_name_lower;"
 		"UPDATE datasets SET name = 'SALARIES' WHERE name = 'legacy_tmp';"
-		"DELETE FROM schema_migrations WHERE version = 2;"
+		"DELETE FROM schema_migrations WHERE version >= 2;"
 		"COMMIT;";
 	struct store_fixture f;
 	struct catalog_store *s = store_open_fresh(&f);
@@ -1336,7 +1336,7 @@ TEST(catalog_store_index_migration_of_an_old_catalog)
 	static const char pg_old[] =
 		"BEGIN;"
 		"DROP TABLE index_parts; DROP TABLE index_builds; DROP TABLE index_decls;"
-		"DELETE FROM schema_migrations WHERE version = 3;"
+		"DELETE FROM schema_migrations WHERE version >= 3;"
 		"COMMIT;";
 	struct store_fixture f;
 	struct catalog_store *s = store_open_fresh(&f);
