@@ -8,7 +8,8 @@
  *
  * Only the DuckDB adapter files include this header, and they include
  * <duckdb.h> first (the types below are DuckDB's): duckdb_open.c,
- * ingestd/parquet_writer.c, queryd/engine.c. `grep -l duckdb.h src` lists
+ * ingestd/parquet_writer.c, ingestd/parquet_scan.c (Parquet uploads, ADR
+ * 0184), queryd/engine.c. `grep -l duckdb.h src` lists
  * exactly those.
  */
 #ifndef LH_COMMON_DUCKDB_OPEN_H

@@ -15,7 +15,11 @@
  *   3. The columns and their types are DuckDB's reading of the footer
  *      (DESCRIBE): what DuckDB gives queryd when it reads the object is, by
  *      construction, what the mapping saw. parquet_map_type() maps each to
- *      a lakehouse type and a conversion; column names follow the CSV
+ *      a lakehouse type and a conversion. A column DuckDB reads as one of
+ *      ours is kept only if the file also stores it as the lakehouse does
+ *      (parquet_stored_exactly, from its schema element: a TIMESTAMP in
+ *      milliseconds or an ENUM is converted), so every kept object has
+ *      ADR 0021's Parquet types whoever wrote it. Column names follow the CSV
  *      header's rules (csv_check_header: not empty, no control character,
  *      unique regardless of case), at most LH_PARQUET_MAX_COLUMNS.
  *   4. One validation pass over every value (parquet_scan_aggregate): the
@@ -139,6 +143,40 @@ void parquet_map_type(const char *t, struct parquet_mapping *out)
 	/* TIME, UUID, INTERVAL, JSON, ENUM, BIT, ...: their text */
 	out->type = schema_type_of(SCHEMA_UTF8);
 	out->conv = PARQUET_CAST;
+}
+
+int parquet_stored_exactly(const struct schema_type *t, const char *physical)
+{
+	char p[32] = "", c[32] = "";
+	const char *bar = strchr(physical, '|'), *bar2 = bar ? strchr(bar + 1, '|') : NULL;
+	if (!bar || !bar2 || (size_t)(bar - physical) >= sizeof p ||
+	    (size_t)(bar2 - bar - 1) >= sizeof c)
+		return 0;
+	memcpy(p, physical, (size_t)(bar - physical));
+	memcpy(c, bar + 1, (size_t)(bar2 - bar - 1));
+	const char *l = bar2 + 1;
+	switch (t->id) {
+	case SCHEMA_BOOL:
+		return !strcmp(p, "BOOLEAN") && !c[0] && !l[0];
+	case SCHEMA_INT64:
+		return !strcmp(p, "INT64") && (!c[0] || !strcmp(c, "INT_64")) &&
+		       (!l[0] || (starts_with(l, "IntType(") && strstr(l, "isSigned=1")));
+	case SCHEMA_FLOAT64:
+		return !strcmp(p, "DOUBLE") && !c[0] && !l[0];
+	case SCHEMA_DATE32:
+		return !strcmp(p, "INT32") && (!strcmp(c, "DATE") || starts_with(l, "DateType("));
+	case SCHEMA_TIMESTAMP:
+	case SCHEMA_TIMESTAMPTZ:
+		return !strcmp(p, "INT64") && starts_with(l, t->id == SCHEMA_TIMESTAMP
+							     ? "TimestampType(isAdjustedToUTC=0,"
+							     : "TimestampType(isAdjustedToUTC=1,") &&
+		       strstr(l, "MICROS=MicroSeconds()") != NULL;
+	case SCHEMA_UTF8:
+		return !strcmp(p, "BYTE_ARRAY") && (!strcmp(c, "UTF8") || starts_with(l, "StringType("));
+	case SCHEMA_DECIMAL:
+		return !strcmp(c, "DECIMAL") || starts_with(l, "DecimalType(");
+	}
+	return 0;
 }
 
 /* "name" as an SQL identifier, and 'text' as an SQL string literal. */
@@ -286,6 +324,7 @@ static int check_names(const struct parquet_scan_column *cols, size_t n, struct 
 {
 	struct csv_scanner sc;
 	csv_scanner_init(&sc);
+	free(sc.fields);
 	sc.fields = xcalloc(n ? n : 1, sizeof *sc.fields);
 	sc.cap = n;
 	sc.nfields = n;
@@ -359,6 +398,9 @@ static int parquet_infer_file(int fd, uint64_t size, const struct ingest_options
 	list_add(&agg, "count(*)");
 	for (size_t i = 0; i < ncols; i++) {
 		parquet_map_type(cols[i].type, &maps[i]);
+		if (maps[i].conv == PARQUET_AS_IS &&                              /* 3 */
+		    !parquet_stored_exactly(&maps[i].type, cols[i].physical))
+			maps[i].conv = PARQUET_CAST;
 		layout->exprs[i] = parquet_column_expr(cols[i].name, &maps[i]);
 		char *c = xasprintf("count(%s)", layout->exprs[i]);
 		list_add(&agg, c);

@@ -36,6 +36,14 @@ struct parquet_mapping {
  * closer type is its text (utf8, PARQUET_CAST). Pure. */
 void parquet_map_type(const char *duckdb_type, struct parquet_mapping *out);
 
+/* 1 if a column mapped PARQUET_AS_IS is also stored the way the lakehouse
+ * writes that type (ADR 0021), so the file may be kept: `physical` is
+ * parquet_scan.h's "<physical>|<converted>|<logical>" of the column's
+ * schema element. A TIMESTAMP in milliseconds reads as TIMESTAMP in DuckDB
+ * but is not stored as timestamp[us]: 0, and the column is converted.
+ * Pure. */
+int parquet_stored_exactly(const struct schema_type *t, const char *physical);
+
 /* The SQL expression reading column `name` (unquoted) with mapping m; the
  * caller frees it. */
 char *parquet_column_expr(const char *name, const struct parquet_mapping *m);

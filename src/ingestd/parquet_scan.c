@@ -16,6 +16,10 @@
  *   3. Errors: scan_error() turns DuckDB's text into plain words (see the
  *      header); DuckDB's own text, which names the /proc path, is only in the
  *      log-only detail or the log.
+ *   4. The Arrow schema is the stream's for its whole life (as batch.c's):
+ *      DuckDB's arrow scan keeps the schemas it obtains without releasing
+ *      them, so get_schema() hands out views of one schema whose release
+ *      only marks them released; the stream's release frees it.
  */
 /* duckdb.h declares `f()` prototypes; keep -Wstrict-prototypes for our code */
 #pragma GCC diagnostic push
@@ -101,12 +105,12 @@ static void scan_close(duckdb_database *db, duckdb_connection *con)
 		duckdb_close(db);
 }
 
-/* Run `sql` (with "%s" standing for the file's read_parquet(...)) into *res.
- * 0, or -1 with err (the result destroyed). */
-static int scan_query(duckdb_connection con, int fd, const char *fmt_before,
-		      const char *fmt_after, duckdb_result *res, struct lh_error *err)
+/* Run <before><func>('/proc/self/fd/<fd>')<after> (func: read_parquet,
+ * parquet_schema, ...) into *res. 0, or -1 with err (the result destroyed). */
+static int scan_query(duckdb_connection con, int fd, const char *before, const char *func,
+		      const char *after, duckdb_result *res, struct lh_error *err)
 {
-	char *sql = xasprintf("%sread_parquet('/proc/self/fd/%d')%s", fmt_before, fd, fmt_after);
+	char *sql = xasprintf("%s%s('/proc/self/fd/%d')%s", before, func, fd, after);
 	int rc = 0;
 	if (duckdb_query(con, sql, res) == DuckDBError) {
 		rc = scan_error(err, duckdb_result_error(res));
@@ -121,8 +125,42 @@ void parquet_scan_columns_free(struct parquet_scan_column *cols, size_t n)
 	for (size_t i = 0; cols && i < n; i++) {
 		free(cols[i].name);
 		free(cols[i].type);
+		free(cols[i].physical);
 	}
 	free(cols);
+}
+
+/* The schema element after the subtree starting at row i of
+ * parquet_schema()'s rows (depth-first), or nrows past the end. */
+static idx_t skip_subtree(duckdb_result *res, idx_t i, idx_t nrows, int depth)
+{
+	if (i >= nrows || depth > 64)
+		return nrows;
+	int64_t children = duckdb_value_int64(res, 1, i);
+	i++;
+	for (int64_t k = 0; k < children && i < nrows; k++)
+		i = skip_subtree(res, i, nrows, depth + 1);
+	return i;
+}
+
+/* The top-level elements' "type|converted|logical" into c[].physical, when
+ * their count is the columns' (else every one stays "": unknown). */
+static void physical_of_top_level(duckdb_result *res, struct parquet_scan_column *c, size_t n)
+{
+	idx_t nrows = duckdb_row_count(res), i = 1;
+	size_t k = 0;
+	idx_t *top = xcalloc(n ? n : 1, sizeof *top);
+	while (i < nrows && k < n) {
+		top[k++] = i;
+		i = skip_subtree(res, i, nrows, 0);
+	}
+	int ok = nrows > 0 && k == n && i == nrows;
+	for (size_t j = 0; j < n; j++) {
+		char *v = ok ? duckdb_value_varchar(res, 0, top[j]) : NULL;
+		c[j].physical = xstrdup(v ? v : "");
+		duckdb_free(v);
+	}
+	free(top);
 }
 
 int parquet_scan_describe(int fd, size_t max_columns, struct parquet_scan_column **cols,
@@ -156,7 +194,7 @@ int parquet_scan_describe(int fd, size_t max_columns, struct parquet_scan_column
 		goto out;
 	}
 	*footer_rows = (uint64_t)rows;
-	if (scan_query(con, fd, "DESCRIBE SELECT * FROM ", "", &res, err) != 0)
+	if (scan_query(con, fd, "DESCRIBE SELECT * FROM ", "read_parquet", "", &res, err) != 0)
 		goto out;
 	n = (size_t)duckdb_row_count(&res);
 	if (n > max_columns) {
@@ -175,6 +213,12 @@ int parquet_scan_describe(int fd, size_t max_columns, struct parquet_scan_column
 		duckdb_free(name);
 		duckdb_free(type);
 	}
+	duckdb_destroy_result(&res);
+	if (scan_query(con, fd, "SELECT coalesce(type, '') || '|' || coalesce(converted_type, '') || "
+		       "'|' || coalesce(logical_type, ''), coalesce(num_children, 0) FROM ",
+		       "parquet_schema", "", &res, err) != 0)
+		goto out;
+	physical_of_top_level(&res, c, n);
 	duckdb_destroy_result(&res);
 	*cols = c;
 	*ncols = n;
@@ -197,7 +241,7 @@ int parquet_scan_aggregate(int fd, const char *select_list, int64_t *values, siz
 	if (scan_open(&db, &con, err) != 0)
 		return -1;
 	char *before = xasprintf("SELECT %s FROM ", select_list);
-	int qrc = scan_query(con, fd, before, "", &res, err);
+	int qrc = scan_query(con, fd, before, "read_parquet", "", &res, err);
 	free(before);
 	if (qrc != 0)
 		goto out;
@@ -224,8 +268,16 @@ struct scan_stream {
 	duckdb_result res;
 	int have_res;
 	duckdb_arrow_options opts;
+	struct ArrowSchema schema;   /* made at the first get_schema, freed at release */
+	int have_schema;
 	char msg[512];           /* get_last_error */
 };
+
+/* Note 4: what get_schema hands out is a view of s->schema. */
+static void schema_view_release(struct ArrowSchema *v)
+{
+	v->release = NULL;
+}
 
 static int stream_fail(struct scan_stream *s, const char *why)
 {
@@ -240,6 +292,11 @@ static int stream_fail(struct scan_stream *s, const char *why)
 static int stream_get_schema(struct ArrowArrayStream *st, struct ArrowSchema *out)
 {
 	struct scan_stream *s = st->private_data;
+	if (s->have_schema) {
+		*out = s->schema;
+		out->release = schema_view_release;
+		return 0;
+	}
 	idx_t n = duckdb_column_count(&s->res);
 	duckdb_logical_type *types = xcalloc(n ? n : 1, sizeof *types);
 	const char **names = xcalloc(n ? n : 1, sizeof *names);
@@ -247,10 +304,18 @@ static int stream_get_schema(struct ArrowArrayStream *st, struct ArrowSchema *ou
 		types[i] = duckdb_column_logical_type(&s->res, i);
 		names[i] = duckdb_column_name(&s->res, i);
 	}
-	duckdb_error_data e = duckdb_to_arrow_schema(s->opts, types, names, n, out);
+	memset(&s->schema, 0, sizeof s->schema);
+	duckdb_error_data e = duckdb_to_arrow_schema(s->opts, types, names, n, &s->schema);
 	int rc = 0;
-	if (e && duckdb_error_data_has_error(e))
+	if (e && duckdb_error_data_has_error(e)) {
 		rc = stream_fail(s, duckdb_error_data_message(e));
+		if (s->schema.release)
+			s->schema.release(&s->schema);
+	} else {
+		s->have_schema = 1;
+		*out = s->schema;
+		out->release = schema_view_release;
+	}
 	if (e)
 		duckdb_destroy_error_data(&e);
 	for (idx_t i = 0; i < n; i++)
@@ -292,6 +357,8 @@ static const char *stream_last_error(struct ArrowArrayStream *st)
 static void stream_release(struct ArrowArrayStream *st)
 {
 	struct scan_stream *s = st->private_data;
+	if (s->have_schema && s->schema.release)
+		s->schema.release(&s->schema);
 	if (s->opts)
 		duckdb_destroy_arrow_options(&s->opts);
 	if (s->have_res)

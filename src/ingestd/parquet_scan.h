@@ -29,6 +29,11 @@ struct parquet_scan_column {
 	char *name;      /* owned, as DuckDB names the column */
 	char *type;      /* owned, DuckDB's type name: "BIGINT", "DECIMAL(10,2)",
 			  * "STRUCT(a INTEGER)", "INTEGER[]", ... */
+	char *physical;  /* owned, how the file stores it, from its schema
+			  * element: "<physical type>|<converted type>|<logical
+			  * type>" as DuckDB's parquet_schema() spells them, an
+			  * absent part empty ("INT64||TimestampType(...)");
+			  * "" when unknown */
 };
 
 /* The file's top-level columns (at most max_columns: more is a 400
