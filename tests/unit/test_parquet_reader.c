@@ -108,6 +108,52 @@ TEST(parquet_map_type_decimal)
 	}
 }
 
+TEST(parquet_stored_exactly_cases)
+{
+	static const struct {
+		enum schema_type_id id;
+		const char *physical;
+		int exact;
+	} cases[] = {
+		{ SCHEMA_BOOL, "BOOLEAN||", 1 },
+		{ SCHEMA_INT64, "INT64||", 1 },
+		{ SCHEMA_INT64, "INT64|INT_64|", 1 },
+		{ SCHEMA_INT64, "INT64||IntType(bitWidth=64, isSigned=1)", 1 },
+		{ SCHEMA_INT64, "INT64|UINT_64|", 0 },
+		{ SCHEMA_FLOAT64, "DOUBLE||", 1 },
+		{ SCHEMA_FLOAT64, "FLOAT||", 0 },
+		{ SCHEMA_DATE32, "INT32|DATE|", 1 },
+		{ SCHEMA_DATE32, "INT32||DateType()", 1 },
+		{ SCHEMA_TIMESTAMP, "INT64|TIMESTAMP_MICROS|TimestampType(isAdjustedToUTC=0, unit=TimeUnit("
+				    "MILLIS=<null>, MICROS=MicroSeconds(), NANOS=<null>))", 1 },
+		{ SCHEMA_TIMESTAMP, "INT64|TIMESTAMP_MILLIS|TimestampType(isAdjustedToUTC=0, unit=TimeUnit("
+				    "MILLIS=MilliSeconds(), MICROS=<null>, NANOS=<null>))", 0 },
+		{ SCHEMA_TIMESTAMP, "INT64|TIMESTAMP_MILLIS|", 0 },
+		{ SCHEMA_TIMESTAMP, "INT64|TIMESTAMP_MICROS|", 0 },    /* legacy: its zone is unsaid */
+		{ SCHEMA_TIMESTAMP, "INT96||", 0 },
+		{ SCHEMA_TIMESTAMP, "INT64||TimestampType(isAdjustedToUTC=1, unit=TimeUnit(MILLIS=<null>, "
+				    "MICROS=MicroSeconds(), NANOS=<null>))", 0 },
+		{ SCHEMA_TIMESTAMPTZ, "INT64||TimestampType(isAdjustedToUTC=1, unit=TimeUnit(MILLIS=<null>, "
+				      "MICROS=MicroSeconds(), NANOS=<null>))", 1 },
+		{ SCHEMA_UTF8, "BYTE_ARRAY|UTF8|", 1 },
+		{ SCHEMA_UTF8, "BYTE_ARRAY||StringType()", 1 },
+		{ SCHEMA_UTF8, "BYTE_ARRAY|ENUM|", 0 },
+		{ SCHEMA_UTF8, "BYTE_ARRAY|JSON|", 0 },
+		{ SCHEMA_UTF8, "", 0 },                                 /* unknown */
+		{ SCHEMA_INT64, "INT64", 0 },
+	};
+	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+		struct schema_type t = schema_type_of(cases[i].id);
+		int got = parquet_stored_exactly(&t, cases[i].physical);
+		if (got != cases[i].exact)
+			fprintf(stderr, "  %s: %d\n", cases[i].physical, got);
+		CHECK_EQ_INT(got, cases[i].exact);
+	}
+	struct schema_type d = { SCHEMA_DECIMAL, 10, 2 };
+	CHECK_EQ_INT(parquet_stored_exactly(&d, "INT64|DECIMAL|DecimalType(scale=2, precision=10)"), 1);
+	CHECK_EQ_INT(parquet_stored_exactly(&d, "FIXED_LEN_BYTE_ARRAY||DecimalType(scale=2, precision=10)"), 1);
+}
+
 TEST(parquet_column_expr_quotes)
 {
 	struct parquet_mapping m = { schema_type_of(SCHEMA_UTF8), PARQUET_AS_IS };
@@ -254,6 +300,21 @@ TEST(parquet_our_own_types_are_kept_as_they_are)
 	ingest_fingerprint(f.schema->columns, f.schema->ncols, fp);
 	CHECK_EQ_STR(f.schema->fingerprint, fp);
 	CHECK_EQ_INT(f.schema->data_end, (uint64_t)lseek(f.fd, 0, SEEK_END));
+	pq_free(&f);
+	lh_error_clear(&err);
+}
+
+/* DuckDB reads a TIMESTAMP_MILLIS column as TIMESTAMP, but the file does
+ * not store it as timestamp[us]: converted, not kept. */
+TEST(parquet_millisecond_timestamps_are_converted)
+{
+	struct pqfile f;
+	struct lh_error err = { 0 };
+	CHECK(pq_write(&f, "SELECT TIMESTAMP_MS '2024-01-02 03:04:05.123' AS ms, 1::BIGINT AS i") == 0);
+	int rc = ingest_infer_fd(&ingest_format_parquet, f.fd, &f.schema, &err);
+	CHECK_EQ_INT(rc, 0);
+	CHECK_EQ_STR(type_of(f.schema, 0), "timestamp[us]");
+	CHECK_EQ_INT(f.schema->as_is, 0);
 	pq_free(&f);
 	lh_error_clear(&err);
 }
