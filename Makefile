@@ -364,3 +364,10 @@ bench-search: $(BUILD)/lakehouse $(BUILD)/bench/exact_knn
 	LAKEHOUSE_BIN=$(abspath $(BUILD))/lakehouse \
 		python3 bench/search/quality.py --data-dir $(BUILD)/bench/search-serve
 	rm -rf $(BUILD)/bench/search-serve
+
+# Search feedback, measured (issue 17, ADR 0190; bench/README.md "Feedback"):
+# lift, harm and cross-talk on 50,000 generated profiles, a fresh serve.
+# Not part of make test (a few minutes).
+.PHONY: bench-feedback
+bench-feedback: $(BUILD)/lakehouse
+	LAKEHOUSE_BIN=$(abspath $(BUILD))/lakehouse python3 bench/feedback_bench.py

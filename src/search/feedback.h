@@ -43,7 +43,7 @@ struct feedback_params {
 
 /* The defaults, frozen from the tuning split of bench/feedback_bench.py
  * (bench/README.md "Feedback"): lift was the same from 0.70 to 0.95 and
- * cross-talk fell to 0 from 0.75 on, so the most careful of the best. */
+ * cross-talk was 0 from 0.70 on, so the most careful of the best. */
 #define FEEDBACK_SIM_MIN 0.95
 #define FEEDBACK_INJECT_MIN 0.95
 #define FEEDBACK_BOOST 1.0
