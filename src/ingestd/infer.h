@@ -47,8 +47,11 @@ struct ingest_column;
 struct ingest_fit {
 	uint64_t first_not[SCHEMA_NINFERRED];   /* first value not of type id */
 	uint64_t first_not_decimal;             /* first value that is no decimal */
-	uint64_t int_over[INGEST_FIT_DIGITS - 1];  /* [k]: first value with > k integer digits */
-	uint64_t frac_over[INGEST_FIT_DIGITS - 1]; /* [k]: first with > k fractional digits */
+	/* [k], k = 0..38: the first value with more than k integer (fractional)
+	 * digits; schema_decimal_digits counts up to 39 ("more than 38"), and a
+	 * decimal(38,0) asks for [38] */
+	uint64_t int_over[INGEST_FIT_DIGITS];
+	uint64_t frac_over[INGEST_FIT_DIGITS];
 	unsigned char int_max, frac_max;        /* the largest counts seen */
 };
 

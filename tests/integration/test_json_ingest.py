@@ -135,6 +135,17 @@ class TestHostileJson(JsonStack):
         self.assertEqual(rows, [["1", "2.5", 1],
                                 ["123456789012345678901234567890", "1e400", 9223372036854775807]])
 
+    def test_more_digits_than_any_decimal(self):
+        # 40 digits declared decimal(38,0): a 400 naming the line, not a
+        # failed conversion (infer.h kept 38 of the 39 digit counts)
+        st, _, obj = self.ingest(b'{"a": 1}\n{"a": 1234567890123456789012345678901234567890}\n',
+                                 query="&types=a:decimal(38,0)")
+        self.assertEqual(st, 400, obj)
+        self.assertEqual((obj["code"], obj.get("line")), ("bad_value", 2), obj)
+        obj = self.ok(b'{"a": 1}\n{"a": 12345678901234567890123456789012345678}\n',
+                      query="&types=a:decimal(38,0)")
+        self.assertEqual(self.schema(obj), [("a", "decimal(38,0)")])
+
     def test_invalid_utf8_surrogates_and_nul(self):
         self.bad(b'{"a": "ok"}\n{"a": "\xff\xfe"}\n', 2, "not valid UTF-8")
         self.bad(b'{"a": "ok"}\n\n{"a": "\\ud800"}\n', 3, "lone surrogate")

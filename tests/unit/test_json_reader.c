@@ -12,6 +12,7 @@
 #include "common/schema.h"
 #include "ingestd/arrow_abi.h"
 #include "ingestd/format.h"
+#include "ingestd/infer.h"
 #include "ingestd/json_scan.h"
 
 #include <inttypes.h>
@@ -248,6 +249,24 @@ TEST(json_hostile_huge_numbers)
 	CHECK_EQ_STR(TYPE_OF("1e308"), "float64");
 	CHECK_EQ_STR(TYPE_OF("1e400"), "utf8");
 	CHECK_EQ_STR(TYPE_OF("1", "123456789012345678901234567890"), "utf8");
+}
+
+TEST(json_hostile_forty_digit_number)
+{
+	/* 40 digits: more than any decimal holds. Declared types' bookkeeping
+	 * (infer.h note 5) records "more than 38 integer digits" at its line
+	 * without writing past its arrays (it did: UBSan, index 38 of 38). */
+	struct lh_error err = { 0 };
+	struct ingest_schema *s =
+		infer("{\"v\": 1}\n{\"v\": 1234567890123456789012345678901234567890}\n", &err);
+	CHECK(s != NULL);
+	CHECK_EQ_STR(tname(s->columns[0].type), "utf8");
+	CHECK(s->columns[0].fit != NULL);
+	CHECK_EQ_INT(s->columns[0].fit->int_over[0], 1);
+	CHECK_EQ_INT(s->columns[0].fit->int_over[1], 2);
+	CHECK_EQ_INT(s->columns[0].fit->int_over[SCHEMA_DECIMAL_MAX_PRECISION], 2);
+	CHECK(s->columns[0].fit->frac_over[0] == INGEST_FIT_NONE);
+	ingest_schema_destroy(s);
 }
 
 TEST(json_hostile_utf8_and_surrogates)
