@@ -87,6 +87,13 @@ const struct json_mark *json_marks(const struct ingest_schema *s, size_t *n, int
 
 /* ---- sniffing ------------------------------------------------------------ */
 
+static size_t skip_blank(const unsigned char *p, size_t n, size_t i)
+{
+	while (i < n && (p[i] == ' ' || p[i] == '\t' || p[i] == '\r' || p[i] == '\n'))
+		i++;
+	return i;
+}
+
 static int json_sniff(const struct ingest_sniff *in)
 {
 	static const char *const types[] = {
@@ -100,14 +107,19 @@ static int json_sniff(const struct ingest_sniff *in)
 		declared |= ingest_media_type_is(in->media_type, types[i]);
 	for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
 		declared |= ingest_name_ends(in->file_name, names[i]);
-	size_t i = 0;
+	/* it looks like JSON when it starts `[{`, `[]`, `{"` or `{}` (white
+	 * space between), so a text that merely starts with [ or { (a CSV
+	 * header "[draft] title,...") is not taken for JSON */
+	size_t i = 0, j;
 	if (in->nhead >= 3 && !memcmp(in->head, "\xEF\xBB\xBF", 3))
 		i = 3;
-	while (i < in->nhead && (in->head[i] == ' ' || in->head[i] == '\t' ||
-				 in->head[i] == '\r' || in->head[i] == '\n'))
-		i++;
-	if (i < in->nhead)
-		looks = in->head[i] == '[' || in->head[i] == '{';
+	i = skip_blank(in->head, in->nhead, i);
+	if (i < in->nhead && (in->head[i] == '[' || in->head[i] == '{')) {
+		j = skip_blank(in->head, in->nhead, i + 1);
+		looks = j == in->nhead ||
+			(in->head[i] == '[' ? in->head[j] == '{' || in->head[j] == ']'
+					    : in->head[j] == '"' || in->head[j] == '}');
+	}
 	if (declared)      /* a declared JSON that is not one: its error is JSON's */
 		return looks || i == in->nhead ? INGEST_SNIFF_DECLARED : INGEST_SNIFF_LOOKS;
 	return looks ? INGEST_SNIFF_LOOKS : 0;

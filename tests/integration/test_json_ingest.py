@@ -99,6 +99,11 @@ class TestJsonIngest(JsonStack):
         obj = self.ok(body, ctype=ctype, name="other")
         self.assertEqual(self.schema(obj), [("a", "int64"), ("b", "utf8")])
 
+    def test_text_starting_with_a_bracket_is_still_csv(self):
+        body, ctype = boundary_body("export.txt", b"[draft] title,owner\n1,2\n")
+        obj = self.ok(body, ctype=ctype)
+        self.assertEqual(self.schema(obj), [("[draft] title", "int64"), ("owner", "int64")])
+
     def test_key_first_seen_late_is_a_column(self):
         lines = [b'{"id": %d, "name": "n%d"}' % (i, i) for i in range(1, 50000)]
         lines.append(b'{"id": 50000, "late": 2.5, "name": "last"}')

@@ -5,6 +5,7 @@ input": streamed with bounded memory like CSV; ADR 0182). The size follows
 LAKEHOUSE_TEST_LARGE_BYTES like the CSV test (e.g. 64M for a quick run)."""
 import os
 import tempfile
+import time
 import unittest
 
 from lhtest import ServerTest, request_json
@@ -67,6 +68,7 @@ class TestJsonIngestLarge(ServerTest):
             finally:
                 if saved is not None:
                     os.environ["LAKEHOUSE_TEST_LARGE_BYTES"] = saved
+            t0 = time.monotonic()
             with open(path, "rb") as f:
                 st, _, obj = request_json(
                     "POST", ingestd.url + "/ingest?name=candidates", body=f,
@@ -82,9 +84,10 @@ class TestJsonIngestLarge(ServerTest):
                 "hourly_rate": "float64", "available": "bool", "start_date": "date32",
                 "last_contacted": "timestamp[us]", "skills": "utf8", "notes": "utf8",
                 "late_key": "float64"})
+            elapsed = time.monotonic() - t0
             peak = ingestd.peak_rss_kib()
-            print("\n  %.0f MiB NDJSON ingest: %d rows, parquet %d bytes, ingestd VmHWM %.0f MiB"
-                  % (size / 1048576.0, rows, obj["parquet_size"], peak / 1024.0))
+            print("\n  %.0f MiB NDJSON ingest: %d rows in %.1f s, parquet %d bytes, ingestd VmHWM %.0f MiB"
+                  % (size / 1048576.0, rows, elapsed, obj["parquet_size"], peak / 1024.0))
             self.assertLess(peak, RSS_LIMIT_KIB)
             self.assertEqual(os.listdir(os.path.join(storaged.data_dir, "spool")), [])
 

@@ -418,6 +418,14 @@ TEST(json_sniff)
 	CHECK_EQ_INT(sniff(NULL, "rows.json", "\xEF\xBB\xBF \n [ {"), INGEST_SNIFF_DECLARED);
 	CHECK_EQ_INT(sniff(NULL, "rows.json", "a,b\n1,2\n"), INGEST_SNIFF_LOOKS);
 	CHECK_EQ_INT(sniff(NULL, NULL, "  {\"a\":1}"), INGEST_SNIFF_LOOKS);
+	CHECK_EQ_INT(sniff(NULL, NULL, "[\n  {\"a\":1}]"), INGEST_SNIFF_LOOKS);
+	CHECK_EQ_INT(sniff(NULL, NULL, "[]"), INGEST_SNIFF_LOOKS);
+	CHECK_EQ_INT(sniff(NULL, NULL, "{}"), INGEST_SNIFF_LOOKS);
+	CHECK_EQ_INT(sniff(NULL, NULL, "["), INGEST_SNIFF_LOOKS);
+	/* text that only starts with a bracket is not JSON (a CSV header) */
+	CHECK_EQ_INT(sniff(NULL, NULL, "[draft] title,owner\n1,2\n"), 0);
+	CHECK_EQ_INT(sniff(NULL, NULL, "{id},name\n1,x\n"), 0);
+	CHECK_EQ_INT(sniff(NULL, "notes.json", "[draft] x"), INGEST_SNIFF_LOOKS);
 	CHECK_EQ_INT(sniff("text/csv", "x.csv", "a,b\n"), 0);
 	CHECK_EQ_INT(sniff(NULL, NULL, "a,b\n"), 0);
 	/* the registry picks JSON for these, CSV for a declared CSV */
