@@ -1,5 +1,5 @@
 /* cli_ingest.c — `lakehouse ingest [NAME] FILE [--mode append|replace]
- * [--delimiter D]`.
+ * [--delimiter D] [--types T]`.
  *
  * Without NAME the dataset is named after FILE (cli_name_from_file:
  * candidates.csv -> candidates), and the name used is said on stderr.
@@ -37,6 +37,7 @@ static void usage(FILE *out)
 {
 	fprintf(out,
 		"usage: lakehouse ingest [NAME] FILE [--mode replace|append] [--delimiter D]\n"
+		"                        [--types COL:TYPE,...]\n"
 		"\n"
 		"Uploads the data file FILE (\"-\" reads stdin; CSV, TSV or other\n"
 		"delimited text, the format detected by the server) as dataset NAME to\n"
@@ -52,6 +53,10 @@ static void usage(FILE *out)
 		"                  make it unambiguous, else reads commas)\n"
 		"  --evolve        accept added, removed or reordered columns and widened\n"
 		"                  types as a new version with the file's schema\n"
+		"  --types T       fix columns' types instead of inferring them, e.g.\n"
+		"                  --types 'zip:utf8,hourly_rate:decimal(10,2)' (kept by the\n"
+		"                  dataset for later uploads; a value that does not fit\n"
+		"                  its type is an error with its line)\n"
 		"\n"
 		"NAME: a letter or _, then letters, digits or _ (at most 64).\n");
 }
@@ -197,6 +202,7 @@ static const char *delimiter_query(const char *d)
 int cli_ingest_main(int argc, char **argv)
 {
 	const char *name = NULL, *file = NULL, *mode = "replace", *delimiter = NULL;
+	const char *types = NULL;                                        /* ADR 0171 */
 	int evolve = 0;
 	char derived[LH_DATASET_NAME_MAX + 1];
 	struct upload u = { .fd = -1 };
@@ -216,6 +222,10 @@ int cli_ingest_main(int argc, char **argv)
 			delimiter = argv[++i];
 		} else if (!strncmp(a, "--delimiter=", 12)) {
 			delimiter = a + 12;
+		} else if (!strcmp(a, "--types") && i + 1 < argc) {              /* ADR 0171 */
+			types = argv[++i];
+		} else if (!strncmp(a, "--types=", 8)) {
+			types = a + 8;
 		} else if (!strcmp(a, "--evolve")) {                             /* ADR 0173 */
 			evolve = 1;
 		} else if (a[0] == '-' && a[1]) {
@@ -290,10 +300,16 @@ int cli_ingest_main(int argc, char **argv)
 	}
 
 	char *q = cli_url_encoded("/v1/ingest?name=", name, "");
-	char *path = xasprintf("%s&mode=%s%s", q, mode, evolve ? "&evolve=true" : "");
+	char *path = xasprintf("%s&mode=%s%s%s", q, mode, evolve ? "&evolve=true" : "",
+			       types ? "&types=" : "");
 	free(q);
 	if (delimiter) {
 		char *with = xasprintf("%s&delimiter=%s", path, delimiter_query(delimiter));
+		free(path);
+		path = with;
+	}
+	if (types) {                                        /* the server checks them */
+		char *with = cli_url_encoded(path, types, "");
 		free(path);
 		path = with;
 	}

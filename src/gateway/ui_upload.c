@@ -1,5 +1,5 @@
 /* ui_upload.c — the upload page, GET /upload[?name=], and POST /upload: a
- * multipart form (csrf, name, mode, file) streamed to ingestd through the
+ * multipart form (csrf, name, mode, file, types) streamed to ingestd through the
  * gateway's proxy once its CSRF token is checked (notes 6-7), its answer
  * shown as a result or a schema drift side by side. "note n" means ui.c's
  * DESIGN NOTES.
@@ -55,6 +55,14 @@ static void render_upload_form(struct html *h, const char *name, const struct ui
 		    "<label><input type=\"radio\" name=\"mode\" value=\"append\"> Append"
 		    " <span class=\"hint\">add its rows to the latest version</span></label>"
 		    "</fieldset>"
+		    /* ADR 0171: declared types, sent as ingestd's "types" field */
+		    "<label for=\"types\">Column types <span class=\"hint\">(optional)</span>"
+		    "</label><input id=\"types\" name=\"types\" autocomplete=\"off\" "
+		    "placeholder=\"zip:utf8, hourly_rate:decimal(10,2)\">"
+		    "<p class=\"hint\">Fix a column's type instead of letting the file decide: "
+		    "column:type, separated by commas. Types: bool, int64, float64, date32, "
+		    "timestamp[us], utf8, decimal(p,s) for exact money. The dataset keeps them for "
+		    "later uploads.</p>"
 		    /* ADR 0173: explicit evolution */
 		    "<label class=\"check\"><input type=\"checkbox\" id=\"evolve\" name=\"evolve\" "
 		    "value=\"true\"> Accept schema changes <span class=\"hint\">added, removed or "
