@@ -7,6 +7,17 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* Columns [from, to) as a new column starts. */
+static void columns_start(struct infer_columns *t, size_t from, size_t to)
+{
+	for (size_t i = from; i < to; i++) {
+		t->possible[i] = SCHEMA_MASK(SCHEMA_UTF8) - 1;    /* note 1 */
+		t->seen[i] = t->nulls[i] = t->inexact[i] = 0;
+		memset(&t->fit[i], 0xff, sizeof t->fit[i]);       /* note 5: NONE */
+		t->fit[i].int_max = t->fit[i].frac_max = 0;
+	}
+}
+
 void infer_columns_init(struct infer_columns *t, size_t ncols)
 {
 	t->ncols = ncols;
@@ -16,11 +27,20 @@ void infer_columns_init(struct infer_columns *t, size_t ncols)
 	t->inexact = xcalloc(ncols ? ncols : 1, 1);
 	t->fit = xmalloc((ncols ? ncols : 1) * sizeof *t->fit);
 	t->line = 0;
-	for (size_t i = 0; i < ncols; i++) {
-		t->possible[i] = SCHEMA_MASK(SCHEMA_UTF8) - 1;    /* note 1 */
-		memset(&t->fit[i], 0xff, sizeof t->fit[i]);       /* note 5: NONE */
-		t->fit[i].int_max = t->fit[i].frac_max = 0;
-	}
+	columns_start(t, 0, ncols);
+}
+
+void infer_columns_grow(struct infer_columns *t, size_t ncols)
+{
+	if (ncols <= t->ncols)
+		return;
+	t->possible = xrealloc(t->possible, ncols * sizeof *t->possible);
+	t->seen = xrealloc(t->seen, ncols);
+	t->nulls = xrealloc(t->nulls, ncols);
+	t->inexact = xrealloc(t->inexact, ncols);
+	t->fit = xrealloc(t->fit, ncols * sizeof *t->fit);
+	columns_start(t, t->ncols, ncols);
+	t->ncols = ncols;
 }
 
 void infer_fit_dropped(struct ingest_fit *f, unsigned dropped, uint64_t line)

@@ -78,6 +78,12 @@ void infer_columns_check_exact(struct infer_columns *t, size_t col, const char *
 /* Start ncols columns with every type possible. */
 void infer_columns_init(struct infer_columns *t, size_t ncols);
 
+/* Widen an initialised set to ncols columns (no-op when it has as many):
+ * the columns it had keep their state, the new ones start as
+ * infer_columns_init starts them. For a format whose columns appear as it
+ * reads (JSON keys). */
+void infer_columns_grow(struct infer_columns *t, size_t ncols);
+
 /* One value of column `col` (< ncols): p[0..n), empty = null. Inline: it
  * runs once per value of the upload. */
 static inline void infer_columns_value(struct infer_columns *t, size_t col, const char *p,

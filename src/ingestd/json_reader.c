@@ -26,9 +26,8 @@
  *      applied at the end; a number's text can only match
  *      int64/float64 (or nothing, beyond the int64 range: text, SPEC 4), true
  *      and false only bool, a nested value's text nothing (utf8). null and
- *      "" are null, as an empty CSV field. The infer_columns sets are
- *      allocated LH_CSV_MAX_COLUMNS wide at the start, so a column first
- *      seen late needs no copy of them.
+ *      "" are null, as an empty CSV field. The infer_columns sets grow
+ *      with the columns (infer_columns_grow, doubling).
  *   4. Nullability: explicit nulls (infer.h) plus every column missing from
  *      some row (its count of rows with the key is below the row count), so
  *      a row costs its members, not the columns.
@@ -205,7 +204,7 @@ struct ingest_reader {
 	struct json_scanner sc;
 	struct ingest_schema *s;
 	struct json_layout *layout;     /* s->layout */
-	struct infer_columns types;     /* LH_CSV_MAX_COLUMNS wide (note 3) */
+	struct infer_columns types;     /* cols_cap wide (note 3) */
 	struct key_index keys;
 	size_t cols_cap;
 	uint64_t *present;              /* per column: rows holding the key */
@@ -228,7 +227,7 @@ static struct ingest_reader *json_begin(void)
 	st->s = ingest_schema_create(&ingest_format_json);
 	st->layout = xcalloc(1, sizeof *st->layout);
 	st->s->layout = st->layout;
-	infer_columns_init(&st->types, LH_CSV_MAX_COLUMNS);
+	infer_columns_init(&st->types, 0);
 	st->cap = 4 * (size_t)LH_STREAM_CHUNK;
 	st->buf = xmalloc(st->cap);
 	return st;
@@ -293,6 +292,7 @@ static int column_add(struct ingest_reader *st, const struct json_member *m, str
 		st->present = xrealloc(st->present, cap * sizeof *st->present);
 		st->kinds = xrealloc(st->kinds, cap * sizeof *st->kinds);
 		st->stamp = xrealloc(st->stamp, cap * sizeof *st->stamp);
+		infer_columns_grow(&st->types, cap);
 		st->cols_cap = cap;
 	}
 	size_t col = s->ncols++;
@@ -432,7 +432,7 @@ static int json_finish(struct ingest_reader *st, struct ingest_schema **out, str
 	}
 	s->data_end = st->data_end;
 	st->layout->mode = st->sc.mode;
-	st->types.ncols = s->ncols;        /* the columns seen of the wide sets (note 3) */
+	st->types.ncols = s->ncols;        /* the sets are cols_cap wide (note 3) */
 	for (size_t i = 0; i < s->ncols; i++)
 		st->types.possible[i] &= st->kinds[i];
 	infer_columns_result(&st->types, s->columns);

@@ -8,6 +8,7 @@
 #include "common/schema.h"
 #include "ingestd/csv.h"
 #include "ingestd/format.h"
+#include "ingestd/infer.h"
 
 #include <fcntl.h>
 #include <stdlib.h>
@@ -641,4 +642,34 @@ TEST(infer_header_nul_byte_is_bad_header)
 	CHECK_EQ_STR(err.code, "bad_header");
 	CHECK_EQ_INT(json_integer_value(json_object_get(err.extra, "index")), 1);
 	lh_error_clear(&err);
+}
+
+TEST(infer_columns_grow_keeps_state)
+{
+	/* JSON keys appear as the file is read: the sets widen, the columns
+	 * seen so far keep their types, nulls and declared-type lines */
+	struct infer_columns t;
+	struct ingest_column cols[40];
+	memset(cols, 0, sizeof cols);
+	infer_columns_init(&t, 2);
+	t.line = 1;
+	infer_columns_value(&t, 0, "12", 2);
+	infer_columns_value(&t, 1, "", 0);
+	infer_columns_grow(&t, 40);
+	CHECK_EQ_INT(t.ncols, 40);
+	t.line = 2;
+	infer_columns_value(&t, 0, "x", 1);
+	infer_columns_value(&t, 39, "2024-01-05", 10);
+	infer_columns_grow(&t, 3);           /* narrower: nothing changes */
+	CHECK_EQ_INT(t.ncols, 40);
+	infer_columns_result(&t, cols);
+	CHECK_EQ_STR(tname(cols[0].type), "utf8");
+	CHECK_EQ_INT(cols[0].fit->first_not[SCHEMA_INT64], 2);
+	CHECK(cols[1].nullable && cols[1].all_null);
+	CHECK(!cols[2].nullable && cols[2].all_null);
+	CHECK_EQ_STR(tname(cols[39].type), "date32");
+	CHECK_EQ_INT(cols[39].fit->first_not[SCHEMA_DATE32], INGEST_FIT_NONE);
+	for (size_t i = 0; i < 40; i++)
+		free(cols[i].fit);
+	infer_columns_free(&t);
 }
