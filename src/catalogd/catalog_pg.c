@@ -201,6 +201,19 @@ static const char *const migrations[] = {
 	"DROP TRIGGER IF EXISTS dataset_renames_end ON datasets;"
 	"CREATE TRIGGER dataset_renames_end AFTER INSERT OR DELETE ON datasets"
 	" FOR EACH ROW EXECUTE FUNCTION lakehouse_dataset_renames_end();",
+	/* 5: the schema each object of an evolved dataset was written with,
+	 * when it is not its version's (ADR 0173). A row per such object only;
+	 * it goes with its object row. IF NOT EXISTS: a database whose
+	 * schema_migrations rows were set back by hand (as tests do to fake an
+	 * older catalog) keeps its table. */
+	"CREATE TABLE IF NOT EXISTS object_fingerprints ("
+	"  dataset_id BIGINT NOT NULL,"
+	"  version BIGINT NOT NULL,"
+	"  ord INTEGER NOT NULL,"
+	"  schema_fingerprint TEXT NOT NULL,"
+	"  PRIMARY KEY (dataset_id, version, ord),"
+	"  FOREIGN KEY (dataset_id, version, ord)"
+	"    REFERENCES version_objects(dataset_id, version, ord) ON DELETE CASCADE);",
 };
 #define NMIGRATIONS ((int)(sizeof migrations / sizeof migrations[0]))
 
@@ -480,7 +493,8 @@ static int unreadable(struct lh_error *err, const char *name)
 }
 
 /* The objects column of version_load: a JSON array of [key, size, rows,
- * sha256] in manifest order, or NULL for none. */
+ * sha256, fingerprint] in manifest order (fingerprint null: the version's,
+ * ADR 0173), or NULL for none. */
 static int objects_from_json(struct catalog_version *v, const char *text, struct lh_error *err)
 {
 	json_t *arr = json_loads(text, 0, NULL);
@@ -492,11 +506,16 @@ static int objects_from_json(struct catalog_version *v, const char *text, struct
 	json_array_foreach(arr, i, o) {
 		json_t *key = json_array_get(o, 0), *size = json_array_get(o, 1);
 		json_t *rows = json_array_get(o, 2), *sha = json_array_get(o, 3);
-		if (json_array_size(o) != 4 || !json_is_string(key) || !json_is_integer(size) ||
-		    !json_is_integer(rows) || !json_is_string(sha))
+		json_t *fp = json_array_get(o, 4);
+		if (json_array_size(o) != 5 || !json_is_string(key) || !json_is_integer(size) ||
+		    !json_is_integer(rows) || !json_is_string(sha) ||
+		    !(json_is_null(fp) || json_is_string(fp)))
 			goto out;
 		catalog_version_add_object(v, json_string_value(key), json_integer_value(size),
 					   json_integer_value(rows), json_string_value(sha));
+		if (json_is_string(fp))
+			snprintf(v->objects[v->nobjects - 1].fingerprint, CATALOG_FP_LEN + 1, "%s",
+				 json_string_value(fp));
 	}
 	rc = 0;
 out:
@@ -515,9 +534,17 @@ static int version_load(struct catalog_pg *s, struct pg_conn *c, int first, cons
 	static const char sql[] =
 		"SELECT d.id, d.created_ms, v.version, v.schema_fingerprint, v.schema_json, v.mode,"
 		" v.row_count, v.size_bytes, v.created_ms,"
-		" (SELECT json_agg(json_build_array(o.key, o.size, o.row_count, o.content_sha256)"
-		"   ORDER BY o.ord) FROM version_objects o"
-		"  WHERE o.dataset_id = v.dataset_id AND o.version = v.version)"
+		" (SELECT json_agg(json_build_array(o.key, o.size, o.row_count, o.content_sha256,"
+		"   f.schema_fingerprint) ORDER BY o.ord) FROM version_objects o"
+		"  LEFT JOIN object_fingerprints f ON f.dataset_id = o.dataset_id"
+		"   AND f.version = o.version AND f.ord = o.ord"
+		"  WHERE o.dataset_id = v.dataset_id AND o.version = v.version),"
+		/* ADR 0173: each object fingerprint's schema, from its first version */
+		" (SELECT json_object_agg(x.fp, (SELECT w.schema_json::json FROM versions w"
+		"   WHERE w.dataset_id = v.dataset_id AND w.schema_fingerprint = x.fp"
+		"   ORDER BY w.version LIMIT 1))"
+		"  FROM (SELECT DISTINCT f.schema_fingerprint AS fp FROM object_fingerprints f"
+		"   WHERE f.dataset_id = v.dataset_id AND f.version = v.version) x)"
 		" FROM datasets d LEFT JOIN versions v ON v.dataset_id = d.id"
 		"  AND v.version = CASE WHEN $2::bigint > 0 THEN $2::bigint ELSE d.latest_version END"
 		" WHERE d.name = $1";
@@ -557,6 +584,13 @@ static int version_load(struct catalog_pg *s, struct pg_conn *c, int first, cons
 	v->updated_ms = field_i64(res, 0, 8);
 	if (!PQgetisnull(res, 0, 9) && objects_from_json(v, PQgetvalue(res, 0, 9), err))
 		goto out;
+	if (!PQgetisnull(res, 0, 10)) {                                      /* ADR 0173 */
+		v->object_schemas = json_loads(PQgetvalue(res, 0, 10), 0, NULL);
+		if (!json_is_object(v->object_schemas)) {
+			unreadable(err, name);
+			goto out;
+		}
+	}
 	*out = v;
 	v = NULL;
 	rc = 0;
@@ -728,8 +762,12 @@ static int version_insert(PGconn *pg, int64_t id, const struct catalog_version *
 	/* All objects in one statement: a JSON array parameter, unnested. */
 	for (size_t i = 0; i < v->nobjects; i++) {
 		const struct catalog_object *o = &v->objects[i];
-		json_array_append_new(objs, json_pack("[s, I, I, s]", o->key, (json_int_t)o->size,
-						      (json_int_t)o->row_count, o->sha256));
+		json_array_append_new(objs, json_pack("[s, I, I, s, s?]", o->key,
+						      (json_int_t)o->size, (json_int_t)o->row_count,
+						      o->sha256,
+						      o->fingerprint[0] &&
+						      strcmp(o->fingerprint, v->fingerprint)
+						      ? o->fingerprint : NULL));
 	}
 	objs_text = json_dump_compact(objs);
 	const char *oparams[] = { b_id.s, b_ver.s, objs_text };
@@ -738,6 +776,18 @@ static int version_insert(PGconn *pg, int64_t id, const struct catalog_version *
 		      " SELECT $1, $2, e.n - 1, e.o->>0, (e.o->>1)::bigint, (e.o->>2)::bigint, e.o->>3"
 		      " FROM jsonb_array_elements($3::jsonb) WITH ORDINALITY AS e(o, n)", 3, oparams,
 		  "write a version's objects", NULL, err))
+		goto out;
+	size_t foreign = 0;
+	for (size_t i = 0; i < v->nobjects; i++)
+		foreign += v->objects[i].fingerprint[0] &&
+			   strcmp(v->objects[i].fingerprint, v->fingerprint);
+	if (foreign &&   /* ADR 0173: only an evolved version's older objects */
+	    query(pg, "INSERT INTO object_fingerprints (dataset_id, version, ord,"
+		      " schema_fingerprint)"
+		      " SELECT $1, $2, e.n - 1, e.o->>4"
+		      " FROM jsonb_array_elements($3::jsonb) WITH ORDINALITY AS e(o, n)"
+		      " WHERE e.o->>4 IS NOT NULL", 3, oparams,
+		  "write a version's object fingerprints", NULL, err))
 		goto out;
 	rc = 0;
 out:

@@ -54,6 +54,11 @@
  *      judge the new name. Triggers end redirects when a dataset is created
  *      under an old name or the dataset they point to is dropped, so no
  *      register or drop path has to know about them.
+ *  11. Explicit evolution (ADR 0173; migration 5): an object written under
+ *      another schema than its version's has a row in object_fingerprints
+ *      (version_insert); version_load reads it back with the object, and
+ *      each such fingerprint's schema from the first version that has it
+ *      (object_schemas_load) into the manifest's object_schemas.
  */
 #include "catalogd/catalog_store.h"
 #include "catalogd/conn_pool.h"
@@ -158,6 +163,18 @@ static const char *const migrations[] = {
 	" BEGIN DELETE FROM dataset_renames WHERE lower(old_name) = lower(NEW.name); END;"
 	"CREATE TRIGGER IF NOT EXISTS dataset_renames_end_on_drop AFTER DELETE ON datasets"
 	" BEGIN DELETE FROM dataset_renames WHERE new_name = OLD.name; END;",
+	/* 5: the schema each object of an evolved dataset was written with,
+	 * when it is not its version's (note 11, ADR 0173). A row per such
+	 * object only; it goes with its object row. */
+	"CREATE TABLE IF NOT EXISTS object_fingerprints ("
+	"  dataset_id INTEGER NOT NULL,"
+	"  version INTEGER NOT NULL,"
+	"  ord INTEGER NOT NULL,"
+	"  schema_fingerprint TEXT NOT NULL,"
+	"  PRIMARY KEY (dataset_id, version, ord),"
+	"  FOREIGN KEY (dataset_id, version, ord)"
+	"    REFERENCES version_objects(dataset_id, version, ord) ON DELETE CASCADE)"
+	"  WITHOUT ROWID;",
 };
 #define NMIGRATIONS ((int)(sizeof migrations / sizeof migrations[0]))
 
@@ -391,6 +408,9 @@ static int name_case_taken(sqlite3 *db, const char *name, struct lh_error *err)
 	return rc;
 }
 
+static int object_schemas_load(sqlite3 *db, int64_t id, struct catalog_version *v,
+			       struct lh_error *err);
+
 /* Load one version: 0 with *out, 1 if there is no such version, -1 err. */
 static int version_load(sqlite3 *db, int64_t id, const char *name, int64_t created_ms,
 			int64_t version, struct catalog_version **out, struct lh_error *err)
@@ -432,18 +452,27 @@ static int version_load(sqlite3 *db, int64_t id, const char *name, int64_t creat
 	sqlite3_finalize(st);
 	st = NULL;
 
-	if (prepare(db, "SELECT key, size, row_count, content_sha256 FROM version_objects"
-			" WHERE dataset_id = ?1 AND version = ?2 ORDER BY ord", &st, err))
+	if (prepare(db, "SELECT o.key, o.size, o.row_count, o.content_sha256,"
+			" f.schema_fingerprint FROM version_objects o"
+			" LEFT JOIN object_fingerprints f ON f.dataset_id = o.dataset_id"
+			"  AND f.version = o.version AND f.ord = o.ord"
+			" WHERE o.dataset_id = ?1 AND o.version = ?2 ORDER BY o.ord", &st, err))
 		goto out;
 	sqlite3_bind_int64(st, 1, id);
 	sqlite3_bind_int64(st, 2, version);
-	for (step = sqlite3_step(st); step == SQLITE_ROW; step = sqlite3_step(st))
+	for (step = sqlite3_step(st); step == SQLITE_ROW; step = sqlite3_step(st)) {
 		catalog_version_add_object(v, column_text(st, 0), sqlite3_column_int64(st, 1),
 					   sqlite3_column_int64(st, 2), column_text(st, 3));
+		if (sqlite3_column_type(st, 4) != SQLITE_NULL)                   /* note 11 */
+			snprintf(v->objects[v->nobjects - 1].fingerprint, CATALOG_FP_LEN + 1, "%s",
+				 column_text(st, 4));
+	}
 	if (step != SQLITE_DONE) {
 		db_fail(db, step, "read a version's objects", err);
 		goto out;
 	}
+	if (object_schemas_load(db, id, v, err))
+		goto out;
 	*out = v;
 	v = NULL;
 	rc = 0;
@@ -451,6 +480,41 @@ out:
 	json_decref(schema);
 	sqlite3_finalize(st);
 	catalog_version_destroy(v);
+	return rc;
+}
+
+/* Note 11: the schema of every object fingerprint v holds, from the first
+ * version written under it, into v->object_schemas. */
+static int object_schemas_load(sqlite3 *db, int64_t id, struct catalog_version *v,
+			       struct lh_error *err)
+{
+	sqlite3_stmt *st = NULL;
+	int rc = 0;
+	for (size_t i = 0; i < v->nobjects && rc == 0; i++) {
+		const char *fp = v->objects[i].fingerprint;
+		if (!fp[0] || (v->object_schemas && json_object_get(v->object_schemas, fp)))
+			continue;
+		if (!st && prepare(db, "SELECT schema_json FROM versions WHERE dataset_id = ?1"
+				       " AND schema_fingerprint = ?2 ORDER BY version LIMIT 1", &st, err))
+			return -1;
+		sqlite3_reset(st);
+		sqlite3_bind_int64(st, 1, id);
+		sqlite3_bind_text(st, 2, fp, -1, SQLITE_TRANSIENT);
+		int step = sqlite3_step(st);
+		json_t *schema = step == SQLITE_ROW ? json_loads(column_text(st, 0), 0, NULL) : NULL;
+		if (step != SQLITE_ROW && step != SQLITE_DONE)
+			rc = db_fail(db, step, "read an object's schema", err);
+		else if (!json_is_array(schema))
+			rc = lh_fail(err, 500, "catalog_error", "the schema of an object of \"%s\" "
+				     "is unreadable", v->name);
+		else {
+			if (!v->object_schemas)
+				v->object_schemas = json_object();
+			json_object_set(v->object_schemas, fp, schema);
+		}
+		json_decref(schema);
+	}
+	sqlite3_finalize(st);
 	return rc;
 }
 
@@ -631,6 +695,23 @@ static int version_insert(sqlite3 *db, int64_t id, const struct catalog_version 
 		sqlite3_bind_int64(st, 6, o->row_count);
 		sqlite3_bind_text(st, 7, o->sha256, -1, SQLITE_STATIC);
 		if (step_done(db, st, "write a version's objects", err))
+			goto out;
+		sqlite3_reset(st);
+	}
+	sqlite3_finalize(st);
+	st = NULL;
+	for (size_t i = 0; i < v->nobjects; i++) {                           /* note 11 */
+		const struct catalog_object *o = &v->objects[i];
+		if (!o->fingerprint[0] || !strcmp(o->fingerprint, v->fingerprint))
+			continue;
+		if (!st && prepare(db, "INSERT INTO object_fingerprints (dataset_id, version, ord,"
+				       " schema_fingerprint) VALUES (?1, ?2, ?3, ?4)", &st, err))
+			goto out;
+		sqlite3_bind_int64(st, 1, id);
+		sqlite3_bind_int64(st, 2, v->version);
+		sqlite3_bind_int64(st, 3, (int64_t)i);
+		sqlite3_bind_text(st, 4, o->fingerprint, -1, SQLITE_STATIC);
+		if (step_done(db, st, "write a version's object fingerprints", err))
 			goto out;
 		sqlite3_reset(st);
 	}

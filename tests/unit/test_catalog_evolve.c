@@ -6,8 +6,11 @@
 #include "test.h"
 
 #include "catalog_fixtures.h"
+#include "catalogd/catalog_store.h"
 #include "common/manifest.h"
 
+#include <stdlib.h>
+#include <unistd.h>
 
 /* plan(latest, request) with a fixed clock. */
 static int plan(const struct catalog_version *latest, const struct catalog_version *req,
@@ -295,3 +298,97 @@ TEST(catalog_evolve_request_and_manifest_json)
 	catalog_version_destroy(v2);
 }
 
+/* ---- the stores ---------------------------------------------------------- */
+
+/* The store under test: SQLite in a fresh temp dir, or the backend and
+ * location of LAKEHOUSE_TEST_CATALOG_BACKEND / _LOCATION (as
+ * test_catalog_store.c). */
+static struct catalog_store *evolve_store(char dir[64])
+{
+	struct lh_error err = { 0 };
+	const char *backend = getenv("LAKEHOUSE_TEST_CATALOG_BACKEND");
+	const char *location = getenv("LAKEHOUSE_TEST_CATALOG_LOCATION");
+	char path[128];
+	snprintf(dir, 64, "/tmp/lh-evolve-XXXXXX");
+	if (!mkdtemp(dir))
+		return NULL;
+	if (!backend || !backend[0] || !strcmp(backend, "sqlite") || !location) {
+		backend = "sqlite";
+		snprintf(path, sizeof path, "%s/catalog.db", dir);
+		location = path;
+	}
+	struct catalog_store *s = catalog_store_open(backend, location, &err);
+	if (!s)
+		fprintf(stderr, "  open: %s\n", err.msg);
+	lh_error_clear(&err);
+	return s;
+}
+
+static void evolve_store_close(struct catalog_store *s, const char *dir)
+{
+	char path[128];
+	catalog_store_close(s);
+	snprintf(path, sizeof path, "%s/catalog.db", dir);
+	unlink(path);
+	snprintf(path, sizeof path, "%s/catalog.db-wal", dir);
+	unlink(path);
+	snprintf(path, sizeof path, "%s/catalog.db-shm", dir);
+	unlink(path);
+	rmdir(dir);
+}
+
+/* Each object keeps the fingerprint it was written with through the store
+ * (migration 5 of both backends), with its schema, version by version. */
+TEST(catalog_evolve_store_keeps_object_fingerprints)
+{
+	char dir[64];
+	struct lh_error err = { 0 };
+	struct catalog_store *s = evolve_store(dir);
+	struct catalog_version *v1 = NULL, *v2 = NULL, *v3 = NULL, *got = NULL;
+	int existing = 0;
+	CHECK(s != NULL);
+	catalog_store_drop(s, "evolving", &err);
+	lh_error_clear(&err);
+	struct catalog_version *r1 = fixture_version("evolving", "id:int64,name:utf8", "k1=2",
+						     "replace");
+	struct catalog_version *r2 = fixture_version("evolving", "id:float64,city:utf8", "k2=1",
+						     "append");
+	struct catalog_version *r3 = fixture_version("evolving", "id:float64,city:utf8", "k3=4",
+						     "append");
+	r2->evolve = 1;
+	CHECK_EQ_INT(catalog_store_register(s, r1, &v1, &existing, &err), 0);
+	CHECK_EQ_INT(catalog_store_register(s, r2, &v2, &existing, &err), 0);
+	CHECK_EQ_INT(existing, 0);
+	CHECK(v2->evolved != NULL);
+	CHECK_EQ_INT(catalog_store_register(s, r3, &v3, &existing, &err), 0);
+
+	CHECK_EQ_INT(catalog_store_get(s, "evolving", 0, &got, &err), 0);
+	CHECK_EQ_INT(got->version, 3);
+	CHECK_EQ_STR(got->fingerprint, r2->fingerprint);
+	CHECK_EQ_INT(got->nobjects, 3);
+	CHECK_EQ_STR(got->objects[0].fingerprint, r1->fingerprint);
+	CHECK_EQ_STR(got->objects[1].fingerprint, "");
+	CHECK_EQ_STR(got->objects[2].fingerprint, "");
+	const json_t *os = json_object_get(got->object_schemas, r1->fingerprint);
+	CHECK_EQ_INT(json_array_size(os), 2);
+	CHECK_EQ_STR(json_string_value(json_object_get(json_array_get(os, 0), "type")), "int64");
+	CHECK(got->evolved == NULL);   /* only a register's answer says it */
+	catalog_version_destroy(got);
+	got = NULL;
+
+	CHECK_EQ_INT(catalog_store_get(s, "evolving", 1, &got, &err), 0);
+	CHECK_EQ_INT(got->nobjects, 1);
+	CHECK_EQ_STR(got->objects[0].fingerprint, "");
+	CHECK(got->object_schemas == NULL);
+	catalog_version_destroy(got);
+	got = NULL;
+
+	CHECK_EQ_INT(catalog_store_drop(s, "evolving", &err), 0);
+	catalog_version_destroy(r1);
+	catalog_version_destroy(r2);
+	catalog_version_destroy(r3);
+	catalog_version_destroy(v1);
+	catalog_version_destroy(v2);
+	catalog_version_destroy(v3);
+	evolve_store_close(s, dir);
+}

@@ -271,7 +271,7 @@ TEST(catalog_store_survives_reopen)
 	sqlite3_stmt *st = NULL;
 	CHECK_EQ_INT(sqlite3_open(f.path, &db), SQLITE_OK);
 	const char *checks[][2] = { { "PRAGMA journal_mode", "wal" },
-				    { "PRAGMA user_version", "4" },  /* 4: renames, ADR 0175 */
+				    { "PRAGMA user_version", "5" },  /* 5: object fingerprints, ADR 0173 */
 				    { "PRAGMA integrity_check", "ok" },
 				    { "SELECT count(*) FROM versions", "3" } };
 	for (size_t i = 0; i < sizeof checks / sizeof checks[0]; i++) {
