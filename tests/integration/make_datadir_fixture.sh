@@ -21,6 +21,8 @@
 #   placements   v1: zero-padded codes, quoted commas and newlines, nulls,
 #                UTC timestamps
 #   timesheets   v1: a float column of whole and fractional hours
+# and expected.json's "drift": the 409 the release answered to a real drift
+# (text into people's int64 id), whose object stays behind as an orphan.
 set -euo pipefail
 
 BIN=${1:?usage: make_datadir_fixture.sh PREV_BINARY [OUT_DIR]}
@@ -101,7 +103,7 @@ done
 
 # what the previous release answers, for test_upgrade.py to compare with
 python3 - "$LAKEHOUSE_URL" >"$WORK/expected.json" <<'EOF'
-import json, sys, urllib.request
+import json, sys, urllib.error, urllib.request
 url = sys.argv[1]
 def get(path):
     with urllib.request.urlopen(url + path) as r:
@@ -123,6 +125,17 @@ for d in get("/v1/catalog/datasets")["datasets"]:
         versions[str(n)] = {"manifest": m, "result": query('SELECT * FROM "%s@%d"' % (name, n))}
     out["datasets"][name] = {"latest": d["version"], "versions": versions}
 out["index"] = get("/v1/catalog/index/candidates")
+# real drift (text into an int64 column): the 409 body the release answered
+drift = {"path": "/v1/ingest?name=people&mode=append", "body": "id,name\nabc,Zed\n"}
+req = urllib.request.Request(url + drift["path"], method="POST", data=drift["body"].encode(),
+                             headers={"Content-Type": "text/csv"})
+try:
+    urllib.request.urlopen(req)
+    raise SystemExit("the drift upload was accepted")
+except urllib.error.HTTPError as e:
+    drift["status"] = e.code
+    drift["answer"] = json.load(e)
+out["drift"] = drift
 json.dump(out, sys.stdout, indent=1, sort_keys=True, ensure_ascii=False)
 sys.stdout.write("\n")
 EOF

@@ -21,6 +21,8 @@ temp dir and starts the current binary on the copy, which must
     the upgraded data gets the same fingerprint;
   - take an append with the same schema as a new version on the old
     fingerprint, and answer the old versions unchanged afterwards;
+  - answer a real drift (text into an int64 column) with the very 409 body
+    the old release gave (expected.json "drift");
   - keep the search index declaration and its ready builds, and rename an
     old dataset with all of that.
 """
@@ -134,6 +136,16 @@ class UpgradeTest(ServerTest):
         self.assertEqual(st, 200, obj)
         self.assertEqual(obj["manifest"]["version"], 3)
         self.assertEqual(obj["manifest"]["schema_fingerprint"], VECTOR_ID_NAME)
+
+    def test_real_drift_answers_as_before(self):
+        # the 409 body stays as it is for real drift (issue 15 point 5)
+        drift = self.expected["drift"]
+        st, _, obj = request_json("POST", self.url + drift["path"], drift["body"],
+                                  {"Content-Type": "text/csv"})
+        self.assertEqual(st, drift["status"], obj)
+        self.assertEqual(obj, drift["answer"])
+        self.assertEqual(self.get("/v1/catalog/manifest/people")["version"],
+                         self.expected["datasets"]["people"]["latest"])
 
     def test_the_search_index_and_a_rename(self):
         before = self.expected["index"]
