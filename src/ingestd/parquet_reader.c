@@ -50,7 +50,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 #include <unistd.h>
 
 /* ---- the type mapping (note 3) ----------------------------------------- */
@@ -268,21 +267,17 @@ int parquet_check_frame(const unsigned char head[4], const unsigned char tail[8]
 
 /* ---- sniffing ---------------------------------------------------------- */
 
-/* Certain (100, format.h's scale) on the magic number; declared (80) by
- * the media type or a .parquet name. */
+/* Certain on the magic number; declared by the media type or a .parquet
+ * name (format.h's scale). */
 static int parquet_sniff(const struct ingest_sniff *in)
 {
 	const char *t = in->media_type;
 	if (in->head && in->nhead >= 4 && !memcmp(in->head, "PAR1", 4))
-		return 100;
-	if (t && (!strncasecmp(t, "application/vnd.apache.parquet", 30) ||
-		  !strncasecmp(t, "application/x-parquet", 21)))
-		return 80;
-	if (in->file_name) {
-		size_t n = strlen(in->file_name);
-		if (n > 8 && !strcasecmp(in->file_name + n - 8, ".parquet"))
-			return 80;
-	}
+		return INGEST_SNIFF_MAGIC;
+	if (ingest_media_type_is(t, "application/vnd.apache.parquet") ||
+	    ingest_media_type_is(t, "application/x-parquet") ||
+	    ingest_name_ends(in->file_name, ".parquet"))
+		return INGEST_SNIFF_DECLARED;
 	return 0;
 }
 

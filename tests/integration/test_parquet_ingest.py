@@ -215,6 +215,17 @@ class TestParquetIngest(unittest.TestCase):
         self.assertTrue(again["existing"])
         self.assertEqual(again["manifest"]["version"], obj["manifest"]["version"])
 
+    def test_raw_body_as_parquet_media_type_or_octet_stream(self):
+        # detection (format.c): the media type, or the PAR1 magic whatever the type says
+        pq = self.export("SELECT 1::BIGINT AS id, 'Ada' AS name")
+        for i, ctype in enumerate(["application/vnd.apache.parquet", "application/x-parquet",
+                                   "application/octet-stream", "text/csv"]):
+            st, _, obj = request_json("POST", "%s/v1/ingest?name=pq_raw%d" % (self.srv.url, i),
+                                      body=pq, headers={"Content-Type": ctype})
+            self.assertEqual(st, 200, (ctype, obj))
+            self.assertEqual(obj["parquet_size"], len(pq))
+            self.assertEqual(self.schema(obj), [("id", "int64"), ("name", "utf8")])
+
     def test_duckdb_export_of_other_types_is_converted(self):
         pq = self.export(
             "SELECT i::INTEGER AS small, (i / 4)::FLOAT AS f32, "

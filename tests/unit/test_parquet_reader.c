@@ -176,6 +176,32 @@ TEST(parquet_column_expr_quotes)
 	free(e);
 }
 
+TEST(parquet_sniff_scores)
+{
+	const unsigned char par1[] = "PAR1\x15\x04", csv[] = "id,name\n";
+	struct ingest_sniff in = { .head = par1, .nhead = 6 };
+	CHECK_EQ_INT(ingest_format_parquet.sniff(&in), INGEST_SNIFF_MAGIC);
+	in.media_type = "text/csv";                       /* the magic wins */
+	CHECK_EQ_INT(ingest_format_parquet.sniff(&in), INGEST_SNIFF_MAGIC);
+	struct ingest_sniff declared = { .media_type = "Application/Vnd.Apache.Parquet; x=1",
+					 .head = csv, .nhead = 8 };
+	CHECK_EQ_INT(ingest_format_parquet.sniff(&declared), INGEST_SNIFF_DECLARED);
+	declared.media_type = "application/x-parquet";
+	CHECK_EQ_INT(ingest_format_parquet.sniff(&declared), INGEST_SNIFF_DECLARED);
+	struct ingest_sniff named = { .file_name = "People.PARQUET", .head = csv, .nhead = 8 };
+	CHECK_EQ_INT(ingest_format_parquet.sniff(&named), INGEST_SNIFF_DECLARED);
+	struct ingest_sniff other = { .media_type = "text/csv", .file_name = "a.csv", .head = csv,
+				      .nhead = 8 };
+	CHECK_EQ_INT(ingest_format_parquet.sniff(&other), 0);
+	struct ingest_sniff none = { 0 };
+	CHECK_EQ_INT(ingest_format_parquet.sniff(&none), 0);
+	/* the registry picks Parquet for its magic, whatever the declaration */
+	const struct ingest_format *f = NULL;
+	struct lh_error err = { 0 };
+	CHECK_EQ_INT(ingest_format_pick(&in, &f, &err), 0);
+	CHECK(f == &ingest_format_parquet);
+}
+
 /* ---- the frame --------------------------------------------------------- */
 
 static int frame(const char *head, const char *tail8, uint64_t size, struct lh_error *err)
