@@ -130,6 +130,8 @@
 #define LH_XLSX_MAX_STRINGS_BYTES      (256u << 20)  /* the shared strings, held in memory */
 #define LH_XLSX_MAX_STYLES             65536         /* cell formats (Excel's own cap is 64,000) */
 #define LH_XLSX_MAX_SHEETS             4096
+#define LH_XLSX_MAX_CELLS              (1u << 28)    /* a sheet's rows x columns, empty cells
+                                                     * included: what 256 MiB of CSV commas holds */
 
 /* queryd */
 #define LH_SQL_MAX_BYTES               (256u << 10)

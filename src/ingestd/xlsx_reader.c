@@ -32,13 +32,17 @@
  *   5. Batches: the sheet can only be read from its start (deflate), so one
  *      sequential walk is shared by the stream's producers under a lock,
  *      chunk after chunk in order (a producer waits for its turn); the
- *      chunk boundaries (every XLSX_CHUNK_ROWS rows or XLSX_CHUNK_BYTES of
- *      text) were recorded by inference.
+ *      chunk boundaries (every XLSX_CHUNK_ROWS rows, XLSX_CHUNK_CELLS
+ *      cells or XLSX_CHUNK_BYTES of text) were recorded by inference.
  *   6. Bounds: every part is inflated as a stream under the caps of
  *      zipread.h (LH_XLSX_MAX_PART_BYTES, LH_XLSX_MAX_RATIO: a zip bomb is a
  *      400), one row's text at most LH_CSV_MAX_RECORD_BYTES, the header at
- *      most LH_CSV_MAX_COLUMNS columns; memory is the shared strings plus
- *      one row (inference) or one chunk (batches).
+ *      most LH_CSV_MAX_COLUMNS columns, the sheet at most LH_XLSX_MAX_CELLS
+ *      rows x columns (an empty cell is free in the file, not in the
+ *      batches: what a CSV under the upload cap can hold); memory is the
+ *      shared strings plus one row (inference) or one chunk (batches).
+ *      Inference costs O(values), not O(rows x columns): a column's nulls
+ *      are counted, not fed one by one.
  */
 #include "ingestd/xlsx.h"
 
@@ -60,6 +64,9 @@
 
 #define XLSX_CHUNK_ROWS 65536u          /* rows of one batch at most (note 5) */
 #define XLSX_CHUNK_BYTES (16u << 20)    /* cell text of one batch, about */
+#define XLSX_CHUNK_CELLS (1u << 21)     /* rows x columns of one batch at most: an
+					 * empty cell costs no byte in the file but
+					 * a value slot in the batch (note 6) */
 #define XLSX_PATH_MAX 512               /* a part's path in the zip */
 #define XLSX_MAX_MERGES_KEPT 4096       /* merged ranges kept for messages */
 #define XLSX_MEDIA_TYPE "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -944,6 +951,7 @@ static int xlsx_infer(int fd, uint64_t size, const char *want, struct ingest_sch
 	const struct sheet *sheet = NULL;
 	char **names = NULL;
 	uint32_t *first_row = NULL, over = UINT32_MAX, over_row = 0;
+	uint64_t *nvalues = NULL;        /* per column: data rows with a value */
 	uint64_t chunk_bytes = 0, chunk_rows = 0;
 	size_t chunks_cap = 0;
 	int rc = -1, r;
@@ -981,6 +989,7 @@ static int xlsx_infer(int fd, uint64_t size, const char *want, struct ingest_sch
 	}
 	names = xcalloc(l->width, sizeof *names);
 	first_row = xmalloc(l->width * sizeof *first_row);
+	nvalues = xcalloc(l->width, sizeof *nvalues);
 	for (uint32_t c = 0; c < l->width; c++)
 		first_row[c] = UINT32_MAX;
 	for (size_t i = 0; i < w.ncells; i++)
@@ -1003,8 +1012,16 @@ static int xlsx_infer(int fd, uint64_t size, const char *want, struct ingest_sch
 				over_row = w.row;
 			}
 		}
+		if ((s->row_count + 1) * l->width > LH_XLSX_MAX_CELLS) {        /* note 6 */
+			lh_fail(err, 400, "xlsx_too_large",
+				"sheet \"%s\" has more than %llu cells (rows x columns, empty ones "
+				"included); split it, or save it as CSV", l->sheet_name,
+				(unsigned long long)LH_XLSX_MAX_CELLS);
+			goto out;
+		}
 		/* note 5: chunk boundaries */
 		if (l->nchunks == 0 || chunk_rows == XLSX_CHUNK_ROWS ||
+		    (chunk_rows + 1) * l->width > XLSX_CHUNK_CELLS ||
 		    chunk_bytes + bytes > XLSX_CHUNK_BYTES) {
 			if (l->nchunks == chunks_cap) {
 				chunks_cap = chunks_cap ? 2 * chunks_cap : 16;
@@ -1016,20 +1033,20 @@ static int xlsx_infer(int fd, uint64_t size, const char *want, struct ingest_sch
 		chunk_rows++;
 		chunk_bytes += bytes;
 		types.line = w.row + 1;    /* declared types name the sheet's row (infer.h note 5) */
-		for (uint32_t c = 0; c < l->width; c++) {
-			if (k < w.ncells && w.cells[k].col == c) {
-				infer_columns_value(&types, c, w.text + w.cells[k].off, w.cells[k].len);
-				if (first_row[c] == UINT32_MAX)
-					first_row[c] = w.row;
-				k++;
-			} else {
-				infer_columns_value(&types, c, "", 0);
-			}
+		for (; k < w.ncells && w.cells[k].col < l->width; k++) {
+			const struct cell *c = &w.cells[k];
+			infer_columns_value(&types, c->col, w.text + c->off, c->len);
+			if (first_row[c->col] == UINT32_MAX)
+				first_row[c->col] = w.row;
+			nvalues[c->col]++;
 		}
 		s->row_count++;
 	}
 	if (r < 0)
 		goto out;
+	for (uint32_t c = 0; c < l->width; c++)        /* note 6: the nulls, once */
+		if (nvalues[c] < s->row_count)
+			infer_columns_value(&types, c, "", 0);
 	if (decide_columns(l, names, first_row, over, over_row, &w, err))
 		goto out;
 
@@ -1077,6 +1094,7 @@ out:
 			free(names[c]);
 	free(names);
 	free(first_row);
+	free(nvalues);
 	infer_columns_free(&types);
 	walk_close(&w);
 	book_free(&b);

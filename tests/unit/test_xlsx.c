@@ -440,6 +440,10 @@ TEST(xlsx_reads_every_kind_of_cell)
 	CHECK_EQ_STR(type_name(s, 6), "float64");  /* 2, NULL, "3.5" */
 	CHECK_EQ_STR(type_name(s, 7), "utf8");     /* "02134" stays text */
 	CHECK_EQ_STR(xlsx_sheet_name(s), "Staff");
+	CHECK_EQ_INT(s->columns[0].nullable, 0);
+	CHECK_EQ_INT(s->columns[1].nullable, 1);   /* no cell in row 7 */
+	CHECK_EQ_INT(s->columns[4].nullable, 1);
+	CHECK_EQ_INT(s->columns[6].nullable, 1);   /* a formula without a value */
 	char out[1024];
 	size_t nb;
 	CHECK_EQ_INT(dump(fd, s, out, sizeof out, &nb), 0);
@@ -772,4 +776,75 @@ TEST(xlsx_sniff)
 	CHECK_EQ_INT(ingest_format_xlsx.sniff(&in), 80);       /* declared, not a zip */
 	in.media_type = "text/csv";
 	CHECK_EQ_INT(ingest_format_xlsx.sniff(&in), 0);
+}
+
+/* A header of 4096 columns (c1..c4096) and `rows` rows with one value in A. */
+static int wide_book(size_t rows)
+{
+	size_t cap = 4096 * 64 + rows * 80 + 256, o = 0;
+	char *sheet = malloc(cap);
+	if (!sheet)
+		return -1;
+	o += (size_t)snprintf(sheet + o, cap - o, "<worksheet><sheetData><row r=\"1\">");
+	for (int c = 1; c <= 4096; c++)
+		o += (size_t)snprintf(sheet + o, cap - o, "<c t=\"inlineStr\"><is><t>c%d</t></is></c>", c);
+	o += (size_t)snprintf(sheet + o, cap - o, "</row>");
+	for (size_t r = 0; r < rows; r++)
+		o += (size_t)snprintf(sheet + o, cap - o, "<row r=\"%zu\"><c r=\"A%zu\"><v>%zu</v></c></row>",
+				      r + 2, r + 2, r);
+	snprintf(sheet + o, cap - o, "</sheetData></worksheet>");
+	int fd = make_book(NULL, sheet, NULL);
+	free(sheet);
+	return fd;
+}
+
+TEST(xlsx_wide_sheets_are_bounded_by_cells)
+{
+	/* 1,000 rows of 4,096 columns, one value each: batches of at most
+	 * 2^21 cells (512 rows), all but the first column null */
+	int fd = wide_book(1000);
+	CHECK(fd >= 0);
+	struct lh_error err = { 0 };
+	struct ingest_schema *s = NULL;
+	CHECK_EQ_INT(ingest_infer_fd(&ingest_format_xlsx, fd, &s, &err), 0);
+	CHECK_EQ_INT(s->ncols, 4096);
+	CHECK_EQ_INT(s->row_count, 1000);
+	CHECK_EQ_INT(s->columns[0].nullable, 0);
+	CHECK_EQ_INT(s->columns[4095].nullable, 1);
+	CHECK_EQ_STR(type_name(s, 0), "int64");
+	CHECK_EQ_STR(type_name(s, 4095), "utf8");         /* no value: utf8 */
+	struct ArrowArrayStream st;
+	CHECK_EQ_INT(s->format->batches(fd, s, &st, &err), 0);
+	size_t nb = 0, rows = 0;
+	int64_t last = -1;
+	for (;;) {
+		struct ArrowArray b;
+		CHECK_EQ_INT(st.get_next(&st, &b), 0);
+		if (!b.release)
+			break;
+		nb++;
+		CHECK(b.length <= 512);
+		CHECK_EQ_INT(b.children[4095]->null_count, b.length);
+		last = ((const int64_t *)b.children[0]->buffers[1])[b.length - 1];
+		rows += (size_t)b.length;
+		b.release(&b);
+	}
+	st.release(&st);
+	CHECK_EQ_INT(rows, 1000);
+	CHECK_EQ_INT(nb, 2);
+	CHECK_EQ_INT(last, 999);
+	ingest_schema_destroy(s);
+	close(fd);
+
+	/* 65,537 such rows pass 2^28 cells (LH_XLSX_MAX_CELLS): a 400, though
+	 * the file is a few MiB */
+	fd = wide_book(65537);
+	CHECK(fd >= 0);
+	s = NULL;
+	CHECK_EQ_INT(ingest_infer_fd(&ingest_format_xlsx, fd, &s, &err), -1);
+	CHECK_EQ_INT(err.status, 400);
+	CHECK_EQ_STR(err.code, "xlsx_too_large");
+	CHECK(strstr(err.msg, "more than 268435456 cells") != NULL);
+	lh_error_clear(&err);
+	close(fd);
 }
