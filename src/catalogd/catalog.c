@@ -663,13 +663,14 @@ static int narrowed_fail(const struct catalog_version *latest, const struct cata
 	if (more)
 		snprintf(tail, sizeof tail, " (and %zu more column%s)", more, more > 1 ? "s" : "");
 	lh_fail(err, 409, "schema_narrowed",
-		"evolve cannot change column \"%s\" of \"%s\" from %s to %s%s: values already "
-		"stored may not fit the narrower type. Evolution only widens a type (int64 to "
+		"evolve cannot change column \"%s\" of \"%s\" from %s to %s%s: the values "
+		"already stored cannot all be read as %s. Evolution only widens a type (int64 to "
 		"float64, any type to utf8, date32 to timestamp[us], decimal(p,s) to a larger p); "
 		"convert the column in the file, or drop the dataset first",
 		json_string_value(json_object_get(first, "column")), req->name,
 		json_string_value(json_object_get(first, "old_type")),
-		json_string_value(json_object_get(first, "new_type")), tail);
+		json_string_value(json_object_get(first, "new_type")), tail,
+		json_string_value(json_object_get(first, "new_type")));
 	drift_fields(latest, req, err);
 	lh_error_set(err, "narrowed", narrowed);
 	return -1;

@@ -202,6 +202,7 @@ TEST(catalog_evolve_narrowing_is_refused)
 	CHECK_EQ_STR(err.code, "schema_narrowed");
 	CHECK(strstr(err.msg, "\"rate\"") && strstr(err.msg, "float64 to int64"));
 	CHECK(strstr(err.msg, "and 2 more columns"));
+	CHECK(strstr(err.msg, "cannot all be read as int64"));
 	const json_t *n = json_object_get(err.extra, "narrowed");
 	CHECK_EQ_INT(json_array_size(n), 3);
 	CHECK_EQ_STR(json_string_value(json_object_get(json_array_get(n, 1), "column")), "d");
