@@ -1,9 +1,9 @@
 /* cli_ingest.c — `lakehouse ingest [NAME] FILE [--mode append|replace]
- * [--delimiter D] [--types T]`.
+ * [--delimiter D] [--types T] [--sheet NAME]`.
  *
  * Without NAME the dataset is named after FILE (cli_name_from_file:
  * candidates.csv -> candidates), and the name used is said on stderr.
- * Streams FILE (or stdin for "-") to /v1/ingest?name=&mode=[&delimiter=]
+ * Streams FILE (or stdin for "-") to /v1/ingest?name=&mode=[&delimiter=][&sheet=]
  * with the media type of its extension (media_type_of: .tsv is
  * text/tab-separated-values; stdin and unknown extensions are
  * application/octet-stream, so the server detects the format, ADR 0180),
@@ -37,7 +37,7 @@ static void usage(FILE *out)
 {
 	fprintf(out,
 		"usage: lakehouse ingest [NAME] FILE [--mode replace|append] [--delimiter D]\n"
-		"                        [--types COL:TYPE,...]\n"
+		"                        [--types COL:TYPE,...] [--sheet NAME]\n"
 		"\n"
 		"Uploads the data file FILE (\"-\" reads stdin; CSV, TSV or other\n"
 		"delimited text, the format detected by the server) as dataset NAME to\n"
@@ -57,6 +57,8 @@ static void usage(FILE *out)
 		"                  --types 'zip:utf8,hourly_rate:decimal(10,2)' (kept by the\n"
 		"                  dataset for later uploads; a value that does not fit\n"
 		"                  its type is an error with its line)\n"
+		"  --sheet NAME    the sheet of an Excel workbook to read (default: its\n"
+		"                  first visible sheet)\n"
 		"\n"
 		"NAME: a letter or _, then letters, digits or _ (at most 64).\n");
 }
@@ -203,6 +205,7 @@ int cli_ingest_main(int argc, char **argv)
 {
 	const char *name = NULL, *file = NULL, *mode = "replace", *delimiter = NULL;
 	const char *types = NULL;                                        /* ADR 0171 */
+	const char *sheet = NULL;                                        /* ADR 0186 */
 	int evolve = 0;
 	char derived[LH_DATASET_NAME_MAX + 1];
 	struct upload u = { .fd = -1 };
@@ -226,6 +229,10 @@ int cli_ingest_main(int argc, char **argv)
 			types = argv[++i];
 		} else if (!strncmp(a, "--types=", 8)) {
 			types = a + 8;
+		} else if (!strcmp(a, "--sheet") && i + 1 < argc) {              /* ADR 0186 */
+			sheet = argv[++i];
+		} else if (!strncmp(a, "--sheet=", 8)) {
+			sheet = a + 8;
 		} else if (!strcmp(a, "--evolve")) {                             /* ADR 0173 */
 			evolve = 1;
 		} else if (a[0] == '-' && a[1]) {
@@ -310,6 +317,13 @@ int cli_ingest_main(int argc, char **argv)
 	}
 	if (types) {                                        /* the server checks them */
 		char *with = cli_url_encoded(path, types, "");
+		free(path);
+		path = with;
+	}
+	if (sheet) {                                        /* ADR 0186: the server checks it */
+		char *pre = xasprintf("%s&sheet=", path);
+		char *with = cli_url_encoded(pre, sheet, "");
+		free(pre);
 		free(path);
 		path = with;
 	}

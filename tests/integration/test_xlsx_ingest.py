@@ -171,6 +171,23 @@ class TestXlsxIngest(ServerTest):
         self.assertIn('"Staff", "Rates"', err["error"])
         self.assertEqual(err["sheets"], ["Staff", "Rates"])
 
+    def test_cli_ingest_with_a_sheet(self):
+        # lakehouse ingest NAME file.xlsx [--sheet NAME] (docs/cli.md)
+        env = dict(os.environ, LAKEHOUSE_URL=self.serve().url)
+        path = os.path.join(self.tmp.name, "types.xlsx")
+        run = lambda *args: subprocess.run([BINARY, "ingest"] + list(args), env=env, timeout=120,
+                                           capture_output=True, text=True)
+        r = run("staff_cli", path)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertEqual(r.stdout, "staff_cli: version 1, 4 rows, 14 columns (new version)\n")
+        r = run("rates_cli", path, "--sheet", "Rates")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertEqual(r.stdout, "rates_cli: version 1, 2 rows, 2 columns (new version)\n")
+        r = run("rates_cli", path, "--sheet=Pay & Rates")
+        self.assertEqual(r.returncode, 1, r.stdout)
+        self.assertIn('the workbook has no sheet named "Pay & Rates"; its sheets are "Staff", "Rates"',
+                      r.stderr)
+
     def test_hidden_first_sheet_is_passed_over(self):
         st, _, obj = self.ingest("cities", self.book("hidden_first.xlsx"))
         self.assertEqual(st, 200, obj)
