@@ -20,6 +20,11 @@
  *      DuckDB's arrow scan keeps the schemas it obtains without releasing
  *      them, so get_schema() hands out views of one schema whose release
  *      only marks them released; the stream's release frees it.
+ *   5. Memory: each DuckDB may use LH_PARQUET_SCAN_MEMORY_BYTES, so at most
+ *      LH_PARQUET_SCAN_MAX_CHECKS describe/aggregate passes (inference,
+ *      which runs before the pipeline's conversion slots) run at once per
+ *      process; more uploads wait for a turn. A stream runs inside a
+ *      conversion, which the pipeline's slots already bound.
  */
 /* duckdb.h declares `f()` prototypes; keep -Wstrict-prototypes for our code */
 #pragma GCC diagnostic push
@@ -37,6 +42,7 @@
 #include "ingestd/parquet_scan.h"
 
 #include <errno.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -163,8 +169,8 @@ static void physical_of_top_level(duckdb_result *res, struct parquet_scan_column
 	free(top);
 }
 
-int parquet_scan_describe(int fd, size_t max_columns, struct parquet_scan_column **cols,
-			  size_t *ncols, uint64_t *footer_rows, struct lh_error *err)
+static int describe(int fd, size_t max_columns, struct parquet_scan_column **cols,
+		    size_t *ncols, uint64_t *footer_rows, struct lh_error *err)
 {
 	duckdb_database db = NULL;
 	duckdb_connection con = NULL;
@@ -230,8 +236,8 @@ out:
 	return rc;
 }
 
-int parquet_scan_aggregate(int fd, const char *select_list, int64_t *values, size_t nvalues,
-			   struct lh_error *err)
+static int aggregate(int fd, const char *select_list, int64_t *values, size_t nvalues,
+		     struct lh_error *err)
 {
 	duckdb_database db = NULL;
 	duckdb_connection con = NULL;
@@ -257,6 +263,47 @@ int parquet_scan_aggregate(int fd, const char *select_list, int64_t *values, siz
 	duckdb_destroy_result(&res);
 out:
 	scan_close(&db, &con);
+	return rc;
+}
+
+/* Note 5: the checks of uploads running at once, at most
+ * LH_PARQUET_SCAN_MAX_CHECKS; the others wait their turn. */
+static pthread_mutex_t checks_lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t checks_cond = PTHREAD_COND_INITIALIZER;
+static int checks_running;
+
+static void checks_acquire(void)
+{
+	pthread_mutex_lock(&checks_lock);
+	while (checks_running >= LH_PARQUET_SCAN_MAX_CHECKS)
+		pthread_cond_wait(&checks_cond, &checks_lock);
+	checks_running++;
+	pthread_mutex_unlock(&checks_lock);
+}
+
+static void checks_release(void)
+{
+	pthread_mutex_lock(&checks_lock);
+	checks_running--;
+	pthread_cond_signal(&checks_cond);
+	pthread_mutex_unlock(&checks_lock);
+}
+
+int parquet_scan_describe(int fd, size_t max_columns, struct parquet_scan_column **cols,
+			  size_t *ncols, uint64_t *footer_rows, struct lh_error *err)
+{
+	checks_acquire();
+	int rc = describe(fd, max_columns, cols, ncols, footer_rows, err);
+	checks_release();
+	return rc;
+}
+
+int parquet_scan_aggregate(int fd, const char *select_list, int64_t *values, size_t nvalues,
+			   struct lh_error *err)
+{
+	checks_acquire();
+	int rc = aggregate(fd, select_list, values, nvalues, err);
+	checks_release();
 	return rc;
 }
 

@@ -19,6 +19,7 @@
 #include <duckdb.h>
 #pragma GCC diagnostic pop
 #include <fcntl.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <unistd.h>
 
@@ -494,4 +495,47 @@ TEST(parquet_damaged_files_are_plain_400s)
 	CHECK(damaged(footer_beyond, "its footer says it is"));
 	CHECK(damaged(scribble_pages, "not readable Parquet"));
 	CHECK(damaged(encrypted_footer, "encrypted"));
+}
+
+/* More uploads than LH_PARQUET_SCAN_MAX_CHECKS inferred at once: each waits
+ * its turn and gets its own right answer. */
+struct concurrent {
+	int fd;
+	int rc;
+	uint64_t rows;
+};
+
+static void *infer_one(void *arg)
+{
+	struct concurrent *c = arg;
+	struct ingest_schema *s = NULL;
+	struct lh_error err = { 0 };
+	c->rc = ingest_infer_fd(&ingest_format_parquet, c->fd, &s, &err);
+	c->rows = s ? s->row_count : 0;
+	ingest_schema_destroy(s);
+	lh_error_clear(&err);
+	return NULL;
+}
+
+TEST(parquet_concurrent_inference_waits_its_turn)
+{
+	enum { N = 5 };
+	struct pqfile f[N];
+	struct concurrent c[N];
+	pthread_t t[N];
+	for (int i = 0; i < N; i++) {
+		char sel[96];
+		snprintf(sel, sizeof sel, "SELECT range AS i FROM range(%d)", 1000 * (i + 1));
+		CHECK(pq_write(&f[i], sel) == 0);
+		c[i].fd = f[i].fd;
+	}
+	for (int i = 0; i < N; i++)
+		CHECK(pthread_create(&t[i], NULL, infer_one, &c[i]) == 0);
+	for (int i = 0; i < N; i++)
+		pthread_join(t[i], NULL);
+	for (int i = 0; i < N; i++) {
+		CHECK_EQ_INT(c[i].rc, 0);
+		CHECK_EQ_INT(c[i].rows, 1000 * (i + 1));
+		pq_free(&f[i]);
+	}
 }
