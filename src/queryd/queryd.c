@@ -1123,10 +1123,12 @@ int qrun_manifest(struct qrun *r, const char *name, int64_t version, const char 
 		return -1;
 	if (*out)
 		return 0;
-	lh_fail(err, 404, "unknown_version", "dataset \"%s\" has no version %" PRId64, name, version);
+	if (!query_renamed(s, name, version, rid, NULL, err))   /* ADR 0175 */
+		lh_fail(err, 404, "unknown_version", "dataset \"%s\" has no version %" PRId64, name,
+			version);
 	return -1;
 missing:
-	if (err->status == 404 && version == 0) {
+	if (err->status == 404 && version == 0 && strcmp(err->code, "renamed")) {
 		lh_error_clear(err);
 		lh_fail(err, 404, "unknown_dataset", "there is no dataset named \"%s\"", name);
 	}

@@ -153,6 +153,11 @@ class RenameTest(ServerTest):
         self.assertIn('query "staff@1" instead', obj["error"])
         self.assertRenamed(self.query("SELECT * FROM Staff JOIN PEOPLE USING (id)"), "PEOPLE",
                            "staff")
+        # a search of the old name says so too
+        for ds in ("people", "people@1"):
+            st, _, obj = request_json("POST", self.url + "/v1/search",
+                                      {"dataset": ds, "query": "Ada"})
+            self.assertRenamed((st, _, obj), "people", "staff")
         # an unknown name is still the plain error
         st, _, obj = self.query("SELECT * FROM nobody")
         self.assertEqual((st, obj["code"]), (400, "sql_error"), obj)
