@@ -58,7 +58,31 @@ void catalog_version_destroy(struct catalog_version *v)
 	free(v->objects);
 	json_decref(v->object_schemas);
 	json_decref(v->evolved);
+	catalog_version_clear_declared(v);
 	free(v);
+}
+
+void catalog_version_clear_declared(struct catalog_version *v)
+{
+	for (size_t i = 0; i < v->ndeclared; i++) {
+		free(v->declared[i].name);
+		free(v->declared[i].type);
+	}
+	free(v->declared);
+	v->declared = NULL;
+	v->ndeclared = 0;
+	v->has_declared = 0;
+}
+
+void catalog_version_add_declared(struct catalog_version *v, const char *column,
+				  const char *type)
+{
+	v->declared = xgrow(v->declared, v->ndeclared, sizeof *v->declared);
+	struct catalog_column *c = &v->declared[v->ndeclared++];
+	c->name = xstrdup(column);
+	c->type = xstrdup(type);
+	c->nullable = 0;
+	v->has_declared = 1;
 }
 
 void catalog_version_add_column(struct catalog_version *v, const char *name,
@@ -91,6 +115,10 @@ struct catalog_version *catalog_version_copy(const struct catalog_version *v)
 	c->ncolumns = 0;
 	c->objects = NULL;
 	c->nobjects = 0;
+	c->declared = NULL;
+	c->ndeclared = 0;
+	for (size_t i = 0; i < v->ndeclared; i++)
+		catalog_version_add_declared(c, v->declared[i].name, v->declared[i].type);
 	c->object_schemas = v->object_schemas ? json_deep_copy(v->object_schemas) : NULL;
 	c->evolved = NULL;
 	for (size_t i = 0; i < v->ncolumns; i++)
@@ -126,7 +154,7 @@ int catalog_mode_parse(const char *s, enum catalog_mode *out)
 
 int catalog_type_valid(const char *type)
 {
-	/* decimal(p,s) is in the vocabulary but not stored yet (schema.h) */
+	/* decimal(p,s) is stored since declared types (ADR 0171) */
 	struct schema_type t;
 	return schema_type_parse(type, strlen(type), &t) == 0 && schema_type_stored(&t);
 }
@@ -383,6 +411,38 @@ out:
 	return rc;
 }
 
+/* A request's optional "declared_types" (ADR 0171): each names a column of
+ * the request's schema, once, with the type the schema gives it. */
+static int parse_declared(const json_t *arr, struct catalog_version *v, struct lh_error *err)
+{
+	size_t i;
+	const json_t *e;
+	if (!arr)
+		return 0;
+	if (!json_is_array(arr))
+		return field_fail(err, "bad_request", "declared_types", "declared_types must be an array");
+	v->has_declared = 1;
+	json_array_foreach(arr, i, e) {
+		const char *column = json_string_value(json_object_get(e, "column"));
+		const char *type = json_string_value(json_object_get(e, "type"));
+		const struct catalog_column *c = NULL;
+		for (size_t k = 0; column && k < v->ncolumns && !c; k++)
+			if (!strcmp(v->columns[k].name, column))
+				c = &v->columns[k];
+		int twice = 0;
+		for (size_t k = 0; c && k < v->ndeclared; k++)
+			twice |= !strcmp(v->declared[k].name, column);
+		if (!c || !type || strcmp(c->type, type) || twice) {
+			char path[48];
+			snprintf(path, sizeof path, "declared_types[%zu]", i);
+			return field_fail(err, "bad_request", path, "%s must be {\"column\", \"type\"} "
+					  "naming a column of the schema once, with its type", path);
+		}
+		catalog_version_add_declared(v, column, type);
+	}
+	return 0;
+}
+
 struct catalog_version *catalog_request_parse(const json_t *body, struct lh_error *err)
 {
 	struct catalog_version *v = catalog_version_create();
@@ -414,6 +474,8 @@ struct catalog_version *catalog_request_parse(const json_t *body, struct lh_erro
 			   "schema_fingerprint does not match the schema (expected %s)", computed);
 		goto fail;
 	}
+	if (parse_declared(json_object_get(body, "declared_types"), v, err))   /* ADR 0171 */
+		goto fail;
 	if (json_get_array(body, "objects", 1, &objects, err) || parse_objects(objects, v, err))
 		goto fail;
 	if (json_get_int(body, "row_count", 1, &row_count, err))
@@ -916,6 +978,32 @@ int catalog_schema_from_json(struct catalog_version *v, const json_t *arr,
 	return 0;
 }
 
+json_t *catalog_declared_json(const struct catalog_version *v)
+{
+	json_t *arr = json_array();
+	for (size_t i = 0; i < v->ndeclared; i++)
+		json_array_append_new(arr, json_pack("{s:s, s:s}", "column", v->declared[i].name,
+						     "type", v->declared[i].type));
+	return arr;
+}
+
+int catalog_declared_from_json(struct catalog_version *v, const json_t *arr,
+			       struct lh_error *err)
+{
+	if (!json_is_array(arr))
+		return lh_fail(err, 500, "internal", "a stored declaration is unreadable");
+	v->has_declared = 1;
+	for (size_t i = 0; i < json_array_size(arr); i++) {
+		const json_t *c = json_array_get(arr, i);
+		const char *column = json_string_value(json_object_get(c, "column"));
+		const char *type = json_string_value(json_object_get(c, "type"));
+		if (!column || !type)
+			return lh_fail(err, 500, "internal", "a stored declaration is unreadable");
+		catalog_version_add_declared(v, column, type);
+	}
+	return 0;
+}
+
 /* The manifest's JSON comes from the one codec every reader decodes with
  * (common/manifest.h, ADR 0130). */
 json_t *catalog_version_json(const struct catalog_version *v)
@@ -940,6 +1028,9 @@ json_t *catalog_version_json(const struct catalog_version *v)
 	m->size_bytes = v->size_bytes;
 	catalog_time_format(v->created_ms, m->created_at);
 	catalog_time_format(v->updated_ms, m->updated_at);
+	for (size_t i = 0; i < v->ndeclared; i++)                         /* ADR 0171 */
+		manifest_add_declared(m, v->declared[i].name, v->declared[i].type);
+	m->has_declared = v->has_declared;
 	json_t *j = manifest_to_json(m);
 	manifest_unref(m);
 	return j;

@@ -60,6 +60,14 @@ struct catalog_version {
 				  * objects[i].fingerprint that is set */
 	json_t *evolved;     /* owned, or NULL: a version made by evolve has
 			      * {"existing_fingerprint","new_fingerprint","diff"} */
+	/* ADR 0171 (declared types): the dataset's declared types, one
+	 * {name, type} per column (nullable unused). A request with
+	 * has_declared replaces the stored list (catalog_request_parse checks
+	 * each names a column of its schema with that type); a version read
+	 * from a store carries the dataset's current list (has_declared = 1). */
+	struct catalog_column *declared;      /* owned array */
+	size_t ndeclared;
+	int has_declared;
 };
 
 /* One line of GET /catalog/datasets or /catalog/versions/<name>. */
@@ -79,6 +87,16 @@ struct catalog_version *catalog_version_create(void);
 void catalog_version_destroy(struct catalog_version *v);
 /* A deep copy. */
 struct catalog_version *catalog_version_copy(const struct catalog_version *v);
+/* Free v's declared types (has_declared = 0). */
+void catalog_version_clear_declared(struct catalog_version *v);
+/* Append a declared type (ADR 0171), copying the strings; sets has_declared. */
+void catalog_version_add_declared(struct catalog_version *v, const char *column,
+				  const char *type);
+/* The declared types as stored: [{"column","type"}], a new reference; and
+ * back (trusted data, still checked: 0, or -1 with a 500). */
+json_t *catalog_declared_json(const struct catalog_version *v);
+int catalog_declared_from_json(struct catalog_version *v, const json_t *arr,
+			       struct lh_error *err);
 /* Append a column / object, copying the strings. */
 void catalog_version_add_column(struct catalog_version *v, const char *name,
 				const char *type, int nullable);

@@ -73,6 +73,11 @@
  *      transaction; the trigger of migration 2 still judges the new name.
  *      A trigger on datasets ends redirects when a dataset is created under
  *      an old name or the dataset they point to is dropped.
+ *  12. Declared types (ADR 0171; migration 6): one declared_types row per
+ *      dataset with a declaration (dropped with it by ON DELETE CASCADE). A
+ *      register that says its declaration replaces the row in its
+ *      transaction, also when it makes no new version; every version read
+ *      carries the dataset's current declaration (declared_load).
  * Durability is the server's: with PostgreSQL's defaults (fsync on,
  * synchronous_commit on) a COMMIT that returned is on disk.
  */
@@ -214,6 +219,11 @@ static const char *const migrations[] = {
 	"  PRIMARY KEY (dataset_id, version, ord),"
 	"  FOREIGN KEY (dataset_id, version, ord)"
 	"    REFERENCES version_objects(dataset_id, version, ord) ON DELETE CASCADE);",
+	/* 6: each dataset's declared types (note 12, ADR 0171): one row per
+	 * dataset with a declaration, [{"column","type"}]; dropped with it. */
+	"CREATE TABLE IF NOT EXISTS declared_types ("
+	"  dataset_id BIGINT PRIMARY KEY REFERENCES datasets(id) ON DELETE CASCADE,"
+	"  types_json TEXT NOT NULL);",
 };
 #define NMIGRATIONS ((int)(sizeof migrations / sizeof migrations[0]))
 
@@ -601,6 +611,61 @@ out:
 	return rc;
 }
 
+/* Note 12: the dataset's declaration into v (has_declared = 1). */
+static int declared_load(PGconn *pg, int64_t id, struct catalog_version *v,
+			 struct lh_error *err)
+{
+	struct pg_int b;
+	const char *params[] = { pg_int(&b, id) };
+	PGresult *res = NULL;
+	json_t *arr = NULL;
+	int rc = 0;
+	catalog_version_clear_declared(v);
+	v->has_declared = 1;
+	if (query(pg, "SELECT types_json FROM declared_types WHERE dataset_id = $1", 1, params,
+		  "read the declared types", &res, err))
+		return -1;
+	if (PQntuples(res) > 0) {
+		arr = json_loads(PQgetvalue(res, 0, 0), 0, NULL);
+		rc = catalog_declared_from_json(v, arr, err);
+	}
+	json_decref(arr);
+	PQclear(res);
+	return rc;
+}
+
+/* Note 12, inside a register's transaction: dst's declaration becomes the
+ * dataset's: req's when it said one (written now), else the stored one. */
+static int declared_settle(PGconn *pg, int64_t id, const struct catalog_version *req,
+			   struct catalog_version *dst, struct lh_error *err)
+{
+	struct pg_int b;
+	int rc;
+	if (!req->has_declared)
+		return declared_load(pg, id, dst, err);
+	if (req->ndeclared == 0) {
+		const char *params[] = { pg_int(&b, id) };
+		rc = query(pg, "DELETE FROM declared_types WHERE dataset_id = $1", 1, params,
+			   "write the declared types", NULL, err);
+	} else {
+		json_t *arr = catalog_declared_json(req);
+		char *text = json_dump_compact(arr);
+		const char *params[] = { pg_int(&b, id), text };
+		rc = query(pg, "INSERT INTO declared_types (dataset_id, types_json) VALUES ($1, $2)"
+			   " ON CONFLICT (dataset_id) DO UPDATE SET types_json = EXCLUDED.types_json",
+			   2, params, "write the declared types", NULL, err);
+		free(text);
+		json_decref(arr);
+	}
+	if (rc)
+		return -1;
+	catalog_version_clear_declared(dst);
+	for (size_t i = 0; i < req->ndeclared; i++)
+		catalog_version_add_declared(dst, req->declared[i].name, req->declared[i].type);
+	dst->has_declared = 1;
+	return 0;
+}
+
 static int pg_get_version(struct catalog_store *store, const char *name, int64_t version,
 			  struct catalog_version **out, struct lh_error *err)
 {
@@ -618,6 +683,11 @@ static int pg_get_version(struct catalog_store *store, const char *name, int64_t
 		not_found(err, name, version);
 	else
 		rc = found;
+	if (rc == 0 && declared_load(c->pg, id, *out, err)) {               /* note 12 */
+		catalog_version_destroy(*out);
+		*out = NULL;
+		rc = -1;
+	}
 	pool_put(s, c);
 	return rc;
 }
@@ -847,17 +917,24 @@ static int pg_register(struct catalog_store *store, const struct catalog_version
 	if (catalog_plan(latest, req, now_ms, &next, err))
 		goto out;
 	if (!next) {
+		/* note 12: a new declaration is written even without a version;
+		 * else pool_put rolls the empty transaction back */
+		if (declared_settle(c->pg, id, req, latest, err) ||
+		    (req->has_declared &&
+		     query(c->pg, "COMMIT", 0, NULL, "commit a register", NULL, err)))
+			goto out;
 		*existing = 1;
 		*out = latest;
 		latest = NULL;
 		rc = 0;
-		goto out;  /* pool_put rolls the empty transaction back */
+		goto out;
 	}
 	if (query(c->pg, "SELECT pg_advisory_xact_lock_shared(" PG_LOCK_GC ", 0)", 0, NULL,
 		  "wait for garbage collection", NULL, err) ||                  /* note 8 */
 	    catalog_store_check_objects(store, latest, next, err) ||
 	    dataset_advance(c->pg, found == 1, &id, next, err) ||
 	    version_insert(c->pg, id, next, err) ||
+	    declared_settle(c->pg, id, req, next, err) ||                    /* note 12 */
 	    query(c->pg, "COMMIT", 0, NULL, "commit a register", NULL, err))
 		goto out;
 	*out = next;

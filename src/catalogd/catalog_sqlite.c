@@ -59,6 +59,11 @@
  *      (version_insert); version_load reads it back with the object, and
  *      each such fingerprint's schema from the first version that has it
  *      (object_schemas_load) into the manifest's object_schemas.
+ *  12. Declared types (ADR 0171; migration 6): one declared_types row per
+ *      dataset that has a declaration. A register that says its
+ *      declaration replaces the row inside its transaction, also when it
+ *      makes no new version (existing); every version read carries the
+ *      dataset's current declaration (declared_settle, declared_load).
  */
 #include "catalogd/catalog_store.h"
 #include "catalogd/conn_pool.h"
@@ -175,6 +180,14 @@ static const char *const migrations[] = {
 	"  FOREIGN KEY (dataset_id, version, ord)"
 	"    REFERENCES version_objects(dataset_id, version, ord) ON DELETE CASCADE)"
 	"  WITHOUT ROWID;",
+	/* 6: each dataset's declared types (note 12, ADR 0171): one row per
+	 * dataset with a declaration, [{"column","type"}]; it goes with the
+	 * dataset (the trigger: a reused id never inherits a declaration). */
+	"CREATE TABLE IF NOT EXISTS declared_types ("
+	"  dataset_id INTEGER PRIMARY KEY REFERENCES datasets(id) ON DELETE CASCADE,"
+	"  types_json TEXT NOT NULL);"
+	"CREATE TRIGGER IF NOT EXISTS declared_types_end_on_drop AFTER DELETE ON datasets"
+	" BEGIN DELETE FROM declared_types WHERE dataset_id = OLD.id; END;",
 };
 #define NMIGRATIONS ((int)(sizeof migrations / sizeof migrations[0]))
 
@@ -518,6 +531,69 @@ static int object_schemas_load(sqlite3 *db, int64_t id, struct catalog_version *
 	return rc;
 }
 
+/* Note 12: the dataset's declaration into v (has_declared = 1, possibly
+ * empty). 0, or -1 with err. */
+static int declared_load(sqlite3 *db, int64_t id, struct catalog_version *v,
+			 struct lh_error *err)
+{
+	sqlite3_stmt *st = NULL;
+	json_t *arr = NULL;
+	int rc = -1, step;
+	catalog_version_clear_declared(v);
+	v->has_declared = 1;
+	if (prepare(db, "SELECT types_json FROM declared_types WHERE dataset_id = ?1", &st, err))
+		return -1;
+	sqlite3_bind_int64(st, 1, id);
+	step = sqlite3_step(st);
+	if (step == SQLITE_ROW) {
+		arr = json_loads(column_text(st, 0), 0, NULL);
+		rc = catalog_declared_from_json(v, arr, err);
+	} else if (step == SQLITE_DONE) {
+		rc = 0;
+	} else {
+		db_fail(db, step, "read the declared types", err);
+	}
+	json_decref(arr);
+	sqlite3_finalize(st);
+	return rc;
+}
+
+/* Note 12, inside a register's transaction: dst's declaration becomes the
+ * dataset's: req's when it said one (written now), else the stored one. */
+static int declared_settle(sqlite3 *db, int64_t id, const struct catalog_version *req,
+			   struct catalog_version *dst, struct lh_error *err)
+{
+	sqlite3_stmt *st = NULL;
+	char *text = NULL;
+	int rc;
+	if (!req->has_declared)
+		return declared_load(db, id, dst, err);
+	if (req->ndeclared == 0) {
+		rc = prepare(db, "DELETE FROM declared_types WHERE dataset_id = ?1", &st, err);
+	} else {
+		json_t *arr = catalog_declared_json(req);
+		text = json_dump_compact(arr);
+		json_decref(arr);
+		rc = prepare(db, "INSERT OR REPLACE INTO declared_types (dataset_id, types_json)"
+			     " VALUES (?1, ?2)", &st, err);
+		if (rc == 0)
+			sqlite3_bind_text(st, 2, text, -1, SQLITE_STATIC);
+	}
+	if (rc == 0) {
+		sqlite3_bind_int64(st, 1, id);
+		rc = step_done(db, st, "write the declared types", err);
+	}
+	sqlite3_finalize(st);
+	free(text);
+	if (rc)
+		return -1;
+	catalog_version_clear_declared(dst);
+	for (size_t i = 0; i < req->ndeclared; i++)
+		catalog_version_add_declared(dst, req->declared[i].name, req->declared[i].type);
+	dst->has_declared = 1;
+	return 0;
+}
+
 static int not_found(struct lh_error *err, const char *name, int64_t version)
 {
 	if (version > 0)
@@ -556,6 +632,11 @@ static int sqlite_get_version(struct catalog_store *store, const char *name, int
 		goto out;
 	if (found == 1) {
 		not_found(err, name, version);
+		goto out;
+	}
+	if (declared_load(c->db, id, *out, err)) {                          /* note 12 */
+		catalog_version_destroy(*out);
+		*out = NULL;
 		goto out;
 	}
 	rc = 0;
@@ -779,15 +860,21 @@ static int sqlite_register(struct catalog_store *store, const struct catalog_ver
 	if (catalog_plan(latest, req, clock_wall_ms(), &next, err))
 		goto out;
 	if (!next) {
+		/* note 12: a new declaration is written even without a version;
+		 * else pool_put rolls the empty transaction back */
+		if (declared_settle(c->db, id, req, latest, err) ||
+		    (req->has_declared && exec_sql(c->db, "COMMIT", "commit a register", err)))
+			goto out;
 		*existing = 1;
 		*out = latest;
 		latest = NULL;
 		rc = 0;
-		goto out;  /* pool_put rolls the empty transaction back */
+		goto out;
 	}
 	if (catalog_store_check_objects(store, latest, next, err) ||    /* note 7 */
 	    dataset_advance(c->db, found, &id, next, err) ||
 	    version_insert(c->db, id, next, err) ||
+	    declared_settle(c->db, id, req, next, err) ||                  /* note 12 */
 	    exec_sql(c->db, "COMMIT", "commit a register", err))
 		goto out;
 	*out = next;

@@ -271,7 +271,7 @@ TEST(catalog_store_survives_reopen)
 	sqlite3_stmt *st = NULL;
 	CHECK_EQ_INT(sqlite3_open(f.path, &db), SQLITE_OK);
 	const char *checks[][2] = { { "PRAGMA journal_mode", "wal" },
-				    { "PRAGMA user_version", "5" },  /* 5: object fingerprints, ADR 0173 */
+				    { "PRAGMA user_version", "6" },  /* 6: declared types, ADR 0171 */
 				    { "PRAGMA integrity_check", "ok" },
 				    { "SELECT count(*) FROM versions", "3" } };
 	for (size_t i = 0; i < sizeof checks / sizeof checks[0]; i++) {
@@ -1419,4 +1419,85 @@ TEST(catalog_store_index_gc_excludes_record)
 	catalog_store_close(s);
 	store_fixture_remove(&f);
 	pthread_mutex_destroy(&fo.lock);
+}
+
+/* ADR 0171: a dataset's declared types are stored with a register that says
+ * them (also one that makes no version), kept by one that does not, shown
+ * with every version, and dropped with the dataset. */
+static size_t declared_count(struct catalog_store *s, const char *name, const char **first)
+{
+	struct lh_error err = { 0 };
+	struct catalog_version *v = NULL;
+	static char col[64];
+	size_t n = (size_t)-1;
+	if (catalog_store_get(s, name, 0, &v, &err) == 0 && v->has_declared) {
+		n = v->ndeclared;
+		snprintf(col, sizeof col, "%s:%s", n ? v->declared[0].name : "",
+			 n ? v->declared[0].type : "");
+	}
+	if (first)
+		*first = col;
+	catalog_version_destroy(v);
+	lh_error_clear(&err);
+	return n;
+}
+
+static int64_t reg_declared(struct catalog_store *s, const char *objects, const char *mode,
+			    const char *const *decl, size_t n, size_t *out_n)
+{
+	struct lh_error err = { 0 };
+	struct catalog_version *req = fixture_version("pay", SCHEMA, objects, mode);
+	struct catalog_version *out = NULL;
+	int existing = 0;
+	int64_t r;
+	req->has_declared = 1;
+	for (size_t i = 0; i < n; i++)
+		catalog_version_add_declared(req, decl[2 * i], decl[2 * i + 1]);
+	if (catalog_store_register(s, req, &out, &existing, &err)) {
+		r = -err.status;
+	} else {
+		r = existing ? 0 : out->version;
+		*out_n = out->has_declared ? out->ndeclared : (size_t)-1;
+	}
+	catalog_version_destroy(req);
+	catalog_version_destroy(out);
+	lh_error_clear(&err);
+	return r;
+}
+
+TEST(catalog_store_declared_types)
+{
+	struct store_fixture f;
+	struct catalog_store *s = store_open_fresh(&f);
+	const char *first = NULL;
+	static const char *const one[] = { "name", "utf8" };
+	static const char *const two[] = { "id", "int64", "name", "utf8" };
+	size_t n = 99;
+	CHECK(s != NULL);
+	CHECK_EQ_INT(reg_declared(s, "a=1", NULL, one, 1, &n), 1);
+	CHECK_EQ_INT(n, 1);
+	CHECK_EQ_INT(declared_count(s, "pay", &first), 1);
+	CHECK_EQ_STR(first, "name:utf8");
+	CHECK_EQ_INT(reg(s, "pay", SCHEMA, "b=2", "append"), 2);       /* says none: kept */
+	CHECK_EQ_INT(declared_count(s, "pay", NULL), 1);
+	CHECK_EQ_INT(reg_declared(s, "b=2", "append", two, 2, &n), 0); /* existing, recorded */
+	CHECK_EQ_INT(n, 2);
+	CHECK_EQ_INT(declared_count(s, "pay", &first), 2);
+	CHECK_EQ_STR(first, "id:int64");
+	CHECK_EQ_INT(reg_declared(s, "c=3", "append", NULL, 0, &n), 3); /* an empty one replaces */
+	CHECK_EQ_INT(n, 0);
+	CHECK_EQ_INT(declared_count(s, "pay", NULL), 0);
+	CHECK_EQ_INT(reg_declared(s, "d=4", "append", one, 1, &n), 4);
+	CHECK_EQ_INT(declared_count(s, "pay", NULL), 1);
+	struct lh_error err = { 0 };
+	struct catalog_version *v = NULL;
+	CHECK_EQ_INT(catalog_store_get(s, "pay", 1, &v, &err), 0);       /* every version shows it */
+	CHECK(v->has_declared && v->ndeclared == 1);
+	catalog_version_destroy(v);
+	/* a drop takes the declaration with it: a new dataset of the name has none */
+	CHECK_EQ_INT(catalog_store_drop(s, "pay", &err), 0);
+	CHECK_EQ_INT(reg(s, "pay", SCHEMA, "e=5", NULL), 1);
+	CHECK_EQ_INT(declared_count(s, "pay", NULL), 0);
+	catalog_store_close(s);
+	store_fixture_remove(&f);
 }

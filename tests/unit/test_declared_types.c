@@ -7,6 +7,8 @@
  * decimal column converted to Parquet and summed exactly by DuckDB. */
 #include "test.h"
 
+#include "catalog_fixtures.h"
+#include "catalogd/catalog.h"
 #include "common/error.h"
 #include "common/manifest.h"
 #include "common/schema.h"
@@ -324,6 +326,14 @@ TEST(declared_types_apply_every_kind)
 	/* a date among timestamps: the first value that is not one */
 	CHECK_EQ_STR(apply("t\n2026-01-05 09:30:00\n2026-01-06\n", "t:timestamp[us]", NULL),
 		     "bad_value 3 t");
+	/* more integer digits than any decimal holds (39 and more are counted
+	 * as 39): refused on its line; 38 digits fit decimal(38,0) */
+	CHECK_EQ_STR(apply("n\n1\n1234567890123456789012345678901234567890\n", "n:decimal(38,0)",
+			   NULL), "bad_value 3 n");
+	CHECK_EQ_STR(apply("n\n1\n12345678901234567890123456789012345678\n", "n:decimal(38,0)",
+			   NULL), "ok");
+	CHECK_EQ_STR(apply("n\n0.123456789012345678901234567890123456789\n", "n:decimal(38,38)",
+			   NULL), "bad_value 2 n");
 	/* a quoted multi-line record: the line where the record starts */
 	CHECK_EQ_STR(apply("n,t\n1,\"a\nb\"\n2,x\nz,y\n", "n:int64", NULL), "bad_value 5 n");
 }
@@ -459,4 +469,55 @@ TEST(declared_decimal_conversion_sums_exactly)
 	declared_types_free(&d);
 	ingest_schema_destroy(s);
 	CHECK(ok);
+}
+
+/* ---- catalogd's half: the register request ---------------------------------- */
+
+static const char *register_parse(const char *declared_json)
+{
+	static char res[96];
+	struct lh_error err = { 0 };
+	json_t *body = fixture_body("pay", "id:int64,name:utf8", "a=1", NULL);
+	if (declared_json)
+		json_object_set_new(body, "declared_types", json_loads(declared_json, 0, NULL));
+	struct catalog_version *v = catalog_request_parse(body, &err);
+	if (v)
+		snprintf(res, sizeof res, "ok %d %zu", v->has_declared, v->ndeclared);
+	else
+		snprintf(res, sizeof res, "%d %s", err.status, fixture_err_field(&err));
+	catalog_version_destroy(v);
+	json_decref(body);
+	lh_error_clear(&err);
+	return res;
+}
+
+TEST(declared_types_register_request)
+{
+	CHECK_EQ_STR(register_parse(NULL), "ok 0 0");
+	CHECK_EQ_STR(register_parse("[]"), "ok 1 0");
+	CHECK_EQ_STR(register_parse("[{\"column\":\"name\",\"type\":\"utf8\"}]"), "ok 1 1");
+	CHECK_EQ_STR(register_parse("[{\"column\":\"name\",\"type\":\"utf8\"},"
+				    "{\"column\":\"id\",\"type\":\"int64\"}]"), "ok 1 2");
+	CHECK_EQ_STR(register_parse("{}"), "400 declared_types");
+	CHECK_EQ_STR(register_parse("[{\"column\":\"nope\",\"type\":\"utf8\"}]"),
+		     "400 declared_types[0]");
+	CHECK_EQ_STR(register_parse("[{\"column\":\"id\",\"type\":\"utf8\"}]"),   /* not its type */
+		     "400 declared_types[0]");
+	CHECK_EQ_STR(register_parse("[{\"column\":\"id\",\"type\":\"int64\"},"
+				    "{\"column\":\"id\",\"type\":\"int64\"}]"), "400 declared_types[1]");
+	CHECK_EQ_STR(register_parse("[\"id\"]"), "400 declared_types[0]");
+	/* a manifest says them back */
+	struct catalog_version *v = catalog_version_create();
+	snprintf(v->name, sizeof v->name, "pay");
+	catalog_version_add_declared(v, "rate", "decimal(10,2)");
+	json_t *j = catalog_version_json(v);
+	json_t *want = json_loads("[{\"column\":\"rate\",\"type\":\"decimal(10,2)\"}]", 0, NULL);
+	int same = json_equal(json_object_get(j, "declared_types"), want);
+	json_decref(want);
+	json_decref(j);
+	catalog_version_clear_declared(v);
+	CHECK(!v->has_declared && v->ndeclared == 0);
+	catalog_version_destroy(v);
+	CHECK(same);
+	CHECK(catalog_type_valid("decimal(38,0)") && !catalog_type_valid("decimal(39,0)"));
 }
