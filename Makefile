@@ -225,12 +225,14 @@ FUZZ_CFLAGS  := -std=c17 -D_GNU_SOURCE -Isrc -Itests/fuzz $(WARN) -g -O1 \
 FUZZ_LIBS    := $(shell pkg-config --libs jansson libcrypto 2>/dev/null)
 FUZZ_COMMON  := src/common/error.c src/common/json.c src/common/xmalloc.c
 FUZZ_TARGETS := csv key config json multipart s3xml http_policy sql_allow schema tokenize glove index \
-                text_index search_sql mcp json_reader
+                text_index search_sql mcp json_reader format
 FUZZ_SRC_csv       := src/ingestd/csv.c src/ingestd/csv_reader.c src/ingestd/format.c \
                       src/ingestd/infer.c src/ingestd/batch.c src/common/sha256.c \
                       src/common/schema.c src/common/calendar.c \
-                      src/ingestd/json_scan.c src/ingestd/json_reader.c
+                      src/ingestd/json_scan.c src/ingestd/json_reader.c \
+                      tests/fuzz/stub_formats.c
 FUZZ_SRC_json_reader := $(FUZZ_SRC_csv)
+FUZZ_SRC_format    := $(FUZZ_SRC_csv)
 FUZZ_SRC_key       := src/storaged/range.c src/common/keys.c
 FUZZ_SRC_config    := src/common/config.c src/common/http_policy.c
 FUZZ_SRC_json      := src/catalogd/catalog.c src/common/names.c src/common/sha256.c \
@@ -318,7 +320,7 @@ $(BUILD)/bench/gen_staffing: bench/gen_staffing.c
 $(BUILD)/bench/convert_bench: bench/convert_bench.c $(REL_OBJ)
 	@mkdir -p $(dir $@)
 	@echo "  LD      $@"
-	@$(CC) $(CFLAGS_BASE) $(REL_CFLAGS) -o $@ $(filter %.c %.o,$^) $(LDLIBS_BASE)
+	@$(CC) $(CFLAGS_BASE) $(REL_CFLAGS) -o $@ $(filter %.c %.o %.a,$^) $(LDLIBS_BASE)
 
 # The BM25 text index part (bench/README.md "Text index", ADR 0146): build
 # time, memory and query latency over generated profiles. Not a test.
