@@ -311,11 +311,17 @@ $(BUILD)/tests/gen_xlsx: tests/integration/gen_xlsx.c
 # Benchmarks (bench/README.md): the staffing CSV generator and the CSV ->
 # Parquet comparison against DuckDB's own COPY.
 .PHONY: bench
-bench: $(BUILD)/bench/gen_staffing $(BUILD)/bench/convert_bench
+bench: $(BUILD)/bench/gen_staffing $(BUILD)/bench/convert_bench $(BUILD)/bench/csv_scan_bench
 
 $(BUILD)/bench/gen_staffing: bench/gen_staffing.c
 	@mkdir -p $(dir $@)
 	$(CC) $(REL_CFLAGS) -std=c17 -D_GNU_SOURCE $(WARN) -o $@ $<
+
+# The CSV scanner alone (bench/README.md, "Issue 16: delimiters").
+$(BUILD)/bench/csv_scan_bench: bench/csv_scan_bench.c src/ingestd/csv.c src/common/error.c \
+    src/common/json.c src/common/xmalloc.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_BASE) $(REL_CFLAGS) -o $@ $^ $(PKG_LIBS)
 
 $(BUILD)/bench/convert_bench: bench/convert_bench.c $(REL_OBJ)
 	@mkdir -p $(dir $@)
