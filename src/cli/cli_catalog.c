@@ -198,7 +198,8 @@ static void show_usage(FILE *out)
 {
 	fprintf(out, "usage: lakehouse show NAME [--version N] [--json] [--wide]\n\n"
 		     "Prints dataset NAME's manifest (the latest version, or version N):\n"
-		     "version, rows, size, objects, schema fingerprint, times and the schema.\n");
+		     "version, rows, size, objects, schema fingerprint, times and the schema\n"
+		     "(a type fixed by ingest --types says \"(declared)\").\n");
 }
 
 int cli_show_main(int argc, char **argv)
@@ -241,7 +242,11 @@ int cli_show_main(int argc, char **argv)
 	char **cells = xcalloc(3 * n + 1, sizeof *cells);
 	for (size_t i = 0; i < n; i++) {
 		cells[3 * i + 0] = xstrdup(m->columns[i].name);
-		cells[3 * i + 1] = xstrdup(m->columns[i].type);
+		int declared = 0;                /* fixed by ?types= (ADR 0171) */
+		for (size_t k = 0; k < m->ndeclared && !declared; k++)
+			declared = !strcmp(m->declared[k].name, m->columns[i].name);
+		cells[3 * i + 1] = declared ? xasprintf("%s (declared)", m->columns[i].type)
+					    : xstrdup(m->columns[i].type);
 		cells[3 * i + 2] = xstrdup(m->columns[i].nullable ? "yes" : "no");
 	}
 	table_out(headers, 3, cells, n, NULL, o.wide);

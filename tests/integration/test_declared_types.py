@@ -254,6 +254,13 @@ class DeclaredTypesTest(ServerTest):
         p = cli("ingest", "clipay", path, "--types", "hourly_rate:decimal(10,2), zip:utf8")
         self.assertEqual(p.returncode, 0, p.stderr)
         self.assertEqual(self.manifest("clipay")["schema"][1]["type"], "decimal(10,2)")
+        p = cli("show", "clipay")                     # the schema table marks them
+        self.assertEqual(p.returncode, 0, p.stderr)
+        lines = p.stdout.decode().splitlines()
+        self.assertTrue(any(l.split()[:3] == ["hourly_rate", "decimal(10,2)", "(declared)"]
+                            for l in lines if l.strip()), lines)
+        self.assertTrue(any(l.split()[:2] == ["candidate_id", "int64"] and "(declared)" not in l
+                            for l in lines), lines)
         p = cli("ingest", "clipay2", path, "--types=hourly_rate:decimal(3,2)")
         self.assertNotEqual(p.returncode, 0)
         self.assertIn(b"line 2", p.stderr)
