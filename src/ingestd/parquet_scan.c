@@ -185,7 +185,8 @@ static int describe(int fd, size_t max_columns, struct parquet_scan_column **col
 	if (scan_open(&db, &con, err) != 0)
 		return -1;
 	/* the footer alone: its row count (and a first check of the file) */
-	char *fmeta = xasprintf("SELECT num_rows FROM parquet_file_metadata('/proc/self/fd/%d')", fd);
+	char *fmeta = xasprintf("SELECT num_rows, CAST(encryption_algorithm IS NOT NULL AS BIGINT) "
+				"FROM parquet_file_metadata('/proc/self/fd/%d')", fd);
 	int bad = duckdb_query(con, fmeta, &res) == DuckDBError;
 	free(fmeta);
 	if (bad) {
@@ -194,7 +195,13 @@ static int describe(int fd, size_t max_columns, struct parquet_scan_column **col
 		goto out;
 	}
 	int64_t rows = duckdb_row_count(&res) == 1 ? duckdb_value_int64(&res, 0, 0) : -1;
+	int encrypted = duckdb_row_count(&res) == 1 && duckdb_value_int64(&res, 1, 0) != 0;
 	duckdb_destroy_result(&res);
+	if (encrypted) {   /* a plaintext footer over encrypted columns */
+		lh_fail(err, 400, "bad_parquet", "the Parquet file is encrypted; the lakehouse reads "
+			"only unencrypted Parquet: send it decrypted");
+		goto out;
+	}
 	if (rows < 0) {
 		lh_fail(err, 400, "bad_parquet", "the Parquet footer gives no valid row count");
 		goto out;

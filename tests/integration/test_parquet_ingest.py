@@ -413,6 +413,12 @@ class TestParquetIngest(unittest.TestCase):
         rg = _Struct().lst(1, _Struct.STRUCT, [chunk]).i64(2, 0).i64(3, 5)
         self.assertBadParquet(parquet_frame(footer_with_columns(1, 5, [rg])),
                               "not readable Parquet")
+        # a plaintext footer over encrypted columns (FileMetaData.encryption_algorithm)
+        schema = [_Struct().binary(4, b"root").i32(5, 1),
+                  _Struct().i32(1, 2).i32(3, 1).binary(4, b"c0")]
+        meta = (_Struct().i32(1, 1).lst(2, _Struct.STRUCT, schema).i64(3, 0)
+                .lst(4, _Struct.STRUCT, []).sub(8, _Struct().sub(1, _Struct())))
+        self.assertBadParquet(parquet_frame(meta.end()), "encrypted")
         # a footer whose rows disagree with its row groups
         rg = _Struct().lst(1, _Struct.STRUCT, []).i64(2, 0).i64(3, 0)
         st, _, obj = self.ingest("hostile", parquet_frame(footer_with_columns(1, 7, [rg])))
