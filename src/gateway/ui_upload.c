@@ -48,7 +48,14 @@ static void render_upload_form(struct html *h, const char *name, const struct ui
 		    "<p class=\"hint\">For delimited text (CSV, TSV); other formats ignore it.</p>");
 	html_lit(h, "<label for=\"file\">File</label>"
 		    "<input id=\"file\" name=\"file\" type=\"file\" "
-		    "accept=\".csv,.tsv,.tab,.txt,text/csv,text/tab-separated-values\" required>"
+		    "accept=\".csv,.tsv,.tab,.txt,text/csv,text/tab-separated-values,.xlsx,.xlsm,"
+		    "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet\" required>"
+		    /* ADR 0186: an Excel workbook's sheet, ingestd's "sheet" field */
+		    "<label for=\"sheet\">Sheet <span class=\"hint\">(optional)</span></label>"
+		    "<input id=\"sheet\" name=\"sheet\" autocomplete=\"off\" maxlength=\"124\" "
+		    "placeholder=\"Sheet1\">"
+		    "<p class=\"hint\">For an Excel workbook (.xlsx): the sheet to read; empty "
+		    "reads the first visible sheet. Other formats ignore it.</p>"
 		    "<fieldset class=\"mode\"><legend>Mode</legend>"
 		    "<label><input type=\"radio\" name=\"mode\" value=\"replace\" checked> Replace"
 		    " <span class=\"hint\">the file becomes the new content</span></label>"

@@ -14,9 +14,9 @@
  *      text of string cells, held in memory up to LH_XLSX_MAX_STRINGS_BYTES,
  *      else 400). These make the layout, kept with the schema so the
  *      batches read the sheet exactly as inference did.
- *   2. The sheet is read as a stream (sheet_walk): XML events into rows of
- *      (column, text) cells; a row with no value at all is skipped (blank
- *      and formatted-but-empty rows). Cells and rows must come in order, as
+ *   2. The sheet is read as a stream (struct walk, walk_next): XML events
+ *      into rows of (column, text) cells; a row with no value at all is
+ *      skipped (blank and formatted-but-empty rows). Cells and rows must come in order, as
  *      Excel writes them; a cell without a reference is the next column.
  *   3. The first row with a value is the header. Its cells are the column
  *      names (their displayed text); a header cell that is empty (the
