@@ -78,12 +78,22 @@
  *      register that says its declaration replaces the row in its
  *      transaction, also when it makes no new version; every version read
  *      carries the dataset's current declaration (declared_load).
+ *  13. Start in any order (ADR 0201): when the server cannot be reached at
+ *      open, the store is returned anyway, not yet migrated; every call
+ *      fails 503 "catalog_unavailable" (pool_get) until a retry thread has
+ *      connected and migrated (backoff PG_RETRY_MIN_MS doubling to
+ *      PG_RETRY_MAX_MS). A refused login (SQLSTATE 28P01/28000, a missing
+ *      role or database: conn_open's login_refused) is not retried at open:
+ *      it is a fatal 500 "catalog_login_refused" with the fix in words.
+ *      Connection failures are logged once per change of state, not per
+ *      attempt; pg_ping tells /ready the last reason.
  * Durability is the server's: with PostgreSQL's defaults (fsync on,
  * synchronous_commit on) a COMMIT that returned is on disk.
  */
 #include "catalogd/catalog_store.h"
 #include "catalogd/conn_pool.h"
 
+#include "common/clock.h"
 #include "common/error.h"
 #include "common/log.h"
 #include "common/names.h"
@@ -91,6 +101,7 @@
 
 #include <libpq-fe.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -235,7 +246,18 @@ struct catalog_pg {
 	struct catalog_store base;  /* first: a catalog_store * is a catalog_pg * */
 	char *dsn;
 	struct conn_pool pool;      /* struct pg_conn connections */
+	/* note 13 */
+	atomic_int migrated;        /* the schema is known to be current */
+	atomic_int log_connect;     /* conn_open logs a failure */
+	pthread_mutex_t retry_mu;   /* guards the fields below */
+	pthread_cond_t retry_cv;    /* CLOCK_MONOTONIC; pg_close wakes the thread */
+	int retry_stop, retry_started;
+	pthread_t retry_tid;
+	char last_error[512];       /* why it is not migrated yet (an lh_error msg) */
 };
+
+#define PG_RETRY_MIN_MS 250
+#define PG_RETRY_MAX_MS 5000
 
 /* An int64 as a text parameter. */
 struct pg_int {
@@ -328,7 +350,23 @@ static void notice_ignore(void *arg, const char *message)
 /* ------------------------------------------------------------------------ */
 /* Connections                                                              */
 
-static int conn_open(const char *dsn, PGconn **out, struct lh_error *err)
+/* Note 13: did the server refuse this login (wrong password, no such role
+ * or database, pg_hba.conf)? libpq gives no SQLSTATE for a failed
+ * connection, so the server's English message is matched (28P01, 28000,
+ * 3D000); anything else counts as "not reachable", which is retried. */
+static int login_refused(const char *msg)
+{
+	static const char *const marks[] = { "password authentication failed",
+					     "authentication failed", "no pg_hba.conf entry",
+					     "does not exist", "password is required",
+					     "password must be", NULL };
+	for (size_t i = 0; marks[i]; i++)
+		if (strstr(msg, marks[i]))
+			return 1;
+	return 0;
+}
+
+static int conn_open(const char *dsn, int log_failure, PGconn **out, struct lh_error *err)
 {
 	/* The DSN comes last, so what it says wins over these defaults. */
 	static const char *const keys[] = { "connect_timeout", "fallback_application_name",
@@ -338,10 +376,18 @@ static int conn_open(const char *dsn, PGconn **out, struct lh_error *err)
 	PGresult *res = NULL;
 
 	if (!pg || PQstatus(pg) != CONNECTION_OK) {
-		int len = pg ? (int)strcspn(PQerrorMessage(pg), "\n") : 0;
-		log_event("error", "catalogd", "postgres: connect: %.*s", len,
-			  pg ? PQerrorMessage(pg) : "out of memory");
-		lh_fail(err, 503, "catalog_unavailable", "the catalog database could not be reached");
+		const char *msg = pg ? PQerrorMessage(pg) : "out of memory";
+		int len = (int)strcspn(msg, "\n");
+		if (log_failure)
+			log_event("error", "catalogd", "postgres: connect: %.*s", len, msg);
+		if (login_refused(msg))
+			lh_fail(err, 500, "catalog_login_refused",
+				"the catalog database refused the login (%.*s); check the user, "
+				"password and database name in [catalogd] postgres_dsn "
+				"(LAKEHOUSE_CATALOGD_POSTGRES_DSN)", len, msg);
+		else
+			lh_fail(err, 503, "catalog_unavailable",
+				"the catalog database could not be reached");
 		goto fail;
 	}
 	PQsetNoticeProcessor(pg, notice_ignore, NULL);
@@ -370,7 +416,7 @@ static int pool_open(void *ctx, void **out, struct lh_error *err)
 {
 	struct catalog_pg *s = ctx;
 	struct pg_conn *c = xcalloc(1, sizeof *c);
-	if (conn_open(s->dsn, &c->pg, err)) {
+	if (conn_open(s->dsn, atomic_load(&s->log_connect), &c->pg, err)) {
 		free(c);
 		return -1;
 	}
@@ -390,6 +436,9 @@ static void pool_close(void *conn)
 static int pool_get(struct catalog_pg *s, struct pg_conn **out, struct lh_error *err)
 {
 	void *c;
+	if (!atomic_load(&s->migrated))   /* note 13 */
+		return lh_fail(err, 503, "catalog_unavailable",
+			       "the catalog database is not reachable yet");
 	if (conn_pool_get(&s->pool, &c, err))
 		return -1;
 	*out = c;
@@ -431,7 +480,7 @@ static int query_first(struct catalog_pg *s, struct pg_conn *c, const char *sql,
 	}
 	PQclear(res);
 	log_event("warn", "catalogd", "postgres: connection lost; reconnecting");
-	if (conn_open(s->dsn, &fresh, err))
+	if (conn_open(s->dsn, 1, &fresh, err))
 		return -1;  /* pool_put closes the dead one */
 	PQfinish(c->pg);
 	c->pg = fresh;
@@ -1617,10 +1666,20 @@ static void pg_close(struct catalog_store *store)
 	struct catalog_pg *s = (struct catalog_pg *)store;
 	if (!s)
 		return;
+	pthread_mutex_lock(&s->retry_mu);
+	s->retry_stop = 1;
+	pthread_cond_broadcast(&s->retry_cv);
+	pthread_mutex_unlock(&s->retry_mu);
+	if (s->retry_started)
+		pthread_join(s->retry_tid, NULL);
+	pthread_mutex_destroy(&s->retry_mu);
+	pthread_cond_destroy(&s->retry_cv);
 	conn_pool_free(&s->pool);
 	free(s->dsn);
 	free(s);
 }
+
+static int pg_ping(struct catalog_store *store, struct lh_error *err);
 
 static const struct catalog_store_ops pg_ops = {
 	.name = "postgres",
@@ -1640,23 +1699,116 @@ static const struct catalog_store_ops pg_ops = {
 	.index_pending = pg_index_pending,
 	.rename = pg_rename,
 	.renamed = pg_renamed,
+	.ping = pg_ping,
 };
+
+/* One attempt to connect and migrate (note 13); 0 = the store is ready. */
+static int connect_and_migrate(struct catalog_pg *s, struct lh_error *err)
+{
+	void *v = NULL;
+	if (conn_pool_get(&s->pool, &v, err))
+		return -1;
+	int rc = migrate(s, v, err);
+	pool_put(s, v);
+	if (rc == 0)
+		atomic_store(&s->migrated, 1);
+	return rc;
+}
+
+/* Note 13: retry until connected and migrated, or pg_close. */
+static void *retry_run(void *arg)
+{
+	struct catalog_pg *s = arg;
+	double wait_ms = PG_RETRY_MIN_MS;
+	for (;;) {
+		struct timespec until;
+		clock_deadline(CLOCK_MONOTONIC, wait_ms, &until);
+		pthread_mutex_lock(&s->retry_mu);
+		while (!s->retry_stop && pthread_cond_timedwait(&s->retry_cv, &s->retry_mu,
+								 &until) == 0)
+			;
+		int stop = s->retry_stop;
+		pthread_mutex_unlock(&s->retry_mu);
+		if (stop)
+			return NULL;
+		struct lh_error err = { 0 };
+		int rc = connect_and_migrate(s, &err);
+		pthread_mutex_lock(&s->retry_mu);
+		if (rc == 0) {
+			s->last_error[0] = '\0';
+		} else if (strcmp(s->last_error, err.msg) != 0) {   /* a new reason: once */
+			log_event("error", "catalogd", "postgres: still not ready: %s", err.msg);
+			snprintf(s->last_error, sizeof s->last_error, "%s", err.msg);
+		}
+		pthread_mutex_unlock(&s->retry_mu);
+		lh_error_clear(&err);
+		if (rc == 0) {
+			atomic_store(&s->log_connect, 1);
+			log_event("info", "catalogd", "postgres: connected; the catalog is ready");
+			return NULL;
+		}
+		wait_ms = wait_ms * 2 > PG_RETRY_MAX_MS ? PG_RETRY_MAX_MS : wait_ms * 2;
+	}
+}
+
+/* /ready (ADR 0200): one trivial statement on a pooled connection. */
+static int pg_ping(struct catalog_store *store, struct lh_error *err)
+{
+	struct catalog_pg *s = (struct catalog_pg *)store;
+	struct pg_conn *c = NULL;
+	if (!atomic_load(&s->migrated)) {
+		pthread_mutex_lock(&s->retry_mu);
+		lh_fail(err, 503, "catalog_unavailable", "%s",
+			s->last_error[0] ? s->last_error : "the catalog database is not reachable yet");
+		pthread_mutex_unlock(&s->retry_mu);
+		return -1;
+	}
+	if (pool_get(s, &c, err))
+		return -1;
+	PGresult *res = PQexec(c->pg, "SELECT 1");
+	int rc = 0;
+	if (PQresultStatus(res) != PGRES_TUPLES_OK) {
+		int len = (int)strcspn(PQerrorMessage(c->pg), "\n");
+		rc = lh_fail(err, 503, "catalog_unavailable",
+			     "the catalog database does not answer (%.*s)", len,
+			     PQerrorMessage(c->pg));
+	}
+	PQclear(res);
+	pool_put(s, c);
+	return rc;
+}
 
 struct catalog_store *catalog_pg_open(const char *dsn, struct lh_error *err)
 {
 	struct catalog_pg *s = xcalloc(1, sizeof *s);
-	struct pg_conn *c = NULL;
+	pthread_condattr_t ca;
 	s->base.ops = &pg_ops;
 	s->dsn = xstrdup(dsn ? dsn : "");
+	atomic_init(&s->migrated, 0);
+	atomic_init(&s->log_connect, 1);
+	pthread_mutex_init(&s->retry_mu, NULL);
+	pthread_condattr_init(&ca);
+	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+	pthread_cond_init(&s->retry_cv, &ca);
+	pthread_condattr_destroy(&ca);
 	conn_pool_init(&s->pool, PG_POOL_MAX, pool_open, pool_close, s);
-	if (pool_get(s, &c, err))
+	if (connect_and_migrate(s, err) == 0)
+		return &s->base;
+	if (strcmp(err->code, "catalog_unavailable") != 0)
+		goto fail;   /* a refused login, a failed migration: fatal (note 13) */
+	/* Not reachable: start anyway, not ready; retry in the background. */
+	log_event("warn", "catalogd", "postgres: not reachable yet; catalogd starts not ready "
+		  "(GET /ready says why) and keeps trying every %d ms or less", PG_RETRY_MAX_MS);
+	snprintf(s->last_error, sizeof s->last_error, "%s", err->msg);
+	lh_error_clear(err);
+	atomic_store(&s->log_connect, 0);
+	if (pthread_create(&s->retry_tid, NULL, retry_run, s) != 0) {
+		lh_fail(err, 500, "internal", "cannot start the catalog's reconnect thread");
 		goto fail;
-	if (migrate(s, c, err))
-		goto fail;
-	pool_put(s, c);
+	}
+	s->retry_started = 1;
 	return &s->base;
 fail:
-	pool_put(s, c);
 	pg_close(&s->base);
 	return NULL;
 }

@@ -192,6 +192,11 @@ int catalog_store_check_objects(struct catalog_store *s, const struct catalog_ve
 	return rc ? -1 : 0;
 }
 
+int catalog_store_ping(struct catalog_store *s, struct lh_error *err)
+{
+	return s->ops->ping ? s->ops->ping(s, err) : 0;
+}
+
 int catalog_store_rename(struct catalog_store *s, const char *from, const char *to,
 			 struct catalog_version **out, struct lh_error *err)
 {

@@ -168,6 +168,9 @@ struct catalog_store_ops {
 	int (*renamed)(struct catalog_store *s, const char *name, int64_t max_age_ms,
 		       char to[LH_DATASET_NAME_MAX + 1], int64_t *renamed_ms,
 		       struct lh_error *err);
+	/* Optional (NULL = always ready): can the store serve now? 0, or -1
+	 * with a 503 saying why in words (GET /ready, ADR 0200). */
+	int (*ping)(struct catalog_store *s, struct lh_error *err);
 };
 
 /* A backend instance; each backend embeds this as its first member. */
@@ -196,11 +199,14 @@ struct catalog_store *catalog_sqlite_open(const char *path, struct lh_error *err
 
 /* The PostgreSQL backend (catalog_pg.c): `dsn` is a libpq connection string
  * or URI ("" = libpq's defaults and PG* variables). The schema is created or
- * migrated at open; an unreachable server is a 503 "catalog_unavailable". */
+ * migrated at open; an unreachable server is no error: the store answers 503
+ * "catalog_unavailable" until a background retry has connected and migrated
+ * (ADR 0201); a refused login is a 500 "catalog_login_refused". */
 struct catalog_store *catalog_pg_open(const char *dsn, struct lh_error *err);
 
 /* Thin wrappers that dispatch through s->ops. */
 void catalog_store_close(struct catalog_store *s);
+int catalog_store_ping(struct catalog_store *s, struct lh_error *err);
 int catalog_store_register(struct catalog_store *s, const struct catalog_version *req,
 			   struct catalog_version **out, int *existing, struct lh_error *err);
 int catalog_store_get(struct catalog_store *s, const char *name, int64_t version,

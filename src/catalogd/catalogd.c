@@ -51,6 +51,7 @@
 #include "common/limits.h"
 #include "common/log.h"
 #include "common/names.h"
+#include "common/ready.h"
 #include "common/service.h"
 #include "common/storage_client.h"
 #include "common/xmalloc.h"
@@ -68,6 +69,7 @@ struct catalogd {
 	struct storage_client *storaged;  /* NULL: no GC, no object check */
 	struct gc_peer peer;         /* the register's object check (no request id) */
 	pthread_mutex_t gc_lock;     /* one GC at a time in this catalogd */
+	struct ready *ready;         /* GET /ready: the database (ADR 0200) */
 };
 
 /* Answer err if set (always returns 0: a response is set either way). */
@@ -651,6 +653,21 @@ static int catalogd_health(void *ctx, json_t *body)
 	return 200;
 }
 
+/* /ready: SQLite is ready once opened; PostgreSQL answers a SELECT 1. */
+static void catalogd_check(void *ctx, struct ready *r)
+{
+	struct catalogd *c = ctx;
+	struct lh_error err = { 0 };
+	struct timespec t0, t1;
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	int rc = catalog_store_ping(c->store, &err);
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	ready_report(r, "database", rc == 0,
+		     (double)(t1.tv_sec - t0.tv_sec) * 1e3 + (double)(t1.tv_nsec - t0.tv_nsec) / 1e6,
+		     rc ? err.msg : NULL);
+	lh_error_clear(&err);
+}
+
 struct catalogd *catalogd_start(const struct lh_config *cfg, struct lh_error *err)
 {
 	struct catalogd *c = xcalloc(1, sizeof *c);
@@ -681,6 +698,7 @@ struct catalogd *catalogd_start(const struct lh_config *cfg, struct lh_error *er
 	if (c->storaged)  /* gc.c note 3; before any thread sees the store */
 		catalog_store_set_object_check(c->store, gc_object_check, &c->peer);
 	warn_case_clashes(c->store);
+	c->ready = ready_create("catalogd", catalogd_check, c);
 
 	struct http_server_config sc = {
 		.service = "catalogd",
@@ -691,6 +709,7 @@ struct catalogd *catalogd_start(const struct lh_config *cfg, struct lh_error *er
 		.connection_timeout_s = cfg->http.connection_timeout_s,
 		.max_connections = cfg->http.max_connections,
 		.health = catalogd_health,
+		.ready = c->ready,
 	};
 	if (auth_http_setup(&sc, cfg, err) != 0)
 		goto fail;
@@ -714,6 +733,7 @@ void catalogd_stop(struct catalogd *c)
 		return;
 	http_server_stop(c->srv);  /* in-flight requests finish first */
 	catalog_store_close(c->store);
+	ready_destroy(c->ready);
 	pthread_mutex_destroy(&c->gc_lock);
 	storage_client_destroy(c->storaged);
 	free(c);

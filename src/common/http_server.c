@@ -43,7 +43,7 @@
  *     access_handler() call, before any body byte is read or a handler runs.
  *     Framing and Host refusals carry "Connection: close": with the body's
  *     extent unknown, nothing after it on the connection can be trusted.
- *     Order: framing, Host, (/health), cross-site, (authorize, /metrics,
+ *     Order: framing, Host, (/health, /ready), cross-site, (authorize, /metrics,
  *     routing), then the JSON media type of `json_body` routes.
  *  8. We create, bind and listen on the socket ourselves (listen_socket) and
  *     hand it to libmicrohttpd (MHD_OPTION_LISTEN_SOCKET), so a failed bind
@@ -72,6 +72,7 @@
 #include "common/log.h"
 #include "common/metrics.h"
 #include "common/random.h"
+#include "common/ready.h"
 #include "common/url.h"
 #include "common/xmalloc.h"
 
@@ -110,6 +111,7 @@ struct http_server {
 	size_t nroutes;
 	void *ctx;
 	int (*health)(void *ctx, json_t *body);
+	struct ready *ready;            /* GET /ready, ADR 0200; not owned */
 	int (*authorize)(void *actx, struct http_request *req);
 	void *authorize_ctx;
 	void (*authorize_free)(void *actx);
@@ -572,6 +574,17 @@ static void respond_health(struct http_request *req)
 	http_respond_json(req, status, body);
 }
 
+/* GET /ready (ADR 0200): "ready" or "not_ready" with each dependency. */
+static void respond_ready(struct http_request *req)
+{
+	struct http_server *srv = req->srv;
+	json_t *body = json_object();
+	int status = srv->ready ? ready_answer(srv->ready, body) : 200;
+	json_object_set_new(body, "status", json_string(status == 200 ? "ready" : "not_ready"));
+	json_object_set_new(body, "service", json_string(srv->service));
+	http_respond_json(req, status, body);
+}
+
 static enum MHD_Result policy_visit_one(void *cls, enum MHD_ValueKind kind,
 					const char *key, const char *value)
 {
@@ -592,6 +605,13 @@ static void respond_refusal(struct http_request *req, struct lh_error *err, int 
 static void respond_metrics(struct http_request *req)
 {
 	char *text = metrics_render(req->srv->metrics, atomic_load(&req->srv->in_flight));
+	if (req->srv->ready) {   /* the dependencies' gauges, ADR 0200 */
+		char *more = ready_metrics(req->srv->ready);
+		char *all = xasprintf("%s%s", text, more);
+		free(text);
+		free(more);
+		text = all;
+	}
 	http_respond_bytes(req, 200, "text/plain; version=0.0.4", text, strlen(text));
 	free(text);
 }
@@ -653,6 +673,12 @@ static struct http_request *request_begin(struct http_server *srv, struct MHD_Co
 		req->route_name = "health";
 		req->log_skip = http_request_header(req, HTTP_HEALTH_CHECK_HEADER) != NULL;
 		respond_health(req);
+		return req;
+	}
+	if (is_get && !strcmp(req->path, "/ready")) {   /* probes: never logged */
+		req->route_name = "ready";
+		req->log_skip = 1;
+		respond_ready(req);
 		return req;
 	}
 	if (http_policy_cross_site(&req->hdrs, method, &perr) != 0) {
@@ -949,6 +975,7 @@ struct http_server *http_server_start(const struct http_server_config *cfg,
 	srv->nroutes = cfg->nroutes;
 	srv->ctx = cfg->ctx;
 	srv->health = cfg->health;
+	srv->ready = cfg->ready;
 	srv->authorize = cfg->authorize;
 	srv->authorize_ctx = cfg->authorize_ctx;
 	srv->authorize_free = cfg->authorize_free;

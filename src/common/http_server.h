@@ -1,7 +1,7 @@
 /* http_server.h — the HTTP/1.1 server every service runs, on libmicrohttpd.
  *
  * A service describes itself as a table of routes and calls
- * http_server_start(). The layer gives it, for free: /health and /metrics,
+ * http_server_start(). The layer gives it, for free: /health, /ready and /metrics,
  * X-Request-Id (propagated or generated), one log line per request (log.h;
  * none for peers' health checks, HTTP_HEALTH_CHECK_HEADER),
  * request counts and latency histograms per route and status, JSON errors
@@ -63,6 +63,8 @@ struct http_route {
 	int json_body;       /* 1: the body is JSON; any other Content-Type -> 415 */
 };
 
+struct ready;
+
 struct http_server_config {
 	const char *service;             /* "storaged", used in logs and /health */
 	const char *bind;                /* "HOST:PORT"; port 0 = any free port */
@@ -74,7 +76,13 @@ struct http_server_config {
 	/* Optional: add fields to the /health body (e.g. the gateway's view of
 	 * each service). Return the HTTP status (200, or 503 when degraded). */
 	int (*health)(void *ctx, json_t *body);
-	/* Optional: called before routing for every request but GET /health;
+	/* Optional: the service's readiness (ready.h, ADR 0200). GET /ready
+	 * answers 200 or 503 with each dependency's state (without one: 200),
+	 * needs no token and is never logged; /metrics gains its gauges. Not
+	 * owned: the service destroys it after http_server_stop(). */
+	struct ready *ready;
+	/* Optional: called before routing for every request but GET /health
+	 * and GET /ready;
 	 * returning -1 with a response set (e.g. 401) stops the request. Used
 	 * for bearer tokens (auth.h: auth_http_setup fills these three).
 	 * `authorize_ctx` belongs to the server from http_server_start() on,

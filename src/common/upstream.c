@@ -19,6 +19,12 @@
  *     says "not sent" only when no connection was made, so the upstream never
  *     saw a byte; a streamed request body has not been read either (curl
  *     pulls it after connecting). Every other failure is final (ADR 0075).
+ *  7. Readiness (ADR 0200): the default probe asks GET /ready; 200 is
+ *     "ok", a 503 is "not_ready" (alive, e.g. catalogd whose database is
+ *     down), and a 404 (a peer without /ready) falls back to /health.
+ *     Picking prefers "ok" members and takes a "not_ready" one only as the
+ *     last resort, like an unhealthy one; its own 503 then tells the client
+ *     why. A passive "it answered" does not turn not_ready into ok.
  *  6. The pool is reference-counted: the gateway's detached proxy workers
  *     hold one each, so a worker still running after gateway_stop never
  *     touches freed memory. destroy stops the checkers at once and drops
@@ -70,12 +76,12 @@ struct upstream_pool {
 
 /* --- probing ---------------------------------------------------------------- */
 
-static int default_probe(void *ctx, const char *url, unsigned timeout_ms)
+static int get_probe(const char *url, const char *path, unsigned timeout_ms)
 {
 	struct http_client_request r;
 	struct http_client_response resp;
 	struct lh_error err = { 0 };
-	char *u = xasprintf("%s/health", url);
+	char *u = xasprintf("%s%s", url, path);
 	/* Not a request anyone reads: the service leaves it out of its log. */
 	static const char *const marker[] = { HTTP_HEALTH_CHECK_HEADER ": 1", NULL };
 	int rc;
@@ -88,12 +94,21 @@ static int default_probe(void *ctx, const char *url, unsigned timeout_ms)
 	if (http_client_do(&r, &resp, &err) != 0) {
 		rc = -1;
 	} else {
-		rc = resp.status == 200 ? 0 : 1;
+		rc = (int)resp.status;
 		http_client_response_free(&resp);
 	}
 	lh_error_clear(&err);
 	free(u);
 	return rc;
+}
+
+/* Note 7: /ready, else /health. */
+static int default_probe(void *ctx, const char *url, unsigned timeout_ms)
+{
+	int st = get_probe(url, "/ready", timeout_ms);
+	if (st == 404)
+		st = get_probe(url, "/health", timeout_ms);
+	return st < 0 ? -1 : st == 200 ? 0 : st == 503 ? 2 : 1;
 }
 
 /* Set member i's state (lock held); log a change. */
@@ -110,7 +125,8 @@ static void set_state(struct upstream_pool *p, size_t i, enum upstream_state s, 
 static enum upstream_state probe_member(struct upstream_pool *p, size_t i)
 {
 	int r = p->probe(p->probe_ctx, p->m[i].url, p->timeout_ms);
-	return r == 0 ? UPSTREAM_OK : r > 0 ? UPSTREAM_UNHEALTHY : UPSTREAM_UNREACHABLE;
+	return r == 0 ? UPSTREAM_OK : r == 2 ? UPSTREAM_NOT_READY
+		      : r > 0 ? UPSTREAM_UNHEALTHY : UPSTREAM_UNREACHABLE;
 }
 
 /* A member's checker thread (note 2). */
@@ -122,7 +138,9 @@ static void *upstream_check_run(void *arg)
 	for (;;) {
 		enum upstream_state s = probe_member(p, m->idx);
 		pthread_mutex_lock(&p->mu);
-		set_state(p, m->idx, s, s == UPSTREAM_OK ? NULL : "health check failed");
+		set_state(p, m->idx, s, s == UPSTREAM_OK ? NULL : s == UPSTREAM_NOT_READY
+								      ? "its /ready answered 503"
+								      : "health check failed");
 		m->first_done = 1;
 		pthread_cond_broadcast(&p->cv);
 		struct timespec until;
@@ -305,6 +323,8 @@ const char *upstream_state_name(enum upstream_state s)
 		return "unhealthy";
 	case UPSTREAM_UNREACHABLE:
 		return "unreachable";
+	case UPSTREAM_NOT_READY:
+		return "not_ready";
 	}
 	return "unknown";
 }
@@ -339,10 +359,12 @@ int upstream_pool_pick(struct upstream_pool *p, uint32_t *tried)
 void upstream_pool_report(struct upstream_pool *p, size_t i, int ok, const char *why)
 {
 	pthread_mutex_lock(&p->mu);
-	if (ok)
-		set_state(p, i, UPSTREAM_OK, "it answered");
-	else
+	if (ok) {
+		if (p->m[i].state != UPSTREAM_NOT_READY)   /* note 7 */
+			set_state(p, i, UPSTREAM_OK, "it answered");
+	} else {
 		set_state(p, i, UPSTREAM_UNREACHABLE, why);
+	}
 	pthread_mutex_unlock(&p->mu);
 }
 
@@ -397,12 +419,13 @@ int upstream_pool_do(struct upstream_pool *p, const char *path, struct http_clie
 json_t *upstream_pool_json(struct upstream_pool *p, const char **summary)
 {
 	json_t *arr = json_array();
-	size_t nok = 0, nunhealthy = 0, n = upstream_pool_size(p);
+	size_t nok = 0, nunhealthy = 0, nnotready = 0, n = upstream_pool_size(p);
 
 	for (size_t i = 0; i < n; i++) {
 		enum upstream_state s = upstream_pool_state(p, i);
 		nok += s == UPSTREAM_OK;
 		nunhealthy += s == UPSTREAM_UNHEALTHY;
+		nnotready += s == UPSTREAM_NOT_READY;
 		json_t *o = json_object();
 		json_object_set_new(o, "url", json_string(p->m[i].url));
 		json_object_set_new(o, "status", json_string(upstream_state_name(s)));
@@ -415,6 +438,6 @@ json_t *upstream_pool_json(struct upstream_pool *p, const char **summary)
 	else if (nok > 0)
 		*summary = "degraded";
 	else
-		*summary = nunhealthy ? "unhealthy" : "unreachable";
+		*summary = nnotready ? "not_ready" : nunhealthy ? "unhealthy" : "unreachable";
 	return arr;
 }

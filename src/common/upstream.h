@@ -24,10 +24,11 @@ struct lh_error;
 struct http_client_request;
 struct http_client_response;
 
-enum upstream_state { UPSTREAM_OK, UPSTREAM_UNHEALTHY, UPSTREAM_UNREACHABLE };
+enum upstream_state { UPSTREAM_OK, UPSTREAM_UNHEALTHY, UPSTREAM_UNREACHABLE,
+		      UPSTREAM_NOT_READY /* alive, /ready says 503 (ADR 0200) */ };
 
 /* One probe of `url` (the member's base URL): 0 healthy, 1 answered but not
- * healthy, -1 unreachable. Must return within about timeout_ms. */
+ * healthy, 2 alive but not ready, -1 unreachable. Must return within about timeout_ms. */
 typedef int (*upstream_probe_fn)(void *ctx, const char *url, unsigned timeout_ms);
 
 struct upstream_pool_config {
@@ -38,7 +39,8 @@ struct upstream_pool_config {
 				    * checker threads (tests call
 				    * upstream_pool_check) */
 	unsigned timeout_ms;       /* one probe; 0 = LH_UPSTREAM_CHECK_TIMEOUT_MS */
-	upstream_probe_fn probe;   /* NULL = GET <url>/health, 200 = healthy */
+	upstream_probe_fn probe;   /* NULL = GET <url>/ready (200 ok, 503 not
+				    * ready; 404: GET <url>/health, 200 = ok) */
 	void *probe_ctx;
 };
 
@@ -100,7 +102,8 @@ int upstream_pool_do(struct upstream_pool *p, const char *path, struct http_clie
 
 /* A new JSON array [{"url", "status"}] of every member (caller owns it),
  * and the service's summary in *summary: "ok" (all members ok), "degraded"
- * (some), "unhealthy"/"unreachable" (none), "not_configured" (empty). */
+ * (some), "not_ready"/"unhealthy"/"unreachable" (none), "not_configured"
+ * (empty). */
 json_t *upstream_pool_json(struct upstream_pool *p, const char **summary);
 
 #endif

@@ -9,7 +9,8 @@
  *   /mcp                -> MCP over Streamable HTTP (mcp_http.c, ADR 0161)
  *   / and /datasets/..., /upload, /console[/download], /search, /static/..., /favicon.ico
  *                       -> the web UI (ui.c)
- * plus /health with each upstream's state, and gateway_start/stop/main.
+ * plus /health with each upstream's state, /ready (every configured service
+ * has a ready instance, ADR 0200), and gateway_start/stop/main.
  *
  * Every proxied route streams through proxy.c. The methods an upstream does
  * not serve are its own business: the gateway forwards GET/HEAD/PUT/POST/
@@ -28,6 +29,7 @@
 #include "common/http_server.h"
 #include "common/limits.h"
 #include "common/log.h"
+#include "common/ready.h"
 #include "common/service.h"
 #include "common/upstream.h"
 #include "common/xmalloc.h"
@@ -139,15 +141,13 @@ static const struct http_route gateway_routes[] = {
 /* --- /health ------------------------------------------------------------------ */
 
 /* The http_server health hook: each service's summary ("ok", "degraded",
- * "unreachable", "unhealthy", "not_configured"), its configured URL list and
- * every instance's state as the pool's checkers last saw it (at most
- * LH_UPSTREAM_CHECK_INTERVAL_MS old). 503 ("degraded") when a configured
- * service has no healthy instance; one instance down of several is reported
- * but keeps 200, since every route still works. */
+ * "not_ready", "unreachable", "unhealthy", "not_configured"), its configured
+ * URL list and every instance's state as the pool's checkers last saw it (at
+ * most LH_UPSTREAM_CHECK_INTERVAL_MS old). Always 200: /health is liveness
+ * (ADR 0200); whether the gateway can serve is /ready's answer. */
 static int gateway_health(void *ctx, json_t *body)
 {
 	struct gateway *g = ctx;
-	int healthy = 1;
 	json_t *services = json_object();
 
 	for (int i = 0; i < GW_NUPSTREAMS; i++) {
@@ -161,14 +161,49 @@ static int gateway_health(void *ctx, json_t *body)
 						      : json_null());
 		json_object_set_new(s, "instances", instances);
 		json_object_set_new(services, g->up[i].name, s);
-		/* An upstream left unconfigured is reported, not counted: its
-		 * routes answer 502 "not configured" on their own. */
-		if (strcmp(summary, "ok") != 0 && strcmp(summary, "degraded") != 0 &&
-		    strcmp(summary, "not_configured") != 0)
-			healthy = 0;
 	}
 	json_object_set_new(body, "services", services);
-	return healthy ? 200 : 503;
+	return 200;
+}
+
+/* /ready: each configured service has a ready instance (as the pools'
+ * checkers last saw them). An unconfigured one is left out: its routes
+ * answer 502 "not configured" on their own. */
+static void gateway_check(void *ctx, struct ready *r)
+{
+	struct gateway *g = ctx;
+	for (int i = 0; i < GW_NUPSTREAMS; i++) {
+		struct upstream_pool *pool = g->up[i].pool;
+		size_t n = upstream_pool_size(pool), nok = 0, nnot = 0;
+		if (n == 0)
+			continue;
+		for (size_t k = 0; k < n; k++) {
+			enum upstream_state s = upstream_pool_state(pool, k);
+			nok += s == UPSTREAM_OK;
+			nnot += s == UPSTREAM_NOT_READY;
+		}
+		char why[160];
+		snprintf(why, sizeof why, "none of its %zu instance%s is ready (%zu not ready, %zu "
+			 "not reachable or unhealthy)", n, n == 1 ? "" : "s", nnot, n - nnot);
+		ready_report(r, g->up[i].name, nok > 0, 0, nok ? NULL : why);
+	}
+}
+
+/* /metrics: one gauge per instance (1 = ok, ready) and its state. */
+static void gateway_instance_metrics(void *ctx, FILE *f)
+{
+	struct gateway *g = ctx;
+	fprintf(f, "# HELP lakehouse_upstream_instance_up 1 when the instance's last check "
+		   "found it ready.\n# TYPE lakehouse_upstream_instance_up gauge\n");
+	for (int i = 0; i < GW_NUPSTREAMS; i++) {
+		struct upstream_pool *pool = g->up[i].pool;
+		for (size_t k = 0; k < upstream_pool_size(pool); k++) {
+			enum upstream_state s = upstream_pool_state(pool, k);
+			fprintf(f, "lakehouse_upstream_instance_up{service=\"gateway\",upstream=\"%s\","
+				   "instance=\"%s\",state=\"%s\"} %d\n", g->up[i].name,
+				upstream_pool_url(pool, k), upstream_state_name(s), s == UPSTREAM_OK);
+		}
+	}
 }
 
 /* --- life cycle ------------------------------------------------------------- */
@@ -213,7 +248,9 @@ struct gateway *gateway_start(const struct lh_config *cfg, struct lh_error *err)
 		.connection_timeout_s = cfg->http.connection_timeout_s,
 		.max_connections = cfg->http.max_connections,
 		.health = gateway_health,
+		.ready = g->ready = ready_create("gateway", gateway_check, g),
 	};
+	ready_set_metrics_extra(g->ready, gateway_instance_metrics);
 	g->srv = auth_http_setup(&hc, cfg, err) == 0 ? http_server_start(&hc, err) : NULL;
 	if (!g->srv)
 		goto fail;
@@ -223,6 +260,7 @@ struct gateway *gateway_start(const struct lh_config *cfg, struct lh_error *err)
 							    : "(not configured)");
 	return g;
 fail:
+	ready_destroy(g->ready);
 	mcp_http_destroy(g->mcp);
 	catalog_client_destroy(g->catalog);
 	for (int i = 0; i < GW_NUPSTREAMS; i++)
@@ -241,6 +279,7 @@ void gateway_stop(struct gateway *g)
 	if (!g)
 		return;
 	http_server_stop(g->srv);   /* in-flight requests finish first */
+	ready_destroy(g->ready);
 	mcp_http_destroy(g->mcp);
 	catalog_client_destroy(g->catalog);
 	for (int i = 0; i < GW_NUPSTREAMS; i++)

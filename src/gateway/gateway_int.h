@@ -33,6 +33,7 @@ struct gateway {
 					  * up[GW_CATALOGD]'s pool: a relaying
 					  * client (catalog_client.h, ADR 0130) */
 	struct mcp_http *mcp;        /* /mcp's sessions (mcp_http.c) */
+	struct ready *ready;         /* GET /ready over the pools (ADR 0200) */
 };
 
 /* --- mcp_http.c -------------------------------------------------------------

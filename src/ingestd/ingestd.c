@@ -59,6 +59,7 @@
 #include "common/http_client.h"
 #include "common/http_server.h"
 #include "common/names.h"
+#include "common/ready.h"
 #include "common/service.h"
 #include "common/sha256.h"
 #include "common/storage_client.h"
@@ -89,7 +90,16 @@ struct ingestd {
 	uint64_t duckdb_memory_bytes;
 	unsigned duckdb_threads;
 	struct conversion_slots conversions;  /* pipeline.h: at most 2 at once */
+	struct ready *ready;            /* GET /ready: both peers ready (ADR 0200) */
+	char *catalogd_url, *storaged_url;
 };
+
+static void ingestd_check(void *ctx, struct ready *r)
+{
+	struct ingestd *s = ctx;
+	ready_check_peer(r, "catalogd", s->catalogd_url);
+	ready_check_peer(r, "storaged", s->storaged_url);
+}
 
 struct upload;
 
@@ -674,6 +684,9 @@ struct ingestd *ingestd_start(const struct lh_config *cfg, struct lh_error *err)
 	svc->storage = storage_client_create(&sp);
 	svc->catalog = catalog_client_create(&cp);
 	svc->spool_dir = xstrdup(cfg->ingestd.spool_dir);
+	svc->catalogd_url = xstrdup(cfg->ingestd.catalogd_url);
+	svc->storaged_url = xstrdup(cfg->ingestd.storaged_url);
+	svc->ready = ready_create("ingestd", ingestd_check, svc);
 	svc->max_upload_bytes = cfg->ingestd.max_upload_bytes;
 	svc->duckdb_memory_bytes = cfg->ingestd.duckdb_memory_bytes;
 	svc->duckdb_threads = cfg->ingestd.duckdb_threads;
@@ -683,6 +696,7 @@ struct ingestd *ingestd_start(const struct lh_config *cfg, struct lh_error *err)
 		.routes = routes, .nroutes = sizeof routes / sizeof routes[0], .ctx = svc,
 		.connection_timeout_s = cfg->http.connection_timeout_s,
 		.max_connections = cfg->http.max_connections,
+		.ready = svc->ready,
 	};
 	svc->http = auth_http_setup(&hc, cfg, err) == 0 ? http_server_start(&hc, err) : NULL;
 	if (!svc->http) {
@@ -705,6 +719,9 @@ void ingestd_stop(struct ingestd *s)
 	storage_client_destroy(s->storage);
 	catalog_client_destroy(s->catalog);
 	free(s->spool_dir);
+	ready_destroy(s->ready);
+	free(s->catalogd_url);
+	free(s->storaged_url);
 	conversion_slots_free(&s->conversions);
 	free(s);
 }

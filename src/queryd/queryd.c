@@ -64,6 +64,7 @@
 #include "common/log.h"
 #include "common/manifest.h"
 #include "common/random.h"
+#include "common/ready.h"
 #include "common/service.h"
 #include "common/storage_client.h"
 #include "common/xmalloc.h"
@@ -111,6 +112,7 @@ struct qcatalog {
 struct queryd {
 	struct lh_config cfg;
 	struct http_server *srv;
+	struct ready *ready;        /* GET /ready: its peers (ADR 0200) */
 	struct qpool *pool;
 	struct qcache *cache;
 	char *out_dir;
@@ -1281,6 +1283,16 @@ static uint64_t queryd_worker_cap(const struct lh_config *cfg)
 	return cfg->queryd.duckdb_memory_bytes + LH_QUERY_WORKER_OVERHEAD;
 }
 
+/* /ready: the configured peers are ready. */
+static void queryd_check(void *ctx, struct ready *r)
+{
+	struct queryd *s = ctx;
+	if (s->cfg.queryd.catalogd_url[0])
+		ready_check_peer(r, "catalogd", s->cfg.queryd.catalogd_url);
+	if (s->cfg.queryd.storaged_url[0])
+		ready_check_peer(r, "storaged", s->cfg.queryd.storaged_url);
+}
+
 struct queryd *queryd_start(const struct lh_config *cfg, struct lh_error *err)
 {
 	struct queryd *s = xcalloc(1, sizeof *s);
@@ -1333,6 +1345,7 @@ struct queryd *queryd_start(const struct lh_config *cfg, struct lh_error *err)
 		.connection_timeout_s = cfg->http.connection_timeout_s,
 		.max_connections = cfg->http.max_connections,
 		.health = queryd_health,
+		.ready = s->ready = ready_create("queryd", queryd_check, s),
 	};
 	if (auth_http_setup(&hc, cfg, err) != 0)
 		goto fail;
@@ -1367,6 +1380,7 @@ void queryd_stop(struct queryd *s)
 	mcache_clear(&s->cat);
 	catalog_client_destroy(s->catalog);
 	storage_client_destroy(s->storage);
+	ready_destroy(s->ready);
 	json_decref(s->cat.datasets);
 	free(s->cat.sig);
 	pthread_mutex_destroy(&s->cat.mu);

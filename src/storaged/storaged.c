@@ -24,11 +24,13 @@
 #include "common/keys.h"
 #include "common/limits.h"
 #include "common/log.h"
+#include "common/ready.h"
 #include "common/service.h"
 #include "common/xmalloc.h"
 #include "storaged/range.h"
 #include "storaged/storage_backend.h"
 
+#include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -43,7 +45,33 @@ struct storaged {
 	struct http_server *srv;
 	struct storage_backend *backend;
 	uint64_t max_object_bytes;
+	struct ready *ready;        /* GET /ready: the object store (ADR 0200) */
+	char *disk_root;            /* the disk backend's directory, else NULL */
 };
+
+/* /ready: the disk directory is writable; any store answers a stat of a
+ * key that is never written (found or 404 both mean it answers). */
+static void storaged_check(void *ctx, struct ready *r)
+{
+	struct storaged *s = ctx;
+	struct lh_error err = { 0 };
+	struct storage_object_info info;
+	struct timespec t0, t1;
+	char why[600] = "";
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	if (s->disk_root && access(s->disk_root, W_OK) != 0) {
+		snprintf(why, sizeof why, "the directory %s is not writable: %s", s->disk_root,
+			 strerror(errno));
+	} else if (s->backend->stat(s->backend, "_probe/ready", &info, &err) != 0 &&
+		   err.status != 404) {
+		snprintf(why, sizeof why, "%s", err.msg);
+	}
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	ready_report(r, "object_store", why[0] == '\0',
+		     (double)(t1.tv_sec - t0.tv_sec) * 1e3 + (double)(t1.tv_nsec - t0.tv_nsec) / 1e6,
+		     why[0] ? why : NULL);
+	lh_error_clear(&err);
+}
 
 /* --- backend helpers shared by every backend ----------------------------- */
 
@@ -488,6 +516,7 @@ struct storaged *storaged_start(const struct lh_config *cfg, struct lh_error *er
 		root = cfg->storaged.root[0] ? xstrdup(cfg->storaged.root)
 					     : xasprintf("%s/objects", cfg->data_dir);
 		s->backend = storage_disk_create(root, err);
+		s->disk_root = xstrdup(root);
 	} else {
 		lh_fail(err, 400, "bad_config", "[storaged] backend \"%s\" is not \"disk\" or \"s3\"",
 			cfg->storaged.backend);
@@ -503,6 +532,7 @@ struct storaged *storaged_start(const struct lh_config *cfg, struct lh_error *er
 		.ctx = s,
 		.connection_timeout_s = cfg->http.connection_timeout_s,
 		.max_connections = cfg->http.max_connections,
+		.ready = s->ready = ready_create("storaged", storaged_check, s),
 	};
 	if (auth_http_setup(&hc, cfg, err) != 0)
 		goto fail;
@@ -530,6 +560,8 @@ void storaged_stop(struct storaged *s)
 		return;
 	http_server_stop(s->srv);   /* in-flight requests finish first */
 	storage_backend_destroy(s->backend);
+	ready_destroy(s->ready);
+	free(s->disk_root);
 	free(s);
 }
 

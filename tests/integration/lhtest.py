@@ -203,7 +203,8 @@ class PostgresServer:
     independent of the others); stop() stops the server and removes the dir.
     """
 
-    def __init__(self):
+    def __init__(self, start=True):
+        """start=False: initdb only; start() later (a test of start order)."""
         self.dir = tempfile.mkdtemp(prefix="lh-pg-")
         self.data = os.path.join(self.dir, "data")
         self.log_path = os.path.join(self.dir, "postgres.log")
@@ -217,6 +218,10 @@ class PostgresServer:
         self.ndatabases = 0
         self._run([os.path.join(PG_BIN, "initdb"), "-D", self.data, "-A", "trust",
                    "-U", "postgres", "-E", "UTF8", "--locale=C", "--no-sync"])
+        if start:
+            self.start()
+
+    def start(self):
         opts = ("-p %d -k %s -c listen_addresses=127.0.0.1 -c fsync=off "
                 "-c full_page_writes=off -c max_connections=200" % (self.port, self.dir))
         self._run([os.path.join(PG_BIN, "pg_ctl"), "-D", self.data, "-l", self.log_path,

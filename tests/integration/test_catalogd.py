@@ -636,12 +636,17 @@ class PostgresCatalogdTest(CatalogdTest):
             self.catalogd()
         self.assertIn("newer", str(cm.exception))
 
-    def test_unreachable_database_fails_start(self):
+    def test_unreachable_database_starts_not_ready(self):
+        """Start in any order (ADR 0201): no database yet is no exit; catalogd
+        serves, says not ready with the reason, and answers 503."""
         env = {"LAKEHOUSE_CATALOGD_POSTGRES_DSN":
                "host=127.0.0.1 port=%d dbname=x user=postgres connect_timeout=2" % free_port()}
-        with self.assertRaises(RuntimeError) as cm:
-            self.catalogd(env=env)
-        self.assertIn("could not be reached", str(cm.exception))
+        srv, c = self.catalogd(env=env)
+        st, _, obj = request_json("GET", srv.url + "/ready")
+        self.assertEqual(st, 503, obj)
+        self.assertIn("could not be reached", obj["dependencies"]["database"]["reason"])
+        st, _, obj = c.datasets()
+        self.assertEqual((st, obj["code"]), (503, "catalog_unavailable"), obj)
 
     def test_reconnects_after_connections_dropped(self):
         """The server terminates every catalogd connection (as a restart or an

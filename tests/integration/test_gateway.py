@@ -271,9 +271,14 @@ class TestGatewayUpstreams(ServerTest):
         self.assertEqual((st, obj["code"]), (502, "upstream_unavailable"))
         st, _, obj = request_json("GET", gw.url + "/v1/catalog/datasets")
         self.assertEqual((st, obj["error"]), (502, "catalogd is not reachable"))
+        # /health is liveness (ADR 0200): 200 and each pool's state;
+        # /ready says the gateway cannot serve
         st, _, obj = request_json("GET", gw.url + "/health")
-        self.assertEqual(st, 503, obj)
-        self.assertEqual(obj["status"], "degraded")
+        self.assertEqual(st, 200, obj)
+        self.assertEqual(obj["status"], "ok")
+        st, _, ready = request_json("GET", gw.url + "/ready")
+        self.assertEqual((st, ready["status"]), (503, "not_ready"), ready)
+        self.assertEqual(set(ready["dependencies"]), {"storaged", "catalogd"})
         self.assertEqual(obj["services"]["storaged"],
                          {"status": "unreachable", "url": dead,
                           "instances": [{"url": dead, "status": "unreachable"}]})

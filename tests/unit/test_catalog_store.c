@@ -300,11 +300,31 @@ TEST(catalog_store_unknown_backend)
 	lh_error_clear(&err);
 	CHECK(catalog_store_open("sqlite", "/nonexistent-dir/x/catalog.db", &err) == NULL);
 	CHECK_EQ_INT(err.status, 500);
-	lh_error_clear(&err);	/* no server there: a clear 503, no store */
-	CHECK(catalog_store_open("postgres", "host=127.0.0.1 port=1 connect_timeout=2", &err) == NULL);
+	lh_error_clear(&err);
+	/* No server there: the store opens not ready (ADR 0201); every call
+	 * and the readiness ping answer a clear 503 until it connects. */
+	struct catalog_store *pg =
+		catalog_store_open("postgres", "host=127.0.0.1 port=1 connect_timeout=2", &err);
+	CHECK(pg != NULL);
+	CHECK_EQ_INT(err.status, 0);
+	CHECK(catalog_store_ping(pg, &err) == -1);
 	CHECK_EQ_INT(err.status, 503);
 	CHECK_EQ_STR(err.code, "catalog_unavailable");
 	lh_error_clear(&err);
+	struct catalog_summary *list = NULL;
+	size_t n = 0;
+	CHECK(catalog_store_list_datasets(pg, &list, &n, &err) == -1);
+	CHECK_EQ_INT(err.status, 503);
+	CHECK_EQ_STR(err.code, "catalog_unavailable");
+	lh_error_clear(&err);
+	catalog_store_close(pg);
+	/* SQLite (or the run's backend) is ready once open */
+	struct store_fixture f;
+	struct catalog_store *s = store_open_fresh(&f);
+	CHECK(s != NULL);
+	CHECK(catalog_store_ping(s, &err) == 0);
+	catalog_store_close(s);
+	store_fixture_remove(&f);
 }
 
 /* --- names unique regardless of letter case (note 6, ADR 0112) ---------- */

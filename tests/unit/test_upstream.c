@@ -13,7 +13,8 @@
 #include <stdlib.h>
 #include <unistd.h>
 
-/* The fake probe's answers: down[i] = 1 -> unreachable, 2 -> unhealthy. */
+/* The fake probe's answers: down[i] = 1 -> unreachable, 2 -> unhealthy,
+ * 3 -> alive but not ready (/ready 503, ADR 0200). */
 struct fake {
 	pthread_mutex_t mu;
 	int down[LH_UPSTREAM_MAX_MEMBERS];
@@ -29,7 +30,7 @@ static int fake_probe(void *ctx, const char *url, unsigned timeout_ms)
 	int d = f->down[i];
 	f->probes++;
 	pthread_mutex_unlock(&f->mu);
-	return d == 0 ? 0 : d == 1 ? -1 : 1;
+	return d == 0 ? 0 : d == 1 ? -1 : d == 3 ? 2 : 1;
 }
 
 static struct upstream_pool *pool_of(const char *urls, struct fake *f, unsigned interval_ms)
@@ -241,4 +242,34 @@ TEST(upstream_checker_threads)
 	CHECK_EQ_INT(f.probes, probes);          /* the checkers have stopped */
 	CHECK_EQ_INT(pick1(p), 0);               /* still usable through the ref */
 	upstream_pool_unref(p);
+}
+
+/* ADR 0200: a not-ready member is picked only as a last resort, an answer
+ * does not make it ok, and a pool with none ready says "not_ready". */
+TEST(upstream_not_ready_is_a_last_resort)
+{
+	struct fake f = { .mu = PTHREAD_MUTEX_INITIALIZER };
+	struct upstream_pool *p = pool_of("http://m0,http://m1", &f, 0);
+	f.down[0] = 3;
+	upstream_pool_check(p);
+	CHECK_EQ_INT(upstream_pool_state(p, 0), UPSTREAM_NOT_READY);
+	CHECK_EQ_STR(upstream_state_name(UPSTREAM_NOT_READY), "not_ready");
+	for (int i = 0; i < 4; i++)
+		CHECK_EQ_INT(pick1(p), 1);
+	upstream_pool_report(p, 0, 1, NULL);   /* it answered: still not ready */
+	CHECK_EQ_INT(upstream_pool_state(p, 0), UPSTREAM_NOT_READY);
+	f.down[1] = 3;
+	upstream_pool_check(p);
+	const char *summary = NULL;
+	json_t *j = upstream_pool_json(p, &summary);
+	CHECK_EQ_STR(summary, "not_ready");
+	json_decref(j);
+	uint32_t tried = 0;   /* none ready: still tried, each once */
+	CHECK(upstream_pool_pick(p, &tried) >= 0);
+	CHECK(upstream_pool_pick(p, &tried) >= 0);
+	CHECK_EQ_INT(upstream_pool_pick(p, &tried), -1);
+	f.down[0] = 0;
+	upstream_pool_check(p);
+	CHECK_EQ_INT(upstream_pool_state(p, 0), UPSTREAM_OK);
+	upstream_pool_destroy(p);
 }
