@@ -180,6 +180,16 @@ TEST(json_errors_name_the_line)
 		     "bad_json 1: line 1: a string has an unknown escape \\'x'");
 }
 
+TEST(json_crlf_lines_and_blank_lines)
+{
+	/* CRLF ends lines as LF does; blank lines are skipped but counted */
+	CHECK_EQ_STR(describe("{\"a\": 1}\r\n\r\n{\"a\": 2}\r\n", 0), "a:int64");
+	CHECK_EQ_STR(describe("{\"a\": 1}\r\n\r\n\r\n{\"a\": }\r\n", 0),
+		     "bad_json 4: line 4: unexpected '}' where a JSON value should be");
+	CHECK_EQ_STR(describe("[\r\n {\"a\": 1,\r\n  \"b\": [1,\r\n 2]},\r\n {\"a\": x}]", 0),
+		     "bad_json 5: line 5: unexpected 'x' where a JSON value should be");
+}
+
 TEST(json_array_trailing_garbage_and_comma)
 {
 	CHECK_EQ_STR(describe("[{\"a\":1}]\n x", 0),
