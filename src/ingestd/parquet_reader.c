@@ -24,7 +24,9 @@
  *      unique regardless of case), at most LH_PARQUET_MAX_COLUMNS.
  *   4. One validation pass over every value (parquet_scan_aggregate): the
  *      row count, each column's non-null count (nullable, all-null), for
- *      int64 columns the values no double holds exactly (cast.h's inexact),
+ *      int64 columns whether a value no double holds exactly (cast.h's
+ *      inexact: only a column whose range leaves +-2^53 is counted, in a
+ *      second pass over those columns alone, inexact_pass),
  *      and a hash of every converted value of every column, so every page is
  *      decoded and converted now: a damaged page, invalid UTF-8 in a string,
  *      an unsigned value beyond int64, binary that is not text, are 400s
@@ -355,6 +357,43 @@ static void list_add(struct sql_list *l, const char *item)
 	l->s[l->len] = 0;
 }
 
+/* Note 4: which int64 columns hold a value no double holds exactly. Only a
+ * column whose range (min, max at values[at], values[at + 1]) leaves
+ * +-2^53 can; those few are counted exactly in a second pass (thousands of
+ * such checks in one query cost DuckDB minutes to plan, a range nothing).
+ * Afterwards values[at] is that count (0: exact). 0, or -1 with err. */
+static int inexact_pass(int fd, const struct parquet_layout *l, const size_t *at,
+			int64_t *values, struct lh_error *err)
+{
+	const int64_t exact = (int64_t)1 << 53;
+	struct sql_list q = { 0 };
+	size_t n = 0, *which = xcalloc(l->n ? l->n : 1, sizeof *which);
+	int rc = 0;
+	for (size_t i = 0; i < l->n; i++) {
+		if (!at[i])
+			continue;
+		int wide = values[at[i]] < -exact || values[at[i] + 1] > exact;
+		values[at[i]] = 0;
+		if (!wide)
+			continue;
+		char *c = xasprintf("count(CASE WHEN CAST(CAST(%s AS DOUBLE) AS HUGEINT) <> %s THEN 1 END)",
+				    l->exprs[i], l->exprs[i]);
+		list_add(&q, c);
+		free(c);
+		which[n++] = i;
+	}
+	if (n) {
+		int64_t *counts = xcalloc(n, sizeof *counts);
+		rc = parquet_scan_aggregate(fd, q.s, counts, n, err);
+		for (size_t k = 0; rc == 0 && k < n; k++)
+			values[at[which[k]]] = counts[k];
+		free(counts);
+	}
+	free(which);
+	free(q.s);
+	return rc;
+}
+
 static int parquet_infer_file(int fd, uint64_t size, const struct ingest_options *opt,
 			      struct ingest_schema **out, struct lh_error *err)
 {
@@ -402,14 +441,14 @@ static int parquet_infer_file(int fd, uint64_t size, const struct ingest_options
 		free(c);
 		list_add(&hash, layout->exprs[i]);
 	}
-	for (size_t i = 0; i < ncols; i++) {    /* note 4: int64 values a double misses */
+	for (size_t i = 0; i < ncols; i++) {    /* note 4: the range of int64 columns */
 		if (maps[i].type.id != SCHEMA_INT64)
 			continue;
-		char *c = xasprintf("count(*) FILTER (WHERE CAST(CAST(%s AS DOUBLE) AS HUGEINT) <> %s)",
-				    layout->exprs[i], layout->exprs[i]);
+		char *c = xasprintf("min(%s), max(%s)", layout->exprs[i], layout->exprs[i]);
 		list_add(&agg, c);
 		free(c);
-		inexact_at[i] = nvalues++;
+		inexact_at[i] = nvalues;
+		nvalues += 2;
 	}
 	char *all = xasprintf("CAST(bit_xor(hash(%s)) %% 2 AS BIGINT)", hash.s);
 	list_add(&agg, all);
@@ -424,6 +463,8 @@ static int parquet_infer_file(int fd, uint64_t size, const struct ingest_options
 			(long long)values[0]);
 		goto out;
 	}
+	if (inexact_pass(fd, layout, inexact_at, values, err))                   /* 4 */
+		goto out;
 
 	s = ingest_schema_create(&ingest_format_parquet);
 	s->columns = xcalloc(ncols, sizeof *s->columns);
@@ -439,7 +480,7 @@ static int parquet_infer_file(int fd, uint64_t size, const struct ingest_options
 		c->type = maps[i].type;
 		c->nullable = (uint64_t)nonnull < footer_rows;
 		c->all_null = nonnull == 0;
-		c->inexact = inexact_at[i] && values[inexact_at[i]] > 0;
+		c->inexact = inexact_at[i] && values[inexact_at[i]] != 0;
 		if (maps[i].conv != PARQUET_AS_IS)                                /* 5 */
 			s->as_is = 0;
 	}

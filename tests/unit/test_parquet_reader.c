@@ -346,6 +346,26 @@ TEST(parquet_millisecond_timestamps_are_converted)
 	lh_error_clear(&err);
 }
 
+/* cast.h's inexact: only a value no double holds exactly counts, whatever
+ * the range (2^60 is wide but exact). */
+TEST(parquet_inexact_int64_columns)
+{
+	struct pqfile f;
+	struct lh_error err = { 0 };
+	CHECK(pq_write(&f, "SELECT * FROM (VALUES (1::BIGINT, 9007199254740993::BIGINT, "
+		       "1152921504606846976::BIGINT, 9223372036854775807::BIGINT, -9007199254740992::BIGINT), "
+		       "(2, 3, 4, 5, 6)) t(small, odd, pow2, top, low)") == 0);
+	int rc = ingest_infer_fd(&ingest_format_parquet, f.fd, &f.schema, &err);
+	CHECK_EQ_INT(rc, 0);
+	const int want[] = { 0, 1, 0, 1, 0 };
+	for (size_t i = 0; i < 5; i++) {
+		CHECK_EQ_STR(type_of(f.schema, i), "int64");
+		CHECK_EQ_INT(f.schema->columns[i].inexact, want[i]);
+	}
+	pq_free(&f);
+	lh_error_clear(&err);
+}
+
 /* Other types are converted: infer, write through parquet_write_input (the
  * pipeline's path), read the result back with DuckDB. */
 TEST(parquet_other_types_are_converted_value_by_value)
