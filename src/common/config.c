@@ -51,6 +51,7 @@ enum cfg_type {
 	T_MS,     /* unsigned milliseconds: 1500, "250ms", "30s", "5m", "2h" */
 	T_INT64,  /* int64_t */
 	T_TOKENS, /* char[LH_CFG_MAX_TOKENS][size] + unsigned count */
+	T_BOOL,   /* int 0/1: TOML true/false; env and --set "true"/"false" */
 };
 
 enum cfg_check { C_NONE, C_DATA_DIR, C_BIND, C_URL, C_URL_LIST, C_HOST_LIST };
@@ -77,6 +78,7 @@ struct cfg_key {
 #define K_UINT(s, n, f, mn) K_NUM(s, n, T_UINT, unsigned, f, mn)
 #define K_SIZE(s, n, f) K_NUM(s, n, T_SIZE, uint64_t, f, 0)
 #define K_MS(s, n, f) K_NUM(s, n, T_MS, unsigned, f, 0)
+#define K_BOOL(s, n, f) { s, n, T_BOOL, CFG_OFF(f), sizeof(int), 0, 0, C_NONE, NULL }
 #define K_INT64(s, n, f, mn) K_NUM(s, n, T_INT64, int64_t, f, mn)
 #define K_TOKENS(s, n, f, cnt)                                                    \
 	{ s, n, T_TOKENS, CFG_OFF(f), CFG_FIELD_SIZE(f[0]) + CFG_SAME_SIZE(cnt, unsigned), \
@@ -110,6 +112,7 @@ static const struct cfg_key keys[] = {
 	K_STR("storaged", "s3_endpoint", storaged.s3_endpoint, C_NONE, NULL),
 	K_STR("storaged", "s3_bucket", storaged.s3_bucket, C_NONE, NULL),
 	K_STR("storaged", "s3_region", storaged.s3_region, C_NONE, NULL),
+	K_BOOL("storaged", "single_writer", storaged.single_writer),
 
 	K_STR("catalogd", "bind", catalogd.bind, C_BIND, NULL),
 	K_STR("catalogd", "backend", catalogd.backend, C_NONE, catalog_backends),
@@ -696,6 +699,23 @@ static int assign_tokens(struct lh_config *cfg, const struct cfg_key *k, const s
 	return 0;
 }
 
+/* T_BOOL: a TOML boolean, or the words true/false (env, --set). */
+static int assign_bool(struct lh_config *cfg, const struct cfg_key *k, const struct cfg_value *v,
+		       char *why, size_t wn)
+{
+	if ((v->kind != V_BOOL && (v->kind != V_TEXT || v->typed)) || !v->s)
+		return whyf(why, wn, "expected true or false, got %s", kind_name(v->kind));
+	int b;
+	if (v->n == 4 && !memcmp(v->s, "true", 4))
+		b = 1;
+	else if (v->n == 5 && !memcmp(v->s, "false", 5))
+		b = 0;
+	else
+		return whyf(why, wn, "expected true or false");
+	memcpy((char *)cfg + k->off, &b, sizeof b);
+	return 0;
+}
+
 /* The one place a value is stored. Validates first, so a failure leaves the
  * field as it was. Returns 0, or -1 with the reason (without the key) in why. */
 static int cfg_assign(struct lh_config *cfg, const struct cfg_key *k, const struct cfg_value *v,
@@ -711,6 +731,8 @@ static int cfg_assign(struct lh_config *cfg, const struct cfg_key *k, const stru
 		return assign_num(cfg, k, v, why, wn);
 	case T_TOKENS:
 		return assign_tokens(cfg, k, v, why, wn);
+	case T_BOOL:
+		return assign_bool(cfg, k, v, why, wn);
 	}
 	return whyf(why, wn, "unsupported key type");
 }
@@ -889,6 +911,8 @@ static int toml_bare(const char **pp, const char *e, struct cfg_value *v, char *
 	*pp = p;
 	if ((n == 4 && memcmp(s, "true", 4) == 0) || (n == 5 && memcmp(s, "false", 5) == 0)) {
 		v->kind = V_BOOL;
+		v->s = n == 4 ? "true" : "false";   /* T_BOOL reads it */
+		v->n = n;
 		return 0;
 	}
 	size_t i = 0, o = 0;

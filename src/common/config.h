@@ -57,6 +57,8 @@ struct lh_config {
 		char s3_endpoint[LH_CFG_STR];
 		char s3_bucket[LH_CFG_STR];
 		char s3_region[64];
+		int single_writer;               /* 1: run on a store without
+						  * conditional writes (ADR 0203) */
 	} storaged;
 	struct {
 		char bind[LH_CFG_STR];

@@ -338,6 +338,8 @@ void http_respond_error(struct http_request *req, const struct lh_error *err)
 		req->message = xstrdup(err->msg);
 	http_request_log_detail(req, err->detail);   /* ADR 0130: the log's, not the client's */
 	http_respond_json(req, status, lh_error_json(err));
+	if (status == 503)   /* retryable by definition (ADR 0202) */
+		http_response_header(req, "Retry-After", LH_HTTP_RETRY_AFTER_S);
 }
 
 void http_respond_fail(struct http_request *req, int status, const char *code,

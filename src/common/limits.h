@@ -46,6 +46,7 @@
 #define LH_UPSTREAM_MAX_MEMBERS        16          /* URLs in one [gateway] *_url list */
 #define LH_UPSTREAM_CHECK_INTERVAL_MS  1000        /* between two probes of one member */
 #define LH_UPSTREAM_CHECK_TIMEOUT_MS   1000        /* one probe of <url>/health */
+#define LH_HTTP_RETRY_AFTER_S          "2"         /* Retry-After of every 503 answer (seconds) */
 #define LH_READY_MAX_DEPS              8           /* dependencies one /ready reports */
 #define LH_READY_CACHE_MS              1000        /* /ready and /metrics reuse a check this long */
 #define LH_READY_CHECK_TIMEOUT_MS      2000        /* one dependency check of /ready */

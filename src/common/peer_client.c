@@ -65,7 +65,8 @@ int peer_do(const struct peer_client *p, struct peer_call *call, const char *pat
 	    struct http_client_request *r, struct http_client_response *resp, char **url,
 	    struct lh_error *err)
 {
-	int member = -1, rc;
+	int member = -1, rc, not_sent = 0;
+	int *caller_not_sent = r->not_sent;
 	char *used = NULL;
 
 	memset(resp, 0, sizeof *resp);
@@ -79,6 +80,7 @@ int peer_do(const struct peer_client *p, struct peer_call *call, const char *pat
 	r->bearer_token = call && call->bearer_token ? call->bearer_token : p->token;
 	if (!r->max_buffered)
 		r->max_buffered = p->max_buffered;
+	r->not_sent = &not_sent;
 	if (p->pool) {
 		rc = upstream_pool_do(p->pool, path, r, resp, &member, err);
 		if (member >= 0)
@@ -89,9 +91,18 @@ int peer_do(const struct peer_client *p, struct peer_call *call, const char *pat
 		rc = http_client_do(r, resp, err);
 		r->url = NULL;
 	}
-	if (rc != 0)
+	r->not_sent = caller_not_sent;
+	if (caller_not_sent)
+		*caller_not_sent = rc != 0 && not_sent;
+	if (rc != 0 && !not_sent && !strcmp(err->code, "upstream_unavailable")) {
+		/* ADR 0202: it was sent, then the peer went away: it may have
+		 * happened; the caller's words say whether a retry is safe */
+		lh_error_rephrase(err, "%s stopped before answering: the request may or may "
+				  "not have taken effect", p->name);
+		snprintf(err->code, sizeof err->code, "%s", "upstream_interrupted");
+	} else if (rc != 0) {
 		lh_error_rephrase(err, "%s is not reachable", p->name);   /* note 1 */
-	else if (call)
+	} else if (call)
 		call->status = resp->status;
 	if (url)
 		*url = used;
@@ -152,8 +163,13 @@ int peer_answer_fail(const struct peer_client *p, const char *method, const char
 		   (st >= 400 && st < 500 && (pass & PEER_PASS_4XX))) {
 		pass_through(p, resp, o, st == 404 ? "not_found" : st == 409 ? "conflict"
 						       : "bad_request", err);
+	} else if (st == 503) {   /* retryable (catalog_unavailable...): as it is, ADR 0202 */
+		pass_through(p, resp, o, "upstream_unavailable", err);
 	} else if (st == 507) {
 		lh_fail(err, 507, "insufficient_storage", "%s", msg ? msg : "out of disk space");
+	} else if (msg && strstr(msg, "://")) {   /* no internal URL to clients, ADR 0202 */
+		lh_fail(err, 502, "upstream_failed", "%s answered %ld", p->name, st);
+		lh_error_detail(err, "it said: %s", msg);
 	} else {
 		lh_fail(err, 502, "upstream_failed", "%s answered %ld%s%s", p->name, st,
 			msg ? ": " : "", msg ? msg : "");

@@ -34,7 +34,7 @@ struct ready_dep {
 	int up;
 	double latency_ms;
 	unsigned long long checks, errors;
-	char reason[256];
+	char reason[512];           /* as long as an lh_error's message */
 };
 
 struct ready {

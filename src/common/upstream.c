@@ -160,7 +160,9 @@ void upstream_pool_check(struct upstream_pool *p)
 	for (size_t i = 0; i < p->n; i++) {
 		enum upstream_state s = probe_member(p, i);
 		pthread_mutex_lock(&p->mu);
-		set_state(p, i, s, s == UPSTREAM_OK ? NULL : "health check failed");
+		set_state(p, i, s, s == UPSTREAM_OK ? NULL : s == UPSTREAM_NOT_READY
+							      ? "its /ready answered 503"
+							      : "health check failed");
 		pthread_mutex_unlock(&p->mu);
 	}
 }

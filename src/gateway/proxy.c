@@ -144,6 +144,7 @@ struct proxy {
 	int aborted;                    /* C is gone: W must stop */
 	int client_fd;                  /* C's socket, polled for a hang-up (note 10) */
 	int up_pulled;                  /* the upstream has taken body bytes */
+	int not_sent;                   /* W's failure came before any byte was sent */
 	struct lh_error err;            /* W's error when w_rc != 0 */
 	int member;                     /* the instance of W's last attempt, -1 none */
 
@@ -398,7 +399,8 @@ static void *proxy_worker(void *arg)
 	r.cancelled = up_cancelled;
 	r.cancelled_ctx = p;
 
-	int member = -1;
+	int member = -1, not_sent = 0;
+	r.not_sent = &not_sent;
 	int rc = upstream_pool_do(p->pool, p->path, &r, &resp, &member, &err);
 	long status = rc == 0 ? resp.status : 0;
 	if (rc == 0)
@@ -406,6 +408,7 @@ static void *proxy_worker(void *arg)
 
 	pthread_mutex_lock(&p->mu);
 	p->member = member;
+	p->not_sent = not_sent;
 	p->w_done = 1;
 	p->w_rc = rc;
 	if (rc != 0) {
@@ -639,11 +642,15 @@ static void upstream_error(struct proxy *p, struct lh_error *err)
 	if (p->err.status == 504)
 		lh_fail(err, 504, "upstream_timeout", "%s did not answer within %u ms",
 			p->service, p->timeout_ms);
-	else if (!strcmp(p->err.code, "upstream_unavailable") && p->up_pulled)
-		lh_fail(err, 502, "upstream_failed",
-			"%s closed the connection before answering", p->service);
+	else if (!strcmp(p->err.code, "upstream_unavailable") && (p->up_pulled || !p->not_sent))
+		/* ADR 0202: delivered (or partly), then cut: it may have happened */
+		lh_fail(err, 502, "upstream_interrupted",
+			"%s stopped before answering: the request may or may not have taken "
+			"effect%s", p->service, !strcmp(p->service, "ingestd")
+			? "; retrying is safe: ingest is idempotent" : "");
 	else if (!strcmp(p->err.code, "upstream_unavailable"))
-		lh_fail(err, 502, "upstream_unavailable", "%s is not reachable", p->service);
+		lh_fail(err, 502, "upstream_unavailable",
+			"%s is not reachable", p->service);   /* nothing was sent */
 	else
 		lh_fail(err, 502, "upstream_failed", "%s failed to answer", p->service);
 }

@@ -616,6 +616,11 @@ static int ingest_end(struct http_request *req)
 	ingest_schema_destroy(schema);
 	return 0;
 fail:
+	if (!strcmp(err.code, "upstream_interrupted")) {   /* ADR 0202 */
+		char said[sizeof err.msg];
+		snprintf(said, sizeof said, "%s", err.msg);
+		lh_error_rephrase(&err, "%.400s; retrying is safe: ingest is idempotent", said);
+	}
 	http_respond_error(req, &err);
 	lh_error_clear(&err);
 	ingest_schema_destroy(schema);

@@ -94,6 +94,10 @@ struct storage_backend {
 	int (*list)(struct storage_backend *b, const char *prefix, const char *after,
 		    storage_list_fn fn, void *ctx, struct lh_error *err);
 
+	/* Optional (NULL: a stat answers for it): can the store serve now? 0,
+	 * or -1 with err saying why in words (GET /ready, ADR 0200). */
+	int (*ping)(struct storage_backend *b, struct lh_error *err);
+
 	/* Free the backend. NULL-safe through storage_backend_destroy(). */
 	void (*destroy)(struct storage_backend *b);
 };
@@ -111,10 +115,15 @@ struct storage_s3_config {
 	const char *region;       /* SigV4 region; "" = us-east-1 */
 	const char *access_key;   /* AWS_ACCESS_KEY_ID */
 	const char *secret_key;   /* AWS_SECRET_ACCESS_KEY */
+	int single_writer;        /* [storaged] single_writer: run even when the
+				   * store ignores If-None-Match (ADR 0203) */
 };
 
 /* The S3 backend over `cfg` (path-style URLs, SigV4). Checks the bucket with
- * one HEAD request. NULL with err on failure: 400 "bad_config" for a missing
+ * one HEAD request and whether the store enforces If-None-Match: * (two PUTs
+ * of a probe key under _probe/; a store that does not is refused unless
+ * single_writer, ADR 0203); a store that does not answer yet is no error
+ * (ADR 0201): the checks run when it first answers. NULL with err on failure: 400 "bad_config" for a missing
  * setting or bucket, 502/504 if the store cannot be reached or refuses.
  * Freed with storage_backend_destroy(). Design: storage_s3.c and
  * docs/adr/0070-s3-backend.md. */

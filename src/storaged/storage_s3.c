@@ -32,6 +32,15 @@
  *     one winner; several storaged over such a store have a race window
  *     between the HEAD and the write (ADR 0070). put_begin also checks with
  *     HEAD, to answer 412 before a body is read.
+ *  4b. Whether the store enforces If-None-Match: * is probed, not assumed
+ *     (ADR 0203): two PUTs of one fresh key under _probe/, the second must
+ *     be 412; the key is deleted after. A store that accepts the second PUT
+ *     (s3rver, RGW before it implemented conditional PUT) is refused at
+ *     start unless [storaged] single_writer = true: with one storaged the
+ *     locks of note 4 keep write-once, with two they do not. When the store
+ *     does not answer at start, the probe runs at the first ping or write
+ *     that reaches it (`write_once`, under `probe_mu`), and a failed probe
+ *     then refuses writes (503) and keeps /ready at 503.
  *  5. Nothing is left behind on failure: an upload that fails, is aborted or
  *     whose client goes away gets AbortMultipartUpload (and a completed TMP
  *     is deleted) in s3_put_free. A crash can leave an incomplete upload or a
@@ -75,6 +84,9 @@ struct s3_backend {
 	char *access_key;
 	char *secret_key;
 	pthread_mutex_t locks[S3_LOCK_STRIPES];   /* invariant 4 */
+	int single_writer;             /* note 4b */
+	pthread_mutex_t probe_mu;      /* note 4b: guards write_once */
+	int write_once;                /* -1 not probed yet, 0 not enforced, 1 enforced */
 };
 
 /* What a HEAD or GET told us about an object. */
@@ -157,10 +169,14 @@ static int s3_fail(struct lh_error *err, const char *what, const char *url,
 		       "the S3 store could not %s (HTTP %ld)", what, resp->status);
 }
 
-/* A transport failure (err already filled by http_client): log it too. */
+/* A transport failure (err already filled by http_client): log it too. The
+ * client gets words, never the store's URL (ADR 0202): it goes to the log
+ * and the detail. */
 static int s3_transport_fail(const char *what, const char *url, struct lh_error *err)
 {
 	log_event("error", "storaged", "s3 backend: %s %s: %s", what, url, err->msg);
+	lh_error_rephrase(err, "the S3 store could not %s: %s", what,
+			  err->status == 504 ? "it did not answer in time" : "it is not reachable");
 	return -1;
 }
 
@@ -334,11 +350,15 @@ static void s3_put_free(struct s3_put *p)
 	free(p);
 }
 
+static int check_write_once(struct s3_backend *s, int status, struct lh_error *err);
+
 static int s3_put_begin(struct storage_backend *b, const char *key, int create_only,
 			struct storage_put **out, struct lh_error *err)
 {
 	struct s3_backend *s = (struct s3_backend *)b;
-	int rc = 0;
+	int rc = check_write_once(s, 503, err);   /* note 4b */
+	if (rc)
+		return rc;
 	if (create_only) {
 		rc = check_absent(s, key, err);   /* early 412; the commit decides */
 		if (rc)
@@ -809,6 +829,7 @@ static void s3_destroy(struct storage_backend *b)
 	struct s3_backend *s = (struct s3_backend *)b;
 	for (int i = 0; i < S3_LOCK_STRIPES; i++)
 		pthread_mutex_destroy(&s->locks[i]);
+	pthread_mutex_destroy(&s->probe_mu);
 	free(s->base_url);
 	free(s->bucket_enc);
 	free(s->sigv4);
@@ -817,14 +838,110 @@ static void s3_destroy(struct storage_backend *b)
 	free(s);
 }
 
+/* HeadBucket: 0, 1 when the bucket does not exist, -1 with err. */
+static int head_bucket(struct s3_backend *s, struct lh_error *err)
+{
+	struct http_client_response resp = { 0 };
+	char *url = xstrdup(s->base_url);
+	int rc = s3_simple(s, "HEAD", url, NULL, NULL, 0, 200, 0, &resp, "open the bucket", err);
+	http_client_response_free(&resp);
+	free(url);
+	return rc;
+}
+
+/* Note 4b: 1 when a second PUT of a fresh key with If-None-Match: * is
+ * refused (412), 0 when it is accepted, -1 with err when the store fails. */
+static int probe_write_once(struct s3_backend *s, struct lh_error *err)
+{
+	char hex[2 * 8 + 1];
+	struct http_client_response resp = { 0 };
+	const char *hdrs[] = { "If-None-Match: *", "Content-Type: application/octet-stream",
+			       NULL };
+	random_name(hex, 8);
+	char *url = xasprintf("%s/_probe/write-once-%s", s->base_url, hex);
+	int rc = s3_simple(s, "PUT", url, hdrs, "1", 1, 200, 0, &resp,
+			   "write a probe object", err);
+	http_client_response_free(&resp);
+	if (rc == 0) {
+		memset(&resp, 0, sizeof resp);
+		rc = s3_simple(s, "PUT", url, hdrs, "2", 1, 412, 200, &resp,
+			       "write a probe object", err);
+		if (rc == 0)
+			rc = resp.status == 412 ? 1 : 0;
+		else if (rc > 0)
+			rc = s3_fail(err, "write a probe object", url, &resp);
+		http_client_response_free(&resp);
+		struct lh_error derr = { 0 };
+		memset(&resp, 0, sizeof resp);
+		s3_simple(s, "DELETE", url, NULL, NULL, 0, 204, 200, &resp, "delete the probe object",
+			  &derr);   /* best effort: a leftover is one tiny object */
+		http_client_response_free(&resp);
+		lh_error_clear(&derr);
+	} else if (rc > 0) {
+		rc = lh_fail(err, 502, "upstream_failed", "the S3 store could not write a probe object");
+	}
+	free(url);
+	return rc;
+}
+
+/* The refusal of note 4b, in words. */
+static int refuse_unsafe(struct s3_backend *s, int status, struct lh_error *err)
+{
+	return lh_fail(err, status, status == 400 ? "bad_config" : "store_unsafe",
+		       "the S3 store at %s does not enforce write-once (it accepted a second PUT "
+		       "of one key with If-None-Match: *), so two storaged writing the same key "
+		       "could both succeed and one object would silently replace the other; run "
+		       "one storaged on this bucket and set [storaged] single_writer = true, or use "
+		       "a store that enforces it (docs/deploy.md)", s->base_url);
+}
+
+/* Note 4b: probe once; 0 when writes are safe, else -1 with err. */
+static int check_write_once(struct s3_backend *s, int status, struct lh_error *err)
+{
+	pthread_mutex_lock(&s->probe_mu);
+	int rc = 0;
+	if (s->write_once < 0) {
+		int r = probe_write_once(s, err);
+		if (r < 0)
+			rc = -1;
+		else
+			s->write_once = r;
+		if (r == 1)
+			log_event("info", "storaged", "s3 backend: the store enforces write-once "
+				  "(If-None-Match: *)");
+		else if (r == 0 && s->single_writer)
+			log_event("warn", "storaged", "s3 backend: the store does not enforce "
+				  "write-once (If-None-Match: *); single_writer = true: this storaged's "
+				  "own locks keep it, so run no other storaged on this bucket");
+	}
+	if (rc == 0 && s->write_once == 0 && !s->single_writer)
+		rc = refuse_unsafe(s, status, err);
+	pthread_mutex_unlock(&s->probe_mu);
+	return rc;
+}
+
+/* GET /ready (ADR 0200): the bucket answers (and writes are safe). */
+static int s3_ping(struct storage_backend *b, struct lh_error *err)
+{
+	struct s3_backend *s = (struct s3_backend *)b;
+	int rc = head_bucket(s, err);
+	if (rc == 1)
+		return lh_fail(err, 503, "store_unavailable", "the S3 bucket does not exist");
+	if (rc < 0 && strcmp(err->code, "upstream_failed") != 0) {
+		lh_error_clear(err);
+		return lh_fail(err, 503, "store_unavailable", "the S3 store is not reachable");
+	}
+	if (rc == 0)
+		rc = check_write_once(s, 503, err);
+	return rc;
+}
+
 struct storage_backend *storage_s3_create(const struct storage_s3_config *cfg,
 					  struct lh_error *err)
 {
-	struct http_client_response resp = { 0 };
 	struct s3_backend *s = NULL;
 	const char *ep = cfg->endpoint ? cfg->endpoint : "";
 	size_t nep = strlen(ep);
-	char *url = NULL;
 
 	if (strncmp(ep, "http://", 7) != 0 && strncmp(ep, "https://", 8) != 0) {
 		lh_fail(err, 400, "bad_config",
@@ -854,6 +971,7 @@ struct storage_backend *storage_s3_create(const struct storage_s3_config *cfg,
 	s->base.remove = s3_remove;
 	s->base.list = s3_list;
 	s->base.destroy = s3_destroy;
+	s->base.ping = s3_ping;
 	s->bucket_enc = s3_url_encode(cfg->bucket, 0);
 	s->base_url = xasprintf("%.*s/%s", (int)nep, ep, s->bucket_enc);
 	s->sigv4 = xasprintf("aws:amz:%s:s3",
@@ -862,15 +980,27 @@ struct storage_backend *storage_s3_create(const struct storage_s3_config *cfg,
 	s->secret_key = xstrdup(cfg->secret_key);
 	for (int i = 0; i < S3_LOCK_STRIPES; i++)
 		pthread_mutex_init(&s->locks[i], NULL);
+	pthread_mutex_init(&s->probe_mu, NULL);
+	s->write_once = -1;
+	s->single_writer = cfg->single_writer;
 
-	/* Fail fast on a wrong bucket or credentials (HeadBucket). */
-	url = xstrdup(s->base_url);
-	int rc = s3_simple(s, "HEAD", url, NULL, NULL, 0, 200, 0, &resp, "open the bucket", err);
-	if (rc == 1)
-		rc = lh_fail(err, 400, "bad_config", "the S3 bucket \"%s\" does not exist",
-			     cfg->bucket);
-	http_client_response_free(&resp);
-	free(url);
+	/* Fail fast on a wrong bucket or credentials (HeadBucket); a store
+	 * that does not answer yet is no error: storaged starts not ready
+	 * and /ready says so until it answers (ADR 0201). */
+	int rc = head_bucket(s, err);
+	if (rc == 1) {
+		rc = lh_fail(err, 400, "bad_config",
+			     "the S3 bucket \"%s\" does not exist: create it (with the lifecycle "
+			     "rule of docs/api.md) or fix [storaged] s3_bucket", cfg->bucket);
+	} else if (rc < 0 && strcmp(err->code, "upstream_failed") != 0) {
+		log_event("warn", "storaged", "s3 backend: the store at %.*s is not reachable yet "
+			  "(%s); storaged starts not ready (GET /ready says why) and uses it as "
+			  "soon as it answers", (int)nep, ep, err->msg);
+		lh_error_clear(err);
+		rc = 0;
+	} else if (rc == 0) {
+		rc = check_write_once(s, 400, err);   /* note 4b: refused at start */
+	}
 	if (rc) {
 		s3_destroy(&s->base);
 		return NULL;

@@ -49,8 +49,9 @@ struct storaged {
 	char *disk_root;            /* the disk backend's directory, else NULL */
 };
 
-/* /ready: the disk directory is writable; any store answers a stat of a
- * key that is never written (found or 404 both mean it answers). */
+/* /ready: the disk directory is writable; the S3 bucket answers HeadBucket
+ * (backend->ping); a backend without ping answers a stat of a key that is
+ * never written (found or 404 both mean it answers). */
 static void storaged_check(void *ctx, struct ready *r)
 {
 	struct storaged *s = ctx;
@@ -62,6 +63,9 @@ static void storaged_check(void *ctx, struct ready *r)
 	if (s->disk_root && access(s->disk_root, W_OK) != 0) {
 		snprintf(why, sizeof why, "the directory %s is not writable: %s", s->disk_root,
 			 strerror(errno));
+	} else if (s->backend->ping) {
+		if (s->backend->ping(s->backend, &err) != 0)
+			snprintf(why, sizeof why, "%s", err.msg);
 	} else if (s->backend->stat(s->backend, "_probe/ready", &info, &err) != 0 &&
 		   err.status != 404) {
 		snprintf(why, sizeof why, "%s", err.msg);
@@ -503,6 +507,7 @@ struct storaged *storaged_start(const struct lh_config *cfg, struct lh_error *er
 			.region = cfg->storaged.s3_region,
 			.access_key = getenv("AWS_ACCESS_KEY_ID"),
 			.secret_key = getenv("AWS_SECRET_ACCESS_KEY"),
+			.single_writer = cfg->storaged.single_writer,
 		};
 		if (s->max_object_bytes > LH_S3_MAX_OBJECT_BYTES) {
 			lh_fail(err, 400, "bad_config",

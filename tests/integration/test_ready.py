@@ -143,6 +143,69 @@ class TestStartOrder(ServerTest):
         self.assertEqual(log.count("postgres: connect:"), 1, log)
         self.assertIn("the catalog is ready", log)
 
+    def test_storaged_starts_before_its_store(self):
+        from test_storaged import S3_BUCKET, S3rver
+        port = free_port()
+        env = {"LAKEHOUSE_STORAGED_BACKEND": "s3",
+               "LAKEHOUSE_STORAGED_S3_ENDPOINT": "http://127.0.0.1:%d" % port,
+               "LAKEHOUSE_STORAGED_S3_BUCKET": S3_BUCKET,
+               "AWS_ACCESS_KEY_ID": "S3RVER", "AWS_SECRET_ACCESS_KEY": "S3RVER",
+               "LAKEHOUSE_STORAGED_SINGLE_WRITER": "true"}
+        sto = self.start("storaged", env=env)
+        st, obj = ready(sto.url)
+        self.assertEqual(st, 503, obj)
+        self.assertEqual(obj["dependencies"]["object_store"]["reason"],
+                         "the S3 store is not reachable")
+        s3 = S3rver(port=port)
+        self.addCleanup(s3.stop)
+        st, obj = wait_for(lambda: ready(sto.url))
+        self.assertEqual(st, 200, obj)
+        st, _, body = request("PUT", sto.url + "/storage/put/k1", body=b"hello")
+        self.assertEqual(st, 200, body)
+        self.assertIn("not reachable yet", sto.read_log())
+
+    def test_store_without_write_once_needs_single_writer(self):
+        """s3rver accepts a second PUT with If-None-Match: * (ADR 0203):
+        storaged refuses to start on it without single_writer, saying what
+        is at risk; started before the store, it stays not ready and refuses
+        writes once it has probed the store."""
+        from test_storaged import S3_BUCKET, S3rver
+        port = free_port()
+        env = {"LAKEHOUSE_STORAGED_BACKEND": "s3",
+               "LAKEHOUSE_STORAGED_S3_ENDPOINT": "http://127.0.0.1:%d" % port,
+               "LAKEHOUSE_STORAGED_S3_BUCKET": S3_BUCKET,
+               "AWS_ACCESS_KEY_ID": "S3RVER", "AWS_SECRET_ACCESS_KEY": "S3RVER"}
+        early = self.start("storaged", env=env)
+        s3 = S3rver(port=port)
+        self.addCleanup(s3.stop)
+        # the store is up: the probe runs, and the answer is no
+        deadline = time.time() + 20
+        while time.time() < deadline:
+            st, obj = ready(early.url)
+            if "write-once" in obj["dependencies"]["object_store"].get("reason", ""):
+                break
+            time.sleep(0.1)
+        self.assertEqual(st, 503, obj)
+        self.assertIn("single_writer = true", obj["dependencies"]["object_store"]["reason"])
+        st, _, err = request_json("PUT", early.url + "/storage/put/k1", body=b"x")
+        self.assertEqual((st, err["code"]), (503, "store_unsafe"), err)
+        self.assertNotIn("write-once-", " ".join(s3.objects()))   # probe keys deleted
+
+        d = tempfile.mkdtemp(prefix="lh-test-")
+        self.addCleanup(shutil.rmtree, d, True)
+        r = subprocess.run([BINARY, "storaged", "--bind", "127.0.0.1:%d" % free_port()],
+                           env=dict(os.environ, LAKEHOUSE_DATA_DIR=d, **env),
+                           stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=60)
+        self.assertEqual(r.returncode, 1, r.stderr)
+        text = r.stderr.decode()
+        self.assertIn("does not enforce write-once", text)
+        self.assertIn("silently replace", text)
+        self.assertIn("single_writer = true", text)
+
+        ok = self.start("storaged", env=dict(env, LAKEHOUSE_STORAGED_SINGLE_WRITER="true"))
+        self.assertEqual(ready(ok.url)[0], 200)
+        self.assertIn("single_writer = true", ok.read_log())
+
     def test_refused_login_is_fatal(self):
         pg = PostgresServer()
         self.addCleanup(pg.stop)

@@ -930,3 +930,23 @@ TEST(config_search_embed_keys)
 	CHECK(bad_toml("[embed]\nurl = \"ftp://x\"\n", 2, "not an http:// or https:// URL"));
 	CHECK(bad_toml("[search]\nglove = \"x\"\n", 2, "glove"));
 }
+
+/* A boolean key (ADR 0203): TOML true/false, or the words in env/--set. */
+TEST(config_bool_single_writer)
+{
+	struct lh_config c;
+	struct lh_error err = { 0 };
+	config_defaults(&c);
+	CHECK_EQ_INT(c.storaged.single_writer, 0);
+	CHECK_EQ_INT(parse(&c, "[storaged]\nsingle_writer = true\n", &err), 0);
+	CHECK_EQ_INT(c.storaged.single_writer, 1);
+	CHECK_EQ_INT(parse(&c, "[storaged]\nsingle_writer = false # off\n", &err), 0);
+	CHECK_EQ_INT(c.storaged.single_writer, 0);
+	CHECK(bad_toml("[storaged]\nsingle_writer = \"true\"\n", 2, "expected true or false"));
+	CHECK(bad_toml("[storaged]\nsingle_writer = 1\n", 2, "expected true or false"));
+	CHECK_EQ_INT(set1(&c, "storaged", "single_writer", "true"), 0);
+	CHECK_EQ_INT(c.storaged.single_writer, 1);
+	CHECK_EQ_INT(set1(&c, "storaged", "single_writer", "yes"), -1);
+	CHECK_EQ_INT(c.storaged.single_writer, 1);
+	lh_error_clear(&err);
+}
