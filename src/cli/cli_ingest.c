@@ -11,6 +11,10 @@
  * terminal. Prints one summary line on stdout:
  *   candidates: version 3, 5000 rows, 7 columns (new version)
  *   candidates: version 3, 5000 rows, 7 columns (unchanged)
+ * and, for any format but comma-separated text, how it was read (the
+ * answer's "format" in format_words.h's words):
+ *   placements: version 1, 40 rows, 6 columns (new version; read sheet
+ *   Placements of the workbook)   [one line]
  * and, when columns were cast to the dataset's types (ADR 0170):
  *   timesheets: version 2, 4 rows (+2 appended), 4 columns (new version;
  *   cast regular_hours int64 -> float64)   [one line]
@@ -21,6 +25,7 @@
 #include "cli/cli.h"
 #include "cli/cli_int.h"
 
+#include "common/format_words.h"
 #include "common/limits.h"
 #include "common/xmalloc.h"
 
@@ -134,6 +139,12 @@ static void print_summary(const json_t *res, const char *mode)
 		printf(" (+%lld appended)", added);
 	printf(", %zu column%s (%s", ncols, ncols == 1 ? "" : "s",
 	       existing ? "unchanged" : "new version");
+	/* how the file was read (ADR 0180), unless plain comma CSV: the default */
+	const json_t *fmt = json_object_get(res, "format");
+	const char *delim = json_string_value(json_object_get(fmt, "delimiter"));
+	char words[FORMAT_WORDS_MAX];
+	if (!(delim && !strcmp(delim, ",")) && format_words(fmt, words, sizeof words) == 0)
+		printf("; %s", words);
 	const json_t *cast = json_object_get(res, "cast");
 	for (size_t i = 0; i < json_array_size(cast); i++) {
 		const json_t *c = json_array_get(cast, i);

@@ -98,7 +98,7 @@ static int datasets_page(struct http_request *req)
 	ui_page_token(req, &t);
 	ui_page_open(&h, "Datasets", UI_NAV_DATASETS, &t);
 	html_lit(&h, "<div class=\"page-head\"><h1>Datasets</h1>"
-		     "<a class=\"button\" href=\"/upload\">Upload a CSV</a></div>");
+		     "<a class=\"button\" href=\"/upload\">Upload a file</a></div>");
 	html_printf(&h, "<form class=\"search\" method=\"get\" action=\"/\" role=\"search\">"
 			"<label for=\"q\" class=\"visually-hidden\">Filter datasets</label>"
 			"<input type=\"search\" id=\"q\" name=\"q\" value=\"%s\" "

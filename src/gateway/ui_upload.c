@@ -8,6 +8,7 @@
 #include "gateway/ui_int.h"
 
 #include "common/error.h"
+#include "common/format_words.h"
 #include "common/http_server.h"
 #include "common/limits.h"
 #include "common/log.h"
@@ -49,7 +50,9 @@ static void render_upload_form(struct html *h, const char *name, const struct ui
 	html_lit(h, "<label for=\"file\">File</label>"
 		    "<input id=\"file\" name=\"file\" type=\"file\" "
 		    "accept=\".csv,.tsv,.tab,.txt,text/csv,text/tab-separated-values,.xlsx,.xlsm,"
-		    "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet\" required>"
+		    "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet,"
+		    ".json,.ndjson,.jsonl,application/json,application/x-ndjson,"
+		    ".parquet,application/vnd.apache.parquet\" required>"
 		    /* ADR 0186: an Excel workbook's sheet, ingestd's "sheet" field */
 		    "<label for=\"sheet\">Sheet <span class=\"hint\">(optional)</span></label>"
 		    "<input id=\"sheet\" name=\"sheet\" autocomplete=\"off\" maxlength=\"124\" "
@@ -192,6 +195,18 @@ static void render_evolved(struct html *h, const json_t *a)
 	html_lit(h, ". Earlier versions keep their own schema.</p>");
 }
 
+/* How ingestd read the file (the answer's "format", ADR 0180), in the CLI's
+ * words (format_words.h), as a sentence; nothing for an answer without it. */
+static void render_format(struct html *h, const json_t *a)
+{
+	char w[FORMAT_WORDS_MAX];
+	if (format_words(json_object_get(a, "format"), w, sizeof w) != 0 || !w[0])
+		return;
+	if (w[0] >= 'a' && w[0] <= 'z')
+		w[0] = (char)(w[0] - 'a' + 'A');
+	html_printf(h, "<p id=\"upload-format\">%s.</p>", w);
+}
+
 /* The HTML of an ingest answer; returns the status for a full page. */
 static int render_upload_result(struct html *h, long status, const json_t *a)
 {
@@ -217,6 +232,7 @@ static int render_upload_result(struct html *h, long status, const json_t *a)
 				       "the dataset holds %s rows (%s).</p>",
 				    name, name, ui_jint(m, "version"), rows, ncols, total,
 				    ui_jstr(m, "mode") ? ui_jstr(m, "mode") : "");
+		render_format(h, a);
 		render_cast(h, a);
 		render_evolved(h, a);
 		html_lit(h, "</div>");
@@ -225,8 +241,10 @@ static int render_upload_result(struct html *h, long status, const json_t *a)
 	if (status == 409 && !strcmp(ui_jstr(a, "code") ? ui_jstr(a, "code") : "", "schema_drift")) {
 		html_lit(h, "<div class=\"alert alert-error\" role=\"alert\" id=\"upload-outcome\" "
 			    "data-outcome=\"schema_drift\">");
-		html_printf(h, "<p class=\"alert-title\">%s</p><p>%s</p></div>",
+		html_printf(h, "<p class=\"alert-title\">%s</p><p>%s</p>",
 			    ui_friendly_error("schema_drift", 409), ui_jstr(a, "error"));
+		render_format(h, a);
+		html_lit(h, "</div>");
 		render_drift(h, a, 0);
 		return 409;
 	}
@@ -234,7 +252,9 @@ static int render_upload_result(struct html *h, long status, const json_t *a)
 				     "schema_narrowed")) {                           /* ADR 0173 */
 		html_printf(h, "<div class=\"alert alert-error\" role=\"alert\" id=\"upload-outcome\""
 			       " data-outcome=\"schema_narrowed\"><p class=\"alert-title\">A column "
-			       "would become narrower</p><p>%s</p></div>", ui_jstr(a, "error"));
+			       "would become narrower</p><p>%s</p>", ui_jstr(a, "error"));
+		render_format(h, a);
+		html_lit(h, "</div>");
 		render_drift(h, a, 1);
 		return 409;
 	}
@@ -251,8 +271,8 @@ static int upload_page(struct http_request *req, int status, const char *name,
 	ui_page_token(req, &t);
 	html_init(&h, 0);
 	ui_page_open(&h, "Upload", UI_NAV_UPLOAD, &t);
-	html_lit(&h, "<h1>Upload a CSV</h1><p class=\"lead\">The schema is inferred from every "
-		    "row. Uploading the same file twice changes nothing; a file whose values fit "
+	html_lit(&h, "<h1>Upload a file</h1><p class=\"lead\">CSV, TSV, JSON or NDJSON, Parquet, "
+		    "or an Excel workbook (.xlsx). The schema is inferred from every row. Uploading the same file twice changes nothing; a file whose values fit "
 		    "the dataset's types is read with them; one whose columns differ otherwise "
 		    "is refused and the difference is shown.</p>");
 	render_upload_form(&h, name, &t);

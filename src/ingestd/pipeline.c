@@ -69,6 +69,10 @@
  *     streamed, not kept), at most PIPELINE_REGISTER_ATTEMPTS times in all;
  *     after that the 409 object_missing (or 503 busy) is answered
  *     (retryable).
+ *  7. Every 200 and 409 answer says how the upload was read: "format"
+ *     (pipeline_format_json: the format's name, the delimiter of delimited
+ *     text, "ndjson" or "array" for JSON, the sheet of a workbook, and
+ *     whether a Parquet file was stored as it is; ADR 0180).
  */
 #include "ingestd/pipeline.h"
 
@@ -81,10 +85,13 @@
 #include "common/storage_client.h"
 #include "common/xmalloc.h"
 #include "ingestd/cast.h"
+#include "ingestd/csv.h"
 #include "ingestd/declared.h"
 #include "ingestd/evolve.h"
 #include "ingestd/format.h"
+#include "ingestd/json_scan.h"
 #include "ingestd/parquet_writer.h"
+#include "ingestd/xlsx.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -195,6 +202,33 @@ static json_t *result_body(const struct manifest *manifest, int existing, uint64
 	json_object_set_new(o, "parquet_key", json_string(key));
 	json_object_set(o, "cast", (json_t *)cast);           /* note 2a: a new reference */
 	json_object_set_new(o, "evolved", json_null());       /* note 5a: set by the caller */
+	return o;
+}
+
+json_t *pipeline_format_json(const struct ingest_schema *s, int stored_as_is)
+{
+	json_t *o = json_object();
+	char delim = csv_format_delimiter(s->format);
+	int mode = JSON_MODE_NONE;
+	size_t nmarks = 0;
+	if (delim) {
+		char d[2] = { delim, '\0' };
+		json_object_set_new(o, "name", json_string(delim == '\t' ? "tsv" : "csv"));
+		json_object_set_new(o, "delimiter", json_string(d));
+	} else {
+		json_object_set_new(o, "name", json_string(s->format->name));
+	}
+	if (s->format == &ingest_format_json) {
+		json_marks(s, &nmarks, &mode);
+		if (mode == JSON_MODE_LINES || mode == JSON_MODE_ARRAY)
+			json_object_set_new(o, "layout", json_string(mode == JSON_MODE_LINES
+								      ? "ndjson" : "array"));
+	}
+	const char *sheet = xlsx_sheet_name(s);
+	if (sheet)
+		json_object_set_new(o, "sheet", json_string(sheet));
+	if (s->format == &ingest_format_parquet)
+		json_object_set_new(o, "stored_as_is", json_boolean(stored_as_is));
 	return o;
 }
 
@@ -511,6 +545,8 @@ int pipeline_run(const struct pipeline_env *env, const struct pipeline_input *in
 		*status = 200;
 		*body = result_body(latest, 1, schema->row_count, (uint64_t)same->size, same->key,
 				    cast);
+		json_object_set_new(*body, "format", pipeline_format_json(in->schema,      /* 7 */
+					schema == in->schema && schema->as_is));
 		rc = 0;
 		goto out;
 	}
@@ -563,6 +599,9 @@ int pipeline_run(const struct pipeline_env *env, const struct pipeline_input *in
 	}
 	/* else: other 4xx as catalogd said them, 5xx and no answer as 502
 	 * (catalog_client.h) */
+	if (rc == 0)                                                              /* 7 */
+		json_object_set_new(*body, "format", pipeline_format_json(in->schema,
+					schema == in->schema && schema->as_is));
 out:
 	if (fifo_path)
 		unlink(fifo_path);

@@ -63,6 +63,12 @@ struct pipeline_input {
  * owns *body.
  * On failure returns -1 with err (500 when the conversion fails, 502 when a
  * peer is down or failing). Nothing is left behind in spool_dir either way. */
+/* What the answer's "format" says of an upload read into `s` (note 7 of
+ * pipeline.c, docs/api.md): {"name": "csv"|"tsv"|"json"|"parquet"|"xlsx"}
+ * plus "delimiter" (delimited text), "layout" ("ndjson" or "array": JSON),
+ * "sheet" (xlsx) and "stored_as_is" (Parquet: `stored_as_is`). New JSON. */
+json_t *pipeline_format_json(const struct ingest_schema *s, int stored_as_is);
+
 int pipeline_run(const struct pipeline_env *env, const struct pipeline_input *in,
 		 int *status, json_t **body, struct lh_error *err);
 

@@ -179,10 +179,12 @@ class TestXlsxIngest(ServerTest):
                                            capture_output=True, text=True)
         r = run("staff_cli", path)
         self.assertEqual(r.returncode, 0, r.stderr)
-        self.assertEqual(r.stdout, "staff_cli: version 1, 4 rows, 14 columns (new version)\n")
+        self.assertEqual(r.stdout, "staff_cli: version 1, 4 rows, 14 columns (new version; "
+                                   "read sheet Staff of the workbook)\n")
         r = run("rates_cli", path, "--sheet", "Rates")
         self.assertEqual(r.returncode, 0, r.stderr)
-        self.assertEqual(r.stdout, "rates_cli: version 1, 2 rows, 2 columns (new version)\n")
+        self.assertEqual(r.stdout, "rates_cli: version 1, 2 rows, 2 columns (new version; "
+                                   "read sheet Rates of the workbook)\n")
         r = run("rates_cli", path, "--sheet=Pay & Rates")
         self.assertEqual(r.returncode, 1, r.stdout)
         self.assertIn('the workbook has no sheet named "Pay & Rates"; its sheets are "Staff", "Rates"',
