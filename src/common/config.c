@@ -123,8 +123,8 @@ static const struct cfg_key keys[] = {
 	K_STR("ingestd", "bind", ingestd.bind, C_BIND, NULL),
 	K_SIZE("ingestd", "max_upload_bytes", ingestd.max_upload_bytes),
 	K_STR("ingestd", "spool_dir", ingestd.spool_dir, C_NONE, NULL),
-	K_STR("ingestd", "storaged_url", ingestd.storaged_url, C_URL, NULL),
-	K_STR("ingestd", "catalogd_url", ingestd.catalogd_url, C_URL, NULL),
+	K_STR("ingestd", "storaged_url", ingestd.storaged_url, C_URL_LIST, NULL),
+	K_STR("ingestd", "catalogd_url", ingestd.catalogd_url, C_URL_LIST, NULL),
 	K_SIZE("ingestd", "duckdb_memory_bytes", ingestd.duckdb_memory_bytes),
 	K_UINT("ingestd", "duckdb_threads", ingestd.duckdb_threads, 1),
 
@@ -138,8 +138,8 @@ static const struct cfg_key keys[] = {
 	K_UINT("queryd", "workers", queryd.workers, 1),
 	K_SIZE("queryd", "worker_memory_bytes", queryd.worker_memory_bytes),
 	K_SIZE("queryd", "spill_bytes", queryd.spill_bytes),
-	K_STR("queryd", "storaged_url", queryd.storaged_url, C_URL, NULL),
-	K_STR("queryd", "catalogd_url", queryd.catalogd_url, C_URL, NULL),
+	K_STR("queryd", "storaged_url", queryd.storaged_url, C_URL_LIST, NULL),
+	K_STR("queryd", "catalogd_url", queryd.catalogd_url, C_URL_LIST, NULL),
 	K_STR("queryd", "ingestd_url", queryd.ingestd_url, C_URL, NULL),
 
 	K_TOKENS("auth", "read_tokens", auth.read_tokens, auth.n_read_tokens),
@@ -481,12 +481,12 @@ int config_list_next(const char *s, size_t n, size_t *pos, const char **item,
 	return 1;
 }
 
-/* One URL (ingestd's and queryd's peers): a comma means a list was meant. */
+/* One URL ([catalogd] storaged_url): a comma means a list was meant. */
 static int check_one_url(const char *s, size_t n, char *why, size_t wn)
 {
 	if (memchr(s, ',', n))
 		return whyf(why, wn, "one URL expected (lists of URLs are accepted by "
-				     "[gateway] *_url only; put a load balancer in front)");
+				     "[gateway], [ingestd] and [queryd] *_url only)");
 	return check_url(s, n, why, wn);
 }
 

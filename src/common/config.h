@@ -71,8 +71,8 @@ struct lh_config {
 		char bind[LH_CFG_STR];
 		uint64_t max_upload_bytes;       /* default LH_DEFAULT_MAX_UPLOAD_BYTES */
 		char spool_dir[LH_CFG_STR];      /* "" = <data_dir>/spool */
-		char storaged_url[LH_CFG_STR];
-		char catalogd_url[LH_CFG_STR];
+		char storaged_url[LH_CFG_URL_LIST];   /* lists: upstream pools (ADR 0204) */
+		char catalogd_url[LH_CFG_URL_LIST];
 		uint64_t duckdb_memory_bytes;    /* default 256 MiB */
 		unsigned duckdb_threads;         /* default 2 */
 	} ingestd;
@@ -87,8 +87,8 @@ struct lh_config {
 		unsigned workers;                /* worker processes = concurrent queries */
 		uint64_t worker_memory_bytes;    /* a worker's hard cap, 0 = derived */
 		uint64_t spill_bytes;            /* a worker's DuckDB spill cap */
-		char storaged_url[LH_CFG_STR];
-		char catalogd_url[LH_CFG_STR];
+		char storaged_url[LH_CFG_URL_LIST];   /* lists: upstream pools (ADR 0204) */
+		char catalogd_url[LH_CFG_URL_LIST];
 		/* ingestd, where search feedback is appended (ADR 0190); "" =
 		 * the embedded one (serve) or none: POST /search/feedback 502 */
 		char ingestd_url[LH_CFG_STR];

@@ -241,6 +241,19 @@ fail:
 	return NULL;
 }
 
+int upstream_pool_for_list(const char *name, const char *urls, const char *log_service,
+			   struct upstream_pool **out, struct lh_error *err)
+{
+	*out = NULL;
+	if (!urls || !strchr(urls, ','))
+		return 0;
+	struct upstream_pool_config c = { .name = name, .urls = urls, .log_service = log_service,
+					  .interval_ms = LH_UPSTREAM_CHECK_INTERVAL_MS,
+					  .timeout_ms = LH_UPSTREAM_CHECK_TIMEOUT_MS };
+	*out = upstream_pool_create(&c, err);
+	return *out ? 0 : -1;
+}
+
 static void pool_free(struct upstream_pool *p)
 {
 	for (size_t i = 0; i < p->n; i++)

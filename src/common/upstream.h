@@ -55,6 +55,13 @@ struct upstream_pool;
  * pool (the service is not configured). */
 struct upstream_pool *upstream_pool_create(const struct upstream_pool_config *c,
 					   struct lh_error *err);
+/* For a service's peer setting (ADR 0204: [ingestd]/[queryd] storaged_url
+ * and catalogd_url take lists): more than one URL in `urls` makes *out a
+ * pool with checker threads (name and log_service as in the config above);
+ * one URL or none leaves *out NULL (use the URL as it is). 0, or -1 with a
+ * 400 bad_config for a bad list. */
+int upstream_pool_for_list(const char *name, const char *urls, const char *log_service,
+			   struct upstream_pool **out, struct lh_error *err);
 /* Stop the checkers (waits for a probe in progress, at most its timeout) and
  * drop the creator's reference. NULL is fine. Holders of other references
  * (upstream_pool_ref) may go on picking and reporting; the pool is freed

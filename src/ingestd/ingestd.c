@@ -63,6 +63,7 @@
 #include "common/service.h"
 #include "common/sha256.h"
 #include "common/storage_client.h"
+#include "common/upstream.h"
 #include "common/xmalloc.h"
 #include "ingestd/csv.h"
 #include "ingestd/declared.h"
@@ -92,6 +93,7 @@ struct ingestd {
 	struct conversion_slots conversions;  /* pipeline.h: at most 2 at once */
 	struct ready *ready;            /* GET /ready: both peers ready (ADR 0200) */
 	char *catalogd_url, *storaged_url;
+	struct upstream_pool *catalogd_pool, *storaged_pool;  /* lists (ADR 0204), or NULL */
 };
 
 static void ingestd_check(void *ctx, struct ready *r)
@@ -682,10 +684,18 @@ struct ingestd *ingestd_start(const struct lh_config *cfg, struct lh_error *err)
 		return NULL;
 	spool_sweep(cfg->ingestd.spool_dir);                                     /* 6 */
 	struct ingestd *svc = xcalloc(1, sizeof *svc);
+	if (upstream_pool_for_list("storaged", cfg->ingestd.storaged_url, "ingestd",
+				   &svc->storaged_pool, err) != 0 ||
+	    upstream_pool_for_list("catalogd", cfg->ingestd.catalogd_url, "ingestd",
+				   &svc->catalogd_pool, err) != 0) {
+		upstream_pool_destroy(svc->storaged_pool);
+		free(svc);
+		return NULL;
+	}
 	struct peer_config sp = { .name = "the object store", .url = cfg->ingestd.storaged_url,
-				  .token = auth_service_token(cfg) };
+				  .pool = svc->storaged_pool, .token = auth_service_token(cfg) };
 	struct peer_config cp = { .name = "the catalog", .url = cfg->ingestd.catalogd_url,
-				  .token = auth_service_token(cfg) };
+				  .pool = svc->catalogd_pool, .token = auth_service_token(cfg) };
 	svc->storage = storage_client_create(&sp);
 	svc->catalog = catalog_client_create(&cp);
 	svc->spool_dir = xstrdup(cfg->ingestd.spool_dir);
@@ -723,6 +733,8 @@ void ingestd_stop(struct ingestd *s)
 	http_server_stop(s->http);
 	storage_client_destroy(s->storage);
 	catalog_client_destroy(s->catalog);
+	upstream_pool_destroy(s->storaged_pool);
+	upstream_pool_destroy(s->catalogd_pool);
 	free(s->spool_dir);
 	ready_destroy(s->ready);
 	free(s->catalogd_url);

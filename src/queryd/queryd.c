@@ -67,6 +67,7 @@
 #include "common/ready.h"
 #include "common/service.h"
 #include "common/storage_client.h"
+#include "common/upstream.h"
 #include "common/xmalloc.h"
 
 #include <ctype.h>
@@ -113,6 +114,7 @@ struct queryd {
 	struct lh_config cfg;
 	struct http_server *srv;
 	struct ready *ready;        /* GET /ready: its peers (ADR 0200) */
+	struct upstream_pool *catalogd_pool, *storaged_pool;  /* lists (ADR 0204), or NULL */
 	struct qpool *pool;
 	struct qcache *cache;
 	char *out_dir;
@@ -1299,10 +1301,15 @@ struct queryd *queryd_start(const struct lh_config *cfg, struct lh_error *err)
 	char *spill = NULL;
 	s->cfg = *cfg;
 	pthread_mutex_init(&s->cat.mu, NULL);
+	if (upstream_pool_for_list("catalogd", cfg->queryd.catalogd_url, "queryd",
+				   &s->catalogd_pool, err) != 0 ||
+	    upstream_pool_for_list("storaged", cfg->queryd.storaged_url, "queryd",
+				   &s->storaged_pool, err) != 0)
+		goto fail;
 	struct peer_config cp = { .name = "the catalog", .url = cfg->queryd.catalogd_url,
-				  .token = auth_service_token(cfg) };
+				  .pool = s->catalogd_pool, .token = auth_service_token(cfg) };
 	struct peer_config sp = { .name = "the object store", .url = cfg->queryd.storaged_url,
-				  .token = auth_service_token(cfg) };
+				  .pool = s->storaged_pool, .token = auth_service_token(cfg) };
 	s->catalog = catalog_client_create(&cp);
 	s->storage = storage_client_create(&sp);
 	const char *dir = cfg->queryd.cache_dir;
@@ -1380,6 +1387,8 @@ void queryd_stop(struct queryd *s)
 	mcache_clear(&s->cat);
 	catalog_client_destroy(s->catalog);
 	storage_client_destroy(s->storage);
+	upstream_pool_destroy(s->catalogd_pool);
+	upstream_pool_destroy(s->storaged_pool);
 	ready_destroy(s->ready);
 	json_decref(s->cat.datasets);
 	free(s->cat.sig);

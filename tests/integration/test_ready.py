@@ -224,3 +224,29 @@ class TestStartOrder(ServerTest):
 
 if __name__ == "__main__":
     unittest.main()
+
+
+class TestPeerLists(ServerTest):
+    """ingestd and queryd take lists of catalogd/storaged URLs and balance
+    over them with the gateway's pools (issue 23 point 3, ADR 0204)."""
+
+    def test_lists_with_a_dead_member(self):
+        dead = "http://127.0.0.1:%d" % free_port()
+        sto = self.start("storaged")
+        cat = self.start("catalogd", env={"LAKEHOUSE_CATALOGD_STORAGED_URL": sto.url})
+        lists = {"CATALOGD_URL": "%s,%s" % (dead, cat.url),
+                 "STORAGED_URL": "%s, %s" % (dead, sto.url)}
+        ing = self.start("ingestd", env={"LAKEHOUSE_INGESTD_" + k: v for k, v in lists.items()})
+        qry = self.start("queryd", env={"LAKEHOUSE_QUERYD_" + k: v for k, v in lists.items()})
+        for srv in (ing, qry):
+            st, obj = wait_for(lambda: ready(srv.url))
+            self.assertEqual(st, 200, obj)
+        for i in range(4):
+            st, _, obj = request_json("POST", ing.url + "/ingest?name=people&mode=append",
+                                      body=b"id,name\n%d,x\n" % i,
+                                      headers={"Content-Type": "text/csv"})
+            self.assertEqual(st, 200, obj)
+        st, _, obj = request_json("POST", qry.url + "/query",
+                                  {"sql": "SELECT count(*) AS n FROM people"})
+        self.assertEqual(st, 200, obj)
+        self.assertIn("4", json.dumps(obj))

@@ -252,9 +252,18 @@ class TestReplicaConfig(ServerTest):
             p = self.run_gateway({"LAKEHOUSE_GATEWAY_QUERYD_URL": value})
             self.assertNotEqual(p.returncode, 0, value)
             self.assertIn(words, p.stderr.decode(), value)
-        # ingestd's own peer URLs are single URLs: a list is refused, not misread.
+        # ingestd's peer URLs take lists since ADR 0204, checked the same way;
+        # catalogd's storaged_url is one URL: a list is refused, not misread.
         p = subprocess.run([BINARY, "ingestd", "--bind", "127.0.0.1:%d" % free_port()],
                            env=dict(os.environ, LAKEHOUSE_INGESTD_STORAGED_URL=
+                                    "http://127.0.0.1:1,ftp://x",
+                                    LAKEHOUSE_INGESTD_CATALOGD_URL="http://127.0.0.1:1"),
+                           stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                           stdin=subprocess.DEVNULL, timeout=20)
+        self.assertNotEqual(p.returncode, 0)
+        self.assertIn("is not an http", p.stderr.decode())
+        p = subprocess.run([BINARY, "catalogd", "--bind", "127.0.0.1:%d" % free_port()],
+                           env=dict(os.environ, LAKEHOUSE_CATALOGD_STORAGED_URL=
                                     "http://127.0.0.1:1,http://127.0.0.1:2"),
                            stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                            stdin=subprocess.DEVNULL, timeout=20)

@@ -859,11 +859,15 @@ TEST(config_url_lists)
 	CHECK(o > LH_CFG_STR);
 	CHECK_EQ_INT(set1(&c, "gateway", "catalogd_url", longlist), 0);
 	CHECK_EQ_STR(c.gateway.catalogd_url, longlist);
-	/* ingestd's and queryd's peers: one URL, a list is refused */
-	CHECK_EQ_INT(config_set(&c, "ingestd", "storaged_url", "http://a:1,http://b:2", &err), -1);
+	/* ingestd's and queryd's peers take lists too (ADR 0204); catalogd's
+	 * storaged_url is one URL, a list is refused */
+	CHECK_EQ_INT(set1(&c, "ingestd", "storaged_url", "http://a:1,http://b:2"), 0);
+	CHECK_EQ_STR(c.ingestd.storaged_url, "http://a:1,http://b:2");
+	CHECK_EQ_INT(set1(&c, "queryd", "catalogd_url", "http://a:1, http://b:2"), 0);
+	CHECK_EQ_INT(set1(&c, "ingestd", "catalogd_url", "http://a:1,,"), -1);
+	CHECK_EQ_INT(config_set(&c, "catalogd", "storaged_url", "http://a:1,http://b:2", &err), -1);
 	CHECK(strstr(err.msg, "one URL expected") != NULL);
 	lh_error_clear(&err);
-	CHECK_EQ_INT(set1(&c, "queryd", "catalogd_url", "http://a:1,http://b:2"), -1);
 	/* in the file and the environment */
 	CHECK_EQ_INT(parse(&c, "[gateway]\ningestd_url = \"http://x:1, http://y:2\"\n", &err), 0);
 	CHECK_EQ_STR(c.gateway.ingestd_url, "http://x:1, http://y:2");
