@@ -328,6 +328,19 @@ $(BUILD)/bench/convert_bench: bench/convert_bench.c $(REL_OBJ)
 	@echo "  LD      $@"
 	@$(CC) $(CFLAGS_BASE) $(REL_CFLAGS) -o $@ $(filter %.c %.o %.a,$^) $(LDLIBS_BASE)
 
+# NDJSON ingest against DuckDB's COPY (FROM read_json(...)) TO parquet
+# (bench/README.md, "Issue 16: NDJSON ingest"): `make bench-ndjson
+# [NDJSON_BYTES=1G]`. Not part of `make test`.
+NDJSON_BYTES ?= 1G
+.PHONY: bench-ndjson
+$(BUILD)/bench/json_copy_bench: bench/json_copy_bench.c | $(DUCKDB_DIR)/duckdb.h
+	@mkdir -p $(dir $@)
+	$(CC) $(REL_CFLAGS) -std=c17 -D_GNU_SOURCE $(WARN) -I$(DUCKDB_DIR) -o $@ $< \
+		-L$(DUCKDB_DIR) -lduckdb -Wl,-rpath,$(DUCKDB_DIR)
+bench-ndjson: $(BUILD)/lakehouse $(BUILD)/bench/json_copy_bench
+	LAKEHOUSE_BIN=$(abspath $(BUILD)/lakehouse) LH_BENCH_BUILD=$(abspath $(BUILD)) \
+		/usr/bin/python3 bench/ndjson_bench.py --bytes $(NDJSON_BYTES)
+
 # The BM25 text index part (bench/README.md "Text index", ADR 0146): build
 # time, memory and query latency over generated profiles. Not a test.
 TEXT_BENCH_OBJ := $(REL_DIR)/src/search/text_index.o $(REL_DIR)/src/search/tokenize.o \
