@@ -201,8 +201,14 @@ int service_run(int argc, char **argv, const struct service_ops *ops)
 	void *svc = ops->start(&cfg, &err);
 	if (!svc)
 		return service_die(&err);
-	printf("%s listening on %s\n", ops->name, ops->url(svc));
-	fflush(stdout);
+	/* Logs are JSON lines only (issue 23): a plain line on stdout would
+	 * break `jq` where stdout and stderr are one stream (journald). */
+	if (log_is_human()) {
+		printf("%s listening on %s\n", ops->name, ops->url(svc));
+		fflush(stdout);
+	} else {
+		log_event("info", ops->name, "%s listening on %s", ops->name, ops->url(svc));
+	}
 	service_wait_for_signal();
 	ops->stop(svc);
 	return 0;

@@ -250,3 +250,16 @@ class TestPeerLists(ServerTest):
                                   {"sql": "SELECT count(*) AS n FROM people"})
         self.assertEqual(st, 200, obj)
         self.assertIn("4", json.dumps(obj))
+
+
+class TestJsonLinesOnly(ServerTest):
+    def test_listening_line_is_json(self):
+        """With JSON logs every output line is JSON, the "listening on" line
+        included (issue 23 point 7: a plain line breaks jq)."""
+        sto = self.start("storaged", env={"LAKEHOUSE_LOG": "json"})
+        request("GET", sto.url + "/health")
+        time.sleep(0.2)
+        lines = [l for l in sto.read_log().splitlines() if l.strip()]
+        self.assertTrue(lines)
+        msgs = [json.loads(l).get("msg", "") for l in lines]   # each line is JSON
+        self.assertIn("storaged listening on %s" % sto.url, msgs)
