@@ -227,13 +227,13 @@ class TestFraming(SecurityServe):
 
 
 class RecordingPeer(http.server.BaseHTTPRequestHandler):
-    """Stands in for storaged behind a gateway: answers /health, records
-    every other request line (the gateway must never forward a request
-    whose framing is ambiguous)."""
+    """Stands in for storaged behind a gateway: answers /health and the
+    gateway's /ready probes (ADR 0200), records every other request line
+    (the gateway must never forward a request whose framing is ambiguous)."""
     seen = []
 
     def answer(self):
-        if self.path != "/health":
+        if self.path not in ("/health", "/ready"):
             RecordingPeer.seen.append("%s %s" % (self.command, self.path))
         self.send_response(200)
         self.send_header("Content-Type", "application/json")
