@@ -198,6 +198,14 @@ int declared_column_fits(const struct ingest_column *c, const struct schema_type
 	uint64_t at;
 	if (t->id != SCHEMA_DECIMAL) {
 		at = (unsigned)t->id < SCHEMA_NINFERRED ? f->first_not[t->id] : 0;
+		/* ADR 0170's exactness: an int64 that no float64 holds is refused
+		 * as a declared float64 as it is as an inferred one */
+		if (t->id == SCHEMA_FLOAT64 && c->inexact && f->first_inexact < at) {
+			*line = f->first_inexact;
+			snprintf(why, whycap, "the whole number has more digits than a float64 "
+				 "holds exactly (it would be stored rounded)");
+			return 0;
+		}
 		if (at == INGEST_FIT_NONE)
 			return 1;
 		*line = at;

@@ -66,8 +66,11 @@ void infer_fit_decimal(struct ingest_fit *f, const char *p, size_t n, uint64_t l
 void infer_columns_check_exact(struct infer_columns *t, size_t col, const char *p, size_t n)
 {
 	int64_t v;
-	if (schema_parse_int64(p, n, &v) == 0 && !schema_int64_fits_float64(v))
+	if (schema_parse_int64(p, n, &v) == 0 && !schema_int64_fits_float64(v)) {
 		t->inexact[col] = 1;
+		if (t->fit[col].first_inexact == INGEST_FIT_NONE)         /* note 5 */
+			t->fit[col].first_inexact = t->line;
+	}
 }
 
 void infer_columns_result(const struct infer_columns *t, struct ingest_column *cols)

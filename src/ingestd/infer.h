@@ -53,6 +53,8 @@ struct ingest_fit {
 	uint64_t int_over[INGEST_FIT_DIGITS];
 	uint64_t frac_over[INGEST_FIT_DIGITS];
 	unsigned char int_max, frac_max;        /* the largest counts seen */
+	uint64_t first_inexact;                 /* first int64 no float64 holds
+						 * exactly (note 4) */
 };
 
 struct infer_columns {

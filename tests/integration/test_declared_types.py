@@ -150,6 +150,23 @@ class DeclaredTypesTest(ServerTest):
         # decimal(10,3) takes every value but x4's line has 1 there: fine
         self.ok(csv, "pay", types="hourly_rate:decimal(10,3)")
 
+    def test_declared_float64_refuses_an_inexact_int64(self):
+        # ADR 0170's exactness for a declared float64 too: 2^53 + 3 would be
+        # stored as 2^53 + 4, so a later append with it is a 400 on its line
+        self.ok(b"id,v\n1,1.5\n", "f", types="v:float64")
+        st, _, obj = self.ingest(b"id,v\n2,7\n3,9007199254740995\n", "f", mode="append")
+        self.assertEqual(st, 400, obj)
+        self.assertEqual((obj["code"], obj["line"], obj["column"], obj["type"]),
+                         ("bad_value", 3, "v", "float64"))
+        self.assertIn("exactly", obj["error"])
+        self.assertEqual(self.manifest("f")["version"], 1)
+        # the same on the first upload, and an exact one (2^53) is fine
+        st, _, obj = self.ingest(b"v\n9007199254740995\n", "g", types="v:float64")
+        self.assertEqual((st, obj["code"], obj["line"]), (400, "bad_value", 2))
+        self.ok(b"id,v\n2,9007199254740992\n", "f", mode="append")
+        r = self.query_raw("SELECT max(v) FROM f")
+        self.assertEqual(r["rows"][0][0], 9007199254740992)
+
     # --- exact money -----------------------------------------------------------
 
     def test_sum_of_120000_rates_is_exact(self):

@@ -315,6 +315,12 @@ TEST(declared_types_apply_every_kind)
 	CHECK_EQ_STR(s->fingerprint, fp);                       /* recomputed */
 	ingest_schema_destroy(s);
 	CHECK_EQ_STR(apply(csv, "i:float64", NULL), "ok");
+	/* ADR 0170's exactness: an int64 no float64 holds is refused on its
+	 * line (2^53 + 3 would be stored as 2^53 + 4); 2^53 itself is exact */
+	CHECK_EQ_STR(apply("v\n1\n9007199254740992\n9007199254740995\n9007199254740997\n",
+			   "v:float64", NULL), "bad_value 4 v");
+	CHECK_EQ_STR(apply("v\n1\n9007199254740992\n", "v:float64", NULL), "ok");
+	CHECK_EQ_STR(apply("v\n9007199254740995\nabc\n", "v:float64", NULL), "bad_value 2 v");
 	CHECK_EQ_STR(apply(csv, "b:int64", NULL), "bad_value 2 b");
 	CHECK_EQ_STR(apply(csv, "i:bool", NULL), "bad_value 2 i");
 	CHECK_EQ_STR(apply(csv, "ts:date32", NULL), "bad_value 2 ts");
