@@ -117,6 +117,8 @@
 #define LH_PARQUET_SCAN_MEMORY_BYTES   (1ull << 30) /* the DuckDB that reads an upload */
 #define LH_PARQUET_SCAN_THREADS        2
 #define LH_PARQUET_SCAN_MAX_CHECKS     2            /* uploads read for inference at once */
+#define LH_PARQUET_DECODED_FACTOR      4            /* a Parquet upload's values once read:
+						     * at most this x [ingestd] max_upload_bytes */
 
 /* ingestd: the JSON reader (ingestd/json_scan.c, json_reader.c; ADR 0182) */
 #define LH_JSON_INGEST_MAX_DEPTH       64           /* objects/arrays nested, the row's own

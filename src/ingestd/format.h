@@ -114,6 +114,10 @@ int ingest_name_ends(const char *name, const char *ext);
 struct ingest_options {
 	const char *sheet;       /* ?sheet=: the workbook's sheet to read (xlsx.h),
 				  * NULL = the first; other formats ignore it */
+	uint64_t max_upload_bytes; /* [ingestd] max_upload_bytes: bounds what a
+				  * compact format may decode to (Parquet:
+				  * LH_PARQUET_DECODED_FACTOR times it); 0 =
+				  * LH_DEFAULT_MAX_UPLOAD_BYTES */
 };
 
 /* Inference state of one upload, the format's own. */

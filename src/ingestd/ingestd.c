@@ -595,7 +595,8 @@ static int ingest_end(struct http_request *req)
 		goto fail;
 	if (!u->picked && upload_pick(u, 1, &err) != 0)                         /* 8 */
 		goto fail;
-	struct ingest_options opt = { .sheet = u->sheet[0] ? u->sheet : NULL };
+	struct ingest_options opt = { .sheet = u->sheet[0] ? u->sheet : NULL,
+				      .max_upload_bytes = svc->max_upload_bytes };
 	if (pump_finish(u->pump, u->spool_fd, u->bytes, &opt, &schema, &err) != 0) /* 5 */
 		goto fail;
 	sha256_finish_hex(u->digest, digest);

@@ -37,6 +37,13 @@
  *      object's. Else the batches are the SELECT of each column's
  *      expression (plus the dataset's CAST when the pipeline casts the
  *      upload, cast.h), streamed by parquet_scan_stream into the writer.
+ *   6. Decoded size (ADR 0184): Parquet's dictionaries and run lengths let a
+ *      small file hold values far larger than itself (one 512 KiB string
+ *      repeated 20,000 times is 10 GiB read). The validation pass sums each
+ *      text column's byte length (strlen); every other column counts its width per
+ *      row; past LH_PARQUET_DECODED_FACTOR x [ingestd] max_upload_bytes the
+ *      upload is a 413 "too_large" before any conversion or storing (as-is
+ *      files too: queryd would read the same bytes).
  */
 #include "ingestd/parquet_reader.h"
 
@@ -394,6 +401,42 @@ static int inexact_pass(int fd, const struct parquet_layout *l, const size_t *at
 	return rc;
 }
 
+/* Note 6: the bytes the file's values take once read (text: text_bytes[],
+ * one per utf8 column in order; the others: their width per row) against
+ * LH_PARQUET_DECODED_FACTOR x max_upload_bytes. 0, or -1 with a 413. */
+static int check_decoded(const struct parquet_mapping *maps, size_t ncols, uint64_t rows,
+			 const int64_t *text_bytes, size_t ntext, const struct ingest_options *opt,
+			 struct lh_error *err)
+{
+	uint64_t max_upload = opt && opt->max_upload_bytes ? opt->max_upload_bytes
+							   : LH_DEFAULT_MAX_UPLOAD_BYTES;
+	uint64_t limit = max_upload > UINT64_MAX / LH_PARQUET_DECODED_FACTOR
+		? UINT64_MAX : max_upload * LH_PARQUET_DECODED_FACTOR;
+	uint64_t total = 0;
+	size_t k = 0;
+	for (size_t i = 0; i < ncols; i++) {
+		uint64_t add, width = 8;
+		switch (maps[i].type.id) {
+		case SCHEMA_UTF8:
+			add = k < ntext && text_bytes[k] > 0 ? (uint64_t)text_bytes[k] : 0;
+			k++;
+			total = total > UINT64_MAX - add ? UINT64_MAX : total + add;
+			continue;
+		case SCHEMA_BOOL: width = 1; break;
+		case SCHEMA_DATE32: width = 4; break;
+		case SCHEMA_DECIMAL: width = 16; break;
+		default: break;
+		}
+		add = rows > UINT64_MAX / width ? UINT64_MAX : rows * width;
+		total = total > UINT64_MAX - add ? UINT64_MAX : total + add;
+	}
+	if (total <= limit)
+		return 0;
+	return lh_fail(err, 413, "too_large", "the file's values take %llu bytes once read; the "
+		       "limit is %llu ([ingestd] max_upload_bytes x %d)", (unsigned long long)total,
+		       (unsigned long long)limit, (int)LH_PARQUET_DECODED_FACTOR);
+}
+
 static int parquet_infer_file(int fd, uint64_t size, const struct ingest_options *opt,
 			      struct ingest_schema **out, struct lh_error *err)
 {
@@ -405,7 +448,7 @@ static int parquet_infer_file(int fd, uint64_t size, const struct ingest_options
 	struct parquet_layout *layout = NULL;
 	struct sql_list agg = { 0 }, hash = { 0 };
 	int64_t *values = NULL;
-	size_t *inexact_at = NULL;
+	size_t *inexact_at = NULL, decoded_at = 0;
 	struct ingest_schema *s = NULL;
 	int rc = -1;
 
@@ -454,6 +497,16 @@ static int parquet_infer_file(int fd, uint64_t size, const struct ingest_options
 	list_add(&agg, all);
 	free(all);
 	nvalues++;
+	decoded_at = nvalues;                   /* note 6: the text's bytes once read */
+	for (size_t i = 0; i < ncols; i++) {
+		if (maps[i].type.id != SCHEMA_UTF8)
+			continue;
+		char *c = xasprintf("CAST(coalesce(sum(strlen(CAST((%s) AS VARCHAR))), 0) "
+				    "AS BIGINT)", layout->exprs[i]);
+		list_add(&agg, c);
+		free(c);
+		nvalues++;
+	}
 	values = xcalloc(nvalues, sizeof *values);
 	if (parquet_scan_aggregate(fd, agg.s, values, nvalues, err))              /* 4 */
 		goto out;
@@ -463,6 +516,9 @@ static int parquet_infer_file(int fd, uint64_t size, const struct ingest_options
 			(long long)values[0]);
 		goto out;
 	}
+	if (check_decoded(maps, ncols, footer_rows, values + decoded_at, nvalues - decoded_at,
+			  opt, err))                                              /* 6 */
+		goto out;
 	if (inexact_pass(fd, layout, inexact_at, values, err))                   /* 4 */
 		goto out;
 

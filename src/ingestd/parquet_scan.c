@@ -11,8 +11,14 @@
  *   2. The stream is DuckDB's streaming result of the SELECT (pending
  *      streaming, then duckdb_fetch_chunk), each chunk turned into one Arrow
  *      array by DuckDB itself (duckdb_data_chunk_to_arrow) with the result's
- *      Arrow options, so memory stays at a few chunks whatever the file's
- *      size, and rows come in file order (preserve_insertion_order).
+ *      Arrow options, so memory stays at a few chunks (2,048 rows each)
+ *      whatever the row count, and rows come in file order
+ *      (preserve_insertion_order). A chunk is as big as its rows' values,
+ *      which the file's size does not bound (a dictionary repeats one big
+ *      string for every row): parquet_reader.c note 6 refuses, before any
+ *      stream, a file whose values take more than LH_PARQUET_DECODED_FACTOR
+ *      x [ingestd] max_upload_bytes once read, which bounds every chunk.
+ *      Chunks are not split by bytes.
  *   3. Errors: scan_error() turns DuckDB's text into plain words (see the
  *      header); DuckDB's own text, which names the /proc path, is only in the
  *      log-only detail or the log.

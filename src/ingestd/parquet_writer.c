@@ -27,6 +27,8 @@
  *      flag is set ("cancelled"), checked before and after each batch.
  *   4. A failing stream (a parse error, a read error, a cancel) fails the
  *      COPY with the stream's message; the partial output file is removed.
+ *      DuckDB's own text (an out-of-memory with its "Possible solutions",
+ *      paths) never reaches the client: it is the error's log-only detail.
  *      A full disk is 507 whatever DuckDB's wording (run_copy).
  */
 #include "ingestd/parquet_writer.h"
@@ -190,7 +192,17 @@ static int run_copy(struct ArrowArrayStream *in, uint64_t expected_rows, const c
 				"the ingest spool is out of disk space (converting to Parquet)");
 			log_event("error", "ingestd", "parquet conversion: %s", why);
 		} else {
-			lh_fail(err, 500, "convert_failed", "writing Parquet failed: %s", why);
+			/* note 4: the client gets the stream's own words, when it
+			 * failed, never DuckDB's text (its hints, our paths): that
+			 * is log-only detail (ADR 0130, ADR 0184) */
+			const char *own = relay_last_error(&relay->stream);
+			if (own && *own)
+				lh_fail(err, 500, "convert_failed",
+					"converting the upload to Parquet failed: %.400s", own);
+			else
+				lh_fail(err, 500, "convert_failed",
+					"converting the upload to Parquet failed");
+			lh_error_detail(err, "DuckDB: %.600s", why);
 		}
 		goto out;
 	}

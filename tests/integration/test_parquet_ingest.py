@@ -428,5 +428,57 @@ class TestParquetIngest(unittest.TestCase):
         self.assertEqual(request("GET", self.srv.url + "/health")[0], 200)
 
 
+class TestParquetDecodedSize(unittest.TestCase):
+    """A small Parquet file whose values are huge once read (ADR 0184,
+    parquet_reader.c note 6): a dictionary holds one 512 KiB string once and
+    repeats it for every row. Past [ingestd] max_upload_bytes x 4 it is a 413
+    before any conversion, and ingestd's memory stays small (before: the
+    conversion built Arrow chunks of 2,048 such strings, GiBs, and answered
+    500 with DuckDB's out-of-memory text)."""
+
+    def setUp(self):
+        self.srv = Server("serve")
+
+    def tearDown(self):
+        self.srv.cleanup()
+
+    def export(self, rows):
+        # INTEGER, so the file must be converted; the lakehouse's own DuckDB writes it
+        st, _, data = request("POST", self.srv.url + "/v1/query", timeout=300, body={
+            "sql": "SELECT range::INTEGER AS i, repeat('x', 524288) AS s FROM range(%d)" % rows,
+            "format": "parquet"})
+        self.assertEqual(st, 200, data[:300])
+        return data
+
+    def ingest(self, name, data):
+        body, ctype = multipart(data)
+        return request_json("POST", "%s/v1/ingest?name=%s" % (self.srv.url, name), body=body,
+                            headers={"Content-Type": ctype}, timeout=300)
+
+    def test_amplified_file_is_refused_with_memory_bounded(self):
+        pq = self.export(3000)   # ~1.5 GiB of text once read, plus 8 bytes a row for i
+        self.assertLess(len(pq), 1 << 20)
+        st, _, obj = self.ingest("amp", pq)
+        self.assertEqual(st, 413, obj)
+        self.assertEqual(obj["code"], "too_large")
+        self.assertIn("the file's values take %d bytes once read" % (3000 * (524288 + 8)),
+                      obj["error"])
+        self.assertIn("the limit is %d ([ingestd] max_upload_bytes x 4)" % (4 * (256 << 20)),
+                      obj["error"])
+        self.assertLess(self.srv.peak_rss_kib(), 400 * 1024)
+        st, _, obj = request_json("GET", self.srv.url + "/v1/catalog/datasets")
+        self.assertEqual(st, 200, obj)
+        self.assertNotIn("amp", json.dumps(obj))   # nothing was registered
+
+    def test_values_within_the_bound_are_read(self):
+        st, _, obj = self.ingest("amp_ok", self.export(40))   # 20 MiB once read
+        self.assertEqual(st, 200, obj)
+        self.assertEqual(obj["manifest"]["row_count"], 40)
+        st, _, res = request_json("POST", self.srv.url + "/v1/query",
+                                  body={"sql": "SELECT count(*), sum(length(s)) FROM amp_ok"})
+        self.assertEqual(st, 200, res)
+        self.assertEqual(res["rows"], [[40, 40 * 524288]])
+
+
 if __name__ == "__main__":
     unittest.main()
