@@ -51,10 +51,18 @@ unsigned xlsx_builtin_format_kind(unsigned id);
 /* Text sizes: a number's or a date's text always fits. */
 #define XLSX_TEXT_MAX 40
 
+/* Decimal exponents whose numbers are written positionally (30, 2500,
+ * 0.00012); outside, in exponent form (1.5e-07, 1e+20). */
+#define XLSX_NUM_POS_MIN_EXP (-5)
+#define XLSX_NUM_POS_MAX_EXP 15
+
 /* The shortest text that reads back as the same double ("0.1", "45658.5",
- * "1e+20"): v[0..n) is a cell's stored number. A canonical decimal of 15
- * significant digits or fewer is its own shortest text and is kept as it
- * is. Returns the length written to out (XLSX_TEXT_MAX bytes, NUL-ended),
+ * "30" for a stored "30.0", "1e+20"): v[0..n) is a cell's stored number. The
+ * fewest significant digits that round-trip, positionally when the decimal
+ * exponent is in XLSX_NUM_POS_MIN_EXP..XLSX_NUM_POS_MAX_EXP, else in
+ * exponent form. A canonical decimal of 15 significant digits or fewer is
+ * its own shortest text and is kept as it is. Returns the length written
+ * to out (XLSX_TEXT_MAX bytes, NUL-ended),
  * or 0 if v is not a finite decimal number. */
 size_t xlsx_number_text(const char *v, size_t n, char out[XLSX_TEXT_MAX]);
 

@@ -201,12 +201,60 @@ size_t xlsx_number_text(const char *v, size_t n, char out[XLSX_TEXT_MAX])
 	double d = strtod(buf, NULL);
 	if (!isfinite(d))
 		return 0;
+	/* the fewest significant digits that read back as d, as d.ddde±XX */
+	char e[40];
+	int elen = 0;
 	for (int prec = 1; prec <= 17; prec++) {
-		int len = snprintf(out, XLSX_TEXT_MAX, "%.*g", prec, d);
-		if (len > 0 && len < XLSX_TEXT_MAX && strtod(out, NULL) == d)
-			return (size_t)len;
+		elen = snprintf(e, sizeof e, "%.*e", prec - 1, d);
+		if (elen > 0 && (size_t)elen < sizeof e && strtod(e, NULL) == d)
+			break;
 	}
-	return 0;   /* not reached: 17 digits always round-trip */
+	if (elen <= 0 || (size_t)elen >= sizeof e)
+		return 0;
+	char *ep = strchr(e, 'e');
+	if (!ep)
+		return 0;
+	long exp10 = strtol(ep + 1, NULL, 10);
+	if (exp10 < XLSX_NUM_POS_MIN_EXP || exp10 > XLSX_NUM_POS_MAX_EXP) {
+		if (elen >= XLSX_TEXT_MAX)
+			return 0;
+		memcpy(out, e, (size_t)elen + 1);       /* 1.5e-07, 1.2345678901234568e+20 */
+		return (size_t)elen;
+	}
+	/* positional: the digits with the point moved exp10 places (30, 2500, 0.00012) */
+	char digits[20];
+	size_t nd = 0, o = 0;
+	int neg = e[0] == '-';
+	for (const char *c = e + neg; c < ep && nd < sizeof digits; c++)
+		if (*c >= '0' && *c <= '9')
+			digits[nd++] = *c;
+	while (nd > 1 && digits[nd - 1] == '0')
+		nd--;
+	char tmp[XLSX_TEXT_MAX + 40];
+	if (neg)
+		tmp[o++] = '-';
+	if (exp10 < 0) {
+		tmp[o++] = '0';
+		tmp[o++] = '.';
+		for (long z = 0; z < -exp10 - 1; z++)
+			tmp[o++] = '0';
+		memcpy(tmp + o, digits, nd);
+		o += nd;
+	} else {
+		size_t int_digits = (size_t)exp10 + 1;
+		for (size_t k = 0; k < int_digits; k++)
+			tmp[o++] = k < nd ? digits[k] : '0';
+		if (nd > int_digits) {
+			tmp[o++] = '.';
+			memcpy(tmp + o, digits + int_digits, nd - int_digits);
+			o += nd - int_digits;
+		}
+	}
+	if (o >= XLSX_TEXT_MAX)
+		return 0;
+	memcpy(out, tmp, o);
+	out[o] = '\0';
+	return o;
 }
 
 /* ---- serial dates ------------------------------------------------------- */

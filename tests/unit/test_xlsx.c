@@ -175,6 +175,19 @@ TEST(xlsx_number_text_is_shortest)
 	CHECK_EQ_STR(num("123456789012345"), "123456789012345");
 	CHECK_EQ_STR(num("45306.5732667824"), "45306.5732667824");
 	CHECK_EQ_STR(num("-0"), "-0");
+	/* trailing zeros: positional, not 3e+01 (review finding 4) */
+	CHECK_EQ_STR(num("30.0"), "30");
+	CHECK_EQ_STR(num("100.0"), "100");
+	CHECK_EQ_STR(num("2500.00"), "2500");
+	CHECK_EQ_STR(num("-2500.00"), "-2500");
+	CHECK_EQ_STR(num("0.125"), "0.125");
+	CHECK_EQ_STR(num("0.1250"), "0.125");
+	CHECK_EQ_STR(num("1.2E+3"), "1200");
+	CHECK_EQ_STR(num("1e-7"), "1e-07");
+	CHECK_EQ_STR(num("1.2E-5"), "0.000012");
+	CHECK_EQ_STR(num("1000000000000000.0"), "1000000000000000");
+	CHECK_EQ_STR(num("1E+16"), "1e+16");
+	CHECK_EQ_STR(num("123456789012345680000"), "1.2345678901234568e+20");
 	CHECK_EQ_STR(num(""), "(none)");
 	CHECK_EQ_STR(num("abc"), "(none)");
 	CHECK_EQ_STR(num("1e400"), "(none)");                  /* infinite */
