@@ -139,6 +139,11 @@
 #define LH_XLSX_MAX_SHEETS             4096
 #define LH_XLSX_MAX_CELLS              (1u << 28)    /* a sheet's rows x columns, empty cells
                                                      * included: what 256 MiB of CSV commas holds */
+#define LH_XLSX_DECODED_FACTOR         4             /* a sheet's cell text, shared strings
+                                                     * repeated: at most this x [ingestd]
+                                                     * max_upload_bytes */
+#define LH_XLSX_MAX_READS              2             /* uploads read (inference to the last
+                                                     * batch) at once */
 
 /* queryd */
 #define LH_SQL_MAX_BYTES               (256u << 10)

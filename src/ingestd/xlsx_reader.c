@@ -43,6 +43,17 @@
  *      shared strings plus one row (inference) or one chunk (batches).
  *      Inference costs O(values), not O(rows x columns): a column's nulls
  *      are counted, not fed one by one.
+ *   7. Shared strings amplify: one long string referenced by every row is
+ *      small in the file and huge as cell text. Inference counts the
+ *      displayed bytes of every data row; past LH_XLSX_DECODED_FACTOR x
+ *      [ingestd] max_upload_bytes (struct ingest_options) the upload is a
+ *      400 xlsx_too_large, before any batch is made.
+ *   8. At most LH_XLSX_MAX_READS workbooks are read at once (their shared
+ *      strings, up to LH_XLSX_MAX_STRINGS_BYTES each, and a chunk of
+ *      batches); the others wait. The slot is the layout's: taken when
+ *      inference starts, given back when the layout is freed (the schema
+ *      destroyed after the last batch, or inference failed), so it spans
+ *      inference and batches. One request holds at most one layout.
  */
 #include "ingestd/xlsx.h"
 
@@ -99,6 +110,7 @@ struct xlsx_layout {
 	uint32_t header_row;     /* 0-based sheet row of the header */
 	uint64_t *chunk_row;     /* nchunks: first data row (0-based) of each chunk */
 	size_t nchunks;
+	int read_slot;           /* holds one of LH_XLSX_MAX_READS (note 8) */
 };
 
 static void strings_free(struct strings *s)
@@ -108,11 +120,40 @@ static void strings_free(struct strings *s)
 	memset(s, 0, sizeof *s);
 }
 
+/* Note 8: the workbooks being read at once, at most LH_XLSX_MAX_READS; the
+ * others wait their turn. A slot is taken when inference starts and given
+ * back when the layout is freed: after the last batch, or on a failure. */
+static pthread_mutex_t reads_lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t reads_cond = PTHREAD_COND_INITIALIZER;
+static int reads_running;
+
+static void read_slot_take(struct xlsx_layout *l)
+{
+	pthread_mutex_lock(&reads_lock);
+	while (reads_running >= LH_XLSX_MAX_READS)
+		pthread_cond_wait(&reads_cond, &reads_lock);
+	reads_running++;
+	pthread_mutex_unlock(&reads_lock);
+	l->read_slot = 1;
+}
+
+static void read_slot_give(struct xlsx_layout *l)
+{
+	if (!l->read_slot)
+		return;
+	l->read_slot = 0;
+	pthread_mutex_lock(&reads_lock);
+	reads_running--;
+	pthread_cond_signal(&reads_cond);
+	pthread_mutex_unlock(&reads_lock);
+}
+
 static void xlsx_layout_free(void *layout)
 {
 	struct xlsx_layout *l = layout;
 	if (!l)
 		return;
+	read_slot_give(l);
 	free(l->xf_kind);
 	strings_free(&l->sst);
 	free(l->colmap);
@@ -940,8 +981,8 @@ static int decide_columns(struct xlsx_layout *l, char **names, const uint32_t *f
 }
 
 /* The file's schema (notes 1-3); `want` is ?sheet= or NULL. */
-static int xlsx_infer(int fd, uint64_t size, const char *want, struct ingest_schema **out,
-		      struct lh_error *err)
+static int xlsx_infer(int fd, uint64_t size, const char *want, uint64_t max_upload,
+		      struct ingest_schema **out, struct lh_error *err)
 {
 	struct book b = { 0 };
 	struct walk w = { 0 };
@@ -952,12 +993,18 @@ static int xlsx_infer(int fd, uint64_t size, const char *want, struct ingest_sch
 	char **names = NULL;
 	uint32_t *first_row = NULL, over = UINT32_MAX, over_row = 0;
 	uint64_t *nvalues = NULL;        /* per column: data rows with a value */
-	uint64_t chunk_bytes = 0, chunk_rows = 0;
+	uint64_t chunk_bytes = 0, chunk_rows = 0, text_bytes = 0;
 	size_t chunks_cap = 0;
 	int rc = -1, r;
+	/* note 7: the displayed text of the whole sheet is bounded */
+	if (!max_upload)
+		max_upload = LH_DEFAULT_MAX_UPLOAD_BYTES;
+	uint64_t text_limit = max_upload > UINT64_MAX / LH_XLSX_DECODED_FACTOR
+		? UINT64_MAX : max_upload * LH_XLSX_DECODED_FACTOR;
 
 	*out = NULL;
 	s->layout = l;
+	read_slot_take(l);                      /* note 8 */
 	if (zipread_open(fd, size, &b.zip, err)) {
 		book_error(err);
 		goto out;
@@ -1003,6 +1050,15 @@ static int xlsx_infer(int fd, uint64_t size, const char *want, struct ingest_sch
 	while ((r = walk_next(&w, err)) > 0) {
 		size_t k = 0;
 		uint64_t bytes = w.tlen;
+		text_bytes += bytes;
+		if (text_bytes > text_limit) {                          /* note 7 */
+			lh_fail(err, 400, "xlsx_too_large",
+				"sheet \"%s\" holds more than %llu bytes of cell text by row %u (%d "
+				"times [ingestd] max_upload_bytes): a few long texts repeated in many "
+				"cells; split it, or save it as CSV", l->sheet_name,
+				(unsigned long long)text_limit, w.row + 1, (int)LH_XLSX_DECODED_FACTOR);
+			goto out;
+		}
 		if (w.cells[w.ncells - 1].col >= l->width) {    /* told at the end */
 			size_t i = 0;
 			while (w.cells[i].col < l->width)
@@ -1106,13 +1162,14 @@ out:
 int xlsx_infer_sheet(int fd, uint64_t size, const char *sheet, struct ingest_schema **out,
 		     struct lh_error *err)
 {
-	return xlsx_infer(fd, size, sheet, out, err);
+	return xlsx_infer(fd, size, sheet, 0, out, err);
 }
 
 static int xlsx_infer_file(int fd, uint64_t size, const struct ingest_options *opt,
 			   struct ingest_schema **out, struct lh_error *err)
 {
-	return xlsx_infer(fd, size, opt ? opt->sheet : NULL, out, err);
+	return xlsx_infer(fd, size, opt ? opt->sheet : NULL, opt ? opt->max_upload_bytes : 0, out,
+			  err);
 }
 
 /* ---- record batches (note 5) -------------------------------------------- */

@@ -314,6 +314,100 @@ class TestXlsxIngest(ServerTest):
         self.assertEqual(err["code"], "bad_xlsx")
         self.assertIn("it has no worksheet", err["error"])
 
+    def with_sheet(self, sheet_xml, strings_xml=None):
+        """merged.xlsx with its first sheet (and maybe its shared strings)
+        replaced: a workbook no writer makes on purpose."""
+        src = zipfile.ZipFile(io.BytesIO(self.book("merged.xlsx")))
+        out = io.BytesIO()
+        with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as dst:
+            names = src.namelist()
+            for name in names:
+                body = src.read(name)
+                if name == "xl/worksheets/sheet1.xml":
+                    body = sheet_xml
+                elif name == "xl/sharedStrings.xml" and strings_xml is not None:
+                    body = strings_xml
+                dst.writestr(name, body)
+            if strings_xml is not None and "xl/sharedStrings.xml" not in names:
+                dst.writestr("xl/sharedStrings.xml", strings_xml)
+        return out.getvalue()
+
+    def test_stored_numbers_with_trailing_zeros_stay_whole(self):
+        # <v>30.0</v> was read as "3e+01": whole-number columns became float64
+        rows = [("30.0", "2500.00", "0.1250"), ("100.0", "-7.0", "1E-7"), ("5", "12.50", "2.0")]
+        xml = ['<worksheet><sheetData><row r="1">',
+               '<c r="A1" t="inlineStr"><is><t>a</t></is></c>',
+               '<c r="B1" t="inlineStr"><is><t>b</t></is></c>',
+               '<c r="C1" t="inlineStr"><is><t>c</t></is></c></row>']
+        for i, (a, b, c) in enumerate(rows, start=2):
+            xml.append('<row r="%d"><c r="A%d"><v>%s</v></c><c r="B%d"><v>%s</v></c>'
+                       '<c r="C%d"><v>%s</v></c></row>' % (i, i, a, i, b, i, c))
+        xml.append("</sheetData></worksheet>")
+        st, _, obj = self.ingest("zeros", self.with_sheet("".join(xml)))
+        self.assertEqual(st, 200, obj)
+        types = [(c["name"], c["type"]) for c in obj["manifest"]["schema"]]
+        self.assertEqual(types, [("a", "int64"), ("b", "float64"), ("c", "float64")])
+        cols, got = self.rows("SELECT a, b, c FROM zeros")
+        self.assertRows(got, [[30, 2500.0, 0.125], [100, -7.0, 1e-7], [5, 12.5, 2.0]])
+        # a declared decimal reads "2500.00" as 2500, not "2.5e+03"
+        st, _, obj = self.ingest("zeros_dec", self.with_sheet("".join(xml)),
+                                 query="&types=b:decimal(10,2)")
+        self.assertEqual(st, 200, obj)
+        self.assertEqual([c["type"] for c in obj["manifest"]["schema"]][1], "decimal(10,2)")
+
+
+class TestXlsxDecodedLimit(ServerTest):
+    """One large shared string referenced by many rows: the sheet's displayed
+    text is bounded by [ingestd] max_upload_bytes x 4 (ADR 0186)."""
+
+    def test_a_string_repeated_past_the_limit_is_refused(self):
+        tmp = tempfile.mkdtemp(prefix="lh-xlsx-amp-")
+        conf = os.path.join(tmp, "lakehouse.toml")
+        with open(conf, "w") as f:
+            f.write('[ingestd]\nmax_upload_bytes = "1MiB"\n')
+        big = "x" * (64 << 10)
+        strings = ('<sst count="2" uniqueCount="2"><si><t>a</t></si><si><t>%s</t></si></sst>' % big)
+        sheet = ['<worksheet><sheetData><row r="1"><c r="A1" t="s"><v>0</v></c></row>']
+        for r in range(2, 2 + 100):     # 100 x 64 KiB = 6.25 MiB > 4 MiB
+            sheet.append('<row r="%d"><c r="A%d" t="s"><v>1</v></c></row>' % (r, r))
+        sheet.append("</sheetData></worksheet>")
+        wb = ['<?xml version="1.0" encoding="UTF-8"?>']
+        out = io.BytesIO()
+        with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as z:
+            z.writestr("[Content_Types].xml",
+                       '<Types xmlns="http://schemas.openxmlformats.org/package/2006/content-types">'
+                       '<Default Extension="xml" ContentType="application/xml"/></Types>')
+            z.writestr("xl/workbook.xml", wb[0] + '<workbook><sheets><sheet name="S" sheetId="1" '
+                       'r:id="rId1" xmlns:r="http://schemas.openxmlformats.org/officeDocument/'
+                       '2006/relationships"/></sheets></workbook>')
+            z.writestr("xl/_rels/workbook.xml.rels",
+                       '<Relationships xmlns="http://schemas.openxmlformats.org/package/2006/'
+                       'relationships"><Relationship Id="rId1" Type="http://schemas.'
+                       'openxmlformats.org/officeDocument/2006/relationships/worksheet" '
+                       'Target="worksheets/sheet1.xml"/></Relationships>')
+            z.writestr("xl/sharedStrings.xml", strings)
+            z.writestr("xl/worksheets/sheet1.xml", "".join(sheet))
+        body = out.getvalue()
+        self.assertLess(len(body), 1 << 20)
+        srv = self.start("serve", args=["--config", conf])
+        st, _, err = request_json("POST", srv.url + "/v1/ingest?name=amp", body=body,
+                                  headers={"Content-Type": XLSX}, timeout=120)
+        self.assertEqual(st, 400, err)
+        self.assertEqual(err["code"], "xlsx_too_large")
+        self.assertIn("4 times [ingestd] max_upload_bytes", err["error"])
+        # under the limit: the same string in 40 rows (2.5 MiB) is read
+        sheet2 = sheet[:41] + ["</sheetData></worksheet>"]
+        out2 = io.BytesIO()
+        with zipfile.ZipFile(io.BytesIO(body)) as src, \
+                zipfile.ZipFile(out2, "w", zipfile.ZIP_DEFLATED) as dst:
+            for name in src.namelist():
+                dst.writestr(name, "".join(sheet2) if name == "xl/worksheets/sheet1.xml"
+                             else src.read(name))
+        st, _, obj = request_json("POST", srv.url + "/v1/ingest?name=amp2", body=out2.getvalue(),
+                                  headers={"Content-Type": XLSX}, timeout=120)
+        self.assertEqual(st, 200, obj)
+        self.assertEqual(obj["row_count"], 40)
+
 
 if __name__ == "__main__":
     unittest.main()

@@ -10,12 +10,15 @@
 #include "test.h"
 
 #include "common/error.h"
+#include "common/limits.h"
 #include "ingestd/arrow_abi.h"
 #include "ingestd/format.h"
 #include "ingestd/xlsx.h"
 
 #include <fcntl.h>
 #include <inttypes.h>
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -502,6 +505,58 @@ TEST(xlsx_picks_sheets)
 	json_t *sheets = json_object_get(err.extra, "sheets");
 	CHECK(json_array_size(sheets) == 2);
 	lh_error_clear(&err);
+	close(fd);
+}
+
+struct read_job {
+	int fd;
+	struct ingest_schema *s;
+	atomic_int done;
+};
+
+static void *read_book(void *arg)
+{
+	struct read_job *j = arg;
+	struct lh_error err = { 0 };
+	if (xlsx_infer_sheet(j->fd, file_size(j->fd), NULL, &j->s, &err) != 0)
+		lh_error_clear(&err);
+	atomic_store(&j->done, 1);
+	return NULL;
+}
+
+/* Review finding 3: at most LH_XLSX_MAX_READS workbooks are read at once,
+ * a slot held from inference until the schema (and its batches) is gone;
+ * the next waits. */
+TEST(xlsx_reads_at_once_are_bounded)
+{
+	const char *one = SHEET("<row r=\"1\"><c t=\"inlineStr\"><is><t>a</t></is></c></row>"
+				"<row r=\"2\"><c><v>1</v></c></row>");
+	int fd = make_book(NULL, one, NULL);
+	CHECK(fd >= 0);
+	struct lh_error err = { 0 };
+	struct ingest_schema *held[LH_XLSX_MAX_READS] = { 0 };
+	for (int i = 0; i < LH_XLSX_MAX_READS; i++)
+		CHECK_EQ_INT(xlsx_infer_sheet(fd, file_size(fd), NULL, &held[i], &err), 0);
+	struct read_job job = { .fd = fd };
+	atomic_init(&job.done, 0);
+	pthread_t t;
+	CHECK_EQ_INT(pthread_create(&t, NULL, read_book, &job), 0);
+	usleep(200 * 1000);
+	CHECK_EQ_INT(atomic_load(&job.done), 0);        /* waits for a slot */
+	ingest_schema_destroy(held[0]);                 /* one read ends */
+	held[0] = NULL;
+	pthread_join(t, NULL);
+	CHECK_EQ_INT(atomic_load(&job.done), 1);
+	CHECK(job.s != NULL);
+	ingest_schema_destroy(job.s);
+	/* a failed read gives its slot back */
+	for (int i = 0; i < LH_XLSX_MAX_READS + 1; i++) {
+		struct ingest_schema *s = NULL;
+		CHECK_EQ_INT(xlsx_infer_sheet(fd, file_size(fd), "no such sheet", &s, &err), -1);
+		lh_error_clear(&err);
+	}
+	for (int i = 0; i < LH_XLSX_MAX_READS; i++)
+		ingest_schema_destroy(held[i]);
 	close(fd);
 }
 
