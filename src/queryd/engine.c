@@ -101,7 +101,8 @@
  *     objects in order, grouped by the schema they were written with).
  *     Its view is one SELECT per run over that run's files, joined by
  *     UNION ALL, each projected to the version's schema (run_projection):
- *     the same name and type as it is, a widening type CAST, anything
+ *     the same name and type as it is, a widening type CAST (a timestamp
+ *     to utf8: note 5's text, not the zone-dependent CAST), anything
  *     else (absent, or a type that does not widen) NULL. Search's
  *     positions view does the same and adds the run's first object index
  *     to file_index, so "__lh_object" stays the object's index in the
@@ -1006,6 +1007,30 @@ static int type_widens(const char *from, const char *to)
 	       t.precision >= f.precision;
 }
 
+/* Note 11: a timestamp widened to utf8 reads as the text queryd answers
+ * for it (note 5's JSON rendering: "2024-01-01T10:00:00.500000Z", the
+ * fraction only when not zero), whatever the server's time zone: DuckDB's
+ * CAST of a TIMESTAMPTZ to VARCHAR uses the TimeZone setting, and of a
+ * TIMESTAMP writes a space and a short fraction. The zoned value is taken
+ * as its UTC wall time by epoch_us (no zone involved); infinities keep
+ * their word. A date's CAST is already the rendering. 1 if it wrote the
+ * column (select item i, quoted name n). */
+static int utf8_text(struct obuf *b, size_t i, const char *n, const char *from, const char *to)
+{
+	struct schema_type f, t;
+	if (schema_type_parse(from, strlen(from), &f) || schema_type_parse(to, strlen(to), &t) ||
+	    t.id != SCHEMA_UTF8 || (f.id != SCHEMA_TIMESTAMP && f.id != SCHEMA_TIMESTAMPTZ))
+		return 0;
+	int tz = f.id == SCHEMA_TIMESTAMPTZ;
+	const char *pre = tz ? "make_timestamp(epoch_us(" : "", *post = tz ? "))" : "";
+	ob_printf(b, "%sCASE WHEN isinf(%s) THEN CAST(%s AS VARCHAR) ELSE ", i ? ", " : "", n, n);
+	ob_printf(b, "strftime(%s%s%s, '%%Y-%%m-%%dT%%H:%%M:%%S') || ", pre, n, post);
+	ob_printf(b, "CASE strftime(%s%s%s, '%%f') WHEN '000000' THEN '' ", pre, n, post);
+	ob_printf(b, "ELSE '.' || strftime(%s%s%s, '%%f') END%s END AS %s", pre, n, post,
+		  tz ? " || 'Z'" : "", n);
+	return 1;
+}
+
 /* Note 11: the select list reading objects written with `old` as the
  * version's `schema`: a column of the same name whose type is the same is
  * read as it is, one whose type widens is CAST, anything else is NULL. */
@@ -1032,6 +1057,8 @@ static void run_projection(struct obuf *b, const json_t *schema, const json_t *o
 		char *n = ident_quote(name);
 		if (otype && !strcmp(otype, type))
 			ob_printf(b, "%s%s", i ? ", " : "", n);
+		else if (otype && type_widens(otype, type) && utf8_text(b, i, n, otype, type))
+			;
 		else if (otype && type_widens(otype, type))
 			ob_printf(b, "%sCAST(%s AS %s) AS %s", i ? ", " : "", n,
 				  manifest_sql_type(type, tbuf), n);

@@ -313,5 +313,33 @@ class EvolveTest(ServerTest):
         self.assertEqual(len(ans["results"]), 1)
 
 
+class EvolveTimeZoneTest(EvolveTest):
+    """A server in another time zone reads older timestamps widened to
+    utf8 as the text queryd answers for them, not DuckDB's zone-dependent
+    CAST (review finding 5)."""
+
+    def setUp(self):
+        self.srv = self.start("serve", env={"TZ": "America/New_York"})
+
+    def test_timestamps_widened_to_utf8_read_as_the_lakehouse_shows_them(self):
+        self.ok(b"id,seen,wall,day\n"
+                b"1,2024-01-01T10:00:00.5Z,2024-01-01 10:00:00.5,2024-01-01\n"
+                b"2,2024-07-01T23:30:00+02:00,2024-07-01 23:30:00,2024-07-01\n"
+                b"3,,,\n", "ev")
+        self.assertEqual(self.cols('SELECT seen, wall, day FROM "ev@1"'),
+                         [("seen", "TIMESTAMP WITH TIME ZONE"), ("wall", "TIMESTAMP"),
+                          ("day", "DATE")])
+        v1 = self.query('SELECT seen, wall, day FROM "ev@1" ORDER BY id')["rows"]
+        self.assertEqual(v1[:2], [["2024-01-01T10:00:00.500000Z", "2024-01-01T10:00:00.500000",
+                                   "2024-01-01"],
+                                  ["2024-07-01T21:30:00Z", "2024-07-01T23:30:00", "2024-07-01"]])
+        obj = self.ok(b"id,seen,wall,day\n4,soon,later,someday\n", "ev", "append", "true")
+        self.assertEqual(sorted((d["column"], d["new_type"]) for d in obj["evolved"]["diff"]),
+                         [("day", "utf8"), ("seen", "utf8"), ("wall", "utf8")])
+        rows = self.query("SELECT seen, wall, day FROM ev ORDER BY id")["rows"]
+        self.assertEqual(rows, v1 + [["soon", "later", "someday"]])
+        self.assertEqual(rows[2], [None, None, None])
+
+
 if __name__ == "__main__":
     unittest.main()
