@@ -69,7 +69,7 @@
  *     streamed, not kept), at most PIPELINE_REGISTER_ATTEMPTS times in all;
  *     after that the 409 object_missing (or 503 busy) is answered
  *     (retryable).
- *  7. Every 200 and 409 answer says how the upload was read: "format"
+ *  7. Every 200 answer says how the upload was read: "format"
  *     (pipeline_format_json: the format's name, the delimiter of delimited
  *     text, "ndjson" or "array" for JSON, the sheet of a workbook, and
  *     whether a Parquet file was stored as it is; ADR 0180).
@@ -599,7 +599,7 @@ int pipeline_run(const struct pipeline_env *env, const struct pipeline_input *in
 	}
 	/* else: other 4xx as catalogd said them, 5xx and no answer as 502
 	 * (catalog_client.h) */
-	if (rc == 0)                                                              /* 7 */
+	if (registered)                                                           /* 7 */
 		json_object_set_new(*body, "format", pipeline_format_json(in->schema,
 					schema == in->schema && schema->as_is));
 out:
