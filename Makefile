@@ -234,13 +234,15 @@ FUZZ_SRC_csv       := src/ingestd/csv.c src/ingestd/csv_reader.c src/ingestd/for
 FUZZ_SRC_json_reader := $(FUZZ_SRC_csv)
 FUZZ_SRC_format    := $(FUZZ_SRC_csv)
 FUZZ_SRC_key       := src/storaged/range.c src/common/keys.c
-FUZZ_SRC_config    := src/common/config.c src/common/http_policy.c
+FUZZ_SRC_config    := src/common/config.c src/common/http_policy.c src/common/tokens.c \
+                      src/common/sha256.c src/common/random.c
 FUZZ_SRC_json      := src/catalogd/catalog.c src/common/names.c src/common/sha256.c \
                       src/common/schema.c src/common/calendar.c \
                       src/common/keys.c src/common/manifest.c
 FUZZ_SRC_multipart := src/ingestd/multipart.c
 FUZZ_SRC_s3xml     := src/storaged/s3_xml.c
-FUZZ_SRC_http_policy := src/common/http_policy.c src/common/config.c
+FUZZ_SRC_http_policy := src/common/http_policy.c src/common/config.c src/common/tokens.c \
+                        src/common/sha256.c src/common/random.c
 FUZZ_SRC_sql_allow := src/queryd/sql_allow.c src/queryd/sql_functions.c
 FUZZ_SRC_schema    := src/common/schema.c src/common/calendar.c src/common/sha256.c
 FUZZ_SRC_tokenize  := src/search/tokenize.c

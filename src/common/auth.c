@@ -13,15 +13,24 @@
  *     caller's configuration.
  *  4. /health never reaches the hook: http_server.c answers it first. Every
  *     other path does, /metrics included (it names routes and rates).
+ *  5. Named tokens (ADR 0210): cfg->auth.table holds names, roles and
+ *     SHA-256s only. The presented token is hashed once and its hash
+ *     compared with every entry like the legacy lists (note 2). A match
+ *     names the request: the hook records the name for the request log
+ *     (http_request_set_who) and every service decides from the role, so
+ *     queryd masks personal columns with the same principal the gateway saw
+ *     (the gateway forwards the caller's Authorization, ADR 0090).
  */
 #include "common/auth.h"
 
 #include "common/config.h"
 #include "common/error.h"
 #include "common/http_server.h"
+#include "common/tokens.h"
 #include "common/xmalloc.h"
 
 #include <arpa/inet.h>
+#include <stdio.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -32,7 +41,33 @@
 
 int auth_enabled(const struct lh_config *cfg)
 {
-	return cfg->auth.n_read_tokens > 0 || cfg->auth.n_write_tokens > 0;
+	return cfg->auth.n_read_tokens > 0 || cfg->auth.n_write_tokens > 0 ||
+	       cfg->auth.n_tokens > 0 || cfg->auth.n_table > 0 || cfg->auth.tokens_file[0] ||
+	       cfg->auth.service_token[0];
+}
+
+/* `path` is `prefix` then one more segment at least (no empty rest). */
+static int under(const char *path, const char *prefix)
+{
+	size_t n = strlen(prefix);
+	return strncmp(path, prefix, n) == 0 && path[n] != '\0';
+}
+
+int auth_is_admin(const char *method, const char *path)
+{
+	if (!strncmp(path, "/v1/", 4))
+		path += 3; /* the gateway's /v1/catalog/... is catalogd's /catalog/... */
+	if (!strcmp(method, "DELETE") && under(path, "/catalog/manifest/"))
+		return 1;
+	if (!strcmp(method, "POST") && !strcmp(path, "/catalog/gc"))
+		return 1;
+	if ((!strcmp(method, "PUT") || !strcmp(method, "DELETE")) && under(path, "/catalog/masks/"))
+		return 1;
+	size_t n = strlen(path);
+	if (!strcmp(method, "POST") && n > 7 && !strcmp(path + n - 7, "/rename") &&
+	    (under(path, "/catalog/datasets/") || under(path, "/datasets/")))
+		return 1;
+	return 0;
 }
 
 int auth_is_write(const char *method, const char *path)
@@ -102,20 +137,25 @@ int auth_token_equal(const char *a, size_t alen, const char *b, size_t blen, siz
 	return diff == 0;
 }
 
-/* Note 2: 1 if `tok` equals any of the n tokens, looking at all of them. */
-static int token_in(const char (*list)[LH_AUTH_TOKEN_CAP], unsigned n, const char *tok,
-		    size_t len)
+/* Note 2: the index of the first of the n tokens equal to `tok`, or -1,
+ * looking at all of them. */
+static int token_index(const char (*list)[LH_AUTH_TOKEN_CAP], unsigned n, const char *tok,
+		       size_t len)
 {
-	int found = 0;
-	for (unsigned i = 0; i < n; i++)
-		found |= auth_token_equal(list[i], strnlen(list[i], LH_AUTH_TOKEN_CAP), tok, len,
+	int found = -1;
+	for (unsigned i = 0; i < n; i++) {
+		int eq = auth_token_equal(list[i], strnlen(list[i], LH_AUTH_TOKEN_CAP), tok, len,
 					  LH_AUTH_TOKEN_CAP);
+		found = eq && found < 0 ? (int)i : found;
+	}
 	return found;
 }
 
-enum auth_outcome auth_decide(const struct lh_config *cfg, const char *method,
-			      const char *path, const char *authorization)
+enum auth_outcome auth_identify(const struct lh_config *cfg, const char *authorization,
+				struct auth_principal *out)
 {
+	memset(out, 0, sizeof *out);
+	out->role = LH_ROLE_NONE;
 	if (!auth_enabled(cfg))
 		return AUTH_ALLOW;
 	if (!authorization)
@@ -133,19 +173,123 @@ enum auth_outcome auth_decide(const struct lh_config *cfg, const char *method,
 		len--;
 	if (len == 0)
 		return AUTH_MISSING;
-	int is_write = token_in(cfg->auth.write_tokens, cfg->auth.n_write_tokens, p, len);
-	int is_read = token_in(cfg->auth.read_tokens, cfg->auth.n_read_tokens, p, len);
-	if (is_write)
-		return AUTH_ALLOW;
-	if (!is_read)
+	int wi = token_index(cfg->auth.write_tokens, cfg->auth.n_write_tokens, p, len);
+	int ri = token_index(cfg->auth.read_tokens, cfg->auth.n_read_tokens, p, len);
+	int ti = -1;
+	if (cfg->auth.n_table) { /* note 5 */
+		char hash[LH_SHA256_HEX_LEN + 1];
+		tokens_hash(p, len, hash);
+		for (unsigned i = 0; i < cfg->auth.n_table; i++) {
+			int eq = auth_token_equal(cfg->auth.table[i].hash, LH_SHA256_HEX_LEN, hash,
+						  LH_SHA256_HEX_LEN, LH_SHA256_HEX_LEN);
+			ti = eq && ti < 0 ? (int)i : ti;
+		}
+	}
+	if (wi >= 0) {
+		snprintf(out->name, sizeof out->name, "write token %d", wi + 1);
+		out->role = LH_ROLE_ADMIN;
+	} else if (ti >= 0) {
+		memcpy(out->name, cfg->auth.table[ti].name, sizeof out->name);
+		out->role = (enum lh_role)cfg->auth.table[ti].role;
+	} else if (ri >= 0) {
+		snprintf(out->name, sizeof out->name, "read token %d", ri + 1);
+		out->role = LH_ROLE_READ;
+	} else {
 		return AUTH_INVALID;
+	}
+	return AUTH_ALLOW;
+}
+
+enum auth_outcome auth_decide_who(const struct lh_config *cfg, const char *method,
+				  const char *path, const char *authorization,
+				  struct auth_principal *who)
+{
+	struct auth_principal me;
+	enum auth_outcome o = auth_identify(cfg, authorization, &me);
+	if (who)
+		*who = me;
+	if (o != AUTH_ALLOW || me.role == LH_ROLE_NONE)
+		return o;
+	if (me.role == LH_ROLE_ADMIN)
+		return AUTH_ALLOW;
+	if (me.role == LH_ROLE_WRITE)
+		return auth_is_admin(method, path) ? AUTH_NOT_ADMIN : AUTH_ALLOW;
 	return auth_is_write(method, path) ? AUTH_READ_ONLY : AUTH_ALLOW;
+}
+
+enum auth_outcome auth_decide(const struct lh_config *cfg, const char *method,
+			      const char *path, const char *authorization)
+{
+	return auth_decide_who(cfg, method, path, authorization, NULL);
+}
+
+/* The secret of the first plain write/admin line of [auth] tokens, or NULL. */
+static const char *first_plain_writer(const struct lh_config *cfg)
+{
+	for (unsigned i = 0; i < cfg->auth.n_tokens; i++) {
+		struct lh_token t;
+		char why[200];
+		size_t n = strnlen(cfg->auth.tokens[i], sizeof cfg->auth.tokens[i]), sn;
+		if (tokens_parse_line(cfg->auth.tokens[i], n, &t, why, sizeof why) || !t.plain ||
+		    (t.role != LH_ROLE_WRITE && t.role != LH_ROLE_ADMIN))
+			continue;
+		const char *secret = tokens_line_secret(cfg->auth.tokens[i], n, &sn);
+		if (secret)
+			return secret; /* the line's tail: NUL-terminated */
+	}
+	return NULL;
+}
+
+int auth_tokens_load(struct lh_config *cfg, struct lh_error *err)
+{
+	struct lh_config *c = cfg;
+	c->auth.n_table = 0;
+	for (unsigned i = 0; i < c->auth.n_tokens; i++) {
+		char why[200];
+		size_t n = strnlen(c->auth.tokens[i], sizeof c->auth.tokens[i]);
+		if (tokens_parse_line(c->auth.tokens[i], n, &c->auth.table[c->auth.n_table], why,
+				      sizeof why))
+			return lh_fail(err, 400, "bad_config", "[auth] tokens: %s", why);
+		c->auth.n_table++;
+	}
+	if (c->auth.tokens_file[0] &&
+	    tokens_file_read(c->auth.tokens_file, c->auth.table, LH_CFG_MAX_NAMED_TOKENS,
+			     &c->auth.n_table, err))
+		return -1;
+	if (c->auth.service_token[0]) {
+		if (c->auth.n_table == LH_CFG_MAX_NAMED_TOKENS)
+			return lh_fail(err, 400, "bad_config", "too many tokens (at most %d in all)",
+				       LH_CFG_MAX_NAMED_TOKENS);
+		struct lh_token *t = &c->auth.table[c->auth.n_table++];
+		memset(t, 0, sizeof *t);
+		snprintf(t->name, sizeof t->name, "service");
+		t->role = LH_ROLE_ADMIN;
+		t->plain = 1;
+		tokens_hash(c->auth.service_token, strlen(c->auth.service_token), t->hash);
+	}
+	for (unsigned i = 0; i < c->auth.n_table; i++)
+		for (unsigned j = 0; j < i; j++)
+			if (!strcmp(c->auth.table[i].name, c->auth.table[j].name))
+				return lh_fail(err, 400, "bad_config",
+					       "the token name \"%s\" is used twice", c->auth.table[i].name);
+	if (c->auth.n_table && !c->auth.n_write_tokens && !first_plain_writer(c) &&
+	    !c->auth.service_token[0])
+		return lh_fail(err, 400, "bad_config",
+			       "the services need a token to call each other: set [auth] "
+			       "service_token (LAKEHOUSE_AUTH_SERVICE_TOKEN), or give one write "
+			       "or admin token in plain form in [auth] tokens");
+	return 0;
 }
 
 const char *auth_service_token(const struct lh_config *cfg)
 {
+	if (cfg->auth.service_token[0])
+		return cfg->auth.service_token;
 	if (cfg->auth.n_write_tokens)
 		return cfg->auth.write_tokens[0];
+	const char *w = first_plain_writer(cfg);
+	if (w)
+		return w;
 	if (cfg->auth.n_read_tokens)
 		return cfg->auth.read_tokens[0];
 	return NULL;
@@ -175,10 +319,21 @@ static int auth_authorize(void *actx, struct http_request *req)
 	const struct auth_ctx *a = actx;
 	const char *method = http_request_method(req);
 	const char *accept = http_request_header(req, "Accept");
-	switch (auth_decide(&a->cfg, method, http_request_path(req),
-			    http_request_header(req, "Authorization"))) {
+	struct auth_principal who;
+	enum auth_outcome o = auth_decide_who(&a->cfg, method, http_request_path(req),
+					      http_request_header(req, "Authorization"), &who);
+	if (who.name[0])
+		http_request_set_who(req, who.name);
+	switch (o) {
 	case AUTH_ALLOW:
 		return 0;
+	case AUTH_NOT_ADMIN:
+		http_respond_fail(req, 403, "forbidden",
+				  "the token \"%s\" has the role write: %s %s needs an admin token",
+				  who.name, method, http_request_path(req));
+		http_response_header(req, "WWW-Authenticate",
+				     "Bearer realm=\"lakehouse\", error=\"insufficient_scope\"");
+		return -1;
 	case AUTH_MISSING:
 	case AUTH_INVALID:
 		if (!strcmp(method, "GET") && accept && strstr(accept, "text/html"))

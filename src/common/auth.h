@@ -21,6 +21,8 @@
  */
 #ifndef LH_AUTH_H
 #define LH_AUTH_H
+#include "common/tokens.h"
+
 #include <stddef.h>
 
 struct http_server_config;
@@ -31,14 +33,41 @@ enum auth_outcome {
 	AUTH_ALLOW = 0,
 	AUTH_MISSING,      /* 401: no Authorization header, or not "Bearer <token>" */
 	AUTH_INVALID,      /* 401: a bearer token that matches no configured one */
-	AUTH_READ_ONLY,    /* 403: a read token on a write */
+	AUTH_READ_ONLY,    /* 403: a read (or agent) token on a write */
+	AUTH_NOT_ADMIN,    /* 403: a write token on an admin operation */
 };
 
-/* Whether any token is configured (read or write). */
+/* Who made a request (ADR 0210): the token's name and role. With no token
+ * configured: name "" and LH_ROLE_NONE (everything allowed, nothing
+ * masked). The legacy lists have no names: "read token N" (role read) and
+ * "write token N" (role admin, what a write token could always do). */
+struct auth_principal {
+	char name[LH_TOKEN_NAME_MAX + 1];
+	enum lh_role role;
+};
+
+/* Whether any token is configured (read, write, named or a tokens file). */
 int auth_enabled(const struct lh_config *cfg);
 
 /* Whether (method, path) changes something (see the header comment). */
 int auth_is_write(const char *method, const char *path);
+
+/* Whether (method, path) is an admin operation: dropping a dataset
+ * (DELETE .../catalog/manifest/<name>), renaming one (POST .../rename),
+ * garbage collection (POST .../catalog/gc) and personal-column rules
+ * (PUT/DELETE .../catalog/masks/<name>). */
+int auth_is_admin(const char *method, const char *path);
+
+/* Who the Authorization header (or NULL) names: AUTH_ALLOW with *out
+ * filled, AUTH_MISSING or AUTH_INVALID. With no tokens configured,
+ * AUTH_ALLOW and role NONE. Constant time over the configured tokens. */
+enum auth_outcome auth_identify(const struct lh_config *cfg, const char *authorization,
+				struct auth_principal *out);
+
+/* Build cfg->auth.table from [auth] tokens and tokens_file (reads the
+ * file) and check that the services have a token to send each other.
+ * service_load_config() calls it; 0, or -1 with a 400 bad_config. */
+int auth_tokens_load(struct lh_config *cfg, struct lh_error *err);
 
 /* Whether the host of "HOST:PORT" / "[V6]:PORT" is loopback: 127.0.0.0/8,
  * ::1, ::ffff:127.x.y.z or "localhost". Anything else (0.0.0.0, ::, a
@@ -49,6 +78,10 @@ int auth_bind_is_loopback(const char *bind);
  * With no tokens configured, always AUTH_ALLOW. Pure. */
 enum auth_outcome auth_decide(const struct lh_config *cfg, const char *method,
 			      const char *path, const char *authorization);
+/* The same, also saying who it was (*who may be NULL). */
+enum auth_outcome auth_decide_who(const struct lh_config *cfg, const char *method,
+				  const char *path, const char *authorization,
+				  struct auth_principal *who);
 
 /* Constant-time equality of two byte strings of at most `cap` bytes each:
  * both are compared as zero-padded `cap`-byte buffers, plus their lengths.
@@ -56,9 +89,10 @@ enum auth_outcome auth_decide(const struct lh_config *cfg, const char *method,
 int auth_token_equal(const char *a, size_t alen, const char *b, size_t blen, size_t cap);
 
 /* The token a service sends on its own calls to other services (ingestd ->
- * storaged/catalogd, queryd -> storaged/catalogd): the first write token,
- * else the first read token, else NULL (no auth configured). The string
- * lives in cfg. */
+ * storaged/catalogd, queryd -> storaged/catalogd): [auth] service_token,
+ * else the first write token, else the first plain write/admin line of
+ * [auth] tokens, else the first read token, else NULL (no auth configured).
+ * The string lives in cfg. */
 const char *auth_service_token(const struct lh_config *cfg);
 
 /* What every service's start function calls on its http_server_config

@@ -38,7 +38,7 @@
 
 #define CFG_MAX_FILE_BYTES (1u << 20) /* lakehouse.toml larger than this is refused */
 #define CFG_FIELD_SIZE(f) sizeof(((struct lh_config *)0)->f)
-#define CFG_TOKEN_SIZE CFG_FIELD_SIZE(auth.read_tokens[0])
+#define CFG_TOKEN_SIZE CFG_FIELD_SIZE(auth.tokens[0]) /* the longest token item */
 /* data_dir leaves room for the longest derived leaf (config_finish). */
 #define CFG_DATA_DIR_MAX (LH_CFG_STR - sizeof "/catalog.db")
 #define ENV_PREFIX "LAKEHOUSE_"
@@ -54,7 +54,7 @@ enum cfg_type {
 	T_BOOL,   /* int 0/1: TOML true/false; env and --set "true"/"false" */
 };
 
-enum cfg_check { C_NONE, C_DATA_DIR, C_BIND, C_URL, C_URL_LIST, C_HOST_LIST };
+enum cfg_check { C_NONE, C_DATA_DIR, C_BIND, C_URL, C_URL_LIST, C_HOST_LIST, C_TOKEN_LINE };
 
 struct cfg_key {
 	const char *section;        /* "" = top level, before any [section] */
@@ -144,6 +144,11 @@ static const struct cfg_key keys[] = {
 
 	K_TOKENS("auth", "read_tokens", auth.read_tokens, auth.n_read_tokens),
 	K_TOKENS("auth", "write_tokens", auth.write_tokens, auth.n_write_tokens),
+	{ "auth", "tokens", T_TOKENS, CFG_OFF(auth.tokens),
+	  CFG_FIELD_SIZE(auth.tokens[0]) + CFG_SAME_SIZE(auth.n_tokens, unsigned),
+	  CFG_OFF(auth.n_tokens), 0, C_TOKEN_LINE, NULL },
+	K_STR("auth", "tokens_file", auth.tokens_file, C_NONE, NULL),
+	K_STR("auth", "service_token", auth.service_token, C_NONE, NULL),
 
 	K_UINT("http", "connection_timeout_s", http.connection_timeout_s, 1),
 	K_UINT("http", "max_connections", http.max_connections, 1),
@@ -584,6 +589,8 @@ static int assign_str(struct lh_config *cfg, const struct cfg_key *k, const stru
 		if (http_policy_host_list_check(v->s, v->n, why, wn))
 			return -1;
 		break;
+	case C_TOKEN_LINE: /* T_TOKENS only: assign_tokens checks the lines */
+		break;
 	}
 	char *dst = (char *)cfg + k->off;
 	memcpy(dst, v->s, v->n);
@@ -655,7 +662,7 @@ static int assign_tokens(struct lh_config *cfg, const struct cfg_key *k, const s
 	if (v->kind == V_ARRAY) {
 		for (unsigned i = 0; i < v->nitems; i++) {
 			items[i] = v->items[i];
-			lens[i] = strnlen(v->items[i], CFG_TOKEN_SIZE);
+			lens[i] = strnlen(v->items[i], k->size);
 		}
 		n = v->nitems;
 	} else if (v->kind == V_TEXT && !v->typed) {
@@ -687,6 +694,11 @@ static int assign_tokens(struct lh_config *cfg, const struct cfg_key *k, const s
 	for (unsigned i = 0; i < n; i++)
 		if (check_token(items[i], lens[i], k->size - 1, why, wn))
 			return -1;
+	for (unsigned i = 0; k->check == C_TOKEN_LINE && i < n; i++) {
+		struct lh_token t;
+		if (tokens_parse_line(items[i], lens[i], &t, why, wn))
+			return -1;
+	}
 
 	char *base = (char *)cfg + k->off;
 	for (unsigned i = 0; i < n; i++) {

@@ -16,12 +16,16 @@
  */
 #ifndef LH_CONFIG_H
 #define LH_CONFIG_H
+#include "common/tokens.h"
+
 #include <stddef.h>
 #include <stdint.h>
 
 #define LH_CFG_STR 512
 #define LH_CFG_URL_LIST 2048   /* [gateway] *_url: a comma-separated list */
 #define LH_CFG_MAX_TOKENS 16
+#define LH_CFG_TOKEN_LINE 192       /* one NAME:ROLE:TOKEN line of [auth] tokens */
+#define LH_CFG_MAX_NAMED_TOKENS 128 /* [auth] tokens and tokens_file together */
 
 struct lh_error;
 
@@ -114,6 +118,17 @@ struct lh_config {
 		unsigned n_read_tokens;
 		char write_tokens[LH_CFG_MAX_TOKENS][128];
 		unsigned n_write_tokens;
+		/* Named tokens with roles (tokens.h, ADR 0210): the lines of
+		 * `tokens`, the path of `tokens_file`, and the token the
+		 * services send each other ("" = the first plain write/admin
+		 * token). `table` is filled by auth_tokens_load() from the
+		 * lines and the file: names, roles and SHA-256s only. */
+		char tokens[LH_CFG_MAX_TOKENS][LH_CFG_TOKEN_LINE];
+		unsigned n_tokens;
+		char tokens_file[LH_CFG_STR];
+		char service_token[128];
+		struct lh_token table[LH_CFG_MAX_NAMED_TOKENS];
+		unsigned n_table;
 	} auth;
 };
 

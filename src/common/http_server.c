@@ -73,6 +73,7 @@
 #include "common/metrics.h"
 #include "common/random.h"
 #include "common/ready.h"
+#include "common/tokens.h"
 #include "common/url.h"
 #include "common/xmalloc.h"
 
@@ -141,6 +142,7 @@ struct http_request {
 	char *path;                     /* owned copy of the decoded path */
 	const char *path_rest;
 	char request_id[LH_REQUEST_ID_MAX + 1];
+	char who[LH_TOKEN_NAME_MAX + 1]; /* the token's name (auth.c), "" = none */
 	void *state;
 	struct timespec start;
 	struct http_policy_headers hdrs;  /* note 7; values live in MHD's pool */
@@ -300,6 +302,16 @@ static void set_response(struct http_request *req, int status, struct MHD_Respon
 int http_request_responded(struct http_request *req)
 {
 	return req->resp != NULL || req->queued;
+}
+
+void http_request_set_who(struct http_request *req, const char *who)
+{
+	snprintf(req->who, sizeof req->who, "%s", who ? who : "");
+}
+
+const char *http_request_who(struct http_request *req)
+{
+	return req->who;
 }
 
 void http_request_log_detail(struct http_request *req, const char *detail)
@@ -824,7 +836,7 @@ static void request_completed(void *cls, struct MHD_Connection *conn, void **con
 		.query = req->query[0] ? req->query : NULL, .status = status,
 		.bytes_in = req->bytes_in, .bytes_out = req->bytes_out,
 		.duration_ms = ms, .error = req->error_detail, .message = req->message,
-		.detail = req->detail,
+		.detail = req->detail, .who = req->who[0] ? req->who : NULL,
 	};
 	if (!ok && req->queued)
 		line.error = "connection ended before the response was complete";

@@ -171,5 +171,9 @@ int http_request_responded(struct http_request *req);
  * 0130) when the handler answers with a page of its own instead of
  * http_respond_error; copied; the first one set stays. NULL or "" is a no-op. */
 void http_request_log_detail(struct http_request *req, const char *detail);
+/* The name of the token that made the request (auth.c, ADR 0210): the
+ * request log shows it; "" when auth is off or the token was not known. */
+void http_request_set_who(struct http_request *req, const char *who);
+const char *http_request_who(struct http_request *req);
 
 #endif

@@ -18,6 +18,7 @@
 
 #include "common/json.h"
 #include "common/limits.h"
+#include "common/tokens.h"
 
 #include <pthread.h>
 #include <stdarg.h>
@@ -231,6 +232,10 @@ size_t log_human_request(char *out, size_t cap, const char *clock,
 	} else {
 		hb_fmt(&b, " %s", sent);
 	}
+	if (r->who && r->who[0]) {
+		hb_str(&b, " by ");
+		hb_clean(&b, r->who, LH_TOKEN_NAME_MAX);
+	}
 	/* The person running the server sees the internal detail of a 5xx. */
 	const char *why = r->status >= 500 && r->error ? r->error
 			  : r->status >= 400 ? r->message : NULL;
@@ -359,6 +364,8 @@ void log_request(const struct log_request *r)
 		json_object_set_new(o, "error", string_lossy(r->error));
 	if (r->detail && r->detail[0])
 		json_object_set_new(o, "detail", string_lossy(r->detail));
+	if (r->who && r->who[0])
+		json_object_set_new(o, "who", string_lossy(r->who));
 	emit_json(o);
 }
 

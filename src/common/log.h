@@ -36,6 +36,8 @@ struct log_request {
 	const char *detail;  /* log-only detail of that error (lh_error.detail:
 			      * a peer's URL and reason), or NULL: JSON
 			      * "detail", human lines in parentheses (ADR 0130) */
+	const char *who;     /* the token's name (ADR 0210), or NULL: JSON "who",
+			      * human lines "by <who>" */
 };
 
 enum log_mode { LOG_MODE_AUTO, LOG_MODE_JSON, LOG_MODE_HUMAN, LOG_MODE_QUIET };

@@ -2,6 +2,7 @@
  * subcommand (see service.h). */
 #include "common/service.h"
 
+#include "common/auth.h"
 #include "common/config.h"
 #include "common/error.h"
 #include "common/log.h"
@@ -159,6 +160,8 @@ int service_load_config(int argc, char **argv, const char *section,
 		}
 	}
 	config_finish(cfg);
+	if (auth_tokens_load(cfg, err) != 0)
+		return -1;
 	return log_configure(cfg, log_flag, section, err);
 }
 
