@@ -310,8 +310,7 @@ static const char unauthorized_html[] =
 	"<p>It is reachable from the network, so every request must carry\n"
 	"<code>Authorization: Bearer &lt;token&gt;</code>. Use the command line with\n"
 	"<code>LAKEHOUSE_TOKEN</code> set, or any HTTP client that sends the header.</p>\n"
-	"<p>The web pages need no token when the lakehouse listens on 127.0.0.1 only\n"
-	"(for example through an SSH tunnel).</p>\n"
+	"<p>In a browser, <a href=\"/signin\">sign in</a> with your token.</p>\n"
 	"</body></html>\n";
 
 static int auth_authorize(void *actx, struct http_request *req)
@@ -323,7 +322,7 @@ static int auth_authorize(void *actx, struct http_request *req)
 	enum auth_outcome o = auth_decide_who(&a->cfg, method, http_request_path(req),
 					      http_request_header(req, "Authorization"), &who);
 	if (who.name[0])
-		http_request_set_who(req, who.name);
+		http_request_set_who(req, who.name, (int)who.role);
 	switch (o) {
 	case AUTH_ALLOW:
 		return 0;

@@ -104,6 +104,7 @@ static const struct cfg_key keys[] = {
 	K_STR("gateway", "ingestd_url", gateway.ingestd_url, C_URL_LIST, NULL),
 	K_STR("gateway", "queryd_url", gateway.queryd_url, C_URL_LIST, NULL),
 	K_MS("gateway", "upstream_timeout_ms", gateway.upstream_timeout_ms),
+	K_MS("gateway", "session_ttl", gateway.session_ttl_ms),
 
 	K_STR("storaged", "bind", storaged.bind, C_BIND, NULL),
 	K_STR("storaged", "backend", storaged.backend, C_NONE, storage_backends),
@@ -179,6 +180,7 @@ void config_defaults(struct lh_config *cfg)
 
 	snprintf(cfg->gateway.bind, sizeof cfg->gateway.bind, "%s", "127.0.0.1:8080");
 	cfg->gateway.upstream_timeout_ms = 600000;
+	cfg->gateway.session_ttl_ms = 12u * 3600u * 1000u;
 
 	snprintf(cfg->storaged.bind, sizeof cfg->storaged.bind, "%s", "127.0.0.1:0");
 	snprintf(cfg->storaged.backend, sizeof cfg->storaged.backend, "%s", "disk");

@@ -52,6 +52,8 @@ struct lh_config {
 		char ingestd_url[LH_CFG_URL_LIST];
 		char queryd_url[LH_CFG_URL_LIST];
 		unsigned upstream_timeout_ms;    /* default 600000 */
+		unsigned session_ttl_ms;         /* a web UI sign-in lasts this long
+						  * (ADR 0212); default 12 h */
 	} gateway;
 	struct {
 		char bind[LH_CFG_STR];           /* default 127.0.0.1:0 under serve, :8081 alone */

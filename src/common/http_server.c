@@ -89,6 +89,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
@@ -143,6 +144,10 @@ struct http_request {
 	const char *path_rest;
 	char request_id[LH_REQUEST_ID_MAX + 1];
 	char who[LH_TOKEN_NAME_MAX + 1]; /* the token's name (auth.c), "" = none */
+	int role;                        /* its enum lh_role, LH_ROLE_NONE = none */
+	char *authorization;             /* set by an authorize hook: overrides the
+					  * Authorization header (a signed-in
+					  * browser's session, ADR 0212) */
 	void *state;
 	struct timespec start;
 	struct http_policy_headers hdrs;  /* note 7; values live in MHD's pool */
@@ -304,14 +309,26 @@ int http_request_responded(struct http_request *req)
 	return req->resp != NULL || req->queued;
 }
 
-void http_request_set_who(struct http_request *req, const char *who)
+void http_request_set_who(struct http_request *req, const char *who, int role)
 {
 	snprintf(req->who, sizeof req->who, "%s", who ? who : "");
+	req->role = role;
 }
 
 const char *http_request_who(struct http_request *req)
 {
 	return req->who;
+}
+
+int http_request_role(struct http_request *req)
+{
+	return req->role;
+}
+
+void http_request_set_authorization(struct http_request *req, const char *value)
+{
+	free(req->authorization);
+	req->authorization = value ? xstrdup(value) : NULL;
 }
 
 void http_request_log_detail(struct http_request *req, const char *detail)
@@ -481,6 +498,8 @@ int http_request_client_fd(struct http_request *req)
 
 const char *http_request_header(struct http_request *req, const char *name)
 {
+	if (req->authorization && !strcasecmp(name, "Authorization"))
+		return req->authorization;
 	return MHD_lookup_connection_value(req->conn, MHD_HEADER_KIND, name);
 }
 
@@ -852,6 +871,7 @@ static void request_completed(void *cls, struct MHD_Connection *conn, void **con
 	json_decref(head);
 
 	free(req->err_head);
+	free(req->authorization);
 	free(req->message);
 	free(req->error_detail);
 	free(req->detail);

@@ -171,9 +171,15 @@ int http_request_responded(struct http_request *req);
  * 0130) when the handler answers with a page of its own instead of
  * http_respond_error; copied; the first one set stays. NULL or "" is a no-op. */
 void http_request_log_detail(struct http_request *req, const char *detail);
-/* The name of the token that made the request (auth.c, ADR 0210): the
- * request log shows it; "" when auth is off or the token was not known. */
-void http_request_set_who(struct http_request *req, const char *who);
+/* The name and role (enum lh_role, tokens.h) of the token that made the
+ * request (auth.c, ADR 0210): the request log shows the name; "" and 0
+ * when auth is off or the token was not known. */
+void http_request_set_who(struct http_request *req, const char *who, int role);
 const char *http_request_who(struct http_request *req);
+int http_request_role(struct http_request *req);
+/* For an authorize hook only: from now on http_request_header(req,
+ * "Authorization") answers `value` (copied; NULL = the real header again):
+ * a signed-in browser's session stands for its token (ADR 0212). */
+void http_request_set_authorization(struct http_request *req, const char *value);
 
 #endif

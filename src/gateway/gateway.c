@@ -122,6 +122,11 @@ static const struct http_route gateway_routes[] = {
 	  .max_body = 64u << 10 },
 	{ .method = "POST", .path = "/search/feedback", .name = "ui_search_feedback",
 	  .end = ui_search_feedback_post_end, .max_body = 64u << 10 },
+	{ .method = "GET", .path = "/signin", .name = "ui_signin", .end = ui_signin_page_end },
+	{ .method = "POST", .path = "/signin", .name = "ui_signin", .end = ui_signin_post_end,
+	  .max_body = 8u << 10 },
+	{ .method = "POST", .path = "/signout", .name = "ui_signin", .end = ui_signout_post_end,
+	  .max_body = 8u << 10 },
 	{ .method = "GET", .path = "/favicon.ico", .name = "ui_static", .end = ui_favicon_end },
 	{ .method = "GET", .path = "/static/*", .name = "ui_static", .end = ui_static_end },
 	PROXY_ROUTES("/v1/storage/*", "storage", storage_begin),
@@ -239,6 +244,10 @@ struct gateway *gateway_start(const struct lh_config *cfg, struct lh_error *err)
 				  .relay = 1 };
 	g->catalog = catalog_client_create(&cc);
 	g->mcp = mcp_http_create(cfg);
+	g->auth_cfg = xmalloc(sizeof *g->auth_cfg);
+	memcpy(g->auth_cfg, cfg, sizeof *g->auth_cfg);
+	if (auth_enabled(cfg))
+		g->sessions = ui_sessions_create(cfg->gateway.session_ttl_ms, NULL);
 	struct http_server_config hc = {
 		.service = "gateway",
 		.bind = cfg->gateway.bind,
@@ -251,7 +260,10 @@ struct gateway *gateway_start(const struct lh_config *cfg, struct lh_error *err)
 		.ready = g->ready = ready_create("gateway", gateway_check, g),
 	};
 	ready_set_metrics_extra(g->ready, gateway_instance_metrics);
-	g->srv = auth_http_setup(&hc, cfg, err) == 0 ? http_server_start(&hc, err) : NULL;
+	if (auth_http_setup(&hc, cfg, err) == 0) {
+		ui_signin_wrap_authorize(&hc, g); /* a session cookie stands for a token */
+		g->srv = http_server_start(&hc, err);
+	}
 	if (!g->srv)
 		goto fail;
 	for (int i = 0; i < GW_NUPSTREAMS; i++)
@@ -261,6 +273,8 @@ struct gateway *gateway_start(const struct lh_config *cfg, struct lh_error *err)
 	return g;
 fail:
 	ready_destroy(g->ready);
+	ui_sessions_destroy(g->sessions);
+	free(g->auth_cfg);
 	mcp_http_destroy(g->mcp);
 	catalog_client_destroy(g->catalog);
 	for (int i = 0; i < GW_NUPSTREAMS; i++)
@@ -280,6 +294,10 @@ void gateway_stop(struct gateway *g)
 		return;
 	http_server_stop(g->srv);   /* in-flight requests finish first */
 	ready_destroy(g->ready);
+	ui_sessions_destroy(g->sessions);
+	if (g->auth_cfg)
+		memset(g->auth_cfg, 0, sizeof *g->auth_cfg);
+	free(g->auth_cfg);
 	mcp_http_destroy(g->mcp);
 	catalog_client_destroy(g->catalog);
 	for (int i = 0; i < GW_NUPSTREAMS; i++)

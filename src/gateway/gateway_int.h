@@ -7,6 +7,7 @@
 #include "common/config.h"
 
 #include <stddef.h>
+#include <stdint.h>
 
 struct http_request;
 struct http_server;
@@ -14,6 +15,7 @@ struct lh_error;
 
 struct upstream_pool;
 struct catalog_client;
+struct ui_sessions;
 
 /* One service behind the gateway: a pool of interchangeable instances
  * (common/upstream.h, ADR 0075). */
@@ -34,6 +36,9 @@ struct gateway {
 					  * client (catalog_client.h, ADR 0130) */
 	struct mcp_http *mcp;        /* /mcp's sessions (mcp_http.c) */
 	struct ready *ready;         /* GET /ready over the pools (ADR 0200) */
+	struct ui_sessions *sessions; /* web UI sign-ins (ui_session.c, ADR 0212) */
+	struct lh_config *auth_cfg;  /* a copy of the configuration, for the
+				      * sign-in page's token checks (auth.h) */
 };
 
 /* --- mcp_http.c -------------------------------------------------------------
@@ -111,6 +116,14 @@ int ui_search_get_end(struct http_request *req);       /* GET /search      */
 int ui_search_post_end(struct http_request *req);      /* POST /search     */
 int ui_search_feedback_post_end(struct http_request *req); /* POST /search/feedback */
 int ui_favicon_end(struct http_request *req);          /* GET /favicon.ico */
+int ui_signin_page_end(struct http_request *req);      /* GET /signin      */
+int ui_signin_post_end(struct http_request *req);      /* POST /signin     */
+int ui_signout_post_end(struct http_request *req);     /* POST /signout    */
+/* Sign-in sessions (ui_session.c, ui_signin.c, ADR 0212). */
+struct http_server_config;
+struct ui_sessions *ui_sessions_create(int64_t ttl_ms, int64_t (*now_ms)(void));
+void ui_sessions_destroy(struct ui_sessions *t);
+void ui_signin_wrap_authorize(struct http_server_config *hc, struct gateway *g);
 int ui_static_end(struct http_request *req);           /* GET /static/...   */
 
 #endif

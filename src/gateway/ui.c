@@ -72,12 +72,14 @@
 #include "gateway/gateway_int.h"
 #include "gateway/ui_int.h"
 
+#include "common/auth.h"
 #include "common/error.h"
 #include "common/http_client.h"
 #include "common/http_server.h"
 #include "common/limits.h"
 #include "common/log.h"
 #include "common/names.h"
+#include "common/tokens.h"
 #include "common/upstream.h"
 #include "common/xmalloc.h"
 
@@ -294,8 +296,29 @@ void ui_render_lh_error(struct html *h, const struct lh_error *err)
 /* The browser's token (its lh_csrf cookie), or a new one. */
 void ui_page_token(struct http_request *req, struct ui_page_token *t)
 {
-	if (ui_cookie_get(http_request_header(req, "Cookie"), UI_CSRF_COOKIE, t->tok,
-			  sizeof t->tok) == 1 && ui_csrf_token_valid(t->tok)) {
+	struct gateway *g = http_request_ctx(req);
+	struct ui_session s;
+	char cookie[UI_CSRF_TOKEN_HEX + 1];
+	int have = ui_cookie_get(http_request_header(req, "Cookie"), UI_CSRF_COOKIE, cookie,
+				 sizeof cookie) == 1 && ui_csrf_token_valid(cookie);
+
+	/* Who the page is for (ADR 0212). */
+	t->auth_on = g->auth_cfg && auth_enabled(g->auth_cfg);
+	t->signed_in = 0;
+	snprintf(t->who, sizeof t->who, "%s", http_request_who(req));
+	t->role = http_request_role(req);
+	if (t->auth_on && ui_request_session(req, &s, NULL)) {
+		/* A session's pages carry its own CSRF token (ui_signin.c note 3). */
+		t->signed_in = 1;
+		snprintf(t->who, sizeof t->who, "%s", s.who);
+		t->role = s.role;
+		memcpy(t->tok, s.csrf, sizeof t->tok);
+		t->fresh = !have || !ui_csrf_token_equal(cookie, s.csrf);
+		memset(&s, 0, sizeof s);
+		return;
+	}
+	if (have) {
+		memcpy(t->tok, cookie, sizeof t->tok);
 		t->fresh = 0;
 		return;
 	}
@@ -355,13 +378,32 @@ void ui_page_open(struct html *h, const char *title, enum ui_nav nav,
 		    "</head>\n<body>\n<header class=\"top\"><div class=\"top-inner\">"
 		    "<a class=\"brand\" href=\"/\"><span class=\"logo\" aria-hidden=\"true\">"
 		    "&#9698;</span> Lakehouse</a><nav>");
+	int reader = t && ui_page_read_only(t);
 	for (size_t i = 0; i < sizeof links / sizeof links[0]; i++) {
+		if (reader && !strcmp(links[i].href, "/upload"))
+			continue; /* a read token cannot upload (ADR 0212) */
 		html_printf(h, "<a href=\"%s\"", links[i].href);
 		if ((int)i == (int)nav)
 			html_lit(h, " class=\"active\" aria-current=\"page\"");
 		html_printf(h, ">%s</a>", links[i].label);
 	}
-	html_lit(h, "</nav></div></header>\n<main>\n");
+	html_lit(h, "</nav>");
+	if (t && t->auth_on && t->who[0]) {
+		html_printf(h, "<div class=\"whoami\"><span title=\"role: %s\">%s</span>",
+			    tokens_role_name((enum lh_role)t->role), t->who);
+		if (t->signed_in)
+			html_printf(h, "<form method=\"post\" action=\"/signout\" class=\"signout\">"
+				       "<input type=\"hidden\" name=\"" UI_CSRF_FIELD "\" value=\"%s\">"
+				       "<button type=\"submit\">Sign out</button></form>",
+				    t->tok);
+		html_lit(h, "</div>");
+	}
+	html_lit(h, "</div></header>\n<main>\n");
+}
+
+int ui_page_read_only(const struct ui_page_token *t)
+{
+	return t->auth_on && (t->role == LH_ROLE_READ || t->role == LH_ROLE_AGENT);
 }
 
 void ui_page_close(struct html *h)

@@ -75,7 +75,7 @@ static void render_dataset_list(struct html *h, const struct manifest_summary *d
 
 static int datasets_page(struct http_request *req)
 {
-	struct ui_page_token t = { "", 0 };
+	struct ui_page_token t = { .tok = "" };
 	struct gateway *g = http_request_ctx(req);
 	struct lh_error err = { 0 };
 	struct html h;

@@ -19,6 +19,7 @@
 #include "common/peer_client.h"
 
 #include <stddef.h>
+#include <stdint.h>
 
 /* A growable page buffer with a cap (LH_UI_MAX_PAGE_BYTES by default).
  * Appending past the cap drops the text and sets `overflow`; the page is then
@@ -100,6 +101,46 @@ int ui_cookie_get(const char *header, const char *name, char *out, size_t cap);
 int ui_multipart_first_field(const char *content_type, const char *data, size_t n,
 			     const char *name, char *out, size_t cap);
 
+/* --- ui_session.c: sign-in sessions (ADR 0212) ------------------------------ */
+#define UI_SESSION_COOKIE "lh_session"
+struct http_request;
+
+struct ui_session {
+	char token[160];                   /* the bearer token it stands for */
+	char who[64];                      /* its name (auth_principal) */
+	int role;                          /* enum lh_role */
+	char csrf[UI_CSRF_TOKEN_HEX + 1];  /* the session's CSRF token */
+	int64_t created_ms, expires_ms;
+};
+enum ui_session_state { UI_SESSION_NONE, UI_SESSION_OK, UI_SESSION_EXPIRED };
+struct ui_sessions;
+
+/* ui_sessions_create(ttl_ms, now_ms) and ui_sessions_destroy() are in
+ * gateway_int.h: a table of sessions that last ttl_ms from sign-in; now_ms
+ * NULL = the wall clock (tests pass their own). */
+/* Sign in: a new session for `token` into id and csrf. 0, or -1 (no
+ * randomness, or a token too long to keep). */
+int ui_session_new(struct ui_sessions *t, const char *token, const char *who, int role,
+		   char id[UI_CSRF_TOKEN_HEX + 1], char csrf[UI_CSRF_TOKEN_HEX + 1]);
+/* The session with this id (NULL = none): OK with a copy in *out (NULL =
+ * not wanted), EXPIRED, or NONE. */
+enum ui_session_state ui_session_find(struct ui_sessions *t, const char *id,
+				      struct ui_session *out);
+/* Sign out: forget the session (nothing if unknown). */
+void ui_session_end(struct ui_sessions *t, const char *id);
+
+/* --- ui_signin.c: the sign-in page and the gateway's authorize hook --------- */
+/* ui_signin_wrap_authorize() (gateway_int.h) wraps the authorize hook
+ * auth_http_setup() installed with the session one: a request without
+ * Authorization but with a live session cookie is the session's token; its
+ * unsafe requests need the session's CSRF token; the sign-in page and
+ * static assets need no token; a browser without a session is sent to
+ * /signin. The routes' end callbacks are in gateway_int.h too. */
+/* The live session of the request's cookie into *out: 1, or 0 (none,
+ * unknown or expired; *state says which when not NULL). */
+int ui_request_session(struct http_request *req, struct ui_session *out,
+		       enum ui_session_state *state);
+
 /* --- ui.c: what every page shares (its DESIGN NOTES) ------------------------ */
 struct http_request;
 struct lh_error;
@@ -111,6 +152,11 @@ enum ui_nav { UI_NAV_DATASETS, UI_NAV_UPLOAD, UI_NAV_CONSOLE, UI_NAV_SEARCH, UI_
 struct ui_page_token {
 	char tok[UI_CSRF_TOKEN_HEX + 1];   /* "" when none could be made */
 	int fresh;                         /* new: ui_send_html sets the cookie */
+	/* Who the page is for (ADR 0212): auth_on when tokens are configured;
+	 * then who/role of the token (a signed-in session's or the bearer
+	 * header's), signed_in when it came from a session cookie. */
+	int auth_on, signed_in, role;
+	char who[64];
 };
 
 /* RFC 3339 "2026-11-21T22:45:16.578Z" -> "2026-11-21 22:45 UTC" into buf. */
@@ -169,6 +215,9 @@ int ui_csrf_ok(struct http_request *req, const char *field);
  * none) goes in <meta name="csrf-token">. */
 void ui_page_open(struct html *h, const char *title, enum ui_nav nav,
 		  const struct ui_page_token *t);
+/* Whether the page's token only reads (role read or agent): no upload,
+ * drop or rename controls are shown (ADR 0212). */
+int ui_page_read_only(const struct ui_page_token *t);
 /* </main>, the footer and the end of the page. */
 void ui_page_close(struct html *h);
 /* Send h as text/html with `status` and free it; a page over its cap is a

@@ -275,7 +275,12 @@ static int upload_page(struct http_request *req, int status, const char *name,
 		    "or an Excel workbook (.xlsx). The schema is inferred from every row. Uploading the same file twice changes nothing; a file whose values fit "
 		    "the dataset's types is read with them; one whose columns differ otherwise "
 		    "is refused and the difference is shown.</p>");
-	render_upload_form(&h, name, &t);
+	if (ui_page_read_only(&t))
+		html_printf(&h, "<p class=\"error\" role=\"alert\">Your token (%s) can only read: "
+				"ask whoever runs this lakehouse for a write token to upload.</p>",
+			    t.who);
+	else
+		render_upload_form(&h, name, &t);
 	html_lit(&h, "<div id=\"upload-result\" aria-live=\"polite\">");
 	if (result)
 		html_append(&h, result);

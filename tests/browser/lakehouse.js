@@ -47,12 +47,13 @@ async function freePort() {
 }
 
 // Start `lakehouse serve` on `port` with data in `dataDir`; every byte it
-// prints goes to onOutput. Resolves with the process once /health answers
-// 200 (bounded by `ms`); rejects with what it printed otherwise.
-async function startServe(port, dataDir, onOutput, ms = 20000) {
+// prints goes to onOutput; `env` adds environment variables (e.g. tokens).
+// Resolves with the process once /health answers 200 (bounded by `ms`);
+// rejects with what it printed otherwise.
+async function startServe(port, dataDir, onOutput, ms = 20000, env = {}) {
   let printed = '';
   const proc = spawn(BINARY, ['serve', '--bind', `127.0.0.1:${port}`, '--data-dir', dataDir],
-                     { stdio: ['ignore', 'pipe', 'pipe'] });
+                     { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...env } });
   const take = (d) => { printed += d; onOutput(d); };
   proc.stdout.on('data', take);
   proc.stderr.on('data', take);
