@@ -29,7 +29,7 @@ DEPS=$ROOT/deps
 APT_PACKAGES=(build-essential pkg-config clang libclang-rt-14-dev
   libmicrohttpd-dev libcurl4-openssl-dev libjansson-dev libssl-dev
   libsqlite3-dev libpq-dev sqlite3 python3 curl ca-certificates nodejs npm
-  valgrind xxd chromium postgresql
+  valgrind xxd chromium postgresql nginx-light
   libzip-dev libxml2-dev libxlsxwriter-dev)
 
 missing=()
