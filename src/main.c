@@ -50,6 +50,7 @@ static const struct subcommand subcommands[] = {
 	{ "index", cli_index_main, "declare, show or drop a dataset's search index", 0 },
 	{ "search", cli_search_main, "search a dataset's rows by words and meaning", 0 },
 	{ "feedback", cli_feedback_main, "rate a search result, so later searches learn from it", 0 },
+	{ "mask", cli_mask_main, "mark a dataset's personal columns (masked for read and agent tokens)", 0 },
 	{ "token", cli_token_main, "make a new named token for [auth] (prints it once)", 0 },
 	{ "mcp", mcp_stdio_main, "serve the lakehouse to an AI agent over MCP (stdio)", 0 },
 	{ "queryd-worker", queryd_worker_main, NULL, 1 },   /* started by queryd only */

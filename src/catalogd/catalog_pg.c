@@ -235,6 +235,11 @@ static const char *const migrations[] = {
 	"CREATE TABLE IF NOT EXISTS declared_types ("
 	"  dataset_id BIGINT PRIMARY KEY REFERENCES datasets(id) ON DELETE CASCADE,"
 	"  types_json TEXT NOT NULL);",
+	/* 7: personal columns (ADR 0211): one row per dataset that has any.
+	 * IF NOT EXISTS, as 5 and 6. */
+	"CREATE TABLE IF NOT EXISTS dataset_masks ("
+	"  dataset_id BIGINT PRIMARY KEY REFERENCES datasets(id) ON DELETE CASCADE,"
+	"  columns_json TEXT NOT NULL);",
 };
 #define NMIGRATIONS ((int)(sizeof migrations / sizeof migrations[0]))
 
@@ -1679,6 +1684,75 @@ static void pg_close(struct catalog_store *store)
 	free(s);
 }
 
+/* ------------------------------------------------------------------------ */
+/* Personal columns (ADR 0211)                                              */
+
+static int pg_masks_set(struct catalog_store *store, const char *name, const char *columns,
+			struct lh_error *err)
+{
+	struct catalog_pg *s = (struct catalog_pg *)store;
+	struct pg_conn *c = NULL;
+	PGresult *res = NULL;
+	const char *params[] = { name, columns };
+	int64_t now_ms;
+	int rc = -1;
+
+	if (pool_get(s, &c, err))
+		return -1;
+	if (write_begin(s, c, name, &now_ms, err) ||
+	    query(c->pg, "SELECT id FROM datasets WHERE name = $1", 1, params,
+		  "find a dataset", &res, err))
+		goto out;
+	if (PQntuples(res) == 0) {
+		not_found(err, name, 0);
+		goto out;
+	}
+	if (query(c->pg, columns ? "INSERT INTO dataset_masks (dataset_id, columns_json)"
+				   " SELECT id, $2 FROM datasets WHERE name = $1"
+				   " ON CONFLICT (dataset_id) DO UPDATE SET columns_json = EXCLUDED.columns_json"
+				 : "DELETE FROM dataset_masks WHERE dataset_id ="
+				   " (SELECT id FROM datasets WHERE name = $1)",
+		  columns ? 2 : 1, params, "store personal columns", NULL, err) ||
+	    query(c->pg, "COMMIT", 0, NULL, "commit a change of personal columns", NULL, err))
+		goto out;
+	rc = 0;
+out:
+	PQclear(res);
+	pool_put(s, c);
+	return rc;
+}
+
+static int pg_masks_list(struct catalog_store *store, struct catalog_masks **out, size_t *n,
+			 struct lh_error *err)
+{
+	struct catalog_pg *s = (struct catalog_pg *)store;
+	struct pg_conn *c = NULL;
+	PGresult *res = NULL;
+	int rc = -1;
+
+	*out = NULL;
+	*n = 0;
+	if (pool_get(s, &c, err))
+		return -1;
+	if (query_first(s, c, "SELECT d.name, m.columns_json FROM dataset_masks m"
+			      " JOIN datasets d ON d.id = m.dataset_id ORDER BY d.name COLLATE \"C\"",
+			0, NULL, "list personal columns", &res, err))
+		goto out;
+	int rows = PQntuples(res);
+	struct catalog_masks *arr = xcalloc(rows ? (size_t)rows : 1, sizeof *arr);
+	for (int i = 0; i < rows; i++) {
+		snprintf(arr[i].name, sizeof arr[i].name, "%s", PQgetvalue(res, i, 0));
+		arr[i].columns = xstrdup(PQgetvalue(res, i, 1));
+	}
+	*out = arr;
+	*n = (size_t)rows;
+	rc = 0;
+out:
+	PQclear(res);
+	pool_put(s, c);
+	return rc;
+}
+
 static int pg_ping(struct catalog_store *store, struct lh_error *err);
 
 static const struct catalog_store_ops pg_ops = {
@@ -1700,6 +1774,8 @@ static const struct catalog_store_ops pg_ops = {
 	.rename = pg_rename,
 	.renamed = pg_renamed,
 	.ping = pg_ping,
+	.masks_set = pg_masks_set,
+	.masks_list = pg_masks_list,
 };
 
 /* One attempt to connect and migrate (note 13); 0 = the store is ready. */

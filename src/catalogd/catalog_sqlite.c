@@ -188,6 +188,10 @@ static const char *const migrations[] = {
 	"  types_json TEXT NOT NULL);"
 	"CREATE TRIGGER IF NOT EXISTS declared_types_end_on_drop AFTER DELETE ON datasets"
 	" BEGIN DELETE FROM declared_types WHERE dataset_id = OLD.id; END;",
+	/* 7: personal columns (ADR 0211): one row per dataset that has any */
+	"CREATE TABLE IF NOT EXISTS dataset_masks ("
+	"  dataset_id INTEGER PRIMARY KEY REFERENCES datasets(id) ON DELETE CASCADE,"
+	"  columns_json TEXT NOT NULL);",
 };
 #define NMIGRATIONS ((int)(sizeof migrations / sizeof migrations[0]))
 
@@ -1689,6 +1693,88 @@ static void sqlite_close(struct catalog_store *store)
 	free(s);
 }
 
+/* ------------------------------------------------------------------------ */
+/* Personal columns (ADR 0211)                                              */
+
+static int sqlite_masks_set(struct catalog_store *store, const char *name, const char *columns,
+			    struct lh_error *err)
+{
+	struct catalog_sqlite *s = (struct catalog_sqlite *)store;
+	struct sqlite_conn *c = NULL;
+	sqlite3_stmt *st = NULL;
+	int64_t id, created_ms, latest;
+	int rc = -1, step;
+
+	pthread_mutex_lock(&s->write_lock);
+	if (pool_get(s, &c, err))
+		goto out;
+	if (exec_sql(c->db, "BEGIN IMMEDIATE", "start a change of personal columns", err) ||
+	    dataset_get(c->db, name, &id, &created_ms, &latest, err))
+		goto out;
+	if (prepare(c->db, columns ? "INSERT INTO dataset_masks (dataset_id, columns_json)"
+				     " VALUES (?1, ?2) ON CONFLICT (dataset_id)"
+				     " DO UPDATE SET columns_json = excluded.columns_json"
+				   : "DELETE FROM dataset_masks WHERE dataset_id = ?1",
+		    &st, err))
+		goto out;
+	sqlite3_bind_int64(st, 1, id);
+	if (columns)
+		sqlite3_bind_text(st, 2, columns, -1, SQLITE_TRANSIENT);
+	step = sqlite3_step(st);
+	if (step != SQLITE_DONE) {
+		db_fail(c->db, step, "store personal columns", err);
+		goto out;
+	}
+	if (exec_sql(c->db, "COMMIT", "commit a change of personal columns", err))
+		goto out;
+	rc = 0;
+out:
+	sqlite3_finalize(st);
+	if (c)
+		pool_put(s, c);
+	pthread_mutex_unlock(&s->write_lock);
+	return rc;
+}
+
+static int sqlite_masks_list(struct catalog_store *store, struct catalog_masks **out, size_t *n,
+			     struct lh_error *err)
+{
+	struct catalog_sqlite *s = (struct catalog_sqlite *)store;
+	struct sqlite_conn *c = NULL;
+	sqlite3_stmt *st = NULL;
+	struct catalog_masks *arr = NULL;
+	size_t len = 0;
+	int rc = -1, step;
+
+	*out = NULL;
+	*n = 0;
+	if (pool_get(s, &c, err))
+		return -1;
+	if (prepare(c->db, "SELECT d.name, m.columns_json FROM dataset_masks m"
+			   " JOIN datasets d ON d.id = m.dataset_id ORDER BY d.name", &st, err))
+		goto out;
+	for (step = sqlite3_step(st); step == SQLITE_ROW; step = sqlite3_step(st)) {
+		arr = xrealloc(arr, (len + 1) * sizeof *arr);
+		snprintf(arr[len].name, sizeof arr[len].name, "%s",
+			 (const char *)sqlite3_column_text(st, 0));
+		arr[len].columns = xstrdup((const char *)sqlite3_column_text(st, 1));
+		len++;
+	}
+	if (step != SQLITE_DONE) {
+		db_fail(c->db, step, "list personal columns", err);
+		goto out;
+	}
+	*out = arr;
+	*n = len;
+	arr = NULL;
+	rc = 0;
+out:
+	catalog_masks_free(arr, len);
+	sqlite3_finalize(st);
+	pool_put(s, c);
+	return rc;
+}
+
 static const struct catalog_store_ops sqlite_ops = {
 	.name = "sqlite",
 	.close = sqlite_close,
@@ -1707,6 +1793,8 @@ static const struct catalog_store_ops sqlite_ops = {
 	.index_pending = sqlite_index_pending,
 	.rename = sqlite_rename,
 	.renamed = sqlite_renamed,
+	.masks_set = sqlite_masks_set,
+	.masks_list = sqlite_masks_list,
 };
 
 struct catalog_store *catalog_sqlite_open(const char *path, struct lh_error *err)

@@ -228,3 +228,22 @@ int catalog_store_rename_same(struct lh_error *err, const char *name)
 	lh_error_set(err, "field", json_string("to"));
 	return -1;
 }
+
+int catalog_store_masks_set(struct catalog_store *s, const char *name, const char *columns,
+			    struct lh_error *err)
+{
+	return s->ops->masks_set(s, name, columns, err);
+}
+
+int catalog_store_masks_list(struct catalog_store *s, struct catalog_masks **out, size_t *n,
+			     struct lh_error *err)
+{
+	return s->ops->masks_list(s, out, n, err);
+}
+
+void catalog_masks_free(struct catalog_masks *m, size_t n)
+{
+	for (size_t i = 0; m && i < n; i++)
+		free(m[i].columns);
+	free(m);
+}

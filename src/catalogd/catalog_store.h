@@ -71,6 +71,8 @@ typedef int (*catalog_object_check_fn)(void *ctx, const char *key, struct lh_err
  * (another GC was first), -1 with err. */
 typedef int (*catalog_object_remove_fn)(void *ctx, const char *key, struct lh_error *err);
 
+struct catalog_masks;
+
 struct catalog_store_ops {
 	const char *name;  /* "sqlite", "postgres" */
 	/* Close every connection and free the store. */
@@ -171,7 +173,26 @@ struct catalog_store_ops {
 	/* Optional (NULL = always ready): can the store serve now? 0, or -1
 	 * with a 503 saying why in words (GET /ready, ADR 0200). */
 	int (*ping)(struct catalog_store *s, struct lh_error *err);
+
+	/* --- personal columns (ADR 0211) --- */
+	/* Set the masked columns of `name` to the JSON array text `columns`
+	 * (already validated), or clear them (NULL). 404 "not_found" for an
+	 * unknown dataset. They hang off the dataset's id: a rename keeps
+	 * them, a drop removes them. */
+	int (*masks_set)(struct catalog_store *s, const char *name, const char *columns,
+			 struct lh_error *err);
+	/* Every dataset with masked columns: *out holds n (name, JSON array
+	 * text) pairs, freed with catalog_masks_free. */
+	int (*masks_list)(struct catalog_store *s, struct catalog_masks **out, size_t *n,
+			  struct lh_error *err);
 };
+
+/* One dataset's masked columns (masks_list). */
+struct catalog_masks {
+	char name[LH_DATASET_NAME_MAX + 1];
+	char *columns;          /* JSON array text, owned */
+};
+void catalog_masks_free(struct catalog_masks *m, size_t n);
 
 /* A backend instance; each backend embeds this as its first member. */
 struct catalog_store {
@@ -227,6 +248,10 @@ int catalog_store_index_declare(struct catalog_store *s, const char *name,
 int catalog_store_index_get(struct catalog_store *s, const char *name,
 			    struct catalog_index_info **out, struct lh_error *err);
 int catalog_store_index_drop(struct catalog_store *s, const char *name, struct lh_error *err);
+int catalog_store_masks_set(struct catalog_store *s, const char *name, const char *columns,
+			    struct lh_error *err);
+int catalog_store_masks_list(struct catalog_store *s, struct catalog_masks **out, size_t *n,
+			     struct lh_error *err);
 int catalog_store_index_record(struct catalog_store *s, const char *name, const char *fp,
 			       const struct catalog_index_build *b, int *ignored,
 			       struct lh_error *err);

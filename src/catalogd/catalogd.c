@@ -133,18 +133,29 @@ static int datasets_end(struct http_request *req)
 	struct catalogd *c = http_request_ctx(req);
 	struct lh_error err = { 0 };
 	struct catalog_summary *list = NULL;
-	size_t n = 0;
-	if (catalog_store_list_datasets(c->store, &list, &n, &err) == 0) {
+	struct catalog_masks *masks = NULL;
+	size_t n = 0, nm = 0;
+	if (catalog_store_list_datasets(c->store, &list, &n, &err) == 0 &&
+	    catalog_store_masks_list(c->store, &masks, &nm, &err) == 0) {
 		json_t *arr = json_array();
-		for (size_t i = 0; i < n; i++)
-			json_array_append_new(arr, catalog_summary_json(&list[i], 0));
+		for (size_t i = 0; i < n; i++) {
+			json_t *d = catalog_summary_json(&list[i], 0);
+			/* ADR 0211: queryd masks these for read and agent tokens */
+			for (size_t k = 0; k < nm; k++)
+				if (!strcmp(masks[k].name, list[i].name))
+					json_object_set_new(d, "masked",
+							    json_loads(masks[k].columns, 0, NULL));
+			json_array_append_new(arr, d);
+		}
 		json_t *resp = json_object();
 		json_object_set_new(resp, "datasets", arr);
 		http_respond_json(req, 200, resp);
 	}
 	free(list);
+	catalog_masks_free(masks, nm);
 	return respond_result(req, &err);
 }
+
 
 /* The dataset name after the route prefix, validated. */
 static const char *path_name(struct http_request *req, struct lh_error *err)
@@ -407,6 +418,112 @@ out:
 /* Split /catalog/index/<rest> into the dataset name (validated, a copy the
  * caller frees) and what follows its '/' (*tail, "" when there is no '/';
  * a trailing '/' alone leaves "/", which names no route). */
+/* --- personal columns (ADR 0211) ---------------------------------------- */
+
+/* The masked columns of `name` as a JSON array (new reference; [] when
+ * none), or NULL with err. */
+static json_t *masks_of(struct catalogd *c, const char *name, struct lh_error *err)
+{
+	struct catalog_masks *masks = NULL;
+	size_t nm = 0;
+	json_t *cols = NULL;
+	if (catalog_store_masks_list(c->store, &masks, &nm, err))
+		return NULL;
+	for (size_t k = 0; k < nm && !cols; k++)
+		if (!strcmp(masks[k].name, name))
+			cols = json_loads(masks[k].columns, 0, NULL);
+	catalog_masks_free(masks, nm);
+	return cols ? cols : json_array();
+}
+
+static void masks_answer(struct http_request *req, const char *name, json_t *cols)
+{
+	http_respond_json(req, 200, json_pack("{s:s, s:o}", "dataset", name, "columns", cols));
+}
+
+static int masks_get_end(struct http_request *req)
+{
+	struct catalogd *c = http_request_ctx(req);
+	struct lh_error err = { 0 };
+	struct catalog_version *v = NULL;
+	const char *name = path_name(req, &err);
+	if (name && catalog_store_get(c->store, name, 0, &v, &err) == 0) {
+		json_t *cols = masks_of(c, name, &err);
+		if (cols)
+			masks_answer(req, name, cols);
+	}
+	catalog_version_destroy(v);
+	return respond_result(req, &err);
+}
+
+/* PUT {"columns": [...]}: every name a column of the latest version, no
+ * duplicates; [] clears. DELETE clears. */
+static int masks_put_end(struct http_request *req)
+{
+	struct catalogd *c = http_request_ctx(req);
+	struct lh_error err = { 0 };
+	struct catalog_version *v = NULL;
+	json_t *doc = NULL, *cols = NULL;
+	char *text = NULL;
+	size_t n = 0, i;
+	const json_t *col;
+	const char *name = path_name(req, &err);
+	int del = !strcmp(http_request_method(req), "DELETE");
+
+	if (!name || catalog_store_get(c->store, name, 0, &v, &err))
+		goto out;
+	if (!del) {
+		const char *body;
+		if (check_json_type(req, &err))
+			goto out;
+		body = http_request_body(req, &n);
+		doc = json_parse_request(body, n, &err);
+		if (!doc)
+			goto out;
+		cols = json_object_get(doc, "columns");
+		if (!json_is_array(cols)) {
+			lh_fail(&err, 400, "bad_request",
+				"the body is {\"columns\": [\"email\", \"phone\", ...]}");
+			goto out;
+		}
+		json_array_foreach(cols, i, col) {
+			const char *cn = json_string_value(col);
+			size_t k;
+			for (k = 0; cn && k < v->ncolumns && strcmp(v->columns[k].name, cn); k++)
+				;
+			if (!cn || k == v->ncolumns) {
+				lh_fail(&err, 400, "unknown_column",
+					"dataset \"%s\" has no column %s%s%s", name, cn ? "\"" : "",
+					cn ? cn : "(a column name is a string)", cn ? "\"" : "");
+				goto out;
+			}
+			for (k = 0; k < i; k++)
+				if (!strcmp(json_string_value(json_array_get(cols, k)), cn)) {
+					lh_fail(&err, 400, "bad_request", "column \"%s\" is listed twice",
+						cn);
+					goto out;
+				}
+		}
+		if (json_array_size(cols))
+			text = json_dumps(cols, JSON_COMPACT);
+		if (text && strlen(text) > LH_MASKED_JSON_MAX) {
+			lh_fail(&err, 400, "bad_request", "too many personal columns: their names "
+				"take more than %d bytes", LH_MASKED_JSON_MAX);
+			goto out;
+		}
+	}
+	if (catalog_store_masks_set(c->store, name, text, &err))
+		goto out;
+	log_event("info", "catalogd", "personal columns of %s are now %s (by %s)", name,
+		  text ? text : "none", http_request_who(req)[0] ? http_request_who(req) : "anyone");
+	masks_answer(req, name, text ? json_incref(cols) : json_array());
+out:
+	free(text);
+	json_decref(doc);
+	catalog_version_destroy(v);
+	return respond_result(req, &err);
+}
+
 static char *index_path(struct http_request *req, const char **tail, struct lh_error *err)
 {
 	const char *rest = http_request_path_rest(req);
@@ -598,6 +715,11 @@ static const struct http_route catalogd_routes[] = {
 	  .end = index_get_end },
 	{ .method = "DELETE", .path = "/catalog/index/*", .name = "catalog_index_drop",
 	  .end = index_delete_end },
+	{ .method = "GET", .path = "/catalog/masks/*", .name = "catalog_masks", .end = masks_get_end },
+	{ .method = "PUT", .path = "/catalog/masks/*", .name = "catalog_masks", .end = masks_put_end,
+	  .max_body = 64u << 10 },
+	{ .method = "DELETE", .path = "/catalog/masks/*", .name = "catalog_masks",
+	  .end = masks_put_end },
 	{ .method = "GET", .path = "/catalog/index-pending", .name = "catalog_index_pending",
 	  .end = index_pending_end },
 };

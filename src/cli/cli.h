@@ -14,6 +14,7 @@ int cli_drop_main(int argc, char **argv);      /* drop NAME [--yes] */
 int cli_rename_main(int argc, char **argv);    /* rename OLD NEW */
 int cli_gc_main(int argc, char **argv);        /* gc [--dry-run] [--grace DURATION] */
 int cli_token_main(int argc, char **argv);     /* token new NAME [--role R] [--file F] */
+int cli_mask_main(int argc, char **argv);      /* mask NAME [COLS] [--clear] */
 int cli_index_main(int argc, char **argv);     /* index NAME [--text COLS [--id C] [--embedder E] | --drop] */
 int cli_search_main(int argc, char **argv);    /* search NAME QUERY [--where SQL] [-k N] [--mode M] */
 int cli_feedback_main(int argc, char **argv);  /* feedback NAME QUERY ID SCORE */

@@ -151,6 +151,21 @@ static int token_index(const char (*list)[LH_AUTH_TOKEN_CAP], unsigned n, const 
 	return found;
 }
 
+int auth_is_raw_data(const char *method, const char *path)
+{
+	if (strcmp(method, "GET") != 0 && strcmp(method, "HEAD") != 0)
+		return 0;
+	if (!strncmp(path, "/v1/", 4))
+		path += 3;
+	if (strncmp(path, "/storage/get/", 13) != 0)
+		return 0;
+	path += 13;
+	while (*path == '/')
+		path++;
+	return !strncmp(path, "datasets/", 9) || !strncmp(path, "_index/", 7) ||
+	       !strncmp(path, "datasets%2", 10) || !strncmp(path, "_index%2", 8);
+}
+
 enum auth_outcome auth_identify(const struct lh_config *cfg, const char *authorization,
 				struct auth_principal *out)
 {
@@ -214,6 +229,8 @@ enum auth_outcome auth_decide_who(const struct lh_config *cfg, const char *metho
 		return AUTH_ALLOW;
 	if (me.role == LH_ROLE_WRITE)
 		return auth_is_admin(method, path) ? AUTH_NOT_ADMIN : AUTH_ALLOW;
+	if (auth_is_raw_data(method, path))
+		return AUTH_RAW_DATA;
 	return auth_is_write(method, path) ? AUTH_READ_ONLY : AUTH_ALLOW;
 }
 
@@ -348,10 +365,19 @@ static int auth_authorize(void *actx, struct http_request *req)
 					     ? "Bearer realm=\"lakehouse\", error=\"invalid_token\""
 					     : "Bearer realm=\"lakehouse\"");
 		return -1;
+	case AUTH_RAW_DATA:
+		http_respond_fail(req, 403, "forbidden",
+				  "raw data objects are for write and admin tokens: query the "
+				  "dataset instead (personal columns are masked for the role %s)",
+				  tokens_role_name(who.role));
+		http_response_header(req, "WWW-Authenticate",
+				     "Bearer realm=\"lakehouse\", error=\"insufficient_scope\"");
+		return -1;
 	case AUTH_READ_ONLY:
 		http_respond_fail(req, 403, "forbidden",
-				  "this token is read-only: %s %s needs a write token", method,
-				  http_request_path(req));
+				  "this token is read-only: %s %s needs %s token", method,
+				  http_request_path(req),
+				  auth_is_admin(method, http_request_path(req)) ? "an admin" : "a write");
 		http_response_header(req, "WWW-Authenticate",
 				     "Bearer realm=\"lakehouse\", error=\"insufficient_scope\"");
 		return -1;

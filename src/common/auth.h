@@ -35,6 +35,8 @@ enum auth_outcome {
 	AUTH_INVALID,      /* 401: a bearer token that matches no configured one */
 	AUTH_READ_ONLY,    /* 403: a read (or agent) token on a write */
 	AUTH_NOT_ADMIN,    /* 403: a write token on an admin operation */
+	AUTH_RAW_DATA,     /* 403: a read or agent token reading a data object
+			    * (it would bypass masking, ADR 0211) */
 };
 
 /* Who made a request (ADR 0210): the token's name and role. With no token
@@ -57,6 +59,11 @@ int auth_is_write(const char *method, const char *path);
  * garbage collection (POST .../catalog/gc) and personal-column rules
  * (PUT/DELETE .../catalog/masks/<name>). */
 int auth_is_admin(const char *method, const char *path);
+
+/* Whether (method, path) reads a stored data or index object byte for byte
+ * (GET/HEAD .../storage/get/datasets/... or .../_index/...), which a read or
+ * agent token may not: those objects hold personal columns unmasked. */
+int auth_is_raw_data(const char *method, const char *path);
 
 /* Who the Authorization header (or NULL) names: AUTH_ALLOW with *out
  * filled, AUTH_MISSING or AUTH_INVALID. With no tokens configured,

@@ -55,6 +55,7 @@
 #define LH_UI_MAX_PAGE_BYTES           (16u << 20) /* one rendered page (a console page of
                                                     * 1,000 rows of long values, with titles) */
 #define LH_UI_MAX_UPSTREAM_JSON        (16u << 20) /* a service's JSON answer read by the UI */
+#define LH_MASKED_JSON_MAX             1024        /* a dataset's personal columns as JSON (ADR 0211) */
 #define LH_UI_MAX_SESSIONS             1024        /* signed-in browsers per gateway (ADR 0212) */
 #define LH_UI_PREVIEW_ROWS             100         /* rows shown on a dataset page */
 #define LH_UI_CONSOLE_ROWS             1000        /* rows on one page of the SQL console */

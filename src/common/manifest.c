@@ -344,6 +344,22 @@ int manifest_summaries_from_json(const json_t *arr, int for_versions,
 		    get_str(v, prefix, "updated_at", 0, s->updated_at, sizeof s->updated_at, NULL,
 			    err))
 			goto fail;
+		const json_t *masked = json_object_get(v, "masked");
+		if (masked) {
+			char *text = json_is_array(masked) ? json_dumps(masked, JSON_COMPACT) : NULL;
+			size_t k;
+			const json_t *m;
+			int ok = text && strlen(text) < sizeof s->masked;
+			json_array_foreach(masked, k, m)
+				ok = ok && json_is_string(m);
+			if (!ok) {
+				free(text);
+				bad(err, prefix, "masked: not an array of column names");
+				goto fail;
+			}
+			snprintf(s->masked, sizeof s->masked, "%s", text);
+			free(text);
+		}
 	}
 	*out = items;
 	*n = json_array_size(arr);
@@ -358,6 +374,8 @@ json_t *manifest_summary_to_json(const struct manifest_summary *s, int for_versi
 	json_t *j = json_object();
 	if (!for_versions)
 		set_str(j, "name", s->name);
+	if (s->masked[0])
+		json_object_set_new(j, "masked", json_loads(s->masked, 0, NULL));
 	json_object_set_new(j, "version", json_integer(s->version));
 	if (s->row_count >= 0)
 		json_object_set_new(j, "row_count", json_integer(s->row_count));

@@ -1146,16 +1146,48 @@ static void view_body(struct obuf *b, const char *view, const char *const *paths
 	}
 }
 
+/* ADR 0211: personal columns read as NULL of their own type for a caller
+ * whose role does not see them. The schema's columns marked "masked": true
+ * (queryd marks them, per request) are replaced in a SELECT around the
+ * view's body; CASE WHEN false THEN col END keeps col's type and is never
+ * true, so no value of it is read. Returns 1 when it opened the wrap (the
+ * caller closes it with mask_close), else 0. */
+static int mask_open(struct obuf *b, const json_t *schema)
+{
+	size_t i, n = 0;
+	const json_t *c;
+	json_array_foreach(schema, i, c) {
+		if (!json_is_true(json_object_get(c, "masked")))
+			continue;
+		const char *name = json_string_value(json_object_get(c, "name"));
+		char *id = ident_quote(name ? name : "");
+		ob_printf(b, "%sCASE WHEN false THEN %s END AS %s", n++ ? ", " : "SELECT * REPLACE (",
+			  id, id);
+		free(id);
+	}
+	if (n)
+		ob_puts(b, ") FROM (");
+	return n > 0;
+}
+
+static void mask_close(struct obuf *b, int opened)
+{
+	if (opened)
+		ob_puts(b, ")");
+}
+
 int engine_query_add_view(struct engine_query *q, const char *view, const char *const *paths,
 			  size_t npaths, const json_t *schema, const json_t *runs,
 			  struct lh_error *err)
 {
 	struct obuf b;
 	char *v = ident_quote(view);
-	int rc;
+	int rc, masked;
 	ob_init(&b, LH_QUERY_VIEW_SQL_BYTES);
 	ob_printf(&b, "CREATE OR REPLACE TEMP VIEW %s AS ", v);
+	masked = mask_open(&b, schema);
 	view_body(&b, view, paths, npaths, schema, runs, 0);
+	mask_close(&b, masked);
 	rc = b.overflow ? view_too_long(view, err) : run_sql(q->con, ob_str(&b), err);
 	if (rc == 0) {
 		q->views = xrealloc(q->views, (q->nviews + 1) * sizeof *q->views);
@@ -1172,18 +1204,19 @@ int engine_query_add_positions_view(struct engine_query *q, const char *view,
 {
 	struct obuf b;
 	char *v = ident_quote(view);
-	int rc;
+	int rc, masked;
 	if (npaths == 0) {
 		free(v);
 		return lh_fail(err, 500, "internal", "a positions view needs objects");
 	}
 	ob_init(&b, LH_QUERY_VIEW_SQL_BYTES);
+	ob_printf(&b, "CREATE OR REPLACE TEMP VIEW %s AS ", v);
+	masked = mask_open(&b, schema);
 	if (json_array_size(runs) > 0) {                                     /* note 11 */
-		ob_printf(&b, "CREATE OR REPLACE TEMP VIEW %s AS ", v);
 		runs_body(&b, paths, npaths, schema, runs, 1);
 	} else {
-		ob_printf(&b, "CREATE OR REPLACE TEMP VIEW %s AS SELECT *, file_index AS "
-			  "\"__lh_object\", file_row_number AS \"__lh_row\" FROM read_parquet([", v);
+		ob_puts(&b, "SELECT *, file_index AS \"__lh_object\", "
+			    "file_row_number AS \"__lh_row\" FROM read_parquet([");
 		for (size_t i = 0; i < npaths; i++) {
 			char *p = sql_quote(paths[i]);
 			ob_printf(&b, "%s%s", i ? ", " : "", p);
@@ -1191,6 +1224,7 @@ int engine_query_add_positions_view(struct engine_query *q, const char *view,
 		}
 		ob_puts(&b, "])");
 	}
+	mask_close(&b, masked);
 	rc = b.overflow ? view_too_long(view, err) : run_sql(q->con, ob_str(&b), err);
 	if (rc == 0) {
 		q->views = xrealloc(q->views, (q->nviews + 1) * sizeof *q->views);
@@ -1220,7 +1254,9 @@ int engine_dataset_view(struct engine *e, const char *view, const char *const *p
 	ob_init(&b, LH_QUERY_VIEW_SQL_BYTES);
 	if (rc == 0) {
 		ob_printf(&b, "CREATE OR REPLACE VIEW main.%s AS ", v);
+		int masked = mask_open(&b, schema);
 		view_body(&b, view, paths, npaths, schema, runs, stub);
+		mask_close(&b, masked);
 		rc = b.overflow ? view_too_long(view, err) : run_sql(e->admin_con, ob_str(&b), err);
 	}
 	if (rc == 0) {

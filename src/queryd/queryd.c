@@ -67,6 +67,7 @@
 #include "common/ready.h"
 #include "common/service.h"
 #include "common/storage_client.h"
+#include "common/tokens.h"
 #include "common/upstream.h"
 #include "common/xmalloc.h"
 
@@ -142,6 +143,10 @@ struct qrun {
 	int hits, fetches;
 	char *data;                    /* a data frame not yet handed to the client */
 	size_t data_len, data_off;
+	int mask;                      /* ADR 0211: the caller's role does not see
+					* personal columns */
+	char *masked;                  /* qrun_set_masked: the columns to mask in
+					* the versions search pins (JSON), or NULL */
 };
 
 /* ---- the worker conversation (note 4) ---------------------------------- */
@@ -197,6 +202,7 @@ void qrun_free(struct qrun *r)
 	worker_done(r);
 	json_decref(r->views);
 	json_decref(r->latest);
+	free(r->masked);
 	json_decref(r->catalog);
 	json_decref(r->searches);
 	for (size_t i = 0; i < r->nkeys; i++) {
@@ -393,10 +399,29 @@ static json_t *object_runs(const struct manifest *m)
 	return runs;
 }
 
+/* ADR 0211: the view spec's schema marks the columns named in `masked` (a
+ * JSON array text; NULL or "" = none) "masked": true, which the worker's
+ * views read as NULL. */
+static void mark_masked(json_t *schema, const char *masked)
+{
+	json_t *names = masked && masked[0] ? json_loads(masked, 0, NULL) : NULL;
+	size_t i, k;
+	json_t *c, *n;
+	json_array_foreach(schema, i, c) {
+		const char *col = json_string_value(json_object_get(c, "name"));
+		json_array_foreach(names, k, n)
+			if (col && json_is_string(n) && !strcmp(json_string_value(n), col))
+				json_object_set_new(c, "masked", json_true());
+	}
+	json_decref(names);
+}
+
 /* Pin every object of `m` and add the view to `into` (with "version" when
- * version > 0; with "runs" for an evolved version, ADR 0173). */
+ * version > 0; with "runs" for an evolved version, ADR 0173); the columns
+ * in `masked` (JSON text, NULL = none) are masked in it (ADR 0211). */
 static int pin_manifest(struct qrun *r, const struct manifest *m, const char *view,
-			int64_t version, json_t *into, const char *rid, struct lh_error *err)
+			int64_t version, json_t *into, const char *masked, const char *rid,
+			struct lh_error *err)
 {
 	struct queryd *s = r->s;
 	size_t n = m->nobjects;
@@ -417,8 +442,9 @@ static int pin_manifest(struct qrun *r, const struct manifest *m, const char *vi
 		r->hits += !fetched;
 		json_array_append_new(jpaths, json_string(path));
 	}
-	json_t *v = json_pack("{s:s, s:o, s:o}", "name", view, "paths", jpaths, "schema",
-			      manifest_schema_json(m));
+	json_t *schema = manifest_schema_json(m);
+	mark_masked(schema, masked);
+	json_t *v = json_pack("{s:s, s:o, s:o}", "name", view, "paths", jpaths, "schema", schema);
 	if (version > 0)
 		json_object_set_new(v, "version", json_integer((json_int_t)version));
 	json_t *runs = object_runs(m);
@@ -641,7 +667,8 @@ static int resolve_tables(struct qrun *r, const char *sql, size_t len, const cha
 		char *view = latest ? xstrdup(name) : xasprintf("%s@%" PRId64, name, version);
 		int persistent = latest && !has_case_twin(&list, name);
 		int prc = pin_manifest(r, m, view, persistent ? version : 0,
-				       persistent ? r->latest : r->views, rid, err);
+				       persistent ? r->latest : r->views, r->mask ? d->masked : NULL,
+				       rid, err);
 		manifest_unref(m);
 		free(view);
 		if (prc)
@@ -1008,6 +1035,7 @@ static int query_end(struct http_request *req)
 	r->client_fd = http_request_client_fd(req);
 	r->views = json_array();
 	r->latest = json_array();
+	r->mask = !tokens_role_sees_personal((enum lh_role)http_request_role(req));
 	r->start_ms = clock_mono_ms();
 	r->deadline_ms = r->start_ms + (double)timeout;
 	if (sql_guard_check(sql, sql_len, &body_len, &err)) {
@@ -1019,7 +1047,8 @@ static int query_end(struct http_request *req)
 	if (resolve_tables(r, sql, sql_len, rid, &err))
 		goto fail;
 	/* search(...) runs before the statement takes a worker (search_sql.c) */
-	if (search_sql_prepare(s, sql, sql_len, r->client_fd, r->deadline_ms, rid, &r->searches,
+	if (search_sql_prepare(s, sql, sql_len, r->client_fd, r->deadline_ms, r->mask, rid,
+			       &r->searches,
 			       &err))
 		goto fail;
 	if (clock_mono_ms() >= r->deadline_ms) {
@@ -1139,10 +1168,39 @@ missing:
 	return -1;
 }
 
+struct queryd *qrun_queryd(struct qrun *r)
+{
+	return r->s;
+}
+
+void qrun_set_masked(struct qrun *r, const char *masked)
+{
+	free(r->masked);
+	r->masked = masked && masked[0] ? xstrdup(masked) : NULL;
+}
+
+int queryd_dataset_masked(struct queryd *s, const char *name, const char *rid,
+			  char out[LH_MASKED_JSON_MAX + 1], struct lh_error *err)
+{
+	struct manifest_summary *list = NULL;
+	struct peer_call call = { .request_id = rid };
+	size_t n = 0;
+	out[0] = '\0';
+	if (!catalog_client_configured(s->catalog))
+		return 0;
+	if (catalog_client_datasets(s->catalog, &call, &list, &n, err))
+		return -1;
+	for (size_t i = 0; i < n; i++)
+		if (!strcmp(list[i].name, name))
+			memcpy(out, list[i].masked, LH_MASKED_JSON_MAX + 1);
+	free(list);
+	return 0;
+}
+
 int qrun_add_version(struct qrun *r, const struct manifest *m, const char *view, int positions,
 		     const char *rid, struct lh_error *err)
 {
-	if (pin_manifest(r, m, view, 0, r->views, rid, err))
+	if (pin_manifest(r, m, view, 0, r->views, r->masked, rid, err))
 		return -1;
 	if (positions)
 		json_object_set_new(json_array_get(r->views, json_array_size(r->views) - 1),
@@ -1159,7 +1217,7 @@ int qrun_add_object(struct qrun *r, const struct manifest *m, size_t object, con
 		manifest_add_column(one, m->columns[i].name, m->columns[i].type,
 				    m->columns[i].nullable);
 	manifest_add_object(one, o->key, o->size, o->row_count, o->content_sha256);
-	int rc = pin_manifest(r, one, view, 0, r->views, rid, err);
+	int rc = pin_manifest(r, one, view, 0, r->views, r->masked, rid, err);
 	manifest_unref(one);
 	return rc;
 }

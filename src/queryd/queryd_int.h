@@ -221,7 +221,12 @@ int engine_query_add_view(struct engine_query *q, const char *view, const char *
 /* CREATE TEMP VIEW "<view>" over `paths` (npaths >= 1) with two more
  * columns: "__lh_object" (the index of the path a row comes from) and
  * "__lh_row" (its row number in that file, from 0) — where search's
- * filters find the rows they keep (docs/search.md). 0 or -1 with err. */
+ * filters find the rows they keep (docs/search.md). `schema` (NULL = none)
+ * only says which columns are masked. 0 or -1 with err.
+ *
+ * In every view function, a column of `schema` marked "masked": true reads
+ * as NULL of its type (ADR 0211: personal columns for read and agent
+ * tokens). */
 int engine_query_add_positions_view(struct engine_query *q, const char *view,
 				    const char *const *paths, size_t npaths, const json_t *schema,
 				    const json_t *runs, struct lh_error *err);
@@ -387,6 +392,17 @@ struct search *queryd_search(struct queryd *s);
  * checked against its ETag): Parquet objects and index parts alike. */
 int queryd_cache_acquire(struct queryd *s, const char *key, const char *rid, char *path,
 			 size_t size, int *fetched, struct lh_error *err);
+
+/* ADR 0211: the columns (a JSON array text, NULL = none) masked in every
+ * version or object pinned next (qrun_add_version, qrun_add_object): search
+ * sets them for a caller who may not see personal columns. */
+void qrun_set_masked(struct qrun *r, const char *masked);
+/* The queryd a run belongs to. */
+struct queryd *qrun_queryd(struct qrun *r);
+/* The personal columns of dataset `name` now (GET /catalog/datasets'
+ * "masked") into out as a JSON array text, "" when none. 0 or -1 with err. */
+int queryd_dataset_masked(struct queryd *s, const char *name, const char *rid,
+			  char out[LH_MASKED_JSON_MAX + 1], struct lh_error *err);
 
 /* One internal query's state: the objects it pinned, the views it sends, its
  * deadline (CLOCK_MONOTONIC ms) and the client whose hang-up stops it

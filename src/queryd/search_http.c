@@ -63,6 +63,7 @@
 #include "common/json.h"
 #include "common/limits.h"
 #include "common/manifest.h"
+#include "common/tokens.h"
 #include "common/xmalloc.h"
 
 #include <inttypes.h>
@@ -110,6 +111,7 @@ struct sreq {
 	int64_t timeout_ms;
 	int feedback;                  /* "feedback": true or {...} (search_feedback.c) */
 	double fb_sim, fb_inject, fb_boost;
+	int mask;                      /* the caller does not see personal columns */
 };
 
 /* ---- note 1 ----------------------------------------------------------------- */
@@ -470,6 +472,8 @@ struct sds {
 	struct sfb_hit *why;             /* per hit with "feedback": why it moved, or NULL */
 	struct sfb_set *fb_set;          /* holds the why_query strings */
 	json_t *fb_info;                 /* the answer's "feedback", or NULL */
+	json_t *masked;                  /* ADR 0211: personal columns hidden from
+					  * this caller (array), or NULL */
 };
 
 static int split_name(const char *asked, char *name, size_t size, int64_t *version,
@@ -562,8 +566,45 @@ static int run_where(struct qrun *r, struct sds *d, const char *where, const cha
  * changes, so an entry is right forever; the cache only bounds memory. */
 static char *filter_key(const struct sds *d, const char *where)
 {
-	return xasprintf("%s@%" PRId64 "/%u\n%s", d->v.m->name, d->v.m->version, d->v.part_rows,
-			 where);
+	/* a filter run over the masked view is another filter (ADR 0211) */
+	char *mask = d->masked ? json_dumps(d->masked, JSON_COMPACT) : NULL;
+	char *key = xasprintf("%s@%" PRId64 "/%u/%s\n%s", d->v.m->name, d->v.m->version,
+			      d->v.part_rows, mask ? mask : "", where);
+	free(mask);
+	return key;
+}
+
+/* ADR 0211: for a caller who may not see personal columns (`mask`), the
+ * dataset's masked columns go into d->masked and into the views `r` pins
+ * next; an index over any of them is refused, since its ranking and its
+ * highlights would show them. 0, or -1 with 403 masked_column. */
+static int mask_dataset(struct qrun *r, struct sds *d, int mask, const char *rid,
+			struct lh_error *err)
+{
+	char masked[LH_MASKED_JSON_MAX + 1];
+	qrun_set_masked(r, NULL);
+	if (!mask)
+		return 0;
+	if (queryd_dataset_masked(qrun_queryd(r), d->v.m->name, rid, masked, err))
+		return -1;
+	if (!masked[0])
+		return 0;
+	d->masked = json_loads(masked, 0, NULL);
+	size_t i;
+	const json_t *c;
+	json_array_foreach(d->masked, i, c) {
+		const char *col = json_string_value(c);
+		int hit = col && d->v.decl.id && !strcmp(col, d->v.decl.id);
+		for (size_t t = 0; col && t < d->v.decl.ntext; t++)
+			hit |= !strcmp(col, d->v.decl.text[t]);
+		if (hit)
+			return lh_fail(err, 403, "masked_column",
+				       "the search index of %s covers the personal column \"%s\", "
+				       "which is masked for your token: its results would show it; "
+				       "ask for a write token, or index other columns", d->v.m->name, col);
+	}
+	qrun_set_masked(r, masked);
+	return 0;
 }
 
 static int apply_where(struct search *s, struct qrun *r, struct sds *d, const char *where,
@@ -948,6 +989,7 @@ static void sds_free(struct search *s, struct sds *d)
 	free(d->why);
 	search_feedback_release(s, d->fb_set);
 	json_decref(d->fb_info);
+	json_decref(d->masked);
 	search_version_close(s, &d->v);
 }
 
@@ -961,7 +1003,8 @@ static int like_text(struct search *s, struct qrun *r, const struct sreq *q, con
 	char *where = NULL;
 	int rc = -1;
 	if (split_name(q->like_dataset, name, sizeof name, &version, err) ||
-	    search_version_open(s, r, name, version, rid, &d.v, err))
+	    search_version_open(s, r, name, version, rid, &d.v, err) ||
+	    mask_dataset(r, &d, q->mask, rid, err))
 		goto out;
 	if (!d.v.decl.id) {
 		lh_fail(err, 400, "bad_request", "\"like\": the index of \"%s\" declares no id column; "
@@ -1113,6 +1156,11 @@ static json_t *hit_json(const struct sds *d, const struct sreq *q, size_t i, int
 		json_decref(row);
 		row = vrow;
 	}
+	size_t mi;
+	const json_t *mc;
+	json_array_foreach(d->masked, mi, mc)   /* ADR 0211 */
+		if (json_object_get(row, json_string_value(mc)))
+			json_object_set_new(row, json_string_value(mc), json_null());
 	if (q->columns) {
 		size_t j;
 		const json_t *c;
@@ -1177,7 +1225,7 @@ struct merged {
 	size_t ds, i;
 };
 
-int search_run(struct queryd *qd, const json_t *body, int client_fd, const char *rid,
+int search_run(struct queryd *qd, const json_t *body, int client_fd, int mask, const char *rid,
 	       json_t **out, struct lh_error *err)
 {
 	struct search *s = queryd_search(qd);
@@ -1194,6 +1242,7 @@ int search_run(struct queryd *qd, const json_t *body, int client_fd, const char 
 	memset(&q, 0, sizeof q);
 	if (parse_request(body, queryd_config(qd), &q, err))
 		goto fail;
+	q.mask = mask;
 	r = qrun_create(qd, client_fd, t0 + (double)q.timeout_ms);
 	const char *text = q.query;
 	size_t text_len = q.query_len;
@@ -1213,6 +1262,8 @@ int search_run(struct queryd *qd, const json_t *body, int client_fd, const char 
 		    search_version_open(s, r, name, version, rid, &d->v, err))
 			goto dataset_failed;
 		if (q.columns && check_columns(d, &q, err))
+			goto dataset_failed;
+		if (mask_dataset(r, d, q.mask, rid, err))
 			goto dataset_failed;
 		d->allowed = xcalloc(d->v.nparts + 1, sizeof *d->allowed);
 		d->nallowed = xcalloc(d->v.nparts + 1, sizeof *d->nallowed);
@@ -1337,7 +1388,8 @@ int search_route_search(struct http_request *req)
 	size_t n = 0;
 	const char *raw = http_request_body(req, &n);
 	json_t *body = json_parse_request(raw, n, &err);
-	if (body && search_run(http_request_ctx(req), body, http_request_client_fd(req),
+	int mask = !tokens_role_sees_personal((enum lh_role)http_request_role(req));
+	if (body && search_run(http_request_ctx(req), body, http_request_client_fd(req), mask,
 			       http_request_id(req), &answer, &err) == 0)
 		http_respond_json(req, 200, answer);   /* takes it */
 	else

@@ -47,7 +47,7 @@ static void name_the_call(const struct search_sql_call *c, struct lh_error *err)
 
 /* One call: its answer from search_run, then the version's schema. */
 static int run_call(struct queryd *qd, const struct search_sql_call *c, const char *key,
-		    int client_fd, double deadline_ms, const char *rid, json_t **out,
+		    int client_fd, double deadline_ms, int mask, const char *rid, json_t **out,
 		    struct lh_error *err)
 {
 	json_t *body = json_pack("{s:s, s:s}", "dataset", c->dataset, "query", c->query);
@@ -67,7 +67,7 @@ static int run_call(struct queryd *qd, const struct search_sql_call *c, const ch
 	if (c->filter)
 		json_object_set_new(body, "where", json_string(c->filter));
 	json_object_set_new(body, "timeout_ms", json_integer((json_int_t)left));
-	if (!body || search_run(qd, body, client_fd, rid, &answer, err))
+	if (!body || search_run(qd, body, client_fd, mask, rid, &answer, err))
 		goto out;
 	const char *name = json_string_value(json_object_get(answer, "dataset"));
 	json_int_t version = json_integer_value(json_object_get(answer, "version"));
@@ -99,7 +99,8 @@ out:
 }
 
 int search_sql_prepare(struct queryd *qd, const char *sql, size_t n, int client_fd,
-		       double deadline_ms, const char *rid, json_t **out, struct lh_error *err)
+		       double deadline_ms, int mask, const char *rid, json_t **out,
+		       struct lh_error *err)
 {
 	struct search_sql_call calls[SEARCH_SQL_MAX_CALLS];
 	size_t nc = search_sql_scan(sql, n, calls, SEARCH_SQL_MAX_CALLS);
@@ -116,7 +117,7 @@ int search_sql_prepare(struct queryd *qd, const char *sql, size_t n, int client_
 			continue;   /* note 4 */
 		}
 		json_object_set_new(seen, key, json_true());
-		int crc = run_call(qd, c, key, client_fd, deadline_ms, rid, &one, err);
+		int crc = run_call(qd, c, key, client_fd, deadline_ms, mask, rid, &one, err);
 		free(key);
 		if (crc) {
 			name_the_call(c, err);

@@ -49,12 +49,14 @@ char *search_sql_key(const char *dataset, const char *query, const int64_t *k, c
  * and words, the message prefixed with the call ("search('candidates',
  * ...): "). */
 int search_sql_prepare(struct queryd *qd, const char *sql, size_t n, int client_fd,
-		       double deadline_ms, const char *rid, json_t **out, struct lh_error *err);
+		       double deadline_ms, int mask, const char *rid, json_t **out,
+		       struct lh_error *err);
 
 /* search_http.c: POST /search's work without HTTP. `body` is a request body
- * as POST /search takes it; *out is its answer (the caller decrefs). 0, or
- * -1 with err in the route's words. */
-int search_run(struct queryd *qd, const json_t *body, int client_fd, const char *rid,
+ * as POST /search takes it; *out is its answer (the caller decrefs). `mask`:
+ * the caller's role does not see personal columns (ADR 0211). 0, or -1 with
+ * err in the route's words. */
+int search_run(struct queryd *qd, const json_t *body, int client_fd, int mask, const char *rid,
 	       json_t **out, struct lh_error *err);
 
 #endif

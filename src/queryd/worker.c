@@ -270,7 +270,11 @@ static int apply_latest(struct worker *w, const json_t *latest, struct lh_error 
 		json_int_t version = json_integer_value(json_object_get(d, "version"));
 		if (!name)
 			return lh_fail(err, 500, "internal", "a dataset without a name");
-		char *key = json_dumps(paths, JSON_COMPACT);
+		/* ADR 0211: the same objects masked or not are different views */
+		json_t *kj = json_pack("{s:O, s:O}", "paths", paths, "schema",
+				       json_object_get(d, "schema"));
+		char *key = kj ? json_dumps(kj, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
+		json_decref(kj);
 		json_t *st = json_object_get(w->views, name);
 		const char *old = json_string_value(json_object_get(st, "key"));
 		int same = old && key && !strcmp(old, key) &&

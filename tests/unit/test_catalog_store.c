@@ -243,6 +243,49 @@ TEST(catalog_store_list_and_drop)
 	store_fixture_remove(&f);
 }
 
+/* ADR 0211: personal columns per dataset; cleared by NULL, gone with a
+ * drop, unknown dataset 404. */
+TEST(catalog_store_masks)
+{
+	struct store_fixture f;
+	struct catalog_store *s = store_open_fresh(&f);
+	struct lh_error err = { 0 };
+	struct catalog_masks *m = NULL;
+	size_t n = 99;
+	CHECK(s != NULL);
+	CHECK_EQ_INT(catalog_store_masks_list(s, &m, &n, &err), 0);
+	CHECK_EQ_INT(n, 0);
+	catalog_masks_free(m, n);
+	CHECK_EQ_INT(catalog_store_masks_set(s, "people", "[\"name\"]", &err), -1);
+	CHECK_EQ_INT(err.status, 404);
+	lh_error_clear(&err);
+	CHECK_EQ_INT(reg(s, "people", SCHEMA, "a=1", NULL), 1);
+	CHECK_EQ_INT(reg(s, "zoo", SCHEMA, "a=1", NULL), 1);
+	CHECK_EQ_INT(catalog_store_masks_set(s, "zoo", "[\"id\"]", &err), 0);
+	CHECK_EQ_INT(catalog_store_masks_set(s, "people", "[\"id\"]", &err), 0);
+	CHECK_EQ_INT(catalog_store_masks_set(s, "people", "[\"name\",\"id\"]", &err), 0);
+	CHECK_EQ_INT(catalog_store_masks_list(s, &m, &n, &err), 0);
+	CHECK_EQ_INT(n, 2);
+	CHECK_EQ_STR(m[0].name, "people");
+	CHECK_EQ_STR(m[0].columns, "[\"name\",\"id\"]");
+	CHECK_EQ_STR(m[1].name, "zoo");
+	catalog_masks_free(m, n);
+	/* a new version keeps them; NULL clears; a drop removes them */
+	CHECK_EQ_INT(reg(s, "people", SCHEMA, "b=2", "append"), 2);
+	CHECK_EQ_INT(catalog_store_masks_set(s, "zoo", NULL, &err), 0);
+	CHECK_EQ_INT(catalog_store_masks_list(s, &m, &n, &err), 0);
+	CHECK_EQ_INT(n, 1);
+	CHECK_EQ_STR(m[0].name, "people");
+	catalog_masks_free(m, n);
+	CHECK_EQ_INT(catalog_store_drop(s, "people", &err), 0);
+	CHECK_EQ_INT(reg(s, "people", SCHEMA, "a=1", NULL), 1);
+	CHECK_EQ_INT(catalog_store_masks_list(s, &m, &n, &err), 0);
+	CHECK_EQ_INT(n, 0);
+	catalog_masks_free(m, n);
+	catalog_store_close(s);
+	store_fixture_remove(&f);
+}
+
 TEST(catalog_store_survives_reopen)
 {
 	struct store_fixture f;
@@ -266,12 +309,12 @@ TEST(catalog_store_survives_reopen)
 		return;
 	}
 
-	/* the file: WAL, schema version 4, intact */
+	/* the file: WAL, schema version 7, intact */
 	sqlite3 *db = NULL;
 	sqlite3_stmt *st = NULL;
 	CHECK_EQ_INT(sqlite3_open(f.path, &db), SQLITE_OK);
 	const char *checks[][2] = { { "PRAGMA journal_mode", "wal" },
-				    { "PRAGMA user_version", "6" },  /* 6: declared types, ADR 0171 */
+				    { "PRAGMA user_version", "7" },  /* 7: personal columns, ADR 0211 */
 				    { "PRAGMA integrity_check", "ok" },
 				    { "SELECT count(*) FROM versions", "3" } };
 	for (size_t i = 0; i < sizeof checks / sizeof checks[0]; i++) {
@@ -508,6 +551,7 @@ TEST(catalog_store_names_legacy_pair)
 	/* Undo migration 2 and rename "legacy_tmp" to "SALARIES": the database
 	 * as an older lakehouse could have left it. */
 	static const char sqlite_old[] =
+		"DROP TABLE IF EXISTS dataset_masks;"
 		"DROP TABLE index_parts; DROP TABLE index_builds; DROP TABLE index_decls;"
 		"DROP TRIGGER datasets_name_nocase_insert;"
 		"DROP TRIGGER datasets_name_nocase_update;"
@@ -516,6 +560,7 @@ TEST(catalog_store_names_legacy_pair)
 		"PRAGMA user_version = 1;";
 	static const char pg_old[] =
 		"BEGIN;"
+		"DROP TABLE IF EXISTS dataset_masks;"
 		"DROP TABLE index_parts; DROP TABLE index_builds; DROP TABLE index_decls;"
 		"DELETE FROM schema_migrations WHERE version >= 3;"
 		"DROP TRIGGER datasets_name_nocase ON datasets;"
@@ -1351,10 +1396,12 @@ TEST(catalog_store_index_parts_are_referenced)
 TEST(catalog_store_index_migration_of_an_old_catalog)
 {
 	static const char sqlite_old[] =
+		"DROP TABLE IF EXISTS dataset_masks;"
 		"DROP TABLE index_parts; DROP TABLE index_builds; DROP TABLE index_decls;"
 		"PRAGMA user_version = 2;";
 	static const char pg_old[] =
 		"BEGIN;"
+		"DROP TABLE IF EXISTS dataset_masks;"
 		"DROP TABLE index_parts; DROP TABLE index_builds; DROP TABLE index_decls;"
 		"DELETE FROM schema_migrations WHERE version >= 3;"
 		"COMMIT;";

@@ -238,3 +238,23 @@ TEST(config_tokens_key_checks_lines)
 	lh_error_clear(&err);
 	free(cfg);
 }
+
+TEST(auth_raw_data_objects_are_for_writers)
+{
+	struct lh_config *cfg = malloc(sizeof *cfg);
+	CHECK_EQ_INT(auth_is_raw_data("GET", "/storage/get/datasets/a/x.parquet"), 1);
+	CHECK_EQ_INT(auth_is_raw_data("HEAD", "/v1/storage/get/_index/ab/cd/x"), 1);
+	CHECK_EQ_INT(auth_is_raw_data("GET", "/v1/storage/get//datasets/a"), 1);
+	CHECK_EQ_INT(auth_is_raw_data("GET", "/storage/get/datasets%2Fa%2Fx"), 1);
+	CHECK_EQ_INT(auth_is_raw_data("GET", "/storage/get/other/k"), 0);
+	CHECK_EQ_INT(auth_is_raw_data("GET", "/storage/list"), 0);
+	CHECK_EQ_INT(auth_is_raw_data("PUT", "/storage/put/datasets/a"), 0);
+	CHECK_EQ_INT(named_cfg(cfg, "maria:write:" MARIA ",bot:agent:" BOT ",root:admin:" ADMIN), 0);
+	CHECK_EQ_INT(auth_decide(cfg, "GET", "/storage/get/datasets/a/x", bearer(BOT)),
+		     AUTH_RAW_DATA);
+	CHECK_EQ_INT(auth_decide(cfg, "GET", "/storage/get/datasets/a/x", bearer(MARIA)),
+		     AUTH_ALLOW);
+	CHECK_EQ_INT(auth_decide(cfg, "GET", "/storage/get/datasets/a/x", bearer(ADMIN)),
+		     AUTH_ALLOW);
+	free(cfg);
+}
