@@ -94,10 +94,15 @@ class TestAuthServe(ServerTest):
         self.assertIn(b"lakehouse_http_requests_total", body)
 
     def test_browser_gets_a_page_that_explains(self):
+        # Changed deliberately with the web UI's sign-in (ADR 0212): the
+        # gateway sends a browser to the sign-in page instead of a 401 page.
         st, h, body = request("GET", self.url("/"), headers={"Accept": "text/html"})
-        self.assertEqual(st, 401)
+        self.assertEqual(st, 303)
+        self.assertEqual(h["location"], "/signin?next=/")
+        st, h, body = request("GET", self.url("/signin"), headers={"Accept": "text/html"})
+        self.assertEqual(st, 200)
         self.assertTrue(h["content-type"].startswith("text/html"))
-        self.assertIn(b"needs a token", body)
+        self.assertIn(b"Your token", body)
         st, _, _ = request("GET", self.url("/"), headers=bearer(READ))
         self.assertEqual(st, 200)
 
@@ -175,6 +180,11 @@ class TestAuthStandalone(ServerTest):
         st, _, body = request("GET", srv.url + "/storage/get/k/1", headers=bearer(READ))
         self.assertEqual((st, body), (200, b"abc"))
         self.assertEqual(request("GET", srv.url + "/storage/get/k/1")[0], 401)
+        # a browser at a service other than the gateway gets the page that explains
+        st, h, body = request("GET", srv.url + "/storage/list", headers={"Accept": "text/html"})
+        self.assertEqual(st, 401)
+        self.assertTrue(h["content-type"].startswith("text/html"))
+        self.assertIn(b"needs a token", body)
 
     def test_tokens_from_the_config_file(self):
         d = tempfile.mkdtemp(prefix="lh-auth-cfg-")
