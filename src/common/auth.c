@@ -67,6 +67,10 @@ int auth_is_admin(const char *method, const char *path)
 	if (!strcmp(method, "POST") && n > 7 && !strcmp(path + n - 7, "/rename") &&
 	    (under(path, "/catalog/datasets/") || under(path, "/datasets/")))
 		return 1;
+	/* the web UI's drop and personal-columns forms (ui_dataset.c) */
+	if (!strcmp(method, "POST") && under(path, "/datasets/") && strchr(path + 10, '/') &&
+	    (!strcmp(path + n - 5, "/drop") || !strcmp(path + n - 6, "/masks")))
+		return 1;
 	return 0;
 }
 

@@ -55,9 +55,10 @@ int auth_enabled(const struct lh_config *cfg);
 int auth_is_write(const char *method, const char *path);
 
 /* Whether (method, path) is an admin operation: dropping a dataset
- * (DELETE .../catalog/manifest/<name>), renaming one (POST .../rename),
- * garbage collection (POST .../catalog/gc) and personal-column rules
- * (PUT/DELETE .../catalog/masks/<name>). */
+ * (DELETE .../catalog/manifest/<name>, the UI's POST /datasets/<name>/drop),
+ * renaming one (POST .../rename), garbage collection (POST .../catalog/gc)
+ * and personal-column rules (PUT/DELETE .../catalog/masks/<name>, the UI's
+ * POST /datasets/<name>/masks). */
 int auth_is_admin(const char *method, const char *path);
 
 /* Whether (method, path) reads a stored data or index object byte for byte

@@ -14,6 +14,14 @@
  * and the server checks it again, so a form sent without the page's script
  * or by hand is judged the same. A page for a renamed name says where the
  * dataset went, with a link.
+ *
+ * Personal columns (ADR 0211): the schema marks the masked columns
+ * "personal"; an admin's page has a form, POST /datasets/<name>/masks
+ * (field `columns`, comma-separated; empty clears), which sets them through
+ * catalogd with the caller's token. With tokens configured, the rename, drop
+ * and personal-column forms are shown to admin tokens only, and the upload
+ * button to write and admin tokens (ADR 0212); the services refuse the rest
+ * anyway.
  */
 #include "gateway/gateway_int.h"
 #include "gateway/ui_int.h"
@@ -25,6 +33,7 @@
 #include "common/log.h"
 #include "common/manifest.h"
 #include "common/names.h"
+#include "common/tokens.h"
 #include "common/xmalloc.h"
 
 #include <stdio.h>
@@ -34,7 +43,18 @@
 
 /* --- dataset page --------------------------------------------------------- */
 
-static void render_schema(struct html *h, const struct manifest *m)
+/* Whether `col` is in the JSON array `masked` (NULL = none). */
+static int is_masked(const json_t *masked, const char *col)
+{
+	size_t i;
+	const json_t *c;
+	json_array_foreach(masked, i, c)
+		if (json_is_string(c) && !strcmp(json_string_value(c), col))
+			return 1;
+	return 0;
+}
+
+static void render_schema(struct html *h, const struct manifest *m, const json_t *masked)
 {
 	html_lit(h, "<div class=\"table-wrap\"><table class=\"list schema\" id=\"schema\"><thead>"
 		    "<tr><th scope=\"col\">"
@@ -42,9 +62,12 @@ static void render_schema(struct html *h, const struct manifest *m)
 		    "</thead><tbody>");
 	for (size_t i = 0; i < m->ncolumns; i++) {
 		const struct manifest_column *c = &m->columns[i];
-		html_printf(h, "<tr><td class=\"colname\">%s</td><td><code>%s</code></td>"
-			       "<td>%s</td></tr>",
-			    c->name, c->type, c->nullable ? "yes" : "no");
+		html_printf(h, "<tr><td class=\"colname\">%s", c->name);
+		if (is_masked(masked, c->name))
+			html_lit(h, " <span class=\"badge personal\" title=\"masked for read and agent "
+				    "tokens\">personal</span>");
+		html_printf(h, "</td><td><code>%s</code></td><td>%s</td></tr>", c->type,
+			    c->nullable ? "yes" : "no");
 	}
 	html_lit(h, "</tbody></table></div>");
 }
@@ -94,6 +117,48 @@ static int renamed_page(struct http_request *req, const char *name, const struct
 	return ui_send_html(req, 404, &h, &t);
 }
 
+/* The personal-columns form of an admin's page (ADR 0211). */
+static void render_masks_form(struct html *h, const char *name, const json_t *masked,
+			      const struct ui_page_token *t)
+{
+	struct html cols;
+	size_t i;
+	const json_t *c;
+	html_init(&cols, 4096);
+	json_array_foreach(masked, i, c)
+		html_printf(&cols, "%s%s", i ? "," : "", json_string_value(c));
+	html_printf(h, "<section class=\"card manage\" id=\"personal\"><h2>Personal columns</h2>"
+		       "<form class=\"manage-form\" id=\"masks-form\" method=\"post\" "
+		       "action=\"/datasets/%s/masks\">"
+		       "<input type=\"hidden\" name=\"%s\" value=\"%s\">"
+		       "<p>Tokens with the role read or agent read these columns as NULL everywhere "
+		       "(SQL, search, MCP, downloads); write and admin tokens see them.</p>"
+		       "<label for=\"masks-columns\">Columns, comma-separated</label> "
+		       "<input type=\"text\" id=\"masks-columns\" name=\"columns\" value=\"%s\" "
+		       "autocomplete=\"off\" spellcheck=\"false\" placeholder=\"email,phone,dob\"> "
+		       "<button type=\"submit\" class=\"secondary\" id=\"masks-button\">Save"
+		       "</button></form></section>",
+		    name, UI_CSRF_FIELD, t->tok, cols.overflow ? "" : cols.buf ? cols.buf : "");
+	html_free(&cols);
+}
+
+/* The dataset's masked columns as catalogd says (a new reference; NULL when
+ * none or not known: the page then marks nothing). */
+static json_t *page_masks(struct http_request *req, const char *name)
+{
+	struct lh_error err = { 0 };
+	json_t *answer = NULL, *cols = NULL;
+	long st = 0;
+	char *path = xasprintf("/catalog/masks/%s", name);
+	if (ui_call_service(req, GW_CATALOGD, "GET", path, NULL, &st, &answer, &err) == 0 &&
+	    st == 200)
+		cols = json_incref(json_object_get(answer, "columns"));
+	json_decref(answer);
+	lh_error_clear(&err);
+	free(path);
+	return cols;
+}
+
 /* The rename and drop forms at the end of a dataset's page (ADR 0175). */
 static void render_manage(struct html *h, const char *name, long long versions,
 			  const struct ui_page_token *t)
@@ -137,7 +202,7 @@ static int dataset_page(struct http_request *req, const char *name)
 	struct manifest *manifest = NULL;
 	struct manifest_summary *versions = NULL;
 	size_t nversions = 0;
-	json_t *preview = NULL;
+	json_t *preview = NULL, *masked = NULL;
 	long st_p = 0;
 	char *sql = NULL, *console_sql = NULL;
 	struct ui_page_token t;
@@ -189,6 +254,7 @@ static int dataset_page(struct http_request *req, const char *name)
 	console_sql = want ? xasprintf("SELECT * FROM \"%s@%lld\" LIMIT 100", name, version)
 			   : xasprintf("SELECT * FROM %s LIMIT 100", name);
 	ui_page_token(req, &t);
+	masked = page_masks(req, name);
 	ui_page_open(&h, name, UI_NAV_DATASETS, &t);
 	html_printf(&h, "<p class=\"crumbs\"><a href=\"/\">Datasets</a> / %s</p>"
 			"<div class=\"page-head\"><h1 id=\"dataset-name\">%s</h1><div class=\"actions\">"
@@ -196,10 +262,12 @@ static int dataset_page(struct http_request *req, const char *name)
 			"format=parquet\" download>Download Parquet</a>"
 			"<a class=\"button secondary\" href=\"/datasets/%U/download?version=%lld&amp;"
 			"format=csv\" download>Download CSV</a>"
-			"<a class=\"button secondary\" href=\"/console?sql=%U\">Query</a>"
-			"<a class=\"button secondary\" href=\"/upload?name=%U\">Upload new version</a>"
-			"</div></div>",
-		    name, name, name, version, name, version, console_sql, name);
+			"<a class=\"button secondary\" href=\"/console?sql=%U\">Query</a>",
+		    name, name, name, version, name, version, console_sql);
+	if (!ui_page_read_only(&t))
+		html_printf(&h, "<a class=\"button secondary\" href=\"/upload?name=%U\">Upload new "
+				"version</a>", name);
+	html_lit(&h, "</div></div>");
 	html_printf(&h, "<p class=\"summary\">Version <strong>%lld</strong>%s \xc2\xb7 "
 			"<strong>%s</strong> rows \xc2\xb7 %zu columns \xc2\xb7 %s Parquet "
 			"\xc2\xb7 updated %s</p>",
@@ -221,7 +289,7 @@ static int dataset_page(struct http_request *req, const char *name)
 			"class=\"secondary\" id=\"dataset-search-button\">Search</button></form>",
 		    name, name);
 	html_lit(&h, "<div class=\"cols\"><section class=\"card\"><h2>Schema</h2>");
-	render_schema(&h, manifest);
+	render_schema(&h, manifest, masked);
 	html_lit(&h, "</section><section class=\"card\"><h2>Versions</h2>");
 	if (have_versions)
 		render_versions(&h, name, versions, nversions, version);
@@ -241,12 +309,16 @@ static int dataset_page(struct http_request *req, const char *name)
 		ui_render_result_table(&h, preview, "preview");
 	}
 	html_lit(&h, "</section>");
-	render_manage(&h, name, latest ? latest : version, &t);
+	if (!t.auth_on || t.role == LH_ROLE_ADMIN) {
+		render_masks_form(&h, name, masked, &t);
+		render_manage(&h, name, latest ? latest : version, &t);
+	}
 	ui_page_close(&h);
 	status = ui_send_html(req, 200, &h, &t);
 out:
 	manifest_unref(manifest);
 	free(versions);
+	json_decref(masked);
 	json_decref(preview);
 	lh_error_clear(&err);
 	free(sql);
@@ -355,6 +427,52 @@ static int dropped_page(struct http_request *req, const char *name)
 	return ui_send_html(req, 200, &h, &t);
 }
 
+/* POST /datasets/<name>/masks (ADR 0211): the field `columns`,
+ * comma-separated, to catalogd with the caller's token; 303 back to the
+ * page, or an error page in catalogd's words. */
+static int post_masks(struct http_request *req, const char *name, const char *body, size_t n)
+{
+	struct lh_error err = { 0 };
+	char *cols = form_value(body, n, "columns");
+	json_t *arr = json_array(), *answer = NULL;
+	long st = 0;
+	int rc;
+	for (char *p = cols ? cols : ""; *p;) {
+		char *comma = strchr(p, ',');
+		size_t k = comma ? (size_t)(comma - p) : strlen(p);
+		char *a = p, *b = p + k;
+		while (a < b && (*a == ' ' || *a == '\t'))
+			a++;
+		while (b > a && (b[-1] == ' ' || b[-1] == '\t'))
+			b--;
+		if (b > a)
+			json_array_append_new(arr, json_stringn(a, (size_t)(b - a)));
+		p = comma ? comma + 1 : p + k;
+	}
+	json_t *doc = json_pack("{s:o}", "columns", arr);
+	char *text = json_dumps(doc, JSON_COMPACT);
+	char *path = xasprintf("/catalog/masks/%s", name);
+	if (ui_call_service(req, GW_CATALOGD, "PUT", path, text, &st, &answer, &err) != 0) {
+		rc = ui_send_error_page(req, 502, "Not saved", err.code, err.msg, NULL);
+	} else if (st != 200) {
+		rc = ui_send_error_page(req, st >= 400 && st < 500 ? (int)st : 502, "Not saved",
+					ui_jstr(answer, "code"), ui_jstr(answer, "error"), answer);
+	} else {
+		char *where = xasprintf("/datasets/%s#personal", name);
+		http_respond_bytes(req, 303, "text/plain; charset=utf-8", "", 0);
+		http_response_header(req, "Location", where);
+		free(where);
+		rc = 0;
+	}
+	lh_error_clear(&err);
+	json_decref(answer);
+	json_decref(doc);
+	free(text);
+	free(path);
+	free(cols);
+	return rc;
+}
+
 /* POST /datasets/<name>/rename (csrf, to) and /datasets/<name>/drop (csrf,
  * confirm). */
 int ui_dataset_post_end(struct http_request *req)
@@ -372,8 +490,9 @@ int ui_dataset_post_end(struct http_request *req)
 	char *to = form_value(body ? body : "", n, "to");
 	char *confirm = form_value(body ? body : "", n, "confirm");
 	int rc = 0, rename = slash && !strcmp(slash, "/rename"), drop = slash && !strcmp(slash, "/drop");
+	int masks = slash && !strcmp(slash, "/masks");
 
-	if (!slash || len == 0 || len > LH_DATASET_NAME_MAX || (!rename && !drop)) {
+	if (!slash || len == 0 || len > LH_DATASET_NAME_MAX || (!rename && !drop && !masks)) {
 		rc = ui_send_error_page(req, 404, "Not found", "not_found", "no such page", NULL);
 		goto out;
 	}
@@ -385,8 +504,13 @@ int ui_dataset_post_end(struct http_request *req)
 		goto out;
 	}
 	if (!ui_csrf_ok(req, token)) {
-		rc = ui_send_error_page(req, 403, rename ? "Not renamed" : "Not dropped",
+		rc = ui_send_error_page(req, 403, rename ? "Not renamed" : masks ? "Not saved"
+									   : "Not dropped",
 					"csrf_failed", "nothing was changed", NULL);
+		goto out;
+	}
+	if (masks) {
+		rc = post_masks(req, name, body ? body : "", n);
 		goto out;
 	}
 	if (rename) {

@@ -184,6 +184,51 @@ class TestMasking(ServerTest):
         self.assertEqual(self.rows(ANN, sql), [["s3cret"]])
 
 
+class TestMaskingInTheWebUI(ServerTest):
+    """The dataset page: personal columns marked; the form for admins only."""
+
+    def test_page_marks_and_the_admin_form_sets_them(self):
+        import re
+        from urllib.parse import quote
+        srv = Server("serve", env={"LAKEHOUSE_AUTH_TOKENS": TOKENS, "LAKEHOUSE_LOG": "quiet"})
+        try:
+            st, _, obj = request_json("POST", srv.url + "/v1/ingest?name=candidates", CANDIDATES,
+                                      dict(bearer(MARIA), **{"Content-Type": "text/csv"}))
+            self.assertEqual(st, 200, obj)
+            page = lambda tok: request("GET", srv.url + "/datasets/candidates",
+                                       headers=dict(bearer(tok), Accept="text/html"))
+            st, hdrs, body = page(ROOT)
+            self.assertEqual(st, 200)
+            self.assertIn(b'id="masks-form"', body)
+            self.assertIn(b'id="drop-form"', body)
+            csrf = re.search(r"lh_csrf=([0-9a-f]{64});", hdrs["set-cookie"]).group(1)
+            form = "csrf=%s&columns=%s" % (csrf, quote("email, phone"))
+            post = lambda tok: request("POST", srv.url + "/datasets/candidates/masks", body=form,
+                                       headers=dict(bearer(tok), **{
+                                           "Content-Type": "application/x-www-form-urlencoded",
+                                           "Cookie": "lh_csrf=" + csrf, "Accept": "text/html"}))
+            st, _, _ = post(MARIA)      # a write token may not
+            self.assertEqual(st, 403)
+            st, hdrs, _ = post(ROOT)
+            self.assertEqual(st, 303)
+            self.assertEqual(hdrs["location"], "/datasets/candidates#personal")
+            st, _, obj = request_json("GET", srv.url + "/v1/catalog/masks/candidates",
+                                      headers=bearer(ANN))
+            self.assertEqual(obj["columns"], ["email", "phone"])
+            for tok in (ANN, MARIA):
+                st, _, body = page(tok)
+                self.assertEqual(st, 200)
+                self.assertEqual(body.count(b'class="badge personal"'), 2)
+                self.assertNotIn(b'id="masks-form"', body)
+                self.assertNotIn(b'id="drop-form"', body)
+                self.assertNotIn(b"ada@example.com", body) if tok == ANN else \
+                    self.assertIn(b"ada@example.com", body)
+            self.assertNotIn(b"Upload new version", page(ANN)[2])
+            self.assertIn(b"Upload new version", page(MARIA)[2])
+        finally:
+            srv.cleanup()
+
+
 class TestMaskedSearch(ServerTest):
     """Search over a dataset with personal columns."""
 

@@ -147,6 +147,10 @@ TEST(auth_is_admin_routes)
 	CHECK_EQ_INT(auth_is_admin("POST", "/datasets/a/rename"), 1);
 	CHECK_EQ_INT(auth_is_admin("POST", "/v1/ingest"), 0);
 	CHECK_EQ_INT(auth_is_admin("DELETE", "/catalog/index/a"), 0);
+	CHECK_EQ_INT(auth_is_admin("POST", "/datasets/a/drop"), 1);
+	CHECK_EQ_INT(auth_is_admin("POST", "/datasets/a/masks"), 1);
+	CHECK_EQ_INT(auth_is_admin("POST", "/datasets/drop"), 0);
+	CHECK_EQ_INT(auth_is_admin("POST", "/search/feedback"), 0);
 }
 
 TEST(auth_legacy_tokens_keep_their_powers)
