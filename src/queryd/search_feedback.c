@@ -11,8 +11,8 @@
  *     number, a date or a boolean), id (the row's id as JSON: an int64
  *     column for integer ids, `"C-17"` with its quotes for text ids, so
  *     they stay utf8), score (float64, always written with a '.'),
- *     recorded_at (timestamp[us, tz=UTC], queryd's clock), who (utf8, null
- *     until tokens have names), embedder ("builtin": what the similarity
+ *     recorded_at (timestamp[us, tz=UTC], queryd's clock), who (utf8: the
+ *     name of the token that rated, ADR 0210; null without tokens), embedder ("builtin": what the similarity
  *     of queries uses; the query text is kept, so it can be embedded
  *     again). Nothing is edited in place; SQL reads it like any dataset.
  *  2. Checked before anything is written, the whole call refused on the
@@ -926,8 +926,8 @@ out:
 	return rc;
 }
 
-static int record(struct queryd *qd, const json_t *body, int client_fd, const char *rid,
-		  json_t **out, struct lh_error *err)
+static int record(struct queryd *qd, const json_t *body, int client_fd, const char *who,
+		  const char *rid, json_t **out, struct lh_error *err)
 {
 	struct search *s = queryd_search(qd);
 	struct rating *items = NULL;
@@ -1032,7 +1032,10 @@ static int record(struct queryd *qd, const json_t *body, int client_fd, const ch
 		csv_score(&csv, items[i].score);
 		lh_buf_append(&csv, ",", 1);
 		lh_buf_append(&csv, when, strlen(when));
-		if (lh_buf_append(&csv, ",,builtin\n", 10)) {
+		lh_buf_append(&csv, ",", 1);
+		if (who && who[0])   /* the token's name (ADR 0210) */
+			csv_field(&csv, who);
+		if (lh_buf_append(&csv, ",builtin\n", 9)) {
 			lh_fail(err, 413, "too_large", "the ratings are too large for one call");
 			goto out;
 		}
@@ -1067,7 +1070,7 @@ int search_route_feedback(struct http_request *req)
 	const char *raw = http_request_body(req, &n);
 	json_t *body = json_parse_request(raw, n, &err);
 	if (body && record(http_request_ctx(req), body, http_request_client_fd(req),
-			   http_request_id(req), &answer, &err) == 0)
+			   http_request_who(req), http_request_id(req), &answer, &err) == 0)
 		http_respond_json(req, 200, answer);   /* takes it */
 	else
 		http_respond_error(req, &err);

@@ -300,6 +300,18 @@ class TestMaskedSearch(ServerTest):
         self.assertEqual(obj["code"], "masked_column")
         self.assertIn("email", obj["error"])
 
+    def test_feedback_names_who_rated(self):
+        # issue 20 point 2: the feedback dataset's "who" is the token's name
+        st, _, obj = request_json("POST", self.base + "/v1/search/feedback",
+                                  {"dataset": "candidates", "query": "dental hygienist",
+                                   "id": 2, "score": 1}, bearer(MARIA))
+        self.assertEqual(st, 200, obj)
+        st, _, obj = request_json("POST", self.base + "/v1/query",
+                                  {"sql": "SELECT who, id FROM candidates__feedback"},
+                                  bearer(ANN))
+        self.assertEqual(st, 200, obj)
+        self.assertIn(["maria", 2], obj["rows"])
+
     def test_mcp_query_tool_sees_nulls(self):
         hdr = dict(bearer(BOT), **{"Accept": "application/json, text/event-stream"})
         st, h, obj = request_json("POST", self.base + "/mcp", {
