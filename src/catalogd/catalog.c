@@ -494,6 +494,15 @@ struct catalog_version *catalog_request_parse(const json_t *body, struct lh_erro
 	}
 	if (json_get_bool(body, "evolve", 0, &v->evolve, err))             /* ADR 0173 */
 		goto fail;
+	const char *by = NULL;                                              /* ADR 0210 */
+	if (json_get_string(body, "ingested_by", 0, &by, err))
+		goto fail;
+	if (by && (strlen(by) > LH_TOKEN_NAME_MAX || !by[0])) {
+		field_fail(err, "bad_request", "ingested_by", "ingested_by is a token's name: 1 to %d "
+			   "characters", LH_TOKEN_NAME_MAX);
+		goto fail;
+	}
+	snprintf(v->ingested_by, sizeof v->ingested_by, "%s", by ? by : "");
 	return v;
 fail:
 	catalog_version_destroy(v);
@@ -845,6 +854,7 @@ static int evolve_plan(const struct catalog_version *latest, const struct catalo
 	next->version = latest->version + 1;
 	next->created_ms = latest->created_ms;
 	next->updated_ms = now_ms;
+	memcpy(next->ingested_by, req->ingested_by, sizeof next->ingested_by);   /* ADR 0210 */
 	*out = next;
 	next = NULL;
 	rc = 0;
@@ -932,6 +942,7 @@ int catalog_plan(const struct catalog_version *latest, const struct catalog_vers
 	next->version = latest->version + 1;
 	next->created_ms = latest->created_ms;
 	next->updated_ms = now_ms;
+	memcpy(next->ingested_by, req->ingested_by, sizeof next->ingested_by);   /* ADR 0210 */
 	*out = next;
 	next = NULL;
 	rc = 0;
@@ -1075,6 +1086,7 @@ json_t *catalog_summary_json(const struct catalog_summary *s, int for_versions)
 		/* A version's own creation time, and how it was made. */
 		snprintf(m.created_at, sizeof m.created_at, "%s", updated);
 		snprintf(m.mode, sizeof m.mode, "%s", catalog_mode_name(s->mode));
+		snprintf(m.ingested_by, sizeof m.ingested_by, "%s", s->ingested_by);
 	} else {
 		snprintf(m.name, sizeof m.name, "%s", s->name);
 		catalog_time_format(s->created_ms, m.created_at);

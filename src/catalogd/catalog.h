@@ -14,6 +14,7 @@
 #include "common/json.h"
 #include "common/limits.h"
 #include "common/sha256.h"
+#include "common/tokens.h"
 
 #include <stddef.h>
 #include <stdint.h>
@@ -54,6 +55,7 @@ struct catalog_version {
 	int64_t size_bytes;                   /* sum over objects */
 	int64_t created_ms;  /* the dataset's creation (its version 1), Unix ms */
 	int64_t updated_ms;  /* this version's creation, Unix ms */
+	char ingested_by[LH_TOKEN_NAME_MAX + 1]; /* who made it (ADR 0210), "" = unsaid */
 	/* ADR 0173 (explicit evolution): */
 	int evolve;          /* a request's "evolve": true */
 	json_t *object_schemas;  /* owned, or NULL: {"<fp>": [schema]} for every
@@ -78,6 +80,7 @@ struct catalog_summary {
 	enum catalog_mode mode;
 	int64_t row_count, size_bytes;
 	int64_t created_ms, updated_ms;
+	char ingested_by[LH_TOKEN_NAME_MAX + 1]; /* version lists (ADR 0210), "" = unsaid */
 };
 
 /* --- the model --------------------------------------------------------- */

@@ -240,6 +240,14 @@ static const char *const migrations[] = {
 	"CREATE TABLE IF NOT EXISTS dataset_masks ("
 	"  dataset_id BIGINT PRIMARY KEY REFERENCES datasets(id) ON DELETE CASCADE,"
 	"  columns_json TEXT NOT NULL);",
+	/* 8: who made each version (ADR 0210); it goes with its version row. */
+	"CREATE TABLE IF NOT EXISTS version_authors ("
+	"  dataset_id BIGINT NOT NULL,"
+	"  version BIGINT NOT NULL,"
+	"  who TEXT NOT NULL,"
+	"  PRIMARY KEY (dataset_id, version),"
+	"  FOREIGN KEY (dataset_id, version) REFERENCES versions(dataset_id, version)"
+	"    ON DELETE CASCADE);",
 };
 #define NMIGRATIONS ((int)(sizeof migrations / sizeof migrations[0]))
 
@@ -771,6 +779,8 @@ static int summaries_collect(struct catalog_pg *s, struct pg_conn *c, const char
 		m->size_bytes = field_i64(res, i, 5);
 		m->created_ms = field_i64(res, i, 6);
 		m->updated_ms = field_i64(res, i, 7);
+		if (PQnfields(res) > 8)   /* version lists: who made it (ADR 0210) */
+			snprintf(m->ingested_by, sizeof m->ingested_by, "%s", PQgetvalue(res, i, 8));
 	}
 	PQclear(res);
 	*out = arr;
@@ -813,8 +823,9 @@ static int pg_list_versions(struct catalog_store *store, const char *name,
 	/* A dataset always has a version, so no row means no dataset. */
 	rc = summaries_collect(s, c,
 		"SELECT d.name, v.version, v.schema_fingerprint, v.mode, v.row_count,"
-		" v.size_bytes, d.created_ms, v.created_ms"
+		" v.size_bytes, d.created_ms, v.created_ms, coalesce(a.who, '')"
 		" FROM versions v JOIN datasets d ON d.id = v.dataset_id"
+		" LEFT JOIN version_authors a ON a.dataset_id = v.dataset_id AND a.version = v.version"
 		" WHERE d.name = $1 ORDER BY v.version", 1, params, out, n, err);
 	pool_put(s, c);
 	if (!rc && *n == 0)
@@ -878,6 +889,11 @@ static int version_insert(PGconn *pg, int64_t id, const struct catalog_version *
 		      " schema_json, mode, row_count, size_bytes, created_ms)"
 		      " VALUES ($1, $2, $3, $4, $5, $6, $7, $8)", 8, vparams,
 		  "write a version", NULL, err))
+		goto out;
+	const char *aparams[] = { b_id.s, b_ver.s, v->ingested_by };
+	if (v->ingested_by[0] &&                                             /* ADR 0210 */
+	    query(pg, "INSERT INTO version_authors (dataset_id, version, who) VALUES ($1, $2, $3)",
+		  3, aparams, "write who made a version", NULL, err))
 		goto out;
 	if (v->nobjects == 0) {
 		rc = 0;

@@ -192,6 +192,15 @@ static const char *const migrations[] = {
 	"CREATE TABLE IF NOT EXISTS dataset_masks ("
 	"  dataset_id INTEGER PRIMARY KEY REFERENCES datasets(id) ON DELETE CASCADE,"
 	"  columns_json TEXT NOT NULL);",
+	/* 8: who made each version (ADR 0210): the name of the token, where
+	 * tokens have names; it goes with its version row. */
+	"CREATE TABLE IF NOT EXISTS version_authors ("
+	"  dataset_id INTEGER NOT NULL,"
+	"  version INTEGER NOT NULL,"
+	"  who TEXT NOT NULL,"
+	"  PRIMARY KEY (dataset_id, version),"
+	"  FOREIGN KEY (dataset_id, version) REFERENCES versions(dataset_id, version)"
+	"    ON DELETE CASCADE) WITHOUT ROWID;",
 };
 #define NMIGRATIONS ((int)(sizeof migrations / sizeof migrations[0]))
 
@@ -662,6 +671,8 @@ static void summary_from_row(sqlite3_stmt *st, struct catalog_summary *m)
 	m->size_bytes = sqlite3_column_int64(st, 5);
 	m->created_ms = sqlite3_column_int64(st, 6);
 	m->updated_ms = sqlite3_column_int64(st, 7);
+	if (sqlite3_column_count(st) > 8)   /* version lists: who made it (ADR 0210) */
+		snprintf(m->ingested_by, sizeof m->ingested_by, "%s", column_text(st, 8));
 }
 
 /* Run a summary query with ?1 bound to `id` (if >= 0), collecting rows. */
@@ -730,8 +741,9 @@ static int sqlite_list_versions(struct catalog_store *store, const char *name,
 		goto out;
 	rc = summaries_collect(c->db,
 		"SELECT d.name, v.version, v.schema_fingerprint, v.mode, v.row_count,"
-		" v.size_bytes, d.created_ms, v.created_ms"
+		" v.size_bytes, d.created_ms, v.created_ms, coalesce(a.who, '')"
 		" FROM versions v JOIN datasets d ON d.id = v.dataset_id"
+		" LEFT JOIN version_authors a ON a.dataset_id = v.dataset_id AND a.version = v.version"
 		" WHERE v.dataset_id = ?1 ORDER BY v.version", id, out, n, err);
 out:
 	pool_put(s, c);
@@ -766,6 +778,18 @@ static int version_insert(sqlite3 *db, int64_t id, const struct catalog_version 
 		goto out;
 	sqlite3_finalize(st);
 	st = NULL;
+	if (v->ingested_by[0]) {                                             /* ADR 0210 */
+		if (prepare(db, "INSERT INTO version_authors (dataset_id, version, who)"
+				" VALUES (?1, ?2, ?3)", &st, err))
+			goto out;
+		sqlite3_bind_int64(st, 1, id);
+		sqlite3_bind_int64(st, 2, v->version);
+		sqlite3_bind_text(st, 3, v->ingested_by, -1, SQLITE_STATIC);
+		if (step_done(db, st, "write who made a version", err))
+			goto out;
+		sqlite3_finalize(st);
+		st = NULL;
+	}
 
 	if (prepare(db, "INSERT INTO version_objects (dataset_id, version, ord, key, size,"
 			" row_count, content_sha256) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)", &st, err))

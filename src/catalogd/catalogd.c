@@ -54,6 +54,7 @@
 #include "common/ready.h"
 #include "common/service.h"
 #include "common/storage_client.h"
+#include "common/tokens.h"
 #include "common/xmalloc.h"
 
 #include <errno.h>
@@ -70,7 +71,28 @@ struct catalogd {
 	struct gc_peer peer;         /* the register's object check (no request id) */
 	pthread_mutex_t gc_lock;     /* one GC at a time in this catalogd */
 	struct ready *ready;         /* GET /ready: the database (ADR 0200) */
+	char service_hash[LH_SHA256_HEX_LEN + 1]; /* SHA-256 of the services' own
+						   * token, "" without auth */
 };
+
+/* ADR 0210: who made a version. ingestd registers with the services' token
+ * and says whose upload it was ("ingested_by"); any other caller is named
+ * by its own token, whatever its body claims. */
+static void set_ingested_by(struct catalogd *c, struct http_request *req,
+			    struct catalog_version *v)
+{
+	const char *auth = http_request_header(req, "Authorization");
+	char hash[LH_SHA256_HEX_LEN + 1];
+	if (!c->service_hash[0])
+		return;   /* no tokens: nobody to tell apart */
+	if (auth && !strncasecmp(auth, "Bearer ", 7)) {
+		tokens_hash(auth + 7, strlen(auth + 7), hash);
+		if (auth_token_equal(hash, LH_SHA256_HEX_LEN, c->service_hash, LH_SHA256_HEX_LEN,
+				     LH_SHA256_HEX_LEN))
+			return;
+	}
+	snprintf(v->ingested_by, sizeof v->ingested_by, "%s", http_request_who(req));
+}
 
 /* Answer err if set (always returns 0: a response is set either way). */
 static int respond_result(struct http_request *req, struct lh_error *err)
@@ -113,6 +135,7 @@ static int register_end(struct http_request *req)
 	parsed = catalog_request_parse(doc, &err);
 	if (!parsed)
 		goto out;
+	set_ingested_by(c, req, parsed);
 	if (catalog_store_register(c->store, parsed, &manifest, &existing, &err))
 		goto out;
 	resp = json_object();
@@ -814,6 +837,8 @@ struct catalogd *catalogd_start(const struct lh_config *cfg, struct lh_error *er
 		if (make_parent_dir(location, err))
 			goto fail;
 	}
+	if (auth_service_token(cfg))
+		tokens_hash(auth_service_token(cfg), strlen(auth_service_token(cfg)), c->service_hash);
 	c->store = catalog_store_open(backend, location, err);
 	if (!c->store)
 		goto fail;

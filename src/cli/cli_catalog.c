@@ -289,18 +289,25 @@ int cli_versions_main(int argc, char **argv)
 		json_decref(j);
 		goto out;
 	}
-	static const char *const headers[] = { "VERSION", "ROWS", "SIZE", "MODE", "CREATED" };
-	static const int right[] = { 1, 1, 1, 0, 0 };
-	char **cells = xcalloc(5 * n + 1, sizeof *cells);
+	/* BY: the token that made the version (ADR 0210), shown when any has one */
+	static const char *const headers[] = { "VERSION", "ROWS", "SIZE", "MODE", "CREATED", "BY" };
+	static const int right[] = { 1, 1, 1, 0, 0, 0 };
+	size_t ncol = 5;
+	for (size_t i = 0; i < n; i++)
+		if (list[i].ingested_by[0])
+			ncol = 6;
+	char **cells = xcalloc(ncol * n + 1, sizeof *cells);
 	for (size_t i = 0; i < n; i++) {
 		const struct manifest_summary *v = &list[i];
-		cells[5 * i + 0] = int_text(v->version);
-		cells[5 * i + 1] = int_text(v->row_count);
-		cells[5 * i + 2] = bytes_text(v->size_bytes);
-		cells[5 * i + 3] = xstrdup(v->mode);
-		cells[5 * i + 4] = xstrdup(v->created_at);
+		cells[ncol * i + 0] = int_text(v->version);
+		cells[ncol * i + 1] = int_text(v->row_count);
+		cells[ncol * i + 2] = bytes_text(v->size_bytes);
+		cells[ncol * i + 3] = xstrdup(v->mode);
+		cells[ncol * i + 4] = xstrdup(v->created_at);
+		if (ncol == 6)
+			cells[ncol * i + 5] = xstrdup(v->ingested_by);
 	}
-	table_out(headers, 5, cells, n, right, o.wide);
+	table_out(headers, ncol, cells, n, right, o.wide);
 out:
 	free(list);
 	lh_error_clear(&err);

@@ -342,6 +342,8 @@ int manifest_summaries_from_json(const json_t *arr, int for_versions,
 		    get_str(v, prefix, "created_at", 0, s->created_at, sizeof s->created_at, NULL,
 			    err) ||
 		    get_str(v, prefix, "updated_at", 0, s->updated_at, sizeof s->updated_at, NULL,
+			    err) ||
+		    get_str(v, prefix, "ingested_by", 0, s->ingested_by, sizeof s->ingested_by, NULL,
 			    err))
 			goto fail;
 		const json_t *masked = json_object_get(v, "masked");
@@ -376,6 +378,8 @@ json_t *manifest_summary_to_json(const struct manifest_summary *s, int for_versi
 		set_str(j, "name", s->name);
 	if (s->masked[0])
 		json_object_set_new(j, "masked", json_loads(s->masked, 0, NULL));
+	if (s->ingested_by[0])
+		set_str(j, "ingested_by", s->ingested_by);
 	json_object_set_new(j, "version", json_integer(s->version));
 	if (s->row_count >= 0)
 		json_object_set_new(j, "row_count", json_integer(s->row_count));

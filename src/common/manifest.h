@@ -120,6 +120,8 @@ struct manifest_summary {
 	char created_at[MANIFEST_TIME_LEN + 1];    /* dataset: its creation;
 						    * version list: the version's */
 	char updated_at[MANIFEST_TIME_LEN + 1];    /* dataset lists; "" = unsaid */
+	char ingested_by[64];                      /* version lists: the token name
+						    * that made it (ADR 0210); "" = unsaid */
 	char masked[LH_MASKED_JSON_MAX + 1];       /* dataset lists: the personal
 						    * columns as a JSON array
 						    * text (ADR 0211); "" = none */

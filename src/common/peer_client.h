@@ -55,6 +55,8 @@ struct peer_call {
 				      * its own caller's, ADR 0090), or NULL */
 	long status;                 /* OUT: the peer's HTTP status of the last
 				      * request, 0 when no peer answered */
+	const char *who;             /* the name of the client's token (ADR 0210),
+				      * for a register's "ingested_by", or NULL */
 };
 
 /* Embedded in each typed client. */

@@ -79,7 +79,8 @@ static void render_versions(struct html *h, const char *name,
 	html_lit(h, "<div class=\"table-wrap\"><table class=\"list\" id=\"versions\"><thead><tr>"
 		    "<th scope=\"col\">Version"
 		    "</th><th scope=\"col\">Time</th><th scope=\"col\" class=\"num\">Rows</th>"
-		    "<th scope=\"col\">Mode</th></tr></thead><tbody>");
+		    "<th scope=\"col\">Mode</th><th scope=\"col\">Ingested by</th></tr></thead>"
+		    "<tbody>");
 	for (size_t i = nversions; i-- > 0;) {
 		const struct manifest_summary *v = &versions[i];
 		long long n = (long long)v->version;
@@ -90,8 +91,9 @@ static void render_versions(struct html *h, const char *name,
 		html_printf(h, "<td><a href=\"/datasets/%U?version=%lld\">v%lld</a>", name, n, n);
 		if (n == current)
 			html_lit(h, " <span class=\"badge\">shown</span>");
-		html_printf(h, "</td><td>%s</td><td class=\"num\">%s</td><td>%s</td></tr>", when,
-			    rows, v->mode);
+		html_printf(h, "</td><td>%s</td><td class=\"num\">%s</td><td>%s</td><td class=\"who\">"
+			       "%s</td></tr>",
+			    when, rows, v->mode, v->ingested_by);
 	}
 	html_lit(h, "</tbody></table></div>");
 }

@@ -607,6 +607,7 @@ static int ingest_end(struct http_request *req)
 		.storage = svc->storage, .catalog = svc->catalog,
 		.spool_dir = svc->spool_dir, .duckdb_memory_bytes = svc->duckdb_memory_bytes,
 		.duckdb_threads = svc->duckdb_threads, .request_id = http_request_id(req),
+		.who = http_request_who(req),
 	};
 	struct pipeline_input in = {
 		.name = u->name, .mode = u->mode[0] ? u->mode : "replace",

@@ -142,7 +142,7 @@ static void conversion_release(struct conversion_slots *s)
 /* The call's request id (and the service token, the clients'). */
 static struct peer_call call_of(const struct pipeline_env *env)
 {
-	struct peer_call call = { .request_id = env->request_id };
+	struct peer_call call = { .request_id = env->request_id, .who = env->who };
 	return call;
 }
 

@@ -38,6 +38,8 @@ struct pipeline_env {
 	unsigned duckdb_threads;
 	const char *request_id;         /* propagated to storaged and catalogd (the
 					 * service token is the clients') */
+	const char *who;                /* the uploader's token name (ADR 0210):
+					 * the version's "ingested_by", or NULL */
 };
 
 struct pipeline_input {

@@ -10,7 +10,7 @@ import re
 import subprocess
 import tempfile
 
-from lhtest import BINARY, Server, ServerTest, request_json
+from lhtest import BINARY, Server, ServerTest, request, request_json
 
 CSV = b"id,name\n1,ann\n2,bob\n"
 
@@ -103,6 +103,41 @@ class TestNamedTokens(ServerTest):
                 whos.add(rec.get("who"))
             self.assertNotIn(self.bot, line)
         self.assertIn("claims-bot", whos)
+
+    def test_versions_say_who_ingested_them(self):
+        hdr = {"Content-Type": "text/csv"}
+        st, _, obj = request_json("POST", self.url("/v1/ingest?name=placements"),
+                                  body=b"id,client\n1,Acme\n", headers=dict(bearer(self.maria), **hdr))
+        self.assertEqual(st, 200, obj)
+        st, _, obj = request_json("POST", self.url("/v1/ingest?name=placements&mode=append"),
+                                  body=b"id,client\n2,Globex\n", headers=dict(bearer(self.root), **hdr))
+        self.assertEqual(st, 200, obj)
+        # a caller registering by itself cannot claim to be someone else
+        man = obj["manifest"]
+        o = man["objects"][0]
+        forged = {"name": "placements", "schema": man["schema"], "mode": "replace",
+                  "schema_fingerprint": man["schema_fingerprint"],
+                  "objects": [{k: o[k] for k in ("key", "size", "row_count", "content_sha256")}],
+                  "row_count": o["row_count"], "ingested_by": "root"}
+        st, _, obj = request_json("POST", self.url("/v1/catalog/register"), body=forged,
+                                  headers=bearer(self.maria))
+        self.assertEqual(st, 200, obj)
+        st, _, obj = request_json("GET", self.url("/v1/catalog/versions/placements"),
+                                  headers=bearer(self.bot))
+        self.assertEqual(st, 200, obj)
+        self.assertEqual([v.get("ingested_by") for v in obj["versions"]],
+                         ["maria", "root", "maria"])
+        env = dict(os.environ, LAKEHOUSE_URL=self.srv.url, LAKEHOUSE_TOKEN=self.bot)
+        out = subprocess.run([BINARY, "versions", "placements"], env=env, stdout=subprocess.PIPE,
+                             stderr=subprocess.PIPE, timeout=30)
+        self.assertEqual(out.returncode, 0, out.stderr)
+        lines = out.stdout.decode().splitlines()
+        self.assertIn("BY", lines[0])
+        self.assertTrue(lines[1].rstrip().endswith("maria"), lines)
+        st, _, page = request("GET", self.url("/datasets/placements"),
+                              headers=dict(bearer(self.bot), Accept="text/html"))
+        self.assertEqual(st, 200)
+        self.assertIn(b'<td class="who">root</td>', page)
 
     def test_unknown_token_is_401(self):
         st, _, obj = request_json("GET", self.url("/v1/catalog/datasets"),

@@ -309,12 +309,12 @@ TEST(catalog_store_survives_reopen)
 		return;
 	}
 
-	/* the file: WAL, schema version 7, intact */
+	/* the file: WAL, schema version 8, intact */
 	sqlite3 *db = NULL;
 	sqlite3_stmt *st = NULL;
 	CHECK_EQ_INT(sqlite3_open(f.path, &db), SQLITE_OK);
 	const char *checks[][2] = { { "PRAGMA journal_mode", "wal" },
-				    { "PRAGMA user_version", "7" },  /* 7: personal columns, ADR 0211 */
+				    { "PRAGMA user_version", "8" },  /* 8: version authors, ADR 0210 */
 				    { "PRAGMA integrity_check", "ok" },
 				    { "SELECT count(*) FROM versions", "3" } };
 	for (size_t i = 0; i < sizeof checks / sizeof checks[0]; i++) {
