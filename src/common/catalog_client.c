@@ -134,7 +134,7 @@ int catalog_client_register_evolve(struct catalog_client *c, struct peer_call *c
 	json_t *body = register_json(req), *doc = NULL;
 	if (evolve)                                                          /* ADR 0173 */
 		json_object_set_new(body, "evolve", json_true());
-	if (call->who && call->who[0])                                      /* ADR 0210 */
+	if (call && call->who && call->who[0])                              /* ADR 0210 */
 		json_object_set_new(body, "ingested_by", json_string(call->who));
 	char *text = json_dump_compact(body);
 	*out = NULL;
