@@ -479,8 +479,34 @@ static int masks_get_end(struct http_request *req)
 	return respond_result(req, &err);
 }
 
-/* PUT {"columns": [...]}: every name a column of the latest version, no
- * duplicates; [] clears. DELETE clears. */
+/* Whether `col` is a column of `latest` or of an earlier version of `name`:
+ * a column an evolution dropped or renamed still holds values in the older
+ * versions ("name@N"), so it can be masked too (ADR 0211). 1, 0, or 0 with
+ * err set when a version could not be read. */
+static int column_in_any_version(struct catalogd *c, const char *name,
+				 const struct catalog_version *latest, const char *col,
+				 struct lh_error *err)
+{
+	for (int64_t ver = latest->version; ver >= 1; ver--) {
+		struct catalog_version *v = NULL;
+		const struct catalog_version *cur = latest;
+		if (ver != latest->version) {
+			if (catalog_store_get(c->store, name, ver, &v, err))
+				return 0;
+			cur = v;
+		}
+		int found = 0;
+		for (size_t k = 0; k < cur->ncolumns && !found; k++)
+			found = !strcmp(cur->columns[k].name, col);
+		catalog_version_destroy(v);
+		if (found)
+			return 1;
+	}
+	return 0;
+}
+
+/* PUT {"columns": [...]}: every name a column of some version (the latest
+ * first), no duplicates; [] clears. DELETE clears. */
 static int masks_put_end(struct http_request *req)
 {
 	struct catalogd *c = http_request_ctx(req);
@@ -512,9 +538,9 @@ static int masks_put_end(struct http_request *req)
 		json_array_foreach(cols, i, col) {
 			const char *cn = json_string_value(col);
 			size_t k;
-			for (k = 0; cn && k < v->ncolumns && strcmp(v->columns[k].name, cn); k++)
-				;
-			if (!cn || k == v->ncolumns) {
+			if (!cn || !column_in_any_version(c, name, v, cn, &err)) {
+				if (err.status)
+					goto out;
 				lh_fail(&err, 400, "unknown_column",
 					"dataset \"%s\" has no column %s%s%s", name, cn ? "\"" : "",
 					cn ? cn : "(a column name is a string)", cn ? "\"" : "");

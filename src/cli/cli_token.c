@@ -51,11 +51,24 @@ static int file_has_name(const char *path, const char *name)
 	return found;
 }
 
+/* 1 if the file `fd` is not empty and does not end in a newline. */
+static int lacks_final_newline(int fd)
+{
+	char last;
+	off_t end = lseek(fd, 0, SEEK_END);
+	return end > 0 && pread(fd, &last, 1, end - 1) == 1 && last != '\n';
+}
+
 static int append_line(const char *path, const char *line)
 {
-	int fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600);
+	int fd = open(path, O_RDWR | O_APPEND | O_CREAT | O_CLOEXEC, 0600);
 	if (fd < 0) {
 		fprintf(stderr, "lakehouse: cannot open %s: %s\n", path, strerror(errno));
+		return -1;
+	}
+	if (lacks_final_newline(fd) && write(fd, "\n", 1) != 1) {
+		fprintf(stderr, "lakehouse: cannot write %s: %s\n", path, strerror(errno));
+		close(fd);
 		return -1;
 	}
 	size_t n = strlen(line), off = 0;

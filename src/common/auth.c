@@ -219,6 +219,26 @@ enum auth_outcome auth_identify(const struct lh_config *cfg, const char *authori
 	return AUTH_ALLOW;
 }
 
+/* Whether the Authorization header carries the services' own token
+ * (auth_service_token), compared in constant time. */
+static int is_service_token(const struct lh_config *cfg, const char *authorization)
+{
+	const char *svc = auth_service_token(cfg), *p = authorization;
+	if (!svc || !p)
+		return 0;
+	while (*p == ' ' || *p == '\t')
+		p++;
+	if (strncasecmp(p, "Bearer", 6) != 0)
+		return 0;
+	p += 6;
+	while (*p == ' ' || *p == '\t')
+		p++;
+	size_t len = strlen(p);
+	while (len && (p[len - 1] == ' ' || p[len - 1] == '\t'))
+		len--;
+	return auth_token_equal(p, len, svc, strlen(svc), LH_CFG_TOKEN_LINE);
+}
+
 enum auth_outcome auth_decide_who(const struct lh_config *cfg, const char *method,
 				  const char *path, const char *authorization,
 				  struct auth_principal *who)
@@ -233,7 +253,9 @@ enum auth_outcome auth_decide_who(const struct lh_config *cfg, const char *metho
 		return AUTH_ALLOW;
 	if (me.role == LH_ROLE_WRITE)
 		return auth_is_admin(method, path) ? AUTH_NOT_ADMIN : AUTH_ALLOW;
-	if (auth_is_raw_data(method, path))
+	/* The services' own token reads objects even when it is a read token
+	 * (a read-only deployment: queryd must fetch them). */
+	if (auth_is_raw_data(method, path) && !is_service_token(cfg, authorization))
 		return AUTH_RAW_DATA;
 	return auth_is_write(method, path) ? AUTH_READ_ONLY : AUTH_ALLOW;
 }
@@ -278,6 +300,10 @@ int auth_tokens_load(struct lh_config *cfg, struct lh_error *err)
 			     &c->auth.n_table, err))
 		return -1;
 	if (c->auth.service_token[0]) {
+		char why[200];
+		if (tokens_check_secret(c->auth.service_token, strlen(c->auth.service_token), why,
+					sizeof why))
+			return lh_fail(err, 400, "bad_config", "[auth] service_token: %s", why);
 		if (c->auth.n_table == LH_CFG_MAX_NAMED_TOKENS)
 			return lh_fail(err, 400, "bad_config", "too many tokens (at most %d in all)",
 				       LH_CFG_MAX_NAMED_TOKENS);

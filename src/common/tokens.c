@@ -114,7 +114,12 @@ int tokens_parse_line(const char *s, size_t n, struct lh_token *out, char *why, 
 		return whyf(why, wn, "token \"%s\": the role must be read, agent, write or admin",
 			    out->name);
 	out->role = (unsigned char)r;
-	if (rest_n > 7 && memcmp(rest, "sha256:", 7) == 0 && is_hex64(rest + 7, rest_n - 7)) {
+	if (rest_n >= 7 && memcmp(rest, "sha256:", 7) == 0) {
+		/* a hashed line must be exactly that: a mistyped hash must not
+		 * become a plain token whose text is in the file */
+		if (!is_hex64(rest + 7, rest_n - 7))
+			return whyf(why, wn, "token \"%s\": after sha256: come exactly 64 hex "
+				    "digits", out->name);
 		for (size_t i = 0; i < LH_SHA256_HEX_LEN; i++) {
 			char c = rest[7 + i];
 			out->hash[i] = (char)(c >= 'A' && c <= 'F' ? c - 'A' + 'a' : c);
@@ -138,6 +143,18 @@ int tokens_parse_line(const char *s, size_t n, struct lh_token *out, char *why, 
 	}
 	tokens_hash(rest, rest_n, out->hash);
 	out->plain = 1;
+	return 0;
+}
+
+int tokens_check_secret(const char *s, size_t n, char *why, size_t wn)
+{
+	if (n < 16 || n > TOKEN_SECRET_MAX)
+		return whyf(why, wn, "a token is 16 to %d characters", TOKEN_SECRET_MAX);
+	for (size_t i = 0; i < n; i++) {
+		unsigned char c = (unsigned char)s[i];
+		if (c <= 0x20 || c >= 0x7f || c == ',')
+			return whyf(why, wn, "tokens are printable ASCII without spaces or commas");
+	}
 	return 0;
 }
 

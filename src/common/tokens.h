@@ -48,6 +48,10 @@ int tokens_role_sees_personal(enum lh_role role);
  * in why (plain words, never the token). */
 int tokens_parse_line(const char *s, size_t n, struct lh_token *out, char *why, size_t wn);
 
+/* Whether s[0..n) may be a token: 16-127 printable ASCII characters
+ * without spaces or commas. 0, or -1 with why. */
+int tokens_check_secret(const char *s, size_t n, char *why, size_t wn);
+
 /* The token part of a plain line s[0..n) (after NAME:ROLE:), or NULL for a
  * hashed or malformed line; *tn gets its length. */
 const char *tokens_line_secret(const char *s, size_t n, size_t *tn);

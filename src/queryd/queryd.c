@@ -85,7 +85,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#define QUERYD_MAX_REFS 256
+#define QUERYD_MAX_REFS 1024
 
 struct qrun;
 
@@ -622,6 +622,13 @@ static int resolve_tables(struct qrun *r, const char *sql, size_t len, const cha
 	struct peer_call call = { .request_id = rid };
 	int rc = -1;
 	size_t nrefs = sql_refs_scan(sql, len, refs, QUERYD_MAX_REFS);
+	if (nrefs == QUERYD_MAX_REFS) {
+		/* Fail closed (ADR 0211): a name past the limit would never be
+		 * resolved, pinned or masked. */
+		lh_fail(err, 400, "bad_query", "the statement names more than %d different "
+			"identifiers; split it into smaller queries", QUERYD_MAX_REFS - 1);
+		goto out;
+	}
 	/* Without a catalog (a bare `lakehouse queryd`) there are no datasets. */
 	if (!catalog_client_configured(s->catalog)) {
 		rc = 0;
@@ -878,11 +885,11 @@ static int worker_run(struct qrun *r, const char *sql, size_t body_len, const ch
 {
 	char *payload = NULL;
 	size_t n;
-	json_t *q = json_pack("{s:s, s:I, s:s, s:I, s:f, s:f, s:O, s:O, s:b}", "sql", sql,
+	json_t *q = json_pack("{s:s, s:I, s:s, s:I, s:f, s:f, s:O, s:O, s:b, s:b}", "sql", sql,
 			      "body_len", (json_int_t)body_len, "format", fmt, "max_rows",
 			      (json_int_t)max_rows, "start_ms", r->start_ms, "deadline_ms",
 			      r->deadline_ms, "views", r->views, "latest", r->latest,
-			      "parse_only", parse_only);
+			      "parse_only", parse_only, "mask", r->mask);
 	if (out_path)
 		json_object_set_new(q, "out_path", json_string(out_path));
 	if (r->searches)

@@ -575,14 +575,16 @@ static char *filter_key(const struct sds *d, const char *where)
 }
 
 /* ADR 0211: for a caller who may not see personal columns (`mask`), the
- * dataset's masked columns go into d->masked and into the views `r` pins
- * next; an index over any of them is refused, since its ranking and its
+ * dataset's masked columns go into d->masked: its `where` runs over the
+ * masked view (apply_where) and its hits are shown without them (hit_json).
+ * The version itself (its parts, the in-memory parts of unindexed rows, the
+ * index's common component) is opened unmasked, since it is shared with
+ * every caller. An index over a masked column is refused: its ranking and
  * highlights would show them. 0, or -1 with 403 masked_column. */
 static int mask_dataset(struct qrun *r, struct sds *d, int mask, const char *rid,
 			struct lh_error *err)
 {
 	char masked[LH_MASKED_JSON_MAX + 1];
-	qrun_set_masked(r, NULL);
 	if (!mask)
 		return 0;
 	if (queryd_dataset_masked(qrun_queryd(r), d->v.m->name, rid, masked, err))
@@ -603,7 +605,6 @@ static int mask_dataset(struct qrun *r, struct sds *d, int mask, const char *rid
 				       "which is masked for your token: its results would show it; "
 				       "ask for a write token, or index other columns", d->v.m->name, col);
 	}
-	qrun_set_masked(r, masked);
 	return 0;
 }
 
@@ -620,7 +621,11 @@ static int apply_where(struct search *s, struct qrun *r, struct sds *d, const ch
 		free(key);
 		return 0;
 	}
+	char *mask = d->masked ? json_dumps(d->masked, JSON_COMPACT) : NULL;
+	qrun_set_masked(r, mask);   /* the filter's view only (mask_dataset) */
 	int rc = run_where(r, d, where, rid, err);
+	qrun_set_masked(r, NULL);
+	free(mask);
 	if (rc == 0)
 		search_filter_put(s, key, (const uint64_t *const *)d->allowed, d->nallowed,
 				  d->v.parts, nparts);

@@ -74,6 +74,9 @@ struct worker {
 	struct engine *engine;
 	/* note 7: {"<dataset>": {"version": n, "key": "stub" | "<paths>"}} */
 	json_t *views;
+	/* the last catalog snapshot's datasets: their schemas make the stubs
+	 * that a masked request puts back (restub_for_mask, ADR 0211) */
+	json_t *catalog;
 	/* watchdog (note 4) */
 	pthread_mutex_t mu;
 	pthread_cond_t cv;
@@ -228,6 +231,8 @@ static int apply_catalog(struct worker *w, const json_t *catalog, struct lh_erro
 	size_t i;
 	json_t *d;
 	int rc = -1;
+	json_decref(w->catalog);
+	w->catalog = json_incref((json_t *)list);
 	json_array_foreach(list, i, d) {
 		const char *name = json_string_value(json_object_get(d, "name"));
 		json_int_t version = json_integer_value(json_object_get(d, "version"));
@@ -300,6 +305,47 @@ static int apply_latest(struct worker *w, const json_t *latest, struct lh_error 
 	return 0;
 }
 
+/* ADR 0211: a request of a caller who may not see personal columns turns
+ * every real view it does not pin itself back into a stub, so a view a
+ * writer's query left behind (unmasked) can never answer it, whatever its
+ * SQL names. The next query that reads such a dataset makes its view again
+ * (note 7). 0, or -1 with err. */
+static int restub_for_mask(struct worker *w, const json_t *latest, struct lh_error *err)
+{
+	json_t *pinned = json_object(), *st, *tmp;
+	const char *name;
+	size_t i;
+	json_t *d;
+	int rc = -1;
+	json_array_foreach(latest, i, d) {
+		const char *n = json_string_value(json_object_get(d, "name"));
+		if (n)
+			json_object_set_new(pinned, n, json_true());
+	}
+	json_object_foreach_safe(w->views, tmp, name, st) {
+		const char *key = json_string_value(json_object_get(st, "key"));
+		if ((key && !strcmp(key, "stub")) || json_object_get(pinned, name))
+			continue;
+		const json_t *schema = NULL;
+		json_array_foreach(w->catalog, i, d) {
+			const char *n = json_string_value(json_object_get(d, "name"));
+			if (n && !strcmp(n, name))
+				schema = json_object_get(d, "schema");
+		}
+		if (schema ? engine_dataset_view(w->engine, name, NULL, 0, schema, NULL, 1, err)
+			   : engine_dataset_view_drop(w->engine, name, err))
+			goto out;
+		if (schema)
+			json_object_set_new(st, "key", json_string("stub"));
+		else
+			json_object_del(w->views, name);
+	}
+	rc = 0;
+out:
+	json_decref(pinned);
+	return rc;
+}
+
 /* Views could not be brought up to date: this worker's catalog is unknown,
  * so queryd must not reuse it. */
 static int send_retire(struct worker *w, const struct lh_error *err)
@@ -355,6 +401,8 @@ static int run_one(struct worker *w, const json_t *req)
 	}
 	const json_t *catalog = json_object_get(req, "catalog");
 	if ((catalog && apply_catalog(w, catalog, &err)) ||
+	    (json_is_true(json_object_get(req, "mask")) &&
+	     restub_for_mask(w, json_object_get(req, "latest"), &err)) ||
 	    apply_latest(w, json_object_get(req, "latest"), &err)) {
 		if (send_retire(w, &err))
 			goto io_fail;
@@ -546,6 +594,7 @@ out:
 	}
 	engine_close(w.engine);
 	json_decref(w.views);
+	json_decref(w.catalog);
 	lh_error_clear(&err);
 	if (spill)
 		rmdir(spill);

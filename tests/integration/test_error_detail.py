@@ -100,3 +100,18 @@ class ErrorDetail(ServerTest):
 if __name__ == "__main__":
     import unittest
     unittest.main()
+
+
+class TestMessagesStayReadable(ServerTest):
+    def test_a_header_cut_mid_character_still_says_what_is_wrong(self):
+        # "%.64s" of a long non-ASCII header name cuts a character in two;
+        # the answer must still carry its "error" (found in review: it lost it)
+        srv = self.start("serve")
+        name = "a" + "\u00e9" * 150
+        body = ("%s,b\n1,2\n" % name).encode()
+        st, _, obj = request_json("POST", srv.url + "/v1/ingest?name=t", body,
+                                  {"Content-Type": "text/csv"})
+        self.assertEqual(st, 400, obj)
+        self.assertEqual(obj["code"], "bad_header")
+        self.assertIn("header column 1", obj["error"])
+        self.assertIn("too long", obj["error"])

@@ -61,6 +61,16 @@ class TestNamedTokens(ServerTest):
         self.assertEqual(os.stat(self.file).st_mode & 0o777, 0o600)
         self.assertIn("not shown again", self.maria_says)
 
+    def test_a_file_without_a_final_newline_gets_one(self):
+        path = os.path.join(self.dir, "edited-by-hand")
+        with open(path, "w") as f:
+            f.write("ann:read:ann-token-0123456789")      # no newline at the end
+        new_token("bob", "read", path)
+        with open(path) as f:
+            lines = f.read().splitlines()
+        self.assertEqual(lines[0], "ann:read:ann-token-0123456789")
+        self.assertRegex(lines[1], r"^bob:read:sha256:[0-9a-f]{64}$")
+
     def test_a_name_is_not_given_twice(self):
         out = subprocess.run([BINARY, "token", "new", "maria", "--file", self.file],
                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=30)

@@ -55,3 +55,20 @@ TEST(error_detail_appends_and_caps)
 	CHECK(strncmp(err.detail, "write /c/x", 10) == 0);
 	lh_error_clear(&err);
 }
+
+/* A message that is not valid UTF-8 (a name cut mid-character by "%.64s")
+ * still reaches the client: the bad bytes become '?', the rest stays. */
+TEST(error_json_keeps_a_message_cut_mid_character)
+{
+	struct lh_error err = { 0 };
+	/* "é" is C3 A9: cut after C3, then a lone continuation byte, a surrogate
+	 * (ED A0 80) and an overlong '/' (C0 AF) */
+	lh_fail(&err, 400, "bad_header", "header \"a\xc3\xa9\xc3\" x\xa9 \xed\xa0\x80 \xc0\xaf end");
+	json_t *j = lh_error_json(&err);
+	const char *msg = json_string_value(json_object_get(j, "error"));
+	CHECK(msg != NULL);
+	CHECK_EQ_STR(msg, "header \"a\xc3\xa9?\" x? ??? ?? end");
+	CHECK_EQ_STR(json_string_value(json_object_get(j, "code")), "bad_header");
+	json_decref(j);
+	lh_error_clear(&err);
+}

@@ -52,6 +52,9 @@ TEST(tokens_parse_plain_and_hashed)
 TEST(tokens_parse_refusals_never_quote_the_token)
 {
 	static const char *const bad[] = {
+		/* a mistyped hash (65 digits) is refused, not taken as a plain token */
+		"eve:admin:sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef0",
+		"eve:admin:sha256:xyz",
 		"no-colons", "maria:write", ":write:" MARIA, "ma ria:write:" MARIA,
 		"maria:owner:" MARIA, "maria:write:", "maria:write:short",
 		"maria:write:has space inside 123",
@@ -194,6 +197,10 @@ TEST(auth_tokens_file)
 	/* Only hashed/reader tokens and no plain writer: the services would
 	 * have no token for each other. */
 	CHECK_EQ_INT(auth_tokens_load(cfg, &err), -1);
+	CHECK(strstr(err.msg, "service_token") != NULL);
+	lh_error_clear(&err);
+	CHECK_EQ_INT(config_set(cfg, "auth", "service_token", "x", &err), 0);
+	CHECK_EQ_INT(auth_tokens_load(cfg, &err), -1);   /* too short for a token */
 	CHECK(strstr(err.msg, "service_token") != NULL);
 	lh_error_clear(&err);
 	CHECK_EQ_INT(config_set(cfg, "auth", "service_token", "svc-token-0123456789", &err), 0);
