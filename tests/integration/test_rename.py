@@ -274,7 +274,8 @@ class RenameTest(ServerTest):
                       'action="/datasets/people/rename">', html)
         self.assertIn('id="drop-confirm" name="confirm" required pattern="people"', html)
         self.assertIn("all its 2 versions", html)
-        self.assertEqual(html.count('<input type="hidden" name="csrf" value="%s">' % token), 2)
+        # rename, drop and (ADR 0211) personal columns: each form carries the token
+        self.assertEqual(html.count('<input type="hidden" name="csrf" value="%s">' % token), 3)
         # no token, a wrong token: refused, nothing changed
         for fields, ck in (({"to": "staff"}, cookie), ({"csrf": "0" * 64, "to": "staff"}, cookie),
                            ({"csrf": token, "to": "staff"}, "")):
