@@ -563,7 +563,7 @@ class IndexServeTest(ServerTest):
             self.assertIn(k, deleted)
         st, _, m2 = self.call("GET", "/v1/catalog/manifest/people", token=READ)
         self.assertEqual(request("HEAD", self.url + "/v1/storage/get/" + obj,
-                                 headers=bearer(READ))[0], 200)  # the data stays
+                                 headers=bearer(WRITE))[0], 200)  # the data stays
 
     def test_cli(self):
         self.ingest("people")
