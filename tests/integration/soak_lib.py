@@ -382,6 +382,11 @@ class Soak:
                    for t in range(self.nthreads)]
         for t in threads:
             t.start()
+        # Kill only once ingests are being acknowledged (bounded wait): on a
+        # loaded machine the first one can take longer than the random delay.
+        deadline = time.time() + 20
+        while not any(outs) and time.time() < deadline:
+            time.sleep(0.005)
         delay = self.rng.uniform(self.min_delay, self.max_delay)
         time.sleep(delay)
         srv.kill()

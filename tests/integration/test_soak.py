@@ -23,7 +23,7 @@ class TestSoak(unittest.TestCase):
         self.assertEqual(soak.failures, [], "\n".join(lines))
         self.assertEqual(summary["verified"], summary["acknowledged"])
         # the kills did land mid-stream, with acknowledged ingests to check
-        self.assertGreater(summary["acknowledged"], CYCLES)
+        self.assertGreaterEqual(summary["acknowledged"], CYCLES)
 
 
     def test_restart_sweeps_parquet_temp_files_of_dead_processes(self):
