@@ -133,6 +133,14 @@ static size_t utf8_seq(const unsigned char *s, size_t n)
 	return len;
 }
 
+static int utf8_valid(const char *p, size_t n)
+{
+	for (size_t i = 0, k; i < n; i += k)
+		if ((k = utf8_seq((const unsigned char *)p + i, n - i)) == 0)
+			return 0;
+	return 1;
+}
+
 /* Note 1: the last path segment of `raw`, made safe. */
 static void clean_name(const char *raw, char *out, size_t cap)
 {
@@ -300,6 +308,10 @@ static int read_file(struct doc_upload *d, struct doc_file *f, const struct doc_
 		f->paged |= text.pages[i].page > 0;
 	for (size_t i = 0; i < nchunks; i++) {
 		const struct doc_chunk *c = &chunks[i];
+		if (!utf8_valid(c->text, c->len)) {   /* documents.h promises it; Parquet needs it */
+			lh_fail(err, 500, "internal", "the text read from %s is not valid UTF-8", f->name);
+			goto out;
+		}
 		if (doc_rows_add(rows, f->doc_id, f->name, c->chunk, c->page > 0 ? (int64_t)c->page : -1,
 				 c->text, c->len, (int64_t)c->chars, err) != 0)
 			goto out;
