@@ -188,7 +188,9 @@ def fixtures(out):
           "pipeline in SQL.\n\n"
           "| Year | Role |\n|------|------|\n| 2018 | Intern |\n\n"
           "Tabs\tand line  \nbreaks kept.\n\n```{=openxml}\n<w:p><w:r><w:br w:type=\"page\"/></w:r></w:p>\n```\n\n"
-          "After the page break: marker-docx-end.\n")
+          "After the page break: marker-docx-end.\n\n"
+          "```{=openxml}\n<w:p><w:r><w:t>Left</w:t></w:r><w:r><w:tab/></w:r><w:r><w:t>Right</w:t></w:r>"
+          "<w:del w:id=\"90\" w:author=\"a\"><w:r><w:delText>deleted-marker</w:delText></w:r></w:del></w:p>\n```\n")
     with open(p("resume.md"), "w") as f:
         f.write(md)
     run("pandoc", p("resume.md"), "-o", p("resume.docx"))

@@ -246,3 +246,91 @@ TEST(documents_text_files)
 	CHECK(strstr(t.pages[0].text, "*Emphasis* stays"));
 	doc_text_free(&t);
 }
+
+TEST(documents_docx)
+{
+	struct lh_error err = { 0 };
+	struct doc_text t;
+	CHECK_EQ_INT(extract("resume.docx", NULL, &t, &err), 0);
+	CHECK_EQ_INT(t.format, DOC_DOCX);
+	CHECK_EQ_INT(t.n_pages, 1);
+	CHECK_EQ_INT(t.pages[0].page, 0);    /* no pages (docx.c note 3) */
+	CHECK(!t.from_latin1);
+	const char *s = t.pages[0].text;
+	const char *head = "Jane M\xC3\xBCller\n\njane.muller@example.com";
+	CHECK(!strncmp(s, head, strlen(head)));
+	CHECK(strstr(s, "\n\nSQL\n\nPython\n\nforklift\n\n"));                   /* list items */
+	CHECK(strstr(s, "Data Analyst at Acme Logistics, 2019-2024. Built a reporting pipeline in SQL."));
+	CHECK(strstr(s, "Year\n\nRole\n\n2018\n\nIntern"));                     /* table cells */
+	CHECK(strstr(s, "Tabs and line\nbreaks kept."));                         /* w:br */
+	CHECK(strstr(s, "After the page break: marker-docx-end.\n\nLeft\tRight"));   /* w:tab */
+	CHECK(!strstr(s, "deleted-marker"));                                    /* w:delText */
+	CHECK(!strstr(s, "w:"));
+	doc_text_free(&t);
+
+	CHECK_EQ_INT(extract("corrupt.docx", NULL, &t, &err), -1);
+	CHECK_EQ_INT(err.status, 400);
+	CHECK_EQ_STR(err.code, "bad_document");
+	CHECK(strstr(err.msg, "damaged or truncated"));
+	lh_error_clear(&err);
+	CHECK_EQ_INT(extract("bomb.docx", NULL, &t, &err), -1);
+	CHECK_EQ_INT(err.status, 413);
+	CHECK_EQ_STR(err.code, "too_large");
+	CHECK(strstr(err.msg, "zip bomb"));
+	lh_error_clear(&err);
+	CHECK_EQ_INT(extract("no-text.docx", NULL, &t, &err), -1);
+	CHECK_EQ_INT(err.status, 400);
+	CHECK_EQ_STR(err.code, "no_text");
+	lh_error_clear(&err);
+	/* the expansion cap on its own: resume.docx's text part is ~10 KB */
+	struct doc_limits lim;
+	doc_limits_default(&lim);
+	lim.max_expanded_bytes = 2000;
+	CHECK_EQ_INT(extract("resume.docx", &lim, &t, &err), -1);
+	CHECK_EQ_INT(err.status, 413);
+	CHECK_EQ_STR(err.code, "too_large");
+	lh_error_clear(&err);
+}
+
+TEST(documents_html)
+{
+	struct lh_error err = { 0 };
+	struct doc_text t;
+	const char *want = "Jane M\xC3\xBCller\n\nData\xC2\xA0" "analyst & SQL\nexpert.\n\nFirst block\n\n"
+			   "nested block\n\ntail\n\nitem one\n\nitem two\n\n\tcell a\tcell b\n\n"
+			   "caf\xC3\xA9 bolditalic end";
+	CHECK_EQ_INT(extract("page.html", NULL, &t, &err), 0);
+	CHECK_EQ_INT(t.format, DOC_HTML);
+	CHECK_EQ_INT(t.pages[0].page, 0);
+	CHECK(!t.from_latin1);
+	CHECK_EQ_STR(t.pages[0].text, want);
+	CHECK(!strstr(t.pages[0].text, "marker"));     /* title, style, script, noscript dropped */
+	doc_text_free(&t);
+	/* declared ISO-8859-1: read as declared (not a guess, so not flagged) */
+	CHECK_EQ_INT(extract("latin1.html", NULL, &t, &err), 0);
+	CHECK_EQ_STR(t.pages[0].text, want);
+	CHECK(!t.from_latin1);
+	doc_text_free(&t);
+	/* Latin-1 bytes, nothing declared: Windows-1252, and said */
+	const char *l1 = "<p>Ren\xE9 \x93quoted\x94</p>";
+	CHECK_EQ_INT(doc_extract("x.html", (const unsigned char *)l1, strlen(l1), NULL, &t, &err), 0);
+	CHECK(t.from_latin1);
+	CHECK_EQ_STR(t.pages[0].text, "Ren\xC3\xA9 \xE2\x80\x9Cquoted\xE2\x80\x9D");
+	doc_text_free(&t);
+	/* tag soup is read as a browser would; only scripts: no text */
+	const char *soup = "<div><p>one<p>two</div></span><b>three";
+	CHECK_EQ_INT(doc_extract("x.htm", (const unsigned char *)soup, strlen(soup), NULL, &t, &err), 0);
+	CHECK_EQ_STR(t.pages[0].text, "one\n\ntwo\n\nthree");
+	doc_text_free(&t);
+	const char *js = "<html><script>document.write('x')</script></html>";
+	CHECK_EQ_INT(doc_extract("x.html", (const unsigned char *)js, strlen(js), NULL, &t, &err), -1);
+	CHECK_EQ_STR(err.code, "no_text");
+	lh_error_clear(&err);
+	/* the text cap */
+	struct doc_limits lim;
+	doc_limits_default(&lim);
+	lim.max_text_bytes = 20;
+	CHECK_EQ_INT(extract("page.html", &lim, &t, &err), -1);
+	CHECK_EQ_INT(err.status, 413);
+	lh_error_clear(&err);
+}
