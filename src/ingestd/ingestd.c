@@ -844,7 +844,7 @@ struct ingestd *ingestd_start(const struct lh_config *cfg, struct lh_error *err)
 	svc->max_upload_bytes = cfg->ingestd.max_upload_bytes;
 	svc->duckdb_memory_bytes = cfg->ingestd.duckdb_memory_bytes;
 	svc->duckdb_threads = cfg->ingestd.duckdb_threads;
-	doc_limits_default(&svc->doc_limits);
+	doc_limits_from_config(&svc->doc_limits, cfg);
 	conversion_slots_init(&svc->conversions, PIPELINE_MAX_CONVERSIONS);
 	struct http_server_config hc = {
 		.service = "ingestd", .bind = cfg->ingestd.bind,

@@ -9,7 +9,7 @@ over the upload cap, GET /v1/documents/<doc_id> with its name and media type,
 who may download (ADR 0227: masks), the CLI's --documents, and the SQL
 example of docs/documents.md joining resume chunks to a candidates CSV by
 the email found in the text. PDF and DOCX files, good and bad, are made at
-test time by tests/documents/make_docs.sh (real tools: ghostscript, qpdf,
+test time by tests/documents/make_docs.py (real tools: ghostscript, qpdf,
 pandoc, zip) into a temp dir."""
 import hashlib
 import json
@@ -22,7 +22,7 @@ import uuid
 
 from lhtest import BINARY, ROOT, Server, ServerTest, request, request_json
 
-MAKE_DOCS = os.path.join(ROOT, "tests", "documents", "make_docs.sh")
+MAKE_DOCS = os.path.join(ROOT, "tests", "documents", "make_docs.py")
 
 JANE = b"Jane Doe\njane.doe@example.com\n\nForklift operator with OSHA-30, ten years in warehouses.\n"
 BOB = b"# Bob Stone\n\nbob.stone@example.org\n\nCertified welder, MIG and TIG.\n"
@@ -405,3 +405,104 @@ class TestDocumentsCli(DocsBase):
         missing = self.cli("ingest", "cli_docs3", "--documents", os.path.join(d, "nope"))
         self.assertEqual(missing.returncode, 1)
         self.assertIn(b"no file or folder", missing.stderr)
+
+
+class TestDocumentsRealFiles(DocsBase):
+    """PDF, DOCX, HTML, Markdown and text made by real tools (make_docs.py),
+    good and bad, end to end through ingest, rows, pages and download."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.fx = tempfile.mkdtemp(prefix="lh-docfx-")
+        subprocess.run([MAKE_DOCS, "--fixtures", cls.fx], check=True, capture_output=True,
+                       timeout=300)
+        cls.srv = Server("serve", env={"LAKEHOUSE_LOG": "quiet"})
+        cls.base = cls.srv.url
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.srv.cleanup()
+        shutil.rmtree(cls.fx, ignore_errors=True)
+
+    def file(self, name):
+        with open(os.path.join(self.fx, name), "rb") as f:
+            return f.read()
+
+    def test_good_files_of_every_format(self):
+        names = ["text-1p.pdf", "text-3p.pdf", "pages-500.pdf", "owner-only.pdf", "resume.docx",
+                 "page.html", "latin1.html", "notes.md", "utf8.txt", "latin1.txt"]
+        obj = self.ingest("real_good", [(n, self.file(n)) for n in names])
+        files = {f["file_name"]: f for f in obj["files"]}
+        self.assertEqual(set(files), set(names))
+        self.assertEqual(obj["skipped"], [])
+        fmt = {n: files[n]["format"] for n in names}
+        self.assertEqual(fmt, {"text-1p.pdf": "pdf", "text-3p.pdf": "pdf", "pages-500.pdf": "pdf",
+                               "owner-only.pdf": "pdf", "resume.docx": "docx", "page.html": "html",
+                               "latin1.html": "html", "notes.md": "markdown", "utf8.txt": "text",
+                               "latin1.txt": "text"})
+        self.assertEqual(files["text-3p.pdf"]["pages"], 3)
+        self.assertEqual(files["pages-500.pdf"]["pages"], 500)   # under the 2,000-page cap
+        self.assertIsNone(files["resume.docx"]["pages"])
+        self.assertTrue(files["latin1.txt"]["from_latin1"])
+        # latin1.html declares its charset: read as declared (not a guess)
+        self.assertTrue(self.sql("SELECT bool_or(contains(text, 'M\u00fcller')) FROM real_good "
+                                 "WHERE file_name = 'latin1.html'")[0][0])
+        self.assertFalse(files["utf8.txt"]["from_latin1"])
+        # PDF chunks carry their page; a chunk never crosses pages
+        rows = self.sql("SELECT page, text FROM real_good WHERE file_name = 'text-3p.pdf' "
+                        "ORDER BY chunk")
+        self.assertEqual(sorted({r[0] for r in rows}), [1, 2, 3])
+        for page, text in rows:
+            self.assertNotIn("marker-p%d" % (page % 3 + 1), text)
+        self.assertTrue(any("marker-p2" in t for p, t in rows if p == 2))
+        rows = self.sql("SELECT count(DISTINCT page), min(page), max(page) FROM real_good "
+                        "WHERE file_name = 'pages-500.pdf'")
+        self.assertEqual(rows, [[500, 1, 500]])
+        rows = self.sql("SELECT count(*) FROM real_good WHERE file_name IN ('resume.docx', "
+                        "'page.html') AND page IS NOT NULL")
+        self.assertEqual(rows, [[0]])
+        html = " ".join(r[0] for r in self.sql("SELECT text FROM real_good WHERE "
+                                               "file_name = 'page.html'"))
+        self.assertNotIn("<", html)           # text only
+        # the PDF original downloads as a PDF under its name
+        st, hdrs, got = request("GET", self.base + "/v1/documents/" + files["text-1p.pdf"]["doc_id"])
+        self.assertEqual((st, got), (200, self.file("text-1p.pdf")))
+        self.assertEqual(hdrs["content-type"], "application/pdf")
+        self.assertIn('filename="text-1p.pdf"', hdrs["content-disposition"])
+        st, hdrs, _ = request("GET", self.base + "/v1/documents/" + files["resume.docx"]["doc_id"])
+        self.assertEqual(hdrs["content-type"], "application/vnd.openxmlformats-officedocument."
+                                               "wordprocessingml.document")
+
+    def test_bad_files_each_reported_by_name(self):
+        bad = {"encrypted.pdf": "encrypted_pdf", "image-only.pdf": "no_text",
+               "truncated.pdf": "bad_document", "corrupt.docx": "bad_document",
+               "bomb.docx": "too_large", "no-text.docx": "no_text"}
+        files = [("text-1p.pdf", self.file("text-1p.pdf"))] + [(n, self.file(n)) for n in bad]
+        obj = self.ingest("real_bad", files, status=400)
+        self.assertEqual(obj["code"], "bad_documents")
+        got = {f["file_name"]: f["code"] for f in obj["failed"]}
+        self.assertEqual(got, bad)
+        for n in bad:
+            self.assertIn(n, obj["error"])
+        self.assertIsNone(self.versions("real_bad"))
+        # one at a time, each keeps its own status and code
+        for n, code in bad.items():
+            obj = self.ingest("real_bad", [(n, self.file(n))],
+                              status=413 if code == "too_large" else 400)
+            self.assertEqual((obj["code"], obj["file_name"]), (code, n))
+        obj = self.ingest("real_bad", files, "&partial=true")
+        self.assertEqual([f["file_name"] for f in obj["files"]], ["text-1p.pdf"])
+        self.assertEqual({f["file_name"]: f["code"] for f in obj["skipped"]}, bad)
+        self.assertEqual(self.sql("SELECT DISTINCT file_name FROM real_bad"), [["text-1p.pdf"]])
+        # the server is still up and reads PDFs after all that
+        self.assertTrue(self.ingest("real_bad", [("text-2p.pdf", self.file("text-2p.pdf"))],
+                                    "&mode=append")["files"][0]["pages"] == 2)
+
+    def test_page_cap(self):
+        srv = self.start("serve", env={"LAKEHOUSE_LOG": "quiet",
+                                       "LAKEHOUSE_INGESTD_MAX_DOCUMENT_PAGES": "100"})
+        body, ctype = multipart([("pages-500.pdf", self.file("pages-500.pdf"))])
+        st, _, obj = request_json("POST", srv.url + "/v1/ingest?kind=documents&name=big",
+                                  body, {"Content-Type": ctype})
+        self.assertEqual((st, obj["code"], obj["file_name"]), (413, "too_many_pages",
+                                                               "pages-500.pdf"), obj)
