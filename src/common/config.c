@@ -105,6 +105,7 @@ static const struct cfg_key keys[] = {
 	K_STR("gateway", "queryd_url", gateway.queryd_url, C_URL_LIST, NULL),
 	K_MS("gateway", "upstream_timeout_ms", gateway.upstream_timeout_ms),
 	K_MS("gateway", "session_ttl", gateway.session_ttl_ms),
+	K_STR("gateway", "public_url", gateway.public_url, C_URL, NULL),
 
 	K_STR("storaged", "bind", storaged.bind, C_BIND, NULL),
 	K_STR("storaged", "backend", storaged.backend, C_NONE, storage_backends),

@@ -54,6 +54,10 @@ struct lh_config {
 		unsigned upstream_timeout_ms;    /* default 600000 */
 		unsigned session_ttl_ms;         /* a web UI sign-in lasts this long
 						  * (ADR 0212); default 12 h */
+		/* The gateway's URL as Iceberg clients reach it (ADR 0236):
+		 * tables' HTTP locations start with it; "" = http(s)://<the
+		 * request's Host>. */
+		char public_url[LH_CFG_STR];
 	} gateway;
 	struct {
 		char bind[LH_CFG_STR];           /* default 127.0.0.1:0 under serve, :8081 alone */

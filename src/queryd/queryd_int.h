@@ -413,6 +413,10 @@ double qrun_catalog_age(const struct qrun *r);
 struct http_request;
 void queryd_catalog_answer(struct queryd *s, struct http_request *req, double age_ms,
 			   const struct lh_error *err);
+/* iceberg_build.c: GET /iceberg/tables/<name>?base=<URL>[&version=N]
+ * (ADR 0230): the table metadata of a dataset version, built and stored on
+ * first request. */
+int iceberg_route_table(struct http_request *req);
 
 /* One internal query's state: the objects it pinned, the views it sends, its
  * deadline (CLOCK_MONOTONIC ms) and the client whose hang-up stops it
