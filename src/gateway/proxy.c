@@ -111,6 +111,7 @@ static const char *const fwd_response_headers[] = {
 	"Last-Modified", "Location", "Cache-Control", "Content-Disposition",
 	"Retry-After", "WWW-Authenticate",
 	"X-Content-Type-Options", "Content-Security-Policy",  /* originals (ADR 0227) */
+	"X-Lakehouse-Catalog-Age",   /* queryd answered from a known catalog state (ADR 0205) */
 	NULL,
 };
 
