@@ -14,7 +14,7 @@
 DEPS_DIR    ?= $(CURDIR)/deps
 DUCKDB_DIR  ?= $(DEPS_DIR)/duckdb
 BUILD       ?= build
-PKGS        := libmicrohttpd libcurl jansson sqlite3 libcrypto libpq libzip libxml-2.0
+PKGS        := libmicrohttpd libcurl jansson sqlite3 libcrypto libpq libzip libxml-2.0 avro-c
 
 CC          ?= cc
 ifeq ($(CC),cc)
@@ -28,7 +28,7 @@ LDLIBS_BASE  = $(PKG_LIBS) -L$(DUCKDB_DIR) -lduckdb -Wl,-rpath,$(DUCKDB_DIR) -lp
 
 SRC_LIB     := $(sort $(wildcard src/common/*.c src/storaged/*.c src/catalogd/*.c \
                  src/ingestd/*.c src/queryd/*.c src/gateway/*.c src/serve/*.c src/cli/*.c \
-                 src/search/*.c src/mcp/*.c src/documents/*.c))
+                 src/search/*.c src/mcp/*.c src/documents/*.c src/iceberg/*.c))
 SRC_MAIN    := src/main.c
 SRC_UNIT    := $(sort $(wildcard tests/unit/*.c))
 # The builtin embedder's word vectors (bootstrap converts them; ADR 0143):

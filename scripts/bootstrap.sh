@@ -30,7 +30,7 @@ APT_PACKAGES=(build-essential pkg-config clang libclang-rt-14-dev
   libmicrohttpd-dev libcurl4-openssl-dev libjansson-dev libssl-dev
   libsqlite3-dev libpq-dev sqlite3 python3 curl ca-certificates nodejs npm
   valgrind xxd chromium postgresql nginx-light
-  libzip-dev libxml2-dev libxlsxwriter-dev)
+  libzip-dev libxml2-dev libxlsxwriter-dev libavro-dev)
 
 missing=()
 for p in "${APT_PACKAGES[@]}"; do
