@@ -346,10 +346,15 @@ class IcebergLoadTableTest(ServerTest):
         obj = self.load("people", headers={"Host": "localhost:" + port})
         self.assertTrue(obj["metadata-location"].startswith(
             "http://localhost:%s/iceberg/v1/files/people/_iceberg/" % port), obj)
+        # a read token's file check works out the base from the same Host
         st, _, data = request("GET", obj["metadata-location"].replace("localhost", "127.0.0.1"),
-                              None, bearer(READER))
+                              None, dict(bearer(READER), Host="localhost:" + port))
         self.assertEqual(st, 200)
         self.assertEqual(json.loads(data)["location"], obj["metadata"]["location"])
+        # that file is not one of the table's files as seen under another name
+        st, _, _ = request("GET", obj["metadata-location"].replace("localhost", "127.0.0.1"),
+                           None, bearer(READER))
+        self.assertEqual(st, 404)
 
 
 class IcebergPublicUrlTest(ServerTest):
