@@ -316,12 +316,23 @@ class IcebergLoadTableTest(ServerTest):
         self.assertTrue(people["metadata-location"])
 
     def test_a_new_version_is_a_new_snapshot_readable_at_once(self):
-        ingest(self.base, "alpha", b"x\n2\n", mode="append")
-        obj = self.load("alpha")
+        ingest(self.base, "beta", b"x\n1\n")
+        self.load("beta")
+        v1 = request_json("GET", self.base + "/v1/catalog/manifest/beta", None,
+                          bearer(ADMIN))[2]["objects"][0]["key"]
+        st, _, _ = request("GET", self.ice + "/files/beta/" + v1, None, bearer(READER))
+        self.assertEqual(st, 200)   # beta's keys as of version 1 are now known
+        ingest(self.base, "beta", b"x\n2\n", mode="append")
+        obj = self.load("beta")
         self.assertEqual(len(obj["metadata"]["snapshots"]), 2)
-        key = request_json("GET", self.base + "/v1/catalog/manifest/alpha?version=2", None,
-                           bearer(ADMIN))[2]["objects"][-1]["key"]
-        st, _, _ = request("GET", self.ice + "/files/alpha/" + key, None, bearer(READER))
+        keys = request_json("GET", self.base + "/v1/catalog/manifest/beta?version=2", None,
+                            bearer(ADMIN))[2]["objects"]
+        self.assertEqual(len(keys), 2)
+        for k in [o["key"] for o in keys] + [v1]:
+            st, _, _ = request("GET", self.ice + "/files/beta/" + k, None, bearer(READER))
+            self.assertEqual(st, 200, k)
+        # and the new metadata file too
+        st, _, _ = request("GET", obj["metadata-location"], None, bearer(READER))
         self.assertEqual(st, 200)
 
     def test_a_mask_applies_to_the_next_request(self):
