@@ -85,6 +85,9 @@ struct lh_config {
 		char catalogd_url[LH_CFG_URL_LIST];
 		uint64_t duckdb_memory_bytes;    /* default 256 MiB */
 		unsigned duckdb_threads;         /* default 2 */
+		unsigned max_document_pages;     /* a PDF's pages, default LH_DOC_MAX_PAGES (ADR 0220) */
+		unsigned document_timeout_ms;    /* one document's reading, default LH_DOC_MAX_SECONDS */
+		uint64_t document_memory_bytes;  /* the PDF worker's RLIMIT_AS, default LH_DOC_WORKER_BYTES */
 	} ingestd;
 	struct {
 		char bind[LH_CFG_STR];
