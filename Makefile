@@ -14,7 +14,7 @@
 DEPS_DIR    ?= $(CURDIR)/deps
 DUCKDB_DIR  ?= $(DEPS_DIR)/duckdb
 BUILD       ?= build
-PKGS        := libmicrohttpd libcurl jansson sqlite3 libcrypto libpq libzip libxml-2.0
+PKGS        := libmicrohttpd libcurl jansson sqlite3 libcrypto libpq libzip libxml-2.0 avro-c poppler-glib
 
 CC          ?= cc
 ifeq ($(CC),cc)
@@ -28,7 +28,7 @@ LDLIBS_BASE  = $(PKG_LIBS) -L$(DUCKDB_DIR) -lduckdb -Wl,-rpath,$(DUCKDB_DIR) -lp
 
 SRC_LIB     := $(sort $(wildcard src/common/*.c src/storaged/*.c src/catalogd/*.c \
                  src/ingestd/*.c src/queryd/*.c src/gateway/*.c src/serve/*.c src/cli/*.c \
-                 src/search/*.c src/mcp/*.c))
+                 src/search/*.c src/mcp/*.c src/documents/*.c src/iceberg/*.c))
 SRC_MAIN    := src/main.c
 SRC_UNIT    := $(sort $(wildcard tests/unit/*.c))
 # The builtin embedder's word vectors (bootstrap converts them; ADR 0143):
@@ -229,7 +229,7 @@ FUZZ_TARGETS := csv key config json multipart s3xml http_policy sql_allow schema
 FUZZ_SRC_csv       := src/ingestd/csv.c src/ingestd/csv_reader.c src/ingestd/format.c \
                       src/ingestd/infer.c src/ingestd/batch.c src/common/sha256.c \
                       src/common/schema.c src/common/calendar.c \
-                      src/ingestd/json_scan.c src/ingestd/json_reader.c \
+                      src/ingestd/json_scan.c src/ingestd/json_reader.c src/ingestd/scan_window.c \
                       tests/fuzz/stub_formats.c
 FUZZ_SRC_json_reader := $(FUZZ_SRC_csv)
 FUZZ_SRC_format    := $(FUZZ_SRC_csv)

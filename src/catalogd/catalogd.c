@@ -697,6 +697,38 @@ static int index_pending_end(struct http_request *req)
 	return respond_result(req, &err);
 }
 
+/* The ratings follow their dataset (ADR 0175, 0190): after `from` became
+ * `to`, `<from>__feedback` becomes `<to>__feedback` when there is one, and
+ * the answer says so ("feedback"). A second store call, not one transaction:
+ * when it fails (a `<to>__feedback` left from an older dataset, a name too
+ * long) the dataset stays renamed and the log says where the ratings are. */
+static void rename_feedback(struct catalogd *c, const char *from, const char *to, json_t *resp)
+{
+	size_t sl = strlen(LH_FEEDBACK_SUFFIX), fl = strlen(from);
+	if (fl >= sl && !strcasecmp(from + fl - sl, LH_FEEDBACK_SUFFIX))
+		return;         /* a feedback dataset renamed by itself */
+	char ffrom[LH_DATASET_NAME_MAX + 16], fto[LH_DATASET_NAME_MAX + 16];
+	snprintf(ffrom, sizeof ffrom, "%s%s", from, LH_FEEDBACK_SUFFIX);
+	snprintf(fto, sizeof fto, "%s%s", to, LH_FEEDBACK_SUFFIX);
+	struct lh_error err = { 0 };
+	struct catalog_version *v = NULL;
+	if (strlen(ffrom) > LH_DATASET_NAME_MAX)
+		return;         /* no such dataset can exist */
+	if (strlen(fto) > LH_DATASET_NAME_MAX) {
+		lh_fail(&err, 400, "bad_name", "\"%s\" would be longer than %d characters", fto,
+			LH_DATASET_NAME_MAX);
+	} else if (catalog_store_rename(c->store, ffrom, fto, &v, &err) == 0) {
+		log_event("info", "catalogd", "renamed the ratings \"%s\" to \"%s\"", ffrom, fto);
+		json_object_set_new(resp, "feedback", json_string(fto));
+		catalog_version_destroy(v);
+		return;
+	}
+	if (err.status != 404)
+		log_event("warn", "catalogd", "dataset \"%s\" was renamed to \"%s\" but its ratings "
+			  "stay in \"%s\": %s", from, to, ffrom, err.msg);
+	lh_error_clear(&err);
+}
+
 /* POST /catalog/datasets/<name>/rename {"to": "<new name>"} (ADR 0175):
  * 200 {"name", "renamed_from", "manifest"} (the latest version under its
  * new name); 400 bad_name / same_name (field "to"), 404, 409 name_conflict. */
@@ -735,6 +767,7 @@ static int rename_end(struct http_request *req)
 	json_object_set_new(resp, "name", json_string(v->name));
 	json_object_set_new(resp, "renamed_from", json_string(name));
 	json_object_set_new(resp, "manifest", catalog_version_json(v));
+	rename_feedback(c, name, to, resp);
 	http_respond_json(req, 200, resp);
 out:
 	catalog_version_destroy(v);

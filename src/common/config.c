@@ -105,6 +105,7 @@ static const struct cfg_key keys[] = {
 	K_STR("gateway", "queryd_url", gateway.queryd_url, C_URL_LIST, NULL),
 	K_MS("gateway", "upstream_timeout_ms", gateway.upstream_timeout_ms),
 	K_MS("gateway", "session_ttl", gateway.session_ttl_ms),
+	K_STR("gateway", "public_url", gateway.public_url, C_URL, NULL),
 
 	K_STR("storaged", "bind", storaged.bind, C_BIND, NULL),
 	K_STR("storaged", "backend", storaged.backend, C_NONE, storage_backends),
@@ -128,6 +129,9 @@ static const struct cfg_key keys[] = {
 	K_STR("ingestd", "catalogd_url", ingestd.catalogd_url, C_URL_LIST, NULL),
 	K_SIZE("ingestd", "duckdb_memory_bytes", ingestd.duckdb_memory_bytes),
 	K_UINT("ingestd", "duckdb_threads", ingestd.duckdb_threads, 1),
+	K_UINT("ingestd", "max_document_pages", ingestd.max_document_pages, 1),
+	K_MS("ingestd", "document_timeout_ms", ingestd.document_timeout_ms),
+	K_SIZE("ingestd", "document_memory_bytes", ingestd.document_memory_bytes),
 
 	K_STR("queryd", "bind", queryd.bind, C_BIND, NULL),
 	K_MS("queryd", "timeout_ms", queryd.timeout_ms),
@@ -192,6 +196,9 @@ void config_defaults(struct lh_config *cfg)
 
 	snprintf(cfg->ingestd.bind, sizeof cfg->ingestd.bind, "%s", "127.0.0.1:0");
 	cfg->ingestd.max_upload_bytes = LH_DEFAULT_MAX_UPLOAD_BYTES;
+	cfg->ingestd.max_document_pages = LH_DOC_MAX_PAGES;
+	cfg->ingestd.document_timeout_ms = (unsigned)(LH_DOC_MAX_SECONDS * 1000);
+	cfg->ingestd.document_memory_bytes = LH_DOC_WORKER_BYTES;
 	cfg->ingestd.duckdb_memory_bytes = 384ull << 20;
 	cfg->ingestd.duckdb_threads = 2;
 

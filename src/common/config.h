@@ -54,6 +54,10 @@ struct lh_config {
 		unsigned upstream_timeout_ms;    /* default 600000 */
 		unsigned session_ttl_ms;         /* a web UI sign-in lasts this long
 						  * (ADR 0212); default 12 h */
+		/* The gateway's URL as Iceberg clients reach it (ADR 0236):
+		 * tables' HTTP locations start with it; "" = http(s)://<the
+		 * request's Host>. */
+		char public_url[LH_CFG_STR];
 	} gateway;
 	struct {
 		char bind[LH_CFG_STR];           /* default 127.0.0.1:0 under serve, :8081 alone */
@@ -81,6 +85,9 @@ struct lh_config {
 		char catalogd_url[LH_CFG_URL_LIST];
 		uint64_t duckdb_memory_bytes;    /* default 256 MiB */
 		unsigned duckdb_threads;         /* default 2 */
+		unsigned max_document_pages;     /* a PDF's pages, default LH_DOC_MAX_PAGES (ADR 0220) */
+		unsigned document_timeout_ms;    /* one document's reading, default LH_DOC_MAX_SECONDS */
+		uint64_t document_memory_bytes;  /* the PDF worker's RLIMIT_AS, default LH_DOC_WORKER_BYTES */
 	} ingestd;
 	struct {
 		char bind[LH_CFG_STR];

@@ -216,4 +216,15 @@
 #define LH_MCP_MAX_SESSIONS_PER_TOKEN  64            /* of them one token may hold; its own oldest goes */
 #define LH_MCP_SAMPLE_ROWS             5             /* sample rows of describe_dataset and a resource */
 
+/* documents (src/documents/, SPEC 15, ADR 0220-0221) */
+#define LH_DOC_MAX_PAGES               2000          /* [ingestd] max_document_pages: a PDF's pages */
+#define LH_DOC_MAX_TEXT_BYTES          (64u << 20)   /* a document's extracted text, all pages */
+#define LH_DOC_MAX_EXPANDED_BYTES      (256u << 20)  /* a DOCX's word/document.xml, inflated */
+#define LH_DOC_MAX_EXPAND_RATIO        100           /* ... and inflated per compressed byte
+                                                     * (Apache POI's 1 %, as for .xlsx) */
+#define LH_DOC_MAX_SECONDS             60.0          /* the PDF worker's wall-clock deadline */
+#define LH_DOC_WORKER_BYTES            (1ull << 30)  /* the PDF worker's RLIMIT_AS */
+#define LH_DOC_CHUNK_CHARS             1000          /* SPEC 15: chunks of about this many characters */
+#define LH_DOC_CHUNK_HARD_FACTOR       4             /* a word longer than this x the target is cut */
+
 #endif

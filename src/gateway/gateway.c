@@ -7,6 +7,8 @@
  *   /v1/search, /v1/embed -> queryd  /search, /embed (search, ADR 0150)
  *   /v1/search/feedback -> queryd  /search/feedback (ADR 0190)
  *   /mcp                -> MCP over Streamable HTTP (mcp_http.c, ADR 0161)
+ *   /iceberg/v1/...     -> the Iceberg REST Catalog API, read-only, and the
+ *                          tables' files (iceberg.c, ADR 0235-0237)
  *   / and /datasets/..., /upload, /console[/download], /search, /static/..., /favicon.ico
  *                       -> the web UI (ui.c)
  * plus /health with each upstream's state, /ready (every configured service
@@ -141,6 +143,12 @@ static const struct http_route gateway_routes[] = {
 	{ .method = "POST", .path = "/mcp", .name = "mcp", .end = mcp_http_post_end,
 	  .max_body = LH_MCP_MAX_MESSAGE, .json_body = 1 },
 	{ .method = "DELETE", .path = "/mcp", .name = "mcp", .end = mcp_http_delete_end },
+	/* Iceberg REST Catalog (iceberg.c, ADR 0235) */
+	{ .method = "GET", .path = "/iceberg/v1/*", .name = "iceberg",
+	  .begin = iceberg_get_begin, .end = iceberg_get_end, .done = proxy_done },
+	{ .method = "POST", .path = "/iceberg/v1/*", .name = "iceberg", .end = iceberg_write_end },
+	{ .method = "PUT", .path = "/iceberg/v1/*", .name = "iceberg", .end = iceberg_write_end },
+	{ .method = "DELETE", .path = "/iceberg/v1/*", .name = "iceberg", .end = iceberg_write_end },
 };
 
 /* --- /health ------------------------------------------------------------------ */
@@ -246,6 +254,7 @@ struct gateway *gateway_start(const struct lh_config *cfg, struct lh_error *err)
 	g->mcp = mcp_http_create(cfg);
 	g->auth_cfg = xmalloc(sizeof *g->auth_cfg);
 	memcpy(g->auth_cfg, cfg, sizeof *g->auth_cfg);
+	g->ice = iceberg_cache_create();
 	if (auth_enabled(cfg))
 		g->sessions = ui_sessions_create(cfg->gateway.session_ttl_ms, NULL);
 	struct http_server_config hc = {
@@ -262,6 +271,7 @@ struct gateway *gateway_start(const struct lh_config *cfg, struct lh_error *err)
 	ready_set_metrics_extra(g->ready, gateway_instance_metrics);
 	if (auth_http_setup(&hc, cfg, err) == 0) {
 		ui_signin_wrap_authorize(&hc, g); /* a session cookie stands for a token */
+		iceberg_wrap_authorize(&hc, g);   /* /iceberg/v1/: ErrorModel 401s */
 		g->srv = http_server_start(&hc, err);
 	}
 	if (!g->srv)
@@ -273,6 +283,7 @@ struct gateway *gateway_start(const struct lh_config *cfg, struct lh_error *err)
 	return g;
 fail:
 	ready_destroy(g->ready);
+	iceberg_cache_destroy(g->ice);
 	ui_sessions_destroy(g->sessions);
 	free(g->auth_cfg);
 	mcp_http_destroy(g->mcp);
@@ -294,6 +305,7 @@ void gateway_stop(struct gateway *g)
 		return;
 	http_server_stop(g->srv);   /* in-flight requests finish first */
 	ready_destroy(g->ready);
+	iceberg_cache_destroy(g->ice);
 	ui_sessions_destroy(g->sessions);
 	if (g->auth_cfg)
 		memset(g->auth_cfg, 0, sizeof *g->auth_cfg);

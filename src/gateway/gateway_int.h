@@ -38,8 +38,23 @@ struct gateway {
 	struct ready *ready;         /* GET /ready over the pools (ADR 0200) */
 	struct ui_sessions *sessions; /* web UI sign-ins (ui_session.c, ADR 0212) */
 	struct lh_config *auth_cfg;  /* a copy of the configuration, for the
-				      * sign-in page's token checks (auth.h) */
+				      * sign-in page's token checks (auth.h),
+				      * and the Iceberg locations (iceberg.c) */
+	struct ice_cache *ice;       /* tables' file keys (iceberg.c note 3) */
 };
+
+/* --- iceberg.c ----------------------------------------------------------------
+ * The Iceberg REST Catalog API under /iceberg/v1/ (ADR 0235-0237). */
+struct ice_cache;
+struct http_server_config;
+struct ice_cache *iceberg_cache_create(void);
+void iceberg_cache_destroy(struct ice_cache *c);
+/* Wrap the authorize hook so /iceberg/v1/ answers 401 as an ErrorModel and
+ * lets every identified caller through to the routes, which decide by role. */
+void iceberg_wrap_authorize(struct http_server_config *hc, struct gateway *g);
+int iceberg_get_begin(struct http_request *req);   /* GET|HEAD /iceberg/v1/... */
+int iceberg_get_end(struct http_request *req);     /*   (done: proxy_done) */
+int iceberg_write_end(struct http_request *req);   /* POST|PUT|DELETE: 405 */
 
 /* --- mcp_http.c -------------------------------------------------------------
  * MCP over Streamable HTTP at /mcp (ADR 0161): the sessions and the tokens'
@@ -56,6 +71,13 @@ int mcp_http_delete_end(struct http_request *req);
  * chosen; body/end/done are the route's callbacks as they are. */
 int proxy_begin(struct http_request *req, const struct gateway_upstream *up,
 		unsigned timeout_ms);
+/* As proxy_begin(), but the upstream path is up->prefix + encode(`rest`)
+ * (NULL = the request's path rest) and, when `authorization` is not NULL,
+ * the upstream gets that Authorization value instead of the client's (the
+ * Iceberg file route reads objects with the services' token once it has
+ * decided the caller may, iceberg.c). Both are copied. */
+int proxy_begin_as(struct http_request *req, const struct gateway_upstream *up,
+		   unsigned timeout_ms, const char *rest, const char *authorization);
 int proxy_body(struct http_request *req, const char *data, size_t n);
 int proxy_end(struct http_request *req);
 void proxy_done(struct http_request *req, int completed);

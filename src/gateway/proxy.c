@@ -448,6 +448,12 @@ static int method_sends_body(const char *m)
 int proxy_begin(struct http_request *req, const struct gateway_upstream *up,
 		unsigned timeout_ms)
 {
+	return proxy_begin_as(req, up, timeout_ms, NULL, NULL);
+}
+
+int proxy_begin_as(struct http_request *req, const struct gateway_upstream *up,
+		   unsigned timeout_ms, const char *rest, const char *authorization)
+{
 	struct query_args *q = NULL;
 	struct proxy *p = NULL;
 	char *url = NULL;
@@ -464,7 +470,8 @@ int proxy_begin(struct http_request *req, const struct gateway_upstream *up,
 				  PROXY_MAX_QUERY_ARGS);
 		goto out;
 	}
-	url = proxy_url_build("", up->prefix, http_request_path_rest(req), q->kv, q->n);
+	url = proxy_url_build("", up->prefix, rest ? rest : http_request_path_rest(req), q->kv,
+			      q->n);
 	if (!url) {
 		http_respond_fail(req, 414, "uri_too_long", "the URL is too long to forward");
 		goto out;
@@ -487,6 +494,8 @@ int proxy_begin(struct http_request *req, const struct gateway_upstream *up,
 	size_t nh = 0;
 	for (size_t i = 0; fwd_request_headers[i]; i++) {
 		const char *v = http_request_header(req, fwd_request_headers[i]);
+		if (authorization && !strcmp(fwd_request_headers[i], "Authorization"))
+			v = authorization;
 		if (v)
 			p->hdrs[nh++] = xasprintf("%s: %s", fwd_request_headers[i], v);
 	}

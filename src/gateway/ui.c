@@ -379,7 +379,10 @@ void ui_page_open(struct html *h, const char *title, enum ui_nav nav,
 		    "<a class=\"brand\" href=\"/\"><span class=\"logo\" aria-hidden=\"true\">"
 		    "&#9698;</span> Lakehouse</a><nav>");
 	int reader = t && ui_page_read_only(t);
-	for (size_t i = 0; i < sizeof links / sizeof links[0]; i++) {
+	/* Nobody signed in on a server with tokens: every link would only lead
+	 * back to the sign-in page, so the page shows none. */
+	size_t nlinks = t && t->auth_on && !t->who[0] ? 0 : sizeof links / sizeof links[0];
+	for (size_t i = 0; i < nlinks; i++) {
 		if (reader && !strcmp(links[i].href, "/upload"))
 			continue; /* a read token cannot upload (ADR 0212) */
 		html_printf(h, "<a href=\"%s\"", links[i].href);

@@ -42,6 +42,7 @@
 #include "ingestd/batch.h"
 #include "ingestd/format.h"
 #include "ingestd/infer.h"
+#include "ingestd/scan_window.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -119,11 +120,8 @@ struct ingest_reader {
 	struct ingest_schema *s;
 	struct csv_layout *layout;   /* s->layout */
 	struct infer_columns types;
-	char *buf;               /* unscanned bytes buf[pos..len), own copy */
-	size_t cap, len, pos;
-	size_t rescan_at;        /* do not rescan before len - pos reaches this */
+	struct scan_window win;   /* the unscanned bytes */
 	size_t chunks_cap;
-	uint64_t base;           /* absolute offset of buf[0] */
 	uint64_t next_chunk;
 	int failed;              /* a feed failed: only abort is allowed */
 };
@@ -136,8 +134,7 @@ static struct ingest_reader *reader_begin(const struct ingest_format *f)
 	st->s = ingest_schema_create(f);
 	st->layout = xcalloc(1, sizeof *st->layout);
 	st->s->layout = st->layout;
-	st->cap = 4 * (size_t)LH_STREAM_CHUNK;
-	st->buf = xmalloc(st->cap);
+	scan_window_init(&st->win, 4 * (size_t)LH_STREAM_CHUNK);
 	return st;
 }
 
@@ -148,7 +145,7 @@ static void csv_abort(struct ingest_reader *st)
 	csv_scanner_free(&st->sc);
 	ingest_schema_destroy(st->s);
 	infer_columns_free(&st->types);
-	free(st->buf);
+	scan_window_free(&st->win);
 	free(st);
 }
 
@@ -192,21 +189,22 @@ static int take_record(struct ingest_reader *st, uint64_t at, struct lh_error *e
  * the last record. Returns 0 or -1 (err filled). */
 static int scan_buffered(struct ingest_reader *st, int eof, struct lh_error *err)
 {
-	if (!eof && st->len - st->pos < st->rescan_at)
+	if (!eof && st->win.len - st->win.pos < st->win.rescan_at)
 		return 0;       /* note 5: a partial record is rescanned only
 				 * once it has doubled */
 	for (;;) {
 		size_t used = 0;
-		int r = csv_scan_record(&st->sc, st->buf + st->pos, st->len - st->pos, eof, &used, err);
+		int r = csv_scan_record(&st->sc, st->win.buf + st->win.pos,
+					st->win.len - st->win.pos, eof, &used, err);
 		if (r == CSV_ERROR)
 			return -1;
 		if (r == CSV_NEED_MORE || r == CSV_END) {
-			size_t left = st->len - st->pos;
-			st->rescan_at = r == CSV_NEED_MORE ? 2 * left : 0;
+			size_t left = st->win.len - st->win.pos;
+			st->win.rescan_at = r == CSV_NEED_MORE ? 2 * left : 0;
 			return 0;
 		}
-		uint64_t at = st->base + st->pos;       /* file offset of this record */
-		st->pos += used;
+		uint64_t at = st->win.base + st->win.pos;       /* file offset of this record */
+		st->win.pos += used;
 		if (take_record(st, at, err))
 			return -1;
 	}
@@ -217,20 +215,7 @@ static int csv_feed(struct ingest_reader *st, const char *data, size_t n, struct
 	if (st->failed)
 		return lh_fail(err, 500, "internal", "inference fed after a failure");
 	while (n > 0) {
-		/* compact, then grow only if the unscanned tail needs it */
-		if (st->pos > 0) {
-			memmove(st->buf, st->buf + st->pos, st->len - st->pos);
-			st->base += st->pos;
-			st->len -= st->pos;
-			st->pos = 0;
-		}
-		if (st->len == st->cap) {
-			st->cap *= 2;
-			st->buf = xrealloc(st->buf, st->cap);
-		}
-		size_t take = st->cap - st->len < n ? st->cap - st->len : n;
-		memcpy(st->buf + st->len, data, take);
-		st->len += take;
+		size_t take = scan_window_fill(&st->win, data, n);
 		data += take;
 		n -= take;
 		if (scan_buffered(st, 0, err)) {
@@ -250,14 +235,14 @@ static int csv_finish(struct ingest_reader *st, struct ingest_schema **out, stru
 		lh_fail(err, 500, "internal", "inference finished after a failure");
 		goto out;
 	}
-	st->rescan_at = 0;
+	st->win.rescan_at = 0;
 	if (scan_buffered(st, 1, err))
 		goto out;
 	if (st->sc.nrecords == 0) {
 		lh_fail(err, 400, "empty_file", "the file is empty: a CSV needs at least a header line");
 		goto out;
 	}
-	s->data_end = st->base + st->pos;
+	s->data_end = st->win.base + st->win.pos;
 	infer_columns_result(&st->types, s->columns);
 	ingest_fingerprint(s->columns, s->ncols, s->fingerprint);
 	*out = s;

@@ -49,6 +49,7 @@
 #include "ingestd/batch.h"
 #include "ingestd/format.h"
 #include "ingestd/infer.h"
+#include "ingestd/scan_window.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -210,11 +211,8 @@ struct ingest_reader {
 	uint64_t *present;              /* per column: rows holding the key */
 	unsigned *kinds;                /* per column: the types its JSON kinds allow (note 3) */
 	uint64_t *stamp;                /* per column: last row + 1 holding it */
-	char *buf;                      /* unscanned bytes buf[pos..len), own copy */
-	size_t cap, len, pos;
-	size_t rescan_at;
+	struct scan_window win;   /* the unscanned bytes */
 	size_t marks_cap;
-	uint64_t base;                  /* absolute offset of buf[0] */
 	uint64_t next_mark_off, next_mark_row;
 	uint64_t data_end;
 	int failed;
@@ -228,8 +226,7 @@ static struct ingest_reader *json_begin(void)
 	st->layout = xcalloc(1, sizeof *st->layout);
 	st->s->layout = st->layout;
 	infer_columns_init(&st->types, 0);
-	st->cap = 4 * (size_t)LH_STREAM_CHUNK;
-	st->buf = xmalloc(st->cap);
+	scan_window_init(&st->win, 4 * (size_t)LH_STREAM_CHUNK);
 	return st;
 }
 
@@ -244,7 +241,7 @@ static void json_abort(struct ingest_reader *st)
 	free(st->present);
 	free(st->kinds);
 	free(st->stamp);
-	free(st->buf);
+	scan_window_free(&st->win);
 	free(st);
 }
 
@@ -360,24 +357,24 @@ static int take_record(struct ingest_reader *st, uint64_t at, struct lh_error *e
 /* Scan every complete object in buf[pos..len); with eof, to the end. */
 static int scan_buffered(struct ingest_reader *st, int eof, struct lh_error *err)
 {
-	if (!eof && st->len - st->pos < st->rescan_at)
+	if (!eof && st->win.len - st->win.pos < st->win.rescan_at)
 		return 0;       /* note 1 */
 	for (;;) {
 		size_t used = 0;
-		int r = json_scan_record(&st->sc, st->buf + st->pos, st->len - st->pos, eof, &used,
-					 err);
+		int r = json_scan_record(&st->sc, st->win.buf + st->win.pos,
+					 st->win.len - st->win.pos, eof, &used, err);
 		if (r == JSON_ERROR)
 			return -1;
-		uint64_t at = st->base + st->pos + st->sc.record_off;
-		st->pos += used;
+		uint64_t at = st->win.base + st->win.pos + st->sc.record_off;
+		st->win.pos += used;
 		if (r == JSON_NEED_MORE || r == JSON_END) {
-			size_t left = st->len - st->pos;
-			st->rescan_at = r == JSON_NEED_MORE && left ? 2 * left : 0;
+			size_t left = st->win.len - st->win.pos;
+			st->win.rescan_at = r == JSON_NEED_MORE && left ? 2 * left : 0;
 			return 0;
 		}
 		if (take_record(st, at, err))
 			return -1;
-		st->data_end = st->base + st->pos;
+		st->data_end = st->win.base + st->win.pos;
 	}
 }
 
@@ -386,19 +383,7 @@ static int json_feed(struct ingest_reader *st, const char *data, size_t n, struc
 	if (st->failed)
 		return lh_fail(err, 500, "internal", "inference fed after a failure");
 	while (n > 0) {
-		if (st->pos > 0) {
-			memmove(st->buf, st->buf + st->pos, st->len - st->pos);
-			st->base += st->pos;
-			st->len -= st->pos;
-			st->pos = 0;
-		}
-		if (st->len == st->cap) {
-			st->cap *= 2;
-			st->buf = xrealloc(st->buf, st->cap);
-		}
-		size_t take = st->cap - st->len < n ? st->cap - st->len : n;
-		memcpy(st->buf + st->len, data, take);
-		st->len += take;
+		size_t take = scan_window_fill(&st->win, data, n);
 		data += take;
 		n -= take;
 		if (scan_buffered(st, 0, err)) {
@@ -418,7 +403,7 @@ static int json_finish(struct ingest_reader *st, struct ingest_schema **out, str
 		lh_fail(err, 500, "internal", "inference finished after a failure");
 		goto out;
 	}
-	st->rescan_at = 0;
+	st->win.rescan_at = 0;
 	if (scan_buffered(st, 1, err))
 		goto out;
 	if (st->sc.nrecords == 0) {

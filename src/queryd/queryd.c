@@ -1300,6 +1300,7 @@ static const struct http_route queryd_routes[] = {
 	{ "POST", "/search/feedback", "search_feedback", NULL, NULL, search_route_feedback, NULL,
 	  LH_FEEDBACK_MAX_BODY, .json_body = 1 },
 	{ "POST", "/embed", "embed", NULL, NULL, search_route_embed, NULL, 0, .json_body = 1 },
+	{ "GET", "/iceberg/tables/*", "iceberg_table", NULL, NULL, iceberg_route_table, NULL, 0, 0 },
 };
 
 static int queryd_health(void *ctx, json_t *body)

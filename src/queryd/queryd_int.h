@@ -401,6 +401,12 @@ void qrun_set_masked(struct qrun *r, const char *masked);
 struct queryd *qrun_queryd(struct qrun *r);
 /* The personal columns of dataset `name` now (GET /catalog/datasets'
  * "masked") into out as a JSON array text, "" when none. 0 or -1 with err. */
+/* iceberg_build.c: GET /iceberg/tables/<name>?base=<URL>[&version=N]
+ * (ADR 0230): the table metadata of a dataset version, built and stored on
+ * first request. */
+struct http_request;
+int iceberg_route_table(struct http_request *req);
+
 int queryd_dataset_masked(struct queryd *s, const char *name, const char *rid,
 			  char out[LH_MASKED_JSON_MAX + 1], struct lh_error *err);
 

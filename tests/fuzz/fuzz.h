@@ -12,6 +12,7 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -23,5 +24,28 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 			abort();                                            \
 		}                                                           \
 	} while (0)
+
+/* A growing byte string the drivers record what a parser saw into, to
+ * compare two runs over the same input (fuzz_csv.c, fuzz_json_reader.c,
+ * fuzz_multipart.c). */
+struct bytes {
+	char *p;
+	size_t n, cap;
+};
+
+static inline void bytes_add(struct bytes *b, const void *p, size_t n)
+{
+	if (b->n + n > b->cap) {
+		size_t cap = b->cap ? b->cap : 256;
+		while (cap < b->n + n)
+			cap *= 2;
+		b->p = realloc(b->p, cap);
+		FUZZ_CHECK(b->p != NULL);
+		b->cap = cap;
+	}
+	if (n)
+		memcpy(b->p + b->n, p, n);
+	b->n += n;
+}
 
 #endif

@@ -16,26 +16,6 @@
 
 #include <string.h>
 
-struct bytes {
-	char *p;
-	size_t n, cap;
-};
-
-static void bytes_add(struct bytes *b, const void *p, size_t n)
-{
-	if (b->n + n > b->cap) {
-		size_t cap = b->cap ? b->cap : 256;
-		while (cap < b->n + n)
-			cap *= 2;
-		b->p = realloc(b->p, cap);
-		FUZZ_CHECK(b->p != NULL);
-		b->cap = cap;
-	}
-	if (n)
-		memcpy(b->p + b->n, p, n);
-	b->n += n;
-}
-
 struct result {
 	int rc, status;
 	char code[32];

@@ -133,6 +133,29 @@ class FeedbackTest(ServerTest):
         self.assertEqual(self.ids(again), self.ids(plain))
         self.assertNotIn("feedback", again)
 
+    def test_ratings_follow_a_renamed_dataset(self):
+        self.people()
+        self.rate({"dataset": "people", "query": "forklift operator", "id": 5, "score": 1})
+        st, _, ans = request_json("POST", self.url + "/v1/datasets/people/rename",
+                                  {"to": "staff"})
+        self.assertEqual(st, 200, ans)
+        self.assertEqual(ans["feedback"], "staff__feedback")
+        self.wait_ready("staff")
+        moved = self.search({"dataset": "staff", "query": "forklift operator", "k": 6,
+                             "feedback": True})
+        self.assertEqual(self.ids(moved)[0], 5)
+        self.assertEqual(moved["feedback"]["dataset"], "staff__feedback")
+        rows = self.sql('SELECT count(*) AS n FROM staff__feedback')
+        self.assertEqual(rows, [[1]])
+        st, _, gone = request_json("GET", self.url + "/v1/catalog/manifest/people__feedback")
+        self.assertEqual((st, gone["code"]), (404, "renamed"), gone)
+        # a dataset without ratings renames as before, with no "feedback"
+        self.ingest("other", "a\n1\n")
+        st, _, plain = request_json("POST", self.url + "/v1/datasets/other/rename",
+                                    {"to": "other2"})
+        self.assertEqual(st, 200, plain)
+        self.assertNotIn("feedback", plain)
+
     def test_demotion(self):
         self.people()
         self.rate({"dataset": "people", "query": "forklift operator", "id": 1, "score": -1})

@@ -3,9 +3,12 @@
  * page cap, and the form decoder. */
 #include "test.h"
 
+#include "common/tokens.h"
 #include "gateway/ui_int.h"
 
+#include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 TEST(ui_html_escape_all_five)
 {
@@ -192,4 +195,38 @@ TEST(ui_sql_body_len_stops_at_the_statement_end)
 	/* unterminated: the whole text (queryd reports it) */
 	CHECK_EQ_INT(ui_sql_body_len("SELECT 'open;"), 13);
 	CHECK_EQ_INT(ui_sql_body_len("SELECT 1 /* open;"), 17);
+}
+
+/* The top navigation follows who the page is for (ADR 0212): all four links
+ * without tokens, no Upload for a read token, none before signing in. */
+TEST(ui_page_nav_follows_who_the_page_is_for)
+{
+	struct ui_page_token t;
+	struct html h;
+
+	memset(&t, 0, sizeof t);
+	html_init(&h, 0);
+	ui_page_open(&h, "x", UI_NAV_NONE, &t);
+	CHECK(strstr(h.buf, "href=\"/upload\"") != NULL);
+	CHECK(strstr(h.buf, "href=\"/console\"") != NULL);
+	html_free(&h);
+
+	t.auth_on = 1;
+	t.role = LH_ROLE_READ;
+	snprintf(t.who, sizeof t.who, "%s", "analyst");
+	html_init(&h, 0);
+	ui_page_open(&h, "x", UI_NAV_NONE, &t);
+	CHECK(strstr(h.buf, "href=\"/upload\"") == NULL);
+	CHECK(strstr(h.buf, "href=\"/console\"") != NULL);
+	CHECK(strstr(h.buf, ">analyst<") != NULL);
+	html_free(&h);
+
+	t.who[0] = '\0';          /* the sign-in page: nobody yet */
+	html_init(&h, 0);
+	ui_page_open(&h, "Sign in", UI_NAV_NONE, &t);
+	CHECK(strstr(h.buf, "href=\"/upload\"") == NULL);
+	CHECK(strstr(h.buf, "href=\"/console\"") == NULL);
+	CHECK(strstr(h.buf, "href=\"/search\"") == NULL);
+	CHECK(strstr(h.buf, "class=\"brand\"") != NULL);
+	html_free(&h);
 }

@@ -1,0 +1,236 @@
+"""The Iceberg REST Catalog API in the gateway (issue 19 points 2-3, ADR
+0235-0237) on the real binary with named tokens: config, the one namespace,
+list tables with paging, errors in the spec's ErrorModel (404, 401, 403),
+writes refused with 405 pointing at /v1/ingest, metrics reports accepted;
+the files over HTTP (Range, HEAD) and who may read them. The load-table
+answer and the files' contents are checked against H19a's builder here and,
+end to end with real clients, in tests/iceberg/."""
+import json
+
+from lhtest import Server, ServerTest, request, request_json
+
+ADMIN = "admin-token-0123456789"
+WRITER = "write-token-0123456789"
+READER = "read-token-01234567890"
+AGENT = "agent-token-0123456789"
+TOKENS = "root:admin:%s,maria:write:%s,ann:read:%s,bot:agent:%s" % (ADMIN, WRITER, READER,
+                                                                      AGENT)
+
+
+def bearer(tok):
+    return {"Authorization": "Bearer " + tok}
+
+
+def ingest(base, name, body, mode=None, tok=WRITER):
+    url = base + "/v1/ingest?name=" + name + ("&mode=" + mode if mode else "")
+    st, _, obj = request_json("POST", url, body, dict(bearer(tok), **{"Content-Type": "text/csv"}))
+    assert st == 200, obj
+    return obj
+
+
+class IcebergRestTest(ServerTest):
+    @classmethod
+    def setUpClass(cls):
+        cls.srv = Server("serve", env={"LAKEHOUSE_AUTH_TOKENS": TOKENS, "LAKEHOUSE_LOG": "quiet"})
+        cls.base = cls.srv.url
+        cls.ice = cls.base + "/iceberg/v1"
+        ingest(cls.base, "people", b"id,name\n1,Ada\n2,Grace\n")
+        ingest(cls.base, "people", b"id,name\n3,Alan\n", mode="append")
+        for name in ("alpha", "beta", "gamma"):
+            ingest(cls.base, name, b"x\n1\n")
+        ingest(cls.base, "candidates", b"id,email\n1,ada@example.com\n")
+        st, _, obj = request_json("PUT", cls.base + "/v1/catalog/masks/candidates",
+                                  {"columns": ["email"]}, bearer(ADMIN))
+        assert st == 200, obj
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.srv.cleanup()
+
+    def get(self, path, tok=READER, method="GET", headers=None):
+        return request_json(method, self.ice + path, None, dict(bearer(tok), **(headers or {})))
+
+    def assertIcebergError(self, answer, status, typ):
+        """The REST spec's ErrorModel: {"error": {"message", "type", "code"}}."""
+        st, _, obj = answer
+        self.assertEqual(st, status, obj)
+        self.assertEqual(set(obj), {"error"}, obj)
+        err = obj["error"]
+        self.assertEqual(err["type"], typ, err)
+        self.assertEqual(err["code"], status, err)
+        self.assertIsInstance(err["message"], str)
+        self.assertTrue(err["message"])
+        return err["message"]
+
+    # --- config and namespaces ---------------------------------------------------
+
+    def test_config_has_defaults_overrides_and_our_endpoints(self):
+        for q in ("", "?warehouse=anything"):
+            st, _, obj = self.get("/config" + q)
+            self.assertEqual(st, 200, obj)
+            self.assertEqual(obj["defaults"], {})
+            self.assertEqual(obj["overrides"], {})   # no prefix: paths are /v1/namespaces
+            self.assertIn("GET /v1/{prefix}/namespaces/{namespace}/tables/{table}",
+                          obj["endpoints"])
+            self.assertFalse([e for e in obj["endpoints"] if not e.startswith(("GET", "HEAD"))
+                              and not e.endswith("/metrics")], obj["endpoints"])
+
+    def test_one_namespace_holds_every_dataset(self):
+        st, _, obj = self.get("/namespaces")
+        self.assertEqual((st, obj), (200, {"namespaces": [["lakehouse"]]}))
+        st, _, obj = self.get("/namespaces?parent=lakehouse")
+        self.assertEqual((st, obj), (200, {"namespaces": []}))
+        self.assertIcebergError(self.get("/namespaces?parent=sales"), 404,
+                                "NoSuchNamespaceException")
+        st, _, obj = self.get("/namespaces/lakehouse")
+        self.assertEqual(st, 200, obj)
+        self.assertEqual(obj["namespace"], ["lakehouse"])
+        self.assertIsInstance(obj["properties"], dict)
+        st, _, data = request("HEAD", self.ice + "/namespaces/lakehouse", None, bearer(READER))
+        self.assertEqual((st, data), (204, b""))
+        st, _, _ = request("HEAD", self.ice + "/namespaces/sales", None, bearer(READER))
+        self.assertEqual(st, 404)
+        msg = self.assertIcebergError(self.get("/namespaces/sales"), 404,
+                                      "NoSuchNamespaceException")
+        self.assertIn("sales", msg)
+        self.assertIcebergError(self.get("/namespaces/sales/tables"), 404,
+                                "NoSuchNamespaceException")
+        # a nested namespace (parts joined by %1F) is not ours either
+        self.assertIcebergError(self.get("/namespaces/lakehouse%1Fx"), 404,
+                                "NoSuchNamespaceException")
+
+    # --- tables ------------------------------------------------------------------
+
+    def test_list_tables_names_every_dataset_in_order(self):
+        st, _, obj = self.get("/namespaces/lakehouse/tables")
+        self.assertEqual(st, 200, obj)
+        self.assertNotIn("next-page-token", obj)
+        self.assertEqual(obj["identifiers"],
+                         [{"namespace": ["lakehouse"], "name": n}
+                          for n in ("alpha", "beta", "candidates", "gamma", "people")])
+
+    def test_list_tables_pages(self):
+        names, token, pages = [], None, 0
+        while True:
+            q = "?pageSize=2" + ("&pageToken=" + token if token else "")
+            st, _, obj = self.get("/namespaces/lakehouse/tables" + q)
+            self.assertEqual(st, 200, obj)
+            self.assertLessEqual(len(obj["identifiers"]), 2)
+            names += [i["name"] for i in obj["identifiers"]]
+            pages += 1
+            token = obj.get("next-page-token")
+            if not token:
+                break
+        self.assertEqual(names, ["alpha", "beta", "candidates", "gamma", "people"])
+        self.assertEqual(pages, 3)
+        self.assertIcebergError(self.get("/namespaces/lakehouse/tables?pageSize=0"), 400,
+                                "BadRequestException")
+
+    def test_unknown_table_is_no_such_table(self):
+        for name in ("nope", "bad-name", "x" * 300):
+            msg = self.assertIcebergError(self.get("/namespaces/lakehouse/tables/" + name), 404,
+                                          "NoSuchTableException")
+            self.assertIn("does not exist", msg)
+        st, _, data = request("HEAD", self.ice + "/namespaces/lakehouse/tables/people", None,
+                              bearer(READER))
+        self.assertEqual((st, data), (204, b""))
+        st, _, _ = request("HEAD", self.ice + "/namespaces/lakehouse/tables/nope", None,
+                           bearer(READER))
+        self.assertEqual(st, 404)
+        self.assertIcebergError(self.get("/no/such/route"), 404, "NotFoundException")
+
+    # --- tokens ------------------------------------------------------------------
+
+    def test_a_token_is_required_and_errors_are_the_error_model(self):
+        for hdrs in ({}, {"Authorization": "Bearer not-a-known-token-123"},
+                     {"Authorization": "Basic abc"}):
+            st, h, obj = request_json("GET", self.ice + "/namespaces", None, hdrs)
+            self.assertIcebergError((st, h, obj), 401, "NotAuthorizedException")
+            self.assertTrue(h["www-authenticate"].startswith("Bearer"), h)
+        # the rest of the gateway keeps our own error shape (ADR 0005)
+        st, _, obj = request_json("GET", self.base + "/v1/catalog/datasets", None, {})
+        self.assertEqual((st, obj["code"]), (401, "unauthorized"))
+        for tok in (READER, AGENT, WRITER, ADMIN):
+            st, _, obj = self.get("/namespaces/lakehouse/tables", tok)
+            self.assertEqual(st, 200, obj)
+
+    def test_a_masked_table_is_forbidden_to_read_and_agent_tokens(self):
+        for tok in (READER, AGENT):
+            msg = self.assertIcebergError(self.get("/namespaces/lakehouse/tables/candidates", tok),
+                                          403, "ForbiddenException")
+            self.assertIn("email", msg)
+            self.assertIn("write or admin token", msg)
+            # its files too, even a data object named exactly
+            key = self.object_keys("candidates")[0]
+            self.assertIcebergError(self.get("/files/candidates/" + key, tok), 403,
+                                    "ForbiddenException")
+        # listing still names it: names are not personal data
+        st, _, obj = self.get("/namespaces/lakehouse/tables", READER)
+        self.assertIn("candidates", [i["name"] for i in obj["identifiers"]])
+
+    # --- writes ------------------------------------------------------------------
+
+    def test_writes_are_refused_with_a_pointer_to_ingest(self):
+        cases = [("POST", "/namespaces", {"namespace": ["x"]}),
+                 ("DELETE", "/namespaces/lakehouse", None),
+                 ("POST", "/namespaces/lakehouse/properties", {"updates": {"a": "b"}}),
+                 ("POST", "/namespaces/lakehouse/tables", {"name": "t", "schema": {}}),
+                 ("POST", "/namespaces/lakehouse/tables/people", {"updates": []}),
+                 ("DELETE", "/namespaces/lakehouse/tables/people", None),
+                 ("POST", "/namespaces/lakehouse/register", {"name": "t"}),
+                 ("POST", "/tables/rename", {"source": {}, "destination": {}}),
+                 ("POST", "/transactions/commit", {"table-changes": []}),
+                 ("PUT", "/files/people/datasets/x.parquet", "bytes")]
+        for tok in (READER, ADMIN):
+            for method, path, body in cases:
+                st, h, obj = request_json(method, self.ice + path, body, bearer(tok))
+                msg = self.assertIcebergError((st, h, obj), 405, "UnsupportedOperationException")
+                self.assertIn("/v1/ingest", msg)
+                self.assertEqual(h.get("allow"), "GET, HEAD")
+        # nothing changed
+        st, _, obj = self.get("/namespaces/lakehouse/tables")
+        self.assertEqual(len(obj["identifiers"]), 5)
+
+    def test_a_metrics_report_is_accepted_and_dropped(self):
+        st, _, data = request("POST", self.ice + "/namespaces/lakehouse/tables/people/metrics",
+                              {"report-type": "scan-report", "table-name": "lakehouse.people"},
+                              bearer(READER))
+        self.assertEqual((st, data), (204, b""))
+
+    # --- files -------------------------------------------------------------------
+
+    def object_keys(self, name, version=None):
+        q = "?version=%d" % version if version else ""
+        st, _, m = request_json("GET", self.base + "/v1/catalog/manifest/" + name + q, None,
+                                bearer(ADMIN))
+        self.assertEqual(st, 200, m)
+        return [o["key"] for o in m["objects"]]
+
+    def test_files_answer_ranges_and_heads(self):
+        key = self.object_keys("people", 1)[0]
+        st, _, whole = request("GET", self.base + "/v1/storage/get/" + key, None, bearer(ADMIN))
+        self.assertEqual(st, 200)
+        url = self.ice + "/files/people/" + key
+        st, h, data = request("HEAD", url, None, bearer(WRITER))
+        self.assertEqual((st, data), (200, b""))
+        self.assertEqual(int(h["content-length"]), len(whole))
+        self.assertEqual(h.get("accept-ranges"), "bytes")
+        st, h, data = request("GET", url, None, dict(bearer(WRITER), Range="bytes=-8"))
+        self.assertEqual(st, 206)
+        self.assertEqual(data, whole[-8:])
+        self.assertTrue(data.endswith(b"PAR1"))
+        self.assertEqual(h["content-range"], "bytes %d-%d/%d" % (len(whole) - 8, len(whole) - 1,
+                                                                 len(whole)))
+        st, _, data = request("GET", url, None, dict(bearer(ADMIN), Range="bytes=4-9"))
+        self.assertEqual((st, data), (206, whole[4:10]))
+        st, _, data = request("GET", url, None, bearer(ADMIN))
+        self.assertEqual((st, data), (200, whole))
+
+    def test_only_data_and_metadata_keys_are_files(self):
+        for rest in ("people/_index/x/y", "people/other/key", "people/../datasets/x",
+                     "people", "bad-name/datasets/x"):
+            st, _, obj = request_json("GET", self.ice + "/files/" + rest, None, bearer(ADMIN))
+            self.assertIn(st, (400, 404), (rest, obj))
+        st, _, _ = request("GET", self.ice + "/files/people/datasets/people/nope.parquet", None,
+                           bearer(ADMIN))
+        self.assertEqual(st, 404)
