@@ -146,6 +146,7 @@ static const struct cfg_key keys[] = {
 	K_STR("queryd", "storaged_url", queryd.storaged_url, C_URL_LIST, NULL),
 	K_STR("queryd", "catalogd_url", queryd.catalogd_url, C_URL_LIST, NULL),
 	K_STR("queryd", "ingestd_url", queryd.ingestd_url, C_URL, NULL),
+	K_UINT("queryd", "catalog_stale_seconds", queryd.catalog_stale_seconds, 0),
 
 	K_TOKENS("auth", "read_tokens", auth.read_tokens, auth.n_read_tokens),
 	K_TOKENS("auth", "write_tokens", auth.write_tokens, auth.n_write_tokens),
@@ -212,6 +213,7 @@ void config_defaults(struct lh_config *cfg)
 	cfg->search.part_rows = LH_SEARCH_PART_ROWS;
 	cfg->queryd.worker_memory_bytes = 0;   /* derived from duckdb_memory_bytes */
 	cfg->queryd.spill_bytes = LH_DEFAULT_QUERY_SPILL_BYTES;
+	cfg->queryd.catalog_stale_seconds = LH_DEFAULT_CATALOG_STALE_S;
 
 	cfg->embed.timeout_ms = LH_EMBED_DEFAULT_TIMEOUT_MS;
 }

@@ -105,6 +105,9 @@ struct lh_config {
 		/* ingestd, where search feedback is appended (ADR 0190); "" =
 		 * the embedded one (serve) or none: POST /search/feedback 502 */
 		char ingestd_url[LH_CFG_STR];
+		/* ADR 0205: while the catalog is down, answer from what it said
+		 * at most this long ago (0 = never); default 30 */
+		unsigned catalog_stale_seconds;
 	} queryd;
 	struct {
 		/* The builtin embedder's word-vector file (docs/embeddings.md);
