@@ -14,7 +14,7 @@
 DEPS_DIR    ?= $(CURDIR)/deps
 DUCKDB_DIR  ?= $(DEPS_DIR)/duckdb
 BUILD       ?= build
-PKGS        := libmicrohttpd libcurl jansson sqlite3 libcrypto libpq libzip libxml-2.0 avro-c
+PKGS        := libmicrohttpd libcurl jansson sqlite3 libcrypto libpq libzip libxml-2.0 avro-c poppler-glib
 
 CC          ?= cc
 ifeq ($(CC),cc)

@@ -18,6 +18,7 @@
 #include "serve/serve.h"
 #include "cli/cli.h"
 #include "mcp/mcp.h"
+#include "documents/documents.h"
 
 #include <signal.h>
 #include <stdio.h>
@@ -54,6 +55,7 @@ static const struct subcommand subcommands[] = {
 	{ "token", cli_token_main, "make a new named token for [auth] (prints it once)", 0 },
 	{ "mcp", mcp_stdio_main, "serve the lakehouse to an AI agent over MCP (stdio)", 0 },
 	{ "queryd-worker", queryd_worker_main, NULL, 1 },   /* started by queryd only */
+	{ "document-worker", doc_worker_main, NULL, 0 },    /* started to read a PDF only (ADR 0220) */
 };
 
 static void usage(FILE *out)

@@ -17,12 +17,20 @@
  *   5. Errors: the read callback's lh_error wins (a zip bomb, a damaged
  *      entry); else libxml2's first error becomes 400 "bad_xml" with the
  *      line, its own text in the log detail.
+ *   6. HTML (xmlread_html_text, for documents, ADR 0220): libxml2's HTML
+ *      parser with our SAX callbacks, so no tree is built; it recovers from
+ *      any tag soup as browsers do. NONET, no errors printed. Text of
+ *      head, script, style, noscript, template, svg, iframe and object is
+ *      dropped; block elements end a paragraph; whitespace collapses as a
+ *      browser shows it (kept inside pre).
  */
 #include "common/xmlread.h"
 
 #include "common/error.h"
 #include "common/xmalloc.h"
 
+#include <libxml/HTMLparser.h>
+#include <libxml/parserInternals.h>
 #include <libxml/parser.h>
 #include <libxml/xmlreader.h>
 #include <pthread.h>
@@ -233,4 +241,172 @@ const char *xmlread_text(const struct xmlread *x, size_t *n)
 int xmlread_depth(const struct xmlread *x)
 {
 	return x->depth;
+}
+
+/* ---- HTML to text (note 6) ------------------------------------------- */
+
+struct html_text {
+	xmlParserCtxtPtr ctxt;
+	char *buf;
+	size_t len, cap, max;
+	int too_large;
+	int skip;           /* open elements whose text is dropped */
+	int pre;            /* open pre elements */
+	int space;          /* a collapsed blank is pending */
+};
+
+static int html_in(const char *name, const char *const *list)
+{
+	for (; *list; list++)
+		if (!strcmp(name, *list))
+			return 1;
+	return 0;
+}
+
+static const char *const html_skipped[] = { "head", "script", "style", "noscript", "template", "svg",
+					    "iframe", "object", "title", NULL };
+static const char *const html_blocks[] = { "p", "div", "h1", "h2", "h3", "h4", "h5", "h6", "li", "ul", "ol",
+					   "dl", "dt", "dd", "table", "tr", "section", "article", "header",
+					   "footer", "nav", "aside", "main", "blockquote", "pre", "address",
+					   "figure", "figcaption", "form", "fieldset", "hr", "details",
+					   "summary", "body", "caption", "thead", "tbody", "tfoot", NULL };
+
+static void html_put(struct html_text *h, const char *s, size_t n)
+{
+	if (h->too_large)
+		return;
+	if (n > h->max - h->len) {
+		h->too_large = 1;
+		xmlStopParser(h->ctxt);
+		return;
+	}
+	if (h->len + n + 1 > h->cap) {
+		size_t cap = h->cap ? h->cap : 4096;
+		while (cap < h->len + n + 1)
+			cap *= 2;
+		h->buf = xrealloc(h->buf, cap);
+		h->cap = cap;
+	}
+	memcpy(h->buf + h->len, s, n);
+	h->len += n;
+	h->buf[h->len] = '\0';
+}
+
+static void html_start(void *ctx, const xmlChar *name, const xmlChar **attrs)
+{
+	struct html_text *h = ctx;
+	const char *n = (const char *)name;
+	(void)attrs;
+	if (html_in(n, html_skipped)) {
+		h->skip++;
+		return;
+	}
+	if (!strcmp(n, "pre"))
+		h->pre++;
+	if (!strcmp(n, "br")) {
+		html_put(h, "\n", 1);
+		h->space = 0;
+	} else if (html_in(n, html_blocks)) {
+		html_put(h, "\n\n", 2);
+		h->space = 0;
+	} else if (!strcmp(n, "td") || !strcmp(n, "th")) {
+		html_put(h, "\t", 1);
+		h->space = 0;
+	}
+}
+
+static void html_end(void *ctx, const xmlChar *name)
+{
+	struct html_text *h = ctx;
+	const char *n = (const char *)name;
+	if (html_in(n, html_skipped)) {
+		if (h->skip > 0)
+			h->skip--;
+		return;
+	}
+	if (!strcmp(n, "pre") && h->pre > 0)
+		h->pre--;
+	if (html_in(n, html_blocks)) {
+		html_put(h, "\n\n", 2);
+		h->space = 0;
+	}
+}
+
+static void html_chars(void *ctx, const xmlChar *ch, int len)
+{
+	struct html_text *h = ctx;
+	const char *s = (const char *)ch;
+	if (h->skip > 0 || len <= 0)
+		return;
+	if (h->pre > 0) {
+		html_put(h, s, (size_t)len);
+		return;
+	}
+	size_t i = 0, n = (size_t)len;
+	while (i < n) {
+		size_t j = i;
+		while (j < n && !(s[j] == ' ' || s[j] == '\t' || s[j] == '\n' || s[j] == '\r' || s[j] == '\f'))
+			j++;
+		if (j > i) {
+			if (h->space && h->len > 0 && h->buf[h->len - 1] != '\n' && h->buf[h->len - 1] != '\t')
+				html_put(h, " ", 1);
+			h->space = 0;
+			html_put(h, s + i, j - i);
+		}
+		if (j < n)
+			h->space = 1;
+		while (j < n && (s[j] == ' ' || s[j] == '\t' || s[j] == '\n' || s[j] == '\r' || s[j] == '\f'))
+			j++;
+		i = j;
+	}
+}
+
+static void html_ignore(void *ctx, const xmlChar *ch, int len)
+{
+	(void)ctx;
+	(void)ch;
+	(void)len;
+}
+
+int xmlread_html_text(const char *data, size_t len, const char *encoding, size_t max_bytes, char **out,
+		      size_t *out_len, struct lh_error *err)
+{
+	struct html_text h = { .max = max_bytes };
+	int rc = 0;
+	*out = NULL;
+	*out_len = 0;
+	pthread_once(&init_once, init_libxml2);
+	if (len > (size_t)INT32_MAX)
+		return lh_fail(err, 413, "too_large", "is too large to read as HTML");
+	htmlParserCtxtPtr ctxt = htmlCreateMemoryParserCtxt(len ? data : " ", len ? (int)len : 1);
+	if (!ctxt)
+		return lh_fail(err, 500, "internal", "the HTML reader could not start");
+	htmlCtxtUseOptions(ctxt, HTML_PARSE_NONET | HTML_PARSE_NOERROR | HTML_PARSE_NOWARNING);
+	if (encoding) {
+		xmlCharEncodingHandlerPtr enc = xmlFindCharEncodingHandler(encoding);
+		if (enc)
+			xmlSwitchToEncoding(ctxt, enc);
+	}
+	xmlSAXHandlerPtr sax = ctxt->sax;
+	memset(sax, 0, sizeof *sax);
+	sax->initialized = 1;
+	sax->startElement = html_start;
+	sax->endElement = html_end;
+	sax->characters = html_chars;
+	sax->ignorableWhitespace = html_chars;
+	sax->cdataBlock = html_ignore;        /* script and style bodies */
+	ctxt->userData = &h;
+	h.ctxt = ctxt;
+	htmlParseDocument(ctxt);
+	if (ctxt->myDoc)
+		xmlFreeDoc(ctxt->myDoc);
+	ctxt->myDoc = NULL;
+	htmlFreeParserCtxt(ctxt);
+	if (h.too_large) {
+		free(h.buf);
+		return lh_fail(err, 413, "too_large", "has more than %zu bytes of text", max_bytes);
+	}
+	*out = h.buf ? h.buf : xstrdup("");
+	*out_len = h.len;
+	return rc;
 }

@@ -62,4 +62,15 @@ int xmlread_depth(const struct xmlread *x);
 /* Free the parser. NULL is fine. */
 void xmlread_close(struct xmlread *x);
 
+/* The visible text of the HTML document in data[0..len) (documents, ADR
+ * 0220): UTF-8 in *out (malloc'd, NUL-terminated, *out_len bytes), text of
+ * head/script/style/noscript/template/svg/iframe/object dropped, "\n\n"
+ * around block elements, "\n" for br, a tab before a table cell,
+ * whitespace collapsed outside pre. encoding: the bytes' encoding ("UTF-8",
+ * "windows-1252"), or NULL for what the document declares (a meta charset).
+ * The parser recovers from any markup; 0, or -1 with 413 "too_large" past
+ * max_bytes of text. Builds no tree: memory is the text plus the parser's. */
+int xmlread_html_text(const char *data, size_t len, const char *encoding, size_t max_bytes, char **out,
+		      size_t *out_len, struct lh_error *err);
+
 #endif

@@ -12,7 +12,10 @@
  *   3. Entries are inflated by libzip as a stream (zip_fread); the caps are
  *      counted here on the inflated bytes actually returned, never on what
  *      the archive declares (a zip bomb declares little). The declared size
- *      is checked too, so an honest large entry fails before any work.
+ *      is checked too, so an honest large entry fails before any work, and
+ *      so is the declared ratio (a bomb that declares its size honestly, as
+ *      Info-ZIP's zip does, fails at open: its first bytes may not even
+ *      parse, which would hide what it is).
  *   4. libzip's messages ("Zip archive inconsistent") are replaced by plain
  *      words for the client; libzip's own text goes to the log detail.
  */
@@ -216,6 +219,11 @@ int zipread_entry_open(struct zipread *z, const char *name, const struct zipread
 		return lh_fail(err, 400, "zip_too_large",
 			       "its part %.*s inflates to %llu bytes, more than the %llu bytes read",
 			       cut(name, 100), name, (unsigned long long)st.size, (unsigned long long)caps->max_bytes);
+	if ((st.valid & ZIP_STAT_SIZE) && (st.valid & ZIP_STAT_COMP_SIZE) && st.size > caps->grace &&
+	    st.size / (st.comp_size ? st.comp_size : 1) > caps->max_ratio)                   /* 3 */
+		return lh_fail(err, 400, "zip_too_large",
+			       "its part %.*s inflates to more than %llu times its compressed size "
+			       "(a zip bomb?)", cut(name, 100), name, (unsigned long long)caps->max_ratio);
 	zip_file_t *f = zip_fopen_index(z->za, (zip_uint64_t)idx, 0);
 	if (!f) {
 		zip_error_t *ze = zip_get_error(z->za);

@@ -31,6 +31,16 @@ int doc_text_add_page(struct doc_text *t, unsigned page, const char *raw, size_t
 /* 400 no_text unless some page of t has text. */
 int doc_text_require(const struct doc_text *t, struct lh_error *err);
 
+/* One page of a PDF as the poppler adapter reads it (page 1-based); 0 or
+ * -1 with err to stop. */
+typedef int (*doc_page_fn)(void *ctx, unsigned page, const char *text, size_t len, struct lh_error *err);
+
+/* pdf_poppler.c, in the worker only: call fn for every page of the PDF in
+ * data, in order. 0, or -1 with 400 encrypted_pdf / bad_document, 413
+ * too_many_pages (more than max_pages), or fn's error. */
+int doc_poppler_pages(const unsigned char *data, size_t len, size_t max_pages, doc_page_fn fn, void *ctx,
+		      struct lh_error *err);
+
 /* The readers: fill t (format set by the caller) or -1 with err. */
 int doc_plain_extract(const unsigned char *data, size_t len, const struct doc_limits *lim,
 		      struct doc_text *t, struct lh_error *err);

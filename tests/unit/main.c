@@ -1,6 +1,8 @@
 /* main.c — the unit-test runner: runs registered TESTs, prints a summary. */
 #include "test.h"
 
+#include "documents/documents.h"
+
 #include <stdlib.h>
 
 #define MAX_TESTS 4096
@@ -30,6 +32,10 @@ static int by_name(const void *a, const void *b)
 
 int main(int argc, char **argv)
 {
+	/* The PDF reader's child process (src/documents/pdf_worker.c) is
+	 * /proc/self/exe: this binary plays `lakehouse document-worker` too. */
+	if (argc > 1 && !strcmp(argv[1], "document-worker"))
+		return doc_worker_main(argc - 1, argv + 1);
 	const char *prefix = argc > 1 ? argv[1] : "";
 	setenv("LAKEHOUSE_LOG", "quiet", 0);   /* request log lines only for 5xx */
 	int passed = 0, failed = 0;
