@@ -129,6 +129,9 @@ static const struct cfg_key keys[] = {
 	K_STR("ingestd", "catalogd_url", ingestd.catalogd_url, C_URL_LIST, NULL),
 	K_SIZE("ingestd", "duckdb_memory_bytes", ingestd.duckdb_memory_bytes),
 	K_UINT("ingestd", "duckdb_threads", ingestd.duckdb_threads, 1),
+	K_UINT("ingestd", "max_document_pages", ingestd.max_document_pages, 1),
+	K_MS("ingestd", "document_timeout_ms", ingestd.document_timeout_ms),
+	K_SIZE("ingestd", "document_memory_bytes", ingestd.document_memory_bytes),
 
 	K_STR("queryd", "bind", queryd.bind, C_BIND, NULL),
 	K_MS("queryd", "timeout_ms", queryd.timeout_ms),
@@ -143,6 +146,7 @@ static const struct cfg_key keys[] = {
 	K_STR("queryd", "storaged_url", queryd.storaged_url, C_URL_LIST, NULL),
 	K_STR("queryd", "catalogd_url", queryd.catalogd_url, C_URL_LIST, NULL),
 	K_STR("queryd", "ingestd_url", queryd.ingestd_url, C_URL, NULL),
+	K_UINT("queryd", "catalog_stale_seconds", queryd.catalog_stale_seconds, 0),
 
 	K_TOKENS("auth", "read_tokens", auth.read_tokens, auth.n_read_tokens),
 	K_TOKENS("auth", "write_tokens", auth.write_tokens, auth.n_write_tokens),
@@ -193,6 +197,9 @@ void config_defaults(struct lh_config *cfg)
 
 	snprintf(cfg->ingestd.bind, sizeof cfg->ingestd.bind, "%s", "127.0.0.1:0");
 	cfg->ingestd.max_upload_bytes = LH_DEFAULT_MAX_UPLOAD_BYTES;
+	cfg->ingestd.max_document_pages = LH_DOC_MAX_PAGES;
+	cfg->ingestd.document_timeout_ms = (unsigned)(LH_DOC_MAX_SECONDS * 1000);
+	cfg->ingestd.document_memory_bytes = LH_DOC_WORKER_BYTES;
 	cfg->ingestd.duckdb_memory_bytes = 384ull << 20;
 	cfg->ingestd.duckdb_threads = 2;
 
@@ -206,6 +213,7 @@ void config_defaults(struct lh_config *cfg)
 	cfg->search.part_rows = LH_SEARCH_PART_ROWS;
 	cfg->queryd.worker_memory_bytes = 0;   /* derived from duckdb_memory_bytes */
 	cfg->queryd.spill_bytes = LH_DEFAULT_QUERY_SPILL_BYTES;
+	cfg->queryd.catalog_stale_seconds = LH_DEFAULT_CATALOG_STALE_S;
 
 	cfg->embed.timeout_ms = LH_EMBED_DEFAULT_TIMEOUT_MS;
 }

@@ -85,6 +85,9 @@ struct lh_config {
 		char catalogd_url[LH_CFG_URL_LIST];
 		uint64_t duckdb_memory_bytes;    /* default 256 MiB */
 		unsigned duckdb_threads;         /* default 2 */
+		unsigned max_document_pages;     /* a PDF's pages, default LH_DOC_MAX_PAGES (ADR 0220) */
+		unsigned document_timeout_ms;    /* one document's reading, default LH_DOC_MAX_SECONDS */
+		uint64_t document_memory_bytes;  /* the PDF worker's RLIMIT_AS, default LH_DOC_WORKER_BYTES */
 	} ingestd;
 	struct {
 		char bind[LH_CFG_STR];
@@ -102,6 +105,9 @@ struct lh_config {
 		/* ingestd, where search feedback is appended (ADR 0190); "" =
 		 * the embedded one (serve) or none: POST /search/feedback 502 */
 		char ingestd_url[LH_CFG_STR];
+		/* ADR 0205: while the catalog is down, answer from what it said
+		 * at most this long ago (0 = never); default 30 */
+		unsigned catalog_stale_seconds;
 	} queryd;
 	struct {
 		/* The builtin embedder's word-vector file (docs/embeddings.md);

@@ -167,6 +167,13 @@
  * own default is 90% of the free disk, which storaged shares. */
 #define LH_DEFAULT_QUERY_SPILL_BYTES   (2ull << 30)
 #define LH_DEFAULT_CACHE_BYTES         (4ull << 30)
+/* A catalog outage (ADR 0205): queryd answers from what the catalog said at
+ * most [queryd] catalog_stale_seconds ago; after a failed call it leaves the
+ * catalog alone this long while it can answer; it remembers this many of
+ * search's catalog answers (index declarations, manifests by name). */
+#define LH_DEFAULT_CATALOG_STALE_S     30
+#define LH_QUERYD_CATALOG_RETRY_MS     1000
+#define LH_QUERYD_CATALOG_KEPT         1024
 
 /* search (SPEC 11; docs/search.md) */
 #define LH_SEARCH_MAX_QUERY_BYTES      4096          /* a query's text */

@@ -26,6 +26,7 @@
 #include "documents/documents_int.h"
 
 #include "common/buf.h"
+#include "common/config.h"
 #include "common/error.h"
 #include "common/limits.h"
 #include "common/xmalloc.h"
@@ -42,6 +43,16 @@ void doc_limits_default(struct doc_limits *l)
 	l->max_seconds = LH_DOC_MAX_SECONDS;
 	l->max_worker_bytes = LH_DOC_WORKER_BYTES;
 	l->worker_exe = "/proc/self/exe";
+}
+
+void doc_limits_from_config(struct doc_limits *l, const struct lh_config *cfg)
+{
+	doc_limits_default(l);
+	if (cfg->ingestd.max_document_pages)
+		l->max_pages = cfg->ingestd.max_document_pages;
+	if (cfg->ingestd.document_timeout_ms)
+		l->max_seconds = cfg->ingestd.document_timeout_ms / 1000.0;
+	l->max_worker_bytes = (size_t)cfg->ingestd.document_memory_bytes;
 }
 
 const char *doc_format_name(enum doc_format f)

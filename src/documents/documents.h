@@ -44,6 +44,11 @@ struct doc_limits {
 /* The defaults of src/common/limits.h (LH_DOC_*). */
 void doc_limits_default(struct doc_limits *l);
 
+/* The defaults, then [ingestd] max_document_pages, document_timeout_ms and
+ * document_memory_bytes from cfg (docs/configuration.md). */
+struct lh_config;
+void doc_limits_from_config(struct doc_limits *l, const struct lh_config *cfg);
+
 /* One page of text: UTF-8, valid, NUL-terminated, normalised (LF line ends,
  * no control characters but \n and \t, no trailing blanks on a line, at most
  * one blank line between paragraphs, trimmed). page is 1-based; 0 when the

@@ -1,4 +1,4 @@
-/* pdf_poppler.c — the one file that includes poppler and glib (ADR 0115):
+/* pdf_poppler.c — the one file that includes poppler and glib (ADR 0116):
  * a PDF's text, page by page, through poppler-glib. Runs only inside the
  * `lakehouse document-worker` child process (pdf_worker.c, ADR 0220): a
  * hostile PDF that crashes, loops or eats memory here takes down a

@@ -107,7 +107,9 @@ static const char *const fwd_request_headers[] = {
 static const char *const fwd_response_headers[] = {
 	"Content-Type", "ETag", "Content-Range", "Accept-Ranges", "Allow",
 	"Last-Modified", "Location", "Cache-Control", "Content-Disposition",
-	"Retry-After", "WWW-Authenticate", NULL,
+	"Retry-After", "WWW-Authenticate",
+	"X-Lakehouse-Catalog-Age",   /* queryd answered from a known catalog state (ADR 0205) */
+	NULL,
 };
 
 /* A bounded FIFO of bytes: data is buf[head .. head+len) modulo cap. */

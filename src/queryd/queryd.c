@@ -47,8 +47,21 @@
  *  7. Teardown (qrun_free) runs once per query, from done() or from the
  *     stream's free callback: a worker that finished its answer goes back
  *     to the pool, one still busy is killed; the cache files are unpinned.
+ * 10. A catalog outage (ADR 0205, catalog_state.c): when GET
+ *     /catalog/datasets fails with a 5xx, the query is answered from the
+ *     last dataset list the catalog gave (its masks included) and the
+ *     manifests already cached, if that list was asked for at most
+ *     [queryd] catalog_stale_seconds ago; the answer says how old it is
+ *     (X-Lakehouse-Catalog-Age, whole seconds). Otherwise, or when a
+ *     version the query needs was never read, 503 catalog_unavailable. A
+ *     list becomes the known one only once its snapshot (note 8) was built,
+ *     so every manifest an answer from it needs is cached. Search does the
+ *     same with the index declarations and manifests it asked for
+ *     (qrun_manifest, qrun_index_get). After a failure, the catalog is left
+ *     alone for LH_QUERYD_CATALOG_RETRY_MS while the known list can answer.
  */
 #include "queryd/queryd.h"
+#include "queryd/catalog_state.h"
 #include "queryd/queryd_int.h"
 #include "queryd/search_int.h"
 #include "queryd/search_sql.h"
@@ -123,7 +136,9 @@ struct queryd {
 	struct catalog_client *catalog;  /* not configured without [queryd] catalogd_url */
 	struct storage_client *storage;
 	struct search *search;           /* search_int.h */
+	struct catalog_state *cstate;    /* note 10: what the catalog last said */
 	atomic_uint_fast64_t queries, timeouts, disconnects, manifest_fetches;
+	atomic_uint_fast64_t stale_answers, catalog_refused;   /* note 10 */
 };
 
 struct qrun {
@@ -147,7 +162,30 @@ struct qrun {
 					* personal columns */
 	char *masked;                  /* qrun_set_masked: the columns to mask in
 					* the versions search pins (JSON), or NULL */
+	double catalog_age_ms;         /* note 10: -1 = the catalog answered; else
+					* the age of the known state answered from */
 };
+
+/* Note 10: r was answered from a known catalog state `age_ms` old. */
+static void note_age(struct qrun *r, double age_ms)
+{
+	if (age_ms < 0)
+		age_ms = 0;
+	if (age_ms > r->catalog_age_ms)
+		r->catalog_age_ms = age_ms;
+}
+
+/* Note 10: the catalog failed with err (a 4xx: 0, an answer); a 5xx is
+ * recorded, logged once per outage, and 1 returned. */
+static int catalog_down(struct queryd *s, const struct lh_error *err)
+{
+	int f = catalog_state_failed(s->cstate, err, clock_mono_ms());
+	if (f == 2)
+		log_event("warn", "queryd", "the catalog is not reachable (%s); queries are answered "
+			  "from what it said in the last %u s ([queryd] catalog_stale_seconds)",
+			  err->msg, s->cfg.queryd.catalog_stale_seconds);
+	return f != 0;
+}
 
 /* ---- the worker conversation (note 4) ---------------------------------- */
 
@@ -492,6 +530,9 @@ static int manifest_get(struct qrun *r, const char *name, int64_t version, const
 		} else if (err->status == 404) {
 			lh_error_clear(err);   /* dropped, or no such version: the caller says */
 			rc = 0;
+		} else if (r->catalog_age_ms >= 0 && catalog_down(s, err)) {
+			/* note 10: answering from a known state, which lacks it */
+			catalog_state_unavailable(s->cstate, clock_mono_ms(), err);
 		}
 	}
 	free(key);
@@ -585,7 +626,8 @@ static int query_renamed(struct queryd *s, const char *name, int64_t version, co
 	struct lh_error e = { 0 };
 	struct peer_call call = { .request_id = rid };
 	int done = 0;
-	if (catalog_client_configured(s->catalog) &&
+	/* note 10: not while the catalog is known to be down */
+	if (catalog_client_configured(s->catalog) && catalog_state_ask(s->cstate, clock_mono_ms()) &&
 	    catalog_client_manifest(s->catalog, &call, name, 0, &m, &e) != 0 &&
 	    e.status == 404 && !strcmp(e.code, "renamed")) {
 		const char *to = json_string_value(json_object_get(e.extra, "renamed_to"));
@@ -613,13 +655,37 @@ static int query_renamed(struct queryd *s, const char *name, int64_t version, co
 	return done;
 }
 
+/* Note 10: every dataset's latest version into *list: the catalog's (then
+ * *asked_ms is when it was asked), or during an outage the last known list
+ * (*asked_ms 0; r's age noted). 0, or -1 with err. */
+static int query_datasets(struct qrun *r, const char *rid, struct dlist *list, double *asked_ms,
+			  struct lh_error *err)
+{
+	struct queryd *s = r->s;
+	double now = clock_mono_ms(), age = 0;
+	*asked_ms = 0;
+	if (catalog_state_ask(s->cstate, now)) {
+		struct peer_call call = { .request_id = rid };
+		if (catalog_client_datasets(s->catalog, &call, &list->d, &list->n, err) == 0) {
+			*asked_ms = now;
+			return 0;
+		}
+		if (!catalog_down(s, err))
+			return -1;
+	}
+	if (catalog_state_list(s->cstate, clock_mono_ms(), &list->d, &list->n, &age, err))
+		return -1;
+	note_age(r, age);
+	return 0;
+}
+
 static int resolve_tables(struct qrun *r, const char *sql, size_t len, const char *rid,
 			  struct lh_error *err)
 {
 	struct queryd *s = r->s;
 	struct sql_ref *refs = xcalloc(QUERYD_MAX_REFS, sizeof *refs);
 	struct dlist list = { NULL, 0 };
-	struct peer_call call = { .request_id = rid };
+	double asked_ms = 0;
 	int rc = -1;
 	size_t nrefs = sql_refs_scan(sql, len, refs, QUERYD_MAX_REFS);
 	if (nrefs == QUERYD_MAX_REFS) {
@@ -634,10 +700,13 @@ static int resolve_tables(struct qrun *r, const char *sql, size_t len, const cha
 		rc = 0;
 		goto out;
 	}
-	if (catalog_client_datasets(s->catalog, &call, &list.d, &list.n, err))
+	if (query_datasets(r, rid, &list, &asked_ms, err))
 		goto out;
 	if (catalog_snapshot(r, &list, rid, err))
 		goto out;
+	/* note 10: a list is known once its manifests are cached */
+	if (asked_ms > 0 && catalog_state_put_list(s->cstate, list.d, list.n, asked_ms))
+		log_event("info", "queryd", "the catalog answers again; queries read it again");
 	for (size_t i = 0; i < nrefs; i++) {
 		const struct manifest_summary *d;
 		if (match_dataset(&list, refs[i].name, &d, err))
@@ -849,9 +918,26 @@ static void query_stream_free(void *ctx)
 	qrun_free(ctx);
 }
 
-static void set_cache_headers(struct http_request *req, const struct qrun *r)
+void queryd_catalog_answer(struct queryd *s, struct http_request *req, double age_ms,
+			   const struct lh_error *err)
+{
+	if (err && err->status == 503 && !strcmp(err->code, "catalog_unavailable"))
+		atomic_fetch_add(&s->catalog_refused, 1);
+	if (age_ms < 0)
+		return;
+	char v[32];
+	snprintf(v, sizeof v, "%" PRId64, (int64_t)(age_ms / 1000.0));
+	http_response_header(req, "X-Lakehouse-Catalog-Age", v);
+	if (!err || !err->status)
+		atomic_fetch_add(&s->stale_answers, 1);
+}
+
+/* The answer's X-Cache-* headers, and note 10's (err: a failed answer's). */
+static void set_cache_headers(struct http_request *req, const struct qrun *r,
+			      const struct lh_error *err)
 {
 	char v[32];
+	queryd_catalog_answer(r->s, req, r->catalog_age_ms, err);
 	snprintf(v, sizeof v, "%d", r->hits);
 	http_response_header(req, "X-Cache-Hits", v);
 	snprintf(v, sizeof v, "%d", r->fetches);
@@ -981,7 +1067,7 @@ static int send_parquet(struct http_request *req, struct qrun *r, const char *pa
 		return lh_fail(err, 500, "internal", "cannot read the query result file");
 	}
 	http_respond_fd(req, 200, "application/vnd.apache.parquet", fd, 0, (uint64_t)st.st_size);
-	set_cache_headers(req, r);
+	set_cache_headers(req, r, NULL);
 	return 0;
 }
 
@@ -1043,6 +1129,7 @@ static int query_end(struct http_request *req)
 	r->views = json_array();
 	r->latest = json_array();
 	r->mask = !tokens_role_sees_personal((enum lh_role)http_request_role(req));
+	r->catalog_age_ms = -1;
 	r->start_ms = clock_mono_ms();
 	r->deadline_ms = r->start_ms + (double)timeout;
 	if (sql_guard_check(sql, sql_len, &body_len, &err)) {
@@ -1083,7 +1170,7 @@ static int query_end(struct http_request *req)
 	}
 	http_respond_stream(req, 200, formats[fi].content_type, HTTP_SIZE_UNKNOWN, query_read, r,
 			    query_stream_free);
-	set_cache_headers(req, r);
+	set_cache_headers(req, r, NULL);
 	json_decref(body);
 	return 0;
 fail:
@@ -1092,7 +1179,7 @@ fail:
 	free(out_path);
 	http_respond_error(req, &err);
 	if (r)
-		set_cache_headers(req, r);
+		set_cache_headers(req, r, &err);
 	qrun_free(r);
 	lh_error_clear(&err);
 	json_decref(body);
@@ -1133,23 +1220,23 @@ struct qrun *qrun_create(struct queryd *s, int client_fd, double deadline_ms)
 	r->client_fd = client_fd;
 	r->views = json_array();
 	r->latest = json_array();
+	r->catalog_age_ms = -1;
 	r->start_ms = clock_mono_ms();
 	r->deadline_ms = deadline_ms;
 	return r;
 }
 
-int qrun_manifest(struct qrun *r, const char *name, int64_t version, const char *rid,
-		  struct manifest **out, struct lh_error *err)
+/* qrun_manifest's answer from the catalog (note 10: rc -1 with a 5xx err is
+ * an outage; 0 with *out NULL is no such version). */
+static int manifest_asked(struct qrun *r, const char *name, int64_t version, const char *rid,
+			  struct manifest **out, struct lh_error *err)
 {
 	struct queryd *s = r->s;
-	*out = NULL;
-	if (!catalog_client_configured(s->catalog))
-		return lh_fail(err, 404, "unknown_dataset", "there is no dataset named \"%s\"", name);
 	if (version == 0) {
 		/* the latest: asked every time, then cached under its number */
 		struct peer_call call = { .request_id = rid };
 		if (catalog_client_manifest(s->catalog, &call, name, 0, out, err))
-			goto missing;
+			return -1;
 		char *key = mkey((*out)->name, (*out)->version, (*out)->created_at);
 		if (key) {
 			pthread_mutex_lock(&s->cat.mu);
@@ -1159,20 +1246,82 @@ int qrun_manifest(struct qrun *r, const char *name, int64_t version, const char 
 		free(key);
 		return 0;
 	}
-	if (manifest_get(r, name, version, NULL, rid, out, err))
-		return -1;
-	if (*out)
-		return 0;
-	if (!query_renamed(s, name, version, rid, NULL, err))   /* ADR 0175 */
-		lh_fail(err, 404, "unknown_version", "dataset \"%s\" has no version %" PRId64, name,
-			version);
-	return -1;
+	return manifest_get(r, name, version, NULL, rid, out, err);
+}
+
+int qrun_manifest(struct qrun *r, const char *name, int64_t version, const char *rid,
+		  struct manifest **out, struct lh_error *err)
+{
+	struct queryd *s = r->s;
+	double asked = clock_mono_ms(), age = 0;
+	char *key = xasprintf("manifest\n%s\n%" PRId64, name, version);
+	int rc = -1;
+	*out = NULL;
+	if (!catalog_client_configured(s->catalog)) {
+		lh_fail(err, 404, "unknown_dataset", "there is no dataset named \"%s\"", name);
+		goto out;
+	}
+	if (catalog_state_ask(s->cstate, asked)) {
+		rc = manifest_asked(r, name, version, rid, out, err);
+		if (rc == 0 && *out) {
+			catalog_state_put_manifest(s->cstate, key, *out, asked);
+			goto out;
+		}
+		if (rc == 0)
+			goto missing;
+		if (!catalog_down(s, err)) {
+			if (version == 0)
+				goto missing;   /* a 404 in the query's words */
+			goto out;
+		}
+	}
+	/* note 10: what the catalog said of it last, if recent enough */
+	rc = catalog_state_manifest(s->cstate, key, clock_mono_ms(), out, &age, err);
+	if (rc == 0)
+		note_age(r, age);
+	goto out;
 missing:
-	if (err->status == 404 && version == 0 && strcmp(err->code, "renamed")) {
+	rc = -1;
+	if (version > 0) {
+		if (!query_renamed(s, name, version, rid, NULL, err))   /* ADR 0175 */
+			lh_fail(err, 404, "unknown_version", "dataset \"%s\" has no version %" PRId64,
+				name, version);
+	} else if (err->status == 404 && strcmp(err->code, "renamed")) {
 		lh_error_clear(err);
 		lh_fail(err, 404, "unknown_dataset", "there is no dataset named \"%s\"", name);
 	}
-	return -1;
+out:
+	free(key);
+	return rc;
+}
+
+int qrun_index_get(struct qrun *r, const char *name, const char *rid, json_t **out,
+		   struct lh_error *err)
+{
+	struct queryd *s = r->s;
+	struct peer_call call = { .request_id = rid };
+	double asked = clock_mono_ms(), age = 0;
+	char *key = xasprintf("index\n%s", name);
+	int rc;
+	*out = NULL;
+	if (catalog_state_ask(s->cstate, asked)) {
+		rc = catalog_client_index_get(s->catalog, &call, name, out, err);
+		if (rc == 0)
+			catalog_state_put_doc(s->cstate, key, *out, asked);
+		if (rc == 0 || !catalog_down(s, err))
+			goto out;
+	}
+	rc = catalog_state_doc(s->cstate, key, clock_mono_ms(), out, &age, err);
+	if (rc == 0)
+		note_age(r, age);
+out:
+	free(key);
+	return rc;
+}
+
+double qrun_catalog_age(const struct qrun *r)
+{
+	return r->catalog_age_ms;
 }
 
 struct queryd *qrun_queryd(struct qrun *r)
@@ -1186,21 +1335,21 @@ void qrun_set_masked(struct qrun *r, const char *masked)
 	r->masked = masked && masked[0] ? xstrdup(masked) : NULL;
 }
 
-int queryd_dataset_masked(struct queryd *s, const char *name, const char *rid,
-			  char out[LH_MASKED_JSON_MAX + 1], struct lh_error *err)
+int qrun_dataset_masked(struct qrun *r, const char *name, const char *rid,
+			char out[LH_MASKED_JSON_MAX + 1], struct lh_error *err)
 {
-	struct manifest_summary *list = NULL;
-	struct peer_call call = { .request_id = rid };
-	size_t n = 0;
+	struct dlist list = { NULL, 0 };
+	double asked_ms;
 	out[0] = '\0';
-	if (!catalog_client_configured(s->catalog))
+	if (!catalog_client_configured(r->s->catalog))
 		return 0;
-	if (catalog_client_datasets(s->catalog, &call, &list, &n, err))
+	/* note 10: the known list's masks during an outage, never none */
+	if (query_datasets(r, rid, &list, &asked_ms, err))
 		return -1;
-	for (size_t i = 0; i < n; i++)
-		if (!strcmp(list[i].name, name))
-			memcpy(out, list[i].masked, LH_MASKED_JSON_MAX + 1);
-	free(list);
+	for (size_t i = 0; i < list.n; i++)
+		if (!strcmp(list.d[i].name, name))
+			memcpy(out, list.d[i].masked, LH_MASKED_JSON_MAX + 1);
+	free(list.d);
 	return 0;
 }
 
@@ -1323,6 +1472,19 @@ static int queryd_health(void *ctx, json_t *body)
 			    json_integer((json_int_t)atomic_load(&s->manifest_fetches)));
 	json_object_set_new(body, "disconnects",
 			    json_integer((json_int_t)atomic_load(&s->disconnects)));
+	struct catalog_state_stats cst;   /* note 10 */
+	catalog_state_stats(s->cstate, clock_mono_ms(), &cst);
+	json_t *cat = json_object();
+	json_object_set_new(cat, "down", json_boolean(cst.down));
+	json_object_set_new(cat, "known_age_ms", cst.age_ms < 0 ? json_null()
+								 : json_integer((json_int_t)cst.age_ms));
+	json_object_set_new(cat, "stale_seconds",
+			    json_integer((json_int_t)s->cfg.queryd.catalog_stale_seconds));
+	json_object_set_new(cat, "stale_answers",
+			    json_integer((json_int_t)atomic_load(&s->stale_answers)));
+	json_object_set_new(cat, "unavailable",
+			    json_integer((json_int_t)atomic_load(&s->catalog_refused)));
+	json_object_set_new(body, "catalog", cat);
 	struct qpool_stats ps;
 	qpool_stats(s->pool, &ps);
 	json_t *wk = json_object();
@@ -1367,6 +1529,8 @@ struct queryd *queryd_start(const struct lh_config *cfg, struct lh_error *err)
 	char *spill = NULL;
 	s->cfg = *cfg;
 	pthread_mutex_init(&s->cat.mu, NULL);
+	s->cstate = catalog_state_create(cfg->queryd.catalog_stale_seconds,
+					 LH_QUERYD_CATALOG_RETRY_MS);
 	if (upstream_pool_for_list("catalogd", cfg->queryd.catalogd_url, "queryd",
 				   &s->catalogd_pool, err) != 0 ||
 	    upstream_pool_for_list("storaged", cfg->queryd.storaged_url, "queryd",
@@ -1456,6 +1620,7 @@ void queryd_stop(struct queryd *s)
 	upstream_pool_destroy(s->catalogd_pool);
 	upstream_pool_destroy(s->storaged_pool);
 	ready_destroy(s->ready);
+	catalog_state_destroy(s->cstate);
 	json_decref(s->cat.datasets);
 	free(s->cat.sig);
 	pthread_mutex_destroy(&s->cat.mu);

@@ -400,15 +400,23 @@ void qrun_set_masked(struct qrun *r, const char *masked);
 /* The queryd a run belongs to. */
 struct queryd *qrun_queryd(struct qrun *r);
 /* The personal columns of dataset `name` now (GET /catalog/datasets'
- * "masked") into out as a JSON array text, "" when none. 0 or -1 with err. */
+ * "masked") into out as a JSON array text, "" when none; during a catalog
+ * outage the last known ones (ADR 0205), or 503. 0 or -1 with err. */
+int qrun_dataset_masked(struct qrun *r, const char *name, const char *rid,
+			char out[LH_MASKED_JSON_MAX + 1], struct lh_error *err);
+/* ADR 0205: the age in ms of the known catalog state r was answered from,
+ * -1 when the catalog answered everything r asked. */
+double qrun_catalog_age(const struct qrun *r);
+/* ADR 0205: an answer's X-Lakehouse-Catalog-Age (age_ms >= 0: answered from
+ * a known catalog state) and /health's counts; err: a failed answer's, or
+ * NULL. Call after the response was made. */
+struct http_request;
+void queryd_catalog_answer(struct queryd *s, struct http_request *req, double age_ms,
+			   const struct lh_error *err);
 /* iceberg_build.c: GET /iceberg/tables/<name>?base=<URL>[&version=N]
  * (ADR 0230): the table metadata of a dataset version, built and stored on
  * first request. */
-struct http_request;
 int iceberg_route_table(struct http_request *req);
-
-int queryd_dataset_masked(struct queryd *s, const char *name, const char *rid,
-			  char out[LH_MASKED_JSON_MAX + 1], struct lh_error *err);
 
 /* One internal query's state: the objects it pinned, the views it sends, its
  * deadline (CLOCK_MONOTONIC ms) and the client whose hang-up stops it
@@ -416,9 +424,14 @@ int queryd_dataset_masked(struct queryd *s, const char *name, const char *rid,
 struct qrun *qrun_create(struct queryd *s, int client_fd, double deadline_ms);
 void qrun_free(struct qrun *r);
 /* name@version's manifest (0 = the latest, asked every time): 404
- * unknown_dataset / unknown_version. *out holds a reference. */
+ * unknown_dataset / unknown_version; during a catalog outage the last
+ * answer (ADR 0205) or 503 catalog_unavailable. *out holds a reference. */
 int qrun_manifest(struct qrun *r, const char *name, int64_t version, const char *rid,
 		  struct manifest **out, struct lh_error *err);
+/* GET /catalog/index/<name> (catalog_client_index_get), with the same
+ * outage rule as qrun_manifest. *out: a new reference. */
+int qrun_index_get(struct qrun *r, const char *name, const char *rid, json_t **out,
+		   struct lh_error *err);
 /* Pin m's objects and add the TEMP view `view` over them; with `positions`
  * the view has engine_query_add_positions_view's two columns. */
 int qrun_add_version(struct qrun *r, const struct manifest *m, const char *view, int positions,

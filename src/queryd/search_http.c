@@ -587,7 +587,7 @@ static int mask_dataset(struct qrun *r, struct sds *d, int mask, const char *rid
 	char masked[LH_MASKED_JSON_MAX + 1];
 	if (!mask)
 		return 0;
-	if (queryd_dataset_masked(qrun_queryd(r), d->v.m->name, rid, masked, err))
+	if (qrun_dataset_masked(r, d->v.m->name, rid, masked, err))
 		return -1;
 	if (!masked[0])
 		return 0;
@@ -1231,7 +1231,7 @@ struct merged {
 };
 
 int search_run(struct queryd *qd, const json_t *body, int client_fd, int mask, const char *rid,
-	       json_t **out, struct lh_error *err)
+	       json_t **out, double *catalog_age_ms, struct lh_error *err)
 {
 	struct search *s = queryd_search(qd);
 	struct sreq q;
@@ -1379,6 +1379,8 @@ fail:
 	for (size_t i = 0; i < nds; i++)
 		sds_free(s, &ds[i]);
 	free(ds);
+	if (catalog_age_ms)
+		*catalog_age_ms = r ? qrun_catalog_age(r) : -1;
 	qrun_free(r);
 	free(q.vector);
 	lh_buf_free(&like);
@@ -1394,11 +1396,13 @@ int search_route_search(struct http_request *req)
 	const char *raw = http_request_body(req, &n);
 	json_t *body = json_parse_request(raw, n, &err);
 	int mask = !tokens_role_sees_personal((enum lh_role)http_request_role(req));
+	double age = -1;
 	if (body && search_run(http_request_ctx(req), body, http_request_client_fd(req), mask,
-			       http_request_id(req), &answer, &err) == 0)
+			       http_request_id(req), &answer, &age, &err) == 0)
 		http_respond_json(req, 200, answer);   /* takes it */
 	else
 		http_respond_error(req, &err);
+	queryd_catalog_answer(http_request_ctx(req), req, age, &err);   /* ADR 0205 */
 	lh_error_clear(&err);
 	json_decref(body);
 	return 0;

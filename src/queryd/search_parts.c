@@ -570,11 +570,10 @@ static int object_parts(struct search *s, struct qrun *r, struct sversion *v, si
 int search_version_open(struct search *s, struct qrun *r, const char *name, int64_t version,
 			const char *rid, struct sversion *out, struct lh_error *err)
 {
-	struct peer_call call = { .request_id = rid };
 	memset(out, 0, sizeof *out);
 	if (qrun_manifest(r, name, version, rid, &out->m, err))
 		goto fail;
-	if (catalog_client_index_get(queryd_catalog(s->q), &call, out->m->name, &out->index, err)) {
+	if (qrun_index_get(r, out->m->name, rid, &out->index, err)) {
 		if (err->status == 404 && !strcmp(err->code, "no_index")) {
 			lh_error_clear(err);
 			lh_fail(err, 409, "no_index",

@@ -67,7 +67,7 @@ static int run_call(struct queryd *qd, const struct search_sql_call *c, const ch
 	if (c->filter)
 		json_object_set_new(body, "where", json_string(c->filter));
 	json_object_set_new(body, "timeout_ms", json_integer((json_int_t)left));
-	if (!body || search_run(qd, body, client_fd, mask, rid, &answer, err))
+	if (!body || search_run(qd, body, client_fd, mask, rid, &answer, NULL, err))
 		goto out;
 	const char *name = json_string_value(json_object_get(answer, "dataset"));
 	json_int_t version = json_integer_value(json_object_get(answer, "version"));

@@ -54,9 +54,11 @@ int search_sql_prepare(struct queryd *qd, const char *sql, size_t n, int client_
 
 /* search_http.c: POST /search's work without HTTP. `body` is a request body
  * as POST /search takes it; *out is its answer (the caller decrefs). `mask`:
- * the caller's role does not see personal columns (ADR 0211). 0, or -1 with
- * err in the route's words. */
+ * the caller's role does not see personal columns (ADR 0211). *catalog_age_ms
+ * (OUT, may be NULL): -1, or the age of the known catalog state it was
+ * answered from during an outage (ADR 0205). 0, or -1 with err in the
+ * route's words. */
 int search_run(struct queryd *qd, const json_t *body, int client_fd, int mask, const char *rid,
-	       json_t **out, struct lh_error *err);
+	       json_t **out, double *catalog_age_ms, struct lh_error *err);
 
 #endif

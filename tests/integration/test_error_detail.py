@@ -69,9 +69,13 @@ class ErrorDetail(ServerTest):
                                       "LAKEHOUSE_QUERYD_STORAGED_URL": dead})
         st, _, obj = request_json("POST", q.url + "/query", {"sql": "SELECT * FROM people"},
                                   headers={"X-Request-Id": "detail-query"})
-        self.assertEqual(st, 502, obj)
-        self.assertEqual(obj, {"error": "the catalog is not reachable",
-                               "code": "upstream_unavailable"})
+        # ADR 0205: queryd answers a catalog it cannot read with a retryable
+        # 503 catalog_unavailable (it was 502 upstream_unavailable), the
+        # catalog's words first, then why it cannot answer from what it knows
+        self.assertEqual(st, 503, obj)
+        self.assertEqual(obj["code"], "catalog_unavailable")
+        self.assertTrue(obj["error"].startswith("the catalog is not reachable; "), obj)
+        self.assertNotIn(dead, obj["error"])
         time.sleep(0.2)
         line = [l for l in json_lines(q.read_log())
                 if l.get("request_id") == "detail-query" and "status" in l]

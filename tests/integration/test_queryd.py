@@ -315,12 +315,15 @@ class QuerydTest(ServerTest):
         self.assertEqual(st, 200, obj)
         self.assertEqual(obj["rows"], [[0, "TIMESTAMP"]])
 
-    def test_upstream_down_is_502(self):
+    def test_upstream_down_is_503(self):
+        """A catalog queryd cannot read: 503 catalog_unavailable + Retry-After
+        (ADR 0205; it was 502 before queryd could answer from a known state)."""
         q = self.start("queryd", env={
             "LAKEHOUSE_QUERYD_STORAGED_URL": "http://127.0.0.1:%d" % lhtest.free_port(),
             "LAKEHOUSE_QUERYD_CATALOGD_URL": "http://127.0.0.1:%d" % lhtest.free_port()})
-        st, _, obj = request_json("POST", q.url + "/query", {"sql": "SELECT * FROM cands"})
-        self.assertEqual(st, 502, obj)
+        st, hdrs, obj = request_json("POST", q.url + "/query", {"sql": "SELECT * FROM cands"})
+        self.assertEqual((st, obj["code"]), (503, "catalog_unavailable"), obj)
+        self.assertEqual(hdrs.get("retry-after"), "2")
         self.assertIn("catalog", obj["error"])
 
     # -- sandbox --------------------------------------------------------------

@@ -4,6 +4,8 @@
  */
 #include "test.h"
 
+#include "documents/documents.h"
+
 #include "common/config.h"
 #include "common/error.h"
 #include "common/limits.h"
@@ -953,4 +955,27 @@ TEST(config_bool_single_writer)
 	CHECK_EQ_INT(set1(&c, "storaged", "single_writer", "yes"), -1);
 	CHECK_EQ_INT(c.storaged.single_writer, 1);
 	lh_error_clear(&err);
+}
+
+/* [ingestd] document keys (issue 18, ADR 0220): defaults and settings. */
+TEST(config_document_keys)
+{
+	struct lh_config c;
+	config_defaults(&c);
+	CHECK_EQ_INT(c.ingestd.max_document_pages, LH_DOC_MAX_PAGES);
+	CHECK_EQ_INT(c.ingestd.document_timeout_ms, 60000);
+	CHECK_EQ_INT(c.ingestd.document_memory_bytes, LH_DOC_WORKER_BYTES);
+	CHECK_EQ_INT(set1(&c, "ingestd", "max_document_pages", "100"), 0);
+	CHECK_EQ_INT(c.ingestd.max_document_pages, 100);
+	CHECK_EQ_INT(set1(&c, "ingestd", "max_document_pages", "0"), -1);
+	CHECK_EQ_INT(set1(&c, "ingestd", "document_timeout_ms", "5s"), 0);
+	CHECK_EQ_INT(c.ingestd.document_timeout_ms, 5000);
+	CHECK_EQ_INT(set1(&c, "ingestd", "document_memory_bytes", "512MiB"), 0);
+	CHECK_EQ_INT(c.ingestd.document_memory_bytes, 512u << 20);
+	struct doc_limits lim;
+	doc_limits_from_config(&lim, &c);
+	CHECK_EQ_INT(lim.max_pages, 100);
+	CHECK(lim.max_seconds == 5.0);
+	CHECK_EQ_INT(lim.max_worker_bytes, 512u << 20);
+	CHECK_EQ_INT(lim.max_text_bytes, LH_DOC_MAX_TEXT_BYTES);
 }
