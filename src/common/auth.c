@@ -11,8 +11,10 @@
  *  3. The hook works on a private copy of the tokens (struct auth_ctx)
  *     owned by the server, so a service never keeps a pointer into the
  *     caller's configuration.
- *  4. /health never reaches the hook: http_server.c answers it first. Every
- *     other path does, /metrics included (it names routes and rates).
+ *  4. GET /health and GET /ready never reach the hook: http_server.c
+ *     answers both first (liveness and readiness probes need no token,
+ *     ADR 0200). Every other path does, /metrics included (it names routes
+ *     and rates).
  *  5. Named tokens (ADR 0210): cfg->auth.table holds names, roles and
  *     SHA-256s only. The presented token is hashed once and its hash
  *     compared with every entry like the legacy lists (note 2). A match

@@ -53,10 +53,13 @@
  *     second server can never share a live port and take half its requests
  *     (ADR 0120). From MHD_start_daemon() on, the socket is MHD's: it closes
  *     it on its failure paths and at MHD_stop_daemon/quiesce.
- *  9. Request lines (note 3) leave out the peers' health checks, GET /health
- *     carrying HTTP_HEALTH_CHECK_HEADER: the gateway probes every upstream
- *     each second, which is no request anyone needs to read (ADR 0121). So
- *     are a peer's polls carrying that header of a route whose handler
+ *  9. Request lines (note 3) leave out probes: GET /health and GET /ready,
+ *     from the gateway's pools or from a load balancer, header or not (ADR
+ *     0207, amending ADR 0121); they are counted in /metrics (route
+ *     "health" / "ready"). A /health that fails (5xx: never in normal
+ *     running) is still logged; a not-ready /ready is not (it repeats every
+ *     second while a dependency is down: ready.c logs the change of state
+ *     once instead). So are a peer's polls carrying that header of a route whose handler
  *     calls http_request_quiet_poll() (queryd's index builder asks catalogd
  *     for work each second). For
  *     human log lines the request also keeps its query string and the error
@@ -704,7 +707,7 @@ static struct http_request *request_begin(struct http_server *srv, struct MHD_Co
 	int is_get = !strcmp(method, "GET") || !strcmp(method, "HEAD");
 	if (is_get && !strcmp(req->path, "/health")) {
 		req->route_name = "health";
-		req->log_skip = http_request_header(req, HTTP_HEALTH_CHECK_HEADER) != NULL;
+		req->log_skip = 1;   /* note 9; a 5xx is logged after all */
 		respond_health(req);
 		return req;
 	}
@@ -866,8 +869,9 @@ static void request_completed(void *cls, struct MHD_Connection *conn, void **con
 		head = json_loadb(req->err_head, req->err_head_n, 0, NULL);
 		line.message = json_string_value(json_object_get(head, "error"));
 	}
-	if (!req->log_skip)
-		log_request(&line);
+	if (!req->log_skip || (status >= 500 && req->route_name &&
+				  !strcmp(req->route_name, "health")))
+		log_request(&line);   /* note 9 */
 	json_decref(head);
 
 	free(req->err_head);

@@ -41,6 +41,9 @@
 #define LH_PIPELINE_PIPE_BYTES         (1u << 20)  /* ingestd: Parquet FIFO, DuckDB -> PUT */
 #define LH_GATEWAY_MAX_URL             (3 * LH_HTTP_MAX_PATH + 1024) /* upstream URL, encoded */
 #define LH_GATEWAY_MAX_FWD_HEADERS     16          /* headers forwarded each way */
+#define LH_ICEBERG_CACHE_TABLES        16          /* tables whose file keys the gateway
+						    * keeps (gateway/iceberg.c, ADR 0237) */
+#define LH_ICEBERG_PAGE_MAX            1000        /* largest pageSize of list tables */
 
 /* upstream pools (common/upstream.c, ADR 0075) */
 #define LH_UPSTREAM_MAX_MEMBERS        16          /* URLs in one [gateway] *_url list */

@@ -395,3 +395,21 @@ void log_event(const char *level, const char *service, const char *fmt, ...)
 	json_object_set_new(o, "msg", string_lossy(msg));
 	emit_json(o);
 }
+
+void log_announce(const char *service, const char *url, const char *fmt, ...)
+{
+	char msg[1024], ts[32];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof msg, fmt, ap);
+	va_end(ap);
+	now_rfc3339(ts);
+	json_t *o = json_object();
+	json_object_set_new(o, "time", json_string(ts));
+	json_object_set_new(o, "level", json_string("info"));
+	json_object_set_new(o, "service", json_string(service));
+	json_object_set_new(o, "msg", string_lossy(msg));
+	if (url)
+		json_object_set_new(o, "url", string_lossy(url));
+	emit_json(o);
+}

@@ -60,6 +60,13 @@ void log_request(const struct log_request *r);
 void log_event(const char *level, const char *service, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 
+/* A start-up announcement in JSON form, for JSON logs (the caller prints
+ * its own line for a person when log_is_human()): {"time", "level": "info",
+ * "service", "msg", "url"}. Never filtered out, not even by quiet: it is the
+ * line an operator or a script looks for (ADR 0207). */
+void log_announce(const char *service, const char *url, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
 /* --- the human form: pure functions, no I/O (unit-tested) ----------------- */
 
 /* "858 B", "1.2 KiB", "3.4 MiB", "1.0 GiB" into out[16]. */

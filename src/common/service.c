@@ -165,11 +165,26 @@ int service_load_config(int argc, char **argv, const char *section,
 	return log_configure(cfg, log_flag, section, err);
 }
 
-int service_die(struct lh_error *err)
+int service_die_hint(struct lh_error *err, const char *hint)
 {
-	fprintf(stderr, "lakehouse: %s\n", err->msg[0] ? err->msg : "failed");
+	const char *msg = err->msg[0] ? err->msg : "failed";
+	/* JSON logs: the fatal line is a JSON event too (ADR 0207), or `jq`
+	 * over the journal stops at the one line that matters most. */
+	if (log_is_human()) {
+		fprintf(stderr, "lakehouse: %s\n", msg);
+		if (hint)
+			fprintf(stderr, "lakehouse: %s\n", hint);
+	} else {
+		log_event("error", "lakehouse", "lakehouse: %s%s%s", msg, hint ? "; " : "",
+			  hint ? hint : "");
+	}
 	lh_error_clear(err);
 	return 1;
+}
+
+int service_die(struct lh_error *err)
+{
+	return service_die_hint(err, NULL);
 }
 
 int service_mkdirs(const char *path, struct lh_error *err)
@@ -204,13 +219,14 @@ int service_run(int argc, char **argv, const struct service_ops *ops)
 	void *svc = ops->start(&cfg, &err);
 	if (!svc)
 		return service_die(&err);
-	/* Logs are JSON lines only (issue 23): a plain line on stdout would
-	 * break `jq` where stdout and stderr are one stream (journald). */
+	/* Logs are JSON lines only (issue 23, ADR 0207): a plain line on stdout
+	 * would break `jq` where stdout and stderr are one stream (journald). */
 	if (log_is_human()) {
 		printf("%s listening on %s\n", ops->name, ops->url(svc));
 		fflush(stdout);
 	} else {
-		log_event("info", ops->name, "%s listening on %s", ops->name, ops->url(svc));
+		log_announce(ops->name, ops->url(svc), "%s listening on %s", ops->name,
+			     ops->url(svc));
 	}
 	service_wait_for_signal();
 	ops->stop(svc);

@@ -72,9 +72,12 @@ struct service_ops {
  * print the URL, wait for SIGTERM/SIGINT, stop. Returns the exit code. */
 int service_run(int argc, char **argv, const struct service_ops *ops);
 
-/* Print err as "lakehouse: <msg>" on stderr, then release it
- * (lh_error_clear); returns the exit code 1. */
+/* Print err as "lakehouse: <msg>" on stderr (with JSON logs: one JSON
+ * event, level error, ADR 0207), then release it (lh_error_clear); returns
+ * the exit code 1. */
 int service_die(struct lh_error *err);
+/* The same with a second sentence (`hint`, or NULL) saying what to do. */
+int service_die_hint(struct lh_error *err, const char *hint);
 
 /* Create a directory and its parents (mode 0755); 0 or -1 with err (500). */
 int service_mkdirs(const char *path, struct lh_error *err);

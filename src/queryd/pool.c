@@ -162,7 +162,9 @@ static struct qworker *spawn(struct qpool *p, double until_ms, int client_fd,
 	snprintf(spill, sizeof spill, "%" PRIu64, p->spill_bytes);
 	char *argv[] = { p->exe, "queryd-worker", "--sandbox", p->sandbox_dir, "--memory", mem,
 			 "--threads", thr, "--address-limit", addr, "--spill", spill,
-			 "--glove", p->glove_path, NULL };
+			 "--glove", p->glove_path,
+			 /* its warnings in queryd's log form (ADR 0207) */
+			 "--log", log_is_human() ? "human" : "json", NULL };
 	posix_spawn_file_actions_init(&fa);
 	posix_spawn_file_actions_adddup2(&fa, sv[1], WORKER_FD);
 	posix_spawnattr_init(&at);

@@ -54,6 +54,7 @@
 
 #include "common/clock.h"
 #include "common/error.h"
+#include "common/log.h"
 #include "common/xmalloc.h"
 
 #include <errno.h>
@@ -153,8 +154,8 @@ static int send_error(struct worker *w, const struct lh_error *err)
 	json_t *e;
 	if (is_engine_failure(err->msg)) {
 		int oom = !strncmp(err->msg, "Out of Memory", 13) || strstr(err->msg, "std::bad_alloc");
-		fprintf(stderr, "queryd-worker %ld: retiring after: %.300s\n", (long)getpid(),
-			err->msg);
+		log_event("warn", "queryd", "queryd-worker %ld: retiring after: %.300s",
+			  (long)getpid(), err->msg);
 		e = oom ? json_pack("{s:i, s:s, s:s, s:b}", "status", 400, "code", "out_of_memory",
 				    "error", "the query needed more memory than a query may use "
 				    "([queryd] duckdb_memory_bytes and worker_memory_bytes); "
@@ -350,8 +351,8 @@ out:
  * so queryd must not reuse it. */
 static int send_retire(struct worker *w, const struct lh_error *err)
 {
-	fprintf(stderr, "queryd-worker %ld: retiring: cannot update the views: %.300s\n",
-		(long)getpid(), err->msg);
+	log_event("warn", "queryd", "queryd-worker %ld: retiring: cannot update the views: %.300s",
+		  (long)getpid(), err->msg);
 	json_t *e = json_pack("{s:i, s:s, s:s, s:b}", "status", 500, "code", "engine_error",
 			      "error", "the query engine could not load the catalog", "retire", 1);
 	int rc = wire_send_json(w->fd, WIRE_ERROR, e);
@@ -435,8 +436,9 @@ static int run_one(struct worker *w, const json_t *req)
 						      clock_mono_ms() - start_ms);
 			if (n < 0) {
 				/* note 6: whatever failed mid-stream, do not reuse */
-				fprintf(stderr, "queryd-worker %ld: a result failed mid-stream; retiring\n",
-					(long)getpid());
+				log_event("warn", "queryd",
+					  "queryd-worker %ld: a result failed mid-stream; retiring",
+					  (long)getpid());
 				if (wire_send(w->fd, WIRE_CUT, NULL, 0))
 					goto io_fail;
 				goto done;
@@ -486,7 +488,8 @@ static void set_limits(uint64_t address_bytes)
 	if (address_bytes) {
 		struct rlimit rl = { .rlim_cur = address_bytes, .rlim_max = address_bytes };
 		if (setrlimit(RLIMIT_AS, &rl) != 0)
-			fprintf(stderr, "queryd-worker: cannot set the memory cap: %s\n", strerror(errno));
+			log_event("warn", "queryd", "queryd-worker: cannot set the memory cap: %s",
+				  strerror(errno));
 	}
 }
 
@@ -507,6 +510,7 @@ int queryd_worker_main(int argc, char **argv)
 	struct lh_error err = { 0 };
 	const char *sandbox = NULL, *glove = NULL;
 	uint64_t memory = 0, threads = 0, address = 0, spill_bytes = 0;
+	enum log_mode log_mode = LOG_MODE_AUTO;
 	char *spill = NULL;
 	pthread_t wd;
 	int wd_started = 0, rc = 1;
@@ -529,6 +533,8 @@ int queryd_worker_main(int argc, char **argv)
 			bad = parse_u64(argv[i + 1], &spill_bytes);
 		else if (!strcmp(argv[i], "--glove"))
 			glove = argv[i + 1];
+		else if (!strcmp(argv[i], "--log"))
+			bad = log_mode_parse(argv[i + 1], &log_mode);
 		else
 			bad = 1;
 		if (bad) {
@@ -541,10 +547,12 @@ int queryd_worker_main(int argc, char **argv)
 			WORKER_FD);
 		return 2;
 	}
+	log_setup(log_mode, NULL);
 	set_limits(address);
 	spill = xasprintf("%s/spill/%ld", sandbox, (long)getpid());
 	if (mkdir(spill, 0700) != 0 && errno != EEXIST) {
-		fprintf(stderr, "queryd-worker: cannot create %s: %s\n", spill, strerror(errno));
+		log_event("error", "queryd", "queryd-worker: cannot create %s: %s", spill,
+			  strerror(errno));
 		goto out;
 	}
 	struct engine_options eo = {
@@ -558,7 +566,7 @@ int queryd_worker_main(int argc, char **argv)
 	};
 	w.engine = engine_open(&eo, &err);
 	if (!w.engine) {
-		fprintf(stderr, "queryd-worker: %s\n", err.msg);
+		log_event("error", "queryd", "queryd-worker: %s", err.msg);
 		send_error(&w, &err);
 		goto out;
 	}

@@ -16,7 +16,9 @@
  *     (e.g. port 8080 busy), so a half-started lakehouse never lingers.
  *  3. The "lakehouse is running at URL" line is the one a person looks for:
  *     on a terminal it stands apart (blank lines, bold) from the log lines on
- *     stderr (ADR 0121); otherwise it is two plain lines for scripts.
+ *     stderr (ADR 0121); with human logs elsewhere it is two plain lines on
+ *     stdout; with JSON logs it is one JSON event on stderr with a "url"
+ *     (ADR 0207: every line is JSON, so `jq` reads the journal).
  */
 #include "serve/serve.h"
 
@@ -104,6 +106,10 @@ static int serve_start(struct serve *s, struct lh_config *cfg, struct lh_error *
 /* Invariant 3. */
 static void print_running(const char *url, const char *data_dir)
 {
+	if (!log_is_human()) {
+		log_announce("serve", url, "lakehouse is running at %s/; data in %s", url, data_dir);
+		return;
+	}
 	if (isatty(STDOUT_FILENO) != 1) {
 		printf("lakehouse is running at %s/\n"
 		       "data in %s; stop with Ctrl-C\n", url, data_dir);
@@ -143,8 +149,6 @@ int serve_main(int argc, char **argv)
 fail:
 	int bind_failed = s.gateway_failed && !strcmp(err.code, "bind_failed");
 	serve_stop(&s);
-	rc = service_die(&err);
-	if (bind_failed)
-		fprintf(stderr, "lakehouse: choose another address with --bind HOST:PORT\n");
-	return rc;
+	return service_die_hint(&err, bind_failed ? "choose another address with --bind HOST:PORT"
+						  : NULL);
 }

@@ -9,6 +9,7 @@ import re
 import select
 import shutil
 import signal
+import socket
 import subprocess
 import tempfile
 import threading
@@ -29,6 +30,19 @@ def json_lines(text):
         if line.startswith("{"):
             out.append(json.loads(line))
     return out
+
+
+def metrics(url):
+    st, _, body = request("GET", url + "/metrics")
+    assert st == 200, st
+    return body.decode()
+
+
+def health_count(text):
+    """The gateway's answered GET /health requests, from /metrics."""
+    m = re.search(r'^lakehouse_http_requests_total\{service="gateway",route="health",'
+                  r'status="200"\} (\d+)$', text, re.M)
+    return int(m.group(1)) if m else 0
 
 
 def ingest(url, name, body=CSV, rid=None):
@@ -67,15 +81,19 @@ class TestJsonLog(ServerTest):
                           "status", "bytes_in", "bytes", "duration_ms"):
                 self.assertIn(field, gw[0])
             self.assertEqual(gw[0]["level"], "info")
-        # an external prober is logged like any client...
+        # probes are not logged, with or without the peers' marker (ADR 0207;
+        # before it, an external prober's /health was a request line)...
+        before = metrics(srv.url)
         request("GET", srv.url + "/health", headers={"X-Request-Id": "probe-1"})
-        # ...unless it sends the marker the gateway's own checks send
         request("GET", srv.url + "/health", headers={"X-Request-Id": "probe-2",
                                                      "X-Lakehouse-Health-Check": "1"})
+        request("GET", srv.url + "/ready", headers={"X-Request-Id": "probe-3"})
         time.sleep(0.2)
         rids = [l.get("request_id") for l in json_lines(srv.read_log())]
-        self.assertIn("probe-1", rids)
-        self.assertNotIn("probe-2", rids)
+        for rid in ("probe-1", "probe-2", "probe-3"):
+            self.assertNotIn(rid, rids)
+        # ...but counted in /metrics
+        self.assertEqual(health_count(metrics(srv.url)) - health_count(before), 2)
 
     def test_first_ingest_logs_no_problem(self):
         srv = self.start("serve")
@@ -102,6 +120,106 @@ class TestJsonLog(ServerTest):
         time.sleep(0.2)
         line = [l for l in json_lines(srv.read_log()) if l.get("request_id") == "will-fail"]
         self.assertEqual([l["level"] for l in line], ["error"], line)
+
+
+def all_json(test, text, what):
+    """Every line of `text` is one JSON object (ADR 0207); returns them."""
+    out = []
+    for i, line in enumerate(text.splitlines()):
+        try:
+            obj = json.loads(line)
+        except ValueError:
+            test.fail("%s: line %d is not JSON: %r\n%s" % (what, i + 1, line, text[-3000:]))
+        test.assertIsInstance(obj, dict, (what, line))
+        for field in ("time", "level", "service"):
+            test.assertIn(field, obj, (what, line))
+        out.append(obj)
+    return out
+
+
+class TestJsonOnly(ServerTest):
+    """--log json: every line a service writes, on stdout or stderr, is one
+    JSON object, from start to stop, failures and a fatal start included;
+    probes (/health, /ready) are not request lines (ADR 0207)."""
+
+    def exercise(self, srv, prefix):
+        for path in ("/health", "/ready"):
+            for _ in range(3):
+                request("GET", srv.url + path)
+
+    def check_stopped(self, srv, what):
+        self.assertEqual(srv.stop(), 0, what)
+        with open(srv.log_path, "rb") as f:
+            text = f.read().decode("utf-8")
+        lines = all_json(self, text, what)
+        self.assertEqual([l for l in lines if l.get("path") in ("/health", "/ready")], [],
+                         what)
+        return lines
+
+    def test_each_service_alone(self):
+        json_log = ["--log", "json"]
+        sto = self.start("storaged", args=json_log)
+        cat = self.start("catalogd", args=json_log,
+                         env={"LAKEHOUSE_CATALOGD_STORAGED_URL": sto.url})
+        peers = {"STORAGED_URL": sto.url, "CATALOGD_URL": cat.url}
+        ing = self.start("ingestd", args=json_log,
+                         env={"LAKEHOUSE_INGESTD_" + k: v for k, v in peers.items()})
+        qry = self.start("queryd", args=json_log,
+                         env={"LAKEHOUSE_QUERYD_" + k: v for k, v in peers.items()})
+        gw = self.start("gateway", args=json_log, env={
+            "LAKEHOUSE_GATEWAY_STORAGED_URL": sto.url, "LAKEHOUSE_GATEWAY_CATALOGD_URL": cat.url,
+            "LAKEHOUSE_GATEWAY_INGESTD_URL": ing.url, "LAKEHOUSE_GATEWAY_QUERYD_URL": qry.url})
+        self.assertEqual(ingest(gw.url, "people")[0], 200)
+        self.assertEqual(request_json("POST", gw.url + "/v1/query",
+                                      {"sql": "SELECT count(*) FROM people"})[0], 200)
+        self.assertEqual(request_json("POST", gw.url + "/v1/query",
+                                      {"sql": "SELECT * FROM nowhere"})[0], 400)
+        self.assertEqual(request("GET", gw.url + "/v1/catalog/manifest/nobody")[0], 404)
+        self.assertEqual(request("POST", ing.url + "/ingest?name=x", body=b"")[0] >= 400, True)
+        for srv in (sto, cat, ing, qry, gw):
+            self.exercise(srv, srv.command)
+        # a peer going away: the gateway and ingestd log it, as JSON
+        cat.stop()
+        self.assertGreaterEqual(ingest(gw.url, "people")[0], 500)
+        time.sleep(1.5)
+        for srv in (gw, qry, ing, sto, cat):
+            lines = self.check_stopped(srv, srv.command)
+            msgs = [l.get("msg", "") for l in lines]
+            self.assertIn("%s listening on %s" % (srv.command, srv.url), msgs, srv.command)
+            self.assertIn(srv.url, [l.get("url") for l in lines])
+
+    def test_serve_running_at_is_an_event(self):
+        srv = self.start("serve", args=["--log", "json"])
+        self.assertEqual(ingest(srv.url, "people")[0], 200)
+        self.exercise(srv, "serve")
+        lines = self.check_stopped(srv, "serve")
+        running = [l for l in lines if "is running at" in l.get("msg", "")]
+        self.assertEqual(len(running), 1, lines[:20])
+        self.assertEqual(running[0]["url"], srv.url)
+        self.assertEqual(running[0]["service"], "serve")
+
+    def test_quiet_json_keeps_the_announcement(self):
+        srv = self.start("storaged", args=["--log", "quiet"])
+        request("GET", srv.url + "/storage/get/none")
+        lines = self.check_stopped(srv, "storaged --log quiet")
+        self.assertEqual([l.get("url") for l in lines], [srv.url], lines)
+
+    def test_fatal_start_error_is_json(self):
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            s.listen(1)
+            port = s.getsockname()[1]
+            data = tempfile.mkdtemp(prefix="lh-busy-")
+            self.addCleanup(shutil.rmtree, data, True)
+            for cmd in ("serve", "storaged"):
+                p = subprocess.run([BINARY, cmd, "--bind", "127.0.0.1:%d" % port, "--data-dir",
+                                    data, "--log", "json"], stdout=subprocess.PIPE,
+                                   stderr=subprocess.STDOUT, timeout=60)
+                self.assertEqual(p.returncode, 1, p.stdout)
+                lines = all_json(self, p.stdout.decode(), cmd)
+                fatal = [l for l in lines if l["level"] == "error"]
+                self.assertEqual(len(fatal), 1, lines)
+                self.assertIn("port %d is already in use" % port, fatal[0]["msg"])
 
 
 class TestHumanLog(ServerTest):
