@@ -400,3 +400,19 @@ bench-search: $(BUILD)/lakehouse $(BUILD)/bench/exact_knn
 .PHONY: bench-feedback
 bench-feedback: $(BUILD)/lakehouse
 	LAKEHOUSE_BIN=$(abspath $(BUILD))/lakehouse python3 bench/feedback_bench.py
+
+# Document text extraction per format and the PDF worker's cost
+# (bench/README.md "Documents: extraction", ADR 0220): 200 generated
+# resumes and the test documents. Not part of make test.
+.PHONY: bench-documents
+$(BUILD)/bench/documents_bench: bench/documents_bench.c $(REL_OBJ)
+	@mkdir -p $(dir $@)
+	@echo "  LD      $@"
+	@$(CC) $(CFLAGS_BASE) $(REL_CFLAGS) -o $@ $(filter %.c %.o %.a,$^) $(LDLIBS_BASE)
+
+bench-documents: $(BUILD)/bench/documents_bench
+	python3 tests/documents/make_docs.py --resumes 200 $(BUILD)/bench/documents/resumes
+	python3 tests/documents/make_docs.py --fixtures $(BUILD)/bench/documents/fixtures
+	./$(BUILD)/bench/documents_bench --rounds 3 $(BUILD)/bench/documents/resumes
+	./$(BUILD)/bench/documents_bench --rounds 3 $(BUILD)/bench/documents/fixtures/pages-500.pdf \
+	  $(BUILD)/bench/documents/fixtures/page.html $(BUILD)/bench/documents/fixtures/notes.md
