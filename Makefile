@@ -260,6 +260,9 @@ FUZZ_SRC_text_index := src/search/text_index.c src/search/tokenize.c src/search/
                        src/common/buf.c
 FUZZ_SRC_search_sql := src/queryd/search_sql_scan.c src/queryd/sql_guard.c src/common/buf.c
 FUZZ_SRC_mcp       := src/mcp/mcp_protocol.c src/mcp/mcp_tools.c src/common/buf.c src/common/url.c
+# the Parquet footer reader and Iceberg's metrics (ADR 0232)
+FUZZ_TARGETS       += parquet_footer
+FUZZ_SRC_parquet_footer := src/iceberg/parquet_footer.c src/iceberg/iceberg_bounds.c
 # the Excel reader's pure pieces (xlsx_cell.c, ADR 0186)
 FUZZ_TARGETS       += xlsx
 FUZZ_SRC_xlsx      := src/ingestd/xlsx_cell.c src/common/schema.c src/common/calendar.c \
@@ -400,3 +403,19 @@ bench-search: $(BUILD)/lakehouse $(BUILD)/bench/exact_knn
 .PHONY: bench-feedback
 bench-feedback: $(BUILD)/lakehouse
 	LAKEHOUSE_BIN=$(abspath $(BUILD))/lakehouse python3 bench/feedback_bench.py
+
+# Document text extraction per format and the PDF worker's cost
+# (bench/README.md "Documents: extraction", ADR 0220): 200 generated
+# resumes and the test documents. Not part of make test.
+.PHONY: bench-documents
+$(BUILD)/bench/documents_bench: bench/documents_bench.c $(REL_OBJ)
+	@mkdir -p $(dir $@)
+	@echo "  LD      $@"
+	@$(CC) $(CFLAGS_BASE) $(REL_CFLAGS) -o $@ $(filter %.c %.o %.a,$^) $(LDLIBS_BASE)
+
+bench-documents: $(BUILD)/bench/documents_bench
+	python3 tests/documents/make_docs.py --resumes 200 $(BUILD)/bench/documents/resumes
+	python3 tests/documents/make_docs.py --fixtures $(BUILD)/bench/documents/fixtures
+	./$(BUILD)/bench/documents_bench --rounds 3 $(BUILD)/bench/documents/resumes
+	./$(BUILD)/bench/documents_bench --rounds 3 $(BUILD)/bench/documents/fixtures/pages-500.pdf \
+	  $(BUILD)/bench/documents/fixtures/page.html $(BUILD)/bench/documents/fixtures/notes.md
