@@ -17,7 +17,8 @@ What the test substitutes, and nothing else (docs/deploy.md "Tested"):
     each instance gets `--bind 127.0.0.1:<its port>`; `pg.internal:5432`
     becomes PostgreSQL's port, `s3_endpoint` s3rver's URL;
   - paths: /etc/lakehouse -> a temporary directory, /usr/local/bin/lakehouse
-    -> build/lakehouse, data_dir -> one temporary directory per instance
+    -> build/lakehouse, /usr/local/share/lakehouse -> deps/glove of the
+    build, data_dir -> one temporary directory per instance
     (LAKEHOUSE_DATA_DIR);
   - secrets: the env files' REPLACE-WITH-... placeholders (s3rver's fixed
     keys, the database password, the service token); PGSSLMODE=disable and
@@ -178,6 +179,9 @@ class TestDeployScaleOut(unittest.TestCase):
             text, n = re.subn(r"http://((?:gw|ing|qry|cat|sto)-\d):(\d+)", url, text)
             self.assertTrue(n or role == "storaged", role)
             text = text.replace("/etc/lakehouse/", self.etc + "/")
+            if role == "queryd":
+                text = replace_checked(text, "/usr/local/share/lakehouse/",
+                                       os.path.join(ROOT, "deps", "glove") + "/", role)
             if role == "catalogd":
                 text = replace_checked(text, "host=pg.internal port=5432",
                                        "host=127.0.0.1 port=%d" % self.pg.port, role)
@@ -431,6 +435,32 @@ class TestDeployScaleOut(unittest.TestCase):
                       {str(k): v for k, v in sorted(self.queries.items(), key=str)},
                       len(soak.manifests), soak.objects_checked, traffic_s, time.time() - t0))
         print("\n" + summary)
+
+
+
+class TestExampleFiles(unittest.TestCase):
+    """What the servers cannot check: the bucket rule and the secrets."""
+
+    def test_lifecycle_aborts_uploads_and_never_expires(self):
+        rules = json.loads(read("lifecycle.json"))["Rules"]
+        self.assertTrue(rules)
+        for rule in rules:
+            self.assertEqual(rule["Status"], "Enabled")
+            for never in ("Expiration", "NoncurrentVersionExpiration", "Transitions"):
+                self.assertNotIn(never, rule, "objects must never expire (ADR 0208)")
+        self.assertTrue(any(r.get("AbortIncompleteMultipartUpload", {}).get(
+            "DaysAfterInitiation", 0) >= 1 for r in rules))
+
+    def test_secrets_only_in_env_files(self):
+        for name in sorted(os.listdir(EXAMPLES)):
+            text = read(name)
+            if name.endswith(".toml"):
+                self.assertNotRegex(text, r"(?im)^\s*(service_token|write_tokens|read_tokens|"
+                                          r"tokens)\s*=", name)
+                self.assertNotRegex(text, r"(?i)\bpassword\s*=", name)   # not in the DSN
+            if name.endswith(".env.example"):
+                env = parse_env(text)
+                self.assertIn("LAKEHOUSE_AUTH_SERVICE_TOKEN", env, name)
 
 
 if __name__ == "__main__":
