@@ -2,7 +2,7 @@
 #
 #   make            build/lakehouse (release build, -O2)
 #   make run        bootstrap if needed, build, start `lakehouse serve`
-#   make test       every test: unit (release + ASan/UBSan), integration, smoke, browser, mcp
+#   make test       every test: unit (release + ASan/UBSan), integration, smoke, browser, mcp, iceberg
 #   make unit-pg    the catalog store unit tests on a throwaway PostgreSQL
 #   make asan       build/asan/ variant with -fsanitize=address,undefined
 #   make fuzz       libFuzzer targets (clang), FUZZ_SECONDS each; docs/fuzzing.md
@@ -76,7 +76,7 @@ REL_OBJ     := $(SRC_LIB:%.c=$(REL_DIR)/%.o) $(REL_DIR)/$(GEN_SRC:.c=.o) \
 ASAN_OBJ    := $(SRC_LIB:%.c=$(ASAN_DIR)/%.o) $(ASAN_DIR)/$(GEN_SRC:.c=.o) \
                $(ASAN_DIR)/usearch/libusearch_c.a $(NUMKONG_LIB)
 
-.PHONY: all run test unit unit-asan unit-pg valgrind integration smoke browser mcp asan bootstrap clean check-banned fuzz
+.PHONY: all run test unit unit-asan unit-pg valgrind integration smoke browser mcp iceberg asan bootstrap clean check-banned fuzz
 
 # Unit-test prefixes run under valgrind (plain build): everything that does
 # not drive DuckDB, whose JIT-free but huge engine makes valgrind crawl.
@@ -203,10 +203,16 @@ mcp: $(BUILD)/lakehouse
 	LAKEHOUSE_BIN=$${LAKEHOUSE_BIN:-$(abspath $(BUILD))/lakehouse} \
 	  NODE_PATH=$(DEPS_DIR)/node/node_modules node --test tests/mcp/
 
+# Every dataset as an Iceberg table, read by real clients (tests/iceberg/):
+# iceberg-js over the REST catalog, icebird over the files (ADR 0238).
+iceberg: $(BUILD)/lakehouse
+	LAKEHOUSE_BIN=$${LAKEHOUSE_BIN:-$(abspath $(BUILD))/lakehouse} \
+	  node --test tests/iceberg/
+
 test: bootstrap
 	$(MAKE) $(BUILD)/lakehouse $(REL_DIR)/unit-tests $(ASAN_DIR)/unit-tests $(BUILD)/bench/gen_staffing \
 	  $(BUILD)/tests/gen_xlsx
-	$(MAKE) unit unit-asan unit-pg valgrind fuzz-replay integration smoke browser mcp
+	$(MAKE) unit unit-asan unit-pg valgrind fuzz-replay integration smoke browser mcp iceberg
 
 # ---- fuzz ------------------------------------------------------------------
 # One libFuzzer target per pure parser (tests/fuzz/fuzz_<t>.c, docs/fuzzing.md),
@@ -394,3 +400,19 @@ bench-search: $(BUILD)/lakehouse $(BUILD)/bench/exact_knn
 .PHONY: bench-feedback
 bench-feedback: $(BUILD)/lakehouse
 	LAKEHOUSE_BIN=$(abspath $(BUILD))/lakehouse python3 bench/feedback_bench.py
+
+# Document text extraction per format and the PDF worker's cost
+# (bench/README.md "Documents: extraction", ADR 0220): 200 generated
+# resumes and the test documents. Not part of make test.
+.PHONY: bench-documents
+$(BUILD)/bench/documents_bench: bench/documents_bench.c $(REL_OBJ)
+	@mkdir -p $(dir $@)
+	@echo "  LD      $@"
+	@$(CC) $(CFLAGS_BASE) $(REL_CFLAGS) -o $@ $(filter %.c %.o %.a,$^) $(LDLIBS_BASE)
+
+bench-documents: $(BUILD)/bench/documents_bench
+	python3 tests/documents/make_docs.py --resumes 200 $(BUILD)/bench/documents/resumes
+	python3 tests/documents/make_docs.py --fixtures $(BUILD)/bench/documents/fixtures
+	./$(BUILD)/bench/documents_bench --rounds 3 $(BUILD)/bench/documents/resumes
+	./$(BUILD)/bench/documents_bench --rounds 3 $(BUILD)/bench/documents/fixtures/pages-500.pdf \
+	  $(BUILD)/bench/documents/fixtures/page.html $(BUILD)/bench/documents/fixtures/notes.md

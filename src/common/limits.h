@@ -41,6 +41,9 @@
 #define LH_PIPELINE_PIPE_BYTES         (1u << 20)  /* ingestd: Parquet FIFO, DuckDB -> PUT */
 #define LH_GATEWAY_MAX_URL             (3 * LH_HTTP_MAX_PATH + 1024) /* upstream URL, encoded */
 #define LH_GATEWAY_MAX_FWD_HEADERS     16          /* headers forwarded each way */
+#define LH_ICEBERG_CACHE_TABLES        16          /* tables whose file keys the gateway
+						    * keeps (gateway/iceberg.c, ADR 0237) */
+#define LH_ICEBERG_PAGE_MAX            1000        /* largest pageSize of list tables */
 
 /* upstream pools (common/upstream.c, ADR 0075) */
 #define LH_UPSTREAM_MAX_MEMBERS        16          /* URLs in one [gateway] *_url list */
@@ -231,6 +234,8 @@
                                                      * (Apache POI's 1 %, as for .xlsx) */
 #define LH_DOC_MAX_SECONDS             60.0          /* the PDF worker's wall-clock deadline */
 #define LH_DOC_WORKER_BYTES            (1ull << 30)  /* the PDF worker's RLIMIT_AS */
+#define LH_DOC_WORKERS_IDLE            2             /* warm PDF workers a pool keeps */
+#define LH_DOC_WORKER_USES             50            /* PDFs one worker reads before it is retired */
 #define LH_DOC_CHUNK_CHARS             1000          /* SPEC 15: chunks of about this many characters */
 #define LH_DOC_CHUNK_HARD_FACTOR       4             /* a word longer than this x the target is cut */
 

@@ -43,6 +43,7 @@ void doc_limits_default(struct doc_limits *l)
 	l->max_seconds = LH_DOC_MAX_SECONDS;
 	l->max_worker_bytes = LH_DOC_WORKER_BYTES;
 	l->worker_exe = "/proc/self/exe";
+	l->workers = NULL;
 }
 
 void doc_limits_from_config(struct doc_limits *l, const struct lh_config *cfg)

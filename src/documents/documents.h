@@ -31,7 +31,10 @@ enum doc_format { DOC_PDF, DOC_DOCX, DOC_HTML, DOC_MARKDOWN, DOC_TEXT };
  * applied in sanitizer builds, whose shadow memory needs terabytes of
  * address space). worker_exe is the binary that has the `document-worker`
  * subcommand: "/proc/self/exe" by default (lakehouse itself; the unit-test
- * binary has the subcommand too). */
+ * binary has the subcommand too). workers: a pool of warm PDF workers to
+ * reuse (doc_workers_create; shared by threads), or NULL for a new process
+ * per PDF. */
+struct doc_workers;
 struct doc_limits {
 	size_t max_pages;
 	size_t max_text_bytes;
@@ -39,7 +42,17 @@ struct doc_limits {
 	double max_seconds;
 	size_t max_worker_bytes;
 	const char *worker_exe;
+	struct doc_workers *workers;
 };
+
+/* A pool of PDF worker processes (pdf_worker.c note 1): at most max_idle
+ * kept warm, each serving at most max_uses PDFs before it is retired; a
+ * worker that failed in any way is never reused. Thread-safe. Destroy
+ * retires the idle ones (NULL is fine); no extraction may be running. */
+struct doc_workers *doc_workers_create(unsigned max_idle, unsigned max_uses);
+void doc_workers_destroy(struct doc_workers *p);
+/* Workers the pool has started so far (tests, metrics). */
+unsigned long doc_workers_spawned(struct doc_workers *p);
 
 /* The defaults of src/common/limits.h (LH_DOC_*). */
 void doc_limits_default(struct doc_limits *l);

@@ -3,30 +3,37 @@
  * child's side, which calls the poppler adapter). ADR 0220.
  *
  * DESIGN NOTES
- *  1. One child per PDF, started with posix_spawn of worker_exe (normally
+ *  1. A worker is started with posix_spawn of worker_exe (normally
  *     /proc/self/exe: the server's own binary, so the child is exactly the
  *     server's code; safe in a threaded server, as queryd's pool.c), with
  *     one end of a socketpair as fd DOC_WORKER_FD and an empty signal mask.
- *     Nothing is reused: a PDF that corrupted poppler's state cannot reach
- *     the next one. The cost is one process start per PDF (measured in
- *     bench/README.md "Documents").
- *  2. Wire, both ways on the socket: the server writes the PDF as a u64
- *     little-endian length and the bytes, then shuts its writing side. The
- *     child reads it all before it answers (so neither side can block the
- *     other), then writes frames of a 9-byte header (type, u32 a, u32 len,
+ *     Without a pool (doc_limits.workers NULL) each PDF gets a new worker,
+ *     which exits after it. With one (doc_workers_create), a worker that
+ *     answered cleanly goes back to the idle list for the next PDF, up to
+ *     max_uses PDFs (a process start costs more CPU than reading a resume;
+ *     bench/README.md "Documents: extraction"); one that failed in any way
+ *     is never reused. An idle worker whose socket is readable (it died, or
+ *     says something unasked) is discarded when it would be lent.
+ *  2. Wire, both ways on the socket: the server writes a request: u64 PDF
+ *     length, u32 max_pages (little-endian), the bytes. The child reads it
+ *     all before it answers (so neither side can block the other), then
+ *     writes frames of a 9-byte header (type, u32 a, u32 len,
  *     little-endian) and len bytes: 'P' page a's text; 'E' the end (a =
- *     pages); 'X' an error (a = HTTP status, payload "code\0message").
+ *     pages); 'X' an error (a = HTTP status, payload "code\0message"). It
+ *     then waits for the next request; end of stream makes it exit.
  *  3. Limits, set by the child on itself before it reads: RLIMIT_AS
  *     (max_worker_bytes; not in sanitizer builds), RLIMIT_CPU (max_seconds
- *     rounded up: the kernel's SIGXCPU, then SIGKILL a second later),
+ *     rounded up, times the uses it may serve: the kernel's SIGXCPU, then
+ *     SIGKILL a second later; a backstop, the deadline is per PDF),
  *     RLIMIT_CORE 0, RLIMIT_NOFILE 64, every inherited fd but 0-2 and the
  *     socket closed. The server adds a wall-clock deadline (max_seconds)
  *     over everything, a cap on each frame and on the text (max_text_bytes,
  *     counted as pages arrive) and on the pages (max_pages, also checked by
  *     the child before it reads any page).
- *  4. Whatever happens the server reaps its child: after 'E' or 'X' it
- *     waits for the exit; on a deadline, a cap or a protocol error it
- *     SIGKILLs it first. waitpid() names that pid only. A child that died
+ *  4. Whatever happens the server reaps its child: one it retires is sent
+ *     end of stream and given REAP_GRACE_MS to exit (so a sanitizer build
+ *     reports leaks), then SIGKILLed; on a deadline, a cap or a protocol
+ *     error it is SIGKILLed at once. waitpid() names that pid only. A child that died
  *     (a signal, an exit without 'E') is 400 bad_document, or 413
  *     too_large when it ran out of CPU time (SIGXCPU/SIGKILL by RLIMIT_CPU)
  *     or the deadline passed; the server itself never sees poppler.
@@ -39,8 +46,10 @@
 #include "common/xmalloc.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <math.h>
 #include <poll.h>
+#include <pthread.h>
 #include <signal.h>
 #include <spawn.h>
 #include <stdint.h>
@@ -50,6 +59,7 @@
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 extern char **environ;
@@ -143,22 +153,115 @@ static int recv_all(struct worker_io *w, void *buf, size_t n)
 	return 1;
 }
 
-static pid_t spawn_worker(const struct doc_limits *lim, int child_fd, struct lh_error *err)
+/* Note 4: a retired worker has REAP_GRACE_MS to exit after end of stream. */
+#define REAP_GRACE_MS 1000
+
+struct dworker {
+	pid_t pid;
+	int fd;
+	unsigned uses;
+	char key[160];              /* exe and limits it was started with */
+	struct dworker *next;
+};
+
+struct doc_workers {
+	pthread_mutex_t lock;
+	struct dworker *idle;
+	unsigned n_idle, max_idle, max_uses;
+	unsigned long spawned;
+};
+
+struct doc_workers *doc_workers_create(unsigned max_idle, unsigned max_uses)
 {
-	char pages[32], cpu[32], bytes[32], input[32];
-	snprintf(pages, sizeof pages, "%zu", lim->max_pages);
-	snprintf(cpu, sizeof cpu, "%.0f", ceil(lim->max_seconds > 0 ? lim->max_seconds : 1));
+	struct doc_workers *p = xcalloc(1, sizeof *p);
+	pthread_mutex_init(&p->lock, NULL);
+	p->max_idle = max_idle;
+	p->max_uses = max_uses ? max_uses : 1;
+	return p;
+}
+
+static void reap(pid_t pid, int *status, int grace_ms)
+{
+	double until = clock_mono_ms() + grace_ms;
+	for (;;) {
+		pid_t r = waitpid(pid, status, grace_ms > 0 ? WNOHANG : 0);
+		if (r == pid || (r < 0 && errno != EINTR))
+			return;
+		if (r == 0 && clock_mono_ms() >= until) {
+			kill(pid, SIGKILL);
+			grace_ms = 0;
+		} else if (r == 0) {
+			struct timespec ts = { 0, 2000000 };
+			nanosleep(&ts, NULL);
+		}
+	}
+}
+
+/* Note 4: end of stream, then the grace, then SIGKILL. */
+static void retire(struct dworker *w)
+{
+	int status;
+	close(w->fd);
+	reap(w->pid, &status, REAP_GRACE_MS);
+	free(w);
+}
+
+static void discard(struct dworker *w)
+{
+	int status;
+	kill(w->pid, SIGKILL);
+	close(w->fd);
+	reap(w->pid, &status, 0);
+	free(w);
+}
+
+void doc_workers_destroy(struct doc_workers *p)
+{
+	if (!p)
+		return;
+	while (p->idle) {
+		struct dworker *w = p->idle;
+		p->idle = w->next;
+		retire(w);
+	}
+	pthread_mutex_destroy(&p->lock);
+	free(p);
+}
+
+unsigned long doc_workers_spawned(struct doc_workers *p)
+{
+	pthread_mutex_lock(&p->lock);
+	unsigned long n = p->spawned;
+	pthread_mutex_unlock(&p->lock);
+	return n;
+}
+
+static void worker_key(const struct doc_limits *lim, unsigned max_uses, char *key, size_t n)
+{
+	snprintf(key, n, "%s|%.0f|%zu|%u", lim->worker_exe ? lim->worker_exe : "/proc/self/exe",
+		 ceil(lim->max_seconds > 0 ? lim->max_seconds : 1), lim->max_worker_bytes, max_uses);
+}
+
+static struct dworker *spawn_worker(const struct doc_limits *lim, unsigned max_uses, struct lh_error *err)
+{
+	char cpu[32], bytes[32];
+	int sv[2];
+	snprintf(cpu, sizeof cpu, "%.0f", ceil(lim->max_seconds > 0 ? lim->max_seconds : 1) * max_uses);
 	snprintf(bytes, sizeof bytes, "%zu", lim->max_worker_bytes);
-	snprintf(input, sizeof input, "%zu", (size_t)1 << 40);
-	char *argv[] = { (char *)"lakehouse", (char *)"document-worker", (char *)"--max-pages", pages,
-			 (char *)"--cpu-seconds", cpu, (char *)"--address-bytes", bytes, NULL };
+	char *argv[] = { (char *)"lakehouse", (char *)"document-worker", (char *)"--cpu-seconds", cpu,
+			 (char *)"--address-bytes", bytes, NULL };
+	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) != 0) {
+		lh_fail(err, 500, "internal", "the PDF reader could not be started");
+		lh_error_detail(err, "socketpair: %s", strerror(errno));
+		return NULL;
+	}
 	posix_spawn_file_actions_t fa;
 	posix_spawnattr_t at;
 	sigset_t none;
 	pid_t pid;
 	sigemptyset(&none);
 	posix_spawn_file_actions_init(&fa);
-	posix_spawn_file_actions_adddup2(&fa, child_fd, DOC_WORKER_FD);
+	posix_spawn_file_actions_adddup2(&fa, sv[1], DOC_WORKER_FD);
 	posix_spawnattr_init(&at);
 	posix_spawnattr_setsigmask(&at, &none);
 	posix_spawnattr_setflags(&at, POSIX_SPAWN_SETSIGMASK);
@@ -166,12 +269,69 @@ static pid_t spawn_worker(const struct doc_limits *lim, int child_fd, struct lh_
 	int rc = posix_spawn(&pid, exe, &fa, &at, argv, environ);
 	posix_spawn_file_actions_destroy(&fa);
 	posix_spawnattr_destroy(&at);
+	close(sv[1]);
 	if (rc != 0) {
+		close(sv[0]);
 		lh_fail(err, 500, "internal", "the PDF reader could not be started");
 		lh_error_detail(err, "posix_spawn %s: %s", exe, strerror(rc));
-		return -1;
+		return NULL;
 	}
-	return pid;
+	struct dworker *w = xcalloc(1, sizeof *w);
+	w->pid = pid;
+	w->fd = sv[0];
+	worker_key(lim, max_uses, w->key, sizeof w->key);
+	return w;
+}
+
+/* Note 1: an idle worker started with the same limits, or a new one. */
+static struct dworker *acquire(struct doc_workers *p, const struct doc_limits *lim, struct lh_error *err)
+{
+	char key[160];
+	unsigned max_uses = p ? p->max_uses : 1;
+	worker_key(lim, max_uses, key, sizeof key);
+	while (p) {
+		struct dworker *w = NULL, **pp;
+		pthread_mutex_lock(&p->lock);
+		for (pp = &p->idle; *pp; pp = &(*pp)->next)
+			if (!strcmp((*pp)->key, key)) {
+				w = *pp;
+				*pp = w->next;
+				p->n_idle--;
+				break;
+			}
+		pthread_mutex_unlock(&p->lock);
+		if (!w)
+			break;
+		struct pollfd pf = { .fd = w->fd, .events = POLLIN };
+		if (poll(&pf, 1, 0) == 0)
+			return w;
+		discard(w);    /* dead, or talking out of turn */
+	}
+	struct dworker *w = spawn_worker(lim, max_uses, err);
+	if (w && p) {
+		pthread_mutex_lock(&p->lock);
+		p->spawned++;
+		pthread_mutex_unlock(&p->lock);
+	}
+	return w;
+}
+
+/* A worker that answered cleanly: back to the pool, or retired. */
+static void release(struct doc_workers *p, struct dworker *w)
+{
+	w->uses++;
+	if (p) {
+		pthread_mutex_lock(&p->lock);
+		if (w->uses < p->max_uses && p->n_idle < p->max_idle) {
+			w->next = p->idle;
+			p->idle = w;
+			p->n_idle++;
+			w = NULL;
+		}
+		pthread_mutex_unlock(&p->lock);
+	}
+	if (w)
+		retire(w);
 }
 
 /* Note 4: how a child that sent no 'E' or 'X' ended, as the client's error. */
@@ -194,34 +354,26 @@ static int child_failed(int status, const struct doc_limits *lim, struct lh_erro
 int doc_pdf_extract(const unsigned char *data, size_t len, const struct doc_limits *lim,
 		    struct doc_text *t, struct lh_error *err)
 {
-	int sv[2] = { -1, -1 };
-	pid_t pid = -1;
-	int rc = -1, done = 0, status = 0;
+	struct dworker *dw = NULL;
+	int rc = -1, clean = 0, status = 0;
 	size_t total = 0;
 	unsigned char hdr[FRAME_HEADER];
 	char *payload = NULL;
 	struct worker_io w = { .fd = -1 };
 
 	w.deadline_ms = clock_mono_ms() + (lim->max_seconds > 0 ? lim->max_seconds : 1) * 1000.0;
-	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) != 0) {
-		lh_fail(err, 500, "internal", "the PDF reader could not be started");
-		lh_error_detail(err, "socketpair: %s", strerror(errno));
+	dw = acquire(lim->workers, lim, err);
+	if (!dw)
 		goto out;
-	}
-	pid = spawn_worker(lim, sv[1], err);
-	close(sv[1]);
-	sv[1] = -1;
-	if (pid < 0)
-		goto out;
-	w.fd = sv[0];
+	w.fd = dw->fd;
 
-	unsigned char lenbuf[8];
+	unsigned char req[12];
 	for (int i = 0; i < 8; i++)
-		lenbuf[i] = (unsigned char)((uint64_t)len >> (8 * i));
+		req[i] = (unsigned char)((uint64_t)len >> (8 * i));
+	put_u32(req + 8, lim->max_pages > UINT32_MAX ? UINT32_MAX : (uint32_t)lim->max_pages);
 	/* a child that died early makes these fail: its exit says why (note 4) */
-	if (send_all(&w, lenbuf, 8) == 0)
+	if (send_all(&w, req, sizeof req) == 0)
 		send_all(&w, data, len);
-	shutdown(w.fd, SHUT_WR);
 	if (w.timed_out)
 		goto timeout;
 
@@ -265,14 +417,14 @@ int doc_pdf_extract(const unsigned char *data, size_t len, const struct doc_limi
 			char code[32];
 			snprintf(code, sizeof code, "%.*s", (int)(cl < sizeof code ? cl : sizeof code - 1), payload);
 			lh_fail(err, a >= 400 && a < 600 ? (int)a : 400, code[0] ? code : "bad_document", "%s", msg);
-			done = 1;
+			clean = 1;
 			goto out;
 		} else if (hdr[0] == 'E') {
 			if (a != t->n_pages) {
 				lh_fail(err, 500, "internal", "the PDF reader answered out of turn");
 				goto out;
 			}
-			done = 1;
+			clean = 1;
 			rc = 0;
 			goto out;
 		} else {
@@ -281,22 +433,19 @@ int doc_pdf_extract(const unsigned char *data, size_t len, const struct doc_limi
 		}
 	}
 	/* end of stream without 'E' or 'X': the child died */
-	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
-		;
-	pid = -1;
+	close(dw->fd);
+	reap(dw->pid, &status, 0);
+	free(dw);
+	dw = NULL;
 	child_failed(status, lim, err);
 	goto out;
 timeout:
 	lh_fail(err, 413, "too_large", "took longer than %.0f seconds to read", ceil(lim->max_seconds));
 out:
-	if (pid > 0) {
-		if (!done)
-			kill(pid, SIGKILL);    /* note 4 */
-		while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
-			;
-	}
-	if (sv[0] >= 0)
-		close(sv[0]);
+	if (dw && clean)
+		release(lim->workers, dw);
+	else if (dw)
+		discard(dw);          /* note 4 */
 	free(payload);
 	return rc;
 }
@@ -379,11 +528,11 @@ static void limit(int resource, rlim_t soft, rlim_t hard)
 
 int doc_worker_main(int argc, char **argv)
 {
-	size_t max_pages = 0, cpu = 0, address = 0;
+	size_t cpu = 0, address = 0;
 	struct child c = { .fd = DOC_WORKER_FD };
 	int fd = DOC_WORKER_FD;
-	for (int i = 1; i + 1 < argc; i += 2) {
-		size_t *dst = !strcmp(argv[i], "--max-pages") ? &max_pages :
+	for (int i = 1; i < argc; i += 2) {
+		size_t *dst = i + 1 >= argc ? NULL :
 			      !strcmp(argv[i], "--cpu-seconds") ? &cpu :
 			      !strcmp(argv[i], "--address-bytes") ? &address : NULL;
 		if (!dst || arg_size(argv[i + 1], dst)) {
@@ -391,7 +540,7 @@ int doc_worker_main(int argc, char **argv)
 			return 2;
 		}
 	}
-	if (max_pages == 0) {
+	if (fcntl(fd, F_GETFD) < 0) {
 		fprintf(stderr, "lakehouse document-worker: started by the server only\n");
 		return 2;
 	}
@@ -404,33 +553,39 @@ int doc_worker_main(int argc, char **argv)
 	if (address > 0 && !DOC_SANITIZED)
 		limit(RLIMIT_AS, (rlim_t)address, (rlim_t)address);
 
-	unsigned char lenbuf[8];
-	if (read_all(fd, lenbuf, 8))
-		return 1;
-	uint64_t len = 0;
-	for (int i = 0; i < 8; i++)
-		len |= (uint64_t)lenbuf[i] << (8 * i);
-	if (len > (uint64_t)SIZE_MAX / 2)
-		return 1;
-	unsigned char *data = malloc(len ? (size_t)len : 1);
-	if (!data)
-		return 1;
-	if (read_all(fd, data, (size_t)len)) {
+	for (;;) {                                                   /* note 2 */
+		unsigned char req[12];
+		if (read_all(fd, req, sizeof req))
+			return 0;       /* end of stream: retired */
+		uint64_t len = 0;
+		for (int i = 0; i < 8; i++)
+			len |= (uint64_t)req[i] << (8 * i);
+		size_t max_pages = get_u32(req + 8);
+		if (len > (uint64_t)SIZE_MAX / 2)
+			return 1;
+		unsigned char *data = malloc(len ? (size_t)len : 1);
+		if (!data)
+			return 1;
+		if (read_all(fd, data, (size_t)len)) {
+			free(data);
+			return 1;
+		}
+		struct lh_error err = { 0 };
+		c.pages = 0;
+		int rc = doc_poppler_pages(data, (size_t)len, max_pages, send_page, &c, &err);
 		free(data);
-		return 1;
+		if (rc == 0) {
+			if (send_frame(fd, 'E', c.pages, NULL, 0))
+				return 1;
+			continue;
+		}
+		char buf[sizeof err.code + sizeof err.msg + 1];
+		size_t cl = strlen(err.code), ml = strlen(err.msg);
+		memcpy(buf, err.code, cl + 1);
+		memcpy(buf + cl + 1, err.msg, ml);
+		int sent = send_frame(fd, 'X', (uint32_t)err.status, buf, cl + 1 + ml);
+		lh_error_clear(&err);
+		if (sent)
+			return 1;
 	}
-	struct lh_error err = { 0 };
-	int rc = doc_poppler_pages(data, (size_t)len, max_pages, send_page, &c, &err);
-	free(data);
-	if (rc == 0) {
-		send_frame(fd, 'E', c.pages, NULL, 0);
-		return 0;
-	}
-	char buf[sizeof err.code + sizeof err.msg + 1];
-	size_t cl = strlen(err.code), ml = strlen(err.msg);
-	memcpy(buf, err.code, cl + 1);
-	memcpy(buf + cl + 1, err.msg, ml);
-	send_frame(fd, 'X', (uint32_t)err.status, buf, cl + 1 + ml);
-	lh_error_clear(&err);
-	return 0;
 }

@@ -66,8 +66,6 @@
 
 #define ICE_NAMESPACE "lakehouse"
 #define ICE_PREFIX "/iceberg/v1/"
-#define ICE_CACHE_TABLES 16       /* tables whose file keys are kept (note 3) */
-#define ICE_PAGE_MAX 1000         /* largest pageSize honoured by list tables */
 
 /* --- ErrorModel (note 1) ---------------------------------------------------- */
 
@@ -187,7 +185,7 @@ struct ice_entry {
 
 struct ice_cache {
 	pthread_mutex_t mu;
-	struct ice_entry e[ICE_CACHE_TABLES];
+	struct ice_entry e[LH_ICEBERG_CACHE_TABLES];
 	uint64_t clock;
 };
 
@@ -214,7 +212,7 @@ void iceberg_cache_destroy(struct ice_cache *c)
 {
 	if (!c)
 		return;
-	for (int i = 0; i < ICE_CACHE_TABLES; i++)
+	for (int i = 0; i < LH_ICEBERG_CACHE_TABLES; i++)
 		ice_entry_free(&c->e[i]);
 	pthread_mutex_destroy(&c->mu);
 	free(c);
@@ -232,7 +230,7 @@ static int ice_cache_lookup(struct ice_cache *c, const char *name, const char *c
 {
 	int found = -1;
 	pthread_mutex_lock(&c->mu);
-	for (int i = 0; i < ICE_CACHE_TABLES; i++) {
+	for (int i = 0; i < LH_ICEBERG_CACHE_TABLES; i++) {
 		struct ice_entry *e = &c->e[i];
 		if (!e->name || strcmp(e->name, name) || strcmp(e->created_at, created_at) ||
 		    e->version != version || strcmp(e->base, base))
@@ -248,12 +246,34 @@ static int ice_cache_lookup(struct ice_cache *c, const char *name, const char *c
 	return found;
 }
 
+/* Take out the entry of (name, created_at, base) made for an older version,
+ * if there is one: 1 with *out (now the caller's), else 0. Versions only
+ * add keys, so a refill fetches only the versions after it. */
+static int ice_cache_take_older(struct ice_cache *c, const char *name, const char *created_at,
+				int64_t version, const char *base, struct ice_entry *out)
+{
+	int found = 0;
+	pthread_mutex_lock(&c->mu);
+	for (int i = 0; i < LH_ICEBERG_CACHE_TABLES; i++) {
+		struct ice_entry *e = &c->e[i];
+		if (!e->name || strcmp(e->name, name) || strcmp(e->created_at, created_at) ||
+		    e->version >= version || strcmp(e->base, base))
+			continue;
+		*out = *e;
+		memset(e, 0, sizeof *e);
+		found = 1;
+		break;
+	}
+	pthread_mutex_unlock(&c->mu);
+	return found;
+}
+
 /* Store `fresh` (taken over) in place of the least recently used entry. */
 static void ice_cache_store(struct ice_cache *c, struct ice_entry *fresh)
 {
 	pthread_mutex_lock(&c->mu);
 	int victim = 0;
-	for (int i = 0; i < ICE_CACHE_TABLES; i++) {
+	for (int i = 0; i < LH_ICEBERG_CACHE_TABLES; i++) {
 		if (!c->e[i].name) {
 			victim = i;
 			break;
@@ -499,8 +519,8 @@ static int ice_list_tables(struct http_request *req)
 				 "pageSize must be a positive whole number");
 			return 0;
 		}
-		if (page > ICE_PAGE_MAX)
-			page = ICE_PAGE_MAX;
+		if (page > LH_ICEBERG_PAGE_MAX)
+			page = LH_ICEBERG_PAGE_MAX;
 	}
 	if (ice_datasets(req, &ds))
 		return 0;
@@ -573,31 +593,48 @@ out:
 }
 
 /* Note 3: fill a cache entry for (table, base): every version's objects and
- * the metadata folder. 0, or -1 having answered. */
+ * the metadata folder, starting from `older` (an entry of an earlier
+ * version, taken over; its name is NULL when there is none). 0, or -1
+ * having answered. */
 static int ice_fill(struct http_request *req, const char *table, const char *created_at,
-		    int64_t version, const char *base, struct ice_entry *e)
+		    int64_t version, const char *base, struct ice_entry *older,
+		    struct ice_entry *e)
 {
 	struct lh_error err = { 0 };
 	json_t *meta = NULL, *body = NULL;
 	long status = 0;
 	size_t cap = 64;
+	int64_t from = 1;
 	int rc = -1;
 
 	memset(e, 0, sizeof *e);
-	e->keys = xmalloc(cap * sizeof *e->keys);
-	if (ice_table_metadata(req, table, base, &meta))
-		goto out;
-	/* metadata-location = base/<folder>/metadata/vN.metadata.json */
-	const char *loc = json_string_value(json_object_get(meta, "metadata-location"));
-	size_t bl = strlen(base);
-	const char *m = strstr(loc, "/metadata/");
-	if (strncmp(loc, base, bl) || loc[bl] != '/' || !m || m < loc + bl) {
-		ice_fail(req, 502, "ServerErrorException",
-			 "the table's metadata is not under its location");
-		goto out;
+	if (older->name) { /* the folder and the older versions' keys stay */
+		*e = *older;
+		memset(older, 0, sizeof *older);
+		from = e->version + 1;
+		cap = e->nkeys > cap ? e->nkeys : cap;
+		e->keys = xrealloc(e->keys, cap * sizeof *e->keys);
+		free(e->name);
+		free(e->created_at);
+		free(e->base);
+		e->name = e->created_at = e->base = NULL;
+	} else {
+		e->keys = xmalloc(cap * sizeof *e->keys);
+		if (ice_table_metadata(req, table, base, &meta))
+			goto out;
+		/* metadata-location = base/<folder>/metadata/vN.metadata.json */
+		const char *loc = json_string_value(json_object_get(meta, "metadata-location"));
+		size_t bl = strlen(base);
+		const char *m = strncmp(loc, base, bl) || loc[bl] != '/'
+					? NULL : strstr(loc + bl, "/metadata/");
+		if (!m || m == loc + bl) {
+			ice_fail(req, 502, "ServerErrorException",
+				 "the table's metadata is not under its location");
+			goto out;
+		}
+		e->meta_prefix = xasprintf("%.*s/", (int)(m - (loc + bl + 1)), loc + bl + 1);
 	}
-	e->meta_prefix = xasprintf("%.*s/", (int)(m - (loc + bl + 1)), loc + bl + 1);
-	for (int64_t v = 1; v <= version; v++) {
+	for (int64_t v = from; v <= version; v++) {
 		char *path = xasprintf("/catalog/manifest/%s?version=%lld", table, (long long)v);
 		json_decref(body);
 		body = NULL;
@@ -678,8 +715,13 @@ static int ice_file(struct http_request *req, const char *rest)
 		base = ice_base(req, table);
 		int in = ice_cache_lookup(g->ice, table, created ? created : "", version, base, key);
 		if (in < 0) {
-			struct ice_entry e;
-			if (ice_fill(req, table, created ? created : "", version, base, &e))
+			struct ice_entry e, older = { 0 };
+			ice_cache_take_older(g->ice, table, created ? created : "", version, base,
+					     &older);
+			int frc = ice_fill(req, table, created ? created : "", version, base, &older,
+					   &e);
+			ice_entry_free(&older);
+			if (frc)
 				goto out;
 			ice_cache_store(g->ice, &e);
 			in = ice_cache_lookup(g->ice, table, created ? created : "", version, base,

@@ -272,7 +272,7 @@ def candidates_made(rng, n):
 
 def resume_text(rng, c, pages):
     """Paragraphs of a resume that fills about `pages` pages of 60 lines."""
-    paras = [("h", c["name"]), ("p", "%s · +1 617 555 %04d" % (c["email"], rng.randrange(10000))),
+    paras = [("name", c["name"]), ("p", "%s · +1 617 555 %04d" % (c["email"], rng.randrange(10000))),
              ("h", "Summary"),
              ("p", "%s with %d years of experience. Skills: %s." %
               (rng.choice(ROLES), 2 + rng.randrange(20), ", ".join(c["skills"] or ["Excel"])))]
@@ -309,7 +309,7 @@ def resumes(n, out, seed, cand_csv, pdf_share):
                 lines += ([text.upper()] if kind == "h" else wrap(text)) + [""]
             pdfs.append((os.path.join(out, name), paginate(lines)))
         else:
-            md = "".join(("# %s\n\n" if k == "h" else "## %s\n\n" if k == "h2" else "%s\n\n") % t
+            md = "".join(("# %s\n\n" if k in ("h", "name") else "## %s\n\n" if k == "h2" else "%s\n\n") % t
                          for k, t in paras)
             docx_jobs.append((os.path.join(out, name), md))
     # PDFs: one gs run per 200 files (memory stays small); DOCX: pandoc, one per file, in parallel

@@ -234,3 +234,179 @@ class IcebergRestTest(ServerTest):
         st, _, _ = request("GET", self.ice + "/files/people/datasets/people/nope.parquet", None,
                            bearer(ADMIN))
         self.assertEqual(st, 404)
+
+
+class IcebergLoadTableTest(ServerTest):
+    """Load table over H19a's builder (queryd's GET /iceberg/tables/<t>?base=),
+    the metadata files over HTTP, and which files a read token may read."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.srv = Server("serve", env={"LAKEHOUSE_AUTH_TOKENS": TOKENS, "LAKEHOUSE_LOG": "quiet"})
+        cls.base = cls.srv.url
+        cls.ice = cls.base + "/iceberg/v1"
+        ingest(cls.base, "people", b"id,name\n1,Ada\n2,Grace\n")
+        ingest(cls.base, "people", b"id,name\n3,Alan\n", mode="append")
+        ingest(cls.base, "alpha", b"x\n1\n")
+        ingest(cls.base, "candidates", b"id,email\n1,ada@example.com\n")
+        st, _, obj = request_json("PUT", cls.base + "/v1/catalog/masks/candidates",
+                                  {"columns": ["email"]}, bearer(ADMIN))
+        assert st == 200, obj
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.srv.cleanup()
+
+    def load(self, name, tok=READER, headers=None):
+        st, _, obj = request_json("GET", self.ice + "/namespaces/lakehouse/tables/" + name, None,
+                                  dict(bearer(tok), **(headers or {})))
+        self.assertEqual(st, 200, obj)
+        return obj
+
+    def key_of(self, table, url):
+        prefix = self.ice + "/files/" + table + "/"
+        self.assertTrue(url.startswith(prefix), url)
+        return url[len(prefix):]
+
+    def test_load_table_answers_the_metadata_and_its_file(self):
+        obj = self.load("people")
+        self.assertEqual(set(obj), {"metadata-location", "metadata", "config"})
+        self.assertEqual(obj["config"], {})
+        m = obj["metadata"]
+        self.assertEqual(m["format-version"], 2)
+        self.assertEqual(len(m["snapshots"]), 2)
+        loc = obj["metadata-location"]
+        self.assertTrue(loc.startswith(self.ice + "/files/people/_iceberg/"), loc)
+        self.assertTrue(m["location"].startswith(self.ice + "/files/people/_iceberg/"), m)
+        st, h, data = request("GET", loc, None, bearer(READER))
+        self.assertEqual(st, 200)
+        self.assertEqual(json.loads(data), m)
+        st, h, _ = request("HEAD", loc, None, bearer(READER))
+        self.assertEqual((st, int(h["content-length"])), (200, len(data)))
+        # the manifest list of the current snapshot is a file of the table too
+        snap = [s for s in m["snapshots"] if s["snapshot-id"] == m["current-snapshot-id"]][0]
+        st, _, avro = request("GET", snap["manifest-list"], None, bearer(READER))
+        self.assertEqual((st, avro[:4]), (200, b"Obj\x01"))
+
+    def test_a_read_token_gets_only_the_tables_own_files(self):
+        people = self.load("people")
+        alpha = self.load("alpha", ADMIN)
+        data_key = request_json("GET", self.base + "/v1/catalog/manifest/people", None,
+                                bearer(ADMIN))[2]["objects"][0]["key"]
+        cand_key = request_json("GET", self.base + "/v1/catalog/manifest/candidates", None,
+                                bearer(ADMIN))[2]["objects"][0]["key"]
+        alpha_meta = self.key_of("alpha", alpha["metadata-location"])
+        for tok in (READER, AGENT):
+            st, _, _ = request("GET", self.ice + "/files/people/" + data_key, None, bearer(tok))
+            self.assertEqual(st, 200)
+            # a masked dataset's object, or another table's metadata, through people's URL
+            for key in (cand_key, alpha_meta):
+                st, _, obj = request_json("GET", self.ice + "/files/people/" + key, None,
+                                          bearer(tok))
+                self.assertEqual(st, 404, (key, obj))
+                self.assertEqual(obj["error"]["type"], "NotFoundException")
+            # the raw storage route stays closed to them (ADR 0211)
+            st, _, _ = request("GET", self.base + "/v1/storage/get/" + data_key, None, bearer(tok))
+            self.assertEqual(st, 403)
+        # write and admin tokens read any data or metadata object, as through /v1/storage
+        for tok in (WRITER, ADMIN):
+            for key in (cand_key, alpha_meta):
+                st, _, _ = request("GET", self.ice + "/files/people/" + key, None, bearer(tok))
+                self.assertEqual(st, 200, key)
+        self.assertTrue(people["metadata-location"])
+
+    def test_a_new_version_is_a_new_snapshot_readable_at_once(self):
+        ingest(self.base, "beta", b"x\n1\n")
+        self.load("beta")
+        v1 = request_json("GET", self.base + "/v1/catalog/manifest/beta", None,
+                          bearer(ADMIN))[2]["objects"][0]["key"]
+        st, _, _ = request("GET", self.ice + "/files/beta/" + v1, None, bearer(READER))
+        self.assertEqual(st, 200)   # beta's keys as of version 1 are now known
+        ingest(self.base, "beta", b"x\n2\n", mode="append")
+        obj = self.load("beta")
+        self.assertEqual(len(obj["metadata"]["snapshots"]), 2)
+        keys = request_json("GET", self.base + "/v1/catalog/manifest/beta?version=2", None,
+                            bearer(ADMIN))[2]["objects"]
+        self.assertEqual(len(keys), 2)
+        for k in [o["key"] for o in keys] + [v1]:
+            st, _, _ = request("GET", self.ice + "/files/beta/" + k, None, bearer(READER))
+            self.assertEqual(st, 200, k)
+        # and the new metadata file too
+        st, _, _ = request("GET", obj["metadata-location"], None, bearer(READER))
+        self.assertEqual(st, 200)
+
+    def test_a_mask_applies_to_the_next_request(self):
+        ingest(self.base, "later", b"id,phone\n1,555\n")
+        loc = self.load("later")["metadata-location"]
+        st, _, _ = request("GET", loc, None, bearer(READER))
+        self.assertEqual(st, 200)
+        st, _, obj = request_json("PUT", self.base + "/v1/catalog/masks/later",
+                                  {"columns": ["phone"]}, bearer(ADMIN))
+        self.assertEqual(st, 200, obj)
+        for url in (self.ice + "/namespaces/lakehouse/tables/later", loc):
+            st, _, obj = request_json("GET", url, None, bearer(READER))
+            self.assertEqual((st, obj["error"]["type"]), (403, "ForbiddenException"), url)
+        st, _, obj = request_json("DELETE", self.base + "/v1/catalog/masks/later", None,
+                                  bearer(ADMIN))
+        self.assertEqual(st, 200, obj)
+        st, _, _ = request("GET", loc, None, bearer(READER))
+        self.assertEqual(st, 200)
+
+    def test_the_location_follows_the_host_the_client_used(self):
+        port = self.base.rsplit(":", 1)[1]
+        obj = self.load("people", headers={"Host": "localhost:" + port})
+        self.assertTrue(obj["metadata-location"].startswith(
+            "http://localhost:%s/iceberg/v1/files/people/_iceberg/" % port), obj)
+        # a read token's file check works out the base from the same Host
+        st, _, data = request("GET", obj["metadata-location"].replace("localhost", "127.0.0.1"),
+                              None, dict(bearer(READER), Host="localhost:" + port))
+        self.assertEqual(st, 200)
+        self.assertEqual(json.loads(data)["location"], obj["metadata"]["location"])
+        # that file is not one of the table's files as seen under another name
+        st, _, _ = request("GET", obj["metadata-location"].replace("localhost", "127.0.0.1"),
+                           None, bearer(READER))
+        self.assertEqual(st, 404)
+
+
+class IcebergPublicUrlTest(ServerTest):
+    def test_public_url_is_the_base_of_every_location(self):
+        srv = self.start("serve", env={"LAKEHOUSE_GATEWAY_PUBLIC_URL": "https://lake.example.com/",
+                                       "LAKEHOUSE_LOG": "quiet"})
+        ingest(srv.url, "people", b"id,name\n1,Ada\n")
+        st, _, obj = request_json("GET", srv.url + "/iceberg/v1/namespaces/lakehouse/tables/people")
+        self.assertEqual(st, 200, obj)
+        prefix = "https://lake.example.com/iceberg/v1/files/people/_iceberg/"
+        self.assertTrue(obj["metadata-location"].startswith(prefix), obj)
+        self.assertTrue(obj["metadata"]["location"].startswith(prefix), obj)
+        # the file behind it is served here under the same path
+        path = obj["metadata-location"][len("https://lake.example.com"):]
+        st, _, data = request("GET", srv.url + path)
+        self.assertEqual((st, json.loads(data)), (200, obj["metadata"]))
+
+
+class IcebergS3Test(ServerTest):
+    def test_s3_backend_locations_are_the_buckets(self):
+        from test_storaged import S3_BUCKET, S3rver
+        s3 = S3rver()
+        self.addCleanup(s3.stop)
+        srv = self.start("serve", env={
+            "LAKEHOUSE_STORAGED_BACKEND": "s3",
+            "LAKEHOUSE_STORAGED_S3_ENDPOINT": s3.endpoint,
+            "LAKEHOUSE_STORAGED_S3_BUCKET": S3_BUCKET,
+            "LAKEHOUSE_STORAGED_S3_REGION": "us-east-1",
+            "AWS_ACCESS_KEY_ID": "S3RVER",
+            "AWS_SECRET_ACCESS_KEY": "S3RVER",
+            "LAKEHOUSE_STORAGED_SINGLE_WRITER": "true",
+            "LAKEHOUSE_LOG": "quiet"})
+        ingest(srv.url, "people", b"id,name\n1,Ada\n2,Grace\n")
+        st, _, obj = request_json("GET", srv.url + "/iceberg/v1/namespaces/lakehouse/tables/people")
+        self.assertEqual(st, 200, obj)
+        loc = obj["metadata-location"]
+        self.assertTrue(loc.startswith("s3://%s/_iceberg/" % S3_BUCKET), loc)
+        self.assertTrue(obj["metadata"]["location"].startswith("s3://%s/_iceberg/" % S3_BUCKET))
+        # the metadata object is in the bucket under that very key
+        key = loc[len("s3://%s/" % S3_BUCKET):]
+        self.assertIn(key, s3.objects())
+        # and the gateway's file route serves it as well
+        st, _, data = request("GET", srv.url + "/iceberg/v1/files/people/" + key)
+        self.assertEqual((st, json.loads(data)), (200, obj["metadata"]))

@@ -205,7 +205,7 @@ TEST(documents_pdf_worker_isolation)
 	lh_error_clear(&err);
 	/* one that answers nonsense */
 	doc_limits_default(&lim);
-	lim.worker_exe = script("babble.sh", "cat >/dev/null <&3; printf 'Zzzzzzzzzzzzzzzzzzzz' >&3");
+	lim.worker_exe = script("babble.sh", "printf 'Zzzzzzzzzzzzzzzzzzzz' >&3; cat <&3 >/dev/null 2>&1");
 	CHECK_EQ_INT(doc_extract("a.pdf", pdf, len, &lim, &t, &err), -1);
 	CHECK_EQ_INT(err.status, 500);
 	lh_error_clear(&err);
@@ -333,4 +333,50 @@ TEST(documents_html)
 	CHECK_EQ_INT(extract("page.html", &lim, &t, &err), -1);
 	CHECK_EQ_INT(err.status, 413);
 	lh_error_clear(&err);
+}
+
+TEST(documents_pdf_worker_pool)
+{
+	struct lh_error err = { 0 };
+	struct doc_text t;
+	struct doc_limits lim;
+	size_t len = 0, elen = 0;
+	unsigned char *pdf = fixture("text-2p.pdf", &len);
+	unsigned char *enc = fixture("encrypted.pdf", &elen);
+	CHECK(pdf && enc);
+	struct doc_workers *pool = doc_workers_create(1, 3);
+	doc_limits_default(&lim);
+	lim.workers = pool;
+	/* one worker serves three PDFs, an answered error included, then retires */
+	CHECK_EQ_INT(doc_extract("a.pdf", pdf, len, &lim, &t, &err), 0);
+	CHECK_EQ_INT(t.n_pages, 2);
+	CHECK(strstr(t.pages[1].text, "marker-p2"));
+	doc_text_free(&t);
+	CHECK_EQ_INT(doc_extract("e.pdf", enc, elen, &lim, &t, &err), -1);
+	CHECK_EQ_STR(err.code, "encrypted_pdf");
+	lh_error_clear(&err);
+	CHECK_EQ_INT(doc_extract("a.pdf", pdf, len, &lim, &t, &err), 0);
+	CHECK(strstr(t.pages[0].text, "marker-p1"));
+	CHECK(!strstr(t.pages[0].text, "marker-p2"));
+	doc_text_free(&t);
+	CHECK_EQ_INT(doc_workers_spawned(pool), 1);
+	CHECK_EQ_INT(doc_extract("a.pdf", pdf, len, &lim, &t, &err), 0);
+	doc_text_free(&t);
+	CHECK_EQ_INT(doc_workers_spawned(pool), 2);
+	/* other limits: another worker */
+	lim.max_seconds = 30;
+	CHECK_EQ_INT(doc_extract("a.pdf", pdf, len, &lim, &t, &err), 0);
+	doc_text_free(&t);
+	CHECK_EQ_INT(doc_workers_spawned(pool), 3);
+	/* a worker that failed is never reused */
+	lim.worker_exe = script("crash.sh", "kill -SEGV $$");
+	for (int i = 0; i < 2; i++) {
+		CHECK_EQ_INT(doc_extract("a.pdf", pdf, len, &lim, &t, &err), -1);
+		CHECK_EQ_STR(err.code, "bad_document");
+		lh_error_clear(&err);
+	}
+	CHECK_EQ_INT(doc_workers_spawned(pool), 5);
+	doc_workers_destroy(pool);
+	free(pdf);
+	free(enc);
 }
