@@ -1,5 +1,6 @@
 /* cli_ingest.c — `lakehouse ingest [NAME] FILE [--mode append|replace]
- * [--delimiter D] [--types T] [--sheet NAME]`.
+ * [--delimiter D] [--types T] [--sheet NAME]`, and `lakehouse ingest NAME
+ * --documents DIR_OR_FILES... [--partial]` (cli_documents.c, ADR 0228).
  *
  * Without NAME the dataset is named after FILE (cli_name_from_file:
  * candidates.csv -> candidates), and the name used is said on stderr.
@@ -43,6 +44,8 @@ static void usage(FILE *out)
 	fprintf(out,
 		"usage: lakehouse ingest [NAME] FILE [--mode replace|append] [--delimiter D]\n"
 		"                        [--types COL:TYPE,...] [--sheet NAME]\n"
+		"       lakehouse ingest NAME --documents DIR_OR_FILE... [--partial]\n"
+		"                        [--mode replace|append] [--batch-bytes N]\n"
 		"\n"
 		"Uploads the data file FILE (\"-\" reads stdin; CSV, TSV or other\n"
 		"delimited text, the format detected by the server) as dataset NAME to\n"
@@ -64,6 +67,13 @@ static void usage(FILE *out)
 		"                  its type is an error with its line)\n"
 		"  --sheet NAME    the sheet of an Excel workbook to read (default: its\n"
 		"                  first visible sheet)\n"
+		"\n"
+		"  --documents     the rest of the arguments are documents (PDF, DOCX, HTML,\n"
+		"                  Markdown, text) or folders of them, walked; NAME gets one\n"
+		"                  row per chunk of text and a search index on it\n"
+		"  --partial       skip documents that cannot be read (listed) instead of\n"
+		"                  writing nothing\n"
+		"  --batch-bytes N documents per upload, at most N bytes (default 32 MiB)\n"
 		"\n"
 		"NAME: a letter or _, then letters, digits or _ (at most 64).\n");
 }
@@ -217,7 +227,10 @@ int cli_ingest_main(int argc, char **argv)
 	const char *name = NULL, *file = NULL, *mode = "replace", *delimiter = NULL;
 	const char *types = NULL;                                        /* ADR 0171 */
 	const char *sheet = NULL;                                        /* ADR 0186 */
-	int evolve = 0;
+	int evolve = 0, documents = 0, partial = 0;
+	uint64_t batch_bytes = 32ull << 20;
+	char **paths = xcalloc((size_t)argc, sizeof *paths);
+	size_t npaths = 0;
 	char derived[LH_DATASET_NAME_MAX + 1];
 	struct upload u = { .fd = -1 };
 	char *url = NULL;
@@ -227,7 +240,22 @@ int cli_ingest_main(int argc, char **argv)
 		const char *a = argv[i];
 		if (cli_is_help(a)) {
 			usage(stdout);
+			free(paths);
 			return CLI_OK;
+		} else if (!strcmp(a, "--documents")) {                          /* ADR 0228 */
+			documents = 1;
+		} else if (!strcmp(a, "--partial")) {
+			partial = 1;
+		} else if (!strcmp(a, "--batch-bytes") && i + 1 < argc) {
+			char *end;
+			errno = 0;
+			unsigned long long v = strtoull(argv[++i], &end, 10);
+			if (errno || *end || v == 0) {
+				fprintf(stderr, "lakehouse: --batch-bytes must be a positive number\n");
+				free(paths);
+				return CLI_USAGE;
+			}
+			batch_bytes = v;
 		} else if (!strcmp(a, "--mode") && i + 1 < argc) {
 			mode = argv[++i];
 		} else if (!strncmp(a, "--mode=", 7)) {
@@ -249,21 +277,41 @@ int cli_ingest_main(int argc, char **argv)
 		} else if (a[0] == '-' && a[1]) {
 			fprintf(stderr, "lakehouse: unknown option \"%s\"\n\n", a);
 			usage(stderr);
+			free(paths);
 			return CLI_USAGE;
 		} else if (!name) {
 			name = a;
-		} else if (!file) {
-			file = a;
 		} else {
-			fprintf(stderr, "lakehouse: too many arguments\n\n");
-			usage(stderr);
-			return CLI_USAGE;
+			paths[npaths++] = argv[i];
+			file = file ? file : a;
 		}
 	}
 	if (!name) {
 		usage(stderr);
+		free(paths);
 		return CLI_USAGE;
 	}
+	if (documents || partial) {                                             /* ADR 0228 */
+		int urc = CLI_USAGE;
+		if (!documents)
+			fprintf(stderr, "lakehouse: --partial goes with --documents\n");
+		else if (!npaths)
+			fprintf(stderr, "lakehouse: --documents needs a dataset name and files or "
+					"folders: lakehouse ingest NAME --documents DIR\n");
+		else if (strcmp(mode, "replace") != 0 && strcmp(mode, "append") != 0)
+			fprintf(stderr, "lakehouse: --mode must be replace or append\n");
+		else
+			urc = cli_ingest_documents(name, paths, npaths, mode, partial, batch_bytes);
+		free(paths);
+		return urc;
+	}
+	if (npaths > 1) {
+		fprintf(stderr, "lakehouse: too many arguments\n\n");
+		usage(stderr);
+		free(paths);
+		return CLI_USAGE;
+	}
+	free(paths);
 	if (!file) {   /* one argument: the file, named after itself */
 		struct stat fst;
 		file = name;

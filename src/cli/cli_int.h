@@ -74,6 +74,13 @@ void cli_format_bytes(uint64_t n, char out[16]);
 /* 1 if `arg` is -h or --help. */
 int cli_is_help(const char *arg);
 
+/* --- cli_documents.c ------------------------------------------------------ */
+
+/* `lakehouse ingest NAME --documents PATHS...` (ADR 0228): walk paths[0..n)
+ * and upload the files in multipart batches of at most batch_bytes. */
+int cli_ingest_documents(const char *name, char **paths, size_t npaths, const char *mode,
+			 int partial, uint64_t batch_bytes);
+
 /* --- cli_progress.c -------------------------------------------------------- */
 
 struct cli_progress;

@@ -169,7 +169,8 @@ int auth_is_raw_data(const char *method, const char *path)
 	while (*path == '/')
 		path++;
 	return !strncmp(path, "datasets/", 9) || !strncmp(path, "_index/", 7) ||
-	       !strncmp(path, "datasets%2", 10) || !strncmp(path, "_index%2", 8);
+	       !strncmp(path, "datasets%2", 10) || !strncmp(path, "_index%2", 8) ||
+	       !strncmp(path, "documents/", 10) || !strncmp(path, "documents%2", 11);
 }
 
 enum auth_outcome auth_identify(const struct lh_config *cfg, const char *authorization,

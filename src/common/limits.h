@@ -125,6 +125,13 @@
 #define LH_PARQUET_DECODED_FACTOR      4            /* a Parquet upload's values once read:
 						     * at most this x [ingestd] max_upload_bytes */
 
+/* ingestd: documents uploads (ingestd/doc_ingest.c, ADR 0225-0227) */
+#define LH_DOC_UPLOAD_MAX_FILES        10000        /* files in one upload */
+#define LH_DOC_FILE_NAME_MAX           255          /* a document's file name, bytes */
+#define LH_DOC_SIDECAR_MAX_BYTES       4096         /* documents/<id>/in/<dataset> */
+#define LH_DOC_DATASETS_MAX            100          /* datasets one document is read through */
+#define LH_UI_DOCUMENTS_ROWS           200          /* documents a dataset page lists */
+
 /* ingestd: the JSON reader (ingestd/json_scan.c, json_reader.c; ADR 0182) */
 #define LH_JSON_INGEST_MAX_DEPTH       64           /* objects/arrays nested, the row's own
                                                      * object counting as 1 */

@@ -3,6 +3,7 @@
  *   /v1/catalog/<rest>  -> catalogd  /catalog/<rest>
  *   POST /v1/datasets/<name>/rename -> catalogd /catalog/datasets/<name>/rename
  *   /v1/ingest          -> ingestd   /ingest
+ *   GET /v1/documents/<doc_id> -> ingestd /documents/<doc_id> (ADR 0227)
  *   /v1/query           -> queryd    /query
  *   /v1/search, /v1/embed -> queryd  /search, /embed (search, ADR 0150)
  *   /v1/search/feedback -> queryd  /search/feedback (ADR 0190)
@@ -89,6 +90,16 @@ static int datasets_begin(struct http_request *req)
 	return proxy_begin(req, &up, g->timeout_ms);
 }
 
+/* GET /v1/documents/<doc_id> -> ingestd GET /documents/<doc_id>: the
+ * original file of a document (ADR 0227); ingestd decides who may. */
+static int documents_begin(struct http_request *req)
+{
+	struct gateway *g = http_request_ctx(req);
+	struct gateway_upstream up = g->up[GW_INGESTD];
+	up.prefix = "/documents/";
+	return proxy_begin(req, &up, g->timeout_ms);
+}
+
 static int search_begin(struct http_request *req) { return queryd_route_begin(req, "/search"); }
 static int embed_begin(struct http_request *req) { return queryd_route_begin(req, "/embed"); }
 /* search feedback (ADR 0190): a write for auth, since it appends a version */
@@ -135,6 +146,7 @@ static const struct http_route gateway_routes[] = {
 	PROXY_ROUTES("/v1/catalog/*", "catalog", catalog_begin),
 	PROXY_ROUTE("POST", "/v1/datasets/*", "datasets", datasets_begin),
 	PROXY_ROUTES("/v1/ingest", "ingest", ingest_begin),
+	PROXY_ROUTE("GET", "/v1/documents/*", "documents", documents_begin),
 	PROXY_ROUTES("/v1/query", "query", query_begin),
 	PROXY_ROUTES("/v1/search", "search", search_begin),
 	PROXY_ROUTES("/v1/search/feedback", "search_feedback", feedback_begin),

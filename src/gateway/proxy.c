@@ -99,7 +99,9 @@ static void proxy_start(struct http_request *req, struct proxy *p);
  * services deployed apart can check the same bearer token (ADR 0060). */
 static const char *const fwd_request_headers[] = {
 	"Content-Type", "Accept", "Range", "If-None-Match", "If-Match",
-	"If-Modified-Since", "Authorization", NULL,
+	"If-Modified-Since", "Authorization",
+	"Content-Disposition",   /* a document's file name (ingestd, ADR 0225) */
+	NULL,
 };
 
 /* Response headers passed back to the client. Content-Length is carried as
@@ -108,6 +110,7 @@ static const char *const fwd_response_headers[] = {
 	"Content-Type", "ETag", "Content-Range", "Accept-Ranges", "Allow",
 	"Last-Modified", "Location", "Cache-Control", "Content-Disposition",
 	"Retry-After", "WWW-Authenticate",
+	"X-Content-Type-Options", "Content-Security-Policy",  /* originals (ADR 0227) */
 	"X-Lakehouse-Catalog-Age",   /* queryd answered from a known catalog state (ADR 0205) */
 	NULL,
 };

@@ -22,6 +22,12 @@
  * and personal-column forms are shown to admin tokens only, and the upload
  * button to write and admin tokens (ADR 0212); the services refuse the rest
  * anyway.
+ *
+ * Documents (ADR 0229): a dataset whose schema is the documents one (SPEC
+ * 15: doc_id, file_name, chunk, page, text, chars) also lists its documents
+ * (one GROUP BY over the version shown, at most LH_UI_DOCUMENTS_ROWS) with
+ * a download link each to /v1/documents/<doc_id>, which ingestd serves with
+ * the caller's own rights (ADR 0227).
  */
 #include "gateway/gateway_int.h"
 #include "gateway/ui_int.h"
@@ -70,6 +76,72 @@ static void render_schema(struct html *h, const struct manifest *m, const json_t
 			    c->nullable ? "yes" : "no");
 	}
 	html_lit(h, "</tbody></table></div>");
+}
+
+/* Whether the manifest has exactly the documents schema (ADR 0225). */
+static int is_documents(const struct manifest *m)
+{
+	static const char *const cols[][2] = { { "doc_id", "utf8" }, { "file_name", "utf8" },
+		{ "chunk", "int64" }, { "page", "int64" }, { "text", "utf8" }, { "chars", "int64" } };
+	if (m->ncolumns != 6)
+		return 0;
+	for (size_t i = 0; i < 6; i++)
+		if (strcmp(m->columns[i].name, cols[i][0]) || strcmp(m->columns[i].type, cols[i][1]))
+			return 0;
+	return 1;
+}
+
+/* The documents of version `version` with a download link each (ADR 0229). */
+static void render_documents(struct http_request *req, struct html *h, const char *name,
+			     long long version)
+{
+	struct lh_error err = { 0 };
+	json_t *res = NULL;
+	long st = 0;
+	char *sql = xasprintf("SELECT doc_id, min(file_name) AS file_name, max(page) AS pages, "
+			      "count(*) AS chunks, sum(chars) AS chars FROM \"%s@%lld\" "
+			      "GROUP BY doc_id ORDER BY 2, 1 LIMIT %d", name, version,
+			      LH_UI_DOCUMENTS_ROWS + 1);
+	html_lit(h, "<section class=\"card\" id=\"documents\"><h2>Documents</h2>");
+	if (ui_run_query(req, sql, LH_UI_DOCUMENTS_ROWS + 1, 0, &st, &res, &err) != 0) {
+		ui_render_lh_error(h, &err);
+	} else if (st != 200) {
+		ui_render_error_answer(h, st, res);
+	} else {
+		const json_t *rows = json_object_get(res, "rows");
+		size_t n = json_array_size(rows);
+		html_lit(h, "<div class=\"table-wrap\"><table class=\"list documents\"><thead><tr>"
+			    "<th scope=\"col\">File</th><th scope=\"col\">Pages</th>"
+			    "<th scope=\"col\">Chunks</th><th scope=\"col\">Characters</th>"
+			    "</tr></thead><tbody>");
+		for (size_t i = 0; i < n && i < LH_UI_DOCUMENTS_ROWS; i++) {
+			const json_t *r = json_array_get(rows, i);
+			const char *id = json_string_value(json_array_get(r, 0));
+			const char *file = json_string_value(json_array_get(r, 1));
+			const json_t *pages = json_array_get(r, 2);
+			char chunks[32], chars[32];
+			ui_fmt_count(chunks, sizeof chunks, (long long)json_integer_value(json_array_get(r, 3)));
+			ui_fmt_count(chars, sizeof chars, (long long)json_integer_value(json_array_get(r, 4)));
+			if (!id)
+				continue;
+			html_printf(h, "<tr><td class=\"doc-name\"><a class=\"doc-download\" "
+					"href=\"/v1/documents/%U\" download title=\"download the original "
+					"file\">%s</a></td><td>", id, file ? file : id);
+			if (json_is_integer(pages))
+				html_printf(h, "%lld", (long long)json_integer_value(pages));
+			else
+				html_lit(h, "\xe2\x80\x94");
+			html_printf(h, "</td><td>%s</td><td>%s</td></tr>", chunks, chars);
+		}
+		html_lit(h, "</tbody></table></div>");
+		if (n > LH_UI_DOCUMENTS_ROWS)
+			html_printf(h, "<p class=\"meta\">The first %d documents by name; the console "
+					"lists them all.</p>", LH_UI_DOCUMENTS_ROWS);
+	}
+	html_lit(h, "</section>");
+	json_decref(res);
+	lh_error_clear(&err);
+	free(sql);
 }
 
 static void render_versions(struct html *h, const char *name,
@@ -298,6 +370,8 @@ static int dataset_page(struct http_request *req, const char *name)
 	else
 		html_lit(&h, "<p class=\"empty\">The version history is not available.</p>");
 	html_lit(&h, "</section></div>");
+	if (is_documents(manifest))
+		render_documents(req, &h, name, version);
 	html_printf(&h, "<section class=\"card\"><h2>First rows of version %lld</h2>", version);
 	if (prc != 0) {
 		ui_render_lh_error(&h, &err);

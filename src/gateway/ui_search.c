@@ -36,6 +36,13 @@
  *     with a link back to the search. The form's "Learn from ratings" box
  *     sends "feedback": true, and a row feedback moved says why in its
  *     last cell.
+ *  6. Hits of a documents dataset (ADR 0225: rows with doc_id, file_name,
+ *     chunk, page, text) are shown as documents, not as a table of columns
+ *     (ADR 0229): the file name as a link to the original
+ *     (/v1/documents/<doc_id>, served with the caller's rights, ADR 0227),
+ *     "page N" (or the chunk for formats without pages) and the text's
+ *     highlight; no 64-digit id and no wide text column, so the list fits
+ *     a phone.
  */
 #include "gateway/gateway_int.h"
 #include "gateway/ui_int.h"
@@ -259,6 +266,48 @@ static json_t *column_order(const json_t *results, const json_t *decl)
 	return cols;
 }
 
+/* Note 6: whether a hit's row is a documents chunk. */
+static int is_document_row(const json_t *row)
+{
+	return json_is_string(json_object_get(row, "doc_id")) &&
+	       json_object_get(row, "file_name") && json_object_get(row, "text") &&
+	       json_is_integer(json_object_get(row, "chunk"));
+}
+
+/* Note 6: the hits of a documents dataset as a list of documents. */
+static void render_document_hits(struct html *h, const json_t *results)
+{
+	const json_t *r;
+	size_t i;
+	html_lit(h, "<ol class=\"doc-hits\" id=\"search-results\">");
+	json_array_foreach(results, i, r)
+	{
+		const json_t *row = json_object_get(r, "row"), *hl = json_object_get(r, "highlight");
+		const char *id = json_string_value(json_object_get(row, "doc_id"));
+		const char *file = json_string_value(json_object_get(row, "file_name"));
+		const json_t *page = json_object_get(row, "page");
+		const char *snip = ui_jstr(hl, "text");
+		html_printf(h, "<li class=\"doc-hit\" data-rank=\"%zu\"><p class=\"doc-where\">"
+				"<a class=\"doc-download\" href=\"/v1/documents/%U\" download "
+				"title=\"download the original file\">%s</a> \xc2\xb7 ",
+			    i + 1, id, file ? file : id);
+		if (json_is_integer(page))
+			html_printf(h, "<span class=\"doc-page\">page %lld</span>",
+				    (long long)json_integer_value(page));
+		else
+			html_printf(h, "<span class=\"doc-page\">part %lld</span>",
+				    (long long)json_integer_value(json_object_get(row, "chunk")) + 1);
+		html_printf(h, " <span class=\"meta\">score %.4f</span></p><p class=\"hl doc-text\">",
+			    json_number_value(json_object_get(r, "score")));
+		if (snip)   /* note 3 */
+			ui_search_marked(h, snip);
+		else
+			html_text_cut(h, ui_jstr(row, "text") ? ui_jstr(row, "text") : "", 400);
+		html_lit(h, "</p></li>");
+	}
+	html_lit(h, "</ol>");
+}
+
 /* Note 5: a hit's thumbs, or why feedback moved it. */
 static void render_rate(struct html *h, const json_t *hit, const json_t *decl,
 			const struct ui_search_rate *rate)
@@ -355,6 +404,10 @@ void ui_search_render_answer_rated(struct html *h, const json_t *answer, const j
 			 "<p class=\"empty\" id=\"search-empty\">No row matches. In text mode only "
 			 "rows holding one of the words are found; try the hybrid or vector "
 			 "mode, other words, or a wider filter.</p>");
+		return;
+	}
+	if (is_document_row(json_object_get(json_array_get(results, 0), "row"))) {   /* 6 */
+		render_document_hits(h, results);
 		return;
 	}
 	json_t *cols = column_order(results, decl);

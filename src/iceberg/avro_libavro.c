@@ -380,6 +380,7 @@ int avro_ocf_read(const char *path, json_t **meta, json_t **records, struct lh_e
 {
 	int rc = -1;
 	avro_file_reader_t r = NULL;
+	avro_schema_t ws = NULL;
 	avro_value_iface_t *iface = NULL;
 	avro_value_t v;
 	int has_v = 0;
@@ -399,7 +400,7 @@ int avro_ocf_read(const char *path, json_t **meta, json_t **records, struct lh_e
 		avro_fail(err, "reader");
 		goto out;
 	}
-	avro_schema_t ws = avro_file_reader_get_writer_schema(r);
+	ws = avro_file_reader_get_writer_schema(r);   /* a reference of ours */
 	iface = avro_generic_class_from_schema(ws);
 	if (!iface || avro_generic_value_new(iface, &v)) {
 		avro_fail(err, "value");
@@ -436,6 +437,8 @@ out:
 		avro_value_decref(&v);
 	if (iface)
 		avro_value_iface_decref(iface);
+	if (ws)
+		avro_schema_decref(ws);
 	if (r)
 		avro_file_reader_close(r);
 	if (rc) {

@@ -49,6 +49,11 @@
  *     multipart. A kind of file ingest does not read is refused (415) as
  *     soon as its head is in: the rest of the body is dropped unread by the
  *     HTTP layer (http_server.c note 2), neither spooled nor inferred.
+ *  9. ?kind=documents (ADR 0225) hands the upload to doc_ingest.c: every
+ *     multipart "file" part (or the raw body, named by ?file_name= or its
+ *     Content-Disposition) is spooled as a file of its own, without the
+ *     inference pump; end() reads, chunks and ingests them. The same
+ *     service answers GET /documents/<doc_id> (the original, ADR 0227).
  */
 #include "ingestd/ingestd.h"
 
@@ -58,6 +63,7 @@
 #include "common/error.h"
 #include "common/http_client.h"
 #include "common/http_server.h"
+#include "common/limits.h"
 #include "common/names.h"
 #include "common/ready.h"
 #include "common/service.h"
@@ -65,8 +71,10 @@
 #include "common/storage_client.h"
 #include "common/upstream.h"
 #include "common/xmalloc.h"
+#include "documents/documents.h"
 #include "ingestd/csv.h"
 #include "ingestd/declared.h"
+#include "ingestd/doc_ingest.h"
 #include "ingestd/format.h"
 #include "ingestd/multipart.h"
 #include "ingestd/pipeline.h"
@@ -94,6 +102,7 @@ struct ingestd {
 	struct ready *ready;            /* GET /ready: both peers ready (ADR 0200) */
 	char *catalogd_url, *storaged_url;
 	struct upstream_pool *catalogd_pool, *storaged_pool;  /* lists (ADR 0204), or NULL */
+	struct doc_limits doc_limits;   /* what one document may cost (documents.h) */
 };
 
 static void ingestd_check(void *ctx, struct ready *r)
@@ -301,6 +310,7 @@ struct upload {
 	int has_types;
 	int evolve;                      /* ?evolve=true or the form's "evolve" (ADR 0173) */
 	int has_evolve;
+	struct doc_upload *docs;         /* ?kind=documents (note 9), else NULL */
 };
 
 /* ADR 0173: ?evolve= (or the form field: a checkbox sends "on"). */
@@ -485,6 +495,80 @@ static int on_field(void *ctx, const char *field, const char *value, size_t n,
 	return 0;
 }
 
+/* The raw body's file name from Content-Disposition (filename="x.pdf" or
+ * filename=x.pdf), or "" (note 9). */
+static void disposition_name(const char *h, char *out, size_t cap)
+{
+	out[0] = '\0';
+	const char *p = h ? strstr(h, "filename=") : NULL;
+	if (!p)
+		return;
+	p += 9;
+	size_t n;
+	if (*p == '"') {
+		p++;
+		n = strcspn(p, "\"");
+	} else {
+		n = strcspn(p, "; \t");
+	}
+	if (n >= cap)
+		n = cap - 1;
+	memcpy(out, p, n);
+	out[n] = '\0';
+}
+
+/* Note 9: a documents upload. The name and mode were checked by the caller. */
+static int documents_begin(struct http_request *req, struct ingestd *svc, struct upload *u,
+			   const char *ctype)
+{
+	struct lh_error err = { 0 };
+	const char *partial = http_request_query(req, "partial");
+	const char *file_name = http_request_query(req, "file_name");
+	int is_partial = 0;
+	char from_header[LH_DOC_FILE_NAME_MAX + 1];
+
+	if (partial && check_evolve(partial, strlen(partial), &is_partial, &err) != 0) {
+		lh_error_clear(&err);
+		lh_fail(&err, 400, "bad_request", "partial must be true or false");
+		lh_error_set(&err, "field", json_string("partial"));
+		goto fail;
+	}
+	u->spool_fd = open(svc->spool_dir, O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);      /* 2 */
+	if (u->spool_fd < 0) {
+		lh_fail(&err, 500, "io_error", "the upload could not be spooled (%s: %s)",
+			svc->spool_dir, strerror(errno));
+		goto fail;
+	}
+	u->docs = doc_upload_create(u->spool_fd, svc->max_upload_bytes, is_partial);
+	if (ctype && !strncasecmp(ctype, "multipart/form-data", 19)) {
+		char boundary[LH_MULTIPART_BOUNDARY_MAX + 1];
+		struct multipart_callbacks cb;
+		if (multipart_boundary(ctype, boundary, sizeof boundary, &err) != 0)
+			goto fail;
+		doc_upload_callbacks(u->docs, &cb);
+		u->mp = multipart_create(boundary, &cb);
+		return 0;
+	}
+	if (!file_name || !file_name[0]) {
+		disposition_name(http_request_header(req, "Content-Disposition"), from_header,
+				 sizeof from_header);
+		file_name = from_header;
+	}
+	if (!file_name[0]) {
+		lh_fail(&err, 400, "missing_file_name", "a document sent as the body needs its file "
+			"name: add ?file_name=NAME (or send multipart with a filename)");
+		lh_error_set(&err, "field", json_string("file_name"));
+		goto fail;
+	}
+	if (doc_upload_begin_file(u->docs, file_name, ctype, &err) != 0)
+		goto fail;
+	return 0;
+fail:
+	http_respond_error(req, &err);
+	lh_error_clear(&err);
+	return 0;
+}
+
 static int ingest_begin(struct http_request *req)
 {
 	struct ingestd *svc = http_request_ctx(req);
@@ -499,8 +583,10 @@ static int ingest_begin(struct http_request *req)
 	const char *delimiter = http_request_query(req, "delimiter");
 	const char *types = http_request_query(req, "types");
 	const char *evolve = http_request_query(req, "evolve");
+	const char *kind = http_request_query(req, "kind");
 	const char *ctype = http_request_header(req, "Content-Type");
 	uint64_t declared;
+	int documents = 0;
 
 	if (name) {
 		if (dataset_name_check(name, &err) != 0)                        /* 1 */
@@ -512,6 +598,16 @@ static int ingest_begin(struct http_request *req)
 			goto fail;
 		snprintf(u->mode, sizeof u->mode, "%s", mode);
 	}
+	if (kind && kind[0] && strcmp(kind, "table") != 0) {                         /* 9 */
+		if (strcmp(kind, "documents") != 0) {
+			lh_fail(&err, 400, "bad_request", "kind must be \"documents\" or \"table\"");
+			lh_error_set(&err, "field", json_string("kind"));
+			goto fail;
+		}
+		documents = 1;
+	}
+	if (documents)
+		return documents_begin(req, svc, u, ctype);
 	if (sheet && sheet[0] && set_sheet(u, sheet, strlen(sheet), &err) != 0)
 		goto fail;
 	if (evolve) {                                                    /* ADR 0173 */
@@ -541,7 +637,8 @@ static int ingest_begin(struct http_request *req)
 			goto fail;
 		u->sink.u = u;
 		u->sink.svc = svc;
-		struct multipart_callbacks cb = { on_file, on_field, &u->sink };
+		struct multipart_callbacks cb = { .on_file = on_file, .on_field = on_field,
+						  .ctx = &u->sink };
 		u->mp = multipart_create(boundary, &cb);
 	}
 	u->spool_fd = open(svc->spool_dir, O_TMPFILE | O_RDWR | O_CLOEXEC, 0600); /* 2 */
@@ -565,12 +662,48 @@ static int ingest_body(struct http_request *req, const char *data, size_t n)
 	struct upload *u = http_request_state(req);
 	struct lh_error err = { 0 };
 	int rc = u->mp ? multipart_feed(u->mp, data, n, &err)                   /* 3 */
+		 : u->docs ? doc_upload_write(u->docs, data, n, &err)            /* 9 */
 		       : spool_write(u, svc, data, n, &err);
 	if (rc != 0) {
 		http_respond_error(req, &err);
 		lh_error_clear(&err);
 	}
 	return 0;
+}
+
+/* Note 9: read, chunk and ingest the spooled documents. */
+static int documents_end(struct http_request *req, struct ingestd *svc, struct upload *u)
+{
+	struct lh_error err = { 0 };
+	json_t *body = NULL;
+	int status = 0;
+	if (!u->name[0]) {
+		lh_fail(&err, 400, "bad_request", "missing dataset name: add ?name=<dataset>");
+		lh_error_set(&err, "field", json_string("name"));
+		goto fail;
+	}
+	struct pipeline_env env = {
+		.conversions = &svc->conversions,
+		.storage = svc->storage, .catalog = svc->catalog,
+		.spool_dir = svc->spool_dir, .duckdb_memory_bytes = svc->duckdb_memory_bytes,
+		.duckdb_threads = svc->duckdb_threads, .request_id = http_request_id(req),
+		.who = http_request_who(req),
+	};
+	if (doc_upload_run(u->docs, &env, &svc->doc_limits, u->name,
+			   u->mode[0] ? u->mode : "replace", &status, &body, &err) != 0)
+		goto fail;
+	http_respond_json(req, status, body);
+	return 0;
+fail:
+	http_respond_error(req, &err);
+	lh_error_clear(&err);
+	return 0;
+}
+
+static int documents_get_end(struct http_request *req)
+{
+	struct ingestd *svc = http_request_ctx(req);
+	return doc_download(req, svc->storage, svc->catalog, svc->spool_dir);
 }
 
 static int ingest_end(struct http_request *req)
@@ -585,6 +718,8 @@ static int ingest_end(struct http_request *req)
 
 	if (u->mp && multipart_finish(u->mp, &err) != 0)
 		goto fail;
+	if (u->docs)
+		return documents_end(req, svc, u);
 	if (!u->name[0]) {
 		lh_fail(&err, 400, "bad_request", "missing dataset name: add ?name=<dataset>");
 		lh_error_set(&err, "field", json_string("name"));
@@ -637,6 +772,7 @@ static void ingest_done(struct http_request *req, int completed)
 	if (!u)
 		return;
 	pump_destroy(u->pump);
+	doc_upload_destroy(u->docs);
 	if (u->spool_fd >= 0)
 		close(u->spool_fd);
 	sha256_destroy(u->digest);
@@ -672,6 +808,7 @@ static void spool_sweep(const char *dir)
 
 static const struct http_route routes[] = {
 	{ "POST", "/ingest", "ingest", ingest_begin, ingest_body, ingest_end, ingest_done, 0, 0 },
+	{ "GET", "/documents/*", "documents", NULL, NULL, documents_get_end, NULL, 0, 0 },
 };
 
 struct ingestd *ingestd_start(const struct lh_config *cfg, struct lh_error *err)
@@ -707,6 +844,7 @@ struct ingestd *ingestd_start(const struct lh_config *cfg, struct lh_error *err)
 	svc->max_upload_bytes = cfg->ingestd.max_upload_bytes;
 	svc->duckdb_memory_bytes = cfg->ingestd.duckdb_memory_bytes;
 	svc->duckdb_threads = cfg->ingestd.duckdb_threads;
+	doc_limits_from_config(&svc->doc_limits, cfg);
 	conversion_slots_init(&svc->conversions, PIPELINE_MAX_CONVERSIONS);
 	struct http_server_config hc = {
 		.service = "ingestd", .bind = cfg->ingestd.bind,

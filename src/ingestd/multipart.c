@@ -13,6 +13,9 @@
  *  4. Part headers are collected up to LH_MULTIPART_HEADER_MAX bytes, then
  *     parsed for Content-Disposition's name; the "file" part's filename and
  *     Content-Type are kept for format detection.
+ *  5. With on_file_begin (uploads of many documents), "file" may repeat:
+ *     each such part is announced with its filename and type, and closed
+ *     by on_file_end when its delimiter is found.
  */
 #include "ingestd/multipart.h"
 
@@ -162,12 +165,16 @@ static int parse_part_headers(struct multipart *mp, struct lh_error *err)
 		line = eol ? eol + 2 : NULL;
 	}
 	if (!strcmp(mp->field_name, "file")) {
-		if (mp->saw_file)
+		if (mp->saw_file && !mp->cb.on_file_begin)
 			return lh_fail(err, 400, "bad_multipart", "more than one \"file\" field in the upload");
 		mp->part = PART_FILE;
 		mp->saw_file = 1;
 		memcpy(mp->file_name, file_name, sizeof file_name);            /* 4 */
 		memcpy(mp->file_type, file_type, sizeof file_type);
+		if (mp->cb.on_file_begin &&                                     /* 5 */
+		    mp->cb.on_file_begin(mp->cb.ctx, mp->file_name,
+					 mp->file_type[0] ? mp->file_type : NULL, err) != 0)
+			return -1;
 	} else if (mp->field_name[0]) {
 		mp->part = PART_FIELD;
 	}
@@ -194,6 +201,8 @@ static int end_part(struct multipart *mp, struct lh_error *err)
 {
 	if (mp->part == PART_FIELD && mp->cb.on_field)
 		return mp->cb.on_field(mp->cb.ctx, mp->field_name, mp->field, mp->field_len, err);
+	if (mp->part == PART_FILE && mp->cb.on_file_end)                        /* 5 */
+		return mp->cb.on_file_end(mp->cb.ctx, err);
 	return 0;
 }
 

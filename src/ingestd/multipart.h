@@ -26,6 +26,14 @@ struct multipart_callbacks {
 	int (*on_field)(void *ctx, const char *name, const char *value, size_t n,
 			struct lh_error *err);
 	void *ctx;
+	/* OPTIONAL, for uploads of many files (documents, ADR 0225): when set,
+	 * "file" may repeat; each "file" part is announced by on_file_begin
+	 * with its filename ("" when it has none) and Content-Type (NULL when
+	 * none) before its first on_file, and closed by on_file_end (may be
+	 * NULL). Return 0, or -1 with err to stop. */
+	int (*on_file_begin)(void *ctx, const char *file_name, const char *file_type,
+			     struct lh_error *err);
+	int (*on_file_end)(void *ctx, struct lh_error *err);
 };
 
 /* Extract the boundary from a Content-Type header value

@@ -73,6 +73,11 @@
  *     (pipeline_format_json: the format's name, the delimiter of delimited
  *     text, "ndjson" or "array" for JSON, the sheet of a workbook, and
  *     whether a Parquet file was stored as it is; ADR 0180).
+ *  8. Documents and tables do not mix (ADR 0225): a documents dataset's
+ *     fingerprint is the fixed one of doc_rows.h; a documents upload into a
+ *     dataset with another fingerprint, or a table upload into a documents
+ *     dataset, is 409 kind_mismatch in words before anything is written
+ *     (also with ?evolve=true).
  */
 #include "ingestd/pipeline.h"
 
@@ -87,6 +92,7 @@
 #include "ingestd/cast.h"
 #include "ingestd/csv.h"
 #include "ingestd/declared.h"
+#include "ingestd/doc_rows.h"
 #include "ingestd/evolve.h"
 #include "ingestd/format.h"
 #include "ingestd/json_scan.h"
@@ -531,6 +537,16 @@ int pipeline_run(const struct pipeline_env *env, const struct pipeline_input *in
 		goto out;
 	if (!latest && name_case_check(env, in->name, err) != 0)
 		goto out;
+	if (latest && !strcmp(latest->fingerprint, doc_rows_fingerprint()) != !!in->documents) { /* 8 */
+		if (in->documents)
+			lh_fail(err, 409, "kind_mismatch", "%s is a table, not a documents dataset: "
+				"ingest the documents under another name", in->name);
+		else
+			lh_fail(err, 409, "kind_mismatch", "%s is a documents dataset: add "
+				"kind=documents (lakehouse ingest %s --documents FILES) to add "
+				"documents, or ingest the table under another name", in->name, in->name);
+		goto out;
+	}
 	declared_types_from_manifest(latest, &stored_types);                        /* 1a */
 	declared_types_merge(&stored_types, in->declared, &declared);
 	if (declared_types_apply(in->schema, &declared, err) != 0)

@@ -56,6 +56,9 @@ struct pipeline_input {
 	int evolve;                     /* ?evolve=true: a schema change is a new
 					 * version (ADR 0173); the answer says
 					 * "evolved" */
+	int documents;                  /* the rows of a documents upload
+					 * (doc_rows.h): the dataset must be a
+					 * documents dataset or new (note 8) */
 };
 
 /* Run the pipeline. A value that does not fit its declared type is -1 with

@@ -654,5 +654,6 @@ int iceberg_route_table(struct http_request *req)
 	return 0;
 fail:
 	http_respond_error(req, &err);
+	lh_error_clear(&err);
 	return 0;
 }

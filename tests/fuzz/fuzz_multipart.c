@@ -49,7 +49,7 @@ static void parse(struct result *r, const char *boundary, const char *body, size
 		  size_t split, size_t chunk)
 {
 	struct lh_error err = { 0 };
-	struct multipart_callbacks cb = { on_file, on_field, r };
+	struct multipart_callbacks cb = { .on_file = on_file, .on_field = on_field, .ctx = r };
 	struct multipart *mp = multipart_create(boundary, &cb);
 	size_t pos = 0;
 	int rc = 0;

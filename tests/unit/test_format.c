@@ -399,7 +399,7 @@ static int part_of(const char *headers, char *name, char *type)
 {
 	char body[2048];
 	struct lh_error err = { 0 };
-	struct multipart_callbacks cb = { discard_file, NULL, NULL };
+	struct multipart_callbacks cb = { .on_file = discard_file };
 	struct multipart *mp = multipart_create("B", &cb);
 	int n = snprintf(body, sizeof body, "--B\r\n%s\r\n\r\na,b\n\r\n--B--\r\n", headers);
 	int rc = multipart_feed(mp, body, (size_t)n, &err);

@@ -43,7 +43,7 @@ static int parse(const char *boundary, const char *body, size_t len, size_t step
 		 struct collected *c, struct lh_error *err)
 {
 	memset(c, 0, sizeof *c);
-	struct multipart_callbacks cb = { on_file, on_field, c };
+	struct multipart_callbacks cb = { .on_file = on_file, .on_field = on_field, .ctx = c };
 	struct multipart *mp = multipart_create(boundary, &cb);
 	int rc = 0;
 	size_t off = 0;
