@@ -260,6 +260,9 @@ FUZZ_SRC_text_index := src/search/text_index.c src/search/tokenize.c src/search/
                        src/common/buf.c
 FUZZ_SRC_search_sql := src/queryd/search_sql_scan.c src/queryd/sql_guard.c src/common/buf.c
 FUZZ_SRC_mcp       := src/mcp/mcp_protocol.c src/mcp/mcp_tools.c src/common/buf.c src/common/url.c
+# the Parquet footer reader and Iceberg's metrics (ADR 0232)
+FUZZ_TARGETS       += parquet_footer
+FUZZ_SRC_parquet_footer := src/iceberg/parquet_footer.c src/iceberg/iceberg_bounds.c
 # the Excel reader's pure pieces (xlsx_cell.c, ADR 0186)
 FUZZ_TARGETS       += xlsx
 FUZZ_SRC_xlsx      := src/ingestd/xlsx_cell.c src/common/schema.c src/common/calendar.c \

@@ -9,7 +9,8 @@
  * stream the server's bytes to stdout — only once the status says success,
  * so an error never lands in the output file — or with --output FILE into
  * a file written atomically (cli_export.c). Parquet is binary: it is never
- * written to a terminal.
+ * written to a terminal. An answer queryd gave from what the catalog said
+ * earlier (X-Lakehouse-Catalog-Age, ADR 0205) adds a note on stderr.
  */
 #include "cli/cli.h"
 #include "cli/cli_int.h"
@@ -116,6 +117,7 @@ static int print_table(const json_t *res, size_t width)
  * be a success. */
 struct stream_out {
 	long status;
+	char age[24];         /* X-Lakehouse-Catalog-Age, "" = none */
 	char *err;            /* error body, capped */
 	size_t err_len;
 	int write_failed;
@@ -127,7 +129,17 @@ static int stream_header(void *ctx, long status, const char *name, const char *v
 	struct stream_out *s = ctx;
 	if (!name)
 		s->status = status;
+	else if (!strcasecmp(name, "X-Lakehouse-Catalog-Age"))
+		snprintf(s->age, sizeof s->age, "%s", value);
 	return 0;
+}
+
+/* ADR 0205: say that the answer is what the catalog said a while ago. */
+static void note_catalog_age(const struct stream_out *s)
+{
+	if (s->age[0])
+		fprintf(stderr, "lakehouse: note: the catalog is not reachable; this answer is "
+			"from what it said %s s ago\n", s->age);
 }
 
 static int stream_sink(void *ctx, const char *data, size_t n)
@@ -177,6 +189,8 @@ static int run_streamed(const char *body, struct cli_export *file)
 			rc = CLI_FAILED;
 		}
 		http_client_response_free(&resp);
+		if (rc == CLI_OK)
+			note_catalog_age(&s);
 	} else if (s.write_failed) {
 		fprintf(stderr, "lakehouse: cannot write the result: %s\n", strerror(errno));
 	}
@@ -190,6 +204,44 @@ static int run_streamed(const char *body, struct cli_export *file)
 		rc = CLI_FAILED;
 	}
 	free(s.err);
+	free(url);
+	return rc;
+}
+
+/* --format table: the JSON answer as a box table. */
+static int run_table(const char *body, size_t width)
+{
+	struct http_client_request r;
+	struct http_client_response resp;
+	struct stream_out s = { 0 };
+	const char *hdrs[] = { "Accept: application/json", "Content-Type: application/json",
+			       NULL };
+	char *url = cli_url("/v1/query");
+	json_t *res = NULL;
+	int rc;
+
+	http_client_request_init(&r);
+	r.method = "POST";
+	r.url = url;
+	r.headers = hdrs;
+	r.body = body;
+	r.body_len = strlen(body);
+	r.on_header = stream_header;
+	r.on_header_ctx = &s;
+	rc = cli_do(&r, &resp);
+	if (rc == CLI_OK) {
+		res = json_loadb(resp.body, resp.body_len, 0, NULL);
+		http_client_response_free(&resp);
+		if (!res) {
+			fprintf(stderr, "lakehouse: the server's answer is not JSON\n");
+			rc = CLI_FAILED;
+		} else {
+			rc = print_table(res, width);
+		}
+	}
+	if (rc == CLI_OK)
+		note_catalog_age(&s);
+	json_decref(res);
 	free(url);
 	return rc;
 }
@@ -288,11 +340,7 @@ int cli_query_main(int argc, char **argv)
 	json_decref(req);
 
 	if (!strcmp(format, "table")) {
-		json_t *res = NULL;
-		rc = cli_json("POST", "/v1/query", body, &res);
-		if (rc == CLI_OK)
-			rc = print_table(res, cli_terminal_width(STDOUT_FILENO, wide));
-		json_decref(res);
+		rc = run_table(body, cli_terminal_width(STDOUT_FILENO, wide));
 	} else if (output) {
 		struct cli_export *file = cli_export_open(output, format);
 		rc = file ? run_streamed(body, file) : CLI_FAILED;

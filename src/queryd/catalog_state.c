@@ -98,21 +98,21 @@ int catalog_state_ask(struct catalog_state *cs, double now_ms)
 	return ask;
 }
 
-int catalog_state_put_list(struct catalog_state *cs, const struct manifest_summary *list,
-			   size_t n, double at_ms)
+int catalog_state_put_list(struct catalog_state *cs, struct manifest_summary *list, size_t n,
+			   double at_ms)
 {
 	pthread_mutex_lock(&cs->mu);
 	int back = cs->failed_ms > 0;
 	cs->failed_ms = 0;
 	if (at_ms >= cs->at_ms) {   /* note 2 */
-		free(cs->list);
-		cs->list = n ? xmalloc(n * sizeof *list) : NULL;
-		if (n)
-			memcpy(cs->list, list, n * sizeof *list);
+		struct manifest_summary *old = cs->list;
+		cs->list = list;
 		cs->n = n;
 		cs->at_ms = at_ms;
+		list = old;
 	}
 	pthread_mutex_unlock(&cs->mu);
+	free(list);
 	return back;
 }
 

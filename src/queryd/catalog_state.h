@@ -41,12 +41,13 @@ int catalog_state_usable(double at_ms, double now_ms, unsigned stale_seconds);
  * retry_ms ago and the known list is still usable (answer from it). */
 int catalog_state_ask(struct catalog_state *cs, double now_ms);
 
-/* The catalog answered the dataset list `list` (n entries; copied) to a
- * request made at `at_ms`: it becomes the known list unless a newer one is
- * known already, and the catalog counts as up again. Returns 1 when this
- * ends an outage (the caller logs it once), else 0. */
-int catalog_state_put_list(struct catalog_state *cs, const struct manifest_summary *list,
-			   size_t n, double at_ms);
+/* The catalog answered the dataset list `list` (n entries, xmalloc'd or
+ * NULL; taken: no copy per query) to a request made at `at_ms`: it becomes
+ * the known list unless a newer one is known already (then it is freed),
+ * and the catalog counts as up again. Returns 1 when this ends an outage
+ * (the caller logs it once), else 0. */
+int catalog_state_put_list(struct catalog_state *cs, struct manifest_summary *list, size_t n,
+			   double at_ms);
 
 /* The catalog failed with `err`. A 4xx: 0, nothing recorded (an answer).
  * 5xx: the failure is recorded at now_ms and 1 returned (2 when it starts an

@@ -704,9 +704,6 @@ static int resolve_tables(struct qrun *r, const char *sql, size_t len, const cha
 		goto out;
 	if (catalog_snapshot(r, &list, rid, err))
 		goto out;
-	/* note 10: a list is known once its manifests are cached */
-	if (asked_ms > 0 && catalog_state_put_list(s->cstate, list.d, list.n, asked_ms))
-		log_event("info", "queryd", "the catalog answers again; queries read it again");
 	for (size_t i = 0; i < nrefs; i++) {
 		const struct manifest_summary *d;
 		if (match_dataset(&list, refs[i].name, &d, err))
@@ -752,6 +749,13 @@ static int resolve_tables(struct qrun *r, const char *sql, size_t len, const cha
 	}
 	rc = 0;
 out:
+	/* note 10: a list is known once its snapshot was built (its manifests
+	 * are cached); the list is handed over, not copied */
+	if (asked_ms > 0 && r->catalog) {
+		if (catalog_state_put_list(s->cstate, list.d, list.n, asked_ms))
+			log_event("info", "queryd", "the catalog answers again; queries read it again");
+		list.d = NULL;
+	}
 	free(list.d);
 	free(refs);
 	return rc;

@@ -16,9 +16,10 @@ hope: a query answered before (last fresh send + bound) must be 200, one
 sent after (last fresh answer + bound) must be 503.
 """
 import os
+import subprocess
 import time
 
-from lhtest import PG_BIN, PostgresServer, ServerTest, request, request_json
+from lhtest import BINARY, PG_BIN, PostgresServer, ServerTest, request_json
 
 ROOT = "root-token-0123456789"
 MARIA = "maria-token-0123456789"
@@ -161,6 +162,18 @@ class TestCatalogOutage(ServerTest):
                 self.assertEqual(obj["results"], want[tok, ds], (outage, tok, ds))
                 if tok == ANN:
                     self.assertTrue(all(h["row"]["email"] is None for h in obj["results"]))
+        # the CLI says so on stderr, table and streamed formats alike
+        for fmt in ("table", "csv"):
+            r = subprocess.run([BINARY, "query", "--format", fmt, PINNED],
+                               env=dict(os.environ, LAKEHOUSE_URL=self.gw.url,
+                                        LAKEHOUSE_TOKEN=ANN),
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=60)
+            self.assertLess(time.monotonic(), last_sent + STALE_S)
+            self.assertEqual(r.returncode, 0, r.stderr)
+            self.assertIn(b"Grace Hopper", r.stdout)
+            self.assertNotIn(b"@example", r.stdout)
+            self.assertIn(b"note: the catalog is not reachable; this answer is from what it "
+                          b"said", r.stderr)
         # straight from queryd too (the gateway only passes the header on)
         st, age, obj, _, _, _ = self.query(ANN, PINNED, base=self.qry.url)
         self.assertEqual((st, obj["rows"]), (200, want[ANN, PINNED]))
@@ -193,6 +206,10 @@ class TestCatalogOutage(ServerTest):
         self.assertEqual((st, age, obj["rows"]), (200, None, [[4, None]]), outage)
         st, age, obj, _, _, _ = self.query(MARIA, PINNED)
         self.assertEqual((st, age), (200, None))
+        r = subprocess.run([BINARY, "query", "--format", "table", PINNED],
+                           env=dict(os.environ, LAKEHOUSE_URL=self.gw.url, LAKEHOUSE_TOKEN=ANN),
+                           stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=60)
+        self.assertEqual((r.returncode, r.stderr), (0, b""))   # fresh: no note
         health = request_json("GET", self.qry.url + "/health")[2]["catalog"]
         self.assertIs(health["down"], False)
         return health

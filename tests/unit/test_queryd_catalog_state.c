@@ -24,6 +24,14 @@ static struct manifest_summary one(const char *name, int64_t version, const char
 	return d;
 }
 
+/* A heap copy of list[0..n): catalog_state_put_list takes it. */
+static struct manifest_summary *heap(const struct manifest_summary *list, size_t n)
+{
+	struct manifest_summary *h = malloc(n * sizeof *h);
+	memcpy(h, list, n * sizeof *h);
+	return h;
+}
+
 static struct lh_error down(void)
 {
 	struct lh_error e = { 0 };
@@ -59,7 +67,7 @@ TEST(queryd_catalog_state_list_within_and_past_bound)
 	CHECK(got == NULL);
 	lh_error_clear(&err);
 
-	CHECK_EQ_INT(catalog_state_put_list(cs, list, 2, 1000), 0);
+	CHECK_EQ_INT(catalog_state_put_list(cs, heap(list, 2), 2, 1000), 0);
 	err = down();
 	CHECK_EQ_INT(catalog_state_list(cs, 21000, &got, &n, &age, &err), 0);
 	CHECK_EQ_INT(err.status, 0);            /* cleared: the answer stands */
@@ -91,7 +99,7 @@ TEST(queryd_catalog_state_zero_bound_never_answers)
 	size_t n = 0;
 	double age;
 	struct lh_error err = down();
-	catalog_state_put_list(cs, list, 1, 1000);
+	catalog_state_put_list(cs, heap(list, 1), 1, 1000);
 	CHECK_EQ_INT(catalog_state_list(cs, 1000, &got, &n, &age, &err), -1);
 	CHECK_EQ_STR(err.code, "catalog_unavailable");
 	CHECK(strstr(err.msg, "catalog_stale_seconds] is 0") || strstr(err.msg, "is 0"));
@@ -109,8 +117,8 @@ TEST(queryd_catalog_state_older_answer_never_replaces_newer)
 	size_t n;
 	double age;
 	struct lh_error err = { 0 };
-	catalog_state_put_list(cs, newer, 1, 2000);
-	catalog_state_put_list(cs, older, 1, 1500);   /* a slower, earlier request */
+	catalog_state_put_list(cs, heap(newer, 1), 1, 2000);
+	catalog_state_put_list(cs, heap(older, 1), 1, 1500);   /* a slower, earlier request */
 	CHECK_EQ_INT(catalog_state_list(cs, 2500, &got, &n, &age, &err), 0);
 	CHECK_EQ_INT(got[0].version, 2);
 	CHECK_EQ_STR(got[0].masked, "[\"email\"]");
@@ -157,8 +165,8 @@ TEST(queryd_catalog_state_hold_down)
 	/* a failure with nothing known: keep asking (nothing to answer from) */
 	catalog_state_failed(cs, &e, 100);
 	CHECK_EQ_INT(catalog_state_ask(cs, 200), 1);
-	CHECK_EQ_INT(catalog_state_put_list(cs, list, 1, 300), 1);   /* back: said once */
-	CHECK_EQ_INT(catalog_state_put_list(cs, list, 1, 400), 0);
+	CHECK_EQ_INT(catalog_state_put_list(cs, heap(list, 1), 1, 300), 1);   /* back: said once */
+	CHECK_EQ_INT(catalog_state_put_list(cs, heap(list, 1), 1, 400), 0);
 	CHECK_EQ_INT(catalog_state_ask(cs, 500), 1);                  /* up: always ask */
 	catalog_state_failed(cs, &e, 1000);
 	CHECK_EQ_INT(catalog_state_ask(cs, 1500), 0);    /* within retry_ms: from the list */
