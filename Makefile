@@ -420,3 +420,12 @@ bench-documents: $(BUILD)/bench/documents_bench
 	./$(BUILD)/bench/documents_bench --rounds 3 $(BUILD)/bench/documents/resumes
 	./$(BUILD)/bench/documents_bench --rounds 3 $(BUILD)/bench/documents/fixtures/pages-500.pdf \
 	  $(BUILD)/bench/documents/fixtures/page.html $(BUILD)/bench/documents/fixtures/notes.md
+	$(MAKE) bench-documents-ingest
+
+# Issue 18 point 5 (bench/README.md "Issue 18: documents", ADR 0225): 1,000
+# generated resumes (make_docs.py, cached in bench/out/documents/) ingested
+# end to end through the CLI and until the text index is ready, against
+# pdftotext + pandoc on the same files. Also run last by bench-documents.
+.PHONY: bench-documents-ingest
+bench-documents-ingest: $(BUILD)/lakehouse
+	python3 bench/documents_ingest_bench.py 1000
