@@ -167,8 +167,12 @@ class TestDocuments(DocsBase):
         self.assertEqual(self.sql('SELECT file_name FROM "resumes_b@2" ORDER BY 1'),
                          [["bob.md"], ["jane.txt"]])
         # a replaced document still downloads (its version is kept)
-        st, _, got = request("GET", self.base + "/v1/documents/" + sha(JANE))
-        self.assertEqual((st, got), (200, JANE))
+        only = b"Only in resumes_b: a tower crane operator.\n"
+        self.ingest("resumes_b", [("only.txt", only)], "&mode=append")
+        self.ingest("resumes_b", [("jane.txt", JANE)], "&mode=replace")
+        self.assertEqual(self.sql("SELECT file_name FROM resumes_b"), [["jane.txt"]])
+        st, _, got = request("GET", self.base + "/v1/documents/" + sha(only))
+        self.assertEqual((st, got), (200, only))
 
     def test_documents_and_tables_do_not_mix(self):
         self.ingest("resumes_c", [("jane.txt", JANE)])
