@@ -269,6 +269,11 @@ FUZZ_TARGETS       += xlsx
 FUZZ_SRC_xlsx      := src/ingestd/xlsx_cell.c src/common/schema.c src/common/calendar.c \
                       src/common/sha256.c
 
+# the documents module's pure parts (detection, normalisation, chunking; ADR 0220, 0221)
+FUZZ_TARGETS       += documents
+FUZZ_SRC_documents := src/documents/documents.c src/documents/chunk.c src/common/buf.c \
+                      tests/fuzz/stub_documents.c
+
 define FUZZ_RULE
 $(FUZZ_DIR)/fuzz_$(1): tests/fuzz/fuzz_$(1).c tests/fuzz/fuzz.h $(FUZZ_SRC_$(1)) $(FUZZ_COMMON)
 	@mkdir -p $(FUZZ_DIR)
