@@ -102,7 +102,9 @@ struct ingestd {
 	struct ready *ready;            /* GET /ready: both peers ready (ADR 0200) */
 	char *catalogd_url, *storaged_url;
 	struct upstream_pool *catalogd_pool, *storaged_pool;  /* lists (ADR 0204), or NULL */
-	struct doc_limits doc_limits;   /* what one document may cost (documents.h) */
+	struct doc_limits doc_limits;   /* what one document may cost (documents.h); its
+					 * `workers` is doc_workers below */
+	struct doc_workers *doc_workers;  /* warm PDF worker processes, shared (ADR 0220) */
 };
 
 static void ingestd_check(void *ctx, struct ready *r)
@@ -845,6 +847,8 @@ struct ingestd *ingestd_start(const struct lh_config *cfg, struct lh_error *err)
 	svc->duckdb_memory_bytes = cfg->ingestd.duckdb_memory_bytes;
 	svc->duckdb_threads = cfg->ingestd.duckdb_threads;
 	doc_limits_from_config(&svc->doc_limits, cfg);
+	svc->doc_workers = doc_workers_create(LH_DOC_WORKERS_IDLE, LH_DOC_WORKER_USES);
+	svc->doc_limits.workers = svc->doc_workers;
 	conversion_slots_init(&svc->conversions, PIPELINE_MAX_CONVERSIONS);
 	struct http_server_config hc = {
 		.service = "ingestd", .bind = cfg->ingestd.bind,
@@ -880,6 +884,7 @@ void ingestd_stop(struct ingestd *s)
 	free(s->catalogd_url);
 	free(s->storaged_url);
 	conversion_slots_free(&s->conversions);
+	doc_workers_destroy(s->doc_workers);   /* after the server: no request uses it */
 	free(s);
 }
 
