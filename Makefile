@@ -260,10 +260,18 @@ FUZZ_SRC_text_index := src/search/text_index.c src/search/tokenize.c src/search/
                        src/common/buf.c
 FUZZ_SRC_search_sql := src/queryd/search_sql_scan.c src/queryd/sql_guard.c src/common/buf.c
 FUZZ_SRC_mcp       := src/mcp/mcp_protocol.c src/mcp/mcp_tools.c src/common/buf.c src/common/url.c
+# the Parquet footer reader and Iceberg's metrics (ADR 0232)
+FUZZ_TARGETS       += parquet_footer
+FUZZ_SRC_parquet_footer := src/iceberg/parquet_footer.c src/iceberg/iceberg_bounds.c
 # the Excel reader's pure pieces (xlsx_cell.c, ADR 0186)
 FUZZ_TARGETS       += xlsx
 FUZZ_SRC_xlsx      := src/ingestd/xlsx_cell.c src/common/schema.c src/common/calendar.c \
                       src/common/sha256.c
+
+# the documents module's pure parts (detection, normalisation, chunking; ADR 0220, 0221)
+FUZZ_TARGETS       += documents
+FUZZ_SRC_documents := src/documents/documents.c src/documents/chunk.c src/common/buf.c \
+                      tests/fuzz/stub_documents.c
 
 define FUZZ_RULE
 $(FUZZ_DIR)/fuzz_$(1): tests/fuzz/fuzz_$(1).c tests/fuzz/fuzz.h $(FUZZ_SRC_$(1)) $(FUZZ_COMMON)
@@ -416,3 +424,12 @@ bench-documents: $(BUILD)/bench/documents_bench
 	./$(BUILD)/bench/documents_bench --rounds 3 $(BUILD)/bench/documents/resumes
 	./$(BUILD)/bench/documents_bench --rounds 3 $(BUILD)/bench/documents/fixtures/pages-500.pdf \
 	  $(BUILD)/bench/documents/fixtures/page.html $(BUILD)/bench/documents/fixtures/notes.md
+	$(MAKE) bench-documents-ingest
+
+# Issue 18 point 5 (bench/README.md "Issue 18: documents", ADR 0225): 1,000
+# generated resumes (make_docs.py, cached in bench/out/documents/) ingested
+# end to end through the CLI and until the text index is ready, against
+# pdftotext + pandoc on the same files. Also run last by bench-documents.
+.PHONY: bench-documents-ingest
+bench-documents-ingest: $(BUILD)/lakehouse
+	python3 bench/documents_ingest_bench.py 1000

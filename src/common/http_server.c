@@ -56,8 +56,9 @@
  *  9. Request lines (note 3) leave out probes: GET /health and GET /ready,
  *     from the gateway's pools or from a load balancer, header or not (ADR
  *     0207, amending ADR 0121); they are counted in /metrics (route
- *     "health" / "ready"). A /health that fails (5xx: never in normal
- *     running) is still logged; a not-ready /ready is not (it repeats every
+ *     "health" / "ready"), also when answered 503 while stopping. A /health
+ *     whose check fails (5xx: never in normal running) is still logged; a
+ *     not-ready /ready is not (it repeats every
  *     second while a dependency is down: ready.c logs the change of state
  *     once instead). So are a peer's polls carrying that header of a route whose handler
  *     calls http_request_quiet_poll() (queryd's index builder asks catalogd
@@ -689,7 +690,13 @@ static struct http_request *request_begin(struct http_server *srv, struct MHD_Co
 	if (log_is_human())
 		MHD_get_connection_values(conn, MHD_GET_ARGUMENT_KIND, query_keep_one, req);
 
+	int is_get = !strcmp(method, "GET") || !strcmp(method, "HEAD");
 	if (atomic_load(&srv->stopping)) {
+		/* a probe while stopping: not a line either (note 9) */
+		if (is_get && (!strcmp(req->path, "/health") || !strcmp(req->path, "/ready"))) {
+			req->route_name = req->path[1] == 'h' ? "health" : "ready";
+			req->log_skip = 1;
+		}
 		http_respond_fail(req, 503, "shutting_down", "the service is shutting down");
 		return req;
 	}
@@ -704,11 +711,12 @@ static struct http_request *request_begin(struct http_server *srv, struct MHD_Co
 				  LH_HTTP_MAX_PATH);
 		return req;
 	}
-	int is_get = !strcmp(method, "GET") || !strcmp(method, "HEAD");
 	if (is_get && !strcmp(req->path, "/health")) {
 		req->route_name = "health";
-		req->log_skip = 1;   /* note 9; a 5xx is logged after all */
+		req->log_skip = 1;   /* note 9 */
 		respond_health(req);
+		if (req->status >= 500)
+			req->log_skip = 0;   /* a failed liveness check is worth a line */
 		return req;
 	}
 	if (is_get && !strcmp(req->path, "/ready")) {   /* probes: never logged */
@@ -869,9 +877,8 @@ static void request_completed(void *cls, struct MHD_Connection *conn, void **con
 		head = json_loadb(req->err_head, req->err_head_n, 0, NULL);
 		line.message = json_string_value(json_object_get(head, "error"));
 	}
-	if (!req->log_skip || (status >= 500 && req->route_name &&
-				  !strcmp(req->route_name, "health")))
-		log_request(&line);   /* note 9 */
+	if (!req->log_skip)
+		log_request(&line);
 	json_decref(head);
 
 	free(req->err_head);

@@ -199,14 +199,43 @@ static size_t u8len(unsigned char c)
 	return 1;
 }
 
+/* The length of the well-formed code point at s[0..n) (its lead byte's
+ * length when every continuation byte follows), else 1: a stray byte counts
+ * as one. */
+static size_t cp_len(const unsigned char *s, size_t n)
+{
+	size_t l = u8len(s[0]);
+	if (l > n)
+		return 1;
+	for (size_t i = 1; i < l; i++)
+		if ((s[i] & 0xc0) != 0x80)
+			return 1;
+	return l;
+}
+
+/* 1 if s[0..n) is UTF-8 as far as truncation cares: every byte >= 0x80
+ * belongs to a lead byte (0xc2-0xf4) with its continuation bytes. */
+static int utf8_ok(const unsigned char *s, size_t n)
+{
+	for (size_t off = 0; off < n;) {
+		if (s[off] < 0x80) {
+			off++;
+			continue;
+		}
+		size_t l = cp_len(s + off, n - off);
+		if (l == 1 || s[off] < 0xc2 || s[off] > 0xf4)
+			return 0;
+		off += l;
+	}
+	return 1;
+}
+
 /* Byte length of the first `chars` code points of s[0..n). */
 static size_t prefix_bytes(const unsigned char *s, size_t n, size_t chars)
 {
 	size_t off = 0;
-	for (size_t k = 0; k < chars && off < n; k++) {
-		size_t l = u8len(s[off]);
-		off = off + l > n ? n : off + l;
-	}
+	for (size_t k = 0; k < chars && off < n; k++)
+		off += cp_len(s + off, n - off);
 	return off;
 }
 
@@ -258,12 +287,14 @@ size_t iceberg_truncate_upper(const unsigned char *s, size_t n, size_t chars, un
 		memcpy(out, s, n);
 		return n;
 	}
+	if (!utf8_ok(s, m))
+		return (size_t)-1;   /* not text: no code point to increment */
 	/* the starts of the kept code points, last first */
 	size_t starts[64];
 	size_t ns = 0;
 	for (size_t off = 0; off < m && ns < sizeof starts / sizeof starts[0];) {
 		starts[ns++] = off;
-		off += u8len(s[off]);
+		off += cp_len(s + off, m - off);
 	}
 	while (ns > 0) {
 		size_t at = starts[--ns];

@@ -463,6 +463,8 @@ static int filemeta_fn(void *ctx, struct tr *r, int id, int type)
 				free(tmp.name);
 				return -1;
 			}
+			if (i > 0 && !tmp.name)
+				return tr_bad(r);         /* a schema element's name is required */
 			if (i == 0) {
 				top_left = e.num_children;
 				free(tmp.name);

@@ -69,12 +69,14 @@ def make_csv(rng, cycle, thread, seq):
 class Conn:
     """A keep-alive HTTP connection for the verifier, reopened on error."""
 
-    def __init__(self, url, timeout=60):
+    def __init__(self, url, timeout=60, headers=None):
         u = urllib.parse.urlsplit(url)
         self.host, self.port, self.timeout = u.hostname, u.port, timeout
+        self.headers = dict(headers or {})   # sent with every request (a token)
         self.conn = None
 
     def request(self, method, path, body=None, headers=None):
+        headers = dict(self.headers, **(headers or {}))
         for attempt in (0, 1):
             if self.conn is None:
                 self.conn = http.client.HTTPConnection(self.host, self.port, timeout=self.timeout)
@@ -112,13 +114,14 @@ class Soak:
     data directory in place at the end (it is printed)."""
 
     def __init__(self, cycles, seed=1, threads=3, min_delay=0.02, max_delay=0.4,
-                 full_every=10, log=print, data_dir=None, keep_dir=False):
+                 full_every=10, log=print, data_dir=None, keep_dir=False, headers=None):
         self.cycles, self.seed, self.nthreads = cycles, seed, threads
         self.min_delay, self.max_delay, self.full_every = min_delay, max_delay, full_every
         self.log = log
         self.work = tempfile.mkdtemp(prefix="lh-soak-")
         self.data_dir = data_dir or os.path.join(self.work, "data")
         self.keep_dir = keep_dir
+        self.headers = headers   # for the verifier's requests (a token)
         self.rng = random.Random(seed)
         self.lock = threading.Lock()
         self.acked = []          # dicts: name, mode, version, rows, total, key, cycle
@@ -199,7 +202,7 @@ class Soak:
 
     def _verify(self, url, cycle, new_acks, full, query_all):
         """(a), (b), (d) against a running serve. Returns (versions, objects) checked."""
-        c = Conn(url)
+        c = Conn(url, headers=self.headers)
         try:
             return self._verify_with(c, cycle, new_acks, full, query_all)
         finally:

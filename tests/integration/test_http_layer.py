@@ -41,9 +41,13 @@ class TestHttpLayer(ServerTest):
         # a hostile id is replaced, not echoed
         st, hdrs, _ = request("GET", srv.url + "/health", headers={"X-Request-Id": "a\"b"})
         self.assertNotEqual(hdrs["x-request-id"], 'a"b')
+        # probes are not request lines (ADR 0207): the logged id is checked on a route that is
+        st, hdrs, _ = request("GET", srv.url + "/storage/list",
+                              headers={"X-Request-Id": "trace-abc-123"})
+        self.assertEqual((st, hdrs["x-request-id"]), (200, "trace-abc-123"))
         time.sleep(0.1)
         lines = [json.loads(l) for l in srv.read_log().splitlines() if l.startswith("{")]
-        reqs = [l for l in lines if l.get("path") == "/health"]
+        reqs = [l for l in lines if l.get("path") == "/storage/list"]
         self.assertIn("trace-abc-123", [l["request_id"] for l in reqs])
         line = [l for l in reqs if l["request_id"] == "trace-abc-123"][0]
         for field in ("time", "service", "method", "path", "status", "bytes", "duration_ms"):

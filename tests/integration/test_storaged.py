@@ -540,18 +540,33 @@ class S3rver:
     with one bucket, storing under a temp directory. Its log goes to
     <dir>/s3rver.log: the S3 tests read it to see which requests it got."""
 
-    def __init__(self, port=None):
+    def __init__(self, port=None, bucket=S3_BUCKET):
         if not os.path.exists(S3RVER):
             raise RuntimeError("%s is missing: run scripts/bootstrap.sh" % S3RVER)
         self.dir = tempfile.mkdtemp(prefix="lh-s3rver-")
         self.store = os.path.join(self.dir, "store")
         os.mkdir(self.store)
         self.port = port or free_port()
+        self.bucket = bucket
         self.log_path = os.path.join(self.dir, "s3rver.log")
         self.log = open(self.log_path, "ab")
+        self._start()
+
+    def restart(self):
+        """Stop s3rver (SIGTERM) and start it again on the same port and
+        store: the objects stay (an object store restarted)."""
+        self.proc.terminate()
+        try:
+            self.proc.wait(10)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+        self._start()
+
+    def _start(self):
         self.proc = subprocess.Popen(
             [S3RVER, "-d", self.store, "-a", "127.0.0.1", "-p", str(self.port),
-             "--configure-bucket", S3_BUCKET],
+             "--configure-bucket", self.bucket],
             stdout=self.log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
         deadline = time.time() + 30
         while True:
@@ -565,7 +580,7 @@ class S3rver:
                     raise RuntimeError("s3rver did not start: " + self.read_log())
                 time.sleep(0.1)
         # The bucket is configured right after the port opens.
-        while not os.path.isdir(os.path.join(self.store, S3_BUCKET)):
+        while not os.path.isdir(os.path.join(self.store, self.bucket)):
             if time.time() > deadline:
                 raise RuntimeError("s3rver made no bucket: " + self.read_log())
             time.sleep(0.05)
@@ -582,7 +597,7 @@ class S3rver:
     def objects(self):
         """Every object in the bucket (s3rver keeps one file per object, named
         <key>._S3rver_object), temporary ones included."""
-        root = os.path.join(self.store, S3_BUCKET)
+        root = os.path.join(self.store, self.bucket)
         found = []
         for dirpath, dirs, files in os.walk(root):
             dirs[:] = [d for d in dirs if d != "._S3rver_uploads"]
@@ -594,7 +609,7 @@ class S3rver:
 
     def uploads(self):
         """Ids of the multipart uploads s3rver holds (started, not completed)."""
-        d = os.path.join(self.store, S3_BUCKET, "._S3rver_uploads")
+        d = os.path.join(self.store, self.bucket, "._S3rver_uploads")
         return os.listdir(d) if os.path.isdir(d) else []
 
     def abort_requested(self, upload_id):

@@ -258,6 +258,13 @@ TEST(iceberg_string_bounds_truncate)
 	const char *mm = "\xf4\x8f\xbf\xbf\xf4\x8f\xbf\xbf" "x";
 	CHECK_EQ_INT(iceberg_truncate_upper((const unsigned char *)mm, strlen(mm), 2, out),
 		     (long long)(size_t)-1);
+	/* not UTF-8 (a lead byte without its continuation): no upper bound, and
+	 * the lower bound is still a prefix */
+	const char *bad = "\xf0" "aaaaaaaaaaaaaaaaaaaa";
+	CHECK_EQ_INT(iceberg_truncate_upper((const unsigned char *)bad, strlen(bad), 16, out),
+		     (long long)(size_t)-1);
+	n = iceberg_truncate_lower((const unsigned char *)bad, strlen(bad), 16, out);
+	CHECK_EQ_INT(n, 16);
 	/* a surrogate is skipped: U+D7FF + 1 is U+E000 */
 	const char *d = "\xed\x9f\xbf" "zz";
 	n = iceberg_truncate_upper((const unsigned char *)d, strlen(d), 1, out);
