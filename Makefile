@@ -81,7 +81,8 @@ ASAN_OBJ    := $(SRC_LIB:%.c=$(ASAN_DIR)/%.o) $(ASAN_DIR)/$(GEN_SRC:.c=.o) \
 # Unit-test prefixes run under valgrind (plain build): everything that does
 # not drive DuckDB, whose JIT-free but huge engine makes valgrind crawl.
 VALGRIND_TESTS ?= auth config json buf url http multipart names storaged catalog queryd_guard queryd_cache gateway cli_ ui_ manifest peer_client error \
-                  search_text search_highlight search_tokenize search_glove search_sif search_embed mcp
+                  search_text search_highlight search_tokenize search_glove search_sif search_embed mcp \
+                  iceberg parquet_footer
 all: $(BUILD)/lakehouse
 
 $(DUCKDB_DIR)/libduckdb.so $(DUCKDB_DIR)/duckdb.h:
