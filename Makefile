@@ -83,6 +83,7 @@ ASAN_OBJ    := $(SRC_LIB:%.c=$(ASAN_DIR)/%.o) $(ASAN_DIR)/$(GEN_SRC:.c=.o) \
 # start a PDF worker: under valgrind /proc/self/exe is valgrind itself).
 VALGRIND_TESTS ?= auth config json buf url http multipart names storaged catalog queryd_guard queryd_cache gateway cli_ ui_ manifest peer_client error \
                   search_text search_highlight search_tokenize search_glove search_sif search_embed mcp \
+                  iceberg parquet_footer \
                   documents_chunk documents_detect documents_plain documents_normalize documents_utf8
 all: $(BUILD)/lakehouse
 
