@@ -38,6 +38,7 @@
 
 /* gateway (gateway/proxy.c, gateway/gateway.c) */
 #define LH_GATEWAY_PIPE_BYTES          (1u << 20)  /* each direction, per proxied request */
+#define LH_GATEWAY_HOLD_MS             100         /* proxy.c note 11: a small answer whole or an error */
 #define LH_PIPELINE_PIPE_BYTES         (1u << 20)  /* ingestd: Parquet FIFO, DuckDB -> PUT */
 #define LH_GATEWAY_MAX_URL             (3 * LH_HTTP_MAX_PATH + 1024) /* upstream URL, encoded */
 #define LH_GATEWAY_MAX_FWD_HEADERS     16          /* headers forwarded each way */
