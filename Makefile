@@ -81,7 +81,8 @@ ASAN_OBJ    := $(SRC_LIB:%.c=$(ASAN_DIR)/%.o) $(ASAN_DIR)/$(GEN_SRC:.c=.o) \
 # Unit-test prefixes run under valgrind (plain build): everything that does
 # not drive DuckDB, whose JIT-free but huge engine makes valgrind crawl.
 VALGRIND_TESTS ?= auth config json buf url http multipart names storaged catalog queryd_guard queryd_cache gateway cli_ ui_ manifest peer_client error \
-                  search_text search_highlight search_tokenize search_glove search_sif search_embed mcp
+                  search_text search_highlight search_tokenize search_glove search_sif search_embed mcp \
+                  iceberg parquet_footer
 all: $(BUILD)/lakehouse
 
 $(DUCKDB_DIR)/libduckdb.so $(DUCKDB_DIR)/duckdb.h:
@@ -268,6 +269,11 @@ FUZZ_TARGETS       += xlsx
 FUZZ_SRC_xlsx      := src/ingestd/xlsx_cell.c src/common/schema.c src/common/calendar.c \
                       src/common/sha256.c
 
+# the documents module's pure parts (detection, normalisation, chunking; ADR 0220, 0221)
+FUZZ_TARGETS       += documents
+FUZZ_SRC_documents := src/documents/documents.c src/documents/chunk.c src/common/buf.c \
+                      tests/fuzz/stub_documents.c
+
 define FUZZ_RULE
 $(FUZZ_DIR)/fuzz_$(1): tests/fuzz/fuzz_$(1).c tests/fuzz/fuzz.h $(FUZZ_SRC_$(1)) $(FUZZ_COMMON)
 	@mkdir -p $(FUZZ_DIR)
@@ -419,3 +425,12 @@ bench-documents: $(BUILD)/bench/documents_bench
 	./$(BUILD)/bench/documents_bench --rounds 3 $(BUILD)/bench/documents/resumes
 	./$(BUILD)/bench/documents_bench --rounds 3 $(BUILD)/bench/documents/fixtures/pages-500.pdf \
 	  $(BUILD)/bench/documents/fixtures/page.html $(BUILD)/bench/documents/fixtures/notes.md
+	$(MAKE) bench-documents-ingest
+
+# Issue 18 point 5 (bench/README.md "Issue 18: documents", ADR 0225): 1,000
+# generated resumes (make_docs.py, cached in bench/out/documents/) ingested
+# end to end through the CLI and until the text index is ready, against
+# pdftotext + pandoc on the same files. Also run last by bench-documents.
+.PHONY: bench-documents-ingest
+bench-documents-ingest: $(BUILD)/lakehouse
+	python3 bench/documents_ingest_bench.py 1000

@@ -9,7 +9,9 @@
 #      test workbooks (tests/integration/gen_xlsx.c, ADR 0186) and is linked
 #      by nothing else. libpoppler-glib-dev reads PDF documents (ADR 0116,
 #      0220); ghostscript, qpdf, pandoc and zip make the test documents
-#      (tests/documents/make_docs.py) and are linked by nothing.
+#      (tests/documents/make_docs.py) and are linked by nothing;
+#      poppler-utils' pdftotext is the documents bench's peer
+#      (bench/documents_ingest_bench.py, ADR 0225).
 #   2. DuckDB 1.4 LTS: libduckdb.so from @duckdb/node-bindings-linux-x64 and
 #      duckdb.h from duckdb, both fetched with `npm pack` into deps/duckdb/
 #      (git-ignored). Nothing third-party is ever committed.
@@ -33,7 +35,7 @@ APT_PACKAGES=(build-essential pkg-config clang libclang-rt-14-dev
   libsqlite3-dev libpq-dev sqlite3 python3 curl ca-certificates nodejs npm
   valgrind xxd chromium postgresql nginx-light
   libzip-dev libxml2-dev libxlsxwriter-dev libavro-dev
-  libpoppler-glib-dev ghostscript qpdf pandoc zip)
+  libpoppler-glib-dev ghostscript qpdf pandoc zip poppler-utils)
 
 missing=()
 for p in "${APT_PACKAGES[@]}"; do

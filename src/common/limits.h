@@ -38,6 +38,7 @@
 
 /* gateway (gateway/proxy.c, gateway/gateway.c) */
 #define LH_GATEWAY_PIPE_BYTES          (1u << 20)  /* each direction, per proxied request */
+#define LH_GATEWAY_HOLD_MS             100         /* proxy.c note 11: a small answer whole or an error */
 #define LH_PIPELINE_PIPE_BYTES         (1u << 20)  /* ingestd: Parquet FIFO, DuckDB -> PUT */
 #define LH_GATEWAY_MAX_URL             (3 * LH_HTTP_MAX_PATH + 1024) /* upstream URL, encoded */
 #define LH_GATEWAY_MAX_FWD_HEADERS     16          /* headers forwarded each way */
@@ -131,6 +132,8 @@
 #define LH_DOC_SIDECAR_MAX_BYTES       4096         /* documents/<id>/in/<dataset> */
 #define LH_DOC_DATASETS_MAX            100          /* datasets one document is read through */
 #define LH_UI_DOCUMENTS_ROWS           200          /* documents a dataset page lists */
+#define LH_DOC_EXTRACT_THREADS         2            /* files of one upload read at once */
+#define LH_DOC_EXTRACT_WINDOW          8            /* files read ahead of the rows written */
 
 /* ingestd: the JSON reader (ingestd/json_scan.c, json_reader.c; ADR 0182) */
 #define LH_JSON_INGEST_MAX_DEPTH       64           /* objects/arrays nested, the row's own

@@ -7,9 +7,9 @@
  *     keep their line breaks and the "\n\n" between them, so what search
  *     highlights in a chunk is what the page says.
  *  2. Packing is greedy in reading order: a paragraph joins the current
- *     chunk while the chunk stays within the target (the "\n\n" counts two
- *     characters); else the chunk is closed and the paragraph starts the
- *     next one. A paragraph longer than the target is cut between words
+ *     chunk while the chunk stays within the target (the "\n\n" and any
+ *     indentation between them count); else the chunk is closed and the
+ *     paragraph starts the next one. A paragraph longer than the target is cut between words
  *     (at any blank: space, tab, line break), each piece as full as the
  *     target allows; its last piece stays open for the next paragraphs.
  *  3. A word longer than the target is a chunk of its own; one longer than
@@ -145,9 +145,10 @@ static void chunk_page(struct chunker *c, const struct doc_page *p)
 		if (ps == pe)
 			continue;
 		size_t pc = doc_utf8_chars(s + ps, pe - ps);
-		if (c->open && c->cur_chars + 2 + pc <= c->target) {
+		size_t gap = c->open ? ps - c->cur_end : 0;   /* "\n\n" and indentation: ASCII */
+		if (c->open && c->cur_chars + gap + pc <= c->target) {
 			c->cur_end = pe;
-			c->cur_chars += 2 + pc;
+			c->cur_chars += gap + pc;
 			continue;
 		}
 		flush(c);

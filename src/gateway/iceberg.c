@@ -274,6 +274,17 @@ static void ice_cache_store(struct ice_cache *c, struct ice_entry *fresh)
 	pthread_mutex_lock(&c->mu);
 	int victim = 0;
 	for (int i = 0; i < LH_ICEBERG_CACHE_TABLES; i++) {
+		struct ice_entry *e = &c->e[i];
+		if (e->name && !strcmp(e->name, fresh->name) &&
+		    !strcmp(e->created_at, fresh->created_at) && e->version == fresh->version &&
+		    !strcmp(e->base, fresh->base)) {
+			/* a concurrent request filled it first: keep one */
+			pthread_mutex_unlock(&c->mu);
+			ice_entry_free(fresh);
+			return;
+		}
+	}
+	for (int i = 0; i < LH_ICEBERG_CACHE_TABLES; i++) {
 		if (!c->e[i].name) {
 			victim = i;
 			break;

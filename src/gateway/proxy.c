@@ -65,6 +65,14 @@
  *     even while nothing moves, drops the upstream connection. So a query
  *     whose client went away is stopped by queryd (its note 6) instead of
  *     running to its time limit.
+ * 11. A small answer is whole or an error. After the head, end() holds it
+ *     until W is done, `down` is full or LH_GATEWAY_HOLD_MS have passed
+ *     (hold_head). An upstream that dies within that time (a queryd killed
+ *     while its answer streams) gives the client a clean JSON 502 instead of
+ *     a 200 whose body is cut; once the head is sent, a failure can only cut
+ *     the connection (note 5). Small answers, most of them, end well within
+ *     the hold, so it costs them nothing; a long stream starts at most
+ *     LH_GATEWAY_HOLD_MS later.
  * Limitation: an upstream that answers 2xx with more than
  * LH_GATEWAY_PIPE_BYTES of body before it has read the whole request body
  * stalls until the upstream timeout (no service of ours does that).
@@ -677,6 +685,16 @@ static void respond_upstream_error(struct http_request *req, struct proxy *p)
 	lh_error_clear(&err);
 }
 
+/* Note 11: with the head known, wait a little for the whole answer. */
+static void hold_head(struct proxy *p)
+{
+	struct timespec until;
+	clock_deadline(CLOCK_REALTIME, LH_GATEWAY_HOLD_MS, &until);
+	while (!p->w_done && !p->aborted && p->down.len < p->down.cap)
+		if (pthread_cond_timedwait(&p->cv, &p->mu, &until) == ETIMEDOUT)
+			break;
+}
+
 int proxy_end(struct http_request *req)
 {
 	struct proxy *p = http_request_state(req);
@@ -693,7 +711,10 @@ int proxy_end(struct http_request *req)
 		http_respond_fail(req, 499, "client_closed", "the client went away");
 		return 0;
 	}
-	int have_head = p->head_done;
+	if (p->head_done)
+		hold_head(p);
+	/* note 11: a failure before any byte went out is an error, not a cut */
+	int have_head = p->head_done && !(p->w_done && p->w_rc != 0);
 	long status = p->status;
 	int bodyless = status == 204 || status == 304 || status < 200;
 	if (have_head && !bodyless)

@@ -102,9 +102,9 @@ json_t *iceberg_metadata_json(const struct iceberg_table *t, size_t upto, size_t
 							      "metadata-file", s->metadata_file));
 	}
 	char *mapping = iceberg_name_mapping(&t->fields.schemas[cur->schema_id]);
-	json_t *props = json_pack("{s:s, s:s, s:s}", "schema.name-mapping.default", mapping,
-				  "lakehouse.version", "", "write.format.default", "parquet");
-	json_object_set_new(props, "lakehouse.version", json_sprintf("%lld", (long long)cur->id));
+	json_t *props = json_pack("{s:s, s:o, s:s}", "schema.name-mapping.default", mapping,
+				  "lakehouse.version", json_sprintf("%lld", (long long)cur->id),
+				  "write.format.default", "parquet");
 	free(mapping);
 	json_t *m = json_object();
 	json_object_set_new(m, "format-version", json_integer(2));

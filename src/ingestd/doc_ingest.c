@@ -15,6 +15,12 @@
  *     that fails is kept as {file_name, code, error}: its error's words
  *     without the name, its code as src/documents says it. The same content
  *     twice in one upload is read once (the later one is "duplicate").
+ *  2a. Extraction runs on LH_DOC_EXTRACT_THREADS threads (a PDF's parse in
+ *     its worker process, ADR 0220, so two PDFs use both cores) while the
+ *     request thread writes the rows in upload order: a thread takes the
+ *     next file only while it is fewer than LH_DOC_EXTRACT_WINDOW files
+ *     ahead of the rows written, so at most that many files' chunks are
+ *     held at once. A thread only touches its own file's struct.
  *  3. All or nothing: when any file failed and the caller did not ask for
  *     partial=true, the answer is the failure (400 listing every failed
  *     file; one file alone keeps its own status and code, e.g. 413
@@ -67,6 +73,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -85,6 +92,10 @@ struct doc_file {
 	size_t pages, chunks;
 	int paged, from_latin1;
 	struct lh_error err;
+	size_t dup_of;              /* an earlier file with the same bytes, or -1 */
+	int extracted;              /* chunk_list is filled (note 2a) */
+	struct doc_chunk *chunk_list;
+	size_t nchunk_list;
 };
 
 struct doc_upload {
@@ -110,8 +121,10 @@ void doc_upload_destroy(struct doc_upload *d)
 {
 	if (!d)
 		return;
-	for (size_t i = 0; i < d->nfiles; i++)
+	for (size_t i = 0; i < d->nfiles; i++) {
 		lh_error_clear(&d->files[i].err);
+		doc_chunks_free(d->files[i].chunk_list, d->files[i].nchunk_list);
+	}
 	free(d->files);
 	sha256_destroy(d->hash);
 	free(d);
@@ -273,56 +286,164 @@ static int read_range(int fd, uint64_t off, uint64_t len, unsigned char **out, s
 	return 0;
 }
 
-/* Extract and chunk one file, appending its rows; a bad file fills f->err
- * and returns 0 (only the service's own failures are -1). */
-static int read_file(struct doc_upload *d, struct doc_file *f, const struct doc_limits *lim,
-		     struct doc_rows *rows, struct lh_error *err)
+/* Extract and chunk one file (note 2a: on an extraction thread): f->err
+ * for a bad file, f->chunks_out for a good one. Touches only `f`. */
+static void extract_file(const struct doc_upload *d, struct doc_file *f,
+			 const struct doc_limits *lim)
 {
 	unsigned char *data = NULL;
 	struct doc_text text = { 0 };
-	struct doc_chunk *chunks = NULL;
-	size_t nchunks = 0;
-	int rc = -1;
 
 	if (!f->name[0]) {
 		lh_fail(&f->err, 400, "missing_file_name", "has no file name: send each file with "
 			"its name (multipart filename, or ?file_name= with a single file)");
-		return 0;
+		return;
 	}
-	if (read_range(d->spool_fd, f->offset, f->len, &data, err) != 0)
-		return -1;
-	if (doc_extract(f->name, data, (size_t)f->len, lim, &text, &f->err) != 0 ||
-	    doc_chunk(&text, 0, &chunks, &nchunks, &f->err) != 0) {
-		rc = 0;
+	if (read_range(d->spool_fd, f->offset, f->len, &data, &f->err) != 0)
+		return;
+	if (doc_extract(f->name, data, (size_t)f->len, lim, &text, &f->err) == 0 &&
+	    doc_chunk(&text, 0, &f->chunk_list, &f->nchunk_list, &f->err) == 0) {
+		f->format = text.format;
+		f->from_latin1 = text.from_latin1;
+		f->pages = text.n_pages;
+		for (size_t i = 0; i < text.n_pages; i++)
+			f->paged |= text.pages[i].page > 0;
+		f->extracted = 1;
+	}
+	doc_text_free(&text);
+	free(data);
+}
+
+/* Append an extracted file's rows in upload order (note 2). A bad file is
+ * 0 with f->err kept; only the service's own failures are -1. */
+static int emit_file(struct doc_file *f, struct doc_rows *rows, struct lh_error *err)
+{
+	int rc = 0;
+	if (!f->extracted) {
 		if (f->err.status >= 500) {   /* the service's failure, not the file's */
 			*err = f->err;
 			memset(&f->err, 0, sizeof f->err);
-			rc = -1;
+			return -1;
 		}
-		goto out;
+		return 0;
 	}
-	f->format = text.format;
-	f->from_latin1 = text.from_latin1;
-	f->pages = text.n_pages;
-	for (size_t i = 0; i < text.n_pages; i++)
-		f->paged |= text.pages[i].page > 0;
-	for (size_t i = 0; i < nchunks; i++) {
-		const struct doc_chunk *c = &chunks[i];
-		if (!utf8_valid(c->text, c->len)) {   /* documents.h promises it; Parquet needs it */
-			lh_fail(err, 500, "internal", "the text read from %s is not valid UTF-8", f->name);
-			goto out;
+	for (size_t i = 0; i < f->nchunk_list && rc == 0; i++) {
+		const struct doc_chunk *c = &f->chunk_list[i];
+		if (!utf8_valid(c->text, c->len))   /* documents.h promises it; Parquet needs it */
+			rc = lh_fail(err, 500, "internal", "the text read from %s is not valid UTF-8",
+				     f->name);
+		else
+			rc = doc_rows_add(rows, f->doc_id, f->name, c->chunk,
+					  c->page > 0 ? (int64_t)c->page : -1, c->text, c->len,
+					  (int64_t)c->chars, err);
+	}
+	if (rc == 0) {
+		f->chunks = f->nchunk_list;
+		f->ok = 1;
+	}
+	doc_chunks_free(f->chunk_list, f->nchunk_list);
+	f->chunk_list = NULL;
+	f->nchunk_list = 0;
+	return rc;
+}
+
+/* ---- the extraction threads (note 2a) ---------------------------------- */
+
+struct extract_pool {
+	struct doc_upload *d;
+	const struct doc_limits *lim;
+	pthread_mutex_t lock;
+	pthread_cond_t cond;
+	size_t next;          /* the next file to take */
+	size_t emitted;       /* files written as rows, in order */
+	int stop;             /* the run failed: take nothing more */
+	unsigned char *done;  /* per file: extracted (or skipped) */
+};
+
+static void *extract_main(void *arg)
+{
+	struct extract_pool *x = arg;
+	pthread_mutex_lock(&x->lock);
+	for (;;) {
+		while (!x->stop && x->next < x->d->nfiles &&
+		       x->next >= x->emitted + LH_DOC_EXTRACT_WINDOW)
+			pthread_cond_wait(&x->cond, &x->lock);
+		if (x->stop || x->next >= x->d->nfiles)
+			break;
+		size_t i = x->next++;
+		pthread_mutex_unlock(&x->lock);
+		struct doc_file *f = &x->d->files[i];
+		if (f->dup_of == (size_t)-1)
+			extract_file(x->d, f, x->lim);
+		pthread_mutex_lock(&x->lock);
+		x->done[i] = 1;
+		pthread_cond_broadcast(&x->cond);
+	}
+	pthread_mutex_unlock(&x->lock);
+	return NULL;
+}
+
+/* Read every file into `rows` in upload order, LH_DOC_EXTRACT_THREADS files
+ * at a time. Counts into *nfailed / *ngood. 0, or -1 with err. */
+static int read_files(struct doc_upload *d, const struct doc_limits *lim, struct doc_rows *rows,
+		      size_t *nfailed, size_t *ngood, struct lh_error *err)
+{
+	struct extract_pool x = { .d = d, .lim = lim };
+	pthread_t th[LH_DOC_EXTRACT_THREADS];
+	size_t nth = 0;
+	int rc = 0;
+
+	for (size_t i = 0; i < d->nfiles; i++) {           /* the same bytes are read once */
+		d->files[i].dup_of = (size_t)-1;
+		for (size_t k = 0; k < i && d->files[i].dup_of == (size_t)-1; k++)
+			if (!strcmp(d->files[k].doc_id, d->files[i].doc_id))
+				d->files[i].dup_of = k;
+	}
+	x.done = xcalloc(d->nfiles, 1);
+	pthread_mutex_init(&x.lock, NULL);
+	pthread_cond_init(&x.cond, NULL);
+	for (size_t t = 0; t < LH_DOC_EXTRACT_THREADS && t < d->nfiles; t++)
+		if (pthread_create(&th[nth], NULL, extract_main, &x) == 0)
+			nth++;
+	for (size_t i = 0; i < d->nfiles && rc == 0; i++) {
+		struct doc_file *f = &d->files[i];
+		if (nth == 0 && f->dup_of == (size_t)-1)
+			extract_file(d, f, lim);  /* no thread could start: read it here */
+		pthread_mutex_lock(&x.lock);
+		while (nth && !x.done[i])
+			pthread_cond_wait(&x.cond, &x.lock);
+		pthread_mutex_unlock(&x.lock);
+		if (f->dup_of != (size_t)-1) {
+			const struct doc_file *first = &d->files[f->dup_of];
+			f->duplicate = first->ok;
+			if (!first->ok) {          /* the same bytes fail the same way */
+				f->err.status = first->err.status;
+				snprintf(f->err.code, sizeof f->err.code, "%s", first->err.code);
+				snprintf(f->err.msg, sizeof f->err.msg, "%s", first->err.msg);
+			}
+		} else {
+			rc = emit_file(f, rows, err);
 		}
-		if (doc_rows_add(rows, f->doc_id, f->name, c->chunk, c->page > 0 ? (int64_t)c->page : -1,
-				 c->text, c->len, (int64_t)c->chars, err) != 0)
-			goto out;
+		if (rc == 0 && !f->duplicate) {
+			*nfailed += !f->ok;
+			*ngood += f->ok;
+		}
+		pthread_mutex_lock(&x.lock);
+		x.emitted = i + 1;
+		x.stop = rc != 0;
+		pthread_cond_broadcast(&x.cond);
+		pthread_mutex_unlock(&x.lock);
 	}
-	f->chunks = nchunks;
-	f->ok = 1;
-	rc = 0;
-out:
-	doc_chunks_free(chunks, nchunks);
-	doc_text_free(&text);
-	free(data);
+	for (size_t t = 0; t < nth; t++)
+		pthread_join(th[t], NULL);
+	for (size_t i = 0; i < d->nfiles; i++) {           /* after a failure: what was left */
+		doc_chunks_free(d->files[i].chunk_list, d->files[i].nchunk_list);
+		d->files[i].chunk_list = NULL;
+		d->files[i].nchunk_list = 0;
+	}
+	pthread_cond_destroy(&x.cond);
+	pthread_mutex_destroy(&x.lock);
+	free(x.done);
 	return rc;
 }
 
@@ -536,17 +657,8 @@ int doc_upload_run(struct doc_upload *d, const struct pipeline_env *env,
 		goto out;
 	}
 	rows = doc_rows_create(rows_fd);
-	for (size_t i = 0; i < d->nfiles; i++) {                                    /* 2 */
-		struct doc_file *f = &d->files[i];
-		for (size_t k = 0; k < i && !f->duplicate; k++)
-			f->duplicate = d->files[k].ok && !strcmp(d->files[k].doc_id, f->doc_id);
-		if (f->duplicate)
-			continue;
-		if (read_file(d, f, lim, rows, err) != 0)
-			goto out;
-		nfailed += !f->ok;
-		ngood += f->ok;
-	}
+	if (read_files(d, lim, rows, &nfailed, &ngood, err) != 0)                  /* 2, 2a */
+		goto out;
 	if (nfailed && (!d->partial || !ngood)) {                                   /* 3 */
 		*body = failure_body(d, nfailed, status);
 		rc = 0;

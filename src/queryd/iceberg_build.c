@@ -416,6 +416,13 @@ static int write_list(struct build *b, int64_t k, struct lh_error *err)
 	return rc;
 }
 
+/* qsort_r order of indexes into the key array `keys`. */
+static int key_order(const void *a, const void *b, void *keys)
+{
+	char **k = keys;
+	return strcmp(k[*(const size_t *)a], k[*(const size_t *)b]);
+}
+
 /* Note 3: version k's manifests (b->segs), its list, its snapshot. `prev`
  * is version k-1's manifest (NULL for k = 1). */
 static int snapshot_add(struct build *b, const struct manifest *m, const struct manifest *prev,
@@ -430,16 +437,40 @@ static int snapshot_add(struct build *b, const struct manifest *m, const struct 
 		      m->nobjects > prev->nobjects && b->nkeys == prev->nobjects;
 	for (size_t i = 0; extends && i < prev->nobjects; i++)
 		extends = strcmp(m->objects[i].key, prev->objects[i].key) == 0;
+	/* which snapshot first added each object: the previous version's
+	 * objects keep theirs (found by position for an extension, else by a
+	 * sorted index: no quadratic scan of long histories) */
+	size_t *order = NULL;
+	if (!replace && prev && !extends && b->nkeys > 0) {
+		order = xcalloc(b->nkeys, sizeof *order);
+		for (size_t j = 0; j < b->nkeys; j++)
+			order[j] = j;
+		qsort_r(order, b->nkeys, sizeof *order, key_order, b->keys);
+	}
 	for (size_t i = 0; i < m->nobjects; i++) {
 		added_at[i] = k;
 		if (replace || !prev)
 			continue;
-		for (size_t j = 0; j < b->nkeys; j++)
-			if (strcmp(b->keys[j], m->objects[i].key) == 0) {
-				added_at[i] = b->added_at[j];
+		if (extends) {
+			if (i < b->nkeys)
+				added_at[i] = b->added_at[i];
+			continue;
+		}
+		size_t lo = 0, hi = b->nkeys;
+		while (lo < hi) {
+			size_t mid = lo + (hi - lo) / 2;
+			int c = strcmp(b->keys[order[mid]], m->objects[i].key);
+			if (c == 0) {
+				added_at[i] = b->added_at[order[mid]];
 				break;
 			}
+			if (c < 0)
+				lo = mid + 1;
+			else
+				hi = mid;
+		}
 	}
+	free(order);
 	if (extends) {
 		if (write_manifest(b, m, prev->nobjects, added_at, err))
 			goto out;

@@ -85,7 +85,8 @@ def ps_string(text):
 PS_HEAD = """%!PS
 /F /Helvetica findfont dup length dict begin
   { 1 index /FID ne { def } { pop pop } ifelse } forall
-  /Encoding ISOLatin1Encoding 256 array copy dup 45 /hyphen put def
+  /Encoding ISOLatin1Encoding 256 array copy dup 45 /hyphen put dup 39 /quotesingle put
+  dup 96 /grave put def
   currentdict end /HelvL1 exch definefont pop
 /L { /HelvL1 findfont 10 scalefont setfont moveto show } bind def
 """

@@ -8,6 +8,10 @@
  * the same verdict (0, or the same HTTP status and code) and, on success,
  * the same "file" bytes and the same small fields; a field handed to
  * on_field is at most LH_MULTIPART_FIELD_MAX bytes and never named "file".
+ * Then the same three times with on_file_begin/on_file_end (uploads of
+ * many documents, ADR 0225): the same verdicts and bytes among the three,
+ * every file's bytes between its begin and its end, begins and ends
+ * balanced on success.
  */
 #include "fuzz.h"
 
@@ -18,6 +22,7 @@
 
 struct result {
 	int rc, status;
+	int open;               /* many files: a file part is open */
 	char code[32];
 	struct bytes file;      /* the "file" field's content */
 	struct bytes fields;    /* name '\0' length value, per small field */
@@ -43,13 +48,48 @@ static int on_field(void *ctx, const char *name, const char *value, size_t n,
 	return 0;
 }
 
+static int on_file_many(void *ctx, const char *data, size_t n, struct lh_error *err)
+{
+	struct result *r = ctx;
+	FUZZ_CHECK(r->open);
+	return on_file(ctx, data, n, err);
+}
+
+static int on_begin(void *ctx, const char *name, const char *type, struct lh_error *err)
+{
+	struct result *r = ctx;
+	(void)type;
+	(void)err;
+	FUZZ_CHECK(!r->open);
+	FUZZ_CHECK(strlen(name) <= LH_MULTIPART_FILE_NAME_MAX);
+	r->open = 1;
+	bytes_add(&r->file, "\0<", 2);
+	bytes_add(&r->file, name, strlen(name) + 1);
+	return 0;
+}
+
+static int on_end(void *ctx, struct lh_error *err)
+{
+	struct result *r = ctx;
+	(void)err;
+	FUZZ_CHECK(r->open);
+	r->open = 0;
+	bytes_add(&r->file, "\0>", 2);
+	return 0;
+}
+
 /* Parse body[0..n) fed in pieces: first `split` bytes, then `chunk`-byte
  * pieces (chunk 0 = everything left at once). */
 static void parse(struct result *r, const char *boundary, const char *body, size_t n,
-		  size_t split, size_t chunk)
+		  size_t split, size_t chunk, int many)
 {
 	struct lh_error err = { 0 };
 	struct multipart_callbacks cb = { .on_file = on_file, .on_field = on_field, .ctx = r };
+	if (many) {
+		cb.on_file = on_file_many;
+		cb.on_file_begin = on_begin;
+		cb.on_file_end = on_end;
+	}
 	struct multipart *mp = multipart_create(boundary, &cb);
 	size_t pos = 0;
 	int rc = 0;
@@ -67,6 +107,8 @@ static void parse(struct result *r, const char *boundary, const char *body, size
 	FUZZ_CHECK((rc == 0) == (err.status == 0));
 	if (rc)
 		FUZZ_CHECK(err.status == 400 || err.status == 413);
+	if (many && rc == 0)
+		FUZZ_CHECK(!r->open);
 	r->rc = rc;
 	r->status = err.status;
 	memcpy(r->code, err.code, sizeof r->code);
@@ -123,14 +165,16 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	}
 	FUZZ_CHECK(boundary[0] != '\0' && strlen(boundary) <= LH_MULTIPART_BOUNDARY_MAX);
 
-	struct result whole = { 0 }, two = { 0 }, small = { 0 };
-	parse(&whole, boundary, body, n, 0, 0);
-	parse(&two, boundary, body, n, n ? split % (n + 1) : 0, 0);
-	parse(&small, boundary, body, n, 0, chunk);
-	same(&whole, &two);
-	same(&whole, &small);
-	result_free(&whole);
-	result_free(&two);
-	result_free(&small);
+	for (int many = 0; many <= 1; many++) {
+		struct result whole = { 0 }, two = { 0 }, small = { 0 };
+		parse(&whole, boundary, body, n, 0, 0, many);
+		parse(&two, boundary, body, n, n ? split % (n + 1) : 0, 0, many);
+		parse(&small, boundary, body, n, 0, chunk, many);
+		same(&whole, &two);
+		same(&whole, &small);
+		result_free(&whole);
+		result_free(&two);
+		result_free(&small);
+	}
 	return 0;
 }

@@ -25,7 +25,7 @@ ROOT = "root-token-0123456789"
 MARIA = "maria-token-0123456789"
 ANN = "ann-token-0123456789"
 TOKENS = "root:admin:%s,maria:write:%s,ann:read:%s" % (ROOT, MARIA, ANN)
-STALE_S = 8
+STALE_S = 12
 
 V1 = (b"candidate_id,full_name,email,skills\n"
       b"1,Ada Lovelace,ada@example.com,forklift warehouse\n"

@@ -167,8 +167,12 @@ class TestDocuments(DocsBase):
         self.assertEqual(self.sql('SELECT file_name FROM "resumes_b@2" ORDER BY 1'),
                          [["bob.md"], ["jane.txt"]])
         # a replaced document still downloads (its version is kept)
-        st, _, got = request("GET", self.base + "/v1/documents/" + sha(JANE))
-        self.assertEqual((st, got), (200, JANE))
+        only = b"Only in resumes_b: a tower crane operator.\n"
+        self.ingest("resumes_b", [("only.txt", only)], "&mode=append")
+        self.ingest("resumes_b", [("jane.txt", JANE)], "&mode=replace")
+        self.assertEqual(self.sql("SELECT file_name FROM resumes_b"), [["jane.txt"]])
+        st, _, got = request("GET", self.base + "/v1/documents/" + sha(only))
+        self.assertEqual((st, got), (200, only))
 
     def test_documents_and_tables_do_not_mix(self):
         self.ingest("resumes_c", [("jane.txt", JANE)])
@@ -215,6 +219,20 @@ class TestDocuments(DocsBase):
                           "&partial=true", status=400)
         self.assertEqual(len(obj["failed"]), 2)
         self.assertEqual(len(self.versions("resumes_d")), 1)
+
+    def test_same_bytes_twice_in_one_upload_read_once(self):
+        one = b"Duplicate test: a crane operator.\n"
+        obj = self.ingest("resumes_dup", [("a.txt", one), ("b.txt", BOB), ("copy.txt", one)])
+        self.assertEqual([(f["file_name"], f.get("duplicate", False)) for f in obj["files"]],
+                         [("a.txt", False), ("b.txt", False), ("copy.txt", True)])
+        self.assertEqual(obj["files"][2]["doc_id"], sha(one))
+        self.assertEqual(self.sql("SELECT file_name FROM resumes_dup ORDER BY 1"),
+                         [["a.txt"], ["b.txt"]])
+        bad = b"\x00\x01 twice"
+        obj = self.ingest("resumes_dup", [("x.bin", bad), ("y.bin", bad), ("b.txt", BOB)],
+                          status=400)
+        self.assertEqual([(f["file_name"], f["code"]) for f in obj["failed"]],
+                         [("x.bin", "unsupported_format"), ("y.bin", "unsupported_format")])
 
     def test_raw_body_names(self):
         url = self.base + "/v1/ingest?kind=documents&name=resumes_e"

@@ -68,6 +68,36 @@ class CutAfterRequest:
         self.sock.close()
 
 
+class CutMidAnswer(CutAfterRequest):
+    """A peer that starts a 200 answer (head and a first chunk) and dies
+    before finishing it: a queryd killed while its answer streams."""
+
+    def run(self):
+        while not self.stopped:
+            try:
+                c, _ = self.sock.accept()
+            except OSError:
+                return
+            try:
+                c.settimeout(2)
+                data = b""
+                while b"\r\n\r\n" not in data:
+                    chunk = c.recv(65536)
+                    if not chunk:
+                        break
+                    data += chunk
+                if data.startswith(b"GET /ready") or data.startswith(b"GET /health"):
+                    c.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n"
+                              b"Content-Type: application/json\r\n\r\n{}")
+                else:
+                    self.requests += 1
+                    c.sendall(b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
+                              b"Transfer-Encoding: chunked\r\n\r\n"
+                              b"9\r\n{\"rows\": \r\n")
+            finally:
+                c.close()
+
+
 def assert_no_url(test, obj):
     test.assertNotIn("http://", str(obj), obj)
     test.assertNotIn("127.0.0.1", str(obj), obj)
@@ -123,6 +153,18 @@ class TestUpstreamErrors(ServerTest):
         self.assertEqual(obj, {"code": "upstream_unavailable",
                                "error": "queryd is not reachable"})
         self.assertIn(cut.url, gw.read_log())   # the log has the address
+
+    def test_an_answer_cut_early_is_an_error_not_a_short_200(self):
+        # proxy.c note 11: the upstream died before its answer was whole and
+        # before the gateway sent anything: a clean JSON 502, no cut 200
+        cut = CutMidAnswer()
+        self.addCleanup(cut.stop)
+        gw = self.start("gateway", env={"LAKEHOUSE_GATEWAY_QUERYD_URL": cut.url})
+        st, _, obj = request_json("POST", gw.url + "/v1/query", {"sql": "SELECT 1"})
+        self.assertEqual(st, 502, obj)
+        self.assertIn(obj["code"], ("upstream_interrupted", "upstream_failed"), obj)
+        assert_no_url(self, obj)
+        self.assertGreaterEqual(cut.requests, 1)
 
     def test_ingestd_tells_interrupted_catalog(self):
         cut = CutAfterRequest()

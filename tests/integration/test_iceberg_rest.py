@@ -6,6 +6,7 @@ the files over HTTP (Range, HEAD) and who may read them. The load-table
 answer and the files' contents are checked against H19a's builder here and,
 end to end with real clients, in tests/iceberg/."""
 import json
+import threading
 
 from lhtest import Server, ServerTest, request, request_json
 
@@ -334,6 +335,25 @@ class IcebergLoadTableTest(ServerTest):
         # and the new metadata file too
         st, _, _ = request("GET", obj["metadata-location"], None, bearer(READER))
         self.assertEqual(st, 200)
+
+    def test_concurrent_first_reads_of_a_table(self):
+        ingest(self.base, "gamma", b"x\n1\n")
+        ingest(self.base, "gamma", b"x\n2\n", mode="append")
+        loc = self.load("gamma")["metadata-location"]
+        keys = [o["key"] for o in request_json("GET", self.base + "/v1/catalog/manifest/gamma",
+                                               None, bearer(ADMIN))[2]["objects"]]
+        urls = [self.ice + "/files/gamma/" + k for k in keys] + [loc]
+        results = []
+
+        def read(url):
+            results.append(request("GET", url, None, bearer(READER))[0])
+
+        threads = [threading.Thread(target=read, args=(urls[i % len(urls)],)) for i in range(12)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(60)
+        self.assertEqual(results, [200] * 12)
 
     def test_a_mask_applies_to_the_next_request(self):
         ingest(self.base, "later", b"id,phone\n1,555\n")

@@ -224,6 +224,20 @@ TEST(documents_chunk_pack)
 	CHECK_EQ_STR(c[3].text, "seven\n\nx");     /* 5 + 2 + 1 */
 	CHECK_EQ_INT(c[3].page, 0);
 	doc_chunks_free(c, n);
+	/* indentation between paragraphs counts (found by fuzz_documents) */
+	doc_text_free(&t);
+	const char *r[] = { "a\n\n      b" };
+	pages(&t, 0, r, 1);
+	CHECK_EQ_STR(t.pages[0].text, "a\n\n      b");
+	CHECK_EQ_INT(doc_chunk(&t, 5, &c, &n, &err), 0);
+	CHECK_EQ_INT(n, 2);                         /* "a\n\n      b" is 10 characters */
+	CHECK_EQ_STR(c[0].text, "a");
+	CHECK_EQ_STR(c[1].text, "b");
+	doc_chunks_free(c, n);
+	CHECK_EQ_INT(doc_chunk(&t, 10, &c, &n, &err), 0);
+	CHECK_EQ_INT(n, 1);
+	CHECK_EQ_INT(c[0].chars, 10);
+	doc_chunks_free(c, n);
 	/* the default target is 1,000 */
 	CHECK_EQ_INT(doc_chunk(&t, 0, &c, &n, &err), 0);
 	CHECK_EQ_INT(n, 1);
