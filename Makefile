@@ -79,10 +79,12 @@ ASAN_OBJ    := $(SRC_LIB:%.c=$(ASAN_DIR)/%.o) $(ASAN_DIR)/$(GEN_SRC:.c=.o) \
 .PHONY: all run test unit unit-asan unit-pg valgrind integration smoke browser mcp iceberg asan bootstrap clean check-banned fuzz
 
 # Unit-test prefixes run under valgrind (plain build): everything that does
-# not drive DuckDB, whose JIT-free but huge engine makes valgrind crawl.
+# not drive DuckDB, whose JIT-free but huge engine makes valgrind crawl (nor
+# start a PDF worker: under valgrind /proc/self/exe is valgrind itself).
 VALGRIND_TESTS ?= auth config json buf url http multipart names storaged catalog queryd_guard queryd_cache gateway cli_ ui_ manifest peer_client error \
                   search_text search_highlight search_tokenize search_glove search_sif search_embed mcp \
-                  iceberg parquet_footer
+                  iceberg parquet_footer \
+                  documents_chunk documents_detect documents_plain documents_normalize documents_utf8
 all: $(BUILD)/lakehouse
 
 $(DUCKDB_DIR)/libduckdb.so $(DUCKDB_DIR)/duckdb.h:
