@@ -397,30 +397,40 @@ class TestDeployScaleOut(unittest.TestCase):
         for t in threads:
             t.start()
         try:
-            deadline = time.time() + 30
-            while not self.acked and time.time() < deadline:
-                time.sleep(0.05)
-            self.assertTrue(self.acked, "no ingest acknowledged before the faults")
-            time.sleep(1.0)
-            for host in ("ing-1", "qry-2", "cat-1", "gw-2", "ing-2", "qry-1", "cat-2", "sto-1"):
-                self.restart(host, signal.SIGKILL)
-                time.sleep(0.8)
-            self.pg_down()
-            time.sleep(2.0)
-            self.s3.restart()
-            self.events.append("s3rver restarted")
-            time.sleep(2.0)
-            for host in ("gw-1", "ing-1", "qry-2", "cat-2", "sto-1"):
-                self.restart(host, signal.SIGTERM)
-                time.sleep(0.5)
-            time.sleep(2.0)
+            self.faults()
+        except (RuntimeError, OSError, subprocess.SubprocessError) as e:
+            # a process that does not come back is a finding: say where
+            self.fail("the fault sequence stopped after [%s]: %s: %s" % (
+                "; ".join(self.events), type(e).__name__, e))
         finally:
             self.stop.set()
             for t in threads:
                 t.join(REQUEST_TIMEOUT + RETRY_FOR + 10)
         traffic_s = time.time() - t0
         self.wait_gateways_ready(60)
+        self.verify(t0, traffic_s)
 
+    def faults(self):
+        """The sequence of the issue, under the traffic threads."""
+        deadline = time.time() + 30
+        while not self.acked and time.time() < deadline:
+            time.sleep(0.05)
+        self.assertTrue(self.acked, "no ingest acknowledged before the faults")
+        time.sleep(1.0)
+        for host in ("ing-1", "qry-2", "cat-1", "gw-2", "ing-2", "qry-1", "cat-2", "sto-1"):
+            self.restart(host, signal.SIGKILL)
+            time.sleep(0.8)
+        self.pg_down()
+        time.sleep(2.0)
+        self.s3.restart()
+        self.events.append("s3rver restarted")
+        time.sleep(2.0)
+        for host in ("gw-1", "ing-1", "qry-2", "cat-2", "sto-1"):
+            self.restart(host, signal.SIGTERM)
+            time.sleep(0.5)
+        time.sleep(2.0)
+
+    def verify(self, t0, traffic_s):
         # zero loss: soak_lib's verifier over the gateways
         lines = []
         soak = Soak(0, log=lines.append, headers=self.auth)
