@@ -46,7 +46,8 @@
  *     undoes the version: the answer says so ("index_error").
  *  7. Download: the sidecars under documents/<doc_id>/in/ name the
  *     datasets; one that still exists as a documents dataset grants the
- *     download. write/admin (and no auth) read through any; read and agent
+ *     download, found by name or, once renamed, by the dataset creation
+ *     time the sidecar holds (it stays through renames, ADR 0175). write/admin (and no auth) read through any; read and agent
  *     tokens only through one without personal columns (ADR 0211: the
  *     original holds every word of the text unmasked). The original is
  *     fetched into an unnamed spool file (checked against its SHA-256 by
@@ -589,13 +590,15 @@ static int store_original(const struct pipeline_env *env, const struct doc_uploa
 }
 
 static int store_sidecar(const struct pipeline_env *env, const struct doc_file *f,
-			 const char *name, struct lh_error *err)
+			 const char *name, const char *created_at, struct lh_error *err)
 {
 	struct peer_call call = { .request_id = env->request_id, .who = env->who };
 	char key[160];
 	snprintf(key, sizeof key, "documents/%s/in/%s", f->doc_id, name);
 	json_t *o = json_object();
 	json_object_set_new(o, "dataset", json_string(name));
+	if (created_at)   /* the dataset's identity through renames (note 7) */
+		json_object_set_new(o, "dataset_created_at", json_string(created_at));
 	json_object_set_new(o, "file_name", json_string(f->name));
 	json_object_set_new(o, "media_type", json_string(media_type_of(f->format)));
 	json_object_set_new(o, "format", json_string(doc_format_name(f->format)));
@@ -695,11 +698,13 @@ int doc_upload_run(struct doc_upload *d, const struct pipeline_env *env,
 	if (*status != 200)
 		goto out;
 	json_t *files = json_array(), *skipped = json_array();
+	const char *created_at =
+		json_string_value(json_object_get(json_object_get(*body, "manifest"), "created_at"));
 	const char *sidecar_error = NULL;
 	struct lh_error side = { 0 };
 	for (size_t i = 0; i < d->nfiles; i++) {
 		struct doc_file *f = &d->files[i];
-		if (f->ok && !sidecar_error && store_sidecar(env, f, name, &side) != 0)  /* 6 */
+		if (f->ok && !sidecar_error && store_sidecar(env, f, name, created_at, &side) != 0)  /* 6 */
 			sidecar_error = side.msg;
 		if (f->ok || f->duplicate)
 			json_array_append_new(files, file_json(f));
@@ -798,6 +803,43 @@ static int is_doc_id(const char *s)
 	return n == LH_SHA256_HEX_LEN;
 }
 
+/* Whether dataset `d` grants the download (note 7): a documents dataset,
+ * and for a read or agent token one without personal columns (else
+ * *masked_only is set, for the 403). */
+static int grants(const struct manifest_summary *d, int masked_role, int *masked_only)
+{
+	if (strcmp(d->fingerprint, doc_rows_fingerprint()) != 0)
+		return 0;
+	int has_masks = d->masked[0] && strcmp(d->masked, "[]") != 0;
+	if (masked_role && has_masks) {
+		*masked_only = 1;
+		return 0;
+	}
+	return 1;
+}
+
+/* The dataset creation time a download record holds into out ("" when the
+ * record predates it or is damaged). 0, or -1 with err. */
+static int sidecar_created_at(struct storage_client *storage, struct peer_call *call,
+			      const char *key, char out[MANIFEST_TIME_LEN + 1], struct lh_error *err)
+{
+	struct buf_sink sb = { .cap = LH_DOC_SIDECAR_MAX_BYTES };
+	out[0] = '\0';
+	sb.data = xmalloc(sb.cap + 1);
+	if (storage_client_get(storage, call, key, buf_sink_write, &sb, err) != 0) {
+		free(sb.data);
+		return -1;
+	}
+	sb.data[sb.len] = '\0';
+	json_t *meta = json_loads(sb.data, 0, NULL);
+	const char *c = json_string_value(json_object_get(meta, "dataset_created_at"));
+	if (c)
+		snprintf(out, MANIFEST_TIME_LEN + 1, "%s", c);
+	json_decref(meta);
+	free(sb.data);
+	return 0;
+}
+
 int doc_download(struct http_request *req, struct storage_client *storage,
 		 struct catalog_client *catalog, const char *spool_dir)
 {
@@ -826,16 +868,20 @@ int doc_download(struct http_request *req, struct storage_client *storage,
 		goto fail;
 	for (size_t i = 0; i < page.n && !via; i++) {
 		const char *ds = page.entries[i].key + strlen(prefix);
-		for (size_t k = 0; k < nlist && !via; k++) {
-			if (strcmp(list[k].name, ds) != 0 || strcmp(list[k].fingerprint,
-								     doc_rows_fingerprint()) != 0)
-				continue;
-			int has_masks = list[k].masked[0] && strcmp(list[k].masked, "[]") != 0;
-			if (masked_role && has_masks)
-				masked_only = 1;
-			else
+		for (size_t k = 0; k < nlist && !via; k++)
+			if (!strcmp(list[k].name, ds) &&
+			    grants(&list[k], masked_role, &masked_only))
 				via = page.entries[i].key;
-		}
+	}
+	/* renamed since (note 7): the record's dataset creation time names it */
+	for (size_t i = 0; i < page.n && !via && !masked_only; i++) {
+		char created[MANIFEST_TIME_LEN + 1];
+		if (sidecar_created_at(storage, &call, page.entries[i].key, created, &err) != 0)
+			goto fail;
+		for (size_t k = 0; k < nlist && !via && created[0]; k++)
+			if (!strcmp(list[k].created_at, created) &&
+			    grants(&list[k], masked_role, &masked_only))
+				via = page.entries[i].key;
 	}
 	if (!via) {
 		if (masked_only)

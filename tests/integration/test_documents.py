@@ -280,6 +280,19 @@ class TestDocuments(DocsBase):
         self.assertIn(st, (200, 204))
         self.assertEqual(request("GET", self.base + "/v1/documents/" + doc)[0], 404)
 
+    def test_download_follows_a_renamed_dataset(self):
+        doc = b"renamed later: a forklift driver with ten years\n"
+        self.ingest("resumes_r", [("r.txt", doc)])
+        st, _, obj = request_json("POST", self.base + "/v1/datasets/resumes_r/rename",
+                                  {"to": "resumes_r2"}, bearer(self.token))
+        self.assertEqual(st, 200, obj)
+        st, _, got = request("GET", self.base + "/v1/documents/" + sha(doc))
+        self.assertEqual((st, got), (200, doc))
+        # dropped under its new name: gone
+        st, _, _ = request("DELETE", self.base + "/v1/catalog/manifest/resumes_r2")
+        self.assertIn(st, (200, 204))
+        self.assertEqual(request("GET", self.base + "/v1/documents/" + sha(doc))[0], 404)
+
     def test_upload_cap_names_the_file(self):
         srv = self.start("serve", env={"LAKEHOUSE_LOG": "quiet",
                                        "LAKEHOUSE_INGESTD_MAX_UPLOAD_BYTES": "4096"})
