@@ -37,17 +37,21 @@
  *     file's doc_id and file name in upload order, so the same files again
  *     are `existing` and the object key is content-addressed like a CSV's.
  *     pipeline.c note 8 keeps documents and tables apart (409).
- *  6. After a 200 (new or existing): documents/<doc_id>/in/<name> records
- *     that the dataset holds the document, with its file name and media
- *     type (write-once, the first name stays; written again on every
+ *  6. After a 200 (new or existing): documents/<doc_id>/in/<identity>
+ *     records that the dataset holds the document, with its file name and
+ *     media type; <identity> is the digits of the dataset's creation time
+ *     (never its name: records are write-once and outlive a drop or
+ *     rename, and a new dataset under the old name must not inherit them)
+ *     (write-once, the first name stays; written again on every
  *     ingest, so a re-ingest repairs one lost to a crash), and the index on
  *     `text` is declared if the dataset has no index (catalogd's PUT
  *     /catalog/index/<name>, as `lakehouse index` does). Neither failing
  *     undoes the version: the answer says so ("index_error").
  *  7. Download: the sidecars under documents/<doc_id>/in/ name the
- *     datasets; one that still exists as a documents dataset grants the
- *     download, found by name or, once renamed, by the dataset creation
- *     time the sidecar holds (it stays through renames, ADR 0175). write/admin (and no auth) read through any; read and agent
+ *     datasets by identity; a listed documents dataset whose creation time
+ *     has those digits grants the download (it keeps it through renames,
+ *     ADR 0175; a dropped and re-created one has a new one). write/admin
+ *     (and no auth) read through any; read and agent
  *     tokens only through one without personal columns (ADR 0211: the
  *     original holds every word of the text unmasked). The original is
  *     fetched into an unnamed spool file (checked against its SHA-256 by
@@ -602,16 +606,31 @@ static int store_original(const struct pipeline_env *env, const struct doc_uploa
 	return storage_client_put(env->storage, &call, key, &put, err) < 0 ? -1 : 0;
 }
 
+/* The key segment naming a dataset in download records (note 6): the
+ * digits of its creation time, which it keeps through renames and which a
+ * dataset made later under the same name does not share. */
+static void identity_segment(const char *created_at, char out[MANIFEST_TIME_LEN + 1])
+{
+	size_t n = 0;
+	for (const char *p = created_at; *p && n < MANIFEST_TIME_LEN; p++)
+		if (*p >= '0' && *p <= '9')
+			out[n++] = *p;
+	out[n] = '\0';
+}
+
 static int store_sidecar(const struct pipeline_env *env, const struct doc_file *f,
 			 const char *name, const char *created_at, struct lh_error *err)
 {
 	struct peer_call call = { .request_id = env->request_id, .who = env->who };
-	char key[160];
-	snprintf(key, sizeof key, "documents/%s/in/%s", f->doc_id, name);
+	char key[160], ident[MANIFEST_TIME_LEN + 1];
+	identity_segment(created_at ? created_at : "", ident);
+	if (!ident[0])
+		return lh_fail(err, 502, "upstream_failed", "the catalog did not say when the "
+			       "dataset was created");
+	snprintf(key, sizeof key, "documents/%s/in/%s", f->doc_id, ident);
 	json_t *o = json_object();
 	json_object_set_new(o, "dataset", json_string(name));
-	if (created_at)   /* the dataset's identity through renames (note 7) */
-		json_object_set_new(o, "dataset_created_at", json_string(created_at));
+	json_object_set_new(o, "dataset_created_at", json_string(created_at));
 	json_object_set_new(o, "file_name", json_string(f->name));
 	json_object_set_new(o, "media_type", json_string(media_type_of(f->format)));
 	json_object_set_new(o, "format", json_string(doc_format_name(f->format)));
@@ -831,28 +850,6 @@ static int grants(const struct manifest_summary *d, int masked_role, int *masked
 	return 1;
 }
 
-/* The dataset creation time a download record holds into out ("" when the
- * record predates it or is damaged). 0, or -1 with err. */
-static int sidecar_created_at(struct storage_client *storage, struct peer_call *call,
-			      const char *key, char out[MANIFEST_TIME_LEN + 1], struct lh_error *err)
-{
-	struct buf_sink sb = { .cap = LH_DOC_SIDECAR_MAX_BYTES };
-	out[0] = '\0';
-	sb.data = xmalloc(sb.cap + 1);
-	if (storage_client_get(storage, call, key, buf_sink_write, &sb, err) != 0) {
-		free(sb.data);
-		return -1;
-	}
-	sb.data[sb.len] = '\0';
-	json_t *meta = json_loads(sb.data, 0, NULL);
-	const char *c = json_string_value(json_object_get(meta, "dataset_created_at"));
-	if (c)
-		snprintf(out, MANIFEST_TIME_LEN + 1, "%s", c);
-	json_decref(meta);
-	free(sb.data);
-	return 0;
-}
-
 int doc_download(struct http_request *req, struct storage_client *storage,
 		 struct catalog_client *catalog, const char *spool_dir)
 {
@@ -880,21 +877,14 @@ int doc_download(struct http_request *req, struct storage_client *storage,
 	    catalog_client_datasets(catalog, &call, &list, &nlist, &err) != 0)
 		goto fail;
 	for (size_t i = 0; i < page.n && !via; i++) {
-		const char *ds = page.entries[i].key + strlen(prefix);
-		for (size_t k = 0; k < nlist && !via; k++)
-			if (!strcmp(list[k].name, ds) &&
+		const char *ident = page.entries[i].key + strlen(prefix);
+		for (size_t k = 0; k < nlist && !via; k++) {
+			char seg[MANIFEST_TIME_LEN + 1];
+			identity_segment(list[k].created_at, seg);
+			if (seg[0] && !strcmp(seg, ident) &&
 			    grants(&list[k], masked_role, &masked_only))
 				via = page.entries[i].key;
-	}
-	/* renamed since (note 7): the record's dataset creation time names it */
-	for (size_t i = 0; i < page.n && !via && !masked_only; i++) {
-		char created[MANIFEST_TIME_LEN + 1];
-		if (sidecar_created_at(storage, &call, page.entries[i].key, created, &err) != 0)
-			goto fail;
-		for (size_t k = 0; k < nlist && !via && created[0]; k++)
-			if (!strcmp(list[k].created_at, created) &&
-			    grants(&list[k], masked_role, &masked_only))
-				via = page.entries[i].key;
+		}
 	}
 	if (!via) {
 		if (masked_only)
