@@ -8,8 +8,8 @@
  *     and the 413 names the file that crossed it. A file name is reduced to
  *     its last path segment, control characters and invalid UTF-8 become
  *     '_' (it is a utf8 column and a Content-Disposition).
- *  2. Reading (doc_upload_run): each file is read from the spool into
- *     memory (at most the cap), extracted by src/documents (doc_extract: the
+ *  2. Reading (doc_upload_run): each file's range of the spool is mapped
+ *     read-only (mmap: no heap copy of a 250 MB file), extracted by src/documents (doc_extract: the
  *     PDF parser runs in a child process) and chunked (doc_chunk), and its
  *     chunks are appended to a second spool as rows (doc_rows.h). A file
  *     that fails is kept as {file_name, code, error}: its error's words
@@ -37,17 +37,21 @@
  *     file's doc_id and file name in upload order, so the same files again
  *     are `existing` and the object key is content-addressed like a CSV's.
  *     pipeline.c note 8 keeps documents and tables apart (409).
- *  6. After a 200 (new or existing): documents/<doc_id>/in/<name> records
- *     that the dataset holds the document, with its file name and media
- *     type (write-once, the first name stays; written again on every
+ *  6. After a 200 (new or existing): documents/<doc_id>/in/<identity>
+ *     records that the dataset holds the document, with its file name and
+ *     media type; <identity> is the digits of the dataset's creation time
+ *     (never its name: records are write-once and outlive a drop or
+ *     rename, and a new dataset under the old name must not inherit them)
+ *     (write-once, the first name stays; written again on every
  *     ingest, so a re-ingest repairs one lost to a crash), and the index on
  *     `text` is declared if the dataset has no index (catalogd's PUT
  *     /catalog/index/<name>, as `lakehouse index` does). Neither failing
  *     undoes the version: the answer says so ("index_error").
  *  7. Download: the sidecars under documents/<doc_id>/in/ name the
- *     datasets; one that still exists as a documents dataset grants the
- *     download, found by name or, once renamed, by the dataset creation
- *     time the sidecar holds (it stays through renames, ADR 0175). write/admin (and no auth) read through any; read and agent
+ *     datasets by identity; a listed documents dataset whose creation time
+ *     has those digits grants the download (it keeps it through renames,
+ *     ADR 0175; a dropped and re-created one has a new one). write/admin
+ *     (and no auth) read through any; read and agent
  *     tokens only through one without personal columns (ADR 0211: the
  *     original holds every word of the text unmasked). The original is
  *     fetched into an unnamed spool file (checked against its SHA-256 by
@@ -78,6 +82,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <unistd.h>
 
 #define DOC_DIGEST_TAG "lakehouse-documents-1"
@@ -269,21 +274,30 @@ void doc_upload_callbacks(struct doc_upload *d, struct multipart_callbacks *cb)
 
 /* ---- reading the files (note 2) ---------------------------------------- */
 
-static int read_range(int fd, uint64_t off, uint64_t len, unsigned char **out, struct lh_error *err)
+/* Note 2: the file's range of the spool, mapped read-only (pages the
+ * kernel can drop, not a heap copy): *base and *maplen for munmap. */
+static int map_range(int fd, uint64_t off, uint64_t len, const unsigned char **out, void **base,
+		     size_t *maplen, struct lh_error *err)
 {
-	unsigned char *buf = xmalloc(len ? (size_t)len : 1);
-	size_t got = 0;
-	while (got < len) {
-		ssize_t r = pread(fd, buf + got, (size_t)len - got, (off_t)(off + got));
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r <= 0) {
-			free(buf);
-			return lh_fail(err, 500, "io_error", "the upload could not be read back");
-		}
-		got += (size_t)r;
+	static const unsigned char empty[1];
+	*base = NULL;
+	*maplen = 0;
+	if (len == 0) {
+		*out = empty;
+		return 0;
 	}
-	*out = buf;
+	long page = sysconf(_SC_PAGESIZE);
+	uint64_t start = off - off % (uint64_t)(page > 0 ? page : 4096);
+	size_t n = (size_t)(off - start + len);
+	void *m = mmap(NULL, n, PROT_READ, MAP_PRIVATE, fd, (off_t)start);
+	if (m == MAP_FAILED) {
+		lh_fail(err, 500, "io_error", "the upload could not be read back");
+		lh_error_detail(err, "mmap: %s", strerror(errno));
+		return -1;
+	}
+	*base = m;
+	*maplen = n;
+	*out = (const unsigned char *)m + (off - start);
 	return 0;
 }
 
@@ -292,7 +306,9 @@ static int read_range(int fd, uint64_t off, uint64_t len, unsigned char **out, s
 static void extract_file(const struct doc_upload *d, struct doc_file *f,
 			 const struct doc_limits *lim)
 {
-	unsigned char *data = NULL;
+	const unsigned char *data = NULL;
+	void *base = NULL;
+	size_t maplen = 0;
 	struct doc_text text = { 0 };
 
 	if (!f->name[0]) {
@@ -300,7 +316,7 @@ static void extract_file(const struct doc_upload *d, struct doc_file *f,
 			"its name (multipart filename, or ?file_name= with a single file)");
 		return;
 	}
-	if (read_range(d->spool_fd, f->offset, f->len, &data, &f->err) != 0)
+	if (map_range(d->spool_fd, f->offset, f->len, &data, &base, &maplen, &f->err) != 0)
 		return;
 	if (doc_extract(f->name, data, (size_t)f->len, lim, &text, &f->err) == 0 &&
 	    doc_chunk(&text, 0, &f->chunk_list, &f->nchunk_list, &f->err) == 0) {
@@ -312,7 +328,8 @@ static void extract_file(const struct doc_upload *d, struct doc_file *f,
 		f->extracted = 1;
 	}
 	doc_text_free(&text);
-	free(data);
+	if (base)
+		munmap(base, maplen);
 }
 
 /* Append an extracted file's rows in upload order (note 2). A bad file is
@@ -589,16 +606,31 @@ static int store_original(const struct pipeline_env *env, const struct doc_uploa
 	return storage_client_put(env->storage, &call, key, &put, err) < 0 ? -1 : 0;
 }
 
+/* The key segment naming a dataset in download records (note 6): the
+ * digits of its creation time, which it keeps through renames and which a
+ * dataset made later under the same name does not share. */
+static void identity_segment(const char *created_at, char out[MANIFEST_TIME_LEN + 1])
+{
+	size_t n = 0;
+	for (const char *p = created_at; *p && n < MANIFEST_TIME_LEN; p++)
+		if (*p >= '0' && *p <= '9')
+			out[n++] = *p;
+	out[n] = '\0';
+}
+
 static int store_sidecar(const struct pipeline_env *env, const struct doc_file *f,
 			 const char *name, const char *created_at, struct lh_error *err)
 {
 	struct peer_call call = { .request_id = env->request_id, .who = env->who };
-	char key[160];
-	snprintf(key, sizeof key, "documents/%s/in/%s", f->doc_id, name);
+	char key[160], ident[MANIFEST_TIME_LEN + 1];
+	identity_segment(created_at ? created_at : "", ident);
+	if (!ident[0])
+		return lh_fail(err, 502, "upstream_failed", "the catalog did not say when the "
+			       "dataset was created");
+	snprintf(key, sizeof key, "documents/%s/in/%s", f->doc_id, ident);
 	json_t *o = json_object();
 	json_object_set_new(o, "dataset", json_string(name));
-	if (created_at)   /* the dataset's identity through renames (note 7) */
-		json_object_set_new(o, "dataset_created_at", json_string(created_at));
+	json_object_set_new(o, "dataset_created_at", json_string(created_at));
 	json_object_set_new(o, "file_name", json_string(f->name));
 	json_object_set_new(o, "media_type", json_string(media_type_of(f->format)));
 	json_object_set_new(o, "format", json_string(doc_format_name(f->format)));
@@ -818,28 +850,6 @@ static int grants(const struct manifest_summary *d, int masked_role, int *masked
 	return 1;
 }
 
-/* The dataset creation time a download record holds into out ("" when the
- * record predates it or is damaged). 0, or -1 with err. */
-static int sidecar_created_at(struct storage_client *storage, struct peer_call *call,
-			      const char *key, char out[MANIFEST_TIME_LEN + 1], struct lh_error *err)
-{
-	struct buf_sink sb = { .cap = LH_DOC_SIDECAR_MAX_BYTES };
-	out[0] = '\0';
-	sb.data = xmalloc(sb.cap + 1);
-	if (storage_client_get(storage, call, key, buf_sink_write, &sb, err) != 0) {
-		free(sb.data);
-		return -1;
-	}
-	sb.data[sb.len] = '\0';
-	json_t *meta = json_loads(sb.data, 0, NULL);
-	const char *c = json_string_value(json_object_get(meta, "dataset_created_at"));
-	if (c)
-		snprintf(out, MANIFEST_TIME_LEN + 1, "%s", c);
-	json_decref(meta);
-	free(sb.data);
-	return 0;
-}
-
 int doc_download(struct http_request *req, struct storage_client *storage,
 		 struct catalog_client *catalog, const char *spool_dir)
 {
@@ -867,21 +877,14 @@ int doc_download(struct http_request *req, struct storage_client *storage,
 	    catalog_client_datasets(catalog, &call, &list, &nlist, &err) != 0)
 		goto fail;
 	for (size_t i = 0; i < page.n && !via; i++) {
-		const char *ds = page.entries[i].key + strlen(prefix);
-		for (size_t k = 0; k < nlist && !via; k++)
-			if (!strcmp(list[k].name, ds) &&
+		const char *ident = page.entries[i].key + strlen(prefix);
+		for (size_t k = 0; k < nlist && !via; k++) {
+			char seg[MANIFEST_TIME_LEN + 1];
+			identity_segment(list[k].created_at, seg);
+			if (seg[0] && !strcmp(seg, ident) &&
 			    grants(&list[k], masked_role, &masked_only))
 				via = page.entries[i].key;
-	}
-	/* renamed since (note 7): the record's dataset creation time names it */
-	for (size_t i = 0; i < page.n && !via && !masked_only; i++) {
-		char created[MANIFEST_TIME_LEN + 1];
-		if (sidecar_created_at(storage, &call, page.entries[i].key, created, &err) != 0)
-			goto fail;
-		for (size_t k = 0; k < nlist && !via && created[0]; k++)
-			if (!strcmp(list[k].created_at, created) &&
-			    grants(&list[k], masked_role, &masked_only))
-				via = page.entries[i].key;
+		}
 	}
 	if (!via) {
 		if (masked_only)
