@@ -44,6 +44,9 @@
 #define LH_GATEWAY_MAX_FWD_HEADERS     16          /* headers forwarded each way */
 #define LH_ICEBERG_CACHE_TABLES        16          /* tables whose file keys the gateway
 						    * keeps (gateway/iceberg.c, ADR 0237) */
+#define LH_ICEBERG_FOOTER_MAX_CHUNKS   (1u << 20)  /* row groups x columns of a Parquet
+						     * footer read for Iceberg metrics;
+						     * more: no metrics (~80 MB at most) */
 #define LH_ICEBERG_PAGE_MAX            1000        /* largest pageSize of list tables */
 
 /* upstream pools (common/upstream.c, ADR 0075) */
