@@ -48,15 +48,18 @@
  *     stream's free callback: a worker that finished its answer goes back
  *     to the pool, one still busy is killed; the cache files are unpinned.
  * 10. A catalog outage (ADR 0205, catalog_state.c): when GET
- *     /catalog/datasets fails with a 5xx, the query is answered from the
- *     last dataset list the catalog gave (its masks included) and the
- *     manifests already cached, if that list was asked for at most
- *     [queryd] catalog_stale_seconds ago; the answer says how old it is
+ *     /catalog/datasets gets no answer (catalog_state_is_outage), the query
+ *     is answered from the last dataset list the catalog gave (its masks
+ *     included) and the manifests already cached, if that list was asked
+ *     for at most [queryd] catalog_stale_seconds ago (a masked caller, r->mask:
+ *     catalog_stale_masked_seconds, default 0); the answer says how old it is
  *     (X-Lakehouse-Catalog-Age, whole seconds). Otherwise, or when a
  *     version the query needs was never read, 503 catalog_unavailable. A
  *     list becomes the known one only once its snapshot (note 8) was built,
- *     so every manifest an answer from it needs is cached. Search does the
- *     same with the index declarations and manifests it asked for
+ *     so every manifest an answer from it needs is cached — or read for a
+ *     search's masks (qrun_dataset_masked), so the masks are never older
+ *     than what a search answered (a manifest missing then: 503). Search
+ *     does the same with the index declarations and manifests it asked for
  *     (qrun_manifest, qrun_index_get). After a failure, the catalog is left
  *     alone for LH_QUERYD_CATALOG_RETRY_MS while the known list can answer.
  */
