@@ -21,11 +21,17 @@
  *     skipped and listed, and the exit status is still 0.
  *  5. Progress: one bar over the bytes of all files (cli_progress.c, only
  *     on a terminal), then a summary line on stdout.
+ *  6. Each upload has its own multipart boundary, "lakehouse-" and 32 hex
+ *     digits from the kernel's CSPRNG (random.h), so a file cannot end its
+ *     own part and smuggle in others (a fixed boundary let one do that).
+ *     The files are checked for it as they are sent; one holding it stops
+ *     the upload before its end (the server writes nothing) and is named.
  */
 #include "cli/cli.h"
 #include "cli/cli_int.h"
 
 #include "common/limits.h"
+#include "common/random.h"
 #include "common/xmalloc.h"
 
 #include <dirent.h>
@@ -40,7 +46,7 @@
 
 #define CLI_DOC_BATCH_BYTES (32ull << 20)
 #define CLI_DOC_BATCH_FILES 500
-#define CLI_DOC_BOUNDARY "lakehouse-documents-7d2f9c41b3"
+#define CLI_DOC_BOUNDARY_MAX 64
 
 struct doc_path {
 	char *path;
@@ -129,6 +135,10 @@ struct doc_body {
 	struct cli_progress *progress;
 	int read_errno;
 	const char *failed_path;
+	const char *boundary;  /* random per upload (note 6) */
+	char tail[CLI_DOC_BOUNDARY_MAX];  /* the file's last bytes, for a match across reads */
+	size_t tail_len;
+	int has_boundary;      /* the file holds the boundary: refused */
 };
 
 static const char *base_name(const char *p)
@@ -139,7 +149,8 @@ static const char *base_name(const char *p)
 
 /* The part headers of `path` into out: its base name as the filename
  * ('"' and control characters become '_'). */
-static size_t part_head(const char *path, int first, char *out, size_t cap)
+static size_t part_head(const char *boundary, const char *path, int first, char *out,
+			size_t cap)
 {
 	char name[LH_DOC_FILE_NAME_MAX + 1];
 	size_t k = 0;
@@ -148,17 +159,40 @@ static size_t part_head(const char *path, int first, char *out, size_t cap)
 	name[k] = '\0';
 	int n = snprintf(out, cap, "%s--%s\r\nContent-Disposition: form-data; name=\"file\"; "
 			 "filename=\"%s\"\r\nContent-Type: application/octet-stream\r\n\r\n",
-			 first ? "" : "\r\n", CLI_DOC_BOUNDARY, name);
+			 first ? "" : "\r\n", boundary, name);
 	return n < 0 ? 0 : (size_t)n >= cap ? cap - 1 : (size_t)n;
 }
 
-static uint64_t body_length(const struct doc_path *files, size_t n)
+static uint64_t body_length(const char *boundary, const struct doc_path *files, size_t n)
 {
 	char head[600];
 	uint64_t len = 0;
 	for (size_t i = 0; i < n; i++)
-		len += part_head(files[i].path, i == 0, head, sizeof head) + files[i].size;
-	return len + strlen("\r\n--" CLI_DOC_BOUNDARY "--\r\n");
+		len += part_head(boundary, files[i].path, i == 0, head, sizeof head) + files[i].size;
+	return len + strlen("\r\n----\r\n") + strlen(boundary);
+}
+
+/* Note 6: whether the boundary occurs in the file's bytes read so far
+ * (buf[0..n) follows the ones before it, whose last bytes are in b->tail). */
+static int holds_boundary(struct doc_body *b, const char *buf, size_t n)
+{
+	size_t bl = strlen(b->boundary), head = n < bl - 1 ? n : bl - 1;
+	char across[2 * CLI_DOC_BOUNDARY_MAX];
+	memcpy(across, b->tail, b->tail_len);
+	memcpy(across + b->tail_len, buf, head);
+	if (memmem(across, b->tail_len + head, b->boundary, bl) || memmem(buf, n, b->boundary, bl))
+		return 1;
+	size_t keep = bl - 1;
+	if (n >= keep) {
+		memcpy(b->tail, buf + n - keep, keep);
+		b->tail_len = keep;
+	} else {
+		size_t all = b->tail_len + n, drop = all > keep ? all - keep : 0;
+		memmove(b->tail, b->tail + drop, b->tail_len - drop);
+		memcpy(b->tail + b->tail_len - drop, buf, n);
+		b->tail_len = all - drop;
+	}
+	return 0;
 }
 
 static ssize_t body_read(void *ctx, char *buf, size_t max)
@@ -195,6 +229,11 @@ static ssize_t body_read(void *ctx, char *buf, size_t max)
 				b->failed_path = b->files[b->at].path;
 				return -1;
 			}
+			if (n > 0 && holds_boundary(b, buf, (size_t)n)) {
+				b->has_boundary = 1;
+				b->failed_path = b->files[b->at].path;
+				return -1;
+			}
 			if (n > 0) {
 				*b->sent += (uint64_t)n;
 				cli_progress_update(b->progress, *b->sent);
@@ -204,12 +243,14 @@ static ssize_t body_read(void *ctx, char *buf, size_t max)
 			b->fd = -1;
 			b->at++;
 			b->head_off = 0;
+			b->tail_len = 0;
 			if (b->at < b->n) {
-				b->head_len = part_head(b->files[b->at].path, 0, b->head, sizeof b->head);
+				b->head_len = part_head(b->boundary, b->files[b->at].path, 0, b->head,
+							sizeof b->head);
 				b->stage = 0;
 			} else {
 				b->head_len = (size_t)snprintf(b->head, sizeof b->head, "\r\n--%s--\r\n",
-							       CLI_DOC_BOUNDARY);
+							       b->boundary);
 				b->stage = 2;
 			}
 		} else {
@@ -246,10 +287,16 @@ static int send_batch(const char *name, const char *mode, int partial,
 	char *url = cli_url(path);
 	free(q);
 	free(path);
-	const char *hdrs[] = { "Content-Type: multipart/form-data; boundary=" CLI_DOC_BOUNDARY,
-			       "Accept: application/json", NULL };
-	struct doc_body b = { .files = files, .n = n, .fd = -1, .sent = sent, .progress = progress };
-	b.head_len = part_head(files[0].path, 1, b.head, sizeof b.head);
+	/* note 6: a boundary no one can guess, so no file's bytes can end its part */
+	char boundary[CLI_DOC_BOUNDARY_MAX], rnd[33];
+	if (random_hex(rnd, 16) != 0)
+		random_name(rnd, 16);
+	snprintf(boundary, sizeof boundary, "lakehouse-%s", rnd);
+	char *ctype = xasprintf("Content-Type: multipart/form-data; boundary=%s", boundary);
+	const char *hdrs[] = { ctype, "Accept: application/json", NULL };
+	struct doc_body b = { .files = files, .n = n, .fd = -1, .sent = sent, .progress = progress,
+			      .boundary = boundary };
+	b.head_len = part_head(boundary, files[0].path, 1, b.head, sizeof b.head);
 	struct http_client_request r;
 	struct http_client_response resp;
 	http_client_request_init(&r);
@@ -258,11 +305,20 @@ static int send_batch(const char *name, const char *mode, int partial,
 	r.headers = hdrs;
 	r.body_source = body_read;
 	r.body_source_ctx = &b;
-	r.body_source_len = body_length(files, n);
+	r.body_source_len = body_length(boundary, files, n);
 	int rc = cli_send(&r, &resp);
 	if (b.fd >= 0)
 		close(b.fd);
 	free(url);
+	free(ctype);
+	if (b.has_boundary) {
+		fprintf(stderr, "lakehouse: %s holds the upload's random boundary, so it was not "
+			"sent (nothing of this upload is written); run the command again\n",
+			b.failed_path);
+		if (rc == CLI_OK)
+			http_client_response_free(&resp);
+		return CLI_FAILED;
+	}
 	if (b.read_errno) {
 		fprintf(stderr, "lakehouse: reading %s failed: %s\n", b.failed_path,
 			strerror(b.read_errno));

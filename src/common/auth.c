@@ -163,6 +163,10 @@ int auth_is_raw_data(const char *method, const char *path)
 		return 0;
 	if (!strncmp(path, "/v1/", 4))
 		path += 3;
+	/* queryd's builder of a table's Iceberg metadata (ADR 0230): its
+	 * manifests hold every column's bounds, masked ones too (ADR 0237). */
+	if (!strncmp(path, "/iceberg/tables/", 16))
+		return 1;
 	if (strncmp(path, "/storage/get/", 13) != 0)
 		return 0;
 	path += 13;
@@ -170,7 +174,9 @@ int auth_is_raw_data(const char *method, const char *path)
 		path++;
 	return !strncmp(path, "datasets/", 9) || !strncmp(path, "_index/", 7) ||
 	       !strncmp(path, "datasets%2", 10) || !strncmp(path, "_index%2", 8) ||
-	       !strncmp(path, "documents/", 10) || !strncmp(path, "documents%2", 11);
+	       !strncmp(path, "documents/", 10) || !strncmp(path, "documents%2", 11) ||
+	       !strncmp(path, "_iceberg/", 9) || !strncmp(path, "_iceberg%2", 10) ||
+	       !strncasecmp(path, "%5Ficeberg", 10);
 }
 
 enum auth_outcome auth_identify(const struct lh_config *cfg, const char *authorization,

@@ -62,9 +62,10 @@ int auth_is_write(const char *method, const char *path);
 int auth_is_admin(const char *method, const char *path);
 
 /* Whether (method, path) reads a stored data or index object byte for byte
- * (GET/HEAD .../storage/get/datasets/..., .../_index/... or .../documents/...,
- * the original files of documents, ADR 0227), which a read or agent token
- * may not: those objects hold personal columns unmasked. */
+ * (GET/HEAD .../storage/get/datasets/..., .../_index/..., .../_iceberg/...
+ * or .../documents/..., the original files of documents, ADR 0227), or has
+ * queryd build Iceberg metadata (GET /iceberg/tables/..., ADR 0237), which a
+ * read or agent token may not: those objects hold personal columns unmasked. */
 int auth_is_raw_data(const char *method, const char *path);
 
 /* Who the Authorization header (or NULL) names: AUTH_ALLOW with *out

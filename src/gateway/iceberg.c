@@ -38,8 +38,9 @@
  *     the metadata for that base (GET /iceberg/tables/<t>?base=, H19a's
  *     builder, ADR 0230-0234); metadata files are write-once per base.
  *  5. Reads from upstreams carry the caller's token (ui_call_service), except
- *     the file bytes for read and agent tokens, which storaged would refuse
- *     them: those go with the services' token after note 3's check.
+ *     the file bytes and queryd's metadata build for read and agent tokens,
+ *     which storaged and queryd refuse them (auth_is_raw_data): those go with
+ *     the services' token after note 3's check.
  */
 #include "gateway/gateway_int.h"
 #include "gateway/ui_int.h"
@@ -419,7 +420,14 @@ static int ice_table_metadata(struct http_request *req, const char *table, const
 	char *path = xasprintf("/iceberg/tables/%s?base=%s", table, eb);
 	free(eb);
 	*out = NULL;
-	int rc = ui_call_service(req, GW_QUERYD, "GET", path, NULL, &status, &body, &err);
+	/* queryd builds metadata for write and admin tokens and the services'
+	 * token only (the manifests hold masked columns' bounds): a read or
+	 * agent token's request goes with the services' token once
+	 * ice_check_masks has let it through (note 5). */
+	struct gateway *g = http_request_ctx(req);
+	const char *as = role_is_masked(req) && http_request_role(req) != LH_ROLE_NONE
+				 ? auth_service_token(g->auth_cfg) : NULL;
+	int rc = ui_call_service_as(req, GW_QUERYD, "GET", path, NULL, as, &status, &body, &err);
 	free(path);
 	if (rc) {
 		ice_fail_err(req, &err);

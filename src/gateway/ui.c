@@ -147,6 +147,13 @@ int ui_call_service(struct http_request *req, int which, const char *method,
 			const char *path, const char *body, long *status, json_t **out,
 			struct lh_error *err)
 {
+	return ui_call_service_as(req, which, method, path, body, NULL, status, out, err);
+}
+
+int ui_call_service_as(struct http_request *req, int which, const char *method,
+		       const char *path, const char *body, const char *token, long *status,
+		       json_t **out, struct lh_error *err)
+{
 	struct gateway *g = http_request_ctx(req);
 	const struct gateway_upstream *up = &g->up[which];
 	struct http_client_response resp = { 0 };
@@ -167,7 +174,7 @@ int ui_call_service(struct http_request *req, int which, const char *method,
 	http_client_request_init(&r);
 	r.method = method;
 	r.request_id = http_request_id(req);
-	r.bearer_token = auth && !strncasecmp(auth, "Bearer ", 7) ? auth + 7 : NULL;
+	r.bearer_token = token ? token : auth && !strncasecmp(auth, "Bearer ", 7) ? auth + 7 : NULL;
 	r.headers = hdrs;
 	if (body) {
 		r.body = body;

@@ -185,6 +185,11 @@ struct peer_call ui_peer_call(struct http_request *req);
 int ui_call_service(struct http_request *req, int which, const char *method,
 		    const char *path, const char *body, long *status, json_t **out,
 		    struct lh_error *err);
+/* As ui_call_service, with `token` (when not NULL) as the bearer token
+ * instead of the request's. */
+int ui_call_service_as(struct http_request *req, int which, const char *method,
+		       const char *path, const char *body, const char *token, long *status,
+		       json_t **out, struct lh_error *err);
 /* A queryd query as JSON (format json, at most max_rows rows, within
  * timeout_ms or queryd's own limit when 0); as ui_call_service. */
 int ui_run_query(struct http_request *req, const char *sql, long max_rows, long timeout_ms,

@@ -37,16 +37,21 @@
  *     file's doc_id and file name in upload order, so the same files again
  *     are `existing` and the object key is content-addressed like a CSV's.
  *     pipeline.c note 8 keeps documents and tables apart (409).
- *  6. After a 200 (new or existing): documents/<doc_id>/in/<name> records
- *     that the dataset holds the document, with its file name and media
- *     type (write-once, the first name stays; written again on every
+ *  6. After a 200 (new or existing): documents/<doc_id>/in/<identity>
+ *     records that the dataset holds the document, with its file name and
+ *     media type; <identity> is the digits of the dataset's creation time
+ *     (never its name: records are write-once and outlive a drop or
+ *     rename, and a new dataset under the old name must not inherit them)
+ *     (write-once, the first name stays; written again on every
  *     ingest, so a re-ingest repairs one lost to a crash), and the index on
  *     `text` is declared if the dataset has no index (catalogd's PUT
  *     /catalog/index/<name>, as `lakehouse index` does). Neither failing
  *     undoes the version: the answer says so ("index_error").
  *  7. Download: the sidecars under documents/<doc_id>/in/ name the
- *     datasets; one that still exists as a documents dataset grants the
- *     download. write/admin (and no auth) read through any; read and agent
+ *     datasets by identity; a listed documents dataset whose creation time
+ *     has those digits grants the download (it keeps it through renames,
+ *     ADR 0175; a dropped and re-created one has a new one). write/admin
+ *     (and no auth) read through any; read and agent
  *     tokens only through one without personal columns (ADR 0211: the
  *     original holds every word of the text unmasked). The original is
  *     fetched into an unnamed spool file (checked against its SHA-256 by
@@ -588,14 +593,31 @@ static int store_original(const struct pipeline_env *env, const struct doc_uploa
 	return storage_client_put(env->storage, &call, key, &put, err) < 0 ? -1 : 0;
 }
 
+/* The key segment naming a dataset in download records (note 6): the
+ * digits of its creation time, which it keeps through renames and which a
+ * dataset made later under the same name does not share. */
+static void identity_segment(const char *created_at, char out[MANIFEST_TIME_LEN + 1])
+{
+	size_t n = 0;
+	for (const char *p = created_at; *p && n < MANIFEST_TIME_LEN; p++)
+		if (*p >= '0' && *p <= '9')
+			out[n++] = *p;
+	out[n] = '\0';
+}
+
 static int store_sidecar(const struct pipeline_env *env, const struct doc_file *f,
-			 const char *name, struct lh_error *err)
+			 const char *name, const char *created_at, struct lh_error *err)
 {
 	struct peer_call call = { .request_id = env->request_id, .who = env->who };
-	char key[160];
-	snprintf(key, sizeof key, "documents/%s/in/%s", f->doc_id, name);
+	char key[160], ident[MANIFEST_TIME_LEN + 1];
+	identity_segment(created_at ? created_at : "", ident);
+	if (!ident[0])
+		return lh_fail(err, 502, "upstream_failed", "the catalog did not say when the "
+			       "dataset was created");
+	snprintf(key, sizeof key, "documents/%s/in/%s", f->doc_id, ident);
 	json_t *o = json_object();
 	json_object_set_new(o, "dataset", json_string(name));
+	json_object_set_new(o, "dataset_created_at", json_string(created_at));
 	json_object_set_new(o, "file_name", json_string(f->name));
 	json_object_set_new(o, "media_type", json_string(media_type_of(f->format)));
 	json_object_set_new(o, "format", json_string(doc_format_name(f->format)));
@@ -695,11 +717,13 @@ int doc_upload_run(struct doc_upload *d, const struct pipeline_env *env,
 	if (*status != 200)
 		goto out;
 	json_t *files = json_array(), *skipped = json_array();
+	const char *created_at =
+		json_string_value(json_object_get(json_object_get(*body, "manifest"), "created_at"));
 	const char *sidecar_error = NULL;
 	struct lh_error side = { 0 };
 	for (size_t i = 0; i < d->nfiles; i++) {
 		struct doc_file *f = &d->files[i];
-		if (f->ok && !sidecar_error && store_sidecar(env, f, name, &side) != 0)  /* 6 */
+		if (f->ok && !sidecar_error && store_sidecar(env, f, name, created_at, &side) != 0)  /* 6 */
 			sidecar_error = side.msg;
 		if (f->ok || f->duplicate)
 			json_array_append_new(files, file_json(f));
@@ -798,6 +822,21 @@ static int is_doc_id(const char *s)
 	return n == LH_SHA256_HEX_LEN;
 }
 
+/* Whether dataset `d` grants the download (note 7): a documents dataset,
+ * and for a read or agent token one without personal columns (else
+ * *masked_only is set, for the 403). */
+static int grants(const struct manifest_summary *d, int masked_role, int *masked_only)
+{
+	if (strcmp(d->fingerprint, doc_rows_fingerprint()) != 0)
+		return 0;
+	int has_masks = d->masked[0] && strcmp(d->masked, "[]") != 0;
+	if (masked_role && has_masks) {
+		*masked_only = 1;
+		return 0;
+	}
+	return 1;
+}
+
 int doc_download(struct http_request *req, struct storage_client *storage,
 		 struct catalog_client *catalog, const char *spool_dir)
 {
@@ -825,15 +864,12 @@ int doc_download(struct http_request *req, struct storage_client *storage,
 	    catalog_client_datasets(catalog, &call, &list, &nlist, &err) != 0)
 		goto fail;
 	for (size_t i = 0; i < page.n && !via; i++) {
-		const char *ds = page.entries[i].key + strlen(prefix);
+		const char *ident = page.entries[i].key + strlen(prefix);
 		for (size_t k = 0; k < nlist && !via; k++) {
-			if (strcmp(list[k].name, ds) != 0 || strcmp(list[k].fingerprint,
-								     doc_rows_fingerprint()) != 0)
-				continue;
-			int has_masks = list[k].masked[0] && strcmp(list[k].masked, "[]") != 0;
-			if (masked_role && has_masks)
-				masked_only = 1;
-			else
+			char seg[MANIFEST_TIME_LEN + 1];
+			identity_segment(list[k].created_at, seg);
+			if (seg[0] && !strcmp(seg, ident) &&
+			    grants(&list[k], masked_role, &masked_only))
 				via = page.entries[i].key;
 		}
 	}

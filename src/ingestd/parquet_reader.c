@@ -32,7 +32,11 @@
  *      an unsigned value beyond int64, binary that is not text, are 400s
  *      before anything is stored, never a failed conversion or a query
  *      error later. The row count must equal the footer's.
- *   5. Kept as it is (schema->as_is) when every column is PARQUET_AS_IS: the
+ *   5. Kept as it is (schema->as_is) when every column is PARQUET_AS_IS and
+ *      the file carries no Iceberg field ids (a schema element's field_id or
+ *      an "iceberg.schema" key-value: Iceberg readers prefer those to the
+ *      table's name mapping, so a file whose ids disagree with the table's
+ *      would be read with columns swapped; review R19): the
  *      pipeline stores the uploaded bytes; the content digest is the
  *      object's. Else the batches are the SELECT of each column's
  *      expression (plus the dataset's CAST when the pipeline casts the
@@ -457,7 +461,9 @@ static int parquet_infer_file(int fd, uint64_t size, const struct ingest_options
 		return -1;
 	if (parquet_check_frame(head, tail, size, err))                          /* 2 */
 		return -1;
-	if (parquet_scan_describe(fd, LH_PARQUET_MAX_COLUMNS, &cols, &ncols, &footer_rows, err)) /* 3 */
+	int field_ids = 0;
+	if (parquet_scan_describe(fd, LH_PARQUET_MAX_COLUMNS, &cols, &ncols, &footer_rows,
+				  &field_ids, err)) /* 3 */
 		return -1;
 	if (ncols == 0) {
 		lh_fail(err, 400, "bad_parquet", "the Parquet file has no columns");
@@ -527,7 +533,7 @@ static int parquet_infer_file(int fd, uint64_t size, const struct ingest_options
 	s->ncols = ncols;
 	s->row_count = footer_rows;
 	s->data_end = size;
-	s->as_is = 1;
+	s->as_is = !field_ids;                                                    /* 5 */
 	for (size_t i = 0; i < ncols; i++) {
 		struct ingest_column *c = &s->columns[i];
 		int64_t nonnull = values[1 + i];

@@ -175,8 +175,29 @@ static void physical_of_top_level(duckdb_result *res, struct parquet_scan_column
 	free(top);
 }
 
+/* Whether the file carries Iceberg field ids: a schema element with a
+ * field_id, or an "iceberg.schema" key-value. 0 with *ids, or -1 with err. */
+static int carries_field_ids(duckdb_connection con, int fd, int *ids, struct lh_error *err)
+{
+	duckdb_result res;
+	*ids = 0;
+	if (scan_query(con, fd, "SELECT CAST(count(field_id) AS BIGINT) FROM ", "parquet_schema",
+		       "", &res, err) != 0)
+		return -1;
+	*ids = duckdb_row_count(&res) == 1 && duckdb_value_int64(&res, 0, 0) != 0;
+	duckdb_destroy_result(&res);
+	if (*ids)
+		return 0;
+	if (scan_query(con, fd, "SELECT CAST(count(*) AS BIGINT) FROM ", "parquet_kv_metadata",
+		       " WHERE key = CAST('iceberg.schema' AS BLOB)", &res, err) != 0)
+		return -1;
+	*ids = duckdb_row_count(&res) == 1 && duckdb_value_int64(&res, 0, 0) != 0;
+	duckdb_destroy_result(&res);
+	return 0;
+}
+
 static int describe(int fd, size_t max_columns, struct parquet_scan_column **cols,
-		    size_t *ncols, uint64_t *footer_rows, struct lh_error *err)
+		    size_t *ncols, uint64_t *footer_rows, int *field_ids, struct lh_error *err)
 {
 	duckdb_database db = NULL;
 	duckdb_connection con = NULL;
@@ -239,6 +260,8 @@ static int describe(int fd, size_t max_columns, struct parquet_scan_column **col
 		goto out;
 	physical_of_top_level(&res, c, n);
 	duckdb_destroy_result(&res);
+	if (carries_field_ids(con, fd, field_ids, err) != 0)
+		goto out;
 	*cols = c;
 	*ncols = n;
 	c = NULL;
@@ -303,10 +326,11 @@ static void checks_release(void)
 }
 
 int parquet_scan_describe(int fd, size_t max_columns, struct parquet_scan_column **cols,
-			  size_t *ncols, uint64_t *footer_rows, struct lh_error *err)
+			  size_t *ncols, uint64_t *footer_rows, int *field_ids,
+			  struct lh_error *err)
 {
 	checks_acquire();
-	int rc = describe(fd, max_columns, cols, ncols, footer_rows, err);
+	int rc = describe(fd, max_columns, cols, ncols, footer_rows, field_ids, err);
 	checks_release();
 	return rc;
 }

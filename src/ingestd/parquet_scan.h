@@ -37,10 +37,14 @@ struct parquet_scan_column {
 };
 
 /* The file's top-level columns (at most max_columns: more is a 400
- * "bad_parquet" saying how many) and the row count its footer states.
- * 0 and *cols (parquet_scan_columns_free), or -1 with err. */
+ * "bad_parquet" saying how many), the row count its footer states, and
+ * whether it carries Iceberg field ids (*field_ids: a schema element's
+ * field_id, or an "iceberg.schema" key-value, which Iceberg readers prefer
+ * to the table's name mapping, ADR 0184). 0 and *cols
+ * (parquet_scan_columns_free), or -1 with err. */
 int parquet_scan_describe(int fd, size_t max_columns, struct parquet_scan_column **cols,
-			  size_t *ncols, uint64_t *footer_rows, struct lh_error *err);
+			  size_t *ncols, uint64_t *footer_rows, int *field_ids,
+			  struct lh_error *err);
 void parquet_scan_columns_free(struct parquet_scan_column *cols, size_t n);
 
 /* SELECT <select_list> FROM the file: an aggregate list giving exactly one

@@ -392,6 +392,7 @@ struct list_state {
 	json_t *objects;
 	size_t n, limit;
 	int more;
+	int hide_iceberg; /* a read or agent token: no _iceberg/ keys (ADR 0237) */
 };
 
 static int list_one(void *ctx, const char *key, const struct storage_object_info *info,
@@ -401,6 +402,8 @@ static int list_one(void *ctx, const char *key, const struct storage_object_info
 	char when[32];
 	if (storage_key_validate(key, strlen(key), NULL))
 		return 0;              /* a stray name on disk, not an object key */
+	if (ls->hide_iceberg && !strncmp(key, "_iceberg/", 9))
+		return 0;              /* Iceberg metadata: masked columns' bounds */
 	if (ls->n == ls->limit) {
 		ls->more = 1;
 		return 1;
@@ -464,6 +467,7 @@ static int list_end(struct http_request *req)
 	if (rc)
 		goto out;
 	ls.objects = json_array();
+	ls.hide_iceberg = !tokens_role_sees_personal((enum lh_role)http_request_role(req));
 	rc = s->backend->list(s->backend, prefix, after, list_one, &ls, &err);
 	if (rc)
 		goto out;

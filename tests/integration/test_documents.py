@@ -280,6 +280,19 @@ class TestDocuments(DocsBase):
         self.assertIn(st, (200, 204))
         self.assertEqual(request("GET", self.base + "/v1/documents/" + doc)[0], 404)
 
+    def test_download_follows_a_renamed_dataset(self):
+        doc = b"renamed later: a forklift driver with ten years\n"
+        self.ingest("resumes_r", [("r.txt", doc)])
+        st, _, obj = request_json("POST", self.base + "/v1/datasets/resumes_r/rename",
+                                  {"to": "resumes_r2"}, bearer(self.token))
+        self.assertEqual(st, 200, obj)
+        st, _, got = request("GET", self.base + "/v1/documents/" + sha(doc))
+        self.assertEqual((st, got), (200, doc))
+        # dropped under its new name: gone
+        st, _, _ = request("DELETE", self.base + "/v1/catalog/manifest/resumes_r2")
+        self.assertIn(st, (200, 204))
+        self.assertEqual(request("GET", self.base + "/v1/documents/" + sha(doc))[0], 404)
+
     def test_upload_cap_names_the_file(self):
         srv = self.start("serve", env={"LAKEHOUSE_LOG": "quiet",
                                        "LAKEHOUSE_INGESTD_MAX_UPLOAD_BYTES": "4096"})
@@ -365,6 +378,41 @@ class TestDocumentsAuth(DocsBase):
         self.assertEqual((st, got), (200, JANE))
 
 
+    def test_records_follow_the_dataset_not_its_name(self):
+        # R18 finding 1: a masked dataset renamed (or dropped) and a new one made
+        # under its old name must not hand its originals to a read token
+        url = self.base + "/v1/documents/"
+        finn = b"Finn Hale\nsalary 91000\n"
+        bob = b"Bob Ray\nsalary 55000\n"
+        for how in ("rename", "drop"):
+            name = "payroll_" + how
+            f, b = finn + how.encode(), bob + how.encode()
+            self.ingest(name, [("finn.txt", f)])
+            st, _, obj = request_json("PUT", self.base + "/v1/catalog/masks/" + name,
+                                      {"columns": ["text"]}, bearer(ADMIN))
+            self.assertEqual(st, 200, obj)
+            st, _, obj = request_json("GET", url + sha(f), None, bearer(READER))
+            self.assertEqual((st, obj["code"]), (403, "masked_column"))
+            if how == "rename":
+                st, _, obj = request_json("POST", self.base + "/v1/datasets/%s/rename" % name,
+                                          {"to": name + "_2025"}, bearer(ADMIN))
+                self.assertEqual(st, 200, obj)
+            else:
+                st, _, _ = request("DELETE", self.base + "/v1/catalog/manifest/" + name, None,
+                                   bearer(ADMIN))
+                self.assertIn(st, (200, 204))
+            self.ingest(name, [("bob.txt", b)])
+            st, _, obj = request_json("GET", url + sha(f), None, bearer(READER))
+            self.assertIn(st, (403, 404), (how, obj))
+            # the legitimate downloads still work
+            self.assertEqual(request("GET", url + sha(b), None, bearer(READER))[:3:2], (200, b))
+            if how == "rename":
+                self.assertEqual(request("GET", url + sha(f), None, bearer(WRITER))[:3:2],
+                                 (200, f))
+            else:
+                self.assertEqual(request("GET", url + sha(f), None, bearer(WRITER))[0], 404)
+
+
 class TestDocumentsCli(DocsBase):
     @classmethod
     def setUpClass(cls):
@@ -423,6 +471,23 @@ class TestDocumentsCli(DocsBase):
         missing = self.cli("ingest", "cli_docs3", "--documents", os.path.join(d, "nope"))
         self.assertEqual(missing.returncode, 1)
         self.assertIn(b"no file or folder", missing.stderr)
+
+
+    def test_file_cannot_inject_parts(self):
+        # R18 finding 5: the CLI's boundary was a constant, so a file holding it
+        # could end its own part and add another file to the upload
+        d = tempfile.mkdtemp(prefix="lh-docs-")
+        self.addCleanup(shutil.rmtree, d)
+        old = "lakehouse-documents-7d2f9c41b3"
+        evil = ("Real text of a.txt\r\n--%s\r\nContent-Disposition: form-data; name=\"file\"; "
+                "filename=\"injected.txt\"\r\nContent-Type: text/plain\r\n\r\n"
+                "injected words\n" % old).encode()
+        with open(os.path.join(d, "a.txt"), "wb") as f:
+            f.write(evil)
+        p = self.cli("ingest", "cli_inject", "--documents", d)
+        self.assertEqual(p.returncode, 0, p.stderr)
+        rows = self.sql("SELECT DISTINCT file_name, doc_id FROM cli_inject")
+        self.assertEqual(rows, [["a.txt", sha(evil)]])
 
 
 class TestDocumentsRealFiles(DocsBase):

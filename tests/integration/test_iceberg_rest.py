@@ -8,7 +8,9 @@ end to end with real clients, in tests/iceberg/."""
 import json
 import threading
 
-from lhtest import Server, ServerTest, request, request_json
+import urllib.parse
+
+from lhtest import Server, ServerTest, free_port, request, request_json
 
 ADMIN = "admin-token-0123456789"
 WRITER = "write-token-0123456789"
@@ -243,7 +245,9 @@ class IcebergLoadTableTest(ServerTest):
 
     @classmethod
     def setUpClass(cls):
-        cls.srv = Server("serve", env={"LAKEHOUSE_AUTH_TOKENS": TOKENS, "LAKEHOUSE_LOG": "quiet"})
+        cls.qport = free_port()
+        cls.srv = Server("serve", env={"LAKEHOUSE_AUTH_TOKENS": TOKENS, "LAKEHOUSE_LOG": "quiet",
+                                       "LAKEHOUSE_QUERYD_BIND": "127.0.0.1:%d" % cls.qport})
         cls.base = cls.srv.url
         cls.ice = cls.base + "/iceberg/v1"
         ingest(cls.base, "people", b"id,name\n1,Ada\n2,Grace\n")
@@ -268,6 +272,39 @@ class IcebergLoadTableTest(ServerTest):
         prefix = self.ice + "/files/" + table + "/"
         self.assertTrue(url.startswith(prefix), url)
         return url[len(prefix):]
+
+    def test_iceberg_metadata_objects_are_raw_data(self):
+        """The manifests hold every column's bounds, a masked one's real
+        min/max too: a read or agent token may neither read _iceberg/ objects
+        through /v1/storage nor see them listed, nor have queryd build them."""
+        self.load("candidates", ADMIN)  # stores candidates' metadata
+        st, _, obj = request_json("GET", self.base + "/v1/storage/list?prefix=_iceberg/&limit=1000",
+                                  None, bearer(ADMIN))
+        self.assertEqual(st, 200, obj)
+        keys = [o["key"] for o in obj["objects"]]
+        avro = [k for k in keys if k.endswith(".avro")]
+        self.assertTrue(avro, keys)
+        for tok in (READER, AGENT):
+            for key in (avro[0], urllib.parse.quote(avro[0], safe="")):
+                st, _, got = request_json("GET", self.base + "/v1/storage/get/" + key, None,
+                                          bearer(tok))
+                self.assertEqual((st, got["code"]), (403, "forbidden"), key)
+            for prefix in ("_iceberg/", ""):
+                st, _, got = request_json("GET", self.base + "/v1/storage/list?limit=1000&prefix="
+                                          + prefix, None, bearer(tok))
+                self.assertEqual(st, 200, got)
+                self.assertEqual([o["key"] for o in got["objects"]
+                                  if o["key"].startswith("_iceberg/")], [], prefix)
+            # queryd's builder, reached directly, refuses them too
+            q = "http://127.0.0.1:%d/iceberg/tables/candidates?base=%s" % (
+                self.qport, urllib.parse.quote("http://x/iceberg/v1/files/candidates", safe=""))
+            st, _, got = request_json("GET", q, None, bearer(tok))
+            self.assertEqual((st, got["code"]), (403, "forbidden"))
+        for tok in (WRITER, ADMIN):
+            st, _, _ = request("GET", self.base + "/v1/storage/get/" + avro[0], None, bearer(tok))
+            self.assertEqual(st, 200)
+        # a read token still loads an unmasked table (the gateway asks queryd as the services)
+        self.assertTrue(self.load("alpha", READER)["metadata-location"])
 
     def test_load_table_answers_the_metadata_and_its_file(self):
         obj = self.load("people")

@@ -260,6 +260,47 @@ class TestParquetIngest(unittest.TestCase):
 
     # -- written by an independent writer (hyparquet-writer) --
 
+    def test_iceberg_field_ids_are_converted_away(self):
+        """Iceberg readers match a Parquet file's columns by its field ids (or
+        an iceberg.schema key-value) before the table's name mapping: an upload
+        whose ids are not the table's (here swapped) would be read with its
+        columns swapped, so it is converted, never stored as it is (R19)."""
+        node = ("const{createRequire}=require('module');const r=createRequire(process.argv[1]+"
+                "'/noop.js');import(r.resolve('hyparquet')).then(async h=>{const b=require('fs')"
+                ".readFileSync(process.argv[2]);const m=h.parquetMetadata(b.buffer.slice("
+                "b.byteOffset,b.byteOffset+b.length));console.log(JSON.stringify({ids:m.schema"
+                ".map(e=>e.field_id??null),keys:(m.key_value_metadata||[]).map(k=>k.key)}))})")
+        iceberg_schema = json.dumps({"type": "struct", "schema-id": 0, "fields": [
+            {"id": 2, "name": "first", "required": False, "type": "string"},
+            {"id": 1, "name": "last", "required": False, "type": "string"}]})
+        for i, (ids, kv) in enumerate([((2, 1), None),
+                                       ((None, None), [{"key": "iceberg.schema",
+                                                        "value": iceberg_schema}])]):
+            cols = []
+            for name, fid, data in (("first", ids[0], ["Ada", "Grace"]),
+                                    ("last", ids[1], ["Lovelace", "Hopper"])):
+                el = {"type": "BYTE_ARRAY", "converted_type": "UTF8"}
+                if fid is not None:
+                    el["field_id"] = fid
+                cols.append({"name": name, "element": el, "data": data})
+            spec = {"columns": cols}
+            if kv:
+                spec["kvMetadata"] = kv
+            pq = self.write_independent(spec)
+            obj = self.ok_ingest("pq_fid%d" % i, pq)
+            stored = self.stored_object(obj)
+            self.assertNotEqual(stored, pq)   # converted
+            path = os.path.join(self.tmp, "stored%d.parquet" % i)
+            with open(path, "wb") as f:
+                f.write(stored)
+            out = subprocess.run(["node", "-e", node, NODE_MODULES, path], check=True,
+                                 timeout=60, capture_output=True).stdout
+            meta = json.loads(out)
+            self.assertEqual(meta["ids"], [None, None, None], meta)
+            self.assertNotIn("iceberg.schema", meta["keys"])
+            _, rows = self.rows("SELECT first, last FROM pq_fid%d ORDER BY first" % i)
+            self.assertEqual(rows, [["Ada", "Lovelace"], ["Grace", "Hopper"]])
+
     def independent_rows(self, n):
         """Values for n rows with nulls, and their /v1/query JSON form."""
         rows = []

@@ -4,8 +4,9 @@
 //
 //   node write_parquet.mjs SPEC.json OUT.parquet
 //
-// SPEC: {"rowGroupSize": n, "columns": [{"name", "element": <Parquet
-// SchemaElement without name>, "bigint": bool, "data": [...]}]}. "bigint"
+// SPEC: {"rowGroupSize": n, "kvMetadata": [{"key", "value"}] (optional),
+// "columns": [{"name", "element": <Parquet SchemaElement without name>,
+// "bigint": bool, "data": [...]}]}. "bigint"
 // columns hold integers as decimal strings (JSON numbers lose precision past
 // 2^53); they are written as BigInt. null is a null.
 import { readFileSync } from 'node:fs'
@@ -28,4 +29,5 @@ for (const c of spec.columns) {
   const data = c.bigint ? c.data.map(v => v === null ? null : BigInt(v)) : c.data
   columnData.push({ name: c.name, data })
 }
-parquetWriteFile({ filename: out, columnData, schema, rowGroupSize: spec.rowGroupSize || 100000 })
+parquetWriteFile({ filename: out, columnData, schema, rowGroupSize: spec.rowGroupSize || 100000,
+  kvMetadata: spec.kvMetadata })

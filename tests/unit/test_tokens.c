@@ -258,6 +258,11 @@ TEST(auth_raw_data_objects_are_for_writers)
 	CHECK_EQ_INT(auth_is_raw_data("GET", "/v1/storage/get//datasets/a"), 1);
 	CHECK_EQ_INT(auth_is_raw_data("GET", "/storage/get/datasets%2Fa%2Fx"), 1);
 	CHECK_EQ_INT(auth_is_raw_data("GET", "/storage/get/other/k"), 0);
+	/* Iceberg manifests hold every column's bounds, masked ones too. */
+	CHECK_EQ_INT(auth_is_raw_data("GET", "/v1/storage/get/_iceberg/u/b/metadata/m1.avro"), 1);
+	CHECK_EQ_INT(auth_is_raw_data("HEAD", "/storage/get/_iceberg%2Fu%2Fb"), 1);
+	CHECK_EQ_INT(auth_is_raw_data("GET", "/iceberg/tables/t?base=http://x"), 1);
+	CHECK_EQ_INT(auth_is_raw_data("GET", "/iceberg/v1/namespaces/lakehouse/tables/t"), 0);
 	CHECK_EQ_INT(auth_is_raw_data("GET", "/storage/list"), 0);
 	CHECK_EQ_INT(auth_is_raw_data("PUT", "/storage/put/datasets/a"), 0);
 	CHECK_EQ_INT(named_cfg(cfg, "maria:write:" MARIA ",bot:agent:" BOT ",root:admin:" ADMIN), 0);
@@ -267,5 +272,7 @@ TEST(auth_raw_data_objects_are_for_writers)
 		     AUTH_ALLOW);
 	CHECK_EQ_INT(auth_decide(cfg, "GET", "/storage/get/datasets/a/x", bearer(ADMIN)),
 		     AUTH_ALLOW);
+	CHECK_EQ_INT(auth_decide(cfg, "GET", "/iceberg/tables/t", bearer(BOT)), AUTH_RAW_DATA);
+	CHECK_EQ_INT(auth_decide(cfg, "GET", "/iceberg/tables/t", bearer(MARIA)), AUTH_ALLOW);
 	free(cfg);
 }
