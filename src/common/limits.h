@@ -243,8 +243,10 @@
 #define LH_DOC_MAX_EXPAND_RATIO        100           /* ... and inflated per compressed byte
                                                      * (Apache POI's 1 %, as for .xlsx) */
 #define LH_DOC_MAX_SECONDS             60.0          /* the PDF worker's wall-clock deadline */
+#define LH_DOC_HTML_MAX_DEPTH          256           /* an HTML page's open elements (xmllint's cap) */
 #define LH_DOC_WORKER_BYTES            (1ull << 30)  /* the PDF worker's RLIMIT_AS */
 #define LH_DOC_WORKERS_IDLE            2             /* warm PDF workers a pool keeps */
+#define LH_DOC_EXTRACT_SLOTS           4             /* documents read at once, service-wide (PDF workers) */
 #define LH_DOC_WORKER_USES             50            /* PDFs one worker reads before it is retired */
 #define LH_DOC_CHUNK_CHARS             1000          /* SPEC 15: chunks of about this many characters */
 #define LH_DOC_CHUNK_HARD_FACTOR       4             /* a word longer than this x the target is cut */

@@ -23,9 +23,19 @@
  *      head, script, style, noscript, template, svg, iframe and object is
  *      dropped; block elements end a paragraph; whitespace collapses as a
  *      browser shows it (kept inside pre).
+ *   7. HTML is hostile input read in the server's process, so its cost is
+ *      capped: the parser's open-element stack (ctxt->nameNr) may not pass
+ *      max_depth (libxml2's HTML parser has no cap of its own, and an end
+ *      tag that matches nothing searches the whole stack: 100,000 unclosed
+ *      <div> and as many stray </p> took minutes), which is 400
+ *      bad_document as xmllint's "Excessive depth"; and a wall-clock
+ *      deadline is checked every 256 SAX events (413 too_large). The
+ *      events are counted (xmlread_html_last_work) so tests can show the
+ *      work stayed bounded without timing it.
  */
 #include "common/xmlread.h"
 
+#include "common/clock.h"
 #include "common/error.h"
 #include "common/xmalloc.h"
 
@@ -253,7 +263,44 @@ struct html_text {
 	int skip;           /* open elements whose text is dropped */
 	int pre;            /* open pre elements */
 	int space;          /* a collapsed blank is pending */
+	int max_depth;      /* note 7 */
+	int too_deep;
+	double deadline_ms; /* 0 = none */
+	int timed_out;
+	unsigned long work; /* SAX events seen (note 7; tests) */
 };
+
+static __thread unsigned long html_last_work;
+static __thread int html_last_depth;
+
+unsigned long xmlread_html_last_work(int *max_depth)
+{
+	if (max_depth)
+		*max_depth = html_last_depth;
+	return html_last_work;
+}
+
+/* Note 7: every event counts; the clock is read every 256 of them. 1 when
+ * the parser has been stopped. */
+static int html_tick(struct html_text *h)
+{
+	if (h->too_deep || h->timed_out || h->too_large)
+		return 1;
+	h->work++;
+	if (h->ctxt->nameNr > html_last_depth)
+		html_last_depth = h->ctxt->nameNr;
+	if (h->ctxt->nameNr > h->max_depth) {
+		h->too_deep = 1;
+		xmlStopParser(h->ctxt);
+		return 1;
+	}
+	if (h->deadline_ms > 0 && (h->work & 255) == 0 && clock_mono_ms() > h->deadline_ms) {
+		h->timed_out = 1;
+		xmlStopParser(h->ctxt);
+		return 1;
+	}
+	return 0;
+}
 
 static int html_in(const char *name, const char *const *list)
 {
@@ -297,6 +344,8 @@ static void html_start(void *ctx, const xmlChar *name, const xmlChar **attrs)
 	struct html_text *h = ctx;
 	const char *n = (const char *)name;
 	(void)attrs;
+	if (html_tick(h))
+		return;
 	if (html_in(n, html_skipped)) {
 		h->skip++;
 		return;
@@ -319,6 +368,8 @@ static void html_end(void *ctx, const xmlChar *name)
 {
 	struct html_text *h = ctx;
 	const char *n = (const char *)name;
+	if (html_tick(h))
+		return;
 	if (html_in(n, html_skipped)) {
 		if (h->skip > 0)
 			h->skip--;
@@ -336,7 +387,7 @@ static void html_chars(void *ctx, const xmlChar *ch, int len)
 {
 	struct html_text *h = ctx;
 	const char *s = (const char *)ch;
-	if (h->skip > 0 || len <= 0)
+	if (html_tick(h) || h->skip > 0 || len <= 0)
 		return;
 	if (h->pre > 0) {
 		html_put(h, s, (size_t)len);
@@ -368,10 +419,10 @@ static void html_ignore(void *ctx, const xmlChar *ch, int len)
 	(void)len;
 }
 
-int xmlread_html_text(const char *data, size_t len, const char *encoding, size_t max_bytes, char **out,
-		      size_t *out_len, struct lh_error *err)
+int xmlread_html_text(const char *data, size_t len, const char *encoding, size_t max_bytes, int max_depth,
+		      double max_seconds, char **out, size_t *out_len, struct lh_error *err)
 {
-	struct html_text h = { .max = max_bytes };
+	struct html_text h = { .max = max_bytes, .max_depth = max_depth > 0 ? max_depth : 256 };
 	int rc = 0;
 	*out = NULL;
 	*out_len = 0;
@@ -397,13 +448,25 @@ int xmlread_html_text(const char *data, size_t len, const char *encoding, size_t
 	sax->cdataBlock = html_ignore;        /* script and style bodies */
 	ctxt->userData = &h;
 	h.ctxt = ctxt;
+	if (max_seconds > 0)
+		h.deadline_ms = clock_mono_ms() + max_seconds * 1000.0;
+	html_last_work = 0;
+	html_last_depth = 0;
 	htmlParseDocument(ctxt);
+	html_last_work = h.work;
 	if (ctxt->myDoc)
 		xmlFreeDoc(ctxt->myDoc);
 	ctxt->myDoc = NULL;
 	htmlFreeParserCtxt(ctxt);
-	if (h.too_large) {
+	if (h.too_large || h.too_deep || h.timed_out) {
 		free(h.buf);
+		if (h.too_deep)
+			return lh_fail(err, 400, "bad_document",
+				       "has elements nested more than %d deep, which no readable page needs",
+				       h.max_depth);
+		if (h.timed_out)
+			return lh_fail(err, 413, "too_large", "took longer than %.0f seconds to read",
+				       max_seconds);
 		return lh_fail(err, 413, "too_large", "has more than %zu bytes of text", max_bytes);
 	}
 	*out = h.buf ? h.buf : xstrdup("");

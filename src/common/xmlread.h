@@ -69,8 +69,15 @@ void xmlread_close(struct xmlread *x);
  * whitespace collapsed outside pre. encoding: the bytes' encoding ("UTF-8",
  * "windows-1252"), or NULL for what the document declares (a meta charset).
  * The parser recovers from any markup; 0, or -1 with 413 "too_large" past
- * max_bytes of text. Builds no tree: memory is the text plus the parser's. */
-int xmlread_html_text(const char *data, size_t len, const char *encoding, size_t max_bytes, char **out,
-		      size_t *out_len, struct lh_error *err);
+ * max_bytes of text or past max_seconds (0 = no deadline), 400
+ * "bad_document" when elements nest deeper than max_depth (0 = 256). Builds
+ * no tree: memory is the text plus the parser's. */
+int xmlread_html_text(const char *data, size_t len, const char *encoding, size_t max_bytes, int max_depth,
+		      double max_seconds, char **out, size_t *out_len, struct lh_error *err);
+
+/* The SAX events the calling thread's last xmlread_html_text() handled,
+ * and (max_depth, may be NULL) the deepest element stack it saw: its work,
+ * for tests that show a hostile page stays bounded. */
+unsigned long xmlread_html_last_work(int *max_depth);
 
 #endif

@@ -22,6 +22,12 @@
  *     blanks at line ends dropped; two or more line breaks with only blanks
  *     between become one blank line (a paragraph break, what doc_chunk()
  *     splits on); the page is trimmed. The text cap counts normalised bytes.
+ *  4. Memory: normalisation is one pass (Latin-1 decoded on the way, no
+ *     converted copy) whose page buffer is capped at what is left of
+ *     max_text_bytes and whose line buffer the same, so
+ *     a hostile file (250 MB of 0x80, each 3 bytes of UTF-8) is 413
+ *     too_large once the cap is reached, having held about the cap
+ *     (before: three uncapped copies, 2.6 GB peak).
  */
 #include "documents/documents_int.h"
 
@@ -129,7 +135,7 @@ static void put_cp(struct lh_buf *b, uint32_t cp)
 		u[2] = (unsigned char)(0x80 | ((cp >> 6) & 0x3F));
 		u[3] = (unsigned char)(0x80 | (cp & 0x3F)); n = 4;
 	}
-	lh_buf_append(b, u, n);   /* the buffers here are uncapped (SIZE_MAX) */
+	lh_buf_append(b, u, n);   /* callers check the room first (note 4) */
 }
 
 static int binary_byte(unsigned char c)
@@ -168,15 +174,94 @@ static const uint16_t cp1252_high[32] = {
 	0x02DC, 0x2122, 0x0161, 0x203A, 0x0153, 0, 0x017E, 0x0178,
 };
 
-/* Note 3, first pass: characters mapped, line ends made LF. */
-static void normalize_chars(const unsigned char *s, size_t n, struct lh_buf *b)
+/* Note 3 in one pass: each character is mapped (Latin-1 bytes through
+ * cp1252_high when latin1), lines are collected one at a time and only a
+ * line with text goes into the page. Memory stays bounded by the cap
+ * (note 4): the page never holds more than `budget` bytes, nor the line
+ * being read; blanks past that are only counted
+ * (they are dropped if the line ends, and text after them is too large
+ * anyway). Returns 0, or -1 as soon as the page would pass the budget. */
+struct norm {
+	struct lh_buf page, line;
+	size_t budget;
+	int breaks;          /* line breaks seen since the last text */
+	int line_text;       /* the line holds a non-blank */
+	int blanks_over;     /* blanks past the budget were dropped */
+	int over;
+};
+
+static int norm_line_end(struct norm *z)
+{
+	const char *s = z->line.data ? z->line.data : "";
+	size_t end = z->line.len, start = 0;
+	while (end > 0 && (s[end - 1] == ' ' || s[end - 1] == '\t'))
+		end--;
+	while (start < end && (s[start] == ' ' || s[start] == '\t'))
+		start++;
+	if (start < end) {                  /* a line with text */
+		size_t sep = z->page.len > 0 ? (z->breaks > 1 ? 2 : 1) : 0;
+		size_t from = z->page.len == 0 ? start : 0;   /* the page starts trimmed */
+		if (sep + (end - from) > z->budget - z->page.len) {
+			z->over = 1;
+			return -1;
+		}
+		if (sep)
+			lh_buf_append(&z->page, "\n\n", sep);
+		lh_buf_append(&z->page, s + from, end - from);
+		z->breaks = 0;
+	}
+	z->line.len = 0;
+	z->line_text = 0;
+	z->blanks_over = 0;
+	return 0;
+}
+
+static int norm_put(struct norm *z, uint32_t cp)
+{
+	if (cp == '\n') {
+		if (norm_line_end(z))
+			return -1;
+		z->breaks++;
+		return 0;
+	}
+	int blank = cp == ' ' || cp == '\t';
+	if (blank && !z->line_text && z->page.len == 0)
+		return 0;                   /* leading blanks of the page */
+	size_t room = z->budget - z->page.len;
+	size_t bytes = cp < 0x80 ? 1 : cp < 0x800 ? 2 : cp < 0x10000 ? 3 : 4;
+	if (bytes > room - (z->line.len < room ? z->line.len : room)) {
+		if (blank) {
+			z->blanks_over = 1;
+			return 0;
+		}
+		z->over = 1;
+		return -1;
+	}
+	if (!blank && z->blanks_over) {
+		z->over = 1;
+		return -1;
+	}
+	put_cp(&z->line, cp);
+	z->line_text |= !blank;
+	return 0;
+}
+
+static int normalize(const unsigned char *s, size_t n, int latin1, struct norm *z)
 {
 	for (size_t i = 0; i < n;) {
 		uint32_t cp;
-		size_t k = doc_utf8_decode(s + i, n - i, &cp);
-		if (k == 0) {
-			cp = 0xFFFD;
+		size_t k;
+		if (latin1) {                                           /* note 2 */
+			cp = s[i];
+			if (cp >= 0x80 && cp <= 0x9F && cp1252_high[cp - 0x80])
+				cp = cp1252_high[cp - 0x80];
 			k = 1;
+		} else {
+			k = doc_utf8_decode(s + i, n - i, &cp);
+			if (k == 0) {
+				cp = 0xFFFD;
+				k = 1;
+			}
 		}
 		i += k;
 		if (cp == '\r') {
@@ -190,59 +275,48 @@ static void normalize_chars(const unsigned char *s, size_t n, struct lh_buf *b)
 		} else if (cp == 0xFEFF) {
 			continue;
 		}
-		put_cp(b, cp);
+		if (norm_put(z, cp))
+			return -1;
 	}
+	return norm_line_end(z);
 }
 
-/* Note 3, second pass: blanks at line ends, blank lines, trimming. */
-static void normalize_lines(const char *s, size_t n, struct lh_buf *b)
+/* The peak bytes the normaliser held for one page (tests: note 4). */
+static size_t norm_peak;
+
+size_t doc_text_norm_peak(void)
 {
-	int breaks = 0;   /* line breaks seen since the last text */
-	size_t i = 0;
-	while (i < n) {
-		size_t e = i;
-		while (e < n && s[e] != '\n')
-			e++;
-		size_t end = e;
-		while (end > i && (s[end - 1] == ' ' || s[end - 1] == '\t'))
-			end--;
-		size_t start = i;
-		while (start < end && (s[start] == ' ' || s[start] == '\t'))
-			start++;
-		if (start < end) {          /* a line with text */
-			if (b->len > 0)
-				lh_buf_append(b, breaks > 1 ? "\n\n" : "\n", breaks > 1 ? 2 : 1);
-			if (b->len == 0)
-				i = start;  /* the page starts trimmed */
-			lh_buf_append(b, s + i, end - i);
-			breaks = 0;
-		}
-		if (e < n)
-			breaks++;
-		i = e + 1;
+	return __atomic_load_n(&norm_peak, __ATOMIC_RELAXED);
+}
+
+static int add_page(struct doc_text *t, unsigned page, const char *raw, size_t len, int latin1,
+		    const struct doc_limits *lim, size_t *total, struct lh_error *err)
+{
+	struct norm z = { .budget = lim->max_text_bytes - (*total < lim->max_text_bytes ? *total
+											 : lim->max_text_bytes) };
+	lh_buf_init(&z.page, z.budget);
+	lh_buf_init(&z.line, z.budget);
+	int rc = normalize((const unsigned char *)raw, len, latin1, &z);
+	size_t peak = z.page.alloc + z.line.alloc;
+	__atomic_store_n(&norm_peak, peak, __ATOMIC_RELAXED);
+	lh_buf_free(&z.line);
+	if (rc) {
+		lh_buf_free(&z.page);
+		return lh_fail(err, 413, "too_large", "has more than %zu bytes of text", lim->max_text_bytes);
 	}
+	*total += z.page.len;
+	t->pages = xgrow(t->pages, t->n_pages, sizeof *t->pages);
+	struct doc_page *p = &t->pages[t->n_pages++];
+	p->page = page;
+	p->len = z.page.len;
+	p->text = lh_buf_take(&z.page);
+	return 0;
 }
 
 int doc_text_add_page(struct doc_text *t, unsigned page, const char *raw, size_t len,
 		      const struct doc_limits *lim, size_t *total, struct lh_error *err)
 {
-	struct lh_buf a, b;
-	lh_buf_init(&a, SIZE_MAX);
-	lh_buf_init(&b, SIZE_MAX);
-	normalize_chars((const unsigned char *)raw, len, &a);
-	normalize_lines(a.data ? a.data : "", a.len, &b);
-	lh_buf_free(&a);
-	if (b.len > lim->max_text_bytes - (*total < lim->max_text_bytes ? *total : lim->max_text_bytes)) {
-		lh_buf_free(&b);
-		return lh_fail(err, 413, "too_large", "has more than %zu bytes of text", lim->max_text_bytes);
-	}
-	*total += b.len;
-	t->pages = xgrow(t->pages, t->n_pages, sizeof *t->pages);
-	struct doc_page *p = &t->pages[t->n_pages++];
-	p->page = page;
-	p->len = b.len;
-	p->text = lh_buf_take(&b);
-	return 0;
+	return add_page(t, page, raw, len, 0, lim, total, err);
 }
 
 int doc_text_require(const struct doc_text *t, struct lh_error *err)
@@ -385,18 +459,8 @@ int doc_plain_extract(const unsigned char *data, size_t len, const struct doc_li
 		return lh_fail(err, 415, "unsupported_format", "is not a text file");
 	if (kind == 1)
 		return doc_text_add_page(t, 0, (const char *)data, len, lim, &total, err);
-	struct lh_buf b;
-	lh_buf_init(&b, SIZE_MAX);
-	for (size_t i = 0; i < len; i++) {
-		uint32_t cp = data[i];
-		if (cp >= 0x80 && cp <= 0x9F && cp1252_high[cp - 0x80])
-			cp = cp1252_high[cp - 0x80];
-		put_cp(&b, cp);
-	}
-	t->from_latin1 = true;
-	int rc = doc_text_add_page(t, 0, b.data ? b.data : "", b.len, lim, &total, err);
-	lh_buf_free(&b);
-	return rc;
+	t->from_latin1 = true;   /* converted while normalised: no copy (note 4) */
+	return add_page(t, 0, (const char *)data, len, 1, lim, &total, err);
 }
 
 int doc_extract(const char *file_name, const unsigned char *data, size_t len, const struct doc_limits *lim,
@@ -415,6 +479,7 @@ int doc_extract(const char *file_name, const unsigned char *data, size_t len, co
 	if (rc)
 		return rc;
 	out->format = f;
+	doc_workers_slot_take(lim->workers);          /* pdf_worker.c note 6 */
 	switch (f) {
 	case DOC_PDF: rc = doc_pdf_extract(data, len, lim, out, err); break;
 	case DOC_DOCX: rc = doc_docx_extract(data, len, lim, out, err); break;
@@ -422,6 +487,7 @@ int doc_extract(const char *file_name, const unsigned char *data, size_t len, co
 	case DOC_MARKDOWN:
 	case DOC_TEXT: rc = doc_plain_extract(data, len, lim, out, err); break;
 	}
+	doc_workers_slot_give(lim->workers);
 	if (rc == 0)
 		rc = doc_text_require(out, err);
 	if (rc) {

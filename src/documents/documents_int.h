@@ -28,6 +28,10 @@ int doc_text_kind(const unsigned char *data, size_t len);
 int doc_text_add_page(struct doc_text *t, unsigned page, const char *raw, size_t len,
 		      const struct doc_limits *lim, size_t *total, struct lh_error *err);
 
+/* The bytes the normaliser last held for a page (its page and line
+ * buffers' allocations): tests check a hostile page stays near the cap. */
+size_t doc_text_norm_peak(void);
+
 /* 400 no_text unless some page of t has text. */
 int doc_text_require(const struct doc_text *t, struct lh_error *err);
 

@@ -21,10 +21,15 @@
  *     that most documents never use. A page number from those would be
  *     wrong as often as right, so the whole document is page 0, like HTML
  *     and text; an explicit page break is a paragraph break.
+ *  4. The reading runs in the server's process, so besides the caps of
+ *     note 1 it has max_seconds of wall clock, checked every 1,024 XML
+ *     events (413 too_large, as a PDF worker that runs out of time);
+ *     libxml2's reader caps the nesting at 256 itself.
  */
 #include "documents/documents_int.h"
 
 #include "common/buf.h"
+#include "common/clock.h"
 #include "common/error.h"
 #include "common/limits.h"
 #include "common/xmlread.h"
@@ -114,7 +119,13 @@ int doc_docx_extract(const unsigned char *data, size_t len, const struct doc_lim
 		goto out;
 	}
 	x = xmlread_open(entry_read, &src, "word/document.xml");
-	for (;;) {                                                             /* note 2 */
+	double deadline = clock_mono_ms() + (lim->max_seconds > 0 ? lim->max_seconds : 1) * 1000.0;
+	for (unsigned long events = 1;; events++) {                            /* note 2 */
+		if ((events & 1023) == 0 && clock_mono_ms() > deadline) {     /* note 4 */
+			lh_fail(err, 413, "too_large", "took longer than %.0f seconds to read",
+				lim->max_seconds);
+			goto out;
+		}
 		int ev = xmlread_next(x, err);
 		if (ev < 0) {
 			translate(err, lim);

@@ -6,10 +6,15 @@
  * letter); else the charset the page declares (<meta charset>, http-equiv)
  * if it names one in its first 1,024 bytes; else Windows-1252, and the
  * answer says the text was converted from Latin-1 (from_latin1).
+ *
+ * The page is parsed in the server's process, so it is capped
+ * (xml_libxml2.c note 7): elements nested at most LH_DOC_HTML_MAX_DEPTH
+ * deep (400 bad_document) and max_seconds of wall clock (413 too_large).
  */
 #include "documents/documents_int.h"
 
 #include "common/error.h"
+#include "common/limits.h"
 #include "common/xmlread.h"
 
 #include <stdlib.h>
@@ -37,7 +42,8 @@ int doc_html_extract(const unsigned char *data, size_t len, const struct doc_lim
 		encoding = "windows-1252";
 		t->from_latin1 = true;
 	}
-	if (xmlread_html_text((const char *)data, len, encoding, lim->max_text_bytes, &text, &n, err))
+	if (xmlread_html_text((const char *)data, len, encoding, lim->max_text_bytes, LH_DOC_HTML_MAX_DEPTH,
+			      lim->max_seconds, &text, &n, err))
 		return -1;
 	int rc = doc_text_add_page(t, 0, text, n, lim, &total, err);
 	free(text);

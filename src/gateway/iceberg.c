@@ -34,13 +34,22 @@
  *  4. Locations (ADR 0236): with the S3 backend a table's base is
  *     s3://<bucket> (objects are stored under their own keys); otherwise it is
  *     <public_url>/iceberg/v1/files/<table>, public_url being [gateway]
- *     public_url or http(s)://<Host> of the request. queryd builds and stores
+ *     public_url or http(s)://<Host> of the request (note 6). queryd builds and stores
  *     the metadata for that base (GET /iceberg/tables/<t>?base=, H19a's
  *     builder, ADR 0230-0234); metadata files are write-once per base.
  *  5. Reads from upstreams carry the caller's token (ui_call_service), except
  *     the file bytes and queryd's metadata build for read and agent tokens,
  *     which storaged and queryd refuse them (auth_is_raw_data): those go with
  *     the services' token after note 3's check.
+ *  6. The Host of a request picks the base (note 4) only when it names the
+ *     gateway as the connection reached it: the local address and port of
+ *     the connection (getsockname), or "localhost" or an exact [http]
+ *     allowed_hosts name with that port; any other Host gets that address
+ *     and port. Each base builds and stores a whole metadata set, so a
+ *     client varying Host (any IP literal and port passes the Host
+ *     allow-list) made storage grow without bound (review R19); now the
+ *     bases are at most (addresses x (2 + names)) x 2 schemes per table.
+ *     Behind a proxy that rewrites the port or the name, set public_url.
  */
 #include "gateway/gateway_int.h"
 #include "gateway/ui_int.h"
@@ -57,6 +66,8 @@
 #include "common/url.h"
 #include "common/xmalloc.h"
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <pthread.h>
 #include <stdarg.h>
 #include <stdint.h>
@@ -64,6 +75,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/socket.h>
 
 #define ICE_NAMESPACE "lakehouse"
 #define ICE_PREFIX "/iceberg/v1/"
@@ -313,6 +325,95 @@ static int role_is_masked(struct http_request *req)
 	return !tokens_role_sees_personal(r);
 }
 
+/* Whether the name n[0..nn) is one the gateway answers for by name
+ * (note 6): "localhost" or an exact name of [http] allowed_hosts. */
+static int ice_host_named(const struct lh_config *cfg, const char *n, size_t nn)
+{
+	if (nn == 9 && !strncasecmp(n, "localhost", 9))
+		return 1;
+	const char *list = cfg->http.allowed_hosts, *e;
+	size_t pos = 0, en, ln = strnlen(list, sizeof cfg->http.allowed_hosts);
+	while (config_list_next(list, ln, &pos, &e, &en))
+		if (en == nn && e[0] != '*' && !strncasecmp(e, n, nn))
+			return 1;
+	return 0;
+}
+
+/* The host[:port] of the locations (note 6): the request's Host when it
+ * names the address and port the connection arrived on, or "localhost" or
+ * an allowed_hosts name with that port; else that address and port. */
+static void ice_host(struct http_request *req, const struct lh_config *cfg, char *out,
+		     size_t on)
+{
+	struct sockaddr_storage ss;
+	socklen_t sl = sizeof ss;
+	char ip[INET6_ADDRSTRLEN] = "127.0.0.1";
+	unsigned port = 0;
+	int fd = http_request_client_fd(req), v6 = 0;
+	memset(&ss, 0, sizeof ss);
+	if (fd >= 0 && getsockname(fd, (struct sockaddr *)&ss, &sl) == 0) {
+		if (ss.ss_family == AF_INET) {
+			struct sockaddr_in *a = (struct sockaddr_in *)&ss;
+			inet_ntop(AF_INET, &a->sin_addr, ip, sizeof ip);
+			port = ntohs(a->sin_port);
+		} else if (ss.ss_family == AF_INET6) {
+			struct sockaddr_in6 *a = (struct sockaddr_in6 *)&ss;
+			if (IN6_IS_ADDR_V4MAPPED(&a->sin6_addr)) {
+				inet_ntop(AF_INET, &a->sin6_addr.s6_addr[12], ip, sizeof ip);
+			} else {
+				inet_ntop(AF_INET6, &a->sin6_addr, ip, sizeof ip);
+				v6 = 1;
+			}
+			port = ntohs(a->sin6_port);
+		}
+	}
+	if (port)
+		snprintf(out, on, v6 ? "[%s]:%u" : "%s:%u", ip, port);
+	else
+		snprintf(out, on, "%s", ip);
+	const char *h = http_request_header(req, "Host");
+	if (!h || !port)
+		return;
+	/* split host[:port] / [v6][:port] */
+	size_t hl = strlen(h), nn;
+	const char *n = h, *colon;
+	if (h[0] == '[') {
+		const char *rb = memchr(h, ']', hl);
+		if (!rb)
+			return;
+		n = h + 1;
+		nn = (size_t)(rb - n);
+		colon = rb[1] == ':' ? rb + 1 : NULL;
+		if (rb[1] && !colon)
+			return;
+	} else {
+		colon = strrchr(h, ':');
+		nn = colon ? (size_t)(colon - h) : hl;
+	}
+	unsigned hp = 80;
+	if (colon) {
+		hp = 0;
+		if (!colon[1] || strlen(colon + 1) > 5)
+			return;
+		for (const char *p = colon + 1; *p; p++) {
+			if (*p < '0' || *p > '9')
+				return;
+			hp = hp * 10 + (unsigned)(*p - '0');
+		}
+	}
+	if (hp != port || nn == 0 || nn >= 256)
+		return;
+	char name[256];
+	memcpy(name, n, nn);
+	name[nn] = 0;
+	unsigned char want[16], got[16];
+	int same_ip = inet_pton(v6 ? AF_INET6 : AF_INET, ip, want) == 1 &&
+		      inet_pton(v6 ? AF_INET6 : AF_INET, name, got) == 1 &&
+		      !memcmp(want, got, v6 ? 16 : 4);
+	if (same_ip || ice_host_named(cfg, n, nn))
+		snprintf(out, on, "%s", h);
+}
+
 /* The table location base for `table` (note 4): a new string. */
 static char *ice_base(struct http_request *req, const char *table)
 {
@@ -326,11 +427,11 @@ static char *ice_base(struct http_request *req, const char *table)
 			n--;
 		return xasprintf("%.*s/iceberg/v1/files/%s", (int)n, cfg->gateway.public_url, table);
 	}
-	const char *host = http_request_header(req, "Host");
+	char host[300];
+	ice_host(req, cfg, host, sizeof host);
 	const char *proto = http_request_header(req, "X-Forwarded-Proto");
 	return xasprintf("%s://%s/iceberg/v1/files/%s",
-			 proto && !strcasecmp(proto, "https") ? "https" : "http",
-			 host && host[0] ? host : "127.0.0.1", table);
+			 proto && !strcasecmp(proto, "https") ? "https" : "http", host, table);
 }
 
 /* GET /catalog/datasets with the caller's token: 0 with *out (the

@@ -213,8 +213,14 @@ static size_t cp_len(const unsigned char *s, size_t n)
 	return l;
 }
 
-/* 1 if s[0..n) is UTF-8 as far as truncation cares: every byte >= 0x80
- * belongs to a lead byte (0xc2-0xf4) with its continuation bytes. */
+static uint32_t decode_cp(const unsigned char *p, size_t l);
+
+/* 1 if s[0..n) is well-formed UTF-8: every byte >= 0x80 belongs to a lead
+ * byte (0xc2-0xf4) with its continuation bytes, and the code point is in
+ * the shortest form, not a surrogate and at most U+10FFFF. An overlong or
+ * out-of-range sequence (E0 80 .., F0 80 .., F4 90 ..) would be
+ * incremented into a code point that sorts below the real value, making a
+ * truncated upper bound too low (review R19). */
 static int utf8_ok(const unsigned char *s, size_t n)
 {
 	for (size_t off = 0; off < n;) {
@@ -224,6 +230,10 @@ static int utf8_ok(const unsigned char *s, size_t n)
 		}
 		size_t l = cp_len(s + off, n - off);
 		if (l == 1 || s[off] < 0xc2 || s[off] > 0xf4)
+			return 0;
+		uint32_t cp = decode_cp(s + off, l);
+		if ((l == 3 && cp < 0x800) || (l == 4 && (cp < 0x10000 || cp > 0x10ffff)) ||
+		    (cp >= 0xd800 && cp <= 0xdfff))
 			return 0;
 		off += l;
 	}

@@ -107,17 +107,16 @@ static int tr_struct(struct tr *r, tr_field_fn fn, void *ctx)
 		int type = h & 0x0f;
 		if (type == T_STOP)
 			break;
-		int id;
+		int64_t id; /* Thrift field ids are 16-bit: anything else is damage */
 		if (h >> 4) {
-			id = last + (h >> 4);
-		} else {
-			int64_t v;
-			if (tr_int(r, &v))
-				return -1;
-			id = (int)v;
+			id = (int64_t)last + (h >> 4);
+		} else if (tr_int(r, &id)) {
+			return -1;
 		}
-		last = id;
-		int rc = fn ? fn(ctx, r, id, type) : 1;
+		if (id < INT16_MIN || id > INT16_MAX)
+			return tr_bad(r);
+		last = (int)id;
+		int rc = fn ? fn(ctx, r, (int)id, type) : 1;
 		if (rc < 0)
 			return -1;
 		if (rc > 0 && tr_skip(r, type))

@@ -8,8 +8,8 @@
  *     and the 413 names the file that crossed it. A file name is reduced to
  *     its last path segment, control characters and invalid UTF-8 become
  *     '_' (it is a utf8 column and a Content-Disposition).
- *  2. Reading (doc_upload_run): each file is read from the spool into
- *     memory (at most the cap), extracted by src/documents (doc_extract: the
+ *  2. Reading (doc_upload_run): each file's range of the spool is mapped
+ *     read-only (mmap: no heap copy of a 250 MB file), extracted by src/documents (doc_extract: the
  *     PDF parser runs in a child process) and chunked (doc_chunk), and its
  *     chunks are appended to a second spool as rows (doc_rows.h). A file
  *     that fails is kept as {file_name, code, error}: its error's words
@@ -27,6 +27,10 @@
  *     too_large, 415 unsupported_format) and nothing has been written. With
  *     partial=true the good files go on and the answer lists the others
  *     under "skipped"; when no file is good it is the failure anyway.
+ *  3a. Before any file is read, the dataset's latest version is fetched:
+ *     a table there is pipeline.c note 8's 409 kind_mismatch now, before
+ *     an original is stored (it used to come from pipeline_run, after the
+ *     originals were PUT).
  *  4. Originals before the version: each good file is PUT write-once
  *     under documents/<doc_id>/original from its spool range before the
  *     pipeline registers the version (a 412 means the same bytes are
@@ -37,6 +41,15 @@
  *     file's doc_id and file name in upload order, so the same files again
  *     are `existing` and the object key is content-addressed like a CSV's.
  *     pipeline.c note 8 keeps documents and tables apart (409).
+ *  5a. mode=append adds a file only when its doc_id is not in the latest
+ *     version's rows (SPEC 15: re-ingesting the same file is existing):
+ *     each object of that version is fetched into an unnamed spool file
+ *     and one DuckDB aggregate counts every uploaded doc_id in it
+ *     (parquet_scan.h). Such a file is "held": not read again, listed with
+ *     "existing": true; when no file of the upload is new the answer is
+ *     existing with the latest version. The latest version, not the
+ *     download records: a replace drops documents from it. The cost is one
+ *     read of the dataset's objects per append.
  *  6. After a 200 (new or existing): documents/<doc_id>/in/<identity>
  *     records that the dataset holds the document, with its file name and
  *     media type; <identity> is the digits of the dataset's creation time
@@ -74,6 +87,7 @@
 #include "ingestd/doc_rows.h"
 #include "ingestd/format.h"
 #include "ingestd/multipart.h"
+#include "ingestd/parquet_scan.h"
 #include "ingestd/pipeline.h"
 
 #include <errno.h>
@@ -82,6 +96,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <unistd.h>
 
 #define DOC_DIGEST_TAG "lakehouse-documents-1"
@@ -93,6 +108,7 @@ struct doc_file {
 	char doc_id[LH_SHA256_HEX_LEN + 1];
 	/* filled by doc_upload_run */
 	int ok, duplicate;
+	int held;                   /* append: already in the latest version (note 5a) */
 	enum doc_format format;
 	size_t pages, chunks;
 	int paged, from_latin1;
@@ -273,21 +289,30 @@ void doc_upload_callbacks(struct doc_upload *d, struct multipart_callbacks *cb)
 
 /* ---- reading the files (note 2) ---------------------------------------- */
 
-static int read_range(int fd, uint64_t off, uint64_t len, unsigned char **out, struct lh_error *err)
+/* Note 2: the file's range of the spool, mapped read-only (pages the
+ * kernel can drop, not a heap copy): *base and *maplen for munmap. */
+static int map_range(int fd, uint64_t off, uint64_t len, const unsigned char **out, void **base,
+		     size_t *maplen, struct lh_error *err)
 {
-	unsigned char *buf = xmalloc(len ? (size_t)len : 1);
-	size_t got = 0;
-	while (got < len) {
-		ssize_t r = pread(fd, buf + got, (size_t)len - got, (off_t)(off + got));
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r <= 0) {
-			free(buf);
-			return lh_fail(err, 500, "io_error", "the upload could not be read back");
-		}
-		got += (size_t)r;
+	static const unsigned char empty[1];
+	*base = NULL;
+	*maplen = 0;
+	if (len == 0) {
+		*out = empty;
+		return 0;
 	}
-	*out = buf;
+	long page = sysconf(_SC_PAGESIZE);
+	uint64_t start = off - off % (uint64_t)(page > 0 ? page : 4096);
+	size_t n = (size_t)(off - start + len);
+	void *m = mmap(NULL, n, PROT_READ, MAP_PRIVATE, fd, (off_t)start);
+	if (m == MAP_FAILED) {
+		lh_fail(err, 500, "io_error", "the upload could not be read back");
+		lh_error_detail(err, "mmap: %s", strerror(errno));
+		return -1;
+	}
+	*base = m;
+	*maplen = n;
+	*out = (const unsigned char *)m + (off - start);
 	return 0;
 }
 
@@ -296,7 +321,9 @@ static int read_range(int fd, uint64_t off, uint64_t len, unsigned char **out, s
 static void extract_file(const struct doc_upload *d, struct doc_file *f,
 			 const struct doc_limits *lim)
 {
-	unsigned char *data = NULL;
+	const unsigned char *data = NULL;
+	void *base = NULL;
+	size_t maplen = 0;
 	struct doc_text text = { 0 };
 
 	if (!f->name[0]) {
@@ -304,7 +331,7 @@ static void extract_file(const struct doc_upload *d, struct doc_file *f,
 			"its name (multipart filename, or ?file_name= with a single file)");
 		return;
 	}
-	if (read_range(d->spool_fd, f->offset, f->len, &data, &f->err) != 0)
+	if (map_range(d->spool_fd, f->offset, f->len, &data, &base, &maplen, &f->err) != 0)
 		return;
 	if (doc_extract(f->name, data, (size_t)f->len, lim, &text, &f->err) == 0 &&
 	    doc_chunk(&text, 0, &f->chunk_list, &f->nchunk_list, &f->err) == 0) {
@@ -316,7 +343,8 @@ static void extract_file(const struct doc_upload *d, struct doc_file *f,
 		f->extracted = 1;
 	}
 	doc_text_free(&text);
-	free(data);
+	if (base)
+		munmap(base, maplen);
 }
 
 /* Append an extracted file's rows in upload order (note 2). A bad file is
@@ -378,7 +406,7 @@ static void *extract_main(void *arg)
 		size_t i = x->next++;
 		pthread_mutex_unlock(&x->lock);
 		struct doc_file *f = &x->d->files[i];
-		if (f->dup_of == (size_t)-1)
+		if (f->dup_of == (size_t)-1 && !f->held)
 			extract_file(x->d, f, x->lim);
 		pthread_mutex_lock(&x->lock);
 		x->done[i] = 1;
@@ -400,7 +428,7 @@ static int read_files(struct doc_upload *d, const struct doc_limits *lim, struct
 
 	for (size_t i = 0; i < d->nfiles; i++) {           /* the same bytes are read once */
 		d->files[i].dup_of = (size_t)-1;
-		for (size_t k = 0; k < i && d->files[i].dup_of == (size_t)-1; k++)
+		for (size_t k = 0; k < i && d->files[i].dup_of == (size_t)-1 && !d->files[i].held; k++)
 			if (!strcmp(d->files[k].doc_id, d->files[i].doc_id))
 				d->files[i].dup_of = k;
 	}
@@ -412,13 +440,15 @@ static int read_files(struct doc_upload *d, const struct doc_limits *lim, struct
 			nth++;
 	for (size_t i = 0; i < d->nfiles && rc == 0; i++) {
 		struct doc_file *f = &d->files[i];
-		if (nth == 0 && f->dup_of == (size_t)-1)
+		if (nth == 0 && f->dup_of == (size_t)-1 && !f->held)
 			extract_file(d, f, lim);  /* no thread could start: read it here */
 		pthread_mutex_lock(&x.lock);
 		while (nth && !x.done[i])
 			pthread_cond_wait(&x.cond, &x.lock);
 		pthread_mutex_unlock(&x.lock);
-		if (f->dup_of != (size_t)-1) {
+		if (f->held) {
+			/* note 5a: in the dataset already, not read again */
+		} else if (f->dup_of != (size_t)-1) {
 			const struct doc_file *first = &d->files[f->dup_of];
 			f->duplicate = first->ok;
 			if (!first->ok) {          /* the same bytes fail the same way */
@@ -429,7 +459,7 @@ static int read_files(struct doc_upload *d, const struct doc_limits *lim, struct
 		} else {
 			rc = emit_file(f, rows, err);
 		}
-		if (rc == 0 && !f->duplicate) {
+		if (rc == 0 && !f->duplicate && !f->held) {
 			*nfailed += !f->ok;
 			*ngood += f->ok;
 		}
@@ -483,6 +513,10 @@ static json_t *file_json(const struct doc_file *f)
 		json_object_set_new(o, "duplicate", json_true());
 		return o;
 	}
+	if (f->held) {
+		json_object_set_new(o, "existing", json_true());
+		return o;
+	}
 	json_object_set_new(o, "format", json_string(doc_format_name(f->format)));
 	json_object_set_new(o, "pages", f->paged ? json_integer((json_int_t)f->pages) : json_null());
 	json_object_set_new(o, "chunks", json_integer((json_int_t)f->chunks));
@@ -501,7 +535,7 @@ static json_t *failure_body(const struct doc_upload *d, size_t nfailed, int *sta
 	json_t *failed = json_array();
 	for (size_t i = 0; i < d->nfiles; i++) {
 		const struct doc_file *f = &d->files[i];
-		if (f->ok || f->duplicate)
+		if (f->ok || f->duplicate || f->held)
 			continue;
 		if (!first)
 			first = f;
@@ -517,7 +551,7 @@ static json_t *failure_body(const struct doc_upload *d, size_t nfailed, int *sta
 					nfailed, d->nfiles);
 		for (size_t i = 0; i < d->nfiles && used < sizeof msg; i++) {
 			const struct doc_file *f = &d->files[i];
-			if (f->ok || f->duplicate)
+			if (f->ok || f->duplicate || f->held)
 				continue;
 			used += (size_t)snprintf(msg + used, sizeof msg - used, "%s%s %s",
 						 f == first ? "" : "; ", f->name[0] ? f->name : "(no name)",
@@ -632,6 +666,93 @@ static int store_sidecar(const struct pipeline_env *env, const struct doc_file *
 	return rc;
 }
 
+static int fd_sink_write(void *ctx, const char *data, size_t n)
+{
+	int fd = *(int *)ctx;
+	while (n) {
+		ssize_t w = write(fd, data, n);
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w < 0)
+			return -1;
+		data += w;
+		n -= (size_t)w;
+	}
+	return 0;
+}
+
+/* Note 3a: the dataset's latest version into *latest (NULL when there is
+ * none), refusing before anything is stored an upload into a table with
+ * pipeline.c note 8's 409. 0, or -1 with err. */
+static int latest_documents(const struct pipeline_env *env, const char *name,
+			    struct manifest **latest, struct lh_error *err)
+{
+	struct peer_call call = { .request_id = env->request_id, .who = env->who };
+	*latest = NULL;
+	if (catalog_client_manifest(env->catalog, &call, name, 0, latest, err) != 0) {
+		if (err->status != 404)
+			return -1;
+		lh_error_clear(err);
+		return 0;
+	}
+	if (strcmp((*latest)->fingerprint, doc_rows_fingerprint()) != 0)
+		return lh_fail(err, 409, "kind_mismatch", "%s is a table, not a documents dataset: "
+			       "ingest the documents under another name", name);
+	return 0;
+}
+
+/* Note 5a: mark the files whose doc_id is in the rows of `latest` (every
+ * object of the version, each read once for all the files). 0, or -1. */
+static int mark_held(const struct pipeline_env *env, struct doc_upload *d,
+		     const struct manifest *latest, struct lh_error *err)
+{
+	struct peer_call call = { .request_id = env->request_id, .who = env->who };
+	size_t cap = d->nfiles * (LH_SHA256_HEX_LEN + 48) + 1, used = 0;
+	char *sel = xmalloc(cap);
+	int64_t *hits = xcalloc(d->nfiles, sizeof *hits);
+	int rc = 0;
+	sel[0] = '\0';
+	for (size_t i = 0; i < d->nfiles; i++)   /* doc_ids are hex digits: no quoting */
+		used += (size_t)snprintf(sel + used, cap - used, "%scount(*) FILTER (WHERE "
+					 "doc_id = '%s')", i ? ", " : "", d->files[i].doc_id);
+	for (size_t o = 0; o < latest->nobjects && rc == 0; o++) {
+		int fd = open(env->spool_dir, O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
+		if (fd < 0) {
+			rc = lh_fail(err, 500, "io_error", "the dataset's rows could not be spooled "
+				     "(%s: %s)", env->spool_dir, strerror(errno));
+			break;
+		}
+		if (storage_client_get(env->storage, &call, latest->objects[o].key, fd_sink_write,
+				       &fd, err) != 0 ||
+		    parquet_scan_aggregate(fd, sel, hits, d->nfiles, err) != 0)
+			rc = -1;
+		close(fd);
+		for (size_t i = 0; i < d->nfiles && rc == 0; i++)
+			d->files[i].held |= hits[i] > 0;
+	}
+	free(hits);
+	free(sel);
+	return rc;
+}
+
+/* Note 5a: the answer when every good file of an append is in the dataset
+ * already: `existing`, the latest version unchanged. */
+static json_t *held_body(const struct doc_upload *d, const struct manifest *latest)
+{
+	json_t *o = json_object(), *files = json_array();
+	for (size_t i = 0; i < d->nfiles; i++)
+		if (d->files[i].held || d->files[i].duplicate)
+			json_array_append_new(files, file_json(&d->files[i]));
+	json_object_set_new(o, "manifest", manifest_to_json(latest));
+	json_object_set_new(o, "existing", json_true());
+	json_object_set_new(o, "row_count", json_integer(0));
+	json_object_set_new(o, "kind", json_string("documents"));
+	json_object_set_new(o, "files", files);
+	json_object_set_new(o, "skipped", json_array());
+	json_object_set_new(o, "index_declared", json_false());
+	return o;
+}
+
 /* Note 6: declare {"text": ["text"]} unless the dataset has an index.
  * 1 when declared here, 0 when one was there, -1 with err. */
 static int declare_index(const struct pipeline_env *env, const char *name, struct lh_error *err)
@@ -661,8 +782,9 @@ int doc_upload_run(struct doc_upload *d, const struct pipeline_env *env,
 	struct doc_rows *rows = NULL;
 	struct ingest_schema *schema = NULL;
 	struct sha256 *digest = NULL;
+	struct manifest *latest = NULL;
 	char content[LH_SHA256_HEX_LEN + 1];
-	size_t nfailed = 0, ngood = 0;
+	size_t nfailed = 0, ngood = 0, nheld = 0;
 
 	*body = NULL;
 	if (d->open && doc_upload_end_file(d, err) != 0)
@@ -672,6 +794,12 @@ int doc_upload_run(struct doc_upload *d, const struct pipeline_env *env,
 			"multipart \"file\" parts or one file as the body");
 		goto out;
 	}
+	if (latest_documents(env, name, &latest, err) != 0)                       /* 3a */
+		goto out;
+	if (latest && !strcmp(mode, "append") && mark_held(env, d, latest, err) != 0)  /* 5a */
+		goto out;
+	for (size_t i = 0; i < d->nfiles; i++)
+		nheld += d->files[i].held;
 	rows_fd = open(env->spool_dir, O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
 	if (rows_fd < 0) {
 		lh_fail(err, 500, "io_error", "the document rows could not be spooled (%s: %s)",
@@ -683,6 +811,18 @@ int doc_upload_run(struct doc_upload *d, const struct pipeline_env *env,
 		goto out;
 	if (nfailed && (!d->partial || !ngood)) {                                   /* 3 */
 		*body = failure_body(d, nfailed, status);
+		rc = 0;
+		goto out;
+	}
+	if (!ngood && nheld) {                                                     /* 5a */
+		for (size_t i = 0; i < d->nfiles; i++) {
+			struct lh_error side = { 0 };   /* repairs a lost record, as note 6 */
+			if (d->files[i].held)
+				(void)store_sidecar(env, &d->files[i], name, latest->created_at, &side);
+			lh_error_clear(&side);
+		}
+		*body = held_body(d, latest);
+		*status = 200;
 		rc = 0;
 		goto out;
 	}
@@ -723,9 +863,10 @@ int doc_upload_run(struct doc_upload *d, const struct pipeline_env *env,
 	struct lh_error side = { 0 };
 	for (size_t i = 0; i < d->nfiles; i++) {
 		struct doc_file *f = &d->files[i];
-		if (f->ok && !sidecar_error && store_sidecar(env, f, name, created_at, &side) != 0)  /* 6 */
+		if ((f->ok || f->held) && !sidecar_error &&                       /* 6 */
+		    store_sidecar(env, f, name, created_at, &side) != 0)
 			sidecar_error = side.msg;
-		if (f->ok || f->duplicate)
+		if (f->ok || f->duplicate || f->held)
 			json_array_append_new(files, file_json(f));
 		else
 			json_array_append_new(skipped, failed_json(f));
@@ -748,6 +889,7 @@ int doc_upload_run(struct doc_upload *d, const struct pipeline_env *env,
 		lh_error_clear(&side);
 	}
 out:
+	manifest_unref(latest);
 	doc_rows_abort(rows);
 	sha256_destroy(digest);
 	ingest_schema_destroy(schema);
@@ -770,21 +912,6 @@ static int buf_sink_write(void *ctx, const char *data, size_t n)
 		return -1;
 	memcpy(b->data + b->len, data, n);
 	b->len += n;
-	return 0;
-}
-
-static int fd_sink_write(void *ctx, const char *data, size_t n)
-{
-	int fd = *(int *)ctx;
-	while (n) {
-		ssize_t w = write(fd, data, n);
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w < 0)
-			return -1;
-		data += w;
-		n -= (size_t)w;
-	}
 	return 0;
 }
 

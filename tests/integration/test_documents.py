@@ -174,6 +174,33 @@ class TestDocuments(DocsBase):
         st, _, got = request("GET", self.base + "/v1/documents/" + sha(only))
         self.assertEqual((st, got), (200, only))
 
+    def test_append_of_a_file_already_in_the_dataset_adds_it_once(self):
+        # R18 finding 6: SPEC 15 "re-ingesting the same file is existing" holds per
+        # file in append mode
+        g = b"Gina Holt\ngina@example.com\nAppend test: crane operator.\n"
+        hk = b"Hank Kim\nhank@example.com\nAppend test: welder.\n"
+        self.ingest("resumes_ap", [("g.txt", g)], "&mode=append")
+        obj = self.ingest("resumes_ap", [("g.txt", g), ("hk.txt", hk)], "&mode=append")
+        self.assertFalse(obj["existing"])
+        self.assertEqual(obj["manifest"]["version"], 2)
+        by = {f["file_name"]: f for f in obj["files"]}
+        self.assertTrue(by["g.txt"].get("existing"), obj)
+        self.assertNotIn("existing", by["hk.txt"])
+        self.assertEqual(self.sql("SELECT file_name, count(*) FROM resumes_ap GROUP BY 1 ORDER BY 1"),
+                         [["g.txt", 1], ["hk.txt", 1]])
+        # nothing new at all: existing, no version
+        obj = self.ingest("resumes_ap", [("hk.txt", hk), ("g.txt", g)], "&mode=append")
+        self.assertTrue(obj["existing"], obj)
+        self.assertEqual(obj["manifest"]["version"], 2)
+        self.assertEqual(len(self.versions("resumes_ap")), 2)
+        # a replace drops g; appending it again adds it (j is held)
+        j = b"Jo Lee\njo@example.com\nAppend test: electrician.\n"
+        self.ingest("resumes_ap", [("j.txt", j)], "&mode=replace")
+        obj = self.ingest("resumes_ap", [("g.txt", g), ("j.txt", j)], "&mode=append")
+        self.assertFalse(obj["existing"])
+        self.assertEqual(self.sql("SELECT file_name, count(*) FROM resumes_ap GROUP BY 1 ORDER BY 1"),
+                         [["g.txt", 1], ["j.txt", 1]])
+
     def test_documents_and_tables_do_not_mix(self):
         self.ingest("resumes_c", [("jane.txt", JANE)])
         st, _, obj = request_json("POST", self.base + "/v1/ingest?name=resumes_c",
@@ -187,10 +214,14 @@ class TestDocuments(DocsBase):
         st, _, obj = request_json("POST", self.base + "/v1/ingest?name=table_c",
                                   b"a,b\n1,2\n", {"Content-Type": "text/csv"})
         self.assertEqual(st, 200, obj)
-        obj = self.ingest("table_c", [("jane.txt", JANE)], status=409)
+        only = b"only ever sent to a table: a crane operator\n"
+        obj = self.ingest("table_c", [("jane.txt", JANE), ("only.txt", only)], status=409)
         self.assertEqual(obj["code"], "kind_mismatch")
         self.assertIn("is a table", obj["error"])
         self.assertEqual(len(self.versions("table_c")), 1)
+        # R18 finding 8a: refused before the originals are stored
+        st, _, _ = request("HEAD", self.base + "/v1/storage/get/documents/%s/original" % sha(only))
+        self.assertEqual(st, 404)
 
     def test_bad_files_listed_nothing_written_unless_partial(self):
         bad1 = b"\x00\x01\x02\x03 not a document"

@@ -425,6 +425,27 @@ class IcebergLoadTableTest(ServerTest):
         self.assertEqual(st, 404)
 
 
+    def test_a_host_the_gateway_does_not_answer_for_gets_its_own_address(self):
+        """Each base stores a whole metadata set: a Host naming some other
+        address, port or name (any IP literal passes the Host allow-list)
+        gets the address and port the connection reached instead, so varying
+        Host cannot make storage grow (R19)."""
+        port = self.base.rsplit(":", 1)[1]
+        own = "http://127.0.0.1:%s/iceberg/v1/files/alpha/_iceberg/" % port
+        for host in ("10.20.2.3:" + port, "127.0.0.1:1", "localhost:1", "a.localhost:" + port,
+                     "[::1]:" + port, "127.0.0.2:" + port, "127.0.0.1"):
+            obj = self.load("alpha", headers={"Host": host})
+            self.assertTrue(obj["metadata-location"].startswith(own), (host, obj))
+        # the folders stored for alpha: its own address and localhost's at most
+        self.load("alpha", headers={"Host": "localhost:" + port})
+        st, _, got = request_json("GET", self.base + "/v1/storage/list?prefix=_iceberg/&limit=10000",
+                                  None, bearer(ADMIN))
+        uuid = self.load("alpha")["metadata"]["table-uuid"]
+        folders = {o["key"].split("/")[2] for o in got["objects"]
+                   if o["key"].startswith("_iceberg/%s/" % uuid)}
+        self.assertEqual(len(folders), 2, folders)
+
+
 class IcebergPublicUrlTest(ServerTest):
     def test_public_url_is_the_base_of_every_location(self):
         srv = self.start("serve", env={"LAKEHOUSE_GATEWAY_PUBLIC_URL": "https://lake.example.com/",

@@ -4,8 +4,10 @@
  * test_documents_files.c. */
 #include "test.h"
 
+#include "common/buf.h"
 #include "common/error.h"
 #include "common/limits.h"
+#include "common/xmlread.h"
 #include "documents/documents_int.h"
 
 #include <stdint.h>
@@ -166,6 +168,90 @@ TEST(documents_plain)
 	CHECK_EQ_INT(err.status, 413);
 	CHECK_EQ_STR(err.code, "too_large");
 	lh_error_clear(&err);
+}
+
+/* Finding 3 of review R18: 250 MB of 0x80 (each a euro sign, 3 bytes of
+ * UTF-8) was converted, then normalised twice, all uncapped (2.6 GB peak)
+ * before the cap said 413. Now the normaliser holds about the cap. */
+TEST(documents_latin1_bounded)
+{
+	struct lh_error err = { 0 };
+	struct doc_text t;
+	struct doc_limits lim;
+	doc_limits_default(&lim);
+	lim.max_text_bytes = 1u << 20;
+	size_t n = 16u << 20;
+	unsigned char *euros = malloc(n);
+	memset(euros, 0x80, n);
+	CHECK_EQ_INT(doc_extract("euro.txt", euros, n, &lim, &t, &err), -1);
+	CHECK_EQ_INT(err.status, 413);
+	CHECK_EQ_STR(err.code, "too_large");
+	lh_error_clear(&err);
+	CHECK(doc_text_norm_peak() <= 4 * lim.max_text_bytes);   /* not 48 MB of UTF-8 */
+	/* blanks past the cap that a line end drops do not count */
+	memset(euros, ' ', n);
+	memcpy(euros, "a\x80", 2);
+	euros[n - 2] = '\n';
+	euros[n - 1] = 'b';
+	CHECK_EQ_INT(doc_extract("euro.txt", euros, n, &lim, &t, &err), 0);
+	CHECK(t.from_latin1);
+	CHECK_EQ_STR(t.pages[0].text, "a\xE2\x82\xAC\nb");
+	doc_text_free(&t);
+	CHECK(doc_text_norm_peak() <= 4 * lim.max_text_bytes);
+	/* ... but text after them does */
+	euros[n - 2] = 'c';
+	CHECK_EQ_INT(doc_extract("euro.txt", euros, n, &lim, &t, &err), -1);
+	CHECK_EQ_STR(err.code, "too_large");
+	lh_error_clear(&err);
+	free(euros);
+}
+
+/* Finding 2 of review R18: unclosed elements and stray end tags made
+ * libxml2's HTML parser quadratic (1 MB: half a minute in the server's
+ * process). The element stack is capped: refused early, the parser's work
+ * bounded (counted, not timed). */
+TEST(documents_html_hostile)
+{
+	struct lh_error err = { 0 };
+	struct doc_text t;
+	struct lh_buf b;
+	lh_buf_init(&b, SIZE_MAX);
+	lh_buf_append(&b, "<html><body>", 12);
+	for (int i = 0; i < 100000; i++)
+		lh_buf_append(&b, "<div>x", 6);
+	for (int i = 0; i < 100000; i++)
+		lh_buf_append(&b, "</p>", 4);
+	CHECK_EQ_INT(doc_extract("n.html", (const unsigned char *)b.data, b.len, NULL, &t, &err), -1);
+	CHECK_EQ_INT(err.status, 400);
+	CHECK_EQ_STR(err.code, "bad_document");
+	CHECK(strstr(err.msg, "nested more than 256 deep") != NULL);
+	lh_error_clear(&err);
+	int depth = 0;
+	unsigned long work = xmlread_html_last_work(&depth);
+	CHECK(work > 256 && work < 1000);
+	CHECK(depth <= LH_DOC_HTML_MAX_DEPTH + 1);
+	/* 200 deep is a page like any other */
+	b.len = 0;
+	for (int i = 0; i < 200; i++)
+		lh_buf_append(&b, "<div>", 5);
+	lh_buf_append(&b, "deep words", 10);
+	CHECK_EQ_INT(doc_extract("d.html", (const unsigned char *)b.data, b.len, NULL, &t, &err), 0);
+	CHECK_EQ_STR(t.pages[0].text, "deep words");
+	doc_text_free(&t);
+	/* the wall clock: a deadline already past stops it (413) */
+	b.len = 0;
+	for (int i = 0; i < 2000; i++)
+		lh_buf_append(&b, "<p>x</p>", 8);
+	struct doc_limits lim;
+	doc_limits_default(&lim);
+	lim.max_seconds = 1e-9;
+	CHECK_EQ_INT(doc_extract("p.html", (const unsigned char *)b.data, b.len, &lim, &t, &err), -1);
+	CHECK_EQ_INT(err.status, 413);
+	CHECK_EQ_STR(err.code, "too_large");
+	CHECK(strstr(err.msg, "seconds") != NULL);
+	lh_error_clear(&err);
+	CHECK(xmlread_html_last_work(NULL) <= 512);
+	lh_buf_free(&b);
 }
 
 /* A doc_text of the given pages (page numbers from `first`). */

@@ -265,6 +265,16 @@ TEST(iceberg_string_bounds_truncate)
 		     (long long)(size_t)-1);
 	n = iceberg_truncate_lower((const unsigned char *)bad, strlen(bad), 16, out);
 	CHECK_EQ_INT(n, 16);
+	/* overlong, surrogate or beyond U+10FFFF: not text, no upper bound (an
+	 * overlong E0 80 80 would grow to U+0001, below the real value, R19) */
+	static const char *const nonutf8[] = {
+		"\xe0\x80\x80" "aaaaaaaaaaaaaaaaaaaa", "\xf0\x80\x80\x80" "aaaaaaaaaaaaaaaaaaaa",
+		"\xf4\x90\x80\x80" "aaaaaaaaaaaaaaaaaaaa", "\xed\xa0\x80" "aaaaaaaaaaaaaaaaaaaa",
+	};
+	for (size_t i = 0; i < sizeof nonutf8 / sizeof nonutf8[0]; i++)
+		CHECK_EQ_INT(iceberg_truncate_upper((const unsigned char *)nonutf8[i],
+						    strlen(nonutf8[i]), 16, out),
+			     (long long)(size_t)-1);
 	/* a surrogate is skipped: U+D7FF + 1 is U+E000 */
 	const char *d = "\xed\x9f\xbf" "zz";
 	n = iceberg_truncate_upper((const unsigned char *)d, strlen(d), 1, out);

@@ -245,6 +245,19 @@ TEST(parquet_footer_reads_statistics)
 	lh_buf_free(&b);
 }
 
+TEST(parquet_footer_refuses_field_ids_beyond_16_bits)
+{
+	/* R19's minimal input: a long-form field id of INT32_MAX-ish (f4 ff ff ff
+	 * 0f), then a short-form delta on top of it, which overflowed an int. */
+	static const unsigned char ub[] = { 0x05, 0xf4, 0xff, 0xff, 0xff, 0x0f,
+					    0x00, 0x75, 0x00, 0x00 };
+	struct pq_footer f;
+	struct lh_error err = { 0 };
+	CHECK_EQ_INT(parquet_footer_parse(ub, sizeof ub, 10, &f, &err), -1);
+	CHECK_EQ_INT(err.status, 400);
+	lh_error_clear(&err);
+}
+
 TEST(parquet_footer_refuses_deep_nesting_and_locates)
 {
 	unsigned char deep[200];
