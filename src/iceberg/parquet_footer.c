@@ -333,7 +333,7 @@ struct fm_ctx {
 	size_t nleaves;
 	struct named *by_name;           /* owned: the columns sorted by name, made
 					  * at the first chunk not where its leaf is */
-	int by_name_made;
+	size_t n_by_name;                /* the columns by_name holds */
 	struct lh_error *err;
 };
 
@@ -449,8 +449,9 @@ static struct pq_column *column_of_chunk(struct fm_ctx *c, uint64_t i)
 	if (i < c->nleaves && c->leaf_col[i] != NO_COLUMN &&
 	    f->columns[c->leaf_col[i]].name && !name_cmp(f->columns[c->leaf_col[i]].name, s, l))
 		return &f->columns[c->leaf_col[i]];
-	if (!c->by_name_made) {
-		c->by_name_made = 1;
+	if (!c->by_name || c->n_by_name != f->ncolumns) { /* another schema list adds columns */
+		free(c->by_name);
+		c->n_by_name = f->ncolumns;
 		c->by_name = xcalloc(f->ncolumns ? f->ncolumns : 1, sizeof *c->by_name);
 		for (size_t k = 0; k < f->ncolumns; k++)
 			c->by_name[k] = (struct named){ f->columns[k].name ? f->columns[k].name : "",
