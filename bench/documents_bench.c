@@ -107,7 +107,7 @@ int main(int argc, char **argv)
 	}
 	struct doc_limits lim;
 	doc_limits_default(&lim);
-	lim.workers = doc_workers_create(LH_DOC_WORKERS_IDLE, LH_DOC_WORKER_USES);
+	lim.workers = doc_workers_create(LH_DOC_WORKERS_IDLE, LH_DOC_WORKER_USES, LH_DOC_EXTRACT_SLOTS);
 	static const enum doc_format fmts[] = { DOC_PDF, DOC_DOCX, DOC_HTML, DOC_MARKDOWN, DOC_TEXT };
 	printf("%-9s %6s %8s %7s %7s %9s %9s %8s\n", "format", "files", "MB", "pages", "chunks",
 	       "files/s", "pages/s", "MB/s");

@@ -44,6 +44,9 @@
 #define LH_GATEWAY_MAX_FWD_HEADERS     16          /* headers forwarded each way */
 #define LH_ICEBERG_CACHE_TABLES        16          /* tables whose file keys the gateway
 						    * keeps (gateway/iceberg.c, ADR 0237) */
+#define LH_ICEBERG_FOOTER_MAX_CHUNKS   (1u << 20)  /* row groups x columns of a Parquet
+						     * footer read for Iceberg metrics;
+						     * more: no metrics (~80 MB at most) */
 #define LH_ICEBERG_PAGE_MAX            1000        /* largest pageSize of list tables */
 
 /* upstream pools (common/upstream.c, ADR 0075) */
@@ -246,6 +249,7 @@
 #define LH_DOC_HTML_MAX_DEPTH          256           /* an HTML page's open elements (xmllint's cap) */
 #define LH_DOC_WORKER_BYTES            (1ull << 30)  /* the PDF worker's RLIMIT_AS */
 #define LH_DOC_WORKERS_IDLE            2             /* warm PDF workers a pool keeps */
+#define LH_DOC_EXTRACT_SLOTS           4             /* documents read at once, service-wide (PDF workers) */
 #define LH_DOC_WORKER_USES             50            /* PDFs one worker reads before it is retired */
 #define LH_DOC_CHUNK_CHARS             1000          /* SPEC 15: chunks of about this many characters */
 #define LH_DOC_CHUNK_HARD_FACTOR       4             /* a word longer than this x the target is cut */

@@ -479,6 +479,7 @@ int doc_extract(const char *file_name, const unsigned char *data, size_t len, co
 	if (rc)
 		return rc;
 	out->format = f;
+	doc_workers_slot_take(lim->workers);          /* pdf_worker.c note 6 */
 	switch (f) {
 	case DOC_PDF: rc = doc_pdf_extract(data, len, lim, out, err); break;
 	case DOC_DOCX: rc = doc_docx_extract(data, len, lim, out, err); break;
@@ -486,6 +487,7 @@ int doc_extract(const char *file_name, const unsigned char *data, size_t len, co
 	case DOC_MARKDOWN:
 	case DOC_TEXT: rc = doc_plain_extract(data, len, lim, out, err); break;
 	}
+	doc_workers_slot_give(lim->workers);
 	if (rc == 0)
 		rc = doc_text_require(out, err);
 	if (rc) {

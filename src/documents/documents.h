@@ -11,7 +11,8 @@
  *
  * Errors (lh_fail) are plain words WITHOUT the file name (the caller adds
  * it): 400 encrypted_pdf, 400 no_text (an image-only PDF, an empty file),
- * 400 bad_document (corrupt or truncated; a worker that crashed), 413
+ * 400 bad_document (corrupt or truncated; a worker that crashed or was
+ * killed from outside; HTML nested too deep), 413
  * too_large (a zip bomb, the text cap, the worker's memory or time limit),
  * 413 too_many_pages, 415 unsupported_format.
  */
@@ -25,8 +26,9 @@ struct lh_error;
 enum doc_format { DOC_PDF, DOC_DOCX, DOC_HTML, DOC_MARKDOWN, DOC_TEXT };
 
 /* What one document may cost. max_expanded_bytes caps a DOCX's inflated
- * word/document.xml (a zip bomb is 413 too_large); max_seconds is the PDF
- * worker's wall-clock deadline (and, rounded up, its CPU limit);
+ * word/document.xml (a zip bomb is 413 too_large); max_seconds is the
+ * wall-clock deadline of one document's reading (PDF worker, HTML, DOCX;
+ * and, rounded up, the PDF worker's CPU limit);
  * max_worker_bytes is its address-space limit (RLIMIT_AS; 0 = none; not
  * applied in sanitizer builds, whose shadow memory needs terabytes of
  * address space). worker_exe is the binary that has the `document-worker`
@@ -47,12 +49,21 @@ struct doc_limits {
 
 /* A pool of PDF worker processes (pdf_worker.c note 1): at most max_idle
  * kept warm, each serving at most max_uses PDFs before it is retired; a
- * worker that failed in any way is never reused. Thread-safe. Destroy
- * retires the idle ones (NULL is fine); no extraction may be running. */
-struct doc_workers *doc_workers_create(unsigned max_idle, unsigned max_uses);
+ * worker that failed in any way is never reused. It also holds the
+ * service's extraction slots (note 6): doc_extract() with this pool runs
+ * at most max_running extractions (any format) at once, the others wait
+ * their turn. Thread-safe. Destroy retires the idle ones (NULL is fine);
+ * no extraction may be running. */
+struct doc_workers *doc_workers_create(unsigned max_idle, unsigned max_uses, unsigned max_running);
 void doc_workers_destroy(struct doc_workers *p);
 /* Workers the pool has started so far (tests, metrics). */
 unsigned long doc_workers_spawned(struct doc_workers *p);
+/* The most extractions that ran at once, and how many had to wait. */
+void doc_workers_stats(struct doc_workers *p, unsigned *peak, unsigned long *waited);
+/* Take (waiting if need be) and give back an extraction slot; NULL: no-op.
+ * doc_extract() does this itself. */
+void doc_workers_slot_take(struct doc_workers *p);
+void doc_workers_slot_give(struct doc_workers *p);
 
 /* The defaults of src/common/limits.h (LH_DOC_*). */
 void doc_limits_default(struct doc_limits *l);
@@ -108,7 +119,10 @@ int doc_chunk(const struct doc_text *t, size_t target_chars, struct doc_chunk **
 void doc_chunks_free(struct doc_chunk *c, size_t n);
 
 /* `lakehouse document-worker`: the PDF extraction child (pdf_worker.c, ADR
- * 0220). Not for people: started by doc_extract() only. */
+ * 0220). Not for people: started by doc_extract() only, with a minimal
+ * environment (no secrets). Its isolation covers crashes and resources
+ * (memory, CPU, time, descriptors), not privileges: it runs as the
+ * server's user, without seccomp. */
 int doc_worker_main(int argc, char **argv);
 
 #endif

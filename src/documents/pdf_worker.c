@@ -36,7 +36,22 @@
  *     error it is SIGKILLed at once. waitpid() names that pid only. A child that died
  *     (a signal, an exit without 'E') is 400 bad_document, or 413
  *     too_large when it ran out of CPU time (SIGXCPU/SIGKILL by RLIMIT_CPU)
- *     or the deadline passed; the server itself never sees poppler.
+ *     or the deadline passed; the server itself never sees poppler. Only
+ *     SIGXCPU, or a SIGKILL after the CPU seconds the worker was given, is
+ *     "time": any other SIGKILL came from outside (the OOM killer) and is
+ *     400 bad_document "could not be read".
+ *  5. The worker gets a minimal environment (worker_env: locale, time zone,
+ *     sanitizer options), never the server's: LAKEHOUSE_AUTH_TOKENS and
+ *     the like would show in /proc/<pid>/environ to anything that can read
+ *     the worker. The isolation covers crashes and resources (memory, CPU,
+ *     time, files), not privileges: the worker runs as the server's user,
+ *     without seccomp.
+ *  6. A pool also caps the extractions running at once, service-wide
+ *     (max_running, LH_DOC_EXTRACT_SLOTS): doc_extract() takes a slot for
+ *     every format (a text file's normalisation holds up to the text cap,
+ *     a PDF a worker of up to max_worker_bytes) and waits for one in
+ *     turn; the deadlines start once the slot is granted. So N uploads of
+ *     2 threads each start at most max_running workers, not 2N.
  */
 #include "documents/documents_int.h"
 
@@ -166,25 +181,67 @@ struct dworker {
 
 struct doc_workers {
 	pthread_mutex_t lock;
+	pthread_cond_t freed;         /* a slot was given back (note 6) */
 	struct dworker *idle;
 	unsigned n_idle, max_idle, max_uses;
 	unsigned long spawned;
+	unsigned running, max_running, peak;
+	unsigned long waited;
 };
 
-struct doc_workers *doc_workers_create(unsigned max_idle, unsigned max_uses)
+struct doc_workers *doc_workers_create(unsigned max_idle, unsigned max_uses, unsigned max_running)
 {
 	struct doc_workers *p = xcalloc(1, sizeof *p);
 	pthread_mutex_init(&p->lock, NULL);
+	pthread_cond_init(&p->freed, NULL);
 	p->max_idle = max_idle;
 	p->max_uses = max_uses ? max_uses : 1;
+	p->max_running = max_running ? max_running : 1;
 	return p;
 }
 
-static void reap(pid_t pid, int *status, int grace_ms)
+/* Note 6: wait for one of max_running extraction slots. */
+void doc_workers_slot_take(struct doc_workers *p)
+{
+	if (!p)
+		return;
+	pthread_mutex_lock(&p->lock);
+	if (p->running >= p->max_running)
+		p->waited++;
+	while (p->running >= p->max_running)
+		pthread_cond_wait(&p->freed, &p->lock);
+	p->running++;
+	if (p->running > p->peak)
+		p->peak = p->running;
+	pthread_mutex_unlock(&p->lock);
+}
+
+void doc_workers_slot_give(struct doc_workers *p)
+{
+	if (!p)
+		return;
+	pthread_mutex_lock(&p->lock);
+	p->running--;
+	pthread_cond_signal(&p->freed);
+	pthread_mutex_unlock(&p->lock);
+}
+
+void doc_workers_stats(struct doc_workers *p, unsigned *peak, unsigned long *waited)
+{
+	pthread_mutex_lock(&p->lock);
+	if (peak)
+		*peak = p->peak;
+	if (waited)
+		*waited = p->waited;
+	pthread_mutex_unlock(&p->lock);
+}
+
+static void reap_usage(pid_t pid, int *status, int grace_ms, struct rusage *ru)
 {
 	double until = clock_mono_ms() + grace_ms;
+	struct rusage ignored;
 	for (;;) {
-		pid_t r = waitpid(pid, status, grace_ms > 0 ? WNOHANG : 0);
+		pid_t r = wait4(pid, status, grace_ms > 0 ? WNOHANG : 0, ru ? ru : &ignored);
 		if (r == pid || (r < 0 && errno != EINTR))
 			return;
 		if (r == 0 && clock_mono_ms() >= until) {
@@ -195,6 +252,11 @@ static void reap(pid_t pid, int *status, int grace_ms)
 			nanosleep(&ts, NULL);
 		}
 	}
+}
+
+static void reap(pid_t pid, int *status, int grace_ms)
+{
+	reap_usage(pid, status, grace_ms, NULL);
 }
 
 /* Note 4: end of stream, then the grace, then SIGKILL. */
@@ -224,6 +286,7 @@ void doc_workers_destroy(struct doc_workers *p)
 		p->idle = w->next;
 		retire(w);
 	}
+	pthread_cond_destroy(&p->freed);
 	pthread_mutex_destroy(&p->lock);
 	free(p);
 }
@@ -240,6 +303,25 @@ static void worker_key(const struct doc_limits *lim, unsigned max_uses, char *ke
 {
 	snprintf(key, n, "%s|%.0f|%zu|%u", lim->worker_exe ? lim->worker_exe : "/proc/self/exe",
 		 ceil(lim->max_seconds > 0 ? lim->max_seconds : 1), lim->max_worker_bytes, max_uses);
+}
+
+/* Note 5: the variables a worker may see; nothing else of the server's
+ * environment (LAKEHOUSE_AUTH_TOKENS, database passwords ...) goes to it. */
+static const char *const worker_env[] = { "LANG", "LC_ALL", "LC_CTYPE", "TZ", "ASAN_OPTIONS", "LSAN_OPTIONS",
+					  "UBSAN_OPTIONS" };
+
+static void worker_environ(char **envp)
+{
+	size_t n = 0;
+	for (size_t i = 0; i < sizeof worker_env / sizeof *worker_env; i++) {
+		size_t k = strlen(worker_env[i]);
+		for (char **e = environ; e && *e; e++)
+			if (!strncmp(*e, worker_env[i], k) && (*e)[k] == '=') {
+				envp[n++] = *e;
+				break;
+			}
+	}
+	envp[n] = NULL;
 }
 
 static struct dworker *spawn_worker(const struct doc_limits *lim, unsigned max_uses, struct lh_error *err)
@@ -266,7 +348,9 @@ static struct dworker *spawn_worker(const struct doc_limits *lim, unsigned max_u
 	posix_spawnattr_setsigmask(&at, &none);
 	posix_spawnattr_setflags(&at, POSIX_SPAWN_SETSIGMASK);
 	const char *exe = lim->worker_exe ? lim->worker_exe : "/proc/self/exe";
-	int rc = posix_spawn(&pid, exe, &fa, &at, argv, environ);
+	char *envp[sizeof worker_env / sizeof *worker_env + 1];
+	worker_environ(envp);
+	int rc = posix_spawn(&pid, exe, &fa, &at, argv, envp);         /* note 5 */
 	posix_spawn_file_actions_destroy(&fa);
 	posix_spawnattr_destroy(&at);
 	close(sv[1]);
@@ -334,12 +418,28 @@ static void release(struct doc_workers *p, struct dworker *w)
 		retire(w);
 }
 
-/* Note 4: how a child that sent no 'E' or 'X' ended, as the client's error. */
-static int child_failed(int status, const struct doc_limits *lim, struct lh_error *err)
+/* Note 4: how a child that sent no 'E' or 'X' ended, as the client's
+ * error. Out of CPU time is SIGXCPU, or a SIGKILL after the CPU seconds it
+ * was given (cpu_limit, RLIMIT_CPU's hard limit); any other SIGKILL came
+ * from outside (the kernel's OOM killer, an operator) and says nothing
+ * about time. */
+static int child_failed(int status, const struct rusage *ru, double cpu_limit, const struct doc_limits *lim,
+			struct lh_error *err)
 {
-	if (WIFSIGNALED(status) && (WTERMSIG(status) == SIGXCPU || WTERMSIG(status) == SIGKILL)) {
+	double cpu = (double)ru->ru_utime.tv_sec + ru->ru_utime.tv_usec / 1e6 + (double)ru->ru_stime.tv_sec +
+		     ru->ru_stime.tv_usec / 1e6;
+	if (WIFSIGNALED(status) &&
+	    (WTERMSIG(status) == SIGXCPU || (WTERMSIG(status) == SIGKILL && cpu >= cpu_limit))) {
 		lh_fail(err, 413, "too_large", "needed more than %.0f seconds to read", ceil(lim->max_seconds));
-		lh_error_detail(err, "document worker killed by signal %d", WTERMSIG(status));
+		lh_error_detail(err, "document worker killed by signal %d after %.1f CPU seconds", WTERMSIG(status),
+				cpu);
+		return -1;
+	}
+	if (WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL) {
+		lh_fail(err, 400, "bad_document",
+			"could not be read: the PDF reader was stopped from outside, for example because the "
+			"server ran short of memory");
+		lh_error_detail(err, "document worker killed by signal 9 after %.1f CPU seconds", cpu);
 		return -1;
 	}
 	lh_fail(err, 400, "bad_document",
@@ -433,11 +533,13 @@ int doc_pdf_extract(const unsigned char *data, size_t len, const struct doc_limi
 		}
 	}
 	/* end of stream without 'E' or 'X': the child died */
+	struct rusage ru = { 0 };
 	close(dw->fd);
-	reap(dw->pid, &status, 0);
+	reap_usage(dw->pid, &status, 0, &ru);
 	free(dw);
 	dw = NULL;
-	child_failed(status, lim, err);
+	child_failed(status, &ru, ceil(lim->max_seconds > 0 ? lim->max_seconds : 1) *
+				  (lim->workers ? lim->workers->max_uses : 1), lim, err);
 	goto out;
 timeout:
 	lh_fail(err, 413, "too_large", "took longer than %.0f seconds to read", ceil(lim->max_seconds));

@@ -847,7 +847,8 @@ struct ingestd *ingestd_start(const struct lh_config *cfg, struct lh_error *err)
 	svc->duckdb_memory_bytes = cfg->ingestd.duckdb_memory_bytes;
 	svc->duckdb_threads = cfg->ingestd.duckdb_threads;
 	doc_limits_from_config(&svc->doc_limits, cfg);
-	svc->doc_workers = doc_workers_create(LH_DOC_WORKERS_IDLE, LH_DOC_WORKER_USES);
+	svc->doc_workers = doc_workers_create(LH_DOC_WORKERS_IDLE, LH_DOC_WORKER_USES,
+					       LH_DOC_EXTRACT_SLOTS);
 	svc->doc_limits.workers = svc->doc_workers;
 	conversion_slots_init(&svc->conversions, PIPELINE_MAX_CONVERSIONS);
 	struct http_server_config hc = {

@@ -12,6 +12,7 @@
 #include "documents/documents_int.h"
 
 #include <errno.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <sys/stat.h>
@@ -209,6 +210,17 @@ TEST(documents_pdf_worker_isolation)
 	CHECK_EQ_INT(doc_extract("a.pdf", pdf, len, &lim, &t, &err), -1);
 	CHECK_EQ_INT(err.status, 500);
 	lh_error_clear(&err);
+	/* one killed from outside (the OOM killer): not "time" (review R18
+	 * finding 7: any SIGKILL was "needed more than 60 seconds") */
+	doc_limits_default(&lim);
+	lim.worker_exe = script("oom.sh", "kill -KILL $$");
+	CHECK_EQ_INT(doc_extract("a.pdf", pdf, len, &lim, &t, &err), -1);
+	CHECK_EQ_INT(err.status, 400);
+	CHECK_EQ_STR(err.code, "bad_document");
+	CHECK(strstr(err.msg, "could not be read") != NULL);
+	CHECK(!strstr(err.msg, "seconds"));
+	CHECK(strstr(err.detail, "signal 9"));
+	lh_error_clear(&err);
 	/* one that exits without a word */
 	lim.worker_exe = "/bin/false";
 	CHECK_EQ_INT(doc_extract("a.pdf", pdf, len, &lim, &t, &err), -1);
@@ -335,6 +347,100 @@ TEST(documents_html)
 	lh_error_clear(&err);
 }
 
+/* Review R18 finding 8b: the worker got the server's whole environment
+ * (LAKEHOUSE_AUTH_TOKENS in /proc/<worker>/environ). */
+TEST(documents_pdf_worker_environment)
+{
+	struct lh_error err = { 0 };
+	struct doc_text t;
+	struct doc_limits lim;
+	char out[700], body[1600], line[4096];
+	unsigned char pdf[] = "%PDF-1.4\n";
+	snprintf(out, sizeof out, "%s/worker-env.txt", fixture_dir());
+	unlink(out);
+	snprintf(body, sizeof body, "tr '\\0' '\\n' < /proc/$$/environ > '%s'; exit 1", out);
+	setenv("LAKEHOUSE_AUTH_TOKENS", "secret-token-f18b", 1);
+	setenv("LC_ALL", "C", 1);
+	doc_limits_default(&lim);
+	lim.worker_exe = script("env.sh", body);
+	CHECK_EQ_INT(doc_extract("a.pdf", pdf, sizeof pdf - 1, &lim, &t, &err), -1);
+	lh_error_clear(&err);
+	unsetenv("LAKEHOUSE_AUTH_TOKENS");
+	FILE *f = fopen(out, "r");
+	CHECK(f != NULL);
+	int lines = 0, secret = 0, locale = 0;
+	while (f && fgets(line, sizeof line, f)) {
+		lines++;
+		secret |= strstr(line, "secret-token-f18b") != NULL || !strncmp(line, "LAKEHOUSE_", 10);
+		locale |= !strcmp(line, "LC_ALL=C\n");
+	}
+	if (f)
+		fclose(f);
+	CHECK(!secret);
+	CHECK(locale);          /* what it may see still gets there */
+	CHECK(lines <= 7);
+}
+
+struct slot_run {
+	const struct doc_limits *lim;
+	int rc;
+};
+
+static void *slot_thread(void *arg)
+{
+	struct slot_run *r = arg;
+	struct lh_error err = { 0 };
+	struct doc_text t;
+	unsigned char pdf[] = "%PDF-1.4\n";
+	r->rc = doc_extract("a.pdf", pdf, sizeof pdf - 1, r->lim, &t, &err);
+	lh_error_clear(&err);
+	return NULL;
+}
+
+/* Review R18 finding 4: every request's threads started their own worker
+ * (5 uploads: 10 workers of 1 GiB). The pool's slots cap them service-wide;
+ * the workers log their own starts and ends, so the count is theirs. */
+TEST(documents_extract_slots)
+{
+	struct doc_limits lim;
+	char log[700], body[1600], line[64];
+	snprintf(log, sizeof log, "%s/slots.log", fixture_dir());
+	unlink(log);
+	snprintf(body, sizeof body, "echo s >> '%s'; sleep 0.2; echo e >> '%s'; exit 1", log, log);
+	struct doc_workers *pool = doc_workers_create(0, 1, 2);
+	doc_limits_default(&lim);
+	lim.workers = pool;
+	lim.worker_exe = script("slow.sh", body);
+	pthread_t th[6];
+	struct slot_run runs[6];
+	for (int i = 0; i < 6; i++) {
+		runs[i].lim = &lim;
+		runs[i].rc = 0;
+		CHECK_EQ_INT(pthread_create(&th[i], NULL, slot_thread, &runs[i]), 0);
+	}
+	for (int i = 0; i < 6; i++) {
+		pthread_join(th[i], NULL);
+		CHECK_EQ_INT(runs[i].rc, -1);
+	}
+	FILE *f = fopen(log, "r");
+	CHECK(f != NULL);
+	int now = 0, most = 0, starts = 0;
+	while (f && fgets(line, sizeof line, f)) {
+		now += line[0] == 's' ? 1 : -1;
+		starts += line[0] == 's';
+		most = now > most ? now : most;
+	}
+	if (f)
+		fclose(f);
+	CHECK_EQ_INT(starts, 6);
+	CHECK(most >= 1 && most <= 2);
+	unsigned peak = 0;
+	doc_workers_stats(pool, &peak, NULL);
+	CHECK(peak >= 1 && peak <= 2);
+	CHECK_EQ_INT(doc_workers_spawned(pool), 6);
+	doc_workers_destroy(pool);
+}
+
 TEST(documents_pdf_worker_pool)
 {
 	struct lh_error err = { 0 };
@@ -344,7 +450,7 @@ TEST(documents_pdf_worker_pool)
 	unsigned char *pdf = fixture("text-2p.pdf", &len);
 	unsigned char *enc = fixture("encrypted.pdf", &elen);
 	CHECK(pdf && enc);
-	struct doc_workers *pool = doc_workers_create(1, 3);
+	struct doc_workers *pool = doc_workers_create(1, 3, 2);
 	doc_limits_default(&lim);
 	lim.workers = pool;
 	/* one worker serves three PDFs, an answered error included, then retires */
