@@ -55,9 +55,11 @@ static int summaries(struct catalog_client *c, const char *path, const char *fie
 {
 	json_t *doc = NULL;
 	const char *what = for_versions ? "version list" : "dataset list";
-	/* a version list's 404 is "no such dataset"; the dataset list has none */
-	int rc = peer_json(&c->peer, call, "GET", path, NULL, for_versions ? PEER_PASS_404 : 0,
-			   what, &doc, err);
+	/* a version list's 404 is "no such dataset"; the dataset list has none.
+	 * A 4xx is catalogd's answer (a refused token), passed on as it said
+	 * it: queryd must not take it for an outage (ADR 0205) */
+	int rc = peer_json(&c->peer, call, "GET", path, NULL,
+			   for_versions ? PEER_PASS_404 : PEER_PASS_4XX, what, &doc, err);
 	if (rc == 0) {
 		const json_t *list = json_is_array(doc) ? doc : json_object_get(doc, field);
 		rc = manifest_summaries_from_json(list, for_versions, out, n, err);
@@ -96,7 +98,8 @@ int catalog_client_manifest(struct catalog_client *c, struct peer_call *call, co
 	if (version > 0)
 		snprintf(v, sizeof v, "?version=%" PRId64, version);
 	char *path = name_path("/catalog/manifest/", name, v);
-	int rc = peer_json(&c->peer, call, "GET", path, NULL, PEER_PASS_404, "manifest", &doc, err);
+	/* a 4xx (a bad name, a refused token) is an answer, passed on (ADR 0205) */
+	int rc = peer_json(&c->peer, call, "GET", path, NULL, PEER_PASS_4XX, "manifest", &doc, err);
 	if (rc == 0) {
 		*out = manifest_from_json(doc, err);
 		if (!*out)

@@ -147,6 +147,7 @@ static const struct cfg_key keys[] = {
 	K_STR("queryd", "catalogd_url", queryd.catalogd_url, C_URL_LIST, NULL),
 	K_STR("queryd", "ingestd_url", queryd.ingestd_url, C_URL, NULL),
 	K_UINT("queryd", "catalog_stale_seconds", queryd.catalog_stale_seconds, 0),
+	K_UINT("queryd", "catalog_stale_masked_seconds", queryd.catalog_stale_masked_seconds, 0),
 
 	K_TOKENS("auth", "read_tokens", auth.read_tokens, auth.n_read_tokens),
 	K_TOKENS("auth", "write_tokens", auth.write_tokens, auth.n_write_tokens),

@@ -108,6 +108,7 @@ struct lh_config {
 		/* ADR 0205: while the catalog is down, answer from what it said
 		 * at most this long ago (0 = never); default 30 */
 		unsigned catalog_stale_seconds;
+		unsigned catalog_stale_masked_seconds;  /* ADR 0205: read/agent tokens; 0 */
 	} queryd;
 	struct {
 		/* The builtin embedder's word-vector file (docs/embeddings.md);

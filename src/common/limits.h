@@ -44,6 +44,9 @@
 #define LH_GATEWAY_MAX_FWD_HEADERS     16          /* headers forwarded each way */
 #define LH_ICEBERG_CACHE_TABLES        16          /* tables whose file keys the gateway
 						    * keeps (gateway/iceberg.c, ADR 0237) */
+#define LH_ICEBERG_FOOTER_MAX_CHUNKS   (1u << 20)  /* row groups x columns of a Parquet
+						     * footer read for Iceberg metrics;
+						     * more: no metrics (~80 MB at most) */
 #define LH_ICEBERG_PAGE_MAX            1000        /* largest pageSize of list tables */
 
 /* upstream pools (common/upstream.c, ADR 0075) */
@@ -129,7 +132,7 @@
 /* ingestd: documents uploads (ingestd/doc_ingest.c, ADR 0225-0227) */
 #define LH_DOC_UPLOAD_MAX_FILES        10000        /* files in one upload */
 #define LH_DOC_FILE_NAME_MAX           255          /* a document's file name, bytes */
-#define LH_DOC_SIDECAR_MAX_BYTES       4096         /* documents/<id>/in/<dataset> */
+#define LH_DOC_SIDECAR_MAX_BYTES       4096         /* documents/<id>/in/<identity> */
 #define LH_DOC_DATASETS_MAX            100          /* datasets one document is read through */
 #define LH_UI_DOCUMENTS_ROWS           200          /* documents a dataset page lists */
 #define LH_DOC_EXTRACT_THREADS         2            /* files of one upload read at once */

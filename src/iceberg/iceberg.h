@@ -112,6 +112,7 @@ struct pq_column {
 	int nested;              /* a group: no metrics are taken */
 	struct pq_chunk *chunks; /* owned, one per row group that has the column */
 	size_t nchunks, achunks;
+	size_t rg_seen;          /* parsing: 1 + the row group of the last chunk kept */
 };
 struct pq_footer {
 	int64_t num_rows;

@@ -9,11 +9,19 @@
  * min/max fields 1 and 2 are ignored, as is a bound marked inexact).
  * Everything else is skipped field by field, so unknown fields of newer
  * writers pass. Nesting depth, list lengths and string lengths are checked
- * against the bytes left, never trusted.
+ * against the bytes left, never trusted; Thrift field ids are 16-bit.
+ *
+ * Cost (review R19): a row group's chunks are matched to columns by the
+ * position of their schema leaf (a binary search by name when a chunk is
+ * not where its leaf is), at most one chunk per column per row group is
+ * kept, and a footer of more than LH_ICEBERG_FOOTER_MAX_CHUNKS row groups x
+ * columns is refused (the file then gets no metrics, iceberg_build.c note
+ * 4), so time and memory grow with the footer's bytes, not their square.
  */
 #include "iceberg/iceberg.h"
 
 #include "common/error.h"
+#include "common/limits.h"
 #include "common/xmalloc.h"
 
 #include <stdlib.h>
@@ -306,6 +314,11 @@ static int schema_el_fn(void *ctx, struct tr *r, int id, int type)
 
 /* ---- row groups ------------------------------------------------------------ */
 
+struct named {
+	const char *name;
+	size_t col;
+};
+
 struct fm_ctx {
 	struct pq_footer *f;
 	size_t max_columns;
@@ -315,8 +328,16 @@ struct fm_ctx {
 	int path_depth;
 	struct pq_chunk chunk;
 	int64_t rg_rows;
+	size_t rg_index;                 /* 1 + the row group being read */
+	size_t *leaf_col;                /* owned: the column of each schema leaf */
+	size_t nleaves;
+	struct named *by_name;           /* owned: the columns sorted by name, made
+					  * at the first chunk not where its leaf is */
+	int by_name_made;
 	struct lh_error *err;
 };
+
+#define NO_COLUMN ((size_t)-1)
 
 static int stats_fn(void *ctx, struct tr *r, int id, int type)
 {
@@ -396,13 +417,66 @@ static int chunk_fn(void *ctx, struct tr *r, int id, int type)
 	return 1;
 }
 
-static struct pq_column *column_named(struct pq_footer *f, const unsigned char *s, size_t l)
+/* name (NUL-terminated) against s[0..l), bytewise like strcmp. */
+static int name_cmp(const char *name, const unsigned char *s, size_t l)
 {
-	for (size_t i = 0; i < f->ncolumns; i++)
-		if (f->columns[i].name && strlen(f->columns[i].name) == l &&
-		    memcmp(f->columns[i].name, s, l) == 0)
-			return &f->columns[i];
+	size_t nl = strnlen(name, l + 1), m = nl < l ? nl : l;
+	int d = memcmp(name, s, m);
+	if (d)
+		return d;
+	return nl < l ? -1 : nl > l ? 1 : 0;
+}
+
+static int named_order(const void *a, const void *b)
+{
+	const struct named *x = a, *y = b;
+	int d = strcmp(x->name, y->name);
+	return d ? d : x->col < y->col ? -1 : x->col > y->col;
+}
+
+/* The column of the i-th chunk of a row group: chunks come in the order of
+ * the schema's leaves, so the leaf's column when its name is the chunk's
+ * path[0]; else the first column of that name, by binary search over the
+ * columns sorted by name (review R19: a linear search per chunk was
+ * quadratic). NULL when no column has that name. */
+static struct pq_column *column_of_chunk(struct fm_ctx *c, uint64_t i)
+{
+	struct pq_footer *f = c->f;
+	const unsigned char *s = c->path0;
+	size_t l = c->path0_len;
+	if (!s)
+		return NULL;
+	if (i < c->nleaves && c->leaf_col[i] != NO_COLUMN &&
+	    f->columns[c->leaf_col[i]].name && !name_cmp(f->columns[c->leaf_col[i]].name, s, l))
+		return &f->columns[c->leaf_col[i]];
+	if (!c->by_name_made) {
+		c->by_name_made = 1;
+		c->by_name = xcalloc(f->ncolumns ? f->ncolumns : 1, sizeof *c->by_name);
+		for (size_t k = 0; k < f->ncolumns; k++)
+			c->by_name[k] = (struct named){ f->columns[k].name ? f->columns[k].name : "",
+							k };
+		qsort(c->by_name, f->ncolumns, sizeof *c->by_name, named_order);
+	}
+	size_t lo = 0, hi = f->ncolumns;     /* the first name >= s */
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		if (name_cmp(c->by_name[mid].name, s, l) < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	if (lo < f->ncolumns && !name_cmp(c->by_name[lo].name, s, l) &&
+	    f->columns[c->by_name[lo].col].name)
+		return &f->columns[c->by_name[lo].col];
 	return NULL;
+}
+
+static void add_leaf(struct fm_ctx *c, size_t col)
+{
+	if ((c->nleaves & (c->nleaves - 1)) == 0) /* 0, 1, 2, 4, ...: grow */
+		c->leaf_col = xrealloc(c->leaf_col, (c->nleaves ? 2 * c->nleaves : 1) *
+							    sizeof *c->leaf_col);
+	c->leaf_col[c->nleaves++] = col;
 }
 
 static int rowgroup_fn(void *ctx, struct tr *r, int id, int type)
@@ -424,11 +498,14 @@ static int rowgroup_fn(void *ctx, struct tr *r, int id, int type)
 		c->path_depth = 0;
 		if (tr_struct(r, chunk_fn, c))
 			return -1;
-		struct pq_column *col = c->path0 ? column_named(c->f, c->path0, c->path0_len) : NULL;
+		struct pq_column *col = column_of_chunk(c, i);
 		if (!col)
 			continue;
 		if (c->path_depth != 1)
 			col->nested = 1;
+		if (col->rg_seen == c->rg_index)
+			continue;   /* one chunk per column per row group (a nested one's first) */
+		col->rg_seen = c->rg_index;
 		if (col->nchunks == col->achunks) {
 			col->achunks = col->achunks ? 2 * col->achunks : 4;
 			col->chunks = xrealloc(col->chunks, col->achunks * sizeof *col->chunks);
@@ -471,10 +548,14 @@ static int filemeta_fn(void *ctx, struct tr *r, int id, int type)
 			}
 			if (skip_left > 0) {    /* a nested column's descendant */
 				skip_left += e.num_children - 1;
+				if (e.num_children <= 0)
+					add_leaf(c, f->ncolumns - 1);
 				free(tmp.name);
 				continue;
 			}
 			if (top_left <= 0) {
+				if (e.num_children <= 0)
+					add_leaf(c, NO_COLUMN);
 				free(tmp.name);
 				continue;
 			}
@@ -491,6 +572,8 @@ static int filemeta_fn(void *ctx, struct tr *r, int id, int type)
 			}
 			f->columns = xrealloc(f->columns, (f->ncolumns + 1) * sizeof *f->columns);
 			f->columns[f->ncolumns++] = tmp;
+			if (e.num_children <= 0)
+				add_leaf(c, f->ncolumns - 1);
 		}
 		return 0;
 	}
@@ -501,9 +584,16 @@ static int filemeta_fn(void *ctx, struct tr *r, int id, int type)
 			return -1;
 		if (et != T_STRUCT)
 			return tr_bad(r);
-		for (uint64_t i = 0; i < cnt; i++)
+		if (f->ncolumns && cnt > LH_ICEBERG_FOOTER_MAX_CHUNKS / f->ncolumns)
+			return lh_fail(c->err, 400, "bad_parquet", "the Parquet file has %llu row "
+				       "groups of %zu columns; metrics are read for at most %u "
+				       "column chunks", (unsigned long long)cnt, f->ncolumns,
+				       LH_ICEBERG_FOOTER_MAX_CHUNKS);
+		for (uint64_t i = 0; i < cnt; i++) {
+			c->rg_index = (size_t)i + 1;
 			if (tr_struct(r, rowgroup_fn, c))
 				return -1;
+		}
 		f->nrowgroups = (size_t)cnt;
 		return 0;
 	}
@@ -516,7 +606,10 @@ int parquet_footer_parse(const unsigned char *p, size_t n, size_t max_columns,
 	memset(out, 0, sizeof *out);
 	struct tr r = { .p = p, .n = n };
 	struct fm_ctx c = { .f = out, .max_columns = max_columns, .err = err };
-	if (tr_struct(&r, filemeta_fn, &c)) {
+	int rc = tr_struct(&r, filemeta_fn, &c);
+	free(c.leaf_col);
+	free(c.by_name);
+	if (rc) {
 		if (!err->status)
 			lh_fail(err, 400, "bad_parquet",
 				"the Parquet file's footer is damaged or uses an encoding the reader does not know");

@@ -18,6 +18,17 @@
  *     that asks again, so a recovery is seen within retry_ms.
  *  5. Remembered answers (search's index declarations and manifests by
  *     name) follow the same bound, each with its own at_ms.
+ *  6. Two bounds (ADR 0205 point 4): callers whose role masks personal
+ *     columns (read, agent: `masked`) are answered from a known state only
+ *     within masked_seconds (default 0: never), so a mask set just before
+ *     an outage cannot fail open; others within stale_seconds. The
+ *     hold-down (note 4) follows stale_seconds: during it a masked caller
+ *     past its own bound gets the 503 without a round trip.
+ *  7. Only "no answer" is an outage (catalog_state_is_outage): the catalog
+ *     not reachable, cut, timed out, or its own 503 catalog_unavailable.
+ *     Any other answer (a 4xx, a 500) is an answer, decided on err->code,
+ *     never on the status: a client's bad name must not look like an
+ *     outage and hold off a new mask.
  */
 #include "queryd/catalog_state.h"
 
@@ -42,6 +53,7 @@ struct kept {
 struct catalog_state {
 	pthread_mutex_t mu;
 	unsigned stale_seconds, retry_ms;
+	unsigned masked_seconds;  /* note 6: the bound for read and agent tokens */
 	struct manifest_summary *list;
 	size_t n;
 	double at_ms;           /* when `list` was asked for; 0 = never */
@@ -74,6 +86,28 @@ static void kept_clear(struct catalog_state *cs)
 	cs->nkept = 0;
 }
 
+void catalog_state_set_masked_seconds(struct catalog_state *cs, unsigned masked_seconds)
+{
+	pthread_mutex_lock(&cs->mu);
+	cs->masked_seconds = masked_seconds;
+	pthread_mutex_unlock(&cs->mu);
+}
+
+static unsigned bound(const struct catalog_state *cs, int masked)
+{
+	return masked ? cs->masked_seconds : cs->stale_seconds;
+}
+
+int catalog_state_is_outage(const struct lh_error *err)
+{
+	static const char *const codes[] = { "upstream_unavailable", "upstream_timeout",
+					     "upstream_interrupted", "catalog_unavailable" };
+	for (size_t i = 0; i < sizeof codes / sizeof codes[0]; i++)
+		if (!strcmp(err->code, codes[i]))
+			return 1;
+	return 0;
+}
+
 void catalog_state_destroy(struct catalog_state *cs)
 {
 	if (!cs)
@@ -102,10 +136,13 @@ int catalog_state_put_list(struct catalog_state *cs, struct manifest_summary *li
 			   double at_ms)
 {
 	pthread_mutex_lock(&cs->mu);
-	int back = cs->failed_ms > 0;
-	cs->failed_ms = 0;
+	int back = 0;
 	if (at_ms >= cs->at_ms) {   /* note 2 */
 		struct manifest_summary *old = cs->list;
+		if (at_ms >= cs->failed_ms) {   /* asked after the last failure: up again */
+			back = cs->failed_ms > 0;
+			cs->failed_ms = 0;
+		}
 		cs->list = list;
 		cs->n = n;
 		cs->at_ms = at_ms;
@@ -118,7 +155,7 @@ int catalog_state_put_list(struct catalog_state *cs, struct manifest_summary *li
 
 int catalog_state_failed(struct catalog_state *cs, const struct lh_error *err, double now_ms)
 {
-	if (err->status > 0 && err->status < 500)
+	if (!catalog_state_is_outage(err))   /* note 7 */
 		return 0;
 	pthread_mutex_lock(&cs->mu);
 	int first = cs->failed_ms == 0;
@@ -130,8 +167,8 @@ int catalog_state_failed(struct catalog_state *cs, const struct lh_error *err, d
 /* err (the catalog's failure, or empty) as the 503 of ADR 0205; `unknown`:
  * what was needed was never read (a version never queried before), whatever
  * the list's age. Callers hold cs->mu. */
-static int refuse(const struct catalog_state *cs, double at_ms, double now_ms, int unknown,
-		  struct lh_error *err)
+static int refuse(const struct catalog_state *cs, int masked, double at_ms, double now_ms,
+		  int unknown, struct lh_error *err)
 {
 	char said[sizeof err->msg], why[200];
 	snprintf(said, sizeof said, "%s", err->status ? err->msg : "the catalog is not reachable");
@@ -141,6 +178,15 @@ static int refuse(const struct catalog_state *cs, double at_ms, double now_ms, i
 	else if (at_ms <= 0)
 		snprintf(why, sizeof why, "queryd has not read the catalog since it started, so it "
 			 "has nothing to answer from");
+	else if (masked && cs->masked_seconds == 0)
+		snprintf(why, sizeof why, "queryd does not answer a token whose personal columns "
+			 "are masked from what it read before ([queryd] catalog_stale_masked_seconds "
+			 "is 0)");
+	else if (masked)
+		snprintf(why, sizeof why, "what queryd read from it %.0f s ago is older than the "
+			 "%u s it may answer a token whose personal columns are masked from "
+			 "([queryd] catalog_stale_masked_seconds)", (now_ms - at_ms) / 1000.0,
+			 cs->masked_seconds);
 	else if (cs->stale_seconds == 0)
 		snprintf(why, sizeof why, "queryd does not answer from what it read before "
 			 "([queryd] catalog_stale_seconds is 0)");
@@ -161,23 +207,25 @@ static int refuse(const struct catalog_state *cs, double at_ms, double now_ms, i
 	return -1;
 }
 
-int catalog_state_unavailable(struct catalog_state *cs, double now_ms, struct lh_error *err)
+int catalog_state_unavailable(struct catalog_state *cs, int masked, double now_ms,
+			      struct lh_error *err)
 {
 	pthread_mutex_lock(&cs->mu);
-	refuse(cs, cs->at_ms, now_ms, 1, err);
+	refuse(cs, masked, cs->at_ms, now_ms, 1, err);
 	pthread_mutex_unlock(&cs->mu);
 	return -1;
 }
 
-int catalog_state_list(struct catalog_state *cs, double now_ms, struct manifest_summary **out,
-		       size_t *n, double *age_ms, struct lh_error *err)
+int catalog_state_list(struct catalog_state *cs, int masked, double now_ms,
+		       struct manifest_summary **out, size_t *n, double *age_ms,
+		       struct lh_error *err)
 {
 	int rc = -1;
 	*out = NULL;
 	*n = 0;
 	pthread_mutex_lock(&cs->mu);
-	if (!catalog_state_usable(cs->at_ms, now_ms, cs->stale_seconds)) {
-		refuse(cs, cs->at_ms, now_ms, 0, err);
+	if (!catalog_state_usable(cs->at_ms, now_ms, bound(cs, masked))) {
+		refuse(cs, masked, cs->at_ms, now_ms, 0, err);
 		goto out;
 	}
 	if (cs->n) {
@@ -240,18 +288,18 @@ void catalog_state_put_manifest(struct catalog_state *cs, const char *key, struc
 	put(cs, key, NULL, m, at_ms);
 }
 
-static int get(struct catalog_state *cs, const char *key, double now_ms, json_t **doc,
-	       struct manifest **m, double *age_ms, struct lh_error *err)
+static int get(struct catalog_state *cs, int masked, const char *key, double now_ms,
+	       json_t **doc, struct manifest **m, double *age_ms, struct lh_error *err)
 {
 	int rc = -1;
 	pthread_mutex_lock(&cs->mu);
 	struct kept *k = kept_find(cs, key);
 	if (!k || (doc && !k->doc) || (m && !k->m)) {
-		refuse(cs, cs->at_ms, now_ms, 1, err);
+		refuse(cs, masked, cs->at_ms, now_ms, 1, err);
 		goto out;
 	}
-	if (!catalog_state_usable(k->at_ms, now_ms, cs->stale_seconds)) {
-		refuse(cs, k->at_ms, now_ms, 0, err);
+	if (!catalog_state_usable(k->at_ms, now_ms, bound(cs, masked))) {
+		refuse(cs, masked, k->at_ms, now_ms, 0, err);
 		goto out;
 	}
 	if (doc)
@@ -266,18 +314,18 @@ out:
 	return rc;
 }
 
-int catalog_state_doc(struct catalog_state *cs, const char *key, double now_ms, json_t **out,
-		      double *age_ms, struct lh_error *err)
+int catalog_state_doc(struct catalog_state *cs, int masked, const char *key, double now_ms,
+		      json_t **out, double *age_ms, struct lh_error *err)
 {
 	*out = NULL;
-	return get(cs, key, now_ms, out, NULL, age_ms, err);
+	return get(cs, masked, key, now_ms, out, NULL, age_ms, err);
 }
 
-int catalog_state_manifest(struct catalog_state *cs, const char *key, double now_ms,
+int catalog_state_manifest(struct catalog_state *cs, int masked, const char *key, double now_ms,
 			   struct manifest **out, double *age_ms, struct lh_error *err)
 {
 	*out = NULL;
-	return get(cs, key, now_ms, NULL, out, age_ms, err);
+	return get(cs, masked, key, now_ms, NULL, out, age_ms, err);
 }
 
 void catalog_state_stats(struct catalog_state *cs, double now_ms,

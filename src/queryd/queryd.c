@@ -48,15 +48,18 @@
  *     stream's free callback: a worker that finished its answer goes back
  *     to the pool, one still busy is killed; the cache files are unpinned.
  * 10. A catalog outage (ADR 0205, catalog_state.c): when GET
- *     /catalog/datasets fails with a 5xx, the query is answered from the
- *     last dataset list the catalog gave (its masks included) and the
- *     manifests already cached, if that list was asked for at most
- *     [queryd] catalog_stale_seconds ago; the answer says how old it is
+ *     /catalog/datasets gets no answer (catalog_state_is_outage), the query
+ *     is answered from the last dataset list the catalog gave (its masks
+ *     included) and the manifests already cached, if that list was asked
+ *     for at most [queryd] catalog_stale_seconds ago (a masked caller, r->mask:
+ *     catalog_stale_masked_seconds, default 0); the answer says how old it is
  *     (X-Lakehouse-Catalog-Age, whole seconds). Otherwise, or when a
  *     version the query needs was never read, 503 catalog_unavailable. A
  *     list becomes the known one only once its snapshot (note 8) was built,
- *     so every manifest an answer from it needs is cached. Search does the
- *     same with the index declarations and manifests it asked for
+ *     so every manifest an answer from it needs is cached — or read for a
+ *     search's masks (qrun_dataset_masked), so the masks are never older
+ *     than what a search answered (a manifest missing then: 503). Search
+ *     does the same with the index declarations and manifests it asked for
  *     (qrun_manifest, qrun_index_get). After a failure, the catalog is left
  *     alone for LH_QUERYD_CATALOG_RETRY_MS while the known list can answer.
  */
@@ -175,8 +178,8 @@ static void note_age(struct qrun *r, double age_ms)
 		r->catalog_age_ms = age_ms;
 }
 
-/* Note 10: the catalog failed with err (a 4xx: 0, an answer); a 5xx is
- * recorded, logged once per outage, and 1 returned. */
+/* Note 10: the catalog failed with err (not an outage, catalog_state.c note
+ * 7: 0, an answer); an outage is recorded, logged once, and 1 returned. */
 static int catalog_down(struct queryd *s, const struct lh_error *err)
 {
 	int f = catalog_state_failed(s->cstate, err, clock_mono_ms());
@@ -532,7 +535,7 @@ static int manifest_get(struct qrun *r, const char *name, int64_t version, const
 			rc = 0;
 		} else if (r->catalog_age_ms >= 0 && catalog_down(s, err)) {
 			/* note 10: answering from a known state, which lacks it */
-			catalog_state_unavailable(s->cstate, clock_mono_ms(), err);
+			catalog_state_unavailable(s->cstate, r->mask, clock_mono_ms(), err);
 		}
 	}
 	free(key);
@@ -673,7 +676,7 @@ static int query_datasets(struct qrun *r, const char *rid, struct dlist *list, d
 		if (!catalog_down(s, err))
 			return -1;
 	}
-	if (catalog_state_list(s->cstate, clock_mono_ms(), &list->d, &list->n, &age, err))
+	if (catalog_state_list(s->cstate, r->mask, clock_mono_ms(), &list->d, &list->n, &age, err))
 		return -1;
 	note_age(r, age);
 	return 0;
@@ -1280,7 +1283,7 @@ int qrun_manifest(struct qrun *r, const char *name, int64_t version, const char 
 		}
 	}
 	/* note 10: what the catalog said of it last, if recent enough */
-	rc = catalog_state_manifest(s->cstate, key, clock_mono_ms(), out, &age, err);
+	rc = catalog_state_manifest(s->cstate, r->mask, key, clock_mono_ms(), out, &age, err);
 	if (rc == 0)
 		note_age(r, age);
 	goto out;
@@ -1315,7 +1318,7 @@ int qrun_index_get(struct qrun *r, const char *name, const char *rid, json_t **o
 		if (rc == 0 || !catalog_down(s, err))
 			goto out;
 	}
-	rc = catalog_state_doc(s->cstate, key, clock_mono_ms(), out, &age, err);
+	rc = catalog_state_doc(s->cstate, r->mask, key, clock_mono_ms(), out, &age, err);
 	if (rc == 0)
 		note_age(r, age);
 out:
@@ -1344,17 +1347,46 @@ int qrun_dataset_masked(struct qrun *r, const char *name, const char *rid,
 {
 	struct dlist list = { NULL, 0 };
 	double asked_ms;
+	int found = 0;
 	out[0] = '\0';
 	if (!catalog_client_configured(r->s->catalog))
 		return 0;
 	/* note 10: the known list's masks during an outage, never none */
 	if (query_datasets(r, rid, &list, &asked_ms, err))
 		return -1;
-	for (size_t i = 0; i < list.n; i++)
-		if (!strcmp(list.d[i].name, name))
+	for (size_t i = 0; i < list.n && !found; i++)
+		if (!strcmp(list.d[i].name, name)) {
 			memcpy(out, list.d[i].masked, LH_MASKED_JSON_MAX + 1);
+			found = 1;
+		}
+	if (asked_ms > 0) {
+		/* a fresh list becomes the known one: the masks an outage answers
+		 * with are never older than the ones a search saw last (a manifest
+		 * missing from the cache then is a 503, never "no masks") */
+		if (catalog_state_put_list(r->s->cstate, list.d, list.n, asked_ms))
+			log_event("info", "queryd", "the catalog answers again; queries read it again");
+		list.d = NULL;
+	}
 	free(list.d);
-	return 0;
+	if (found)
+		return 0;
+	if (asked_ms > 0)
+		return lh_fail(err, 404, "unknown_dataset", "there is no dataset named \"%s\"", name);
+	/* the known list does not have it: refused, never "no masks" */
+	return catalog_state_unavailable(r->s->cstate, r->mask, clock_mono_ms(), err);
+}
+
+void qrun_set_mask(struct qrun *r, int mask)
+{
+	r->mask = mask;
+}
+
+int qrun_catalog_failed(struct qrun *r, struct lh_error *err)
+{
+	if (!catalog_down(r->s, err))
+		return 0;
+	catalog_state_unavailable(r->s->cstate, r->mask, clock_mono_ms(), err);
+	return 1;
 }
 
 int qrun_add_version(struct qrun *r, const struct manifest *m, const char *view, int positions,
@@ -1484,6 +1516,8 @@ static int queryd_health(void *ctx, json_t *body)
 								 : json_integer((json_int_t)cst.age_ms));
 	json_object_set_new(cat, "stale_seconds",
 			    json_integer((json_int_t)s->cfg.queryd.catalog_stale_seconds));
+	json_object_set_new(cat, "stale_masked_seconds",
+			    json_integer((json_int_t)s->cfg.queryd.catalog_stale_masked_seconds));
 	json_object_set_new(cat, "stale_answers",
 			    json_integer((json_int_t)atomic_load(&s->stale_answers)));
 	json_object_set_new(cat, "unavailable",
@@ -1535,6 +1569,7 @@ struct queryd *queryd_start(const struct lh_config *cfg, struct lh_error *err)
 	pthread_mutex_init(&s->cat.mu, NULL);
 	s->cstate = catalog_state_create(cfg->queryd.catalog_stale_seconds,
 					 LH_QUERYD_CATALOG_RETRY_MS);
+	catalog_state_set_masked_seconds(s->cstate, cfg->queryd.catalog_stale_masked_seconds);
 	if (upstream_pool_for_list("catalogd", cfg->queryd.catalogd_url, "queryd",
 				   &s->catalogd_pool, err) != 0 ||
 	    upstream_pool_for_list("storaged", cfg->queryd.storaged_url, "queryd",

@@ -401,9 +401,19 @@ void qrun_set_masked(struct qrun *r, const char *masked);
 struct queryd *qrun_queryd(struct qrun *r);
 /* The personal columns of dataset `name` now (GET /catalog/datasets'
  * "masked") into out as a JSON array text, "" when none; during a catalog
- * outage the last known ones (ADR 0205), or 503. 0 or -1 with err. */
+ * outage the last known ones (ADR 0205), or 503. A dataset the list does
+ * not have: 404 (fresh) or 503 (a known list), never "none". A fresh list
+ * becomes the known one. 0 or -1 with err. */
 int qrun_dataset_masked(struct qrun *r, const char *name, const char *rid,
 			char out[LH_MASKED_JSON_MAX + 1], struct lh_error *err);
+/* ADR 0211/0205: r answers a caller whose personal columns are masked (a
+ * read or agent token): the masks apply, and during a catalog outage the
+ * bound [queryd] catalog_stale_masked_seconds. */
+void qrun_set_mask(struct qrun *r, int mask);
+/* ADR 0205: a catalog call r made failed with err. An outage: it is
+ * recorded, err becomes the 503 catalog_unavailable, 1. Otherwise 0 (an
+ * answer, err as it is). */
+int qrun_catalog_failed(struct qrun *r, struct lh_error *err);
 /* ADR 0205: the age in ms of the known catalog state r was answered from,
  * -1 when the catalog answered everything r asked. */
 double qrun_catalog_age(const struct qrun *r);

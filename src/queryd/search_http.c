@@ -63,6 +63,7 @@
 #include "common/json.h"
 #include "common/limits.h"
 #include "common/manifest.h"
+#include "common/names.h"
 #include "common/tokens.h"
 #include "common/xmalloc.h"
 
@@ -480,17 +481,23 @@ static int split_name(const char *asked, char *name, size_t size, int64_t *versi
 		      struct lh_error *err)
 {
 	const char *at = strrchr(asked, '@');
+	size_t len = at ? (size_t)(at - asked) : strlen(asked);
 	*version = 0;
-	if (!at) {
-		snprintf(name, size, "%s", asked);
+	/* a name catalogd would refuse is refused here (ADR 0205: its 400 must
+	 * not even be asked for) */
+	if (len >= size || len > LH_DATASET_NAME_MAX)
+		return lh_fail(err, 400, "bad_name", "a dataset name is at most %d characters",
+			       LH_DATASET_NAME_MAX);
+	snprintf(name, size, "%.*s", (int)len, asked);
+	if (dataset_name_check(name, err))
+		return -1;
+	if (!at)
 		return 0;
-	}
 	char *end = NULL;
 	long long v = strtoll(at + 1, &end, 10);
 	if (at == asked || !at[1] || *end || v < 1 || at[1] == '0')
 		return lh_fail(err, 404, "unknown_version", "\"%s\": versions are numbered from 1, "
 			       "e.g. \"name@1\"", asked);
-	snprintf(name, size, "%.*s", (int)(at - asked), asked);
 	*version = v;
 	return 0;
 }
@@ -1249,6 +1256,7 @@ int search_run(struct queryd *qd, const json_t *body, int client_fd, int mask, c
 		goto fail;
 	q.mask = mask;
 	r = qrun_create(qd, client_fd, t0 + (double)q.timeout_ms);
+	qrun_set_mask(r, mask);   /* ADR 0205: its bound during a catalog outage */
 	const char *text = q.query;
 	size_t text_len = q.query_len;
 	if (q.like_dataset) {

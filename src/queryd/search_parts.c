@@ -441,13 +441,22 @@ int search_component(struct search *s, struct qrun *r, const json_t *index,
 	}
 	struct peer_call call = { .request_id = rid };
 	if (catalog_client_index_component(queryd_catalog(s->q), &call, name, decl->fingerprint,
-					   mine, dim, &answer, err))
+					   mine, dim, &answer, err)) {
+		qrun_catalog_failed(r, err);   /* an outage: 503 (ADR 0205) */
 		goto out;
+	}
 	if (floats_from_json(json_object_get(answer, "component"), dim, pc)) {
 		lh_fail(err, 502, "upstream_failed", "the catalog answered a common component "
 			"without %u numbers", dim);
 		goto out;
 	}
+	/* ADR 0205: remember the declaration with its component, so a search
+	 * during a later outage does not need to store it again */
+	json_t *fresh = NULL;
+	struct lh_error ignored = { 0 };
+	if (qrun_index_get(r, name, rid, &fresh, &ignored) == 0)
+		json_decref(fresh);
+	lh_error_clear(&ignored);
 	rc = 0;
 out:
 	part_build_free(pb);

@@ -77,6 +77,7 @@ static int run_call(struct queryd *qd, const struct search_sql_call *c, const ch
 		goto out;
 	}
 	r = qrun_create(qd, client_fd, deadline_ms);
+	qrun_set_mask(r, mask);
 	if (qrun_manifest(r, name, (int64_t)version, rid, &m, err))
 		goto out;
 	json_t *rows = json_array(), *scores = json_array();

@@ -6,14 +6,20 @@ column. A pinned query ("candidates@1"), a latest one and searches are
 warmed; then PostgreSQL is stopped (and, separately, catalogd is killed):
   - within [queryd] catalog_stale_seconds of queryd's last catalog answer,
     pinned and latest queries and searches answer 200 with the same rows as
-    before and X-Lakehouse-Catalog-Age (through the gateway too), and the
-    masked column stays NULL for a read token;
+    before and X-Lakehouse-Catalog-Age (through the gateway too); a read
+    token only within [queryd] catalog_stale_masked_seconds (raised here to
+    the same bound), and its masked column stays NULL;
+  - with that bound at its default 0, a read token gets 503 at once (a mask
+    set just before an outage never fails open), a write token is answered;
   - past the bound, 503 catalog_unavailable with Retry-After;
   - once the catalog is back, answers are fresh again (no header) and a new
     ingest is seen by the very next query.
 Both sides of the bound are decided by measured times, not by sleeps that
 hope: a query answered before (last fresh send + bound) must be 200, one
 sent after (last fresh answer + bound) must be 503.
+Only "no answer" is an outage: a search with a name catalogd refuses, or a
+catalogd that refuses queryd's token, is an answer (no stale answers, a
+new mask applies to the next query).
 """
 import os
 import subprocess
@@ -81,7 +87,8 @@ class TestCatalogOutage(ServerTest):
             common, LAKEHOUSE_QUERYD_CATALOGD_URL=self.cat.url,
             LAKEHOUSE_QUERYD_STORAGED_URL=self.sto.url,
             LAKEHOUSE_QUERYD_INGESTD_URL=self.ing.url,
-            LAKEHOUSE_QUERYD_CATALOG_STALE_SECONDS=str(STALE_S)))
+            LAKEHOUSE_QUERYD_CATALOG_STALE_SECONDS=str(STALE_S),
+            LAKEHOUSE_QUERYD_CATALOG_STALE_MASKED_SECONDS=str(STALE_S)))
         self.gw = self.start("gateway", env=dict(
             common, LAKEHOUSE_GATEWAY_STORAGED_URL=self.sto.url,
             LAKEHOUSE_GATEWAY_CATALOGD_URL=self.cat.url,
@@ -187,7 +194,8 @@ class TestCatalogOutage(ServerTest):
             st, _, obj, _, _, hdrs = self.query(ANN, sql)
             self.assertEqual((st, obj["code"]), (503, "catalog_unavailable"), (outage, obj))
             self.assertEqual(hdrs.get("retry-after"), "2")
-            self.assertIn("catalog_stale_seconds", obj["error"])
+            # a read token's bound (ADR 0205 point 4; was catalog_stale_seconds)
+            self.assertIn("catalog_stale_masked_seconds", obj["error"])
             self.assertNotIn("rows", obj)
         st, _, obj = self.search(ANN, "candidates")
         self.assertEqual((st, obj["code"]), (503, "catalog_unavailable"), obj)
@@ -260,3 +268,114 @@ class TestCatalogOutage(ServerTest):
         self.assertEqual((st, obj["code"]), (503, "catalog_unavailable"), obj)
         self.assertIn("not read the catalog since it started", obj["error"])
         self.assertIsNone(hdrs.get("x-lakehouse-catalog-age"))
+
+    # ---- R23's findings (ADR 0205 points 1, 4, 6) ----------------------------
+
+    def queryd_default_masked(self):
+        """Another queryd on the same catalog, catalog_stale_masked_seconds
+        left at its default 0."""
+        return self.start("queryd", env=dict(
+            LAKEHOUSE_AUTH_TOKENS=TOKENS, LAKEHOUSE_QUERYD_CATALOGD_URL=self.cat.url,
+            LAKEHOUSE_QUERYD_STORAGED_URL=self.sto.url,
+            LAKEHOUSE_QUERYD_INGESTD_URL=self.ing.url,
+            LAKEHOUSE_QUERYD_CATALOG_STALE_SECONDS=str(STALE_S)))
+
+    def test_read_token_refused_during_outage_by_default(self):
+        """Default 0: a mask set just before the outage can never fail open."""
+        q0 = self.queryd_default_masked()
+        for tok in (ANN, MARIA):
+            st, age, obj, _, _, _ = self.query(tok, PINNED, base=q0.url)
+            self.assertEqual((st, age), (200, None), obj)
+        st, _, obj = request_json("PUT", self.gw.url + "/v1/catalog/masks/candidates",
+                                  {"columns": ["email", "full_name"]}, bearer(ROOT))
+        self.assertEqual(st, 200, obj)
+        self.cat.kill()
+        st, age, obj, _, _, hdrs = self.query(ANN, PINNED, base=q0.url)
+        self.assertEqual((st, obj.get("code")), (503, "catalog_unavailable"), obj)
+        self.assertEqual(hdrs.get("retry-after"), "2")
+        self.assertIn("catalog_stale_masked_seconds is 0", obj["error"])
+        self.assertNotIn("rows", obj)
+        st, _, obj = request_json("POST", q0.url + "/search",
+                                  {"dataset": "candidates", "query": "nurse", "k": 1},
+                                  bearer(ANN))
+        self.assertEqual((st, obj.get("code")), (503, "catalog_unavailable"), obj)
+        # a write token keeps catalog_stale_seconds
+        st, age, obj, _, _, _ = self.query(MARIA, PINNED, base=q0.url)
+        self.assertEqual(st, 200, obj)
+        self.assertIsNotNone(age)
+        self.assertEqual(obj["rows"][0][2], "ada@example.com")
+        health = request_json("GET", q0.url + "/health")[2]["catalog"]
+        self.assertEqual(health["stale_masked_seconds"], 0)
+
+    def test_search_masks_come_from_the_list_it_answers_from(self):
+        """A mask a fresh search saw is not lost during an outage."""
+        st, _, obj = request_json("POST", self.gw.url + "/v1/ingest?name=people&mode=replace",
+                                  V1, dict(bearer(MARIA), **{"Content-Type": "text/csv"}))
+        self.assertEqual(st, 200, obj)
+        st, _, obj, _, _, _ = self.query(ANN, "SELECT 1")   # a known list: people, no mask
+        self.assertEqual(st, 200, obj)
+        st, _, obj = request_json("PUT", self.gw.url + "/v1/catalog/masks/people",
+                                  {"columns": ["email"]}, bearer(ROOT))
+        self.assertEqual(st, 200, obj)
+        st, _, obj = request_json("PUT", self.gw.url + "/v1/catalog/index/people",
+                                  {"text": ["full_name", "skills"], "id": "candidate_id"},
+                                  bearer(MARIA))
+        self.assertIn(st, (200, 201), obj)
+        for _ in range(2):
+            st, age, obj = self.search(ANN, "people")
+            self.assertEqual((st, age), (200, None), obj)
+            self.assertTrue(obj["results"])
+            self.assertTrue(all(h["row"]["email"] is None for h in obj["results"]))
+        self.cat.kill()
+        st, age, obj = self.search(ANN, "people")
+        self.assertEqual(st, 200, obj)
+        self.assertIsNotNone(age)
+        self.assertTrue(obj["results"])
+        self.assertTrue(all(h["row"]["email"] is None for h in obj["results"]), obj)
+
+    def test_search_after_one_fresh_search_answers_during_outage(self):
+        """The declaration is remembered with its stored component (it was a
+        502 upstream_unavailable: the component was asked for again)."""
+        st, age, obj = self.search(MARIA, "candidates")
+        self.assertEqual((st, age), (200, None), obj)
+        want = obj["results"]
+        self.cat.kill()
+        st, age, obj = self.search(MARIA, "candidates")
+        self.assertEqual(st, 200, obj)
+        self.assertIsNotNone(age)
+        self.assertEqual(obj["results"], want)
+
+    def test_bad_name_search_is_not_an_outage(self):
+        """catalogd's 400 for a client's bad name never makes queryd answer
+        from a known state nor holds off a new mask."""
+        st, age, obj, _, _, _ = self.query(ANN, PINNED, base=self.qry.url)
+        self.assertEqual((st, age), (200, None), obj)
+        for name in ("a b", "x" * 300, "bad/name", "..", "a\u00e9", "bad/name@1"):
+            st, _, obj = request_json("POST", self.qry.url + "/search",
+                                      {"dataset": name, "query": "x", "k": 1}, bearer(ANN))
+            self.assertEqual((st, obj.get("code")), (400, "bad_name"), (name, obj))
+        st, _, obj = request_json("PUT", self.cat.url + "/catalog/masks/candidates",
+                                  {"columns": ["email", "full_name"]}, bearer(ROOT))
+        self.assertEqual(st, 200, obj)
+        st, age, obj, _, _, _ = self.query(ANN, PINNED, base=self.qry.url)
+        self.assertEqual((st, age), (200, None), obj)
+        self.assertEqual(obj["rows"], [[1, None, None], [2, None, None]])
+        health = request_json("GET", self.qry.url + "/health")[2]["catalog"]
+        self.assertIs(health["down"], False)
+        self.assertEqual(health["stale_answers"], 0)
+
+    def test_catalog_refusing_queryd_is_not_an_outage(self):
+        """A catalogd that refuses queryd's token (rotated) answers: no stale answers."""
+        st, age, obj, _, _, _ = self.query(MARIA, PINNED, base=self.qry.url)
+        self.assertEqual((st, age), (200, None), obj)
+        self.cat.kill()
+        rotated = TOKENS.replace(ROOT, "root-token-ROTATED-0123456789")
+        self.cat = self.start("catalogd", env=dict(self.cat_env, LAKEHOUSE_AUTH_TOKENS=rotated),
+                              port=self.cat.port)
+        time.sleep(1.2)   # past the hold-down of a failure the restart may have caused
+        st, age, obj, _, _, _ = self.query(MARIA, PINNED, base=self.qry.url)
+        self.assertNotEqual(st, 200, obj)
+        self.assertIsNone(age)
+        self.assertNotIn("rows", obj)
+        health = request_json("GET", self.qry.url + "/health")[2]["catalog"]
+        self.assertIs(health["down"], False)

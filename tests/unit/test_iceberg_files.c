@@ -8,6 +8,7 @@
 
 #include "common/buf.h"
 #include "common/error.h"
+#include "common/limits.h"
 #include "common/manifest.h"
 #include "iceberg/avro.h"
 #include "iceberg/iceberg.h"
@@ -242,6 +243,77 @@ TEST(parquet_footer_reads_statistics)
 	lh_error_clear(&err);
 	CHECK_EQ_INT(parquet_footer_parse((unsigned char *)b.data, b.len, 2, &f, &err), -1);
 	CHECK(strstr(err.msg, "more than 2 columns"));
+	lh_buf_free(&b);
+}
+
+/* A footer of ncols flat INT64 columns c0..c<n-1>, then the list header of
+ * the row groups (the caller writes them and the final stop). */
+static void wide_schema(struct lh_buf *b, int ncols, uint64_t nrowgroups)
+{
+	lh_buf_init(b, 1 << 20);
+	fint(b, 1, 5, 1);               /* 1: version */
+	fh(b, 1, 9);                    /* 2: schema */
+	b1(b, 0xf0 | 12);
+	uvar(b, (uint64_t)ncols + 1);
+	fbin(b, 4, "schema", 6);
+	fint(b, 1, 5, ncols);           /* 5: num_children */
+	stop(b);
+	for (int i = 0; i < ncols; i++) {
+		char name[16];
+		int n = snprintf(name, sizeof name, "c%d", i);
+		fint(b, 1, 5, 2);
+		fbin(b, 3, name, (size_t)n);
+		stop(b);
+	}
+	fint(b, 1, 6, 1);               /* 3: num_rows */
+	fh(b, 1, 9);                    /* 4: row_groups */
+	b1(b, 0xf0 | 12);
+	uvar(b, nrowgroups);
+}
+
+TEST(parquet_footer_bounds_hostile_chunk_lists)
+{
+	/* R19: a row group naming one column 20000 times kept 20000 chunks for
+	 * it (9M chunks: 756 MB); at most one per column per row group stays */
+	struct lh_buf b;
+	int64_t lo = 1, hi = 2;
+	wide_schema(&b, 1000, 1);
+	fh(&b, 1, 9);                   /* row group: 1: columns */
+	b1(&b, 0xf0 | 12);
+	uvar(&b, 20000);
+	for (int i = 0; i < 20000; i++)
+		chunk(&b, 2, i % 2 ? "c999" : "c0", 1, 10, 0, &lo, &hi, 8);
+	fint(&b, 2, 6, 1);              /* 3: num_rows */
+	stop(&b);
+	stop(&b);
+	struct pq_footer f;
+	struct lh_error err = { 0 };
+	CHECK_EQ_INT(parquet_footer_parse((unsigned char *)b.data, b.len, 4096, &f, &err), 0);
+	CHECK_EQ_INT(f.ncolumns, 1000);
+	CHECK_EQ_INT(f.columns[0].nchunks, 1);
+	CHECK_EQ_INT(f.columns[999].nchunks, 1);
+	CHECK_EQ_INT(f.columns[500].nchunks, 0);
+	parquet_footer_free(&f);
+	lh_buf_free(&b);
+	/* row groups x columns past LH_ICEBERG_FOOTER_MAX_CHUNKS: no metrics */
+	uint64_t rgs = LH_ICEBERG_FOOTER_MAX_CHUNKS / 1000 + 1;
+	wide_schema(&b, 1000, rgs);
+	for (uint64_t i = 0; i < rgs; i++)
+		stop(&b);               /* an empty row group */
+	stop(&b);
+	CHECK_EQ_INT(parquet_footer_parse((unsigned char *)b.data, b.len, 4096, &f, &err), -1);
+	CHECK_EQ_INT(err.status, 400);
+	CHECK(strstr(err.msg, "column chunks") != NULL);
+	lh_error_clear(&err);
+	/* one fewer row group is read */
+	lh_buf_free(&b);
+	wide_schema(&b, 1000, rgs - 1);
+	for (uint64_t i = 0; i + 1 < rgs; i++)
+		stop(&b);
+	stop(&b);
+	CHECK_EQ_INT(parquet_footer_parse((unsigned char *)b.data, b.len, 4096, &f, &err), 0);
+	CHECK_EQ_INT(f.nrowgroups, rgs - 1);
+	parquet_footer_free(&f);
 	lh_buf_free(&b);
 }
 

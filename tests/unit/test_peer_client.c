@@ -269,9 +269,11 @@ TEST(peer_client_catalog_error_mapping)
 	CHECK(strstr(err.detail, "/catalog/manifest/boom answered 500") != NULL);
 	lh_error_clear(&err);
 
-	/* a 4xx that means nothing to this call is the peer failing us */
+	/* a 4xx is the catalog's answer, passed on (ADR 0205: never taken for
+	 * an outage; it was 502 before, changed deliberately) */
 	CHECK_EQ_INT(catalog_client_manifest(c, &call, "teapot", 0, &m, &err), -1);
-	CHECK_EQ_INT(err.status, 502);
+	CHECK_EQ_INT(err.status, 418);
+	CHECK_EQ_STR(err.code, "bad_request");
 	CHECK_EQ_STR(err.msg, "the catalog answered 418");
 	lh_error_clear(&err);
 

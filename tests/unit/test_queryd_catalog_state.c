@@ -6,9 +6,12 @@
  * Times are passed in: nothing here waits. */
 #include "test.h"
 
+#include "common/catalog_client.h"
 #include "common/error.h"
+#include "common/http_server.h"
 #include "common/limits.h"
 #include "common/manifest.h"
+#include "common/xmalloc.h"
 #include "queryd/catalog_state.h"
 
 #include <stdlib.h>
@@ -59,7 +62,7 @@ TEST(queryd_catalog_state_list_within_and_past_bound)
 	struct lh_error err = down();
 
 	/* nothing known yet: 503 in words, the catalog's words first */
-	CHECK_EQ_INT(catalog_state_list(cs, 500, &got, &n, &age, &err), -1);
+	CHECK_EQ_INT(catalog_state_list(cs, 0, 500, &got, &n, &age, &err), -1);
 	CHECK_EQ_INT(err.status, 503);
 	CHECK_EQ_STR(err.code, "catalog_unavailable");
 	CHECK(strstr(err.msg, "the catalog is not reachable") == err.msg);
@@ -69,7 +72,7 @@ TEST(queryd_catalog_state_list_within_and_past_bound)
 
 	CHECK_EQ_INT(catalog_state_put_list(cs, heap(list, 2), 2, 1000), 0);
 	err = down();
-	CHECK_EQ_INT(catalog_state_list(cs, 21000, &got, &n, &age, &err), 0);
+	CHECK_EQ_INT(catalog_state_list(cs, 0, 21000, &got, &n, &age, &err), 0);
 	CHECK_EQ_INT(err.status, 0);            /* cleared: the answer stands */
 	CHECK_EQ_INT(n, 2);
 	CHECK_EQ_INT((long long)age, 20000);
@@ -80,7 +83,7 @@ TEST(queryd_catalog_state_list_within_and_past_bound)
 	got = NULL;
 
 	err = down();
-	CHECK_EQ_INT(catalog_state_list(cs, 31001, &got, &n, &age, &err), -1);
+	CHECK_EQ_INT(catalog_state_list(cs, 0, 31001, &got, &n, &age, &err), -1);
 	CHECK_EQ_INT(err.status, 503);
 	CHECK_EQ_STR(err.code, "catalog_unavailable");
 	CHECK(strstr(err.msg, "30 s ago is older than the 30 s"));
@@ -100,7 +103,7 @@ TEST(queryd_catalog_state_zero_bound_never_answers)
 	double age;
 	struct lh_error err = down();
 	catalog_state_put_list(cs, heap(list, 1), 1, 1000);
-	CHECK_EQ_INT(catalog_state_list(cs, 1000, &got, &n, &age, &err), -1);
+	CHECK_EQ_INT(catalog_state_list(cs, 0, 1000, &got, &n, &age, &err), -1);
 	CHECK_EQ_STR(err.code, "catalog_unavailable");
 	CHECK(strstr(err.msg, "catalog_stale_seconds] is 0") || strstr(err.msg, "is 0"));
 	lh_error_clear(&err);
@@ -119,7 +122,7 @@ TEST(queryd_catalog_state_older_answer_never_replaces_newer)
 	struct lh_error err = { 0 };
 	catalog_state_put_list(cs, heap(newer, 1), 1, 2000);
 	catalog_state_put_list(cs, heap(older, 1), 1, 1500);   /* a slower, earlier request */
-	CHECK_EQ_INT(catalog_state_list(cs, 2500, &got, &n, &age, &err), 0);
+	CHECK_EQ_INT(catalog_state_list(cs, 0, 2500, &got, &n, &age, &err), 0);
 	CHECK_EQ_INT(got[0].version, 2);
 	CHECK_EQ_STR(got[0].masked, "[\"email\"]");
 	CHECK_EQ_INT((long long)age, 500);
@@ -127,25 +130,91 @@ TEST(queryd_catalog_state_older_answer_never_replaces_newer)
 	catalog_state_destroy(cs);
 }
 
-TEST(queryd_catalog_state_4xx_is_an_answer)
+/* A tiny catalogd: the answers queryd's catalog calls can get that are
+ * answers (400 bad_name, 401, a 500) and one that is an outage (its own 503
+ * catalog_unavailable while its database is down). */
+static int fake_catalog(struct http_request *req)
 {
-	struct catalog_state *cs = catalog_state_create(30, 1000);
+	const char *rest = http_request_path_rest(req);
+	const char *t;
+	int st;
+	if (!strcmp(rest, "datasets")) {
+		st = 401;
+		t = "{\"error\":\"the token is not valid\",\"code\":\"unauthorized\"}";
+	} else if (!strcmp(rest, "manifest/down")) {
+		st = 503;
+		t = "{\"error\":\"the catalog database is not reachable\","
+		    "\"code\":\"catalog_unavailable\"}";
+	} else if (!strcmp(rest, "manifest/boom")) {
+		st = 500;
+		t = "{\"error\":\"the catalog failed\",\"code\":\"internal\"}";
+	} else {
+		st = 400;
+		t = "{\"error\":\"\\\"bad/name\\\" is not a dataset name\",\"code\":\"bad_name\"}";
+	}
+	http_respond_bytes(req, st, "application/json", t, strlen(t));
+	return 0;
+}
+
+static const struct http_route fake_routes[] = {
+	{ "GET", "/catalog/*", "c", NULL, NULL, fake_catalog, NULL, 0, 0 },
+};
+
+/* Only "no answer" is an outage, decided through the real catalog client
+ * against a real (fake) catalogd: its 400 and 401 pass through as what it
+ * said and are never recorded; a 500 neither; its own 503 and an
+ * unreachable catalog are. */
+TEST(queryd_catalog_state_only_no_answer_is_an_outage)
+{
 	struct lh_error e = { 0 };
-	lh_fail(&e, 401, "unauthorized", "a bearer token is required");
-	CHECK_EQ_INT(catalog_state_failed(cs, &e, 1000), 0);
-	lh_error_clear(&e);
-	lh_fail(&e, 404, "not_found", "no such dataset");
-	CHECK_EQ_INT(catalog_state_failed(cs, &e, 1000), 0);
-	lh_error_clear(&e);
+	struct http_server_config hc = { .service = "fake", .bind = "127.0.0.1:0",
+					 .routes = fake_routes, .nroutes = 1 };
+	struct http_server *srv = http_server_start(&hc, &e);
+	CHECK(srv != NULL);
+	struct peer_config pc = { .name = "the catalog", .url = http_server_url(srv),
+				  .token = "svc-token" };
+	struct catalog_client *c = catalog_client_create(&pc);
+	struct catalog_state *cs = catalog_state_create(30, 1000);
 	struct catalog_state_stats st;
+	struct manifest_summary *list = NULL;
+	struct manifest *m = NULL;
+	size_t n = 0;
+
+	/* 401 to the dataset list (a rotated service token): an answer */
+	CHECK_EQ_INT(catalog_client_datasets(c, NULL, &list, &n, &e), -1);
+	CHECK_EQ_INT(e.status, 401);
+	CHECK_EQ_STR(e.code, "unauthorized");
+	CHECK_EQ_INT(catalog_state_is_outage(&e), 0);
+	CHECK_EQ_INT(catalog_state_failed(cs, &e, 1000), 0);
+	lh_error_clear(&e);
+	/* 400 bad_name to a manifest (a client's bad name): an answer */
+	CHECK_EQ_INT(catalog_client_manifest(c, NULL, "bad/name", 0, &m, &e), -1);
+	CHECK_EQ_INT(e.status, 400);
+	CHECK_EQ_STR(e.code, "bad_name");
+	CHECK_EQ_INT(catalog_state_failed(cs, &e, 1000), 0);
+	lh_error_clear(&e);
+	/* a 500 is a failure, not "no answer": not an outage either */
+	CHECK_EQ_INT(catalog_client_manifest(c, NULL, "boom", 0, &m, &e), -1);
+	CHECK_EQ_INT(e.status, 502);
+	CHECK_EQ_INT(catalog_state_failed(cs, &e, 1000), 0);
+	lh_error_clear(&e);
 	catalog_state_stats(cs, 1000, &st);
 	CHECK_EQ_INT(st.down, 0);
 	CHECK_EQ_INT((long long)st.age_ms, -1);
-	/* 5xx of every kind: an outage, the first one says so */
-	e = down();
+	/* catalogd's own 503: an outage, the first one says so */
+	CHECK_EQ_INT(catalog_client_manifest(c, NULL, "down", 0, &m, &e), -1);
+	CHECK_EQ_INT(e.status, 503);
+	CHECK_EQ_STR(e.code, "catalog_unavailable");
 	CHECK_EQ_INT(catalog_state_failed(cs, &e, 1000), 2);
 	lh_error_clear(&e);
-	lh_fail(&e, 503, "catalog_unavailable", "the catalog database is not reachable yet");
+	catalog_client_destroy(c);
+	/* not reachable: an outage */
+	char *dead = xstrdup(http_server_url(srv));
+	http_server_stop(srv);
+	pc.url = dead;
+	c = catalog_client_create(&pc);
+	CHECK_EQ_INT(catalog_client_datasets(c, NULL, &list, &n, &e), -1);
+	CHECK_EQ_INT(catalog_state_is_outage(&e), 1);
 	CHECK_EQ_INT(catalog_state_failed(cs, &e, 1100), 1);
 	lh_error_clear(&e);
 	lh_fail(&e, 504, "upstream_timeout", "the catalog did not answer in time");
@@ -153,6 +222,72 @@ TEST(queryd_catalog_state_4xx_is_an_answer)
 	lh_error_clear(&e);
 	catalog_state_stats(cs, 1200, &st);
 	CHECK_EQ_INT(st.down, 1);
+	catalog_client_destroy(c);
+	free(dead);
+	catalog_state_destroy(cs);
+}
+
+/* ADR 0205 point 4: a masked caller (read, agent) has its own bound,
+ * 0 by default: never answered from a known state. */
+TEST(queryd_catalog_state_masked_bound)
+{
+	struct catalog_state *cs = catalog_state_create(30, 1000);
+	struct manifest_summary list[1] = { one("a", 1, "[\"email\"]") };
+	struct manifest_summary *got = NULL;
+	size_t n;
+	double age;
+	struct lh_error err = down();
+	json_t *doc = json_pack("{s:s}", "name", "a"), *gd = NULL;
+	catalog_state_put_list(cs, heap(list, 1), 1, 1000);
+	catalog_state_put_doc(cs, "index\na", doc, 1000);
+	catalog_state_failed(cs, &err, 1500);
+	CHECK_EQ_INT(catalog_state_list(cs, 0, 2000, &got, &n, &age, &err), 0);   /* unmasked */
+	free(got);
+	CHECK_EQ_INT(catalog_state_list(cs, 1, 2000, &got, &n, &age, &err), -1);  /* masked: 0 */
+	CHECK_EQ_STR(err.code, "catalog_unavailable");
+	CHECK(strstr(err.msg, "catalog_stale_masked_seconds is 0"));
+	lh_error_clear(&err);
+	CHECK_EQ_INT(catalog_state_doc(cs, 1, "index\na", 2000, &gd, &age, &err), -1);
+	lh_error_clear(&err);
+	/* the hold-down spares the catalog for masked callers too: 503 at once */
+	CHECK_EQ_INT(catalog_state_ask(cs, 2000), 0);
+	/* raised: masked callers within their own bound, to the millisecond */
+	catalog_state_set_masked_seconds(cs, 5);
+	CHECK_EQ_INT(catalog_state_list(cs, 1, 6000, &got, &n, &age, &err), 0);
+	CHECK_EQ_STR(got[0].masked, "[\"email\"]");
+	free(got);
+	CHECK_EQ_INT(catalog_state_doc(cs, 1, "index\na", 6000, &gd, &age, &err), 0);
+	json_decref(gd);
+	CHECK_EQ_INT(catalog_state_list(cs, 1, 6001, &got, &n, &age, &err), -1);
+	CHECK(strstr(err.msg, "([queryd] catalog_stale_masked_seconds)"));
+	lh_error_clear(&err);
+	CHECK_EQ_INT(catalog_state_list(cs, 0, 6001, &got, &n, &age, &err), 0);
+	free(got);
+	json_decref(doc);
+	catalog_state_destroy(cs);
+}
+
+/* An answer to a request sent before the last failure does not end the
+ * outage (nor does one older than the known list). */
+TEST(queryd_catalog_state_older_answer_does_not_end_outage)
+{
+	struct catalog_state *cs = catalog_state_create(30, 1000);
+	struct manifest_summary list[1] = { one("a", 1, "") };
+	struct lh_error e = down();
+	struct catalog_state_stats st;
+	catalog_state_put_list(cs, heap(list, 1), 1, 2000);
+	catalog_state_failed(cs, &e, 3000);
+	CHECK_EQ_INT(catalog_state_put_list(cs, heap(list, 1), 1, 1500), 0);  /* older than known */
+	catalog_state_stats(cs, 3100, &st);
+	CHECK_EQ_INT(st.down, 1);
+	CHECK_EQ_INT(catalog_state_put_list(cs, heap(list, 1), 1, 2500), 0);  /* before the failure */
+	catalog_state_stats(cs, 3100, &st);
+	CHECK_EQ_INT(st.down, 1);
+	CHECK_EQ_INT(catalog_state_ask(cs, 3200), 0);
+	CHECK_EQ_INT(catalog_state_put_list(cs, heap(list, 1), 1, 3500), 1);  /* after it: back */
+	catalog_state_stats(cs, 3600, &st);
+	CHECK_EQ_INT(st.down, 0);
+	lh_error_clear(&e);
 	catalog_state_destroy(cs);
 }
 
@@ -187,26 +322,26 @@ TEST(queryd_catalog_state_remembered_answers)
 	double age = -1;
 	catalog_state_put_doc(cs, "index\ncandidates", doc, 1000);
 	catalog_state_put_manifest(cs, "manifest\ncandidates\n1", m, 1000);
-	CHECK_EQ_INT(catalog_state_doc(cs, "index\ncandidates", 5000, &got, &age, &err), 0);
+	CHECK_EQ_INT(catalog_state_doc(cs, 0, "index\ncandidates", 5000, &got, &age, &err), 0);
 	CHECK(got == doc);
 	CHECK_EQ_INT((long long)age, 4000);
 	json_decref(got);
-	CHECK_EQ_INT(catalog_state_manifest(cs, "manifest\ncandidates\n1", 5000, &gm, &age, &err),
+	CHECK_EQ_INT(catalog_state_manifest(cs, 0, "manifest\ncandidates\n1", 5000, &gm, &age, &err),
 		     0);
 	CHECK(gm == m);
 	manifest_unref(gm);
 	/* a key never answered: 503, whatever the age */
 	err = down();
-	CHECK_EQ_INT(catalog_state_manifest(cs, "manifest\ncandidates\n2", 5000, &gm, &age, &err),
+	CHECK_EQ_INT(catalog_state_manifest(cs, 0, "manifest\ncandidates\n2", 5000, &gm, &age, &err),
 		     -1);
 	CHECK_EQ_INT(err.status, 503);
 	CHECK(strstr(err.msg, "has not read what this needs"));
 	lh_error_clear(&err);
 	/* a doc is not a manifest */
-	CHECK_EQ_INT(catalog_state_manifest(cs, "index\ncandidates", 5000, &gm, &age, &err), -1);
+	CHECK_EQ_INT(catalog_state_manifest(cs, 0, "index\ncandidates", 5000, &gm, &age, &err), -1);
 	lh_error_clear(&err);
 	/* past the bound */
-	CHECK_EQ_INT(catalog_state_doc(cs, "index\ncandidates", 31001, &got, &age, &err), -1);
+	CHECK_EQ_INT(catalog_state_doc(cs, 0, "index\ncandidates", 31001, &got, &age, &err), -1);
 	CHECK_EQ_STR(err.code, "catalog_unavailable");
 	CHECK(got == NULL);
 	lh_error_clear(&err);
@@ -214,7 +349,7 @@ TEST(queryd_catalog_state_remembered_answers)
 	json_t *doc2 = json_pack("{s:s}", "name", "v2");
 	catalog_state_put_doc(cs, "index\ncandidates", doc2, 20000);
 	catalog_state_put_doc(cs, "index\ncandidates", doc, 10000);
-	CHECK_EQ_INT(catalog_state_doc(cs, "index\ncandidates", 40000, &got, &age, &err), 0);
+	CHECK_EQ_INT(catalog_state_doc(cs, 0, "index\ncandidates", 40000, &got, &age, &err), 0);
 	CHECK(got == doc2);
 	json_decref(got);
 	json_decref(doc);
@@ -229,7 +364,7 @@ TEST(queryd_catalog_state_unavailable_words)
 	struct lh_error err = { 0 };
 	lh_fail(&err, 503, "catalog_unavailable", "the catalog database is not reachable yet");
 	lh_error_set(&err, "hint", json_string("x"));
-	CHECK_EQ_INT(catalog_state_unavailable(cs, 1000, &err), -1);
+	CHECK_EQ_INT(catalog_state_unavailable(cs, 0, 1000, &err), -1);
 	CHECK_EQ_INT(err.status, 503);
 	CHECK_EQ_STR(err.code, "catalog_unavailable");
 	CHECK(strstr(err.msg, "the catalog database is not reachable yet;") == err.msg);
@@ -237,7 +372,7 @@ TEST(queryd_catalog_state_unavailable_words)
 	CHECK(err.extra == NULL);
 	lh_error_clear(&err);
 	/* an empty error gets words of its own */
-	CHECK_EQ_INT(catalog_state_unavailable(cs, 1000, &err), -1);
+	CHECK_EQ_INT(catalog_state_unavailable(cs, 0, 1000, &err), -1);
 	CHECK(strstr(err.msg, "the catalog is not reachable") == err.msg);
 	lh_error_clear(&err);
 	catalog_state_destroy(cs);
