@@ -132,7 +132,7 @@
 /* ingestd: documents uploads (ingestd/doc_ingest.c, ADR 0225-0227) */
 #define LH_DOC_UPLOAD_MAX_FILES        10000        /* files in one upload */
 #define LH_DOC_FILE_NAME_MAX           255          /* a document's file name, bytes */
-#define LH_DOC_SIDECAR_MAX_BYTES       4096         /* documents/<id>/in/<dataset> */
+#define LH_DOC_SIDECAR_MAX_BYTES       4096         /* documents/<id>/in/<identity> */
 #define LH_DOC_DATASETS_MAX            100          /* datasets one document is read through */
 #define LH_UI_DOCUMENTS_ROWS           200          /* documents a dataset page lists */
 #define LH_DOC_EXTRACT_THREADS         2            /* files of one upload read at once */

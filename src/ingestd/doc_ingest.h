@@ -40,8 +40,10 @@ void doc_upload_callbacks(struct doc_upload *d, struct multipart_callbacks *cb);
 /* After the body: read every file (doc_extract, `lim`), chunk it, and
  * unless a file failed without `partial`, store each original write-once
  * under documents/<doc_id>/original, run the pipeline with the rows, record
- * documents/<doc_id>/in/<name> and declare the text index when the dataset
- * has none. 0 with *status and *body (200 with "files"; 400/413/415 listing
+ * documents/<doc_id>/in/<identity> (the digits of the dataset's creation
+ * time) and declare the text index when the dataset has none. A table
+ * under `name` is the 409 before anything is stored; with mode "append"
+ * the files already in the latest version are left out (listed existing). 0 with *status and *body (200 with "files"; 400/413/415 listing
  * every failed file under "failed"; 409 as the pipeline says), or -1 with
  * err (5xx, or a request error). */
 int doc_upload_run(struct doc_upload *d, const struct pipeline_env *env,

@@ -6,8 +6,9 @@
  *     input: ingestd inferred it while the upload arrived, and a bad CSV was
  *     answered 400 before this function. Nothing has been written yet.
  *  2. The catalog's latest manifest is read; if it already holds an object
- *     with this content digest under this fingerprint, the answer is 200
- *     existing:true before any conversion (idempotent re-ingest). For a new
+ *     with this content digest under this fingerprint (for a replace: as
+ *     its only object), the answer is 200 existing:true before any
+ *     conversion (idempotent re-ingest). For a new
  *     name, the dataset list is read too: a name equal to an existing one
  *     but for letter case is 409 name_conflict before any conversion
  *     (name_case_check; catalogd's register refuses it anyway).
@@ -185,11 +186,16 @@ static int name_case_check(const struct pipeline_env *env, const char *name,
 	return rc;
 }
 
-/* The manifest's object with this content digest, or NULL (note 2). */
-static const struct manifest_object *find_object(const struct manifest *m,
+/* The manifest's object with this content digest, or NULL (note 2). A
+ * replace is only a re-ingest when that object is the whole version (as
+ * catalogd decides: the same object set); replacing two objects by one of
+ * them is a new version. */
+static const struct manifest_object *find_object(const struct manifest *m, const char *mode,
 						 const char *fingerprint, const char *digest)
 {
 	if (!m || strcmp(m->fingerprint, fingerprint) != 0)
+		return NULL;
+	if (mode && !strcmp(mode, "replace") && m->nobjects != 1)
 		return NULL;
 	for (size_t i = 0; i < m->nobjects; i++)
 		if (!strcmp(m->objects[i].content_sha256, digest))
@@ -555,7 +561,7 @@ int pipeline_run(const struct pipeline_env *env, const struct pipeline_input *in
 		schema = cast_schema;
 	else if (in->evolve && evolve_cast(in->schema, latest, &declared, &cast_schema, cast))
 		schema = cast_schema;                                          /* 5a */
-	const struct manifest_object *same = find_object(latest, schema->fingerprint,
+	const struct manifest_object *same = find_object(latest, in->mode, schema->fingerprint,
 							 in->content_sha256);
 	if (same && declared_types_same(&declared, schema, latest)) {
 		*status = 200;

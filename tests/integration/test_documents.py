@@ -340,6 +340,21 @@ class TestDocuments(DocsBase):
         st, _, _ = request("GET", srv.url + "/v1/catalog/versions/r")
         self.assertEqual(st, 404)
 
+    def test_latin1_text_past_the_cap_is_refused_in_bounded_memory(self):
+        # review R18 finding 3: 250 MB of 0x80 (a euro sign each in Windows-1252,
+        # 3 bytes of UTF-8) peaked at 2.6 GB: the file read whole, converted,
+        # normalised twice, all uncapped. Now the spool range is mapped and the
+        # normaliser stops at the 64 MiB text cap.
+        srv = self.start("serve", env={"LAKEHOUSE_LOG": "quiet"})
+        before = srv.peak_rss_kib()
+        st, _, obj = request_json("POST", srv.url + "/v1/ingest?kind=documents&name=euros"
+                                  "&file_name=euro.txt", b"\x80" * (80 << 20),
+                                  {"Content-Type": "text/plain"}, timeout=300)
+        self.assertEqual((st, obj["code"]), (413, "too_large"), obj)
+        grew = (srv.peak_rss_kib() - before) / 1024.0
+        print("\n  80 MiB of Latin-1 euros: 413, ingestd peak grew %.0f MiB" % grew)
+        self.assertLess(grew, 240)     # before: about 10 x the file
+
     def test_sql_example_joins_resumes_to_candidates(self):
         # docs/documents.md's example, on a generated candidates CSV and resumes
         # that mention those emails
@@ -479,9 +494,18 @@ class TestDocumentsCli(DocsBase):
         self.assertEqual(p.stderr, b"")      # no bar when stderr is not a terminal
         names = [r[0] for r in self.sql("SELECT file_name FROM cli_docs ORDER BY 1")]
         self.assertEqual(names, ["r%d.txt" % i for i in range(6)])
-        again = self.cli("ingest", "cli_docs", "--documents", d, "--batch-bytes", "80")
+        # the same folder in one upload: the dataset becomes that one object
+        # (same rows); once more: unchanged. A replace spread over several
+        # uploads is not idempotent as a whole (ADR 0228): its first upload
+        # replaces the dataset by part of the files.
+        again = self.cli("ingest", "cli_docs", "--documents", d)
         self.assertEqual(again.returncode, 0, again.stderr)
-        self.assertIn("(unchanged)", again.stdout.decode())
+        self.assertIn("in 1 upload", again.stdout.decode())
+        names = [r[0] for r in self.sql("SELECT file_name FROM cli_docs ORDER BY 1")]
+        self.assertEqual(names, ["r%d.txt" % i for i in range(6)])
+        third = self.cli("ingest", "cli_docs", "--documents", d)
+        self.assertEqual(third.returncode, 0, third.stderr)
+        self.assertIn("(unchanged)", third.stdout.decode())
         # a bad file: nothing of its upload is written, named on stderr, exit 1
         with open(os.path.join(d, "zz.bin"), "wb") as f:
             f.write(b"\x00\x01\x02 binary")

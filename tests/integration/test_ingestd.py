@@ -124,6 +124,26 @@ class TestIngest(IngestStack):
         self.assertEqual(len(obj["manifest"]["objects"]), 2)
         self.assertEqual(self.versions(), [1, 2, 3])
 
+    def test_replace_by_one_of_the_appended_files_is_a_new_version(self):
+        # append a, append b, replace with b: the dataset becomes b alone
+        # (catalogd's rule: a replace is existing only for the same object
+        # set); before, ingestd answered existing and a stayed
+        head = CSV.split(b"\n")[0] + b"\n"
+        a = head + b"7,Grace Hopper,00501,120.50,true,2026-02-01,2026-02-01 10:00:00\n"
+        b = head + b"8,Edsger Dijkstra,02139,150.25,false,2026-04-01,2026-04-01 08:00:00\n"
+        self.assertEqual(self.ingest(a)[0], 200)
+        self.assertEqual(self.ingest(b, mode="append")[0], 200)
+        st, _, obj = self.ingest(b, mode="replace")
+        self.assertEqual(st, 200, obj)
+        self.assertFalse(obj["existing"], obj)
+        self.assertEqual(obj["manifest"]["version"], 3)
+        self.assertEqual(obj["manifest"]["row_count"], 1)
+        self.assertEqual(len(obj["manifest"]["objects"]), 1)
+        # and replacing with the same single file again is existing
+        st, _, again = self.ingest(b, mode="replace")
+        self.assertTrue(again["existing"], again)
+        self.assertEqual(self.versions(), [1, 2, 3])
+
     def test_schema_drift_is_409_with_diff_and_live_data_intact(self):
         st, _, first = self.ingest(CSV)
         self.assertEqual(st, 200)
