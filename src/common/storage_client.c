@@ -9,9 +9,11 @@
 #include "common/url.h"
 #include "common/xmalloc.h"
 
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 struct storage_client {
 	struct peer_client peer;
@@ -295,4 +297,33 @@ out:
 	free(ep);
 	free(ea);
 	return rc;
+}
+
+ssize_t storage_fd_body_read(void *ctx, char *buf, size_t max)
+{
+	struct storage_fd_body *b = ctx;
+	if (b->off >= b->end)
+		return 0;
+	if (max > b->end - b->off)
+		max = (size_t)(b->end - b->off);
+	for (;;) {
+		ssize_t n = pread(b->fd, buf, max, (off_t)b->off);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return -1;       /* the PUT is aborted: nothing stored */
+		b->off += (uint64_t)n;
+		return n;
+	}
+}
+
+ssize_t storage_mem_body_read(void *ctx, char *buf, size_t max)
+{
+	struct storage_mem_body *b = ctx;
+	if (max > b->left)
+		max = b->left;
+	memcpy(buf, b->p, max);
+	b->p += max;
+	b->left -= max;
+	return (ssize_t)max;
 }

@@ -50,6 +50,21 @@ struct storage_put {
 	unsigned timeout_ms;       /* 0 = LH_HTTP_CLIENT_TIMEOUT_MS */
 };
 
+/* Ready-made PUT bodies (storage_put.source / source_ctx). A file range:
+ * bytes [off, end) of fd, read with pread (the fd's offset is untouched);
+ * a short file aborts the PUT, so nothing is stored. */
+struct storage_fd_body {
+	int fd;
+	uint64_t off, end;
+};
+ssize_t storage_fd_body_read(void *ctx, char *buf, size_t max);
+/* Bytes in memory, borrowed for the PUT. */
+struct storage_mem_body {
+	const char *p;
+	size_t left;
+};
+ssize_t storage_mem_body_read(void *ctx, char *buf, size_t max);
+
 /* PUT /storage/put/<key> (application/octet-stream): 0 stored, 1 when
  * write_once and the key already holds an object (a 412: objects are never
  * overwritten), -1 with err (507 insufficient_storage passes as 507; a body

@@ -571,54 +571,15 @@ static json_t *failure_body(const struct doc_upload *d, size_t nfailed, int *sta
 
 /* ---- storing (notes 4 and 6) ------------------------------------------- */
 
-struct range_source {
-	int fd;
-	uint64_t off, end;
-};
-
-static ssize_t range_read(void *ctx, char *buf, size_t max)
-{
-	struct range_source *s = ctx;
-	if (s->off >= s->end)
-		return 0;
-	if (max > s->end - s->off)
-		max = (size_t)(s->end - s->off);
-	for (;;) {
-		ssize_t n = pread(s->fd, buf, max, (off_t)s->off);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			return -1;
-		s->off += (uint64_t)n;
-		return n;
-	}
-}
-
-struct mem_source {
-	const char *p;
-	size_t left;
-};
-
-static ssize_t mem_read(void *ctx, char *buf, size_t max)
-{
-	struct mem_source *s = ctx;
-	if (max > s->left)
-		max = s->left;
-	memcpy(buf, s->p, max);
-	s->p += max;
-	s->left -= max;
-	return (ssize_t)max;
-}
-
 static int store_original(const struct pipeline_env *env, const struct doc_upload *d,
 			  const struct doc_file *f, struct lh_error *err)
 {
 	struct peer_call call = { .request_id = env->request_id, .who = env->who };
 	char key[128];
 	snprintf(key, sizeof key, "documents/%s/original", f->doc_id);
-	struct range_source src = { .fd = d->spool_fd, .off = f->offset, .end = f->offset + f->len };
+	struct storage_fd_body src = { .fd = d->spool_fd, .off = f->offset, .end = f->offset + f->len };
 	struct storage_put put = {
-		.source = range_read, .source_ctx = &src, .length = f->len, .write_once = 1,
+		.source = storage_fd_body_read, .source_ctx = &src, .length = f->len, .write_once = 1,
 		.expect_continue = 1,
 		.timeout_ms = LH_HTTP_CLIENT_TIMEOUT_MS + (unsigned)(f->len >> 20) * 1000u,
 	};
@@ -658,8 +619,8 @@ static int store_sidecar(const struct pipeline_env *env, const struct doc_file *
 	json_object_set_new(o, "size", json_integer((json_int_t)f->len));
 	char *text = json_dumps(o, JSON_COMPACT);
 	json_decref(o);
-	struct mem_source src = { text, strlen(text) };
-	struct storage_put put = { .source = mem_read, .source_ctx = &src, .length = src.left,
+	struct storage_mem_body src = { text, strlen(text) };
+	struct storage_put put = { .source = storage_mem_body_read, .source_ctx = &src, .length = src.left,
 				   .write_once = 1 };
 	int rc = storage_client_put(env->storage, &call, key, &put, err) < 0 ? -1 : 0;
 	free(text);

@@ -456,30 +456,6 @@ out:
 
 /* ---- storing the upload as it is (note 3a) ---------------------------- */
 
-struct spool_source {
-	int fd;
-	uint64_t off, size;
-};
-
-/* The PUT's body: the spooled upload, from offset 0 to its size. */
-static ssize_t spool_source_read(void *ctx, char *buf, size_t max)
-{
-	struct spool_source *s = ctx;
-	if (s->off >= s->size)
-		return 0;
-	if (max > s->size - s->off)
-		max = (size_t)(s->size - s->off);
-	for (;;) {
-		ssize_t n = pread(s->fd, buf, max, (off_t)s->off);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			return -1;       /* the PUT is aborted: nothing stored */
-		s->off += (uint64_t)n;
-		return n;
-	}
-}
-
 /* PUT the spooled bytes themselves write-once under `key` (note 3a): the
  * schema's format said they already are the object. Results as
  * store_parquet(). */
@@ -487,9 +463,9 @@ static int store_as_is(const struct pipeline_env *env, const struct pipeline_inp
 		       const struct ingest_schema *schema, const char *key, uint64_t *size,
 		       struct lh_error *err)
 {
-	struct spool_source src = { .fd = in->spool_fd, .size = schema->data_end };
+	struct storage_fd_body src = { .fd = in->spool_fd, .end = schema->data_end };
 	struct storage_put put = {
-		.source = spool_source_read, .source_ctx = &src, .length = schema->data_end,
+		.source = storage_fd_body_read, .source_ctx = &src, .length = schema->data_end,
 		.write_once = 1, .expect_continue = 1,
 		.timeout_ms = LH_HTTP_CLIENT_TIMEOUT_MS + (unsigned)(schema->data_end >> 20) * 1000u,
 	};

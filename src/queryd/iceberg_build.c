@@ -124,43 +124,6 @@ static void build_free(struct build *b)
 
 /* ---- storage ---------------------------------------------------------------- */
 
-struct fd_source {
-	int fd;
-	uint64_t len, off;
-};
-
-static ssize_t fd_read(void *ctx, char *buf, size_t max)
-{
-	struct fd_source *f = ctx;
-	if (f->off >= f->len)
-		return 0;
-	if (max > f->len - f->off)
-		max = (size_t)(f->len - f->off);
-	ssize_t n;
-	do
-		n = pread(f->fd, buf, max, (off_t)f->off);
-	while (n < 0 && errno == EINTR);
-	if (n <= 0)
-		return -1;
-	f->off += (uint64_t)n;
-	return n;
-}
-
-struct mem_source {
-	const char *p;
-	size_t len, off;
-};
-
-static ssize_t mem_read(void *ctx, char *buf, size_t max)
-{
-	struct mem_source *m = ctx;
-	if (max > m->len - m->off)
-		max = m->len - m->off;
-	memcpy(buf, m->p + m->off, max);
-	m->off += max;
-	return (ssize_t)max;
-}
-
 static int buf_sink(void *ctx, const char *data, size_t n)
 {
 	return lh_buf_append(ctx, data, n);
@@ -180,8 +143,8 @@ static int put_fd(struct build *b, const char *name, int fd, uint64_t len, struc
 {
 	char *key = xasprintf("%s%s", b->prefix, name);
 	struct peer_call call = { .request_id = b->rid };
-	struct fd_source src = { fd, len, 0 };
-	struct storage_put put = { .source = fd_read, .source_ctx = &src, .length = len,
+	struct storage_fd_body src = { fd, 0, len };
+	struct storage_put put = { .source = storage_fd_body_read, .source_ctx = &src, .length = len,
 				   .write_once = 1 };
 	int rc = storage_client_put(queryd_storage(b->s), &call, key, &put, err);
 	free(key);
@@ -193,8 +156,8 @@ static int put_mem(struct build *b, const char *name, const char *p, size_t len,
 {
 	char *key = xasprintf("%s%s", b->prefix, name);
 	struct peer_call call = { .request_id = b->rid };
-	struct mem_source src = { p, len, 0 };
-	struct storage_put put = { .source = mem_read, .source_ctx = &src, .length = len,
+	struct storage_mem_body src = { p, len };
+	struct storage_put put = { .source = storage_mem_body_read, .source_ctx = &src, .length = len,
 				   .write_once = 1 };
 	int rc = storage_client_put(queryd_storage(b->s), &call, key, &put, err);
 	free(key);

@@ -64,28 +64,6 @@
 #define SEARCH_BUILD_BATCH 8
 #define SEARCH_BUILD_TIMEOUT_MS (60.0 * 60 * 1000)
 
-struct fd_source {
-	int fd;
-	uint64_t len, off;
-};
-
-static ssize_t fd_read(void *ctx, char *buf, size_t max)
-{
-	struct fd_source *f = ctx;
-	if (f->off >= f->len)
-		return 0;
-	if (max > f->len - f->off)
-		max = (size_t)(f->len - f->off);
-	ssize_t n;
-	do
-		n = pread(f->fd, buf, max, (off_t)f->off);
-	while (n < 0 && errno == EINTR);
-	if (n <= 0)
-		return -1;
-	f->off += (uint64_t)n;
-	return n;
-}
-
 /* What one object's parts add to the ready record. */
 struct object_parts {
 	struct search *s;
@@ -117,8 +95,8 @@ static int put_part(void *ctx, uint32_t chunk, int fd, uint64_t len, struct lh_e
 	struct peer_call call = { .request_id = op->rid };
 	char *key = segment_key(op->decl->fingerprint, op->pc, op->dim,
 				op->m->objects[op->object].content_sha256, op->part_rows, chunk);
-	struct fd_source src = { fd, len, 0 };
-	struct storage_put put = { .source = fd_read, .source_ctx = &src, .length = len,
+	struct storage_fd_body src = { fd, 0, len };
+	struct storage_put put = { .source = storage_fd_body_read, .source_ctx = &src, .length = len,
 				   .write_once = 1, .expect_continue = 1 };
 	int p = storage_client_put(queryd_storage(op->s->q), &call, key, &put, err);
 	close(fd);
